@@ -1,0 +1,55 @@
+/**
+ * The Microsoft Graph client and the identity that calls it: @azure/identity for the token (a secret, a
+ * certificate, or the managed identity), @microsoft/microsoft-graph-client for the calls. GRAPH_CLOUD picks the
+ * hosts; GRAPH_ENDPOINT and AUTHORITY_HOST override them (the local tenant in tests).
+ */
+import {
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
+import { Client } from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import type { Config, GraphCloud } from '../../config';
+
+export const cloudHosts: Record<GraphCloud, { graph: string; login: string }> = {
+  global: { graph: 'https://graph.microsoft.com', login: 'https://login.microsoftonline.com' },
+  usgov: { graph: 'https://graph.microsoft.us', login: 'https://login.microsoftonline.us' },
+  usgovdod: { graph: 'https://dod-graph.microsoft.us', login: 'https://login.microsoftonline.us' },
+  china: { graph: 'https://microsoftgraph.chinacloudapi.cn', login: 'https://login.chinacloudapi.cn' },
+};
+
+export interface GraphConnection {
+  client: Client;
+  credential: TokenCredential;
+  graphHost: string;
+}
+
+export function createGraphConnection(graph: Config['graph']): GraphConnection {
+  const hosts = cloudHosts[graph.cloud];
+  const graphHost = (graph.endpoint ?? hosts.graph).replace(/\/+$/, '');
+  const authorityHost = graph.authorityHost ?? hosts.login;
+  // Instance discovery asks login.microsoftonline.com about the authority; a custom (local) authority cannot be
+  // discovered, and a known cloud's needs no discovery.
+  const common = { authorityHost, disableInstanceDiscovery: true };
+  let credential: TokenCredential;
+  if (graph.tenantId && graph.clientId && graph.clientSecret) {
+    credential = new ClientSecretCredential(graph.tenantId, graph.clientId, graph.clientSecret, common);
+  } else if (graph.tenantId && graph.clientId && graph.certificatePath) {
+    credential = new ClientCertificateCredential(graph.tenantId, graph.clientId, { certificatePath: graph.certificatePath }, common);
+  } else if (graph.clientId) {
+    credential = new ManagedIdentityCredential({ clientId: graph.clientId });
+  } else {
+    credential = new DefaultAzureCredential({ authorityHost, tenantId: graph.tenantId });
+  }
+  const client = Client.initWithMiddleware({
+    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphHost}/.default`] }),
+    baseUrl: `${graphHost}/`,
+    defaultVersion: 'v1.0',
+    // The client only sends the token to hosts it knows; a sovereign or local host must be named.
+    customHosts: new Set([new URL(graphHost).hostname]),
+  });
+  return { client, credential, graphHost };
+}

@@ -1,0 +1,207 @@
+/**
+ * The teams-ai Application and its one ordered routing table. Handlers translate: they read the activity,
+ * call one service, and answer with a card. Invokes are answered at once; every handler is safe to repeat.
+ */
+import { type Activity, CardFactory, MessageFactory, type TurnContext } from 'botbuilder';
+import { Application, type TurnState } from '@microsoft/teams-ai';
+import type { AdaptiveCard } from '../cards/adaptive-card';
+import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../cards/cards';
+import { Verb, type VerbName } from '../cards/verbs';
+import { commands, parseCommand } from '../domain/commands';
+import type { ChannelPurpose } from '../domain/conversation';
+import { RegistrarError } from '../domain/errors';
+import type { ChannelService } from '../services/channel-service';
+import type { GreetingService } from '../services/greeting-service';
+import { actorFrom, addressFrom, commandText, turnLogger } from './turn';
+
+export interface BotServices {
+  channels: ChannelService;
+  greetings: GreetingService;
+}
+
+export interface Bot {
+  /** Runs one turn; resolves false when no route took the activity. */
+  run(context: TurnContext): Promise<boolean>;
+}
+
+type Handler = (context: TurnContext) => Promise<void>;
+type CardActionHandler = (context: TurnContext, data: Record<string, unknown>) => Promise<AdaptiveCard>;
+
+/**
+ * Every Action.Execute verb and its handler. Typed as a full record of Verb, so a verb without a handler does
+ * not compile; test/unit/bot/verbs.test.ts checks that every verb is used by a card and every card verb is here.
+ */
+export function cardActionRoutes(): Record<VerbName, CardActionHandler> {
+  return {
+    [Verb.showHelp]: async () => renderHelp({ commands }),
+  };
+}
+
+export function createBot(services: BotServices): Bot {
+  // No storage: Registrar keeps its state in its own Store, and teams-ai's turn state would be a second,
+  // unguarded copy. No typing timer: teams-ai keeps one timer per Application, shared by concurrent turns.
+  const app = new Application<TurnState>({ startTypingTimer: false, removeRecipientMention: true, longRunningMessages: false });
+  registerRoutes(app, services);
+  return { run: (context) => app.run(context) };
+}
+
+function registerRoutes(app: Application<TurnState>, services: BotServices): void {
+  // 1. Card actions (invokes: answered within Teams' five seconds, matched before everything else).
+  for (const [verb, handler] of Object.entries(cardActionRoutes())) {
+    app.adaptiveCards.actionExecute(verb, (context, _state, data) => answerCardAction(context, () => handler(context, data as Record<string, unknown>)));
+  }
+  app.activity(isUnroutedCardAction, async (context) => {
+    await sendInvokeCard(
+      context,
+      renderNotice({ tone: 'info', title: 'This button no longer works', text: 'Registrar no longer knows this action. Type "help" to see what it can do.' }),
+    );
+  });
+
+  // 2. Installs and removals.
+  app.activity('installationUpdate', guarded(onInstallationUpdate(services)));
+  app.conversationUpdate('membersAdded', guarded(onMembersAdded(services)));
+  app.conversationUpdate('membersRemoved', guarded(onMembersRemoved(services)));
+
+  // 3. Commands, in the order people are most likely to type them. Unknown text gets the help card: never silence.
+  app.message(/^\s*(<at>[^<]*<\/at>\s*)*setup\s+(approvals|reminders)\s*$/i, guarded(onSetupChannel(services)));
+  app.message(/[\s\S]*/, guarded(onAnyOtherMessage(services)));
+}
+
+const isUnroutedCardAction = async (context: TurnContext): Promise<boolean> =>
+  context.activity.type === 'invoke' && context.activity.name === 'adaptiveCard/action';
+
+/** Turns a RegistrarError into a notice card for the person who clicked; anything else is the server's error. */
+async function answerCardAction(context: TurnContext, work: () => Promise<AdaptiveCard>): Promise<AdaptiveCard> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof RegistrarError)) throw err;
+    turnLogger(context).info({ code: err.code, detail: err.message }, 'card action refused');
+    return renderNotice({ tone: err.code === 'unavailable' ? 'error' : 'refusal', title: titleFor(err), text: err.userMessage });
+  }
+}
+
+function guarded(handler: Handler): (context: TurnContext) => Promise<void> {
+  return async (context) => {
+    try {
+      await handler(context);
+    } catch (err) {
+      if (!(err instanceof RegistrarError)) throw err;
+      turnLogger(context).info({ code: err.code, detail: err.message }, 'request refused');
+      await reply(context, renderNotice({ tone: err.code === 'unavailable' ? 'error' : 'refusal', title: titleFor(err), text: err.userMessage }));
+    }
+  };
+}
+
+function titleFor(err: RegistrarError): string {
+  switch (err.code) {
+    case 'not-authorized':
+      return 'Not allowed';
+    case 'wrong-place':
+      return 'Not here';
+    case 'invalid-input':
+      return 'Please check this';
+    case 'conflict':
+      return 'Changed meanwhile';
+    case 'not-found':
+      return 'Not found';
+    case 'unavailable':
+      return 'Registrar is unavailable';
+  }
+}
+
+async function reply(context: TurnContext, card: AdaptiveCard): Promise<void> {
+  await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card)));
+}
+
+async function sendInvokeCard(context: TurnContext, card: AdaptiveCard): Promise<void> {
+  await context.sendActivity({
+    type: 'invokeResponse',
+    value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card } },
+  });
+}
+
+function onSetupChannel(services: BotServices): Handler {
+  return async (context) => {
+    const purpose = /approvals/i.test(commandText(context)) ? 'approvals' : ('reminders' satisfies ChannelPurpose);
+    const address = addressFrom(context.activity);
+    const { binding, replaced } = await services.channels.setChannel(purpose, address, actorFrom(context.activity));
+    turnLogger(context).info({ purpose, channel: address.conversation.id, replaced: replaced?.address.conversation.id }, 'channel set');
+    await reply(
+      context,
+      renderChannelSet({
+        purpose,
+        channelName: address.channel?.name ?? address.conversation.name,
+        teamName: address.team?.name,
+        setBy: binding.setBy.name,
+        setAt: binding.setAt,
+        replaced: replaced
+          ? { channelName: replaced.address.channel?.name ?? replaced.address.conversation.name, teamName: replaced.address.team?.name }
+          : undefined,
+      }),
+    );
+  };
+}
+
+function onAnyOtherMessage(services: BotServices): Handler {
+  return async (context) => {
+    await rememberPersonal(context, services);
+    const parsed = parseCommand(commandText(context));
+    if (parsed && !parsed.command.available) {
+      await reply(
+        context,
+        renderNotice({
+          tone: 'info',
+          title: `"${parsed.command.usage}" is coming soon`,
+          text: `${parsed.command.summary} This command is not built yet. Type "help" to see what works today.`,
+        }),
+      );
+      return;
+    }
+    await reply(context, renderHelp({ commands }));
+  };
+}
+
+/** The greeting key: a team is greeted once, whichever channel the bot was added through. */
+function greetingKey(activity: Partial<Activity>): string {
+  const address = addressFrom(activity);
+  return address.team?.id ? `team:${address.team.id}` : `conversation:${address.conversation.id}`;
+}
+
+async function greetOnce(context: TurnContext, services: BotServices): Promise<void> {
+  await rememberPersonal(context, services);
+  if (!(await services.greetings.claimGreeting(greetingKey(context.activity)))) return;
+  const personal = context.activity.conversation?.conversationType === 'personal';
+  turnLogger(context).info({ scope: personal ? 'personal' : 'team' }, 'greeted');
+  await reply(context, renderWelcome({ scope: personal ? 'personal' : 'team', name: personal ? actorFrom(context.activity).name : undefined }));
+}
+
+function onInstallationUpdate(services: BotServices): Handler {
+  return async (context) => {
+    const action = String(context.activity.action ?? '');
+    if (action === 'add' || action === 'add-upgrade') await greetOnce(context, services);
+    else if (action === 'remove') await services.greetings.forget(greetingKey(context.activity));
+  };
+}
+
+function onMembersAdded(services: BotServices): Handler {
+  return async (context) => {
+    const botId = context.activity.recipient?.id;
+    if (context.activity.membersAdded?.some((member) => member.id === botId)) await greetOnce(context, services);
+  };
+}
+
+function onMembersRemoved(services: BotServices): Handler {
+  return async (context) => {
+    const botId = context.activity.recipient?.id;
+    if (context.activity.membersRemoved?.some((member) => member.id === botId)) {
+      await services.greetings.forget(greetingKey(context.activity));
+    }
+  };
+}
+
+async function rememberPersonal(context: TurnContext, services: BotServices): Promise<void> {
+  const actor = actorFrom(context.activity);
+  if (context.activity.conversation?.conversationType !== 'personal' || !actor.aadObjectId) return;
+  await services.greetings.rememberPersonalConversation(actor.aadObjectId, addressFrom(context.activity));
+}

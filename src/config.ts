@@ -1,0 +1,299 @@
+/**
+ * The only reader of process.env. Parsed once at start, typed, frozen; a wrong value stops the process with a
+ * message that names the variable and says what it should be.
+ */
+import { z } from 'zod';
+
+const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What each variable means and what it should look like: used in error messages and checked against README. */
+export const variables = {
+  PORT: 'HTTP port the bot listens on (default 3978).',
+  HOST: 'address to listen on when BOT_ID is set (default 0.0.0.0); local mode always listens on 127.0.0.1 only.',
+  LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
+  BOT_ID: 'the Microsoft App ID of the Azure Bot (a GUID). Unset means local mode: no inbound authentication, loopback only.',
+  BOT_PASSWORD: 'the client secret of the bot identity, for BOT_TYPE MultiTenant or SingleTenant.',
+  BOT_TYPE: 'MultiTenant, SingleTenant or UserAssignedMsi (default UserAssignedMsi, as infra/ deploys it).',
+  BOT_TENANT_ID: 'the tenant (GUID) of the bot identity; required for SingleTenant and UserAssignedMsi.',
+  ALLOWED_TENANT_IDS: 'comma-separated tenant GUIDs whose activities are accepted (default: BOT_TENANT_ID).',
+  ADMIN_IDS: 'comma-separated Entra object ids (GUIDs) of operators.',
+  ADMIN_GROUP_ID: 'the Entra group (GUID) whose members, direct or nested, are operators.',
+  STORAGE_CONNECTION_STRING: 'an Azure Storage connection string for the tables (or set STORAGE_ACCOUNT_URL).',
+  STORAGE_ACCOUNT_URL: 'https://<account>.table.core.windows.net, reached with the managed identity (or set STORAGE_CONNECTION_STRING).',
+  STORAGE_TABLE_PREFIX: 'prefix of the table names, letters and digits (default "registrar"); lets deployments share an account.',
+  AZURE_TENANT_ID: 'the tenant (GUID) Registrar manages through Microsoft Graph.',
+  AZURE_CLIENT_ID: 'the client id (GUID) of the identity that calls Graph (the managed identity in Azure).',
+  AZURE_CLIENT_SECRET: 'a client secret of that identity (or AZURE_CLIENT_CERTIFICATE_PATH; neither: managed identity).',
+  AZURE_CLIENT_CERTIFICATE_PATH: 'a PEM file with the certificate and private key of that identity.',
+  GRAPH_CLOUD: 'global (default), usgov, usgovdod or china: picks the Graph and login hosts.',
+  GRAPH_ENDPOINT: 'overrides the Graph host, https://... (tests point it at the local tenant).',
+  AUTHORITY_HOST: 'overrides the login host, https://... (tests point it at the local tenant).',
+  LOCAL_DATA_DIR: 'local mode: where the embedded Azurite keeps its data (default .registrar).',
+  LOCAL_STORAGE_PORT: 'local mode: port of the embedded Azurite table service (default 10002).',
+  LOCAL_PLAYGROUND_PORT: 'npm start: port of the Microsoft 365 Agents Playground (default 56150).',
+} as const;
+
+export type VariableName = keyof typeof variables;
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const guid = (name: VariableName) =>
+  optionalText.refine((v) => v === undefined || guidPattern.test(v), { message: `${name} must be a GUID` });
+
+const guidList = (name: VariableName) =>
+  optionalText
+    .transform((v) => (v === undefined ? [] : v.split(/[\s,;]+/).filter(Boolean)))
+    .refine((ids) => ids.every((id) => guidPattern.test(id)), { message: `${name} must be GUIDs separated by commas` })
+    .transform((ids) => [...new Set(ids.map((id) => id.toLowerCase()))]);
+
+const httpsUrl = (name: VariableName) =>
+  optionalText.refine((v) => v === undefined || /^https:\/\/[^\s/]+/.test(v), { message: `${name} must be an https:// URL` });
+
+const port = (name: VariableName, fallback: number) =>
+  optionalText
+    .transform((v) => (v === undefined ? fallback : Number(v)))
+    .refine((v) => Number.isInteger(v) && v >= 0 && v <= 65535, { message: `${name} must be a port number, 0 to 65535` });
+
+const schema = z.object({
+  PORT: port('PORT', 3978),
+  HOST: optionalText.refine((v) => v === undefined || /^[0-9a-fA-F.:]+$/.test(v), { message: 'HOST must be an IP address' }),
+  LOG_LEVEL: optionalText
+    .default('info')
+    .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  BOT_ID: guid('BOT_ID'),
+  BOT_PASSWORD: optionalText,
+  BOT_TYPE: optionalText.pipe(z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMsi']).optional()),
+  BOT_TENANT_ID: guid('BOT_TENANT_ID'),
+  ALLOWED_TENANT_IDS: guidList('ALLOWED_TENANT_IDS'),
+  ADMIN_IDS: guidList('ADMIN_IDS'),
+  ADMIN_GROUP_ID: guid('ADMIN_GROUP_ID'),
+  STORAGE_CONNECTION_STRING: optionalText,
+  STORAGE_ACCOUNT_URL: httpsUrl('STORAGE_ACCOUNT_URL'),
+  STORAGE_TABLE_PREFIX: optionalText
+    .default('registrar')
+    .refine((v) => v !== undefined && /^[A-Za-z][A-Za-z0-9]{0,39}$/.test(v), {
+      message: 'STORAGE_TABLE_PREFIX must start with a letter and hold only letters and digits (at most 40)',
+    }),
+  AZURE_TENANT_ID: guid('AZURE_TENANT_ID'),
+  AZURE_CLIENT_ID: guid('AZURE_CLIENT_ID'),
+  AZURE_CLIENT_SECRET: optionalText,
+  AZURE_CLIENT_CERTIFICATE_PATH: optionalText,
+  GRAPH_CLOUD: optionalText.pipe(z.enum(['global', 'usgov', 'usgovdod', 'china']).default('global')),
+  GRAPH_ENDPOINT: httpsUrl('GRAPH_ENDPOINT'),
+  AUTHORITY_HOST: httpsUrl('AUTHORITY_HOST'),
+  LOCAL_DATA_DIR: optionalText.default('.registrar'),
+  LOCAL_STORAGE_PORT: port('LOCAL_STORAGE_PORT', 10002),
+  LOCAL_PLAYGROUND_PORT: port('LOCAL_PLAYGROUND_PORT', 56150),
+});
+
+type Raw = z.infer<typeof schema>;
+
+export type BotType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMsi';
+export type GraphCloud = 'global' | 'usgov' | 'usgovdod' | 'china';
+
+export type StorageConfig =
+  | { kind: 'connection-string'; connectionString: string; tablePrefix: string }
+  | { kind: 'account-url'; accountUrl: string; tablePrefix: string }
+  /** Local mode: the embedded Azurite, started by the bot, data under dataDir. */
+  | { kind: 'embedded'; dataDir: string; port: number; tablePrefix: string };
+
+export interface LocalConfig {
+  dataDir: string;
+  playgroundPort: number;
+}
+
+export interface Config {
+  /** local: no BOT_ID, loopback only, embedded storage and demo identities; teams: a real Azure Bot. */
+  mode: 'local' | 'teams';
+  port: number;
+  /** 127.0.0.1 in local mode; all interfaces when Bot Framework authentication is on. */
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  bot?: { id: string; password?: string; type: BotType; tenantId?: string };
+  allowedTenantIds: readonly string[];
+  operators: { ids: readonly string[]; groupId?: string };
+  storage: StorageConfig;
+  /** Local mode's own tools (npm start). */
+  local: LocalConfig;
+  graph: {
+    cloud: GraphCloud;
+    endpoint?: string;
+    authorityHost?: string;
+    tenantId?: string;
+    clientId?: string;
+    clientSecret?: string;
+    certificatePath?: string;
+  };
+}
+
+/** The identities the local Agents Playground uses (see src/local/demo-identities.ts), so that local mode works with no setup. */
+export interface LocalDefaults {
+  tenantId: string;
+  operatorIds: readonly string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Registrar cannot start: the configuration is wrong.\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(name: string): string {
+  return name in variables ? ` Expected: ${variables[name as VariableName]}` : '';
+}
+
+function crossCheck(raw: Raw): string[] {
+  const problems: string[] = [];
+  const need = (cond: boolean, message: string) => {
+    if (!cond) problems.push(message);
+  };
+  if (raw.BOT_ID) {
+    const type = raw.BOT_TYPE ?? 'UserAssignedMsi';
+    need(
+      type === 'UserAssignedMsi' || !!raw.BOT_PASSWORD,
+      `BOT_PASSWORD is required when BOT_TYPE is ${type}. Set it to the bot's client secret, or use BOT_TYPE=UserAssignedMsi.`,
+    );
+    need(
+      type !== 'UserAssignedMsi' || !raw.BOT_PASSWORD,
+      'BOT_PASSWORD is set but BOT_TYPE is UserAssignedMsi, which uses no password. Remove BOT_PASSWORD or set BOT_TYPE.',
+    );
+    need(
+      type === 'MultiTenant' || !!raw.BOT_TENANT_ID,
+      `BOT_TENANT_ID is required when BOT_TYPE is ${type}. Set it to the tenant of the bot identity.`,
+    );
+    need(
+      !!raw.STORAGE_CONNECTION_STRING || !!raw.STORAGE_ACCOUNT_URL,
+      'STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_URL is required when BOT_ID is set. Only local mode (no BOT_ID) starts its own storage.',
+    );
+    need(
+      raw.ADMIN_IDS.length > 0 || !!raw.ADMIN_GROUP_ID,
+      'ADMIN_IDS or ADMIN_GROUP_ID is required when BOT_ID is set, or nobody could name the approvals and reminders channels.',
+    );
+    need(
+      raw.ALLOWED_TENANT_IDS.length > 0 || !!raw.BOT_TENANT_ID,
+      'ALLOWED_TENANT_IDS is required when BOT_ID is set and BOT_TENANT_ID is not: say which tenants may use the bot.',
+    );
+  } else {
+    need(
+      !raw.HOST || raw.HOST === '127.0.0.1',
+      'HOST is set without BOT_ID: local mode has no authentication and listens on 127.0.0.1 only. Set BOT_ID to serve other hosts.',
+    );
+    need(
+      !raw.BOT_PASSWORD && !raw.BOT_TYPE,
+      'BOT_PASSWORD or BOT_TYPE is set without BOT_ID. Set BOT_ID to the Azure Bot app id, or unset them for local mode.',
+    );
+  }
+  need(
+    !(raw.STORAGE_CONNECTION_STRING && raw.STORAGE_ACCOUNT_URL),
+    'Set only one of STORAGE_CONNECTION_STRING and STORAGE_ACCOUNT_URL.',
+  );
+  need(
+    !(raw.AZURE_CLIENT_SECRET && raw.AZURE_CLIENT_CERTIFICATE_PATH),
+    'Set only one of AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH.',
+  );
+  need(
+    !(raw.AZURE_CLIENT_SECRET || raw.AZURE_CLIENT_CERTIFICATE_PATH) || (!!raw.AZURE_TENANT_ID && !!raw.AZURE_CLIENT_ID),
+    'AZURE_TENANT_ID and AZURE_CLIENT_ID are required with AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH.',
+  );
+  return problems;
+}
+
+/**
+ * Reads the configuration from `env`. Throws ConfigError listing every problem at once.
+ * `localDefaults` fills what local mode needs so that `npm start` works with no configuration.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '');
+        const got = env[name];
+        const shown = got === undefined || /SECRET|PASSWORD|CONNECTION_STRING/.test(name) ? '' : ` (got "${got}")`;
+        return `${issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`}${shown}.${describe(name)}`;
+      }),
+    );
+  }
+  const raw = parsed.data;
+  const problems = crossCheck(raw);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const local = !raw.BOT_ID;
+  const tablePrefix = raw.STORAGE_TABLE_PREFIX ?? 'registrar';
+  const storage: StorageConfig = raw.STORAGE_CONNECTION_STRING
+    ? { kind: 'connection-string', connectionString: raw.STORAGE_CONNECTION_STRING, tablePrefix }
+    : raw.STORAGE_ACCOUNT_URL
+      ? { kind: 'account-url', accountUrl: raw.STORAGE_ACCOUNT_URL, tablePrefix }
+      : { kind: 'embedded', dataDir: raw.LOCAL_DATA_DIR ?? '.registrar', port: raw.LOCAL_STORAGE_PORT, tablePrefix };
+
+  const allowedTenantIds =
+    raw.ALLOWED_TENANT_IDS.length > 0
+      ? raw.ALLOWED_TENANT_IDS
+      : raw.BOT_TENANT_ID
+        ? [raw.BOT_TENANT_ID.toLowerCase()]
+        : local
+          ? [localDefaults.tenantId]
+          : [];
+  const operatorIds =
+    raw.ADMIN_IDS.length > 0 || raw.ADMIN_GROUP_ID || !local ? raw.ADMIN_IDS : [...localDefaults.operatorIds];
+
+  const config: Config = {
+    mode: local ? 'local' : 'teams',
+    port: raw.PORT,
+    host: local ? '127.0.0.1' : (raw.HOST ?? '0.0.0.0'),
+    logLevel: raw.LOG_LEVEL ?? 'info',
+    bot: raw.BOT_ID
+      ? {
+          id: raw.BOT_ID,
+          password: raw.BOT_PASSWORD,
+          type: raw.BOT_TYPE ?? 'UserAssignedMsi',
+          tenantId: raw.BOT_TENANT_ID,
+        }
+      : undefined,
+    allowedTenantIds,
+    operators: { ids: operatorIds, groupId: raw.ADMIN_GROUP_ID?.toLowerCase() },
+    storage,
+    local: { dataDir: raw.LOCAL_DATA_DIR ?? '.registrar', playgroundPort: raw.LOCAL_PLAYGROUND_PORT },
+    graph: {
+      cloud: raw.GRAPH_CLOUD ?? 'global',
+      endpoint: raw.GRAPH_ENDPOINT,
+      authorityHost: raw.AUTHORITY_HOST,
+      tenantId: raw.AZURE_TENANT_ID,
+      clientId: raw.AZURE_CLIENT_ID,
+      clientSecret: raw.AZURE_CLIENT_SECRET,
+      certificatePath: raw.AZURE_CLIENT_CERTIFICATE_PATH,
+    },
+  };
+  return deepFreeze(config);
+}
+
+/** What the startup log may say about the configuration: no secrets, no connection strings. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    mode: config.mode,
+    listen: `${config.host}:${config.port}`,
+    bot: config.bot ? { id: config.bot.id, type: config.bot.type, tenantId: config.bot.tenantId } : 'none (local mode)',
+    allowedTenantIds: config.allowedTenantIds,
+    operators: { ids: config.operators.ids.length, groupId: config.operators.groupId ?? null },
+    storage:
+      config.storage.kind === 'embedded'
+        ? `embedded Azurite, data in ${config.storage.dataDir}`
+        : config.storage.kind === 'account-url'
+          ? config.storage.accountUrl
+          : 'connection string',
+    graphCloud: config.graph.cloud,
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,56 @@
+/**
+ * The chat commands of PRODUCT.md, in the order the help card lists them. `available` is false for those not
+ * built yet: the help card says so rather than pretending.
+ */
+export type Audience = 'everyone' | 'approvers' | 'operators';
+
+export interface CommandInfo {
+  /** What a person types, with placeholders in angle brackets. */
+  usage: string;
+  aliases: readonly string[];
+  summary: string;
+  audience: Audience;
+  /** Where it works. */
+  where: 'personal' | 'channel' | 'anywhere';
+  available: boolean;
+}
+
+export const commands: readonly CommandInfo[] = [
+  { usage: 'request', aliases: ['new app'], summary: 'Ask for a new app registration.', audience: 'everyone', where: 'personal', available: false },
+  { usage: 'mine', aliases: [], summary: 'List my requests and my apps, with when their credentials expire.', audience: 'everyone', where: 'personal', available: false },
+  { usage: 'status <id>', aliases: [], summary: 'Show one request and its audit trail.', audience: 'everyone', where: 'anywhere', available: false },
+  { usage: 'cancel <id>', aliases: [], summary: 'Withdraw my request before it is decided.', audience: 'everyone', where: 'personal', available: false },
+  { usage: 'rotate <app>', aliases: [], summary: 'Get a new credential for an app I own.', audience: 'everyone', where: 'personal', available: false },
+  { usage: 'pending', aliases: [], summary: 'List the requests waiting for my decision.', audience: 'approvers', where: 'anywhere', available: false },
+  { usage: 'scan', aliases: [], summary: 'Run the credential-expiry scan now.', audience: 'operators', where: 'anywhere', available: false },
+  { usage: 'setup approvals', aliases: [], summary: 'Make this channel the one where approvers decide requests.', audience: 'operators', where: 'channel', available: true },
+  { usage: 'setup reminders', aliases: [], summary: 'Make this channel the one that receives credential-expiry reminders.', audience: 'operators', where: 'channel', available: true },
+  { usage: 'help', aliases: [], summary: 'Show this list.', audience: 'everyone', where: 'anywhere', available: true },
+];
+
+export interface ParsedCommand {
+  command: CommandInfo;
+  /** What follows the command's words, trimmed; empty when nothing does. */
+  argument: string;
+}
+
+/** The words that start a command: its usage without placeholders, and its aliases. */
+function keywords(command: CommandInfo): string[] {
+  return [command.usage.replace(/\s*<[^>]*>/g, ''), ...command.aliases].map((k) => k.toLowerCase());
+}
+
+/** Finds the command a person typed. Text is matched case-insensitively on whole words. */
+export function parseCommand(text: string): ParsedCommand | undefined {
+  const normalised = text.trim().replace(/\s+/g, ' ');
+  const lower = normalised.toLowerCase();
+  for (const command of commands) {
+    const takesArgument = command.usage.includes('<');
+    for (const keyword of keywords(command)) {
+      if (lower === keyword) return { command, argument: '' };
+      if (takesArgument && lower.startsWith(`${keyword} `)) {
+        return { command, argument: normalised.slice(keyword.length + 1).trim() };
+      }
+    }
+  }
+  return undefined;
+}

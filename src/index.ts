@@ -1,0 +1,72 @@
+/**
+ * `npm run bot`: the bot alone. Reads the configuration, builds the container, serves, and stops cleanly on
+ * SIGTERM / SIGINT, letting turns in flight finish. A bad configuration exits 1 with a message that says what to fix.
+ */
+import { ConfigError, describeConfig, loadConfig } from './config';
+import { createContainer } from './container';
+import { createBot } from './bot/app';
+import { createLogger } from './lib/logger';
+import { localDefaults } from './local/demo-identities';
+import { startServer, type RunningServer } from './server';
+
+export interface RunningBot {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function runBot(env: NodeJS.ProcessEnv = process.env): Promise<RunningBot> {
+  const config = loadConfig(env, localDefaults);
+  const logger = createLogger({ level: config.logLevel });
+  logger.info(
+    { config: describeConfig(config) },
+    config.mode === 'local'
+      ? 'starting in LOCAL MODE: no Bot Framework authentication, loopback only, embedded storage'
+      : 'starting for Microsoft Teams: Bot Framework authentication on',
+  );
+  const container = await createContainer(config, logger);
+  let server: RunningServer;
+  try {
+    server = await startServer({ config, logger, store: container.store, bot: createBot(container) });
+  } catch (err) {
+    await container.close();
+    throw err;
+  }
+  logger.info({ url: `${server.url}/api/messages` }, 'bot listening');
+  return {
+    url: server.url,
+    async stop() {
+      logger.info('stopping: finishing turns in flight');
+      await server.stop();
+      await container.close();
+      logger.info('stopped');
+    },
+  };
+}
+
+/** Runs until SIGINT or SIGTERM; a second signal exits at once. */
+export function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`Error while stopping after ${signal}: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+export function exitOnStartupError(err: unknown): never {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`Registrar could not start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+}
+
+if (require.main === module) {
+  runBot().then((bot) => stopOnSignals(bot.stop), exitOnStartupError);
+}

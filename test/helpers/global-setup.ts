@@ -1,0 +1,20 @@
+/**
+ * Jest global setup: one in-memory Azurite for the whole run, and a fresh build of dist/ for the tests that run
+ * the bot as a real process (`node dist/src/...`, as npm run bot and npm start do). Workers are spawned after
+ * this and inherit TEST_STORAGE_CONNECTION_STRING; each test keeps to its own tables (see storage.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startAzurite, type LocalAzurite } from '../../src/local/azurite';
+
+/** Where the handle waits for global-teardown.ts, which runs in this same process. */
+export type TestGlobals = typeof globalThis & { registrarTestAzurite?: LocalAzurite };
+
+// Jest loads the hook from the module's default export.
+export default async function globalSetup(): Promise<void> {
+  const root = join(__dirname, '../..');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  const azurite = await startAzurite({ inMemory: true, port: 0 });
+  (globalThis as TestGlobals).registrarTestAzurite = azurite;
+  process.env.TEST_STORAGE_CONNECTION_STRING = azurite.connectionString;
+}

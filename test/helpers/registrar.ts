@@ -1,0 +1,70 @@
+/**
+ * Starts the real Registrar in this process, as `npm run bot` would, on an ephemeral port with its own tables
+ * in the test run's Azurite, and a log capture. Every test stops what it started.
+ */
+import { randomBytes } from 'node:crypto';
+import { TableServiceClient } from '@azure/data-tables';
+import type { BotFrameworkEndpoints } from '../../src/bot/auth';
+import { createBot } from '../../src/bot/app';
+import { type Config, loadConfig } from '../../src/config';
+import { type Container, type ContainerOverrides, createContainer } from '../../src/container';
+import { createLogger } from '../../src/lib/logger';
+import { localDefaults } from '../../src/local/demo-identities';
+import { startServer } from '../../src/server';
+import { LogCapture } from './logs';
+
+export interface TestRegistrar {
+  url: string;
+  config: Config;
+  container: Container;
+  logs: LogCapture;
+  stop(): Promise<void>;
+}
+
+export function testStorageConnectionString(): string {
+  const value = process.env.TEST_STORAGE_CONNECTION_STRING;
+  if (!value) throw new Error('TEST_STORAGE_CONNECTION_STRING is not set: run the tests through jest, whose global setup starts Azurite');
+  return value;
+}
+
+export function uniqueTablePrefix(): string {
+  return `t${randomBytes(6).toString('hex')}`;
+}
+
+export async function deleteTables(connectionString: string, prefix: string): Promise<void> {
+  const service = TableServiceClient.fromConnectionString(connectionString, { allowInsecureConnection: true });
+  for await (const table of service.listTables()) {
+    if (table.name?.startsWith(prefix)) await service.deleteTable(table.name);
+  }
+}
+
+export async function startRegistrar(
+  options: { env?: Record<string, string>; botFrameworkEndpoints?: BotFrameworkEndpoints; overrides?: ContainerOverrides } = {},
+): Promise<TestRegistrar> {
+  const connectionString = testStorageConnectionString();
+  const env: Record<string, string> = {
+    STORAGE_CONNECTION_STRING: connectionString,
+    STORAGE_TABLE_PREFIX: uniqueTablePrefix(),
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  };
+  const config = loadConfig(env, localDefaults);
+  const logs = new LogCapture();
+  const logger = createLogger({ level: config.logLevel, destination: logs });
+  const container = await createContainer(config, logger, options.overrides);
+  const server = await startServer(
+    { config, logger, store: container.store, bot: createBot(container) },
+    { port: 0, botFrameworkEndpoints: options.botFrameworkEndpoints },
+  );
+  return {
+    url: server.url,
+    config,
+    container,
+    logs,
+    async stop() {
+      await server.stop();
+      await container.close();
+      await deleteTables(connectionString, config.storage.tablePrefix);
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The bot over HTTP, as Teams calls it: help, greeting once, unknown text, and card actions.
+ */
+import { Verb } from '../../../src/cards/verbs';
+import { commands } from '../../../src/domain/commands';
+import { alex, demoTenantId } from '../../../src/local/demo-identities';
+import { FakeConnector } from '../../helpers/connector';
+import { type TestRegistrar, startRegistrar } from '../../helpers/registrar';
+import { Teams, cardText, personalChat, teamChannel } from '../../helpers/teams';
+
+describe('conversation basics', () => {
+  let registrar: TestRegistrar;
+  let connector: FakeConnector;
+  let teams: Teams;
+  const chat = personalChat(alex, demoTenantId);
+
+  beforeEach(async () => {
+    connector = await new FakeConnector().start();
+    registrar = await startRegistrar();
+    teams = new Teams(registrar.url, connector);
+  });
+
+  afterEach(async () => {
+    await registrar.stop();
+    await connector.stop();
+  });
+
+  test('when a person types "help", then the help card lists every command and marks the ones not built yet', async () => {
+    const message = teams.message(chat, alex, 'help');
+    const result = await teams.post(message);
+
+    expect(result.status).toBe(200);
+    const cards = connector.cards({ conversationId: chat.conversation.id });
+    expect(cards).toHaveLength(1);
+    expect(connector.sent[0]).toMatchObject({ kind: 'reply', activityId: message.id });
+    const text = cardText(cards[0]!.card);
+    for (const command of commands) expect(text).toContain(command.usage);
+    expect(text.toLowerCase()).toContain('coming soon');
+  });
+
+  test.each(['what can you do?', 'hello', '   ', 'setup everything'])(
+    'when a person types something unknown (%j), then they get the help card, never silence',
+    async (text) => {
+      await teams.post(teams.message(chat, alex, text));
+
+      const cards = connector.cards();
+      expect(cards).toHaveLength(1);
+      expect(cardText(cards[0]!.card)).toContain('setup approvals');
+    },
+  );
+
+  test('when a person types a command that is not built yet, then they are told it is coming, not shown an error', async () => {
+    await teams.post(teams.message(chat, alex, 'Request'));
+
+    const text = cardText(connector.cards()[0]!.card);
+    expect(text).toMatch(/request/i);
+    expect(text.toLowerCase()).toContain('coming soon');
+  });
+
+  test('when "Show commands" is clicked, then the invoke is answered with the help card in place', async () => {
+    const result = await teams.invoke(teams.cardAction(chat, alex, Verb.showHelp));
+
+    expect(result.status).toBe(200);
+    expect(cardText(result.card)).toContain('setup reminders');
+    expect(connector.sent).toHaveLength(0);
+  });
+
+  test('when a card action has a verb no route knows, then the click gets a card saying so and nothing else happens', async () => {
+    const result = await teams.invoke(teams.cardAction(chat, alex, 'retired.verb', { requestId: 'r-1' }));
+
+    expect(result.status).toBe(200);
+    expect(cardText(result.card)).toMatch(/no longer/i);
+    expect(connector.sent).toHaveLength(0);
+  });
+
+  test('when the bot is installed, then the person is greeted once, however many install events Teams sends', async () => {
+    await teams.post(teams.installationUpdate(chat, alex, 'add'));
+    await teams.post(teams.botAdded(chat, alex));
+    await Promise.all([1, 2, 3, 4].map(() => teams.post(teams.botAdded(chat, alex))));
+    await teams.post(teams.installationUpdate(chat, alex, 'add'));
+
+    const welcomes = connector.cards({ conversationId: chat.conversation.id });
+    expect(welcomes).toHaveLength(1);
+    expect(cardText(welcomes[0]!.card)).toMatch(/app registration/i);
+    expect(JSON.stringify(welcomes[0]!.card)).toContain(Verb.showHelp);
+  });
+
+  test('when the bot is removed and installed again, then the person is greeted again', async () => {
+    await teams.post(teams.installationUpdate(chat, alex, 'add'));
+    await teams.post(teams.installationUpdate(chat, alex, 'remove'));
+    await teams.post(teams.installationUpdate(chat, alex, 'add'));
+
+    expect(connector.cards({ conversationId: chat.conversation.id })).toHaveLength(2);
+  });
+
+  test('when the bot is added to a team, then the team is greeted once with how operators set it up', async () => {
+    const general = teamChannel(demoTenantId, 'General');
+    await teams.post(teams.installationUpdate(general, alex, 'add'));
+    await teams.post(teams.botAdded(general, alex));
+
+    const cards = connector.cards({ conversationId: general.conversation.id });
+    expect(cards).toHaveLength(1);
+    expect(cardText(cards[0]!.card)).toContain('setup approvals');
+  });
+
+  test('when a person writes in personal chat, then their conversation is kept for later private messages', async () => {
+    await teams.post(teams.message(chat, alex, 'help'));
+
+    const stored = await registrar.container.store.conversations.get('user', alex.aadObjectId);
+    expect(stored?.value).toMatchObject({
+      serviceUrl: connector.url,
+      conversation: { id: chat.conversation.id, conversationType: 'personal' },
+      user: { aadObjectId: alex.aadObjectId },
+    });
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The bot as a real process (`node dist/src/index.js`, as `npm run bot` runs it), killed with SIGKILL and started
+ * again: nothing it was told lives only in its memory.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { join } from 'node:path';
+import { TableStore } from '../../src/adapters/storage/table-store';
+import { alex, demoTenantId } from '../../src/local/demo-identities';
+import { FakeConnector } from '../helpers/connector';
+import { deleteTables, testStorageConnectionString, uniqueTablePrefix } from '../helpers/registrar';
+import { Teams, cardText, teamChannel } from '../helpers/teams';
+
+const root = join(__dirname, '../..');
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function startBotProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, [join(root, 'dist/src/index.js')], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`bot exited with ${child.exitCode}:\n${output}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return { child, url, output: () => output };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`bot not ready in 20 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function killed(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+describe('a bot process that is killed and started again', () => {
+  const connectionString = testStorageConnectionString();
+  const prefix = uniqueTablePrefix();
+  const env = { STORAGE_CONNECTION_STRING: connectionString, STORAGE_TABLE_PREFIX: prefix, LOG_LEVEL: 'info', ADMIN_IDS: alex.aadObjectId };
+  let connector: FakeConnector;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    connector = await new FakeConnector().start();
+  });
+
+  afterAll(async () => {
+    await Promise.all(children.map((child) => killed(child, 'SIGKILL')));
+    await connector.stop();
+    await deleteTables(connectionString, prefix);
+  });
+
+  test('when it is SIGKILLed after the channels were named, then the new process still knows both channels', async () => {
+    const approvals = teamChannel(demoTenantId, 'App approvals');
+    const reminders = teamChannel(demoTenantId, 'Credential reminders');
+    const first = await startBotProcess(env);
+    children.push(first.child);
+    const teamsA = new Teams(first.url, connector);
+    expect((await teamsA.post(teamsA.message(approvals, alex, 'setup approvals', { mentionBot: true }))).status).toBe(200);
+    expect((await teamsA.post(teamsA.message(reminders, alex, 'setup reminders', { mentionBot: true }))).status).toBe(200);
+
+    await killed(first.child, 'SIGKILL');
+    const second = await startBotProcess(env);
+    children.push(second.child);
+    const teamsB = new Teams(second.url, connector);
+    const moved = teamChannel(demoTenantId, 'New approvals');
+    await teamsB.post(teamsB.message(moved, alex, 'setup approvals', { mentionBot: true }));
+
+    // The restarted bot knew the first approvals channel: its confirmation names what it replaced.
+    const confirmation = connector.cards({ conversationId: moved.conversation.id });
+    expect(cardText(confirmation[0]!.card)).toContain('App approvals');
+    const store = new TableStore({ tablePrefix: prefix, connectionString });
+    expect((await store.channels.get('channel', 'reminders'))?.value.address.conversation.id).toBe(reminders.conversation.id);
+  });
+
+  test('when it receives SIGTERM, then it stops cleanly with exit code 0', async () => {
+    const bot = await startBotProcess(env);
+    children.push(bot.child);
+
+    const exit = new Promise<number | null>((resolve) => bot.child.once('exit', (code) => resolve(code)));
+    bot.child.kill('SIGTERM');
+
+    expect(await exit).toBe(0);
+    expect(bot.output()).toContain('"msg":"stopped"');
+  });
+
+  test('when its configuration is wrong, then it exits 1 and says which variable to fix', async () => {
+    const child = spawn(process.execPath, [join(root, 'dist/src/index.js')], {
+      cwd: root,
+      env: { ...process.env, ...env, PORT: 'eighty' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+
+    expect(code).toBe(1);
+    expect(stderr).toContain('PORT must be a port number');
+  });
+});

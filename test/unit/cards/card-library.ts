@@ -1,0 +1,52 @@
+import * as AC from 'adaptivecards';
+
+/**
+ * The adaptivecards library, for test files that run in jest's jsdom environment (the UMD bundle needs `window`
+ * to load). See shared/reference/teams-tooling.md §8.
+ */
+
+// jsdom has no innerText, which the renderer uses for TextRun: without this the rendered text would be empty.
+if (!Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'innerText')) {
+  Object.defineProperty(HTMLElement.prototype, 'innerText', {
+    get(this: HTMLElement) {
+      return this.textContent;
+    },
+    set(this: HTMLElement, value: string) {
+      this.textContent = value;
+    },
+    configurable: true,
+  });
+}
+
+/** Parse-phase and validation-phase events of the library; empty for a card it accepts. */
+export function libraryEvents(card: object): string[] {
+  const parsed = new AC.AdaptiveCard();
+  const context = new AC.SerializationContext();
+  parsed.parse(card, context);
+  const events: string[] = [];
+  for (let i = 0; i < context.eventCount; i++) events.push(`parse: ${context.getEventAt(i).message}`);
+  for (const e of parsed.validateProperties().validationEvents) events.push(`validate: ${e.message}`);
+  return events;
+}
+
+/**
+ * Renders the card as a web client would. `markdownInputs` is every text the renderer offered to markdown
+ * processing (which is then declined, so the DOM shows the raw text).
+ */
+export function renderInDom(card: object): { element: HTMLElement; markdownInputs: string[] } {
+  const markdownInputs: string[] = [];
+  const previous = AC.AdaptiveCard.onProcessMarkdown;
+  AC.AdaptiveCard.onProcessMarkdown = (text, result) => {
+    markdownInputs.push(text);
+    result.didProcess = false;
+  };
+  try {
+    const parsed = new AC.AdaptiveCard();
+    parsed.parse(card);
+    const element = parsed.render();
+    if (!element) throw new Error('the adaptivecards renderer returned nothing');
+    return { element, markdownInputs };
+  } finally {
+    AC.AdaptiveCard.onProcessMarkdown = previous;
+  }
+}
