@@ -35,11 +35,12 @@ export const demoUsers: readonly DemoUser[] = [
   user('user-id-5', 'Lynne Robbins', 'a1e5c0de-0000-4000-8000-000000000025'),
 ];
 
+/** The Playground's team: its General channel (whose id is the team id) and at most one more channel. */
 export const demoTeam = {
   id: 'team-id',
   name: 'IT Operations',
   aadGroupId: 'a1e5c0de-0000-4000-8000-000000000031',
-  channels: [{ id: 'channel-approvals-id', name: 'App approvals' }, { id: 'channel-reminders-id', name: 'Credential reminders' }],
+  channels: [{ id: 'channel-reminders-id', name: 'Credential reminders' }],
 } as const;
 
 export const localDefaults = { tenantId: demoTenantId, operatorIds: [alex.aadObjectId] } as const;

@@ -109,16 +109,18 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   });
 
   let stopping = false;
+  let ready = false;
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   void exited.then((code) => {
-    if (!stopping) options.onUnexpectedExit?.(code);
+    // Before it is ready, an exit is a startup failure, reported by the rejection below.
+    if (ready && !stopping) options.onUnexpectedExit?.(code);
   });
 
   const port = await Promise.race([
     waitForListening(logFile, options.port),
     exited.then((code) => {
       throw new Error(
-        `The Agents Playground exited (code ${code}) before it was ready.\n${stderr}${tail(logFile)}\n` +
+        `The Agents Playground exited (code ${code}) before it was ready.\n${stderr}${errorLines(logFile)}\n` +
           `If port ${options.port} is taken, set LOCAL_PLAYGROUND_PORT.`,
       );
     }),
@@ -127,6 +129,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     child.kill('SIGTERM');
     throw err;
   });
+  ready = true;
 
   return {
     url: `http://localhost:${port}`,
@@ -162,6 +165,14 @@ async function waitForListening(logFile: string, requested: number): Promise<num
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`The Agents Playground did not become ready within ${READY_TIMEOUT_MS / 1000} s (asked for port ${requested}). Its log: ${logFile}`);
+}
+
+/** The Playground's own explanation of a failure: its "error" lines. */
+function errorLines(file: string): string {
+  return tail(file)
+    .split('\n')
+    .filter((line) => line.startsWith('error'))
+    .join('\n');
 }
 
 function tail(file: string): string {

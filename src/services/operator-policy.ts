@@ -28,7 +28,15 @@ export function createOperatorPolicy(
       const id = actor.aadObjectId?.toLowerCase();
       if (!id) return false;
       if (ids.has(id)) return true;
-      return groupId && directory ? directory.isMemberOfAnyGroup(id, [groupId]) : false;
+      if (!groupId || !directory) return false;
+      try {
+        return await directory.isMemberOfAnyGroup(id, [groupId]);
+      } catch (err) {
+        throw new RegistrarError('unavailable', 'Registrar cannot check your rights in the directory right now. Try again in a minute.', {
+          cause: err,
+          detail: `checking membership of ${id} in ADMIN_GROUP_ID ${groupId} failed; check the Graph identity (GroupMember.Read.All)`,
+        });
+      }
     },
     describe() {
       const parts = [
