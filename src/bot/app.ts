@@ -63,8 +63,14 @@ function registerRoutes(app: Application<TurnState>, services: BotServices): voi
   app.conversationUpdate('membersRemoved', guarded(onMembersRemoved(services)));
 
   // 3. Commands, in the order people are most likely to type them. Unknown text gets the help card: never silence.
-  app.message(/^\s*(<at>[^<]*<\/at>\s*)*setup\s+(approvals|reminders)\s*$/i, guarded(onSetupChannel(services)));
+  app.message(isCommand('setup approvals', 'setup reminders'), guarded(onSetupChannel(services)));
   app.message(/[\s\S]*/, guarded(onAnyOtherMessage(services)));
+}
+
+/** Selects messages whose text, once mentions and Teams' HTML are removed, is one of these commands. */
+function isCommand(...usages: string[]) {
+  return async (context: TurnContext): Promise<boolean> =>
+    context.activity.type === 'message' && usages.includes(parseCommand(commandText(context))?.command.usage ?? '');
 }
 
 const isUnroutedCardAction = async (context: TurnContext): Promise<boolean> =>
@@ -123,7 +129,7 @@ async function sendInvokeCard(context: TurnContext, card: AdaptiveCard): Promise
 
 function onSetupChannel(services: BotServices): Handler {
   return async (context) => {
-    const purpose = /approvals/i.test(commandText(context)) ? 'approvals' : ('reminders' satisfies ChannelPurpose);
+    const purpose: ChannelPurpose = parseCommand(commandText(context))?.command.usage === 'setup approvals' ? 'approvals' : 'reminders';
     const address = addressFrom(context.activity);
     const { binding, replaced } = await services.channels.setChannel(purpose, address, actorFrom(context.activity));
     turnLogger(context).info({ purpose, channel: address.conversation.id, replaced: replaced?.address.conversation.id }, 'channel set');

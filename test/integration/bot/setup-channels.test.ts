@@ -51,6 +51,14 @@ describe('naming the approvals and reminders channels', () => {
     },
   );
 
+  test('when Teams sends the command with HTML spaces and a line break, then it is still understood', async () => {
+    const channel = teamChannel(demoTenantId);
+
+    await teams.post(teams.message(channel, alex, 'Setup&nbsp;Approvals<br>', { mentionBot: true }));
+
+    expect((await registrar.container.store.channels.get('channel', 'approvals'))?.value.address.conversation.id).toBe(channel.conversation.id);
+  });
+
   test('when Teams replies in a thread, then the kept channel address is the channel, not the thread', async () => {
     const channel = teamChannel(demoTenantId);
     const threaded = { ...channel, conversation: { ...channel.conversation, id: `${channel.conversation.id};messageid=1700000000000` } };
