@@ -8,6 +8,9 @@ const common = {
 module.exports = {
   // Integration and browser tests start servers; two workers suit the two-core CI machine.
   maxWorkers: 2,
+  // Always run tests in worker processes, even a single file: workers start after the global setup and so
+  // inherit NODE_EXTRA_CA_CERTS, which trusts the local tenant's development certificate.
+  workerIdleMemoryLimit: '2GB',
   // Integration tests start servers and Azurite tables; browser tests set their own, longer timeout.
   testTimeout: 30000,
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
@@ -15,6 +18,7 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testEnvironment: 'node', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testEnvironment: 'node', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    { ...common, displayName: 'conformance', testEnvironment: 'node', testMatch: ['<rootDir>/test/conformance/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testEnvironment: 'node', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };

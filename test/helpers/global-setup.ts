@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startAzurite, type LocalAzurite } from '../../src/local/azurite';
+import { ensureDevCertificate } from '../../src/local/tenant/dev-cert';
 
 /** Where the handle waits for global-teardown.ts, which runs in this same process. */
 export type TestGlobals = typeof globalThis & { registrarTestAzurite?: LocalAzurite };
@@ -14,6 +15,11 @@ export type TestGlobals = typeof globalThis & { registrarTestAzurite?: LocalAzur
 export default async function globalSetup(): Promise<void> {
   const root = join(__dirname, '../..');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  // The local tenant serves https; workers (spawned after this, always: see workerIdleMemoryLimit in
+  // jest.config.js) trust its certificate through NODE_EXTRA_CA_CERTS, which Node reads only at start.
+  const certificate = await ensureDevCertificate(join(root, 'test-results', 'certs'));
+  process.env.NODE_EXTRA_CA_CERTS = certificate.caBundlePath;
+  process.env.TEST_TENANT_CERT_DIR = join(root, 'test-results', 'certs');
   const azurite = await startAzurite({ inMemory: true, port: 0 });
   (globalThis as TestGlobals).registrarTestAzurite = azurite;
   process.env.TEST_STORAGE_CONNECTION_STRING = azurite.connectionString;

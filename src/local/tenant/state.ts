@@ -1,0 +1,182 @@
+/**
+ * The local tenant's directory: every object kept in the JSON shape Graph returns (graph-openapi-subset.yaml),
+ * wrapped in a record that carries what Graph does not show: when the object becomes visible to other
+ * replicas (replication delay), its change sequence (delta), and server-side secrets (password hashes).
+ * Plain data, so that the whole tenant is saved to and read from one JSON file.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+
+export type Json = Record<string, unknown>;
+
+export interface DirectoryRecord {
+  /** The object as Graph returns it, minus what only some responses show (secretText, key). */
+  data: Json;
+  /** Epoch ms from which reads by other calls see the object (replication delay); 0 = always. */
+  visibleFrom: number;
+  /** Change sequence for delta queries. */
+  sequence: number;
+}
+
+export interface ApplicationRecord extends DirectoryRecord {
+  /** Directory object ids of the owners. */
+  owners: string[];
+  /** keyId → SHA-256 (hex) of the secret, for the token endpoint; the secret itself is never kept. */
+  secretHashes: Record<string, string>;
+  /** keyId → base64 DER of uploaded certificates (keyCredentials.key is returned only with $select). */
+  certificates: Record<string, string>;
+  /** Epoch ms from which a new credential works at the token endpoint (credential propagation delay). */
+  credentialsUsableFrom: Record<string, number>;
+}
+
+export interface ServicePrincipalRecord extends DirectoryRecord {
+  owners: string[];
+}
+
+export interface GroupRecord extends DirectoryRecord {
+  /** Direct members: users, groups (nested) or service principals. */
+  members: string[];
+}
+
+export interface DeletedRecord extends DirectoryRecord {
+  kind: 'application' | 'servicePrincipal';
+  /** Owners at deletion, restored with the object. */
+  owners: string[];
+}
+
+export interface TenantData {
+  tenantId: string;
+  /** Verified domain, e.g. contoso.onmicrosoft.com (publisherDomain of new applications). */
+  domain: string;
+  sequence: number;
+  applications: Record<string, ApplicationRecord>;
+  servicePrincipals: Record<string, ServicePrincipalRecord>;
+  users: Record<string, DirectoryRecord>;
+  groups: Record<string, GroupRecord>;
+  appRoleAssignments: Record<string, DirectoryRecord>;
+  oauth2PermissionGrants: Record<string, DirectoryRecord>;
+  roleAssignments: Record<string, DirectoryRecord>;
+  deletedItems: Record<string, DeletedRecord>;
+}
+
+export function emptyTenant(tenantId: string, domain: string): TenantData {
+  return {
+    tenantId,
+    domain,
+    sequence: 0,
+    applications: {},
+    servicePrincipals: {},
+    users: {},
+    groups: {},
+    appRoleAssignments: {},
+    oauth2PermissionGrants: {},
+    roleAssignments: {},
+    deletedItems: {},
+  };
+}
+
+/**
+ * The tenant with its lookup indexes. Records live in plain objects (insertion-ordered, JSON-ready);
+ * the indexes are rebuilt on load.
+ */
+export class TenantState {
+  readonly appIdToApplication = new Map<string, string>();
+  readonly uniqueNameToApplication = new Map<string, string>();
+  readonly appIdToServicePrincipal = new Map<string, string>();
+  /** Application ids in creation order, for stable paging over large tenants. */
+  applicationOrder: string[] = [];
+  private orderDirty = false;
+
+  constructor(public data: TenantData) {
+    this.reindex();
+  }
+
+  get tenantId(): string {
+    return this.data.tenantId;
+  }
+
+  nextSequence(): number {
+    this.data.sequence += 1;
+    return this.data.sequence;
+  }
+
+  reindex(): void {
+    this.appIdToApplication.clear();
+    this.uniqueNameToApplication.clear();
+    this.appIdToServicePrincipal.clear();
+    for (const [id, record] of Object.entries(this.data.applications)) this.indexApplication(id, record);
+    for (const [id, record] of Object.entries(this.data.servicePrincipals)) {
+      this.appIdToServicePrincipal.set(String(record.data.appId).toLowerCase(), id);
+    }
+    this.applicationOrder = Object.keys(this.data.applications);
+    this.orderDirty = false;
+  }
+
+  indexApplication(id: string, record: ApplicationRecord): void {
+    this.appIdToApplication.set(String(record.data.appId).toLowerCase(), id);
+    if (typeof record.data.uniqueName === 'string') this.uniqueNameToApplication.set(record.data.uniqueName.toLowerCase(), id);
+  }
+
+  addApplication(record: ApplicationRecord): void {
+    const id = String(record.data.id);
+    this.data.applications[id] = record;
+    this.indexApplication(id, record);
+    this.applicationOrder.push(id);
+  }
+
+  removeApplication(id: string): ApplicationRecord | undefined {
+    const record = this.data.applications[id];
+    if (!record) return undefined;
+    delete this.data.applications[id];
+    this.appIdToApplication.delete(String(record.data.appId).toLowerCase());
+    if (typeof record.data.uniqueName === 'string') this.uniqueNameToApplication.delete(record.data.uniqueName.toLowerCase());
+    this.orderDirty = true;
+    return record;
+  }
+
+  /** Application ids in creation order, without removed ones. */
+  orderedApplicationIds(): string[] {
+    if (this.orderDirty) {
+      this.applicationOrder = this.applicationOrder.filter((id) => id in this.data.applications);
+      this.orderDirty = false;
+    }
+    return this.applicationOrder;
+  }
+
+  addServicePrincipal(record: ServicePrincipalRecord): void {
+    const id = String(record.data.id);
+    this.data.servicePrincipals[id] = record;
+    this.appIdToServicePrincipal.set(String(record.data.appId).toLowerCase(), id);
+  }
+
+  removeServicePrincipal(id: string): ServicePrincipalRecord | undefined {
+    const record = this.data.servicePrincipals[id];
+    if (!record) return undefined;
+    delete this.data.servicePrincipals[id];
+    this.appIdToServicePrincipal.delete(String(record.data.appId).toLowerCase());
+    return record;
+  }
+
+  toJSON(): TenantData {
+    return this.data;
+  }
+}
+
+/** Object ids and appIds: lowercase GUIDs (spec §18). */
+export function newObjectId(): string {
+  return randomUUID();
+}
+
+/** appRoleAssignment and oauth2PermissionGrant ids: opaque base64url, about 43 characters (spec §18). */
+export function newOpaqueId(): string {
+  return randomBytes(32).toString('base64url').slice(0, 43);
+}
+
+/** unifiedRoleAssignment ids: opaque base64url ending in "-1" (spec §18). */
+export function newRoleAssignmentId(): string {
+  return `${randomBytes(30).toString('base64url').slice(0, 41)}-1`;
+}
+
+/** createdDateTime: seven fractional digits and Z (spec §18). */
+export function graphTimestamp(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
+}

@@ -1,0 +1,127 @@
+/**
+ * Local mode as a person starts it: `node dist/src/local/start.js` (what `npm start` runs after building) as a
+ * child process, with its embedded Azurite and the Agents Playground, on free loopback ports and a data folder
+ * of the test's choosing. It is stopped with SIGINT, as Ctrl-C stops it, and never outlives the test run.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { join } from 'node:path';
+import { variables } from '../../src/config';
+
+const root = join(__dirname, '../..');
+
+export interface LocalModeSettings {
+  port: number;
+  storagePort: number;
+  playgroundPort: number;
+  dataDir: string;
+}
+
+export interface StopResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** It had not exited within the time allowed and was killed. */
+  killed: boolean;
+  output: string;
+}
+
+export interface LocalMode {
+  /** The address start.js printed ("Open the Agents Playground: ..."). */
+  playgroundUrl: string;
+  output(): string;
+  /** SIGINT, then waits for the exit; SIGKILLs the process group when it takes longer than `withinMs`. */
+  stop(withinMs?: number): Promise<StopResult>;
+}
+
+/** Distinct ports that were free on 127.0.0.1 a moment ago (all held open together, so they differ). */
+export async function freeLoopbackPorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer().listen(0, '127.0.0.1');
+      servers.push(server);
+      await once(server, 'listening');
+    }
+    return servers.map((server) => (server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
+  }
+}
+
+/** The environment of a person who has configured nothing: no Registrar variable but the ones given. */
+function localModeEnv(settings: LocalModeSettings): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(variables)) delete env[name];
+  delete env.TEST_STORAGE_CONNECTION_STRING;
+  return {
+    ...env,
+    PORT: String(settings.port),
+    LOCAL_STORAGE_PORT: String(settings.storagePort),
+    LOCAL_PLAYGROUND_PORT: String(settings.playgroundPort),
+    LOCAL_DATA_DIR: settings.dataDir,
+    LOG_LEVEL: 'info',
+  };
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Kills start.js and the Playground it spawned (its own process group); Azurite stops itself when start.js is gone. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+export async function startLocalMode(settings: LocalModeSettings, readyWithinMs = 90_000): Promise<LocalMode> {
+  const child = spawn(process.execPath, [join(root, 'dist/src/local/start.js')], {
+    cwd: root,
+    env: localModeEnv(settings),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so that a failed test can kill the Playground with it (start.js does not
+    // stop its Playground when it is killed with SIGKILL).
+    detached: true,
+  });
+  // Should the test worker exit while it runs (a crash, a timeout), it goes too.
+  const killOnExit = () => killGroup(child);
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => process.removeListener('exit', killOnExit));
+
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+  let stopping: Promise<StopResult> | undefined;
+  const stop = (withinMs = 15_000): Promise<StopResult> =>
+    (stopping ??= (async () => {
+      let killed = false;
+      if (!hasExited(child)) {
+        child.kill('SIGINT');
+        const timer = setTimeout(() => {
+          killed = true;
+          killGroup(child);
+        }, withinMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      return { code: child.exitCode, signal: child.signalCode, killed, output };
+    })());
+
+  const deadline = Date.now() + readyWithinMs;
+  for (;;) {
+    const url = /Open the Agents Playground:\s+(http:\/\/\S+)/.exec(output)?.[1];
+    if (url) return { playgroundUrl: url, output: () => output, stop };
+    if (hasExited(child)) throw new Error(`local mode exited (code ${child.exitCode}) before it was ready:\n${output}`);
+    if (Date.now() > deadline) {
+      await stop(5_000);
+      throw new Error(`local mode printed no Playground address within ${readyWithinMs / 1000} s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Starts the local tenant for a test, in memory, on an ephemeral port, with the certificate the global setup
+ * made (and that every test worker trusts), and gives the real Azure SDK clients to call it as Registrar will.
+ */
+import { ClientSecretCredential } from '@azure/identity';
+import { Client } from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import { ensureDevCertificate } from '../../src/local/tenant/dev-cert';
+import type { RouteModule } from '../../src/local/tenant/context';
+import type { FaultPolicy } from '../../src/local/tenant/faults';
+import { type RunningTenant, startTenantServer } from '../../src/local/tenant/server';
+import type { TenantData } from '../../src/local/tenant/state';
+
+export async function startTestTenant(options: { data: TenantData; routes: readonly RouteModule[]; faults?: FaultPolicy; now?: () => Date }): Promise<RunningTenant> {
+  const dir = process.env.TEST_TENANT_CERT_DIR;
+  if (!dir || !process.env.NODE_EXTRA_CA_CERTS?.includes(dir)) {
+    throw new Error('The local tenant certificate is not trusted in this process: run the tests through jest (not --runInBand), whose global setup sets NODE_EXTRA_CA_CERTS.');
+  }
+  const certificate = await ensureDevCertificate(dir);
+  return startTenantServer({ certificate, ...options });
+}
+
+/** The credential and Graph client exactly as src/adapters/graph/graph-client.ts builds them, pointed at the tenant. */
+export function graphClientFor(tenant: RunningTenant, clientId: string, secret: string): { credential: ClientSecretCredential; client: Client } {
+  const credential = new ClientSecretCredential(tenant.tenantId, clientId, secret, { authorityHost: tenant.url, disableInstanceDiscovery: true });
+  const client = Client.initWithMiddleware({
+    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${tenant.url}/.default`] }),
+    baseUrl: `${tenant.url}/`,
+    defaultVersion: 'v1.0',
+    customHosts: new Set(['127.0.0.1']),
+  });
+  return { credential, client };
+}
