@@ -245,8 +245,10 @@ describe('local mode (npm start) in the Agents Playground', () => {
     const confirmation = await playground.approvalsConfirmations().last().innerText();
     expect(confirmation).toMatch(/Set by\s+Alex Wilber/);
     expect(confirmation).not.toMatch(/Replaces/);
-    const post = playground.sentToBot.find((a) => a.type === 'message' && a.conversationType === 'channel');
-    expect(post?.mentions).toEqual([{ id: demoBot.id, name: demoBot.name }]);
+    // The log stream reports the post once the bot has answered it, which is after its reply was shown.
+    const channelPost = () => playground.sentToBot.find((a) => a.type === 'message' && a.conversationType === 'channel');
+    await waitUntil('the Playground logged the post it sent to the bot', () => channelPost() !== undefined);
+    expect(channelPost()?.mentions).toEqual([{ id: demoBot.id, name: demoBot.name }]);
     await playground.screenshot('e2e-setup-approvals.png');
   });
 

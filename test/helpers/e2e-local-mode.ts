@@ -53,7 +53,8 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
 function localModeEnv(settings: LocalModeSettings): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(variables)) delete env[name];
-  delete env.TEST_STORAGE_CONNECTION_STRING;
+  // What the test run's global setup adds for other tests (its Azurite, its certificates).
+  for (const name of Object.keys(env)) if (name.startsWith('TEST_')) delete env[name];
   return {
     ...env,
     PORT: String(settings.port),
