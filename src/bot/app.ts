@@ -2,13 +2,13 @@
  * The teams-ai Application and its one ordered routing table. Handlers translate: they read the activity,
  * call one service, and answer with a card. Invokes are answered at once; every handler is safe to repeat.
  */
-import { type Activity, CardFactory, MessageFactory, type TurnContext } from 'botbuilder';
+import { type Activity, CardFactory, MessageFactory, TeamsInfo, type TurnContext } from 'botbuilder';
 import { Application, type TurnState } from '@microsoft/teams-ai';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../cards/cards';
 import { Verb, type VerbName } from '../cards/verbs';
 import { commands, parseCommand } from '../domain/commands';
-import type { ChannelPurpose } from '../domain/conversation';
+import type { ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import { RegistrarError } from '../domain/errors';
 import type { ChannelService } from '../services/channel-service';
 import type { GreetingService } from '../services/greeting-service';
@@ -130,7 +130,7 @@ async function sendInvokeCard(context: TurnContext, card: AdaptiveCard): Promise
 function onSetupChannel(services: BotServices): Handler {
   return async (context) => {
     const purpose: ChannelPurpose = parseCommand(commandText(context))?.command.usage === 'setup approvals' ? 'approvals' : 'reminders';
-    const address = addressFrom(context.activity);
+    const address = await withPlaceNames(context, addressFrom(context.activity));
     const { binding, replaced } = await services.channels.setChannel(purpose, address, actorFrom(context.activity));
     turnLogger(context).info({ purpose, channel: address.conversation.id, replaced: replaced?.address.conversation.id }, 'channel set');
     await reply(
@@ -179,7 +179,9 @@ async function greetOnce(context: TurnContext, services: BotServices): Promise<v
   if (!(await services.greetings.claimGreeting(greetingKey(context.activity)))) return;
   const personal = context.activity.conversation?.conversationType === 'personal';
   turnLogger(context).info({ scope: personal ? 'personal' : 'team' }, 'greeted');
-  await reply(context, renderWelcome({ scope: personal ? 'personal' : 'team', name: personal ? actorFrom(context.activity).name : undefined }));
+  // Install events often carry no sender name: ask the connector, and greet without one rather than "Hello, Someone".
+  const name = personal ? await personName(context) : (await withPlaceNames(context, addressFrom(context.activity))).team?.name;
+  await reply(context, renderWelcome({ scope: personal ? 'personal' : 'team', name: name || undefined }));
 }
 
 function onInstallationUpdate(services: BotServices): Handler {
@@ -204,6 +206,39 @@ function onMembersRemoved(services: BotServices): Handler {
       await services.greetings.forget(greetingKey(context.activity));
     }
   };
+}
+
+async function personName(context: TurnContext): Promise<string | undefined> {
+  const from = context.activity.from;
+  if (from?.name?.trim()) return from.name.trim();
+  if (!from?.id) return undefined;
+  try {
+    return (await TeamsInfo.getMember(context, from.id)).name?.trim() || undefined;
+  } catch (err) {
+    turnLogger(context).debug({ err }, 'could not read the member name');
+    return undefined;
+  }
+}
+
+/**
+ * Teams sends channel activities with the team and channel ids only. Their names, for the cards people read,
+ * come from the Bot Connector (the General channel's id is the team's and it has no name there).
+ * Best effort: without names the cards still say what happened.
+ */
+async function withPlaceNames(context: TurnContext, address: ConversationAddress): Promise<ConversationAddress> {
+  const team = address.team;
+  if (!team?.id || (team.name && address.channel?.name)) return address;
+  const named: ConversationAddress = { ...address, team: { ...team }, channel: address.channel ? { ...address.channel } : undefined };
+  try {
+    named.team!.name ||= (await TeamsInfo.getTeamDetails(context, team.id)).name;
+    if (named.channel && !named.channel.name) {
+      const channels = await TeamsInfo.getTeamChannels(context, team.id);
+      named.channel.name = channels.find((c) => c.id === named.channel!.id)?.name || (named.channel.id === team.id ? 'General' : undefined);
+    }
+  } catch (err) {
+    turnLogger(context).warn({ err, teamId: team.id }, 'could not read team and channel names');
+  }
+  return named;
 }
 
 async function rememberPersonal(context: TurnContext, services: BotServices): Promise<void> {

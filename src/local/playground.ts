@@ -28,11 +28,13 @@ const READY_TIMEOUT_MS = 60_000;
 /**
  * The Playground serves on every interface and has no option to change it. It drives a bot whose
  * authentication is off, so it must not be reachable from the network: this preload binds its servers to
- * the loopback interface.
+ * the loopback interface. It also ends the Playground when its parent process ends.
  */
 const loopbackOnly = [
   'import net from "node:net";',
   'const listen = net.Server.prototype.listen;',
+  // Started with an IPC channel: when the launcher goes, even by SIGKILL, the channel closes and so does the Playground.
+  'process.once("disconnect", () => process.exit(0));',
   'net.Server.prototype.listen = function (...args) {',
   '  if (typeof args[0] === "number" && typeof args[1] !== "string") args.splice(1, 0, "127.0.0.1");',
   '  else if (args[0] && typeof args[0] === "object" && args[0].host === undefined && args[0].path === undefined) args[0] = { ...args[0], host: "127.0.0.1" };',
@@ -100,7 +102,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
         M365_AGENTS_PLAYGROUND_CONFIG_PATH: configFile,
         M365_AGENTS_PLAYGROUND_LOGFILE: logFile,
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     },
   );
   let stderr = '';

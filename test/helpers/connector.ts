@@ -29,8 +29,20 @@ export interface ConnectorLatency {
   delayMs: number;
 }
 
+/** A team as the connector describes it: GET /v3/teams/{id} and /v3/teams/{id}/conversations. */
+export interface ConnectorTeam {
+  id: string;
+  name: string;
+  aadGroupId?: string;
+  /** The General channel's id is the team id, and Teams returns it without a name. */
+  channels: Array<{ id: string; name?: string }>;
+}
+
 export class FakeConnector {
   readonly sent: SentActivity[] = [];
+  readonly teams = new Map<string, ConnectorTeam>();
+  /** Conversation members by user id, for GET /v3/conversations/{id}/members/{userId}. */
+  readonly members = new Map<string, { id: string; name: string; aadObjectId?: string }>();
   readonly latency: ConnectorLatency = { delayMs: 0 };
   private server?: http.Server;
   private waiters: Array<() => void> = [];
@@ -116,6 +128,14 @@ export class FakeConnector {
       for (const wake of this.waiters.splice(0)) wake();
     };
 
+    // /v3/teams/{teamId}[/conversations]
+    if (parts[0] === 'v3' && parts[1] === 'teams' && req.method === 'GET') {
+      const team = this.teams.get(parts[2] ?? '');
+      if (!team) json(404, { error: { code: 'NotFound', message: 'Team not found' } });
+      else if (parts[3] === 'conversations') json(200, { conversations: team.channels });
+      else json(200, { id: team.id, name: team.name, aadGroupId: team.aadGroupId });
+      return;
+    }
     // /v3/conversations[/{conversationId}/activities[/{activityId}]]
     if (parts[0] !== 'v3' || parts[1] !== 'conversations') {
       json(404, { error: { code: 'NotFound', message: `no route ${req.method} ${url.pathname}` } });
@@ -123,6 +143,12 @@ export class FakeConnector {
     }
     const conversationId = parts[2];
     const activityId = parts[4];
+    if (req.method === 'GET' && parts[3] === 'members' && parts[4]) {
+      const member = this.members.get(parts[4]);
+      if (member) json(200, member);
+      else json(404, { error: { code: 'MemberNotFoundInConversation', message: 'The member is not in the conversation.' } });
+      return;
+    }
     if (req.method === 'POST' && !conversationId) {
       const created = `a:${randomUUID()}`;
       record('create-conversation', created);

@@ -53,10 +53,19 @@ export class Teams {
     private readonly authorize: (activity: Record<string, unknown>) => string | undefined = () => undefined,
   ) {}
 
+  /**
+   * Like Teams, activities name the team and channel by id only; their names are known to the connector,
+   * which the bot asks (GET /v3/teams/...).
+   */
   activity(place: TeamsPlace, from: TeamsUser, fields: Record<string, unknown>): Record<string, unknown> {
     const channelData: Record<string, unknown> = { tenant: { id: place.conversation.tenantId } };
-    if (place.team) channelData.team = place.team;
-    if (place.channel) channelData.channel = place.channel;
+    if (place.team) {
+      channelData.team = { id: place.team.id, aadGroupId: place.team.aadGroupId };
+      const known = this.connector.teams.get(place.team.id) ?? { id: place.team.id, name: place.team.name, aadGroupId: place.team.aadGroupId, channels: [{ id: place.team.id }] };
+      if (place.channel && !known.channels.some((c) => c.id === place.channel!.id)) known.channels.push({ id: place.channel.id, name: place.channel.name });
+      this.connector.teams.set(place.team.id, known);
+    }
+    if (place.channel) channelData.channel = { id: place.channel.id };
     return {
       id: randomUUID(),
       timestamp: new Date().toISOString(),

@@ -82,6 +82,7 @@ describe('conversation basics', () => {
     const welcomes = connector.cards({ conversationId: chat.conversation.id });
     expect(welcomes).toHaveLength(1);
     expect(cardText(welcomes[0]!.card)).toMatch(/app registration/i);
+    expect(cardText(welcomes[0]!.card)).toContain(`Hello, ${alex.name}`);
     expect(JSON.stringify(welcomes[0]!.card)).toContain(Verb.showHelp);
   });
 
@@ -110,6 +111,28 @@ describe('conversation basics', () => {
     const cards = connector.cards({ conversationId: general.conversation.id });
     expect(cards).toHaveLength(1);
     expect(cardText(cards[0]!.card)).toContain('setup approvals');
+    expect(cardText(cards[0]!.card)).toContain('IT Operations');
+  });
+
+  test('when an install event carries no name for the person, then the welcome greets without one', async () => {
+    const install = teams.installationUpdate(chat, alex, 'add');
+    delete (install.from as Record<string, unknown>).name;
+
+    await teams.post(install);
+
+    const text = cardText(connector.cards()[0]!.card);
+    expect(text).not.toContain('Someone');
+    expect(text).toMatch(/^Hello\b/m);
+  });
+
+  test('when an install event carries no name but the conversation roster has it, then the welcome greets the person by name', async () => {
+    const install = teams.installationUpdate(chat, alex, 'add');
+    delete (install.from as Record<string, unknown>).name;
+    connector.members.set(alex.id, { id: alex.id, name: alex.name, aadObjectId: alex.aadObjectId });
+
+    await teams.post(install);
+
+    expect(cardText(connector.cards()[0]!.card)).toContain(`Hello, ${alex.name}`);
   });
 
   test('when a person writes in personal chat, then their conversation is kept for later private messages', async () => {

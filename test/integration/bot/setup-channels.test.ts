@@ -47,6 +47,9 @@ describe('naming the approvals and reminders channels', () => {
       const cards = connector.cards({ conversationId: channel.conversation.id });
       expect(cards).toHaveLength(1);
       expect(cardText(cards[0]!.card)).toContain(alex.name);
+      // Teams sent only ids: the names come from the connector, and are kept with the binding.
+      expect(cardText(cards[0]!.card)).toContain(channel.channel!.name!);
+      expect(stored?.value.address).toMatchObject({ team: { name: 'IT Operations' }, channel: { name: channel.channel!.name } });
       expect(cardText(cards[0]!.card)).toMatch(purpose === 'approvals' ? /approval/i : /reminder/i);
     },
   );
@@ -57,6 +60,28 @@ describe('naming the approvals and reminders channels', () => {
     await teams.post(teams.message(channel, alex, 'Setup&nbsp;Approvals<br>', { mentionBot: true }));
 
     expect((await registrar.container.store.channels.get('channel', 'approvals'))?.value.address.conversation.id).toBe(channel.conversation.id);
+  });
+
+  test('when the setup runs in the General channel, which Teams lists without a name, then the card calls it General', async () => {
+    const base = teamChannel(demoTenantId);
+    const general = { ...base, conversation: { ...base.conversation, id: base.team!.id }, channel: { id: base.team!.id } };
+
+    await teams.post(teams.message(general, alex, 'setup approvals', { mentionBot: true }));
+
+    expect(cardText(connector.cards()[0]!.card)).toContain('General, in IT Operations');
+  });
+
+  test('when the connector cannot say the names, then the channel is still set and the card says so without them', async () => {
+    const channel = teamChannel(demoTenantId, 'Unlisted');
+    const activity = teams.message(channel, alex, 'setup approvals', { mentionBot: true });
+    connector.teams.clear();
+
+    const result = await teams.post(activity);
+
+    expect(result.status).toBe(200);
+    expect((await registrar.container.store.channels.get('channel', 'approvals'))?.value.address.conversation.id).toBe(channel.conversation.id);
+    expect(cardText(connector.cards()[0]!.card)).toMatch(/approval requests/i);
+    expect(registrar.logs.find('could not read team and channel names')).toHaveLength(1);
   });
 
   test('when Teams replies in a thread, then the kept channel address is the channel, not the thread', async () => {
