@@ -9,7 +9,8 @@ import { ensureDevCertificate } from '../../src/local/tenant/dev-cert';
 import type { RouteModule } from '../../src/local/tenant/context';
 import type { FaultPolicy } from '../../src/local/tenant/faults';
 import { type RunningTenant, startTenantServer } from '../../src/local/tenant/server';
-import type { TenantData } from '../../src/local/tenant/state';
+import { newObjectId, type TenantData } from '../../src/local/tenant/state';
+import { notFound } from '../../src/local/tenant/http';
 
 export async function startTestTenant(options: { data: TenantData; routes: readonly RouteModule[]; faults?: FaultPolicy; now?: () => Date }): Promise<RunningTenant> {
   const dir = process.env.TEST_TENANT_CERT_DIR;
@@ -31,3 +32,54 @@ export function graphClientFor(tenant: RunningTenant, clientId: string, secret: 
   });
   return { credential, client };
 }
+
+/**
+ * A tiny applications route module for pipeline tests (faults, admin, $batch) that must not depend on the real
+ * route modules: GET /applications (2 RU), GET /applications/{id}, POST /applications; new objects honour the
+ * replication delay.
+ */
+export const pipelineTestRoutes: RouteModule = (ctx) => {
+  const read = { anyOf: ['Application.Read.All', 'Application.ReadWrite.All'] };
+  const write = { anyOf: ['Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All'] };
+  const visible = (now: Date) => Object.values(ctx.state().data.applications).filter((r) => r.visibleFrom <= now.getTime());
+  return [
+    {
+      method: 'GET',
+      pattern: '/applications',
+      permission: read,
+      write: false,
+      handler: (request) => ({ status: 200, body: { value: visible(request.now).map((r) => r.data) } }),
+    },
+    {
+      method: 'GET',
+      pattern: '/applications/{id}',
+      permission: read,
+      write: false,
+      handler: (request) => {
+        const record = visible(request.now).find((r) => r.data.id === request.params.id);
+        if (!record) throw notFound(request.params.id ?? '');
+        return { status: 200, body: record.data };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/applications',
+      permission: write,
+      write: true,
+      handler: (request) => {
+        const id = newObjectId();
+        const data = { id, appId: newObjectId(), displayName: String((request.body as { displayName?: unknown })?.displayName ?? '') };
+        ctx.state().addApplication({
+          data,
+          visibleFrom: ctx.visibleFrom(),
+          sequence: ctx.state().nextSequence(),
+          owners: [request.caller.servicePrincipalId],
+          secretHashes: {},
+          certificates: {},
+          credentialsUsableFrom: {},
+        });
+        return { status: 201, body: data };
+      },
+    },
+  ];
+};

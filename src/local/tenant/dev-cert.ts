@@ -5,7 +5,7 @@
  * of the system's CAs and this certificate (the variable replaces, not adds to, what the machine set).
  */
 import { webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API loaded first.
 import 'reflect-metadata';
@@ -35,7 +35,13 @@ export async function ensureDevCertificate(dir: string): Promise<DevCertificate>
   const certPem = readFileSync(certPath, 'utf8');
   const keyPem = readFileSync(keyPath, 'utf8');
   const system = SYSTEM_CA_FILES.find((file) => existsSync(file));
-  writeFileSync(caBundlePath, `${system ? readFileSync(system, 'utf8').trimEnd() + '\n' : ''}${certPem}`);
+  const bundle = `${system ? readFileSync(system, 'utf8').trimEnd() + '\n' : ''}${certPem}`;
+  // Other processes read the bundle when they start (test workers, the bot): never leave it half-written.
+  if (!existsSync(caBundlePath) || readFileSync(caBundlePath, 'utf8') !== bundle) {
+    const temporary = `${caBundlePath}.${process.pid}.tmp`;
+    writeFileSync(temporary, bundle);
+    renameSync(temporary, caBundlePath);
+  }
   return { certPem, keyPem, caBundlePath };
 }
 

@@ -6,8 +6,17 @@
 import type { Caller, GraphError, Route } from './http';
 
 export interface FaultSettings {
-  /** Token bucket per (app, tenant): capacity in resource units and refill per second; undefined = no throttling. */
-  throttle?: { capacity: number; refillPerSecond: number; retryAfterSeconds?: number };
+  /**
+   * Token bucket per (app, tenant): capacity in resource units and refill per second; undefined = no throttling.
+   * Graph's small-tenant numbers are 3,500 RU per 10 s and 3,000 writes per 150 s (spec §15). `writes` adds the
+   * write quota; `retryAfterSeconds` fixes Retry-After instead of computing it from the bucket.
+   */
+  throttle?: {
+    capacity: number;
+    refillPerSecond: number;
+    retryAfterSeconds?: number;
+    writes?: { capacity: number; refillPerSecond: number };
+  };
   /** Fraction (0..1) of Graph calls answered 503 serviceNotAvailable; optionally only the next N calls. */
   unavailable?: { rate: number; retryAfterSeconds?: number; count?: number };
   /** New and changed objects stay invisible to other calls for this long (spec §13). */
@@ -29,7 +38,7 @@ export interface FaultPolicy {
   /** After a write was applied: true to drop the connection instead of answering. */
   loseResponse(route: Route): boolean;
   /** Extra response headers for a served call (x-ms-resource-unit, x-ms-throttle-limit-percentage). */
-  responseHeaders(caller: Caller, route: Route): Record<string, string>;
+  responseHeaders(caller: Caller, route: Route, request?: { method: string; path: string; query: URLSearchParams }): Record<string, string>;
 }
 
 /** No faults: every call is served at once. */

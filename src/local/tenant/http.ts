@@ -19,6 +19,9 @@ export class GraphError extends Error {
   }
 }
 
+/** The permission that reaches only the objects the caller owns (spec §3). */
+export const OWNED_BY = 'Application.ReadWrite.OwnedBy';
+
 export const notFound = (id: string) =>
   new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
 export const badRequest = (message: string, details?: GraphError['details']) => new GraphError(400, 'Request_BadRequest', message, details);

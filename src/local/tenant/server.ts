@@ -3,12 +3,16 @@
  * Registrar makes, as Graph does (spec: shared/reference/graph-spec.md). Every Graph call goes through one
  * pipeline: count it, add latency, check the token, route, inject throttling or outages, check the permission
  * (Application.ReadWrite.OwnedBy only for owned objects), run the handler, and maybe lose the response.
+ * POST /v1.0/$batch runs each of its requests through the same pipeline; /_emulator/ is the admin API (admin.ts).
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdmin } from './admin';
+import { type BatchItem, parseBatch, runBatch } from './batch';
 import { type TenantContext, type RouteModule } from './context';
-import { CallCounters, type FaultPolicy, noFaults } from './faults';
+import { CallCounters, type FaultPolicy } from './faults';
+import { createFaultPolicy } from './faults-policy';
 import {
   type Caller,
   errorBody,
@@ -18,6 +22,7 @@ import {
   type GraphResponse,
   JSON_CONTENT_TYPE,
   newRequestId,
+  OWNED_BY,
   type Route,
   Router,
   standardHeaders,
@@ -25,7 +30,6 @@ import {
 import { createIdentity, type Identity, newSigningKey, type SigningKey } from './identity';
 import { TenantState, type TenantData } from './state';
 
-export const OWNED_BY = 'Application.ReadWrite.OwnedBy';
 
 export interface TenantServerOptions {
   certificate: { certPem: string; keyPem: string };
@@ -38,7 +42,12 @@ export interface TenantServerOptions {
   now?: () => Date;
   /** Called (debounced by the caller) after every change of state. */
   onChange?: (state: TenantState) => void;
+  /** Registrar's identity in the starting tenant, for GET /_emulator/info (the secret is shown only if it is the demo seed's). */
+  registrar?: { clientId: string; clientSecret?: string };
 }
+
+/** One Graph call as the pipeline takes it (a direct call or one request of a $batch). */
+export type DispatchRequest = Omit<GraphRequest, 'params' | 'caller'> & { authorization?: string };
 
 export interface RunningTenant {
   /** https://127.0.0.1:port: the authority host and the Graph endpoint. */
@@ -50,12 +59,16 @@ export interface RunningTenant {
   identity: Identity;
   faults: FaultPolicy;
   counters: CallCounters;
+  /** Registrar's identity in the tenant, if known (changes with admin reset / seed). */
+  registrar(): { clientId: string; clientSecret?: string } | undefined;
+  /** Runs one Graph call through the whole pipeline, without HTTP. */
+  dispatch(request: DispatchRequest): Promise<GraphResponse & { lose?: boolean }>;
   stop(): Promise<void>;
 }
 
 export async function startTenantServer(options: TenantServerOptions): Promise<RunningTenant> {
   const now = options.now ?? (() => new Date());
-  const faults = options.faults ?? noFaults();
+  const faults = options.faults ?? createFaultPolicy();
   const counters = new CallCounters();
   let state = new TenantState(options.data);
   let baseUrl = '';
@@ -73,7 +86,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
   const identity = createIdentity({ state: () => state, key: options.signingKey ?? newSigningKey(), baseUrl: () => baseUrl, now });
 
   /** Runs one Graph call (also each part of a $batch) and returns its response. */
-  async function dispatch(request: Omit<GraphRequest, 'params' | 'caller'> & { authorization?: string }): Promise<GraphResponse & { lose?: boolean }> {
+  async function dispatch(request: DispatchRequest): Promise<GraphResponse & { lose?: boolean }> {
     try {
       const caller = identity.verify(request.authorization);
       const matched = router.match(request.method, request.path);
@@ -94,7 +107,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       if (route.write) context.changed();
       return {
         ...response,
-        headers: { ...faults.responseHeaders(caller, route), ...response.headers },
+        headers: { ...faults.responseHeaders(caller, route, request), ...response.headers },
         lose: route.write && faults.loseResponse(route),
       };
     } catch (err) {
@@ -122,6 +135,21 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     const method = (req.method ?? 'GET').toUpperCase();
     const path = decodeURIComponent(url.pathname);
 
+    if (path === '/_emulator' || path.startsWith('/_emulator/')) {
+      let body: unknown;
+      try {
+        body = raw.trim() === '' ? undefined : JSON.parse(raw);
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'BadRequest', message: 'The admin API takes JSON bodies.' } }));
+        return;
+      }
+      const answer = admin.handle(method, path, body, req.socket.remoteAddress);
+      res.writeHead(answer.status, answer.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' });
+      res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
+      return;
+    }
+
     // Entra: token endpoint, OpenID metadata, keys.
     if (!path.startsWith('/v1.0/')) {
       const form = new URLSearchParams(String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? raw : '');
@@ -146,7 +174,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     let response: GraphResponse & { lose?: boolean };
     try {
       body = raw.trim() === '' ? undefined : JSON.parse(raw);
-      response = await dispatch({
+      const call: DispatchRequest = {
         method,
         path: path.slice('/v1.0'.length) || '/',
         query: url.searchParams,
@@ -157,7 +185,8 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
         clientRequestId,
         serviceRoot: `${baseUrl}/v1.0`,
         now: arrived,
-      });
+      };
+      response = method === 'POST' && call.path === '/$batch' ? await batch(call) : await dispatch(call);
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
       const error = new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
@@ -181,6 +210,63 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     }
   }
 
+  /** POST /$batch: the token is checked once for the whole batch, then each request runs through dispatch. */
+  async function batch(outer: DispatchRequest): Promise<GraphResponse & { lose?: boolean }> {
+    try {
+      identity.verify(outer.authorization);
+      counters.record('POST', '/$batch');
+      const items = parseBatch(outer.body);
+      const { responses, lose } = await runBatch(
+        items,
+        (item) => dispatch(innerRequest(outer, item)),
+        (item, error) => errorBody(error, outer.requestId, item.headers['client-request-id'] ?? outer.clientRequestId, now()),
+      );
+      return { status: 200, body: { responses }, lose };
+    } catch (err) {
+      if (err instanceof GraphError) return { status: err.status, body: errorBody(err, outer.requestId, outer.clientRequestId, outer.now), headers: err.headers };
+      throw err;
+    }
+  }
+
+  function innerRequest(outer: DispatchRequest, item: BatchItem): DispatchRequest {
+    const url = new URL(item.url.replace(/^\/?/, '/'), 'https://batch.invalid');
+    const requestId = newRequestId();
+    return {
+      method: item.method,
+      path: decodeURIComponent(url.pathname).replace(/^\/v1\.0(?=\/)/i, ''),
+      query: url.searchParams,
+      // The outer request's headers, then the inner request's own (ConsistencyLevel, Prefer, Content-Type).
+      headers: { ...outer.headers, 'content-type': undefined, ...item.headers },
+      body: item.body,
+      authorization: outer.authorization,
+      requestId,
+      clientRequestId: item.headers['client-request-id'] ?? outer.clientRequestId,
+      serviceRoot: outer.serviceRoot,
+      now: now(),
+    };
+  }
+
+  let registrar = options.registrar;
+  const admin = createAdmin({
+    url: () => baseUrl,
+    state: () => state,
+    replace: (data) => replace(data),
+    faults,
+    counters,
+    get registrar() {
+      return registrar;
+    },
+    set registrar(value) {
+      registrar = value;
+    },
+  });
+
+  function replace(data: TenantData): void {
+    state = new TenantState(data);
+    counters.reset();
+    context.changed();
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -193,14 +279,12 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       return state.tenantId;
     },
     state: () => state,
-    replace(data) {
-      state = new TenantState(data);
-      counters.reset();
-      context.changed();
-    },
+    replace,
     identity,
     faults,
     counters,
+    registrar: () => registrar,
+    dispatch,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -173,7 +173,7 @@ export function newOpaqueId(): string {
 
 /** unifiedRoleAssignment ids: opaque base64url ending in "-1" (spec §18). */
 export function newRoleAssignmentId(): string {
-  return `${randomBytes(30).toString('base64url').slice(0, 41)}-1`;
+  return `${randomBytes(33).toString('base64url').slice(0, 43)}-1`;
 }
 
 /** createdDateTime: seven fractional digits and Z (spec §18). */

@@ -1,0 +1,18 @@
+/**
+ * Every Graph route module of the local tenant, in the order the router tries them.
+ */
+import type { RouteModule } from '../context';
+import { applicationRoutes, deletedItemRoutes } from './applications';
+import { consentRoutes } from './consent';
+import { directoryRoutes } from './directory';
+import { ownersRoutes } from './owners';
+import { servicePrincipalsRoutes } from './service-principals';
+
+export const allRoutes: readonly RouteModule[] = [
+  applicationRoutes,
+  deletedItemRoutes,
+  servicePrincipalsRoutes,
+  consentRoutes,
+  ownersRoutes,
+  directoryRoutes,
+];

@@ -1,0 +1,319 @@
+/**
+ * The demo tenant of local mode: Contoso, with the Agents Playground's people as users, the approvers and admins
+ * groups, Microsoft Graph's service principal with the real permission catalog, Registrar's own app registration
+ * (with a local-only secret and the application permissions it needs), and a few app registrations whose
+ * credentials expire soon or have expired, so that reminders have something to say on the first start.
+ */
+import { createHash } from 'node:crypto';
+import { alex, demoBot, demoTeam, demoTenantId, demoUsers, type DemoUser } from '../demo-identities';
+import permissions from './graph-permissions.json';
+import { GRAPH_APP_ID } from './identity';
+import { applicationDefaults } from './routes/applications';
+import { selfSignedCertificate } from './self-signed';
+import {
+  type ApplicationRecord,
+  type DirectoryRecord,
+  emptyTenant,
+  graphTimestamp,
+  type GroupRecord,
+  type Json,
+  newObjectId,
+  newOpaqueId,
+  type ServicePrincipalRecord,
+  type TenantData,
+} from './state';
+
+export const DEMO_DOMAIN = 'contoso.onmicrosoft.com';
+
+/**
+ * Registrar's client secret in the demo tenant. LOCAL ONLY: it is published here, works only against the local
+ * tenant, and is printed by `npm run tenant` and GET /_emulator/info so that local mode needs no setup.
+ */
+export const DEMO_REGISTRAR_SECRET = 'Reg8Q~LOCAL-ONLY.demo-tenant.not-a-secret';
+
+/** Fixed object ids, so that tests, the Playground and saved state agree across reseeds. */
+export const demoIds = {
+  graphServicePrincipal: 'a1e5c0de-0000-4000-8000-000000000050',
+  registrarApplication: 'a1e5c0de-0000-4000-8000-000000000041',
+  registrarServicePrincipal: 'a1e5c0de-0000-4000-8000-000000000042',
+  teamGroup: demoTeam.aadGroupId,
+  approversGroup: 'a1e5c0de-0000-4000-8000-000000000032',
+  adminsGroup: 'a1e5c0de-0000-4000-8000-000000000033',
+  /** Nested in the approvers group. */
+  securityReviewersGroup: 'a1e5c0de-0000-4000-8000-000000000034',
+} as const;
+
+/**
+ * Registrar's application permissions on Microsoft Graph (spec §3, app-only, least privilege for what it does:
+ * create and manage the apps it owns, read apps, grant application and delegated permissions, check group
+ * membership of people, read users, assign directory roles).
+ */
+export const REGISTRAR_ROLES = [
+  'Application.ReadWrite.OwnedBy',
+  'Application.Read.All',
+  'AppRoleAssignment.ReadWrite.All',
+  'DelegatedPermissionGrant.ReadWrite.All',
+  'GroupMember.Read.All',
+  'User.Read.All',
+  'RoleManagement.ReadWrite.Directory',
+] as const;
+
+/** The existing app registrations of the demo tenant and when their credentials expire, in days from the seed time. */
+export const demoApplications = [
+  { name: 'Contoso HR Portal', index: 1, owner: demoUsers[0]!, secretDays: 60 },
+  { name: 'Payroll Sync', index: 2, owner: demoUsers[1]!, certificateDays: 30 },
+  { name: 'Expense Bot', index: 3, owner: alex, secretDays: 7 },
+  { name: 'Legacy CRM Connector', index: 4, owner: demoUsers[2]!, secretDays: 1, certificateDays: 1 },
+  { name: 'Old Reporting Job', index: 5, owner: demoUsers[3]!, secretDays: -3, certificateDays: -10 },
+] as const;
+
+const DAY = 86_400_000;
+
+interface Permission {
+  value: string;
+  id: string;
+  type: 'Role' | 'Scope';
+  adminConsentRequired: boolean;
+  description: string;
+  displayName: string;
+}
+
+const catalog = permissions as Permission[];
+
+export function demoTenant(now: Date = new Date()): { data: TenantData; registrar: { clientId: string; clientSecret: string } } {
+  const data = emptyTenant(demoTenantId, DEMO_DOMAIN);
+  const created = graphTimestamp(new Date(now.getTime() - 90 * DAY));
+  const record = <T extends Json>(json: T): DirectoryRecord => ({ data: json, visibleFrom: 0, sequence: (data.sequence += 1) });
+
+  for (const person of [alex, ...demoUsers]) data.users[person.aadObjectId] = record(user(person));
+
+  const group = (id: string, displayName: string, members: string[], extra: Json = {}): void => {
+    const nickname = displayName.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+    const json = {
+      id,
+      displayName,
+      description: null,
+      mailNickname: nickname,
+      mail: null,
+      mailEnabled: false,
+      securityEnabled: true,
+      groupTypes: [],
+      createdDateTime: created,
+      deletedDateTime: null,
+      ...extra,
+    };
+    data.groups[id] = { ...record(json), members } satisfies GroupRecord;
+  };
+  group(demoIds.teamGroup, demoTeam.name, [alex, ...demoUsers].map((p) => p.aadObjectId), {
+    groupTypes: ['Unified'],
+    mailEnabled: true,
+    securityEnabled: false,
+    mail: `itoperations@${DEMO_DOMAIN}`,
+  });
+  group(demoIds.securityReviewersGroup, 'Registrar security reviewers', [demoUsers[2]!.aadObjectId]);
+  group(demoIds.approversGroup, 'Registrar approvers', [demoUsers[0]!.aadObjectId, demoUsers[1]!.aadObjectId, demoIds.securityReviewersGroup]);
+  group(demoIds.adminsGroup, 'Registrar admins', [alex.aadObjectId]);
+
+  const graphSp = servicePrincipal(demoIds.graphServicePrincipal, GRAPH_APP_ID, 'Microsoft Graph', created, {
+    appOwnerOrganizationId: 'f8cdef31-a31e-4b4a-93e4-5f571e91255a',
+    servicePrincipalNames: [GRAPH_APP_ID, 'https://graph.microsoft.com', 'https://graph.microsoft.com/', 'https://canary.graph.microsoft.com', 'https://ags.windows.net'],
+    signInAudience: 'AzureADMultipleOrgs',
+    appRoles: catalog
+      .filter((p) => p.type === 'Role')
+      .map((p) => ({
+        allowedMemberTypes: ['Application'],
+        description: p.description,
+        displayName: p.displayName,
+        id: p.id,
+        isEnabled: true,
+        origin: 'Application',
+        value: p.value,
+      })),
+    oauth2PermissionScopes: catalog
+      .filter((p) => p.type === 'Scope')
+      .map((p) => ({
+        adminConsentDescription: p.description,
+        adminConsentDisplayName: p.displayName,
+        id: p.id,
+        isEnabled: true,
+        type: p.adminConsentRequired ? 'Admin' : 'User',
+        userConsentDescription: p.description,
+        userConsentDisplayName: p.displayName,
+        value: p.value,
+      })),
+  });
+  data.servicePrincipals[demoIds.graphServicePrincipal] = { ...record(graphSp), owners: [] };
+
+  // Registrar itself.
+  const secretKeyId = 'a1e5c0de-0000-4000-8000-0000000000f1';
+  const registrarApp = application(demoIds.registrarApplication, demoBot.id, 'Registrar', created, {
+    notes: 'Local mode: the identity Registrar uses to call the local tenant. Its secret is public and local-only.',
+    requiredResourceAccess: [
+      { resourceAppId: GRAPH_APP_ID, resourceAccess: REGISTRAR_ROLES.map((value) => ({ id: roleId(value), type: 'Role' })) },
+    ],
+    passwordCredentials: [
+      passwordCredential(secretKeyId, 'local-only demo secret', DEMO_REGISTRAR_SECRET.slice(0, 3), created, graphTimestamp(new Date(now.getTime() + 730 * DAY))),
+    ],
+  });
+  data.applications[demoIds.registrarApplication] = {
+    ...record(registrarApp),
+    owners: [alex.aadObjectId],
+    secretHashes: { [secretKeyId]: createHash('sha256').update(DEMO_REGISTRAR_SECRET, 'utf8').digest('hex') },
+    certificates: {},
+    credentialsUsableFrom: {},
+  } satisfies ApplicationRecord;
+  data.servicePrincipals[demoIds.registrarServicePrincipal] = {
+    ...record(servicePrincipal(demoIds.registrarServicePrincipal, demoBot.id, 'Registrar', created, { appOwnerOrganizationId: demoTenantId })),
+    owners: [alex.aadObjectId],
+  } satisfies ServicePrincipalRecord;
+  for (const value of REGISTRAR_ROLES) {
+    const id = newOpaqueId();
+    data.appRoleAssignments[id] = record({
+      id,
+      appRoleId: roleId(value),
+      createdDateTime: created,
+      deletedDateTime: null,
+      principalDisplayName: 'Registrar',
+      principalId: demoIds.registrarServicePrincipal,
+      principalType: 'ServicePrincipal',
+      resourceDisplayName: 'Microsoft Graph',
+      resourceId: demoIds.graphServicePrincipal,
+    });
+  }
+
+  for (const app of demoApplications) addDemoApplication(data, app, now, created, record);
+
+  return { data, registrar: { clientId: demoBot.id, clientSecret: DEMO_REGISTRAR_SECRET } };
+}
+
+/** Object ids of a demo application, its appId and its service principal. */
+export function demoApplicationIds(index: number): { id: string; appId: string; servicePrincipalId: string } {
+  const n = String(index).padStart(2, '0');
+  return {
+    id: `a1e5c0de-0000-4000-8000-0000000001${n}`,
+    appId: `a1e5c0de-0000-4000-9000-0000000002${n}`,
+    servicePrincipalId: `a1e5c0de-0000-4000-8000-0000000003${n}`,
+  };
+}
+
+function addDemoApplication(
+  data: TenantData,
+  app: (typeof demoApplications)[number],
+  now: Date,
+  created: string,
+  record: (json: Json) => DirectoryRecord,
+): void {
+  const ids = demoApplicationIds(app.index);
+  const passwordCredentials: Json[] = [];
+  const keyCredentials: Json[] = [];
+  const secretHashes: Record<string, string> = {};
+  const certificates: Record<string, string> = {};
+  if ('secretDays' in app) {
+    const keyId = newObjectId();
+    const end = new Date(now.getTime() + app.secretDays * DAY);
+    const start = new Date(end.getTime() - 365 * DAY);
+    // Nobody knows these secrets: the seed keeps only a hash of random bytes, as Entra keeps no secret.
+    const secret = `${app.name.slice(0, 2)}${app.index}8Q~${newObjectId()}`;
+    passwordCredentials.push(passwordCredential(keyId, `${app.name} secret`, secret.slice(0, 3), graphTimestamp(start), graphTimestamp(end)));
+    secretHashes[keyId] = createHash('sha256').update(secret, 'utf8').digest('hex');
+  }
+  if ('certificateDays' in app) {
+    const keyId = newObjectId();
+    const end = new Date(now.getTime() + app.certificateDays * DAY);
+    const cert = selfSignedCertificate(app.name, new Date(end.getTime() - 365 * DAY), end, 'ec');
+    keyCredentials.push({
+      customKeyIdentifier: cert.thumbprint,
+      displayName: `CN=${app.name}`,
+      endDateTime: graphTimestamp(cert.notAfter),
+      key: null,
+      keyId,
+      startDateTime: graphTimestamp(cert.notBefore),
+      type: 'AsymmetricX509Cert',
+      usage: 'Verify',
+    });
+    certificates[keyId] = cert.der;
+  }
+  const json = application(ids.id, ids.appId, app.name, created, {
+    notes: `Demo app registration owned by ${app.owner.name}.`,
+    passwordCredentials,
+    keyCredentials,
+    requiredResourceAccess: [{ resourceAppId: GRAPH_APP_ID, resourceAccess: [{ id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d', type: 'Scope' }] }],
+  });
+  data.applications[ids.id] = { ...record(json), owners: [app.owner.aadObjectId], secretHashes, certificates, credentialsUsableFrom: {} };
+  data.servicePrincipals[ids.servicePrincipalId] = {
+    ...record(servicePrincipal(ids.servicePrincipalId, ids.appId, app.name, created, { appOwnerOrganizationId: data.tenantId })),
+    owners: [app.owner.aadObjectId],
+  };
+}
+
+function roleId(value: string): string {
+  const permission = catalog.find((p) => p.type === 'Role' && p.value === value);
+  if (!permission) throw new Error(`The Graph permission catalog has no application permission ${value}.`);
+  return permission.id;
+}
+
+function user(person: DemoUser): Json {
+  return {
+    id: person.aadObjectId,
+    accountEnabled: true,
+    displayName: person.name,
+    givenName: person.givenName,
+    surname: person.surname,
+    userPrincipalName: person.email,
+    mail: person.email,
+    jobTitle: null,
+    userType: 'Member',
+  };
+}
+
+function passwordCredential(keyId: string, displayName: string, hint: string, start: string, end: string): Json {
+  return { customKeyIdentifier: null, displayName, endDateTime: end, hint, keyId, secretText: null, startDateTime: start };
+}
+
+/** An application in the shape of spec §4.2, as POST /applications makes it. */
+function application(id: string, appId: string, displayName: string, created: string, extra: Json): Json {
+  return { ...applicationDefaults(), id, appId, displayName, createdDateTime: created, publisherDomain: DEMO_DOMAIN, ...extra };
+}
+
+/** A servicePrincipal with the properties of graph-openapi-subset.yaml. */
+function servicePrincipal(id: string, appId: string, displayName: string, created: string, extra: Json): Json {
+  return {
+    id,
+    deletedDateTime: null,
+    accountEnabled: true,
+    addIns: [],
+    alternativeNames: [],
+    appDescription: null,
+    appDisplayName: displayName,
+    appId,
+    applicationTemplateId: null,
+    appOwnerOrganizationId: null,
+    appRoleAssignmentRequired: false,
+    appRoles: [],
+    createdDateTime: created,
+    description: null,
+    disabledByMicrosoftStatus: null,
+    displayName,
+    homepage: null,
+    info: { logoUrl: null, marketingUrl: null, privacyStatementUrl: null, supportUrl: null, termsOfServiceUrl: null },
+    keyCredentials: [],
+    loginUrl: null,
+    logoutUrl: null,
+    notes: null,
+    notificationEmailAddresses: [],
+    oauth2PermissionScopes: [],
+    passwordCredentials: [],
+    preferredSingleSignOnMode: null,
+    preferredTokenSigningKeyThumbprint: null,
+    replyUrls: [],
+    resourceSpecificApplicationPermissions: [],
+    samlSingleSignOnSettings: null,
+    servicePrincipalNames: [appId],
+    servicePrincipalType: 'Application',
+    signInAudience: 'AzureADMyOrg',
+    tags: [],
+    tokenEncryptionKeyId: null,
+    verifiedPublisher: { displayName: null, verifiedPublisherId: null, addedDateTime: null },
+    ...extra,
+  };
+}
