@@ -64,5 +64,4 @@ describe('operator policy', () => {
     expect(policy.describe()).toContain(groupId);
   });
 
-  test.todo('when ADMIN_GROUP_ID is set, then membership is checked through Microsoft Graph against the local tenant (issue: the local tenant)');
 });
