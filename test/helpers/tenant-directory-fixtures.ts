@@ -13,35 +13,31 @@ import { servicePrincipalsRoutes } from '../../src/local/tenant/routes/service-p
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { emptyTenant, graphTimestamp, newObjectId, newOpaqueId, type Json, type TenantData } from '../../src/local/tenant/state';
 import { graphClientFor, startTestTenant } from './tenant';
+import { roleIds, scopeIds } from './graph-catalog';
 
 export const TENANT_ID = '5e1f0c9a-2b4d-4c6e-9a1b-3d5f7e9a0c02';
 export const GRAPH_SP_ID = '7408235b-7540-4850-82fe-a5f15ed019e2';
 
 /** Application permissions (appRoles of Microsoft Graph) with their real ids. */
-export const ROLES = {
-  'Application.Read.All': '9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30',
-  'Application.ReadWrite.All': '1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9',
-  'Application.ReadWrite.OwnedBy': '18a4783c-866b-4cc7-a460-3d5e5662c884',
-  'AppRoleAssignment.ReadWrite.All': '06b708a9-e830-4db3-a914-8e69da51d44f',
-  'DelegatedPermissionGrant.ReadWrite.All': '8e8e4742-1d95-4f68-9d56-6ee75648c72a',
-  'Directory.Read.All': '7ab1d382-f21e-4acd-a863-ba3e13f7da61',
-  'Directory.ReadWrite.All': '19dbc75e-c2e2-444c-a770-ec69d8559fc7',
-  'Group.Read.All': '5b567255-7703-4780-807c-7be8301ae99b',
-  'GroupMember.Read.All': '98830695-27a2-44f7-8c18-0c3ebc9698f6',
-  'User.Read.All': 'df021288-bdef-4463-88db-98f22de89214',
-  'RoleManagement.Read.Directory': '483bed4a-2ad3-4361-a73b-c83ccdbdc53c',
-  'RoleManagement.ReadWrite.Directory': '9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8',
-  'Mail.Send': 'b633e1c5-b582-4048-a93e-9f11b44c7e96',
-} as const;
+export const ROLES = roleIds([
+  'Application.Read.All',
+  'Application.ReadWrite.All',
+  'Application.ReadWrite.OwnedBy',
+  'AppRoleAssignment.ReadWrite.All',
+  'DelegatedPermissionGrant.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+  'Group.Read.All',
+  'GroupMember.Read.All',
+  'User.Read.All',
+  'RoleManagement.Read.Directory',
+  'RoleManagement.ReadWrite.Directory',
+  'Mail.Send',
+] as const);
 export type RoleName = keyof typeof ROLES;
 
 /** Delegated permissions (oauth2PermissionScopes of Microsoft Graph) with their real ids. */
-export const SCOPES = {
-  openid: '37f7f235-527c-4136-accd-4a02d197296e',
-  profile: '14dad69e-099b-42c9-810b-d002981feec1',
-  'User.Read': 'e1fe6dd8-ba31-4d61-89e7-88639da4683d',
-  'Mail.Send': 'e383f46e-2787-4529-855e-0e479a3ffac0',
-} as const;
+export const SCOPES = scopeIds(['openid', 'profile', 'User.Read', 'Mail.Send'] as const);
 
 export const ROLE_TEMPLATES = {
   userAdministrator: 'fe930be7-5e62-47db-91af-98c3a49a38b1',

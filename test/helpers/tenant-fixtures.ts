@@ -15,20 +15,21 @@ import { applicationRoutes, deletedItemRoutes } from '../../src/local/tenant/rou
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { type ApplicationRecord, emptyTenant, graphTimestamp, newObjectId, newOpaqueId, type TenantData } from '../../src/local/tenant/state';
 import { graphClientFor, startTestTenant } from './tenant';
+import { roleIds } from './graph-catalog';
 
 export const TENANT_ID = '5e1f0c9a-2b4d-4c6e-9a1b-3d5f7e9a0c03';
 export const TENANT_DOMAIN = 'contoso.onmicrosoft.com';
 export const GRAPH_SP_ID = '7408235b-7540-4850-82fe-a5f15ed019e2';
 
 /** Application permissions (appRoles of Microsoft Graph) with their real ids. */
-export const ROLES = {
-  'Application.Read.All': '9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30',
-  'Application.ReadWrite.All': '1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9',
-  'Application.ReadWrite.OwnedBy': '18a4783c-866b-4cc7-a460-3d5e5662c884',
-  'Directory.Read.All': '7ab1d382-f21e-4acd-a863-ba3e13f7da61',
-  'Directory.ReadWrite.All': '19dbc75e-c2e2-444c-a770-ec69d8559fc7',
-  'User.Read.All': 'df021288-bdef-4463-88db-98f22de89214',
-} as const;
+export const ROLES = roleIds([
+  'Application.Read.All',
+  'Application.ReadWrite.All',
+  'Application.ReadWrite.OwnedBy',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+  'User.Read.All',
+] as const);
 export type RoleName = keyof typeof ROLES;
 
 export interface Caller {
