@@ -31,6 +31,7 @@ export const variables = {
   LOCAL_DATA_DIR: 'local mode: where the embedded Azurite keeps its data (default .registrar).',
   LOCAL_STORAGE_PORT: 'local mode: port of the embedded Azurite table service (default 10002).',
   LOCAL_PLAYGROUND_PORT: 'npm start: port of the Microsoft 365 Agents Playground (default 56150).',
+  LOCAL_TENANT_PORT: 'npm start and npm run tenant: port of the local tenant, the Graph and Entra emulator (default 8443).',
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -88,6 +89,7 @@ const schema = z.object({
   LOCAL_DATA_DIR: optionalText.default('.registrar'),
   LOCAL_STORAGE_PORT: port('LOCAL_STORAGE_PORT', 10002),
   LOCAL_PLAYGROUND_PORT: port('LOCAL_PLAYGROUND_PORT', 56150),
+  LOCAL_TENANT_PORT: port('LOCAL_TENANT_PORT', 8443),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -104,6 +106,7 @@ export type StorageConfig =
 export interface LocalConfig {
   dataDir: string;
   playgroundPort: number;
+  tenantPort: number;
 }
 
 export interface Config {
@@ -258,7 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
     allowedTenantIds,
     operators: { ids: operatorIds, groupId: raw.ADMIN_GROUP_ID?.toLowerCase() },
     storage,
-    local: { dataDir: raw.LOCAL_DATA_DIR ?? '.registrar', playgroundPort: raw.LOCAL_PLAYGROUND_PORT },
+    local: { dataDir: raw.LOCAL_DATA_DIR ?? '.registrar', playgroundPort: raw.LOCAL_PLAYGROUND_PORT, tenantPort: raw.LOCAL_TENANT_PORT },
     graph: {
       cloud: raw.GRAPH_CLOUD ?? 'global',
       endpoint: raw.GRAPH_ENDPOINT,

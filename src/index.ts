@@ -43,7 +43,10 @@ export async function runBot(env: NodeJS.ProcessEnv = process.env): Promise<Runn
   };
 }
 
-/** Runs until SIGINT or SIGTERM; a second signal exits at once. */
+/**
+ * Runs until SIGINT or SIGTERM (a second signal exits at once), or, when a launcher started this process with
+ * an IPC channel (npm start), until that channel closes: a launcher that dies, even by SIGKILL, leaves no bot behind.
+ */
 export function stopOnSignals(stop: () => Promise<void>): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -59,6 +62,7 @@ export function stopOnSignals(stop: () => Promise<void>): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (process.send) process.once('disconnect', () => onSignal('SIGTERM'));
 }
 
 export function exitOnStartupError(err: unknown): never {

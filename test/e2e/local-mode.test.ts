@@ -179,8 +179,8 @@ describe('local mode (npm start) in the Agents Playground', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'registrar-e2e-'));
-    const [port, storagePort, playgroundPort] = await freeLoopbackPorts(3);
-    settings = { port: port!, storagePort: storagePort!, playgroundPort: playgroundPort!, dataDir };
+    const [port, storagePort, playgroundPort, tenantPort] = await freeLoopbackPorts(4);
+    settings = { port: port!, storagePort: storagePort!, playgroundPort: playgroundPort!, tenantPort: tenantPort!, dataDir };
     localMode = await startLocalMode(settings);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
   });
@@ -247,6 +247,8 @@ describe('local mode (npm start) in the Agents Playground', () => {
     expect(confirmation).toMatch(/Set by\s+Alex Wilber/);
     expect(confirmation).toContain('General, in IT Operations');
     expect(confirmation).not.toMatch(/Replaces/);
+    // Alex is an operator as a member of the demo admins group, which the bot asked the local tenant about.
+    expect((await localMode!.tenantCalls())['POST /directoryObjects/{id}/checkMemberGroups']).toBeGreaterThanOrEqual(1);
     // The log stream reports the post once the bot has answered it, which is after its reply was shown.
     const channelPost = () => playground.sentToBot.find((a) => a.type === 'message' && a.conversationType === 'channel');
     await waitUntil('the Playground logged the post it sent to the bot', () => channelPost() !== undefined);

@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { variables } from '../../src/config';
@@ -15,6 +17,7 @@ export interface LocalModeSettings {
   port: number;
   storagePort: number;
   playgroundPort: number;
+  tenantPort: number;
   dataDir: string;
 }
 
@@ -29,6 +32,8 @@ export interface StopResult {
 export interface LocalMode {
   /** The address start.js printed ("Open the Agents Playground: ..."). */
   playgroundUrl: string;
+  /** Calls the local tenant has answered, by method and route ("POST /directoryObjects/{id}/checkMemberGroups"). */
+  tenantCalls(): Promise<Record<string, number>>;
   output(): string;
   /** SIGINT, then waits for the exit; SIGKILLs the process group when it takes longer than `withinMs`. */
   stop(withinMs?: number): Promise<StopResult>;
@@ -60,16 +65,31 @@ function localModeEnv(settings: LocalModeSettings): NodeJS.ProcessEnv {
     PORT: String(settings.port),
     LOCAL_STORAGE_PORT: String(settings.storagePort),
     LOCAL_PLAYGROUND_PORT: String(settings.playgroundPort),
+    LOCAL_TENANT_PORT: String(settings.tenantPort),
     LOCAL_DATA_DIR: settings.dataDir,
     LOG_LEVEL: 'info',
   };
+}
+
+/** The tenant's admin API, over https with the certificate local mode made in its data folder. */
+function tenantCalls(tenantUrl: string, dataDir: string): Promise<Record<string, number>> {
+  const ca = readFileSync(join(dataDir, 'certs', 'tenant-cert.pem'));
+  return new Promise((resolve, reject) => {
+    https
+      .get(`${tenantUrl}/_emulator/counters`, { ca }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve((JSON.parse(body) as { calls: Record<string, number> }).calls));
+      })
+      .on('error', reject);
+  });
 }
 
 function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-/** Kills start.js and the Playground it spawned (its own process group); Azurite stops itself when start.js is gone. */
+/** Kills start.js and what it spawned (its own process group); Azurite and the bot also stop themselves when start.js is gone. */
 function killGroup(child: ChildProcess): void {
   if (child.pid === undefined) return;
   try {
@@ -117,7 +137,8 @@ export async function startLocalMode(settings: LocalModeSettings, readyWithinMs 
   const deadline = Date.now() + readyWithinMs;
   for (;;) {
     const url = /Open the Agents Playground:\s+(http:\/\/\S+)/.exec(output)?.[1];
-    if (url) return { playgroundUrl: url, output: () => output, stop };
+    const tenantUrl = /Local tenant \(Graph\/Entra\):\s+(https:\/\/\S+)/.exec(output)?.[1];
+    if (url && tenantUrl) return { playgroundUrl: url, output: () => output, stop, tenantCalls: () => tenantCalls(tenantUrl, settings.dataDir) };
     if (hasExited(child)) throw new Error(`local mode exited (code ${child.exitCode}) before it was ready:\n${output}`);
     if (Date.now() > deadline) {
       await stop(5_000);

@@ -3,8 +3,8 @@
  * its certificate in certs/, its signing key, and the directory in tenant.json (the demo seed on first start,
  * saved after every change and on Ctrl-C). Also a library: startLocalTenant() for local mode and tests.
  *
- * Variables (besides LOCAL_DATA_DIR, read through src/config.ts): TENANT_PORT (default 8443, 0 = any free port;
- * also --port N) and TENANT_FAULTS, fault settings as JSON (see FaultSettings in faults.ts), e.g.
+ * Variables: LOCAL_DATA_DIR and LOCAL_TENANT_PORT (default 8443, 0 = any free port; or --port N), read through
+ * src/config.ts, and TENANT_FAULTS, fault settings as JSON (see FaultSettings in faults.ts), e.g.
  * TENANT_FAULTS='{"replicationDelayMs":2000,"throttle":{"capacity":50,"refillPerSecond":5}}'.
  */
 import { join, resolve } from 'node:path';
@@ -84,12 +84,13 @@ export async function startLocalTenant(options: { dataDir: string; port?: number
   };
 }
 
-function portFrom(args: readonly string[], env: NodeJS.ProcessEnv): number {
+/** `--port N` on the command line wins over LOCAL_TENANT_PORT (read through src/config.ts). */
+function portFrom(args: readonly string[], configured: number): number {
   const i = args.indexOf('--port');
-  const text = i >= 0 ? args[i + 1] : env.TENANT_PORT;
-  if (text === undefined || text.trim() === '') return DEFAULT_TENANT_PORT;
+  if (i < 0) return configured;
+  const text = args[i + 1] ?? '';
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`TENANT_PORT (or --port) must be a port number, 0 to 65535 (got "${text}").`);
+  if (text.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, 0 to 65535 (got "${text}").`);
   return port;
 }
 
@@ -107,7 +108,7 @@ function faultsFrom(env: NodeJS.ProcessEnv): FaultSettings | undefined {
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, localDefaults);
-  const local = await startLocalTenant({ dataDir: config.local.dataDir, port: portFrom(process.argv.slice(2), process.env), faults: faultsFrom(process.env) });
+  const local = await startLocalTenant({ dataDir: config.local.dataDir, port: portFrom(process.argv.slice(2), config.local.tenantPort), faults: faultsFrom(process.env) });
   const registrar = local.registrar;
   process.stdout.write(
     [
