@@ -1,13 +1,16 @@
 /**
  * Fault injection over https with the real clients: throttling (spec §15), 503s, lost responses, latency and
- * replication delay (spec §13), through a small route module so that only the pipeline is under test.
+ * replication delay (spec §13), through a small route module so that only the pipeline is under test; and 409
+ * concurrency conflicts on credential writes (spec §12), through the real application routes.
  */
 import { RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
+import { parseFaultSettings } from '../../src/local/tenant/admin';
 import { createFaultPolicy } from '../../src/local/tenant/faults-policy';
 import type { FaultPolicy } from '../../src/local/tenant/faults';
 import { demoTenant } from '../../src/local/tenant/seed';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { graphClientFor, pipelineTestRoutes, startTestTenant } from '../helpers/tenant';
+import { ApplicationsFixture, clientFor, failure, raw, startApplicationsTenant, testCertificate } from '../helpers/tenant-fixtures';
 
 const demo = demoTenant();
 const { clientId, clientSecret } = demo.registrar;
@@ -164,5 +167,77 @@ describe('local tenant faults', () => {
     expect(early.status).toBe(404);
     expect(((await early.json()) as { error: { code: string } }).error.code).toBe('Request_ResourceNotFound');
     expect(later.status).toBe(200);
+  });
+});
+
+describe('local tenant concurrency conflicts on credential writes', () => {
+  let tenant: RunningTenant;
+  afterEach(async () => {
+    await tenant?.stop();
+  });
+
+  const CONCURRENCY = {
+    code: 'Directory_ConcurrencyViolation',
+    message: 'Error due to concurrent requests being made to the tenant. Please wait briefly and retry.',
+  };
+
+  test('when concurrency violations are set, then addPassword, removePassword and PATCH keyCredentials answer 409 and apply nothing; the next write succeeds', async () => {
+    const fixture = new ApplicationsFixture();
+    const admin = fixture.addCaller('Admin tool', ['Application.ReadWrite.All']);
+    const app = fixture.addApp('Billing');
+    const now = Date.now();
+    const certificate = await testCertificate('billing', new Date(now - 86_400_000), new Date(now + 200 * 86_400_000));
+    tenant = await startApplicationsTenant(fixture);
+    const graph = clientFor(tenant, admin);
+    const id = String(app.data.id);
+    const existing = (await graph.api(`/applications/${id}/addPassword`).post({})) as { keyId: string };
+    tenant.faults.configure({ concurrencyViolations: 3 });
+
+    const added = await failure(graph.api(`/applications/${id}/addPassword`).post({ passwordCredential: { displayName: 'raced' } }));
+    const removed = await failure(graph.api(`/applications/${id}/removePassword`).post({ keyId: existing.keyId }));
+    const uploaded = await failure(graph.api(`/applications/${id}`).patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: certificate.der }] }));
+    const credentialsAfterConflicts = { passwords: (app.data.passwordCredentials as Array<{ keyId: string }>).map((c) => c.keyId), keys: app.data.keyCredentials };
+    const left = tenant.faults.settings().concurrencyViolations;
+    const retried = await raw(graph, `/applications/${id}/addPassword`, 'POST', { passwordCredential: { displayName: 'retried' } });
+
+    for (const error of [added, removed, uploaded]) {
+      expect(error.statusCode).toBe(409);
+      expect(error.body.error).toMatchObject(CONCURRENCY);
+    }
+    expect(credentialsAfterConflicts).toEqual({ passwords: [existing.keyId], keys: [] });
+    expect(left).toBe(0);
+    expect(retried.status).toBe(200);
+    expect((app.data.passwordCredentials as unknown[]).length).toBe(2);
+  });
+
+  test('when a write does not touch credentials, or is invalid, then it does not use up a concurrency violation', async () => {
+    const fixture = new ApplicationsFixture();
+    const admin = fixture.addCaller('Admin tool', ['Application.ReadWrite.All']);
+    const app = fixture.addApp('Billing');
+    tenant = await startApplicationsTenant(fixture);
+    const graph = clientFor(tenant, admin);
+    tenant.faults.configure({ concurrencyViolations: 1 });
+
+    const renamed = await raw(graph, `/applications/${String(app.data.id)}`, 'PATCH', { displayName: 'Billing v2' });
+    const invalid = await failure(graph.api(`/applications/${String(app.data.id)}/addPassword`).post({ passwordCredential: { endDateTime: 'tomorrow' } }));
+
+    expect(renamed.status).toBe(204);
+    expect(invalid.statusCode).toBe(400);
+    expect(tenant.faults.settings().concurrencyViolations).toBe(1);
+  });
+
+  test('when concurrency violations come from the admin API or TENANT_FAULTS, then they are validated like the other counted faults', async () => {
+    tenant = await startTestTenant({ data: structuredClone(demo.data), routes: [pipelineTestRoutes] });
+    const put = (body: unknown) => fetch(`${tenant.url}/_emulator/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const accepted = await put({ concurrencyViolations: 2 });
+    const refused = await put({ concurrencyViolations: -1 });
+
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toEqual({ concurrencyViolations: 2 });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(await refused.json())).toMatch(/concurrencyViolations/);
+    expect(parseFaultSettings(JSON.parse('{"concurrencyViolations":1}'))).toEqual({ concurrencyViolations: 1 });
+    expect(() => parseFaultSettings({ concurrencyViolations: 1.5 })).toThrow(/concurrencyViolations/);
   });
 });

@@ -2,13 +2,14 @@
  * The local tenant as local mode runs it (startLocalTenant): seeded on first start, saved after changes, and the
  * same directory and signing key after a stop and start from the same data folder.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
 import { type LocalTenant, startLocalTenant } from '../../src/local/tenant/main';
 import { loadTenant } from '../../src/local/tenant/persistence';
 import { DEMO_REGISTRAR_SECRET, demoTenant } from '../../src/local/tenant/seed';
+import { graphClientFor } from '../helpers/tenant';
 
 describe('the local tenant data folder', () => {
   let dataDir: string;
@@ -55,6 +56,24 @@ describe('the local tenant data folder', () => {
     expect(local.tenant.identity.verify(`Bearer ${token}`).appId).toBe(local.registrar!.clientId);
     expect(readdirSync(dataDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(existsSync(join(dataDir, 'tenant-signing-key.json'))).toBe(true);
+  });
+
+  test('when the saved tenant predates app management policies, then it starts with the default policy, disabled', async () => {
+    const older: Record<string, unknown> = { ...demoTenant().data };
+    delete older.defaultAppManagementPolicy;
+    delete older.appManagementPolicies;
+    writeFileSync(join(dataDir, 'tenant.json'), JSON.stringify(older));
+
+    local = await startLocalTenant({ dataDir, port: 0 });
+    const { client } = graphClientFor(local.tenant, local.registrar!.clientId, DEMO_REGISTRAR_SECRET);
+    // Registrar holds no policy permission, so the policy is read from the state; Graph must still serve the rest.
+    const data = local.tenant.state().data;
+    const apps = (await client.api('/applications').top(1).get()) as { value: unknown[] };
+
+    expect(local.seeded).toBe(false);
+    expect(data.defaultAppManagementPolicy).toMatchObject({ id: '00000000-0000-0000-0000-000000000000', isEnabled: false });
+    expect(data.appManagementPolicies).toEqual({});
+    expect(apps.value).toHaveLength(1);
   });
 
   test('when fault settings are given at start, then they are in force', async () => {

@@ -106,6 +106,26 @@ describe('the demo tenant seed', () => {
     ]);
   });
 
+  test('when Registrar adds a secret with Graph’s default two-year lifetime, then the seed’s app management policy, present but disabled, allows it', async () => {
+    let tenant: RunningTenant | undefined;
+    try {
+      tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
+      const { client } = graphClientFor(tenant, registrar.clientId, registrar.clientSecret);
+
+      const created = (await client.api('/applications').post({ displayName: 'Provisioned in the demo' })) as { id: string };
+      const secret = (await client.api(`/applications/${created.id}/addPassword`).post({})) as { startDateTime: string; endDateTime: string };
+
+      expect(data.defaultAppManagementPolicy).toMatchObject({
+        id: '00000000-0000-0000-0000-000000000000',
+        isEnabled: false,
+        applicationRestrictions: { passwordCredentials: [], keyCredentials: [] },
+      });
+      expect(Math.round((Date.parse(secret.endDateTime) - Date.parse(secret.startDateTime)) / DAY)).toBeGreaterThanOrEqual(730);
+    } finally {
+      await tenant?.stop();
+    }
+  });
+
   test('when seeded twice, then the fixed ids are the same, so saved state and the Playground agree', () => {
     const again = demoTenant(now).data;
 

@@ -2,7 +2,7 @@
  * A tenant for the application conformance tests, built as data: the Microsoft Graph service principal with
  * the real ids of the permissions the tests use (shared/reference/graph-permissions.json), callers (an app with
  * a secret, its service principal, and appRoleAssignments granting it permissions on Graph), and applications
- * made directly as records (fast, for paging).
+ * made directly as records (fast, for paging). Also serves the app management policy routes (spec §11).
  */
 import { createHash, webcrypto } from 'node:crypto';
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API loaded first.
@@ -12,6 +12,7 @@ import { type Client, GraphError as ClientGraphError, ResponseType } from '@micr
 import type { RouteModule } from '../../src/local/tenant/context';
 import { GRAPH_APP_ID } from '../../src/local/tenant/identity';
 import { applicationRoutes, deletedItemRoutes } from '../../src/local/tenant/routes/applications';
+import { policyRoutes } from '../../src/local/tenant/routes/policies';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { type ApplicationRecord, emptyTenant, graphTimestamp, newObjectId, newOpaqueId, type TenantData } from '../../src/local/tenant/state';
 import { graphClientFor, startTestTenant } from './tenant';
@@ -28,6 +29,8 @@ export const ROLES = roleIds([
   'Application.ReadWrite.OwnedBy',
   'Directory.Read.All',
   'Directory.ReadWrite.All',
+  'Policy.Read.All',
+  'Policy.ReadWrite.ApplicationConfiguration',
   'User.Read.All',
 ] as const);
 export type RoleName = keyof typeof ROLES;
@@ -123,7 +126,8 @@ export class ApplicationsFixture {
   }
 }
 
-export const applicationModules: readonly RouteModule[] = [applicationRoutes, deletedItemRoutes];
+/** Applications, their deleted items, and the app management policies that govern their credentials. */
+export const applicationModules: readonly RouteModule[] = [applicationRoutes, deletedItemRoutes, policyRoutes];
 
 /** A controllable clock for replication and credential delays. */
 export class TestClock {

@@ -46,6 +46,7 @@ const faultSettingsSchema = z
     replicationDelayMs: count.optional(),
     credentialDelayMs: count.optional(),
     loseResponses: count.optional(),
+    concurrencyViolations: count.optional(),
     latencyMs: count.optional(),
   })
   .strict();

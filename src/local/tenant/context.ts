@@ -1,8 +1,9 @@
 /**
  * What route modules get from the local tenant: the current state (replaced on reset), the clock, the
- * replication delay to stamp on new objects, and a way to say the state changed (so it is saved).
+ * replication delay to stamp on new objects, the concurrency fault for credential writes, and a way to say the
+ * state changed (so it is saved).
  */
-import type { Route } from './http';
+import { GraphError, type Route } from './http';
 import type { TenantState } from './state';
 
 export interface TenantContext {
@@ -12,6 +13,11 @@ export interface TenantContext {
   visibleFrom(): number;
   /** Epoch ms from which a credential added now works at the token endpoint (credential propagation fault). */
   credentialUsableFrom(): number;
+  /**
+   * Called by a credential write (addPassword, removePassword, PATCH keyCredentials) once it is valid and before
+   * it is applied: throws 409 Directory_ConcurrencyViolation when the concurrency fault says so.
+   */
+  beforeCredentialWrite(): void;
   /** The state changed: persist it (debounced) in local mode. */
   changed(): void;
 }
@@ -22,4 +28,9 @@ export type RouteModule = (context: TenantContext) => Route[];
 /** Whether another call may see the record yet (spec §13: a new object answers 404 to other calls during replication). */
 export function isVisible(record: { visibleFrom: number }, now: Date): boolean {
   return record.visibleFrom <= now.getTime();
+}
+
+/** Spec §12: what Graph answers when writes to one application race (e.g. addKey then addPassword). */
+export function concurrencyViolation(): GraphError {
+  return new GraphError(409, 'Directory_ConcurrencyViolation', 'Error due to concurrent requests being made to the tenant. Please wait briefly and retry.');
 }

@@ -1,7 +1,7 @@
 /**
  * The local tenant's fault behaviours (FaultSettings): Graph's identity throttling as token buckets of resource
- * units per (app, tenant) with the cost table of spec §15, 503s at a rate or for the next N calls, and lost
- * responses. Replication delay, credential delay and latency are plain numbers the server reads itself.
+ * units per (app, tenant) with the cost table of spec §15, 503s at a rate or for the next N calls, lost
+ * responses, and 409 concurrency conflicts on the next N credential writes (the routes ask, see TenantContext). Replication delay, credential delay and latency are plain numbers the server reads itself.
  */
 import { type Caller, GraphError, type Route } from './http';
 import type { FaultPolicy, FaultSettings } from './faults';
@@ -51,6 +51,7 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
   let current: FaultSettings = {};
   let unavailableLeft: number | undefined;
   let loseLeft = 0;
+  let concurrencyLeft = 0;
   const units = new Map<string, Bucket>();
   const writes = new Map<string, Bucket>();
 
@@ -84,6 +85,7 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
     current = settings;
     unavailableLeft = settings.unavailable?.count;
     loseLeft = settings.loseResponses ?? 0;
+    concurrencyLeft = settings.concurrencyViolations ?? 0;
   }
 
   return {
@@ -126,6 +128,11 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
       loseLeft -= 1;
       return true;
     },
+    concurrencyViolation() {
+      if (concurrencyLeft <= 0) return false;
+      concurrencyLeft -= 1;
+      return true;
+    },
     responseHeaders(caller, route, request) {
       const headers: Record<string, string> = {};
       if (request) headers['x-ms-resource-unit'] = String(resourceUnits(route, request));
@@ -144,6 +151,7 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
   function live(): FaultSettings {
     const settings: FaultSettings = { ...current };
     if (current.loseResponses !== undefined) settings.loseResponses = loseLeft;
+    if (current.concurrencyViolations !== undefined) settings.concurrencyViolations = concurrencyLeft;
     if (current.unavailable && unavailableLeft !== undefined) settings.unavailable = { ...current.unavailable, count: unavailableLeft };
     return settings;
   }

@@ -1,7 +1,7 @@
 /**
  * Fault injection for the local tenant: what a test or a person at the command line can make Graph do.
  * This file holds the contract and the call counters; the behaviours (token-bucket throttling, 503s at a
- * rate, replication delay, lost responses, latency) implement FaultPolicy.
+ * rate, replication delay, lost responses, concurrency conflicts, latency) implement FaultPolicy.
  */
 import type { Caller, GraphError, Route } from './http';
 
@@ -25,6 +25,11 @@ export interface FaultSettings {
   credentialDelayMs?: number;
   /** The next N write calls are applied, then the connection drops before the response. */
   loseResponses?: number;
+  /**
+   * The next N writes to an application's credentials (addPassword, removePassword, PATCH keyCredentials) answer
+   * 409 Directory_ConcurrencyViolation and apply nothing, as Graph does when writes to one app race (spec §6.2, §12).
+   */
+  concurrencyViolations?: number;
   /** Added to every Graph call. */
   latencyMs?: number;
 }
@@ -37,6 +42,8 @@ export interface FaultPolicy {
   refuse(caller: Caller, route: Route, request: { method: string; path: string; query: URLSearchParams }): GraphError | undefined;
   /** After a write was applied: true to drop the connection instead of answering. */
   loseResponse(route: Route): boolean;
+  /** Before a credential write is applied: true to refuse it with 409 Directory_ConcurrencyViolation (uses one). */
+  concurrencyViolation(): boolean;
   /** Extra response headers for a served call (x-ms-resource-unit, x-ms-throttle-limit-percentage). */
   responseHeaders(caller: Caller, route: Route, request?: { method: string; path: string; query: URLSearchParams }): Record<string, string>;
 }
@@ -50,6 +57,7 @@ export function noFaults(): FaultPolicy {
     reset: () => (current = {}),
     refuse: () => undefined,
     loseResponse: () => false,
+    concurrencyViolation: () => false,
     responseHeaders: () => ({}),
   };
 }

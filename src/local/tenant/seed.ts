@@ -81,6 +81,8 @@ interface Permission {
 const catalog = permissions as Permission[];
 
 export function demoTenant(now: Date = new Date()): { data: TenantData; registrar: { clientId: string; clientSecret: string } } {
+  // The tenant default app management policy is there in Graph's shape but disabled, as in a new tenant: enabled,
+  // its limits would refuse Registrar's default secret lifetime, and the demo is not about policies.
   const data = emptyTenant(demoTenantId, DEMO_DOMAIN);
   const created = graphTimestamp(new Date(now.getTime() - 90 * DAY));
   const record = <T extends Json>(json: T): DirectoryRecord => ({ data: json, visibleFrom: 0, sequence: (data.sequence += 1) });

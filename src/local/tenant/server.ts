@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdmin } from './admin';
 import { type BatchItem, parseBatch, runBatch } from './batch';
-import { type TenantContext, type RouteModule } from './context';
+import { concurrencyViolation, type TenantContext, type RouteModule } from './context';
 import { CallCounters, type FaultPolicy } from './faults';
 import { createFaultPolicy } from './faults-policy';
 import {
@@ -78,6 +78,9 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     now,
     visibleFrom: () => now().getTime() + (faults.settings().replicationDelayMs ?? 0),
     credentialUsableFrom: () => now().getTime() + (faults.settings().credentialDelayMs ?? 0),
+    beforeCredentialWrite: () => {
+      if (faults.concurrencyViolation()) throw concurrencyViolation();
+    },
     changed: () => options.onChange?.(state),
   };
   const router = new Router();

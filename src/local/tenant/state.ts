@@ -5,6 +5,7 @@
  * Plain data, so that the whole tenant is saved to and read from one JSON file.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { defaultAppManagementPolicy } from './app-policies';
 
 export type Json = Record<string, unknown>;
 
@@ -43,6 +44,11 @@ export interface DeletedRecord extends DirectoryRecord {
   owners: string[];
 }
 
+export interface AppManagementPolicyRecord extends DirectoryRecord {
+  /** Object ids of the applications the policy is assigned to (its appliesTo; at most one policy per app). */
+  appliesTo: string[];
+}
+
 export interface TenantData {
   tenantId: string;
   /** Verified domain, e.g. contoso.onmicrosoft.com (publisherDomain of new applications). */
@@ -56,6 +62,10 @@ export interface TenantData {
   oauth2PermissionGrants: Record<string, DirectoryRecord>;
   roleAssignments: Record<string, DirectoryRecord>;
   deletedItems: Record<string, DeletedRecord>;
+  /** The tenant default app management policy (tenantAppManagementPolicy, spec §11), as Graph returns it. */
+  defaultAppManagementPolicy: Json;
+  /** Custom app management policies by id (spec §11). */
+  appManagementPolicies: Record<string, AppManagementPolicyRecord>;
 }
 
 export function emptyTenant(tenantId: string, domain: string): TenantData {
@@ -71,7 +81,20 @@ export function emptyTenant(tenantId: string, domain: string): TenantData {
     oauth2PermissionGrants: {},
     roleAssignments: {},
     deletedItems: {},
+    defaultAppManagementPolicy: defaultAppManagementPolicy(),
+    appManagementPolicies: {},
   };
+}
+
+/**
+ * Fills in what a tenant saved by an older version of the local tenant lacks (app management policies), in
+ * place, so that holders of the data see the same object.
+ */
+export function upgradeTenant(data: TenantData): TenantData {
+  const older = data as Partial<TenantData>;
+  older.defaultAppManagementPolicy ??= defaultAppManagementPolicy();
+  older.appManagementPolicies ??= {};
+  return data;
 }
 
 /**
@@ -87,6 +110,7 @@ export class TenantState {
   private orderDirty = false;
 
   constructor(public data: TenantData) {
+    upgradeTenant(data);
     this.reindex();
   }
 

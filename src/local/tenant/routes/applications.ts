@@ -24,7 +24,8 @@ import {
   parseSelect,
 } from '../odata';
 import { type ApplicationRecord, type DeletedRecord, graphTimestamp, type Json, newObjectId, type TenantState } from '../state';
-import { acceptKeyCredentials, addPassword, invalidValue, removePassword, withKeys } from './credentials';
+import { checkKeyCredential, checkPasswordCredential, effectivePolicy } from '../app-policies';
+import { acceptKeyCredentials, addedOrChangedKeys, addPassword, invalidValue, removePassword, withKeys } from './credentials';
 
 const READ = ['Application.Read.All', 'Application.ReadWrite.All', OWNED_BY, 'Directory.Read.All', 'Directory.ReadWrite.All'];
 const WRITE = ['Application.ReadWrite.All', OWNED_BY];
@@ -392,15 +393,18 @@ export const applicationRoutes: RouteModule = (ctx) => {
     // Key order as Graph writes it: id, deletedDateTime, appId, …
     record.data = { id, deletedDateTime: null, appId: record.data.appId, ...record.data };
     checkUniqueness(s, id, record.data);
+    // A new app has no custom policy yet: the tenant default judges the credentials it is created with (spec §11).
+    const policy = effectivePolicy(s, undefined);
     if (keyCredentials !== undefined) {
       const accepted = acceptKeyCredentials(keyCredentials, undefined);
+      for (const key of accepted.credentials) checkKeyCredential(policy, record.data.createdDateTime, String(key.startDateTime), String(key.endDateTime));
       record.data.keyCredentials = accepted.credentials;
       record.certificates = accepted.certificates;
     }
     // Passwords in the create body (spec §5.1): secretText only in this 201.
     const secrets = new Map<string, string>();
     for (const requested of (passwordCredentials as unknown[] | undefined) ?? []) {
-      const added = addPassword(record, requested, now, ctx.credentialUsableFrom());
+      const added = addPassword(record, requested, now, ctx.credentialUsableFrom(), (start, end) => checkPasswordCredential(policy, record.data.createdDateTime, start, end));
       secrets.set(String(added.keyId), String(added.secretText));
     }
     s.addApplication(record);
@@ -427,6 +431,11 @@ export const applicationRoutes: RouteModule = (ctx) => {
     let certificates = record.certificates;
     if (keyCredentials !== undefined) {
       const accepted = acceptKeyCredentials(keyCredentials, record);
+      const policy = effectivePolicy(s, id);
+      for (const key of addedOrChangedKeys(accepted.credentials, record)) {
+        checkKeyCredential(policy, record.data.createdDateTime, String(key.startDateTime), String(key.endDateTime));
+      }
+      ctx.beforeCredentialWrite();
       data.keyCredentials = accepted.credentials;
       certificates = accepted.certificates;
     }
@@ -626,7 +635,11 @@ export const applicationRoutes: RouteModule = (ctx) => {
         const record = visibleApplication(request);
         const body = request.body as { passwordCredential?: unknown } | undefined;
         if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw invalidValue('passwordCredential', 'Application');
-        const credential = addPassword(record, body?.passwordCredential, request.now, ctx.credentialUsableFrom());
+        const policy = effectivePolicy(state(), String(record.data.id));
+        const credential = addPassword(record, body?.passwordCredential, request.now, ctx.credentialUsableFrom(), (start, end) => {
+          checkPasswordCredential(policy, record.data.createdDateTime, start, end);
+          ctx.beforeCredentialWrite();
+        });
         record.sequence = state().nextSequence();
         return { status: 200, body: { '@odata.context': `${request.serviceRoot}/$metadata#microsoft.graph.passwordCredential`, ...credential } };
       },
@@ -640,7 +653,7 @@ export const applicationRoutes: RouteModule = (ctx) => {
       write: true,
       handler: (request) => {
         const record = visibleApplication(request);
-        removePassword(record, request.body);
+        removePassword(record, request.body, () => ctx.beforeCredentialWrite());
         record.sequence = state().nextSequence();
         return { status: 204 };
       },

@@ -41,9 +41,10 @@ function addYears(timestamp: string, years: number): string {
 
 /**
  * addPassword (spec §6.2): adds a passwordCredential to the record and returns it with its secretText, the
- * only time the secret exists. startDateTime defaults to now, endDateTime to start + 2 years.
+ * only time the secret exists. startDateTime defaults to now, endDateTime to start + 2 years. `beforeApply` sees
+ * the valid request's dates before anything changes, and may refuse it by throwing (app management policy, faults).
  */
-export function addPassword(record: ApplicationRecord, input: unknown, now: Date, usableFrom: number): Json {
+export function addPassword(record: ApplicationRecord, input: unknown, now: Date, usableFrom: number, beforeApply?: (start: string, end: string) => void): Json {
   if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) throw invalidValue('passwordCredential', 'Application');
   const requested = (input ?? {}) as Record<string, unknown>;
   const displayName = requested.displayName ?? null;
@@ -51,6 +52,7 @@ export function addPassword(record: ApplicationRecord, input: unknown, now: Date
   const startDateTime = dateInput(requested.startDateTime, 'startDateTime', 'PasswordCredential') ?? graphTimestamp(now);
   const endDateTime = dateInput(requested.endDateTime, 'endDateTime', 'PasswordCredential') ?? addYears(startDateTime, 2);
   if (Date.parse(endDateTime) <= Date.parse(startDateTime)) throw invalidValue('endDateTime', 'PasswordCredential');
+  beforeApply?.(startDateTime, endDateTime);
 
   const secretText = newClientSecret();
   const keyId = newObjectId();
@@ -65,13 +67,14 @@ export function addPassword(record: ApplicationRecord, input: unknown, now: Date
  * removePassword (spec §6.3). An unknown keyId answers 404 Request_ResourceNotFound (Graph's exact answer is
  * unverified: the spec says "400/404, treat as error").
  */
-export function removePassword(record: ApplicationRecord, body: unknown): void {
+export function removePassword(record: ApplicationRecord, body: unknown, beforeApply?: () => void): void {
   const keyId = (body as { keyId?: unknown } | undefined)?.keyId;
   if (typeof keyId !== 'string' || !GUID.test(keyId)) throw invalidValue('keyId', 'Application');
   const credentials = (record.data.passwordCredentials as Array<{ keyId: string }> | undefined) ?? [];
   if (!credentials.some((c) => c.keyId.toLowerCase() === keyId.toLowerCase())) {
     throw new GraphError(404, 'Request_ResourceNotFound', `No password credential found with keyId '${keyId}'.`);
   }
+  beforeApply?.();
   record.data.passwordCredentials = credentials.filter((c) => c.keyId.toLowerCase() !== keyId.toLowerCase());
   for (const id of Object.keys(record.secretHashes)) {
     if (id.toLowerCase() === keyId.toLowerCase()) {
@@ -161,4 +164,17 @@ export function acceptKeyCredentials(input: unknown, existing: ApplicationRecord
 /** keyCredentials with `key` filled in from the kept certificates (only under $select=keyCredentials, spec §6.4). */
 export function withKeys(record: ApplicationRecord): Json[] {
   return ((record.data.keyCredentials as Json[] | undefined) ?? []).map((c) => ({ ...c, key: record.certificates[String(c.keyId)] ?? null }));
+}
+
+/**
+ * The keys of a PATCH keyCredentials that are new or have new dates: what an app management policy judges.
+ * Keys sent back unchanged were judged when added (Graph evaluates policies when credentials are added or
+ * updated, spec §11), so a stricter policy since then does not make the app's key list unwritable.
+ */
+export function addedOrChangedKeys(credentials: readonly Json[], existing: ApplicationRecord | undefined): Json[] {
+  const previous = new Map(((existing?.data.keyCredentials as Json[] | undefined) ?? []).map((c) => [String(c.keyId).toLowerCase(), c]));
+  return credentials.filter((c) => {
+    const before = previous.get(String(c.keyId).toLowerCase());
+    return !before || before.startDateTime !== c.startDateTime || before.endDateTime !== c.endDateTime;
+  });
 }

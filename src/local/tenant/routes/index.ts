@@ -6,6 +6,7 @@ import { applicationRoutes, deletedItemRoutes } from './applications';
 import { consentRoutes } from './consent';
 import { directoryRoutes } from './directory';
 import { ownersRoutes } from './owners';
+import { policyRoutes } from './policies';
 import { servicePrincipalsRoutes } from './service-principals';
 
 export const allRoutes: readonly RouteModule[] = [
@@ -15,4 +16,5 @@ export const allRoutes: readonly RouteModule[] = [
   consentRoutes,
   ownersRoutes,
   directoryRoutes,
+  policyRoutes,
 ];
