@@ -3,6 +3,8 @@
  * message that names the variable and says what it should be.
  */
 import { z } from 'zod';
+import { defaultApprovalsByRisk, parseApprovalsByRisk } from './domain/approval-policy';
+import type { RiskLevel } from './domain/risk';
 
 const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -32,6 +34,15 @@ export const variables = {
   LOCAL_STORAGE_PORT: 'local mode: port of the embedded Azurite table service (default 10002).',
   LOCAL_PLAYGROUND_PORT: 'npm start: port of the Microsoft 365 Agents Playground (default 56150).',
   LOCAL_TENANT_PORT: 'npm start and npm run tenant: port of the local tenant, the Graph and Entra emulator (default 8443).',
+  APPROVER_IDS: 'comma-separated Entra object ids (GUIDs) of approvers. With APPROVER_GROUP_ID also unset, the operators approve.',
+  APPROVER_GROUP_ID: 'the Entra group (GUID) whose members, direct or nested, approve requests.',
+  REQUESTER_GROUP_ID: 'the Entra group (GUID) whose members may ask for apps (default: anyone in the allowed tenants).',
+  APPROVALS_BY_RISK: 'distinct approvers each risk needs, as low=1,medium=1,high=2 (the default); 1 to 10 each, never fewer for a higher risk.',
+  PENDING_TTL_DAYS: 'days a request waits for a decision before it expires, 1 to 90 (default 7).',
+  SECRET_MAX_DAYS: 'the longest client secret lifetime a request may ask for, in days, 1 to 730 (default 730, that is 24 months).',
+  SECRET_DEFAULT_DAYS: 'the client secret lifetime the form proposes, in days, at most SECRET_MAX_DAYS (default 180, or SECRET_MAX_DAYS if lower).',
+  REVEAL_TTL_MINUTES: 'minutes a revealed client secret stays on screen before the card shows only its hint, 1 to 60 (default 10).',
+  APP_NAME_PREFIX: 'a naming prefix put before every requested app name when it does not start with it, e.g. "app-" (default none).',
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -58,6 +69,11 @@ const port = (name: VariableName, fallback: number) =>
   optionalText
     .transform((v) => (v === undefined ? fallback : Number(v)))
     .refine((v) => Number.isInteger(v) && v >= 0 && v <= 65535, { message: `${name} must be a port number, 0 to 65535` });
+
+const wholeNumber = (name: VariableName, fallback: number | undefined, min: number, max: number) =>
+  optionalText
+    .transform((v) => (v === undefined ? fallback : /^\d{1,6}$/.test(v) ? Number(v) : NaN))
+    .refine((v) => v === undefined || (v >= min && v <= max), { message: `${name} must be a whole number from ${min} to ${max}` });
 
 const schema = z.object({
   PORT: port('PORT', 3978),
@@ -90,6 +106,23 @@ const schema = z.object({
   LOCAL_STORAGE_PORT: port('LOCAL_STORAGE_PORT', 10002),
   LOCAL_PLAYGROUND_PORT: port('LOCAL_PLAYGROUND_PORT', 56150),
   LOCAL_TENANT_PORT: port('LOCAL_TENANT_PORT', 8443),
+  APPROVER_IDS: guidList('APPROVER_IDS'),
+  APPROVER_GROUP_ID: guid('APPROVER_GROUP_ID'),
+  REQUESTER_GROUP_ID: guid('REQUESTER_GROUP_ID'),
+  APPROVALS_BY_RISK: optionalText.transform((v, ctx) => {
+    if (v === undefined) return { ...defaultApprovalsByRisk };
+    const parsed = parseApprovalsByRisk(v);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `APPROVALS_BY_RISK: ${parsed.message}` });
+    return z.NEVER;
+  }),
+  PENDING_TTL_DAYS: wholeNumber('PENDING_TTL_DAYS', 7, 1, 90),
+  SECRET_MAX_DAYS: wholeNumber('SECRET_MAX_DAYS', 730, 1, 730),
+  SECRET_DEFAULT_DAYS: wholeNumber('SECRET_DEFAULT_DAYS', undefined, 1, 730),
+  REVEAL_TTL_MINUTES: wholeNumber('REVEAL_TTL_MINUTES', 10, 1, 60),
+  APP_NAME_PREFIX: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/.test(v), {
+    message: 'APP_NAME_PREFIX must be at most 40 letters, digits, spaces, dots, hyphens or underscores, starting with a letter or digit',
+  }),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -102,6 +135,20 @@ export type StorageConfig =
   | { kind: 'account-url'; accountUrl: string; tablePrefix: string }
   /** Local mode: the embedded Azurite, started by the bot, data under dataDir. */
   | { kind: 'embedded'; dataDir: string; port: number; tablePrefix: string };
+
+/** Request policy: who approves, how many must, and the limits of what can be asked. */
+export interface PolicyConfig {
+  approvalsByRisk: Readonly<Record<RiskLevel, number>>;
+  pendingTtlDays: number;
+  secretMaxDays: number;
+  secretDefaultDays: number;
+  revealTtlMinutes: number;
+  namePrefix?: string;
+  /** From APPROVER_IDS and APPROVER_GROUP_ID; when both are unset, the operators (or local mode's demo approvers). */
+  approvers: { ids: readonly string[]; groupId?: string };
+  /** Unset: anyone in the allowed tenants may ask for an app. */
+  requesterGroupId?: string;
+}
 
 export interface LocalConfig {
   dataDir: string;
@@ -120,6 +167,7 @@ export interface Config {
   allowedTenantIds: readonly string[];
   operators: { ids: readonly string[]; groupId?: string };
   storage: StorageConfig;
+  policy: PolicyConfig;
   /** Local mode's own tools (npm start). */
   local: LocalConfig;
   graph: {
@@ -137,6 +185,8 @@ export interface Config {
 export interface LocalDefaults {
   tenantId: string;
   operatorIds: readonly string[];
+  /** The demo approvers, when local mode names none. */
+  approverIds?: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -191,6 +241,10 @@ function crossCheck(raw: Raw): string[] {
       'BOT_PASSWORD or BOT_TYPE is set without BOT_ID. Set BOT_ID to the Azure Bot app id, or unset them for local mode.',
     );
   }
+  need(
+    raw.SECRET_DEFAULT_DAYS === undefined || raw.SECRET_DEFAULT_DAYS <= (raw.SECRET_MAX_DAYS ?? 730),
+    `SECRET_DEFAULT_DAYS (${raw.SECRET_DEFAULT_DAYS}) is longer than SECRET_MAX_DAYS (${raw.SECRET_MAX_DAYS}); lower it or raise SECRET_MAX_DAYS.`,
+  );
   need(
     !(raw.STORAGE_CONNECTION_STRING && raw.STORAGE_ACCOUNT_URL),
     'Set only one of STORAGE_CONNECTION_STRING and STORAGE_ACCOUNT_URL.',
@@ -261,6 +315,21 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
     allowedTenantIds,
     operators: { ids: operatorIds, groupId: raw.ADMIN_GROUP_ID?.toLowerCase() },
     storage,
+    policy: {
+      approvalsByRisk: raw.APPROVALS_BY_RISK,
+      pendingTtlDays: raw.PENDING_TTL_DAYS ?? 7,
+      secretMaxDays: raw.SECRET_MAX_DAYS ?? 730,
+      secretDefaultDays: raw.SECRET_DEFAULT_DAYS ?? Math.min(180, raw.SECRET_MAX_DAYS ?? 730),
+      revealTtlMinutes: raw.REVEAL_TTL_MINUTES ?? 10,
+      namePrefix: raw.APP_NAME_PREFIX,
+      approvers:
+        raw.APPROVER_IDS.length > 0 || raw.APPROVER_GROUP_ID
+          ? { ids: raw.APPROVER_IDS, groupId: raw.APPROVER_GROUP_ID?.toLowerCase() }
+          : local && localDefaults.approverIds
+            ? { ids: [...localDefaults.approverIds] }
+            : { ids: operatorIds, groupId: raw.ADMIN_GROUP_ID?.toLowerCase() },
+      requesterGroupId: raw.REQUESTER_GROUP_ID?.toLowerCase(),
+    },
     local: { dataDir: raw.LOCAL_DATA_DIR ?? '.registrar', playgroundPort: raw.LOCAL_PLAYGROUND_PORT, tenantPort: raw.LOCAL_TENANT_PORT },
     graph: {
       cloud: raw.GRAPH_CLOUD ?? 'global',
@@ -290,6 +359,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
           ? config.storage.accountUrl
           : 'connection string',
     graphCloud: config.graph.cloud,
+    policy: {
+      approvalsByRisk: config.policy.approvalsByRisk,
+      pendingTtlDays: config.policy.pendingTtlDays,
+      secretDays: { default: config.policy.secretDefaultDays, max: config.policy.secretMaxDays },
+      approvers: { ids: config.policy.approvers.ids.length, groupId: config.policy.approvers.groupId ?? null },
+      requesterGroupId: config.policy.requesterGroupId ?? null,
+    },
   };
 }
 

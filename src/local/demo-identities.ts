@@ -43,4 +43,9 @@ export const demoTeam = {
   channels: [{ id: 'channel-reminders-id', name: 'Credential reminders' }],
 } as const;
 
-export const localDefaults = { tenantId: demoTenantId, operatorIds: [alex.aadObjectId] } as const;
+/** Local mode's defaults: Alex operates, Megan and Adele approve (the demo tenant's approvers group has them too). */
+export const localDefaults = {
+  tenantId: demoTenantId,
+  operatorIds: [alex.aadObjectId],
+  approverIds: [demoUsers[0]!.aadObjectId, demoUsers[1]!.aadObjectId],
+};

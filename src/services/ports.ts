@@ -1,7 +1,9 @@
 /**
  * Every outside dependency of the services, as a port. Adapters implement them; only container.ts builds them.
  */
+import type { AppSpec, CatalogPermission, CertificateSpec, PermissionRef, PermissionType } from '../domain/app-spec';
 import type { ChannelBinding, ChannelPurpose, ConversationAddress } from '../domain/conversation';
+import type { AppRequest, AuditEvent } from '../domain/request';
 
 /** A stored value with the ETag that guards its next update. */
 export interface Stored<T> {
@@ -40,6 +42,10 @@ export interface Store {
   readonly conversations: Collection<ConversationAddress>;
   /** Conversations the bot has greeted: partition 'greeting', row = conversation id (encoded). */
   readonly greetings: Collection<Greeting>;
+  /** App registration requests: partition 'request', row = request id; every change ETag-guarded. */
+  readonly requests: Collection<AppRequest>;
+  /** The audit trail of each request: partition = request id, row = auditRow(sequence) so rows list in order. */
+  readonly audit: Collection<AuditEvent>;
   /** Creates what the store needs (tables). Safe to call on every start. */
   init(): Promise<void>;
   /** Throws when the storage cannot be reached; for /readyz. */
@@ -48,10 +54,69 @@ export interface Store {
 
 export type { ChannelPurpose };
 
+/** Audit rows sort as strings in the order they happened. */
+export function auditRow(sequence: number): string {
+  return String(sequence).padStart(6, '0');
+}
+
 /** The directory (Microsoft Entra ID), as far as the services need it. */
 export interface Directory {
   /** Whether the user is a member, directly or transitively, of any of the groups. */
   isMemberOfAnyGroup(userObjectId: string, groupIds: readonly string[]): Promise<boolean>;
+}
+
+/** A resource API's permissions, read from its service principal in the tenant (spec §7.3). */
+export interface ResourceCatalog {
+  resourceAppId: string;
+  resourceDisplayName: string;
+  permissions: readonly CatalogPermission[];
+}
+
+/** The application and service principal a request produced, as far as provisioning has got. */
+export interface ProvisionedApp {
+  applicationObjectId: string;
+  appId: string;
+  /** False when an earlier attempt had already created it (the upsert found it). */
+  created: boolean;
+}
+
+export interface NewSecret {
+  keyId: string;
+  /** Only ever in the response to the requester's click; never stored or logged. */
+  secretText: string;
+  hint: string;
+  endDateTime: string;
+}
+
+/**
+ * Provisioning in Entra ID through Microsoft Graph. Every step looks before it creates and is safe to repeat
+ * (a restart, a retried click or a lost response never creates a second object or a duplicate grant); 429 and
+ * 503 wait for Retry-After and replication errors are retried within a deadline; anything else throws a
+ * RegistrarError whose detail says what failed and what an administrator can do.
+ */
+export interface Provisioner {
+  /** The permissions a resource offers, by its appId (cached by the adapter). */
+  catalog(resourceAppId: string): Promise<ResourceCatalog>;
+  /** Resolves a permission by resource and name; undefined when the resource has no such permission. */
+  resolvePermission(resourceAppId: string, value: string, type: PermissionType): Promise<PermissionRef | undefined>;
+  /** Step 1: PATCH /applications(uniqueName=...) with Prefer: create-if-missing, tags and notes tracing the request. */
+  upsertApplication(spec: AppSpec): Promise<ProvisionedApp>;
+  /** Step 2: the owners of the application (existing owners are kept; adding one twice is not an error). */
+  ensureApplicationOwners(applicationObjectId: string, ownerIds: readonly string[]): Promise<void>;
+  /** Step 3: the service principal, upserted by appId through Entra's replication delay; returns its object id. */
+  ensureServicePrincipal(appId: string, ownerIds: readonly string[]): Promise<string>;
+  /** Step 4a: admin consent for application permissions (appRoleAssignedTo on each resource's service principal). */
+  grantApplicationPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[]): Promise<string[]>;
+  /** Step 4b: admin consent for delegated permissions: an AllPrincipals grant per resource, merged into an existing one. */
+  grantDelegatedPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[]): Promise<string[]>;
+  /** Step 5: a directory role for the service principal (an existing assignment counts as done). */
+  assignDirectoryRole(servicePrincipalId: string, roleTemplateId: string): Promise<string>;
+  /** Step 6: a certificate credential (one with the same thumbprint counts as done). */
+  addCertificate(applicationObjectId: string, certificate: CertificateSpec): Promise<void>;
+  /** At the requester's click: a new client secret. */
+  addPassword(applicationObjectId: string, options: { displayName: string; endDateTime: Date }): Promise<NewSecret>;
+  /** Asks the token endpoint for a token with the new secret until it works or the deadline passes. */
+  verifySecret(appId: string, secretText: string, deadline: Date): Promise<'works' | 'pending'>;
 }
 
 export interface Clock {

@@ -24,7 +24,12 @@ export const cloudHosts: Record<GraphCloud, { graph: string; login: string }> = 
 export interface GraphConnection {
   client: Client;
   credential: TokenCredential;
+  /** https://graph.microsoft.com (no trailing slash), or the override. */
   graphHost: string;
+  /** The login host the credential uses; a new app's secret is checked against the same one. */
+  authorityHost: string;
+  /** The tenant Registrar manages, when configured (needed to sign in as a new app). */
+  tenantId?: string;
 }
 
 export function createGraphConnection(graph: Config['graph']): GraphConnection {
@@ -51,5 +56,5 @@ export function createGraphConnection(graph: Config['graph']): GraphConnection {
     // The client only sends the token to hosts it knows; a sovereign or local host must be named.
     customHosts: new Set([new URL(graphHost).hostname]),
   });
-  return { client, credential, graphHost };
+  return { client, credential, graphHost, authorityHost, tenantId: graph.tenantId };
 }

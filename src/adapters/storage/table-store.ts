@@ -5,6 +5,7 @@
 import { TableClient, odata, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import type { ChannelBinding, ConversationAddress } from '../../domain/conversation';
+import type { AppRequest, AuditEvent } from '../../domain/request';
 import { ConflictError, StorageUnavailable } from '../../domain/errors';
 import type { Collection, Greeting, Store, Stored } from '../../services/ports';
 
@@ -22,16 +23,22 @@ export class TableStore implements Store {
   readonly channels: Collection<ChannelBinding>;
   readonly conversations: Collection<ConversationAddress>;
   readonly greetings: Collection<Greeting>;
+  readonly requests: Collection<AppRequest>;
+  readonly audit: Collection<AuditEvent>;
   private readonly tables: readonly TableClient[];
 
   constructor(options: TableStoreOptions) {
     const channels = tableClient(options, `${options.tablePrefix}Channels`);
     const conversations = tableClient(options, `${options.tablePrefix}Conversations`);
     const greetings = tableClient(options, `${options.tablePrefix}Greetings`);
-    this.tables = [channels, conversations, greetings];
+    const requests = tableClient(options, `${options.tablePrefix}Requests`);
+    const audit = tableClient(options, `${options.tablePrefix}Audit`);
+    this.tables = [channels, conversations, greetings, requests, audit];
     this.channels = new TableCollection(channels, options.pageSize);
     this.conversations = new TableCollection(conversations, options.pageSize);
     this.greetings = new TableCollection(greetings, options.pageSize);
+    this.requests = new TableCollection(requests, options.pageSize);
+    this.audit = new TableCollection(audit, options.pageSize);
   }
 
   async init(): Promise<void> {

@@ -51,6 +51,8 @@ export const demoIds = {
 export const REGISTRAR_ROLES = [
   'Application.ReadWrite.OwnedBy',
   'Application.Read.All',
+  // owners/$ref needs it besides Application.ReadWrite.OwnedBy (spec §3).
+  'Directory.Read.All',
   'AppRoleAssignment.ReadWrite.All',
   'DelegatedPermissionGrant.ReadWrite.All',
   'GroupMember.Read.All',

@@ -50,10 +50,13 @@ function time(date: Date): Buffer {
 
 const nameOf = (cn: string) => sequence(tlv(0x31, sequence(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8')))));
 
-/** A self-signed certificate for CN=`commonName`, valid from `notBefore` to `notAfter`; RSA 2048 (MSAL signs with RSA) or EC P-256 (small, fast). */
-export function selfSignedCertificate(commonName: string, notBefore: Date, notAfter: Date, keyType: 'rsa' | 'ec' = 'rsa'): SelfSignedCertificate {
+/**
+ * A self-signed certificate for CN=`commonName`, valid from `notBefore` to `notAfter`; RSA (MSAL signs with RSA;
+ * 2048 bits unless `rsaBits` says otherwise, e.g. a too-weak key for a test) or EC P-256 (small, fast).
+ */
+export function selfSignedCertificate(commonName: string, notBefore: Date, notAfter: Date, keyType: 'rsa' | 'ec' = 'rsa', rsaBits = 2048): SelfSignedCertificate {
   const { privateKey, publicKey } =
-    keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: rsaBits }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return certificateFor(commonName, notBefore, notAfter, privateKey, publicKey, keyType);
 }
 

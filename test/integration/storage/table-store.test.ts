@@ -8,7 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { TableStore } from '../../../src/adapters/storage/table-store';
 import type { ConversationAddress } from '../../../src/domain/conversation';
 import { ConflictError, StorageUnavailable } from '../../../src/domain/errors';
-import type { Collection, Greeting } from '../../../src/services/ports';
+import { auditRow, type Collection, type Greeting } from '../../../src/services/ports';
 import { createTestStore, type TestStore } from '../../helpers/storage';
 
 let testStore: TestStore;
@@ -279,3 +279,38 @@ describe('when nothing listens at the storage endpoint', () => {
     expect((err as StorageUnavailable).message).toContain('reading unreachableGreetings(p, r)');
   });
 });
+
+describe('requests and their audit trail', () => {
+  test('when audit events are written with auditRow, then list returns them in the order they happened', async () => {
+    const requestId = `r${randomBytes(3).toString('hex')}`;
+    const { audit } = testStore.store;
+    for (const sequence of [10, 2, 1, 100]) {
+      await audit.create(requestId, auditRow(sequence), { at: `2026-01-01T00:00:${String(sequence % 60).padStart(2, '0')}Z`, sequence } as never);
+    }
+
+    const rows = (await rowsOfInStoreOrder(audit, requestId)).map((r) => r.row);
+
+    expect(rows).toEqual(['000001', '000002', '000010', '000100']);
+  });
+
+  test('when two processes decide one request at once, then exactly one write lands', async () => {
+    const id = `r${randomBytes(3).toString('hex')}`;
+    const { requests } = testStore.store;
+    const created = await requests.create('request', id, { id, status: 'submitted' } as never);
+
+    const outcomes = await Promise.allSettled([
+      requests.replace('request', id, { id, status: 'approved' } as never, created.etag),
+      requests.replace('request', id, { id, status: 'rejected' } as never, created.etag),
+    ]);
+
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof ConflictError)).toHaveLength(1);
+  });
+});
+
+/** Rows as the store returns them, without sorting: the order is the store's own. */
+async function rowsOfInStoreOrder<T>(collection: Collection<T>, p: string): Promise<Array<{ row: string }>> {
+  const rows: Array<{ row: string }> = [];
+  for await (const { row } of collection.list(p)) rows.push({ row });
+  return rows;
+}

@@ -1,0 +1,68 @@
+/**
+ * What one approved request asks Entra ID to create: the contract between the request domain (which builds it
+ * from a validated form) and the Directory port (which provisions it through Microsoft Graph).
+ */
+
+export type SignInAudience = 'AzureADMyOrg' | 'AzureADMultipleOrgs' | 'AzureADandPersonalMicrosoftAccount';
+
+/** none: a daemon or API (client credentials); web: redirect URIs; spa; publicClient: mobile and desktop. */
+export type Platform = 'none' | 'web' | 'spa' | 'publicClient';
+
+export type PermissionType = 'Role' | 'Scope';
+
+/** One permission on one resource API, resolved to its id in that resource's service principal. */
+export interface PermissionRef {
+  /** The resource's appId (Microsoft Graph: 00000003-0000-0000-c000-000000000000). */
+  resourceAppId: string;
+  resourceDisplayName: string;
+  /** appRole id (Role) or oauth2PermissionScope id (Scope). */
+  id: string;
+  /** The permission's name, e.g. "User.Read.All". */
+  value: string;
+  /** Role: an application permission; Scope: a delegated one. */
+  type: PermissionType;
+  /** As the resource declares it (Role permissions always need admin consent). */
+  adminConsentRequired: boolean;
+  description: string;
+}
+
+/** A catalog entry as the request form shows and searches it. */
+export type CatalogPermission = Omit<PermissionRef, 'resourceAppId' | 'resourceDisplayName'>;
+
+export interface CertificateSpec {
+  /** DER of the X.509 certificate, base64 (keyCredential.key). */
+  derBase64: string;
+  /** SHA-1 thumbprint, upper-case hex. */
+  thumbprint: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+}
+
+export interface AppSpec {
+  /** The request this app belongs to; the application's uniqueName is registrar-<requestId>. */
+  requestId: string;
+  displayName: string;
+  /** The business justification, kept in the application's notes. */
+  purpose: string;
+  signInAudience: SignInAudience;
+  platform: Platform;
+  redirectUris: readonly string[];
+  permissions: readonly PermissionRef[];
+  /** Entra object ids of the owners: the requester first, then the additional owners. */
+  ownerIds: readonly string[];
+  /** A directory role template id for the app's service principal, e.g. User Administrator. */
+  directoryRoleTemplateId?: string;
+  certificate?: CertificateSpec;
+}
+
+export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+
+export function uniqueNameFor(requestId: string): string {
+  return `registrar-${requestId}`;
+}
+
+/** Tags that trace an application back to Registrar and to its request (searchable with tags/any). */
+export function tagsFor(requestId: string): string[] {
+  return ['registrar', `registrar-request:${requestId}`];
+}

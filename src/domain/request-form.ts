@@ -1,0 +1,305 @@
+/**
+ * The request form as it comes back from the card (Action.Execute data: every input a string), checked field by
+ * field on the server. An invalid form gives a message per field and the person's values, to render the same
+ * card again; nothing is stored. Card data is treated as hostile: unknown fields, wrong types, oversized payloads
+ * and ids of other requests are refused, not ignored.
+ */
+import {
+  MICROSOFT_GRAPH_APP_ID,
+  type CatalogPermission,
+  type CertificateSpec,
+  type PermissionRef,
+  type PermissionType,
+  type Platform,
+  type SignInAudience,
+} from './app-spec';
+import { InvalidCertificate, parseCertificatePem } from './certificate-pem';
+import { findDirectoryRole, type DirectoryRole } from './directory-roles';
+import { maxRedirectUris, redirectUriProblem } from './redirect-uris';
+import { parseRequestId } from './request-id';
+import { normaliseText, textProblem } from './text-rules';
+
+export { parseCertificatePem, InvalidCertificate };
+
+export const requestFormFields = [
+  'requestId',
+  'name',
+  'purpose',
+  'audience',
+  'platform',
+  'redirectUris',
+  'permissions',
+  'otherPermissions',
+  'permissionFilter',
+  'credential',
+  'secretDays',
+  'certificatePem',
+  'owners',
+  'directoryRole',
+] as const;
+export type RequestFormField = (typeof requestFormFields)[number];
+/** 'form' holds what is wrong with the submission as a whole (unknown fields, size, another request's id). */
+export type FormErrorKey = RequestFormField | 'form';
+
+export const formLimits = {
+  name: 120,
+  purpose: 1000,
+  permissionFilter: 100,
+  otherPermissionLine: 200,
+  owners: 20,
+  /** requiredResourceAccess: at most 50 resource APIs, and 400 permissions (30 when personal accounts sign in); graph-spec.md §4.1. */
+  resources: 50,
+  /** The whole submission, as JSON: room for Graph's maximum of redirect URIs and a certificate. */
+  payload: 128 * 1024,
+} as const;
+
+export const maxPermissions = (audience: SignInAudience) => (audience === 'AzureADandPersonalMicrosoftAccount' ? 30 : 400);
+
+export const signInAudiences: readonly SignInAudience[] = ['AzureADMyOrg', 'AzureADMultipleOrgs', 'AzureADandPersonalMicrosoftAccount'];
+export const platforms: readonly Platform[] = ['none', 'web', 'spa', 'publicClient'];
+export type CredentialKind = 'secret' | 'certificate' | 'none';
+export const credentialKinds: readonly CredentialKind[] = ['secret', 'certificate', 'none'];
+
+/** A permission on another resource API, by name; resolved against that resource's service principal at submission. */
+export interface OtherApiPermission {
+  resourceAppId: string;
+  value: string;
+  type: PermissionType;
+}
+
+export type CredentialChoice =
+  | { kind: 'secret'; lifetimeDays: number }
+  | { kind: 'certificate'; certificate: CertificateSpec }
+  | { kind: 'none' };
+
+export interface RequestForm {
+  displayName: string;
+  purpose: string;
+  signInAudience: SignInAudience;
+  platform: Platform;
+  redirectUris: string[];
+  /** Resolved from the catalog, whether chosen in the list or typed as a Microsoft Graph line. */
+  graphPermissions: PermissionRef[];
+  otherPermissions: OtherApiPermission[];
+  credential: CredentialChoice;
+  /** Entra object ids, lower-case, without duplicates. */
+  additionalOwnerIds: string[];
+  directoryRole?: DirectoryRole;
+}
+
+export interface RequestFormContext {
+  catalog: {
+    byId(id: string): CatalogPermission | undefined;
+    byValue(value: string, type: PermissionType): CatalogPermission | undefined;
+  };
+  policy: { secretMaxDays: number; secretDefaultDays: number; namePrefix?: string };
+  now: Date;
+  /** The id the server gave this form when it sent it, when it knows it; any other id in the data is refused. */
+  expectedRequestId?: string;
+}
+
+export type FormValues = Partial<Record<RequestFormField, string>>;
+
+export type RequestFormResult =
+  | { ok: true; form: RequestForm; requestId?: string }
+  | { ok: false; errors: Partial<Record<FormErrorKey, string>>; values: FormValues };
+
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const permissionName = /^[A-Za-z0-9._:/~+-]{1,120}$/;
+const listSeparators = /[\s,;]+/;
+const short = (text: string) => (text.length > 40 ? `${text.slice(0, 37)}...` : text);
+
+export const graphResource = { resourceAppId: MICROSOFT_GRAPH_APP_ID, resourceDisplayName: 'Microsoft Graph' } as const;
+
+const typeWords: Record<string, PermissionType> = { role: 'Role', application: 'Role', app: 'Role', scope: 'Scope', delegated: 'Scope' };
+
+function withPrefix(name: string, prefix: string | undefined): string {
+  if (!prefix || name === '' || name.toLowerCase().startsWith(prefix.toLowerCase())) return name;
+  return `${prefix}${name}`;
+}
+
+/** Checks the form data of a request card. Pure: the catalog lookups and the clock come in `context`. */
+export function validateRequestForm(input: unknown, context: RequestFormContext): RequestFormResult {
+  const errors: Partial<Record<FormErrorKey, string>> = {};
+  const values: FormValues = {};
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, errors: { form: 'The form arrived empty or damaged. Open a new one with `request`.' }, values };
+  }
+  const data = input as Record<string, unknown>;
+  const known = new Set<string>(requestFormFields);
+  const unknown = Object.keys(data).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    errors.form = `The form held fields Registrar does not know (${unknown.slice(0, 5).map(short).join(', ')}). Open a new one with \`request\`.`;
+  }
+  const oversized = JSON.stringify(data).length > formLimits.payload;
+  if (oversized) errors.form = 'The form is larger than Registrar accepts. Shorten the longest fields and send it again.';
+
+  const text: Partial<Record<RequestFormField, string>> = {};
+  for (const field of requestFormFields) {
+    const value = data[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') {
+      errors[field] = 'This field must be text; the value sent was not.';
+      continue;
+    }
+    text[field] = value;
+    values[field] = oversized ? value.slice(0, 4096) : value;
+  }
+  const get = (field: RequestFormField) => text[field] ?? '';
+  const fail = (field: RequestFormField, message: string) => {
+    errors[field] ??= message;
+  };
+
+  const requestIdText = get('requestId').trim();
+  const requestId = requestIdText === '' ? undefined : parseRequestId(requestIdText);
+  if (requestIdText !== '' && (!requestId || (context.expectedRequestId !== undefined && requestId !== context.expectedRequestId))) {
+    errors.form = 'This form belongs to another request. Open a new one with `request`.';
+  } else if (requestIdText === '' && context.expectedRequestId !== undefined) {
+    errors.form = 'This form has lost its request id. Open a new one with `request`.';
+  }
+
+  const displayName = withPrefix(normaliseText(get('name')), context.policy.namePrefix);
+  const nameProblem = textProblem(displayName, { label: 'The app name', max: formLimits.name });
+  if (nameProblem) fail('name', nameProblem);
+
+  const purpose = normaliseText(get('purpose'));
+  const purposeProblem = textProblem(purpose, { label: 'The purpose', max: formLimits.purpose, multiline: true });
+  if (purposeProblem) fail('purpose', purposeProblem);
+
+  const audienceText = get('audience').trim();
+  const signInAudience = audienceText === '' ? 'AzureADMyOrg' : signInAudiences.find((a) => a === audienceText);
+  if (!signInAudience) fail('audience', 'Choose who can sign in: this organisation only, any organisation, or any organisation and personal accounts.');
+
+  const platform = platforms.find((p) => p === get('platform').trim());
+  if (!platform) fail('platform', 'Choose a platform: none (daemon or API), web, single-page app, or mobile and desktop.');
+
+  const redirectUris = [...new Set(get('redirectUris').split(/\r?\n/).map((line) => line.trim()).filter(Boolean))];
+  if (platform === 'none' && redirectUris.length > 0) {
+    fail('redirectUris', 'A daemon or API signs in with no redirect URI. Remove them, or choose web, single-page app, or mobile and desktop.');
+  } else if ((platform === 'web' || platform === 'spa') && redirectUris.length === 0) {
+    fail('redirectUris', 'Give at least one redirect URI, one per line, like https://app.contoso.com/auth/callback.');
+  } else if (redirectUris.length > maxRedirectUris(signInAudience ?? 'AzureADMyOrg')) {
+    fail('redirectUris', `Entra ID accepts at most ${maxRedirectUris(signInAudience ?? 'AzureADMyOrg')} redirect URIs for this audience; you gave ${redirectUris.length}.`);
+  } else {
+    const problem = redirectUris.map(redirectUriProblem).find(Boolean);
+    if (problem) fail('redirectUris', problem);
+  }
+
+  const graphPermissions = new Map<string, PermissionRef>();
+  const addGraph = (p: CatalogPermission) => graphPermissions.set(p.id.toLowerCase(), { ...graphResource, ...p });
+  for (const id of get('permissions').split(listSeparators).filter(Boolean)) {
+    const found = context.catalog.byId(id);
+    if (found) addGraph(found);
+    else fail('permissions', `Registrar does not know the Microsoft Graph permission ${short(id)}. Choose permissions from the list.`);
+  }
+
+  const otherPermissions: OtherApiPermission[] = [];
+  const otherLines = get('otherPermissions').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  for (const line of otherLines) {
+    const [appId = '', value = '', typeWord = '', ...rest] = line.split(/[\s,;]+/);
+    const type = typeWords[typeWord.toLowerCase()];
+    if (line.length > formLimits.otherPermissionLine || rest.length > 0 || !guid.test(appId) || !permissionName.test(value) || !type) {
+      fail('otherPermissions', `Write each line as: resource app id, permission name, application or delegated, like "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd user_impersonation delegated". This line is not: ${short(line)}`);
+      continue;
+    }
+    if (appId.toLowerCase() === MICROSOFT_GRAPH_APP_ID) {
+      const found = context.catalog.byValue(value, type);
+      if (found) addGraph(found);
+      else fail('otherPermissions', `Microsoft Graph has no ${type === 'Role' ? 'application' : 'delegated'} permission named ${short(value)}.`);
+      continue;
+    }
+    const entry = { resourceAppId: appId.toLowerCase(), value, type };
+    if (!otherPermissions.some((p) => p.resourceAppId === entry.resourceAppId && p.value === value && p.type === type)) otherPermissions.push(entry);
+  }
+  const permissionCount = graphPermissions.size + otherPermissions.length;
+  const resourceCount = new Set([...(graphPermissions.size > 0 ? [MICROSOFT_GRAPH_APP_ID] : []), ...otherPermissions.map((p) => p.resourceAppId)]).size;
+  const permissionLimit = maxPermissions(signInAudience ?? 'AzureADMyOrg');
+  if (permissionCount > permissionLimit) fail('permissions', `An app may ask for at most ${permissionLimit} permissions for this audience; this form asks for ${permissionCount}.`);
+  if (resourceCount > formLimits.resources) fail('otherPermissions', `An app may ask for permissions on at most ${formLimits.resources} APIs; this form names ${resourceCount}.`);
+
+  const permissionFilterProblem = get('permissionFilter').length > formLimits.permissionFilter;
+  if (permissionFilterProblem) fail('permissionFilter', `Search for at most ${formLimits.permissionFilter} characters.`);
+
+  const credential = credentialChoice(get, context, platform, fail, values);
+
+  const owners = [...new Set(get('owners').split(listSeparators).filter(Boolean).map((id) => id.toLowerCase()))];
+  const badOwner = owners.find((id) => !guid.test(id));
+  if (badOwner !== undefined) fail('owners', `${short(badOwner)} is not a person Registrar can look up. Choose owners with the people picker.`);
+  else if (owners.length > formLimits.owners) fail('owners', `Name at most ${formLimits.owners} additional owners.`);
+
+  const roleText = get('directoryRole').trim();
+  const directoryRole = roleText === '' ? undefined : findDirectoryRole(roleText);
+  if (roleText !== '' && !directoryRole) fail('directoryRole', 'Choose a directory role from the list, or none.');
+
+  if (Object.keys(errors).length > 0 || !signInAudience || !platform || !credential) return { ok: false, errors, values };
+  return {
+    ok: true,
+    requestId,
+    form: {
+      displayName,
+      purpose,
+      signInAudience,
+      platform,
+      redirectUris: platform === 'none' ? [] : redirectUris,
+      graphPermissions: [...graphPermissions.values()],
+      otherPermissions,
+      credential,
+      additionalOwnerIds: owners,
+      ...(directoryRole ? { directoryRole } : {}),
+    },
+  };
+}
+
+function credentialChoice(
+  get: (field: RequestFormField) => string,
+  context: RequestFormContext,
+  platform: Platform | undefined,
+  fail: (field: RequestFormField, message: string) => void,
+  values: FormValues,
+): CredentialChoice | undefined {
+  const pem = get('certificatePem').trim();
+  let certificate: CertificateSpec | undefined;
+  let pemProblem: string | undefined;
+  if (pem !== '') {
+    try {
+      certificate = parseCertificatePem(pem, context.now);
+    } catch (err) {
+      if (!(err instanceof InvalidCertificate)) throw err;
+      pemProblem = err.userMessage;
+      // A private key is never sent back into a card, whatever credential was chosen.
+      if (err.privateKey) {
+        values.certificatePem = '';
+        fail('certificatePem', err.userMessage);
+      }
+    }
+  }
+
+  const kind = credentialKinds.find((k) => k === get('credential').trim());
+  if (!kind) {
+    fail('credential', 'Choose a credential: a client secret, a certificate, or none (single-page and mobile apps only).');
+    return undefined;
+  }
+  if (kind === 'none') {
+    if (platform === 'spa' || platform === 'publicClient') return { kind };
+    fail('credential', 'Only a single-page app or a mobile and desktop app can go without a credential; choose a client secret or a certificate.');
+    return undefined;
+  }
+  if (kind === 'certificate') {
+    if (pem === '') fail('certificatePem', 'Paste the public certificate (PEM), the block from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.');
+    else if (pemProblem) fail('certificatePem', pemProblem);
+    return certificate ? { kind, certificate } : undefined;
+  }
+  const { secretMaxDays, secretDefaultDays } = context.policy;
+  const daysText = get('secretDays').trim();
+  if (daysText === '') return { kind, lifetimeDays: Math.min(secretDefaultDays, secretMaxDays) };
+  const days = /^\d{1,6}$/.test(daysText) ? Number(daysText) : NaN;
+  if (!Number.isInteger(days) || days < 1) {
+    fail('secretDays', `Give the secret's lifetime in whole days, from 1 to ${secretMaxDays}.`);
+    return undefined;
+  }
+  if (days > secretMaxDays) {
+    fail('secretDays', `A client secret may live at most ${secretMaxDays} days here; ask for ${secretMaxDays} or fewer, or use a certificate.`);
+    return undefined;
+  }
+  return { kind, lifetimeDays: days };
+}

@@ -1,0 +1,393 @@
+/**
+ * An app registration request and its lifecycle:
+ *   submitted → approved → provisioning → provisioned → delivered, with rejected, expired, cancelled and failed.
+ * The moves are a table; `transition` is pure and returns the next request with the audit event to append (the
+ * caller saves both ETag-guarded). A move that was already made (a second click, a retried invoke) comes back
+ * as a repeat with the request unchanged; a move that cannot be made throws IllegalTransition.
+ */
+import type { AppSpec, PermissionRef } from './app-spec';
+import type { ConversationAddress } from './conversation';
+import { NotAuthorized, RegistrarError } from './errors';
+import type { CredentialChoice, RequestForm } from './request-form';
+import type { RiskAssessment } from './risk';
+import { textProblem, normaliseText } from './text-rules';
+
+export type RequestStatus = 'submitted' | 'approved' | 'provisioning' | 'provisioned' | 'delivered' | 'rejected' | 'expired' | 'cancelled' | 'failed';
+export const requestStatuses: readonly RequestStatus[] = ['submitted', 'approved', 'provisioning', 'provisioned', 'delivered', 'rejected', 'expired', 'cancelled', 'failed'];
+
+/** Someone who acted, by Entra object id. */
+export interface Person {
+  aadObjectId: string;
+  name: string;
+}
+
+/** Who makes a move, and from which conversation (for the audit). */
+export interface TransitionActor extends Person {
+  conversationId?: string;
+}
+
+/** Registrar itself: expiry and the provisioning worker. Its id is not a GUID, so it is never a person. */
+export const registrarActor: TransitionActor = { aadObjectId: 'registrar', name: 'Registrar' };
+
+export type ProvisioningStep = 'application' | 'owners' | 'servicePrincipal' | 'consent' | 'directoryRole' | 'certificate';
+
+/** What a step produced, as the step reports it; recorded on the request so that a restart resumes after it. */
+export type StepResult =
+  | { step: 'application'; applicationObjectId: string; appId: string }
+  | { step: 'owners'; ownerIds: string[] }
+  | { step: 'servicePrincipal'; servicePrincipalId: string }
+  | { step: 'consent'; appRoleAssignmentIds: string[]; oauth2PermissionGrantIds: string[] }
+  | { step: 'directoryRole'; roleAssignmentId: string }
+  | { step: 'certificate'; thumbprint: string };
+
+export type ProvisioningCheckpoint = {
+  [S in ProvisioningStep]?: Omit<Extract<StepResult, { step: S }>, 'step'> & { at: string };
+} & { attempts: number; lastError?: { at: string; message: string } };
+
+export type Delivery =
+  /** The secret itself is never here: only what identifies it once it was revealed. */
+  | { kind: 'secret'; keyId: string; hint: string; endDateTime: string; revealedAt: string }
+  | { kind: 'certificate'; thumbprint: string; deliveredAt: string }
+  | { kind: 'none'; deliveredAt: string };
+
+export interface Approval extends Person {
+  at: string;
+}
+
+/** Where a card about this request was posted, so that it can be updated. */
+export interface CardRef {
+  conversationId: string;
+  activityId: string;
+}
+
+export interface AppRequest {
+  id: string;
+  status: RequestStatus;
+  requester: Person;
+  form: RequestForm;
+  /** Every permission resolved (Microsoft Graph and other APIs), as will be granted. */
+  permissions: PermissionRef[];
+  risk: RiskAssessment;
+  /** Distinct approvers needed, fixed at submission by the policy then in force. */
+  approvalsRequired: number;
+  approvals: Approval[];
+  rejection?: { by: Person; at: string; reason: string };
+  provisioning: ProvisioningCheckpoint;
+  delivery?: Delivery;
+  createdAt: string;
+  updatedAt: string;
+  /** When a still-undecided request expires. */
+  expiresAt: string;
+  requesterAddress?: ConversationAddress;
+  approvalCards?: CardRef[];
+}
+
+export type RequestEvent =
+  | { type: 'approve' }
+  | { type: 'reject'; reason: string }
+  | { type: 'cancel' }
+  | { type: 'expire' }
+  | { type: 'startProvisioning' }
+  | { type: 'completeStep'; result: StepResult }
+  | { type: 'succeed' }
+  | { type: 'fail'; message: string }
+  | { type: 'retry' }
+  | { type: 'deliver'; delivery: Delivery };
+export type RequestEventType = RequestEvent['type'];
+
+export interface AuditEvent {
+  at: string;
+  by: Person;
+  event: RequestEventType | 'submit';
+  from: RequestStatus | null;
+  to: RequestStatus;
+  detail: string;
+  conversationId?: string;
+  /** Entra object ids the move produced (application, service principal, grants, role assignment). */
+  objectIds?: string[];
+}
+
+/**
+ * The lifecycle: for each event, the statuses it may start from, the statuses it may lead to, and the statuses
+ * in which it was already made (a repeat, answered without a change).
+ */
+export const transitionTable = {
+  approve: { from: ['submitted'], to: ['submitted', 'approved'], doneIn: ['approved', 'provisioning', 'provisioned', 'delivered', 'failed'] },
+  reject: { from: ['submitted'], to: ['rejected'], doneIn: ['rejected'] },
+  cancel: { from: ['submitted'], to: ['cancelled'], doneIn: ['cancelled'] },
+  expire: { from: ['submitted'], to: ['expired'], doneIn: ['expired'] },
+  startProvisioning: { from: ['approved'], to: ['provisioning'], doneIn: ['provisioning', 'provisioned', 'delivered'] },
+  completeStep: { from: ['provisioning'], to: ['provisioning'], doneIn: [] },
+  succeed: { from: ['provisioning'], to: ['provisioned'], doneIn: ['provisioned', 'delivered'] },
+  fail: { from: ['provisioning'], to: ['failed'], doneIn: ['failed'] },
+  retry: { from: ['failed'], to: ['provisioning'], doneIn: ['provisioning'] },
+  deliver: { from: ['provisioned'], to: ['delivered'], doneIn: ['delivered'] },
+} as const satisfies Record<RequestEventType, { from: readonly RequestStatus[]; to: readonly RequestStatus[]; doneIn: readonly RequestStatus[] }>;
+
+const statusWords: Record<RequestStatus, string> = {
+  submitted: 'waiting for approval',
+  approved: 'approved',
+  provisioning: 'being provisioned',
+  provisioned: 'provisioned',
+  delivered: 'delivered',
+  rejected: 'rejected',
+  expired: 'expired',
+  cancelled: 'cancelled',
+  failed: 'failed',
+};
+/** What cannot happen to a request, for IllegalTransition's message: "... so it cannot be approved." */
+const cannotWords: Record<RequestEventType, string> = {
+  approve: 'be approved',
+  reject: 'be rejected',
+  cancel: 'be cancelled',
+  expire: 'expire',
+  startProvisioning: 'be provisioned',
+  completeStep: 'take a provisioning step',
+  succeed: 'be marked provisioned',
+  fail: 'be marked failed',
+  retry: 'be retried',
+  deliver: 'be delivered',
+};
+
+export class IllegalTransition extends RegistrarError {
+  constructor(
+    readonly requestId: string,
+    readonly event: RequestEventType,
+    readonly status: RequestStatus,
+    userMessage = `Request ${requestId} is ${statusWords[status]}, so it cannot ${cannotWords[event]}.`,
+  ) {
+    super('conflict', userMessage, { detail: `illegal transition: ${event} from ${status} on request ${requestId}` });
+  }
+}
+
+export type TransitionResult =
+  | { changed: true; request: AppRequest; audit: AuditEvent }
+  /** The move was already made: nothing to save, answer the person with `message`. */
+  | { changed: false; request: AppRequest; message: string };
+
+/** The provisioning steps this request needs, in order. */
+export function stepsFor(request: Pick<AppRequest, 'form'>): ProvisioningStep[] {
+  return [
+    'application',
+    'owners',
+    'servicePrincipal',
+    'consent',
+    ...(request.form.directoryRole ? (['directoryRole'] as const) : []),
+    ...(request.form.credential.kind === 'certificate' ? (['certificate'] as const) : []),
+  ];
+}
+
+/** The first step not yet done, or undefined when all are. */
+export function nextStep(request: Pick<AppRequest, 'form' | 'provisioning'>): ProvisioningStep | undefined {
+  return stepsFor(request).find((step) => !request.provisioning[step]);
+}
+
+export interface NewRequest {
+  id: string;
+  requester: TransitionActor;
+  form: RequestForm;
+  permissions: PermissionRef[];
+  risk: RiskAssessment;
+  approvalsRequired: number;
+  pendingTtlDays: number;
+  now: Date;
+  requesterAddress?: ConversationAddress;
+}
+
+const dayMs = 24 * 60 * 60 * 1000;
+
+/** A submitted request and the audit event that records its submission. */
+export function createRequest(input: NewRequest): { request: AppRequest; audit: AuditEvent } {
+  const at = input.now.toISOString();
+  const { conversationId, ...requester } = input.requester;
+  const request: AppRequest = {
+    id: input.id,
+    status: 'submitted',
+    requester: { aadObjectId: requester.aadObjectId.toLowerCase(), name: requester.name },
+    form: input.form,
+    permissions: input.permissions,
+    risk: input.risk,
+    approvalsRequired: Math.max(1, input.approvalsRequired),
+    approvals: [],
+    provisioning: { attempts: 0 },
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: new Date(input.now.getTime() + input.pendingTtlDays * dayMs).toISOString(),
+    ...(input.requesterAddress ? { requesterAddress: input.requesterAddress } : {}),
+  };
+  const audit: AuditEvent = {
+    at,
+    by: request.requester,
+    event: 'submit',
+    from: null,
+    to: 'submitted',
+    detail: `submitted "${input.form.displayName}" (${input.risk.level} risk, ${request.approvalsRequired} approval${request.approvalsRequired === 1 ? '' : 's'} needed)`,
+    ...(conversationId ? { conversationId } : {}),
+  };
+  return { request, audit };
+}
+
+const samePerson = (a: Person, b: Person) => a.aadObjectId.toLowerCase() === b.aadObjectId.toLowerCase();
+const isRegistrar = (actor: Person) => actor.aadObjectId === registrarActor.aadObjectId;
+
+function requirePerson(request: AppRequest, event: RequestEventType, actor: Person): void {
+  if (isRegistrar(actor)) throw new IllegalTransition(request.id, event, request.status, `Request ${request.id} can ${cannotWords[event].replace(/^be /, 'only be ')} by a person.`);
+}
+
+/** The next state of `request` after `event` by `actor` at `now`. Pure; throws IllegalTransition or NotAuthorized. */
+export function transition(request: AppRequest, event: RequestEvent, actor: TransitionActor, now: Date): TransitionResult {
+  const rule = transitionTable[event.type];
+  const at = now.toISOString();
+  const by: Person = { aadObjectId: actor.aadObjectId, name: actor.name };
+  const repeat = (message: string): TransitionResult => ({ changed: false, request, message });
+  const move = (to: RequestStatus, changes: Partial<AppRequest>, detail: string, objectIds?: string[]): TransitionResult => {
+    // The table is the lifecycle: a move it does not list is a bug here, never a state to save.
+    if (!(rule.to as readonly RequestStatus[]).includes(to)) throw new Error(`transition table has no ${event.type} to ${to}`);
+    const audit: AuditEvent = {
+      at,
+      by,
+      event: event.type,
+      from: request.status,
+      to,
+      detail,
+      ...(actor.conversationId ? { conversationId: actor.conversationId } : {}),
+      ...(objectIds && objectIds.length > 0 ? { objectIds } : {}),
+    };
+    return { changed: true, request: { ...request, ...changes, status: to, updatedAt: at }, audit };
+  };
+
+  if (event.type === 'approve') {
+    requirePerson(request, 'approve', actor);
+    if (samePerson(actor, request.requester)) throw new NotAuthorized('You asked for this app, so someone else must approve it.');
+    if (request.status === 'submitted' && request.approvals.some((a) => samePerson(a, actor))) return repeat(`You have already approved request ${request.id}.`);
+  }
+  if ((rule.doneIn as readonly RequestStatus[]).includes(request.status)) {
+    return repeat(`Request ${request.id} is already ${statusWords[request.status]}.`);
+  }
+  if (!(rule.from as readonly RequestStatus[]).includes(request.status)) throw new IllegalTransition(request.id, event.type, request.status);
+  const expired = request.status === 'submitted' && now.getTime() >= Date.parse(request.expiresAt);
+  if (expired && event.type !== 'expire' && event.type !== 'cancel') {
+    throw new IllegalTransition(request.id, event.type, request.status, `Request ${request.id} expired on ${request.expiresAt.slice(0, 10)} without a decision; ask for it again.`);
+  }
+
+  switch (event.type) {
+    case 'approve': {
+      const approvals = [...request.approvals, { ...by, at }];
+      const enough = approvals.length >= request.approvalsRequired;
+      return move(enough ? 'approved' : 'submitted', { approvals }, `approval ${approvals.length} of ${request.approvalsRequired}`);
+    }
+    case 'reject': {
+      requirePerson(request, 'reject', actor);
+      if (samePerson(actor, request.requester)) throw new NotAuthorized('You cannot reject your own request; cancel it instead.');
+      const reason = normaliseText(event.reason);
+      const problem = textProblem(reason, { label: 'The reason', max: 1000, multiline: true });
+      if (problem) throw new RegistrarError('invalid-input', problem);
+      return move('rejected', { rejection: { by, at, reason } }, `rejected: ${reason}`);
+    }
+    case 'cancel':
+      if (!samePerson(actor, request.requester)) throw new NotAuthorized('Only the person who asked for this app can cancel the request.');
+      return move('cancelled', {}, 'cancelled by the requester');
+    case 'expire':
+      if (!expired) throw new IllegalTransition(request.id, 'expire', request.status, `Request ${request.id} does not expire until ${request.expiresAt}.`);
+      return move('expired', {}, `no decision by ${request.expiresAt}`);
+    case 'startProvisioning':
+      return move('provisioning', { provisioning: { ...request.provisioning, attempts: request.provisioning.attempts + 1 } }, 'provisioning started');
+    case 'completeStep':
+      return completeStep(request, event.result, at, repeat, move);
+    case 'succeed': {
+      const missing = nextStep(request);
+      if (missing) throw new IllegalTransition(request.id, 'succeed', request.status, `Request ${request.id} cannot be complete: the ${missing} step is not done.`);
+      return move('provisioned', {}, 'every provisioning step is done');
+    }
+    case 'fail': {
+      const message = normaliseText(event.message).slice(0, 2000) || 'provisioning failed';
+      return move('failed', { provisioning: { ...request.provisioning, lastError: { at, message } } }, `failed: ${message}`);
+    }
+    case 'retry':
+      requirePerson(request, 'retry', actor);
+      return move('provisioning', { provisioning: { ...request.provisioning, attempts: request.provisioning.attempts + 1 } }, 'retry of provisioning');
+    case 'deliver':
+      return deliver(request, event.delivery, move);
+  }
+}
+
+type Move = (to: RequestStatus, changes: Partial<AppRequest>, detail: string, objectIds?: string[]) => TransitionResult;
+
+const prerequisites: Record<ProvisioningStep, ProvisioningStep[]> = {
+  application: [],
+  owners: ['application'],
+  servicePrincipal: ['application'],
+  consent: ['servicePrincipal'],
+  directoryRole: ['servicePrincipal'],
+  certificate: ['application'],
+};
+
+function idsOf(result: StepResult): string[] {
+  switch (result.step) {
+    case 'application':
+      return [result.applicationObjectId];
+    case 'owners':
+      return [];
+    case 'servicePrincipal':
+      return [result.servicePrincipalId];
+    case 'consent':
+      return [...result.appRoleAssignmentIds, ...result.oauth2PermissionGrantIds];
+    case 'directoryRole':
+      return [result.roleAssignmentId];
+    case 'certificate':
+      return [];
+  }
+}
+
+function completeStep(request: AppRequest, result: StepResult, at: string, repeat: (message: string) => TransitionResult, move: Move): TransitionResult {
+  const { step, ...produced } = result;
+  const illegal = (message: string) => new IllegalTransition(request.id, 'completeStep', request.status, message);
+  if (!stepsFor(request).includes(step)) throw illegal(`Request ${request.id} has no ${step} step.`);
+  const done = request.provisioning[step];
+  if (done) {
+    const { at: _at, ...recorded } = done;
+    if (JSON.stringify(recorded) === JSON.stringify(produced)) return repeat(`The ${step} step of request ${request.id} is already done.`);
+    throw illegal(`The ${step} step of request ${request.id} was already done with other objects; look at the request's audit trail.`);
+  }
+  const missing = prerequisites[step].find((before) => !request.provisioning[before]);
+  if (missing) throw illegal(`The ${step} step of request ${request.id} needs the ${missing} step first.`);
+  const ids = idsOf(result);
+  return move(
+    'provisioning',
+    { provisioning: { ...request.provisioning, [step]: { ...produced, at } } },
+    `${step} done${'thumbprint' in result ? ` (certificate ${result.thumbprint})` : 'appId' in result ? ` (appId ${result.appId})` : ''}`,
+    ids,
+  );
+}
+
+function deliver(request: AppRequest, delivery: Delivery, move: Move): TransitionResult {
+  const expected: CredentialChoice['kind'] = request.form.credential.kind;
+  if (delivery.kind !== expected) {
+    const words = { secret: 'a client secret', certificate: 'a certificate', none: 'no credential' } as const;
+    throw new IllegalTransition(request.id, 'deliver', request.status, `Request ${request.id} asked for ${words[expected]}, not ${words[delivery.kind]}.`);
+  }
+  const detail =
+    delivery.kind === 'secret'
+      ? `client secret ${delivery.keyId} (${delivery.hint}...) revealed, valid until ${delivery.endDateTime}`
+      : delivery.kind === 'certificate'
+        ? `certificate ${delivery.thumbprint} confirmed`
+        : 'delivered with no credential';
+  return move('delivered', { delivery }, detail, delivery.kind === 'secret' ? [delivery.keyId] : undefined);
+}
+
+/** What the Graph adapter is asked to create for an approved request. Owners: the requester first, once each. */
+export function toAppSpec(request: AppRequest): AppSpec {
+  const { form } = request;
+  return {
+    requestId: request.id,
+    displayName: form.displayName,
+    purpose: form.purpose,
+    signInAudience: form.signInAudience,
+    platform: form.platform,
+    redirectUris: form.redirectUris,
+    permissions: request.permissions,
+    ownerIds: [...new Set([request.requester.aadObjectId.toLowerCase(), ...form.additionalOwnerIds])],
+    ...(form.directoryRole ? { directoryRoleTemplateId: form.directoryRole.templateId } : {}),
+    ...(form.credential.kind === 'certificate' ? { certificate: form.credential.certificate } : {}),
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * How risky a request is, item by item, as PRODUCT.md defines it: low (delegated, no admin consent), medium
+ * (delegated with admin consent, application read permissions), high (application write permissions,
+ * Directory.*, RoleManagement.*, AppRoleAssignment.*, Application.ReadWrite.All, Mail.Send as an application,
+ * Sites.FullControl.All, any directory role, any multi-tenant audience). A request is as risky as its riskiest
+ * item. An application permission that is not plainly a read counts as a write: unknown means high.
+ */
+import { MICROSOFT_GRAPH_APP_ID, type PermissionRef, type SignInAudience } from './app-spec';
+import type { DirectoryRole } from './directory-roles';
+
+export type RiskLevel = 'low' | 'medium' | 'high';
+export const riskLevels: readonly RiskLevel[] = ['low', 'medium', 'high'];
+
+export interface RiskItem {
+  kind: 'permission' | 'directoryRole' | 'audience';
+  /** What is asked for, as the approval card names it: "Mail.Send (application)". */
+  subject: string;
+  level: RiskLevel;
+  reason: string;
+}
+
+export interface HardeningNote {
+  /** The permission or setting the note is about. */
+  subject: string;
+  advice: string;
+  /** Commands an administrator can run, one per line, with <placeholders> for what only they know. */
+  commands?: readonly string[];
+}
+
+export interface RiskAssessment {
+  level: RiskLevel;
+  items: readonly RiskItem[];
+  notes: readonly HardeningNote[];
+}
+
+export interface RiskSubject {
+  permissions: readonly PermissionRef[];
+  signInAudience: SignInAudience;
+  directoryRole?: DirectoryRole;
+}
+
+/** Graph permissions that are high whatever their type, by name (PRODUCT.md). */
+const highGraphNames: ReadonlyArray<{ test: (value: string) => boolean; reason: string }> = [
+  { test: (v) => v.startsWith('Directory.'), reason: 'reaches the whole directory' },
+  { test: (v) => v.startsWith('RoleManagement.'), reason: 'can read or change who holds directory roles' },
+  { test: (v) => v.startsWith('AppRoleAssignment.'), reason: 'can grant any permission to any app, itself included' },
+  { test: (v) => v === 'Application.ReadWrite.All', reason: 'can add credentials to any app and act as it' },
+  { test: (v) => v === 'Sites.FullControl.All', reason: 'has full control of every SharePoint site' },
+];
+
+/** An application permission that only reads: User.Read.All, Sites.Read.All, Team.ReadBasic.All. */
+const readOnly = (value: string) => /\.Read(Basic)?(\.|$)/.test(value) && !/Write|Send|Manage|FullControl/.test(value);
+
+const typeName = (p: PermissionRef) => (p.type === 'Role' ? 'application' : 'delegated');
+const subjectOf = (p: PermissionRef) =>
+  `${p.resourceAppId === MICROSOFT_GRAPH_APP_ID ? '' : `${p.resourceDisplayName}: `}${p.value} (${typeName(p)})`;
+
+export function classifyPermission(p: PermissionRef): { level: RiskLevel; reason: string } {
+  if (p.resourceAppId === MICROSOFT_GRAPH_APP_ID) {
+    const named = highGraphNames.find((rule) => rule.test(p.value));
+    if (named) return { level: 'high', reason: `${p.value} ${named.reason}.` };
+    if (p.type === 'Role' && p.value === 'Mail.Send') {
+      return { level: 'high', reason: 'As an application, Mail.Send can send mail as any user in the organisation.' };
+    }
+    if (p.type === 'Role' && p.value === 'Sites.Selected') {
+      return { level: 'medium', reason: 'An application permission limited to the sites an administrator grants it one by one.' };
+    }
+  }
+  if (p.type === 'Role') {
+    return readOnly(p.value)
+      ? { level: 'medium', reason: 'An application permission that reads, for every user, with no one signed in.' }
+      : { level: 'high', reason: 'An application permission that can change data for every user, with no one signed in.' };
+  }
+  return p.adminConsentRequired
+    ? { level: 'medium', reason: 'A delegated permission that needs admin consent.' }
+    : { level: 'low', reason: 'A delegated permission users may consent to themselves; the app acts only as the signed-in user.' };
+}
+
+const order: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
+
+export function highestRisk(levels: Iterable<RiskLevel>): RiskLevel {
+  let highest: RiskLevel = 'low';
+  for (const level of levels) if (order[level] > order[highest]) highest = level;
+  return highest;
+}
+
+export function assessRisk(subject: RiskSubject): RiskAssessment {
+  const items: RiskItem[] = subject.permissions.map((p) => ({ kind: 'permission', subject: subjectOf(p), ...classifyPermission(p) }));
+  if (subject.directoryRole) {
+    items.push({
+      kind: 'directoryRole',
+      subject: `Directory role: ${subject.directoryRole.displayName}`,
+      level: 'high',
+      reason: `The app could ${subject.directoryRole.summary}, across the tenant.`,
+    });
+  }
+  if (subject.signInAudience !== 'AzureADMyOrg') {
+    items.push({
+      kind: 'audience',
+      subject: subject.signInAudience === 'AzureADMultipleOrgs' ? 'Any organisation can sign in' : 'Any organisation and personal Microsoft accounts can sign in',
+      level: 'high',
+      reason: 'A multi-tenant app can be consented to in other tenants, under this organisation as publisher.',
+    });
+  }
+  return { level: highestRisk(items.map((item) => item.level)), items, notes: hardeningNotes(subject.permissions) };
+}
+
+/** Exchange application access policies cover these application permissions (Mail.*, Calendars.*, Contacts.*, MailboxSettings.*). */
+const exchangeScoped = (p: PermissionRef) => p.type === 'Role' && /^(Mail|Calendars|Contacts|MailboxSettings)\./.test(p.value);
+const siteWide = new Set(['Sites.FullControl.All', 'Sites.Manage.All', 'Sites.ReadWrite.All', 'Sites.Read.All', 'Files.ReadWrite.All', 'Files.Read.All']);
+
+/**
+ * Advice for the approver on narrowing what is granted. `appId` fills the commands once the app exists;
+ * until then they hold <appId>.
+ */
+export function hardeningNotes(permissions: readonly PermissionRef[], appId = '<appId>'): HardeningNote[] {
+  const graph = permissions.filter((p) => p.resourceAppId === MICROSOFT_GRAPH_APP_ID);
+  const has = (value: string, type: PermissionRef['type']) => graph.some((p) => p.value === value && p.type === type);
+  const notes: HardeningNote[] = [];
+
+  const mailbox = graph.filter(exchangeScoped).map((p) => p.value);
+  if (mailbox.length > 0) {
+    notes.push({
+      subject: mailbox.join(', '),
+      advice:
+        `As application permissions, ${mailbox.join(', ')} reach every mailbox in the organisation` +
+        `${has('Mail.Send', 'Role') ? ', and Mail.Send can send as anyone' : ''}. ` +
+        'Restrict the app to named mailboxes with an Exchange application access policy: put those mailboxes in a ' +
+        'mail-enabled security group, then run in Exchange Online PowerShell (RBAC for Applications in Exchange Online is the newer way to the same end):',
+      commands: [
+        'Connect-ExchangeOnline',
+        `New-ApplicationAccessPolicy -AppId ${appId} -PolicyScopeGroupId <mail-enabled-group@contoso.com> -AccessRight RestrictAccess -Description "Registrar: restrict to named mailboxes"`,
+        `Test-ApplicationAccessPolicy -Identity <allowed-mailbox@contoso.com> -AppId ${appId}`,
+      ],
+    });
+  }
+
+  const sites = graph.filter((p) => p.type === 'Role' && siteWide.has(p.value)).map((p) => p.value);
+  if (sites.length > 0) {
+    notes.push({
+      subject: sites.join(', '),
+      advice:
+        `${sites.join(', ')} reach every SharePoint site and OneDrive. If the app needs only some sites, grant Sites.Selected ` +
+        'instead and give it access to each site by name (read, write or fullcontrol):',
+      commands: [
+        `POST https://graph.microsoft.com/v1.0/sites/<site-id>/permissions {"roles":["write"],"grantedToIdentities":[{"application":{"id":"${appId}","displayName":"<app name>"}}]}`,
+      ],
+    });
+  }
+
+  if (has('Directory.ReadWrite.All', 'Role')) {
+    notes.push({
+      subject: 'Directory.ReadWrite.All',
+      advice:
+        'Directory.ReadWrite.All can change almost any directory object. Ask for the narrower permission the app needs: ' +
+        'User.ReadWrite.All for users, Group.ReadWrite.All or GroupMember.ReadWrite.All for groups, ' +
+        'Application.ReadWrite.OwnedBy for the apps it manages itself.',
+    });
+  }
+
+  if (has('Application.ReadWrite.All', 'Role')) {
+    notes.push({
+      subject: 'Application.ReadWrite.All',
+      advice: 'If the app manages only apps it creates, Application.ReadWrite.OwnedBy does the same for those apps and nothing else.',
+    });
+  }
+  return notes;
+}
