@@ -82,6 +82,18 @@ export interface AppRequest {
   approvalCards?: CardRef[];
 }
 
+/**
+ * The latest move's audit event, saved in the same ETag-guarded write as the request: the request save is the
+ * commit point, and the audit row (a separate write) is completed from here if it failed (services/request-records.ts).
+ */
+export interface AuditOutbox {
+  sequence: number;
+  event: AuditEvent;
+}
+
+/** A request as the Store keeps it: the AppRequest and its audit outbox (absent on records older than the outbox). */
+export type RequestRecord = AppRequest & { lastAudit?: AuditOutbox };
+
 export type RequestEvent =
   | { type: 'approve' }
   | { type: 'reject'; reason: string }

@@ -3,7 +3,7 @@
  */
 import type { AppSpec, CatalogPermission, CertificateSpec, PermissionRef, PermissionType } from '../domain/app-spec';
 import type { ChannelBinding, ChannelPurpose, ConversationAddress } from '../domain/conversation';
-import type { AppRequest, AuditEvent } from '../domain/request';
+import type { AuditEvent, RequestRecord } from '../domain/request';
 
 /** A stored value with the ETag that guards its next update. */
 export interface Stored<T> {
@@ -42,8 +42,8 @@ export interface Store {
   readonly conversations: Collection<ConversationAddress>;
   /** Conversations the bot has greeted: partition 'greeting', row = conversation id (encoded). */
   readonly greetings: Collection<Greeting>;
-  /** App registration requests: partition 'request', row = request id; every change ETag-guarded. */
-  readonly requests: Collection<AppRequest>;
+  /** App registration requests with their audit outbox: partition 'request', row = request id; every change ETag-guarded. */
+  readonly requests: Collection<RequestRecord>;
   /** The audit trail of each request: partition = request id, row = auditRow(sequence) so rows list in order. */
   readonly audit: Collection<AuditEvent>;
   /** Creates what the store needs (tables). Safe to call on every start. */

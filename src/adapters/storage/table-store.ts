@@ -5,7 +5,7 @@
 import { TableClient, odata, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import type { ChannelBinding, ConversationAddress } from '../../domain/conversation';
-import type { AppRequest, AuditEvent } from '../../domain/request';
+import type { AuditEvent, RequestRecord } from '../../domain/request';
 import { ConflictError, StorageUnavailable } from '../../domain/errors';
 import type { Collection, Greeting, Store, Stored } from '../../services/ports';
 
@@ -23,7 +23,7 @@ export class TableStore implements Store {
   readonly channels: Collection<ChannelBinding>;
   readonly conversations: Collection<ConversationAddress>;
   readonly greetings: Collection<Greeting>;
-  readonly requests: Collection<AppRequest>;
+  readonly requests: Collection<RequestRecord>;
   readonly audit: Collection<AuditEvent>;
   private readonly tables: readonly TableClient[];
 

@@ -1,0 +1,358 @@
+/**
+ * Asking for an app and deciding on it: submit, approve, reject, cancel, status, mine, pending and the expiry
+ * sweep. Every function takes the person who acted (authority from their aadObjectId and the stored request,
+ * never from card data) and returns what a card needs. Every save is ETag-guarded: on a conflict the request
+ * is read again and the decision taken again, so two approvers at once give one consistent outcome. Every
+ * move appends exactly one audit row (see request-records.ts for how a failed audit write is made good).
+ */
+import { MICROSOFT_GRAPH_APP_ID, type PermissionRef } from '../domain/app-spec';
+import { approvalsNeeded, canApprove, canCancel, canReject, isExpired, type Decision } from '../domain/approval-policy';
+import type { Actor, ConversationAddress } from '../domain/conversation';
+import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
+import { createPermissionIndex, type PermissionIndex, type PermissionSearchOptions, type PermissionSearchResult } from '../domain/permission-search';
+import {
+  createRequest,
+  registrarActor,
+  transition,
+  type AppRequest,
+  type AuditEvent,
+  type RequestEvent,
+  type TransitionActor,
+} from '../domain/request';
+import { validateRequestForm, type FormErrorKey, type FormValues } from '../domain/request-form';
+import { newRequestId, type RandomSource } from '../domain/request-id';
+import { assessRisk } from '../domain/risk';
+import type { Config } from '../config';
+import type { Logger } from '../lib/logger';
+import type { Clock, Directory, Provisioner, ResourceCatalog, Store, Stored } from './ports';
+import type { ApproverPolicy } from './request-approvers';
+import {
+  RequestNotFound,
+  auditTrail,
+  commitTransition,
+  createRecord,
+  listRequests,
+  loadRequest,
+  toRequest,
+  type CommitOutcome,
+  type RequestRecord,
+} from './request-records';
+
+export { RequestNotFound };
+
+const MAX_ATTEMPTS = 5;
+
+export interface FormContext {
+  /** A fresh id for the form to carry, so that a retried submission is recognised. */
+  requestId: string;
+  policy: { secretMaxDays: number; secretDefaultDays: number; namePrefix?: string };
+  /** The Microsoft Graph catalog, for the form's choices. */
+  catalog: PermissionIndex;
+}
+
+export type SubmitResult =
+  | { ok: true; request: AppRequest; /** False when this form had already been submitted (a retried invoke). */ created: boolean }
+  | { ok: false; errors: Partial<Record<FormErrorKey, string>>; values: FormValues };
+
+export interface DecisionResult {
+  request: AppRequest;
+  /** False when nothing changed (a repeated click); `message` then says why. */
+  changed: boolean;
+  /** True only for the one call whose save moved the request to approved: that caller starts provisioning. */
+  reachedApproval: boolean;
+  message?: string;
+}
+
+export interface RequestStatusView {
+  request: AppRequest;
+  audit: AuditEvent[];
+}
+
+export interface RequestService {
+  formContext(): Promise<FormContext>;
+  searchPermissions(query: string, options?: PermissionSearchOptions): Promise<PermissionSearchResult>;
+  submit(actor: Actor, input: unknown, conversation?: ConversationAddress): Promise<SubmitResult>;
+  approve(actor: Actor, requestId: string, conversationId?: string): Promise<DecisionResult>;
+  reject(actor: Actor, requestId: string, reason: string, conversationId?: string): Promise<DecisionResult>;
+  cancel(actor: Actor, requestId: string, conversationId?: string): Promise<DecisionResult>;
+  status(actor: Actor, requestId: string): Promise<RequestStatusView>;
+  /** The actor's requests, newest first. */
+  mine(actor: Actor): Promise<AppRequest[]>;
+  /** Requests waiting for this approver: not their own, not already approved by them, not expired; oldest first. */
+  pending(actor: Actor): Promise<AppRequest[]>;
+  /** Moves every undecided request past its expiry to expired; returns those this call moved. */
+  expireDue(now: Date): Promise<AppRequest[]>;
+}
+
+export interface RequestServiceDeps {
+  store: Store;
+  provisioner: Pick<Provisioner, 'catalog' | 'resolvePermission'>;
+  approvers: ApproverPolicy;
+  clock: Clock;
+  random: RandomSource;
+  policy: Config['policy'];
+  logger: Logger;
+  /** Needed when policy.requesterGroupId is set. */
+  directory?: Directory;
+  /** Operators may read any request's status. */
+  isOperator?: (actor: Actor) => Promise<boolean>;
+}
+
+const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
+
+/** The person behind a click, for the domain; refused when Teams did not say who they are in Entra ID. */
+function personOf(actor: Actor, conversationId?: string): TransitionActor {
+  if (!actor.aadObjectId) throw new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot act for you. Use Teams signed in with your work account.');
+  return { aadObjectId: actor.aadObjectId.toLowerCase(), name: actor.name, ...(conversationId ? { conversationId } : {}) };
+}
+
+export function createRequestService(deps: RequestServiceDeps): RequestService {
+  const { store, provisioner, approvers, clock, random, policy, logger, directory, isOperator } = deps;
+  if (policy.requesterGroupId && !directory) {
+    throw new RegistrarError('unavailable', 'Registrar is not configured to read the directory.', {
+      detail: 'REQUESTER_GROUP_ID is set but no Microsoft Graph identity is configured; set AZURE_CLIENT_ID (and a credential) or unset REQUESTER_GROUP_ID.',
+    });
+  }
+  const log = (requestId: string) => logger.child({ requestId });
+
+  // The provisioner caches the catalog; the index is rebuilt only when it hands back a different one.
+  let indexed: { catalog: ResourceCatalog; index: PermissionIndex } | undefined;
+  async function graphIndex(): Promise<PermissionIndex> {
+    const catalog = await provisioner.catalog(MICROSOFT_GRAPH_APP_ID);
+    if (indexed?.catalog !== catalog) indexed = { catalog, index: createPermissionIndex(catalog.permissions) };
+    return indexed.index;
+  }
+
+  async function requireRequester(actor: Actor): Promise<void> {
+    const groupId = policy.requesterGroupId;
+    if (!groupId || !directory || !actor.aadObjectId) return;
+    let member: boolean;
+    try {
+      member = await directory.isMemberOfAnyGroup(actor.aadObjectId.toLowerCase(), [groupId]);
+    } catch (err) {
+      throw new RegistrarError('unavailable', 'Registrar cannot check your rights in the directory right now. Try again in a minute.', {
+        cause: err,
+        detail: `checking membership of ${actor.aadObjectId} in REQUESTER_GROUP_ID ${groupId} failed; check the Graph identity (GroupMember.Read.All)`,
+      });
+    }
+    if (!member) throw new NotAuthorized(`Only members of the Entra group ${groupId} (REQUESTER_GROUP_ID) can ask for apps here. Ask an operator to add you.`);
+  }
+
+  function noteAudit(outcome: CommitOutcome, requestId: string): void {
+    // The move is saved; the row is written by the next save or read of this request (request-records.ts).
+    if (!outcome.audited) log(requestId).warn({ sequence: outcome.stored.value.lastAudit?.sequence }, 'audit row deferred');
+  }
+
+  async function submit(actor: Actor, input: unknown, conversation?: ConversationAddress): Promise<SubmitResult> {
+    const requester = personOf(actor, conversation?.conversation.id);
+    await requireRequester(actor);
+    const now = clock.now();
+    const catalog = await graphIndex();
+    const checked = validateRequestForm(input, {
+      catalog,
+      policy: { secretMaxDays: policy.secretMaxDays, secretDefaultDays: policy.secretDefaultDays, ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}) },
+      now,
+    });
+    if (!checked.ok) return checked;
+    const { form } = checked;
+
+    const permissions: PermissionRef[] = [...form.graphPermissions];
+    const unknown: string[] = [];
+    for (const other of form.otherPermissions) {
+      const found = await provisioner.resolvePermission(other.resourceAppId, other.value, other.type);
+      if (found) permissions.push(found);
+      else unknown.push(`${other.value} (${other.type === 'Role' ? 'application' : 'delegated'}) on ${other.resourceAppId}`);
+    }
+    if (unknown.length > 0) {
+      const values = input as FormValues;
+      return {
+        ok: false,
+        errors: { otherPermissions: `These APIs have no such permission: ${unknown.slice(0, 5).join('; ')}. Check the resource app id and the permission's exact name.` },
+        values: Object.fromEntries(Object.entries(values).filter(([, v]) => typeof v === 'string')) as FormValues,
+      };
+    }
+
+    const risk = assessRisk({ permissions, signInAudience: form.signInAudience, ...(form.directoryRole ? { directoryRole: form.directoryRole } : {}) });
+    for (let attempt = 1; ; attempt++) {
+      const id = checked.requestId ?? newRequestId(random);
+      const { request, audit } = createRequest({
+        id,
+        requester,
+        form,
+        permissions,
+        risk,
+        approvalsRequired: approvalsNeeded(risk.level, policy),
+        pendingTtlDays: policy.pendingTtlDays,
+        now,
+        ...(conversation ? { requesterAddress: conversation } : {}),
+      });
+      try {
+        const outcome = await createRecord(store, request, audit);
+        noteAudit(outcome, id);
+        log(id).info({ risk: risk.level, approvalsRequired: request.approvalsRequired }, 'request submitted');
+        return { ok: true, request: toRequest(outcome.stored.value), created: true };
+      } catch (err) {
+        if (!(err instanceof ConflictError && err.reason === 'exists')) throw err;
+        if (checked.requestId === undefined) {
+          if (attempt >= MAX_ATTEMPTS) throw err;
+          continue; // a generated id collided: draw another
+        }
+        const existing = await loadRequest(store, id);
+        if (!same(requester.aadObjectId, existing.value.requester.aadObjectId)) {
+          return { ok: false, errors: { form: 'This form belongs to another request. Open a new one with `request`.' }, values: {} };
+        }
+        await auditTrail(store, existing.value);
+        log(id).info('request submitted again');
+        return { ok: true, request: toRequest(existing.value), created: false };
+      }
+    }
+  }
+
+  /**
+   * Loads, decides, transitions and saves, again from the top when another save got in first. `decide` says
+   * whether the actor may make the move; a refusal that is only "no longer pending" goes to transition(),
+   * which tells a repeat (answered without a change) from a move that cannot be made.
+   */
+  async function decide(
+    requestId: string,
+    event: RequestEvent,
+    actor: TransitionActor,
+    check: (request: AppRequest, now: Date) => Decision,
+  ): Promise<DecisionResult> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await loadRequest(store, requestId);
+      const request = toRequest(current.value);
+      const now = clock.now();
+      const decision = check(request, now);
+      if (!decision.allowed) {
+        if (decision.repeat) return { request, changed: false, reachedApproval: false, message: decision.message };
+        if (decision.reason !== 'not-pending' && decision.reason !== 'expired') throw new NotAuthorized(decision.message);
+      }
+      const result = transition(request, event, actor, now);
+      if (!result.changed) return { request, changed: false, reachedApproval: false, message: result.message };
+      try {
+        const outcome = await commitTransition(store, current, result.request, result.audit);
+        noteAudit(outcome, requestId);
+        log(requestId).info({ event: event.type, from: request.status, to: result.request.status }, 'request moved');
+        const saved = toRequest(outcome.stored.value);
+        return { request: saved, changed: true, reachedApproval: request.status !== 'approved' && saved.status === 'approved' };
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw err;
+        log(requestId).debug({ event: event.type, attempt }, 'request changed meanwhile; deciding again');
+      }
+    }
+  }
+
+  async function visibleTo(actor: Actor, request: AppRequest): Promise<boolean> {
+    if (same(actor.aadObjectId, request.requester.aadObjectId)) return true;
+    if (await approvers.isApprover(actor)) return true;
+    return isOperator ? isOperator(actor) : false;
+  }
+
+  const notApprover = (message: string) => new NotAuthorized(`${message} ${approvers.describe()}`);
+
+  return {
+    async formContext() {
+      return {
+        requestId: newRequestId(random),
+        policy: { secretMaxDays: policy.secretMaxDays, secretDefaultDays: policy.secretDefaultDays, ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}) },
+        catalog: await graphIndex(),
+      };
+    },
+
+    async searchPermissions(query, options) {
+      return (await graphIndex()).search(query, options);
+    },
+
+    submit,
+
+    async approve(actor, requestId, conversationId) {
+      const person = personOf(actor, conversationId);
+      const isApprover = await approvers.isApprover(actor);
+      return decide(requestId, { type: 'approve' }, person, (request, now) => {
+        const decision = canApprove(request, person, { isApprover, now });
+        if (!decision.allowed && decision.reason === 'not-an-approver') throw notApprover(decision.message);
+        return decision;
+      });
+    },
+
+    async reject(actor, requestId, reason, conversationId) {
+      const person = personOf(actor, conversationId);
+      const isApprover = await approvers.isApprover(actor);
+      return decide(requestId, { type: 'reject', reason }, person, (request, now) => {
+        const decision = canReject(request, person, { isApprover, now });
+        if (!decision.allowed && decision.reason === 'not-an-approver') throw notApprover(decision.message);
+        return decision;
+      });
+    },
+
+    async cancel(actor, requestId, conversationId) {
+      const person = personOf(actor, conversationId);
+      return decide(requestId, { type: 'cancel' }, person, (request) => canCancel(request, person));
+    },
+
+    async status(actor, requestId) {
+      personOf(actor);
+      const stored = await loadRequest(store, requestId);
+      const request = toRequest(stored.value);
+      if (!(await visibleTo(actor, request))) {
+        throw new NotAuthorized(`Only the person who asked for request ${requestId}, the approvers and the operators can see it.`);
+      }
+      return { request, audit: await auditTrail(store, stored.value) };
+    },
+
+    async mine(actor) {
+      const person = personOf(actor);
+      // One read of the requests partition, filtered here: O(all requests); see the report on an index.
+      const all = await listRequests(store);
+      return all
+        .map((s) => toRequest(s.value))
+        .filter((r) => same(person.aadObjectId, r.requester.aadObjectId))
+        .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
+    },
+
+    async pending(actor) {
+      const person = personOf(actor);
+      if (!(await approvers.isApprover(actor))) throw notApprover('Only approvers have requests waiting for them.');
+      const now = clock.now();
+      const all = await listRequests(store);
+      return all
+        .map((s) => toRequest(s.value))
+        .filter(
+          (r) =>
+            r.status === 'submitted' &&
+            !isExpired(r, now) &&
+            !same(person.aadObjectId, r.requester.aadObjectId) &&
+            !r.approvals.some((a) => same(person.aadObjectId, a.aadObjectId)),
+        )
+        .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1));
+    },
+
+    async expireDue(now) {
+      const moved: AppRequest[] = [];
+      for (const candidate of await listRequests(store)) {
+        if (!isExpired(candidate.value, now)) continue;
+        const id = candidate.value.id;
+        let current: Stored<RequestRecord> | undefined = candidate;
+        for (let attempt = 1; current && isExpired(current.value, now); attempt++) {
+          const result = transition(toRequest(current.value), { type: 'expire' }, registrarActor, now);
+          if (!result.changed) break;
+          try {
+            const outcome = await commitTransition(store, current, result.request, result.audit);
+            noteAudit(outcome, id);
+            log(id).info({ expiresAt: result.request.expiresAt }, 'request expired');
+            moved.push(toRequest(outcome.stored.value));
+            break;
+          } catch (err) {
+            if (!(err instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw err;
+            current = await loadRequest(store, id).catch((e: unknown) => {
+              if (e instanceof RequestNotFound) return undefined;
+              throw e;
+            });
+          }
+        }
+      }
+      return moved;
+    },
+  };
+}
