@@ -520,11 +520,7 @@ export class GraphProvisioner implements Provisioner {
       await withRetry(() => credential.getToken(`${graphHost}/.default`), {
         classify: (err) => (NEW_SECRET_PENDING.test(err instanceof Error ? err.message : String(err)) ? 'retry' : 'fail'),
         deadline,
-        baseDelayMs: this.baseDelayMs,
-        maxDelayMs: this.maxDelayMs,
-        now: this.now,
-        sleep: this.sleep,
-        random: this.random,
+        ...this.timing(),
         onRetry: ({ attempt, delayMs, error }) => log.info({ appId, attempt, delayMs, aadsts: aadsts(error) }, 'secret not yet usable'),
       });
     } catch (err) {
@@ -544,6 +540,11 @@ export class GraphProvisioner implements Provisioner {
 
   // -------------------------------------------------------------------------------------------------------
   // Plumbing
+
+  /** The backoff and clock every retry of this provisioner shares (tests inject their own). */
+  private timing() {
+    return { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, now: this.now, sleep: this.sleep, random: this.random };
+  }
 
   private send(call: GraphCall): Promise<unknown> {
     let request = this.client.api(call.path).middlewareOptions([NO_CLIENT_RETRY]);
@@ -570,11 +571,7 @@ export class GraphProvisioner implements Provisioner {
     return withRetry(operation, {
       classify: graphRetryClassifier(this.context(call.references, call.upsertByUniqueName), repeatable),
       deadline,
-      baseDelayMs: this.baseDelayMs,
-      maxDelayMs: this.maxDelayMs,
-      now: this.now,
-      sleep: this.sleep,
-      random: this.random,
+      ...this.timing(),
       onRetry: ({ attempt, delayMs, reason, error }) => {
         const f = readGraphFailure(error);
         log.info({ attempt, delayMs, reason, status: f.status, code: f.code }, 'graph call retried');
