@@ -65,9 +65,22 @@ export function stopOnSignals(stop: () => Promise<void>): void {
   if (process.send) process.once('disconnect', () => onSignal('SIGTERM'));
 }
 
+/** What a person reads when Registrar cannot start: the fix first, the stack only for the unexpected. */
+export function startupErrorMessage(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  const { code, port, address } = (err ?? {}) as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (code === 'EADDRINUSE') {
+    return (
+      `Registrar could not start: port ${port ?? '?'} on ${address ?? 'this machine'} is already in use. ` +
+      'Another Registrar may still be running: stop it, or choose free ports with PORT (the bot), LOCAL_TENANT_PORT, ' +
+      'LOCAL_STORAGE_PORT or LOCAL_PLAYGROUND_PORT.'
+    );
+  }
+  return `Registrar could not start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+}
+
 export function exitOnStartupError(err: unknown): never {
-  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-  else process.stderr.write(`Registrar could not start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`${startupErrorMessage(err)}\n`);
   process.exit(1);
 }
 

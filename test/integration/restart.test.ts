@@ -120,3 +120,31 @@ describe('a bot process that is killed and started again', () => {
     expect(stderr).toContain('PORT must be a port number');
   });
 });
+
+describe('starting on a port that is taken', () => {
+  test('when the bot port is already in use, then it exits 1 and says which port and which variables choose others', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as net.AddressInfo;
+    const connectionString = testStorageConnectionString();
+    const prefix = uniqueTablePrefix();
+    try {
+      const child = spawn(process.execPath, [join(root, 'dist/src/index.js')], {
+        cwd: root,
+        env: { ...process.env, STORAGE_CONNECTION_STRING: connectionString, STORAGE_TABLE_PREFIX: prefix, PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+
+      expect(code).toBe(1);
+      expect(stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      expect(stderr).toContain('LOCAL_TENANT_PORT');
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      await deleteTables(connectionString, prefix);
+    }
+  });
+});
