@@ -4,7 +4,7 @@
  * secrets and service principals, permissions granted as appRoleAssignments, users and nested groups.
  */
 import { createHash } from 'node:crypto';
-import { type Client, GraphError as ClientGraphError } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import { GRAPH_APP_ID } from '../../src/local/tenant/identity';
 import { consentRoutes } from '../../src/local/tenant/routes/consent';
 import { directoryRoutes } from '../../src/local/tenant/routes/directory';
@@ -12,7 +12,8 @@ import { ownersRoutes } from '../../src/local/tenant/routes/owners';
 import { servicePrincipalsRoutes } from '../../src/local/tenant/routes/service-principals';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { emptyTenant, graphTimestamp, newObjectId, newOpaqueId, type Json, type TenantData } from '../../src/local/tenant/state';
-import { graphClientFor, startTestTenant } from './tenant';
+import { graphClientFor, startTestTenant, TestClock } from './tenant';
+import { failure } from './tenant-fixtures';
 import { roleIds, scopeIds } from './graph-catalog';
 
 export const TENANT_ID = '5e1f0c9a-2b4d-4c6e-9a1b-3d5f7e9a0c02';
@@ -192,25 +193,13 @@ export class DirectoryFixture {
 
 /** What a Graph SDK call that failed answered: status and Graph's error code, message and details. */
 export async function graphFailure(call: Promise<unknown>): Promise<{ status: number; code: string; message: string; details?: unknown }> {
-  try {
-    await call;
-  } catch (err) {
-    // Anything but a Graph error answer (token failures, network) is the test's failure, not an outcome.
-    if (!(err instanceof ClientGraphError) || !String(err.body).startsWith('{')) throw err;
-    const body = JSON.parse(String(err.body)) as { code: string; message: string; details?: unknown };
-    return { status: err.statusCode, code: body.code, message: body.message, details: body.details };
-  }
-  throw new Error('Expected the Graph call to fail, but it succeeded.');
+  const { statusCode, body } = await failure(call);
+  // Anything but a Graph error answer (token failures, network) is the test's failure, not an outcome.
+  if (!body.error) throw new Error(`Expected a Graph error body, got status ${statusCode} without one.`);
+  return { status: statusCode, code: body.error.code, message: body.error.message, details: body.error.details };
 }
 
-/** A clock the test moves forward, to let replication finish without waiting. */
-export class TestClock {
-  private offsetMs = 0;
-  readonly now = (): Date => new Date(Date.now() + this.offsetMs);
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-}
+export { TestClock };
 
 /** The tenant with the service principal, consent, owner and directory routes, on the fixture's data. */
 export function startDirectoryTenant(fixture: DirectoryFixture, clock = new TestClock()): Promise<RunningTenant> {

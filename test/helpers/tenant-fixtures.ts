@@ -4,10 +4,7 @@
  * a secret, its service principal, and appRoleAssignments granting it permissions on Graph), and applications
  * made directly as records (fast, for paging). Also serves the app management policy routes (spec §11).
  */
-import { createHash, webcrypto } from 'node:crypto';
-// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API loaded first.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import { createHash } from 'node:crypto';
 import { type Client, GraphError as ClientGraphError, ResponseType } from '@microsoft/microsoft-graph-client';
 import type { RouteModule } from '../../src/local/tenant/context';
 import { GRAPH_APP_ID } from '../../src/local/tenant/identity';
@@ -15,7 +12,8 @@ import { applicationRoutes, deletedItemRoutes } from '../../src/local/tenant/rou
 import { policyRoutes } from '../../src/local/tenant/routes/policies';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { type ApplicationRecord, emptyTenant, graphTimestamp, newObjectId, newOpaqueId, type TenantData } from '../../src/local/tenant/state';
-import { graphClientFor, startTestTenant } from './tenant';
+import { selfSignedCertificate } from '../../src/local/tenant/self-signed';
+import { graphClientFor, startTestTenant, TestClock } from './tenant';
 import { roleIds } from './graph-catalog';
 
 export const TENANT_ID = '5e1f0c9a-2b4d-4c6e-9a1b-3d5f7e9a0c03';
@@ -129,14 +127,7 @@ export class ApplicationsFixture {
 /** Applications, their deleted items, and the app management policies that govern their credentials. */
 export const applicationModules: readonly RouteModule[] = [applicationRoutes, deletedItemRoutes, policyRoutes];
 
-/** A controllable clock for replication and credential delays. */
-export class TestClock {
-  private offsetMs = 0;
-  readonly now = (): Date => new Date(Date.now() + this.offsetMs);
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-}
+export { TestClock };
 
 export async function startApplicationsTenant(fixture: ApplicationsFixture, clock?: TestClock): Promise<RunningTenant> {
   return startTestTenant({ data: fixture.data, routes: applicationModules, now: clock?.now });
@@ -189,12 +180,8 @@ export async function raw(client: Client, path: string, method: 'GET' | 'POST' |
   }
 }
 
-/** A self-signed certificate for keyCredentials: base64 DER and its SHA-1 thumbprint (upper-case hex). */
-export async function testCertificate(commonName: string, notBefore: Date, notAfter: Date): Promise<{ der: string; thumbprint: string }> {
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-  const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: `CN=${commonName}`, notBefore, notAfter, signingAlgorithm: algorithm, keys });
-  const der = Buffer.from(certificate.rawData);
-  return { der: der.toString('base64'), thumbprint: createHash('sha1').update(der).digest('hex').toUpperCase() };
+/** A self-signed RSA certificate for keyCredentials: base64 DER and its SHA-1 thumbprint (upper-case hex). */
+export function testCertificate(commonName: string, notBefore: Date, notAfter: Date): { der: string; thumbprint: string } {
+  const { der, thumbprint } = selfSignedCertificate(commonName, notBefore, notAfter, 'rsa');
+  return { der, thumbprint };
 }

@@ -83,3 +83,12 @@ export const pipelineTestRoutes: RouteModule = (ctx) => {
     },
   ];
 };
+
+/** A clock the test moves forward, to let replication and credential delays pass without waiting. */
+export class TestClock {
+  private offsetMs = 0;
+  readonly now = (): Date => new Date(Date.now() + this.offsetMs);
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
