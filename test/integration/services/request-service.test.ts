@@ -135,7 +135,7 @@ describe('submitting', () => {
 
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.errors.name).toBeDefined();
+    expect(result.errors.name).toBe('The app name is required.');
     expect(result.values.purpose).toBe(form().purpose);
     expect(await requestCount(s.store)).toBe(0);
     expect(s.provisioner.calls.filter((c) => c.startsWith('resolve'))).toEqual([]);
