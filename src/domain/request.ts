@@ -79,7 +79,14 @@ export interface AppRequest {
   /** When a still-undecided request expires. */
   expiresAt: string;
   requesterAddress?: ConversationAddress;
+  /** The approval card(s) posted for approvers, updated in place as the request moves. */
   approvalCards?: CardRef[];
+  /** The requester's status card (the submitted form, replaced by the status), updated in place. */
+  statusCard?: CardRef;
+  /** The delivery card in the requester's personal chat. */
+  deliveryCard?: CardRef;
+  /** When the revealed secret was taken off the delivery card (the "I have stored it" click or REVEAL_TTL). */
+  redactedAt?: string;
 }
 
 /**

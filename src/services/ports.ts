@@ -101,6 +101,11 @@ export interface Provisioner {
   resolvePermission(resourceAppId: string, value: string, type: PermissionType): Promise<PermissionRef | undefined>;
   /** Step 1: PATCH /applications(uniqueName=...) with Prefer: create-if-missing, tags and notes tracing the request. */
   upsertApplication(spec: AppSpec): Promise<ProvisionedApp>;
+  /**
+   * Tells the adapter about objects an earlier run (perhaps another process) created, with when: a 404 about
+   * them within Entra's replication window is then waited out, not taken for a deletion.
+   */
+  adoptCheckpoint?(requestId: string, ids: { applicationObjectId: string; appId: string; servicePrincipalId?: string }, createdAt: Date): void;
   /** Step 2: the owners of the application (existing owners are kept; adding one twice is not an error). */
   ensureApplicationOwners(applicationObjectId: string, ownerIds: readonly string[]): Promise<void>;
   /** Step 3: the service principal, upserted by appId through Entra's replication delay; returns its object id. */
@@ -115,6 +120,8 @@ export interface Provisioner {
   addCertificate(applicationObjectId: string, certificate: CertificateSpec): Promise<void>;
   /** At the requester's click: a new client secret. */
   addPassword(applicationObjectId: string, options: { displayName: string; endDateTime: Date }): Promise<NewSecret>;
+  /** Removes a client secret by keyId (one already gone counts as removed). */
+  removePassword(applicationObjectId: string, keyId: string): Promise<void>;
   /** Asks the token endpoint for a token with the new secret until it works or the deadline passes. */
   verifySecret(appId: string, secretText: string, deadline: Date): Promise<'works' | 'pending'>;
 }

@@ -113,3 +113,25 @@ export async function auditTrail(store: Store, record: RequestRecord): Promise<A
   }
   return rows.map((r) => r.value);
 }
+
+/** What may be saved on a request outside a transition: where its cards are, and bookkeeping that is not a move. */
+export type RequestAnnotation = Partial<Pick<AppRequest, 'approvalCards' | 'statusCard' | 'deliveryCard' | 'redactedAt' | 'requesterAddress'>>;
+
+/**
+ * Saves an annotation on a request, ETag-guarded and read again on a conflict, without a move and so without an
+ * audit row. `change` sees the latest request and returns what to set, or undefined when nothing needs saving.
+ * Returns the request as saved (or as found, when nothing changed).
+ */
+export async function annotateRequest(store: Store, requestId: string, change: (request: AppRequest) => RequestAnnotation | undefined): Promise<AppRequest> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await loadRequest(store, requestId);
+    const annotation = change(toRequest(current.value));
+    if (!annotation || Object.keys(annotation).length === 0) return toRequest(current.value);
+    try {
+      const stored = await store.requests.replace(REQUEST_PARTITION, requestId, { ...current.value, ...annotation }, current.etag);
+      return toRequest(stored.value as RequestRecord);
+    } catch (err) {
+      if (!(err instanceof ConflictError && err.reason === 'changed') || attempt >= 8) throw err;
+    }
+  }
+}

@@ -505,6 +505,27 @@ export class GraphProvisioner implements Provisioner {
     });
   }
 
+  adoptCheckpoint(requestId: string, ids: { applicationObjectId: string; appId: string; servicePrincipalId?: string }, createdAt: Date): void {
+    this.remember(requestId, ids.applicationObjectId, ids.appId, createdAt.getTime());
+    if (ids.servicePrincipalId && this.now() - createdAt.getTime() < this.replicationWindowMs) this.markRecent(ids.servicePrincipalId, createdAt.getTime());
+  }
+
+  /** Spec §6.3. Removing a secret that is already gone (404 on this keyId) counts as done. */
+  async removePassword(applicationObjectId: string, keyId: string): Promise<void> {
+    const log = this.log('remove-password', this.requestOf.get(lower(applicationObjectId)));
+    await this.serialized(applicationObjectId, async () => {
+      const help: FailureHelp = { doing: `removing client secret ${keyId} from application ${applicationObjectId}`, requires: 'Application.ReadWrite.OwnedBy (or Application.ReadWrite.All)' };
+      try {
+        await this.run(log, help, { references: [applicationObjectId] }, { method: 'POST', path: `/applications/${applicationObjectId}/removePassword`, body: { keyId } });
+      } catch (err) {
+        if (!(err instanceof RegistrarError && err.code === 'not-found')) throw err;
+        log.info({ applicationObjectId, keyId }, 'password already removed');
+        return;
+      }
+      log.info({ applicationObjectId, keyId }, 'password removed');
+    });
+  }
+
   /** Spec §2.5: a new secret (or app) is unknown to the token service for a while (AADSTS7000215 / 700016). */
   async verifySecret(appId: string, secretText: string, deadline: Date): Promise<'works' | 'pending'> {
     const log = this.log('verify-secret', this.requestOf.get(lower(appId)));

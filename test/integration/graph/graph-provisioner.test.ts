@@ -11,14 +11,14 @@ import { type AppSpec, MICROSOFT_GRAPH_APP_ID, type PermissionRef, type Permissi
 import { RegistrarError } from '../../../src/domain/errors';
 import { createLogger } from '../../../src/lib/logger';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
-import type { FaultPolicy, FaultSettings } from '../../../src/local/tenant/faults';
-import { createFaultPolicy } from '../../../src/local/tenant/faults-policy';
+import type { FaultSettings } from '../../../src/local/tenant/faults';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
 import { demoIds, demoTenant } from '../../../src/local/tenant/seed';
 import { selfSignedCertificate } from '../../../src/local/tenant/self-signed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type TenantData } from '../../../src/local/tenant/state';
 import { LogCapture } from '../../helpers/logs';
+import { recordingFaults, type SeenCall } from '../../helpers/provisioning';
 import { startTestTenant } from '../../helpers/tenant';
 
 jest.setTimeout(90_000);
@@ -42,29 +42,6 @@ function tenantData(options: { directoryReadAll?: boolean } = {}): TenantData {
   return data;
 }
 
-interface SeenCall {
-  at: number;
-  method: string;
-  path: string;
-  status?: number;
-  retryAfterMs?: number;
-}
-
-/** The tenant's fault policy, recording every Graph call it judges (when, what, and the refusal if any). */
-function recordingFaults(): { policy: FaultPolicy; calls: SeenCall[] } {
-  const inner = createFaultPolicy();
-  const calls: SeenCall[] = [];
-  const policy: FaultPolicy = {
-    ...inner,
-    refuse(caller, route, request) {
-      const refusal = inner.refuse(caller, route, request);
-      const retryAfter = refusal?.headers['retry-after'];
-      calls.push({ at: Date.now(), method: request.method, path: request.path, status: refusal?.status, retryAfterMs: retryAfter === undefined ? undefined : Number(retryAfter) * 1000 });
-      return refusal;
-    },
-  };
-  return { policy, calls };
-}
 
 interface Harness {
   tenant: RunningTenant;

@@ -1,0 +1,331 @@
+/**
+ * Provisioning an approved request in Entra ID, in the background (PRODUCT "Provisioning"): the steps of
+ * stepsFor() in order, each done through the Provisioner and then checkpointed on the request with an
+ * ETag-guarded completeStep, so that a restart resumes after the last checkpoint. The Provisioner makes every
+ * step safe to repeat, which is what makes the rest simple:
+ * - one run per request in this process (a second start() only asks the run to look again when it ends);
+ * - a duplicate run elsewhere is harmless: its Graph calls adopt what exists, and its commits lose the ETag race,
+ *   read the request again and carry on from what is stored (a step checkpointed meanwhile is skipped);
+ * - a Provisioner failure fails the request with a message an administrator can act on; Retry by an approver
+ *   starts again from the first step not checkpointed.
+ * stop() lets running steps end and starts nothing more: what was stopped stays 'provisioning' and
+ * resumeUnfinished() picks it up at the next start.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Actor } from '../domain/conversation';
+import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
+import {
+  nextStep,
+  registrarActor,
+  toAppSpec,
+  transition,
+  type AppRequest,
+  type ProvisioningStep,
+  type RequestEvent,
+  type StepResult,
+  type TransitionActor,
+} from '../domain/request';
+import { redactText, type Logger } from '../lib/logger';
+import type { Clock, Provisioner, Store, Stored } from './ports';
+import type { ApproverPolicy } from './request-approvers';
+import { RequestNotFound, commitTransition, listRequests, loadRequest, toRequest, type RequestRecord } from './request-records';
+
+export interface ProvisioningService {
+  /** Runs provisioning of an approved (or provisioning) request in the background; never awaited by a Teams invoke. A second call for a request already running in this process does nothing. */
+  start(requestId: string): void;
+  /** An approver's Retry of a failed request: the 'retry' transition (failed → provisioning) by this actor (must be an approver: ApproverPolicy.isApprover, else NotAuthorized with approvers.describe()), then start(). A repeat (already provisioning) changes nothing and says so. */
+  retry(actor: Actor, requestId: string, conversationId?: string): Promise<{ request: AppRequest; changed: boolean; message?: string }>;
+  /** At startup: starts every request found in 'approved' or 'provisioning'. Returns their ids. */
+  resumeUnfinished(): Promise<string[]>;
+  /** Resolves when every run started by this service has ended (tests and shutdown). */
+  idle(): Promise<void>;
+  /** Stops starting new runs and steps; resolves when running steps have ended. A stopped run stays 'provisioning' in the store and is resumed by resumeUnfinished on the next start. */
+  stop(): Promise<void>;
+}
+
+export interface ProvisioningServiceDeps {
+  store: Store;
+  provisioner: Provisioner;
+  approvers: ApproverPolicy;
+  clock: Clock;
+  logger: Logger;
+  /** Called after every committed move of a request (started, each step, provisioned, failed, retried), with the request as saved. Errors thrown by it are logged and ignored; it must never fail provisioning. Called in order per request. */
+  onChange?: (request: AppRequest) => void | Promise<void>;
+  /**
+   * How many requests are provisioned at once (default 8); the others wait their turn. Graph throttles per app
+   * and tenant, so a resume of many requests at startup gains nothing from running them all at once.
+   */
+  maxConcurrentRuns?: number;
+}
+
+/** Saves that lose the ETag race are read and tried again this many times (cards being annotated cause some). */
+const MAX_COMMIT_ATTEMPTS = 8;
+const DEFAULT_CONCURRENT_RUNS = 8;
+
+const stepWords: Record<ProvisioningStep, string> = {
+  application: 'application',
+  owners: 'owners',
+  servicePrincipal: 'service principal',
+  consent: 'admin consent',
+  directoryRole: 'directory role',
+  certificate: 'certificate',
+};
+
+/** What an administrator reads on the failed request: what went wrong, in which step, and (when it adds to that) the detail. */
+function failureMessage(step: ProvisioningStep, err: unknown): string {
+  if (err instanceof RegistrarError) {
+    const detail = err.message && err.message !== err.userMessage && !err.userMessage.includes(err.message) ? ` Details (${stepWords[step]} step): ${err.message}` : '';
+    return redactText(`${err.userMessage}${detail}`);
+  }
+  const said = err instanceof Error ? err.message : String(err);
+  return redactText(`Registrar hit an unexpected error: ${said} (in the ${stepWords[step]} step). The logs of this request say more; Retry continues from this step.`);
+}
+
+function need<T>(value: T | undefined, what: string, requestId: string): T {
+  // nextStep() gives steps in order, so this is a bug if it ever throws.
+  if (value === undefined) throw new Error(`request ${requestId} has no ${what} checkpoint`);
+  return value;
+}
+
+interface Run {
+  promise: Promise<void>;
+  /** start() was called again while this run was going: look at the request once more before ending. */
+  again: boolean;
+}
+
+export function createProvisioningService(deps: ProvisioningServiceDeps): ProvisioningService {
+  const { store, provisioner, approvers, clock, logger, onChange } = deps;
+  const maxRuns = Math.max(1, deps.maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS);
+  const runs = new Map<string, Run>();
+  const notifications = new Map<string, Promise<void>>();
+  let stopping = false;
+
+  // Run slots: a finished run hands its slot to the next one waiting.
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  const acquire = (): Promise<void> => {
+    if (active < maxRuns) {
+      active += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else active -= 1;
+  };
+
+  /** onChange, in order per request, never awaited by the run and never failing it. */
+  function notify(request: AppRequest): void {
+    if (!onChange) return;
+    const id = request.id;
+    const previous = notifications.get(id) ?? Promise.resolve();
+    const next: Promise<void> = previous
+      .then(() => onChange(request))
+      .catch((err: unknown) => logger.child({ requestId: id }).warn({ err, status: request.status }, 'provisioning change listener failed'))
+      .then(() => {
+        if (notifications.get(id) === next) notifications.delete(id);
+      });
+    notifications.set(id, next);
+  }
+
+  /**
+   * Makes `event` on the request as stored, ETag-guarded: on a conflict the request is read again and, while
+   * `wanted` still holds for it, the move is decided again. Returns the request as it now stands (saved, or as
+   * found when the move was already made or is no longer wanted).
+   */
+  async function commit(log: Logger, current: Stored<RequestRecord>, event: RequestEvent, wanted: (request: AppRequest) => boolean): Promise<Stored<RequestRecord>> {
+    for (let attempt = 1; ; attempt++) {
+      const request = toRequest(current.value);
+      if (!wanted(request)) return current;
+      const result = transition(request, event, registrarActor, clock.now());
+      if (!result.changed) return current;
+      try {
+        const outcome = await commitTransition(store, current, result.request, result.audit);
+        if (!outcome.audited) log.warn({ sequence: outcome.stored.value.lastAudit?.sequence }, 'audit row deferred');
+        notify(toRequest(outcome.stored.value));
+        return outcome.stored;
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= MAX_COMMIT_ATTEMPTS) throw err;
+        log.debug({ event: event.type, attempt }, 'request changed meanwhile; reading it again');
+        current = await loadRequest(store, request.id);
+      }
+    }
+  }
+
+  /** One step through the Provisioner, from what the request and its checkpoints say. */
+  async function perform(step: ProvisioningStep, request: AppRequest): Promise<StepResult> {
+    const spec = toAppSpec(request);
+    const done = request.provisioning;
+    const app = () => need(done.application, 'application', request.id);
+    const servicePrincipalId = () => need(done.servicePrincipal, 'servicePrincipal', request.id).servicePrincipalId;
+    // Objects a run before a restart created may still be replicating: the adapter must know how new they are.
+    if (done.application) {
+      const ids = { ...done.application, ...(done.servicePrincipal ? { servicePrincipalId: done.servicePrincipal.servicePrincipalId } : {}) };
+      provisioner.adoptCheckpoint?.(request.id, ids, new Date(done.servicePrincipal?.at ?? done.application.at));
+    }
+    switch (step) {
+      case 'application': {
+        const { applicationObjectId, appId } = await provisioner.upsertApplication(spec);
+        return { step, applicationObjectId, appId };
+      }
+      case 'owners':
+        await provisioner.ensureApplicationOwners(app().applicationObjectId, spec.ownerIds);
+        return { step, ownerIds: [...spec.ownerIds] };
+      case 'servicePrincipal':
+        return { step, servicePrincipalId: await provisioner.ensureServicePrincipal(app().appId, spec.ownerIds) };
+      case 'consent': {
+        const roles = spec.permissions.filter((p) => p.type === 'Role');
+        const scopes = spec.permissions.filter((p) => p.type === 'Scope');
+        const appRoleAssignmentIds = roles.length > 0 ? await provisioner.grantApplicationPermissions(servicePrincipalId(), roles) : [];
+        const oauth2PermissionGrantIds = scopes.length > 0 ? await provisioner.grantDelegatedPermissions(servicePrincipalId(), scopes) : [];
+        return { step, appRoleAssignmentIds, oauth2PermissionGrantIds };
+      }
+      case 'directoryRole':
+        return { step, roleAssignmentId: await provisioner.assignDirectoryRole(servicePrincipalId(), need(spec.directoryRoleTemplateId, 'directory role', request.id)) };
+      case 'certificate': {
+        const certificate = need(spec.certificate, 'certificate', request.id);
+        await provisioner.addCertificate(app().applicationObjectId, certificate);
+        return { step, thumbprint: certificate.thumbprint };
+      }
+    }
+  }
+
+  /** Provisions the request from where it stands until it is provisioned, failed, or this service stops. */
+  async function provision(requestId: string): Promise<void> {
+    const log = logger.child({ requestId });
+    const began = performance.now();
+    let current = await loadRequest(store, requestId);
+    if (current.value.status === 'approved') {
+      current = await commit(log, current, { type: 'startProvisioning' }, (r) => r.status === 'approved');
+      if (current.value.status === 'provisioning') log.info({ attempts: current.value.provisioning.attempts }, 'provisioning started');
+    } else if (current.value.status === 'provisioning') {
+      log.info({ step: nextStep(current.value), attempts: current.value.provisioning.attempts }, 'provisioning resumed');
+    } else {
+      log.debug({ status: current.value.status }, 'nothing to provision');
+    }
+    while (current.value.status === 'provisioning') {
+      const request = toRequest(current.value);
+      const step = nextStep(request);
+      if (!step) {
+        current = await commit(log, current, { type: 'succeed' }, (r) => r.status === 'provisioning' && !nextStep(r));
+        if (current.value.status === 'provisioned') log.info({ durationMs: Math.round(performance.now() - began) }, 'provisioning finished');
+        continue;
+      }
+      if (stopping) {
+        log.info({ step }, 'provisioning paused for shutdown');
+        return;
+      }
+      const stepBegan = performance.now();
+      let result: StepResult;
+      try {
+        result = await perform(step, request);
+      } catch (err) {
+        const durationMs = Math.round(performance.now() - stepBegan);
+        if (stopping) {
+          // Likely the shutdown itself; the step is done again (it is safe to repeat) when this request resumes.
+          log.info({ step, durationMs, error: err instanceof Error ? err.message : String(err) }, 'provisioning step interrupted by shutdown');
+          return;
+        }
+        if (err instanceof RegistrarError) log.warn({ step, durationMs, code: err.code, detail: err.message }, 'provisioning step failed');
+        else log.error({ step, durationMs, err }, 'provisioning step hit an unexpected error');
+        // A duplicate run elsewhere may have done this step meanwhile: then its checkpoint stands and this goes on.
+        current = await commit(log, current, { type: 'fail', message: failureMessage(step, err) }, (r) => r.status === 'provisioning' && !r.provisioning[step]);
+        if (current.value.status === 'failed') log.info({ step }, 'provisioning failed');
+        continue;
+      }
+      log.info({ step, durationMs: Math.round(performance.now() - stepBegan) }, 'provisioning step done');
+      current = await commit(log, current, { type: 'completeStep', result }, (r) => r.status === 'provisioning' && !r.provisioning[step]);
+    }
+  }
+
+  /** provision(), with nothing escaping: what cannot be saved now (storage down) is resumed at the next start. */
+  async function provisionSafely(requestId: string): Promise<void> {
+    try {
+      await provision(requestId);
+    } catch (err) {
+      const log = logger.child({ requestId });
+      if (err instanceof RequestNotFound) log.warn('provisioning found no such request');
+      else log.error({ err }, 'provisioning interrupted; it resumes at the next start');
+    }
+  }
+
+  function start(requestId: string): void {
+    if (stopping) {
+      logger.child({ requestId }).info('provisioning not started: stopping');
+      return;
+    }
+    const running = runs.get(requestId);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const run: Run = { again: false, promise: Promise.resolve() };
+    run.promise = (async () => {
+      await acquire();
+      try {
+        do {
+          run.again = false;
+          if (stopping) break;
+          await provisionSafely(requestId);
+        } while (run.again);
+      } finally {
+        release();
+        runs.delete(requestId);
+      }
+    })();
+    runs.set(requestId, run);
+  }
+
+  async function idle(): Promise<void> {
+    while (runs.size > 0 || notifications.size > 0) {
+      await Promise.allSettled([...[...runs.values()].map((r) => r.promise), ...notifications.values()]);
+    }
+  }
+
+  return {
+    start,
+
+    async retry(actor, requestId, conversationId) {
+      if (!actor.aadObjectId) throw new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot act for you. Use Teams signed in with your work account.');
+      const person: TransitionActor = { aadObjectId: actor.aadObjectId.toLowerCase(), name: actor.name, ...(conversationId ? { conversationId } : {}) };
+      if (!(await approvers.isApprover(actor))) throw new NotAuthorized(`Only approvers can retry provisioning. ${approvers.describe()}`);
+      const log = logger.child({ requestId });
+      for (let attempt = 1; ; attempt++) {
+        const current = await loadRequest(store, requestId);
+        const request = toRequest(current.value);
+        const result = transition(request, { type: 'retry' }, person, clock.now());
+        if (!result.changed) return { request, changed: false, message: result.message };
+        try {
+          const outcome = await commitTransition(store, current, result.request, result.audit);
+          if (!outcome.audited) log.warn({ sequence: outcome.stored.value.lastAudit?.sequence }, 'audit row deferred');
+          const saved = toRequest(outcome.stored.value);
+          log.info({ by: person.aadObjectId, attempts: saved.provisioning.attempts, step: nextStep(saved) }, 'provisioning retried');
+          notify(saved);
+          start(requestId);
+          return { request: saved, changed: true };
+        } catch (err) {
+          if (!(err instanceof ConflictError) || attempt >= MAX_COMMIT_ATTEMPTS) throw err;
+          log.debug({ event: 'retry', attempt }, 'request changed meanwhile; deciding again');
+        }
+      }
+    },
+
+    async resumeUnfinished() {
+      if (stopping) return [];
+      const unfinished = (await listRequests(store)).map((s) => s.value).filter((r) => r.status === 'approved' || r.status === 'provisioning');
+      const ids = unfinished.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0)).map((r) => r.id);
+      for (const id of ids) start(id);
+      if (ids.length > 0) logger.info({ count: ids.length }, 'unfinished provisioning resumed');
+      return ids;
+    },
+
+    idle,
+
+    async stop() {
+      stopping = true;
+      await idle();
+    },
+  };
+}
