@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ensureDevCertificate } from '../src/local/tenant/dev-cert';
+import { benchPermissionSearch } from './permission-search';
 import { benchTenantPaging } from './tenant-paging';
 
 const CERT_DIR = resolve('.registrar/certs');
@@ -22,6 +23,10 @@ async function main(): Promise<void> {
     process.exitCode = child.status ?? 1;
     return;
   }
+  const search = benchPermissionSearch();
+  console.log(
+    `permission-search: ${search.permissions} permissions, ${search.searches} searches: ${search.perSearchMs.toFixed(3)} ms mean, ${search.p99Ms.toFixed(3)} ms p99 (target: about 1 ms)`,
+  );
   const count = Number(process.argv[2] ?? 100_000);
   const result = await benchTenantPaging(certificate, count);
   const perPage = result.scanMs / result.pages;

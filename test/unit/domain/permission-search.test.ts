@@ -69,18 +69,12 @@ describe('searching the Microsoft Graph catalog', () => {
     expect(catalogIndex.byValue('Mail.Teleport', 'Role')).toBeUndefined();
   });
 
-  // The real Graph catalog has about 1,000 permissions; the bound is loose because CI machines are shared.
-  test('when the catalog is as large as the real Graph one several times over, then a search takes about a millisecond', () => {
+  // Its speed is measured by `npm run bench` (bench/permission-search.ts), not by a timed test.
+  test('when the catalog is as large as the real Graph one several times over, then searches still find the best match first', () => {
     const large: SearchablePermission[] = Array.from({ length: 80 }, (_, i) => catalog.map((p) => ({ ...p, id: `${i}-${p.id}`, value: `${p.value}${i === 0 ? '' : `.V${i}`}` }))).flat();
     const index = createPermissionIndex(large);
-    const queries = ['user', 'mail.send', 'read all', 'directory', 'sites', 'x', 'files.readwrite', 'channel messages'];
-
-    for (const query of queries) index.search(query);
-    const started = performance.now();
-    for (let i = 0; i < 400; i++) index.search(queries[i % queries.length]!, { limit: 25 });
-    const perSearch = (performance.now() - started) / 400;
 
     expect(index.size).toBe(4800);
-    expect(perSearch).toBeLessThan(5);
+    expect(index.search('mail.send', { limit: 25 }).items[0]?.value).toBe('Mail.Send');
   });
 });
