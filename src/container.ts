@@ -10,7 +10,17 @@ import { startAzurite, type LocalAzurite } from './local/azurite';
 import { createChannelService, type ChannelService } from './services/channel-service';
 import { createGreetingService, type GreetingService } from './services/greeting-service';
 import { createOperatorPolicy, type OperatorPolicy } from './services/operator-policy';
-import { type Clock, type Directory, type Store, systemClock } from './services/ports';
+import { type Clock, type Directory, type Provisioner, type Store, systemClock } from './services/ports';
+import { createApproverPolicy, type ApproverPolicy } from './services/request-approvers';
+import { createRequestService, type RequestService } from './services/request-service';
+import { createProvisioningService, type ProvisioningService } from './services/provisioning-service';
+import { createDeliveryService, type DeliveryService } from './services/delivery-service';
+import { listRequests, toRequest } from './services/request-records';
+import { GraphProvisioner } from './adapters/graph/graph-provisioner';
+import { unavailableProvisioner } from './adapters/graph/unavailable-provisioner';
+import type { AppRequest } from './domain/request';
+import type { RandomSource } from './domain/request-id';
+import { randomBytes } from 'node:crypto';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 
 export interface Container {
@@ -20,12 +30,28 @@ export interface Container {
   operators: OperatorPolicy;
   channels: ChannelService;
   greetings: GreetingService;
+  approvers: ApproverPolicy;
+  provisioner: Provisioner;
+  requests: RequestService;
+  provisioning: ProvisioningService;
+  delivery: DeliveryService;
+  /** The tenant whose apps Registrar provisions, when known (AZURE_TENANT_ID). */
+  tenantId?: string;
+  /** Registers a listener for every saved move of a request made outside a turn (provisioning). */
+  onRequestChanged(listener: (request: AppRequest) => void | Promise<void>): void;
   /** Releases what the container started (the embedded Azurite in local mode). */
   close(): Promise<void>;
 }
 
 export interface ContainerOverrides {
   clock?: Clock;
+  random?: RandomSource;
+  /** Replaces the Graph provisioner (tests that need a fault Graph cannot produce). */
+  provisioner?: Provisioner;
+  /** Retry timing of the Graph provisioner (tests shorten it). */
+  graphTiming?: { stepTimeoutMs?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** How long Reveal waits for a new secret to work. */
+  secretCheckBudgetMs?: number;
 }
 
 export async function createContainer(config: Config, logger: Logger, overrides: ContainerOverrides = {}): Promise<Container> {
@@ -57,18 +83,60 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     throw err;
   }
 
-  const needsDirectory = !!config.operators.groupId;
-  const directory = needsDirectory ? new GraphDirectory(createGraphConnection(config.graph).client) : undefined;
+  // Graph is reached when an identity is configured (AZURE_*), and always for Teams, where the managed identity
+  // is the default. Without it (npm run bot alone) every Graph-backed action says how to configure one.
+  const graphConfigured = config.mode === 'teams' || !!(config.graph.tenantId || config.graph.clientId);
+  const connection = graphConfigured ? createGraphConnection(config.graph) : undefined;
+  const { policy } = config;
+  const needsDirectory = !!(config.operators.groupId || policy.approvers.groupId || policy.requesterGroupId);
+  const directory = needsDirectory ? new GraphDirectory((connection ?? createGraphConnection(config.graph)).client) : undefined;
   const operators = createOperatorPolicy(config.operators, directory);
+  const approvers = createApproverPolicy(policy.approvers, directory);
+  const provisionerLogger = logger.child({ component: 'graph' });
+  const provisioner: Provisioner =
+    overrides.provisioner ?? (connection ? new GraphProvisioner(connection, { logger: provisionerLogger, ...overrides.graphTiming }) : unavailableProvisioner());
+  const random: RandomSource = overrides.random ?? ((n) => new Uint8Array(randomBytes(n)));
+
+  const listeners: Array<(request: AppRequest) => void | Promise<void>> = [];
+  const requests = createRequestService({ store, provisioner, approvers, clock, random, policy, logger, ...(directory ? { directory } : {}), isOperator: (actor) => operators.isOperator(actor) });
+  const provisioning = createProvisioningService({
+    store,
+    provisioner,
+    approvers,
+    clock,
+    logger: logger.child({ component: 'provisioning' }),
+    onChange: async (request) => {
+      for (const listener of listeners) await listener(request);
+    },
+  });
+  const delivery = createDeliveryService({
+    store,
+    provisioner,
+    clock,
+    policy,
+    logger: logger.child({ component: 'delivery' }),
+    ...(overrides.secretCheckBudgetMs !== undefined ? { checkBudgetMs: overrides.secretCheckBudgetMs } : {}),
+    listRequests: async () => (await listRequests(store)).map((s) => toRequest(s.value)),
+  });
 
   return {
     store,
     directory,
     clock,
     operators,
+    approvers,
+    provisioner,
+    requests,
+    provisioning,
+    delivery,
+    tenantId: config.graph.tenantId,
     channels: createChannelService({ store, operators, clock }),
     greetings: createGreetingService({ store, clock }),
+    onRequestChanged(listener) {
+      listeners.push(listener);
+    },
     async close() {
+      await provisioning.stop();
       await azurite?.stop();
     },
   };

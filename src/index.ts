@@ -3,11 +3,9 @@
  * SIGTERM / SIGINT, letting turns in flight finish. A bad configuration exits 1 with a message that says what to fix.
  */
 import { ConfigError, describeConfig, loadConfig } from './config';
-import { createContainer } from './container';
-import { createBot } from './bot/app';
 import { createLogger } from './lib/logger';
 import { localDefaults } from './local/demo-identities';
-import { startServer, type RunningServer } from './server';
+import { startRuntime } from './runtime';
 
 export interface RunningBot {
   url: string;
@@ -23,21 +21,13 @@ export async function runBot(env: NodeJS.ProcessEnv = process.env): Promise<Runn
       ? 'starting in LOCAL MODE: no Bot Framework authentication, loopback only, embedded storage'
       : 'starting for Microsoft Teams: Bot Framework authentication on',
   );
-  const container = await createContainer(config, logger);
-  let server: RunningServer;
-  try {
-    server = await startServer({ config, logger, store: container.store, bot: createBot(container) });
-  } catch (err) {
-    await container.close();
-    throw err;
-  }
-  logger.info({ url: `${server.url}/api/messages` }, 'bot listening');
+  const runtime = await startRuntime(config, logger);
+  logger.info({ url: `${runtime.url}/api/messages` }, 'bot listening');
   return {
-    url: server.url,
+    url: runtime.url,
     async stop() {
       logger.info('stopping: finishing turns in flight');
-      await server.stop();
-      await container.close();
+      await runtime.stop();
       logger.info('stopped');
     },
   };

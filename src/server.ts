@@ -20,6 +20,8 @@ export interface ServerDeps {
   logger: Logger;
   store: Store;
   bot: Bot;
+  /** The adapter the bot also sends proactive messages through (createAdapter); one is made when absent. */
+  adapter?: RegistrarAdapter;
 }
 
 export interface ServerOptions {
@@ -43,15 +45,20 @@ const MAX_ACTIVITY_BYTES = 1024 * 1024;
  * CloudAdapter.process() answers with console.error and a 500 for anything it does not expect; Registrar answers
  * itself (401, 403, structured logs), so it calls the authenticate-then-run step directly.
  */
-class RegistrarAdapter extends CloudAdapter {
+export class RegistrarAdapter extends CloudAdapter {
   authenticateAndRun(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>) {
     return this.processActivity(authHeader, activity, logic);
   }
 }
 
+/** The Bot Framework adapter for inbound turns and proactive messages alike. */
+export function createAdapter(config: Config, endpoints?: BotFrameworkEndpoints): RegistrarAdapter {
+  return new RegistrarAdapter(createBotAuthentication(config.bot, endpoints));
+}
+
 export async function startServer(deps: ServerDeps, options: ServerOptions = {}): Promise<RunningServer> {
   const { config, logger, store, bot } = deps;
-  const adapter = new RegistrarAdapter(createBotAuthentication(config.bot, options.botFrameworkEndpoints));
+  const adapter = deps.adapter ?? createAdapter(config, options.botFrameworkEndpoints);
   const allowedTenants = new Set(config.allowedTenantIds);
   const inFlight = new Set<Promise<unknown>>();
 

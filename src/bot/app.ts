@@ -6,15 +6,16 @@ import { type Activity, CardFactory, MessageFactory, TeamsInfo, type TurnContext
 import { Application, type TurnState } from '@microsoft/teams-ai';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../cards/cards';
-import { Verb, type VerbName } from '../cards/verbs';
+import { Dataset, Verb, type VerbName } from '../cards/verbs';
 import { commands, parseCommand } from '../domain/commands';
 import type { ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import { RegistrarError } from '../domain/errors';
 import type { ChannelService } from '../services/channel-service';
 import type { GreetingService } from '../services/greeting-service';
+import { requestCardRoutes, requestCommands, type RequestRouteServices } from './request-routes';
 import { actorFrom, addressFrom, commandText, turnLogger } from './turn';
 
-export interface BotServices {
+export interface BotServices extends RequestRouteServices {
   channels: ChannelService;
   greetings: GreetingService;
 }
@@ -31,10 +32,34 @@ type CardActionHandler = (context: TurnContext, data: Record<string, unknown>) =
  * Every Action.Execute verb and its handler. Typed as a full record of Verb, so a verb without a handler does
  * not compile; test/unit/bot/verbs.test.ts checks that every verb is used by a card and every card verb is here.
  */
-export function cardActionRoutes(): Record<VerbName, CardActionHandler> {
+export function cardActionRoutes(services: BotServices): Record<VerbName, CardActionHandler> {
+  const request = requestCardRoutes(services);
   return {
     [Verb.showHelp]: async () => renderHelp({ commands }),
+    [Verb.requestOpen]: request.open,
+    [Verb.requestFind]: request.find,
+    [Verb.requestSubmit]: request.submit,
+    [Verb.requestCancel]: request.cancel,
+    [Verb.requestShow]: request.show,
+    [Verb.approvalRefresh]: request.refresh,
+    [Verb.approvalApprove]: request.approve,
+    [Verb.approvalReject]: request.reject,
+    [Verb.approvalRetry]: request.retry,
+    [Verb.deliveryReveal]: request.reveal,
+    [Verb.deliveryStored]: request.stored,
   };
+}
+
+/** Type-ahead (Data.Query) of the request form's permission list, in Teams. */
+async function searchPermissions(services: BotServices, query: { parameters?: { queryText?: string }; count?: number; skip?: number }) {
+  const text = typeof query.parameters?.queryText === 'string' ? query.parameters.queryText : '';
+  const count = Math.max(1, Math.min(query.count ?? 25, 50));
+  const skip = Math.max(0, query.skip ?? 0);
+  const found = await services.requests.searchPermissions(text, { limit: Math.min(skip + count, 100) });
+  return found.items.slice(skip, skip + count).map((p) => ({
+    title: `${p.value} (${p.type === 'Role' ? 'application' : 'delegated'})${p.adminConsentRequired ? ' · admin consent' : ''}`,
+    value: p.id,
+  }));
 }
 
 export function createBot(services: BotServices): Bot {
@@ -47,9 +72,10 @@ export function createBot(services: BotServices): Bot {
 
 function registerRoutes(app: Application<TurnState>, services: BotServices): void {
   // 1. Card actions (invokes: answered within Teams' five seconds, matched before everything else).
-  for (const [verb, handler] of Object.entries(cardActionRoutes())) {
+  for (const [verb, handler] of Object.entries(cardActionRoutes(services))) {
     app.adaptiveCards.actionExecute(verb, (context, _state, data) => answerCardAction(context, () => handler(context, data as Record<string, unknown>)));
   }
+  app.adaptiveCards.search(Dataset.graphPermissions, async (_context, _state, query) => searchPermissions(services, query));
   app.activity(isUnroutedCardAction, async (context) => {
     await sendInvokeCard(
       context,
@@ -64,6 +90,17 @@ function registerRoutes(app: Application<TurnState>, services: BotServices): voi
 
   // 3. Commands, in the order people are most likely to type them. Unknown text gets the help card: never silence.
   app.message(isCommand('setup approvals', 'setup reminders'), guarded(onSetupChannel(services)));
+  const requestCommand = requestCommands(services);
+  const answer = (work: (context: TurnContext, argument: string) => Promise<AdaptiveCard>): Handler =>
+    guarded(async (context) => {
+      await rememberPersonal(context, services);
+      await reply(context, await work(context, parseCommand(commandText(context))?.argument ?? ''));
+    });
+  app.message(isCommand('request'), answer(requestCommand.request));
+  app.message(isCommand('mine'), answer(requestCommand.mine));
+  app.message(isCommand('status <id>'), answer(requestCommand.status));
+  app.message(isCommand('cancel <id>'), answer(requestCommand.cancel));
+  app.message(isCommand('pending'), answer(requestCommand.pending));
   app.message(/[\s\S]*/, guarded(onAnyOtherMessage(services)));
 }
 

@@ -35,7 +35,7 @@ export function renderHelp(input: { commands: readonly CommandInfo[] }): Adaptiv
     where: whereLabel[c.where],
     comingSoon: !c.available,
   }));
-  return expandTemplate(helpTemplate, { commands, anyComingSoon: commands.some((c) => c.comingSoon) });
+  return expandTemplate(helpTemplate, { commands, anyComingSoon: commands.some((c) => c.comingSoon), verb: Verb });
 }
 
 /** `name` is the person greeted in personal scope, the team in team scope. */

@@ -4,6 +4,26 @@
  */
 export const Verb = {
   showHelp: 'help.show',
+  /** Opens a new request form (personal chat). */
+  requestOpen: 'request.open',
+  /** The form's filter box: returns the same form with the matching permissions as choices. */
+  requestFind: 'request.find',
+  requestSubmit: 'request.submit',
+  requestCancel: 'request.cancel',
+  /** Shows one request's status card (from a list). */
+  requestShow: 'request.show',
+  /** The approval card as the clicking person may see it: buttons for approvers, status for others. */
+  approvalRefresh: 'approval.refresh',
+  approvalApprove: 'approval.approve',
+  approvalReject: 'approval.reject',
+  approvalRetry: 'approval.retry',
+  deliveryReveal: 'delivery.reveal',
+  deliveryStored: 'delivery.stored',
 } as const;
 
 export type VerbName = (typeof Verb)[keyof typeof Verb];
+
+/** Data.Query datasets a card's type-ahead asks for (the application/search invoke). */
+export const Dataset = {
+  graphPermissions: 'registrar.graphPermissions',
+} as const;

@@ -16,12 +16,12 @@ export interface CommandInfo {
 }
 
 export const commands: readonly CommandInfo[] = [
-  { usage: 'request', aliases: ['new app'], summary: 'Ask for a new app registration.', audience: 'everyone', where: 'personal', available: false },
-  { usage: 'mine', aliases: [], summary: 'List my requests and my apps, with when their credentials expire.', audience: 'everyone', where: 'personal', available: false },
-  { usage: 'status <id>', aliases: [], summary: 'Show one request and its audit trail.', audience: 'everyone', where: 'anywhere', available: false },
-  { usage: 'cancel <id>', aliases: [], summary: 'Withdraw my request before it is decided.', audience: 'everyone', where: 'personal', available: false },
+  { usage: 'request', aliases: ['new app'], summary: 'Ask for a new app registration.', audience: 'everyone', where: 'personal', available: true },
+  { usage: 'mine', aliases: [], summary: 'List my requests and my apps, with when their credentials expire.', audience: 'everyone', where: 'personal', available: true },
+  { usage: 'status <id>', aliases: [], summary: 'Show one request and its audit trail.', audience: 'everyone', where: 'anywhere', available: true },
+  { usage: 'cancel <id>', aliases: [], summary: 'Withdraw my request before it is decided.', audience: 'everyone', where: 'personal', available: true },
   { usage: 'rotate <app>', aliases: [], summary: 'Get a new credential for an app I own.', audience: 'everyone', where: 'personal', available: false },
-  { usage: 'pending', aliases: [], summary: 'List the requests waiting for my decision.', audience: 'approvers', where: 'anywhere', available: false },
+  { usage: 'pending', aliases: [], summary: 'List the requests waiting for my decision.', audience: 'approvers', where: 'anywhere', available: true },
   { usage: 'scan', aliases: [], summary: 'Run the credential-expiry scan now.', audience: 'operators', where: 'anywhere', available: false },
   { usage: 'setup approvals', aliases: [], summary: 'Make this channel the one where approvers decide requests.', audience: 'operators', where: 'channel', available: true },
   { usage: 'setup reminders', aliases: [], summary: 'Make this channel the one that receives credential-expiry reminders.', audience: 'operators', where: 'channel', available: true },

@@ -76,6 +76,8 @@ export interface RequestService {
   reject(actor: Actor, requestId: string, reason: string, conversationId?: string): Promise<DecisionResult>;
   cancel(actor: Actor, requestId: string, conversationId?: string): Promise<DecisionResult>;
   status(actor: Actor, requestId: string): Promise<RequestStatusView>;
+  /** The request as stored, for a card already shown where the person is (an approval card in the approvals channel). */
+  view(requestId: string): Promise<AppRequest>;
   /** The actor's requests, newest first. */
   mine(actor: Actor): Promise<AppRequest[]>;
   /** Requests waiting for this approver: not their own, not already approved by them, not expired; oldest first. */
@@ -299,6 +301,10 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         throw new NotAuthorized(`Only the person who asked for request ${requestId}, the approvers and the operators can see it.`);
       }
       return { request, audit: await auditTrail(store, stored.value) };
+    },
+
+    async view(requestId) {
+      return toRequest((await loadRequest(store, requestId)).value);
     },
 
     async mine(actor) {

@@ -43,6 +43,8 @@ export class FakeConnector {
   readonly teams = new Map<string, ConnectorTeam>();
   /** Conversation members by user id, for GET /v3/conversations/{id}/members/{userId}. */
   readonly members = new Map<string, { id: string; name: string; aadObjectId?: string }>();
+  /** Members of a team by team id, for GET /v3/conversations/{teamId}/pagedmembers. */
+  readonly teamMembers = new Map<string, Array<{ id: string; name: string; aadObjectId?: string }>>();
   readonly latency: ConnectorLatency = { delayMs: 0 };
   private server?: http.Server;
   private waiters: Array<() => void> = [];
@@ -143,6 +145,12 @@ export class FakeConnector {
     }
     const conversationId = parts[2];
     const activityId = parts[4];
+    if (req.method === 'GET' && parts[3] === 'pagedmembers') {
+      const members = this.teamMembers.get(conversationId ?? '');
+      if (members) json(200, { members });
+      else json(404, { error: { code: 'ConversationNotFound', message: 'Conversation not found.' } });
+      return;
+    }
     if (req.method === 'GET' && parts[3] === 'members' && parts[4]) {
       const member = this.members.get(parts[4]);
       if (member) json(200, member);

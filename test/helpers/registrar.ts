@@ -5,18 +5,18 @@
 import { randomBytes } from 'node:crypto';
 import { TableServiceClient } from '@azure/data-tables';
 import type { BotFrameworkEndpoints } from '../../src/bot/auth';
-import { createBot } from '../../src/bot/app';
 import { type Config, loadConfig } from '../../src/config';
-import { type Container, type ContainerOverrides, createContainer } from '../../src/container';
+import type { Container, ContainerOverrides } from '../../src/container';
 import { createLogger } from '../../src/lib/logger';
 import { localDefaults } from '../../src/local/demo-identities';
-import { startServer } from '../../src/server';
+import { type Runtime, startRuntime } from '../../src/runtime';
 import { LogCapture } from './logs';
 
 export interface TestRegistrar {
   url: string;
   config: Config;
   container: Container;
+  runtime: Runtime;
   logs: LogCapture;
   stop(): Promise<void>;
 }
@@ -51,19 +51,20 @@ export async function startRegistrar(
   const config = loadConfig(env, localDefaults);
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, destination: logs });
-  const container = await createContainer(config, logger, options.overrides);
-  const server = await startServer(
-    { config, logger, store: container.store, bot: createBot(container) },
-    { port: 0, botFrameworkEndpoints: options.botFrameworkEndpoints },
-  );
+  const runtime = await startRuntime(config, logger, {
+    port: 0,
+    sweepIntervalMs: 0,
+    ...(options.botFrameworkEndpoints ? { botFrameworkEndpoints: options.botFrameworkEndpoints } : {}),
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  });
   return {
-    url: server.url,
+    url: runtime.url,
     config,
-    container,
+    container: runtime.container,
+    runtime,
     logs,
     async stop() {
-      await server.stop();
-      await container.close();
+      await runtime.stop();
       await deleteTables(connectionString, config.storage.tablePrefix);
     },
   };

@@ -91,7 +91,7 @@ export class Teams {
     });
   }
 
-  cardAction(place: TeamsPlace, from: TeamsUser, verb: string, data: Record<string, unknown> = {}, replyToId = randomUUID()): Record<string, unknown> {
+  cardAction(place: TeamsPlace, from: TeamsUser, verb: string, data: Record<string, unknown> = {}, replyToId: string = randomUUID()): Record<string, unknown> {
     return this.activity(place, from, {
       type: 'invoke',
       name: 'adaptiveCard/action',

@@ -2,13 +2,11 @@
  * The HTTP edge: liveness, readiness against the real storage, malformed requests, loopback in local mode,
  * and a stop that lets turns in flight finish.
  */
-import { createBot } from '../../src/bot/app';
 import { loadConfig } from '../../src/config';
-import { createContainer } from '../../src/container';
+import { startRuntime } from '../../src/runtime';
 import { createLogger } from '../../src/lib/logger';
 import { startAzurite } from '../../src/local/azurite';
 import { alex, demoTenantId, localDefaults } from '../../src/local/demo-identities';
-import { startServer } from '../../src/server';
 import { FakeConnector } from '../helpers/connector';
 import { LogCapture } from '../helpers/logs';
 import { type TestRegistrar, startRegistrar, uniqueTablePrefix } from '../helpers/registrar';
@@ -70,8 +68,8 @@ describe('readiness when storage goes away', () => {
     const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, STORAGE_TABLE_PREFIX: uniqueTablePrefix(), LOG_LEVEL: 'silent' };
     const config = loadConfig(env, localDefaults);
     const logger = createLogger({ level: 'silent', destination: new LogCapture() });
-    const container = await createContainer(config, logger);
-    const server = await startServer({ config, logger, store: container.store, bot: createBot(container) }, { port: 0 });
+    const runtime = await startRuntime(config, logger, { port: 0, sweepIntervalMs: 0 });
+    const server = runtime;
     try {
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
 
@@ -80,8 +78,7 @@ describe('readiness when storage goes away', () => {
       expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     } finally {
-      await server.stop();
-      await container.close();
+      await runtime.stop();
       await azurite.stop();
     }
   });

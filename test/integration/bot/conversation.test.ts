@@ -50,11 +50,19 @@ describe('conversation basics', () => {
   );
 
   test('when a person types a command that is not built yet, then they are told it is coming, not shown an error', async () => {
-    await teams.post(teams.message(chat, alex, 'Request'));
+    await teams.post(teams.message(chat, alex, 'Scan'));
 
     const text = cardText(connector.cards()[0]!.card);
-    expect(text).toMatch(/request/i);
+    expect(text).toMatch(/scan/i);
     expect(text.toLowerCase()).toContain('coming soon');
+  });
+
+  test('when Registrar has no Microsoft Graph identity and a person types "request", then they are told what is missing, not shown a form', async () => {
+    await teams.post(teams.message(chat, alex, 'request'));
+
+    const text = cardText(connector.cards()[0]!.card).toLowerCase();
+    expect(text).toContain('not connected to microsoft entra id');
+    expect(text).toContain('microsoft graph identity');
   });
 
   test('when "Show commands" is clicked, then the invoke is answered with the help card in place', async () => {

@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cardActionRoutes } from '../../../src/bot/app';
+import { type BotServices, cardActionRoutes } from '../../../src/bot/app';
 import { Verb } from '../../../src/cards/verbs';
 
 const cardsDir = join(__dirname, '../../../adaptiveCards');
@@ -42,7 +42,7 @@ function resolvedVerbs(): Set<string> {
 
 describe('card verbs and routes', () => {
   test('when a card has an Action.Execute, then its verb is a Verb value with a route', () => {
-    const routed = new Set(Object.keys(cardActionRoutes()));
+    const routed = new Set(Object.keys(cardActionRoutes({} as BotServices)));
 
     for (const verb of resolvedVerbs()) expect(routed).toContain(verb);
   });
@@ -50,7 +50,7 @@ describe('card verbs and routes', () => {
   test('when a verb is routed, then some card uses it', () => {
     const used = resolvedVerbs();
 
-    for (const verb of Object.keys(cardActionRoutes())) expect(used).toContain(verb);
+    for (const verb of Object.keys(cardActionRoutes({} as BotServices))) expect(used).toContain(verb);
   });
 
   test('when the templates are read, then at least one Action.Execute is found (the check is not vacuous)', () => {

@@ -1,6 +1,20 @@
 import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
 import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../../../src/cards/cards';
+import { renderApproval, renderDelivery, renderRequestForm, renderRequestList, renderRequestStatus, type RequestFormView } from '../../../src/cards/request-cards';
 import { commands } from '../../../src/domain/commands';
+import { findDirectoryRole } from '../../../src/domain/directory-roles';
+import {
+  registrarActor,
+  transition,
+  type AppRequest,
+  type AuditEvent,
+  type Delivery,
+  type RequestEvent,
+  type StepResult,
+  type TransitionActor,
+} from '../../../src/domain/request';
+import type { RequestForm } from '../../../src/domain/request-form';
+import { adele, catalogIndex, form, graphPermission, later, megan, requester, submitted } from '../domain/fixtures';
 
 /**
  * Representative renders of every template in adaptiveCards/, keyed by file name without `.json`. A template
@@ -42,4 +56,208 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
       render: () => renderNotice({ tone: 'error', title: 'Something went wrong', text: 'Registrar could not save this.', reference: 'c0ffee12-3456' }),
     },
   ],
+  'request-form': [
+    { label: 'a fresh form', render: () => renderRequestForm(formView()) },
+    { label: 'after Find, with choices and a filter', render: () => renderRequestForm(formView({ ...found('mail'), values: { name: 'Mailer', permissionFilter: 'mail' } })) },
+    { label: 'with every field in error', render: () => renderRequestForm(invalidFormView()) },
+    { label: 'with a name prefix and a notice', render: () => renderRequestForm(formView({ policy: { ...policy, namePrefix: 'app-' }, notice: 'Your values were kept.' })) },
+  ],
+  'request-status': [
+    { label: 'submitted, for the requester', render: () => renderRequestStatus({ request: requests.submitted(), viewer: 'requester' }) },
+    { label: 'provisioning, half way', render: () => renderRequestStatus({ request: requests.provisioning(), viewer: 'requester' }) },
+    { label: 'failed', render: () => renderRequestStatus({ request: requests.failed(), viewer: 'requester' }) },
+    { label: 'delivered, with the audit trail', render: () => renderRequestStatus({ request: requests.delivered(), viewer: 'other', tenantId, audit: trail('delivered') }) },
+    { label: 'rejected', render: () => renderRequestStatus({ request: requests.rejected(), viewer: 'requester', notice: 'Request F3K92M7Q was rejected.' }) },
+    { label: 'expired', render: () => renderRequestStatus({ request: requests.expired(), viewer: 'requester' }) },
+    { label: 'cancelled', render: () => renderRequestStatus({ request: requests.cancelled(), viewer: 'requester' }) },
+  ],
+  'request-list': [
+    { label: 'my requests', render: () => renderRequestList({ title: 'Your requests', requests: Object.values(requests).map((make) => make()), empty: 'None.' }) },
+    { label: 'nothing pending', render: () => renderRequestList({ title: 'Waiting for your decision', requests: [], empty: 'Nothing waits for your decision.' }) },
+  ],
+  approval: [
+    { label: 'submitted, for everyone', render: () => renderApproval({ request: requests.submitted(), mode: 'everyone', refreshUserIds: approverIds }) },
+    { label: 'submitted, for an approver', render: () => renderApproval({ request: requests.submitted(), mode: 'approver', refreshUserIds: approverIds, message: 'You have already approved this request.' }) },
+    { label: 'provisioning, for everyone', render: () => renderApproval({ request: requests.provisioning(), mode: 'everyone', refreshUserIds: [] }) },
+    { label: 'failed, for an approver', render: () => renderApproval({ request: requests.failed(), mode: 'approver', refreshUserIds: approverIds }) },
+    { label: 'delivered, for everyone', render: () => renderApproval({ request: requests.delivered(), mode: 'everyone', refreshUserIds: approverIds }) },
+    { label: 'rejected, for everyone', render: () => renderApproval({ request: requests.rejected(), mode: 'everyone', refreshUserIds: approverIds }) },
+    { label: 'a low-risk certificate request', render: () => renderApproval({ request: requests.certificate(), mode: 'approver', refreshUserIds: approverIds }) },
+  ],
+  delivery: [
+    { label: 'a secret, ready to reveal', render: () => renderDelivery({ request: requests.provisioned(), tenantId, state: 'ready' }) },
+    { label: 'a secret, revealed and working', render: () => renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed', secret: revealedSecret }) },
+    { label: 'a secret, revealed and pending', render: () => renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed', secret: { ...revealedSecret, check: 'pending' } }) },
+    {
+      label: 'a secret, stored, with a message',
+      render: () => renderDelivery({ request: requests.delivered(), tenantId, state: 'stored', message: 'This secret was already revealed. To get a new one, ask for a rotation with `rotate Payroll sync`.' }),
+    },
+    { label: 'a certificate', render: () => renderDelivery({ request: requests.certificate('delivered'), tenantId, state: 'ready' }) },
+    { label: 'no credential', render: () => renderDelivery({ request: requests.publicClient(), tenantId, state: 'ready' }) },
+  ],
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Request fixtures for the request cards (also used by request-cards.test.ts)
+
+export const tenantId = '7f3c2a10-5d4e-4b8a-9c61-2e0f1a3b4c5d';
+export const appId = '5b2e9c47-1f3a-4d6b-8e90-a1b2c3d4e5f6';
+export const approverIds = ['29:1megan-teams-id', '29:1adele-teams-id'];
+export const policy = { secretMaxDays: 365, secretDefaultDays: 180 };
+export const revealedSecret = { text: 'Q_e8Q~ZDWJD.bkgajbREp-VFFUayCuEk8b1hDcr9', hint: 'Q_e', endDateTime: '2026-08-30T10:00:00Z', check: 'works' } as const;
+export const ownerIds = ['a1e5c0de-0000-4000-8000-000000000031', 'a1e5c0de-0000-4000-8000-000000000032'];
+
+/** A high-risk request: Mail.Send as an application, a web platform, a directory role, two more owners, two approvals. */
+export function riskyForm(overrides: Partial<RequestForm> = {}): RequestForm {
+  return form({
+    displayName: 'Payroll sync',
+    purpose: 'Sends payslips to employees every month.\nReads users to find their managers.',
+    platform: 'web',
+    redirectUris: ['https://payroll.contoso.com/auth/callback', 'http://localhost:5000/callback'],
+    graphPermissions: [graphPermission('User.Read', 'Scope'), graphPermission('User.Read.All', 'Role'), graphPermission('Mail.Send', 'Role')],
+    additionalOwnerIds: ownerIds,
+    directoryRole: findDirectoryRole('fe930be7-5e62-47db-91af-98c3a49a38b1'),
+    ...overrides,
+  });
+}
+
+const secretDelivery: Delivery = { kind: 'secret', keyId: 'b7d0f8a2-0000-4000-8000-00000000000a', hint: 'Q_e', endDateTime: '2026-08-30T10:00:00Z', revealedAt: '2026-03-03T10:05:00Z' };
+const certificateSpec = {
+  derBase64: 'MIIB',
+  thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
+  subject: 'CN=payroll-sync',
+  notBefore: '2026-03-01T00:00:00Z',
+  notAfter: '2027-03-01T00:00:00Z',
+};
+
+type Step = [RequestEvent, TransitionActor, Date?];
+const stepResults = (f: RequestForm): StepResult[] => [
+  { step: 'application', applicationObjectId: '0c1d2e3f-0000-4000-8000-0000000000a1', appId },
+  { step: 'owners', ownerIds: [requester.aadObjectId, ...f.additionalOwnerIds] },
+  { step: 'servicePrincipal', servicePrincipalId: '0c1d2e3f-0000-4000-8000-0000000000b2' },
+  { step: 'consent', appRoleAssignmentIds: ['ara-1', 'ara-2'], oauth2PermissionGrantIds: ['grant-1'] },
+  ...(f.directoryRole ? [{ step: 'directoryRole', roleAssignmentId: 'role-1' } as const] : []),
+  ...(f.credential.kind === 'certificate' ? [{ step: 'certificate', thumbprint: f.credential.certificate.thumbprint } as const] : []),
+];
+const approvals: Step[] = [
+  [{ type: 'approve' }, megan],
+  [{ type: 'approve' }, adele],
+];
+const provisioned = (f: RequestForm): Step[] => [
+  ...approvals,
+  [{ type: 'startProvisioning' }, registrarActor],
+  ...stepResults(f).map((result): Step => [{ type: 'completeStep', result }, registrarActor]),
+  [{ type: 'succeed' }, registrarActor],
+];
+const afterExpiry = new Date('2026-03-10T09:00:00Z');
+
+/** The moves that bring a request of `riskyForm()` to each state. */
+const paths: Record<string, (f: RequestForm) => Step[]> = {
+  submitted: () => [[{ type: 'approve' }, megan]],
+  provisioning: (f) => [
+    ...approvals,
+    [{ type: 'startProvisioning' }, registrarActor],
+    ...stepResults(f)
+      .slice(0, 2)
+      .map((result): Step => [{ type: 'completeStep', result }, registrarActor]),
+  ],
+  failed: (f) => [
+    ...paths.provisioning!(f),
+    [{ type: 'fail', message: 'Granting Mail.Send failed: Graph answered 403 Authorization_RequestDenied. Give Registrar the AppRoleAssignment.ReadWrite.All permission, then retry.' }, registrarActor],
+  ],
+  provisioned,
+  delivered: (f) => [...provisioned(f), [{ type: 'deliver', delivery: secretDelivery }, requester]],
+  rejected: () => [[{ type: 'reject', reason: 'Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.' }, megan]],
+  expired: () => [[{ type: 'expire' }, registrarActor, afterExpiry]],
+  cancelled: () => [[{ type: 'cancel' }, requester]],
+};
+
+/** A request of `f` moved along `steps`, and the audit events of every move (the submission's first). */
+export function requestAfter(f: RequestForm, steps: Step[], approvalsRequired = 2): { request: AppRequest; audit: AuditEvent[] } {
+  const first = submitted({ form: f, approvalsRequired });
+  const audit: AuditEvent[] = [
+    { at: first.createdAt, by: first.requester, event: 'submit', from: null, to: 'submitted', detail: `submitted "${f.displayName}" (${first.risk.level} risk)` },
+  ];
+  const request = steps.reduce((r, [event, actor, at]) => {
+    const result = transition(r, event, actor, at ?? later);
+    if (!result.changed) throw new Error(`fixture move ${event.type} from ${r.status} changed nothing: ${result.message}`);
+    audit.push(result.audit);
+    return result.request;
+  }, first);
+  return { request, audit };
+}
+
+export const trail = (state: string) => requestAfter(riskyForm(), paths[state]!(riskyForm())).audit;
+
+export const requests = {
+  submitted: () => requestAfter(riskyForm(), paths.submitted!(riskyForm())).request,
+  provisioning: () => requestAfter(riskyForm(), paths.provisioning!(riskyForm())).request,
+  failed: () => requestAfter(riskyForm(), paths.failed!(riskyForm())).request,
+  provisioned: () => requestAfter(riskyForm(), paths.provisioned!(riskyForm())).request,
+  delivered: () => requestAfter(riskyForm(), paths.delivered!(riskyForm())).request,
+  rejected: () => requestAfter(riskyForm(), paths.rejected!(riskyForm())).request,
+  expired: () => requestAfter(riskyForm(), paths.expired!(riskyForm())).request,
+  cancelled: () => requestAfter(riskyForm(), paths.cancelled!(riskyForm())).request,
+  /** A low-risk daemon with a certificate and one delegated permission, submitted or delivered. */
+  certificate: (state: 'submitted' | 'delivered' = 'submitted') => {
+    const f = form({ platform: 'none', graphPermissions: [graphPermission('User.Read', 'Scope')], credential: { kind: 'certificate', certificate: certificateSpec } });
+    const delivered: Step[] = [...provisioned(f).slice(1), [{ type: 'deliver', delivery: { kind: 'certificate', thumbprint: certificateSpec.thumbprint, deliveredAt: '2026-03-03T10:05:00Z' } }, registrarActor]];
+    return requestAfter(f, state === 'submitted' ? [] : delivered, 1).request;
+  },
+  /** A single-page app with no credential, delivered. */
+  publicClient: () => {
+    const f = form({ platform: 'spa', redirectUris: ['https://app.contoso.com'], graphPermissions: [graphPermission('User.Read', 'Scope')], credential: { kind: 'none' } });
+    return requestAfter(f, [...provisioned(f).slice(1), [{ type: 'deliver', delivery: { kind: 'none', deliveredAt: '2026-03-03T10:05:00Z' } }, registrarActor]], 1).request;
+  },
+};
+
+/** What the Find action gives the form: the search results for `query`. */
+export function found(query: string, limit = 25): Pick<RequestFormView, 'matches' | 'matchesTotal' | 'filter'> {
+  const result = catalogIndex.search(query, { limit });
+  return { matches: result.items, matchesTotal: result.total, filter: query };
+}
+
+export function formView(overrides: Partial<RequestFormView> = {}): RequestFormView {
+  return { requestId: 'F3K92M7Q', values: {}, errors: {}, policy, selected: [], matches: [], matchesTotal: 0, ...overrides };
+}
+
+/** A form sent back with a message for every field, the values kept, and one permission chosen. */
+export function invalidFormView(): RequestFormView {
+  const mailSend = catalogIndex.byValue('Mail.Send', 'Role')!;
+  return formView({
+    values: {
+      name: 'Payroll sync',
+      purpose: 'Sends payslips.',
+      audience: 'AzureADMultipleOrgs',
+      platform: 'web',
+      redirectUris: 'http://payroll.contoso.com/callback',
+      permissions: mailSend.id,
+      otherPermissions: 'not a line',
+      permissionFilter: 'user',
+      credential: 'certificate',
+      secretDays: '900',
+      certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+      owners: ownerIds.join(','),
+      directoryRole: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
+    },
+    errors: {
+      form: 'This form belongs to another request. Open a new one with `request`.',
+      name: 'The app name is already taken.',
+      purpose: 'The purpose is required.',
+      audience: 'Choose who can sign in.',
+      platform: 'Choose a platform.',
+      redirectUris: 'Use https, except for http://localhost.',
+      permissions: 'Registrar does not know the Microsoft Graph permission 1234.',
+      otherPermissions: 'Write each line as: resource app id, permission name, application or delegated.',
+      permissionFilter: 'Search for at most 100 characters.',
+      credential: 'Choose a credential.',
+      secretDays: 'A client secret may live at most 365 days here.',
+      certificatePem: 'The certificate could not be read.',
+      owners: 'Name at most 20 additional owners.',
+      directoryRole: 'Choose a directory role from the list, or none.',
+    },
+    selected: [mailSend],
+    ...found('user'),
+    ownerNames: { [ownerIds[0]!]: 'Megan Bowen' },
+  });
+}

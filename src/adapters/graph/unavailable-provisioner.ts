@@ -1,0 +1,33 @@
+/**
+ * The Provisioner when Registrar has no Microsoft Graph identity (`npm run bot` with no AZURE_* variables): every
+ * call refuses with what to configure, so that a request is never accepted that nothing could provision.
+ */
+import { RegistrarError } from '../../domain/errors';
+import type { Provisioner } from '../../services/ports';
+
+export function unavailableProvisioner(): Provisioner {
+  const refuse = async (): Promise<never> => {
+    throw new RegistrarError(
+      'unavailable',
+      'Registrar is not connected to Microsoft Entra ID, so it cannot take requests yet. An operator needs to configure its Microsoft Graph identity.',
+      {
+        detail:
+          'no Microsoft Graph identity: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (or run `npm start`, which points Registrar at the local tenant)',
+      },
+    );
+  };
+  return {
+    catalog: refuse,
+    resolvePermission: refuse,
+    upsertApplication: refuse,
+    ensureApplicationOwners: refuse,
+    ensureServicePrincipal: refuse,
+    grantApplicationPermissions: refuse,
+    grantDelegatedPermissions: refuse,
+    assignDirectoryRole: refuse,
+    addCertificate: refuse,
+    addPassword: refuse,
+    removePassword: refuse,
+    verifySecret: refuse,
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * Keeps every card about a request true as it moves, outside the turn that moved it: the requester's status
+ * card, the approval card(s) in the approvals channel, and the delivery card once the app is provisioned. Work
+ * for one request runs in order (a later state never lands before an earlier one); failures to reach Teams are
+ * logged and never undo or fail a move. `catchUp` finds what a crash left unsent and sends it.
+ */
+import type { AdaptiveCard } from '../cards/adaptive-card';
+import { renderNotice } from '../cards/cards';
+import { renderApproval, renderDelivery, renderRequestStatus } from '../cards/request-cards';
+import type { ConversationAddress } from '../domain/conversation';
+import { registrarActor, transition, type AppRequest, type CardRef } from '../domain/request';
+import type { Logger } from '../lib/logger';
+import type { ChannelService } from '../services/channel-service';
+import type { Clock, Store } from '../services/ports';
+import type { ApproverPolicy } from '../services/request-approvers';
+import { annotateRequest, commitTransition, listRequests, loadRequest, toRequest } from '../services/request-records';
+import type { Messenger } from './messenger';
+
+/** Universal Actions refresh serves at most 60 users. */
+const MAX_REFRESH_USERS = 60;
+/** Team members looked at to find the approvers among them. */
+const MAX_MEMBERS_SCANNED = 500;
+const APPROVER_CACHE_MS = 10 * 60_000;
+
+export interface RequestNotifier {
+  /** The request as just saved: update its cards and send what is missing. Never throws. */
+  changed(request: AppRequest): Promise<void>;
+  /** At startup: cards a crash left unsent (approval cards of waiting requests, delivery cards of provisioned ones). */
+  catchUp(): Promise<void>;
+  /** The approval card as `mode` shows it, with the refresh for the approvers of the channel it is in. */
+  approvalCard(request: AppRequest, mode: 'everyone' | 'approver', message?: string): Promise<AdaptiveCard>;
+  /** Tells the requester, in their personal chat, that their request expired without a decision. Never throws. */
+  expired(request: AppRequest): Promise<void>;
+  /** Resolves when the work queued so far has ended (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+export interface RequestNotifierDeps {
+  store: Store;
+  messenger: Messenger;
+  channels: ChannelService;
+  approvers: ApproverPolicy;
+  clock: Clock;
+  logger: Logger;
+  /** The tenant the apps live in, for the delivery card. */
+  tenantId?: string;
+}
+
+export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifier {
+  const { store, messenger, channels, approvers, clock, logger } = deps;
+  const queues = new Map<string, Promise<void>>();
+  const approverIds = new Map<string, { at: number; ids: string[] }>();
+
+  async function approvalsChannel(): Promise<ConversationAddress | undefined> {
+    return (await channels.getChannel('approvals'))?.address;
+  }
+
+  /** Teams ids of the approvers in the channel's team, for refresh.userIds; best effort, cached. */
+  async function approversIn(address: ConversationAddress | undefined): Promise<string[]> {
+    const teamId = address?.team?.id;
+    if (!address || !teamId) return [];
+    const cached = approverIds.get(teamId);
+    if (cached && clock.now().getTime() - cached.at < APPROVER_CACHE_MS) return cached.ids;
+    let ids: string[] = [];
+    try {
+      const members = await messenger.teamMembers(address, MAX_MEMBERS_SCANNED);
+      for (const member of members) {
+        if (ids.length >= MAX_REFRESH_USERS) break;
+        if (member.aadObjectId && (await approvers.isApprover({ aadObjectId: member.aadObjectId }))) ids.push(member.id);
+      }
+    } catch (err) {
+      logger.warn({ err, teamId }, 'could not list the approvers of the approvals team; approval cards offer a button instead');
+      ids = [];
+    }
+    approverIds.set(teamId, { at: clock.now().getTime(), ids });
+    return ids;
+  }
+
+  async function approvalCard(request: AppRequest, mode: 'everyone' | 'approver', message?: string): Promise<AdaptiveCard> {
+    const refreshUserIds = await approversIn(await approvalsChannel());
+    return renderApproval({ request, mode, refreshUserIds, ...(message ? { message } : {}) });
+  }
+
+  function deliveryCard(request: AppRequest): AdaptiveCard {
+    const tenantId = deps.tenantId ?? request.requesterAddress?.conversation.tenantId ?? '';
+    if (request.delivery?.kind === 'secret') {
+      return renderDelivery({ request, tenantId, state: 'stored', stored: { hint: request.delivery.hint, endDateTime: request.delivery.endDateTime } });
+    }
+    return renderDelivery({ request, tenantId, state: 'ready' });
+  }
+
+  async function updateCards(request: AppRequest): Promise<void> {
+    const log = logger.child({ requestId: request.id });
+    const tries: Array<Promise<void>> = [];
+    const attempt = (what: string, work: () => Promise<void>) => tries.push(work().catch((err: unknown) => log.warn({ err, card: what }, 'could not update a card')));
+    const home = request.requesterAddress;
+    if (home && request.statusCard) {
+      const ref = request.statusCard;
+      attempt('status', () => messenger.update(home, ref, renderRequestStatus({ request, viewer: 'requester' })));
+    }
+    const channel = await approvalsChannel();
+    if (channel && request.approvalCards?.length) {
+      const card = await approvalCard(request, 'everyone');
+      for (const ref of request.approvalCards) attempt('approval', () => messenger.update(channel, ref, card));
+    }
+    // A delivered secret is shown only in the requester's own click; every later state of its card has no secret.
+    if (home && request.deliveryCard && request.status === 'delivered' && (request.delivery?.kind !== 'secret' || request.redactedAt)) {
+      const ref = request.deliveryCard;
+      attempt('delivery', () => messenger.update(home, ref, deliveryCard(request)));
+    }
+    await Promise.all(tries);
+  }
+
+  async function postApprovalCard(request: AppRequest): Promise<AppRequest> {
+    const channel = await approvalsChannel();
+    if (!channel) {
+      logger.warn({ requestId: request.id }, 'no approvals channel: approvers find the request with `pending`');
+      return request;
+    }
+    const ref = await messenger.post(channel, await approvalCard(request, 'everyone'));
+    return annotateRequest(store, request.id, (latest) => ({ approvalCards: [...(latest.approvalCards ?? []), ref] }));
+  }
+
+  async function postDeliveryCard(request: AppRequest): Promise<AppRequest> {
+    const home = request.requesterAddress;
+    if (!home) {
+      logger.warn({ requestId: request.id }, 'the requester has no personal chat with Registrar: the delivery card waits for their next message');
+      return request;
+    }
+    const ref: CardRef = await messenger.post(home, renderDelivery({ request, tenantId: deps.tenantId ?? home.conversation.tenantId ?? '', state: 'ready' }));
+    let saved = await annotateRequest(store, request.id, () => ({ deliveryCard: ref }));
+    // A certificate or no credential needs no click: the card itself is the delivery.
+    if (saved.status === 'provisioned' && saved.form.credential.kind !== 'secret') saved = await deliverWithoutSecret(saved);
+    return saved;
+  }
+
+  async function deliverWithoutSecret(request: AppRequest): Promise<AppRequest> {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const current = await loadRequest(store, request.id);
+      const latest = toRequest(current.value);
+      const now = clock.now();
+      const delivery =
+        latest.form.credential.kind === 'certificate'
+          ? { kind: 'certificate' as const, thumbprint: latest.provisioning.certificate?.thumbprint ?? latest.form.credential.certificate.thumbprint, deliveredAt: now.toISOString() }
+          : { kind: 'none' as const, deliveredAt: now.toISOString() };
+      const result = transition(latest, { type: 'deliver', delivery }, registrarActor, now);
+      if (!result.changed) return latest;
+      try {
+        return toRequest((await commitTransition(store, current, result.request, result.audit)).stored.value);
+      } catch (err) {
+        if (attempt >= 5) throw err;
+      }
+    }
+    return request;
+  }
+
+  async function handle(request: AppRequest): Promise<void> {
+    // Always act on the latest saved state: a queued older state would put a stale card back.
+    let latest = toRequest((await loadRequest(store, request.id)).value);
+    if (latest.status === 'submitted' && !latest.approvalCards?.length) latest = await postApprovalCard(latest);
+    if (latest.status === 'provisioned' && !latest.deliveryCard) latest = await postDeliveryCard(latest);
+    await updateCards(latest);
+  }
+
+  function changed(request: AppRequest): Promise<void> {
+    const previous = queues.get(request.id) ?? Promise.resolve();
+    const next = previous
+      .then(() => handle(request))
+      .catch((err: unknown) => logger.error({ err, requestId: request.id }, 'could not bring the cards of a request up to date'));
+    queues.set(request.id, next);
+    void next.finally(() => {
+      if (queues.get(request.id) === next) queues.delete(request.id);
+    });
+    return next;
+  }
+
+  return {
+    changed,
+    approvalCard,
+    async expired(request) {
+      const home = request.requesterAddress;
+      if (!home) return;
+      const card = renderNotice({
+        tone: 'info',
+        title: `Your request for "${request.form.displayName}" expired`,
+        text: `Nobody decided on request ${request.id} by ${request.expiresAt.slice(0, 10)}, so it has expired and nothing was created. If you still need the app, ask again with \`request\`.`,
+        reference: request.id,
+      });
+      await messenger.post(home, card).then(
+        () => undefined,
+        (err: unknown) => logger.warn({ err, requestId: request.id }, 'could not tell the requester that the request expired'),
+      );
+    },
+    async catchUp() {
+      for (const { value } of await listRequests(store)) {
+        const request = toRequest(value);
+        const missingApproval = request.status === 'submitted' && !request.approvalCards?.length;
+        const missingDelivery = request.status === 'provisioned' && !request.deliveryCard;
+        if (missingApproval || missingDelivery) await changed(request);
+      }
+    },
+    async idle() {
+      while (queues.size > 0) await Promise.allSettled([...queues.values()]);
+    },
+  };
+}

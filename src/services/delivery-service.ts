@@ -1,0 +1,158 @@
+/**
+ * Private delivery of the credential (PRODUCT.md): the client secret is created by addPassword only when the
+ * requester clicks "Reveal client secret", checked at the token endpoint, and handed back to that one click.
+ * It is never stored, logged or sent in a message: the request keeps only its keyId, hint and expiry. A second
+ * Reveal never creates or shows a secret. "I have stored it", or REVEAL_TTL passing, hides it again.
+ *
+ * A double click (Teams retries a slow invoke) must not make two secrets: reveals of one request are serialised
+ * in this process, and the secret is recorded by an ETag-guarded move; a copy that loses that race (another
+ * process delivered first) removes the secret it made before answering.
+ */
+import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
+import type { Actor } from '../domain/conversation';
+import { transition, type AppRequest, type TransitionActor } from '../domain/request';
+import type { Config } from '../config';
+import type { Logger } from '../lib/logger';
+import type { Clock, NewSecret, Provisioner, Store } from './ports';
+import { annotateRequest, commitTransition, loadRequest, toRequest } from './request-records';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export type RevealResult =
+  | {
+      kind: 'revealed';
+      request: AppRequest;
+      /** Only for the invoke response to the requester's click. */
+      secret: NewSecret & { check: 'works' | 'pending' };
+    }
+  /** Nothing was created: the request was already delivered (or needs no secret); `message` says what to do. */
+  | { kind: 'already'; request: AppRequest; message: string };
+
+export interface DeliveryService {
+  /** The requester's Reveal click. Must answer within an invoke: the secret check stops at `checkBudgetMs`. */
+  reveal(actor: Actor, requestId: string, conversationId?: string): Promise<RevealResult>;
+  /** "I have stored it": the secret leaves the card; returns the request with redactedAt set. */
+  stored(actor: Actor, requestId: string): Promise<AppRequest>;
+  /** Requests whose revealed secret is past REVEAL_TTL and still on a card: marks them redacted and returns them. */
+  redactDue(now: Date): Promise<AppRequest[]>;
+  /** Only the requester sees the delivery; refuses anyone else. */
+  requireRequester(actor: Actor, request: AppRequest): void;
+}
+
+export interface DeliveryServiceDeps {
+  store: Store;
+  provisioner: Pick<Provisioner, 'addPassword' | 'removePassword' | 'verifySecret'>;
+  clock: Clock;
+  policy: Pick<Config['policy'], 'secretMaxDays' | 'revealTtlMinutes'>;
+  logger: Logger;
+  /** How long Reveal waits for a new secret to work before answering "not yet" (default 3 s, inside Teams' invoke limit). */
+  checkBudgetMs?: number;
+  /** Lists the stored requests (the redaction sweep). */
+  listRequests: () => Promise<AppRequest[]>;
+}
+
+const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
+
+export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
+  const { store, provisioner, clock, policy, logger } = deps;
+  const checkBudgetMs = deps.checkBudgetMs ?? 3000;
+  const running = new Map<string, Promise<RevealResult>>();
+
+  function requireRequester(actor: Actor, request: AppRequest): void {
+    if (!same(actor.aadObjectId, request.requester.aadObjectId)) {
+      throw new NotAuthorized(`Only ${request.requester.name}, who asked for this app, can see its credentials.`);
+    }
+  }
+
+  function alreadyMessage(request: AppRequest): string {
+    const d = request.delivery;
+    if (d?.kind === 'secret') {
+      return `The client secret of this app was revealed on ${d.revealedAt.slice(0, 10)} and is shown only once. If you did not store it, ask for a new one with \`rotate ${request.form.displayName}\`.`;
+    }
+    return 'This app has no client secret to reveal.';
+  }
+
+  async function revealOnce(actor: Actor, requestId: string, conversationId?: string): Promise<RevealResult> {
+    const current = await loadRequest(store, requestId);
+    const request = toRequest(current.value);
+    requireRequester(actor, request);
+    if (request.form.credential.kind !== 'secret' || request.status === 'delivered') return { kind: 'already', request, message: alreadyMessage(request) };
+    if (request.status !== 'provisioned') {
+      throw new RegistrarError('conflict', `Request ${requestId} is not ready yet: its app is still being set up. The card updates when it is.`);
+    }
+    const application = request.provisioning.application;
+    if (!application) throw new Error(`request ${requestId} is provisioned without an application`);
+    const now = clock.now();
+    const days = Math.min(request.form.credential.lifetimeDays, policy.secretMaxDays);
+    const secret = await provisioner.addPassword(application.applicationObjectId, {
+      displayName: `Registrar ${requestId}`,
+      endDateTime: new Date(now.getTime() + days * DAY_MS),
+    });
+    const person: TransitionActor = { aadObjectId: actor.aadObjectId!.toLowerCase(), name: actor.name, ...(conversationId ? { conversationId } : {}) };
+    const delivery = { kind: 'secret' as const, keyId: secret.keyId, hint: secret.hint, endDateTime: secret.endDateTime, revealedAt: now.toISOString() };
+    const log = logger.child({ requestId });
+    let saved: AppRequest;
+    try {
+      const result = transition(request, { type: 'deliver', delivery }, person, now);
+      if (!result.changed) throw new ConflictError('changed', requestId);
+      saved = toRequest((await commitTransition(store, current, result.request, result.audit)).stored.value);
+    } catch (err) {
+      // Another copy delivered first, or the save failed: this secret is recorded nowhere, so it must not live.
+      await provisioner.removePassword(application.applicationObjectId, secret.keyId).catch((removeError: unknown) => {
+        log.error({ err: removeError, keyId: secret.keyId }, 'an unrecorded secret could not be removed; remove it in the app registration');
+      });
+      if (err instanceof ConflictError) {
+        const latest = toRequest((await loadRequest(store, requestId)).value);
+        return { kind: 'already', request: latest, message: alreadyMessage(latest) };
+      }
+      throw err;
+    }
+    log.info({ keyId: secret.keyId, endDateTime: secret.endDateTime }, 'client secret revealed');
+    const check = await provisioner.verifySecret(application.appId, secret.secretText, new Date(clock.now().getTime() + checkBudgetMs)).catch((err: unknown) => {
+      log.warn({ err }, 'the new secret could not be checked');
+      return 'pending' as const;
+    });
+    return { kind: 'revealed', request: saved, secret: { ...secret, check } };
+  }
+
+  return {
+    requireRequester,
+
+    reveal(actor, requestId, conversationId) {
+      if (!actor.aadObjectId) return Promise.reject(new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot show you a secret.'));
+      // A second click while the first is still running gets the first one's answer, not a second secret.
+      const inFlight = running.get(requestId);
+      if (inFlight) {
+        return inFlight.then(async () => {
+          const request = toRequest((await loadRequest(store, requestId)).value);
+          return { kind: 'already' as const, request, message: alreadyMessage(request) };
+        });
+      }
+      const work = revealOnce(actor, requestId, conversationId).finally(() => running.delete(requestId));
+      running.set(requestId, work);
+      return work;
+    },
+
+    async stored(actor, requestId) {
+      const request = toRequest((await loadRequest(store, requestId)).value);
+      requireRequester(actor, request);
+      return annotateRequest(store, requestId, (latest) => (latest.redactedAt || latest.delivery?.kind !== 'secret' ? undefined : { redactedAt: clock.now().toISOString() }));
+    },
+
+    async redactDue(now) {
+      const ttlMs = policy.revealTtlMinutes * 60_000;
+      const due = (r: AppRequest) => r.delivery?.kind === 'secret' && !r.redactedAt && Date.parse(r.delivery.revealedAt) + ttlMs <= now.getTime();
+      const redacted: AppRequest[] = [];
+      for (const request of (await deps.listRequests()).filter(due)) {
+        let changed = false;
+        const saved = await annotateRequest(store, request.id, (latest) => {
+          if (!due(latest)) return undefined;
+          changed = true;
+          return { redactedAt: now.toISOString() };
+        });
+        if (changed) redacted.push(saved);
+      }
+      return redacted;
+    },
+  };
+}

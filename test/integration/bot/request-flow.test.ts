@@ -1,0 +1,325 @@
+/**
+ * The whole request path through the running bot, driven by Bot Framework activities as Teams sends them, with
+ * Microsoft Graph reached through the production adapter against the local tenant and the state in Azure Tables
+ * (Azurite): request → approve in the approvals channel → background provisioning → private delivery → reveal →
+ * stored. The tenant, the connector and the tables are the judges.
+ */
+import { uniqueNameFor } from '../../../src/domain/app-spec';
+import { alex, demoTenantId, demoUsers } from '../../../src/local/demo-identities';
+import graphPermissions from '../../../src/local/tenant/graph-permissions.json';
+import { allRoutes } from '../../../src/local/tenant/routes';
+import { demoTenant } from '../../../src/local/tenant/seed';
+import type { RunningTenant } from '../../../src/local/tenant/server';
+import { Verb } from '../../../src/cards/verbs';
+import type { AppRequest } from '../../../src/domain/request';
+import { actionFor, cardInputs, refreshOf, verbsOf } from '../../helpers/cards';
+import { FakeConnector } from '../../helpers/connector';
+import { type TestRegistrar, startRegistrar, testStorageConnectionString } from '../../helpers/registrar';
+import { startTestTenant } from '../../helpers/tenant';
+import { Teams, cardText, personalChat, teamChannel, type TeamsUser } from '../../helpers/teams';
+import { TableClient, TableServiceClient } from '@azure/data-tables';
+
+jest.setTimeout(120_000);
+
+const megan = demoUsers[0]!;
+const adele = demoUsers[1]!;
+const isaiah = demoUsers[2]!;
+
+function permissionId(value: string, type: 'Role' | 'Scope'): string {
+  const found = (graphPermissions as Array<{ id: string; value: string; type: string }>).find((p) => p.value === value && p.type === type);
+  if (!found) throw new Error(`no ${type} ${value} in the catalog`);
+  return found.id;
+}
+
+/** The system clock moved forward on demand, so that the sweep can be tested without waiting days. */
+class OffsetClock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
+describe('request, approve, provision, deliver', () => {
+  let clock: OffsetClock;
+  let tenant: RunningTenant;
+  let registrar: TestRegistrar;
+  let connector: FakeConnector;
+  let teams: Teams;
+  const channel = teamChannel(demoTenantId, 'App approvals');
+  const alexChat = personalChat(alex, demoTenantId);
+
+  beforeEach(async () => {
+    const demo = demoTenant();
+    clock = new OffsetClock();
+    tenant = await startTestTenant({ data: demo.data, routes: allRoutes });
+    connector = await new FakeConnector().start();
+    registrar = await startRegistrar({
+      env: {
+        ADMIN_IDS: alex.aadObjectId,
+        APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`,
+        AZURE_TENANT_ID: demo.data.tenantId,
+        AZURE_CLIENT_ID: demo.registrar.clientId,
+        AZURE_CLIENT_SECRET: demo.registrar.clientSecret,
+        AUTHORITY_HOST: tenant.url,
+        GRAPH_ENDPOINT: tenant.url,
+      },
+      overrides: { clock, graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 }, secretCheckBudgetMs: 2000 },
+    });
+    teams = new Teams(registrar.url, connector);
+    connector.teamMembers.set(channel.team!.id, [alex, megan, adele, isaiah].map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId })));
+    await teams.post(teams.message(channel, alex, 'setup approvals', { mentionBot: true }));
+  });
+
+  afterEach(async () => {
+    await registrar.stop();
+    await connector.stop();
+    await tenant.stop();
+  });
+
+  async function openForm(user: TeamsUser): Promise<{ card: Record<string, unknown>; requestId: string }> {
+    const before = connector.sent.length;
+    await teams.post(teams.message(personalChat(user, demoTenantId), user, 'request'));
+    const card = connector.cards().at(-1)?.card;
+    expect(connector.sent.length).toBe(before + 1);
+    const submit = actionFor(card, Verb.requestSubmit);
+    return { card: card!, requestId: String(submit.data.requestId) };
+  }
+
+  function formData(requestId: string, fields: Record<string, string> = {}): Record<string, string> {
+    return {
+      requestId,
+      name: 'Payroll export',
+      purpose: 'Nightly export of payroll data to the finance warehouse.',
+      audience: 'AzureADMyOrg',
+      platform: 'none',
+      permissions: [permissionId('User.Read.All', 'Role'), permissionId('User.Read', 'Scope')].join(','),
+      credential: 'secret',
+      secretDays: '30',
+      ...fields,
+    };
+  }
+
+  async function submit(user: TeamsUser, data: Record<string, string>, formActivityId = `form-${data.requestId}`) {
+    return teams.invoke(teams.cardAction(personalChat(user, demoTenantId), user, Verb.requestSubmit, data, formActivityId));
+  }
+
+  async function stored(requestId: string): Promise<AppRequest> {
+    const found = await registrar.container.store.requests.get('request', requestId);
+    if (!found) throw new Error(`request ${requestId} is not stored`);
+    return found.value;
+  }
+
+  function approvalPosts() {
+    return connector.sent.filter((s) => s.kind === 'send' && s.conversationId === channel.conversation.id && JSON.stringify(s.activity).includes(Verb.approvalRefresh));
+  }
+
+  test('when a person asks, an approver approves and the person reveals the secret, then one app exists, the secret works once, and it is nowhere else', async () => {
+    const { card: form, requestId } = await openForm(alex);
+    expect([...cardInputs(form).keys()]).toEqual(expect.arrayContaining(['name', 'purpose', 'audience', 'platform', 'permissions', 'credential', 'secretDays', 'owners']));
+
+    const found = await teams.invoke(teams.cardAction(alexChat, alex, Verb.requestFind, { requestId, permissionFilter: 'Mail.Send' }, 'form-1'));
+    expect(cardInputs(found.card).get('permissions')?.choices?.map((c) => c.value)).toContain(permissionId('Mail.Send', 'Role'));
+
+    const submitted = await submit(alex, formData(requestId), 'form-1');
+    expect(submitted.status).toBe(200);
+    expect(cardText(submitted.card)).toContain(requestId);
+    expect((await stored(requestId)).status).toBe('submitted');
+    expect(tenant.counters.snapshot()["PATCH /applications(uniqueName='{uniqueName}')"]).toBeUndefined();
+
+    await registrar.runtime.idle();
+    const posts = approvalPosts();
+    expect(posts).toHaveLength(1);
+    const approvalCard = connector.cards({ conversationId: channel.conversation.id, kind: 'send' }).at(-1)!.card;
+    expect(refreshOf(approvalCard)?.userIds?.sort()).toEqual([megan.id, adele.id].sort());
+    expect(verbsOf(approvalCard)).toEqual([Verb.approvalRefresh]);
+
+    const decide = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalRefresh, { requestId }, posts[0]!.id));
+    expect(verbsOf(decide.card)).toEqual(expect.arrayContaining([Verb.approvalApprove, Verb.approvalReject]));
+    const approved = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, posts[0]!.id));
+    expect(cardText(approved.card)).toMatch(/approved/i);
+
+    await registrar.runtime.idle();
+    const provisioned = await stored(requestId);
+    expect(provisioned.status).toBe('provisioned');
+    const apps = Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId));
+    expect(apps).toHaveLength(1);
+
+    // The approval card and the status card were updated in place; the delivery card went to Alex alone.
+    expect(connector.sent.some((s) => s.kind === 'update' && s.activityId === posts[0]!.id)).toBe(true);
+    expect(connector.sent.some((s) => s.kind === 'update' && s.activityId === 'form-1')).toBe(true);
+    const delivery = connector.sent.find((s) => s.kind === 'send' && s.conversationId === alexChat.conversation.id && JSON.stringify(s.activity).includes(Verb.deliveryReveal));
+    expect(delivery).toBeDefined();
+
+    const revealed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id));
+    const passwords = (apps[0]!.data.passwordCredentials as Array<{ keyId: string; hint: string }> | undefined) ?? [];
+    const current = Object.values(tenant.state().data.applications).find((a) => a.data.uniqueName === uniqueNameFor(requestId))!;
+    const credentials = current.data.passwordCredentials as Array<{ keyId: string; hint: string }>;
+    expect(passwords.length).toBeLessThanOrEqual(credentials.length);
+    expect(credentials).toHaveLength(1);
+    const secret = cardText(revealed.card)
+      .split('\n')
+      .find((line) => line.startsWith(credentials[0]!.hint) && line.length >= 30);
+    if (!secret) throw new Error(`no secret starting with ${credentials[0]!.hint} on the card:\n${cardText(revealed.card)}`);
+    expect(secret!.startsWith(credentials[0]!.hint)).toBe(true);
+    expect(verbsOf(revealed.card)).toContain(Verb.deliveryStored);
+    expect((await stored(requestId)).status).toBe('delivered');
+
+    // A second Reveal creates nothing and shows nothing.
+    const again = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id));
+    expect(JSON.stringify(again.card)).not.toContain(secret!);
+    expect(cardText(again.card)).toMatch(/rotate/i);
+
+    const done = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryStored, { requestId }, delivery!.id));
+    expect(JSON.stringify(done.card)).not.toContain(secret!);
+    expect(cardText(done.card)).toContain(credentials[0]!.hint);
+    await registrar.runtime.idle();
+    expect(Object.values(tenant.state().data.applications).find((a) => a.data.uniqueName === uniqueNameFor(requestId))!.data.passwordCredentials).toHaveLength(1);
+
+    // Secrecy: not in the logs, not in anything sent to the connector, not in any table.
+    expect(registrar.logs.text).not.toContain(secret!);
+    expect(JSON.stringify(connector.sent)).not.toContain(secret!);
+    const service = TableServiceClient.fromConnectionString(testStorageConnectionString(), { allowInsecureConnection: true });
+    for await (const table of service.listTables()) {
+      if (!table.name?.startsWith(registrar.config.storage.tablePrefix)) continue;
+      const client = TableClient.fromConnectionString(testStorageConnectionString(), table.name, { allowInsecureConnection: true });
+      for await (const entity of client.listEntities()) expect(JSON.stringify(entity)).not.toContain(secret!);
+    }
+  });
+
+  test('when the same approval arrives twice at once and a second approver clicks too, then there is one decision and one application', async () => {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId));
+    await registrar.runtime.idle();
+    const cardId = approvalPosts()[0]!.id;
+
+    const click = (user: TeamsUser) => teams.invoke(teams.cardAction(channel, user, Verb.approvalApprove, { requestId }, cardId));
+    const answers = await Promise.all([click(megan), click(megan), click(adele)]);
+
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    await registrar.runtime.idle();
+    const request = await stored(requestId);
+    expect(request.status).toBe('provisioned');
+    expect(request.approvals).toHaveLength(1);
+    expect(Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId))).toHaveLength(1);
+    expect(tenant.counters.snapshot()["PATCH /applications(uniqueName='{uniqueName}')"]).toBe(1);
+  });
+
+  test('when someone who is not an approver, or the requester, clicks Approve, then they are refused and nothing changes', async () => {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId));
+    await registrar.runtime.idle();
+    const cardId = approvalPosts()[0]!.id;
+
+    const outsider = await teams.invoke(teams.cardAction(channel, isaiah, Verb.approvalApprove, { requestId }, cardId));
+    const own = await teams.invoke(teams.cardAction(channel, alex, Verb.approvalApprove, { requestId }, cardId));
+
+    expect(cardText(outsider.card)).toMatch(/approver/i);
+    expect(cardText(own.card)).toMatch(/someone else/i);
+    expect((await stored(requestId)).status).toBe('submitted');
+    expect((await stored(requestId)).approvals).toEqual([]);
+  });
+
+  test('when an approver rejects without a reason, then the card asks for one; with a reason the requester sees it', async () => {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId), 'alex-form');
+    await registrar.runtime.idle();
+    const cardId = approvalPosts()[0]!.id;
+
+    const noReason = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalReject, { requestId, reason: '  ' }, cardId));
+    expect(verbsOf(noReason.card)).toEqual(expect.arrayContaining([Verb.approvalApprove, Verb.approvalReject]));
+    expect(cardText(noReason.card)).toMatch(/reason/i);
+    expect((await stored(requestId)).status).toBe('submitted');
+
+    await teams.invoke(teams.cardAction(channel, megan, Verb.approvalReject, { requestId, reason: 'Use the existing HR export app instead.' }, cardId));
+    await registrar.runtime.idle();
+
+    expect((await stored(requestId)).status).toBe('rejected');
+    const statusUpdate = connector.sent.filter((s) => s.kind === 'update' && s.activityId === 'alex-form').at(-1);
+    expect(cardText((statusUpdate!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toContain('Use the existing HR export app instead.');
+  });
+
+  test('when the form comes back with an unknown field and an http redirect URI, then it is returned with messages and values, and nothing is stored or sent to Graph', async () => {
+    const { requestId } = await openForm(alex);
+    tenant.counters.reset();
+
+    const answer = await submit(alex, { ...formData(requestId, { platform: 'web', redirectUris: 'http://app.contoso.com/callback' }), isAdmin: 'true' });
+
+    expect(verbsOf(answer.card)).toContain(Verb.requestSubmit);
+    expect(cardText(answer.card)).toMatch(/does not know|https/i);
+    expect(cardInputs(answer.card).get('name')?.value).toBe('Payroll export');
+    expect(await registrar.container.store.requests.get('request', requestId)).toBeUndefined();
+    expect(Object.keys(tenant.counters.snapshot()).filter((k) => !k.startsWith('GET'))).toEqual([]);
+  });
+
+  test('when a request is cancelled by its requester, then the approval card says so and approvers can no longer decide', async () => {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId));
+    await registrar.runtime.idle();
+    const cardId = approvalPosts()[0]!.id;
+
+    await teams.post(teams.message(alexChat, alex, `cancel ${requestId}`));
+    await registrar.runtime.idle();
+    const late = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, cardId));
+
+    expect((await stored(requestId)).status).toBe('cancelled');
+    expect(cardText(late.card)).toMatch(/cancelled/i);
+    const update = connector.sent.filter((s) => s.kind === 'update' && s.activityId === cardId).at(-1);
+    expect(verbsOf((update!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toEqual([]);
+  });
+
+  /** A request submitted by Alex and approved by Megan, provisioned; returns its id and its delivery card's id. */
+  async function provisioned(): Promise<{ requestId: string; deliveryId: string }> {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId));
+    await registrar.runtime.idle();
+    await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, approvalPosts()[0]!.id));
+    await registrar.runtime.idle();
+    const delivery = connector.sent.find((s) => s.kind === 'send' && s.conversationId === alexChat.conversation.id && JSON.stringify(s.activity).includes(requestId) && JSON.stringify(s.activity).includes(Verb.deliveryReveal));
+    if (!delivery) throw new Error(`no delivery card for ${requestId}`);
+    return { requestId, deliveryId: delivery.id };
+  }
+
+  test('when a revealed secret is left on the card past REVEAL_TTL, then the sweep replaces the card with its hint and expiry', async () => {
+    const { requestId, deliveryId } = await provisioned();
+    const revealed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, deliveryId));
+    const hint = (await stored(requestId)).delivery;
+    expect(hint?.kind).toBe('secret');
+    const secretLine = cardText(revealed.card).split('\n').find((line) => hint?.kind === 'secret' && line.startsWith(hint.hint) && line.length >= 30);
+    expect(secretLine).toBeDefined();
+
+    await registrar.runtime.sweep();
+    await registrar.runtime.idle();
+    expect(connector.sent.filter((s) => s.kind === 'update' && s.activityId === deliveryId)).toEqual([]);
+
+    clock.offsetMs = (registrar.config.policy.revealTtlMinutes + 1) * 60_000;
+    await registrar.runtime.sweep();
+    await registrar.runtime.idle();
+
+    const updates = connector.sent.filter((s) => s.kind === 'update' && s.activityId === deliveryId);
+    expect(updates).toHaveLength(1);
+    const card = (updates[0]!.activity.attachments as Array<{ content: unknown }>)[0]!.content;
+    expect(JSON.stringify(card)).not.toContain(secretLine!);
+    expect(cardText(card)).toContain(hint?.kind === 'secret' ? hint.hint : '?');
+    expect(verbsOf(card)).not.toContain(Verb.deliveryReveal);
+    expect((await stored(requestId)).redactedAt).toBeDefined();
+  });
+
+  test('when a request waits past PENDING_TTL_DAYS, then the sweep expires it, tells the requester, and the approval card loses its button', async () => {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId), 'expiring-form');
+    await registrar.runtime.idle();
+    const cardId = approvalPosts()[0]!.id;
+
+    clock.offsetMs = (registrar.config.policy.pendingTtlDays * 24 + 1) * 3_600_000;
+    await registrar.runtime.sweep();
+    await registrar.runtime.idle();
+
+    expect((await stored(requestId)).status).toBe('expired');
+    const told = connector.cards({ conversationId: alexChat.conversation.id, kind: 'send' }).map((c) => cardText(c.card));
+    expect(told.some((text) => text.includes(requestId) && /expired/i.test(text))).toBe(true);
+    const approval = connector.sent.filter((s) => s.kind === 'update' && s.activityId === cardId).at(-1);
+    expect(verbsOf((approval!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toEqual([]);
+    const late = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, cardId));
+    expect(cardText(late.card)).toMatch(/expired/i);
+  });
+});
