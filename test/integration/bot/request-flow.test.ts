@@ -77,12 +77,13 @@ describe('request, approve, provision, deliver', () => {
   });
 
   async function openForm(user: TeamsUser): Promise<{ card: Record<string, unknown>; requestId: string }> {
+    const chat = personalChat(user, demoTenantId);
     const before = connector.sent.length;
-    await teams.post(teams.message(personalChat(user, demoTenantId), user, 'request'));
-    const card = connector.cards().at(-1)?.card;
-    expect(connector.sent.length).toBe(before + 1);
-    const submit = actionFor(card, Verb.requestSubmit);
-    return { card: card!, requestId: String(submit.data.requestId) };
+    await teams.post(teams.message(chat, user, 'request'));
+    const replies = connector.sent.slice(before).filter((s) => s.kind === 'reply' && s.conversationId === chat.conversation.id);
+    expect(replies).toHaveLength(1);
+    const card = (replies[0]!.activity.attachments as Array<{ content: Record<string, unknown> }>)[0]!.content;
+    return { card, requestId: String(actionFor(card, Verb.requestSubmit).data.requestId) };
   }
 
   function formData(requestId: string, fields: Record<string, string> = {}): Record<string, string> {
@@ -321,5 +322,83 @@ describe('request, approve, provision, deliver', () => {
     expect(verbsOf((approval!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toEqual([]);
     const late = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, cardId));
     expect(cardText(late.card)).toMatch(/expired/i);
+  });
+
+  test('when hand-made card data has wrong types or names another person\'s request, then it is refused with a message and nothing changes', async () => {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId));
+    await registrar.runtime.idle();
+    const { requestId: isaiahsForm } = await openForm(isaiah);
+    const before = JSON.stringify(await stored(requestId));
+
+    const wrongTypes = await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.requestSubmit, { ...formData(isaiahsForm), secretDays: 30, permissions: ['x'] }));
+    const someoneElses = await submit(isaiah, formData(requestId));
+    const cancelOthers = await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.requestCancel, { requestId }));
+    const notAnId = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId: { $ne: null } }));
+
+    expect(cardText(wrongTypes.card)).toMatch(/must be text/i);
+    expect(await registrar.container.store.requests.get('request', isaiahsForm)).toBeUndefined();
+    expect(cardText(someoneElses.card)).toMatch(/belongs to another request/i);
+    expect(cardText(cancelOthers.card)).toMatch(/only the person who asked/i);
+    expect(cardText(notAnId.card)).toMatch(/does not name a request/i);
+    expect(JSON.stringify(await stored(requestId))).toBe(before);
+  });
+
+  test('when an approver clicks Approve, then the answer comes before provisioning, which runs afterwards in the background', async () => {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId));
+    await registrar.runtime.idle();
+    tenant.faults.configure({ latencyMs: 400 });
+
+    const answer = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, approvalPosts()[0]!.id));
+
+    // Answered while provisioning (at least four slow Graph calls) had not finished: the invoke did not wait for it.
+    expect(answer.status).toBe(200);
+    expect(['approved', 'provisioning']).toContain((await stored(requestId)).status);
+    await registrar.runtime.idle();
+    expect((await stored(requestId)).status).toBe('provisioned');
+  });
+
+  test('when provisioning fails because Graph is down, then an approver sees why and Retry finishes it once Graph is back', async () => {
+    await registrar.stop();
+    const demo = demoTenant();
+    registrar = await startRegistrar({
+      env: {
+        ADMIN_IDS: alex.aadObjectId,
+        APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`,
+        AZURE_TENANT_ID: demo.data.tenantId,
+        AZURE_CLIENT_ID: demo.registrar.clientId,
+        AZURE_CLIENT_SECRET: demo.registrar.clientSecret,
+        AUTHORITY_HOST: tenant.url,
+        GRAPH_ENDPOINT: tenant.url,
+      },
+      overrides: { clock, graphTiming: { baseDelayMs: 50, maxDelayMs: 200, stepTimeoutMs: 1500 } },
+    });
+    teams = new Teams(registrar.url, connector);
+    await teams.post(teams.message(channel, alex, 'setup approvals', { mentionBot: true }));
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId));
+    await registrar.runtime.idle();
+    const cardId = approvalPosts().at(-1)!.id;
+
+    tenant.faults.configure({ unavailable: { rate: 1 } });
+    await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, cardId));
+    await registrar.runtime.idle();
+    const failed = await stored(requestId);
+    expect(failed.status).toBe('failed');
+    expect(failed.provisioning.lastError?.message).toMatch(/busy or unreachable/i);
+    const failedCard = connector.sent.filter((s) => s.kind === 'update' && s.activityId === cardId).at(-1)!;
+    expect(cardText((failedCard.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toMatch(/busy or unreachable/i);
+
+    tenant.faults.reset();
+    const outsider = await teams.invoke(teams.cardAction(channel, isaiah, Verb.approvalRetry, { requestId }, cardId));
+    expect(cardText(outsider.card)).toMatch(/approver/i);
+    const view = await teams.invoke(teams.cardAction(channel, adele, Verb.approvalRefresh, { requestId }, cardId));
+    expect(verbsOf(view.card)).toContain(Verb.approvalRetry);
+    await teams.invoke(teams.cardAction(channel, adele, Verb.approvalRetry, { requestId }, cardId));
+    await registrar.runtime.idle();
+
+    expect((await stored(requestId)).status).toBe('provisioned');
+    expect(Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId))).toHaveLength(1);
   });
 });
