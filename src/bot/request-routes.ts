@@ -156,7 +156,12 @@ export function requestCardRoutes(services: RequestRouteServices) {
   /** The approval card for the person who clicked: decision buttons for an approver who may still decide. */
   const refresh: Handler = async (context, data) => {
     const actor = actorFrom(context.activity);
-    const request = await services.requests.view(requestIdOf(data));
+    const requestId = requestIdOf(data);
+    // In the approvals channel the card is already in front of everyone; elsewhere (from `pending`, or hand-made
+    // data) only the requester, the approvers and the operators may see the request.
+    const approvals = await services.channels.getChannel('approvals');
+    const inApprovalsChannel = !!approvals && addressFrom(context.activity).conversation.id === approvals.address.conversation.id;
+    const request = inApprovalsChannel ? await services.requests.view(requestId) : (await services.requests.status(actor, requestId)).request;
     const decidable = request.status === 'submitted' || request.status === 'failed';
     if (!decidable) return services.notifier.approvalCard(request, 'everyone');
     if (actor.aadObjectId && actor.aadObjectId === request.requester.aadObjectId.toLowerCase()) {
@@ -264,7 +269,7 @@ export function requestCommands(services: RequestRouteServices) {
     },
     async pending(context: TurnContext) {
       const requests = await services.requests.pending(actorFrom(context.activity));
-      return renderRequestList({ title: 'Waiting for your decision', requests, empty: 'Nothing waits for your decision.' });
+      return renderRequestList({ title: 'Waiting for your decision', requests, empty: 'Nothing waits for your decision.', rowAction: 'review' });
     },
     async status(context: TurnContext, argument: string) {
       const view = await services.requests.status(actorFrom(context.activity), idFrom(argument, 'status <id>'));

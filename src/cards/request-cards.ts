@@ -448,6 +448,8 @@ export interface RequestListView {
   /** Shown when there is no request. */
   empty: string;
   notice?: string;
+  /** Each row's button: show the request's status (default), or review it as an approver (the approval card). */
+  rowAction?: 'show' | 'review';
 }
 
 export function renderRequestList(view: RequestListView): AdaptiveCard {
@@ -466,6 +468,7 @@ export function renderRequestList(view: RequestListView): AdaptiveCard {
       created: formatUtc(request.createdAt),
     })),
     more: more > 0 ? `…and ${more} more, not shown.` : undefined,
+    review: view.rowAction === 'review',
     verb: Verb,
   });
   return tidy(card);

@@ -21,6 +21,8 @@ export interface PlaygroundOptions {
   dataDir: string;
   /** Called when the Playground exits without being asked to. */
   onUnexpectedExit?: (code: number | null) => void;
+  /** Who uses this Playground (default Alex Wilber); `npm run playground -- megan` opens one as an approver. */
+  currentUser?: DemoUser;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -55,14 +57,15 @@ function playgroundUser(user: DemoUser) {
 }
 
 /** The Playground's config (YAML; JSON is valid YAML). It requires exactly five `users` besides the current one. */
-export function playgroundConfig(): Record<string, unknown> {
-  if (demoUsers.length !== 5) throw new Error('the Agents Playground needs exactly 5 users besides the current one');
+export function playgroundConfig(currentUser: DemoUser = alex): Record<string, unknown> {
+  const others = [alex, ...demoUsers].filter((person) => person.aadObjectId !== currentUser.aadObjectId);
+  if (others.length !== 5) throw new Error('the Agents Playground needs exactly 5 users besides the current one');
   return {
     version: '0.1.1',
     tenantId: demoTenantId,
     bot: { id: demoBot.id, name: demoBot.name },
-    currentUser: playgroundUser(alex),
-    users: demoUsers.map(playgroundUser),
+    currentUser: playgroundUser(currentUser),
+    users: others.map(playgroundUser),
     personalChat: { id: 'personal-chat-registrar' },
     groupChat: { id: 'group-chat-registrar', name: 'App owners' },
     team: { id: demoTeam.id, name: demoTeam.name, aadGroupId: demoTeam.aadGroupId, channels: demoTeam.channels },
@@ -80,7 +83,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   mkdirSync(dataDir, { recursive: true });
   const configFile = join(dataDir, 'm365agentsplayground.yml');
   const logFile = join(dataDir, 'playground.log');
-  writeFileSync(configFile, `${JSON.stringify(playgroundConfig(), null, 2)}\n`);
+  writeFileSync(configFile, `${JSON.stringify(playgroundConfig(options.currentUser), null, 2)}\n`);
   writeFileSync(logFile, '');
 
   let cli: string;

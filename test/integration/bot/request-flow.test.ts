@@ -401,4 +401,24 @@ describe('request, approve, provision, deliver', () => {
     expect((await stored(requestId)).status).toBe('provisioned');
     expect(Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId))).toHaveLength(1);
   });
+
+  test('when an approver types pending in personal chat and presses Review, then they can approve there; others cannot review it', async () => {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId));
+    await registrar.runtime.idle();
+    const meganChat = personalChat(megan, demoTenantId);
+
+    await teams.post(teams.message(meganChat, megan, 'pending'));
+    const list = connector.cards({ conversationId: meganChat.conversation.id }).at(-1)!.card;
+    const review = actionFor(list, Verb.approvalRefresh);
+    expect(review.data.requestId).toBe(requestId);
+    const outsider = await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.approvalRefresh, { requestId }));
+    const card = await teams.invoke(teams.cardAction(meganChat, megan, Verb.approvalRefresh, review.data));
+    await teams.invoke(teams.cardAction(meganChat, megan, actionFor(card.card, Verb.approvalApprove).verb, { requestId }));
+    await registrar.runtime.idle();
+
+    expect(cardText(outsider.card)).not.toContain(formData(requestId).purpose);
+    expect(cardText(outsider.card)).toMatch(/only the person who asked/i);
+    expect((await stored(requestId)).status).toBe('provisioned');
+  });
 });
