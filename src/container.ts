@@ -43,6 +43,9 @@ export interface Container {
   close(): Promise<void>;
 }
 
+/** How long a Graph call made inside a Teams invoke may keep retrying. */
+const INVOKE_GRAPH_BUDGET_MS = 3000;
+
 export interface ContainerOverrides {
   clock?: Clock;
   random?: RandomSource;
@@ -95,10 +98,15 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   const provisionerLogger = logger.child({ component: 'graph' });
   const provisioner: Provisioner =
     overrides.provisioner ?? (connection ? new GraphProvisioner(connection, { logger: provisionerLogger, ...overrides.graphTiming }) : unavailableProvisioner());
+  // What runs inside a Teams invoke (the form's catalog, other APIs' permissions, addPassword at Reveal) retries
+  // for a few seconds only: Teams gives an invoke about five, and a late answer is a lost one.
+  const inTurn: Provisioner =
+    overrides.provisioner ??
+    (connection ? new GraphProvisioner(connection, { logger: provisionerLogger, ...overrides.graphTiming, stepTimeoutMs: INVOKE_GRAPH_BUDGET_MS }) : provisioner);
   const random: RandomSource = overrides.random ?? ((n) => new Uint8Array(randomBytes(n)));
 
   const listeners: Array<(request: AppRequest) => void | Promise<void>> = [];
-  const requests = createRequestService({ store, provisioner, approvers, clock, random, policy, logger, ...(directory ? { directory } : {}), isOperator: (actor) => operators.isOperator(actor) });
+  const requests = createRequestService({ store, provisioner: inTurn, approvers, clock, random, policy, logger, ...(directory ? { directory } : {}), isOperator: (actor) => operators.isOperator(actor) });
   const provisioning = createProvisioningService({
     store,
     provisioner,
@@ -111,7 +119,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   });
   const delivery = createDeliveryService({
     store,
-    provisioner,
+    provisioner: inTurn,
     clock,
     policy,
     logger: logger.child({ component: 'delivery' }),

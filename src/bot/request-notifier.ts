@@ -29,6 +29,8 @@ export interface RequestNotifier {
   catchUp(): Promise<void>;
   /** The approval card as `mode` shows it, with the refresh for the approvers of the channel it is in. */
   approvalCard(request: AppRequest, mode: 'everyone' | 'approver', message?: string): Promise<AdaptiveCard>;
+  /** A card showing `request` as it is now was just put in front of people (an invoke's answer): no update needed. */
+  shown(ref: CardRef, request: AppRequest): void;
   /** Tells the requester, in their personal chat, that their request expired without a decision. Never throws. */
   expired(request: AppRequest): Promise<void>;
   /** Resolves when the work queued so far has ended (tests, shutdown). */
@@ -50,6 +52,14 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
   const { store, messenger, channels, approvers, clock, logger } = deps;
   const queues = new Map<string, Promise<void>>();
   const approverIds = new Map<string, { at: number; ids: string[] }>();
+  /** The version of the request each card (by activity id) shows, so that a card is updated only when it would change. */
+  const cardVersions = new Map<string, string>();
+  const versionOf = (request: AppRequest) => `${request.updatedAt}|${request.redactedAt ?? ''}`;
+  const current = (ref: CardRef, request: AppRequest) => cardVersions.get(ref.activityId) === versionOf(request);
+  const mark = (ref: CardRef, request: AppRequest) => {
+    cardVersions.set(ref.activityId, versionOf(request));
+    if (cardVersions.size > 10_000) cardVersions.delete(cardVersions.keys().next().value as string);
+  };
 
   async function approvalsChannel(): Promise<ConversationAddress | undefined> {
     return (await channels.getChannel('approvals'))?.address;
@@ -92,21 +102,30 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
   async function updateCards(request: AppRequest): Promise<void> {
     const log = logger.child({ requestId: request.id });
     const tries: Array<Promise<void>> = [];
-    const attempt = (what: string, work: () => Promise<void>) => tries.push(work().catch((err: unknown) => log.warn({ err, card: what }, 'could not update a card')));
+    const attempt = (what: string, ref: CardRef, work: () => Promise<void>) => {
+      if (current(ref, request)) return;
+      tries.push(
+        work().then(
+          () => mark(ref, request),
+          (err: unknown) => log.warn({ err, card: what }, 'could not update a card'),
+        ),
+      );
+    };
     const home = request.requesterAddress;
     if (home && request.statusCard) {
       const ref = request.statusCard;
-      attempt('status', () => messenger.update(home, ref, renderRequestStatus({ request, viewer: 'requester' })));
+      attempt('status', ref, () => messenger.update(home, ref, renderRequestStatus({ request, viewer: 'requester' })));
     }
     const channel = await approvalsChannel();
-    if (channel && request.approvalCards?.length) {
+    const stale = (request.approvalCards ?? []).filter((ref) => !current(ref, request));
+    if (channel && stale.length > 0) {
       const card = await approvalCard(request, 'everyone');
-      for (const ref of request.approvalCards) attempt('approval', () => messenger.update(channel, ref, card));
+      for (const ref of stale) attempt('approval', ref, () => messenger.update(channel, ref, card));
     }
     // A delivered secret is shown only in the requester's own click; every later state of its card has no secret.
     if (home && request.deliveryCard && request.status === 'delivered' && (request.delivery?.kind !== 'secret' || request.redactedAt)) {
       const ref = request.deliveryCard;
-      attempt('delivery', () => messenger.update(home, ref, deliveryCard(request)));
+      attempt('delivery', ref, () => messenger.update(home, ref, deliveryCard(request)));
     }
     await Promise.all(tries);
   }
@@ -118,6 +137,7 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
       return request;
     }
     const ref = await messenger.post(channel, await approvalCard(request, 'everyone'));
+    mark(ref, request);
     return annotateRequest(store, request.id, (latest) => ({ approvalCards: [...(latest.approvalCards ?? []), ref] }));
   }
 
@@ -128,6 +148,7 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
       return request;
     }
     const ref: CardRef = await messenger.post(home, renderDelivery({ request, tenantId: deps.tenantId ?? home.conversation.tenantId ?? '', state: 'ready' }));
+    mark(ref, request);
     let saved = await annotateRequest(store, request.id, () => ({ deliveryCard: ref }));
     // A certificate or no credential needs no click: the card itself is the delivery.
     if (saved.status === 'provisioned' && saved.form.credential.kind !== 'secret') saved = await deliverWithoutSecret(saved);
@@ -177,6 +198,7 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
   return {
     changed,
     approvalCard,
+    shown: mark,
     async expired(request) {
       const home = request.requesterAddress;
       if (!home) return;

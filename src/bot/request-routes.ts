@@ -126,14 +126,27 @@ export function requestCardRoutes(services: RequestRouteServices) {
   const submit: Handler = async (context, data) => {
     requirePersonal(context, 'Ask for an app');
     const address = addressFrom(context.activity);
-    const result = await services.requests.submit(actorFrom(context.activity), formData(data), address);
+    let result: Awaited<ReturnType<RequestService['submit']>>;
+    try {
+      result = await services.requests.submit(actorFrom(context.activity), formData(data), address);
+    } catch (err) {
+      // Graph or storage unavailable: the same form back with the reason, so that nothing typed is lost.
+      if (!(err instanceof RegistrarError) || err.code !== 'unavailable') throw err;
+      turnLogger(context).warn({ detail: err.message }, 'request not submitted: a dependency is unavailable');
+      const card = await renderForm(services, { requestId: requestIdOf(data), values: formValues(data), errors: { form: err.userMessage } }).catch(() => undefined);
+      if (!card) throw err;
+      return card;
+    }
     if (!result.ok) {
       const requestId = typeof data.requestId === 'string' && parseRequestId(data.requestId) ? (parseRequestId(data.requestId) as string) : (await services.requests.formContext()).requestId;
       return renderForm(services, { requestId, values: result.values, errors: result.errors, ...(result.values.permissionFilter ? { filter: result.values.permissionFilter } : {}) });
     }
     let request = result.request;
     const ref = cardRefOf(context);
-    if (ref) request = await annotateRequest(services.store, request.id, (latest) => (latest.statusCard ? undefined : { statusCard: ref }));
+    if (ref) {
+      request = await annotateRequest(services.store, request.id, (latest) => (latest.statusCard ? undefined : { statusCard: ref }));
+      services.notifier.shown(ref, request);
+    }
     if (result.created) background(request);
     const channel = await services.channels.getChannel('approvals');
     const notice = channel

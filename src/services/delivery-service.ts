@@ -45,7 +45,7 @@ export interface DeliveryServiceDeps {
   clock: Clock;
   policy: Pick<Config['policy'], 'secretMaxDays' | 'revealTtlMinutes'>;
   logger: Logger;
-  /** How long Reveal waits for a new secret to work before answering "not yet" (default 3 s, inside Teams' invoke limit). */
+  /** How long Reveal waits for a new secret to work before answering "not yet" (default 1.5 s: with addPassword it must fit in the few seconds Teams gives an invoke). */
   checkBudgetMs?: number;
   /** Lists the stored requests (the redaction sweep). */
   listRequests: () => Promise<AppRequest[]>;
@@ -55,7 +55,7 @@ const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerC
 
 export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
   const { store, provisioner, clock, policy, logger } = deps;
-  const checkBudgetMs = deps.checkBudgetMs ?? 3000;
+  const checkBudgetMs = deps.checkBudgetMs ?? 1500;
   const running = new Map<string, Promise<RevealResult>>();
 
   function requireRequester(actor: Actor, request: AppRequest): void {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { alex, demoBot, demoTeam } from '../../src/local/demo-identities';
+import { PlaygroundPage } from '../helpers/playground-page';
 import { freeLoopbackPorts, type LocalMode, type LocalModeSettings, startLocalMode } from '../helpers/e2e-local-mode';
 
 jest.setTimeout(180_000);
@@ -62,13 +63,14 @@ async function waitUntil(what: string, condition: () => boolean | Promise<boolea
 }
 
 /** One person's Playground tab. */
-class Playground {
+class Playground extends PlaygroundPage {
   readonly sentToBot: SentToBot[] = [];
 
   constructor(
-    readonly page: Page,
+    page: Page,
     private url: string,
   ) {
+    super(page);
     page.on('websocket', (socket) => {
       if (!socket.url().includes('/_ws/log/stream')) return;
       socket.on('framereceived', ({ payload }) => this.record(String(payload)));
@@ -113,9 +115,6 @@ class Playground {
     );
   }
 
-  cards(...texts: string[]): Locator {
-    return texts.reduce((cards, text) => cards.filter({ hasText: text }), this.page.locator('.ac-adaptiveCard'));
-  }
 
   welcomeCards(): Locator {
     return this.cards('Ask me for a Microsoft Entra ID app registration');
@@ -129,30 +128,8 @@ class Playground {
     return this.cards('This channel now receives approval requests');
   }
 
-  async openChat(name: string): Promise<void> {
-    await this.page.getByRole('treeitem', { name }).click();
-  }
 
-  async sendInPersonalChat(text: string): Promise<void> {
-    await this.openChat('Personal Chat');
-    await this.page.getByRole('textbox').fill(text);
-    await this.page.getByRole('button', { name: 'Send Message' }).click();
-  }
 
-  /**
-   * Starts a channel post that mentions Registrar as a person does: "@", then Registrar from the suggestions.
-   * The Playground then sends a real mention entity, and only mentioned posts reach the bot.
-   */
-  async postMentioningBot(channel: string, text: string): Promise<void> {
-    await this.openChat(channel);
-    const compose = this.page.getByRole('group').filter({ has: this.page.getByRole('button', { name: 'Post', exact: true }) });
-    const box = compose.getByRole('textbox');
-    await box.click();
-    await box.pressSequentially('@');
-    await this.page.getByRole('listbox', { name: 'Typeahead menu' }).getByRole('menuitem', { name: demoBot.name }).click();
-    await box.pressSequentially(` ${text}`);
-    await compose.getByRole('button', { name: 'Post', exact: true }).click();
-  }
 
   async screenshot(name: string): Promise<void> {
     mkdirSync(screenshots, { recursive: true });

@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { variables } from '../../src/config';
+import type { DemoUser } from '../../src/local/demo-identities';
 
 const root = join(__dirname, '../..');
 
@@ -146,4 +148,32 @@ export async function startLocalMode(settings: LocalModeSettings, readyWithinMs 
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Debian's Chromium, headless, with nothing that reaches the network on its own. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/**
+ * Makes the Playground pages of `context` act as `user` (one of its configured users): the Playground has no way to
+ * switch people, and its client takes the current user from this one response. Card clicks then reach the bot
+ * from that person; typed messages still come from the configured current user (teams-tooling.md §5a).
+ */
+export async function actAs(context: BrowserContext, user: DemoUser): Promise<void> {
+  await context.route('**/_internal/v1/config', async (route) => {
+    const response = await route.fetch();
+    const body = (await response.json()) as { config: { currentUser: unknown; users: { id: string }[] } };
+    const configured = body.config.users.find((u) => u.id === user.id);
+    if (!configured) {
+      await route.fulfill({ status: 500, contentType: 'text/plain', body: `${user.name} (${user.id}) is not among the Playground's users, so a page cannot act as them` });
+      return;
+    }
+    // users[] stays as it is: the team's and chats' member lists point at its ids.
+    body.config.currentUser = configured;
+    await route.fulfill({ response, json: body });
+  });
 }
