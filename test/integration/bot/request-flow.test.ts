@@ -15,6 +15,7 @@ import type { AppRequest } from '../../../src/domain/request';
 import { actionFor, cardInputs, refreshOf, verbsOf } from '../../helpers/cards';
 import { FakeConnector } from '../../helpers/connector';
 import { type TestRegistrar, startRegistrar, testStorageConnectionString } from '../../helpers/registrar';
+import { selfSignedCertificate } from '../../../src/local/tenant/self-signed';
 import { startTestTenant } from '../../helpers/tenant';
 import { Teams, cardText, personalChat, teamChannel, type TeamsUser } from '../../helpers/teams';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
@@ -420,5 +421,31 @@ describe('request, approve, provision, deliver', () => {
     expect(cardText(outsider.card)).not.toContain(formData(requestId).purpose);
     expect(cardText(outsider.card)).toMatch(/only the person who asked/i);
     expect((await stored(requestId)).status).toBe('provisioned');
+  });
+
+  test('when a private key is pasted instead of a certificate, then it is refused and not echoed; with the certificate, the delivery card confirms its thumbprint', async () => {
+    const now = Date.now();
+    const certificate = selfSignedCertificate('CN=payroll-export', new Date(now - 60_000), new Date(now + 90 * 86_400_000));
+    const { requestId } = await openForm(alex);
+
+    const refused = await submit(alex, formData(requestId, { credential: 'certificate', certificatePem: certificate.keyPem, secretDays: '' }));
+    expect(cardText(refused.card)).toMatch(/private key/i);
+    expect(JSON.stringify(refused.card)).not.toContain(certificate.keyPem.split('\n')[1]!);
+    expect(await registrar.container.store.requests.get('request', requestId)).toBeUndefined();
+
+    await submit(alex, formData(requestId, { credential: 'certificate', certificatePem: certificate.certPem, secretDays: '' }));
+    await registrar.runtime.idle();
+    await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, approvalPosts().at(-1)!.id));
+    await registrar.runtime.idle();
+
+    const request = await stored(requestId);
+    expect(request.status).toBe('delivered');
+    expect(request.delivery).toMatchObject({ kind: 'certificate', thumbprint: certificate.thumbprint });
+    const delivery = connector.cards({ conversationId: alexChat.conversation.id, kind: 'send' }).map((c) => c.card).find((card) => cardText(card).includes(certificate.thumbprint));
+    expect(delivery).toBeDefined();
+    expect(verbsOf(delivery)).not.toContain(Verb.deliveryReveal);
+    const app = Object.values(tenant.state().data.applications).find((a) => a.data.uniqueName === uniqueNameFor(requestId))!;
+    expect((app.data.keyCredentials as Array<{ customKeyIdentifier: string }>).map((k) => k.customKeyIdentifier)).toEqual([certificate.thumbprint]);
+    expect(app.data.passwordCredentials).toEqual([]);
   });
 });
