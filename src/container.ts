@@ -37,6 +37,8 @@ export interface Container {
   delivery: DeliveryService;
   /** The tenant whose apps Registrar provisions, when known (AZURE_TENANT_ID). */
   tenantId?: string;
+  /** The login and Graph hosts Registrar uses, named on the delivery card (a cloud's, or the local tenant's). */
+  graphEndpoints?: { login: string; graph: string };
   /** Registers a listener for every saved move of a request made outside a turn (provisioning). */
   onRequestChanged(listener: (request: AppRequest) => void | Promise<void>): void;
   /** Releases what the container started (the embedded Azurite in local mode). */
@@ -138,6 +140,7 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     provisioning,
     delivery,
     tenantId: config.graph.tenantId,
+    ...(connection ? { graphEndpoints: { login: connection.authorityHost, graph: connection.graphHost } } : {}),
     channels: createChannelService({ store, operators, clock }),
     greetings: createGreetingService({ store, clock }),
     onRequestChanged(listener) {

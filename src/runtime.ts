@@ -45,6 +45,7 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
     clock: container.clock,
     logger: logger.child({ component: 'cards' }),
     ...(container.tenantId ? { tenantId: container.tenantId } : {}),
+    ...(container.graphEndpoints ? { graphEndpoints: container.graphEndpoints } : {}),
   });
   container.onRequestChanged((request) => void notifier.changed(request));
   const bot = createBot({ ...container, notifier });

@@ -46,6 +46,8 @@ export interface RequestNotifierDeps {
   logger: Logger;
   /** The tenant the apps live in, for the delivery card. */
   tenantId?: string;
+  /** The login and Graph hosts the delivery card's token request names (the cloud's, or the local tenant's). */
+  graphEndpoints?: { login: string; graph: string };
 }
 
 export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifier {
@@ -54,6 +56,7 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
   const approverIds = new Map<string, { at: number; ids: string[] }>();
   /** The version of the request each card (by activity id) shows, so that a card is updated only when it would change. */
   const cardVersions = new Map<string, string>();
+  const endpoints = deps.graphEndpoints ? { endpoints: deps.graphEndpoints } : {};
   const versionOf = (request: AppRequest) => `${request.updatedAt}|${request.redactedAt ?? ''}`;
   const current = (ref: CardRef, request: AppRequest) => cardVersions.get(ref.activityId) === versionOf(request);
   const mark = (ref: CardRef, request: AppRequest) => {
@@ -94,9 +97,9 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
   function deliveryCard(request: AppRequest): AdaptiveCard {
     const tenantId = deps.tenantId ?? request.requesterAddress?.conversation.tenantId ?? '';
     if (request.delivery?.kind === 'secret') {
-      return renderDelivery({ request, tenantId, state: 'stored', stored: { hint: request.delivery.hint, endDateTime: request.delivery.endDateTime } });
+      return renderDelivery({ request, tenantId, ...endpoints, state: 'stored', stored: { hint: request.delivery.hint, endDateTime: request.delivery.endDateTime } });
     }
-    return renderDelivery({ request, tenantId, state: 'ready' });
+    return renderDelivery({ request, tenantId, ...endpoints, state: 'ready' });
   }
 
   async function updateCards(request: AppRequest): Promise<void> {
@@ -147,7 +150,7 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
       logger.warn({ requestId: request.id }, 'the requester has no personal chat with Registrar: the delivery card waits for their next message');
       return request;
     }
-    const ref: CardRef = await messenger.post(home, renderDelivery({ request, tenantId: deps.tenantId ?? home.conversation.tenantId ?? '', state: 'ready' }));
+    const ref: CardRef = await messenger.post(home, renderDelivery({ request, tenantId: deps.tenantId ?? home.conversation.tenantId ?? '', ...endpoints, state: 'ready' }));
     mark(ref, request);
     let saved = await annotateRequest(store, request.id, () => ({ deliveryCard: ref }));
     // A certificate or no credential needs no click: the card itself is the delivery.

@@ -31,6 +31,7 @@ export interface RequestRouteServices {
   approvers: ApproverPolicy;
   notifier: RequestNotifier;
   tenantId?: string;
+  graphEndpoints?: { login: string; graph: string };
 }
 
 const MATCHES_SHOWN = 25;
@@ -110,6 +111,8 @@ function cardRefOf(context: TurnContext): { conversationId: string; activityId: 
 }
 
 type Handler = (context: TurnContext, data: Record<string, unknown>) => Promise<AdaptiveCard>;
+
+const endpointsOf = (services: RequestRouteServices) => (services.graphEndpoints ? { endpoints: services.graphEndpoints } : {});
 
 export function requestCardRoutes(services: RequestRouteServices) {
   const background = (request: AppRequest) => void services.notifier.changed(request);
@@ -228,6 +231,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
       return renderDelivery({
         request: result.request,
         tenantId,
+        ...endpointsOf(services),
         state: d?.kind === 'secret' ? 'stored' : 'ready',
         ...(d?.kind === 'secret' ? { stored: { hint: d.hint, endDateTime: d.endDateTime } } : {}),
         message: result.message,
@@ -238,7 +242,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
     background(request);
     turnLogger(context).info({ requestId, keyId: result.secret.keyId, check: result.secret.check }, 'secret handed to its requester');
     const { secretText, hint, endDateTime, check } = result.secret;
-    return renderDelivery({ request, tenantId, state: 'revealed', secret: { text: secretText, hint, endDateTime, check } });
+    return renderDelivery({ request, tenantId, ...endpointsOf(services), state: 'revealed', secret: { text: secretText, hint, endDateTime, check } });
   };
 
   const stored: Handler = async (context, data) => {
@@ -247,6 +251,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
     return renderDelivery({
       request,
       tenantId: services.tenantId ?? context.activity.conversation?.tenantId ?? '',
+      ...endpointsOf(services),
       state: 'stored',
       ...(d?.kind === 'secret' ? { stored: { hint: d.hint, endDateTime: d.endDateTime } } : {}),
     });

@@ -151,6 +151,8 @@ describe('request, approve, provision, deliver', () => {
     expect(connector.sent.some((s) => s.kind === 'update' && s.activityId === 'form-1')).toBe(true);
     const delivery = connector.sent.find((s) => s.kind === 'send' && s.conversationId === alexChat.conversation.id && JSON.stringify(s.activity).includes(Verb.deliveryReveal));
     expect(delivery).toBeDefined();
+    // The token request to try it names the authority Registrar itself uses (here the local tenant).
+    expect(cardText((delivery!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toContain(`${tenant.url.replace(/\/+$/, '')}/${demoTenantId}/oauth2/v2.0/token`);
 
     const revealed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id));
     const passwords = (apps[0]!.data.passwordCredentials as Array<{ keyId: string; hint: string }> | undefined) ?? [];
