@@ -10,7 +10,7 @@ import graphPermissions from '../../../src/local/tenant/graph-permissions.json';
 import { allRoutes } from '../../../src/local/tenant/routes';
 import { demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
-import { Verb } from '../../../src/cards/verbs';
+import { Dataset, Verb } from '../../../src/cards/verbs';
 import type { AppRequest } from '../../../src/domain/request';
 import { actionFor, cardInputs, refreshOf, verbsOf } from '../../helpers/cards';
 import { FakeConnector } from '../../helpers/connector';
@@ -449,5 +449,22 @@ describe('request, approve, provision, deliver', () => {
     const app = Object.values(tenant.state().data.applications).find((a) => a.data.uniqueName === uniqueNameFor(requestId))!;
     expect((app.data.keyCredentials as Array<{ customKeyIdentifier: string }>).map((k) => k.customKeyIdentifier)).toEqual([certificate.thumbprint]);
     expect(app.data.passwordCredentials).toEqual([]);
+  });
+
+  test('when Teams asks for type-ahead choices (application/search), then matching Graph permissions come back, best first, paged', async () => {
+    const search = (queryText: string, top: number, skip = 0) =>
+      teams.post(teams.activity(alexChat, alex, { type: 'invoke', name: 'application/search', value: { queryText, dataset: Dataset.graphPermissions, queryOptions: { top, skip } } }));
+
+    const exact = await search('Mail.Send', 10);
+    const first = await search('mail', 3);
+    const next = await search('mail', 3, 3);
+
+    const results = (r: { body: unknown }) => (r.body as { type: string; value: { results: Array<{ title: string; value: string }> } }).value.results;
+    expect((first.body as { type: string }).type).toBe('application/vnd.microsoft.search.searchResponse');
+    expect(results(first)).toHaveLength(3);
+    expect(results(exact).slice(0, 2).map((r) => r.value).sort()).toEqual([permissionId('Mail.Send', 'Role'), permissionId('Mail.Send', 'Scope')].sort());
+    expect(results(exact).find((r) => r.value === permissionId('Mail.Send', 'Role'))?.title).toBe('Mail.Send (application) · admin consent');
+    expect(results(next)).toHaveLength(3);
+    expect(results(next).map((r) => r.value)).not.toEqual(expect.arrayContaining(results(first).map((r) => r.value)));
   });
 });
