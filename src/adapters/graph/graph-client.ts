@@ -30,6 +30,25 @@ export interface GraphConnection {
   authorityHost: string;
   /** The tenant Registrar manages, when configured (needed to sign in as a new app). */
   tenantId?: string;
+  /**
+   * Forgets the cached Graph token, so that the next call carries a new one. After a 403, an administrator may
+   * grant the missing permission; a token issued before that does not have it for up to an hour.
+   */
+  renewToken(): void;
+}
+
+/** A credential that can start again with an empty token cache (a new instance of the same credential). */
+class RenewableCredential implements TokenCredential {
+  private inner: TokenCredential;
+  constructor(private readonly make: () => TokenCredential) {
+    this.inner = make();
+  }
+  getToken(...args: Parameters<TokenCredential['getToken']>): ReturnType<TokenCredential['getToken']> {
+    return this.inner.getToken(...args);
+  }
+  renew(): void {
+    this.inner = this.make();
+  }
 }
 
 export function createGraphConnection(graph: Config['graph']): GraphConnection {
@@ -39,16 +58,14 @@ export function createGraphConnection(graph: Config['graph']): GraphConnection {
   // Instance discovery asks login.microsoftonline.com about the authority; a custom (local) authority cannot be
   // discovered, and a known cloud's needs no discovery.
   const common = { authorityHost, disableInstanceDiscovery: true };
-  let credential: TokenCredential;
-  if (graph.tenantId && graph.clientId && graph.clientSecret) {
-    credential = new ClientSecretCredential(graph.tenantId, graph.clientId, graph.clientSecret, common);
-  } else if (graph.tenantId && graph.clientId && graph.certificatePath) {
-    credential = new ClientCertificateCredential(graph.tenantId, graph.clientId, { certificatePath: graph.certificatePath }, common);
-  } else if (graph.clientId) {
-    credential = new ManagedIdentityCredential({ clientId: graph.clientId });
-  } else {
-    credential = new DefaultAzureCredential({ authorityHost, tenantId: graph.tenantId });
-  }
+  const credential = new RenewableCredential((): TokenCredential => {
+    if (graph.tenantId && graph.clientId && graph.clientSecret) return new ClientSecretCredential(graph.tenantId, graph.clientId, graph.clientSecret, common);
+    if (graph.tenantId && graph.clientId && graph.certificatePath) {
+      return new ClientCertificateCredential(graph.tenantId, graph.clientId, { certificatePath: graph.certificatePath }, common);
+    }
+    if (graph.clientId) return new ManagedIdentityCredential({ clientId: graph.clientId });
+    return new DefaultAzureCredential({ authorityHost, tenantId: graph.tenantId });
+  });
   const client = Client.initWithMiddleware({
     authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphHost}/.default`] }),
     baseUrl: `${graphHost}/`,
@@ -56,5 +73,5 @@ export function createGraphConnection(graph: Config['graph']): GraphConnection {
     // The client only sends the token to hosts it knows; a sovereign or local host must be named.
     customHosts: new Set([new URL(graphHost).hostname]),
   });
-  return { client, credential, graphHost, authorityHost, tenantId: graph.tenantId };
+  return { client, credential, graphHost, authorityHost, tenantId: graph.tenantId, renewToken: () => credential.renew() };
 }

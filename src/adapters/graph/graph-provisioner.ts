@@ -651,6 +651,9 @@ export class GraphProvisioner implements Provisioner {
 
   private fail(err: unknown, help: FailureHelp, log: Logger): RegistrarError {
     const error = toRegistrarError(err, help);
+    // Refused for a missing permission: once an administrator grants it, the next call must not reuse a token
+    // issued before the grant (it would be refused again until it expires).
+    if (error.code === 'not-authorized') this.connection.renewToken?.();
     if (!(err instanceof RegistrarError)) {
       const f = readGraphFailure(err);
       log.warn({ status: f.status, code: f.code, graphMessage: f.message, doing: help.doing }, 'graph call failed');

@@ -221,9 +221,23 @@ describe('failure and retry', () => {
     expect(changes.slice(3)).toEqual(['provisioning', 'provisioning', 'provisioning', 'provisioning', 'provisioned']);
   });
 
-  // Known gap (GraphProvisioner): its Graph token is cached, so a permission granted after the failure reaches Registrar
-  // only with its next token (up to an hour in Entra ID, or a restart); the test above uses a new provisioner for that.
-  test.todo('when an administrator grants the missing permission, then Retry in the same process finishes the request');
+  test('when an administrator grants the missing permission, then Retry in the same process finishes the request', async () => {
+    const h = await isolated({ data: tenantData({ directoryReadAll: false }) });
+    const service = h.service();
+    const request = await h.approved();
+    service.start(request.id);
+    await service.idle();
+    expect((await stored(h, request.id)).status).toBe('failed');
+
+    // Same service, same provisioner, same Graph connection: the token cached before the grant must not be reused.
+    grantDirectoryReadAll(h.tenant);
+    await service.retry(approver, request.id);
+    await service.idle();
+
+    const saved = await stored(h, request.id);
+    expect(saved.status).toBe('provisioned');
+    expectExactlyOneOfEverything(h, saved);
+  });
 
   test('when the consent step fails half-way with an unexpected error, then retry finishes it without a second grant; a repeated retry changes nothing', async () => {
     const h = shared;
