@@ -3,6 +3,7 @@
  */
 import type { AppSpec, CatalogPermission, CertificateSpec, PermissionRef, PermissionType } from '../domain/app-spec';
 import type { ChannelBinding, ChannelPurpose, ConversationAddress } from '../domain/conversation';
+import type { CredentialInfo } from '../domain/expiry';
 import type { AuditEvent, RequestRecord } from '../domain/request';
 
 /** A stored value with the ETag that guards its next update. */
@@ -29,6 +30,23 @@ export interface Collection<T> {
   list(partition: string): AsyncIterable<Stored<T> & { row: string }>;
 }
 
+/** One announced (credential, threshold): partition 'ledger', row = ledgerRow(keyId, threshold). */
+export interface LedgerEntry {
+  keyId: string;
+  threshold: number;
+  applicationObjectId: string;
+  /** 'claimed' before the digest is posted, 'posted' after: a claim left by a crash is posted by the next scan. */
+  state: 'claimed' | 'posted';
+  scanId: string;
+  at: string;
+}
+
+/** A lease on a job (partition 'lease', row = job name): at most one holder at a time, ETag-guarded. */
+export interface Lease {
+  holder: string;
+  expiresAt: string;
+}
+
 /** A marker that a conversation was greeted, so that the welcome is sent once. */
 export interface Greeting {
   conversationId: string;
@@ -46,6 +64,10 @@ export interface Store {
   readonly requests: Collection<RequestRecord>;
   /** The audit trail of each request: partition = request id, row = auditRow(sequence) so rows list in order. */
   readonly audit: Collection<AuditEvent>;
+  /** The expiry-reminder ledger: one row per (credential, threshold) announced. */
+  readonly ledger: Collection<LedgerEntry>;
+  /** Leases of singleton jobs (the expiry scan). */
+  readonly leases: Collection<Lease>;
   /** Creates what the store needs (tables). Safe to call on every start. */
   init(): Promise<void>;
   /** Throws when the storage cannot be reached; for /readyz. */
@@ -124,6 +146,30 @@ export interface Provisioner {
   removePassword(applicationObjectId: string, keyId: string): Promise<void>;
   /** Asks the token endpoint for a token with the new secret until it works or the deadline passes. */
   verifySecret(appId: string, secretText: string, deadline: Date): Promise<'works' | 'pending'>;
+}
+
+/** An application as the rotation and the scan know it. */
+export interface ApplicationSummary {
+  applicationObjectId: string;
+  appId: string;
+  displayName: string;
+  credentials: CredentialInfo[];
+}
+
+/**
+ * The tenant's app credentials, read through Microsoft Graph for the expiry scan and for rotation. Reads only;
+ * 429/503 wait for Retry-After within a deadline, like the provisioner.
+ */
+export interface CredentialSource {
+  /**
+   * Every credential of every application ('all') or of those Registrar created ('managed', tagged registrar),
+   * one array per Graph page ($select of the fields needed, $top=999), so memory does not grow with the tenant.
+   */
+  pages(scope: 'all' | 'managed'): AsyncIterable<CredentialInfo[]>;
+  /** Entra object ids of the users who own the application. */
+  ownersOf(applicationObjectId: string): Promise<string[]>;
+  /** The application with this appId (a GUID) or this exact display name; several with one name is an error saying so. */
+  findApplication(appIdOrName: string): Promise<ApplicationSummary | undefined>;
 }
 
 export interface Clock {

@@ -7,7 +7,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { ChannelBinding, ConversationAddress } from '../../domain/conversation';
 import type { AuditEvent, RequestRecord } from '../../domain/request';
 import { ConflictError, StorageUnavailable } from '../../domain/errors';
-import type { Collection, Greeting, Store, Stored } from '../../services/ports';
+import type { Collection, Greeting, Lease, LedgerEntry, Store, Stored } from '../../services/ports';
 
 export type TableStoreOptions = {
   /** Letters and digits; lets deployments share an account. */
@@ -25,6 +25,8 @@ export class TableStore implements Store {
   readonly greetings: Collection<Greeting>;
   readonly requests: Collection<RequestRecord>;
   readonly audit: Collection<AuditEvent>;
+  readonly ledger: Collection<LedgerEntry>;
+  readonly leases: Collection<Lease>;
   private readonly tables: readonly TableClient[];
 
   constructor(options: TableStoreOptions) {
@@ -33,12 +35,16 @@ export class TableStore implements Store {
     const greetings = tableClient(options, `${options.tablePrefix}Greetings`);
     const requests = tableClient(options, `${options.tablePrefix}Requests`);
     const audit = tableClient(options, `${options.tablePrefix}Audit`);
-    this.tables = [channels, conversations, greetings, requests, audit];
+    const ledger = tableClient(options, `${options.tablePrefix}Ledger`);
+    const leases = tableClient(options, `${options.tablePrefix}Leases`);
+    this.tables = [channels, conversations, greetings, requests, audit, ledger, leases];
     this.channels = new TableCollection(channels, options.pageSize);
     this.conversations = new TableCollection(conversations, options.pageSize);
     this.greetings = new TableCollection(greetings, options.pageSize);
     this.requests = new TableCollection(requests, options.pageSize);
     this.audit = new TableCollection(audit, options.pageSize);
+    this.ledger = new TableCollection(ledger, options.pageSize);
+    this.leases = new TableCollection(leases, options.pageSize);
   }
 
   async init(): Promise<void> {

@@ -1,0 +1,80 @@
+/**
+ * Credential expiry (PRODUCT "Expiry reminders and rotation"): which credentials cross which reminder threshold,
+ * and which (credential, threshold) pairs a scan announces. Pure; the scan, the ledger and the cards build on it.
+ *
+ * Thresholds are days before expiry (default 60, 30, 14, 7, 1) and 0 for "expired". A credential is due at the
+ * most urgent threshold it has crossed; one that crossed several since the last scan is announced once, at the
+ * most urgent, and the less urgent ones it skipped are recorded as done too.
+ */
+
+export const defaultReminderDays: readonly number[] = [60, 30, 14, 7, 1];
+
+/** One credential of one application, as the scan reads it from Graph. */
+export interface CredentialInfo {
+  applicationObjectId: string;
+  appId: string;
+  appName: string;
+  kind: 'secret' | 'certificate';
+  keyId: string;
+  /** passwordCredential / keyCredential displayName. */
+  displayName?: string;
+  /** The secret's first characters (passwordCredential.hint). */
+  hint?: string;
+  /** The certificate's SHA-1 thumbprint (keyCredential.customKeyIdentifier), upper-case hex. */
+  thumbprint?: string;
+  endDateTime: string;
+  /** Whether Registrar created the application (tagged "registrar"). */
+  managed: boolean;
+}
+
+/** A credential a scan announces, at one threshold. */
+export interface ExpiringCredential extends CredentialInfo {
+  /** Whole days left, rounded down; negative once expired. */
+  daysLeft: number;
+  /** The threshold announced: 0 for expired, else one of the reminder days. */
+  threshold: number;
+  /** Entra object ids of the application's owners that are users (filled by the scan for announced credentials). */
+  ownerIds: string[];
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export function daysLeft(endDateTime: string, now: Date): number {
+  return Math.floor((Date.parse(endDateTime) - now.getTime()) / DAY_MS);
+}
+
+/** Thresholds sorted most urgent last: [60, 30, 14, 7, 1, 0]. */
+export function thresholdsOf(reminderDays: readonly number[]): number[] {
+  return [...new Set([...reminderDays.filter((d) => Number.isInteger(d) && d > 0), 0])].sort((a, b) => b - a);
+}
+
+/**
+ * The most urgent threshold the credential has crossed, or undefined when it is not yet within the first.
+ * Expired (end in the past) is threshold 0.
+ */
+export function crossedThreshold(endDateTime: string, now: Date, reminderDays: readonly number[]): number | undefined {
+  const end = Date.parse(endDateTime);
+  if (!Number.isFinite(end)) return undefined;
+  if (end <= now.getTime()) return 0;
+  const left = (end - now.getTime()) / DAY_MS;
+  const crossed = thresholdsOf(reminderDays).filter((t) => t > 0 && left <= t);
+  return crossed.length > 0 ? Math.min(...crossed) : undefined;
+}
+
+/** The ledger row of a (credential, threshold): one per announcement, ever. */
+export function ledgerRow(keyId: string, threshold: number): string {
+  return `${keyId.toLowerCase()}:${threshold}`;
+}
+
+/**
+ * What announcing `threshold` for a credential records: that threshold and every less urgent one (larger
+ * days) it skipped, so that none of them is announced later.
+ */
+export function thresholdsCovered(threshold: number, reminderDays: readonly number[]): number[] {
+  return thresholdsOf(reminderDays).filter((t) => t >= threshold);
+}
+
+/** Digest order: most urgent first, then soonest expiry, then app name. */
+export function byUrgency(a: ExpiringCredential, b: ExpiringCredential): number {
+  return a.threshold - b.threshold || Date.parse(a.endDateTime) - Date.parse(b.endDateTime) || a.appName.localeCompare(b.appName);
+}
