@@ -2,7 +2,9 @@
  * The only reader of process.env. Parsed once at start, typed, frozen; a wrong value stops the process with a
  * message that names the variable and says what it should be.
  */
+import { Cron } from 'croner';
 import { z } from 'zod';
+import { defaultReminderDays } from './domain/expiry';
 import { defaultApprovalsByRisk, parseApprovalsByRisk } from './domain/approval-policy';
 import type { RiskLevel } from './domain/risk';
 
@@ -43,6 +45,12 @@ export const variables = {
   SECRET_DEFAULT_DAYS: 'the client secret lifetime the form proposes, in days, at most SECRET_MAX_DAYS (default 180, or SECRET_MAX_DAYS if lower).',
   REVEAL_TTL_MINUTES: 'minutes a revealed client secret stays on screen before the card shows only its hint, 1 to 60 (default 10).',
   APP_NAME_PREFIX: 'a naming prefix put before every requested app name when it does not start with it, e.g. "app-" (default none).',
+  REMINDER_DAYS: 'days before expiry at which a credential is announced, comma-separated, each 1 to 365 (default 60,30,14,7,1); expired credentials are always announced.',
+  REMINDER_SCOPE: 'which app registrations the expiry scan reads: all (default) or managed (only those Registrar created).',
+  REMINDER_CRON: 'when the expiry scan runs, a cron expression (default "0 8 * * *", daily at 08:00); "off" leaves scans to `scan` and the job endpoint.',
+  TZ: 'the time zone REMINDER_CRON is read in, an IANA name such as Europe/Berlin (default UTC).',
+  ROTATION_NEEDS_APPROVAL: 'true or false (default false): whether a rotation goes through the approvers before the new secret can be revealed.',
+  JOB_TOKEN: 'a random secret of at least 32 characters; when set, POST /jobs/expiry-scan with "Authorization: Bearer <it>" runs a scan (for an external timer). Unset: no job endpoint.',
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -123,7 +131,40 @@ const schema = z.object({
   APP_NAME_PREFIX: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/.test(v), {
     message: 'APP_NAME_PREFIX must be at most 40 letters, digits, spaces, dots, hyphens or underscores, starting with a letter or digit',
   }),
+  REMINDER_DAYS: optionalText.transform((v, ctx) => {
+    if (v === undefined) return [...defaultReminderDays];
+    const days = v.split(',').map((d) => d.trim());
+    if (days.some((d) => !/^\d{1,3}$/.test(d) || Number(d) < 1 || Number(d) > 365)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'REMINDER_DAYS must be comma-separated whole numbers of days from 1 to 365, like 60,30,14,7,1' });
+      return z.NEVER;
+    }
+    return [...new Set(days.map(Number))].sort((a, b) => b - a);
+  }),
+  REMINDER_SCOPE: optionalText.pipe(z.enum(['all', 'managed'], { message: 'REMINDER_SCOPE must be all or managed' }).default('all')),
+  REMINDER_CRON: optionalText.transform((v, ctx) => {
+    const value = v ?? '0 8 * * *';
+    if (value === 'off') return undefined;
+    try {
+      new Cron(value, { paused: true, timezone: 'UTC' }).stop();
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `REMINDER_CRON is not a cron expression Registrar can read (${err instanceof Error ? err.message : String(err)}); for example "0 8 * * *", or "off"` });
+      return z.NEVER;
+    }
+    return value;
+  }),
+  TZ: optionalText.refine((v) => v === undefined || validTimeZone(v), { message: 'TZ must be an IANA time zone name, such as UTC or Europe/Berlin' }),
+  ROTATION_NEEDS_APPROVAL: optionalText.pipe(z.enum(['true', 'false'], { message: 'ROTATION_NEEDS_APPROVAL must be true or false' }).default('false')),
+  JOB_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 32, { message: 'JOB_TOKEN must be at least 32 characters (a random secret)' }),
 });
+
+function validTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 type Raw = z.infer<typeof schema>;
 
@@ -135,6 +176,18 @@ export type StorageConfig =
   | { kind: 'account-url'; accountUrl: string; tablePrefix: string }
   /** Local mode: the embedded Azurite, started by the bot, data under dataDir. */
   | { kind: 'embedded'; dataDir: string; port: number; tablePrefix: string };
+
+/** Credential-expiry reminders (issue 5). */
+export interface ReminderConfig {
+  /** Days before expiry, most distant first (expired is always announced too). */
+  days: readonly number[];
+  scope: 'all' | 'managed';
+  /** Unset: no schedule in this process (REMINDER_CRON=off). */
+  cron?: string;
+  timeZone: string;
+  /** The bearer token of POST /jobs/expiry-scan; unset: no job endpoint. */
+  jobToken?: string;
+}
 
 /** Request policy: who approves, how many must, and the limits of what can be asked. */
 export interface PolicyConfig {
@@ -148,6 +201,8 @@ export interface PolicyConfig {
   approvers: { ids: readonly string[]; groupId?: string };
   /** Unset: anyone in the allowed tenants may ask for an app. */
   requesterGroupId?: string;
+  /** Whether a rotation needs the approvers (ROTATION_NEEDS_APPROVAL). */
+  rotationNeedsApproval?: boolean;
 }
 
 export interface LocalConfig {
@@ -168,6 +223,7 @@ export interface Config {
   operators: { ids: readonly string[]; groupId?: string };
   storage: StorageConfig;
   policy: PolicyConfig;
+  reminders: ReminderConfig;
   /** Local mode's own tools (npm start). */
   local: LocalConfig;
   graph: {
@@ -329,6 +385,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
             ? { ids: [...localDefaults.approverIds] }
             : { ids: operatorIds, groupId: raw.ADMIN_GROUP_ID?.toLowerCase() },
       requesterGroupId: raw.REQUESTER_GROUP_ID?.toLowerCase(),
+      rotationNeedsApproval: raw.ROTATION_NEEDS_APPROVAL === 'true',
+    },
+    reminders: {
+      days: raw.REMINDER_DAYS,
+      scope: raw.REMINDER_SCOPE ?? 'all',
+      ...(raw.REMINDER_CRON ? { cron: raw.REMINDER_CRON } : {}),
+      timeZone: raw.TZ ?? 'UTC',
+      ...(raw.JOB_TOKEN ? { jobToken: raw.JOB_TOKEN } : {}),
     },
     local: { dataDir: raw.LOCAL_DATA_DIR ?? '.registrar', playgroundPort: raw.LOCAL_PLAYGROUND_PORT, tenantPort: raw.LOCAL_TENANT_PORT },
     graph: {
@@ -365,6 +429,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
       secretDays: { default: config.policy.secretDefaultDays, max: config.policy.secretMaxDays },
       approvers: { ids: config.policy.approvers.ids.length, groupId: config.policy.approvers.groupId ?? null },
       requesterGroupId: config.policy.requesterGroupId ?? null,
+      rotationNeedsApproval: config.policy.rotationNeedsApproval ?? false,
+    },
+    reminders: {
+      days: config.reminders.days,
+      scope: config.reminders.scope,
+      schedule: config.reminders.cron ? `${config.reminders.cron} (${config.reminders.timeZone})` : 'off',
+      jobEndpoint: config.reminders.jobToken ? 'on' : 'off',
     },
   };
 }

@@ -32,6 +32,7 @@ describe('request policy configuration', () => {
       namePrefix: undefined,
       approvers: { ids: operators.ids, groupId: production.ADMIN_GROUP_ID },
       requesterGroupId: undefined,
+      rotationNeedsApproval: false,
     });
     expect(Object.isFrozen(policy.approvalsByRisk)).toBe(true);
   });
@@ -49,6 +50,7 @@ describe('request policy configuration', () => {
         APPROVER_IDS: 'A1E5C0DE-0000-4000-8000-000000000021',
         APPROVER_GROUP_ID: approverGroup,
         REQUESTER_GROUP_ID: approverGroup.toUpperCase(),
+        ROTATION_NEEDS_APPROVAL: 'true',
       },
       localDefaults,
     );
@@ -62,6 +64,7 @@ describe('request policy configuration', () => {
       namePrefix: 'app-',
       approvers: { ids: ['a1e5c0de-0000-4000-8000-000000000021'], groupId: approverGroup },
       requesterGroupId: approverGroup,
+      rotationNeedsApproval: true,
     });
   });
 
@@ -93,5 +96,34 @@ describe('request policy configuration', () => {
 
   test('when the configuration is described for the startup log, then the policy is in it', () => {
     expect(describeConfig(loadConfig({}, localDefaults))).toMatchObject({ policy: { approvalsByRisk: { high: 2 }, secretDays: { default: 180, max: 730 } } });
+  });
+});
+
+describe('reminder configuration', () => {
+  test('when nothing is set, then the scan runs daily at 08:00 UTC over every app, at 60, 30, 14, 7 and 1 days, with no job endpoint', () => {
+    expect(loadConfig(production, localDefaults).reminders).toEqual({ days: [60, 30, 14, 7, 1], scope: 'all', cron: '0 8 * * *', timeZone: 'UTC' });
+  });
+
+  test('when every reminder variable is set, then each is read', () => {
+    const token = 'x'.repeat(40);
+    const reminders = loadConfig({ ...production, REMINDER_DAYS: '7, 90,7,1', REMINDER_SCOPE: 'managed', REMINDER_CRON: '30 6 * * 1-5', TZ: 'Europe/Berlin', JOB_TOKEN: token }, localDefaults).reminders;
+
+    expect(reminders).toEqual({ days: [90, 7, 1], scope: 'managed', cron: '30 6 * * 1-5', timeZone: 'Europe/Berlin', jobToken: token });
+  });
+
+  test('when REMINDER_CRON is off, then no schedule is kept', () => {
+    expect(loadConfig({ ...production, REMINDER_CRON: 'off' }, localDefaults).reminders.cron).toBeUndefined();
+  });
+
+  test.each([
+    [{ REMINDER_DAYS: '30,0' }, /REMINDER_DAYS must be comma-separated whole numbers of days from 1 to 365/],
+    [{ REMINDER_DAYS: 'monthly' }, /REMINDER_DAYS must be/],
+    [{ REMINDER_SCOPE: 'mine' }, /REMINDER_SCOPE must be all or managed/],
+    [{ REMINDER_CRON: 'every day' }, /REMINDER_CRON is not a cron expression/],
+    [{ TZ: 'Mars/Olympus' }, /TZ must be an IANA time zone name/],
+    [{ ROTATION_NEEDS_APPROVAL: 'yes' }, /ROTATION_NEEDS_APPROVAL must be true or false/],
+    [{ JOB_TOKEN: 'short' }, /JOB_TOKEN must be at least 32 characters/],
+  ])('when %j is set, then the start is refused with a message that names the variable', (env, message) => {
+    expect(() => loadConfig({ ...production, ...env }, localDefaults)).toThrow(message);
   });
 });
