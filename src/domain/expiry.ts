@@ -78,3 +78,29 @@ export function thresholdsCovered(threshold: number, reminderDays: readonly numb
 export function byUrgency(a: ExpiringCredential, b: ExpiringCredential): number {
   return a.threshold - b.threshold || Date.parse(a.endDateTime) - Date.parse(b.endDateTime) || a.appName.localeCompare(b.appName);
 }
+
+/**
+ * crossedThreshold with the thresholds worked out once, for a scan that asks about every credential of a tenant:
+ * same answers, without sorting the thresholds again for each credential.
+ */
+export function thresholdCrossing(reminderDays: readonly number[]): (endDateTime: string, now: Date) => number | undefined {
+  const ascending = thresholdsOf(reminderDays)
+    .filter((t) => t > 0)
+    .reverse();
+  const widest = ascending[ascending.length - 1] ?? 0;
+  return (endDateTime, now) => {
+    const end = Date.parse(endDateTime);
+    if (!Number.isFinite(end)) return undefined;
+    const leftMs = end - now.getTime();
+    if (leftMs <= 0) return 0;
+    const left = leftMs / DAY_MS;
+    if (left > widest) return undefined;
+    for (const t of ascending) if (left <= t) return t;
+    return undefined;
+  };
+}
+
+/** The credential as announced at `threshold`, with its owners. */
+export function expiringCredential(credential: CredentialInfo, threshold: number, now: Date, ownerIds: string[] = []): ExpiringCredential {
+  return { ...credential, daysLeft: daysLeft(credential.endDateTime, now), threshold, ownerIds };
+}

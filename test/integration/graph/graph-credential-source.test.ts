@@ -1,0 +1,341 @@
+/**
+ * GraphCredentialSource against the local tenant, through the production code path (createGraphConnection: the real
+ * credential and Graph client over HTTPS): every credential of every application (or of Registrar's) page by page,
+ * one Graph request per page; the owners of an application; an application by appId or by name. Throttling and
+ * outages in the middle of the paging are waited out (Retry-After exactly) and every page still comes once; a page
+ * that keeps failing is a RegistrarError once its deadline has passed.
+ */
+import { createHash } from 'node:crypto';
+import { createGraphConnection } from '../../../src/adapters/graph/graph-client';
+import { GraphCredentialSource, type GraphCredentialSourceOptions, thumbprintOf } from '../../../src/adapters/graph/graph-credential-source';
+import { RegistrarError } from '../../../src/domain/errors';
+import type { CredentialInfo } from '../../../src/domain/expiry';
+import { createLogger } from '../../../src/lib/logger';
+import { alex, demoUsers } from '../../../src/local/demo-identities';
+import { allRoutes } from '../../../src/local/tenant/routes/index';
+import { demoApplicationIds, demoApplications, demoIds, demoTenant } from '../../../src/local/tenant/seed';
+import type { RunningTenant } from '../../../src/local/tenant/server';
+import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
+import { LogCapture } from '../../helpers/logs';
+import { recordingFaults, type SeenCall } from '../../helpers/provisioning';
+import { startTestTenant } from '../../helpers/tenant';
+
+jest.setTimeout(60_000);
+
+const DAY = 86_400_000;
+const seededAt = new Date();
+const demo = demoTenant(seededAt);
+const PAGE = 999;
+
+/** `count` more applications with one secret each (expiring in a year), after the demo's in paging order. */
+function withApplications(count: number, shape: (app: ApplicationRecord, i: number) => void = () => undefined): TenantData {
+  const data = structuredClone(demo.data);
+  for (let i = 0; i < count; i += 1) {
+    const id = newObjectId();
+    const keyId = newObjectId();
+    const app: ApplicationRecord = {
+      data: {
+        id,
+        appId: newObjectId(),
+        displayName: `filler-${i}`,
+        tags: [],
+        passwordCredentials: [{ customKeyIdentifier: null, displayName: 'ci', endDateTime: new Date(seededAt.getTime() + 365 * DAY).toISOString(), hint: 'fil', keyId, secretText: null }],
+        keyCredentials: [],
+      },
+      visibleFrom: 0,
+      sequence: 1,
+      owners: [],
+      secretHashes: {},
+      certificates: {},
+      credentialsUsableFrom: {},
+    };
+    shape(app, i);
+    data.applications[id] = app;
+  }
+  return data;
+}
+
+/** Every credential's keyId in the tenant. */
+function keyIdsIn(data: TenantData): string[] {
+  return Object.values(data.applications).flatMap((a) =>
+    [...((a.data.passwordCredentials as Array<{ keyId: string }> | undefined) ?? []), ...((a.data.keyCredentials as Array<{ keyId: string }> | undefined) ?? [])].map((c) => c.keyId),
+  );
+}
+
+interface Harness {
+  tenant: RunningTenant;
+  source: GraphCredentialSource;
+  calls: SeenCall[];
+  logs: LogCapture;
+}
+
+const running: RunningTenant[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((t) => t.stop()));
+});
+
+async function start(options: { data?: TenantData; source?: Partial<GraphCredentialSourceOptions> } = {}): Promise<Harness> {
+  const { policy, calls } = recordingFaults();
+  const tenant = await startTestTenant({ data: options.data ?? structuredClone(demo.data), routes: allRoutes, faults: policy });
+  running.push(tenant);
+  const logs = new LogCapture();
+  const connection = createGraphConnection({
+    cloud: 'global',
+    endpoint: tenant.url,
+    authorityHost: tenant.url,
+    tenantId: tenant.tenantId,
+    clientId: demo.registrar.clientId,
+    clientSecret: demo.registrar.clientSecret,
+  });
+  const source = new GraphCredentialSource(connection, {
+    logger: createLogger({ level: 'debug', destination: logs }),
+    baseDelayMs: 50,
+    maxDelayMs: 500,
+    stepTimeoutMs: 30_000,
+    ...options.source,
+  });
+  return { tenant, source, calls, logs };
+}
+
+async function allPages(source: GraphCredentialSource, scope: 'all' | 'managed' = 'all'): Promise<CredentialInfo[][]> {
+  const pages: CredentialInfo[][] = [];
+  for await (const page of source.pages(scope)) pages.push(page);
+  return pages;
+}
+
+const applicationLists = (calls: readonly SeenCall[]) => calls.filter((c) => c.method === 'GET' && c.path === '/applications');
+
+describe('pages', () => {
+  test('the demo tenant: every secret and certificate, with what the digest shows, in one Graph request', async () => {
+    const { source, calls, tenant } = await start();
+    const pages = await allPages(source);
+
+    expect(pages).toHaveLength(1);
+    const credentials = pages[0]!;
+    const expected = demoApplications.flatMap((a) => [...('secretDays' in a ? ['secret'] : []), ...('certificateDays' in a ? ['certificate'] : [])].map((kind) => `${a.name}/${kind}`));
+    expect(credentials.map((c) => `${c.appName}/${c.kind}`).sort()).toEqual([...expected, 'Registrar/secret'].sort());
+
+    const payroll = demoApplicationIds(2);
+    const certificate = credentials.find((c) => c.appName === 'Payroll Sync')!;
+    const record = tenant.state().data.applications[payroll.id]!;
+    const [key] = record.data.keyCredentials as Array<{ keyId: string; endDateTime: string; displayName: string }>;
+    expect(certificate).toEqual({
+      applicationObjectId: payroll.id,
+      appId: payroll.appId,
+      appName: 'Payroll Sync',
+      kind: 'certificate',
+      keyId: key!.keyId,
+      displayName: key!.displayName,
+      thumbprint: createHash('sha1').update(Buffer.from(record.certificates[key!.keyId]!, 'base64')).digest('hex').toUpperCase(),
+      endDateTime: key!.endDateTime,
+      managed: false,
+    });
+    const secret = credentials.find((c) => c.appName === 'Expense Bot')!;
+    expect(secret).toMatchObject({ kind: 'secret', hint: 'Ex3', displayName: 'Expense Bot secret', managed: false });
+    expect(secret.thumbprint).toBeUndefined();
+    expect(Date.parse(secret.endDateTime)).toBeCloseTo(seededAt.getTime() + 7 * DAY, -4);
+
+    const [list] = applicationLists(calls);
+    expect(applicationLists(calls)).toHaveLength(1);
+    expect(list!.query).toContain('$select=id,appId,displayName,passwordCredentials,keyCredentials,tags');
+    expect(list!.query).toContain('$top=999');
+  });
+
+  test('a tenant of more than 999 applications: one request per page, every credential exactly once', async () => {
+    const data = withApplications(2_100);
+    const { source, calls } = await start({ data });
+    const pages = await allPages(source);
+
+    const applications = Object.keys(data.applications).length;
+    expect(pages).toHaveLength(Math.ceil(applications / PAGE));
+    expect(applicationLists(calls)).toHaveLength(pages.length);
+    const keyIds = pages.flat().map((c) => c.keyId);
+    expect(new Set(keyIds).size).toBe(keyIds.length);
+    expect(keyIds.sort()).toEqual(keyIdsIn(data).sort());
+  });
+
+  test("'managed': only the applications tagged registrar, asked of Graph with $filter", async () => {
+    const tagged = new Set<string>();
+    const data = withApplications(1_200, (app, i) => {
+      if (i % 300 === 7) {
+        app.data.tags = ['registrar', `registrar-request:R-${i}`];
+        tagged.add(String(app.data.id));
+      }
+    });
+    const { source, calls } = await start({ data });
+    const credentials = (await allPages(source, 'managed')).flat();
+
+    expect(new Set(credentials.map((c) => c.applicationObjectId))).toEqual(tagged);
+    expect(credentials.every((c) => c.managed)).toBe(true);
+    expect(applicationLists(calls)[0]!.query).toContain("$filter=tags/any(t:t eq 'registrar')");
+    // The unfiltered scan marks the same ones managed.
+    const all = (await allPages(source, 'all')).flat();
+    expect(new Set(all.filter((c) => c.managed).map((c) => c.applicationObjectId))).toEqual(tagged);
+  });
+
+  test('a page is read only when the one before it has been taken: pages are not gathered in memory', async () => {
+    const { source, calls } = await start({ data: withApplications(2_100) });
+    const pages = source.pages('all')[Symbol.asyncIterator]();
+    await pages.next();
+    expect(applicationLists(calls)).toHaveLength(1);
+    await pages.next();
+    expect(applicationLists(calls)).toHaveLength(2);
+    await pages.return?.();
+  });
+
+  test('a 429 with Retry-After and 503s in the middle of the paging are waited out, and every page comes exactly once', async () => {
+    const sleeps: number[] = [];
+    let onSleep: () => void = () => undefined;
+    const data = withApplications(3_000);
+    const { source, calls, tenant } = await start({
+      data,
+      source: {
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          onSleep();
+        },
+      },
+    });
+
+    const seen: string[] = [];
+    let number = 0;
+    for await (const page of source.pages('all')) {
+      number += 1;
+      seen.push(...page.map((c) => c.keyId));
+      if (number === 1) tenant.faults.configure({ unavailable: { rate: 1, count: 2, retryAfterSeconds: 2 } });
+      if (number === 2) {
+        // Throttled until the client has waited once: a bucket smaller than one page request.
+        tenant.faults.configure({ throttle: { capacity: 0.5, refillPerSecond: 0, retryAfterSeconds: 7 } });
+        onSleep = () => {
+          tenant.faults.configure({ throttle: undefined });
+          onSleep = () => undefined;
+        };
+      }
+    }
+
+    expect(number).toBe(Math.ceil(Object.keys(data.applications).length / PAGE));
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.sort()).toEqual(keyIdsIn(data).sort());
+    // Page 2: two 503s, then served; page 3: one 429, then served. Retry-After was waited exactly.
+    const statuses = applicationLists(calls).map((c) => c.status ?? 200);
+    expect(statuses).toEqual([200, 503, 503, 200, 429, 200, 200]);
+    expect(sleeps).toEqual([2000, 2000, 7000]);
+  });
+
+  test('a page that keeps failing is a RegistrarError (unavailable) once its deadline has passed, after the pages before it', async () => {
+    let clock = Date.now();
+    const { source, tenant, logs } = await start({
+      data: withApplications(1_500),
+      source: {
+        stepTimeoutMs: 60_000,
+        now: () => clock,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+      },
+    });
+    const pages: CredentialInfo[][] = [];
+    const scanning = (async () => {
+      for await (const page of source.pages('all')) {
+        pages.push(page);
+        tenant.faults.configure({ unavailable: { rate: 1, retryAfterSeconds: 5 } });
+      }
+    })();
+
+    const error = await scanning.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(RegistrarError);
+    expect((error as RegistrarError).code).toBe('unavailable');
+    expect((error as RegistrarError).message).toMatch(/reading the credentials of every application \(page 2\)/);
+    expect(pages).toHaveLength(1);
+    expect(logs.find('graph call retried').length).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('ownersOf', () => {
+  test('the user owners of an application, lower-case; service principal owners are left out', async () => {
+    const data = structuredClone(demo.data);
+    const legacy = demoApplicationIds(4);
+    data.applications[legacy.id]!.owners = [demoUsers[2]!.aadObjectId.toUpperCase(), demoIds.registrarServicePrincipal, alex.aadObjectId];
+    const { source } = await start({ data });
+
+    expect((await source.ownersOf(legacy.id)).sort()).toEqual([demoUsers[2]!.aadObjectId, alex.aadObjectId].map((id) => id.toLowerCase()).sort());
+    expect(await source.ownersOf(demoApplicationIds(3).id)).toEqual([alex.aadObjectId.toLowerCase()]);
+  });
+
+  test('more owners than one page holds: every one of them', async () => {
+    const data = structuredClone(demo.data);
+    const owners: string[] = [];
+    for (let i = 0; i < 130; i += 1) {
+      const id = newObjectId();
+      data.users[id] = { data: { id, displayName: `Owner ${i}`, userPrincipalName: `owner${i}@contoso.onmicrosoft.com`, accountEnabled: true }, visibleFrom: 0, sequence: 1 };
+      owners.push(id);
+    }
+    const hr = demoApplicationIds(1);
+    data.applications[hr.id]!.owners = owners;
+    const { source, calls } = await start({ data });
+
+    expect((await source.ownersOf(hr.id)).sort()).toEqual([...owners].sort());
+    expect(calls.filter((c) => c.path.endsWith('/owners')).length).toBeGreaterThan(1);
+  });
+
+  test('an application that does not exist is a RegistrarError (not-found)', async () => {
+    const { source } = await start();
+    await expect(source.ownersOf(newObjectId())).rejects.toMatchObject({ code: 'not-found' });
+  });
+});
+
+describe('findApplication', () => {
+  test('by appId (a GUID): the application with its credentials', async () => {
+    const { source } = await start();
+    const legacy = demoApplicationIds(4);
+    const found = await source.findApplication(legacy.appId.toUpperCase());
+    expect(found).toMatchObject({ applicationObjectId: legacy.id, appId: legacy.appId, displayName: 'Legacy CRM Connector' });
+    expect(found!.credentials.map((c) => c.kind).sort()).toEqual(['certificate', 'secret']);
+    expect(await source.findApplication(newObjectId())).toBeUndefined();
+  });
+
+  test('by exact display name, quotes and ampersands included', async () => {
+    const data = withApplications(2, (app, i) => {
+      app.data.displayName = i === 0 ? "O'Brien & Sons #1 sync" : 'Other';
+    });
+    const { source } = await start({ data });
+    expect(await source.findApplication('Payroll Sync')).toMatchObject({ appId: demoApplicationIds(2).appId, displayName: 'Payroll Sync' });
+    expect(await source.findApplication("O'Brien & Sons #1 sync")).toMatchObject({ displayName: "O'Brien & Sons #1 sync" });
+    expect(await source.findApplication('No such app')).toBeUndefined();
+  });
+
+  test('a name that several applications have is an error that says to use the appId', async () => {
+    const data = withApplications(3, (app) => {
+      app.data.displayName = 'Twin';
+    });
+    const { source } = await start({ data });
+    const error = await source.findApplication('Twin').catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(RegistrarError);
+    expect(error).toMatchObject({ code: 'invalid-input' });
+    expect((error as RegistrarError).userMessage).toMatch(/^3 apps are called "Twin"; use the appId/);
+  });
+});
+
+describe('thumbprintOf', () => {
+  const sha1 = createHash('sha1').update('certificate').digest();
+  const hex = sha1.toString('hex').toUpperCase();
+
+  test.each([
+    ['upper-case hex, as Entra shows an uploaded certificate', hex],
+    ['lower-case hex', hex.toLowerCase()],
+    ['base64 of the 20 bytes (Edm.Binary)', sha1.toString('base64')],
+    ['base64 of the hex digits as text', Buffer.from(hex, 'latin1').toString('base64')],
+  ])('%s', (_, value) => {
+    expect(thumbprintOf(value)).toBe(hex);
+  });
+
+  test('anything else is no thumbprint', () => {
+    expect(thumbprintOf(null)).toBeUndefined();
+    expect(thumbprintOf('')).toBeUndefined();
+    expect(thumbprintOf('my-cert')).toBeUndefined();
+    expect(thumbprintOf(Buffer.from('short').toString('base64'))).toBeUndefined();
+  });
+});

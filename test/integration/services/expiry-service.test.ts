@@ -1,0 +1,460 @@
+/**
+ * The expiry scan with the real pieces: the local tenant (the demo's apps, whose credentials expire in 60, 30, 7
+ * and 1 days and have expired), GraphCredentialSource over HTTPS, a TableStore in the run's Azurite, and a clock
+ * the test moves. Each (credential, threshold) is announced once, ever: across scans, when several thresholds are
+ * crossed at once, when the announcement fails, when two processes scan at once, when a scan breaks off mid-way;
+ * a renewed credential drops out. And the lease the scan runs under.
+ */
+import { createGraphConnection } from '../../../src/adapters/graph/graph-client';
+import { GraphCredentialSource } from '../../../src/adapters/graph/graph-credential-source';
+import { defaultReminderDays, type ExpiringCredential, ledgerRow } from '../../../src/domain/expiry';
+import { createLogger } from '../../../src/lib/logger';
+import { alex, demoUsers } from '../../../src/local/demo-identities';
+import { allRoutes } from '../../../src/local/tenant/routes/index';
+import { demoApplicationIds, demoTenant } from '../../../src/local/tenant/seed';
+import type { RunningTenant } from '../../../src/local/tenant/server';
+import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
+import { createExpiryService, type ExpiryService, type ExpiryServiceDeps } from '../../../src/services/expiry-service';
+import { createLease } from '../../../src/services/lease';
+import type { Collection, CredentialSource, LedgerEntry, Store } from '../../../src/services/ports';
+import { FixedClock } from '../../helpers/fakes';
+import { LogCapture } from '../../helpers/logs';
+import { deferred, recordingFaults, type SeenCall } from '../../helpers/provisioning';
+import { createTestStore, type TestStore } from '../../helpers/storage';
+import { startTestTenant } from '../../helpers/tenant';
+
+jest.setTimeout(60_000);
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+const seededAt = new Date('2026-03-02T09:00:00.000Z');
+const demo = demoTenant(seededAt);
+const ids = (index: number) => demoApplicationIds(index);
+const HR = ids(1).id;
+const PAYROLL = ids(2).id;
+const EXPENSE = ids(3).id;
+const LEGACY = ids(4).id;
+const OLD = ids(5).id;
+
+/** "Payroll Sync/certificate@30": what an announcement is about, to compare as sets. */
+const label = (c: ExpiringCredential) => `${c.appName}/${c.kind}@${c.threshold}`;
+const labels = (list: readonly ExpiringCredential[]) => list.map(label).sort();
+
+/** The demo's credentials due a minute after the seed: each at the threshold it is within. */
+const firstScan = [
+  'Contoso HR Portal/secret@60',
+  'Payroll Sync/certificate@30',
+  'Expense Bot/secret@7',
+  'Legacy CRM Connector/secret@1',
+  'Legacy CRM Connector/certificate@1',
+  'Old Reporting Job/secret@0',
+  'Old Reporting Job/certificate@0',
+].sort();
+
+/** A ledger whose calls are counted by method. */
+function countingStore(store: Store): { store: Store; ledgerCalls: Record<string, number> } {
+  const ledgerCalls: Record<string, number> = {};
+  const inner = store.ledger;
+  const count = (method: string) => (ledgerCalls[method] = (ledgerCalls[method] ?? 0) + 1);
+  const ledger: Collection<LedgerEntry> = {
+    get: (p, r) => (count('get'), inner.get(p, r)),
+    create: (p, r, v) => (count('create'), inner.create(p, r, v)),
+    replace: (p, r, v, e) => (count('replace'), inner.replace(p, r, v, e)),
+    upsert: (p, r, v) => (count('upsert'), inner.upsert(p, r, v)),
+    delete: (p, r, e) => (count('delete'), inner.delete(p, r, e)),
+    list: (p) => (count('list'), inner.list(p)),
+  };
+  const counted: Store = {
+    channels: store.channels,
+    conversations: store.conversations,
+    greetings: store.greetings,
+    requests: store.requests,
+    audit: store.audit,
+    ledger,
+    leases: store.leases,
+    init: () => store.init(),
+    ping: () => store.ping(),
+  };
+  return { store: counted, ledgerCalls };
+}
+
+interface Harness {
+  tenant: RunningTenant;
+  calls: SeenCall[];
+  testStore: TestStore;
+  clock: FixedClock;
+  logs: LogCapture;
+  source: GraphCredentialSource;
+  /** Everything any service of this harness announced, in order. */
+  announced: ExpiringCredential[][];
+  service(overrides?: Partial<ExpiryServiceDeps>): ExpiryService;
+  ledger(): Promise<Map<string, LedgerEntry>>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((c) => c()));
+});
+
+async function start(options: { data?: TenantData } = {}): Promise<Harness> {
+  const { policy, calls } = recordingFaults();
+  const tenant = await startTestTenant({ data: options.data ?? structuredClone(demo.data), routes: allRoutes, faults: policy });
+  const testStore = await createTestStore();
+  cleanups.push(async () => {
+    await tenant.stop();
+    await testStore.cleanup();
+  });
+  const logs = new LogCapture();
+  const logger = createLogger({ level: 'debug', destination: logs });
+  const clock = new FixedClock(new Date(seededAt.getTime() + MINUTE).toISOString());
+  const connection = createGraphConnection({
+    cloud: 'global',
+    endpoint: tenant.url,
+    authorityHost: tenant.url,
+    tenantId: tenant.tenantId,
+    clientId: demo.registrar.clientId,
+    clientSecret: demo.registrar.clientSecret,
+  });
+  const source = new GraphCredentialSource(connection, { logger, baseDelayMs: 20, maxDelayMs: 200, stepTimeoutMs: 20_000 });
+  const announced: ExpiringCredential[][] = [];
+  let processes = 0;
+  return {
+    tenant,
+    calls,
+    testStore,
+    clock,
+    logs,
+    source,
+    announced,
+    service: (overrides = {}) =>
+      createExpiryService({
+        store: testStore.store,
+        source,
+        clock,
+        logger,
+        reminderDays: defaultReminderDays,
+        scope: 'all',
+        holder: `test-host:${(processes += 1)}`,
+        announce: async (credentials) => {
+          announced.push([...credentials]);
+        },
+        ...overrides,
+      }),
+    async ledger() {
+      const rows = new Map<string, LedgerEntry>();
+      for await (const row of testStore.store.ledger.list('ledger')) rows.set(row.row, row.value);
+      return rows;
+    },
+  };
+}
+
+/** The keyId of an application's only secret or certificate in the tenant. */
+function keyIdOf(tenant: RunningTenant, applicationObjectId: string, kind: 'secret' | 'certificate'): string {
+  const app = tenant.state().data.applications[applicationObjectId]!;
+  const list = (kind === 'secret' ? app.data.passwordCredentials : app.data.keyCredentials) as Array<{ keyId: string }>;
+  return list[0]!.keyId;
+}
+
+describe('announcing each (credential, threshold) once', () => {
+  test('the first scan announces every due credential once at its threshold, with its owners; a second scan announces nothing', async () => {
+    const h = await start();
+    const first = await h.service().scan({ trigger: 'schedule' });
+
+    expect(first.ran).toBe(true);
+    expect(labels(first.announced)).toEqual(firstScan);
+    expect(h.announced).toHaveLength(1);
+    expect(h.announced[0]).toEqual(first.announced);
+    // Most urgent first.
+    expect(first.announced.map((c) => c.threshold)).toEqual([0, 0, 1, 1, 7, 30, 60]);
+    const owners = new Map(first.announced.map((c) => [c.appName, c.ownerIds]));
+    expect(owners.get('Expense Bot')).toEqual([alex.aadObjectId.toLowerCase()]);
+    expect(owners.get('Legacy CRM Connector')).toEqual([demoUsers[2]!.aadObjectId.toLowerCase()]);
+    expect(first.announced.find((c) => c.appName === 'Old Reporting Job' && c.kind === 'secret')!.daysLeft).toBe(-4);
+    expect(first).toMatchObject({ applications: 6, credentials: 8, pages: 1 });
+    // One Graph request per page, and one owners request per application announced.
+    const owned = h.calls.filter((c) => c.path.endsWith('/owners')).map((c) => c.path.split('/')[2]);
+    expect(owned.sort()).toEqual([HR, PAYROLL, EXPENSE, LEGACY, OLD].sort());
+    expect(h.calls.filter((c) => c.path === '/applications')).toHaveLength(1);
+
+    // Posted: the threshold announced and the less urgent ones it covers (the 60-day one of an expired secret too).
+    const ledger = await h.ledger();
+    expect(ledger.size).toBe(1 + 2 + 4 + 5 + 5 + 6 + 6);
+    expect([...ledger.values()].every((row) => row.state === 'posted' && row.scanId === first.scanId)).toBe(true);
+    expect(ledger.get(ledgerRow(keyIdOf(h.tenant, OLD, 'secret'), 60))).toMatchObject({ threshold: 60, applicationObjectId: OLD });
+
+    const second = await h.service().scan();
+    expect(second.ran).toBe(true);
+    expect(second.announced).toEqual([]);
+    expect(h.announced).toHaveLength(1);
+    expect(h.logs.find('expiry scan finished')).toHaveLength(2);
+  });
+
+  test('a quiet scan reads the ledger row of the due credentials only, and writes nothing', async () => {
+    const h = await start({ data: withFillers(1_500) });
+    await h.service().scan();
+    const { store, ledgerCalls } = countingStore(h.testStore.store);
+    const quiet = await h.service({ store }).scan();
+
+    expect(quiet.announced).toEqual([]);
+    expect(quiet.pages).toBe(2);
+    expect(quiet.credentials).toBe(1_508);
+    expect(ledgerCalls).toEqual({ get: 7 });
+  });
+
+  test('moving the clock past the next threshold announces exactly the credentials that crossed it', async () => {
+    const h = await start();
+    await h.service().scan();
+    h.clock.advance(1.5 * DAY);
+    const later = await h.service().scan();
+
+    // Legacy CRM's secret and certificate had a day left: they have expired. The others are still within theirs.
+    expect(labels(later.announced)).toEqual(['Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0']);
+  });
+
+  test('a credential that crossed two thresholds between scans is announced once, at the most urgent', async () => {
+    const h = await start();
+    await h.service().scan();
+    h.clock.set(new Date(seededAt.getTime() + 24 * DAY).toISOString());
+    const later = await h.service().scan();
+
+    // Payroll's certificate went from 30 days to 6 (past 14 and 7); Expense Bot's secret from 7 days to expired
+    // (past 1 and 0); Legacy CRM's two from 1 day to expired.
+    expect(labels(later.announced)).toEqual(['Expense Bot/secret@0', 'Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0', 'Payroll Sync/certificate@7']);
+    const ledger = await h.ledger();
+    const payroll = keyIdOf(h.tenant, PAYROLL, 'certificate');
+    expect(ledger.get(ledgerRow(payroll, 14))).toMatchObject({ state: 'posted', scanId: later.scanId });
+    expect(ledger.get(ledgerRow(payroll, 7))).toMatchObject({ state: 'posted', scanId: later.scanId });
+    expect(ledger.has(ledgerRow(payroll, 1))).toBe(false);
+
+    h.clock.advance(2 * DAY);
+    expect((await h.service().scan()).announced).toEqual([]);
+  });
+
+  test('a renewed credential (new keyId, the old one removed) drops out', async () => {
+    const h = await start();
+    await h.service().scan();
+    const expense = h.tenant.state().data.applications[EXPENSE]!;
+    expense.data.passwordCredentials = [
+      { customKeyIdentifier: null, displayName: 'Expense Bot 2027', endDateTime: new Date(seededAt.getTime() + 365 * DAY).toISOString(), hint: 'nEw', keyId: newObjectId(), secretText: null },
+    ];
+    h.clock.advance(8 * DAY);
+    const later = await h.service().scan();
+
+    // Without the renewal, Expense Bot's secret would have been announced as expired now.
+    expect(labels(later.announced)).toEqual(['Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0']);
+  });
+});
+
+describe('when things go wrong', () => {
+  test('the announcement fails: the claims stay, the next scan announces the same again, then nothing', async () => {
+    const h = await start();
+    const failing = h.service({
+      announce: async () => {
+        throw new Error('Teams is down');
+      },
+    });
+    await expect(failing.scan()).rejects.toThrow('Teams is down');
+    expect([...(await h.ledger()).values()].every((row) => row.state === 'claimed')).toBe(true);
+    expect(h.logs.find('expiry announce failed: the claims stay for the next scan')).toHaveLength(1);
+
+    const retried = await h.service().scan();
+    expect(labels(retried.announced)).toEqual(firstScan);
+    expect([...(await h.ledger()).values()].every((row) => row.state === 'posted')).toBe(true);
+    expect((await h.service().scan()).announced).toEqual([]);
+    expect(h.announced).toHaveLength(1);
+  });
+
+  test('a claim left by a failed announcement, then a more urgent threshold crossed: announced once, at the more urgent; the old claim ends posted', async () => {
+    const h = await start();
+    await expect(h.service({ announce: () => Promise.reject(new Error('Teams is down')) }).scan()).rejects.toThrow('Teams is down');
+    h.clock.advance(1.5 * DAY);
+    const later = await h.service().scan();
+
+    expect(labels(later.announced)).toEqual(firstScan.map((l) => l.replace(/^(Legacy CRM Connector\/\w+)@1$/, '$1@0')).sort());
+    const ledger = await h.ledger();
+    expect(ledger.get(ledgerRow(keyIdOf(h.tenant, LEGACY, 'secret'), 1))).toMatchObject({ state: 'posted', scanId: later.scanId });
+    expect(ledger.size).toBe(1 + 2 + 4 + 6 + 6 + 6 + 6);
+    expect([...ledger.values()].every((row) => row.state === 'posted')).toBe(true);
+  });
+
+  test('a scan that outlasts its lease renews it, so that nobody takes over in the middle', async () => {
+    const h = await start({ data: withFillers(2_100) });
+    const contender = createLease({ store: h.testStore.store, name: 'expiry-scan', holder: 'contender', ttlMs: 10 * MINUTE, clock: h.clock });
+    const refused: boolean[] = [];
+    const slowSource: CredentialSource = {
+      ownersOf: (id) => h.source.ownersOf(id),
+      findApplication: (name) => h.source.findApplication(name),
+      async *pages(scope) {
+        for await (const page of h.source.pages(scope)) {
+          yield page;
+          h.clock.advance(6 * MINUTE); // 18 minutes in all, with a 10-minute lease
+          refused.push(!(await contender.acquire()));
+        }
+      },
+    };
+    const result = await h.service({ source: slowSource, leaseMs: 10 * MINUTE }).scan();
+
+    expect(result.pages).toBe(3);
+    expect(refused).toEqual([true, true, true]);
+    expect(labels(result.announced)).toEqual(firstScan);
+  });
+
+  test('a scan that stalled past its lease while another took over stops before announcing; the other announces', async () => {
+    const h = await start({ data: withFillers(1_500) });
+    const stalledSource: CredentialSource = {
+      ownersOf: (id) => h.source.ownersOf(id),
+      findApplication: (name) => h.source.findApplication(name),
+      async *pages(scope) {
+        let number = 0;
+        for await (const page of h.source.pages(scope)) {
+          number += 1;
+          if (number === 2) {
+            h.clock.advance(11 * MINUTE);
+            expect(await createLease({ store: h.testStore.store, name: 'expiry-scan', holder: 'other', ttlMs: 10 * MINUTE, clock: h.clock }).acquire()).toBe(true);
+          }
+          yield page;
+        }
+      },
+    };
+    await expect(h.service({ source: stalledSource, leaseMs: 10 * MINUTE }).scan()).rejects.toMatchObject({ code: 'conflict' });
+    expect(h.announced).toHaveLength(0);
+
+    const other = await h.service({ holder: 'other' }).scan();
+    expect(labels(other.announced)).toEqual(firstScan);
+    expect(h.announced).toHaveLength(1);
+  });
+
+  test('a scan that breaks off at page 2 leaves its claims; the next finishes, and nothing is lost or doubled', async () => {
+    const h = await start({ data: withFillers(1_500, (i) => (i % 100 === 50 ? 10 : undefined)) });
+    const dueFillers = 15;
+    const brokenSource: CredentialSource = {
+      ownersOf: (id) => h.source.ownersOf(id),
+      findApplication: (name) => h.source.findApplication(name),
+      async *pages(scope) {
+        let number = 0;
+        for await (const page of h.source.pages(scope)) {
+          number += 1;
+          if (number === 2) throw new Error('connection reset');
+          yield page;
+        }
+      },
+    };
+    await expect(h.service({ source: brokenSource }).scan()).rejects.toThrow('connection reset');
+    const claimed = [...(await h.ledger()).values()];
+    expect(claimed.length).toBeGreaterThan(0);
+    expect(claimed.every((row) => row.state === 'claimed')).toBe(true);
+    expect(h.announced).toHaveLength(0);
+
+    const next = await h.service().scan();
+    expect(next.announced).toHaveLength(firstScan.length + dueFillers);
+    expect(new Set(next.announced.map((c) => c.keyId)).size).toBe(next.announced.length);
+    expect(labels(next.announced.filter((c) => !c.appName.startsWith('filler')))).toEqual(firstScan);
+    expect(next.announced.filter((c) => c.appName.startsWith('filler')).every((c) => c.threshold === 14)).toBe(true);
+    expect(h.logs.find('unfinished claim taken over').length).toBeGreaterThan(0);
+    expect((await h.service().scan()).announced).toEqual([]);
+  });
+
+  test('throttling and outages of Graph during the scan are waited out', async () => {
+    const h = await start({ data: withFillers(1_500) });
+    h.tenant.faults.configure({ unavailable: { rate: 1, count: 2, retryAfterSeconds: 0 } });
+    const result = await h.service().scan();
+
+    expect(labels(result.announced)).toEqual(firstScan);
+    expect(h.calls.filter((c) => c.status === 503)).toHaveLength(2);
+  });
+
+  test('two processes scanning at once: exactly one runs, and each credential is announced once', async () => {
+    const h = await start();
+    const loserDone = deferred();
+    // The winner announces only once the loser has given up, so the two overlap for sure.
+    const announce = async (credentials: readonly ExpiringCredential[]) => {
+      await loserDone.promise;
+      h.announced.push([...credentials]);
+    };
+    const scans = [h.service({ announce }).scan(), h.service({ announce }).scan()];
+    void Promise.race(scans).then(() => loserDone.resolve());
+    const results = await Promise.all(scans);
+
+    expect(results.map((r) => r.ran).sort()).toEqual([false, true]);
+    const loser = results.find((r) => !r.ran)!;
+    expect(loser).toMatchObject({ announced: [], pages: 0, credentials: 0 });
+    expect(h.announced.flat().map(label).sort()).toEqual(firstScan);
+    expect(h.logs.find('expiry scan skipped: another process holds the lease')).toHaveLength(1);
+    // Once the lease is given back, the next scan runs (and finds nothing new).
+    expect(await h.service().scan()).toMatchObject({ ran: true, announced: [] });
+  });
+
+  test('many processes racing for the lease at once: never more than one gets it', async () => {
+    const { store, cleanup } = await createTestStore();
+    cleanups.push(cleanup);
+    const clock = new FixedClock();
+    for (let round = 0; round < 5; round += 1) {
+      const leases = Array.from({ length: 4 }, (_, i) => createLease({ store, name: `job-${round}`, holder: `process-${i}`, ttlMs: MINUTE, clock }));
+      const won = await Promise.all(leases.map((l) => l.acquire()));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expect(leases.filter((l) => l.held())).toHaveLength(1);
+    }
+  });
+});
+
+describe('the lease', () => {
+  test('renewed by its holder, refused to others until it expires, then taken over; given back, it is free', async () => {
+    const { store, cleanup } = await createTestStore();
+    cleanups.push(cleanup);
+    const clock = new FixedClock();
+    const a = createLease({ store, name: 'expiry-scan', holder: 'a', ttlMs: 10 * MINUTE, clock });
+    const b = createLease({ store, name: 'expiry-scan', holder: 'b', ttlMs: 10 * MINUTE, clock });
+
+    expect(await a.acquire()).toBe(true);
+    expect(await b.acquire()).toBe(false);
+    clock.advance(9 * MINUTE);
+    expect(await a.acquire()).toBe(true); // renewed: another 10 minutes from now
+    clock.advance(9 * MINUTE);
+    expect(await b.acquire()).toBe(false);
+    expect(a.held()).toBe(true);
+
+    clock.advance(2 * MINUTE); // a's time is up (a process that died)
+    expect(a.held()).toBe(false);
+    expect(await b.acquire()).toBe(true);
+    expect(await a.acquire()).toBe(false);
+    await a.release(); // not a's to give back: b keeps it
+    expect((await store.leases.get('lease', 'expiry-scan'))?.value.holder).toBe('b');
+
+    await b.release();
+    expect(b.held()).toBe(false);
+    expect(await store.leases.get('lease', 'expiry-scan')).toBeUndefined();
+    expect(await a.acquire()).toBe(true);
+  });
+});
+
+/**
+ * The demo tenant and `count` more applications with a secret each, after the demo's in paging order; `dueInDays`
+ * gives some of them a secret that expires that many days after the seed (the others expire in a year).
+ */
+function withFillers(count: number, dueInDays: (i: number) => number | undefined = () => undefined): TenantData {
+  const data = structuredClone(demo.data);
+  for (let i = 0; i < count; i += 1) {
+    const id = newObjectId();
+    const keyId = newObjectId();
+    const days = dueInDays(i) ?? 365;
+    const app: ApplicationRecord = {
+      data: {
+        id,
+        appId: newObjectId(),
+        displayName: `filler-${i}`,
+        tags: [],
+        passwordCredentials: [{ customKeyIdentifier: null, displayName: 'ci', endDateTime: new Date(seededAt.getTime() + days * DAY).toISOString(), hint: 'fil', keyId, secretText: null }],
+        keyCredentials: [],
+      },
+      visibleFrom: 0,
+      sequence: 1,
+      owners: [],
+      secretHashes: {},
+      certificates: {},
+      credentialsUsableFrom: {},
+    };
+    data.applications[id] = app;
+  }
+  return data;
+}
+
