@@ -10,14 +10,16 @@ import { startAzurite, type LocalAzurite } from './local/azurite';
 import { createChannelService, type ChannelService } from './services/channel-service';
 import { createGreetingService, type GreetingService } from './services/greeting-service';
 import { createOperatorPolicy, type OperatorPolicy } from './services/operator-policy';
-import { type Clock, type Directory, type Provisioner, type Store, systemClock } from './services/ports';
+import { type Clock, type CredentialSource, type Directory, type Provisioner, type Store, systemClock } from './services/ports';
+import { createRotationService, type RotationService } from './services/rotation-service';
+import { GraphCredentialSource } from './adapters/graph/graph-credential-source';
 import { createApproverPolicy, type ApproverPolicy } from './services/request-approvers';
 import { createRequestService, type RequestService } from './services/request-service';
 import { createProvisioningService, type ProvisioningService } from './services/provisioning-service';
 import { createDeliveryService, type DeliveryService } from './services/delivery-service';
 import { listRequests, toRequest } from './services/request-records';
 import { GraphProvisioner } from './adapters/graph/graph-provisioner';
-import { unavailableProvisioner } from './adapters/graph/unavailable-provisioner';
+import { unavailableCredentialSource, unavailableProvisioner } from './adapters/graph/unavailable-provisioner';
 import type { AppRequest } from './domain/request';
 import type { RandomSource } from './domain/request-id';
 import { randomBytes } from 'node:crypto';
@@ -35,6 +37,9 @@ export interface Container {
   requests: RequestService;
   provisioning: ProvisioningService;
   delivery: DeliveryService;
+  /** The tenant's app credentials (expiry scan, rotation). */
+  credentials: CredentialSource;
+  rotation: RotationService;
   /** The tenant whose apps Registrar provisions, when known (AZURE_TENANT_ID). */
   tenantId?: string;
   /** The login and Graph hosts Registrar uses, named on the delivery card (a cloud's, or the local tenant's). */
@@ -57,6 +62,8 @@ export interface ContainerOverrides {
   graphTiming?: { stepTimeoutMs?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** How long Reveal waits for a new secret to work. */
   secretCheckBudgetMs?: number;
+  /** Replaces the Graph credential reader (tests). */
+  credentials?: CredentialSource;
 }
 
 export async function createContainer(config: Config, logger: Logger, overrides: ContainerOverrides = {}): Promise<Container> {
@@ -129,9 +136,20 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     listRequests: async () => (await listRequests(store)).map((s) => toRequest(s.value)),
   });
 
+  const graphLogger = logger.child({ component: 'graph' });
+  const credentials: CredentialSource =
+    overrides.credentials ?? (connection ? new GraphCredentialSource(connection, { logger: graphLogger, ...overrides.graphTiming }) : unavailableCredentialSource());
+  // Rotation reads the app and its owners inside an invoke: a few seconds at most, like the in-turn provisioner.
+  const credentialsInTurn: CredentialSource =
+    overrides.credentials ??
+    (connection ? new GraphCredentialSource(connection, { logger: graphLogger, ...overrides.graphTiming, stepTimeoutMs: INVOKE_GRAPH_BUDGET_MS }) : credentials);
+  const rotation = createRotationService({ store, source: credentialsInTurn, provisioner: inTurn, operators, clock, random, policy, logger: logger.child({ component: 'rotation' }) });
+
   return {
     store,
     directory,
+    credentials,
+    rotation,
     clock,
     operators,
     approvers,

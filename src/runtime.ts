@@ -11,6 +11,11 @@ import { createRequestNotifier, type RequestNotifier } from './bot/request-notif
 import type { Config } from './config';
 import { type Container, type ContainerOverrides, createContainer } from './container';
 import type { Logger } from './lib/logger';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Cron } from 'croner';
+import { createReminderAnnouncer } from './bot/reminder-announcer';
+import { createExpiryService, type ExpiryScanResult } from './services/expiry-service';
 import { createAdapter, startServer } from './server';
 
 export interface RuntimeOptions {
@@ -27,6 +32,8 @@ export interface Runtime {
   port: number;
   container: Container;
   notifier: RequestNotifier;
+  /** Runs an expiry scan now (as the schedule would); one at a time in this process. */
+  scan(): Promise<ExpiryScanResult>;
   /** Expires undecided requests past PENDING_TTL_DAYS and hides secrets past REVEAL_TTL, updating their cards. */
   sweep(): Promise<void>;
   /** Resolves when background work (provisioning, card updates) has ended. */
@@ -37,9 +44,10 @@ export interface Runtime {
 export async function startRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const container = await createContainer(config, logger, options.overrides);
   const adapter = createAdapter(config, options.botFrameworkEndpoints);
+  const messenger = createMessenger(adapter, config.bot?.id ?? '');
   const notifier = createRequestNotifier({
     store: container.store,
-    messenger: createMessenger(adapter, config.bot?.id ?? ''),
+    messenger,
     channels: container.channels,
     approvers: container.approvers,
     clock: container.clock,
@@ -48,11 +56,25 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
     ...(container.graphEndpoints ? { graphEndpoints: container.graphEndpoints } : {}),
   });
   container.onRequestChanged((request) => void notifier.changed(request));
-  const bot = createBot({ ...container, notifier });
+  const expiry = createExpiryService({
+    store: container.store,
+    source: container.credentials,
+    clock: container.clock,
+    logger: logger.child({ component: 'expiry' }),
+    reminderDays: config.reminders.days,
+    scope: config.reminders.scope,
+    holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    announce: createReminderAnnouncer({ store: container.store, messenger, channels: container.channels, clock: container.clock, logger: logger.child({ component: 'reminders' }) }),
+  });
+  /** One scan at a time in this process, whoever asks (the schedule, `scan`, the job endpoint): a second asker joins it. */
+  let scanning: Promise<ExpiryScanResult> | undefined;
+  const scanOnce = (trigger: 'schedule' | 'command' | 'job'): Promise<ExpiryScanResult> =>
+    (scanning ??= expiry.scan({ trigger }).finally(() => (scanning = undefined)));
+  const bot = createBot({ ...container, notifier, expiry: { scan: (options) => scanOnce(options?.trigger ?? 'command') } });
 
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer({ config, logger, store: container.store, bot, adapter }, { ...(options.port !== undefined ? { port: options.port } : {}), botFrameworkEndpoints: options.botFrameworkEndpoints });
+    server = await startServer({ config, logger, store: container.store, bot, adapter, jobs: { expiryScan: () => scanOnce('job') } }, { ...(options.port !== undefined ? { port: options.port } : {}), botFrameworkEndpoints: options.botFrameworkEndpoints });
   } catch (err) {
     await container.close();
     throw err;
@@ -84,11 +106,20 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
       : undefined;
   timer?.unref();
 
+  // The expiry scan on REMINDER_CRON; the lease makes one of several running copies scan.
+  const schedule = config.reminders.cron
+    ? new Cron(config.reminders.cron, { timezone: config.reminders.timeZone, protect: true }, () => {
+        scanOnce('schedule').catch((err: unknown) => logger.error({ err }, 'scheduled expiry scan failed; the next one picks up what it left'));
+      })
+    : undefined;
+  if (schedule) logger.info({ cron: config.reminders.cron, timeZone: config.reminders.timeZone, next: schedule.nextRun()?.toISOString() }, 'expiry scan scheduled');
+
   return {
     url: server.url,
     port: server.port,
     container,
     notifier,
+    scan: () => scanOnce('command'),
     sweep,
     async idle() {
       await container.provisioning.idle();
@@ -96,7 +127,9 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
       await container.provisioning.idle();
     },
     async stop() {
+      schedule?.stop();
       if (timer) clearInterval(timer);
+      await scanning?.catch(() => undefined);
       await sweeping;
       await server.stop();
       await container.provisioning.stop();

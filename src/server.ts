@@ -3,6 +3,7 @@
  * into the bot), GET /healthz (the process is alive) and GET /readyz (its storage answers). Stopping lets the
  * turns in flight finish before the process goes.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type Activity, CardFactory, CloudAdapter, MessageFactory, type TurnContext } from 'botbuilder';
 import { AuthenticationError } from 'botframework-connector';
@@ -22,6 +23,8 @@ export interface ServerDeps {
   bot: Bot;
   /** The adapter the bot also sends proactive messages through (createAdapter); one is made when absent. */
   adapter?: RegistrarAdapter;
+  /** Jobs an external timer may start through POST /jobs/... (only when JOB_TOKEN is set). */
+  jobs?: { expiryScan: () => Promise<{ scanId: string; ran: boolean; announced: readonly unknown[] }> };
 }
 
 export interface ServerOptions {
@@ -102,6 +105,33 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
       res.send(503, { status: 'unavailable', reason: 'storage unreachable' });
     }
   });
+
+  const jobToken = config.reminders.jobToken;
+  const expiryScan = deps.jobs?.expiryScan;
+  if (jobToken && expiryScan) {
+    const expected = createHash('sha256').update(jobToken).digest();
+    // The job endpoint's own credential, compared in constant time; anything else is refused and logged without the header.
+    server.post('/jobs/expiry-scan', async (req, res) => {
+      const header = req.header('authorization') ?? '';
+      const given = createHash('sha256').update(header.startsWith('Bearer ') ? header.slice(7) : '').digest();
+      if (!header.startsWith('Bearer ') || !timingSafeEqual(given, expected)) {
+        logger.warn({ remote: req.socket.remoteAddress }, 'job refused: wrong or missing token');
+        res.send(401, { error: 'Unauthorized' });
+        return;
+      }
+      const started = expiryScan();
+      started.catch((err: unknown) => logger.error({ err }, 'expiry scan from the job endpoint failed; the next one picks up what it left'));
+      // A timer waits a minute or two for an answer: a long scan is answered 202 and goes on.
+      const answer = await Promise.race([
+        started.then((r) => ({ done: true as const, r })).catch(() => undefined),
+        new Promise<undefined>((resolve) => {
+          setTimeout(() => resolve(undefined), 25_000).unref();
+        }),
+      ]);
+      if (answer?.done) res.send(200, { status: answer.r.ran ? 'done' : 'another Registrar is scanning', scanId: answer.r.scanId, announced: answer.r.announced.length });
+      else res.send(202, { status: 'running' });
+    });
+  }
 
   server.post('/api/messages', async (req, res) => {
     const work = handleActivity(req, res);

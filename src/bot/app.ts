@@ -13,9 +13,10 @@ import { RegistrarError } from '../domain/errors';
 import type { ChannelService } from '../services/channel-service';
 import type { GreetingService } from '../services/greeting-service';
 import { requestCardRoutes, requestCommands, type RequestRouteServices } from './request-routes';
+import { rotationCardRoutes, rotationCommands, type RotationRouteServices } from './rotation-routes';
 import { actorFrom, addressFrom, commandText, turnLogger } from './turn';
 
-export interface BotServices extends RequestRouteServices {
+export interface BotServices extends RequestRouteServices, RotationRouteServices {
   channels: ChannelService;
   greetings: GreetingService;
 }
@@ -26,7 +27,8 @@ export interface Bot {
 }
 
 type Handler = (context: TurnContext) => Promise<void>;
-type CardActionHandler = (context: TurnContext, data: Record<string, unknown>) => Promise<AdaptiveCard>;
+/** A card replaces the one clicked (for the person who clicked); a string is shown as a message and leaves the card as it is. */
+type CardActionHandler = (context: TurnContext, data: Record<string, unknown>) => Promise<AdaptiveCard | string>;
 
 /**
  * Every Action.Execute verb and its handler. Typed as a full record of Verb, so a verb without a handler does
@@ -34,7 +36,11 @@ type CardActionHandler = (context: TurnContext, data: Record<string, unknown>) =
  */
 export function cardActionRoutes(services: BotServices): Record<VerbName, CardActionHandler> {
   const request = requestCardRoutes(services);
+  const rotation = rotationCardRoutes(services);
   return {
+    [Verb.rotationStart]: rotation.start,
+    [Verb.rotationRemoveOld]: rotation.removeOld,
+    [Verb.rotationKeepOld]: rotation.keepOld,
     [Verb.showHelp]: async () => renderHelp({ commands }),
     [Verb.requestOpen]: request.open,
     [Verb.requestFind]: request.find,
@@ -101,6 +107,9 @@ function registerRoutes(app: Application<TurnState>, services: BotServices): voi
   app.message(isCommand('status <id>'), answer(requestCommand.status));
   app.message(isCommand('cancel <id>'), answer(requestCommand.cancel));
   app.message(isCommand('pending'), answer(requestCommand.pending));
+  const rotationCommand = rotationCommands(services);
+  app.message(isCommand('rotate <app>'), answer(rotationCommand.rotate));
+  app.message(isCommand('scan'), answer(rotationCommand.scan));
   app.message(/[\s\S]*/, guarded(onAnyOtherMessage(services)));
 }
 
@@ -114,7 +123,7 @@ const isUnroutedCardAction = async (context: TurnContext): Promise<boolean> =>
   context.activity.type === 'invoke' && context.activity.name === 'adaptiveCard/action';
 
 /** Turns a RegistrarError into a notice card for the person who clicked; anything else is the server's error. */
-async function answerCardAction(context: TurnContext, work: () => Promise<AdaptiveCard>): Promise<AdaptiveCard> {
+async function answerCardAction(context: TurnContext, work: () => Promise<AdaptiveCard | string>): Promise<AdaptiveCard | string> {
   try {
     return await work();
   } catch (err) {

@@ -6,6 +6,7 @@
  */
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderNotice } from '../cards/cards';
+import { renderRotationCleanup } from '../cards/reminder-cards';
 import { renderApproval, renderDelivery, renderRequestStatus } from '../cards/request-cards';
 import type { ConversationAddress } from '../domain/conversation';
 import { registrarActor, transition, type AppRequest, type CardRef } from '../domain/request';
@@ -21,6 +22,22 @@ const MAX_REFRESH_USERS = 60;
 /** Team members looked at to find the approvers among them. */
 const MAX_MEMBERS_SCANNED = 500;
 const APPROVER_CACHE_MS = 10 * 60_000;
+
+/** The card that asks the owner what to do with the credential a rotation replaced, or says what they chose. */
+export function rotationCleanupCard(request: AppRequest, message?: string): AdaptiveCard {
+  const rotation = request.rotation;
+  if (!rotation?.old) return renderNotice({ tone: 'info', title: 'Nothing to clean up', text: `${request.form.displayName} had no other credential.` });
+  const decision = rotation.oldDecision;
+  return renderRotationCleanup({
+    requestId: request.id,
+    appName: rotation.appName,
+    appId: rotation.appId,
+    old: rotation.old,
+    ...(request.delivery?.kind === 'secret' ? { newSecret: { hint: request.delivery.hint, endDateTime: request.delivery.endDateTime } } : {}),
+    state: decision ? (decision.removed ? 'removed' : 'kept') : 'ask',
+    ...(message ? { message } : {}),
+  });
+}
 
 export interface RequestNotifier {
   /** The request as just saved: update its cards and send what is missing. Never throws. */
@@ -183,6 +200,11 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
     let latest = toRequest((await loadRequest(store, request.id)).value);
     if (latest.status === 'submitted' && !latest.approvalCards?.length) latest = await postApprovalCard(latest);
     if (latest.status === 'provisioned' && !latest.deliveryCard) latest = await postDeliveryCard(latest);
+    // After a rotation's new secret is stored, the owner decides about the old one; never before, never for them.
+    if (latest.kind === 'rotation' && latest.status === 'delivered' && latest.redactedAt && latest.rotation?.old && !latest.rotation.cleanupCard && latest.requesterAddress) {
+      const ref = await messenger.post(latest.requesterAddress, rotationCleanupCard(latest));
+      latest = await annotateRequest(store, latest.id, (current) => (current.rotation ? { rotation: { ...current.rotation, cleanupCard: ref } } : undefined));
+    }
     await updateCards(latest);
   }
 

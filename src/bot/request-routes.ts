@@ -247,6 +247,9 @@ export function requestCardRoutes(services: RequestRouteServices) {
 
   const stored: Handler = async (context, data) => {
     const request = await services.delivery.stored(actorFrom(context.activity), requestIdOf(data));
+    // The answer below is the card everyone (the requester) sees now; the work after it is a rotation's cleanup card.
+    if (request.deliveryCard) services.notifier.shown(request.deliveryCard, request);
+    void services.notifier.changed(request);
     const d = request.delivery;
     return renderDelivery({
       request,

@@ -19,6 +19,11 @@ export const Verb = {
   approvalRetry: 'approval.retry',
   deliveryReveal: 'delivery.reveal',
   deliveryStored: 'delivery.stored',
+  /** The Rotate button of a reminder: data { appId }; the server checks that the clicking person owns the app. */
+  rotationStart: 'rotation.start',
+  /** After a rotation, the owner confirms removing the old credential: data { requestId }. */
+  rotationRemoveOld: 'rotation.removeOld',
+  rotationKeepOld: 'rotation.keepOld',
 } as const;
 
 export type VerbName = (typeof Verb)[keyof typeof Verb];

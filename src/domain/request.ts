@@ -60,8 +60,23 @@ export interface CardRef {
   activityId: string;
 }
 
+/** The app whose client secret a rotation replaces, and the credential it replaces (when there is one). */
+export interface RotationTarget {
+  applicationObjectId: string;
+  appId: string;
+  appName: string;
+  old?: { kind: 'secret' | 'certificate'; keyId: string; hint?: string; thumbprint?: string; endDateTime: string; displayName?: string };
+  /** The owner's answer on the cleanup card: the old secret removed, or kept. Never automatic. */
+  oldDecision?: { removed: boolean; at: string; by: Person };
+  /** Where the cleanup card was posted. */
+  cleanupCard?: CardRef;
+}
+
 export interface AppRequest {
   id: string;
+  /** 'rotation': a new client secret for an existing app (no provisioning steps); absent on new-app requests. */
+  kind?: 'app' | 'rotation';
+  rotation?: RotationTarget;
   status: RequestStatus;
   requester: Person;
   form: RequestForm;
@@ -184,8 +199,9 @@ export type TransitionResult =
   /** The move was already made: nothing to save, answer the person with `message`. */
   | { changed: false; request: AppRequest; message: string };
 
-/** The provisioning steps this request needs, in order. */
-export function stepsFor(request: Pick<AppRequest, 'form'>): ProvisioningStep[] {
+/** The provisioning steps this request needs, in order. A rotation needs none: its application exists. */
+export function stepsFor(request: Pick<AppRequest, 'form' | 'kind'>): ProvisioningStep[] {
+  if (request.kind === 'rotation') return [];
   return [
     'application',
     'owners',
@@ -197,7 +213,7 @@ export function stepsFor(request: Pick<AppRequest, 'form'>): ProvisioningStep[] 
 }
 
 /** The first step not yet done, or undefined when all are. */
-export function nextStep(request: Pick<AppRequest, 'form' | 'provisioning'>): ProvisioningStep | undefined {
+export function nextStep(request: Pick<AppRequest, 'form' | 'provisioning' | 'kind'>): ProvisioningStep | undefined {
   return stepsFor(request).find((step) => !request.provisioning[step]);
 }
 
@@ -242,6 +258,70 @@ export function createRequest(input: NewRequest): { request: AppRequest; audit: 
     to: 'submitted',
     detail: `submitted "${input.form.displayName}" (${input.risk.level} risk, ${request.approvalsRequired} approval${request.approvalsRequired === 1 ? '' : 's'} needed)`,
     ...(conversationId ? { conversationId } : {}),
+  };
+  return { request, audit };
+}
+
+export interface NewRotation {
+  id: string;
+  requester: TransitionActor;
+  target: Omit<RotationTarget, 'oldDecision' | 'cleanupCard'>;
+  lifetimeDays: number;
+  /** ROTATION_NEEDS_APPROVAL: one approver first; otherwise the rotation starts approved. */
+  needsApproval: boolean;
+  pendingTtlDays: number;
+  now: Date;
+  requesterAddress?: ConversationAddress;
+}
+
+/**
+ * A rotation: a new client secret for an existing app, delivered as a new app's is (reveal once, verify, hide).
+ * It has no provisioning steps; its application checkpoint is the existing app. Without ROTATION_NEEDS_APPROVAL it
+ * starts approved, and the audit says why.
+ */
+export function createRotation(input: NewRotation): { request: AppRequest; audit: AuditEvent } {
+  const at = input.now.toISOString();
+  const { conversationId, ...requester } = input.requester;
+  const { target } = input;
+  const status: RequestStatus = input.needsApproval ? 'submitted' : 'approved';
+  const request: AppRequest = {
+    id: input.id,
+    kind: 'rotation',
+    rotation: target,
+    status,
+    requester: { aadObjectId: requester.aadObjectId.toLowerCase(), name: requester.name },
+    form: {
+      displayName: target.appName,
+      purpose: `A new client secret for ${target.appName}${target.old ? `, replacing the one that expires on ${target.old.endDateTime.slice(0, 10)}` : ''}.`,
+      signInAudience: 'AzureADMyOrg',
+      platform: 'none',
+      redirectUris: [],
+      graphPermissions: [],
+      otherPermissions: [],
+      credential: { kind: 'secret', lifetimeDays: input.lifetimeDays },
+      additionalOwnerIds: [],
+    },
+    permissions: [],
+    risk: { level: 'low', items: [], notes: [] },
+    approvalsRequired: 1,
+    approvals: [],
+    provisioning: { attempts: 0, application: { applicationObjectId: target.applicationObjectId, appId: target.appId, at } },
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: new Date(input.now.getTime() + input.pendingTtlDays * dayMs).toISOString(),
+    ...(input.requesterAddress ? { requesterAddress: input.requesterAddress } : {}),
+  };
+  const audit: AuditEvent = {
+    at,
+    by: request.requester,
+    event: 'submit',
+    from: null,
+    to: status,
+    detail: input.needsApproval
+      ? `asked to rotate the client secret of "${target.appName}" (appId ${target.appId}); 1 approval needed`
+      : `asked to rotate the client secret of "${target.appName}" (appId ${target.appId}); no approval needed (ROTATION_NEEDS_APPROVAL is off)`,
+    ...(conversationId ? { conversationId } : {}),
+    objectIds: [target.applicationObjectId],
   };
   return { request, audit };
 }

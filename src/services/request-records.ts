@@ -115,7 +115,7 @@ export async function auditTrail(store: Store, record: RequestRecord): Promise<A
 }
 
 /** What may be saved on a request outside a transition: where its cards are, and bookkeeping that is not a move. */
-export type RequestAnnotation = Partial<Pick<AppRequest, 'approvalCards' | 'statusCard' | 'deliveryCard' | 'redactedAt' | 'requesterAddress'>>;
+export type RequestAnnotation = Partial<Pick<AppRequest, 'approvalCards' | 'statusCard' | 'deliveryCard' | 'redactedAt' | 'requesterAddress' | 'rotation'>>;
 
 /**
  * Saves an annotation on a request, ETag-guarded and read again on a conflict, without a move and so without an

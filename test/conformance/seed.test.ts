@@ -86,7 +86,8 @@ describe('the demo tenant seed', () => {
       const record = data.applications[ids.id]!;
       const secrets = record.data.passwordCredentials as Array<{ endDateTime: string; hint: string; secretText: null }>;
       const keys = record.data.keyCredentials as Array<{ endDateTime: string; keyId: string; key: null; type: string }>;
-      expect(record.owners).toEqual([app.owner.aadObjectId]);
+      // Registrar's service principal co-owns every demo app, so that it can rotate them with Application.ReadWrite.OwnedBy.
+      expect(record.owners).toEqual([app.owner.aadObjectId, demoIds.registrarServicePrincipal]);
       expect(data.servicePrincipals[ids.servicePrincipalId]!.data.appId).toBe(ids.appId);
       for (const key of keys) {
         // A real certificate, valid until the keyCredential's endDateTime.

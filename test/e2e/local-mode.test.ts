@@ -121,7 +121,7 @@ class Playground extends PlaygroundPage {
   }
 
   helpCards(): Locator {
-    return this.cards('setup approvals', 'Coming soon');
+    return this.cards('setup approvals', 'rotate <app>');
   }
 
   approvalsConfirmations(): Locator {
@@ -206,7 +206,8 @@ describe('local mode (npm start) in the Agents Playground', () => {
     await waitUntil('a help card arrives', async () => (await playground.helpCards().count()) > before);
     const card = await playground.helpCards().last().innerText();
     expect(card).toContain('setup approvals');
-    expect(card).toContain('Coming soon');
+    expect(card).toContain('rotate <app>');
+    expect(card).not.toContain('Coming soon');
     await playground.screenshot('e2e-help.png');
   });
 

@@ -243,7 +243,9 @@ function addDemoApplication(
     keyCredentials,
     requiredResourceAccess: [{ resourceAppId: GRAPH_APP_ID, resourceAccess: [{ id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d', type: 'Scope' }] }],
   });
-  data.applications[ids.id] = { ...record(json), owners: [app.owner.aadObjectId], secretHashes, certificates, credentialsUsableFrom: {} };
+  // Registrar's service principal co-owns the demo apps, as it would after an administrator let it manage them:
+  // with Application.ReadWrite.OwnedBy it can rotate only the apps it owns.
+  data.applications[ids.id] = { ...record(json), owners: [app.owner.aadObjectId, demoIds.registrarServicePrincipal], secretHashes, certificates, credentialsUsableFrom: {} };
   data.servicePrincipals[ids.servicePrincipalId] = {
     ...record(servicePrincipal(ids.servicePrincipalId, ids.appId, app.name, created, { appOwnerOrganizationId: data.tenantId })),
     owners: [app.owner.aadObjectId],

@@ -1,8 +1,10 @@
 import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
 import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../../../src/cards/cards';
+import { renderOwnerReminder, renderReminderDigest, renderRotationCleanup, splitDigest, type RotationCleanupView } from '../../../src/cards/reminder-cards';
 import { renderApproval, renderDelivery, renderRequestForm, renderRequestList, renderRequestStatus, type RequestFormView } from '../../../src/cards/request-cards';
 import { commands } from '../../../src/domain/commands';
 import { findDirectoryRole } from '../../../src/domain/directory-roles';
+import type { ExpiringCredential } from '../../../src/domain/expiry';
 import {
   registrarActor,
   transition,
@@ -94,6 +96,28 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
     },
     { label: 'a certificate', render: () => renderDelivery({ request: requests.certificate('delivered'), tenantId, state: 'ready' }) },
     { label: 'no credential', render: () => renderDelivery({ request: requests.publicClient(), tenantId, state: 'ready' }) },
+  ],
+  'reminder-digest': [
+    { label: 'every urgency, named and unnamed owners', render: () => renderReminderDigest({ credentials: expiringMix(), scanAt, ownerNames }) },
+    { label: 'part 2 of 3', render: () => renderReminderDigest({ credentials: expiringMix().slice(2, 4), scanAt, ownerNames, part: { index: 2, count: 3 } }) },
+    { label: 'the last card of 500 credentials split', render: () => splitDigest(manyExpiring(500), { scanAt, ownerNames: manyOwnerNames }).at(-1)! },
+    { label: 'nothing expiring', render: () => renderReminderDigest({ credentials: [], scanAt }) },
+  ],
+  'owner-reminder': [
+    { label: 'two credentials, with a name', render: () => renderOwnerReminder({ credentials: expiringMix().slice(0, 2), ownerName: 'Megan Bowen' }) },
+    { label: 'more than it lists', render: () => renderOwnerReminder({ credentials: manyExpiring(45) }) },
+  ],
+  'rotation-cleanup': [
+    { label: 'asking, a secret replaced', render: () => renderRotationCleanup(cleanupView()) },
+    { label: 'removed', render: () => renderRotationCleanup(cleanupView({ state: 'removed' })) },
+    { label: 'kept, with a message', render: () => renderRotationCleanup(cleanupView({ state: 'kept', message: 'The old secret stays until it expires.' })) },
+    {
+      label: 'asking, a certificate replaced by a secret',
+      render: () =>
+        renderRotationCleanup(
+          cleanupView({ old: { kind: 'certificate', keyId: 'c0ffee00-0000-4000-8000-0000000000c1', thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345', endDateTime: '2026-11-25T00:00:00Z' } }),
+        ),
+    },
   ],
 };
 
@@ -260,4 +284,92 @@ export function invalidFormView(): RequestFormView {
     ...found('user'),
     ownerNames: { [ownerIds[0]!]: 'Megan Bowen' },
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Expiring credentials for the reminder cards (also used by reminder-cards.test.ts)
+
+export const scanAt = new Date('2026-11-23T06:00:00Z');
+export const ownerNames: Record<string, string> = { [ownerIds[0]!]: 'Megan Bowen', [ownerIds[1]!]: 'Adele Vance' };
+/** An owner the directory gave no name for. */
+export const unnamedOwnerId = 'a1e5c0de-0000-4000-8000-000000000039';
+
+export function expiring(overrides: Partial<ExpiringCredential> = {}): ExpiringCredential {
+  return {
+    applicationObjectId: '0c1d2e3f-0000-4000-8000-0000000000a1',
+    appId,
+    appName: 'Payroll sync',
+    kind: 'secret',
+    keyId: 'b7d0f8a2-0000-4000-8000-00000000000a',
+    displayName: 'Production',
+    hint: 'Q_e',
+    endDateTime: '2026-11-30T10:00:00Z',
+    managed: true,
+    daysLeft: 7,
+    threshold: 7,
+    ownerIds: [ownerIds[0]!],
+    ...overrides,
+  };
+}
+
+/** One credential at each urgency, out of order: a certificate expired 3 days ago, secrets due in 1, 7, 30 and 60 days. */
+export function expiringMix(): ExpiringCredential[] {
+  return [
+    expiring({ keyId: 'k-30', appName: 'Timesheets', appId: '11111111-0000-4000-8000-000000000030', daysLeft: 25, threshold: 30, endDateTime: '2026-12-18T10:00:00Z', ownerIds: [] }),
+    expiring({
+      keyId: 'k-expired',
+      appName: 'Badge reader',
+      appId: '11111111-0000-4000-8000-000000000000',
+      kind: 'certificate',
+      hint: undefined,
+      thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
+      displayName: 'CN=badge-reader',
+      daysLeft: -4,
+      threshold: 0,
+      endDateTime: '2026-11-19T22:00:00Z',
+      ownerIds: [ownerIds[0]!, unnamedOwnerId],
+    }),
+    expiring({ keyId: 'k-7', daysLeft: 6, threshold: 7, endDateTime: '2026-11-29T10:00:00Z', ownerIds: [...ownerIds] }),
+    expiring({ keyId: 'k-1', appName: 'Door sync', appId: '11111111-0000-4000-8000-000000000001', daysLeft: 0, threshold: 1, endDateTime: '2026-11-23T20:00:00Z', ownerIds: [ownerIds[1]!] }),
+    expiring({ keyId: 'k-60', appName: 'Wiki bot', appId: '11111111-0000-4000-8000-000000000060', daysLeft: 59, threshold: 60, endDateTime: '2027-01-21T10:00:00Z', displayName: undefined }),
+  ];
+}
+
+const thresholdCycle = [0, 1, 7, 14, 30, 60];
+const guid = (prefix: string, i: number) => `${prefix}-0000-4000-8000-${String(i).padStart(12, '0')}`;
+/** Owners of the generated credentials: three per credential from a pool of 40 named people. */
+export const manyOwnerNames: Record<string, string> = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [guid('0a0a0a0a', i), `Owner Person-${i} Contoso-Admins`]));
+
+/** `count` credentials spread over every urgency, each of its own app, with realistic lengths. */
+export function manyExpiring(count: number): ExpiringCredential[] {
+  return Array.from({ length: count }, (_, i) => {
+    const threshold = thresholdCycle[i % thresholdCycle.length]!;
+    const daysLeft = threshold === 0 ? -1 - (i % 9) : Math.max(0, threshold - 1 - (i % 3));
+    return expiring({
+      applicationObjectId: guid('0c0c0c0c', i),
+      appId: guid('a9a9a9a9', i),
+      appName: `Line-of-business integration ${i} (finance, EMEA)`,
+      keyId: guid('4e4e4e4e', i),
+      kind: i % 4 === 3 ? 'certificate' : 'secret',
+      hint: i % 4 === 3 ? undefined : 'Xy7',
+      thumbprint: i % 4 === 3 ? 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678' : undefined,
+      displayName: `Rotated by pipeline ${i}`,
+      daysLeft,
+      threshold,
+      endDateTime: new Date(scanAt.getTime() + (daysLeft + 0.5) * 86_400_000).toISOString(),
+      ownerIds: [0, 1, 2].map((k) => guid('0a0a0a0a', (i + k * 7) % 40)),
+    });
+  });
+}
+
+export function cleanupView(overrides: Partial<RotationCleanupView> = {}): RotationCleanupView {
+  return {
+    requestId: 'R7T2K9M4',
+    appName: 'Payroll sync',
+    appId,
+    old: { kind: 'secret', keyId: 'b7d0f8a2-0000-4000-8000-00000000000a', hint: 'Q_e', endDateTime: '2026-11-30T10:00:00Z', displayName: 'Production' },
+    newSecret: { hint: 'Xy7', endDateTime: '2027-05-29T10:00:00Z' },
+    state: 'ask',
+    ...overrides,
+  };
 }

@@ -1,0 +1,63 @@
+/**
+ * Posting what an expiry scan found: the digest in the reminders channel (split over several cards when long),
+ * and to each owner Registrar can reach, a personal message about their own apps. The channel post must land:
+ * when it cannot, this throws and the scan keeps its claims for the next run. Owners' messages are best effort.
+ */
+import { renderOwnerReminder, splitDigest } from '../cards/reminder-cards';
+import { RegistrarError } from '../domain/errors';
+import type { ExpiringCredential } from '../domain/expiry';
+import type { Logger } from '../lib/logger';
+import type { ChannelService } from '../services/channel-service';
+import type { Clock, Store } from '../services/ports';
+import type { Messenger } from './messenger';
+
+export interface ReminderAnnouncerDeps {
+  store: Store;
+  messenger: Messenger;
+  channels: ChannelService;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type Announce = (credentials: readonly ExpiringCredential[], scanId: string) => Promise<void>;
+
+export function createReminderAnnouncer(deps: ReminderAnnouncerDeps): Announce {
+  const { store, messenger, channels, clock, logger } = deps;
+  return async (credentials, scanId) => {
+    if (credentials.length === 0) return;
+    const log = logger.child({ scanId });
+    const channel = (await channels.getChannel('reminders'))?.address;
+    if (!channel) {
+      throw new RegistrarError('unavailable', 'No reminders channel is set up.', {
+        detail: `${credentials.length} credential(s) to announce and no reminders channel: an operator must mention Registrar with "setup reminders" in a channel; the next scan posts them`,
+      });
+    }
+    // Names for the mentions, from the personal chats Registrar has with the owners.
+    const ownerIds = [...new Set(credentials.flatMap((c) => c.ownerIds))];
+    const homes = new Map<string, Awaited<ReturnType<Store['conversations']['get']>>>();
+    for (const id of ownerIds) homes.set(id, await store.conversations.get('user', id));
+    const ownerNames: Record<string, string> = {};
+    for (const [id, home] of homes) if (home?.value.user?.name) ownerNames[id] = home.value.user.name;
+
+    const cards = splitDigest(credentials, { ownerNames, scanAt: clock.now() });
+    for (const card of cards) await messenger.post(channel, card);
+    log.info({ credentials: credentials.length, cards: cards.length }, 'expiry digest posted');
+
+    for (const id of ownerIds) {
+      const home = homes.get(id)?.value;
+      if (!home) continue;
+      const own = credentials.filter((c) => c.ownerIds.includes(id));
+      await messenger
+        .post(
+          home,
+          renderOwnerReminder({
+            credentials: own,
+            ...(ownerNames[id] ? { ownerName: ownerNames[id] } : {}),
+          }),
+        )
+        .catch((err: unknown) => {
+          log.warn({ err, ownerId: id }, 'could not tell an owner about their expiring credentials');
+        });
+    }
+  };
+}

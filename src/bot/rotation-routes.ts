@@ -1,0 +1,138 @@
+/**
+ * Rotation and the expiry scan in Teams: the Rotate button of a reminder, `rotate <app>`, the cleanup card's
+ * answer about the old secret, and `scan` for operators. The new secret then travels the request path's
+ * delivery (request-routes.ts); nothing here waits on provisioning.
+ */
+import type { TurnContext } from 'botbuilder';
+import type { AdaptiveCard } from '../cards/adaptive-card';
+import { renderNotice } from '../cards/cards';
+import { renderRequestStatus } from '../cards/request-cards';
+import type { ConversationAddress } from '../domain/conversation';
+import { NotAuthorized, RegistrarError } from '../domain/errors';
+import type { AppRequest } from '../domain/request';
+import { parseRequestId } from '../domain/request-id';
+import type { ExpiryService } from '../services/expiry-service';
+import type { OperatorPolicy } from '../services/operator-policy';
+import type { Store } from '../services/ports';
+import type { ProvisioningService } from '../services/provisioning-service';
+import type { RotationService } from '../services/rotation-service';
+import { rotationCleanupCard, type RequestNotifier } from './request-notifier';
+import { actorFrom, addressFrom, turnLogger } from './turn';
+
+export interface RotationRouteServices {
+  store: Store;
+  rotation: RotationService;
+  provisioning: ProvisioningService;
+  notifier: RequestNotifier;
+  operators: OperatorPolicy;
+  expiry: ExpiryService;
+}
+
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The clicker's personal chat with Registrar: this one, or the one Registrar remembers for them. */
+async function personalChatOf(context: TurnContext, store: Store): Promise<ConversationAddress | undefined> {
+  if (context.activity.conversation?.conversationType === 'personal') return addressFrom(context.activity);
+  const aadObjectId = actorFrom(context.activity).aadObjectId;
+  return aadObjectId ? (await store.conversations.get('user', aadObjectId))?.value : undefined;
+}
+
+/** Starts a rotation and the work after it: provisioning (none, for a rotation) and the cards. */
+async function startRotation(context: TurnContext, services: RotationRouteServices, appIdOrName: string): Promise<AppRequest> {
+  const home = await personalChatOf(context, services.store);
+  if (!home) {
+    throw new RegistrarError(
+      'wrong-place',
+      'Registrar sends the new secret to your personal chat with it, and you have none yet. Open a chat with Registrar and type `rotate <app name or appId>` there.',
+    );
+  }
+  const request = await services.rotation.start(actorFrom(context.activity), appIdOrName, home);
+  if (request.status === 'approved') services.provisioning.start(request.id);
+  void services.notifier.changed(request);
+  turnLogger(context).info(
+    {
+      requestId: request.id,
+      appId: request.rotation?.appId,
+      status: request.status,
+    },
+    'rotation started',
+  );
+  return request;
+}
+
+function startedText(request: AppRequest): string {
+  return request.status === 'submitted'
+    ? `Rotation ${request.id} of ${request.form.displayName} waits for an approver. The new secret comes to your personal chat with Registrar once it is approved.`
+    : `Rotation ${request.id} of ${request.form.displayName} started. The new secret is waiting in your personal chat with Registrar: reveal it there.`;
+}
+
+
+
+export function rotationCardRoutes(services: RotationRouteServices) {
+  return {
+    /** The Rotate button of a reminder: answered with a message, so that the digest stays on the card. */
+    async start(context: TurnContext, data: Record<string, unknown>): Promise<string> {
+      const appId = typeof data.appId === 'string' && guid.test(data.appId) ? data.appId : undefined;
+      if (!appId) return 'This button does not name an app Registrar knows. Type `rotate <app name or appId>` in your personal chat with Registrar.';
+      try {
+        return startedText(await startRotation(context, services, appId));
+      } catch (err) {
+        if (!(err instanceof RegistrarError)) throw err;
+        turnLogger(context).info({ code: err.code, detail: err.message }, 'rotation refused');
+        return err.userMessage;
+      }
+    },
+
+    async removeOld(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCard> {
+      const requestId = typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined;
+      if (!requestId) throw new RegistrarError('invalid-input', 'This card does not name a rotation Registrar knows.');
+      const request = await services.rotation.decideOld(actorFrom(context.activity), requestId, true);
+      return rotationCleanupCard(request);
+    },
+
+    async keepOld(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCard> {
+      const requestId = typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined;
+      if (!requestId) throw new RegistrarError('invalid-input', 'This card does not name a rotation Registrar knows.');
+      const request = await services.rotation.decideOld(actorFrom(context.activity), requestId, false);
+      return rotationCleanupCard(request);
+    },
+  };
+}
+
+export function rotationCommands(services: RotationRouteServices) {
+  return {
+    async rotate(context: TurnContext, argument: string): Promise<AdaptiveCard> {
+      if (!argument.trim()) throw new RegistrarError('invalid-input', 'Say which app: `rotate <app name or appId>`.');
+      const request = await startRotation(context, services, argument);
+      return renderRequestStatus({
+        request,
+        viewer: 'requester',
+        notice: startedText(request),
+      });
+    },
+
+    /** Operators: a scan now; answers with what it found. */
+    async scan(context: TurnContext): Promise<AdaptiveCard> {
+      const actor = actorFrom(context.activity);
+      if (!(await services.operators.isOperator(actor)))
+        throw new NotAuthorized(`Only Registrar operators can run the expiry scan. ${services.operators.describe()}`);
+      const result = await services.expiry.scan({ trigger: 'command' });
+      if (!result.ran)
+        return renderNotice({
+          tone: 'info',
+          title: 'A scan is already running',
+          text: 'Another Registrar is scanning right now; its reminders go to the reminders channel.',
+        });
+      const text =
+        result.announced.length === 0
+          ? `Scanned ${result.applications} app registrations and ${result.credentials} credentials: nothing new to announce.`
+          : `Scanned ${result.applications} app registrations and ${result.credentials} credentials: ${result.announced.length} credential(s) announced in the reminders channel.`;
+      return renderNotice({
+        tone: 'info',
+        title: 'Expiry scan done',
+        text,
+        reference: result.scanId,
+      });
+    },
+  };
+}

@@ -1,0 +1,339 @@
+import ownerReminderTemplate from '../../adaptiveCards/owner-reminder.json';
+import reminderDigestTemplate from '../../adaptiveCards/reminder-digest.json';
+import rotationCleanupTemplate from '../../adaptiveCards/rotation-cleanup.json';
+import { byUrgency, type ExpiringCredential } from '../domain/expiry';
+import type { AdaptiveCard } from './adaptive-card';
+import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
+import { Verb } from './verbs';
+
+/*
+ * The expiry reminders (PRODUCT "Expiry reminders and rotation"): the reminders channel's digest, the owner's personal
+ * reminder, and the card that asks an owner whether to remove the old credential after a rotation. As in cards.ts, each
+ * renderer builds a flat view model and every string from the directory goes through safeText; all of it lands in
+ * TextRuns, except the owners' names of the digest (see mentionName).
+ */
+
+/**
+ * The JSON bytes a digest card may take, Teams mention entities included. Teams carries about 28 KB per message, and
+ * the activity around the card (its attachment envelope, conversation and service fields) takes some of that.
+ */
+export const digestCardBudget = 24 * 1024;
+
+/** The personal reminder lists at most this many credentials (fewer when they would not fit within digestCardBudget). */
+export const ownerReminderMax = 20;
+
+/** Owners named on one credential of the digest; the rest are counted, which keeps one credential far below the budget. */
+const ownersShown = 5;
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** A credential whose date cannot be read is still listed: a broken date must not stop a reminder. */
+function dateOf(value: Date | string): string {
+  try {
+    return formatUtc(value);
+  } catch {
+    return 'an unknown date';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Words
+
+/** "Expired", "Expiring within 1 day", "Expiring within 30 days". */
+export function thresholdLabel(threshold: number): string {
+  return threshold <= 0 ? 'Expired' : `Expiring within ${plural(threshold, 'day')}`;
+}
+
+function thresholdColor(threshold: number): string {
+  if (threshold <= 1) return 'Attention';
+  return threshold <= 14 ? 'Warning' : 'Default';
+}
+
+/**
+ * "expired 3 days ago", "expired today", "expires today", "2 days left". daysLeft is rounded down, so -1 means it
+ * expired less than a day ago, and 0 on a credential not yet expired means less than a day is left.
+ */
+export function daysLeftWords(credential: Pick<ExpiringCredential, 'daysLeft' | 'threshold'>): string {
+  const { daysLeft, threshold } = credential;
+  if (threshold <= 0 || daysLeft < 0) {
+    const ago = Math.max(0, -daysLeft - 1);
+    return ago === 0 ? 'expired today' : `expired ${plural(ago, 'day')} ago`;
+  }
+  return daysLeft <= 0 ? 'expires today' : `${plural(daysLeft, 'day')} left`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Mentions
+
+export interface MentionEntity {
+  type: 'mention';
+  /** Exactly the `<at>…</at>` text in the card. */
+  text: string;
+  /** Teams accepts a user's Entra object id here. */
+  mentioned: { id: string; name: string };
+}
+
+const objectIdShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Markdown (emphasis, links, code, strike, escapes), HTML and mention tags, entities, and templating or {{DATE()}} braces. */
+const MARKUP = /[<>[\]{}*_~`\\&]/g;
+
+/**
+ * An owner's display name made fit for a TextBlock's text. Teams makes `<at>Name</at>` a mention only in a TextBlock,
+ * whose text it reads as markdown (and as mention tags): this is the one place the cards put directory text outside a
+ * TextRun. So besides what safeText removes, the name loses every character that could open markup: `</at><at>Global
+ * Admin` cannot close the mention and open another, `[x](https://evil)` cannot become a link (nor can a bare address:
+ * `://` goes too), `**`, `_` and backticks cannot format, and with no braces neither `${...}` nor `{{DATE()}}` is left.
+ * The person stays recognisable by what remains, and the mention entity carries the real id.
+ */
+export function mentionName(name: unknown): string {
+  const cleaned = safeText(name, { max: TextLimit.personName }).replace(MARKUP, '').replace(/:\/+/g, ':');
+  return safeText(cleaned, { max: TextLimit.personName });
+}
+
+/** The mentions of one card: one entity per person, and a different text for two people whose names read the same. */
+class Mentions {
+  private readonly byId = new Map<string, MentionEntity>();
+  private readonly idByText = new Map<string, string>();
+
+  constructor(private readonly names: Readonly<Record<string, string>>) {}
+
+  /** `<at>Name</at>` for an owner with a known name and a valid id; otherwise plain, safe words. */
+  owner(rawId: string): string {
+    const id = objectIdShape.test(rawId) ? rawId.toLowerCase() : undefined;
+    const key = [rawId, id].find((k) => k !== undefined && Object.hasOwn(this.names, k));
+    const name = mentionName(key === undefined ? undefined : this.names[key]);
+    if (!id) return name || 'an owner';
+    if (!name) return `an owner (id ${id})`;
+    const known = this.byId.get(id);
+    if (known) return known.text;
+    let text = `<at>${name}</at>`;
+    if (this.idByText.has(text)) text = `<at>${name} (${id.slice(0, 8)})</at>`;
+    this.idByText.set(text, id);
+    this.byId.set(id, { type: 'mention', text, mentioned: { id, name } });
+    return text;
+  }
+
+  entities(): MentionEntity[] {
+    return [...this.byId.values()];
+  }
+}
+
+/** "Owners: <at>Megan Bowen</at>, an owner (id …) and 3 more". Every piece is a cleaned name, a mention or a GUID. */
+function ownersLine(ownerIds: readonly string[], mentions: Mentions): string {
+  const ids = [...new Set(ownerIds.filter((id) => typeof id === 'string'))];
+  if (ids.length === 0) return 'Owners: none recorded';
+  const named = ids.slice(0, ownersShown).map((id) => mentions.owner(id));
+  const more = ids.length - named.length;
+  const parts = more > 0 ? [...named, plural(more, 'more owner')] : named;
+  const list = parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
+  return `${ids.length === 1 ? 'Owner' : 'Owners'}: ${list}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Credentials, grouped by urgency
+
+interface CredentialItem {
+  appName: string;
+  appId: string;
+  /** The Rotate button's appId; no button without one. */
+  rotate?: string;
+  kind: string;
+  name?: string;
+  hint?: string;
+  thumbprint?: string;
+  left: string;
+  color: string;
+  expiry: string;
+  owners?: string;
+}
+
+function credentialItem(credential: ExpiringCredential): CredentialItem {
+  const expired = credential.threshold <= 0 || credential.daysLeft < 0;
+  const appId = safeText(credential.appId, { max: TextLimit.reference });
+  return {
+    appName: safeText(credential.appName, { max: TextLimit.title }) || 'Unnamed app',
+    appId: appId || 'appId not known',
+    rotate: appId || undefined,
+    kind: credential.kind === 'certificate' ? 'Certificate' : 'Client secret',
+    name: safeText(credential.displayName, { max: TextLimit.title }) || undefined,
+    hint: credential.kind === 'secret' ? safeText(credential.hint, { max: 10 }) || undefined : undefined,
+    thumbprint: credential.kind === 'certificate' ? safeText(credential.thumbprint, { max: TextLimit.reference }) || undefined : undefined,
+    left: daysLeftWords(credential),
+    color: thresholdColor(credential.threshold),
+    expiry: `${expired ? 'expired on' : 'expires on'} ${dateOf(credential.endDateTime)}`,
+  };
+}
+
+/** Most urgent first, one group per threshold. */
+function groupsOf(credentials: readonly ExpiringCredential[], item: (credential: ExpiringCredential) => CredentialItem) {
+  const groups: { threshold: number; label: string; color: string; items: CredentialItem[] }[] = [];
+  for (const credential of [...credentials].sort(byUrgency)) {
+    const last = groups[groups.length - 1];
+    if (last && last.threshold === credential.threshold) last.items.push(item(credential));
+    else groups.push({ threshold: credential.threshold, label: thresholdLabel(credential.threshold), color: thresholdColor(credential.threshold), items: [item(credential)] });
+  }
+  return groups;
+}
+
+const bytesOf = (card: AdaptiveCard) => Buffer.byteLength(JSON.stringify(card), 'utf8');
+
+/**
+ * The largest n in [1, max] whose card fits within budget (1 when none does: a credential is never dropped). Card size
+ * grows with n, so this gallops up from `guess` and then halves the gap, rendering cards of about the final size only.
+ */
+function largestFitting(max: number, budget: number, render: (n: number) => AdaptiveCard, guess = 8): number {
+  const fits = (n: number) => bytesOf(render(n)) <= budget;
+  let low = 1;
+  let high = max;
+  let probe = Math.min(Math.max(1, guess), max);
+  while (probe > low && fits(probe)) {
+    low = probe;
+    if (probe === max) return max;
+    probe = Math.min(probe * 2, max);
+  }
+  if (probe > low) high = probe - 1;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (fits(mid)) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The reminders channel's digest
+
+export interface ReminderDigestView {
+  credentials: readonly ExpiringCredential[];
+  scanAt: Date | string;
+  /** Entra object id → display name, for the mentions. An owner without a name is listed by id, not mentioned. */
+  ownerNames?: Readonly<Record<string, string>>;
+  /** When the digest is split over several cards: this card's place, from 1. */
+  part?: { index: number; count: number };
+}
+
+/**
+ * One digest card. The card's `msteams.entities` hold one mention per owner named on it, so Teams notifies them; the
+ * caller sends the card as it is. Use splitDigest for a list of any length.
+ */
+export function renderReminderDigest(view: ReminderDigestView): AdaptiveCard {
+  const mentions = new Mentions(view.ownerNames ?? {});
+  const groups = groupsOf(view.credentials, (credential) => ({ ...credentialItem(credential), owners: ownersLine(credential.ownerIds ?? [], mentions) }));
+  const part = view.part && view.part.count > 1 ? `, part ${view.part.index} of ${view.part.count}` : '';
+  return expandTemplate(reminderDigestTemplate, {
+    title: `Credentials expiring${part}`,
+    summary: `${plural(view.credentials.length, 'credential')} · scan of ${dateOf(view.scanAt)}`,
+    groups,
+    mentions: mentions.entities(),
+    verb: Verb,
+  });
+}
+
+/**
+ * The whole digest of a scan, most urgent first, over as many cards as it takes for each to stay within maxBytes
+ * (default digestCardBudget). Every credential is on exactly one card; none when there is nothing to announce.
+ */
+export function splitDigest(
+  credentials: readonly ExpiringCredential[],
+  options: { ownerNames?: Readonly<Record<string, string>>; scanAt: Date | string; maxBytes?: number },
+): AdaptiveCard[] {
+  const budget = options.maxBytes ?? digestCardBudget;
+  const sorted = [...credentials].sort(byUrgency);
+  const render = (slice: readonly ExpiringCredential[], part?: { index: number; count: number }) =>
+    renderReminderDigest({ credentials: slice, scanAt: options.scanAt, ownerNames: options.ownerNames, part });
+  // Measured with the longest "part i of n" there could be, so the real numbers never make a card bigger.
+  const widest = { index: sorted.length, count: sorted.length };
+  const slices: ExpiringCredential[][] = [];
+  for (let start = 0; start < sorted.length; ) {
+    const rest = sorted.slice(start);
+    const n = largestFitting(rest.length, budget, (k) => render(rest.slice(0, k), widest), slices[slices.length - 1]?.length);
+    slices.push(rest.slice(0, n));
+    start += n;
+  }
+  return slices.map((slice, i) => render(slice, { index: i + 1, count: slices.length }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The owner's personal reminder
+
+export interface OwnerReminderView {
+  /** The credentials of the apps this person owns. */
+  credentials: readonly ExpiringCredential[];
+  ownerName?: string;
+}
+
+export function renderOwnerReminder(view: OwnerReminderView): AdaptiveCard {
+  const sorted = [...view.credentials].sort(byUrgency);
+  const name = safeText(view.ownerName, { max: TextLimit.personName });
+  const render = (shown: number) => {
+    const more = sorted.length - shown;
+    return expandTemplate(ownerReminderTemplate, {
+      greeting: name ? `Hello ${name},` : undefined,
+      title: sorted.length === 1 ? 'A credential of your app is expiring' : 'Credentials of your apps are expiring',
+      groups: groupsOf(sorted.slice(0, shown), credentialItem),
+      more: more > 0 ? `…and ${plural(more, 'more credential')} of your apps, not listed here. The reminders channel lists them all.` : undefined,
+      verb: Verb,
+    });
+  };
+  if (sorted.length === 0) return render(0);
+  return render(largestFitting(Math.min(sorted.length, ownerReminderMax), digestCardBudget, render));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// After a rotation: remove the old credential?
+
+export interface RotationCleanupView {
+  requestId: string;
+  appName: string;
+  appId: string;
+  old: { kind: 'secret' | 'certificate'; keyId: string; hint?: string; thumbprint?: string; endDateTime: string; displayName?: string };
+  newSecret?: { hint: string; endDateTime: string };
+  state: 'ask' | 'removed' | 'kept';
+  /** A line for the person who clicked (e.g. "Only the app's owners can remove its credentials."). */
+  message?: string;
+}
+
+const cleanupTone = {
+  ask: { style: 'warning', color: 'Warning' },
+  removed: { style: 'good', color: 'Good' },
+  kept: { style: 'emphasis', color: 'Default' },
+} as const;
+
+export function renderRotationCleanup(view: RotationCleanupView): AdaptiveCard {
+  const { old } = view;
+  const what = old.kind === 'certificate' ? 'certificate' : 'secret';
+  const until = dateOf(old.endDateTime);
+  const row = (label: string, value: string, font = 'Default') => ({ label, value, font });
+  const rows = [
+    old.kind === 'certificate'
+      ? row('Old certificate', safeText(old.thumbprint, { max: TextLimit.reference }) || 'thumbprint not known', 'Monospace')
+      : row('Old secret', `${safeText(old.hint, { max: 10 }) || '?'}…`, 'Monospace'),
+    ...(safeText(old.displayName, { max: TextLimit.title }) ? [row('Description', safeText(old.displayName, { max: TextLimit.title }))] : []),
+    row(view.state === 'removed' ? 'Was valid until' : 'Valid until', until),
+    ...(view.newSecret
+      ? [row('New secret', `${safeText(view.newSecret.hint, { max: 10 }) || '?'}…`, 'Monospace'), row('Valid until', dateOf(view.newSecret.endDateTime))]
+      : []),
+  ];
+  const says = (text: string, weight = 'Default') => ({ text, weight });
+  const explanation = {
+    ask: [
+      says(`Removing the old ${what} breaks anything that still uses it: apps, scripts and pipelines signing in with it stop working at once.`, 'Bolder'),
+      says(`Remove it once everything uses the new secret. Until then it keeps working until ${until}; Registrar never removes it on its own.`),
+    ],
+    removed: [says(`The old ${what} was removed from the app. Anything still using it can no longer sign in.`)],
+    kept: [says(`The old ${what} still works until ${until}. Remove it in the Entra admin center once nothing uses it.`)],
+  }[view.state];
+  return expandTemplate(rotationCleanupTemplate, {
+    tone: cleanupTone[view.state] ?? cleanupTone.ask,
+    headline: { ask: `Remove the old ${what}?`, removed: `The old ${what} was removed`, kept: `The old ${what} was kept` }[view.state] ?? `Remove the old ${what}?`,
+    appName: safeText(view.appName, { max: TextLimit.title }) || 'Unnamed app',
+    appId: safeText(view.appId, { max: TextLimit.reference }) || 'not known',
+    requestId: safeText(view.requestId, { max: TextLimit.reference }),
+    message: safeText(view.message, { max: TextLimit.paragraph, multiline: true }) || undefined,
+    rows,
+    explanation: explanation ?? [],
+    ask: view.state === 'ask',
+    removeTitle: `Remove the old ${what}`,
+    verb: Verb,
+  });
+}

@@ -1,0 +1,206 @@
+/**
+ * Expiry reminders and rotation through the running bot, against the local tenant's demo apps (credentials that
+ * expire in 60, 30, 7 and 1 days, or have expired) and Azurite: `scan` posts the digest to the reminders channel
+ * and tells owners; the Rotate button and `rotate <app>` give an owner a new secret the way a new app's is
+ * delivered; the old secret goes only when the owner says so; nobody else can rotate; the job endpoint takes
+ * only its own token.
+ */
+import { alex, demoTenantId, demoUsers } from '../../../src/local/demo-identities';
+import { allRoutes } from '../../../src/local/tenant/routes';
+import { demoApplicationIds, demoTenant } from '../../../src/local/tenant/seed';
+import type { RunningTenant } from '../../../src/local/tenant/server';
+import { Verb } from '../../../src/cards/verbs';
+import type { AppRequest } from '../../../src/domain/request';
+import { actionFor, cardActions, verbsOf } from '../../helpers/cards';
+import { FakeConnector } from '../../helpers/connector';
+import { type TestRegistrar, startRegistrar } from '../../helpers/registrar';
+import { startTestTenant } from '../../helpers/tenant';
+import { Teams, cardText, personalChat, teamChannel } from '../../helpers/teams';
+
+jest.setTimeout(120_000);
+
+const megan = demoUsers[0]!;
+const isaiah = demoUsers[2]!;
+const expenseBot = demoApplicationIds(3);
+const JOB_TOKEN = 'job-token-for-tests-0123456789abcdef0123456789';
+
+describe('expiry reminders and rotation', () => {
+  let tenant: RunningTenant;
+  let registrar: TestRegistrar;
+  let connector: FakeConnector;
+  let teams: Teams;
+  const approvals = teamChannel(demoTenantId, 'App approvals');
+  const reminders = teamChannel(demoTenantId, 'Credential reminders');
+  const alexChat = personalChat(alex, demoTenantId);
+
+  async function start(env: Record<string, string> = {}) {
+    const demo = demoTenant();
+    tenant = await startTestTenant({ data: demo.data, routes: allRoutes });
+    connector = await new FakeConnector().start();
+    registrar = await startRegistrar({
+      env: {
+        ADMIN_IDS: alex.aadObjectId,
+        APPROVER_IDS: `${megan.aadObjectId},${demoUsers[1]!.aadObjectId}`,
+        AZURE_TENANT_ID: demo.data.tenantId,
+        AZURE_CLIENT_ID: demo.registrar.clientId,
+        AZURE_CLIENT_SECRET: demo.registrar.clientSecret,
+        AUTHORITY_HOST: tenant.url,
+        GRAPH_ENDPOINT: tenant.url,
+        REMINDER_CRON: 'off',
+        JOB_TOKEN,
+        ...env,
+      },
+      overrides: { graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 }, secretCheckBudgetMs: 1500 },
+    });
+    teams = new Teams(registrar.url, connector);
+    await teams.post(teams.message(approvals, alex, 'setup approvals', { mentionBot: true }));
+    await teams.post(teams.message(reminders, alex, 'setup reminders', { mentionBot: true }));
+    // Alex has a personal chat with Registrar, so that it can write to him there.
+    await teams.post(teams.message(alexChat, alex, 'help'));
+  }
+
+  afterEach(async () => {
+    await registrar.stop();
+    await connector.stop();
+    await tenant.stop();
+  });
+
+  const passwordsOf = (applicationObjectId: string) =>
+    (tenant.state().data.applications[applicationObjectId]!.data.passwordCredentials as Array<{ keyId: string; hint: string }>).map((p) => p.keyId);
+
+  async function stored(requestId: string): Promise<AppRequest> {
+    return (await registrar.container.store.requests.get('request', requestId))!.value;
+  }
+
+  /** Cards posted to a conversation (new messages, not updates). */
+  function sentTo(conversationId: string) {
+    return connector.cards({ conversationId }).filter((c) => c.kind === 'send' || c.kind === 'reply').map((c) => c.card);
+  }
+
+  /** Replies to what a person typed in a conversation. */
+  function repliesIn(conversationId: string) {
+    return connector.cards({ conversationId, kind: 'reply' }).map((c) => c.card);
+  }
+
+  test('when an operator types scan, then the digest lists the due demo credentials, most urgent first, with owners mentioned and Rotate buttons; a second scan posts nothing', async () => {
+    await start();
+
+    await teams.post(teams.message(alexChat, alex, 'scan'));
+    await registrar.runtime.idle();
+
+    const answer = repliesIn(alexChat.conversation.id).at(-1)!;
+    expect(cardText(answer)).toMatch(/announced/i);
+    const digest = sentTo(reminders.conversation.id).filter((card) => cardText(card).includes('Expense Bot'));
+    expect(digest).toHaveLength(1);
+    const text = cardText(digest[0]);
+    for (const name of ['Old Reporting Job', 'Legacy CRM Connector', 'Expense Bot', 'Payroll Sync', 'Contoso HR Portal']) expect(text).toContain(name);
+    expect(text.indexOf('Old Reporting Job')).toBeLessThan(text.indexOf('Expense Bot'));
+    const entities = ((digest[0] as { msteams?: { entities?: Array<{ mentioned: { id: string } }> } }).msteams?.entities ?? []).map((e) => e.mentioned.id);
+    expect(entities).toContain(alex.aadObjectId);
+    expect(cardActions(digest[0]).filter((a) => a.verb === Verb.rotationStart).map((a) => a.data.appId)).toContain(expenseBot.appId);
+    // Alex owns Expense Bot and has a personal chat: he is told there too.
+    expect(sentTo(alexChat.conversation.id).some((card) => cardText(card).includes('Expense Bot') && verbsOf(card).includes(Verb.rotationStart))).toBe(true);
+
+    const before = connector.sent.length;
+    await registrar.runtime.scan();
+    await registrar.runtime.idle();
+    expect(connector.sent.slice(before).filter((s) => s.conversationId === reminders.conversation.id)).toEqual([]);
+  });
+
+  test('when someone who is not an operator types scan, then they are refused and nothing is posted', async () => {
+    await start();
+    const meganChat = personalChat(megan, demoTenantId);
+
+    await teams.post(teams.message(meganChat, megan, 'scan'));
+
+    expect(cardText(repliesIn(meganChat.conversation.id).at(-1))).toMatch(/only registrar operators/i);
+    expect(sentTo(reminders.conversation.id).filter((card) => cardText(card).includes('Expense Bot'))).toEqual([]);
+  });
+
+  test('when the owner presses Rotate, then a new secret is revealed once in their chat, and the old one goes only when they say so', async () => {
+    await start();
+    const oldKeys = passwordsOf(expenseBot.id);
+    expect(oldKeys).toHaveLength(1);
+
+    const pressed = await teams.invoke(teams.cardAction(reminders, alex, Verb.rotationStart, { appId: expenseBot.appId }));
+    await registrar.runtime.idle();
+
+    expect(pressed.message).toMatch(/personal chat/i);
+    const delivery = connector.sent.find((s) => s.kind === 'send' && s.conversationId === alexChat.conversation.id && JSON.stringify(s.activity).includes(Verb.deliveryReveal));
+    expect(delivery).toBeDefined();
+    const requestId = String(actionFor((delivery!.activity.attachments as Array<{ content: unknown }>)[0]!.content, Verb.deliveryReveal).data.requestId);
+    expect((await stored(requestId)).kind).toBe('rotation');
+
+    const revealed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id));
+    expect(verbsOf(revealed.card)).toContain(Verb.deliveryStored);
+    expect(passwordsOf(expenseBot.id)).toHaveLength(2);
+
+    await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryStored, { requestId }, delivery!.id));
+    await registrar.runtime.idle();
+    const cleanup = sentTo(alexChat.conversation.id).find((card) => verbsOf(card).includes(Verb.rotationRemoveOld));
+    expect(cleanup).toBeDefined();
+    // Nothing is removed by itself.
+    expect(passwordsOf(expenseBot.id)).toEqual(expect.arrayContaining(oldKeys));
+
+    const outsider = await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.rotationRemoveOld, { requestId }));
+    expect(cardText(outsider.card)).toMatch(/only the owners/i);
+    expect(passwordsOf(expenseBot.id)).toHaveLength(2);
+
+    const removed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.rotationRemoveOld, { requestId }));
+    expect(verbsOf(removed.card)).toEqual([]);
+    expect(passwordsOf(expenseBot.id)).toHaveLength(1);
+    expect(passwordsOf(expenseBot.id)).not.toEqual(oldKeys);
+  });
+
+  test('when someone who does not own the app presses Rotate or types rotate, whatever the card data says, then nothing is created', async () => {
+    await start();
+    const meganChat = personalChat(megan, demoTenantId);
+    await teams.post(teams.message(meganChat, megan, 'help'));
+
+    const pressed = await teams.invoke(teams.cardAction(reminders, megan, Verb.rotationStart, { appId: expenseBot.appId, owner: megan.aadObjectId, isOwner: true }));
+    await teams.post(teams.message(meganChat, megan, 'rotate Expense Bot'));
+
+    expect(pressed.message).toMatch(/only the owners of expense bot/i);
+    expect(cardText(repliesIn(meganChat.conversation.id).at(-1))).toMatch(/only the owners of expense bot/i);
+    const all: AppRequest[] = [];
+    for await (const { value } of registrar.container.store.requests.list('request')) all.push(value);
+    expect(all).toEqual([]);
+    expect(passwordsOf(expenseBot.id)).toHaveLength(1);
+  });
+
+  test('when rotations need approval, then rotate waits for an approver before any secret can be revealed', async () => {
+    await start({ ROTATION_NEEDS_APPROVAL: 'true' });
+
+    await teams.post(teams.message(alexChat, alex, 'rotate Expense Bot'));
+    await registrar.runtime.idle();
+
+    const all: AppRequest[] = [];
+    for await (const { value } of registrar.container.store.requests.list('request')) all.push(value);
+    expect(all.map((r) => [r.kind, r.status])).toEqual([['rotation', 'submitted']]);
+    expect(sentTo(approvals.conversation.id).some((card) => cardText(card).includes('Expense Bot'))).toBe(true);
+    expect(connector.sent.some((s) => JSON.stringify(s.activity).includes(Verb.deliveryReveal))).toBe(false);
+  });
+
+  test.each([
+    ['no token', undefined],
+    ['a wrong token', `Bearer ${JOB_TOKEN.slice(0, -1)}x`],
+    ['the token without Bearer', JOB_TOKEN],
+  ])('when the job endpoint is called with %s, then it answers 401 and scans nothing', async (_label, authorization) => {
+    await start();
+
+    const response = await fetch(`${registrar.url}/jobs/expiry-scan`, { method: 'POST', headers: authorization ? { authorization } : {} });
+
+    expect(response.status).toBe(401);
+    expect(sentTo(reminders.conversation.id).filter((card) => cardText(card).includes('Expense Bot'))).toEqual([]);
+  });
+
+  test('when the job endpoint is called with its token, then it scans and says what it announced', async () => {
+    await start();
+
+    const response = await fetch(`${registrar.url}/jobs/expiry-scan`, { method: 'POST', headers: { authorization: `Bearer ${JOB_TOKEN}` } });
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'done', announced: expect.any(Number) });
+    expect(sentTo(reminders.conversation.id).some((card) => cardText(card).includes('Expense Bot'))).toBe(true);
+  });
+});
