@@ -493,6 +493,22 @@ const maxRefreshUsers = 60;
 function specRows(request: AppRequest): { label: string; value: string; font: string }[] {
   const { form } = request;
   const row = (label: string, value: string, font = 'Default') => ({ label, value, font });
+  const rotation = request.kind === 'rotation' ? request.rotation : undefined;
+  if (rotation) {
+    const old = rotation.old;
+    const credential = form.credential.kind === 'secret' ? form.credential.lifetimeDays : 0;
+    return [
+      row('App', safeText(rotation.appName, { max: TextLimit.title })),
+      row('Client id', safeText(rotation.appId, { max: TextLimit.reference }), 'Monospace'),
+      row('New credential', `A client secret, valid ${plural(credential, 'day')} from when the requester reveals it`),
+      row(
+        'Replaces',
+        old
+          ? `${old.kind === 'secret' ? `Client secret ${safeText(old.hint ?? '', { max: 20 })}…` : `Certificate ${safeText(old.thumbprint ?? '', { max: TextLimit.reference })}`}, expiring ${formatUtc(old.endDateTime)}. It keeps working until an owner removes it.`
+          : 'Nothing: the app has no other credential',
+      ),
+    ];
+  }
   const rows = [
     row('Display name', appNameOf(request)),
     row('Who can sign in', audienceWords[form.signInAudience] ?? form.signInAudience),
@@ -535,6 +551,9 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
   const notes = appId ? hardeningNotes(request.permissions, safeText(appId, { max: TextLimit.reference })) : request.risk.notes;
 
   const card = expandTemplate(approvalTemplate, {
+    kindLabel: request.kind === 'rotation' ? 'Client secret rotation' : 'App registration request',
+    specTitle: request.kind === 'rotation' ? 'What will change' : 'What will be created',
+    hasPermissions: request.permissions.length > 0,
     requestId: idOf(request),
     appName: appNameOf(request),
     risk: {

@@ -177,7 +177,9 @@ describe('expiry reminders and rotation', () => {
     const all: AppRequest[] = [];
     for await (const { value } of registrar.container.store.requests.list('request')) all.push(value);
     expect(all.map((r) => [r.kind, r.status])).toEqual([['rotation', 'submitted']]);
-    expect(sentTo(approvals.conversation.id).some((card) => cardText(card).includes('Expense Bot'))).toBe(true);
+    const approval = sentTo(approvals.conversation.id).find((card) => cardText(card).includes('Expense Bot'));
+    expect(cardText(approval)).toContain('Client secret rotation');
+    expect(cardText(approval)).toContain('What will change');
     expect(connector.sent.some((s) => JSON.stringify(s.activity).includes(Verb.deliveryReveal))).toBe(false);
   });
 

@@ -6,6 +6,7 @@ import { commands } from '../../../src/domain/commands';
 import { findDirectoryRole } from '../../../src/domain/directory-roles';
 import type { ExpiringCredential } from '../../../src/domain/expiry';
 import {
+  createRotation,
   registrarActor,
   transition,
   type AppRequest,
@@ -84,6 +85,7 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
     { label: 'failed, for an approver', render: () => renderApproval({ request: requests.failed(), mode: 'approver', refreshUserIds: approverIds }) },
     { label: 'delivered, for everyone', render: () => renderApproval({ request: requests.delivered(), mode: 'everyone', refreshUserIds: approverIds }) },
     { label: 'rejected, for everyone', render: () => renderApproval({ request: requests.rejected(), mode: 'everyone', refreshUserIds: approverIds }) },
+    { label: 'a rotation waiting, for an approver', render: () => renderApproval({ request: rotationRequest(), mode: 'approver', refreshUserIds: approverIds }) },
     { label: 'a low-risk certificate request', render: () => renderApproval({ request: requests.certificate(), mode: 'approver', refreshUserIds: approverIds }) },
   ],
   delivery: [
@@ -372,4 +374,22 @@ export function cleanupView(overrides: Partial<RotationCleanupView> = {}): Rotat
     state: 'ask',
     ...overrides,
   };
+}
+
+/** A rotation of an existing app's secret that needs an approver (ROTATION_NEEDS_APPROVAL). */
+function rotationRequest() {
+  return createRotation({
+    id: '7K3M9Q2X',
+    requester,
+    target: {
+      applicationObjectId: 'a1e5c0de-0000-4000-9000-000000000103',
+      appId: 'a1e5c0de-0000-4000-9000-000000000203',
+      appName: 'Expense Bot',
+      old: { kind: 'secret', keyId: 'b1e5c0de-0000-4000-9000-000000000001', hint: 'Ex3', endDateTime: '2026-11-30T08:00:00Z', displayName: 'Expense Bot secret' },
+    },
+    lifetimeDays: 180,
+    needsApproval: true,
+    pendingTtlDays: 7,
+    now: new Date('2026-11-23T08:00:00Z'),
+  }).request;
 }
