@@ -27,7 +27,7 @@ export interface PagingResult {
 }
 
 /** A tenant with `count` applications (one secret and one certificate each) and a reader app. */
-function largeTenant(count: number, readerSecret: string): { data: TenantData; readerAppId: string } {
+export function largeTenant(count: number, readerSecret: string): { data: TenantData; readerAppId: string } {
   const data = emptyTenant(newObjectId(), 'contoso.onmicrosoft.com');
   // The list path never parses certificates: a certificate-sized blob stands in for the DER.
   const der = randomBytes(780).toString('base64');
