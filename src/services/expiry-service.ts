@@ -182,6 +182,10 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
    */
   async function claimDue(log: Logger, scanId: string, now: Date, result: ExpiryScanResult, renew: () => Promise<boolean>): Promise<Claim[]> {
     const claims: Claim[] = [];
+    // The ledger as it stands, read in one paged list (its size follows what was announced, not the tenant):
+    // a credential already announced at its threshold then costs no table call at all.
+    const ledger = new Map<string, Stored<LedgerEntry>>();
+    for await (const { row, value, etag } of store.ledger.list(LEDGER)) ledger.set(row, { value, etag });
     const seen = new Set<string>();
     const owners = new Map<string, Promise<string[]>>();
     const tasks = workQueue(concurrency, QUEUE_CAPACITY);
@@ -198,10 +202,10 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
           const threshold = crossed(credential.endDateTime, now);
           if (threshold === undefined) continue;
           const row = ledgerRow(credential.keyId, threshold);
-          if (seen.has(row)) continue;
+          if (seen.has(row) || ledger.get(row)?.value.state === 'posted') continue;
           seen.add(row);
           await tasks.push(async () => {
-            const claim = await claimOne(log, scanId, now, credential, threshold, row);
+            const claim = await claimOne(log, scanId, now, credential, threshold, row, ledger.get(row));
             if (!claim) return;
             claim.ownerIds = await ownersOnce(log, owners, credential.applicationObjectId);
             claims.push(claim);
@@ -225,7 +229,15 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
    * One due credential: its row for the threshold decides (posted: done; claimed by an earlier scan that did not
    * finish: due again, and taken over; absent: due, and claimed).
    */
-  async function claimOne(log: Logger, scanId: string, now: Date, credential: CredentialInfo, threshold: number, row: string): Promise<Claim | undefined> {
+  async function claimOne(
+    log: Logger,
+    scanId: string,
+    now: Date,
+    credential: CredentialInfo,
+    threshold: number,
+    row: string,
+    existing: Stored<LedgerEntry> | undefined,
+  ): Promise<Claim | undefined> {
     const claimed: LedgerEntry = {
       keyId: credential.keyId,
       threshold,
@@ -234,7 +246,6 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       scanId,
       at: now.toISOString(),
     };
-    const existing = await store.ledger.get(LEDGER, row);
     if (existing?.value.state === 'posted') return undefined;
     let stored: Stored<LedgerEntry>;
     try {
