@@ -207,7 +207,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
           await tasks.push(async () => {
             const claim = await claimOne(log, scanId, now, credential, threshold, row, ledger.get(row));
             if (!claim) return;
-            claim.ownerIds = await ownersOnce(log, owners, credential.applicationObjectId);
+            claim.ownerIds = credential.ownerIds ?? (await ownersOnce(log, owners, credential.applicationObjectId));
             claims.push(claim);
           });
         }

@@ -28,6 +28,7 @@ export interface GraphCredentialSourceOptions {
 /** The tag Registrar puts on the applications it creates (domain/app-spec.ts tagsFor). */
 const MANAGED_TAG = 'registrar';
 const PAGE_SIZE = 999;
+const USER_TYPE = '#microsoft.graph.user';
 const SELECT = ['id', 'appId', 'displayName', 'passwordCredentials', 'keyCredentials', 'tags'];
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HEX_SHA1 = /^[0-9a-f]{40}$/i;
@@ -58,10 +59,11 @@ export interface GraphApplication {
   passwordCredentials?: GraphPasswordCredential[] | null;
   keyCredentials?: GraphKeyCredential[] | null;
   tags?: string[] | null;
+  owners?: Array<{ id?: string; '@odata.type'?: string }>;
 }
 
 /** A first request (a path and its query) or a nextLink, which carries its query as Graph wrote it. */
-type GraphGet = string | { path: string; select: readonly string[]; filter?: string; top?: number };
+type GraphGet = string | { path: string; select: readonly string[]; filter?: string; top?: number; expand?: string };
 
 interface Page<T> {
   value?: T[];
@@ -92,6 +94,8 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
   for (const app of apps) {
     const managed = (app.tags ?? []).includes(MANAGED_TAG);
     const appName = app.displayName ?? app.appId;
+    // Users among the owners the page expanded; undefined when the page did not carry owners.
+    const ownerIds = app.owners ? app.owners.filter((o) => o['@odata.type'] === USER_TYPE && o.id).map((o) => o.id!.toLowerCase()) : undefined;
     for (const p of app.passwordCredentials ?? []) {
       if (!p.keyId || !p.endDateTime) continue;
       out.push({
@@ -105,6 +109,7 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
         thumbprint: undefined,
         endDateTime: p.endDateTime,
         managed,
+        ownerIds,
       });
     }
     for (const k of app.keyCredentials ?? []) {
@@ -120,6 +125,7 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
         thumbprint: thumbprintOf(k.customKeyIdentifier),
         endDateTime: k.endDateTime,
         managed,
+        ownerIds,
       });
     }
   }
@@ -147,7 +153,8 @@ export class GraphCredentialSource implements CredentialSource {
     const log = this.options.logger.child({ step: 'read-credentials', scope });
     const help: FailureHelp = { doing: `reading the credentials of ${scope === 'managed' ? "Registrar's applications" : 'every application'}`, requires: READ_ALL };
     const filter = scope === 'managed' ? `tags/any(t:t eq ${literal(MANAGED_TAG)})` : undefined;
-    let target: GraphGet | undefined = { path: '/applications', select: SELECT, filter, top: PAGE_SIZE };
+    // Owners come with each page ($expand, spec §5.2): announcing needs no request per application.
+    let target: GraphGet | undefined = { path: '/applications', select: SELECT, filter, top: PAGE_SIZE, expand: 'owners($select=id)' };
     for (let number = 1; target; number += 1) {
       const { credentials, next } = await this.credentialPage(log, number === 1 ? help : { ...help, doing: `${help.doing} (page ${number})` }, target);
       yield credentials;
@@ -167,7 +174,7 @@ export class GraphCredentialSource implements CredentialSource {
     const owners: string[] = [];
     let page = await this.get<{ id?: string; '@odata.type'?: string }>(log, help, { path: `/applications/${encodeURIComponent(applicationObjectId)}/owners`, select: ['id'] });
     for (;;) {
-      for (const o of page.value ?? []) if (o.id && o['@odata.type'] === '#microsoft.graph.user') owners.push(o.id.toLowerCase());
+      for (const o of page.value ?? []) if (o.id && o['@odata.type'] === USER_TYPE) owners.push(o.id.toLowerCase());
       const next = page['@odata.nextLink'];
       if (!next) return owners;
       page = await this.get(log, help, next);
@@ -208,6 +215,7 @@ export class GraphCredentialSource implements CredentialSource {
       if (typeof target === 'string') return this.client.api(target).middlewareOptions([NO_CLIENT_RETRY]).get() as Promise<Page<T>>;
       let request = this.client.api(target.path).middlewareOptions([NO_CLIENT_RETRY]).select([...target.select]);
       if (target.top) request = request.top(target.top);
+      if (target.expand) request = request.expand(target.expand);
       // The client puts query values into the URL as they are, and a name may hold & or #.
       if (target.filter) request = request.filter(encodeURIComponent(target.filter));
       return request.get() as Promise<Page<T>>;

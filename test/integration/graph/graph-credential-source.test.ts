@@ -119,7 +119,7 @@ describe('pages', () => {
     const certificate = credentials.find((c) => c.appName === 'Payroll Sync')!;
     const record = tenant.state().data.applications[payroll.id]!;
     const [key] = record.data.keyCredentials as Array<{ keyId: string; endDateTime: string; displayName: string }>;
-    expect(certificate).toEqual({
+    expect(certificate).toStrictEqual({
       applicationObjectId: payroll.id,
       appId: payroll.appId,
       appName: 'Payroll Sync',
@@ -129,6 +129,9 @@ describe('pages', () => {
       thumbprint: createHash('sha1').update(Buffer.from(record.certificates[key!.keyId]!, 'base64')).digest('hex').toUpperCase(),
       endDateTime: key!.endDateTime,
       managed: false,
+      // The owners come with the page ($expand=owners); only users count, not Registrar's service principal.
+      ownerIds: [demoUsers[1]!.aadObjectId.toLowerCase()],
+      hint: undefined,
     });
     const secret = credentials.find((c) => c.appName === 'Expense Bot')!;
     expect(secret).toMatchObject({ kind: 'secret', hint: 'Ex3', displayName: 'Expense Bot secret', managed: false });

@@ -5,7 +5,7 @@
  * Objects written here become visible to other calls only after the replication delay (§13).
  */
 import { isVisible, type RouteModule, type TenantContext } from '../context';
-import { badRequest, GraphError, type GraphRequest, type GraphResponse, notFound, OWNED_BY, type Permission, type Route } from '../http';
+import { badRequest, GraphError, type GraphRequest, type GraphResponse, notFound, OWNED_BY, type Permission, type Route, unsupportedQuery } from '../http';
 import {
   applySelect,
   type CollectionCapabilities,
@@ -483,7 +483,14 @@ export const applicationRoutes: RouteModule = (ctx) => {
       body['@odata.count'] = count;
     }
     if (page.next) body['@odata.nextLink'] = nextLinkFor(request.serviceRoot, '/applications', request.query, encodeToken(page.next));
-    body.value = page.items.map((record) => render(record, query.select));
+    const expand = request.query.get('$expand');
+    if (expand !== null && !/^owners(\(\$select=id\))?$/.test(expand.replace(/\s+/g, ''))) {
+      throw unsupportedQuery(`Parsing OData Select and Expand failed: Could not find a property named '${expand.split('(')[0]}' on type 'microsoft.graph.application'.`);
+    }
+    // $expand=owners (spec §5.2): each application with its owners as directoryObjects, ids and types only.
+    const owners = (record: ApplicationRecord) =>
+      record.owners.map((id) => ({ '@odata.type': s.data.users[id] ? '#microsoft.graph.user' : '#microsoft.graph.servicePrincipal', id }));
+    body.value = page.items.map((record) => (expand === null ? render(record, query.select) : { ...render(record, query.select), owners: owners(record) }));
     return { status: 200, body };
   }
 
