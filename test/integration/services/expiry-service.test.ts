@@ -30,7 +30,6 @@ const MINUTE = 60_000;
 const seededAt = new Date('2026-03-02T09:00:00.000Z');
 const demo = demoTenant(seededAt);
 const ids = (index: number) => demoApplicationIds(index);
-const HR = ids(1).id;
 const PAYROLL = ids(2).id;
 const EXPENSE = ids(3).id;
 const LEGACY = ids(4).id;
