@@ -59,6 +59,8 @@ const DEFAULT_LEASE_MS = 10 * 60_000;
 const DEFAULT_CONCURRENCY = 16;
 /** Due credentials waiting for the ledger while the pages are read: a bound on memory, not on the tenant. */
 const QUEUE_CAPACITY = 1000;
+/** Rows per entity-group transaction (Azure Tables allows 100). */
+const TRANSACTION_ROWS = 100;
 
 /** A due credential this scan has claimed: its row for the threshold, to mark it posted after the announcement. */
 interface Claim {
@@ -144,7 +146,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       }
       result.ran = true;
       try {
-        const claims = await claimDue(log, scanId, now, result, lease.acquire);
+        const { claims, ledger } = await claimDue(log, scanId, now, result, lease.acquire);
         // Still ours? A scan that outlived its lease leaves the announcing to whoever took it over.
         if (!(await lease.acquire())) throw lostLease(scanId);
         const announced = claims.map((c) => expiringCredential(c.credential, c.threshold, now, c.ownerIds)).sort(byUrgency);
@@ -156,7 +158,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
             throw err;
           }
           try {
-            await markPosted(log, scanId, claims);
+            await markPosted(log, scanId, claims, ledger);
           } catch (err) {
             // Announced all the same: say so, and that the rows left 'claimed' will be announced once more.
             log.error({ err, claimed: announced.length }, 'expiry ledger not updated after the announcement: the next scan repeats it');
@@ -180,7 +182,13 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
    * gone. A failure (a page, the ledger, the owners) waits for the claims under way and is thrown: what was claimed
    * stays claimed, for the next scan.
    */
-  async function claimDue(log: Logger, scanId: string, now: Date, result: ExpiryScanResult, renew: () => Promise<boolean>): Promise<Claim[]> {
+  async function claimDue(
+    log: Logger,
+    scanId: string,
+    now: Date,
+    result: ExpiryScanResult,
+    renew: () => Promise<boolean>,
+  ): Promise<{ claims: Claim[]; ledger: Map<string, Stored<LedgerEntry>> }> {
     const claims: Claim[] = [];
     // The ledger as it stands, read in one paged list (its size follows what was announced, not the tenant):
     // a credential already announced at its threshold then costs no table call at all.
@@ -222,7 +230,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       throw err;
     }
     await tasks.drain();
-    return claims;
+    return { claims, ledger };
   }
 
   /**
@@ -284,21 +292,60 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
    * covered are recorded as posted too (they are written only now, so that the ledger never says posted for
    * what was not). A row of those left 'claimed' by an unfinished scan is taken over.
    */
-  async function markPosted(log: Logger, scanId: string, claims: readonly Claim[]): Promise<void> {
+  async function markPosted(log: Logger, scanId: string, claims: readonly Claim[], ledger: ReadonlyMap<string, Stored<LedgerEntry>>): Promise<void> {
     const at = clock.now().toISOString();
-    const tasks = workQueue(concurrency, QUEUE_CAPACITY);
     const lostRace = (row: string) => (err: unknown) => {
       if (!(err instanceof ConflictError)) throw err;
       log.warn({ row, reason: err.reason }, 'ledger row changed before it was marked posted');
     };
-    for (const { credential, threshold, row, stored } of claims) {
+    type Operation = { op: 'create'; row: string; value: LedgerEntry } | { op: 'replace'; row: string; value: LedgerEntry; etag: string };
+    /** The rows one claim writes: its own, claimed → posted, and the skipped thresholds not yet posted. */
+    const operationsOf = ({ credential, threshold, row, stored }: Claim): Operation[] => {
+      const posted = (t: number): LedgerEntry => ({ ...stored.value, threshold: t, state: 'posted', scanId, at });
+      const skipped = thresholdsCovered(threshold, reminderDays).filter((t) => t !== threshold);
+      const operations: Operation[] = [{ op: 'replace', row, value: posted(threshold), etag: stored.etag }];
+      for (const t of skipped) {
+        const skippedRow = ledgerRow(credential.keyId, t);
+        const known = ledger.get(skippedRow);
+        if (!known) operations.push({ op: 'create', row: skippedRow, value: posted(t) });
+        else if (known.value.state === 'claimed') operations.push({ op: 'replace', row: skippedRow, value: posted(t), etag: known.etag });
+      }
+      return operations;
+    };
+    // Entity-group transactions of up to 100 rows (a claim's rows stay together); a batch that meets a row
+    // changed meanwhile is written again row by row, where each conflict is only that row's.
+    const batches: Claim[][] = [];
+    let batch: Claim[] = [];
+    let size = 0;
+    for (const claim of claims) {
+      const n = operationsOf(claim).length;
+      if (size + n > TRANSACTION_ROWS && batch.length > 0) {
+        batches.push(batch);
+        batch = [];
+        size = 0;
+      }
+      batch.push(claim);
+      size += n;
+    }
+    if (batch.length > 0) batches.push(batch);
+    const tasks = workQueue(concurrency, QUEUE_CAPACITY);
+    for (const group of batches) {
       await tasks.push(async () => {
-        const posted = (t: number): LedgerEntry => ({ ...stored.value, threshold: t, state: 'posted', scanId, at });
-        const skipped = thresholdsCovered(threshold, reminderDays).filter((t) => t !== threshold);
-        await Promise.all([
-          store.ledger.replace(LEDGER, row, posted(threshold), stored.etag).catch(lostRace(row)),
-          ...skipped.map((t) => recordPosted(ledgerRow(credential.keyId, t), posted(t)).catch(lostRace(ledgerRow(credential.keyId, t)))),
-        ]);
+        try {
+          await store.ledger.transact(LEDGER, group.flatMap(operationsOf));
+          return;
+        } catch (err) {
+          if (!(err instanceof ConflictError)) throw err;
+          log.info({ rows: group.length }, 'a ledger batch met a changed row: writing it row by row');
+        }
+        for (const { credential, threshold, row, stored } of group) {
+          const posted = (t: number): LedgerEntry => ({ ...stored.value, threshold: t, state: 'posted', scanId, at });
+          const skipped = thresholdsCovered(threshold, reminderDays).filter((t) => t !== threshold);
+          await Promise.all([
+            store.ledger.replace(LEDGER, row, posted(threshold), stored.etag).catch(lostRace(row)),
+            ...skipped.map((t) => recordPosted(ledgerRow(credential.keyId, t), posted(t)).catch(lostRace(ledgerRow(credential.keyId, t)))),
+          ]);
+        }
       });
     }
     await tasks.drain();

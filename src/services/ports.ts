@@ -28,6 +28,11 @@ export interface Collection<T> {
   /** Deletes; with an ETag only if unchanged. Deleting what is not there is not an error. */
   delete(partition: string, row: string, etag?: string): Promise<void>;
   list(partition: string): AsyncIterable<Stored<T> & { row: string }>;
+  /**
+   * Up to 100 creates and ETag-guarded replaces in one partition, all or none (an entity-group transaction).
+   * Any conflict (a row that exists, an ETag that changed) fails the whole batch with ConflictError('changed').
+   */
+  transact(partition: string, operations: ReadonlyArray<{ op: 'create'; row: string; value: T } | { op: 'replace'; row: string; value: T; etag: string }>): Promise<void>;
 }
 
 /** One announced (credential, threshold): partition 'ledger', row = ledgerRow(keyId, threshold). */

@@ -2,7 +2,7 @@
  * Store on Azure Table Storage (Azurite locally and in tests): one table per collection, each value a JSON
  * document, ETags for optimistic concurrency.
  */
-import { TableClient, odata, type TableEntity, type TableEntityResult } from '@azure/data-tables';
+import { TableClient, odata, type TableEntity, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import type { ChannelBinding, ConversationAddress } from '../../domain/conversation';
 import type { AuditEvent, RequestRecord } from '../../domain/request';
@@ -18,6 +18,8 @@ export type TableStoreOptions = {
 
 /** /readyz must answer quickly even when the storage hangs. */
 const pingTimeoutMs = 2000;
+/** Azure Tables' limit on an entity-group transaction. */
+const MAX_TRANSACTION = 100;
 
 export class TableStore implements Store {
   readonly channels: Collection<ChannelBinding>;
@@ -148,6 +150,21 @@ class TableCollection<T> implements Collection<T> {
       for (const entity of page.value) {
         yield { row: decodeKey(entity.rowKey ?? ''), value: readValue<T>(entity), etag: entity.etag };
       }
+    }
+  }
+
+  async transact(partition: string, operations: ReadonlyArray<{ op: 'create'; row: string; value: T } | { op: 'replace'; row: string; value: T; etag: string }>): Promise<void> {
+    if (operations.length === 0) return;
+    if (operations.length > MAX_TRANSACTION) throw new Error(`a transaction holds at most ${MAX_TRANSACTION} operations, not ${operations.length}`);
+    const actions: TransactionAction[] = operations.map((o) =>
+      o.op === 'create' ? ['create', toEntity(partition, o.row, o.value)] : ['update', toEntity(partition, o.row, o.value), 'Replace', { etag: o.etag }],
+    );
+    try {
+      await this.table.submitTransaction(actions);
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 409 || status === 412 || status === 404) throw new ConflictError('changed', `${this.table.tableName}(${partition}, ${operations.length} rows)`);
+      throw failure(`writing ${operations.length} rows of partition ${partition} of ${this.table.tableName}`, err);
     }
   }
 

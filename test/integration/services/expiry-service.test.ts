@@ -62,6 +62,7 @@ function countingStore(store: Store): { store: Store; ledgerCalls: Record<string
     upsert: (p, r, v) => (count('upsert'), inner.upsert(p, r, v)),
     delete: (p, r, e) => (count('delete'), inner.delete(p, r, e)),
     list: (p) => (count('list'), inner.list(p)),
+    transact: (p, o) => (count('transact'), inner.transact(p, o)),
   };
   const counted: Store = {
     channels: store.channels,

@@ -314,3 +314,35 @@ async function rowsOfInStoreOrder<T>(collection: Collection<T>, p: string): Prom
   for await (const { row } of collection.list(p)) rows.push({ row });
   return rows;
 }
+
+describe('transactions', () => {
+  test('when creates and a replace go in one transaction, then all are written', async () => {
+    const p = partition();
+    const first = await greetings.create(p, 'a', greeting('a'));
+
+    await greetings.transact(p, [
+      { op: 'replace', row: 'a', value: greeting('a', '2026-02-02T00:00:00.000Z'), etag: first.etag },
+      { op: 'create', row: 'b', value: greeting('b') },
+      { op: 'create', row: 'c', value: greeting('c') },
+    ]);
+
+    expect(await rowsOf(greetings, p)).toEqual([
+      { row: 'a', value: greeting('a', '2026-02-02T00:00:00.000Z') },
+      { row: 'b', value: greeting('b') },
+      { row: 'c', value: greeting('c') },
+    ]);
+  });
+
+  test('when one row of a transaction conflicts (it exists, or its ETag changed), then it fails with ConflictError and nothing is written', async () => {
+    const p = partition();
+    const first = await greetings.create(p, 'a', greeting('a'));
+    await greetings.replace(p, 'a', greeting('a', '2026-03-03T00:00:00.000Z'), first.etag);
+
+    const exists = greetings.transact(p, [{ op: 'create', row: 'new', value: greeting('new') }, { op: 'create', row: 'a', value: greeting('a') }]);
+    await expect(exists).rejects.toBeInstanceOf(ConflictError);
+    const stale = greetings.transact(p, [{ op: 'create', row: 'new', value: greeting('new') }, { op: 'replace', row: 'a', value: greeting('a'), etag: first.etag }]);
+    await expect(stale).rejects.toBeInstanceOf(ConflictError);
+
+    expect(await rowsOf(greetings, p)).toEqual([{ row: 'a', value: greeting('a', '2026-03-03T00:00:00.000Z') }]);
+  });
+});
