@@ -63,6 +63,13 @@ const QUEUE_CAPACITY = 1000;
 const TRANSACTION_ROWS = 100;
 
 /** A due credential this scan has claimed: its row for the threshold, to mark it posted after the announcement. */
+/** A credential found due in a page, at its threshold, before it is claimed. */
+interface Due {
+  credential: CredentialInfo;
+  threshold: number;
+  row: string;
+}
+
 interface Claim {
   credential: CredentialInfo;
   threshold: number;
@@ -203,6 +210,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         result.pages += 1;
         result.credentials += page.length;
         let previousApp: string | undefined;
+        const due: Due[] = [];
         for (const credential of page) {
           // A page holds each application's credentials together.
           if (credential.applicationObjectId !== previousApp) result.applications += 1;
@@ -212,11 +220,16 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
           const row = ledgerRow(credential.keyId, threshold);
           if (seen.has(row) || ledger.get(row)?.value.state === 'posted') continue;
           seen.add(row);
+          due.push({ credential, threshold, row });
+        }
+        // A page's due credentials are claimed in transactions of up to 100 rows, while the next page is read.
+        for (let i = 0; i < due.length; i += TRANSACTION_ROWS) {
+          const chunk = due.slice(i, i + TRANSACTION_ROWS);
           await tasks.push(async () => {
-            const claim = await claimOne(log, scanId, now, credential, threshold, row, ledger.get(row));
-            if (!claim) return;
-            claim.ownerIds = credential.ownerIds ?? (await ownersOnce(log, owners, credential.applicationObjectId));
-            claims.push(claim);
+            for (const claim of await claimMany(log, scanId, now, chunk, ledger)) {
+              claim.ownerIds = claim.credential.ownerIds ?? (await ownersOnce(log, owners, claim.credential.applicationObjectId));
+              claims.push(claim);
+            }
           });
         }
         if (clock.now().getTime() >= renewAt) {
@@ -231,6 +244,36 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     }
     await tasks.drain();
     return { claims, ledger };
+  }
+
+  /**
+   * Due credentials claimed in one transaction (rows created, or taken over from an unfinished scan with the ETag
+   * the ledger was read with); when a row changed meanwhile, each is claimed on its own instead.
+   */
+  async function claimMany(log: Logger, scanId: string, now: Date, items: readonly Due[], ledger: ReadonlyMap<string, Stored<LedgerEntry>>): Promise<Claim[]> {
+    const at = now.toISOString();
+    const operations = items.map(({ credential, threshold, row }) => {
+      const value: LedgerEntry = { keyId: credential.keyId, threshold, applicationObjectId: credential.applicationObjectId, state: 'claimed', scanId, at };
+      const existing = ledger.get(row);
+      return existing ? { op: 'replace' as const, row, value, etag: existing.etag } : { op: 'create' as const, row, value };
+    });
+    try {
+      const etags = await store.ledger.transact(LEDGER, operations);
+      for (const { credential, threshold, row } of items) {
+        const earlier = ledger.get(row);
+        if (earlier) log.info({ keyId: credential.keyId, threshold, earlierScanId: earlier.value.scanId }, 'unfinished claim taken over');
+      }
+      return items.map(({ credential, threshold, row }, i) => ({ credential, threshold, row, stored: { value: operations[i]!.value, etag: etags[i]! }, ownerIds: [] }));
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      log.info({ rows: items.length }, 'a ledger batch met a changed row: claiming row by row');
+    }
+    const claims: Claim[] = [];
+    for (const { credential, threshold, row } of items) {
+      const claim = await claimOne(log, scanId, now, credential, threshold, row, (await store.ledger.get(LEDGER, row)) ?? undefined);
+      if (claim) claims.push(claim);
+    }
+    return claims;
   }
 
   /**

@@ -31,8 +31,9 @@ export interface Collection<T> {
   /**
    * Up to 100 creates and ETag-guarded replaces in one partition, all or none (an entity-group transaction).
    * Any conflict (a row that exists, an ETag that changed) fails the whole batch with ConflictError('changed').
+   * Returns each row's new ETag, in the order of the operations.
    */
-  transact(partition: string, operations: ReadonlyArray<{ op: 'create'; row: string; value: T } | { op: 'replace'; row: string; value: T; etag: string }>): Promise<void>;
+  transact(partition: string, operations: ReadonlyArray<{ op: 'create'; row: string; value: T } | { op: 'replace'; row: string; value: T; etag: string }>): Promise<string[]>;
 }
 
 /** One announced (credential, threshold): partition 'ledger', row = ledgerRow(keyId, threshold). */

@@ -153,19 +153,26 @@ class TableCollection<T> implements Collection<T> {
     }
   }
 
-  async transact(partition: string, operations: ReadonlyArray<{ op: 'create'; row: string; value: T } | { op: 'replace'; row: string; value: T; etag: string }>): Promise<void> {
-    if (operations.length === 0) return;
+  async transact(partition: string, operations: ReadonlyArray<{ op: 'create'; row: string; value: T } | { op: 'replace'; row: string; value: T; etag: string }>): Promise<string[]> {
+    if (operations.length === 0) return [];
     if (operations.length > MAX_TRANSACTION) throw new Error(`a transaction holds at most ${MAX_TRANSACTION} operations, not ${operations.length}`);
     const actions: TransactionAction[] = operations.map((o) =>
       o.op === 'create' ? ['create', toEntity(partition, o.row, o.value)] : ['update', toEntity(partition, o.row, o.value), 'Replace', { etag: o.etag }],
     );
+    let response: Awaited<ReturnType<TableClient['submitTransaction']>>;
     try {
-      await this.table.submitTransaction(actions);
+      response = await this.table.submitTransaction(actions);
     } catch (err) {
       const status = statusOf(err);
       if (status === 409 || status === 412 || status === 404) throw new ConflictError('changed', `${this.table.tableName}(${partition}, ${operations.length} rows)`);
       throw failure(`writing ${operations.length} rows of partition ${partition} of ${this.table.tableName}`, err);
     }
+    // The answers come in the order of the operations.
+    return operations.map((o, i) => {
+      const etag = response.subResponses[i]?.etag;
+      if (!etag) throw new Error(`the transaction on ${this.table.tableName}(${partition}) returned no ETag for row ${o.row}`);
+      return etag;
+    });
   }
 
   private async write<R extends { etag?: string }>(

@@ -320,11 +320,16 @@ describe('transactions', () => {
     const p = partition();
     const first = await greetings.create(p, 'a', greeting('a'));
 
-    await greetings.transact(p, [
+    const etags = await greetings.transact(p, [
       { op: 'replace', row: 'a', value: greeting('a', '2026-02-02T00:00:00.000Z'), etag: first.etag },
       { op: 'create', row: 'b', value: greeting('b') },
       { op: 'create', row: 'c', value: greeting('c') },
     ]);
+
+    // The ETags returned are those the rows now have: a replace with one of them succeeds.
+    expect(etags).toHaveLength(3);
+    await greetings.replace(p, 'b', greeting('b', '2026-04-04T00:00:00.000Z'), etags[1]!);
+    await greetings.replace(p, 'b', greeting('b'), (await greetings.get(p, 'b'))!.etag);
 
     expect(await rowsOf(greetings, p)).toEqual([
       { row: 'a', value: greeting('a', '2026-02-02T00:00:00.000Z') },
