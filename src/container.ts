@@ -17,7 +17,6 @@ import { createApproverPolicy, type ApproverPolicy } from './services/request-ap
 import { createRequestService, type RequestService } from './services/request-service';
 import { createProvisioningService, type ProvisioningService } from './services/provisioning-service';
 import { createDeliveryService, type DeliveryService } from './services/delivery-service';
-import { listRequests, toRequest } from './services/request-records';
 import { GraphProvisioner } from './adapters/graph/graph-provisioner';
 import { unavailableCredentialSource, unavailableProvisioner } from './adapters/graph/unavailable-provisioner';
 import type { AppRequest } from './domain/request';
@@ -133,7 +132,6 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     policy,
     logger: logger.child({ component: 'delivery' }),
     ...(overrides.secretCheckBudgetMs !== undefined ? { checkBudgetMs: overrides.secretCheckBudgetMs } : {}),
-    listRequests: async () => (await listRequests(store)).map((s) => toRequest(s.value)),
   });
 
   const graphLogger = logger.child({ component: 'graph' });

@@ -50,6 +50,7 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
     messenger,
     channels: container.channels,
     approvers: container.approvers,
+    delivery: container.delivery,
     clock: container.clock,
     logger: logger.child({ component: 'cards' }),
     ...(container.tenantId ? { tenantId: container.tenantId } : {}),

@@ -9,12 +9,13 @@ import { renderNotice } from '../cards/cards';
 import { renderRotationCleanup } from '../cards/reminder-cards';
 import { renderApproval, renderDelivery, renderRequestStatus } from '../cards/request-cards';
 import type { ConversationAddress } from '../domain/conversation';
-import { registrarActor, transition, type AppRequest, type CardRef } from '../domain/request';
+import type { AppRequest, CardRef } from '../domain/request';
 import type { Logger } from '../lib/logger';
 import type { ChannelService } from '../services/channel-service';
+import type { DeliveryService } from '../services/delivery-service';
 import type { Clock, Store } from '../services/ports';
 import type { ApproverPolicy } from '../services/request-approvers';
-import { annotateRequest, commitTransition, listRequests, loadRequest, toRequest } from '../services/request-records';
+import { annotateRequest, listRequests, loadRequest, toRequest } from '../services/request-records';
 import type { Messenger } from './messenger';
 
 /** Universal Actions refresh serves at most 60 users. */
@@ -44,7 +45,10 @@ export interface RequestNotifier {
   changed(request: AppRequest): Promise<void>;
   /** At startup: cards a crash left unsent (approval cards of waiting requests, delivery cards of provisioned ones). */
   catchUp(): Promise<void>;
-  /** The approval card as `mode` shows it, with the refresh for the approvers of the channel it is in. */
+  /**
+   * The approval card as `mode` shows it, for an invoke's answer: the refresh names the approvers already known,
+   * and finding them (a roster read and a directory check per member) is left to the background.
+   */
   approvalCard(request: AppRequest, mode: 'everyone' | 'approver', message?: string): Promise<AdaptiveCard>;
   /** A card showing `request` as it is now was just put in front of people (an invoke's answer): no update needed. */
   shown(ref: CardRef, request: AppRequest): void;
@@ -61,6 +65,8 @@ export interface RequestNotifierDeps {
   approvers: ApproverPolicy;
   clock: Clock;
   logger: Logger;
+  /** Records a certificate's (or no credential's) delivery once its card is posted. */
+  delivery: Pick<DeliveryService, 'deliverWithoutSecret'>;
   /** The tenant the apps live in, for the delivery card. */
   tenantId?: string;
   /** The login and Graph hosts the delivery card's token request names (the cloud's, or the local tenant's). */
@@ -109,6 +115,17 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
   async function approvalCard(request: AppRequest, mode: 'everyone' | 'approver', message?: string): Promise<AdaptiveCard> {
     const refreshUserIds = await approversIn(await approvalsChannel());
     return renderApproval({ request, mode, refreshUserIds, ...(message ? { message } : {}) });
+  }
+
+  /** approvalCard within an invoke: no Teams or Graph call waits here. */
+  async function approvalCardInTurn(request: AppRequest, mode: 'everyone' | 'approver', message?: string): Promise<AdaptiveCard> {
+    const channel = await approvalsChannel();
+    const teamId = channel?.team?.id;
+    const cached = teamId ? approverIds.get(teamId) : undefined;
+    if (channel && teamId && (!cached || clock.now().getTime() - cached.at >= APPROVER_CACHE_MS)) {
+      void approversIn(channel).catch((err: unknown) => logger.warn({ err, teamId }, 'could not list the approvers of the approvals team'));
+    }
+    return renderApproval({ request, mode, refreshUserIds: cached?.ids ?? [], ...(message ? { message } : {}) });
   }
 
   function deliveryCard(request: AppRequest): AdaptiveCard {
@@ -171,28 +188,8 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
     mark(ref, request);
     let saved = await annotateRequest(store, request.id, () => ({ deliveryCard: ref }));
     // A certificate or no credential needs no click: the card itself is the delivery.
-    if (saved.status === 'provisioned' && saved.form.credential.kind !== 'secret') saved = await deliverWithoutSecret(saved);
+    if (saved.status === 'provisioned' && saved.form.credential.kind !== 'secret') saved = await deps.delivery.deliverWithoutSecret(saved.id);
     return saved;
-  }
-
-  async function deliverWithoutSecret(request: AppRequest): Promise<AppRequest> {
-    for (let attempt = 1; attempt <= 5; attempt++) {
-      const current = await loadRequest(store, request.id);
-      const latest = toRequest(current.value);
-      const now = clock.now();
-      const delivery =
-        latest.form.credential.kind === 'certificate'
-          ? { kind: 'certificate' as const, thumbprint: latest.provisioning.certificate?.thumbprint ?? latest.form.credential.certificate.thumbprint, deliveredAt: now.toISOString() }
-          : { kind: 'none' as const, deliveredAt: now.toISOString() };
-      const result = transition(latest, { type: 'deliver', delivery }, registrarActor, now);
-      if (!result.changed) return latest;
-      try {
-        return toRequest((await commitTransition(store, current, result.request, result.audit)).stored.value);
-      } catch (err) {
-        if (attempt >= 5) throw err;
-      }
-    }
-    return request;
   }
 
   async function handle(request: AppRequest): Promise<void> {
@@ -222,7 +219,7 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
 
   return {
     changed,
-    approvalCard,
+    approvalCard: approvalCardInTurn,
     shown: mark,
     async expired(request) {
       const home = request.requesterAddress;

@@ -141,7 +141,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
       return card;
     }
     if (!result.ok) {
-      const requestId = typeof data.requestId === 'string' && parseRequestId(data.requestId) ? (parseRequestId(data.requestId) as string) : (await services.requests.formContext()).requestId;
+      const requestId = (typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined) ?? (await services.requests.formContext()).requestId;
       return renderForm(services, { requestId, values: result.values, errors: result.errors, ...(result.values.permissionFilter ? { filter: result.values.permissionFilter } : {}) });
     }
     let request = result.request;

@@ -63,6 +63,9 @@ export function uniqueNameFor(requestId: string): string {
 }
 
 /** Tags that trace an application back to Registrar and to its request (searchable with tags/any). */
+/** The tag on every application Registrar creates: REMINDER_SCOPE=managed scans those. */
+export const REGISTRAR_TAG = 'registrar';
+
 export function tagsFor(requestId: string): string[] {
-  return ['registrar', `registrar-request:${requestId}`];
+  return [REGISTRAR_TAG, `registrar-request:${requestId}`];
 }

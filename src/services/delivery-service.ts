@@ -10,11 +10,11 @@
  */
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { Actor } from '../domain/conversation';
-import { transition, type AppRequest, type TransitionActor } from '../domain/request';
+import { registrarActor, transition, type AppRequest, type Delivery, type TransitionActor } from '../domain/request';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { Clock, NewSecret, Provisioner, Store } from './ports';
-import { annotateRequest, commitTransition, loadRequest, toRequest } from './request-records';
+import { annotateRequest, commitTransition, listRequests, loadRequest, toRequest } from './request-records';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -37,6 +37,11 @@ export interface DeliveryService {
   redactDue(now: Date): Promise<AppRequest[]>;
   /** Only the requester sees the delivery; refuses anyone else. */
   requireRequester(actor: Actor, request: AppRequest): void;
+  /**
+   * A certificate or no credential needs no click: once its card is posted, the request is delivered (by
+   * Registrar; a repeat changes nothing). Returns the request as saved.
+   */
+  deliverWithoutSecret(requestId: string): Promise<AppRequest>;
 }
 
 export interface DeliveryServiceDeps {
@@ -47,8 +52,6 @@ export interface DeliveryServiceDeps {
   logger: Logger;
   /** How long Reveal waits for a new secret to work before answering "not yet" (default 1.5 s: with addPassword it must fit in the few seconds Teams gives an invoke). */
   checkBudgetMs?: number;
-  /** Lists the stored requests (the redaction sweep). */
-  listRequests: () => Promise<AppRequest[]>;
 }
 
 const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
@@ -133,6 +136,26 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       return work;
     },
 
+    async deliverWithoutSecret(requestId) {
+      for (let attempt = 1; ; attempt++) {
+        const current = await loadRequest(store, requestId);
+        const request = toRequest(current.value);
+        const now = clock.now();
+        const credential = request.form.credential;
+        const delivery: Delivery =
+          credential.kind === 'certificate'
+            ? { kind: 'certificate', thumbprint: request.provisioning.certificate?.thumbprint ?? credential.certificate.thumbprint, deliveredAt: now.toISOString() }
+            : { kind: 'none', deliveredAt: now.toISOString() };
+        const result = transition(request, { type: 'deliver', delivery }, registrarActor, now);
+        if (!result.changed) return request;
+        try {
+          return toRequest((await commitTransition(store, current, result.request, result.audit)).stored.value);
+        } catch (err) {
+          if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+        }
+      }
+    },
+
     async stored(actor, requestId) {
       const request = toRequest((await loadRequest(store, requestId)).value);
       requireRequester(actor, request);
@@ -143,7 +166,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const ttlMs = policy.revealTtlMinutes * 60_000;
       const due = (r: AppRequest) => r.delivery?.kind === 'secret' && !r.redactedAt && Date.parse(r.delivery.revealedAt) + ttlMs <= now.getTime();
       const redacted: AppRequest[] = [];
-      for (const request of (await deps.listRequests()).filter(due)) {
+      for (const request of (await listRequests(store)).map((s) => toRequest(s.value)).filter(due)) {
         let changed = false;
         const saved = await annotateRequest(store, request.id, (latest) => {
           if (!due(latest)) return undefined;

@@ -381,12 +381,12 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
           if (!(err instanceof ConflictError)) throw err;
           log.info({ rows: group.length }, 'a ledger batch met a changed row: writing it row by row');
         }
-        for (const { credential, threshold, row, stored } of group) {
-          const posted = (t: number): LedgerEntry => ({ ...stored.value, threshold: t, state: 'posted', scanId, at });
-          const skipped = thresholdsCovered(threshold, reminderDays).filter((t) => t !== threshold);
+        for (const claim of group) {
+          // The claim's own row with its ETag; the skipped rows as found now (another scan may have written them).
+          const [own, ...skipped] = operationsOf(claim);
           await Promise.all([
-            store.ledger.replace(LEDGER, row, posted(threshold), stored.etag).catch(lostRace(row)),
-            ...skipped.map((t) => recordPosted(ledgerRow(credential.keyId, t), posted(t)).catch(lostRace(ledgerRow(credential.keyId, t)))),
+            store.ledger.replace(LEDGER, claim.row, own!.value, claim.stored.etag).catch(lostRace(claim.row)),
+            ...skipped.map((o) => recordPosted(o.row, o.value).catch(lostRace(o.row))),
           ]);
         }
       });

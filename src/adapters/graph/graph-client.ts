@@ -10,7 +10,7 @@ import {
   ManagedIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
-import { Client } from '@microsoft/microsoft-graph-client';
+import { Client, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import type { Config, GraphCloud } from '../../config';
 
@@ -20,6 +20,12 @@ export const cloudHosts: Record<GraphCloud, { graph: string; login: string }> = 
   usgovdod: { graph: 'https://dod-graph.microsoft.us', login: 'https://login.microsoftonline.us' },
   china: { graph: 'https://microsoftgraph.chinacloudapi.cn', login: 'https://login.chinacloudapi.cn' },
 };
+
+/**
+ * Switches off the Graph client's RetryHandler for one call: Registrar's adapters retry through one policy
+ * (lib/retry.ts + graph-errors.ts), which waits a Retry-After exactly once and never past a step's deadline.
+ */
+export const NO_CLIENT_RETRY = new RetryHandlerOptions(0, 0);
 
 export interface GraphConnection {
   client: Client;

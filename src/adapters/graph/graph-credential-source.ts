@@ -5,13 +5,14 @@
  * (lib/retry.ts with graph-errors.ts' classifier, the client's own RetryHandler off): 429 waits Retry-After, 503
  * and network failures back off, within a deadline per request; what still fails is a RegistrarError.
  */
-import { RetryHandlerOptions, type Client } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
+import { REGISTRAR_TAG } from '../../domain/app-spec';
 import { RegistrarError } from '../../domain/errors';
 import type { CredentialInfo } from '../../domain/expiry';
 import type { Logger } from '../../lib/logger';
 import { realSleep, withRetry } from '../../lib/retry';
 import type { ApplicationSummary, CredentialSource } from '../../services/ports';
-import type { GraphConnection } from './graph-client';
+import { type GraphConnection, NO_CLIENT_RETRY } from './graph-client';
 import { type FailureHelp, graphRetryClassifier, readGraphFailure, toRegistrarError } from './graph-errors';
 
 export interface GraphCredentialSourceOptions {
@@ -25,8 +26,6 @@ export interface GraphCredentialSourceOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** The tag Registrar puts on the applications it creates (domain/app-spec.ts tagsFor). */
-const MANAGED_TAG = 'registrar';
 const PAGE_SIZE = 999;
 const USER_TYPE = '#microsoft.graph.user';
 const SELECT = ['id', 'appId', 'displayName', 'passwordCredentials', 'keyCredentials', 'tags'];
@@ -35,8 +34,6 @@ const HEX_SHA1 = /^[0-9a-f]{40}$/i;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const READ_ALL = 'Application.Read.All';
 
-/** The client's RetryHandler off for these calls: the policy below does the retrying, Retry-After exactly once. */
-const NO_CLIENT_RETRY = new RetryHandlerOptions(0, 0);
 
 interface GraphPasswordCredential {
   keyId?: string | null;
@@ -92,7 +89,7 @@ export function thumbprintOf(customKeyIdentifier: string | null | undefined): st
 export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo[] {
   const out: CredentialInfo[] = [];
   for (const app of apps) {
-    const managed = (app.tags ?? []).includes(MANAGED_TAG);
+    const managed = (app.tags ?? []).includes(REGISTRAR_TAG);
     const appName = app.displayName ?? app.appId;
     // Users among the owners the page expanded; undefined when the page did not carry owners.
     const ownerIds = app.owners ? app.owners.filter((o) => o['@odata.type'] === USER_TYPE && o.id).map((o) => o.id!.toLowerCase()) : undefined;
@@ -152,7 +149,7 @@ export class GraphCredentialSource implements CredentialSource {
   async *pages(scope: 'all' | 'managed'): AsyncIterable<CredentialInfo[]> {
     const log = this.options.logger.child({ step: 'read-credentials', scope });
     const help: FailureHelp = { doing: `reading the credentials of ${scope === 'managed' ? "Registrar's applications" : 'every application'}`, requires: READ_ALL };
-    const filter = scope === 'managed' ? `tags/any(t:t eq ${literal(MANAGED_TAG)})` : undefined;
+    const filter = scope === 'managed' ? `tags/any(t:t eq ${literal(REGISTRAR_TAG)})` : undefined;
     // Owners come with each page ($expand, spec §5.2): announcing needs no request per application.
     let target: GraphGet | undefined = { path: '/applications', select: SELECT, filter, top: PAGE_SIZE, expand: 'owners($select=id)' };
     for (let number = 1; target; number += 1) {

@@ -8,13 +8,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { ClientSecretCredential } from '@azure/identity';
-import { type Client, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import { type AppSpec, type CatalogPermission, type CertificateSpec, type PermissionRef, type PermissionType, tagsFor, uniqueNameFor } from '../../domain/app-spec';
 import { RegistrarError } from '../../domain/errors';
 import type { Logger } from '../../lib/logger';
 import { realSleep, withRetry } from '../../lib/retry';
 import type { NewSecret, ProvisionedApp, Provisioner, ResourceCatalog } from '../../services/ports';
-import type { GraphConnection } from './graph-client';
+import { type GraphConnection, NO_CLIENT_RETRY } from './graph-client';
 import { type CallContext, classifyGraphError, type FailureHelp, graphRetryClassifier, readGraphFailure, toRegistrarError } from './graph-errors';
 
 export interface GraphProvisionerOptions {
@@ -74,8 +74,6 @@ interface PermissionGrant {
   scope?: string | null;
 }
 
-/** Switches off the client's RetryHandler for one call: this adapter's policy does all the retrying. */
-const NO_CLIENT_RETRY = new RetryHandlerOptions(0, 0);
 
 /** Thrown inside a wait when an object that Graph says exists is not yet visible to reads. */
 class NotYetVisible extends Error {}
