@@ -4,7 +4,6 @@
  * builds them (a new one stands for a new process), approved requests made through the request service, a
  * Provisioner wrapper that lets a test act around one call, and the tenant's objects of one request, counted.
  */
-import { createGraphConnection } from '../../src/adapters/graph/graph-client';
 import { GraphProvisioner, type GraphProvisionerOptions } from '../../src/adapters/graph/graph-provisioner';
 import { uniqueNameFor } from '../../src/domain/app-spec';
 import type { Actor } from '../../src/domain/conversation';
@@ -27,7 +26,7 @@ import { deterministicRandom } from './fakes';
 import { roleIds, scopeIds } from './graph-catalog';
 import { LogCapture } from './logs';
 import { createTestStore, type TestStore } from './storage';
-import { startTestTenant } from './tenant';
+import { registrarConnection, startTestTenant } from './tenant';
 
 export const demo = demoTenant();
 export const USER_ADMINISTRATOR = 'fe930be7-5e62-47db-91af-98c3a49a38b1';
@@ -155,14 +154,7 @@ export async function startHarness(options: { data?: TenantData; provisioner?: P
   const services: ProvisioningService[] = [];
   const provisioner = (overrides: Partial<GraphProvisionerOptions> = {}) =>
     new GraphProvisioner(
-      createGraphConnection({
-        cloud: 'global',
-        endpoint: tenant.url,
-        authorityHost: tenant.url,
-        tenantId: tenant.tenantId,
-        clientId: demo.registrar.clientId,
-        clientSecret: demo.registrar.clientSecret,
-      }),
+      registrarConnection(tenant),
       { logger, baseDelayMs: 100, maxDelayMs: 1000, stepTimeoutMs: 45_000, ...options.provisioner, ...overrides },
     );
   const forRequests = provisioner();

@@ -11,6 +11,9 @@ import type { FaultPolicy } from '../../src/local/tenant/faults';
 import { type RunningTenant, startTenantServer } from '../../src/local/tenant/server';
 import { newObjectId, type TenantData } from '../../src/local/tenant/state';
 import { notFound } from '../../src/local/tenant/http';
+import { createGraphConnection, type GraphConnection } from '../../src/adapters/graph/graph-client';
+import { demoBot } from '../../src/local/demo-identities';
+import { DEMO_REGISTRAR_SECRET } from '../../src/local/tenant/seed';
 
 export async function startTestTenant(options: { data: TenantData; routes: readonly RouteModule[]; faults?: FaultPolicy; now?: () => Date }): Promise<RunningTenant> {
   const dir = process.env.TEST_TENANT_CERT_DIR;
@@ -31,6 +34,40 @@ export function graphClientFor(tenant: RunningTenant, clientId: string, secret: 
     customHosts: new Set(['127.0.0.1']),
   });
   return { credential, client };
+}
+
+/** Registrar's identity in the tenant: the one seeded through the admin API, else the demo seed's (demoTenant()). */
+function registrarOf(tenant: RunningTenant): { clientId: string; clientSecret: string } {
+  const seeded = tenant.registrar();
+  return seeded?.clientSecret ? { clientId: seeded.clientId, clientSecret: seeded.clientSecret } : { clientId: demoBot.id, clientSecret: DEMO_REGISTRAR_SECRET };
+}
+
+/**
+ * Registrar's own Graph connection (createGraphConnection: @azure/identity and the Graph client, as production
+ * builds it) to a running local tenant, signed in as the Registrar identity the tenant was seeded with.
+ */
+export function registrarConnection(tenant: RunningTenant): GraphConnection {
+  const registrar = registrarOf(tenant);
+  return createGraphConnection({
+    cloud: 'global',
+    endpoint: tenant.url,
+    authorityHost: tenant.url,
+    tenantId: tenant.tenantId,
+    clientId: registrar.clientId,
+    clientSecret: registrar.clientSecret,
+  });
+}
+
+/** The variables that point a Registrar process at a running local tenant, as its seeded Registrar identity. */
+export function registrarEnv(tenant: RunningTenant): Record<string, string> {
+  const registrar = registrarOf(tenant);
+  return {
+    AZURE_TENANT_ID: tenant.tenantId,
+    AZURE_CLIENT_ID: registrar.clientId,
+    AZURE_CLIENT_SECRET: registrar.clientSecret,
+    AUTHORITY_HOST: tenant.url,
+    GRAPH_ENDPOINT: tenant.url,
+  };
 }
 
 /**

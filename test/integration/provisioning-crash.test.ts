@@ -21,7 +21,7 @@ import type { RunningTenant } from '../../src/local/tenant/server';
 import { commitTransition, createRecord } from '../../src/services/request-records';
 import { killed, startBotProcess } from '../helpers/bot-process';
 import { deleteTables, testStorageConnectionString, uniqueTablePrefix } from '../helpers/registrar';
-import { startTestTenant } from '../helpers/tenant';
+import { registrarEnv, startTestTenant } from '../helpers/tenant';
 
 jest.setTimeout(240_000);
 
@@ -98,11 +98,7 @@ describe('provisioning survives SIGKILL after every step', () => {
       LOG_LEVEL: 'info',
       ADMIN_IDS: alex.aadObjectId,
       APPROVER_IDS: megan.aadObjectId,
-      AZURE_TENANT_ID: demo.data.tenantId,
-      AZURE_CLIENT_ID: demo.registrar.clientId,
-      AZURE_CLIENT_SECRET: demo.registrar.clientSecret,
-      AUTHORITY_HOST: tenant.url,
-      GRAPH_ENDPOINT: tenant.url,
+      ...registrarEnv(tenant),
     };
   });
 

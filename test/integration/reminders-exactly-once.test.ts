@@ -12,7 +12,7 @@ import type { RunningTenant } from '../../src/local/tenant/server';
 import { type BotProcess, killed, startBotProcess } from '../helpers/bot-process';
 import { FakeConnector } from '../helpers/connector';
 import { deleteTables, testStorageConnectionString, uniqueTablePrefix } from '../helpers/registrar';
-import { startTestTenant } from '../helpers/tenant';
+import { registrarEnv, startTestTenant } from '../helpers/tenant';
 import { Teams, cardText, teamChannel } from '../helpers/teams';
 
 jest.setTimeout(240_000);
@@ -37,11 +37,7 @@ describe('reminders from three processes on one schedule', () => {
       STORAGE_TABLE_PREFIX: prefix,
       LOG_LEVEL: 'info',
       ADMIN_IDS: alex.aadObjectId,
-      AZURE_TENANT_ID: demo.data.tenantId,
-      AZURE_CLIENT_ID: demo.registrar.clientId,
-      AZURE_CLIENT_SECRET: demo.registrar.clientSecret,
-      AUTHORITY_HOST: tenant.url,
-      GRAPH_ENDPOINT: tenant.url,
+      ...registrarEnv(tenant),
       REMINDER_CRON: '*/2 * * * * *',
     };
   });

@@ -8,7 +8,7 @@ import { demoIds, demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import { FakeConnector } from '../../helpers/connector';
 import { type TestRegistrar, startRegistrar } from '../../helpers/registrar';
-import { startTestTenant } from '../../helpers/tenant';
+import { registrarEnv, startTestTenant } from '../../helpers/tenant';
 import { Teams, cardText, teamChannel } from '../../helpers/teams';
 
 const megan = demoUsers[0]!;
@@ -26,11 +26,7 @@ describe('operators from ADMIN_GROUP_ID', () => {
     registrar = await startRegistrar({
       env: {
         ADMIN_GROUP_ID: demoIds.adminsGroup,
-        AZURE_TENANT_ID: demo.data.tenantId,
-        AZURE_CLIENT_ID: demo.registrar.clientId,
-        AZURE_CLIENT_SECRET: demo.registrar.clientSecret,
-        AUTHORITY_HOST: tenant.url,
-        GRAPH_ENDPOINT: tenant.url,
+        ...registrarEnv(tenant),
       },
     });
     teams = new Teams(registrar.url, connector);

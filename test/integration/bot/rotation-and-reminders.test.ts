@@ -14,7 +14,7 @@ import type { AppRequest } from '../../../src/domain/request';
 import { actionFor, cardActions, verbsOf } from '../../helpers/cards';
 import { FakeConnector } from '../../helpers/connector';
 import { type TestRegistrar, startRegistrar } from '../../helpers/registrar';
-import { startTestTenant } from '../../helpers/tenant';
+import { registrarEnv, startTestTenant } from '../../helpers/tenant';
 import { Teams, cardText, personalChat, teamChannel } from '../../helpers/teams';
 
 jest.setTimeout(120_000);
@@ -41,11 +41,7 @@ describe('expiry reminders and rotation', () => {
       env: {
         ADMIN_IDS: alex.aadObjectId,
         APPROVER_IDS: `${megan.aadObjectId},${demoUsers[1]!.aadObjectId}`,
-        AZURE_TENANT_ID: demo.data.tenantId,
-        AZURE_CLIENT_ID: demo.registrar.clientId,
-        AZURE_CLIENT_SECRET: demo.registrar.clientSecret,
-        AUTHORITY_HOST: tenant.url,
-        GRAPH_ENDPOINT: tenant.url,
+        ...registrarEnv(tenant),
         REMINDER_CRON: 'off',
         JOB_TOKEN,
         ...env,

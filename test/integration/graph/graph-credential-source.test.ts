@@ -6,7 +6,6 @@
  * that keeps failing is a RegistrarError once its deadline has passed.
  */
 import { createHash } from 'node:crypto';
-import { createGraphConnection } from '../../../src/adapters/graph/graph-client';
 import { GraphCredentialSource, type GraphCredentialSourceOptions, thumbprintOf } from '../../../src/adapters/graph/graph-credential-source';
 import { RegistrarError } from '../../../src/domain/errors';
 import type { CredentialInfo } from '../../../src/domain/expiry';
@@ -18,7 +17,7 @@ import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
 import { LogCapture } from '../../helpers/logs';
 import { recordingFaults, type SeenCall } from '../../helpers/provisioning';
-import { startTestTenant } from '../../helpers/tenant';
+import { registrarConnection, startTestTenant } from '../../helpers/tenant';
 
 jest.setTimeout(60_000);
 
@@ -79,14 +78,7 @@ async function start(options: { data?: TenantData; source?: Partial<GraphCredent
   const tenant = await startTestTenant({ data: options.data ?? structuredClone(demo.data), routes: allRoutes, faults: policy });
   running.push(tenant);
   const logs = new LogCapture();
-  const connection = createGraphConnection({
-    cloud: 'global',
-    endpoint: tenant.url,
-    authorityHost: tenant.url,
-    tenantId: tenant.tenantId,
-    clientId: demo.registrar.clientId,
-    clientSecret: demo.registrar.clientSecret,
-  });
+  const connection = registrarConnection(tenant);
   const source = new GraphCredentialSource(connection, {
     logger: createLogger({ level: 'debug', destination: logs }),
     baseDelayMs: 50,

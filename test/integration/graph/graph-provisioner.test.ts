@@ -5,7 +5,6 @@
  * conflicts), there is exactly one application, one service principal, one assignment per permission, one grant
  * per resource and one role assignment; Retry-After is waited in full; a new secret works and is never logged.
  */
-import { createGraphConnection } from '../../../src/adapters/graph/graph-client';
 import { GraphProvisioner, type GraphProvisionerOptions } from '../../../src/adapters/graph/graph-provisioner';
 import { type AppSpec, MICROSOFT_GRAPH_APP_ID, type PermissionRef, type PermissionType, uniqueNameFor } from '../../../src/domain/app-spec';
 import { RegistrarError } from '../../../src/domain/errors';
@@ -19,7 +18,7 @@ import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type TenantData } from '../../../src/local/tenant/state';
 import { LogCapture } from '../../helpers/logs';
 import { recordingFaults, type SeenCall } from '../../helpers/provisioning';
-import { startTestTenant } from '../../helpers/tenant';
+import { registrarConnection, startTestTenant } from '../../helpers/tenant';
 
 jest.setTimeout(90_000);
 
@@ -60,14 +59,7 @@ async function start(options: { data?: TenantData; provisioner?: Partial<GraphPr
   const tenant = await startTestTenant({ data: options.data ?? tenantData(), routes: allRoutes, faults: policy });
   running.push(tenant);
   const logs = new LogCapture();
-  const connection = createGraphConnection({
-    cloud: 'global',
-    endpoint: tenant.url,
-    authorityHost: tenant.url,
-    tenantId: tenant.tenantId,
-    clientId: demo.registrar.clientId,
-    clientSecret: demo.registrar.clientSecret,
-  });
+  const connection = registrarConnection(tenant);
   const provisioner = new GraphProvisioner(connection, {
     logger: createLogger({ level: 'debug', destination: logs }),
     baseDelayMs: 100,

@@ -5,7 +5,6 @@
  * crossed at once, when the announcement fails, when two processes scan at once, when a scan breaks off mid-way;
  * a renewed credential drops out. And the lease the scan runs under.
  */
-import { createGraphConnection } from '../../../src/adapters/graph/graph-client';
 import { GraphCredentialSource } from '../../../src/adapters/graph/graph-credential-source';
 import { defaultReminderDays, type ExpiringCredential, ledgerRow } from '../../../src/domain/expiry';
 import { createLogger } from '../../../src/lib/logger';
@@ -21,7 +20,7 @@ import { FixedClock } from '../../helpers/fakes';
 import { LogCapture } from '../../helpers/logs';
 import { deferred, recordingFaults, type SeenCall } from '../../helpers/provisioning';
 import { createTestStore, type TestStore } from '../../helpers/storage';
-import { startTestTenant } from '../../helpers/tenant';
+import { registrarConnection, startTestTenant } from '../../helpers/tenant';
 
 jest.setTimeout(60_000);
 
@@ -107,14 +106,7 @@ async function start(options: { data?: TenantData } = {}): Promise<Harness> {
   const logs = new LogCapture();
   const logger = createLogger({ level: 'debug', destination: logs });
   const clock = new FixedClock(new Date(seededAt.getTime() + MINUTE).toISOString());
-  const connection = createGraphConnection({
-    cloud: 'global',
-    endpoint: tenant.url,
-    authorityHost: tenant.url,
-    tenantId: tenant.tenantId,
-    clientId: demo.registrar.clientId,
-    clientSecret: demo.registrar.clientSecret,
-  });
+  const connection = registrarConnection(tenant);
   const source = new GraphCredentialSource(connection, { logger, baseDelayMs: 20, maxDelayMs: 200, stepTimeoutMs: 20_000 });
   const announced: ExpiringCredential[][] = [];
   let processes = 0;
