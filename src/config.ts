@@ -29,7 +29,7 @@ export const variables = {
   AZURE_CLIENT_ID: 'the client id (GUID) of the identity that calls Graph (the managed identity in Azure).',
   AZURE_CLIENT_SECRET: 'a client secret of that identity (or AZURE_CLIENT_CERTIFICATE_PATH; neither: managed identity).',
   AZURE_CLIENT_CERTIFICATE_PATH: 'a PEM file with the certificate and private key of that identity.',
-  GRAPH_CLOUD: 'global (default), usgov, usgovdod or china: picks the Graph and login hosts.',
+  GRAPH_CLOUD: 'global (default), usgov, usgovdod or china: picks the Microsoft Graph, sign-in and Bot Framework endpoints of that cloud.',
   GRAPH_ENDPOINT: 'overrides the Graph host, https://... (tests point it at the local tenant).',
   AUTHORITY_HOST: 'overrides the login host, https://... (tests point it at the local tenant).',
   LOCAL_DATA_DIR: 'local mode: where the embedded Azurite keeps its data (default .registrar).',
@@ -50,6 +50,7 @@ export const variables = {
   REMINDER_CRON: 'when the expiry scan runs, a cron expression (default "0 8 * * *", daily at 08:00); "off" leaves scans to `scan` and the job endpoint.',
   TZ: 'the time zone REMINDER_CRON is read in, an IANA name such as Europe/Berlin (default UTC).',
   ROTATION_NEEDS_APPROVAL: 'true or false (default false): whether a rotation goes through the approvers before the new secret can be revealed.',
+  APPLICATIONINSIGHTS_CONNECTION_STRING: 'the connection string of an Application Insights resource; when set, requests, dependencies (Graph, storage) and exceptions are sent there through OpenTelemetry. Unset: no telemetry leaves the process.',
   JOB_TOKEN: 'a random secret of at least 32 characters; when set, POST /jobs/expiry-scan with "Authorization: Bearer <it>" runs a scan (for an external timer). Unset: no job endpoint.',
 } as const;
 
@@ -154,6 +155,9 @@ const schema = z.object({
   }),
   TZ: optionalText.refine((v) => v === undefined || validTimeZone(v), { message: 'TZ must be an IANA time zone name, such as UTC or Europe/Berlin' }),
   ROTATION_NEEDS_APPROVAL: optionalText.pipe(z.enum(['true', 'false'], { message: 'ROTATION_NEEDS_APPROVAL must be true or false' }).default('false')),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText.refine((v) => v === undefined || /(^|;)\s*(InstrumentationKey|ConnectionString)=/i.test(v), {
+    message: 'APPLICATIONINSIGHTS_CONNECTION_STRING must be an Application Insights connection string, "InstrumentationKey=...;IngestionEndpoint=https://..."',
+  }),
   JOB_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 32, { message: 'JOB_TOKEN must be at least 32 characters (a random secret)' }),
 });
 
@@ -226,6 +230,8 @@ export interface Config {
   reminders: ReminderConfig;
   /** Local mode's own tools (npm start). */
   local: LocalConfig;
+  /** Application Insights through the Azure Monitor OpenTelemetry distro; unset: nothing is sent. */
+  telemetry: { connectionString?: string };
   graph: {
     cloud: GraphCloud;
     endpoint?: string;
@@ -394,6 +400,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
       timeZone: raw.TZ ?? 'UTC',
       ...(raw.JOB_TOKEN ? { jobToken: raw.JOB_TOKEN } : {}),
     },
+    telemetry: raw.APPLICATIONINSIGHTS_CONNECTION_STRING ? { connectionString: raw.APPLICATIONINSIGHTS_CONNECTION_STRING } : {},
     local: { dataDir: raw.LOCAL_DATA_DIR ?? '.registrar', playgroundPort: raw.LOCAL_PLAYGROUND_PORT, tenantPort: raw.LOCAL_TENANT_PORT },
     graph: {
       cloud: raw.GRAPH_CLOUD ?? 'global',
@@ -423,6 +430,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
           ? config.storage.accountUrl
           : 'connection string',
     graphCloud: config.graph.cloud,
+    telemetry: config.telemetry.connectionString ? 'Application Insights' : 'off',
     policy: {
       approvalsByRisk: config.policy.approvalsByRisk,
       pendingTtlDays: config.policy.pendingTtlDays,
