@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.registrar/', 'devTools/', 'test-results/', '*.tmp.js'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'coverage/', '.registrar/', 'devTools/', 'test-results/', '*.tmp.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,6 +3,8 @@ const common = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   // adaptivecards@3's "main" is extensionless ESM that neither Node nor jest can load: use its UMD bundle.
   moduleNameMapper: { '^adaptivecards$': '<rootDir>/node_modules/adaptivecards/dist/adaptivecards.js' },
+  // npm run bundle's output holds a second copy of package.json and node_modules.
+  modulePathIgnorePatterns: ['<rootDir>/build/'],
 };
 
 module.exports = {

@@ -415,6 +415,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
   return deepFreeze(config);
 }
 
+/**
+ * What a deployment serving Teams lacks to do its work, in words for the startup log (empty in local mode and
+ * when nothing is missing). loadConfig already refuses what cannot work at all; these start but cannot provision.
+ */
+export function productionGaps(config: Config): string[] {
+  if (config.mode === 'local') return [];
+  const gaps: string[] = [];
+  if (!config.graph.clientId) gaps.push('AZURE_CLIENT_ID is not set: Microsoft Graph is called as whatever identity DefaultAzureCredential finds; in Azure, set it to the managed identity\'s client id.');
+  if (!config.graph.tenantId) gaps.push('AZURE_TENANT_ID is not set: a new client secret cannot be checked by signing in with it before it is shown.');
+  return gaps;
+}
+
 /** What the startup log may say about the configuration: no secrets, no connection strings. */
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
@@ -430,6 +442,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
           ? config.storage.accountUrl
           : 'connection string',
     graphCloud: config.graph.cloud,
+    gaps: productionGaps(config),
     telemetry: config.telemetry.connectionString ? 'Application Insights' : 'off',
     policy: {
       approvalsByRisk: config.policy.approvalsByRisk,

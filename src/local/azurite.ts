@@ -75,13 +75,22 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<LocalA
   }
 }
 
+/** Azurite is a development dependency: a production install (the Docker image, npm run bundle) has none. */
+function azuriteMain(): string {
+  try {
+    return require.resolve('azurite/dist/src/table/main.js');
+  } catch {
+    throw new Error('Local mode (no BOT_ID) starts Azurite, a development dependency this installation does not have. Set BOT_ID and STORAGE_ACCOUNT_URL to run in Azure, or install everything with npm ci for local mode.');
+  }
+}
+
 async function launch(host: string, port: number, location: string | undefined): Promise<LocalAzurite> {
   // Checked first so that the message is clear, and so that another server on the port is never taken for Azurite.
   if (!(await canListen(host, port))) throw new PortTaken(host, port);
 
   const args = ['--tableHost', host, '--tablePort', String(port), '--silent', '--disableTelemetry', '--skipApiVersionCheck'];
   args.push(...(location === undefined ? ['--inMemoryPersistence'] : ['--location', resolve(location)]));
-  const child = fork(require.resolve('azurite/dist/src/table/main.js'), args, {
+  const child = fork(azuriteMain(), args, {
     execArgv: ['--import', `data:text/javascript,${encodeURIComponent(guard)}`],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // Its own process group: Ctrl+C in the terminal reaches the bot, which stops Azurite after its last write.
