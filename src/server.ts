@@ -30,7 +30,7 @@ export interface ServerDeps {
 export interface ServerOptions {
   /** Overrides config.port (tests pass 0 for an ephemeral port). */
   port?: number;
-  /** Tests point inbound validation at a local OpenID server; production leaves botbuilder's defaults. */
+  /** Tests point inbound validation at a local OpenID server; otherwise the endpoints are GRAPH_CLOUD's (src/clouds.ts). */
   botFrameworkEndpoints?: BotFrameworkEndpoints;
 }
 
@@ -56,7 +56,7 @@ export class RegistrarAdapter extends CloudAdapter {
 
 /** The Bot Framework adapter for inbound turns and proactive messages alike. */
 export function createAdapter(config: Config, endpoints?: BotFrameworkEndpoints): RegistrarAdapter {
-  return new RegistrarAdapter(createBotAuthentication(config.bot, endpoints));
+  return new RegistrarAdapter(createBotAuthentication(config.bot, config.graph.cloud, endpoints));
 }
 
 export async function startServer(deps: ServerDeps, options: ServerOptions = {}): Promise<RunningServer> {

@@ -5,22 +5,10 @@
  */
 import { type Activity, ConfigurationBotFrameworkAuthentication, type ConfigurationBotFrameworkAuthenticationOptions } from 'botbuilder';
 import { AuthenticationError, type AuthenticateRequestResult } from 'botframework-connector';
-import type { Config } from '../config';
+import { type BotFrameworkCloud, type BotFrameworkEndpoints, clouds } from '../clouds';
+import type { Config, GraphCloud } from '../config';
 
-/**
- * The Bot Framework endpoints. Left unset, botbuilder uses the public cloud's; tests point them at a local
- * OpenID metadata + JWKS server. Setting any one makes botbuilder take all of them literally, so they are set
- * together or not at all.
- */
-export interface BotFrameworkEndpoints {
-  ToBotFromChannelOpenIdMetadataUrl: string;
-  ToBotFromEmulatorOpenIdMetadataUrl: string;
-  ToBotFromChannelTokenIssuer: string;
-  ToChannelFromBotLoginUrl: string;
-  ToChannelFromBotOAuthScope: string;
-  OAuthUrl: string;
-  CallerId: string;
-}
+export type { BotFrameworkEndpoints } from '../clouds';
 
 /**
  * botbuilder answers 500 when a token is signed by an unknown key with a known kid (jsonwebtoken throws a
@@ -38,17 +26,39 @@ class StrictBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthenti
   }
 }
 
+/**
+ * The authentication of the bot in `cloud` (GRAPH_CLOUD). For the global cloud botbuilder is given no endpoint and
+ * uses its public cloud's; for the others it is given all of that cloud's (src/clouds.ts), so that an inbound token
+ * is checked against that cloud's OpenID keys and issuer, and a token to reply is requested from that cloud's login
+ * for that cloud's Bot Framework scope. `endpoints` (tests: a local OpenID server) overrides both.
+ */
 export function createBotAuthentication(
   bot: Config['bot'],
+  cloud: GraphCloud,
   endpoints?: BotFrameworkEndpoints,
 ): ConfigurationBotFrameworkAuthentication {
   if (!bot) return new ConfigurationBotFrameworkAuthentication({});
+  const endpointOptions = endpoints
+    ? { ...endpoints, ValidateAuthority: false }
+    : cloud === 'global'
+      ? {}
+      : { ...cloudEndpoints(clouds[cloud].botFramework, bot), ValidateAuthority: true };
   const options: ConfigurationBotFrameworkAuthenticationOptions = {
     MicrosoftAppId: bot.id,
     MicrosoftAppPassword: bot.password ?? '',
     MicrosoftAppType: bot.type,
     MicrosoftAppTenantId: bot.tenantId ?? '',
-    ...(endpoints ? { ...endpoints, ValidateAuthority: false } : {}),
+    ...endpointOptions,
   };
   return new StrictBotFrameworkAuthentication(options);
+}
+
+/**
+ * A national cloud's endpoints for this bot. A single-tenant or managed-identity bot requests its tokens in its own
+ * tenant, as the China guide says: botbuilder puts the bot's tenant into the public and US Government login URLs
+ * itself, but takes any other login URL literally.
+ */
+function cloudEndpoints(cloud: BotFrameworkCloud, bot: NonNullable<Config['bot']>): BotFrameworkCloud {
+  if (bot.type === 'MultiTenant' || !bot.tenantId) return { ...cloud };
+  return { ...cloud, ToChannelFromBotLoginUrl: `${new URL(cloud.ToChannelFromBotLoginUrl).origin}/${bot.tenantId}` };
 }

@@ -143,7 +143,7 @@ export function hardeningNotes(permissions: readonly PermissionRef[], appId = '<
         `${sites.join(', ')} reach every SharePoint site and OneDrive. If the app needs only some sites, grant Sites.Selected ` +
         'instead and give it access to each site by name (read, write or fullcontrol):',
       commands: [
-        `POST https://graph.microsoft.com/v1.0/sites/<site-id>/permissions {"roles":["write"],"grantedToIdentities":[{"application":{"id":"${appId}","displayName":"<app name>"}}]}`,
+        `POST /v1.0/sites/<site-id>/permissions {"roles":["write"],"grantedToIdentities":[{"application":{"id":"${appId}","displayName":"<app name>"}}]}`,
       ],
     });
   }

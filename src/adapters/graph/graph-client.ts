@@ -1,7 +1,7 @@
 /**
  * The Microsoft Graph client and the identity that calls it: @azure/identity for the token (a secret, a
  * certificate, or the managed identity), @microsoft/microsoft-graph-client for the calls. GRAPH_CLOUD picks the
- * hosts; GRAPH_ENDPOINT and AUTHORITY_HOST override them (the local tenant in tests).
+ * hosts (src/clouds.ts); GRAPH_ENDPOINT and AUTHORITY_HOST override them (the local tenant in tests).
  */
 import {
   ClientCertificateCredential,
@@ -12,14 +12,8 @@ import {
 } from '@azure/identity';
 import { Client, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
-import type { Config, GraphCloud } from '../../config';
-
-export const cloudHosts: Record<GraphCloud, { graph: string; login: string }> = {
-  global: { graph: 'https://graph.microsoft.com', login: 'https://login.microsoftonline.com' },
-  usgov: { graph: 'https://graph.microsoft.us', login: 'https://login.microsoftonline.us' },
-  usgovdod: { graph: 'https://dod-graph.microsoft.us', login: 'https://login.microsoftonline.us' },
-  china: { graph: 'https://microsoftgraph.chinacloudapi.cn', login: 'https://login.chinacloudapi.cn' },
-};
+import { clouds } from '../../clouds';
+import type { Config } from '../../config';
 
 /**
  * Switches off the Graph client's RetryHandler for one call: Registrar's adapters retry through one policy
@@ -58,9 +52,9 @@ class RenewableCredential implements TokenCredential {
 }
 
 export function createGraphConnection(graph: Config['graph']): GraphConnection {
-  const hosts = cloudHosts[graph.cloud];
-  const graphHost = (graph.endpoint ?? hosts.graph).replace(/\/+$/, '');
-  const authorityHost = graph.authorityHost ?? hosts.login;
+  const cloud = clouds[graph.cloud];
+  const graphHost = (graph.endpoint ?? cloud.graph).replace(/\/+$/, '');
+  const authorityHost = graph.authorityHost ?? cloud.login;
   // Instance discovery asks login.microsoftonline.com about the authority; a custom (local) authority cannot be
   // discovered, and a known cloud's needs no discovery.
   const common = { authorityHost, disableInstanceDiscovery: true };
