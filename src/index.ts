@@ -2,10 +2,11 @@
  * `npm run bot`: the bot alone. Reads the configuration, builds the container, serves, and stops cleanly on
  * SIGTERM / SIGINT, letting turns in flight finish. A bad configuration exits 1 with a message that says what to fix.
  */
+import { inspect } from 'node:util';
 import { ConfigError, describeConfig, loadConfig } from './config';
 import { createLogger } from './lib/logger';
 import { localDefaults } from './local/demo-identities';
-import { startRuntime } from './runtime';
+import { recordException, startTelemetry, type Telemetry } from './telemetry';
 
 export interface RunningBot {
   url: string;
@@ -21,6 +22,12 @@ export async function runBot(env: NodeJS.ProcessEnv = process.env): Promise<Runn
       ? 'starting in LOCAL MODE: no Bot Framework authentication, loopback only, embedded storage'
       : 'starting for Microsoft Teams: Bot Framework authentication on',
   );
+  // Telemetry first: the runtime loads http, restify, botbuilder, the Graph client and the Azure SDK, which are
+  // instrumented only if they load after it. Nothing above this line loads them (config: zod, croner, domain).
+  const telemetry = startTelemetry(config.telemetry);
+  if (telemetry) exportCrashes(telemetry);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- after startTelemetry, see above
+  const { startRuntime } = require('./runtime') as typeof import('./runtime');
   const runtime = await startRuntime(config, logger);
   logger.info({ url: `${runtime.url}/api/messages` }, 'bot listening');
   return {
@@ -28,9 +35,26 @@ export async function runBot(env: NodeJS.ProcessEnv = process.env): Promise<Runn
     async stop() {
       logger.info('stopping: finishing turns in flight');
       await runtime.stop();
+      // The last requests' spans are exported before the process goes.
+      await telemetry?.shutdown();
       logger.info('stopped');
     },
   };
+}
+
+/**
+ * With telemetry on, an uncaught exception or unhandled rejection is recorded and exported (for at most 5 s)
+ * before the process exits 1, as Node would have exited without this listener.
+ */
+function exportCrashes(telemetry: Telemetry): void {
+  let crashing = false;
+  process.on('uncaughtException', (err, origin) => {
+    if (crashing) process.exit(1);
+    crashing = true;
+    process.stderr.write(`${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'}: ${inspect(err)}\n`);
+    recordException(err);
+    void telemetry.shutdown(5_000).finally(() => process.exit(1));
+  });
 }
 
 /**

@@ -17,6 +17,7 @@ import { Cron } from 'croner';
 import { createReminderAnnouncer } from './bot/reminder-announcer';
 import { createExpiryService, type ExpiryScanResult } from './services/expiry-service';
 import { createAdapter, startServer } from './server';
+import { untraced } from './telemetry';
 
 export interface RuntimeOptions {
   /** Overrides config.port (tests pass 0). */
@@ -100,7 +101,8 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
   const timer =
     interval > 0
       ? setInterval(() => {
-          sweeping ??= sweep()
+          // Every 30 s, mostly finding nothing: not traced (its failures are logged).
+          sweeping ??= untraced(sweep)
             .catch((err: unknown) => logger.error({ err }, 'sweep failed'))
             .finally(() => (sweeping = undefined));
         }, interval)

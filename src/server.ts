@@ -15,6 +15,7 @@ import { renderNotice } from './cards/cards';
 import type { Config } from './config';
 import type { Logger } from './lib/logger';
 import type { Store } from './services/ports';
+import { recordException } from './telemetry';
 
 export interface ServerDeps {
   config: Config;
@@ -69,6 +70,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
     const log = safeTurnLogger(context, logger);
     const reference = context.activity.id ?? 'unknown';
     log.error({ err: error }, 'turn failed');
+    recordException(error);
     const card = renderNotice({
       tone: 'error',
       title: 'Something went wrong',
@@ -184,6 +186,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
         return;
       }
       requestLog.error({ err }, 'activity failed');
+      recordException(err);
       res.send(500, { error: 'Internal error' });
     }
   }
