@@ -125,15 +125,6 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       for (const listener of listeners) await listener(request);
     },
   });
-  const delivery = createDeliveryService({
-    store,
-    provisioner: inTurn,
-    clock,
-    policy,
-    logger: logger.child({ component: 'delivery' }),
-    ...(overrides.secretCheckBudgetMs !== undefined ? { checkBudgetMs: overrides.secretCheckBudgetMs } : {}),
-  });
-
   const graphLogger = logger.child({ component: 'graph' });
   const credentials: CredentialSource =
     overrides.credentials ?? (connection ? new GraphCredentialSource(connection, { logger: graphLogger, ...overrides.graphTiming }) : unavailableCredentialSource());
@@ -141,6 +132,16 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   const credentialsInTurn: CredentialSource =
     overrides.credentials ??
     (connection ? new GraphCredentialSource(connection, { logger: graphLogger, ...overrides.graphTiming, stepTimeoutMs: INVOKE_GRAPH_BUDGET_MS }) : credentials);
+  const delivery = createDeliveryService({
+    store,
+    provisioner: inTurn,
+    clock,
+    policy,
+    logger: logger.child({ component: 'delivery' }),
+    orphans: { applications: credentials, provisioner },
+    ...(overrides.secretCheckBudgetMs !== undefined ? { checkBudgetMs: overrides.secretCheckBudgetMs } : {}),
+  });
+
   const rotation = createRotationService({ store, source: credentialsInTurn, provisioner: inTurn, operators, clock, random, policy, logger: logger.child({ component: 'rotation' }) });
 
   return {

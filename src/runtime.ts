@@ -128,6 +128,7 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
       await container.provisioning.idle();
       await notifier.idle();
       await container.provisioning.idle();
+      await container.delivery.idle();
     },
     async stop() {
       schedule?.stop();
@@ -137,6 +138,7 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
       await server.stop();
       await container.provisioning.stop();
       await notifier.idle();
+      await container.delivery.idle();
       await container.close();
     },
   };

@@ -7,13 +7,17 @@
  * A double click (Teams retries a slow invoke) must not make two secrets: reveals of one request are serialised
  * in this process, and the secret is recorded by an ETag-guarded move; a copy that loses that race (another
  * process delivered first) removes the secret it made before answering.
+ *
+ * A crash between addPassword and that save (or an addPassword whose answer was lost) leaves a secret named for
+ * the request that nobody can read. Once a delivery is recorded, any other secret with that name is such an
+ * orphan: it is removed in the background after the reveal answers.
  */
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { Actor } from '../domain/conversation';
 import { registrarActor, transition, type AppRequest, type Delivery, type TransitionActor } from '../domain/request';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import type { Clock, NewSecret, Provisioner, Store } from './ports';
+import type { Clock, CredentialSource, NewSecret, Provisioner, Store } from './ports';
 import { annotateRequest, commitTransition, listRequests, loadRequest, toRequest } from './request-records';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -42,6 +46,8 @@ export interface DeliveryService {
    * Registrar; a repeat changes nothing). Returns the request as saved.
    */
   deliverWithoutSecret(requestId: string): Promise<AppRequest>;
+  /** Resolves when the background removal of orphaned secrets started by reveals has finished. */
+  idle(): Promise<void>;
 }
 
 export interface DeliveryServiceDeps {
@@ -50,6 +56,11 @@ export interface DeliveryServiceDeps {
   clock: Clock;
   policy: Pick<Config['policy'], 'secretMaxDays' | 'revealTtlMinutes'>;
   logger: Logger;
+  /**
+   * Background removal of orphaned secrets after a reveal, with the full retry budget (not an invoke's): reads the
+   * app's secrets and removes those named for the request but not recorded. Without it, orphans stay.
+   */
+  orphans?: { applications: Pick<CredentialSource, 'findApplication'>; provisioner: Pick<Provisioner, 'removePassword'> };
   /** How long Reveal waits for a new secret to work before answering "not yet" (default 1.5 s: with addPassword it must fit in the few seconds Teams gives an invoke). */
   checkBudgetMs?: number;
 }
@@ -60,6 +71,30 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   const { store, provisioner, clock, policy, logger } = deps;
   const checkBudgetMs = deps.checkBudgetMs ?? 1500;
   const running = new Map<string, Promise<RevealResult>>();
+  const cleanups = new Set<Promise<void>>();
+
+  const secretName = (requestId: string) => `Registrar ${requestId}`;
+
+  /** Removes every secret named for this request except the one its delivery recorded. */
+  async function removeOrphans(appId: string, applicationObjectId: string, requestId: string, recordedKeyId: string): Promise<void> {
+    if (!deps.orphans) return;
+    const log = logger.child({ requestId });
+    const app = await deps.orphans.applications.findApplication(appId);
+    const orphans = (app?.credentials ?? []).filter((c) => c.kind === 'secret' && c.displayName === secretName(requestId) && c.keyId !== recordedKeyId);
+    for (const orphan of orphans) {
+      await deps.orphans.provisioner.removePassword(applicationObjectId, orphan.keyId);
+      log.warn({ keyId: orphan.keyId, hint: orphan.hint }, 'removed a client secret an interrupted reveal had created and nobody read');
+    }
+  }
+
+  function inBackground(work: Promise<void>, requestId: string): void {
+    const tracked = work
+      .catch((err: unknown) =>
+        logger.warn({ err, requestId }, `could not look for secrets an interrupted reveal left: any named "${secretName(requestId)}" but the delivered one can be removed in the app registration`),
+      )
+      .finally(() => cleanups.delete(tracked));
+    cleanups.add(tracked);
+  }
 
   function requireRequester(actor: Actor, request: AppRequest): void {
     if (!same(actor.aadObjectId, request.requester.aadObjectId)) {
@@ -88,7 +123,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     const now = clock.now();
     const days = Math.min(request.form.credential.lifetimeDays, policy.secretMaxDays);
     const secret = await provisioner.addPassword(application.applicationObjectId, {
-      displayName: `Registrar ${requestId}`,
+      displayName: secretName(requestId),
       endDateTime: new Date(now.getTime() + days * DAY_MS),
     });
     const person: TransitionActor = { aadObjectId: actor.aadObjectId!.toLowerCase(), name: actor.name, ...(conversationId ? { conversationId } : {}) };
@@ -111,6 +146,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       throw err;
     }
     log.info({ keyId: secret.keyId, endDateTime: secret.endDateTime }, 'client secret revealed');
+    inBackground(removeOrphans(application.appId, application.applicationObjectId, requestId, secret.keyId), requestId);
     const check = await provisioner.verifySecret(application.appId, secret.secretText, new Date(clock.now().getTime() + checkBudgetMs)).catch((err: unknown) => {
       log.warn({ err }, 'the new secret could not be checked');
       return 'pending' as const;
@@ -134,6 +170,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const work = revealOnce(actor, requestId, conversationId).finally(() => running.delete(requestId));
       running.set(requestId, work);
       return work;
+    },
+
+    async idle() {
+      while (cleanups.size > 0) await Promise.all([...cleanups]);
     },
 
     async deliverWithoutSecret(requestId) {

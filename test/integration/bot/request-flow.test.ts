@@ -16,7 +16,7 @@ import { actionFor, cardInputs, refreshOf, verbsOf } from '../../helpers/cards';
 import { FakeConnector } from '../../helpers/connector';
 import { type TestRegistrar, startRegistrar, testStorageConnectionString } from '../../helpers/registrar';
 import { selfSignedCertificate } from '../../../src/local/tenant/self-signed';
-import { graphClientFor, registrarEnv, startTestTenant } from '../../helpers/tenant';
+import { graphClientFor, registrarConnection, registrarEnv, startTestTenant } from '../../helpers/tenant';
 import { Teams, cardText, personalChat, teamChannel, type TeamsUser } from '../../helpers/teams';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 
@@ -304,6 +304,34 @@ describe('request, approve, provision, deliver', () => {
     expect(cardText(card)).toContain(hint?.kind === 'secret' ? hint.hint : '?');
     expect(verbsOf(card)).not.toContain(Verb.deliveryReveal);
     expect((await stored(requestId)).redactedAt).toBeDefined();
+  });
+
+  test('when a reveal lost Graph\'s answer to addPassword (a secret made that nobody read), then the next Reveal delivers one secret and removes the unread one', async () => {
+    const { requestId, deliveryId } = await provisioned();
+    const appId = (await stored(requestId)).provisioning.application!.appId;
+    const graph = registrarConnection(tenant).client;
+    const secretsOf = async () =>
+      ((await graph.api(`/applications(appId='${appId}')`).select(['passwordCredentials']).get()) as { passwordCredentials: Array<{ keyId: string; displayName: string }> }).passwordCredentials;
+    // Somebody's own secret on the same app, which must survive.
+    await graph.api(`/applications(appId='${appId}')/addPassword`).post({ passwordCredential: { displayName: 'Owner key' } });
+
+    tenant.faults.configure({ loseResponses: 1 });
+    const lost = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, deliveryId));
+    expect(cardText(lost.card)).toMatch(/did not confirm/i);
+    expect((await stored(requestId)).status).toBe('provisioned');
+    const orphan = (await secretsOf()).filter((c) => c.displayName === `Registrar ${requestId}`);
+    expect(orphan).toHaveLength(1);
+
+    const revealed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, deliveryId));
+    expect(cardText(revealed.card)).toMatch(/it works/i);
+    await registrar.runtime.idle();
+    const delivery = (await stored(requestId)).delivery;
+    expect(delivery?.kind).toBe('secret');
+    const left = await secretsOf();
+    expect(left.filter((c) => c.displayName === `Registrar ${requestId}`).map((c) => c.keyId)).toEqual([delivery?.kind === 'secret' ? delivery.keyId : '?']);
+    expect(left.map((c) => c.displayName)).toContain('Owner key');
+    expect(left.map((c) => c.keyId)).not.toContain(orphan[0]!.keyId);
+    expect(registrar.logs.find('removed a client secret an interrupted reveal had created and nobody read')).toHaveLength(1);
   });
 
   test('when a request waits past PENDING_TTL_DAYS, then the sweep expires it, tells the requester, and the approval card loses its button', async () => {
