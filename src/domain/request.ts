@@ -126,7 +126,9 @@ export type RequestEvent =
   | { type: 'succeed' }
   | { type: 'fail'; message: string }
   | { type: 'retry' }
-  | { type: 'deliver'; delivery: Delivery };
+  | { type: 'deliver'; delivery: Delivery }
+  /** A rotation's owner removed the old secret (already done in Entra ID), or kept it. */
+  | { type: 'decideOld'; removed: boolean };
 export type RequestEventType = RequestEvent['type'];
 
 export interface AuditEvent {
@@ -156,6 +158,7 @@ export const transitionTable = {
   fail: { from: ['provisioning'], to: ['failed'], doneIn: ['failed'] },
   retry: { from: ['failed'], to: ['provisioning'], doneIn: ['provisioning'] },
   deliver: { from: ['provisioned'], to: ['delivered'], doneIn: ['delivered'] },
+  decideOld: { from: ['delivered'], to: ['delivered'], doneIn: [] },
 } as const satisfies Record<RequestEventType, { from: readonly RequestStatus[]; to: readonly RequestStatus[]; doneIn: readonly RequestStatus[] }>;
 
 const statusWords: Record<RequestStatus, string> = {
@@ -181,6 +184,7 @@ const cannotWords: Record<RequestEventType, string> = {
   fail: 'be marked failed',
   retry: 'be retried',
   deliver: 'be delivered',
+  decideOld: 'have its old credential removed or kept',
 };
 
 export class IllegalTransition extends RegistrarError {
@@ -407,6 +411,15 @@ export function transition(request: AppRequest, event: RequestEvent, actor: Tran
       return move('provisioning', { provisioning: { ...request.provisioning, attempts: request.provisioning.attempts + 1 } }, 'retry of provisioning');
     case 'deliver':
       return deliver(request, event.delivery, move);
+    case 'decideOld': {
+      requirePerson(request, 'decideOld', actor);
+      const rotation = request.rotation;
+      if (request.kind !== 'rotation' || !rotation) throw new IllegalTransition(request.id, 'decideOld', request.status, `Request ${request.id} is not a rotation.`);
+      if (rotation.oldDecision) return repeat(`The old credential of ${rotation.appName} was already ${rotation.oldDecision.removed ? 'removed' : 'kept'}.`);
+      const old = rotation.old;
+      const named = old ? `${old.kind === 'secret' ? `client secret ${old.hint ?? old.keyId}…` : `certificate ${old.thumbprint ?? old.keyId}`} (expiring ${old.endDateTime.slice(0, 10)})` : 'old credential';
+      return move('delivered', { rotation: { ...rotation, oldDecision: { removed: event.removed, at, by } } }, event.removed ? `${named} removed` : `${named} kept`, event.removed && old ? [old.keyId] : undefined);
+    }
   }
 }
 

@@ -7,13 +7,13 @@
 import type { Actor, ConversationAddress } from '../domain/conversation';
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { CredentialInfo } from '../domain/expiry';
-import { createRotation, type AppRequest, type RotationTarget } from '../domain/request';
+import { createRotation, transition, type AppRequest, type RotationTarget, type TransitionActor } from '../domain/request';
 import { newRequestId, type RandomSource } from '../domain/request-id';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { OperatorPolicy } from './operator-policy';
 import type { ApplicationSummary, Clock, CredentialSource, Provisioner, Store } from './ports';
-import { annotateRequest, createRecord, loadRequest, toRequest } from './request-records';
+import { commitTransition, createRecord, loadRequest, toRequest } from './request-records';
 
 export interface RotationService {
   /** Starts a rotation of the app named by appId or exact display name, for an owner or an operator. */
@@ -113,10 +113,18 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       if (remove && old?.kind === 'certificate') {
         throw new RegistrarError('invalid-input', 'Registrar removes old client secrets only; remove the old certificate in the app registration once nothing uses it.');
       }
-      const by = { aadObjectId: actor.aadObjectId!.toLowerCase(), name: actor.name };
-      return annotateRequest(store, requestId, (latest) =>
-        latest.rotation && !latest.rotation.oldDecision ? { rotation: { ...latest.rotation, oldDecision: { removed: remove, at: clock.now().toISOString(), by } } } : undefined,
-      );
+      const by: TransitionActor = { aadObjectId: actor.aadObjectId!.toLowerCase(), name: actor.name };
+      // In the audit trail, like every other decision: who removed or kept which credential, and when.
+      for (let attempt = 1; ; attempt++) {
+        const current = await loadRequest(store, requestId);
+        const result = transition(toRequest(current.value), { type: 'decideOld', removed: remove }, by, clock.now());
+        if (!result.changed) return result.request;
+        try {
+          return toRequest((await commitTransition(store, current, result.request, result.audit)).stored.value);
+        } catch (err) {
+          if (!(err instanceof ConflictError && err.reason === 'changed') || attempt >= MAX_ATTEMPTS) throw err;
+        }
+      }
     },
   };
 }

@@ -146,6 +146,10 @@ describe('expiry reminders and rotation', () => {
     expect(verbsOf(removed.card)).toEqual([]);
     expect(passwordsOf(expenseBot.id)).toHaveLength(1);
     expect(passwordsOf(expenseBot.id)).not.toEqual(oldKeys);
+    // The removal is in the request's audit trail, with who did it and which key went.
+    const trail: Array<{ event: string; by: { aadObjectId: string }; objectIds?: string[] }> = [];
+    for await (const row of registrar.container.store.audit.list(requestId)) trail.push(row.value);
+    expect(trail.at(-1)).toMatchObject({ event: 'decideOld', by: { aadObjectId: alex.aadObjectId }, objectIds: oldKeys });
   });
 
   test('when someone who does not own the app presses Rotate or types rotate, whatever the card data says, then nothing is created', async () => {

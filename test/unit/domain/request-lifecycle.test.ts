@@ -1,5 +1,6 @@
 import { NotAuthorized, RegistrarError } from '../../../src/domain/errors';
 import {
+  createRotation,
   IllegalTransition,
   registrarActor,
   transition,
@@ -66,26 +67,27 @@ const events: Record<RequestEventType, [RequestEvent, TransitionActor, Date?]> =
   fail: [{ type: 'fail', message: 'Graph said 500' }, registrarActor],
   retry: [{ type: 'retry' }, megan],
   deliver: [{ type: 'deliver', delivery: secretDelivery }, requester],
+  decideOld: [{ type: 'decideOld', removed: true }, requester],
 };
 
 type Outcome = RequestStatus | 'repeat' | 'illegal';
 const _ = 'illegal' as const;
 const R = 'repeat' as const;
 // prettier-ignore
-const expected: Record<string, [Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]> = {
-  //                                approve     reject      cancel       expire     startProv.      completeStep    succeed        fail      retry           deliver
-  submitted:                        ['approved', 'rejected', 'cancelled', 'expired', _,              _,              _,             _,        _,              _],
-  approved:                         [R,          _,          _,           _,         'provisioning', _,              _,             _,        _,              _],
-  'provisioning (no step done)':    [R,          _,          _,           _,         R,              'provisioning', _,             'failed', R,              _],
-  'provisioning (every step done)': [R,          _,          _,           _,         R,              R,              'provisioned', 'failed', R,              _],
-  provisioned:                      [R,          _,          _,           _,         R,              _,              R,             _,        _,              'delivered'],
-  delivered:                        [R,          _,          _,           _,         R,              _,              R,             _,        _,              R],
-  rejected:                         [_,          R,          _,           _,         _,              _,              _,             _,        _,              _],
-  expired:                          [_,          _,          _,           R,         _,              _,              _,             _,        _,              _],
-  cancelled:                        [_,          _,          R,           _,         _,              _,              _,             _,        _,              _],
-  failed:                           [R,          _,          _,           _,         _,              _,              _,             R,        'provisioning', _],
+const expected: Record<string, [Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]> = {
+  //                                approve     reject      cancel       expire     startProv.      completeStep    succeed        fail      retry           deliver      decideOld (not a rotation)
+  submitted:                        ['approved', 'rejected', 'cancelled', 'expired', _,              _,              _,             _,        _,              _,           _],
+  approved:                         [R,          _,          _,           _,         'provisioning', _,              _,             _,        _,              _,           _],
+  'provisioning (no step done)':    [R,          _,          _,           _,         R,              'provisioning', _,             'failed', R,              _,           _],
+  'provisioning (every step done)': [R,          _,          _,           _,         R,              R,              'provisioned', 'failed', R,              _,           _],
+  provisioned:                      [R,          _,          _,           _,         R,              _,              R,             _,        _,              'delivered', _],
+  delivered:                        [R,          _,          _,           _,         R,              _,              R,             _,        _,              R,           _],
+  rejected:                         [_,          R,          _,           _,         _,              _,              _,             _,        _,              _,           _],
+  expired:                          [_,          _,          _,           R,         _,              _,              _,             _,        _,              _,           _],
+  cancelled:                        [_,          _,          R,           _,         _,              _,              _,             _,        _,              _,           _],
+  failed:                           [R,          _,          _,           _,         _,              _,              _,             R,        'provisioning', _,           _],
 };
-const eventOrder: RequestEventType[] = ['approve', 'reject', 'cancel', 'expire', 'startProvisioning', 'completeStep', 'succeed', 'fail', 'retry', 'deliver'];
+const eventOrder: RequestEventType[] = ['approve', 'reject', 'cancel', 'expire', 'startProvisioning', 'completeStep', 'succeed', 'fail', 'retry', 'deliver', 'decideOld'];
 
 const cases = Object.entries(expected).flatMap(([state, outcomes]) => eventOrder.map((event, i) => ({ state, event, outcome: outcomes[i]! })));
 
@@ -218,5 +220,46 @@ describe('provisioning steps', () => {
     const result = transition(states.provisioned!(), { type: 'deliver', delivery: secretDelivery }, requester, later);
 
     expect(result).toMatchObject({ changed: true, request: { status: 'delivered', delivery: secretDelivery }, audit: { objectIds: ['key-1'] } });
+  });
+});
+
+describe('the old credential of a rotation', () => {
+  const old = { kind: 'secret' as const, keyId: 'b1e5c0de-0000-4000-9000-000000000001', hint: 'Ex3', endDateTime: '2026-11-30T08:00:00Z' };
+  const rotation = (now = later) =>
+    createRotation({
+      id: '7K3M9Q2X',
+      requester,
+      target: { applicationObjectId: 'a1e5c0de-0000-4000-9000-000000000103', appId: 'a1e5c0de-0000-4000-9000-000000000203', appName: 'Expense Bot', old },
+      lifetimeDays: 180,
+      needsApproval: false,
+      pendingTtlDays: 7,
+      now,
+    }).request;
+  const delivered = () =>
+    run(rotation(), [
+      [{ type: 'startProvisioning' }, registrarActor],
+      [{ type: 'succeed' }, registrarActor],
+      [{ type: 'deliver', delivery: secretDelivery }, requester],
+    ]);
+
+  test('when the owner removes it, then the decision and the removed key are in the audit trail', () => {
+    const result = transition(delivered(), { type: 'decideOld', removed: true }, requester, later);
+    expect(result).toMatchObject({
+      changed: true,
+      request: { status: 'delivered', rotation: { oldDecision: { removed: true, by: { aadObjectId: requester.aadObjectId } } } },
+      audit: { event: 'decideOld', from: 'delivered', to: 'delivered', detail: 'client secret Ex3… (expiring 2026-11-30) removed', objectIds: [old.keyId] },
+    });
+  });
+
+  test('when the owner keeps it, then that is recorded too, and a second answer changes nothing', () => {
+    const kept = moved(transition(delivered(), { type: 'decideOld', removed: false }, requester, later));
+    expect(kept.rotation?.oldDecision?.removed).toBe(false);
+    const again = transition(kept, { type: 'decideOld', removed: true }, requester, later);
+    expect(again).toMatchObject({ changed: false, message: expect.stringMatching(/already kept/) });
+  });
+
+  test('when the new secret is not delivered yet, or Registrar itself decides, then it is refused', () => {
+    expect(() => transition(rotation(), { type: 'decideOld', removed: true }, requester, later)).toThrow(IllegalTransition);
+    expect(() => transition(delivered(), { type: 'decideOld', removed: true }, registrarActor, later)).toThrow(IllegalTransition);
   });
 });
