@@ -39,7 +39,7 @@ export function createMembershipPolicy(role: Role, members: { ids: readonly stri
       } catch (err) {
         throw new RegistrarError('unavailable', 'Registrar cannot check your rights in the directory right now. Try again in a minute.', {
           cause: err,
-          detail: `checking membership of ${id} in ${role.groupVariable} ${groupId} failed; check the Graph identity (GroupMember.Read.All)`,
+          detail: `checking membership of ${id} in ${role.groupVariable} ${groupId} failed; check the Graph identity (Directory.Read.All, granted by npm run setup:permissions)`,
         });
       }
     },

@@ -134,7 +134,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     } catch (err) {
       throw new RegistrarError('unavailable', 'Registrar cannot check your rights in the directory right now. Try again in a minute.', {
         cause: err,
-        detail: `checking membership of ${actor.aadObjectId} in REQUESTER_GROUP_ID ${groupId} failed; check the Graph identity (GroupMember.Read.All)`,
+        detail: `checking membership of ${actor.aadObjectId} in REQUESTER_GROUP_ID ${groupId} failed; check the Graph identity (Directory.Read.All, granted by npm run setup:permissions)`,
       });
     }
     if (!member) throw new NotAuthorized(`Only members of the Entra group ${groupId} (REQUESTER_GROUP_ID) can ask for apps here. Ask an operator to add you.`);

@@ -43,6 +43,13 @@ describe('owners', () => {
     tenant = undefined;
   });
 
+  /** Starts the tenant again from the fixture, for a test that changes the fixture first. */
+  async function restart(): Promise<RunningTenant> {
+    await tenant?.stop();
+    tenant = await startDirectoryTenant(fixture, clock);
+    return tenant;
+  }
+
   test('when a user is added as owner of an application, then Graph answers 204 and lists the owner as a directory object with its @odata.type', async () => {
     const added = (await client.api(`/applications/${payroll.objectId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
     const owners = (await client.api(`/applications/${payroll.objectId}/owners`).get()) as Record<string, unknown> & { value: Array<Record<string, unknown>> };
@@ -99,15 +106,47 @@ describe('owners', () => {
     expect(failure).toMatchObject({ status: 403, code: 'Authorization_RequestDenied' });
   });
 
-  test('when the caller holds only Application.ReadWrite.OwnedBy, then it manages owners of the app and service principal it owns, and nothing else', async () => {
+  test('when the caller holds only Application.ReadWrite.OwnedBy (and Directory.Read.All), then adding an owner to an application answers 403 even when it owns it, as Graph does; its own service principal takes one', async () => {
     const botClient = clientFor(tenant!, bot);
+    const denied = { status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' };
 
-    const onApp = (await botClient.api(`/applications/${owned.objectId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
-    const onSp = (await botClient.api(`/servicePrincipals/${owned.spId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
+    const onApp = await graphFailure(botClient.api(`/applications/${owned.objectId}/owners/$ref`).post(GRAPH_REF(alice)));
+    const onAppByAppId = await graphFailure(botClient.api(`/applications(appId='${owned.appId}')/owners/$ref`).post(GRAPH_REF(alice)));
     const notOwned = await graphFailure(botClient.api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(alice)));
+    const notOwnedSp = await graphFailure(botClient.api(`/servicePrincipals/${payroll.spId}/owners/$ref`).post(GRAPH_REF(alice)));
+    const owners = (await botClient.api(`/applications/${owned.objectId}/owners`).get()) as { value: Array<{ id: string }> };
+    // Microsoft's service principal page has no such note: OwnedBy reaches the service principal it owns.
+    const onSp = (await botClient.api(`/servicePrincipals/${owned.spId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
 
-    expect(onApp.status).toBe(204);
+    expect([onApp, onAppByAppId, notOwned, notOwnedSp]).toEqual([denied, denied, denied, denied].map((d) => expect.objectContaining(d)));
+    expect(owners.value.map((o) => o.id)).toEqual([bot.spId]);
     expect(onSp.status).toBe(204);
-    expect(notOwned).toMatchObject({ status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
+  });
+
+  test('when the caller holds Application.ReadWrite.OwnedBy with Application.ReadWrite.All (and Directory.Read.All), then it adds owners to any app and service principal', async () => {
+    const both = fixture.app('Both', { roles: ['Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All', 'Directory.Read.All'] });
+    const restarted = await restart();
+    const bothClient = clientFor(restarted, both);
+
+    const onOwned = (await bothClient.api(`/applications/${owned.objectId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
+    const onOther = (await bothClient.api(`/servicePrincipals/${payroll.spId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
+
+    expect(onOwned.status).toBe(204);
+    expect(onOther.status).toBe(204);
+  });
+
+  test('when the caller holds only Application.ReadWrite.OwnedBy, then it removes owners of the app and service principal it owns, and of nothing else', async () => {
+    fixture.data.applications[owned.objectId]!.owners.push(alice);
+    fixture.data.servicePrincipals[owned.spId]!.owners.push(alice);
+    fixture.data.applications[payroll.objectId]!.owners.push(alice);
+    const botClient = clientFor(await restart(), bot);
+
+    const fromApp = (await botClient.api(`/applications/${owned.objectId}/owners/${alice}/$ref`).responseType(ResponseType.RAW).delete()) as Response;
+    const fromSp = (await botClient.api(`/servicePrincipals/${owned.spId}/owners/${alice}/$ref`).responseType(ResponseType.RAW).delete()) as Response;
+    const notOwned = await graphFailure(botClient.api(`/applications/${payroll.objectId}/owners/${alice}/$ref`).delete());
+
+    expect(fromApp.status).toBe(204);
+    expect(fromSp.status).toBe(204);
+    expect(notOwned).toMatchObject({ status: 403, code: 'Authorization_RequestDenied' });
   });
 });

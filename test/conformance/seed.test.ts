@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { alex, demoBot, demoTeam, demoTenantId, demoUsers } from '../../src/local/demo-identities';
+import { graphAppPermissions } from '../../src/domain/graph-app-permissions';
 import { GRAPH_APP_ID } from '../../src/local/tenant/identity';
 import { demoApplicationIds, demoApplications, demoIds, demoTenant, REGISTRAR_ROLES } from '../../src/local/tenant/seed';
 import type { RunningTenant } from '../../src/local/tenant/server';
@@ -29,6 +30,10 @@ describe('the demo tenant seed', () => {
       expect(claims.tid).toBe(demoTenantId);
       expect(claims.appid).toBe(demoBot.id);
       expect([...claims.roles].sort()).toEqual([...REGISTRAR_ROLES].sort());
+      // The list `npm run setup:permissions` grants, the optional directory role permission included (local mode assigns roles).
+      expect([...claims.roles].sort()).toEqual(graphAppPermissions.map((p) => p.value).sort());
+      expect(claims.roles).toContain('RoleManagement.ReadWrite.Directory');
+      expect(claims.roles).not.toContain('Application.ReadWrite.OwnedBy');
     } finally {
       await tenant?.stop();
     }
@@ -86,8 +91,8 @@ describe('the demo tenant seed', () => {
       const record = data.applications[ids.id]!;
       const secrets = record.data.passwordCredentials as Array<{ endDateTime: string; hint: string; secretText: null }>;
       const keys = record.data.keyCredentials as Array<{ endDateTime: string; keyId: string; key: null; type: string }>;
-      // Registrar's service principal co-owns every demo app, so that it can rotate them with Application.ReadWrite.OwnedBy.
-      expect(record.owners).toEqual([app.owner.aadObjectId, demoIds.registrarServicePrincipal]);
+      // Registrar does not own the demo apps: it rotates them for their owners with Application.ReadWrite.All.
+      expect(record.owners).toEqual([app.owner.aadObjectId]);
       expect(data.servicePrincipals[ids.servicePrincipalId]!.data.appId).toBe(ids.appId);
       for (const key of keys) {
         // A real certificate, valid until the keyCredential's endDateTime.
@@ -122,6 +127,26 @@ describe('the demo tenant seed', () => {
         applicationRestrictions: { passwordCredentials: [], keyCredentials: [] },
       });
       expect(Math.round((Date.parse(secret.endDateTime) - Date.parse(secret.startDateTime)) / DAY)).toBeGreaterThanOrEqual(730);
+    } finally {
+      await tenant?.stop();
+    }
+  });
+
+  test('when Registrar adds an owner to an app it created and a secret to a demo app it does not own, then its seeded permissions allow both', async () => {
+    let tenant: RunningTenant | undefined;
+    try {
+      tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
+      const { client } = graphClientFor(tenant, registrar.clientId, registrar.clientSecret);
+      const hrPortal = demoApplicationIds(1);
+
+      const created = (await client.api('/applications').post({ displayName: 'Owned by its requester' })) as { id: string };
+      await client.api(`/applications/${created.id}/owners/$ref`).post({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${alex.aadObjectId}` });
+      const owners = (await client.api(`/applications/${created.id}/owners`).get()) as { value: Array<{ id: string }> };
+      const secret = (await client.api(`/applications/${hrPortal.id}/addPassword`).post({ passwordCredential: { displayName: 'rotated' } })) as { keyId: string };
+
+      // Application.ReadWrite.All, not OwnedBy: Graph does not make Registrar an owner of what it creates.
+      expect(owners.value.map((o) => o.id)).toEqual([alex.aadObjectId]);
+      expect(secret.keyId).toBeDefined();
     } finally {
       await tenant?.stop();
     }

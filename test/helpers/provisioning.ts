@@ -255,6 +255,9 @@ export function inventory(tenant: RunningTenant, requestId: string) {
   };
 }
 
-/** The owners every app and service principal of a typical request ends with: the requester, the extra owner and Registrar. */
-export const typicalOwners = [requester.aadObjectId!, extraOwnerId, demoIds.registrarServicePrincipal].sort();
+/**
+ * The owners every app and service principal of a typical request ends with: the requester and the extra owner. Registrar
+ * is not one: it holds Application.ReadWrite.All, and Graph makes only an OwnedBy-only caller an owner of what it creates.
+ */
+export const typicalOwners = [requester.aadObjectId!, extraOwnerId].sort();
 export const typicalGrants = [{ resourceId: demoIds.graphServicePrincipal, consentType: 'AllPrincipals', scope: 'Mail.Send User.Read' }];

@@ -15,7 +15,7 @@ import { assessRisk } from '../../src/domain/risk';
 import { alex, demoUsers } from '../../src/local/demo-identities';
 import graphPermissions from '../../src/local/tenant/graph-permissions.json';
 import { allRoutes } from '../../src/local/tenant/routes';
-import { demoIds, demoTenant } from '../../src/local/tenant/seed';
+import { demoTenant } from '../../src/local/tenant/seed';
 import { selfSignedCertificate } from '../../src/local/tenant/self-signed';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { commitTransition, createRecord } from '../../src/services/request-records';
@@ -147,7 +147,7 @@ describe('provisioning survives SIGKILL after every step', () => {
     expect(grants.map((g) => ({ scope: String(g.data.scope).split(' ').sort().join(' '), consentType: g.data.consentType }))).toEqual([{ scope: 'Mail.Read User.Read', consentType: 'AllPrincipals' }]);
     expect(Object.values(data.roleAssignments).filter((r) => r.data.principalId === spId)).toHaveLength(1);
     expect((apps[0]!.data.keyCredentials as unknown[]).length).toBe(1);
-    expect([...apps[0]!.owners].sort()).toEqual([alex.aadObjectId, megan.aadObjectId, demoIds.registrarServicePrincipal].sort());
+    expect([...apps[0]!.owners].sort()).toEqual([alex.aadObjectId, megan.aadObjectId].sort());
     // The audit trail tells of the resumption: the step before the kill is not done twice.
     const trail: string[] = [];
     for await (const row of store.audit.list(id)) trail.push(`${row.value.event}:${row.value.detail}`);

@@ -46,7 +46,8 @@ export interface CallContext {
 }
 
 /** Errors raised before any request was sent: retrying will not help. */
-const LOCAL_FAILURES = new Set(['AuthenticationError', 'CredentialUnavailableError', 'AggregateAuthenticationError', 'GraphClientError']);
+// AuthenticationRequiredError is what a refused client secret (AADSTS7000215) arrives as through the Graph client.
+const LOCAL_FAILURES = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError', 'AggregateAuthenticationError', 'GraphClientError']);
 
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
@@ -231,7 +232,7 @@ export function toRegistrarError(error: unknown, help: FailureHelp): RegistrarEr
     return fail(
       'not-authorized',
       'Registrar is not allowed to do this in Microsoft Entra ID. An administrator needs to grant it a missing permission; then try again.',
-      `${needs}, or make Registrar an owner of the object when it relies on Application.ReadWrite.OwnedBy.`,
+      `${needs}; npm run setup:permissions grants every permission Registrar needs (infra/README.md).`,
     );
   }
   if (status === 404) {

@@ -203,7 +203,7 @@ export class GraphProvisioner implements Provisioner {
     this.requestOf.set(lower(uniqueName), spec.requestId);
     const log = this.log('upsert-application', spec.requestId);
     const path = `/applications(uniqueName='${key(uniqueName)}')`;
-    const help: FailureHelp = { doing: `creating or updating application ${uniqueName}`, requires: 'Application.ReadWrite.OwnedBy (or Application.ReadWrite.All)' };
+    const help: FailureHelp = { doing: `creating or updating application ${uniqueName}`, requires: 'Application.ReadWrite.All' };
     const deadline = this.deadline();
     // Written now, so reads may miss it for a while whatever the answer.
     this.markRecent(uniqueName);
@@ -234,7 +234,7 @@ export class GraphProvisioner implements Provisioner {
     const requestId = this.requestOf.get(lower(appId));
     const log = this.log('ensure-service-principal', requestId);
     const path = `/servicePrincipals(appId='${key(appId)}')`;
-    const help: FailureHelp = { doing: `creating the service principal of application ${appId}`, requires: 'Application.ReadWrite.OwnedBy (or Application.ReadWrite.All)' };
+    const help: FailureHelp = { doing: `creating the service principal of application ${appId}`, requires: 'Application.ReadWrite.All' };
     const deadline = this.deadline();
     const created = (await this.run(log, help, { references: [appId] }, { method: 'PATCH', path, body: {}, headers: { Prefer: 'create-if-missing' } }, deadline)) as { id?: string } | undefined;
     let servicePrincipalId: string;
@@ -259,7 +259,7 @@ export class GraphProvisioner implements Provisioner {
     const deadline = this.deadline();
     const help: FailureHelp = {
       doing: `adding owners to ${set === 'applications' ? 'application' : 'service principal'} ${objectId}`,
-      requires: 'Application.ReadWrite.OwnedBy and Directory.Read.All (Application.ReadWrite.All where OwnedBy is not enough to add another owner)',
+      requires: 'Application.ReadWrite.All and Directory.Read.All (OwnedBy is not enough to add an owner)',
     };
     const current = await this.listAll<{ id: string }>(log, help, { references: [objectId] }, { method: 'GET', path: `/${set}/${objectId}/owners`, select: ['id'] }, deadline);
     const have = new Set(current.map((o) => lower(o.id)));
@@ -431,7 +431,7 @@ export class GraphProvisioner implements Provisioner {
     const thumbprint = certificate.thumbprint.replace(/[^0-9a-f]/gi, '').toUpperCase();
     await this.serialized(applicationObjectId, async () => {
       const deadline = this.deadline();
-      const help: FailureHelp = { doing: `adding certificate ${thumbprint} to application ${applicationObjectId}`, requires: 'Application.ReadWrite.OwnedBy (or Application.ReadWrite.All)' };
+      const help: FailureHelp = { doing: `adding certificate ${thumbprint} to application ${applicationObjectId}`, requires: 'Application.ReadWrite.All' };
       const references = [applicationObjectId];
       const app = (await this.run(log, help, { references }, { method: 'GET', path: `/applications/${applicationObjectId}`, select: ['keyCredentials'] }, deadline)) as { keyCredentials?: KeyCredential[] };
       const existing = app.keyCredentials ?? [];
@@ -469,7 +469,7 @@ export class GraphProvisioner implements Provisioner {
     const log = this.log('add-password', this.requestOf.get(lower(applicationObjectId)));
     return this.serialized(applicationObjectId, async () => {
       const deadline = this.deadline();
-      const help: FailureHelp = { doing: `adding a client secret to application ${applicationObjectId}`, requires: 'Application.ReadWrite.OwnedBy (or Application.ReadWrite.All)' };
+      const help: FailureHelp = { doing: `adding a client secret to application ${applicationObjectId}`, requires: 'Application.ReadWrite.All' };
       const context = { references: [applicationObjectId] };
       let answer: { keyId?: string; secretText?: string; hint?: string; endDateTime?: string };
       try {
@@ -512,7 +512,7 @@ export class GraphProvisioner implements Provisioner {
   async removePassword(applicationObjectId: string, keyId: string): Promise<void> {
     const log = this.log('remove-password', this.requestOf.get(lower(applicationObjectId)));
     await this.serialized(applicationObjectId, async () => {
-      const help: FailureHelp = { doing: `removing client secret ${keyId} from application ${applicationObjectId}`, requires: 'Application.ReadWrite.OwnedBy (or Application.ReadWrite.All)' };
+      const help: FailureHelp = { doing: `removing client secret ${keyId} from application ${applicationObjectId}`, requires: 'Application.ReadWrite.All' };
       try {
         await this.run(log, help, { references: [applicationObjectId] }, { method: 'POST', path: `/applications/${applicationObjectId}/removePassword`, body: { keyId } });
       } catch (err) {

@@ -5,6 +5,7 @@
  * credentials expire soon or have expired, so that reminders have something to say on the first start.
  */
 import { createHash } from 'node:crypto';
+import { graphAppPermissions, type GraphAppPermissionName } from '../../domain/graph-app-permissions';
 import { alex, demoBot, demoTeam, demoTenantId, demoUsers, type DemoUser } from '../demo-identities';
 import permissions from './graph-permissions.json';
 import { GRAPH_APP_ID } from './identity';
@@ -44,21 +45,11 @@ export const demoIds = {
 } as const;
 
 /**
- * Registrar's application permissions on Microsoft Graph (spec §3, app-only, least privilege for what it does:
- * create and manage the apps it owns, read apps, grant application and delegated permissions, check group
- * membership of people, read users, assign directory roles).
+ * Registrar's application permissions on Microsoft Graph: all of src/domain/graph-app-permissions.ts, the list
+ * `npm run setup:permissions` grants, including the optional RoleManagement.ReadWrite.Directory, so that local mode
+ * and the tests can assign directory roles. One list, so the emulator and the bootstrap cannot drift.
  */
-export const REGISTRAR_ROLES = [
-  'Application.ReadWrite.OwnedBy',
-  'Application.Read.All',
-  // owners/$ref needs it besides Application.ReadWrite.OwnedBy (spec §3).
-  'Directory.Read.All',
-  'AppRoleAssignment.ReadWrite.All',
-  'DelegatedPermissionGrant.ReadWrite.All',
-  'GroupMember.Read.All',
-  'User.Read.All',
-  'RoleManagement.ReadWrite.Directory',
-] as const;
+export const REGISTRAR_ROLES: readonly GraphAppPermissionName[] = graphAppPermissions.map((p) => p.value);
 
 /** The existing app registrations of the demo tenant and when their credentials expire, in days from the seed time. */
 export const demoApplications = [
@@ -243,9 +234,8 @@ function addDemoApplication(
     keyCredentials,
     requiredResourceAccess: [{ resourceAppId: GRAPH_APP_ID, resourceAccess: [{ id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d', type: 'Scope' }] }],
   });
-  // Registrar's service principal co-owns the demo apps, as it would after an administrator let it manage them:
-  // with Application.ReadWrite.OwnedBy it can rotate only the apps it owns.
-  data.applications[ids.id] = { ...record(json), owners: [app.owner.aadObjectId, demoIds.registrarServicePrincipal], secretHashes, certificates, credentialsUsableFrom: {} };
+  // Registrar does not own the demo apps: it rotates them for their owners with Application.ReadWrite.All.
+  data.applications[ids.id] = { ...record(json), owners: [app.owner.aadObjectId], secretHashes, certificates, credentialsUsableFrom: {} };
   data.servicePrincipals[ids.servicePrincipalId] = {
     ...record(servicePrincipal(ids.servicePrincipalId, ids.appId, app.name, created, { appOwnerOrganizationId: data.tenantId })),
     owners: [app.owner.aadObjectId],

@@ -1,7 +1,10 @@
 /**
  * Owners of applications and service principals (spec §9): add with $ref, list as directory objects, remove.
- * Owners are users or service principals. With Application.ReadWrite.OwnedBy a caller manages the owners of
- * only what it owns; every write also needs Directory.Read.All to resolve the reference (spec §3).
+ * Owners are users or service principals. Adding one to an application needs Application.ReadWrite.All (or
+ * Directory.ReadWrite.All): "Application.ReadWrite.OwnedBy isn't sufficient to add another owner" (Microsoft's
+ * application Add owner page), even on an application the caller owns. The service principal page has no such
+ * note: there, as for removing owners, OwnedBy reaches what the caller owns. Every write also needs
+ * Directory.Read.All to resolve the reference (spec §3).
  */
 import { type RouteModule, isVisible } from '../context';
 import { badRequest, type GraphRequest, notFound, OWNED_BY, type Permission, type Route } from '../http';
@@ -50,12 +53,16 @@ export const ownersRoutes: RouteModule = (ctx) => {
     return record;
   }
 
-  const write = (target: Target): Permission => ({
+  const DIRECTORY_READ = ['Directory.Read.All', 'Directory.ReadWrite.All'];
+  const manage = (target: Target): Permission => ({
     anyOf: [OWNED_BY, 'Application.ReadWrite.All', 'Directory.ReadWrite.All'],
-    alsoAnyOf: ['Directory.Read.All', 'Directory.ReadWrite.All'],
+    alsoAnyOf: DIRECTORY_READ,
     // Missing objects are the handler's 404.
     ownedBy: (request) => lookup(ctx.state(), target, request.params)?.owners.includes(request.caller.servicePrincipalId) ?? true,
   });
+  // For applications OwnedBy is not enough: Graph answers 403 Authorization_RequestDenied to an OwnedBy-only caller, owner or not.
+  const add = (target: Target): Permission =>
+    target.set === 'applications' ? { anyOf: ['Application.ReadWrite.All', 'Directory.ReadWrite.All'], alsoAnyOf: DIRECTORY_READ } : manage(target);
 
   return TARGETS.flatMap((target): Route[] => [
     {
@@ -74,7 +81,7 @@ export const ownersRoutes: RouteModule = (ctx) => {
     {
       method: 'POST',
       pattern: `${target.pattern}/owners/$ref`,
-      permission: write(target),
+      permission: add(target),
       write: true,
       handler: (r) => {
         const record = find(target, r);
@@ -93,7 +100,7 @@ export const ownersRoutes: RouteModule = (ctx) => {
     {
       method: 'DELETE',
       pattern: `${target.pattern}/owners/{ownerId}/$ref`,
-      permission: write(target),
+      permission: manage(target),
       write: true,
       handler: (r) => {
         const record = find(target, r);
