@@ -10,7 +10,7 @@ import { startAzurite, type LocalAzurite } from './local/azurite';
 import { createChannelService, type ChannelService } from './services/channel-service';
 import { createGreetingService, type GreetingService } from './services/greeting-service';
 import { createOperatorPolicy, type OperatorPolicy } from './services/operator-policy';
-import { type Clock, type CredentialSource, type Directory, type Provisioner, type Store, systemClock } from './services/ports';
+import { type Clock, type CredentialSource, type Directory, type PeopleDirectory, type Provisioner, type Store, systemClock } from './services/ports';
 import { createRotationService, type RotationService } from './services/rotation-service';
 import { GraphCredentialSource } from './adapters/graph/graph-credential-source';
 import { createApproverPolicy, type ApproverPolicy } from './services/request-approvers';
@@ -27,6 +27,8 @@ import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identi
 export interface Container {
   store: Store;
   directory?: Directory;
+  /** Owners' names for the expiry digest's mentions, when Registrar reaches Microsoft Graph. */
+  people?: PeopleDirectory;
   clock: Clock;
   operators: OperatorPolicy;
   channels: ChannelService;
@@ -144,9 +146,12 @@ export async function createContainer(config: Config, logger: Logger, overrides:
 
   const rotation = createRotationService({ store, source: credentialsInTurn, provisioner: inTurn, operators, clock, random, policy, logger: logger.child({ component: 'rotation' }) });
 
+  const people: PeopleDirectory | undefined = directory ?? (connection ? new GraphDirectory(connection.client) : undefined);
+
   return {
     store,
     directory,
+    ...(people ? { people } : {}),
     credentials,
     rotation,
     clock,

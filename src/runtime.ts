@@ -66,7 +66,14 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
     reminderDays: config.reminders.days,
     scope: config.reminders.scope,
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
-    announce: createReminderAnnouncer({ store: container.store, messenger, channels: container.channels, clock: container.clock, logger: logger.child({ component: 'reminders' }) }),
+    announce: createReminderAnnouncer({
+      store: container.store,
+      messenger,
+      channels: container.channels,
+      clock: container.clock,
+      logger: logger.child({ component: 'reminders' }),
+      ...(container.people ? { people: container.people } : {}),
+    }),
   });
   /** One scan at a time in this process, whoever asks (the schedule, `scan`, the job endpoint): a second asker joins it. */
   let scanning: Promise<ExpiryScanResult> | undefined;

@@ -8,7 +8,7 @@ import { RegistrarError } from '../domain/errors';
 import type { ExpiringCredential } from '../domain/expiry';
 import type { Logger } from '../lib/logger';
 import type { ChannelService } from '../services/channel-service';
-import type { Clock, Store } from '../services/ports';
+import type { Clock, PeopleDirectory, Store } from '../services/ports';
 import type { Messenger } from './messenger';
 
 export interface ReminderAnnouncerDeps {
@@ -17,6 +17,8 @@ export interface ReminderAnnouncerDeps {
   channels: ChannelService;
   clock: Clock;
   logger: Logger;
+  /** Names of owners Registrar has no chat with, so that they are mentioned too (best effort). */
+  people?: PeopleDirectory;
 }
 
 export type Announce = (credentials: readonly ExpiringCredential[], scanId: string) => Promise<void>;
@@ -32,12 +34,21 @@ export function createReminderAnnouncer(deps: ReminderAnnouncerDeps): Announce {
         detail: `${credentials.length} credential(s) to announce and no reminders channel: an operator must mention Registrar with "setup reminders" in a channel; the next scan posts them`,
       });
     }
-    // Names for the mentions, from the personal chats Registrar has with the owners.
+    // Names for the mentions: from the personal chats Registrar has with the owners, then the directory for the rest.
     const ownerIds = [...new Set(credentials.flatMap((c) => c.ownerIds))];
     const homes = new Map<string, Awaited<ReturnType<Store['conversations']['get']>>>();
     for (const id of ownerIds) homes.set(id, await store.conversations.get('user', id));
     const ownerNames: Record<string, string> = {};
     for (const [id, home] of homes) if (home?.value.user?.name) ownerNames[id] = home.value.user.name;
+    const unnamed = ownerIds.filter((id) => !ownerNames[id]);
+    if (unnamed.length > 0 && deps.people) {
+      try {
+        const found = await deps.people.displayNames(unnamed);
+        for (const id of unnamed) if (found[id.toLowerCase()]) ownerNames[id] = found[id.toLowerCase()]!;
+      } catch (err) {
+        log.warn({ err, owners: unnamed.length }, 'could not read owners\' names from the directory; they are listed by id');
+      }
+    }
 
     const cards = splitDigest(credentials, { ownerNames, scanAt: clock.now() });
     for (const card of cards) await messenger.post(channel, card);

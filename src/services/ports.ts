@@ -93,6 +93,11 @@ export interface Directory {
   isMemberOfAnyGroup(userObjectId: string, groupIds: readonly string[]): Promise<boolean>;
 }
 
+/** People's display names from the directory, by Entra object id (those it does not know are left out). */
+export interface PeopleDirectory {
+  displayNames(userObjectIds: readonly string[]): Promise<Record<string, string>>;
+}
+
 /** A resource API's permissions, read from its service principal in the tenant (spec §7.3). */
 export interface ResourceCatalog {
   resourceAppId: string;

@@ -1,13 +1,15 @@
 /**
  * Directory on Microsoft Graph. Membership is checked with checkMemberGroups, which follows nested groups and
- * takes up to 20 group ids per call.
+ * takes up to 20 group ids per call. Names are read with `$filter=id in (...)`, which takes up to 15 values.
  */
 import type { Client } from '@microsoft/microsoft-graph-client';
-import type { Directory } from '../../services/ports';
+import type { Directory, PeopleDirectory } from '../../services/ports';
 
 const CHECK_MEMBER_GROUPS_LIMIT = 20;
+const FILTER_IN_LIMIT = 15;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export class GraphDirectory implements Directory {
+export class GraphDirectory implements Directory, PeopleDirectory {
   constructor(private readonly client: Client) {}
 
   async isMemberOfAnyGroup(userObjectId: string, groupIds: readonly string[]): Promise<boolean> {
@@ -26,5 +28,21 @@ export class GraphDirectory implements Directory {
       if ((result.value ?? []).length > 0) return true;
     }
     return false;
+  }
+
+  async displayNames(userObjectIds: readonly string[]): Promise<Record<string, string>> {
+    const ids = [...new Set(userObjectIds.map((id) => id.toLowerCase()))].filter((id) => GUID.test(id));
+    const names: Record<string, string> = {};
+    for (let i = 0; i < ids.length; i += FILTER_IN_LIMIT) {
+      const batch = ids.slice(i, i + FILTER_IN_LIMIT);
+      const page = (await this.client
+        .api('/users')
+        .filter(`id in (${batch.map((id) => `'${id}'`).join(',')})`)
+        .select(['id', 'displayName'])
+        .top(FILTER_IN_LIMIT)
+        .get()) as { value?: Array<{ id: string; displayName?: string | null }> };
+      for (const user of page.value ?? []) if (user.displayName) names[user.id.toLowerCase()] = user.displayName;
+    }
+    return names;
   }
 }

@@ -93,6 +93,11 @@ describe('expiry reminders and rotation', () => {
     expect(text.indexOf('Old Reporting Job')).toBeLessThan(text.indexOf('Expense Bot'));
     const entities = ((digest[0] as { msteams?: { entities?: Array<{ mentioned: { id: string } }> } }).msteams?.entities ?? []).map((e) => e.mentioned.id);
     expect(entities).toContain(alex.aadObjectId);
+    // Owners Registrar never chatted with are named from the directory and mentioned too.
+    for (const owner of demoUsers.slice(0, 4)) {
+      expect(entities).toContain(owner.aadObjectId);
+      expect(text).toContain(owner.name);
+    }
     expect(cardActions(digest[0]).filter((a) => a.verb === Verb.rotationStart).map((a) => a.data.appId)).toContain(expenseBot.appId);
     // Alex owns Expense Bot and has a personal chat: he is told there too.
     expect(sentTo(alexChat.conversation.id).some((card) => cardText(card).includes('Expense Bot') && verbsOf(card).includes(Verb.rotationStart))).toBe(true);
