@@ -22,7 +22,8 @@ function main(): void {
   for (const file of ['package.json', 'package-lock.json', '.npmrc']) cpSync(join(root, file), join(out, file));
 
   console.log('Installing the production dependencies into build/app (npm ci --omit=dev)…');
-  execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: out, stdio: 'inherit' });
+  // On Windows npm is npm.cmd, which Node runs only through a shell.
+  execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: out, stdio: 'inherit', shell: process.platform === 'win32' });
 
   const entries = files(out).map((path): ZipEntry => ({ name: relative(out, path).split('\\').join('/'), data: readFileSync(path) }));
   const zip = join(root, 'build', 'registrar-app.zip');
