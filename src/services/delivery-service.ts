@@ -14,11 +14,11 @@
  */
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { Actor } from '../domain/conversation';
-import { registrarActor, transition, type AppRequest, type Delivery, type TransitionActor } from '../domain/request';
+import { registrarActor, transition, type AppRequest, type RequestEvent, type TransitionActor } from '../domain/request';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { Clock, CredentialSource, NewSecret, Provisioner, Store } from './ports';
-import { annotateRequest, commitTransition, listRequests, loadRequest, toRequest } from './request-records';
+import { annotateRequest, commitTransition, listRequests, loadRequest, moveRequest, toRequest } from './request-records';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -177,23 +177,13 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     },
 
     async deliverWithoutSecret(requestId) {
-      for (let attempt = 1; ; attempt++) {
-        const current = await loadRequest(store, requestId);
-        const request = toRequest(current.value);
-        const now = clock.now();
+      const delivery = (request: AppRequest, now: Date): RequestEvent => {
         const credential = request.form.credential;
-        const delivery: Delivery =
-          credential.kind === 'certificate'
-            ? { kind: 'certificate', thumbprint: request.provisioning.certificate?.thumbprint ?? credential.certificate.thumbprint, deliveredAt: now.toISOString() }
-            : { kind: 'none', deliveredAt: now.toISOString() };
-        const result = transition(request, { type: 'deliver', delivery }, registrarActor, now);
-        if (!result.changed) return request;
-        try {
-          return toRequest((await commitTransition(store, current, result.request, result.audit)).stored.value);
-        } catch (err) {
-          if (!(err instanceof ConflictError) || attempt >= 5) throw err;
-        }
-      }
+        return credential.kind === 'certificate'
+          ? { type: 'deliver', delivery: { kind: 'certificate', thumbprint: request.provisioning.certificate?.thumbprint ?? credential.certificate.thumbprint, deliveredAt: now.toISOString() } }
+          : { type: 'deliver', delivery: { kind: 'none', deliveredAt: now.toISOString() } };
+      };
+      return (await moveRequest(store, requestId, delivery, registrarActor, () => clock.now())).request;
     },
 
     async stored(actor, requestId) {

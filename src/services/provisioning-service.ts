@@ -28,7 +28,7 @@ import {
 import { redactText, type Logger } from '../lib/logger';
 import type { Clock, Provisioner, Store, Stored } from './ports';
 import type { ApproverPolicy } from './request-approvers';
-import { RequestNotFound, commitTransition, listRequests, loadRequest, toRequest, type RequestRecord } from './request-records';
+import { RequestNotFound, commitTransition, listRequests, loadRequest, moveRequest, toRequest, type RequestRecord } from './request-records';
 
 export interface ProvisioningService {
   /** Runs provisioning of an approved (or provisioning) request in the background; never awaited by a Teams invoke. A second call for a request already running in this process does nothing. */
@@ -292,24 +292,13 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       const person: TransitionActor = { aadObjectId: actor.aadObjectId.toLowerCase(), name: actor.name, ...(conversationId ? { conversationId } : {}) };
       if (!(await approvers.isApprover(actor))) throw new NotAuthorized(`Only approvers can retry provisioning. ${approvers.describe()}`);
       const log = logger.child({ requestId });
-      for (let attempt = 1; ; attempt++) {
-        const current = await loadRequest(store, requestId);
-        const request = toRequest(current.value);
-        const result = transition(request, { type: 'retry' }, person, clock.now());
-        if (!result.changed) return { request, changed: false, message: result.message };
-        try {
-          const outcome = await commitTransition(store, current, result.request, result.audit);
-          if (!outcome.audited) log.warn({ sequence: outcome.stored.value.lastAudit?.sequence }, 'audit row deferred');
-          const saved = toRequest(outcome.stored.value);
-          log.info({ by: person.aadObjectId, attempts: saved.provisioning.attempts, step: nextStep(saved) }, 'provisioning retried');
-          notify(saved);
-          start(requestId);
-          return { request: saved, changed: true };
-        } catch (err) {
-          if (!(err instanceof ConflictError) || attempt >= MAX_COMMIT_ATTEMPTS) throw err;
-          log.debug({ event: 'retry', attempt }, 'request changed meanwhile; deciding again');
-        }
-      }
+      const moved = await moveRequest(store, requestId, { type: 'retry' }, person, () => clock.now(), MAX_COMMIT_ATTEMPTS);
+      if (!moved.changed) return { request: moved.request, changed: false, message: moved.message ?? `Request ${requestId} is not waiting for a retry.` };
+      if (!moved.audited) log.warn('audit row deferred: the next save or read of the request writes it');
+      log.info({ by: person.aadObjectId, attempts: moved.request.provisioning.attempts, step: nextStep(moved.request) }, 'provisioning retried');
+      notify(moved.request);
+      start(requestId);
+      return { request: moved.request, changed: true };
     },
 
     async resumeUnfinished() {

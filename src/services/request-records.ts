@@ -11,7 +11,7 @@
  * - sequence numbers come from the committed record, never from counting rows, so two moves in quick
  *   succession cannot take the same number.
  */
-import type { AppRequest, AuditEvent } from '../domain/request';
+import { transition, type AppRequest, type AuditEvent, type RequestEvent, type TransitionActor } from '../domain/request';
 import { ConflictError, RegistrarError } from '../domain/errors';
 import type { AuditOutbox, RequestRecord } from '../domain/request';
 import { auditRow, type Store, type Stored } from './ports';
@@ -91,6 +91,43 @@ export async function commitTransition(store: Store, current: Stored<RequestReco
   const record: RequestRecord = { ...state, lastAudit: { sequence, event: audit } };
   const stored = (await store.requests.replace(REQUEST_PARTITION, next.id, record, current.etag)) as Stored<RequestRecord>;
   return { stored, audited: await flush(store, record) };
+}
+
+export type MoveOutcome =
+  /** Saved: `request` as stored, `from` as it was before the move. */
+  | { changed: true; request: AppRequest; from: AppRequest; audited: boolean }
+  /** Already made (a repeat), or no longer wanted: `request` as found. */
+  | { changed: false; request: AppRequest; message?: string };
+
+/**
+ * Makes `event` on the request as stored, the one load → transition → commit loop: on a conflict (another copy saved
+ * first) the request is read again and the move decided again, up to `attempts` times. `event` may depend on the
+ * request (a delivery built from its form); it returns undefined when the move is no longer wanted. Errors of
+ * transition() (an illegal move, a person not allowed) are thrown as they are.
+ */
+export async function moveRequest(
+  store: Store,
+  requestId: string,
+  event: RequestEvent | ((request: AppRequest, now: Date) => RequestEvent | undefined),
+  actor: TransitionActor,
+  now: () => Date,
+  attempts = 5,
+): Promise<MoveOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await loadRequest(store, requestId);
+    const request = toRequest(current.value);
+    const at = now();
+    const wanted = typeof event === 'function' ? event(request, at) : event;
+    if (!wanted) return { changed: false, request };
+    const result = transition(request, wanted, actor, at);
+    if (!result.changed) return { changed: false, request, message: result.message };
+    try {
+      const outcome = await commitTransition(store, current, result.request, result.audit);
+      return { changed: true, request: toRequest(outcome.stored.value), from: request, audited: outcome.audited };
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= attempts) throw err;
+    }
+  }
 }
 
 async function flush(store: Store, record: RequestRecord): Promise<boolean> {

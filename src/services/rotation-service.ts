@@ -7,13 +7,13 @@
 import type { Actor, ConversationAddress } from '../domain/conversation';
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { CredentialInfo } from '../domain/expiry';
-import { createRotation, transition, type AppRequest, type RotationTarget, type TransitionActor } from '../domain/request';
+import { createRotation, type AppRequest, type RotationTarget, type TransitionActor } from '../domain/request';
 import { newRequestId, type RandomSource } from '../domain/request-id';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { OperatorPolicy } from './operator-policy';
 import type { ApplicationSummary, Clock, CredentialSource, Provisioner, Store } from './ports';
-import { commitTransition, createRecord, loadRequest, toRequest } from './request-records';
+import { createRecord, loadRequest, moveRequest, toRequest } from './request-records';
 
 export interface RotationService {
   /** Starts a rotation of the app named by appId or exact display name, for an owner or an operator. */
@@ -115,16 +115,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       }
       const by: TransitionActor = { aadObjectId: actor.aadObjectId!.toLowerCase(), name: actor.name };
       // In the audit trail, like every other decision: who removed or kept which credential, and when.
-      for (let attempt = 1; ; attempt++) {
-        const current = await loadRequest(store, requestId);
-        const result = transition(toRequest(current.value), { type: 'decideOld', removed: remove }, by, clock.now());
-        if (!result.changed) return result.request;
-        try {
-          return toRequest((await commitTransition(store, current, result.request, result.audit)).stored.value);
-        } catch (err) {
-          if (!(err instanceof ConflictError && err.reason === 'changed') || attempt >= MAX_ATTEMPTS) throw err;
-        }
-      }
+      return (await moveRequest(store, requestId, { type: 'decideOld', removed: remove }, by, () => clock.now(), MAX_ATTEMPTS)).request;
     },
   };
 }
