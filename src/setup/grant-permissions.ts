@@ -229,8 +229,7 @@ function caller(client: Client, options: GrantOptions): Call {
   return async <T>(doing: string, send: (api: Api) => Promise<unknown>, on: { notFound?: () => T; alreadyExists?: () => T } = {}): Promise<T> => {
     try {
       return (await withRetry(() => send(api), {
-        // A refused sign-in is not an outage: retrying cannot help.
-        classify: (error) => (SIGN_IN_FAILURES.has(readGraphFailure(error).code) ? 'fail' : retryable(error)),
+        classify: retryable,
         deadline: new Date(Date.now() + (options.stepTimeoutMs ?? 120_000)),
         baseDelayMs: options.baseDelayMs ?? 1000,
         maxDelayMs: options.maxDelayMs ?? 30_000,

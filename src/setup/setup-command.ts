@@ -5,8 +5,8 @@
  * grantGraphPermissions and prints what it did. scripts/setup-permissions.ts only hands it argv and the environment.
  */
 import { AzureCliCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
-import { Client } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import type { Client } from '@microsoft/microsoft-graph-client';
+import { createGraphClient, graphHosts } from '../adapters/graph/graph-client';
 import { clouds } from '../clouds';
 import type { GraphCloud } from '../config';
 import { formatReport, grantGraphPermissions, type GrantOptions, SetupError } from './grant-permissions';
@@ -68,15 +68,13 @@ export function parseSetupArguments(argv: readonly string[]): SetupArguments {
 /** The Graph client signed in as the administrator, for the cloud of GRAPH_CLOUD (or the hosts that override it). */
 export function adminGraphClient(args: SetupArguments, env: Env): { client: Client; signInHint: string } {
   const cloudName = (env.GRAPH_CLOUD?.trim() || 'global') as GraphCloud;
-  const cloud = clouds[cloudName];
-  if (!cloud) throw new SetupError(`GRAPH_CLOUD is "${cloudName}": set it to global, usgov, usgovdod or china.`);
+  if (!Object.hasOwn(clouds, cloudName)) throw new SetupError(`GRAPH_CLOUD is "${cloudName}": set it to global, usgov, usgovdod or china.`);
   const https = (name: 'GRAPH_ENDPOINT' | 'AUTHORITY_HOST') => {
     const value = env[name]?.trim();
     if (value && !/^https:\/\/[^\s/]+/.test(value)) throw new SetupError(`${name} is "${value}": it must be an https:// URL.`);
     return value || undefined;
   };
-  const graphHost = (https('GRAPH_ENDPOINT') ?? cloud.graph).replace(/\/+$/, '');
-  const authorityHost = https('AUTHORITY_HOST') ?? cloud.login;
+  const { graphHost, authorityHost } = graphHosts({ cloud: cloudName, endpoint: https('GRAPH_ENDPOINT'), authorityHost: https('AUTHORITY_HOST') });
   const tenant = args.tenant ?? (env.AZURE_TENANT_ID?.trim() || undefined);
 
   let credential: TokenCredential;
@@ -93,14 +91,7 @@ export function adminGraphClient(args: SetupArguments, env: Env): { client: Clie
       `Sign in with the Azure CLI first, as a Privileged Role Administrator or Global Administrator: az login${tenant ? ` --tenant ${tenant}` : ''}` +
       ' (for a national cloud, az cloud set --name <cloud> before). Or sign in as an app with --admin-client-id (see --help).';
   }
-  const client = Client.initWithMiddleware({
-    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphHost}/.default`] }),
-    baseUrl: `${graphHost}/`,
-    defaultVersion: 'v1.0',
-    // The client only sends the token to hosts it knows; a national or local host must be named.
-    customHosts: new Set([new URL(graphHost).hostname]),
-  });
-  return { client, signInHint };
+  return { client: createGraphClient(credential, graphHost), signInHint };
 }
 
 /** Runs the command; returns the exit code. `out` gets the report, `err` the failure. */

@@ -3,15 +3,14 @@
  * made (and that every test worker trusts), and gives the real Azure SDK clients to call it as Registrar will.
  */
 import { ClientSecretCredential } from '@azure/identity';
-import { Client } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import { ensureDevCertificate } from '../../src/local/tenant/dev-cert';
 import type { RouteModule } from '../../src/local/tenant/context';
 import type { FaultPolicy } from '../../src/local/tenant/faults';
 import { type RunningTenant, startTenantServer } from '../../src/local/tenant/server';
 import { newObjectId, type TenantData } from '../../src/local/tenant/state';
 import { notFound } from '../../src/local/tenant/http';
-import { createGraphConnection, type GraphConnection } from '../../src/adapters/graph/graph-client';
+import { createGraphClient, createGraphConnection, type GraphConnection } from '../../src/adapters/graph/graph-client';
 import { demoBot } from '../../src/local/demo-identities';
 import { DEMO_REGISTRAR_SECRET } from '../../src/local/tenant/seed';
 
@@ -27,13 +26,7 @@ export async function startTestTenant(options: { data: TenantData; routes: reado
 /** The credential and Graph client exactly as src/adapters/graph/graph-client.ts builds them, pointed at the tenant. */
 export function graphClientFor(tenant: RunningTenant, clientId: string, secret: string): { credential: ClientSecretCredential; client: Client } {
   const credential = new ClientSecretCredential(tenant.tenantId, clientId, secret, { authorityHost: tenant.url, disableInstanceDiscovery: true });
-  const client = Client.initWithMiddleware({
-    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${tenant.url}/.default`] }),
-    baseUrl: `${tenant.url}/`,
-    defaultVersion: 'v1.0',
-    customHosts: new Set(['127.0.0.1']),
-  });
-  return { credential, client };
+  return { credential, client: createGraphClient(credential, tenant.url) };
 }
 
 /** Registrar's identity in the tenant: the one seeded through the admin API, else the demo seed's (demoTenant()). */

@@ -52,9 +52,7 @@ class RenewableCredential implements TokenCredential {
 }
 
 export function createGraphConnection(graph: Config['graph']): GraphConnection {
-  const cloud = clouds[graph.cloud];
-  const graphHost = (graph.endpoint ?? cloud.graph).replace(/\/+$/, '');
-  const authorityHost = graph.authorityHost ?? cloud.login;
+  const { graphHost, authorityHost } = graphHosts(graph);
   // Instance discovery asks login.microsoftonline.com about the authority; a custom (local) authority cannot be
   // discovered, and a known cloud's needs no discovery.
   const common = { authorityHost, disableInstanceDiscovery: true };
@@ -66,12 +64,23 @@ export function createGraphConnection(graph: Config['graph']): GraphConnection {
     if (graph.clientId) return new ManagedIdentityCredential({ clientId: graph.clientId });
     return new DefaultAzureCredential({ authorityHost, tenantId: graph.tenantId });
   });
-  const client = Client.initWithMiddleware({
+  const client = createGraphClient(credential, graphHost);
+  return { client, credential, graphHost, authorityHost, tenantId: graph.tenantId, renewToken: () => credential.renew() };
+}
+
+/** The Graph and sign-in hosts of GRAPH_CLOUD, or those GRAPH_ENDPOINT and AUTHORITY_HOST name instead. */
+export function graphHosts(graph: Pick<Config['graph'], 'cloud' | 'endpoint' | 'authorityHost'>): { graphHost: string; authorityHost: string } {
+  const cloud = clouds[graph.cloud];
+  return { graphHost: (graph.endpoint ?? cloud.graph).replace(/\/+$/, ''), authorityHost: graph.authorityHost ?? cloud.login };
+}
+
+/** The Graph client for `graphHost` (v1.0), signed in with `credential`: Registrar's, and the setup command's administrator's. */
+export function createGraphClient(credential: TokenCredential, graphHost: string): Client {
+  return Client.initWithMiddleware({
     authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphHost}/.default`] }),
     baseUrl: `${graphHost}/`,
     defaultVersion: 'v1.0',
     // The client only sends the token to hosts it knows; a sovereign or local host must be named.
     customHosts: new Set([new URL(graphHost).hostname]),
   });
-  return { client, credential, graphHost, authorityHost, tenantId: graph.tenantId, renewToken: () => credential.renew() };
 }

@@ -264,7 +264,8 @@ describe('npm run setup:permissions', () => {
     const io = { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l) };
 
     const code = await runSetup(['--admin-client-id', admin.appId, '--dry-run'], env, io, fast);
-    const badSecret = await runSetup(['--admin-client-id', admin.appId], { ...env, AZURE_CLIENT_SECRET: 'wrong' }, io, fast);
+    const waits: number[] = [];
+    const badSecret = await runSetup(['--admin-client-id', admin.appId], { ...env, AZURE_CLIENT_SECRET: 'wrong' }, io, { ...fast, sleep: async (ms) => void waits.push(ms) });
     const unknownFlag = await runSetup(['--identity', managedIdentity.appId, '--directory-role'], env, io, fast);
     const noCloud = await runSetup(['--admin-client-id', admin.appId], { ...env, GRAPH_CLOUD: 'mars' }, io, fast);
 
@@ -273,6 +274,8 @@ describe('npm run setup:permissions', () => {
     expect([badSecret, unknownFlag, noCloud]).toEqual([1, 1, 1]);
     expect(err[0]).toMatch(/^setup:permissions: Could not sign in to Microsoft Entra ID: .*AADSTS7000215/s);
     expect(err[0]).toContain(`Check --admin-client-id ${admin.appId}, its client secret in AZURE_CLIENT_SECRET`);
+    // A refused secret is not an outage: no retry waited on it.
+    expect(waits).toEqual([]);
     expect(err[1]).toBe('setup:permissions: Unknown argument "--directory-role". See npm run setup:permissions -- --help.');
     expect(err[2]).toBe('setup:permissions: GRAPH_CLOUD is "mars": set it to global, usgov, usgovdod or china.');
     expect(heldBy(managedIdentity)).toEqual([]);
