@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { defaultReminderDays } from './domain/expiry';
 import { defaultApprovalsByRisk, parseApprovalsByRisk } from './domain/approval-policy';
 import type { RiskLevel } from './domain/risk';
+import { isGuid } from './domain/guid';
 
-const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What each variable means and what it should look like: used in error messages and checked against README. */
 export const variables = {
@@ -63,12 +63,12 @@ const optionalText = z
   .optional();
 
 const guid = (name: VariableName) =>
-  optionalText.refine((v) => v === undefined || guidPattern.test(v), { message: `${name} must be a GUID` });
+  optionalText.refine((v) => v === undefined || isGuid(v), { message: `${name} must be a GUID` });
 
 const guidList = (name: VariableName) =>
   optionalText
     .transform((v) => (v === undefined ? [] : v.split(/[\s,;]+/).filter(Boolean)))
-    .refine((ids) => ids.every((id) => guidPattern.test(id)), { message: `${name} must be GUIDs separated by commas` })
+    .refine((ids) => ids.every((id) => isGuid(id)), { message: `${name} must be GUIDs separated by commas` })
     .transform((ids) => [...new Set(ids.map((id) => id.toLowerCase()))]);
 
 const httpsUrl = (name: VariableName) =>

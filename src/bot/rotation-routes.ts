@@ -18,6 +18,7 @@ import type { ProvisioningService } from '../services/provisioning-service';
 import type { RotationService } from '../services/rotation-service';
 import { rotationCleanupCard, type RequestNotifier } from './request-notifier';
 import { actorFrom, addressFrom, turnLogger } from './turn';
+import { isGuid } from '../domain/guid';
 
 export interface RotationRouteServices {
   store: Store;
@@ -28,7 +29,6 @@ export interface RotationRouteServices {
   expiry: ExpiryService;
 }
 
-const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The clicker's personal chat with Registrar: this one, or the one Registrar remembers for them. */
 async function personalChatOf(context: TurnContext, store: Store): Promise<ConversationAddress | undefined> {
@@ -72,7 +72,7 @@ export function rotationCardRoutes(services: RotationRouteServices) {
   return {
     /** The Rotate button of a reminder: answered with a message, so that the digest stays on the card. */
     async start(context: TurnContext, data: Record<string, unknown>): Promise<string> {
-      const appId = typeof data.appId === 'string' && guid.test(data.appId) ? data.appId : undefined;
+      const appId = typeof data.appId === 'string' && isGuid(data.appId) ? data.appId : undefined;
       if (!appId) return 'This button does not name an app Registrar knows. Type `rotate <app name or appId>` in your personal chat with Registrar.';
       try {
         return startedText(await startRotation(context, services, appId));

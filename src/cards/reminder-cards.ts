@@ -5,6 +5,7 @@ import { byUrgency, type ExpiringCredential } from '../domain/expiry';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
 import { Verb } from './verbs';
+import { isGuid } from '../domain/guid';
 
 /*
  * The expiry reminders (PRODUCT "Expiry reminders and rotation"): the reminders channel's digest, the owner's personal
@@ -73,7 +74,6 @@ export interface MentionEntity {
   mentioned: { id: string; name: string };
 }
 
-const objectIdShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Markdown (emphasis, links, code, strike, escapes), HTML and mention tags, entities, and templating or {{DATE()}} braces. */
 const MARKUP = /[<>[\]{}*_~`\\&]/g;
 
@@ -99,7 +99,7 @@ class Mentions {
 
   /** `<at>Name</at>` for an owner with a known name and a valid id; otherwise plain, safe words. */
   owner(rawId: string): string {
-    const id = objectIdShape.test(rawId) ? rawId.toLowerCase() : undefined;
+    const id = isGuid(rawId) ? rawId.toLowerCase() : undefined;
     const key = [rawId, id].find((k) => k !== undefined && Object.hasOwn(this.names, k));
     const name = mentionName(key === undefined ? undefined : this.names[key]);
     if (!id) return name || 'an owner';

@@ -18,6 +18,7 @@ import { findDirectoryRole, type DirectoryRole } from './directory-roles';
 import { maxRedirectUris, redirectUriProblem } from './redirect-uris';
 import { parseRequestId } from './request-id';
 import { normaliseText, textProblem } from './text-rules';
+import { isGuid } from './guid';
 
 export { parseCertificatePem, InvalidCertificate };
 
@@ -104,7 +105,6 @@ export type RequestFormResult =
   | { ok: true; form: RequestForm; requestId?: string }
   | { ok: false; errors: Partial<Record<FormErrorKey, string>>; values: FormValues };
 
-const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const permissionName = /^[A-Za-z0-9._:/~+-]{1,120}$/;
 const listSeparators = /[\s,;]+/;
 const short = (text: string) => (text.length > 40 ? `${text.slice(0, 37)}...` : text);
@@ -198,7 +198,7 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
   for (const line of otherLines) {
     const [appId = '', value = '', typeWord = '', ...rest] = line.split(/[\s,;]+/);
     const type = typeWords[typeWord.toLowerCase()];
-    if (line.length > formLimits.otherPermissionLine || rest.length > 0 || !guid.test(appId) || !permissionName.test(value) || !type) {
+    if (line.length > formLimits.otherPermissionLine || rest.length > 0 || !isGuid(appId) || !permissionName.test(value) || !type) {
       fail('otherPermissions', `Write each line as: resource app id, permission name, application or delegated, like "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd user_impersonation delegated". This line is not: ${short(line)}`);
       continue;
     }
@@ -223,7 +223,7 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
   const credential = credentialChoice(get, context, platform, fail, values);
 
   const owners = [...new Set(get('owners').split(listSeparators).filter(Boolean).map((id) => id.toLowerCase()))];
-  const badOwner = owners.find((id) => !guid.test(id));
+  const badOwner = owners.find((id) => !isGuid(id));
   if (badOwner !== undefined) fail('owners', `${short(badOwner)} is not a person Registrar can look up. Choose owners with the people picker.`);
   else if (owners.length > formLimits.owners) fail('owners', `Name at most ${formLimits.owners} additional owners.`);
 

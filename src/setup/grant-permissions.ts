@@ -18,6 +18,7 @@ import { classifyGraphError, graphRetryClassifier, readGraphFailure } from '../a
 import { MICROSOFT_GRAPH_APP_ID } from '../domain/app-spec';
 import { type GraphAppPermission, graphAppPermissions, graphPermissionsToGrant, supersededGraphPermissions } from '../domain/graph-app-permissions';
 import { realSleep, withRetry } from '../lib/retry';
+import { isGuid } from '../domain/guid';
 
 export interface GrantOptions {
   /** The client id (appId) or the object id of Registrar's identity: a managed identity's client id or principal id. */
@@ -85,7 +86,6 @@ interface Page<T> {
   '@odata.nextLink'?: string;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SP_SELECT = ['id', 'appId', 'displayName'];
 const lower = (s: string) => s.toLowerCase();
 
@@ -97,7 +97,7 @@ export const ADMIN_NEEDS =
 
 export async function grantGraphPermissions(client: Client, options: GrantOptions): Promise<GrantReport> {
   const identity = options.identity.trim();
-  if (!GUID.test(identity)) {
+  if (!isGuid(identity)) {
     throw new SetupError(`--identity "${identity}" is not a GUID: give the client id (or the object id) of Registrar's identity.`);
   }
   const call = caller(client, options);

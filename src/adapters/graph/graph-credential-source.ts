@@ -14,6 +14,7 @@ import { realSleep, withRetry } from '../../lib/retry';
 import type { ApplicationSummary, CredentialSource } from '../../services/ports';
 import { type GraphConnection, NO_CLIENT_RETRY } from './graph-client';
 import { type FailureHelp, graphRetryClassifier, readGraphFailure, toRegistrarError } from './graph-errors';
+import { isGuid } from '../../domain/guid';
 
 export interface GraphCredentialSourceOptions {
   logger: Logger;
@@ -29,7 +30,6 @@ export interface GraphCredentialSourceOptions {
 const PAGE_SIZE = 999;
 const USER_TYPE = '#microsoft.graph.user';
 const SELECT = ['id', 'appId', 'displayName', 'passwordCredentials', 'keyCredentials', 'tags'];
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HEX_SHA1 = /^[0-9a-f]{40}$/i;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const READ_ALL = 'Application.Read.All';
@@ -181,7 +181,7 @@ export class GraphCredentialSource implements CredentialSource {
   async findApplication(appIdOrName: string): Promise<ApplicationSummary | undefined> {
     const log = this.options.logger.child({ step: 'find-application' });
     const wanted = appIdOrName.trim();
-    const byAppId = GUID.test(wanted);
+    const byAppId = isGuid(wanted);
     const filter = byAppId ? `appId eq ${literal(wanted)}` : `displayName eq ${literal(wanted)}`;
     const help: FailureHelp = { doing: `looking up application ${byAppId ? wanted : `"${wanted}"`}`, requires: READ_ALL };
     const found: GraphApplication[] = [];

@@ -4,10 +4,10 @@
  */
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { Directory, PeopleDirectory } from '../../services/ports';
+import { isGuid } from '../../domain/guid';
 
 const CHECK_MEMBER_GROUPS_LIMIT = 20;
 const FILTER_IN_LIMIT = 15;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class GraphDirectory implements Directory, PeopleDirectory {
   constructor(private readonly client: Client) {}
@@ -31,7 +31,7 @@ export class GraphDirectory implements Directory, PeopleDirectory {
   }
 
   async displayNames(userObjectIds: readonly string[]): Promise<Record<string, string>> {
-    const ids = [...new Set(userObjectIds.map((id) => id.toLowerCase()))].filter((id) => GUID.test(id));
+    const ids = [...new Set(userObjectIds.map((id) => id.toLowerCase()))].filter((id) => isGuid(id));
     const names: Record<string, string> = {};
     for (let i = 0; i < ids.length; i += FILTER_IN_LIMIT) {
       const batch = ids.slice(i, i + FILTER_IN_LIMIT);
