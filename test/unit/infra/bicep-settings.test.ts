@@ -3,7 +3,7 @@
  * (every setting config.ts needs in production), and each is one config.ts reads. No Bicep compiler runs here, so
  * the settings blocks are read from the file and their expressions resolved to what Azure would put there.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Config, loadConfig, productionGaps, variables } from '../../../src/config';
 
@@ -145,7 +145,11 @@ describe('infra/main.bicep app settings', () => {
   });
 
   it('run the bundle App Service starts, on Node 20, always on, https only, with the health check', () => {
-    expect(bicep).toContain("appCommandLine: 'node dist/src/index.js'");
+    // The command runs the entry point the build writes and npm run bundle ships (dist/src).
+    const entry = /appCommandLine: 'node (\S+)'/.exec(bicep)?.[1];
+    expect(entry).toBe('dist/src/index.js');
+    expect(existsSync(join(root, entry!))).toBe(true);
+    expect(readFileSync(join(root, 'scripts', 'bundle.ts'), 'utf8')).toContain("join(root, 'dist', 'src'), join(out, 'dist', 'src')");
     expect(params.get('linuxFxVersion')).toBe("'NODE|20-lts'");
     expect(bicep).toMatch(/httpsOnly: true/);
     expect(bicep).toMatch(/alwaysOn: true/);

@@ -52,9 +52,4 @@ describe('the production install', () => {
     const missing = [...loaded].filter(([name]) => !builtins.has(name) && !(name in pkg.dependencies)).map(([name, from]) => `${name} (required by ${from})`);
     expect(missing).toEqual([]);
   });
-
-  it('does not load the development-only tools of local mode (Azurite is started as a separate process, when present)', () => {
-    const loaded = loadedPackages(entry);
-    for (const devOnly of ['azurite', '@microsoft/m365agentsplayground', 'playwright-core']) expect(loaded.has(devOnly)).toBe(false);
-  });
 });
