@@ -49,7 +49,9 @@ export const variables = {
   REMINDER_SCOPE: 'which app registrations the expiry scan reads: all (default) or managed (only those Registrar created).',
   REMINDER_CRON: 'when the expiry scan runs, a cron expression (default "0 8 * * *", daily at 08:00); "off" leaves scans to `scan` and the job endpoint.',
   TZ: 'the time zone REMINDER_CRON is read in, an IANA name such as Europe/Berlin (default UTC).',
-  ROTATION_NEEDS_APPROVAL: 'true or false (default false): whether a rotation goes through the approvers before the new secret can be revealed.',
+  ROTATION_NEEDS_APPROVAL: 'never, privileged (default) or always: when a rotation by an owner of the app goes through the approvers first. privileged: when the app\'s service principal holds a high-risk application permission or a directory role. A rotation asked by anyone but an owner always does.',
+  DELIVERY_TTL_DAYS: 'days a provisioned app\'s client secret waits to be revealed before the delivery expires, 1 to 90 (default 7).',
+  OPEN_REQUESTS_PER_USER: 'how many undecided requests (and rotations) one person may have open at once, 1 to 100 (default 10).',
   APPLICATIONINSIGHTS_CONNECTION_STRING: 'the connection string of an Application Insights resource; when set, requests, dependencies (Graph, storage) and exceptions are sent there through OpenTelemetry. Unset: no telemetry leaves the process.',
   JOB_TOKEN: 'a random secret of at least 32 characters; when set, POST /jobs/expiry-scan with "Authorization: Bearer <it>" runs a scan (for an external timer). Unset: no job endpoint.',
 } as const;
@@ -154,7 +156,11 @@ const schema = z.object({
     return value;
   }),
   TZ: optionalText.refine((v) => v === undefined || validTimeZone(v), { message: 'TZ must be an IANA time zone name, such as UTC or Europe/Berlin' }),
-  ROTATION_NEEDS_APPROVAL: optionalText.pipe(z.enum(['true', 'false'], { message: 'ROTATION_NEEDS_APPROVAL must be true or false' }).default('false')),
+  ROTATION_NEEDS_APPROVAL: optionalText.pipe(
+    z.enum(['never', 'privileged', 'always'], { message: 'ROTATION_NEEDS_APPROVAL must be never, privileged or always' }).default('privileged'),
+  ),
+  DELIVERY_TTL_DAYS: wholeNumber('DELIVERY_TTL_DAYS', 7, 1, 90),
+  OPEN_REQUESTS_PER_USER: wholeNumber('OPEN_REQUESTS_PER_USER', 10, 1, 100),
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText.refine((v) => v === undefined || /(^|;)\s*(InstrumentationKey|ConnectionString)=/i.test(v), {
     message: 'APPLICATIONINSIGHTS_CONNECTION_STRING must be an Application Insights connection string, "InstrumentationKey=...;IngestionEndpoint=https://..."',
   }),
@@ -205,8 +211,12 @@ export interface PolicyConfig {
   approvers: { ids: readonly string[]; groupId?: string };
   /** Unset: anyone in the allowed tenants may ask for an app. */
   requesterGroupId?: string;
-  /** Whether a rotation needs the approvers (ROTATION_NEEDS_APPROVAL). */
-  rotationNeedsApproval?: boolean;
+  /** When an owner's rotation needs the approvers (ROTATION_NEEDS_APPROVAL); anyone else's always does. */
+  rotationNeedsApproval: 'never' | 'privileged' | 'always';
+  /** Days a provisioned secret waits to be revealed before the delivery expires (DELIVERY_TTL_DAYS). */
+  deliveryTtlDays: number;
+  /** Undecided requests one person may have open at once (OPEN_REQUESTS_PER_USER). */
+  openRequestsPerUser: number;
 }
 
 export interface LocalConfig {
@@ -391,7 +401,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
             ? { ids: [...localDefaults.approverIds] }
             : { ids: operatorIds, groupId: raw.ADMIN_GROUP_ID?.toLowerCase() },
       requesterGroupId: raw.REQUESTER_GROUP_ID?.toLowerCase(),
-      rotationNeedsApproval: raw.ROTATION_NEEDS_APPROVAL === 'true',
+      rotationNeedsApproval: raw.ROTATION_NEEDS_APPROVAL ?? 'privileged',
+      deliveryTtlDays: raw.DELIVERY_TTL_DAYS ?? 7,
+      openRequestsPerUser: raw.OPEN_REQUESTS_PER_USER ?? 10,
     },
     reminders: {
       days: raw.REMINDER_DAYS,
@@ -450,7 +462,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
       secretDays: { default: config.policy.secretDefaultDays, max: config.policy.secretMaxDays },
       approvers: { ids: config.policy.approvers.ids.length, groupId: config.policy.approvers.groupId ?? null },
       requesterGroupId: config.policy.requesterGroupId ?? null,
-      rotationNeedsApproval: config.policy.rotationNeedsApproval ?? false,
+      rotationNeedsApproval: config.policy.rotationNeedsApproval,
+      deliveryTtlDays: config.policy.deliveryTtlDays,
+      openRequestsPerUser: config.policy.openRequestsPerUser,
     },
     reminders: {
       days: config.reminders.days,

@@ -102,6 +102,18 @@ export interface AppRequest {
   deliveryCard?: CardRef;
   /** When the revealed secret was taken off the delivery card (the "I have stored it" click or REVEAL_TTL). */
   redactedAt?: string;
+  /**
+   * The additional owners (form.additionalOwnerIds) as the directory named them at submission, in the same order:
+   * approvers see who will control the app. Absent on requests older than this field and on rotations.
+   */
+  ownerDetails?: ReadonlyArray<OwnerDetail>;
+}
+
+/** A user of the tenant who will own the app, as the directory names them. */
+export interface OwnerDetail {
+  id: string;
+  displayName: string;
+  userPrincipalName: string;
 }
 
 /**

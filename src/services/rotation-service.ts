@@ -83,7 +83,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
           requester: { aadObjectId: actor.aadObjectId!.toLowerCase(), name: actor.name, ...(home ? { conversationId: home.conversation.id } : {}) },
           target,
           lifetimeDays: Math.min(policy.secretDefaultDays, policy.secretMaxDays),
-          needsApproval: policy.rotationNeedsApproval ?? false,
+          needsApproval: policy.rotationNeedsApproval === 'always',
           pendingTtlDays: policy.pendingTtlDays,
           now: clock.now(),
           ...(home ? { requesterAddress: home } : {}),

@@ -42,6 +42,9 @@ const policy: Config['policy'] = {
   secretMaxDays: 730,
   secretDefaultDays: 180,
   revealTtlMinutes: 10,
+  rotationNeedsApproval: 'privileged',
+  deliveryTtlDays: 7,
+  openRequestsPerUser: 10,
   approvers: { ids: [approverA, approverB] },
 };
 

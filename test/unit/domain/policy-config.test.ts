@@ -32,7 +32,9 @@ describe('request policy configuration', () => {
       namePrefix: undefined,
       approvers: { ids: operators.ids, groupId: production.ADMIN_GROUP_ID },
       requesterGroupId: undefined,
-      rotationNeedsApproval: false,
+      rotationNeedsApproval: 'privileged',
+      deliveryTtlDays: 7,
+      openRequestsPerUser: 10,
     });
     expect(Object.isFrozen(policy.approvalsByRisk)).toBe(true);
   });
@@ -50,7 +52,9 @@ describe('request policy configuration', () => {
         APPROVER_IDS: 'A1E5C0DE-0000-4000-8000-000000000021',
         APPROVER_GROUP_ID: approverGroup,
         REQUESTER_GROUP_ID: approverGroup.toUpperCase(),
-        ROTATION_NEEDS_APPROVAL: 'true',
+        ROTATION_NEEDS_APPROVAL: 'always',
+        DELIVERY_TTL_DAYS: '3',
+        OPEN_REQUESTS_PER_USER: '4',
       },
       localDefaults,
     );
@@ -64,7 +68,9 @@ describe('request policy configuration', () => {
       namePrefix: 'app-',
       approvers: { ids: ['a1e5c0de-0000-4000-8000-000000000021'], groupId: approverGroup },
       requesterGroupId: approverGroup,
-      rotationNeedsApproval: true,
+      rotationNeedsApproval: 'always',
+      deliveryTtlDays: 3,
+      openRequestsPerUser: 4,
     });
   });
 
@@ -121,7 +127,9 @@ describe('reminder configuration', () => {
     [{ REMINDER_SCOPE: 'mine' }, /REMINDER_SCOPE must be all or managed/],
     [{ REMINDER_CRON: 'every day' }, /REMINDER_CRON is not a cron expression/],
     [{ TZ: 'Mars/Olympus' }, /TZ must be an IANA time zone name/],
-    [{ ROTATION_NEEDS_APPROVAL: 'yes' }, /ROTATION_NEEDS_APPROVAL must be true or false/],
+    [{ ROTATION_NEEDS_APPROVAL: 'true' }, /ROTATION_NEEDS_APPROVAL must be never, privileged or always/],
+    [{ DELIVERY_TTL_DAYS: '0' }, /DELIVERY_TTL_DAYS must be a whole number from 1 to 90/],
+    [{ OPEN_REQUESTS_PER_USER: '1000' }, /OPEN_REQUESTS_PER_USER must be a whole number from 1 to 100/],
     [{ JOB_TOKEN: 'short' }, /JOB_TOKEN must be at least 32 characters/],
   ])('when %j is set, then the start is refused with a message that names the variable', (env, message) => {
     expect(() => loadConfig({ ...production, ...env }, localDefaults)).toThrow(message);
