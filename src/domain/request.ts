@@ -93,6 +93,8 @@ export interface AppRequest {
   updatedAt: string;
   /** When a still-undecided request expires. */
   expiresAt: string;
+  /** When provisioning finished: the delivery of a client secret expires DELIVERY_TTL_DAYS after it. */
+  provisionedAt?: string;
   requesterAddress?: ConversationAddress;
   /** The approval card(s) posted for approvers, updated in place as the request moves. */
   approvalCards?: CardRef[];
@@ -412,7 +414,7 @@ export function transition(request: AppRequest, event: RequestEvent, actor: Tran
     case 'succeed': {
       const missing = nextStep(request);
       if (missing) throw new IllegalTransition(request.id, 'succeed', request.status, `Request ${request.id} cannot be complete: the ${missing} step is not done.`);
-      return move('provisioned', {}, 'every provisioning step is done');
+      return move('provisioned', { provisionedAt: at }, 'every provisioning step is done');
     }
     case 'fail': {
       const message = normaliseText(event.message).slice(0, 2000) || 'provisioning failed';
