@@ -1,7 +1,8 @@
 /**
  * JSON logs through pino. Redaction is the second line of defence (the first: secrets are never passed to a
  * logger): fields whose names look secret, and strings that look like tokens or Entra client secrets, are
- * replaced wherever they sit in the logged object, however deep.
+ * replaced wherever they sit in the logged object or a child logger's bindings, however deep; and every line
+ * is searched for secret-shaped strings once more just before it is written, whatever path it took.
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
 
@@ -13,14 +14,24 @@ const CENSOR = '[redacted]';
 const secretKey =
   /^(authorization|cookie|set-cookie|password|passwd|secret|secrettext|clientsecret|client_secret|client_assertion|botpassword|bot_password|azure_client_secret|accesstoken|access_token|refresh_token|id_token|token|privatekey|private_key|key|connectionstring|connection_string|sig|signature|credential|credentials)$/i;
 
-/** Strings that look like a JWT, an Entra client secret, or a connection string's account key. */
+/**
+ * One character of an Entra client secret: letters, digits and `_ . ~ -`, the tilde also percent-encoded as a
+ * form body or URLSearchParams writes it. Every one of them may be the first: no word boundary before it.
+ */
+const SECRET_CHAR = '(?:[A-Za-z0-9_.~-]|%7[Ee])';
+
+/**
+ * Strings that look like a JWT, an Entra client secret (three characters, a digit, "Q~", then the rest), or a
+ * connection string's account key. None matches a `"` or a backslash, so that redacting a whole JSON line
+ * never changes its structure.
+ */
 const secretValue = [
   /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g,
-  /\b[A-Za-z0-9_.-]{3}\dQ~[A-Za-z0-9_.~-]{31,34}/g,
-  /AccountKey=[^;\s]+/gi,
-  /SharedAccessSignature=[^;\s]+/gi,
+  new RegExp(`${SECRET_CHAR}{3}\\dQ(?:~|%7[Ee])${SECRET_CHAR}{31,34}`, 'g'),
+  /AccountKey=[^;\s"\\]+/gi,
+  /SharedAccessSignature=[^;\s"\\]+/gi,
   /\bsig=[A-Za-z0-9%+/=]+/gi,
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[^"\\]|\\[\s\S])*?-----END [A-Z ]*PRIVATE KEY-----/g,
 ];
 
 export function redactText(text: string): string {
@@ -57,22 +68,31 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino(
+  const logger = pino(
     {
       level: options.level ?? 'info',
       base: { service: 'registrar', ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
-      // Every object logged, including err, passes through redact(); messages are fixed strings by convention
-      // but are redacted too.
-      formatters: { log: (object) => redact(object) as Record<string, unknown> },
-      hooks: {
-        logMethod(args, method) {
-          const redacted = args.map((arg) => (typeof arg === 'string' ? redactText(arg) : arg)) as Parameters<typeof method>;
-          return method.apply(this, redacted);
-        },
+      // Every object logged, including err, passes through redact(); so do the base bindings. Messages are fixed
+      // strings by convention; they, format arguments and anything else are covered by streamWrite.
+      formatters: {
+        log: (object) => redact(object) as Record<string, unknown>,
+        bindings: (bindings) => redact(bindings) as pino.Bindings,
       },
+      hooks: { streamWrite: redactText },
       serializers: { err: (err: unknown) => redact(err) },
     },
     options.destination,
   );
+  // pino serialises a child's bindings once, when the child is made, and without formatters.bindings; so they
+  // are redacted on the way in. Children are made with Object.create(parent): these two reach every descendant.
+  const child = logger.child;
+  const setBindings = logger.setBindings;
+  logger.child = function redactedChild(this: Logger, bindings: pino.Bindings, childOptions?: pino.ChildLoggerOptions) {
+    return Reflect.apply(child, this, [redact(bindings), childOptions]) as Logger;
+  } as unknown as Logger['child'];
+  logger.setBindings = function redactedSetBindings(this: Logger, bindings: pino.Bindings) {
+    Reflect.apply(setBindings, this, [redact(bindings)]);
+  };
+  return logger;
 }

@@ -38,6 +38,21 @@ describe('logger redaction', () => {
     expect(capture.text).toContain('AADSTS7000215');
   });
 
+  test('when child loggers are bound with secret-named fields and secret values at several levels, then neither reaches the output', () => {
+    const capture = new LogCapture();
+    const log = createLogger({ destination: capture });
+
+    const turn = log.child({ password: 'plain-secret-5', requestId: 'r-7' }).child({ call: { url: `https://x.test/?s=${entraSecret}` } });
+    turn.child({ token: jwt }).info('graph call');
+    turn.setBindings({ secretText: 'plain-secret-6' });
+    turn.info('again');
+
+    expect(capture.text).not.toMatch(/plain-secret-\d/);
+    expect(capture.text).not.toContain(entraSecret);
+    expect(capture.text).not.toContain(jwt);
+    expect(capture.entries[0]).toMatchObject({ requestId: 'r-7', password: '[redacted]', call: { url: 'https://x.test/?s=[redacted]' }, msg: 'graph call' });
+  });
+
   test('when an error is logged, then its type, message and stack are kept', () => {
     const capture = new LogCapture();
     const log = createLogger({ destination: capture });
