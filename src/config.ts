@@ -8,6 +8,7 @@ import { defaultReminderDays } from './domain/expiry';
 import { defaultApprovalsByRisk, parseApprovalsByRisk } from './domain/approval-policy';
 import type { RiskLevel } from './domain/risk';
 import { isGuid } from './domain/guid';
+import { isLoopbackUrl } from './lib/loopback';
 
 
 /** What each variable means and what it should look like: used in error messages and checked against README. */
@@ -332,6 +333,40 @@ function crossCheck(raw: Raw): string[] {
   return problems;
 }
 
+/** The value of `key` in a connection string ("Key=value;Key=value"), its key read case-insensitively. */
+function connectionStringPart(connectionString: string, key: string): string | undefined {
+  const prefix = `${key.toLowerCase()}=`;
+  const part = connectionString.split(';').find((p) => p.trim().toLowerCase().startsWith(prefix));
+  return part?.trim().slice(prefix.length).trim();
+}
+
+/**
+ * The settings, present without BOT_ID, that only a deployment has: a storage account that is not a local Azurite,
+ * a Graph identity that is not the local tenant's, Application Insights that is not a local endpoint, and App
+ * Service's own WEBSITE_* variables (https://learn.microsoft.com/en-us/azure/app-service/reference-app-settings).
+ * Local mode is chosen by setting none of them; a deployment that lost BOT_ID must not fall into it.
+ */
+function deploymentSettings(raw: Raw, env: NodeJS.ProcessEnv): string[] {
+  const found: string[] = [];
+  const storage = raw.STORAGE_CONNECTION_STRING;
+  if (storage && !/^\s*UseDevelopmentStorage=true\s*;?\s*$/i.test(storage) && !isLoopbackUrl(connectionStringPart(storage, 'TableEndpoint') ?? '')) {
+    found.push('STORAGE_CONNECTION_STRING (a storage account, not an Azurite on a loopback TableEndpoint)');
+  }
+  if (raw.STORAGE_ACCOUNT_URL && !isLoopbackUrl(raw.STORAGE_ACCOUNT_URL)) found.push('STORAGE_ACCOUNT_URL (a storage account)');
+  const identity = (['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH'] as const).filter((name) => raw[name]);
+  const localTenant = isLoopbackUrl(raw.GRAPH_ENDPOINT ?? '') && isLoopbackUrl(raw.AUTHORITY_HOST ?? '');
+  if (identity.length > 0 && !localTenant) {
+    found.push(`${identity.join(', ')} (a Microsoft Graph identity, while GRAPH_ENDPOINT and AUTHORITY_HOST do not both name a loopback host, as the local tenant's do)`);
+  }
+  const insights = raw.APPLICATIONINSIGHTS_CONNECTION_STRING;
+  if (insights && !isLoopbackUrl(connectionStringPart(insights, 'IngestionEndpoint') ?? '')) {
+    found.push('APPLICATIONINSIGHTS_CONNECTION_STRING (an Application Insights resource)');
+  }
+  const appService = Object.keys(env).filter((name) => name.startsWith('WEBSITE_') && env[name]?.trim()).sort();
+  if (appService.length > 0) found.push(`${appService.slice(0, 3).join(', ')}${appService.length > 3 ? ', ...' : ''} (set by Azure App Service)`);
+  return found;
+}
+
 /**
  * Reads the configuration from `env`. Throws ConfigError listing every problem at once.
  * `localDefaults` fills what local mode needs so that `npm start` works with no configuration.
@@ -350,6 +385,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
   }
   const raw = parsed.data;
   const problems = crossCheck(raw);
+  const deployment = raw.BOT_ID ? [] : deploymentSettings(raw, env);
+  if (deployment.length > 0) {
+    problems.push(
+      `BOT_ID is not set, but this looks like a deployment: ${deployment.join('; ')}. Without BOT_ID Registrar would run in local mode, ` +
+        'with no Bot Framework authentication and demo operators. To serve Teams, set BOT_ID to the Azure Bot\'s app id (the BOT_ID output of ' +
+        'infra/main.bicep); to run locally, unset these.',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const local = !raw.BOT_ID;

@@ -80,6 +80,49 @@ describe('configuration', () => {
     expect(problemsOf(env).join('\n')).toMatch(message);
   });
 
+  const graphIdentity = { AZURE_TENANT_ID: production.BOT_TENANT_ID, AZURE_CLIENT_ID: production.BOT_ID, AZURE_CLIENT_SECRET: 'abc8Q~secretsecretsecretsecretsecretsec' };
+  const localTenant = { GRAPH_ENDPOINT: 'https://127.0.0.1:8443', AUTHORITY_HOST: 'https://127.0.0.1:8443' };
+
+  test.each([
+    ['a storage account connection string', { STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=https;AccountName=registrarprod;AccountKey=c2VjcmV0a2V5;EndpointSuffix=core.windows.net' }, 'STORAGE_CONNECTION_STRING'],
+    ['a connection string with a remote TableEndpoint', { STORAGE_CONNECTION_STRING: 'AccountName=devstoreaccount1;AccountKey=c2VjcmV0a2V5;TableEndpoint=https://registrarprod.table.core.windows.net/' }, 'STORAGE_CONNECTION_STRING'],
+    ['a storage account URL', { STORAGE_ACCOUNT_URL: 'https://registrarprod.table.core.windows.net' }, 'STORAGE_ACCOUNT_URL'],
+    ['App Service\'s site name', { WEBSITE_SITE_NAME: 'registrar-prod' }, 'WEBSITE_SITE_NAME'],
+    ['App Service\'s instance id', { WEBSITE_INSTANCE_ID: '5f1b0c7e2a9d' }, 'WEBSITE_INSTANCE_ID'],
+    ['a managed identity\'s client id', { AZURE_CLIENT_ID: production.BOT_ID }, 'AZURE_CLIENT_ID'],
+    ['a tenant to manage', { AZURE_TENANT_ID: production.BOT_TENANT_ID }, 'AZURE_TENANT_ID'],
+    ['a Graph identity with a secret', graphIdentity, 'AZURE_CLIENT_SECRET'],
+    ['a Graph identity with a certificate', { ...graphIdentity, AZURE_CLIENT_SECRET: '', AZURE_CLIENT_CERTIFICATE_PATH: '/etc/registrar/graph.pem' }, 'AZURE_CLIENT_CERTIFICATE_PATH'],
+    ['a Graph identity aimed at the real Graph', { ...graphIdentity, GRAPH_ENDPOINT: 'https://graph.microsoft.com', AUTHORITY_HOST: 'https://login.microsoftonline.com' }, 'AZURE_CLIENT_ID'],
+    ['a Graph identity whose sign-in is not the local tenant', { ...graphIdentity, ...localTenant, AUTHORITY_HOST: 'https://login.microsoftonline.com' }, 'AZURE_CLIENT_SECRET'],
+    ['Application Insights', { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/' }, 'APPLICATIONINSIGHTS_CONNECTION_STRING'],
+    ['Application Insights with the default endpoint', { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000' }, 'APPLICATIONINSIGHTS_CONNECTION_STRING'],
+  ])('when BOT_ID is unset but %s is present, then the process is stopped with a message naming BOT_ID and the setting', (_what, env, name) => {
+    const problems = problemsOf(env).join('\n');
+
+    expect(problems).toMatch(/BOT_ID is not set, but this looks like a deployment/);
+    expect(problems).toContain(name);
+    expect(problems).toMatch(/set BOT_ID/);
+    expect(problems).not.toContain('c2VjcmV0a2V5');
+    expect(problems).not.toContain('abc8Q~');
+  });
+
+  test.each([
+    ['the test run\'s Azurite and the local tenant', { STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;', ...graphIdentity, ...localTenant }],
+    ['the development storage shortcut', { STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' }],
+    ['an Azurite on localhost and the local tenant on [::1]', { STORAGE_CONNECTION_STRING: 'AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://localhost:10002/devstoreaccount1', ...graphIdentity, GRAPH_ENDPOINT: 'https://[::1]:8443', AUTHORITY_HOST: 'https://localhost:8443/' }],
+    ['a local ingestion endpoint for telemetry tests', { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:40123/' }],
+    ['empty App Service variables', { WEBSITE_SITE_NAME: '  ' }],
+  ])('when BOT_ID is unset with %s, then local mode still loads', (_what, env) => {
+    expect(load(env)).toMatchObject({ mode: 'local', host: '127.0.0.1', bot: undefined });
+  });
+
+  test('when BOT_ID is set, then the deployment settings are simply used', () => {
+    const config = load({ ...production, ...graphIdentity, WEBSITE_SITE_NAME: 'registrar-prod', APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000' });
+
+    expect(config).toMatchObject({ mode: 'teams', graph: { clientId: production.BOT_ID }, storage: { kind: 'account-url' } });
+  });
+
   test('when a secret variable is wrong, then its value is not repeated in the message', () => {
     const problems = problemsOf({ BOT_PASSWORD: 'Sup3r~Secret~Value' });
 
