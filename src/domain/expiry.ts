@@ -63,9 +63,43 @@ export function crossedThreshold(endDateTime: string, now: Date, reminderDays: r
   return crossed.length > 0 ? Math.min(...crossed) : undefined;
 }
 
-/** The ledger row of a (credential, threshold): one per announcement, ever. */
-export function ledgerRow(keyId: string, threshold: number): string {
+/**
+ * The ledger row of a (credential, threshold): one per announcement, ever. A keyId alone does not name a
+ * credential: a keyCredential's keyId is chosen by whoever adds it (Graph takes it from the PATCH body,
+ * https://learn.microsoft.com/graph/api/resources/keycredential), so an owner of one app can give a certificate of
+ * theirs the keyId of another app's secret. The application's object id makes the row that app's alone.
+ */
+export function ledgerRow(applicationObjectId: string, keyId: string, threshold: number): string {
+  return `${applicationObjectId.toLowerCase()}:${keyId.toLowerCase()}:${threshold}`;
+}
+
+/**
+ * The row the ledger used before it named the application ("keyId:threshold"). Such a row counts for a
+ * credential only when the application it records is the credential's (see isAnnounced): then an upgrade
+ * announces nothing twice, and a row written for another app's credential with the same keyId silences nothing.
+ */
+export function earlierLedgerRow(keyId: string, threshold: number): string {
   return `${keyId.toLowerCase()}:${threshold}`;
+}
+
+/** What a ledger row records that tells whether it is about this credential and was posted. */
+export interface LedgerState {
+  applicationObjectId: string;
+  state: 'claimed' | 'posted';
+}
+
+/**
+ * Whether (credential, threshold) was announced: its row is posted, or a posted row of the earlier format was
+ * written for this same application.
+ */
+export function isAnnounced(
+  row: (key: string) => LedgerState | undefined,
+  credential: Pick<CredentialInfo, 'applicationObjectId' | 'keyId'>,
+  threshold: number,
+): boolean {
+  if (row(ledgerRow(credential.applicationObjectId, credential.keyId, threshold))?.state === 'posted') return true;
+  const earlier = row(earlierLedgerRow(credential.keyId, threshold));
+  return earlier?.state === 'posted' && earlier.applicationObjectId.toLowerCase() === credential.applicationObjectId.toLowerCase();
 }
 
 /**

@@ -9,12 +9,22 @@
  * then each claimed row becomes 'posted', and the less urgent thresholds the announcement covered are recorded as
  * posted with it. A claim left by a scan that did not finish (crash, failed page, failed announcement) is due again
  * at the next scan; a posted row never is. A renewed or removed credential has a new keyId or none, so its rows are
- * simply never looked at again.
+ * simply never looked at again. A credential is its application and its keyId together (ledgerRow): a keyCredential's
+ * keyId is the client's choice, and one app's must not silence another's.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ConflictError, RegistrarError } from '../domain/errors';
-import { byUrgency, type CredentialInfo, type ExpiringCredential, expiringCredential, ledgerRow, thresholdCrossing, thresholdsCovered } from '../domain/expiry';
+import {
+  byUrgency,
+  type CredentialInfo,
+  type ExpiringCredential,
+  expiringCredential,
+  isAnnounced,
+  ledgerRow,
+  thresholdCrossing,
+  thresholdsCovered,
+} from '../domain/expiry';
 import type { Logger } from '../lib/logger';
 import { createLease } from './lease';
 import type { Clock, CredentialSource, LedgerEntry, Store, Stored } from './ports';
@@ -217,8 +227,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
           previousApp = credential.applicationObjectId;
           const threshold = crossed(credential.endDateTime, now);
           if (threshold === undefined) continue;
-          const row = ledgerRow(credential.keyId, threshold);
-          if (seen.has(row) || ledger.get(row)?.value.state === 'posted') continue;
+          // Keyed by the application too: another app may hold a credential with the same keyId.
+          const row = ledgerRow(credential.applicationObjectId, credential.keyId, threshold);
+          if (seen.has(row) || isAnnounced((r) => ledger.get(r)?.value, credential, threshold)) continue;
           seen.add(row);
           due.push({ credential, threshold, row });
         }
@@ -261,7 +272,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       const etags = await store.ledger.transact(LEDGER, operations);
       for (const { credential, threshold, row } of items) {
         const earlier = ledger.get(row);
-        if (earlier) log.info({ keyId: credential.keyId, threshold, earlierScanId: earlier.value.scanId }, 'unfinished claim taken over');
+        if (earlier) log.info({ applicationObjectId: credential.applicationObjectId, keyId: credential.keyId, threshold, earlierScanId: earlier.value.scanId }, 'unfinished claim taken over');
       }
       return items.map(({ credential, threshold, row }, i) => ({ credential, threshold, row, stored: { value: operations[i]!.value, etag: etags[i]! }, ownerIds: [] }));
     } catch (err) {
@@ -304,10 +315,10 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
       // Only a scan writes these rows, and the lease says no other runs: log it, and leave the row to the other.
-      log.warn({ keyId: credential.keyId, threshold, reason: err.reason }, 'ledger row changed under the scan');
+      log.warn({ applicationObjectId: credential.applicationObjectId, keyId: credential.keyId, threshold, reason: err.reason }, 'ledger row changed under the scan');
       return undefined;
     }
-    if (existing) log.info({ keyId: credential.keyId, threshold, earlierScanId: existing.value.scanId }, 'unfinished claim taken over');
+    if (existing) log.info({ applicationObjectId: credential.applicationObjectId, keyId: credential.keyId, threshold, earlierScanId: existing.value.scanId }, 'unfinished claim taken over');
     return { credential, threshold, row, stored, ownerIds: [] };
   }
 
@@ -348,7 +359,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       const skipped = thresholdsCovered(threshold, reminderDays).filter((t) => t !== threshold);
       const operations: Operation[] = [{ op: 'replace', row, value: posted(threshold), etag: stored.etag }];
       for (const t of skipped) {
-        const skippedRow = ledgerRow(credential.keyId, t);
+        const skippedRow = ledgerRow(credential.applicationObjectId, credential.keyId, t);
         const known = ledger.get(skippedRow);
         if (!known) operations.push({ op: 'create', row: skippedRow, value: posted(t) });
         else if (known.value.state === 'claimed') operations.push({ op: 'replace', row: skippedRow, value: posted(t), etag: known.etag });

@@ -172,7 +172,7 @@ describe('announcing each (credential, threshold) once', () => {
     const ledger = await h.ledger();
     expect(ledger.size).toBe(1 + 2 + 4 + 5 + 5 + 6 + 6);
     expect([...ledger.values()].every((row) => row.state === 'posted' && row.scanId === first.scanId)).toBe(true);
-    expect(ledger.get(ledgerRow(keyIdOf(h.tenant, OLD, 'secret'), 60))).toMatchObject({ threshold: 60, applicationObjectId: OLD });
+    expect(ledger.get(ledgerRow(OLD, keyIdOf(h.tenant, OLD, 'secret'), 60))).toMatchObject({ threshold: 60, applicationObjectId: OLD });
 
     const second = await h.service().scan();
     expect(second.ran).toBe(true);
@@ -214,9 +214,9 @@ describe('announcing each (credential, threshold) once', () => {
     expect(labels(later.announced)).toEqual(['Expense Bot/secret@0', 'Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0', 'Payroll Sync/certificate@7']);
     const ledger = await h.ledger();
     const payroll = keyIdOf(h.tenant, PAYROLL, 'certificate');
-    expect(ledger.get(ledgerRow(payroll, 14))).toMatchObject({ state: 'posted', scanId: later.scanId });
-    expect(ledger.get(ledgerRow(payroll, 7))).toMatchObject({ state: 'posted', scanId: later.scanId });
-    expect(ledger.has(ledgerRow(payroll, 1))).toBe(false);
+    expect(ledger.get(ledgerRow(PAYROLL, payroll, 14))).toMatchObject({ state: 'posted', scanId: later.scanId });
+    expect(ledger.get(ledgerRow(PAYROLL, payroll, 7))).toMatchObject({ state: 'posted', scanId: later.scanId });
+    expect(ledger.has(ledgerRow(PAYROLL, payroll, 1))).toBe(false);
 
     h.clock.advance(2 * DAY);
     expect((await h.service().scan()).announced).toEqual([]);
@@ -264,7 +264,7 @@ describe('when things go wrong', () => {
 
     expect(labels(later.announced)).toEqual(firstScan.map((l) => l.replace(/^(Legacy CRM Connector\/\w+)@1$/, '$1@0')).sort());
     const ledger = await h.ledger();
-    expect(ledger.get(ledgerRow(keyIdOf(h.tenant, LEGACY, 'secret'), 1))).toMatchObject({ state: 'posted', scanId: later.scanId });
+    expect(ledger.get(ledgerRow(LEGACY, keyIdOf(h.tenant, LEGACY, 'secret'), 1))).toMatchObject({ state: 'posted', scanId: later.scanId });
     expect(ledger.size).toBe(1 + 2 + 4 + 6 + 6 + 6 + 6);
     expect([...ledger.values()].every((row) => row.state === 'posted')).toBe(true);
   });

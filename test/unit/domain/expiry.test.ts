@@ -5,7 +5,10 @@ import {
   daysLeft,
   defaultReminderDays,
   type ExpiringCredential,
+  earlierLedgerRow,
   expiringCredential,
+  isAnnounced,
+  type LedgerState,
   ledgerRow,
   thresholdCrossing,
   thresholdsCovered,
@@ -110,10 +113,27 @@ describe('days left', () => {
 });
 
 describe('ledger rows', () => {
-  test('one row per (keyId, threshold), whatever the case of the keyId', () => {
-    expect(ledgerRow('6C1A3B2E-0000-4000-8000-0000000000AA', 7)).toBe('6c1a3b2e-0000-4000-8000-0000000000aa:7');
-    expect(ledgerRow('6c1a3b2e-0000-4000-8000-0000000000aa', 7)).toBe(ledgerRow('6C1A3B2E-0000-4000-8000-0000000000AA', 7));
-    expect(ledgerRow('6c1a3b2e-0000-4000-8000-0000000000aa', 0)).not.toBe(ledgerRow('6c1a3b2e-0000-4000-8000-0000000000aa', 1));
+  const app = 'A1E5C0DE-0000-4000-8000-000000000101';
+  const other = 'b2e5c0de-0000-4000-8000-000000000102';
+  const key = '6C1A3B2E-0000-4000-8000-0000000000AA';
+
+  test('one row per (application, keyId, threshold), whatever the case of the ids', () => {
+    expect(ledgerRow(app, key, 7)).toBe('a1e5c0de-0000-4000-8000-000000000101:6c1a3b2e-0000-4000-8000-0000000000aa:7');
+    expect(ledgerRow(app.toLowerCase(), key.toLowerCase(), 7)).toBe(ledgerRow(app, key, 7));
+    expect(ledgerRow(app, key, 0)).not.toBe(ledgerRow(app, key, 1));
+    expect(ledgerRow(other, key, 7)).not.toBe(ledgerRow(app, key, 7));
+  });
+
+  test('when a posted row of the earlier format (keyId:threshold) is there, then it counts only for the application it records', () => {
+    const rows = new Map<string, LedgerState>([[earlierLedgerRow(key, 7), { applicationObjectId: app, state: 'posted' }]]);
+    const lookup = (row: string) => rows.get(row);
+    expect(isAnnounced(lookup, credential({ applicationObjectId: app.toLowerCase(), keyId: key }), 7)).toBe(true);
+    expect(isAnnounced(lookup, credential({ applicationObjectId: other, keyId: key }), 7)).toBe(false);
+    expect(isAnnounced(lookup, credential({ applicationObjectId: app, keyId: key }), 1)).toBe(false);
+    rows.set(earlierLedgerRow(key, 1), { applicationObjectId: app, state: 'claimed' });
+    expect(isAnnounced(lookup, credential({ applicationObjectId: app, keyId: key }), 1)).toBe(false);
+    rows.set(ledgerRow(other, key, 1), { applicationObjectId: other, state: 'posted' });
+    expect(isAnnounced(lookup, credential({ applicationObjectId: other, keyId: key }), 1)).toBe(true);
   });
 });
 
