@@ -14,6 +14,7 @@ import { setTurnLogger, tenantOf, turnLogger } from './bot/turn';
 import { renderNotice } from './cards/cards';
 import type { Config } from './config';
 import type { Logger } from './lib/logger';
+import { isLoopbackHostHeader } from './lib/loopback';
 import type { Store } from './services/ports';
 import { recordException } from './telemetry';
 
@@ -44,6 +45,14 @@ export interface RunningServer {
 }
 
 const MAX_ACTIVITY_BYTES = 1024 * 1024;
+
+/**
+ * Activities are JSON (a charset parameter is fine). Anything else is refused before the body is read: a form
+ * (urlencoded, multipart or text/plain) is what any web page can post across origins without a CORS preflight.
+ */
+function isJson(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
 
 /**
  * CloudAdapter.process() answers with console.error and a 500 for anything it does not expect; Registrar answers
@@ -92,7 +101,16 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
   };
 
   const server = restify.createServer({ name: 'registrar', handleUncaughtExceptions: false });
-  server.use(restify.plugins.bodyParser({ maxBodySize: MAX_ACTIVITY_BYTES, mapParams: false }));
+  if (config.mode === 'local') {
+    // Local mode has no authentication: only this machine may call it, and a page whose DNS name was rebound to
+    // 127.0.0.1 still sends its own name as Host, so anything but a loopback name is refused.
+    server.pre((req, res, next) => {
+      if (isLoopbackHostHeader(req.headers.host)) return next();
+      logger.warn({ host: String(req.headers.host ?? '').slice(0, 100), path: req.path() }, 'request refused: Host is not a loopback name');
+      res.send(403, { error: 'Registrar in local mode answers only requests addressed to localhost, 127.0.0.1 or [::1].' });
+      return next(false);
+    });
+  }
 
   server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'alive' });
@@ -135,7 +153,13 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
     });
   }
 
-  server.post('/api/messages', async (req, res) => {
+  const onlyJson: restify.RequestHandler = (req, res, next) => {
+    if (isJson(req.header('content-type'))) return next();
+    res.send(415, { error: 'The body must be a Bot Framework activity sent as Content-Type: application/json.' });
+    return next(false);
+  };
+  const jsonBody = [restify.plugins.bodyReader({ maxBodySize: MAX_ACTIVITY_BYTES }), ...restify.plugins.jsonBodyParser({ bodyReader: true, mapParams: false })];
+  server.post('/api/messages', onlyJson, ...jsonBody, async (req: restify.Request, res: restify.Response) => {
     const work = handleActivity(req, res);
     inFlight.add(work);
     try {
