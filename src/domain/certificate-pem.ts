@@ -3,9 +3,10 @@
  * private key is refused with its own message (and the form does not echo it back), because it must never
  * leave the requester's machine. Pure computation with node:crypto; no I/O.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { CertificateSpec } from './app-spec';
 import { RegistrarError } from './errors';
+import { certificateHoldsPrivateKey, privateKeyInCertificateMessage } from './private-key';
 
 export const minRsaBits = 2048;
 /** A single certificate with a 16384-bit key is under 6 KB of PEM; more is a chain, a bundle, or not a certificate. */
@@ -24,23 +25,6 @@ export class InvalidCertificate extends RegistrarError {
 const block = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 const base64Body = /^[A-Za-z0-9+/]+={0,2}$/;
 
-function looksLikePrivateKey(text: string): boolean {
-  if (/PRIVATE KEY/i.test(text)) return true;
-  // A key pasted without its header lines: bare base64 of a PKCS#8 or PKCS#1 DER.
-  const compact = text.replace(/\s+/g, '');
-  if (!base64Body.test(compact)) return false;
-  const der = Buffer.from(compact, 'base64');
-  for (const type of ['pkcs8', 'pkcs1'] as const) {
-    try {
-      createPrivateKey({ key: der, format: 'der', type });
-      return true;
-    } catch {
-      // not this encoding
-    }
-  }
-  return false;
-}
-
 function dateOf(openSslDate: string): Date {
   const date = new Date(openSslDate);
   if (Number.isNaN(date.getTime())) throw new InvalidCertificate('The certificate has a validity date Registrar cannot read.');
@@ -49,13 +33,7 @@ function dateOf(openSslDate: string): Date {
 
 /** Checks a pasted PEM and describes the certificate for keyCredentials. Throws InvalidCertificate with a message for the person. */
 export function parseCertificatePem(pem: string, now: Date): CertificateSpec {
-  if (looksLikePrivateKey(pem)) {
-    throw new InvalidCertificate(
-      'This is a private key, not a certificate. Keep the private key where it is and paste only the certificate, ' +
-        'the block that starts with -----BEGIN CERTIFICATE-----. If the key was sent anywhere, make a new key pair.',
-      true,
-    );
-  }
+  if (certificateHoldsPrivateKey(pem)) throw new InvalidCertificate(privateKeyInCertificateMessage, true);
   if (pem.length > maxPemLength) {
     throw new InvalidCertificate(`The certificate is ${pem.length} characters long; paste one certificate (at most ${maxPemLength} characters), not a chain.`);
   }

@@ -3,6 +3,7 @@
  * (a markdown link, an Adaptive Card template or Teams date expression) is refused with a message instead of
  * being escaped silently, so that what an approver reads is exactly what the requester typed.
  */
+import { holdsPrivateKey, privateKeyInFieldMessage } from './private-key';
 
 /** C0 and C1 controls and DEL, plus the invisible format characters (bidi overrides, zero-width) that disguise text. */
 // eslint-disable-next-line no-control-regex
@@ -29,6 +30,8 @@ export function normaliseText(value: string): string {
 /** The problem with an already normalised text, as a sentence for the person, or undefined when it is fine. */
 export function textProblem(text: string, rule: TextRule): string | undefined {
   if (text === '') return rule.optional ? undefined : `${rule.label} is required.`;
+  // Before the length: a pasted key is usually too long too, and that is not what the person must hear.
+  if (holdsPrivateKey(text)) return privateKeyInFieldMessage(rule.label.charAt(0).toLowerCase() + rule.label.slice(1));
   const length = [...text].length;
   if (length > rule.max) return `${rule.label} is ${length} characters long; keep it to ${rule.max}.`;
   if (controlOrInvisible.test(text) || (!rule.multiline && lineBreaksAndTabs.test(text))) {

@@ -11,6 +11,8 @@ const good = selfSignedCertificate('payroll-sync', from, to, 'rsa');
 const pkcs1Key = createPrivateKey(good.keyPem).export({ type: 'pkcs1', format: 'pem' }).toString();
 const keyDerBase64 = createPrivateKey(good.keyPem).export({ type: 'pkcs8', format: 'der' }).toString('base64');
 const encryptedKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString();
+const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+const headerless = (der: Buffer) => der.toString('base64').replace(/(.{64})/g, '$1\n');
 const publicKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 function refusal(pem: string): InvalidCertificate {
@@ -46,6 +48,8 @@ describe('the pasted certificate', () => {
     ['an encrypted private key', encryptedKey],
     ['a certificate with its private key', `${good.certPem}${good.keyPem}`],
     ['a private key without its header lines', keyDerBase64.replace(/(.{64})/g, '$1\n')],
+    ['an EC private key without its header lines', headerless(ecKey.export({ type: 'sec1', format: 'der' }))],
+    ['an encrypted private key without its header lines', headerless(ecKey.export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: 'pw' }))],
   ])('when it is %s, then it is refused as a private key, never as a damaged certificate', (_name, pem) => {
     const error = refusal(pem);
 
