@@ -140,11 +140,14 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     clock,
     policy,
     logger: logger.child({ component: 'delivery' }),
+    owners: credentialsInTurn,
     orphans: { applications: credentials, provisioner },
     ...(overrides.secretCheckBudgetMs !== undefined ? { checkBudgetMs: overrides.secretCheckBudgetMs } : {}),
   });
 
-  const rotation = createRotationService({ store, source: credentialsInTurn, provisioner: inTurn, operators, clock, random, policy, logger: logger.child({ component: 'rotation' }) });
+  // Registrar's own registrations: the Graph identity and the bot's. A secret of either would carry Registrar's power.
+  const ownAppIds = [config.graph.clientId, config.bot?.id].filter((id): id is string => !!id);
+  const rotation = createRotationService({ store, source: credentialsInTurn, provisioner: inTurn, clock, random, policy, ownAppIds, logger: logger.child({ component: 'rotation' }) });
 
   const people: PeopleDirectory | undefined = directory ?? (connection ? new GraphDirectory(connection.client) : undefined);
 

@@ -35,7 +35,7 @@ export interface Runtime {
   notifier: RequestNotifier;
   /** Runs an expiry scan now (as the schedule would); one at a time in this process. */
   scan(): Promise<ExpiryScanResult>;
-  /** Expires undecided requests past PENDING_TTL_DAYS and hides secrets past REVEAL_TTL, updating their cards. */
+  /** Expires undecided requests past PENDING_TTL_DAYS and deliveries past DELIVERY_TTL_DAYS, hides secrets past REVEAL_TTL, updating their cards. */
   sweep(): Promise<void>;
   /** Resolves when background work (provisioning, card updates) has ended. */
   idle(): Promise<void>;
@@ -53,6 +53,7 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
     approvers: container.approvers,
     delivery: container.delivery,
     clock: container.clock,
+    deliveryTtlDays: config.policy.deliveryTtlDays,
     logger: logger.child({ component: 'cards' }),
     ...(container.tenantId ? { tenantId: container.tenantId } : {}),
     ...(container.graphEndpoints ? { graphEndpoints: container.graphEndpoints } : {}),
@@ -96,6 +97,7 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
       void notifier.expired(request);
     }
     for (const request of await container.delivery.redactDue(now)) void notifier.changed(request);
+    for (const request of await container.delivery.expireDeliveriesDue(now)) void notifier.changed(request);
   }
 
   // Work a previous process left: provisioning to finish, cards to send.

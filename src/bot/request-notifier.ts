@@ -40,6 +40,19 @@ export function rotationCleanupCard(request: AppRequest, message?: string): Adap
   });
 }
 
+/** The delivery card of a client secret nobody revealed within DELIVERY_TTL_DAYS. */
+export function expiredDeliveryCard(request: AppRequest, ttlDays: number): AdaptiveCard {
+  const app = request.provisioning.application;
+  return renderNotice({
+    tone: 'info',
+    title: `The client secret of ${request.form.displayName} expired unrevealed`,
+    text:
+      `Nobody revealed it within ${ttlDays} days of the app being ready, so Registrar will not create it any more. ` +
+      `The app registration exists${app ? ` (client id ${app.appId})` : ''}; if you own it, type \`rotate ${request.form.displayName}\` in this chat for a new secret.`,
+    reference: request.id,
+  });
+}
+
 export interface RequestNotifier {
   /** The request as just saved: update its cards and send what is missing. Never throws. */
   changed(request: AppRequest): Promise<void>;
@@ -71,10 +84,12 @@ export interface RequestNotifierDeps {
   tenantId?: string;
   /** The login and Graph hosts the delivery card's token request names (the cloud's, or the local tenant's). */
   graphEndpoints?: { login: string; graph: string };
+  /** DELIVERY_TTL_DAYS, for the card of a secret that expired unrevealed. */
+  deliveryTtlDays: number;
 }
 
 export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifier {
-  const { store, messenger, channels, approvers, clock, logger } = deps;
+  const { store, messenger, channels, approvers, clock, logger, deliveryTtlDays } = deps;
   const queues = new Map<string, Promise<void>>();
   const approverIds = new Map<string, { at: number; ids: string[] }>();
   /** The version of the request each card (by activity id) shows, so that a card is updated only when it would change. */
@@ -163,6 +178,11 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
     if (home && request.deliveryCard && request.status === 'delivered' && (request.delivery?.kind !== 'secret' || request.redactedAt)) {
       const ref = request.deliveryCard;
       attempt('delivery', ref, () => messenger.update(home, ref, deliveryCard(request)));
+    }
+    // A secret nobody revealed in time: the card loses its Reveal button and says how to get one now.
+    if (home && request.deliveryCard && request.status === 'expired' && request.provisionedAt) {
+      const ref = request.deliveryCard;
+      attempt('delivery', ref, () => messenger.update(home, ref, expiredDeliveryCard(request, deliveryTtlDays)));
     }
     await Promise.all(tries);
   }

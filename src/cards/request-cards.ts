@@ -130,6 +130,10 @@ function describeStatus(request: AppRequest): StatusView {
       };
     }
     case 'expired':
+      // Provisioned, but the client secret was not revealed within DELIVERY_TTL_DAYS: the app exists without it.
+      if (request.provisionedAt) {
+        return { ...tone, headline: 'Expired', lines: lines(`The app exists, but its client secret was not revealed in time and will not be created. Its owners get one with rotate ${request.form.displayName}.`) };
+      }
       return { ...tone, headline: 'Expired', lines: lines(`Nobody decided by ${formatUtc(request.expiresAt)}. To ask again, type request.`) };
     case 'cancelled':
       return { ...tone, headline: 'Cancelled', lines: lines(`Cancelled by ${requester} on ${formatUtc(request.updatedAt)}.`) };

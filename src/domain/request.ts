@@ -70,6 +70,11 @@ export interface RotationTarget {
   oldDecision?: { removed: boolean; at: string; by: Person };
   /** Where the cleanup card was posted. */
   cleanupCard?: CardRef;
+  /**
+   * On what right the rotation was asked: 'owner' (an owner of the app in Entra ID, read again at Reveal and at
+   * Remove) or 'approval' (anyone else: the approvers' decision is the right). Absent on older rotations: 'owner'.
+   */
+  askedAs?: 'owner' | 'approval';
 }
 
 export interface AppRequest {
@@ -141,6 +146,8 @@ export type RequestEvent =
   | { type: 'fail'; message: string }
   | { type: 'retry' }
   | { type: 'deliver'; delivery: Delivery }
+  /** A provisioned client secret was not revealed within DELIVERY_TTL_DAYS: it will not be created any more. */
+  | { type: 'expireDelivery'; ttlDays: number }
   /** A rotation's owner removed the old secret (already done in Entra ID), or kept it. */
   | { type: 'decideOld'; removed: boolean };
 export type RequestEventType = RequestEvent['type'];
@@ -172,6 +179,7 @@ export const transitionTable = {
   fail: { from: ['provisioning'], to: ['failed'], doneIn: ['failed'] },
   retry: { from: ['failed'], to: ['provisioning'], doneIn: ['provisioning'] },
   deliver: { from: ['provisioned'], to: ['delivered'], doneIn: ['delivered'] },
+  expireDelivery: { from: ['provisioned'], to: ['expired'], doneIn: ['expired', 'delivered'] },
   decideOld: { from: ['delivered'], to: ['delivered'], doneIn: [] },
 } as const satisfies Record<RequestEventType, { from: readonly RequestStatus[]; to: readonly RequestStatus[]; doneIn: readonly RequestStatus[] }>;
 
@@ -198,6 +206,7 @@ const cannotWords: Record<RequestEventType, string> = {
   fail: 'be marked failed',
   retry: 'be retried',
   deliver: 'be delivered',
+  expireDelivery: 'have its delivery expire',
   decideOld: 'have its old credential removed or kept',
 };
 
@@ -216,6 +225,12 @@ export type TransitionResult =
   | { changed: true; request: AppRequest; audit: AuditEvent }
   /** The move was already made: nothing to save, answer the person with `message`. */
   | { changed: false; request: AppRequest; message: string };
+
+/** When a provisioned client secret stops waiting to be revealed (DELIVERY_TTL_DAYS after provisioning); undefined if never provisioned. */
+export function deliveryDueBy(request: Pick<AppRequest, 'provisionedAt' | 'updatedAt' | 'status'>, ttlDays: number): string | undefined {
+  const from = request.provisionedAt ?? (request.status === 'provisioned' ? request.updatedAt : undefined);
+  return from ? new Date(Date.parse(from) + ttlDays * dayMs).toISOString() : undefined;
+}
 
 /** The provisioning steps this request needs, in order. A rotation needs none: its application exists. */
 export function stepsFor(request: Pick<AppRequest, 'form' | 'kind'>): ProvisioningStep[] {
@@ -285,8 +300,11 @@ export interface NewRotation {
   requester: TransitionActor;
   target: Omit<RotationTarget, 'oldDecision' | 'cleanupCard'>;
   lifetimeDays: number;
-  /** ROTATION_NEEDS_APPROVAL: one approver first; otherwise the rotation starts approved. */
-  needsApproval: boolean;
+  /** Why the approvers decide first (a non-owner asked, the app is privileged, ROTATION_NEEDS_APPROVAL=always); undefined: it starts approved. */
+  approvalReason?: string;
+  /** The risk of a working secret of this app: what its service principal holds. */
+  risk: RiskAssessment;
+  approvalsRequired: number;
   pendingTtlDays: number;
   now: Date;
   requesterAddress?: ConversationAddress;
@@ -301,7 +319,7 @@ export function createRotation(input: NewRotation): { request: AppRequest; audit
   const at = input.now.toISOString();
   const { conversationId, ...requester } = input.requester;
   const { target } = input;
-  const status: RequestStatus = input.needsApproval ? 'submitted' : 'approved';
+  const status: RequestStatus = input.approvalReason ? 'submitted' : 'approved';
   const request: AppRequest = {
     id: input.id,
     kind: 'rotation',
@@ -310,7 +328,7 @@ export function createRotation(input: NewRotation): { request: AppRequest; audit
     requester: { aadObjectId: requester.aadObjectId.toLowerCase(), name: requester.name },
     form: {
       displayName: target.appName,
-      purpose: `A new client secret for ${target.appName}${target.old ? `, replacing the one that expires on ${target.old.endDateTime.slice(0, 10)}` : ''}.`,
+      purpose: `A new client secret for ${target.appName}${target.old ? `, replacing the one that expires on ${target.old.endDateTime.slice(0, 10)}` : ''}.${input.approvalReason ? ` Approvers decide because ${input.approvalReason}.` : ''}`,
       signInAudience: 'AzureADMyOrg',
       platform: 'none',
       redirectUris: [],
@@ -320,8 +338,8 @@ export function createRotation(input: NewRotation): { request: AppRequest; audit
       additionalOwnerIds: [],
     },
     permissions: [],
-    risk: { level: 'low', items: [], notes: [] },
-    approvalsRequired: 1,
+    risk: input.risk,
+    approvalsRequired: input.approvalReason ? Math.max(1, input.approvalsRequired) : 1,
     approvals: [],
     provisioning: { attempts: 0, application: { applicationObjectId: target.applicationObjectId, appId: target.appId, at } },
     createdAt: at,
@@ -335,9 +353,9 @@ export function createRotation(input: NewRotation): { request: AppRequest; audit
     event: 'submit',
     from: null,
     to: status,
-    detail: input.needsApproval
-      ? `asked to rotate the client secret of "${target.appName}" (appId ${target.appId}); 1 approval needed`
-      : `asked to rotate the client secret of "${target.appName}" (appId ${target.appId}); no approval needed (ROTATION_NEEDS_APPROVAL is off)`,
+    detail: input.approvalReason
+      ? `asked to rotate the client secret of "${target.appName}" (appId ${target.appId}); ${request.approvalsRequired} approval${request.approvalsRequired === 1 ? '' : 's'} needed: ${input.approvalReason}`
+      : `asked to rotate the client secret of "${target.appName}" (appId ${target.appId}) as its owner; no approval needed (ROTATION_NEEDS_APPROVAL)`,
     ...(conversationId ? { conversationId } : {}),
     objectIds: [target.applicationObjectId],
   };
@@ -425,6 +443,14 @@ export function transition(request: AppRequest, event: RequestEvent, actor: Tran
       return move('provisioning', { provisioning: { ...request.provisioning, attempts: request.provisioning.attempts + 1 } }, 'retry of provisioning');
     case 'deliver':
       return deliver(request, event.delivery, move);
+    case 'expireDelivery': {
+      if (!isRegistrar(actor)) throw new IllegalTransition(request.id, 'expireDelivery', request.status, `Only Registrar lets the delivery of request ${request.id} expire.`);
+      const due = deliveryDueBy(request, event.ttlDays);
+      if (request.form.credential.kind !== 'secret' || !due || now.getTime() < Date.parse(due)) {
+        throw new IllegalTransition(request.id, 'expireDelivery', request.status, `The client secret of request ${request.id} can still be revealed.`);
+      }
+      return move('expired', {}, `client secret not revealed by ${due}: none will be created for this request`);
+    }
     case 'decideOld': {
       requirePerson(request, 'decideOld', actor);
       const rotation = request.rotation;

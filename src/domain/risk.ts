@@ -166,3 +166,27 @@ export function hardeningNotes(permissions: readonly PermissionRef[], appId = '<
   }
   return notes;
 }
+
+/** What an existing app's service principal holds, as the rotation of its secret sees it. */
+export interface StandingPrivileges {
+  applicationPermissions: readonly PermissionRef[];
+  directoryRoles: ReadonlyArray<{ roleDefinitionId: string; displayName?: string }>;
+}
+
+/**
+ * The risk of handing someone a working secret of an existing app: whoever holds it acts as the app, with every
+ * application permission and directory role its service principal holds. Rated item by item as a new request
+ * would be; delegated permissions need a signed-in user and so add nothing here.
+ */
+export function assessStandingPrivileges(standing: StandingPrivileges): RiskAssessment {
+  const items: RiskItem[] = standing.applicationPermissions.map((p) => ({ kind: 'permission', subject: subjectOf(p), ...classifyPermission(p) }));
+  for (const role of standing.directoryRoles) {
+    items.push({
+      kind: 'directoryRole',
+      subject: `Directory role: ${role.displayName ?? role.roleDefinitionId}`,
+      level: 'high',
+      reason: 'Whoever holds a secret of this app acts with this directory role, across the tenant.',
+    });
+  }
+  return { level: highestRisk(items.map((item) => item.level)), items, notes: [] };
+}

@@ -11,10 +11,15 @@
  * A crash between addPassword and that save (or an addPassword whose answer was lost) leaves a secret named for
  * the request that nobody can read. Once a delivery is recorded, any other secret with that name is such an
  * orphan: it is removed in the background after the reveal answers.
+ *
+ * The right to the secret is read at the click, before addPassword, never remembered: the person must be the
+ * requester (from the activity), the delivery must not have expired (DELIVERY_TTL_DAYS after provisioning), and
+ * they must own the app in Entra ID now (read from the directory), unless the approvers decided a rotation a
+ * non-owner asked for, in which case that decision, in the store, is the right.
  */
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { Actor } from '../domain/conversation';
-import { registrarActor, transition, type AppRequest, type RequestEvent, type TransitionActor } from '../domain/request';
+import { deliveryDueBy, registrarActor, transition, type AppRequest, type RequestEvent, type TransitionActor } from '../domain/request';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { Clock, CredentialSource, NewSecret, Provisioner, Store } from './ports';
@@ -39,6 +44,8 @@ export interface DeliveryService {
   stored(actor: Actor, requestId: string): Promise<AppRequest>;
   /** Requests whose revealed secret is past REVEAL_TTL and still on a card: marks them redacted and returns them. */
   redactDue(now: Date): Promise<AppRequest[]>;
+  /** Provisioned requests whose client secret was not revealed within DELIVERY_TTL_DAYS: moves them to expired and returns them. */
+  expireDeliveriesDue(now: Date): Promise<AppRequest[]>;
   /** Only the requester sees the delivery; refuses anyone else. */
   requireRequester(actor: Actor, request: AppRequest): void;
   /**
@@ -54,8 +61,10 @@ export interface DeliveryServiceDeps {
   store: Store;
   provisioner: Pick<Provisioner, 'addPassword' | 'removePassword' | 'verifySecret'>;
   clock: Clock;
-  policy: Pick<Config['policy'], 'secretMaxDays' | 'revealTtlMinutes'>;
+  policy: Pick<Config['policy'], 'secretMaxDays' | 'revealTtlMinutes' | 'deliveryTtlDays'>;
   logger: Logger;
+  /** The app's owners in Entra ID, read at every Reveal (inside the invoke's budget). */
+  owners: Pick<CredentialSource, 'ownersOf'>;
   /**
    * Background removal of orphaned secrets after a reveal, with the full retry budget (not an invoke's): reads the
    * app's secrets and removes those named for the request but not recorded. Without it, orphans stay.
@@ -110,17 +119,39 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     return 'This app has no client secret to reveal.';
   }
 
+  /** The delivery has expired, or will have by `now`; then what the person can do instead. */
+  function expiredMessage(request: AppRequest): string {
+    return `The client secret of ${request.form.displayName} was not revealed within ${policy.deliveryTtlDays} days, so Registrar will not create it any more. The app exists; if you own it, get a secret with \`rotate ${request.form.displayName}\`.`;
+  }
+
+  /** The requester's right to a new secret of this app, read now: ownership from the directory, or the approvers' decision. */
+  async function requireRight(actor: Actor, request: AppRequest, applicationObjectId: string): Promise<void> {
+    if (request.kind === 'rotation' && request.rotation?.askedAs === 'approval') {
+      if (request.approvals.length >= request.approvalsRequired) return;
+      throw new NotAuthorized(`Rotation ${request.id} was not approved, so no secret is created for it.`);
+    }
+    const owners = await deps.owners.ownersOf(applicationObjectId);
+    if (owners.includes(actor.aadObjectId!.toLowerCase())) return;
+    throw new NotAuthorized(
+      `You are not an owner of ${request.form.displayName} in Entra ID any more, so Registrar will not create a secret for it. If you were just made an owner, try again in a minute; otherwise ask an owner of the app to add you.`,
+    );
+  }
+
   async function revealOnce(actor: Actor, requestId: string, conversationId?: string): Promise<RevealResult> {
     const current = await loadRequest(store, requestId);
     const request = toRequest(current.value);
     requireRequester(actor, request);
     if (request.form.credential.kind !== 'secret' || request.status === 'delivered') return { kind: 'already', request, message: alreadyMessage(request) };
+    if (request.status === 'expired' && request.provisionedAt) throw new RegistrarError('conflict', expiredMessage(request));
     if (request.status !== 'provisioned') {
       throw new RegistrarError('conflict', `Request ${requestId} is not ready yet: its app is still being set up. The card updates when it is.`);
     }
     const application = request.provisioning.application;
     if (!application) throw new Error(`request ${requestId} is provisioned without an application`);
     const now = clock.now();
+    const due = deliveryDueBy(request, policy.deliveryTtlDays);
+    if (due && now.getTime() >= Date.parse(due)) throw new RegistrarError('conflict', expiredMessage(request));
+    await requireRight(actor, request, application.applicationObjectId);
     const days = Math.min(request.form.credential.lifetimeDays, policy.secretMaxDays);
     const secret = await provisioner.addPassword(application.applicationObjectId, {
       displayName: secretName(requestId),
@@ -190,6 +221,22 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const request = toRequest((await loadRequest(store, requestId)).value);
       requireRequester(actor, request);
       return annotateRequest(store, requestId, (latest) => (latest.redactedAt || latest.delivery?.kind !== 'secret' ? undefined : { redactedAt: clock.now().toISOString() }));
+    },
+
+    async expireDeliveriesDue(now) {
+      const due = (r: AppRequest) => {
+        const by = r.status === 'provisioned' && r.form.credential.kind === 'secret' ? deliveryDueBy(r, policy.deliveryTtlDays) : undefined;
+        return by !== undefined && Date.parse(by) <= now.getTime();
+      };
+      const expired: AppRequest[] = [];
+      for (const request of (await listRequests(store)).map((s) => toRequest(s.value)).filter(due)) {
+        const moved = await moveRequest(store, request.id, (latest) => (due(latest) ? { type: 'expireDelivery', ttlDays: policy.deliveryTtlDays } : undefined), registrarActor, () => now);
+        if (moved.changed) {
+          logger.child({ requestId: request.id }).info({ provisionedAt: moved.request.provisionedAt }, 'delivery expired: the client secret was not revealed in time');
+          expired.push(moved.request);
+        }
+      }
+      return expired;
     },
 
     async redactDue(now) {

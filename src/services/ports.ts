@@ -4,7 +4,7 @@
 import type { AppSpec, CatalogPermission, CertificateSpec, PermissionRef, PermissionType } from '../domain/app-spec';
 import type { ChannelBinding, ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import type { CredentialInfo } from '../domain/expiry';
-import type { AuditEvent, RequestRecord } from '../domain/request';
+import type { AuditEvent, OwnerDetail, RequestRecord } from '../domain/request';
 
 /** A stored value with the ETag that guards its next update. */
 export interface Stored<T> {
@@ -96,6 +96,8 @@ export interface Directory {
 /** People's display names from the directory, by Entra object id (those it does not know are left out). */
 export interface PeopleDirectory {
   displayNames(userObjectIds: readonly string[]): Promise<Record<string, string>>;
+  /** The users of the tenant with these object ids (anything that is not a user, or unknown, is left out). */
+  users(userObjectIds: readonly string[]): Promise<OwnerDetail[]>;
 }
 
 /** A resource API's permissions, read from its service principal in the tenant (spec §7.3). */
@@ -181,6 +183,18 @@ export interface CredentialSource {
   ownersOf(applicationObjectId: string): Promise<string[]>;
   /** The application with this appId (a GUID) or this exact display name; several with one name is an error saying so. */
   findApplication(appIdOrName: string): Promise<ApplicationSummary | undefined>;
+  /** What the app's service principal holds: application permissions granted to it and directory roles assigned to it. */
+  privilegesOf(appId: string): Promise<AppPrivileges>;
+}
+
+/** The standing of an app's service principal, for deciding whether a rotation of its secret needs approval. */
+export interface AppPrivileges {
+  /** Undefined when the app has no service principal in this tenant (it can act nowhere here). */
+  servicePrincipalId?: string;
+  /** Application permissions (appRoleAssignments) granted to it, resolved to their names where the resource says. */
+  applicationPermissions: PermissionRef[];
+  /** Directory roles assigned to it (roleDefinitionIds), with their names when known. */
+  directoryRoles: Array<{ roleDefinitionId: string; displayName?: string }>;
 }
 
 export interface Clock {

@@ -1,24 +1,32 @@
 /**
- * Rotation (PRODUCT "Expiry reminders and rotation"): an app's owner, or an operator, asks for a new client
- * secret; ROTATION_NEEDS_APPROVAL decides whether the approvers see it first. The new secret is delivered as a
- * new app's is (delivery-service.ts). The old credential stays until the owner answers the cleanup card; it is
- * never removed automatically. Who owns the app is read from the directory on every click, never from the card.
+ * Rotation (PRODUCT "Expiry reminders and rotation"): a new client secret for an existing app, delivered as a new
+ * app's is (delivery-service.ts). A working secret is the app's whole power, so rotation is an owner's act:
+ * - an owner of the app in Entra ID (read from the directory at the click) rotates it, straight away unless
+ *   ROTATION_NEEDS_APPROVAL says otherwise: 'always', or 'privileged' (the default) when the app's service
+ *   principal holds a high-risk application permission or any directory role;
+ * - anyone else, operators included, can only ask: the approvers decide, and never the asker;
+ * - Registrar's own registration (AZURE_CLIENT_ID, BOT_ID) is never rotated from chat: a secret of it would carry
+ *   Registrar's tenant-wide permissions to whoever revealed it.
+ * The right is read again where it takes effect: at Reveal (delivery-service.ts) and here, when the old secret is
+ * removed. The old credential stays until an owner answers the cleanup card; it is never removed automatically.
  */
 import type { Actor, ConversationAddress } from '../domain/conversation';
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { CredentialInfo } from '../domain/expiry';
+import { approvalsNeeded } from '../domain/approval-policy';
+import { findDirectoryRole } from '../domain/directory-roles';
 import { createRotation, type AppRequest, type RotationTarget, type TransitionActor } from '../domain/request';
 import { newRequestId, type RandomSource } from '../domain/request-id';
+import { assessStandingPrivileges, type RiskAssessment } from '../domain/risk';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import type { OperatorPolicy } from './operator-policy';
 import type { ApplicationSummary, Clock, CredentialSource, Provisioner, Store } from './ports';
 import { createRecord, loadRequest, moveRequest, toRequest } from './request-records';
 
 export interface RotationService {
-  /** Starts a rotation of the app named by appId or exact display name, for an owner or an operator. */
+  /** Starts a rotation of the app named by appId or exact display name: an owner's, or anyone else's request to the approvers. */
   start(actor: Actor, appIdOrName: string, home?: ConversationAddress): Promise<AppRequest>;
-  /** The cleanup card's answer: remove the old secret (from Entra ID) or keep it. Owners and operators only. */
+  /** The cleanup card's answer: remove the old secret (from Entra ID; owners only, read now) or keep it. */
   decideOld(actor: Actor, requestId: string, remove: boolean): Promise<AppRequest>;
 }
 
@@ -26,11 +34,14 @@ export interface RotationServiceDeps {
   store: Store;
   source: CredentialSource;
   provisioner: Pick<Provisioner, 'removePassword'>;
-  operators: OperatorPolicy;
   clock: Clock;
   random: RandomSource;
   policy: Config['policy'];
   logger: Logger;
+  /** appIds of Registrar's own registrations (AZURE_CLIENT_ID, BOT_ID): never rotated from chat. */
+  ownAppIds: readonly string[];
+  /** How many undecided requests the person has open (OPEN_REQUESTS_PER_USER counts rotations asked of the approvers too). */
+  openRequests?: (aadObjectId: string) => Promise<number>;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -42,14 +53,36 @@ function oldest(credentials: readonly CredentialInfo[]): CredentialInfo | undefi
 }
 
 export function createRotationService(deps: RotationServiceDeps): RotationService {
-  const { store, source, provisioner, operators, clock, random, policy, logger } = deps;
+  const { store, source, provisioner, clock, random, policy, logger } = deps;
+  const ownAppIds = new Set(deps.ownAppIds.map((id) => id.toLowerCase()));
 
-  async function requireOwnerOrOperator(actor: Actor, app: Pick<ApplicationSummary, 'applicationObjectId' | 'displayName'>): Promise<void> {
+  function who(actor: Actor): string {
     if (!actor.aadObjectId) throw new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot rotate a secret for you.');
-    const owners = await source.ownersOf(app.applicationObjectId);
-    if (owners.includes(actor.aadObjectId.toLowerCase())) return;
-    if (await operators.isOperator(actor)) return;
-    throw new NotAuthorized(`Only the owners of ${app.displayName} in Entra ID, and the Registrar operators, can rotate its secret. Ask an owner to add you.`);
+    return actor.aadObjectId.toLowerCase();
+  }
+
+  async function isOwner(aadObjectId: string, applicationObjectId: string): Promise<boolean> {
+    return (await source.ownersOf(applicationObjectId)).includes(aadObjectId);
+  }
+
+  /** The risk of a working secret of the app; a service principal Registrar cannot read is taken as privileged. */
+  async function standingRisk(appId: string): Promise<RiskAssessment> {
+    const privileges = await source.privilegesOf(appId);
+    return assessStandingPrivileges({
+      applicationPermissions: privileges.applicationPermissions,
+      directoryRoles: privileges.directoryRoles.map((r) => ({ ...r, ...(findDirectoryRole(r.roleDefinitionId) ? { displayName: findDirectoryRole(r.roleDefinitionId)!.displayName } : {}) })),
+    });
+  }
+
+  /** Why the approvers decide first, or undefined when an owner may rotate straight away. */
+  function approvalReason(owner: boolean, risk: RiskAssessment): string | undefined {
+    if (!owner) return 'the person asking does not own the app in Entra ID';
+    if (policy.rotationNeedsApproval === 'always') return 'every rotation goes to the approvers (ROTATION_NEEDS_APPROVAL=always)';
+    if (policy.rotationNeedsApproval === 'privileged' && risk.level === 'high') {
+      const what = risk.items.filter((i) => i.level === 'high').map((i) => i.subject);
+      return `its service principal holds ${what.slice(0, 5).join(', ')}${what.length > 5 ? ` and ${what.length - 5} more` : ''} (ROTATION_NEEDS_APPROVAL=privileged)`;
+    }
+    return undefined;
   }
 
   return {
@@ -58,9 +91,23 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       if (!wanted) throw new RegistrarError('invalid-input', 'Say which app: `rotate <app name or appId>`.');
       const app = await source.findApplication(wanted);
       if (!app) throw new RegistrarError('not-found', `Registrar finds no app registration called "${wanted.slice(0, 120)}". Use its exact name or its appId.`);
-      await requireOwnerOrOperator(actor, app);
+      const person = who(actor);
+      if (ownAppIds.has(app.appId.toLowerCase())) {
+        throw new NotAuthorized(
+          `Registrar does not rotate its own registration from chat: a secret of ${app.displayName} would carry Registrar's permissions over the whole tenant to whoever revealed it. Its identity is a managed identity with no secret; see infra/README.md, "Registrar's identity is Tier 0".`,
+        );
+      }
+      const owner = await isOwner(person, app.applicationObjectId);
+      const risk = await standingRisk(app.appId);
+      const reason = approvalReason(owner, risk);
+      if (reason && deps.openRequests && (await deps.openRequests(person)) >= policy.openRequestsPerUser) {
+        throw new RegistrarError(
+          'conflict',
+          `You have ${policy.openRequestsPerUser} requests waiting for a decision, the most one person may have open (OPEN_REQUESTS_PER_USER). Cancel one with \`cancel <id>\`, or wait for a decision.`,
+        );
+      }
       const old = oldest(app.credentials);
-      const target: Omit<RotationTarget, 'oldDecision' | 'cleanupCard'> = {
+      const target: Omit<RotationTarget, 'oldDecision' | 'cleanupCard' | 'askedAs'> = {
         applicationObjectId: app.applicationObjectId,
         appId: app.appId,
         appName: app.displayName,
@@ -80,17 +127,19 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       for (let attempt = 1; ; attempt++) {
         const { request, audit } = createRotation({
           id: newRequestId(random),
-          requester: { aadObjectId: actor.aadObjectId!.toLowerCase(), name: actor.name, ...(home ? { conversationId: home.conversation.id } : {}) },
-          target,
+          requester: { aadObjectId: person, name: actor.name, ...(home ? { conversationId: home.conversation.id } : {}) },
+          target: { ...target, askedAs: owner ? 'owner' : 'approval' },
           lifetimeDays: Math.min(policy.secretDefaultDays, policy.secretMaxDays),
-          needsApproval: policy.rotationNeedsApproval === 'always',
+          ...(reason ? { approvalReason: reason } : {}),
+          risk,
+          approvalsRequired: approvalsNeeded(risk.level, policy),
           pendingTtlDays: policy.pendingTtlDays,
           now: clock.now(),
           ...(home ? { requesterAddress: home } : {}),
         });
         try {
           const created = await createRecord(store, request, audit);
-          logger.child({ requestId: request.id }).info({ appId: app.appId, status: request.status }, 'rotation asked');
+          logger.child({ requestId: request.id }).info({ appId: app.appId, status: request.status, askedAs: owner ? 'owner' : 'approval', risk: risk.level }, 'rotation asked');
           return toRequest(created.stored.value);
         } catch (err) {
           if (!(err instanceof ConflictError && err.reason === 'exists') || attempt >= MAX_ATTEMPTS) throw err;
@@ -99,23 +148,43 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     },
 
     async decideOld(actor, requestId, remove) {
+      const person = who(actor);
       const request = toRequest((await loadRequest(store, requestId)).value);
       const rotation = request.rotation;
       if (request.kind !== 'rotation' || !rotation) throw new RegistrarError('invalid-input', `Request ${requestId} is not a rotation.`);
-      if (rotation.oldDecision) return request;
-      await requireOwnerOrOperator(actor, { applicationObjectId: rotation.applicationObjectId, displayName: rotation.appName });
-      if (request.status !== 'delivered') throw new RegistrarError('conflict', 'Reveal and store the new secret first; then decide about the old one.');
-      const old = rotation.old;
-      if (remove && old?.kind === 'secret') {
-        await provisioner.removePassword(rotation.applicationObjectId, old.keyId);
-        logger.child({ requestId }).info({ appId: rotation.appId, keyId: old.keyId }, 'old secret removed');
+      // Read now, not at the start of the rotation: an owner removed since has no say over the app's secrets.
+      if (!(await isOwner(person, rotation.applicationObjectId))) {
+        throw new NotAuthorized(`Only the owners of ${rotation.appName} in Entra ID can remove or keep its old secret. Ask an owner to add you.`);
       }
+      const old = rotation.old;
+      const log = logger.child({ requestId });
+      const removeOld = async (): Promise<void> => {
+        if (old?.kind !== 'secret') return;
+        try {
+          await provisioner.removePassword(rotation.applicationObjectId, old.keyId);
+        } catch (err) {
+          throw new RegistrarError('unavailable', `Your decision is recorded, but Registrar could not remove the old secret of ${rotation.appName} yet. Press Remove again in a minute.`, {
+            cause: err,
+            detail: `removing keyId ${old.keyId} of application ${rotation.applicationObjectId} after the decision committed`,
+          });
+        }
+        log.info({ appId: rotation.appId, keyId: old.keyId }, 'old secret removed');
+      };
+      if (rotation.oldDecision) {
+        // A repeat of a committed Remove finishes it (removing what is gone already is no error); nothing else changes.
+        if (rotation.oldDecision.removed && remove) await removeOld();
+        return request;
+      }
+      if (request.status !== 'delivered') throw new RegistrarError('conflict', 'Reveal and store the new secret first; then decide about the old one.');
       if (remove && old?.kind === 'certificate') {
         throw new RegistrarError('invalid-input', 'Registrar removes old client secrets only; remove the old certificate in the app registration once nothing uses it.');
       }
-      const by: TransitionActor = { aadObjectId: actor.aadObjectId!.toLowerCase(), name: actor.name };
-      // In the audit trail, like every other decision: who removed or kept which credential, and when.
-      return (await moveRequest(store, requestId, { type: 'decideOld', removed: remove }, by, () => clock.now(), MAX_ATTEMPTS)).request;
+      const by: TransitionActor = { aadObjectId: person, name: actor.name };
+      // The decision commits first, and only a committed Remove removes the secret: a Keep that won the race leaves
+      // the secret where the card and the audit say it is.
+      const moved = await moveRequest(store, requestId, { type: 'decideOld', removed: remove }, by, () => clock.now(), MAX_ATTEMPTS);
+      if (moved.request.rotation?.oldDecision?.removed && remove) await removeOld();
+      return moved.request;
     },
   };
 }

@@ -11,7 +11,7 @@ import { RegistrarError } from '../../domain/errors';
 import type { CredentialInfo } from '../../domain/expiry';
 import type { Logger } from '../../lib/logger';
 import { realSleep, withRetry } from '../../lib/retry';
-import type { ApplicationSummary, CredentialSource } from '../../services/ports';
+import type { AppPrivileges, ApplicationSummary, CredentialSource } from '../../services/ports';
 import { type GraphConnection, NO_CLIENT_RETRY } from './graph-client';
 import { type FailureHelp, graphRetryClassifier, readGraphFailure, toRegistrarError } from './graph-errors';
 import { isGuid } from '../../domain/guid';
@@ -201,6 +201,70 @@ export class GraphCredentialSource implements CredentialSource {
     }
     const app = found[0];
     return app && { applicationObjectId: app.id, appId: app.appId, displayName: app.displayName ?? app.appId, credentials: credentialsOf([app]) };
+  }
+
+  /**
+   * What the app's service principal holds. Application permissions are its appRoleAssignments, named from each
+   * resource's appRoles (https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignments); directory
+   * roles are the role assignments whose principal it is
+   * (https://learn.microsoft.com/graph/api/rbacapplication-list-roleassignments, $filter on principalId). An
+   * assignment whose role the resource no longer names is kept with its id as the name, so that it counts as unknown.
+   */
+  async privilegesOf(appId: string): Promise<AppPrivileges> {
+    const log = this.options.logger.child({ step: 'read-privileges' });
+    const help: FailureHelp = { doing: `reading what the service principal of app ${appId} holds`, requires: 'Application.Read.All and Directory.Read.All' };
+    const sps = await this.get<{ id: string }>(log, help, { path: '/servicePrincipals', select: ['id'], filter: `appId eq ${literal(appId)}` });
+    const sp = sps.value?.[0];
+    if (!sp) return { applicationPermissions: [], directoryRoles: [] };
+    const assignments = await this.all<{ resourceId?: string; appRoleId?: string; resourceDisplayName?: string | null }>(log, help, {
+      path: `/servicePrincipals/${encodeURIComponent(sp.id)}/appRoleAssignments`,
+      select: ['resourceId', 'appRoleId', 'resourceDisplayName'],
+    });
+    const resources = new Map<string, { appId: string; displayName?: string | null; appRoles?: Array<{ id: string; value?: string | null }> }>();
+    const applicationPermissions: AppPrivileges['applicationPermissions'] = [];
+    for (const assignment of assignments) {
+      if (!assignment.resourceId || !assignment.appRoleId) continue;
+      // The default app role (all zeros) grants nothing by name: it is how a user or app is assigned without a role.
+      if (/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(assignment.appRoleId)) continue;
+      let resource = resources.get(assignment.resourceId);
+      if (!resource) {
+        resource = (await this.get<never>(log, help, { path: `/servicePrincipals/${encodeURIComponent(assignment.resourceId)}`, select: ['appId', 'displayName', 'appRoles'] })) as unknown as {
+          appId: string;
+          displayName?: string | null;
+          appRoles?: Array<{ id: string; value?: string | null }>;
+        };
+        resources.set(assignment.resourceId, resource);
+      }
+      const role = resource.appRoles?.find((r) => r.id.toLowerCase() === assignment.appRoleId!.toLowerCase());
+      applicationPermissions.push({
+        resourceAppId: resource.appId,
+        resourceDisplayName: resource.displayName ?? assignment.resourceDisplayName ?? resource.appId,
+        id: assignment.appRoleId,
+        value: role?.value || assignment.appRoleId,
+        type: 'Role',
+        adminConsentRequired: true,
+        description: '',
+      });
+    }
+    const roles = await this.all<{ roleDefinitionId?: string }>(log, help, {
+      path: '/roleManagement/directory/roleAssignments',
+      select: ['roleDefinitionId'],
+      filter: `principalId eq ${literal(sp.id)}`,
+    });
+    const directoryRoles = roles.filter((r) => r.roleDefinitionId).map((r) => ({ roleDefinitionId: r.roleDefinitionId!.toLowerCase() }));
+    return { servicePrincipalId: sp.id, applicationPermissions, directoryRoles };
+  }
+
+  /** Every item of a collection, following nextLinks. */
+  private async all<T>(log: Logger, help: FailureHelp, first: GraphGet): Promise<T[]> {
+    const items: T[] = [];
+    let page = await this.get<T>(log, help, first);
+    for (;;) {
+      items.push(...(page.value ?? []));
+      const next = page['@odata.nextLink'];
+      if (!next) return items;
+      page = await this.get<T>(log, help, next);
+    }
   }
 
   /**

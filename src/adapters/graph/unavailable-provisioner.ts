@@ -42,5 +42,6 @@ export function unavailableCredentialSource(): CredentialSource {
     },
     ownersOf: refuse,
     findApplication: refuse,
+    privilegesOf: refuse,
   };
 }

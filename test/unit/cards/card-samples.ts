@@ -388,7 +388,9 @@ function rotationRequest() {
       old: { kind: 'secret', keyId: 'b1e5c0de-0000-4000-9000-000000000001', hint: 'Ex3', endDateTime: '2026-11-30T08:00:00Z', displayName: 'Expense Bot secret' },
     },
     lifetimeDays: 180,
-    needsApproval: true,
+    approvalReason: 'the person asking does not own the app in Entra ID',
+    risk: { level: 'low', items: [], notes: [] },
+    approvalsRequired: 1,
     pendingTtlDays: 7,
     now: new Date('2026-11-23T08:00:00Z'),
   }).request;

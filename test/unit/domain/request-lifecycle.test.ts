@@ -67,6 +67,7 @@ const events: Record<RequestEventType, [RequestEvent, TransitionActor, Date?]> =
   fail: [{ type: 'fail', message: 'Graph said 500' }, registrarActor],
   retry: [{ type: 'retry' }, megan],
   deliver: [{ type: 'deliver', delivery: secretDelivery }, requester],
+  expireDelivery: [{ type: 'expireDelivery', ttlDays: 7 }, registrarActor, new Date(later.getTime() + 8 * 24 * 60 * 60 * 1000)],
   decideOld: [{ type: 'decideOld', removed: true }, requester],
 };
 
@@ -74,20 +75,20 @@ type Outcome = RequestStatus | 'repeat' | 'illegal';
 const _ = 'illegal' as const;
 const R = 'repeat' as const;
 // prettier-ignore
-const expected: Record<string, [Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]> = {
-  //                                approve     reject      cancel       expire     startProv.      completeStep    succeed        fail      retry           deliver      decideOld (not a rotation)
-  submitted:                        ['approved', 'rejected', 'cancelled', 'expired', _,              _,              _,             _,        _,              _,           _],
-  approved:                         [R,          _,          _,           _,         'provisioning', _,              _,             _,        _,              _,           _],
-  'provisioning (no step done)':    [R,          _,          _,           _,         R,              'provisioning', _,             'failed', R,              _,           _],
-  'provisioning (every step done)': [R,          _,          _,           _,         R,              R,              'provisioned', 'failed', R,              _,           _],
-  provisioned:                      [R,          _,          _,           _,         R,              _,              R,             _,        _,              'delivered', _],
-  delivered:                        [R,          _,          _,           _,         R,              _,              R,             _,        _,              R,           _],
-  rejected:                         [_,          R,          _,           _,         _,              _,              _,             _,        _,              _,           _],
-  expired:                          [_,          _,          _,           R,         _,              _,              _,             _,        _,              _,           _],
-  cancelled:                        [_,          _,          R,           _,         _,              _,              _,             _,        _,              _,           _],
-  failed:                           [R,          _,          _,           _,         _,              _,              _,             R,        'provisioning', _,           _],
+const expected: Record<string, [Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]> = {
+  //                                approve     reject      cancel       expire     startProv.      completeStep    succeed        fail      retry           deliver      expireDelivery  decideOld (not a rotation)
+  submitted:                        ['approved', 'rejected', 'cancelled', 'expired', _,              _,              _,             _,        _,              _,           _,              _],
+  approved:                         [R,          _,          _,           _,         'provisioning', _,              _,             _,        _,              _,           _,              _],
+  'provisioning (no step done)':    [R,          _,          _,           _,         R,              'provisioning', _,             'failed', R,              _,           _,              _],
+  'provisioning (every step done)': [R,          _,          _,           _,         R,              R,              'provisioned', 'failed', R,              _,           _,              _],
+  provisioned:                      [R,          _,          _,           _,         R,              _,              R,             _,        _,              'delivered', 'expired',      _],
+  delivered:                        [R,          _,          _,           _,         R,              _,              R,             _,        _,              R,           R,              _],
+  rejected:                         [_,          R,          _,           _,         _,              _,              _,             _,        _,              _,           _,              _],
+  expired:                          [_,          _,          _,           R,         _,              _,              _,             _,        _,              _,           R,              _],
+  cancelled:                        [_,          _,          R,           _,         _,              _,              _,             _,        _,              _,           _,              _],
+  failed:                           [R,          _,          _,           _,         _,              _,              _,             R,        'provisioning', _,           _,              _],
 };
-const eventOrder: RequestEventType[] = ['approve', 'reject', 'cancel', 'expire', 'startProvisioning', 'completeStep', 'succeed', 'fail', 'retry', 'deliver', 'decideOld'];
+const eventOrder: RequestEventType[] = ['approve', 'reject', 'cancel', 'expire', 'startProvisioning', 'completeStep', 'succeed', 'fail', 'retry', 'deliver', 'expireDelivery', 'decideOld'];
 
 const cases = Object.entries(expected).flatMap(([state, outcomes]) => eventOrder.map((event, i) => ({ state, event, outcome: outcomes[i]! })));
 
@@ -231,7 +232,8 @@ describe('the old credential of a rotation', () => {
       requester,
       target: { applicationObjectId: 'a1e5c0de-0000-4000-9000-000000000103', appId: 'a1e5c0de-0000-4000-9000-000000000203', appName: 'Expense Bot', old },
       lifetimeDays: 180,
-      needsApproval: false,
+      risk: { level: 'low', items: [], notes: [] },
+      approvalsRequired: 1,
       pendingTtlDays: 7,
       now,
     }).request;
