@@ -59,6 +59,13 @@ export interface GraphApplication {
   owners?: Array<{ id?: string; '@odata.type'?: string }>;
 }
 
+/** A resource API's service principal, as far as naming the app roles granted on it needs. */
+interface ResourceRoles {
+  appId: string;
+  displayName?: string | null;
+  appRoles?: Array<{ id: string; value?: string | null }>;
+}
+
 /** A first request (a path and its query) or a nextLink, which carries its query as Graph wrote it. */
 type GraphGet = string | { path: string; select: readonly string[]; filter?: string; top?: number; expand?: string };
 
@@ -220,7 +227,7 @@ export class GraphCredentialSource implements CredentialSource {
       path: `/servicePrincipals/${encodeURIComponent(sp.id)}/appRoleAssignments`,
       select: ['resourceId', 'appRoleId', 'resourceDisplayName'],
     });
-    const resources = new Map<string, { appId: string; displayName?: string | null; appRoles?: Array<{ id: string; value?: string | null }> }>();
+    const resources = new Map<string, ResourceRoles>();
     const applicationPermissions: AppPrivileges['applicationPermissions'] = [];
     for (const assignment of assignments) {
       if (!assignment.resourceId || !assignment.appRoleId) continue;
@@ -228,11 +235,9 @@ export class GraphCredentialSource implements CredentialSource {
       if (/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(assignment.appRoleId)) continue;
       let resource = resources.get(assignment.resourceId);
       if (!resource) {
-        resource = (await this.get<never>(log, help, { path: `/servicePrincipals/${encodeURIComponent(assignment.resourceId)}`, select: ['appId', 'displayName', 'appRoles'] })) as unknown as {
-          appId: string;
-          displayName?: string | null;
-          appRoles?: Array<{ id: string; value?: string | null }>;
-        };
+        // One entity, not a page: the filter on its id reads it as the one item of a collection.
+        const found = await this.get<ResourceRoles>(log, help, { path: '/servicePrincipals', select: ['id', 'appId', 'displayName', 'appRoles'], filter: `id eq ${literal(assignment.resourceId)}` });
+        resource = found.value?.[0] ?? { appId: assignment.resourceId, displayName: assignment.resourceDisplayName ?? null, appRoles: [] };
         resources.set(assignment.resourceId, resource);
       }
       const role = resource.appRoles?.find((r) => r.id.toLowerCase() === assignment.appRoleId!.toLowerCase());
