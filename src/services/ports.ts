@@ -13,6 +13,17 @@ export interface Stored<T> {
 }
 
 /**
+ * One write of an entity-group transaction. upsert: last writer wins, for rows that only the guarded write beside
+ * them changes (index rows). delete: whatever the row's ETag; a row that is not there is skipped, as
+ * Collection.delete does.
+ */
+export type RowWrite<T> =
+  | { op: 'create'; row: string; value: T }
+  | { op: 'replace'; row: string; value: T; etag: string }
+  | { op: 'upsert'; row: string; value: T }
+  | { op: 'delete'; row: string };
+
+/**
  * A keyed collection of JSON documents with optimistic concurrency. Keys are two-part (partition, row) so
  * that related records (a request and its audit events) can be listed together.
  *
@@ -29,14 +40,57 @@ export interface Collection<T> {
   delete(partition: string, row: string, etag?: string): Promise<void>;
   list(partition: string): AsyncIterable<Stored<T> & { row: string }>;
   /**
-   * Up to 100 creates and ETag-guarded replaces in one partition, all or none (an entity-group transaction).
-   * Any conflict (a row that exists, an ETag that changed) fails the whole batch with ConflictError('changed').
-   * Returns each row's new ETag, in the order of the operations.
+   * Up to 100 writes in one partition, all or none (an entity-group transaction). A conflict fails the whole
+   * batch: ConflictError('exists') for a create whose row is there, ('changed') for an ETag that changed,
+   * ('missing') for a replace whose row is gone. Returns each row's new ETag (undefined for a delete), in the
+   * order of the operations.
    */
-  transact(partition: string, operations: ReadonlyArray<{ op: 'create'; row: string; value: T } | { op: 'replace'; row: string; value: T; etag: string }>): Promise<string[]>;
+  transact(partition: string, operations: ReadonlyArray<RowWrite<T>>): Promise<Array<string | undefined>>;
 }
 
-/** One announced (credential, threshold): partition 'ledger', row = ledgerRow(keyId, threshold). */
+/** A Collection that can also be read by key range: an index whose keys sort the way it is read. */
+export interface RangeCollection<T> extends Collection<T> {
+  /**
+   * The rows of `partition` from `fromRow` (included) to `toRow` (excluded), in row order, at most `limit`; the
+   * range is the server's filter, read a page at a time. Rows sort by character code when their keys are made of
+   * A-Z a-z 0-9 - _ . : @ only (other characters are escaped in storage and sort after these).
+   */
+  listRange(partition: string, fromRow: string, toRow: string, options?: { limit?: number }): AsyncIterable<Stored<T> & { row: string }>;
+}
+
+/** In the Requests table, rows whose key starts with this are index rows; every other row is a request record. */
+export const REQUEST_INDEX_PREFIX = 'ix.';
+
+/** An index row of the Requests table (request-records.ts says which rows a request has, and why). */
+export type RequestIndexRow =
+  /** A pointer to the request whose save wrote it: readers load the request and check it. */
+  | { requestId: string }
+  /** The marker that the records saved before the index have their rows (ensureRequestIndex writes it once). */
+  | { backfilledAt: string; records: number };
+
+/** A request as the Requests table keeps it: with the keys of the index rows saved with it (absent on records older than the index). */
+export type IndexedRequestRecord = RequestRecord & { indexRows?: string[] };
+
+/** A write of a request-table transaction: to a record, or to an index row, in one partition. */
+export type RequestTableWrite = ({ on: 'record' } & RowWrite<IndexedRequestRecord>) | ({ on: 'index' } & RowWrite<RequestIndexRow>);
+
+/**
+ * The Requests table: the records (row = request id) and, in the same partition, their index rows (row =
+ * REQUEST_INDEX_PREFIX...), so that a record and its index rows are saved in one entity-group transaction: the
+ * intra-partition secondary index pattern,
+ * https://learn.microsoft.com/azure/storage/tables/table-storage-design-patterns#intra-partition-secondary-index-pattern
+ * Each view sees only its own rows: list() of the records never yields an index row, and the reverse.
+ */
+export interface RequestTable extends RangeCollection<IndexedRequestRecord> {
+  readonly index: RangeCollection<RequestIndexRow>;
+  /** Up to 100 writes to records and index rows of one partition, all or none, with the conflicts of Collection.transact. */
+  transactWithIndex(partition: string, writes: ReadonlyArray<RequestTableWrite>): Promise<Array<string | undefined>>;
+}
+
+/**
+ * One announced (credential, threshold): partition 'ledger', row = ledgerRow(applicationObjectId, keyId, threshold).
+ * Rows of the earlier format (row = keyId:threshold) still count, for the application they record (isAnnounced).
+ */
 export interface LedgerEntry {
   keyId: string;
   threshold: number;
@@ -66,8 +120,11 @@ export interface Store {
   readonly conversations: Collection<ConversationAddress>;
   /** Conversations the bot has greeted: partition 'greeting', row = conversation id (encoded). */
   readonly greetings: Collection<Greeting>;
-  /** App registration requests with their audit outbox: partition 'request', row = request id; every change ETag-guarded. */
-  readonly requests: Collection<RequestRecord>;
+  /**
+   * App registration requests with their audit outbox: partition 'request', row = request id; every change
+   * ETag-guarded. Their index rows live beside them (requests.index).
+   */
+  readonly requests: RequestTable;
   /** The audit trail of each request: partition = request id, row = auditRow(sequence) so rows list in order. */
   readonly audit: Collection<AuditEvent>;
   /** The expiry-reminder ledger: one row per (credential, threshold) announced. */
