@@ -276,6 +276,7 @@ describe('when things go wrong', () => {
     const slowSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
       findApplication: (name) => h.source.findApplication(name),
+      privilegesOf: (appId) => h.source.privilegesOf(appId),
       async *pages(scope) {
         for await (const page of h.source.pages(scope)) {
           yield page;
@@ -296,6 +297,7 @@ describe('when things go wrong', () => {
     const stalledSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
       findApplication: (name) => h.source.findApplication(name),
+      privilegesOf: (appId) => h.source.privilegesOf(appId),
       async *pages(scope) {
         let number = 0;
         for await (const page of h.source.pages(scope)) {
@@ -322,6 +324,7 @@ describe('when things go wrong', () => {
     const brokenSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
       findApplication: (name) => h.source.findApplication(name),
+      privilegesOf: (appId) => h.source.privilegesOf(appId),
       async *pages(scope) {
         let number = 0;
         for await (const page of h.source.pages(scope)) {
