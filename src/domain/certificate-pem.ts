@@ -22,8 +22,38 @@ export class InvalidCertificate extends RegistrarError {
   }
 }
 
-const block = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+/** A PEM boundary line. The label is bounded, so a failed match gives up after a few characters: one pass in all. */
+const boundary = /-----(BEGIN|END) ([A-Z0-9 ]{1,40})-----/g;
 const base64Body = /^[A-Za-z0-9+/]+={0,2}$/;
+
+interface PemBlock {
+  label: string;
+  body: string;
+}
+
+/**
+ * The complete BEGIN/END blocks of a paste, in order, and the text after the first one. A boundary that pairs with
+ * none starts no block; text before the first block is left to the caller.
+ */
+function pemBlocks(pem: string): { blocks: PemBlock[]; after: string } {
+  const blocks: PemBlock[] = [];
+  let open: { label: string; bodyStart: number } | undefined;
+  let firstEnd: number | undefined;
+  for (const match of pem.matchAll(boundary)) {
+    const [line, kind, label = ''] = match;
+    const index = match.index ?? 0;
+    if (kind === 'BEGIN') {
+      open = { label, bodyStart: index + line.length };
+    } else {
+      if (open?.label === label) {
+        blocks.push({ label, body: pem.slice(open.bodyStart, index) });
+        firstEnd ??= index + line.length;
+      }
+      open = undefined;
+    }
+  }
+  return { blocks, after: firstEnd === undefined ? '' : pem.slice(firstEnd) };
+}
 
 function dateOf(openSslDate: string): Date {
   const date = new Date(openSslDate);
@@ -37,13 +67,19 @@ export function parseCertificatePem(pem: string, now: Date): CertificateSpec {
   if (pem.length > maxPemLength) {
     throw new InvalidCertificate(`The certificate is ${pem.length} characters long; paste one certificate (at most ${maxPemLength} characters), not a chain.`);
   }
-  const blocks = [...pem.matchAll(block)];
-  const certificates = blocks.filter((b) => b[1] === 'CERTIFICATE');
-  if (certificates.length === 0 || blocks.length !== certificates.length) {
+  // Text before the certificate is allowed: openssl and Windows put "Bag Attributes" and a subject there.
+  const { blocks, after } = pemBlocks(pem);
+  const certificates = blocks.filter((b) => b.label === 'CERTIFICATE');
+  if (blocks[0]?.label !== 'CERTIFICATE') {
     throw new InvalidCertificate('Paste a PEM certificate: the block from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.');
   }
   if (certificates.length > 1) throw new InvalidCertificate("Paste one certificate, the app's own, not a chain.");
-  const body = (certificates[0]![2] ?? '').replace(/\s+/g, '');
+  if (after.trim() !== '') {
+    throw new InvalidCertificate(
+      'There is something after -----END CERTIFICATE-----. Paste only the certificate, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----, with nothing after it.',
+    );
+  }
+  const body = certificates[0]!.body.replace(/\s+/g, '');
   if (!base64Body.test(body)) throw new InvalidCertificate('The certificate is damaged: its body is not base64. Copy it again from the .pem or .cer file.');
 
   const der = Buffer.from(body, 'base64');

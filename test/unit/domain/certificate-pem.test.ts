@@ -78,4 +78,23 @@ describe('the pasted certificate', () => {
     expect(error.privateKey).toBe(false);
     expect(error.userMessage).toMatch(message);
   });
+
+  test.each([
+    ['text', `${good.certPem}thanks!`],
+    ['a public key block', `${good.certPem}${publicKeyPem}`],
+    ['an unfinished block', `${good.certPem}-----BEGIN CERTIFICATE-----\nMIIB`],
+    ['a stray end line', `${good.certPem}-----END CERTIFICATE-----\n`],
+  ])('when %s follows -----END CERTIFICATE-----, then it is refused with a message that says to paste nothing after it', (_name, pem) => {
+    const error = refusal(pem);
+
+    expect(error.privateKey).toBe(false);
+    expect(error.userMessage).toBe(
+      'There is something after -----END CERTIFICATE-----. Paste only the certificate, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----, with nothing after it.',
+    );
+  });
+
+  test('when only spaces and line breaks follow -----END CERTIFICATE-----, then the certificate is read', () => {
+    expect(parseCertificatePem(`${good.certPem}\r\n\n  \n`, now).thumbprint).toBe(good.thumbprint);
+    expect(() => parseCertificatePem(`${good.certPem}x`, now)).toThrow(InvalidCertificate);
+  });
 });

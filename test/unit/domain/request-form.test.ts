@@ -98,9 +98,9 @@ describe('the request form', () => {
   test.each<[string, Record<string, unknown>, string, RegExp]>([
     ['an empty name', { name: '   ' }, 'name', /^The app name is required\.$/],
     ['a name of 121 characters', { name: 'n'.repeat(121) }, 'name', /121 characters long; keep it to 120/],
-    ['a name with a control character', { name: 'Pay\u0007roll' }, 'name', /control or invisible characters/],
-    ['a name with a line break', { name: 'Pay\nroll' }, 'name', /control or invisible characters or line breaks/],
-    ['a name with a right-to-left override', { name: 'Payroll\u202Egpj.exe' }, 'name', /control or invisible characters/],
+    ['a name with a control character', { name: 'Pay\u0007roll' }, 'name', /^The app name holds a control character \(U\+0007\) at character 4/],
+    ['a name with a line break', { name: 'Pay\nroll' }, 'name', /^The app name holds a line break at character 4; keep it on one line\.$/],
+    ['a name with a right-to-left override', { name: 'Payroll\u202Egpj.exe' }, 'name', /^The app name holds an invisible character \(U\+202E, a text direction control\) at character 8/],
     ['a name with a markdown link', { name: '[Payroll](https://evil.example)' }, 'name', /markdown link \(\[text\]\(address\)\); write the address out as plain text/],
     ['a name with a template binding', { name: 'Payroll ${$root.secret}' }, 'name', /holds \$\{\.\.\.\} or \{\{\.\.\.\}\}/],
     ['a name with a Teams date function', { name: '{{DATE(2026-01-01T00:00:00Z, SHORT)}}' }, 'name', /holds \$\{\.\.\.\} or \{\{\.\.\.\}\}/],
