@@ -7,7 +7,8 @@ import { MICROSOFT_GRAPH_APP_ID, type PermissionRef, type Platform, type SignInA
 import { findDirectoryRole, requestableDirectoryRoles } from '../domain/directory-roles';
 import type { SearchablePermission } from '../domain/permission-search';
 import { stepsFor, type AppRequest, type AuditEvent, type ProvisioningStep, type RequestStatus } from '../domain/request';
-import { credentialKinds, formLimits, platforms, signInAudiences, type FormErrorKey, type FormValues } from '../domain/request-form';
+import { holdsPrivateKey, certificateHoldsPrivateKey, privateKeyInCertificateMessage, privateKeyInFieldMessage } from '../domain/private-key';
+import { credentialKinds, formLimits, platforms, signInAudiences, type FormErrorKey, type FormValues, type RequestFormField } from '../domain/request-form';
 import { classifyPermission, hardeningNotes, type RiskLevel } from '../domain/risk';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
@@ -270,7 +271,8 @@ function matchLine(filterText: string | undefined, count: number, matchesTotal: 
   return count < total ? `Showing ${count} of ${total} permissions: search to find others.` : `Showing ${plural(count, 'permission')}.`;
 }
 
-export function renderRequestForm(view: RequestFormView): AdaptiveCard {
+export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
+  const view = withoutPrivateKeys(shownView);
   const fixed = formModel(view);
   const chosen = new Set(view.selected.map((p) => p.id.toLowerCase()));
   const found = view.matches.filter((p) => !chosen.has(p.id.toLowerCase()));
@@ -291,6 +293,42 @@ export function renderRequestForm(view: RequestFormView): AdaptiveCard {
     if (Buffer.byteLength(JSON.stringify(card), 'utf8') <= formBudgetBytes) break;
   }
   return keepEdges(card!);
+}
+
+/** How the person knows each field, in the message that says a private key was found in it. */
+const fieldNames: Record<RequestFormField, string> = {
+  requestId: 'the request id',
+  name: 'the app name',
+  purpose: 'the purpose',
+  audience: 'who can sign in',
+  platform: 'the platform',
+  redirectUris: 'the redirect URIs',
+  permissions: 'the permissions',
+  otherPermissions: 'the permissions on other APIs',
+  permissionFilter: 'the permission search',
+  credential: 'the credential',
+  secretDays: "the secret's lifetime",
+  certificatePem: 'the certificate',
+  owners: 'the owners',
+  directoryRole: 'the directory role',
+};
+
+/**
+ * Every form Registrar sends passes here, whatever sent it back (Submit, Find, a dependency that was down): a field
+ * that holds a private key comes back empty, with the message Submit gives, so that no card, and no copy Teams keeps
+ * of it, ever holds the key. The search that was run goes too when it held one.
+ */
+function withoutPrivateKeys(view: RequestFormView): RequestFormView {
+  const values: FormValues = { ...view.values };
+  const errors: Partial<Record<FormErrorKey, string>> = { ...view.errors };
+  for (const field of Object.keys(fieldNames) as RequestFormField[]) {
+    const value = values[field];
+    if (field === 'certificatePem' ? !certificateHoldsPrivateKey(value) : !holdsPrivateKey(value)) continue;
+    values[field] = '';
+    errors[field] = field === 'certificatePem' ? privateKeyInCertificateMessage : privateKeyInFieldMessage(fieldNames[field]);
+  }
+  const { filter, ...rest } = view;
+  return { ...rest, values, errors, ...(filter !== undefined && !holdsPrivateKey(filter) ? { filter } : {}) };
 }
 
 /**

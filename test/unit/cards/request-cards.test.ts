@@ -1,10 +1,12 @@
 /** @jest-environment jsdom */
+import { generateKeyPairSync } from 'node:crypto';
 import * as AC from 'adaptivecards';
 import { Template } from 'adaptivecards-templating';
 import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
 import { renderApproval, renderDelivery, renderRequestForm, renderRequestList, renderRequestStatus, type ApprovalView } from '../../../src/cards/request-cards';
 import { Dataset, Verb } from '../../../src/cards/verbs';
 import { requestableDirectoryRoles } from '../../../src/domain/directory-roles';
+import { privateKeyInCertificateMessage } from '../../../src/domain/private-key';
 import type { SearchablePermission } from '../../../src/domain/permission-search';
 import { requestStatuses, stepsFor, type AppRequest, type RequestStatus } from '../../../src/domain/request';
 import { credentialKinds, formLimits, platforms, requestFormFields, signInAudiences } from '../../../src/domain/request-form';
@@ -272,6 +274,61 @@ describe('request form', () => {
     expect(all(card)).toMatch(/Showing \d+ of 700 permissions that match/);
     expect(cardBytes(card)).toBeLessThan(maxCardBytes);
     expect(libraryEvents(card)).toEqual([]);
+  });
+});
+
+describe('a private key in the request form', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const keys: Array<[string, string]> = [
+    ['PKCS#8', rsa.export({ type: 'pkcs8', format: 'pem' }).toString()],
+    ['RSA', rsa.export({ type: 'pkcs1', format: 'pem' }).toString()],
+    ['EC', ec.export({ type: 'sec1', format: 'pem' }).toString()],
+    ['ENCRYPTED', rsa.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString()],
+    ['headerless PKCS#8', rsa.export({ type: 'pkcs8', format: 'der' }).toString('base64').replace(/(.{64})/g, '$1\n')],
+  ];
+  /** The key's base64 lines that made it into the card: none may. */
+  const leaked = (card: AdaptiveCard, key: string) => {
+    const json = JSON.stringify(card);
+    return key.split('\n').filter((line) => line.length >= 16 && !line.startsWith('-----') && json.includes(line));
+  };
+
+  test.each(keys)('when the certificate box holds a %s private key, then the card shows it empty, with the message Submit gives', (_kind, key) => {
+    // As Find sends it back: the values as typed, and no message.
+    const card = renderRequestForm(formView({ values: { credential: 'certificate', certificatePem: key } }));
+
+    expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
+    expect(leaked(card, key)).toEqual([]);
+    expect(input(card, 'certificatePem')?.value).toBe('');
+    expect(all(card)).toContain(privateKeyInCertificateMessage);
+  });
+
+  test('when the certificate box holds a private key and an older message, then the private key message replaces it, and a certificate is kept', () => {
+    const key = keys[0]![1];
+    const card = renderRequestForm(formView({ values: { certificatePem: key }, errors: { certificatePem: 'Paste a PEM certificate.' } }));
+
+    expect(all(card)).toContain(privateKeyInCertificateMessage);
+    expect(all(card)).not.toContain('Paste a PEM certificate.');
+    // A certificate stays as it was pasted.
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    expect(input(renderRequestForm(formView({ values: { certificatePem: pem } })), 'certificatePem')?.value).toBe(pem);
+  });
+
+  test.each(['purpose', 'redirectUris', 'otherPermissions', 'owners'] as const)('when %s holds a private key, then it comes back empty with a message naming the field', (field) => {
+    const key = keys[2]![1];
+    const card = renderRequestForm(formView({ values: { [field]: `Here:\n${key}` } }));
+
+    expect(leaked(card, key)).toEqual([]);
+    expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
+    expect(all(card)).toMatch(/There is a private key in the [a-zA-Z ]+, so Registrar did not keep it or show it again\./);
+  });
+
+  test('when the search that was run holds a private key, then neither the box nor the results line repeats it', () => {
+    const filter = keys[2]![1].slice(0, 100);
+    const card = renderRequestForm(formView({ values: { permissionFilter: filter }, filter }));
+
+    expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
+    expect(input(card, 'permissionFilter')?.value).toBe('');
   });
 });
 
