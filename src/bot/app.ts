@@ -7,14 +7,14 @@ import { Application, type TurnState } from '@microsoft/teams-ai';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../cards/cards';
 import { Dataset, Verb, type VerbName } from '../cards/verbs';
-import { commands, parseCommand } from '../domain/commands';
+import { commands } from '../domain/commands';
 import type { ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import { RegistrarError } from '../domain/errors';
 import type { ChannelService } from '../services/channel-service';
 import type { GreetingService } from '../services/greeting-service';
 import { requestCardRoutes, requestCommands, type RequestRouteServices } from './request-routes';
 import { rotationCardRoutes, rotationCommands, type RotationRouteServices } from './rotation-routes';
-import { actorFrom, addressFrom, commandText, turnLogger } from './turn';
+import { actorFrom, addressFrom, turnCommand, turnLogger } from './turn';
 
 export interface BotServices extends RequestRouteServices, RotationRouteServices {
   channels: ChannelService;
@@ -100,7 +100,7 @@ function registerRoutes(app: Application<TurnState>, services: BotServices): voi
   const answer = (work: (context: TurnContext, argument: string) => Promise<AdaptiveCard>): Handler =>
     guarded(async (context) => {
       await rememberPersonal(context, services);
-      await reply(context, await work(context, parseCommand(commandText(context))?.argument ?? ''));
+      await reply(context, await work(context, turnCommand(context)?.argument ?? ''));
     });
   app.message(isCommand('request'), answer(requestCommand.request));
   app.message(isCommand('mine'), answer(requestCommand.mine));
@@ -113,10 +113,10 @@ function registerRoutes(app: Application<TurnState>, services: BotServices): voi
   app.message(/[\s\S]*/, guarded(onAnyOtherMessage(services)));
 }
 
-/** Selects messages whose text, once mentions and Teams' HTML are removed, is one of these commands. */
+/** Selects messages whose text, once mentions and Teams' HTML are removed, is one of these commands (parsed once a turn). */
 function isCommand(...usages: string[]) {
   return async (context: TurnContext): Promise<boolean> =>
-    context.activity.type === 'message' && usages.includes(parseCommand(commandText(context))?.command.usage ?? '');
+    context.activity.type === 'message' && usages.includes(turnCommand(context)?.command.usage ?? '');
 }
 
 const isUnroutedCardAction = async (context: TurnContext): Promise<boolean> =>
@@ -175,7 +175,7 @@ async function sendInvokeCard(context: TurnContext, card: AdaptiveCard): Promise
 
 function onSetupChannel(services: BotServices): Handler {
   return async (context) => {
-    const purpose: ChannelPurpose = parseCommand(commandText(context))?.command.usage === 'setup approvals' ? 'approvals' : 'reminders';
+    const purpose: ChannelPurpose = turnCommand(context)?.command.usage === 'setup approvals' ? 'approvals' : 'reminders';
     const address = await withPlaceNames(context, addressFrom(context.activity));
     const { binding, replaced } = await services.channels.setChannel(purpose, address, actorFrom(context.activity));
     turnLogger(context).info({ purpose, channel: address.conversation.id, replaced: replaced?.address.conversation.id }, 'channel set');
@@ -198,7 +198,7 @@ function onSetupChannel(services: BotServices): Handler {
 function onAnyOtherMessage(services: BotServices): Handler {
   return async (context) => {
     await rememberPersonal(context, services);
-    const parsed = parseCommand(commandText(context));
+    const parsed = turnCommand(context);
     if (parsed && !parsed.command.available) {
       await reply(
         context,

@@ -3,10 +3,12 @@
  * so that nothing outside src/bot/ sees botbuilder.
  */
 import { type Activity, TurnContext } from 'botbuilder';
+import { type ParsedCommand, parseCommand, stripMarkup } from '../domain/commands';
 import type { Actor, ConversationAddress } from '../domain/conversation';
 import type { Logger } from '../lib/logger';
 
 const TURN_LOGGER = Symbol('registrar.turnLogger');
+const TURN_COMMAND = Symbol('registrar.turnCommand');
 
 export function setTurnLogger(context: TurnContext, logger: Logger): void {
   context.turnState.set(TURN_LOGGER, logger);
@@ -94,11 +96,15 @@ export function referenceFrom(address: ConversationAddress): Partial<ReturnType<
 
 /** The text of a message with mentions and Teams' HTML leftovers removed, whitespace collapsed. */
 export function commandText(context: TurnContext): string {
-  const text = context.activity.text ?? '';
-  return text
-    .replace(/<at>[^<]*<\/at>/gi, ' ')
-    .replace(/&nbsp;|\u00a0/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return stripMarkup(context.activity.text ?? '');
+}
+
+/**
+ * The command this turn's message holds, if any: parsed once, on first use, and kept in the turn state, so that
+ * the routing table's selectors and the handler read the same result.
+ */
+export function turnCommand(context: TurnContext): ParsedCommand | undefined {
+  const state = context.turnState;
+  if (!state.has(TURN_COMMAND)) state.set(TURN_COMMAND, parseCommand(commandText(context)));
+  return state.get(TURN_COMMAND) as ParsedCommand | undefined;
 }
