@@ -10,19 +10,34 @@
  *   writes the row before it overwrites the outbox, and reading the trail (auditTrail) writes it too;
  * - sequence numbers come from the committed record, never from counting rows, so two moves in quick
  *   succession cannot take the same number.
+ *
+ * Every save also writes the request's index rows, in the same entity-group transaction as the record (they share
+ * its partition: the intra-partition secondary index pattern,
+ * https://learn.microsoft.com/azure/storage/tables/table-storage-design-patterns#intra-partition-secondary-index-pattern),
+ * so that the sweeps, `mine`, `pending` and resume read the rows they need instead of every request ever made.
+ * indexRowsOf says which rows a request has; the record lists the rows saved with it (indexRows), so the next save
+ * deletes exactly those it no longer has. A save that loses the ETag race writes no index row either.
  */
 import { transition, type AppRequest, type AuditEvent, type RequestEvent, type TransitionActor } from '../domain/request';
 import { ConflictError, RegistrarError } from '../domain/errors';
 import type { AuditOutbox, RequestRecord } from '../domain/request';
-import { auditRow, type Store, type Stored } from './ports';
+import {
+  REQUEST_INDEX_PREFIX,
+  auditRow,
+  type IndexedRequestRecord,
+  type RequestIndexRow,
+  type RequestTableWrite,
+  type Store,
+  type Stored,
+} from './ports';
 
 export const REQUEST_PARTITION = 'request';
 
 export type { AuditOutbox, RequestRecord } from '../domain/request';
 
 /** The request without what only storage needs. */
-export function toRequest(record: RequestRecord): AppRequest {
-  const { lastAudit: _lastAudit, ...request } = record;
+export function toRequest(record: IndexedRequestRecord): AppRequest {
+  const { lastAudit: _lastAudit, indexRows: _indexRows, ...request } = record;
   return request;
 }
 
@@ -32,10 +47,10 @@ export class RequestNotFound extends RegistrarError {
   }
 }
 
-export async function loadRequest(store: Store, requestId: string): Promise<Stored<RequestRecord>> {
+export async function loadRequest(store: Store, requestId: string): Promise<Stored<IndexedRequestRecord>> {
   const stored = await store.requests.get(REQUEST_PARTITION, requestId);
   if (!stored) throw new RequestNotFound(requestId);
-  return stored as Stored<RequestRecord>;
+  return stored;
 }
 
 export async function listRequests(store: Store): Promise<Array<Stored<RequestRecord>>> {
@@ -72,10 +87,11 @@ export interface CommitOutcome {
   audited: boolean;
 }
 
-/** Creates a new request with its first audit row. Throws ConflictError('exists') when the id is taken. */
+/** Creates a new request with its index rows and first audit row. Throws ConflictError('exists') when the id is taken. */
 export async function createRecord(store: Store, request: AppRequest, audit: AuditEvent): Promise<CommitOutcome> {
-  const record: RequestRecord = { ...request, lastAudit: { sequence: 1, event: audit } };
-  const stored = (await store.requests.create(REQUEST_PARTITION, request.id, record)) as Stored<RequestRecord>;
+  const indexRows = indexRowsOf(request);
+  const record: IndexedRequestRecord = { ...request, lastAudit: { sequence: 1, event: audit }, indexRows };
+  const stored = await save(store, { on: 'record', op: 'create', row: request.id, value: record }, undefined);
   return { stored, audited: await flush(store, record) };
 }
 
@@ -83,13 +99,12 @@ export async function createRecord(store: Store, request: AppRequest, audit: Aud
  * Saves `next` over `current` if it is unchanged (ConflictError otherwise, and nothing written) and appends
  * `audit` as the next row. An audit write that fails after the save does not fail the move.
  */
-export async function commitTransition(store: Store, current: Stored<RequestRecord>, next: AppRequest, audit: AuditEvent): Promise<CommitOutcome> {
+export async function commitTransition(store: Store, current: Stored<IndexedRequestRecord>, next: AppRequest, audit: AuditEvent): Promise<CommitOutcome> {
   // The outbox is about to be overwritten: its row must exist first.
   if (current.value.lastAudit) await writeAuditRow(store, current.value.id, current.value.lastAudit);
   const sequence = (await latestSequence(store, current.value)) + 1;
-  const { lastAudit: _previous, ...state } = next as RequestRecord;
-  const record: RequestRecord = { ...state, lastAudit: { sequence, event: audit } };
-  const stored = (await store.requests.replace(REQUEST_PARTITION, next.id, record, current.etag)) as Stored<RequestRecord>;
+  const record: IndexedRequestRecord = { ...toRequest(next), lastAudit: { sequence, event: audit }, indexRows: indexRowsOf(next) };
+  const stored = await save(store, { on: 'record', op: 'replace', row: next.id, value: record, etag: current.etag }, current.value.indexRows);
   return { stored, audited: await flush(store, record) };
 }
 
@@ -164,11 +179,166 @@ export async function annotateRequest(store: Store, requestId: string, change: (
     const current = await loadRequest(store, requestId);
     const annotation = change(toRequest(current.value));
     if (!annotation || Object.keys(annotation).length === 0) return toRequest(current.value);
+    const next: AppRequest = { ...toRequest(current.value), ...annotation };
+    const record: IndexedRequestRecord = { ...current.value, ...annotation, indexRows: indexRowsOf(next) };
     try {
-      const stored = await store.requests.replace(REQUEST_PARTITION, requestId, { ...current.value, ...annotation }, current.etag);
-      return toRequest(stored.value as RequestRecord);
+      const stored = await save(store, { on: 'record', op: 'replace', row: requestId, value: record, etag: current.etag }, current.value.indexRows);
+      return toRequest(stored.value);
     } catch (err) {
       if (!(err instanceof ConflictError && err.reason === 'changed') || attempt >= 8) throw err;
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The index. Record rows are request ids ([0-9A-Z]{8}); index rows start with REQUEST_INDEX_PREFIX, lowercase, so
+// they never collide and sort after them. Keys are made of characters the table stores as they are (ISO times,
+// GUIDs, ids), so they sort as written and a prefix is a range:
+//   ix.state.<status>.<due>.<id>    open statuses only, by when they are due: submitted by expiresAt (the expiry
+//                                   sweep reads only what is due), approved and provisioning by updatedAt (resume),
+//                                   provisioned by provisionedAt (catch-up, the delivery TTL)
+//   ix.revealed.<revealedAt>.<id>   a revealed secret still on its card (the redaction sweep)
+//   ix.by.<requester>.<newest>.<id> every request, the person's newest first (mine)
+//   ix.open.<requester>.<id>        undecided requests of one person (OPEN_REQUESTS_PER_USER)
+// Decided requests (delivered, rejected, expired, cancelled, failed: a failed one is retried from its card, by id)
+// keep only their ix.by row, so what the sweeps, pending and resume read does not grow with them.
+
+/** The open statuses, each with an ix.state row. */
+export type IndexedStatus = 'submitted' | 'approved' | 'provisioning' | 'provisioned';
+
+const IX = REQUEST_INDEX_PREFIX;
+/** After every character a key holds: prefix + END ends the range of the keys that start with prefix. */
+const END = '\uffff';
+/** 9999999999999 ms is in the year 2286: newest-first keys subtract from it and keep 13 digits. */
+const LAST_MS = 9_999_999_999_999;
+/** Records read at once when following index rows. */
+const LOAD_CONCURRENCY = 8;
+
+/** A time as toISOString writes it, so that keys compare as times do (a value that is no time is kept as it is). */
+function isoKey(time: string): string {
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) ? time : new Date(ms).toISOString();
+}
+
+/**
+ * Newest first in ascending key order: the log tail pattern's inverted time,
+ * https://learn.microsoft.com/azure/storage/tables/table-storage-design-patterns#log-tail-pattern
+ */
+function newestFirstKey(time: string): string {
+  const ms = Date.parse(time);
+  return String(LAST_MS - (Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, 0), LAST_MS))).padStart(13, '0');
+}
+
+const personKey = (aadObjectId: string) => aadObjectId.toLowerCase();
+
+/** When a request in an open status is due: the time its ix.state row sorts by. */
+function dueOf(request: AppRequest): string | undefined {
+  switch (request.status) {
+    case 'submitted':
+      return request.expiresAt;
+    case 'approved':
+    case 'provisioning':
+      return request.updatedAt;
+    case 'provisioned':
+      return request.provisionedAt ?? request.updatedAt;
+    default:
+      return undefined;
+  }
+}
+
+/** The index rows a request has in its current state (pure). */
+export function indexRowsOf(request: AppRequest): string[] {
+  const { id } = request;
+  const person = personKey(request.requester.aadObjectId);
+  const rows = [`${IX}by.${person}.${newestFirstKey(request.createdAt)}.${id}`];
+  const due = dueOf(request);
+  if (due !== undefined) rows.push(`${IX}state.${request.status}.${isoKey(due)}.${id}`);
+  if (request.status === 'submitted') rows.push(`${IX}open.${person}.${id}`);
+  if (request.delivery?.kind === 'secret' && !request.redactedAt) rows.push(`${IX}revealed.${isoKey(request.delivery.revealedAt)}.${id}`);
+  return rows;
+}
+
+/**
+ * The writes that take the index from the rows saved with the record (`previous`) to those of `next`. A record
+ * older than the index (`previous` undefined) has no rows to delete: its rows are created, by upsert, in case
+ * the backfill got there first.
+ */
+function indexWrites(requestId: string, previous: readonly string[] | undefined, next: readonly string[]): RequestTableWrite[] {
+  const had = new Set(previous ?? []);
+  const keep = new Set(next);
+  const pointer: RequestIndexRow = { requestId };
+  return [
+    ...(previous ?? []).filter((row) => !keep.has(row)).map((row): RequestTableWrite => ({ on: 'index', op: 'delete', row })),
+    ...next.filter((row) => !had.has(row)).map((row): RequestTableWrite => ({ on: 'index', op: 'upsert', row, value: pointer })),
+  ];
+}
+
+/** Writes the record (its indexRows already set) and its index rows in one transaction, the record's ETag guarding both. */
+async function save(
+  store: Store,
+  write: Extract<RequestTableWrite, { on: 'record'; op: 'create' | 'replace' }>,
+  previousRows: readonly string[] | undefined,
+): Promise<Stored<IndexedRequestRecord>> {
+  const { value } = write;
+  const [etag] = await store.requests.transactWithIndex(REQUEST_PARTITION, [write, ...indexWrites(value.id, previousRows, value.indexRows ?? [])]);
+  if (!etag) throw new Error(`saving request ${value.id} returned no ETag`);
+  return { value, etag };
+}
+
+/** Index rows from `from` up to `to` (excluded), at most `limit`. */
+async function indexRange(store: Store, from: string, to: string, limit?: number): Promise<Array<{ row: string; requestId: string }>> {
+  const out: Array<{ row: string; requestId: string }> = [];
+  for await (const { row, value } of store.requests.index.listRange(REQUEST_PARTITION, from, to, limit === undefined ? {} : { limit })) {
+    if ('requestId' in value) out.push({ row, requestId: value.requestId });
+  }
+  return out;
+}
+
+/**
+ * The requests the rows point to, in the order of the rows. An index row is a pointer: it counts only when the
+ * record, read now, lists it among the rows saved with it (a row left by a crash or an older copy is skipped).
+ */
+async function follow(store: Store, pointers: ReadonlyArray<{ row: string; requestId: string }>): Promise<Array<Stored<IndexedRequestRecord>>> {
+  const found: Array<Stored<IndexedRequestRecord> | undefined> = [];
+  for (let start = 0; start < pointers.length; start += LOAD_CONCURRENCY) {
+    const slice = pointers.slice(start, start + LOAD_CONCURRENCY);
+    const loaded = await Promise.all(slice.map(({ requestId }) => store.requests.get(REQUEST_PARTITION, requestId)));
+    loaded.forEach((stored, i) => found.push(stored?.value.indexRows?.includes(slice[i]!.row) ? stored : undefined));
+  }
+  const seen = new Set<string>();
+  return found.filter((stored): stored is Stored<IndexedRequestRecord> => {
+    if (!stored || seen.has(stored.value.id)) return false;
+    seen.add(stored.value.id);
+    return true;
+  });
+}
+
+/**
+ * The requests in an open status, soonest due first (submitted: by expiresAt; approved and provisioning: by
+ * updatedAt; provisioned: by provisionedAt); with `dueBy`, only those due at or before it.
+ */
+export async function requestsInState(store: Store, status: IndexedStatus, options: { dueBy?: Date } = {}): Promise<Array<Stored<IndexedRequestRecord>>> {
+  const prefix = `${IX}state.${status}.`;
+  const to = options.dueBy ? `${prefix}${options.dueBy.toISOString()}${END}` : `${prefix}${END}`;
+  return (await follow(store, await indexRange(store, prefix, to))).filter((s) => s.value.status === status);
+}
+
+/** Requests whose secret was revealed at or before `cutoff` and is still on its card, earliest first. */
+export async function revealedBy(store: Store, cutoff: Date): Promise<Array<Stored<IndexedRequestRecord>>> {
+  const prefix = `${IX}revealed.`;
+  return follow(store, await indexRange(store, prefix, `${prefix}${cutoff.toISOString()}${END}`));
+}
+
+/** One person's requests, newest first, at most `limit`. */
+export async function requestsOf(store: Store, aadObjectId: string, options: { limit: number }): Promise<Array<Stored<IndexedRequestRecord>>> {
+  const prefix = `${IX}by.${personKey(aadObjectId)}.`;
+  const mine = await follow(store, await indexRange(store, prefix, `${prefix}${END}`, options.limit));
+  return mine.filter((s) => personKey(s.value.requester.aadObjectId) === personKey(aadObjectId));
+}
+
+/** How many undecided (submitted) requests one person has: one index row each, and a read of each to check it. */
+export async function openRequestCount(store: Store, aadObjectId: string): Promise<number> {
+  const prefix = `${IX}open.${personKey(aadObjectId)}.`;
+  const open = await follow(store, await indexRange(store, prefix, `${prefix}${END}`));
+  return open.filter((s) => s.value.status === 'submitted' && personKey(s.value.requester.aadObjectId) === personKey(aadObjectId)).length;
 }
