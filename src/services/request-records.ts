@@ -213,6 +213,10 @@ const END = '\uffff';
 const LAST_MS = 9_999_999_999_999;
 /** Records read at once when following index rows. */
 const LOAD_CONCURRENCY = 8;
+/** Azure Tables' limit on an entity-group transaction. */
+const MAX_TRANSACTION = 100;
+/** The marker row of the backfill (ensureRequestIndex). */
+const BACKFILL_MARKER = `${IX}backfilled`;
 
 /** A time as toISOString writes it, so that keys compare as times do (a value that is no time is kept as it is). */
 function isoKey(time: string): string {
@@ -341,4 +345,80 @@ export async function openRequestCount(store: Store, aadObjectId: string): Promi
   const prefix = `${IX}open.${personKey(aadObjectId)}.`;
   const open = await follow(store, await indexRange(store, prefix, `${prefix}${END}`));
   return open.filter((s) => s.value.status === 'submitted' && personKey(s.value.requester.aadObjectId) === personKey(aadObjectId)).length;
+}
+
+export interface BackfillOutcome {
+  /** Records given their index rows by this call. */
+  indexed: number;
+  /** Records that could not be indexed (not a request: no requester, no id); readers never find them. */
+  skipped: string[];
+  /** False when the marker said the backfill had already run: nothing was read. */
+  ran: boolean;
+}
+
+/**
+ * Gives the records saved before the index their index rows, once: a marker row records that it ran, so a later
+ * start reads one row. Safe to run in several processes at once and beside saves: each record is indexed in one
+ * transaction guarded by its ETag, and one that a save indexed meanwhile is left as it is.
+ */
+export async function ensureRequestIndex(store: Store, now: Date = new Date()): Promise<BackfillOutcome> {
+  if (await store.requests.index.get(REQUEST_PARTITION, BACKFILL_MARKER)) return { indexed: 0, skipped: [], ran: false };
+  const outcome: BackfillOutcome = { indexed: 0, skipped: [], ran: true };
+  // Several records to a transaction: a store of 10,000 old requests is indexed in a few hundred round trips.
+  let batch: Array<{ stored: Stored<IndexedRequestRecord>; writes: RequestTableWrite[] }> = [];
+  let writesInBatch = 0;
+  const flushBatch = async () => {
+    if (batch.length > 0) outcome.indexed += await indexLegacy(store, batch);
+    batch = [];
+    writesInBatch = 0;
+  };
+  for await (const { row, value, etag } of store.requests.list(REQUEST_PARTITION)) {
+    if (value.indexRows) continue;
+    const writes = legacyWrites(row, value, etag);
+    if (!writes) {
+      outcome.skipped.push(row);
+      continue;
+    }
+    if (writesInBatch + writes.length > MAX_TRANSACTION) await flushBatch();
+    batch.push({ stored: { value, etag }, writes });
+    writesInBatch += writes.length;
+  }
+  await flushBatch();
+  await store.requests.index.upsert(REQUEST_PARTITION, BACKFILL_MARKER, { backfilledAt: now.toISOString(), records: outcome.indexed });
+  return outcome;
+}
+
+/** The record with its index rows listed, and those rows; undefined when the row holds no request. */
+function legacyWrites(row: string, value: IndexedRequestRecord, etag: string): RequestTableWrite[] | undefined {
+  if (value.id !== row || typeof value.requester?.aadObjectId !== 'string' || typeof value.createdAt !== 'string') return undefined;
+  const indexRows = indexRowsOf(toRequest(value));
+  return [{ on: 'record', op: 'replace', row, value: { ...value, indexRows }, etag }, ...indexWrites(row, undefined, indexRows)];
+}
+
+/** Indexes a batch in one transaction; when a record changed meanwhile, each is read again and indexed on its own. */
+async function indexLegacy(store: Store, batch: ReadonlyArray<{ stored: Stored<IndexedRequestRecord>; writes: RequestTableWrite[] }>): Promise<number> {
+  try {
+    await store.requests.transactWithIndex(REQUEST_PARTITION, batch.flatMap((b) => b.writes));
+    return batch.length;
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+  }
+  let indexed = 0;
+  for (const { stored } of batch) indexed += await indexOne(store, stored.value.id);
+  return indexed;
+}
+
+async function indexOne(store: Store, requestId: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await store.requests.get(REQUEST_PARTITION, requestId);
+    if (!current || current.value.indexRows) return 0;
+    const writes = legacyWrites(requestId, current.value, current.etag);
+    if (!writes) return 0;
+    try {
+      await store.requests.transactWithIndex(REQUEST_PARTITION, writes);
+      return 1;
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+    }
+  }
 }

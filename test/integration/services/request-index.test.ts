@@ -1,8 +1,8 @@
 /**
  * The request index (request-records.ts) against the run's Azurite: the index rows follow every save of a request,
- * and a save that loses the ETag race writes none.
+ * a save that loses the ETag race writes none, and the backfill indexes older records once.
  */
-import { requestIdFor, sampleRequest, seed } from '../../../bench/request-index';
+import { countingStore, requestIdFor, sampleRequest, seed } from '../../../bench/request-index';
 import { ConflictError } from '../../../src/domain/errors';
 import { registrarActor, transition, type AppRequest, type AuditEvent, type RequestEvent, type TransitionActor } from '../../../src/domain/request';
 import type { Store } from '../../../src/services/ports';
@@ -11,6 +11,7 @@ import {
   annotateRequest,
   commitTransition,
   createRecord,
+  ensureRequestIndex,
   indexRowsOf,
   loadRequest,
   moveRequest,
@@ -174,5 +175,53 @@ describe('a save that loses the race', () => {
     expect((err as ConflictError).reason).toBe('exists');
     expect(await indexRows(store)).toEqual(before);
     expect(await openRequestCount(store, omar)).toBe(0);
+  });
+});
+
+describe('records saved before the index', () => {
+  /** Writes records as the code before the index did: the record alone, with no indexRows. */
+  async function legacy(store: Store, requests: readonly AppRequest[]): Promise<void> {
+    for (const request of requests) await store.requests.create(REQUEST_PARTITION, request.id, request);
+  }
+
+  test('when the backfill runs, then every older record gets the rows of its state once, and a second run reads only the marker', async () => {
+    const store = await newStore();
+    const revealedAt = later(30).toISOString();
+    const old = [
+      sampleRequest(requestIdFor(1), rita, submittedAt),
+      sampleRequest(requestIdFor(2), rita, later(1), { status: 'provisioned', provisionedAt: later(20).toISOString() }),
+      sampleRequest(requestIdFor(3), omar, later(2), { status: 'delivered', delivery: { kind: 'secret', keyId: 'k', hint: 'abc', endDateTime: '2026-09-01T00:00:00.000Z', revealedAt } }),
+      sampleRequest(requestIdFor(4), omar, later(3), { status: 'rejected' }),
+    ];
+    await legacy(store, old);
+    await store.requests.create(REQUEST_PARTITION, 'not-a-request', { note: 'left by hand' } as unknown as AppRequest);
+    expect(await requestsInState(store, 'submitted')).toEqual([]);
+
+    const first = await ensureRequestIndex(store);
+
+    expect(first).toEqual({ indexed: 4, skipped: ['not-a-request'], ran: true });
+    expect(await indexRows(store)).toEqual(old.flatMap(indexRowsOf).sort());
+    expect(ids(await requestsInState(store, 'submitted'))).toEqual([requestIdFor(1)]);
+    expect(ids(await requestsInState(store, 'provisioned'))).toEqual([requestIdFor(2)]);
+    expect(ids(await revealedBy(store, later(30)))).toEqual([requestIdFor(3)]);
+    expect((await loadRequest(store, requestIdFor(4))).value.indexRows).toEqual(indexRowsOf(old[3]!));
+
+    const counting = countingStore(store);
+    const second = await ensureRequestIndex(counting.store);
+    expect(second).toEqual({ indexed: 0, skipped: [], ran: false });
+    expect(counting.reads()).toBe(1);
+  });
+
+  test('when an older record is saved before any backfill, then its first save creates the rows of its new state', async () => {
+    const store = await newStore();
+    const request = sampleRequest(requestIdFor(1), rita, submittedAt);
+    await legacy(store, [request]);
+
+    await move(store, request.id, { type: 'approve' }, alice, later(1));
+
+    expect(await indexRows(store)).toEqual([`ix.by.${rita}.8227557999999.${request.id}`, `ix.state.approved.2026-03-02T09:01:00.000Z.${request.id}`]);
+    const outcome = await ensureRequestIndex(store);
+    expect(outcome.indexed).toBe(0);
+    expect(await indexRows(store)).toHaveLength(2);
   });
 });
