@@ -64,8 +64,8 @@ const statusTone: Record<RequestStatus, { style: string; color: string }> = {
   failed: { style: 'attention', color: 'Attention' },
 };
 
-/** How many permissions, redirect URIs and audit events a card shows: a Teams message carries about 28 KB. */
-const shown = { permissions: 40, statusPermissions: 60, redirectUris: 10, auditEvents: 40, listRows: 25 } as const;
+/** How many permissions, audit events and list rows a card shows: a Teams message carries about 28 KB. */
+const shown = { permissions: 40, statusPermissions: 60, auditEvents: 40, listRows: 25 } as const;
 
 const person = (name: unknown) => safeText(name, { max: TextLimit.personName }) || 'someone';
 const appNameOf = (request: AppRequest) => safeText(request.form.displayName, { max: TextLimit.title }) || 'Unnamed app';
@@ -532,14 +532,17 @@ export interface ApprovalView {
 /** Teams refreshes a card automatically for at most 60 users. */
 const maxRefreshUsers = 60;
 
-function specRows(request: AppRequest): { label: string; value: string; font: string }[] {
+type SpecRow = { label: string; value: string; font: string };
+
+/** The approval card's "what will be created" rows: those above the redirect URIs, and those below. */
+function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } {
   const { form } = request;
   const row = (label: string, value: string, font = 'Default') => ({ label, value, font });
   const rotation = request.kind === 'rotation' ? request.rotation : undefined;
   if (rotation) {
     const old = rotation.old;
     const credential = form.credential.kind === 'secret' ? form.credential.lifetimeDays : 0;
-    return [
+    const before = [
       row('App', safeText(rotation.appName, { max: TextLimit.title })),
       row('Client id', safeText(rotation.appId, { max: TextLimit.reference }), 'Monospace'),
       row('New credential', `A client secret, valid ${plural(credential, 'day')} from when the requester reveals it`),
@@ -550,32 +553,81 @@ function specRows(request: AppRequest): { label: string; value: string; font: st
           : 'Nothing: the app has no other credential',
       ),
     ];
+    return { before, after: [] };
   }
-  const rows = [
+  const before = [
     row('Display name', appNameOf(request)),
     row('Who can sign in', audienceWords[form.signInAudience] ?? form.signInAudience),
     row('Platform', platformWords[form.platform] ?? form.platform),
   ];
-  if (form.redirectUris.length > 0) {
-    const uris = form.redirectUris.slice(0, shown.redirectUris).map((uri) => safeText(uri, { max: 300 }));
-    const more = form.redirectUris.length - uris.length;
-    rows.push(row('Redirect URIs', [...uris, ...(more > 0 ? [`…and ${more} more`] : [])].join('\n'), 'Monospace'));
-  }
+  const after: SpecRow[] = [];
   const credential = form.credential;
   if (credential.kind === 'secret') {
-    rows.push(row('Credential', `Client secret, valid ${plural(credential.lifetimeDays, 'day')} from when the requester reveals it`));
+    after.push(row('Credential', `Client secret, valid ${plural(credential.lifetimeDays, 'day')} from when the requester reveals it`));
   } else if (credential.kind === 'certificate') {
-    rows.push(row('Credential', `Certificate (public key only), valid until ${formatUtc(credential.certificate.notAfter)}`));
-    rows.push(row('Thumbprint', safeText(credential.certificate.thumbprint, { max: TextLimit.reference }), 'Monospace'));
+    after.push(row('Credential', `Certificate (public key only), valid until ${formatUtc(credential.certificate.notAfter)}`));
+    after.push(row('Thumbprint', safeText(credential.certificate.thumbprint, { max: TextLimit.reference }), 'Monospace'));
   } else {
-    rows.push(row('Credential', 'None: a public client'));
+    after.push(row('Credential', 'None: a public client'));
   }
-  const owners = form.additionalOwnerIds.length;
-  rows.push(row('Owners', owners > 0 ? `The requester and ${plural(owners, 'other person', 'other people')}` : 'The requester only'));
+  after.push(row('Owners', ownersText(request)));
   const role = form.directoryRole;
-  rows.push(row('Directory role', role ? `${safeText(role.displayName, { max: TextLimit.title })}: the app could ${safeText(role.summary, { max: TextLimit.paragraph })}` : 'None'));
-  return rows;
+  after.push(row('Directory role', role ? `${safeText(role.displayName, { max: TextLimit.title })}: the app could ${safeText(role.summary, { max: TextLimit.paragraph })}` : 'None'));
+  return { before, after };
 }
+
+/**
+ * Who will control the app: every additional owner as the directory named them at submission, "Megan Bowen
+ * (MeganB@contoso.com)", so that approvers see the people and not a count. A request made before Registrar looked
+ * owners up has only their object ids, and says so.
+ */
+function ownersText(request: AppRequest): string {
+  const ids = request.form.additionalOwnerIds;
+  if (ids.length === 0) return 'The requester only';
+  const named = new Map((request.ownerDetails ?? []).map((owner) => [owner.id.toLowerCase(), owner]));
+  const lines = ids.map((id) => {
+    const owner = named.get(id.toLowerCase());
+    const objectId = safeText(id, { max: TextLimit.reference });
+    if (!owner) return `${objectId} (object id only)`;
+    const name = safeText(owner.displayName, { max: TextLimit.personName });
+    const upn = safeText(owner.userPrincipalName, { max: TextLimit.personName });
+    return name && upn ? `${name} (${upn})` : name || upn || `${objectId} (object id only)`;
+  });
+  const others = plural(ids.length, 'other person', 'other people');
+  const head = request.ownerDetails
+    ? `The requester and ${others}:`
+    : `The requester and ${others}, by Entra object id (this request was made before Registrar looked owners up in the directory):`;
+  return [head, ...lines].join('\n');
+}
+
+/** Redirect URIs shown before "Show all": enough to read at a glance; the rest are one click away. */
+const redirectUrisFirst = 5;
+
+/**
+ * The redirect URIs for the approval card: the first few, and the rest behind "Show all N redirect URIs". `fit` is
+ * how many of the rest the card has room for (all, unless Teams' message size forces fewer, which the card then
+ * says in a warning). The button is an Action.ToggleVisibility, which works in the client with no round trip and
+ * is in schema 1.2 and later (https://learn.microsoft.com/adaptive-cards/schema-explorer/action-toggle-visibility).
+ */
+function redirectSection(uris: readonly string[], fit: number) {
+  if (uris.length === 0) return undefined;
+  const shownUris = uris.map((uri) => safeText(uri, { max: 300 }));
+  const rest = shownUris.slice(redirectUrisFirst, redirectUrisFirst + fit);
+  const missing = shownUris.length - redirectUrisFirst - rest.length;
+  return {
+    first: shownUris.slice(0, redirectUrisFirst).join('\n'),
+    rest: rest.length > 0 ? rest.join('\n') : undefined,
+    showAll: `Show all ${shownUris.length} redirect URIs`,
+    showFewer: `Show the first ${redirectUrisFirst} only`,
+    notShown:
+      missing > 0
+        ? `${plural(missing, 'more redirect URI')} do${missing === 1 ? 'es' : ''} not fit in a Teams message and ${missing === 1 ? 'is' : 'are'} not shown. Ask the requester for the full list before you approve.`
+        : undefined,
+  };
+}
+
+/** Teams carries about 28 KB in a message: room is kept for the activity around the card. */
+const approvalBudgetBytes = 26 * 1024;
 
 export function renderApproval(view: ApprovalView): AdaptiveCard {
   const { request } = view;
@@ -592,7 +644,8 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
   const appId = request.provisioning.application?.appId;
   const notes = appId ? hardeningNotes(request.permissions, safeText(appId, { max: TextLimit.reference })) : request.risk.notes;
 
-  const card = expandTemplate(approvalTemplate, {
+  const spec = specRows(request);
+  const data = {
     kindLabel: request.kind === 'rotation' ? 'Client secret rotation' : 'App registration request',
     specTitle: request.kind === 'rotation' ? 'What will change' : 'What will be created',
     hasPermissions: request.permissions.length > 0,
@@ -613,7 +666,8 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
       ...(submitted ? [] : [{ label: 'Approvals', value: approvalsLine(request) }]),
     ],
     purpose: safeText(request.form.purpose, { max: TextLimit.paragraph, multiline: true }) || '(none given)',
-    specRows: specRows(request),
+    specRows: spec.before,
+    specRowsAfter: spec.after,
     permissions: permissions.slice(0, shown.permissions).map(({ p, risk }) => ({
       value: safeText(p.value, { max: TextLimit.title }),
       type: typeWords[p.type] ?? 'delegated',
@@ -642,8 +696,13 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
     showOpenRetry: view.mode === 'everyone' && failed,
     refreshUserIds: userIds,
     verb: Verb,
-  });
-  return tidy(card);
+  };
+  // Every redirect URI when they fit; otherwise as many as do, halving the hidden ones, and the card says so.
+  const uris = request.kind === 'rotation' ? [] : request.form.redirectUris;
+  for (let fit = Math.max(0, uris.length - redirectUrisFirst); ; fit = Math.floor(fit / 2)) {
+    const card = tidy(expandTemplate(approvalTemplate, { ...data, redirect: redirectSection(uris, fit) }));
+    if (fit === 0 || Buffer.byteLength(JSON.stringify(card), 'utf8') <= approvalBudgetBytes) return card;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

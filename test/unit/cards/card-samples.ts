@@ -87,6 +87,7 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
     { label: 'rejected, for everyone', render: () => renderApproval({ request: requests.rejected(), mode: 'everyone', refreshUserIds: approverIds }) },
     { label: 'a rotation waiting, for an approver', render: () => renderApproval({ request: rotationRequest(), mode: 'approver', refreshUserIds: approverIds }) },
     { label: 'a low-risk certificate request', render: () => renderApproval({ request: requests.certificate(), mode: 'approver', refreshUserIds: approverIds }) },
+    { label: '30 redirect URIs and 20 named owners, for an approver', render: () => renderApproval({ request: requests.wide(20), mode: 'approver', refreshUserIds: approverIds }) },
   ],
   delivery: [
     { label: 'a secret, ready to reveal', render: () => renderDelivery({ request: requests.provisioned(), tenantId, state: 'ready' }) },
@@ -229,6 +230,23 @@ export const requests = {
     const f = form({ platform: 'none', graphPermissions: [graphPermission('User.Read', 'Scope')], credential: { kind: 'certificate', certificate: certificateSpec } });
     const delivered: Step[] = [...provisioned(f).slice(1), [{ type: 'deliver', delivery: { kind: 'certificate', thumbprint: certificateSpec.thumbprint, deliveredAt: '2026-03-03T10:05:00Z' } }, registrarActor]];
     return requestAfter(f, state === 'submitted' ? [] : delivered, 1).request;
+  },
+  /**
+   * Waiting, with 30 redirect URIs and the additional owners as the directory named them at submission (ownerDetails);
+   * `owners` more owners than the usual two, up to the form's 20.
+   */
+  wide: (owners = ownerIds.length) => {
+    const ids = Array.from({ length: owners }, (_, i) => ownerIds[i] ?? `a1e5c0de-0000-4000-8000-0000000001${String(i).padStart(2, '0')}`);
+    const f = riskyForm({ redirectUris: Array.from({ length: 30 }, (_, i) => `https://payroll${i}.contoso.com/auth/callback`), additionalOwnerIds: ids });
+    const people = ['Megan Bowen', 'Adele Vance', 'Isaiah Langer', 'Lidia Holloway', 'Nestor Wilke'];
+    const request = requestAfter(f, paths.submitted!(f)).request;
+    return {
+      ...request,
+      ownerDetails: ids.map((id, i) => {
+        const name = `${people[i % people.length]}${i >= people.length ? ` ${i}` : ''}`;
+        return { id, displayName: name, userPrincipalName: `${name.replace(/ /g, '.')}@contoso.onmicrosoft.com` };
+      }),
+    };
   },
   /** A single-page app with no credential, delivered. */
   publicClient: () => {

@@ -540,7 +540,7 @@ describe('approval card', () => {
         'Credential',
         'Client secret, valid 180 days from when the requester reveals it',
         'Owners',
-        'The requester and 2 other people',
+        `The requester and 2 other people, by Entra object id (this request was made before Registrar looked owners up in the directory):\n${ownerIds[0]} (object id only)\n${ownerIds[1]} (object id only)`,
         'Directory role',
         'User Administrator: the app could create and manage users and groups, reset passwords of non-administrators (for example a B2C password reset)',
         '1 of 2 approvals so far: Megan Bowen.',
@@ -592,6 +592,81 @@ describe('approval card', () => {
   test('when a message for the clicker is given, then it is shown', () => {
     const card = renderApproval({ ...view(requests.submitted(), 'approver'), message: 'You have already approved this request.' });
     expect(texts(card)).toContain('You have already approved this request.');
+  });
+
+  test('when the directory named the additional owners at submission, then the card names every one by display name and user principal name', () => {
+    const request = requests.wide(20);
+    const text = texts(renderApproval(view(request, 'approver')));
+    const owners = text[text.indexOf('Owners') + 1]!.split('\n');
+
+    expect(owners[0]).toBe('The requester and 20 other people:');
+    expect(owners.slice(1)).toEqual(request.ownerDetails.map((o) => `${o.displayName} (${o.userPrincipalName})`));
+    expect(owners[1]).toBe('Megan Bowen (Megan.Bowen@contoso.onmicrosoft.com)');
+  });
+
+  test('when an owner is missing from the names looked up, then that owner is shown by object id, said so', () => {
+    const request = requests.wide();
+    const card = renderApproval(view({ ...request, ownerDetails: request.ownerDetails.slice(1) }, 'approver'));
+    expect(all(card)).toContain(`The requester and 2 other people:\n${ownerIds[0]} (object id only)\nAdele Vance (Adele.Vance@contoso.onmicrosoft.com)`);
+  });
+
+  /** The card as the adaptivecards library (the Agents Playground, web hosts) renders it. */
+  function rendered(card: AdaptiveCard): AC.AdaptiveCard {
+    const parsed = new AC.AdaptiveCard();
+    parsed.parse(card);
+    const previous = AC.AdaptiveCard.onProcessMarkdown;
+    AC.AdaptiveCard.onProcessMarkdown = (_text, result) => (result.didProcess = false);
+    try {
+      parsed.render();
+    } finally {
+      AC.AdaptiveCard.onProcessMarkdown = previous;
+    }
+    return parsed;
+  }
+  const uriLines = (text: unknown) => String(text).split('\n');
+
+  test('when a request has 30 redirect URIs, then the card shows the first 5, and every other one behind Show all 30 redirect URIs; 5 need no button', () => {
+    const request = requests.wide();
+    const card = renderApproval(view(request, 'approver'));
+    const first = runs(card).find((t) => t.startsWith('https://payroll0.'));
+    const rest = objectsOfType(card, 'Container').find((c) => c.id === 'redirectUrisRest')!;
+
+    expect(uriLines(first)).toEqual(request.form.redirectUris.slice(0, 5));
+    expect(rest.isVisible).toBe(false);
+    expect(uriLines(texts(rest).join('\n'))).toEqual(request.form.redirectUris.slice(5));
+    expect(all(card)).not.toMatch(/not fit/);
+    expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+    expect(libraryEvents(card)).toEqual([]);
+
+    // Clicked in a client: Show all reveals the rest and gives way to Show the first 5 only, which hides them again.
+    const parsed = rendered(card);
+    const hidden = parsed.getElementById('redirectUrisRest')!;
+    const button = (id: string) => (parsed.getElementById(id) as AC.ActionSet).getActionAt(0)!;
+    expect(button('redirectUrisShowAll').title).toBe('Show all 30 redirect URIs');
+    button('redirectUrisShowAll').execute();
+    expect([hidden.isVisible, parsed.getElementById('redirectUrisShowAll')!.isVisible, parsed.getElementById('redirectUrisShowFewer')!.isVisible]).toEqual([true, false, true]);
+    expect(button('redirectUrisShowFewer').title).toBe('Show the first 5 only');
+    button('redirectUrisShowFewer').execute();
+    expect(hidden.isVisible).toBe(false);
+
+    // Five or fewer: all of them, and no button.
+    const five = renderApproval(view({ ...request, form: { ...request.form, redirectUris: request.form.redirectUris.slice(0, 5) } }, 'approver'));
+    expect(objectsOfType(five, 'Action.ToggleVisibility')).toEqual([]);
+    expect(uriLines(runs(five).find((t) => t.startsWith('https://payroll0.')))).toEqual(request.form.redirectUris.slice(0, 5));
+  });
+
+  test('when 256 redirect URIs of 256 characters cannot all fit in a Teams message, then the card shows what fits and warns how many it left out', () => {
+    const request = requests.wide(20);
+    const uris = Array.from({ length: 256 }, (_, i) => `https://payroll${String(i).padStart(3, '0')}.contoso.com/${'c'.repeat(200)}`.slice(0, 256));
+    const card = renderApproval(view({ ...request, form: { ...request.form, redirectUris: uris } }, 'approver'));
+    const rest = objectsOfType(card, 'Container').find((c) => c.id === 'redirectUrisRest')!;
+    const hiddenCount = uriLines(texts(rest).join('\n')).length;
+    const missing = 256 - 5 - hiddenCount;
+
+    expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+    expect(hiddenCount).toBeGreaterThan(0);
+    expect(missing).toBeGreaterThan(0);
+    expect(all(card)).toContain(`${missing} more redirect URIs do not fit in a Teams message and are not shown. Ask the requester for the full list before you approve.`);
   });
 
   test('when a request asks for 400 permissions, then the card shows the riskiest and counts the rest, under the Teams limit', () => {
