@@ -15,6 +15,7 @@ import { createRotationService, type RotationService } from './services/rotation
 import { GraphCredentialSource } from './adapters/graph/graph-credential-source';
 import { createApproverPolicy, type ApproverPolicy } from './services/request-approvers';
 import { createRequestService, type RequestService } from './services/request-service';
+import { ensureRequestIndex } from './services/request-records';
 import { createProvisioningService, type ProvisioningService } from './services/provisioning-service';
 import { createDeliveryService, type DeliveryService } from './services/delivery-service';
 import { GraphProvisioner } from './adapters/graph/graph-provisioner';
@@ -91,6 +92,9 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   }
   try {
     await store.init();
+    // Requests saved before the request index get their index rows, once (a marker makes later starts one read).
+    const backfill = await ensureRequestIndex(store, clock.now());
+    if (backfill.ran) logger.info({ indexed: backfill.indexed, skipped: backfill.skipped.slice(0, 20) }, 'request index backfilled');
   } catch (err) {
     await azurite?.stop();
     throw err;
@@ -116,7 +120,19 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   const random: RandomSource = overrides.random ?? ((n) => new Uint8Array(randomBytes(n)));
 
   const listeners: Array<(request: AppRequest) => void | Promise<void>> = [];
-  const requests = createRequestService({ store, provisioner: inTurn, approvers, clock, random, policy, logger, ...(directory ? { directory } : {}), isOperator: (actor) => operators.isOperator(actor) });
+  const people: PeopleDirectory | undefined = directory ?? (connection ? new GraphDirectory(connection.client) : undefined);
+  const requests = createRequestService({
+    store,
+    provisioner: inTurn,
+    approvers,
+    clock,
+    random,
+    policy,
+    logger,
+    ...(directory ? { directory } : {}),
+    ...(people ? { people } : {}),
+    isOperator: (actor) => operators.isOperator(actor),
+  });
   const provisioning = createProvisioningService({
     store,
     provisioner,
@@ -149,7 +165,6 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   const ownAppIds = [config.graph.clientId, config.bot?.id].filter((id): id is string => !!id);
   const rotation = createRotationService({ store, source: credentialsInTurn, provisioner: inTurn, clock, random, policy, ownAppIds, logger: logger.child({ component: 'rotation' }) });
 
-  const people: PeopleDirectory | undefined = directory ?? (connection ? new GraphDirectory(connection.client) : undefined);
 
   return {
     store,

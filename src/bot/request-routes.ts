@@ -93,7 +93,7 @@ async function renderForm(
 /** A new, empty request form (the `request` command and the "Ask for an app" button). */
 export async function newRequestForm(context: TurnContext, services: RequestRouteServices): Promise<AdaptiveCard> {
   requirePersonal(context, 'Ask for an app');
-  const { requestId } = await services.requests.formContext();
+  const { requestId } = await services.requests.newForm(actorFrom(context.activity));
   return renderForm(services, { requestId, values: {} });
 }
 
@@ -141,7 +141,8 @@ export function requestCardRoutes(services: RequestRouteServices) {
       return card;
     }
     if (!result.ok) {
-      const requestId = (typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined) ?? (await services.requests.formContext()).requestId;
+      // The form keeps the id it came with (Submit checks it every time), or gets one minted for this person.
+      const requestId = (typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined) ?? (await services.requests.newForm(actorFrom(context.activity))).requestId;
       return renderForm(services, { requestId, values: result.values, errors: result.errors, ...(result.values.permissionFilter ? { filter: result.values.permissionFilter } : {}) });
     }
     let request = result.request;

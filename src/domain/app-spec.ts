@@ -42,6 +42,11 @@ export interface CertificateSpec {
 export interface AppSpec {
   /** The request this app belongs to; the application's uniqueName is registrar-<requestId>. */
   requestId: string;
+  /**
+   * A random value only this deployment's store holds for this request, written as a tag: an application found by
+   * uniqueName without it was not made by this request, and is never adopted. Absent on requests older than it.
+   */
+  marker?: string;
   displayName: string;
   /** The business justification, kept in the application's notes. */
   purpose: string;
@@ -66,6 +71,11 @@ export function uniqueNameFor(requestId: string): string {
 /** The tag on every application Registrar creates: REMINDER_SCOPE=managed scans those. */
 export const REGISTRAR_TAG = 'registrar';
 
-export function tagsFor(requestId: string): string[] {
-  return [REGISTRAR_TAG, `registrar-request:${requestId}`];
+export function tagsFor(requestId: string, marker?: string): string[] {
+  return [REGISTRAR_TAG, `registrar-request:${requestId}`, ...(marker ? [markerTag(marker)] : [])];
+}
+
+/** The tag that proves an application was made for one request of this deployment (AppSpec.marker). */
+export function markerTag(marker: string): string {
+  return `registrar-marker:${marker}`;
 }

@@ -100,6 +100,8 @@ export interface AppRequest {
   expiresAt: string;
   /** When provisioning finished: the delivery of a client secret expires DELIVERY_TTL_DAYS after it. */
   provisionedAt?: string;
+  /** A random value minted at submission and tagged on the application (AppSpec.marker): provisioning adopts only an app that carries it. */
+  marker?: string;
   requesterAddress?: ConversationAddress;
   /** The approval card(s) posted for approvers, updated in place as the request moves. */
   approvalCards?: CardRef[];
@@ -260,6 +262,10 @@ export interface NewRequest {
   pendingTtlDays: number;
   now: Date;
   requesterAddress?: ConversationAddress;
+  /** The additional owners as the directory named them (form.additionalOwnerIds, same order). */
+  ownerDetails?: readonly OwnerDetail[];
+  /** The application's marker tag (AppRequest.marker). */
+  marker?: string;
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -282,6 +288,8 @@ export function createRequest(input: NewRequest): { request: AppRequest; audit: 
     updatedAt: at,
     expiresAt: new Date(input.now.getTime() + input.pendingTtlDays * dayMs).toISOString(),
     ...(input.requesterAddress ? { requesterAddress: input.requesterAddress } : {}),
+    ...(input.ownerDetails && input.ownerDetails.length > 0 ? { ownerDetails: [...input.ownerDetails] } : {}),
+    ...(input.marker ? { marker: input.marker } : {}),
   };
   const audit: AuditEvent = {
     at,
@@ -532,6 +540,7 @@ export function toAppSpec(request: AppRequest): AppSpec {
   const { form } = request;
   return {
     requestId: request.id,
+    ...(request.marker ? { marker: request.marker } : {}),
     displayName: form.displayName,
     purpose: form.purpose,
     signInAudience: form.signInAudience,

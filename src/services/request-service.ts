@@ -24,15 +24,18 @@ import { newRequestId, type RandomSource } from '../domain/request-id';
 import { assessRisk } from '../domain/risk';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import type { Clock, Directory, Provisioner, ResourceCatalog, Store, Stored } from './ports';
+import { REQUEST_INDEX_PREFIX, type Clock, type Directory, type PeopleDirectory, type Provisioner, type ResourceCatalog, type Store, type Stored } from './ports';
+import type { OwnerDetail } from '../domain/request';
 import type { ApproverPolicy } from './request-approvers';
 import {
+  REQUEST_PARTITION,
   RequestNotFound,
   auditTrail,
   commitTransition,
   createRecord,
-  listRequests,
   loadRequest,
+  requestsInState,
+  requestsOf,
   toRequest,
   type CommitOutcome,
   type RequestRecord,
@@ -40,11 +43,17 @@ import {
 
 export { RequestNotFound };
 
+/**
+ * The reservation of a form's id for the person it was sent to: an index row of the Requests table (no state
+ * index reads it, so the sweeps and lists do not grow with forms opened and never sent).
+ */
+const formRow = (aadObjectId: string, requestId: string) => `${REQUEST_INDEX_PREFIX}form.${aadObjectId.toLowerCase()}.${requestId}`;
+
 const MAX_ATTEMPTS = 5;
+/** `mine` lists a person's newest requests, this many at most. */
+const MINE_LIMIT = 100;
 
 export interface FormContext {
-  /** A fresh id for the form to carry, so that a retried submission is recognised. */
-  requestId: string;
   policy: { secretMaxDays: number; secretDefaultDays: number; namePrefix?: string };
   /** The Microsoft Graph catalog, for the form's choices. */
   catalog: PermissionIndex;
@@ -70,6 +79,11 @@ export interface RequestStatusView {
 
 export interface RequestService {
   formContext(): Promise<FormContext>;
+  /**
+   * The id a new form carries: minted here and reserved for this person in the store before the form is sent, so
+   * that Submit accepts only an id this store gave this person (a retried Submit finds its request by it).
+   */
+  newForm(actor: Actor): Promise<{ requestId: string }>;
   searchPermissions(query: string, options?: PermissionSearchOptions): Promise<PermissionSearchResult>;
   submit(actor: Actor, input: unknown, conversation?: ConversationAddress): Promise<SubmitResult>;
   approve(actor: Actor, requestId: string, conversationId?: string): Promise<DecisionResult>;
@@ -78,7 +92,7 @@ export interface RequestService {
   status(actor: Actor, requestId: string): Promise<RequestStatusView>;
   /** The request as stored, for a card already shown where the person is (an approval card in the approvals channel). */
   view(requestId: string): Promise<AppRequest>;
-  /** The actor's requests, newest first. */
+  /** The actor's requests, newest first (the newest 100). */
   mine(actor: Actor): Promise<AppRequest[]>;
   /** Requests waiting for this approver: not their own, not already approved by them, not expired; oldest first. */
   pending(actor: Actor): Promise<AppRequest[]>;
@@ -98,9 +112,17 @@ export interface RequestServiceDeps {
   directory?: Directory;
   /** Operators may read any request's status. */
   isOperator?: (actor: Actor) => Promise<boolean>;
+  /** Names the additional owners a form lists, and says which are users of the tenant. */
+  people?: PeopleDirectory;
 }
 
 const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
+
+/** What the person typed, as text, to put back in the form. */
+function textValues(input: unknown): FormValues {
+  const values = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => typeof v === 'string')) as FormValues;
+}
 
 /** The person behind a click, for the domain; refused when Teams did not say who they are in Entra ID. */
 function personOf(actor: Actor, conversationId?: string): TransitionActor {
@@ -109,7 +131,7 @@ function personOf(actor: Actor, conversationId?: string): TransitionActor {
 }
 
 export function createRequestService(deps: RequestServiceDeps): RequestService {
-  const { store, provisioner, approvers, clock, random, policy, logger, directory, isOperator } = deps;
+  const { store, provisioner, approvers, clock, random, policy, logger, directory, isOperator, people } = deps;
   if (policy.requesterGroupId && !directory) {
     throw new RegistrarError('unavailable', 'Registrar is not configured to read the directory.', {
       detail: 'REQUESTER_GROUP_ID is set but no Microsoft Graph identity is configured; set AZURE_CLIENT_ID (and a credential) or unset REQUESTER_GROUP_ID.',
@@ -140,6 +162,42 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     if (!member) throw new NotAuthorized(`Only members of the Entra group ${groupId} (REQUESTER_GROUP_ID) can ask for apps here. Ask an operator to add you.`);
   }
 
+  /**
+   * The additional owners as the directory knows them. Only users of this tenant may own what Registrar creates:
+   * an id that /users does not return (a service principal, a group, a deleted or unknown user) is refused.
+   */
+  async function ownersOf(ids: readonly string[]): Promise<{ ok: true; details: OwnerDetail[] } | { ok: false; message: string }> {
+    if (ids.length === 0) return { ok: true, details: [] };
+    if (!people) return { ok: false, message: 'Registrar cannot look people up in the directory, so it cannot add other owners. Leave this empty; owners can be added to the app later.' };
+    let found: OwnerDetail[];
+    try {
+      found = await people.users(ids);
+    } catch (err) {
+      throw new RegistrarError('unavailable', 'Registrar cannot look up the owners you named in the directory right now. Try again in a minute.', {
+        cause: err,
+        detail: 'reading the additional owners with GET /users?$filter=id in (...) failed; check the Graph identity (Directory.Read.All)',
+      });
+    }
+    const byId = new Map(found.map((user) => [user.id.toLowerCase(), user]));
+    const missing = ids.filter((id) => !byId.has(id.toLowerCase()));
+    if (missing.length > 0) {
+      const one = missing.length === 1;
+      return {
+        ok: false,
+        message: `${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ${one ? 'is not a user' : 'are not users'} of this tenant. Owners must be people: choose them with the people picker.`,
+      };
+    }
+    return { ok: true, details: ids.map((id) => byId.get(id.toLowerCase())!) };
+  }
+
+  /** Why a form's id cannot be used by this person, or undefined when it was minted for them (or is their request already). */
+  async function refusedFormId(requestId: string, aadObjectId: string): Promise<string | undefined> {
+    const existing = await store.requests.get(REQUEST_PARTITION, requestId);
+    if (existing) return same(aadObjectId, existing.value.requester.aadObjectId) ? undefined : 'This form belongs to another request. Open a new one with `request`.';
+    if (await store.requests.index.get(REQUEST_PARTITION, formRow(aadObjectId, requestId))) return undefined;
+    return 'This form belongs to another request, or to none Registrar sent you. Open a new one with `request`.';
+  }
+
   function noteAudit(outcome: CommitOutcome, requestId: string): void {
     // The move is saved; the row is written by the next save or read of this request (request-records.ts).
     if (!outcome.audited) log(requestId).warn({ sequence: outcome.stored.value.lastAudit?.sequence }, 'audit row deferred');
@@ -166,15 +224,22 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       else unknown.push(`${other.value} (${other.type === 'Role' ? 'application' : 'delegated'}) on ${other.resourceAppId}`);
     }
     if (unknown.length > 0) {
-      const values = input as FormValues;
       return {
         ok: false,
         errors: { otherPermissions: `These APIs have no such permission: ${unknown.slice(0, 5).join('; ')}. Check the resource app id and the permission's exact name.` },
-        values: Object.fromEntries(Object.entries(values).filter(([, v]) => typeof v === 'string')) as FormValues,
+        values: textValues(input),
       };
     }
 
+    const owners = await ownersOf(form.additionalOwnerIds);
+    if (!owners.ok) return { ok: false, errors: { owners: owners.message }, values: textValues(input) };
+
     const risk = assessRisk({ permissions, signInAudience: form.signInAudience, ...(form.directoryRole ? { directoryRole: form.directoryRole } : {}) });
+    // A form's id is one this store minted for this person (newForm): card data only looks a request up.
+    if (checked.requestId !== undefined) {
+      const refused = await refusedFormId(checked.requestId, requester.aadObjectId);
+      if (refused) return { ok: false, errors: { form: refused }, values: {} };
+    }
     for (let attempt = 1; ; attempt++) {
       const id = checked.requestId ?? newRequestId(random);
       const { request, audit } = createRequest({
@@ -187,6 +252,8 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         pendingTtlDays: policy.pendingTtlDays,
         now,
         ...(conversation ? { requesterAddress: conversation } : {}),
+        ownerDetails: owners.details,
+        marker: Buffer.from(random(16)).toString('hex'),
       });
       try {
         const outcome = await createRecord(store, request, audit);
@@ -254,9 +321,22 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
   const notApprover = (message: string) => new NotAuthorized(`${message} ${approvers.describe()}`);
 
   return {
+    async newForm(actor) {
+      const person = personOf(actor).aadObjectId;
+      for (let attempt = 1; ; attempt++) {
+        const requestId = newRequestId(random);
+        try {
+          // Reserved before any card carries it; an id some request already holds is drawn again at Submit's create.
+          await store.requests.index.create(REQUEST_PARTITION, formRow(person, requestId), { requestId });
+          return { requestId };
+        } catch (err) {
+          if (!(err instanceof ConflictError && err.reason === 'exists') || attempt >= MAX_ATTEMPTS) throw err;
+        }
+      }
+    },
+
     async formContext() {
       return {
-        requestId: newRequestId(random),
         policy: { secretMaxDays: policy.secretMaxDays, secretDefaultDays: policy.secretDefaultDays, ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}) },
         catalog: await graphIndex(),
       };
@@ -309,11 +389,10 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
     async mine(actor) {
       const person = personOf(actor);
-      // One read of the requests partition, filtered here: O(all requests); see the report on an index.
-      const all = await listRequests(store);
-      return all
+      // The person's index rows, newest first: what it reads does not grow with anyone's older requests.
+      const theirs = await requestsOf(store, person.aadObjectId, { limit: MINE_LIMIT });
+      return theirs
         .map((s) => toRequest(s.value))
-        .filter((r) => same(person.aadObjectId, r.requester.aadObjectId))
         .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
     },
 
@@ -321,8 +400,8 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       const person = personOf(actor);
       if (!(await approvers.isApprover(actor))) throw notApprover('Only approvers have requests waiting for them.');
       const now = clock.now();
-      const all = await listRequests(store);
-      return all
+      const waiting = await requestsInState(store, 'submitted');
+      return waiting
         .map((s) => toRequest(s.value))
         .filter(
           (r) =>
@@ -336,7 +415,8 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
     async expireDue(now) {
       const moved: AppRequest[] = [];
-      for (const candidate of await listRequests(store)) {
+      // Only the submitted requests already due, from their index rows: the sweep does not read decided requests.
+      for (const candidate of await requestsInState(store, 'submitted', { dueBy: now })) {
         if (!isExpired(candidate.value, now)) continue;
         const id = candidate.value.id;
         let current: Stored<RequestRecord> | undefined = candidate;

@@ -169,6 +169,16 @@ export async function startHarness(options: { data?: TenantData; provisioner?: P
     random: deterministicRandom(testStore.tablePrefix),
     policy,
     logger,
+    // The directory as the request saw it at submission, read from the tenant's state: tests here take permissions
+    // away from Registrar to fail provisioning, after the request was made.
+    people: {
+      displayNames: async () => ({}),
+      users: async (ids) =>
+        ids.flatMap((id) => {
+          const user = tenant.state().data.users[id.toLowerCase()]?.data;
+          return user ? [{ id: id.toLowerCase(), displayName: String(user.displayName), userPrincipalName: String(user.userPrincipalName) }] : [];
+        }),
+    },
   });
   return {
     tenant,

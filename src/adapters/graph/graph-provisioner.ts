@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ClientSecretCredential } from '@azure/identity';
 import type { Client } from '@microsoft/microsoft-graph-client';
-import { type AppSpec, type CatalogPermission, type CertificateSpec, type PermissionRef, type PermissionType, tagsFor, uniqueNameFor } from '../../domain/app-spec';
+import { type AppSpec, type CatalogPermission, type CertificateSpec, type PermissionRef, type PermissionType, markerTag, tagsFor, uniqueNameFor } from '../../domain/app-spec';
 import { RegistrarError } from '../../domain/errors';
 import type { Logger } from '../../lib/logger';
 import { realSleep, withRetry } from '../../lib/retry';
@@ -115,7 +115,7 @@ export function applicationBody(spec: AppSpec): Record<string, unknown> {
     spa: { redirectUris: uris('spa') },
     publicClient: { redirectUris: uris('publicClient') },
     requiredResourceAccess: [...byResource].map(([resourceAppId, resourceAccess]) => ({ resourceAppId, resourceAccess })),
-    tags: tagsFor(spec.requestId),
+    tags: tagsFor(spec.requestId, spec.marker),
     notes: notes.length <= NOTES_LIMIT ? notes : `${notes.slice(0, NOTES_LIMIT - 1)}…`,
     // Personal Microsoft accounts require v2 access tokens.
     ...(spec.signInAudience === 'AzureADandPersonalMicrosoftAccount' ? { api: { requestedAccessTokenVersion: 2 } } : {}),
@@ -205,6 +205,11 @@ export class GraphProvisioner implements Provisioner {
     const path = `/applications(uniqueName='${key(uniqueName)}')`;
     const help: FailureHelp = { doing: `creating or updating application ${uniqueName}`, requires: 'Application.ReadWrite.All' };
     const deadline = this.deadline();
+    // Look before writing: an application that already holds this uniqueName and was not made for this request
+    // (another deployment's, an old table's, anyone's) is left as it is. The upsert below would rename it.
+    const existing = (await this.run(log, help, { references: [] }, { method: 'GET', path: '/applications', select: ['id', 'tags'], filter: `uniqueName eq '${uniqueName.replace(/'/g, "''")}'` }, deadline)) as Page<{ id: string; tags?: string[] | null }>;
+    const holder = existing.value?.[0];
+    if (holder) this.requireOurs(spec, uniqueName, holder);
     // Written now, so reads may miss it for a while whatever the answer.
     this.markRecent(uniqueName);
     const created = (await this.run(log, help, { references: [uniqueName], upsertByUniqueName: true }, { method: 'PATCH', path, body: applicationBody(spec), headers: { Prefer: 'create-if-missing' } }, deadline)) as
@@ -215,15 +220,31 @@ export class GraphProvisioner implements Provisioner {
       log.info({ applicationObjectId: created.id, appId: created.appId }, 'application created');
       return { applicationObjectId: created.id, appId: created.appId, created: true };
     }
-    const found = (await this.run(log, help, { references: [uniqueName] }, { method: 'GET', path, select: ['id', 'appId', 'createdDateTime'] }, deadline)) as {
+    const found = (await this.run(log, help, { references: [uniqueName] }, { method: 'GET', path, select: ['id', 'appId', 'createdDateTime', 'tags'] }, deadline)) as {
       id: string;
       appId: string;
       createdDateTime?: string | null;
+      tags?: string[] | null;
     };
+    // Updated, not created: it existed. Replication may have hidden it from the list above, so check it again
+    // before anything else (owners, service principal, permissions, a secret) touches it.
+    this.requireOurs(spec, uniqueName, found);
     const createdAt = Date.parse(found.createdDateTime ?? '');
     this.remember(spec.requestId, found.id, found.appId, Number.isNaN(createdAt) ? undefined : createdAt);
     log.info({ applicationObjectId: found.id, appId: found.appId }, 'application updated');
     return { applicationObjectId: found.id, appId: found.appId, created: false };
+  }
+
+  /** Refuses an application this request did not make: it lacks the request's marker (or, for an older request, its tag). */
+  private requireOurs(spec: AppSpec, uniqueName: string, app: { id: string; tags?: string[] | null }): void {
+    const tags = app.tags ?? [];
+    const ours = spec.marker ? tags.includes(markerTag(spec.marker)) : tags.includes(tagsFor(spec.requestId)[1]!);
+    if (ours) return;
+    throw new RegistrarError(
+      'conflict',
+      `An application with the unique name ${uniqueName} already exists in Entra ID, and Registrar did not create it for this request, so it left it untouched. Ask for the app again with \`request\`; an administrator can look at application ${app.id}.`,
+      { detail: `application ${app.id} holds uniqueName ${uniqueName} without this request's marker tag; not adopted` },
+    );
   }
 
   async ensureApplicationOwners(applicationObjectId: string, ownerIds: readonly string[]): Promise<void> {

@@ -190,6 +190,7 @@ describe('GraphProvisioner against the local tenant', () => {
     expect(outcome.grants).toHaveLength(1);
     // The numbers the README quotes: Graph calls for one typical provisioning (catalog already cached).
     expect(tenant.counters.snapshot()).toEqual({
+      'GET /applications': 1,
       "PATCH /applications(uniqueName='{uniqueName}')": 1,
       'GET /applications/{id}/owners': 1,
       'POST /applications/{id}/owners/$ref': 2,
@@ -205,7 +206,7 @@ describe('GraphProvisioner against the local tenant', () => {
       'GET /applications/{id}': 1,
       'PATCH /applications/{id}': 1,
     });
-    expect(tenant.counters.total()).toBe(18);
+    expect(tenant.counters.total()).toBe(19);
   });
 
   test('when every step runs a second time, then nothing is created or changed and only the idempotent upserts write', async () => {
@@ -223,8 +224,9 @@ describe('GraphProvisioner against the local tenant', () => {
       "PATCH /applications(uniqueName='{uniqueName}')": 1,
       "PATCH /servicePrincipals(appId='{appId}')": 1,
     });
-    // Each upsert's 204 costs a GET for the ids; every other step is one read.
-    expect(tenant.counters.total()).toBe(10);
+    // The application is looked for by uniqueName before its upsert; each upsert's 204 costs a GET for the ids;
+    // every other step is one read.
+    expect(tenant.counters.total()).toBe(11);
   });
 
   test('when a fresh provisioner (a restarted process) resumes a finished request, then it adopts everything and creates nothing', async () => {

@@ -144,6 +144,7 @@ describe('provisioning an approved request', () => {
     writeFileSync(join(__dirname, '../../../test-results/provisioning-calls.json'), `${JSON.stringify({ calls, total }, null, 2)}\n`);
     console.log(`Graph calls of one typical provisioning (${total}):\n${JSON.stringify(calls, null, 2)}`);
     expect(calls).toEqual({
+      'GET /applications': 1,
       "PATCH /applications(uniqueName='{uniqueName}')": 1,
       'GET /applications/{id}/owners': 1,
       'POST /applications/{id}/owners/$ref': 2,
@@ -155,7 +156,7 @@ describe('provisioning an approved request', () => {
       'GET /oauth2PermissionGrants': 1,
       'POST /oauth2PermissionGrants': 1,
     });
-    expect(total).toBe(14);
+    expect(total).toBe(15);
   });
 
   test('when a request is not approved, or already provisioned, then start leaves it as it is', async () => {

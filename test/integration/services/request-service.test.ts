@@ -167,7 +167,7 @@ describe('submitting', () => {
 
   test('when the same form (same requestId) is submitted twice, then the second returns the first request and creates nothing', async () => {
     const s = await setup();
-    const requestId = newRequestId(s.random);
+    const { requestId } = await s.service.newForm(requester);
     const first = await s.service.submit(requester, form({ requestId }));
     const second = await s.service.submit(requester, form({ requestId }));
 
@@ -179,11 +179,22 @@ describe('submitting', () => {
 
   test('when someone else submits a form carrying an existing request id, then it is refused and the request is untouched', async () => {
     const s = await setup();
-    const request = await submitted(s, { requestId: newRequestId(s.random) });
+    const request = await submitted(s, { requestId: (await s.service.newForm(requester)).requestId });
     const result = await s.service.submit(otherRequester, form({ requestId: request.id, name: 'Hijack' }));
 
     expect(result.ok).toBe(false);
     expect((await loadRequest(s.store, request.id)).value.form.displayName).toBe('Orders sync');
+  });
+
+  test('when a form carries an id this store never gave the person, then it is refused and nothing is stored', async () => {
+    const s = await setup();
+    const othersForm = await s.service.newForm(otherRequester);
+
+    for (const requestId of [newRequestId(s.random), othersForm.requestId]) {
+      const result = await s.service.submit(requester, form({ requestId }));
+      expect(result).toMatchObject({ ok: false, errors: { form: expect.stringMatching(/open a new one/i) } });
+    }
+    expect(await requestCount(s.store)).toBe(0);
   });
 
   test('when REQUESTER_GROUP_ID is set, then only its members may submit', async () => {
@@ -198,10 +209,11 @@ describe('submitting', () => {
   test('when the form context and a search are asked for, then they come from the Microsoft Graph catalog', async () => {
     const s = await setup();
     const context = await s.service.formContext();
+    const { requestId } = await s.service.newForm(requester);
     const found = await s.service.searchPermissions('mail.send', { type: 'Role' });
 
     expect(context.catalog.byId(userRead)?.value).toBe('User.Read');
-    expect(context.requestId).toMatch(/^[0-9A-Z]{8}$/);
+    expect(requestId).toMatch(/^[0-9A-Z]{8}$/);
     expect(found.items[0]?.id).toBe(mailSend);
   });
 });
