@@ -228,6 +228,11 @@ export type TransitionResult =
   /** The move was already made: nothing to save, answer the person with `message`. */
   | { changed: false; request: AppRequest; message: string };
 
+/** The refusal of one undecided request too many (OPEN_REQUESTS_PER_USER): each puts a card in front of the approvers. */
+export function tooManyOpen(limit: number): string {
+  return `You have ${limit} requests waiting for a decision, the most one person may have open at once. Cancel one with \`cancel <id>\` (type \`mine\` to list them), or wait for the approvers.`;
+}
+
 /** When a provisioned client secret stops waiting to be revealed (DELIVERY_TTL_DAYS after provisioning); undefined if never provisioned. */
 export function deliveryDueBy(request: Pick<AppRequest, 'provisionedAt' | 'updatedAt' | 'status'>, ttlDays: number): string | undefined {
   const from = request.provisionedAt ?? (request.status === 'provisioned' ? request.updatedAt : undefined);

@@ -25,12 +25,13 @@ import { assessRisk } from '../domain/risk';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { REQUEST_INDEX_PREFIX, type Clock, type Directory, type PeopleDirectory, type Provisioner, type ResourceCatalog, type Store, type Stored } from './ports';
-import type { OwnerDetail } from '../domain/request';
+import { tooManyOpen, type OwnerDetail } from '../domain/request';
 import type { ApproverPolicy } from './request-approvers';
 import {
   REQUEST_PARTITION,
   RequestNotFound,
   auditTrail,
+  openRequestCount,
   commitTransition,
   createRecord,
   loadRequest,
@@ -239,6 +240,12 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     if (checked.requestId !== undefined) {
       const refused = await refusedFormId(checked.requestId, requester.aadObjectId);
       if (refused) return { ok: false, errors: { form: refused }, values: {} };
+    }
+    // At most OPEN_REQUESTS_PER_USER undecided at once: each one puts a card in front of the approvers. A retried
+    // Submit of a request already made is not a new one.
+    const retried = checked.requestId !== undefined && (await store.requests.get(REQUEST_PARTITION, checked.requestId)) !== undefined;
+    if (!retried && (await openRequestCount(store, requester.aadObjectId)) >= policy.openRequestsPerUser) {
+      return { ok: false, errors: { form: tooManyOpen(policy.openRequestsPerUser) }, values: textValues(input) };
     }
     for (let attempt = 1; ; attempt++) {
       const id = checked.requestId ?? newRequestId(random);

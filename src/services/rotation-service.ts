@@ -15,13 +15,13 @@ import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { CredentialInfo } from '../domain/expiry';
 import { approvalsNeeded } from '../domain/approval-policy';
 import { findDirectoryRole } from '../domain/directory-roles';
-import { createRotation, type AppRequest, type RotationTarget, type TransitionActor } from '../domain/request';
+import { createRotation, tooManyOpen, type AppRequest, type RotationTarget, type TransitionActor } from '../domain/request';
 import { newRequestId, type RandomSource } from '../domain/request-id';
 import { assessStandingPrivileges, type RiskAssessment } from '../domain/risk';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { ApplicationSummary, Clock, CredentialSource, Provisioner, Store } from './ports';
-import { createRecord, loadRequest, moveRequest, toRequest } from './request-records';
+import { createRecord, loadRequest, moveRequest, openRequestCount, toRequest } from './request-records';
 
 export interface RotationService {
   /** Starts a rotation of the app named by appId or exact display name: an owner's, or anyone else's request to the approvers. */
@@ -40,8 +40,6 @@ export interface RotationServiceDeps {
   logger: Logger;
   /** appIds of Registrar's own registrations (AZURE_CLIENT_ID, BOT_ID): never rotated from chat. */
   ownAppIds: readonly string[];
-  /** How many undecided requests the person has open (OPEN_REQUESTS_PER_USER counts rotations asked of the approvers too). */
-  openRequests?: (aadObjectId: string) => Promise<number>;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -100,11 +98,8 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       const owner = await isOwner(person, app.applicationObjectId);
       const risk = await standingRisk(app.appId);
       const reason = approvalReason(owner, risk);
-      if (reason && deps.openRequests && (await deps.openRequests(person)) >= policy.openRequestsPerUser) {
-        throw new RegistrarError(
-          'conflict',
-          `You have ${policy.openRequestsPerUser} requests waiting for a decision, the most one person may have open (OPEN_REQUESTS_PER_USER). Cancel one with \`cancel <id>\`, or wait for a decision.`,
-        );
+      if (reason && (await openRequestCount(store, person)) >= policy.openRequestsPerUser) {
+        throw new RegistrarError('conflict', tooManyOpen(policy.openRequestsPerUser));
       }
       const old = oldest(app.credentials);
       const target: Omit<RotationTarget, 'oldDecision' | 'cleanupCard' | 'askedAs'> = {

@@ -36,7 +36,7 @@ describe('who owns a request, and which request a form is', () => {
     tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
     connector = await new FakeConnector().start();
     registrar = await startRegistrar({
-      env: { ADMIN_IDS: alex.aadObjectId, APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`, ...registrarEnv(tenant), REMINDER_CRON: 'off' },
+      env: { ADMIN_IDS: alex.aadObjectId, APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`, ...registrarEnv(tenant), REMINDER_CRON: 'off', OPEN_REQUESTS_PER_USER: '2' },
       overrides: { graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 } },
     });
     teams = new Teams(registrar.url, connector);
@@ -117,6 +117,28 @@ describe('who owns a request, and which request a form is', () => {
     }
     expect(await allRequests()).toEqual([]);
     expect(Object.values(tenant.state().data.applications).filter((a) => String(a.data.uniqueName ?? '').startsWith('registrar-'))).toEqual([]);
+  });
+
+  test('when a person already has OPEN_REQUESTS_PER_USER undecided requests, then a new one is refused with a message, a retried one still answers, and a decision frees a place', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const requestId = await openForm(isaiah);
+      await submit(isaiah, form(requestId, { name: `Reader ${i}` }));
+      ids.push(requestId);
+    }
+    const third = await openForm(isaiah);
+
+    const refused = await submit(isaiah, form(third, { name: 'Reader 2' }));
+    expect(cardText(refused.card)).toMatch(/you have 2 requests waiting for a decision/i);
+    expect((await allRequests()).map((r) => r.id).sort()).toEqual([...ids].sort());
+    const retried = await submit(isaiah, form(ids[0]!, { name: 'Reader 0' }));
+    expect(cardText(retried.card)).toContain(ids[0]!);
+    await teams.post(teams.message(personalChat(isaiah, demoTenantId), isaiah, 'rotate Expense Bot'));
+    expect(cardText(connector.cards({ conversationId: personalChat(isaiah, demoTenantId).conversation.id, kind: 'reply' }).at(-1)?.card)).toMatch(/you have 2 requests waiting/i);
+
+    await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.requestCancel, { requestId: ids[1]! }));
+    const again = await submit(isaiah, form(third, { name: 'Reader 2' }));
+    expect(cardText(again.card)).toContain(third);
   });
 
   test('when the same form is submitted twice, then there is one request with the id the server gave it', async () => {
