@@ -15,7 +15,7 @@ import type { ChannelService } from '../services/channel-service';
 import type { DeliveryService } from '../services/delivery-service';
 import type { Clock, Store } from '../services/ports';
 import type { ApproverPolicy } from '../services/request-approvers';
-import { annotateRequest, listRequests, loadRequest, toRequest } from '../services/request-records';
+import { annotateRequest, loadRequest, requestsInState, toRequest } from '../services/request-records';
 import type { Messenger } from './messenger';
 
 /** Universal Actions refresh serves at most 60 users. */
@@ -256,7 +256,9 @@ export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifie
       );
     },
     async catchUp() {
-      for (const { value } of await listRequests(store)) {
+      // Only the two states a card can be missing in, from their index rows: decided requests are not read.
+      const open = [...(await requestsInState(store, 'submitted')), ...(await requestsInState(store, 'provisioned'))];
+      for (const { value } of open) {
         const request = toRequest(value);
         const missingApproval = request.status === 'submitted' && !request.approvalCards?.length;
         const missingDelivery = request.status === 'provisioned' && !request.deliveryCard;

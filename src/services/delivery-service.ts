@@ -23,7 +23,7 @@ import { deliveryDueBy, registrarActor, transition, type AppRequest, type Reques
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { Clock, CredentialSource, NewSecret, Provisioner, Store } from './ports';
-import { annotateRequest, commitTransition, listRequests, loadRequest, moveRequest, toRequest } from './request-records';
+import { annotateRequest, commitTransition, loadRequest, moveRequest, requestsInState, revealedBy, toRequest } from './request-records';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -229,7 +229,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         return by !== undefined && Date.parse(by) <= now.getTime();
       };
       const expired: AppRequest[] = [];
-      for (const request of (await listRequests(store)).map((s) => toRequest(s.value)).filter(due)) {
+      // Only requests provisioned before the cutoff, from their index rows (ix.state.provisioned sorts by provisionedAt).
+      const cutoff = new Date(now.getTime() - policy.deliveryTtlDays * DAY_MS);
+      for (const request of (await requestsInState(store, 'provisioned', { dueBy: cutoff })).map((s) => toRequest(s.value)).filter(due)) {
         const moved = await moveRequest(store, request.id, (latest) => (due(latest) ? { type: 'expireDelivery', ttlDays: policy.deliveryTtlDays } : undefined), registrarActor, () => now);
         if (moved.changed) {
           logger.child({ requestId: request.id }).info({ provisionedAt: moved.request.provisionedAt }, 'delivery expired: the client secret was not revealed in time');
@@ -243,7 +245,8 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const ttlMs = policy.revealTtlMinutes * 60_000;
       const due = (r: AppRequest) => r.delivery?.kind === 'secret' && !r.redactedAt && Date.parse(r.delivery.revealedAt) + ttlMs <= now.getTime();
       const redacted: AppRequest[] = [];
-      for (const request of (await listRequests(store)).map((s) => toRequest(s.value)).filter(due)) {
+      // Only secrets revealed before the cutoff and still shown, from their index rows.
+      for (const request of (await revealedBy(store, new Date(now.getTime() - ttlMs))).map((s) => toRequest(s.value)).filter(due)) {
         let changed = false;
         const saved = await annotateRequest(store, request.id, (latest) => {
           if (!due(latest)) return undefined;

@@ -28,7 +28,7 @@ import {
 import { redactText, type Logger } from '../lib/logger';
 import type { Clock, Provisioner, Store, Stored } from './ports';
 import type { ApproverPolicy } from './request-approvers';
-import { RequestNotFound, commitTransition, listRequests, loadRequest, moveRequest, toRequest, type RequestRecord } from './request-records';
+import { RequestNotFound, commitTransition, loadRequest, moveRequest, requestsInState, toRequest, type RequestRecord } from './request-records';
 
 export interface ProvisioningService {
   /** Runs provisioning of an approved (or provisioning) request in the background; never awaited by a Teams invoke. A second call for a request already running in this process does nothing. */
@@ -303,7 +303,8 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
 
     async resumeUnfinished() {
       if (stopping) return [];
-      const unfinished = (await listRequests(store)).map((s) => s.value).filter((r) => r.status === 'approved' || r.status === 'provisioning');
+      // From the index rows of the two unfinished states: decided requests are not read.
+      const unfinished = [...(await requestsInState(store, 'approved')), ...(await requestsInState(store, 'provisioning'))].map((s) => s.value);
       const ids = unfinished.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0)).map((r) => r.id);
       for (const id of ids) start(id);
       if (ids.length > 0) logger.info({ count: ids.length }, 'unfinished provisioning resumed');

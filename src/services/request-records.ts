@@ -53,12 +53,6 @@ export async function loadRequest(store: Store, requestId: string): Promise<Stor
   return stored;
 }
 
-export async function listRequests(store: Store): Promise<Array<Stored<RequestRecord>>> {
-  const out: Array<Stored<RequestRecord>> = [];
-  for await (const { value, etag } of store.requests.list(REQUEST_PARTITION)) out.push({ value, etag });
-  return out;
-}
-
 async function writeAuditRow(store: Store, requestId: string, outbox: AuditOutbox): Promise<void> {
   try {
     await store.audit.create(requestId, auditRow(outbox.sequence), outbox.event);
