@@ -20,7 +20,7 @@ import { newRequestId, type RandomSource } from '../domain/request-id';
 import { assessStandingPrivileges, type RiskAssessment } from '../domain/risk';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import type { ApplicationSummary, Clock, CredentialSource, Provisioner, Store } from './ports';
+import type { Clock, CredentialSource, Provisioner, Store } from './ports';
 import { createRecord, loadRequest, moveRequest, openRequestCount, toRequest } from './request-records';
 
 export interface RotationService {
