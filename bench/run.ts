@@ -6,7 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ensureDevCertificate } from '../src/local/tenant/dev-cert';
+import { benchCommandParse } from './command-parse';
 import { benchPermissionSearch } from './permission-search';
+import { benchRequestIndex, reportRequestIndex } from './request-index';
 import { benchTenantPaging } from './tenant-paging';
 
 const CERT_DIR = resolve('.registrar/certs');
@@ -23,10 +25,15 @@ async function main(): Promise<void> {
     process.exitCode = child.status ?? 1;
     return;
   }
+  console.log('command-parse: the worst messages, read as a turn does (target: 28,000 characters of < well under 1 ms, linear in the length)');
+  for (const r of benchCommandParse()) console.log(`  ${r.name}, ${r.chars} characters: ${r.ms.toFixed(3)} ms`);
   const search = benchPermissionSearch();
   console.log(
     `permission-search: ${search.permissions} permissions, ${search.searches} searches: ${search.perSearchMs.toFixed(3)} ms mean, ${search.p99Ms.toFixed(3)} ms p99 (target: about 1 ms)`,
   );
+  const requestIndex = reportRequestIndex(await benchRequestIndex());
+  for (const line of requestIndex.lines) console.log(line);
+  if (!requestIndex.flat) process.exitCode = 1;
   const count = Number(process.argv[2] ?? 100_000);
   const result = await benchTenantPaging(certificate, count);
   const perPage = result.scanMs / result.pages;
