@@ -6,15 +6,15 @@
  */
 import { createBot } from './bot/app';
 import type { BotFrameworkEndpoints } from './bot/auth';
-import { createMessenger } from './bot/messenger';
-import { createRequestNotifier, type RequestNotifier } from './bot/request-notifier';
+import { createTeamsNotifier } from './bot/teams-notifier';
+import { createCardService, type CardService } from './services/card-service';
 import type { Config } from './config';
 import { type Container, type ContainerOverrides, createContainer } from './container';
 import type { Logger } from './lib/logger';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Cron } from 'croner';
-import { createReminderAnnouncer } from './bot/reminder-announcer';
+import { createReminderAnnouncer } from './services/reminder-announcer';
 import { createExpiryService, type ExpiryScanResult } from './services/expiry-service';
 import { createAdapter, startServer } from './server';
 import { untraced } from './telemetry';
@@ -32,7 +32,7 @@ export interface Runtime {
   url: string;
   port: number;
   container: Container;
-  notifier: RequestNotifier;
+  notifier: CardService;
   /** Runs an expiry scan now (as the schedule would); one at a time in this process. */
   scan(): Promise<ExpiryScanResult>;
   /** Expires undecided requests past PENDING_TTL_DAYS and deliveries past DELIVERY_TTL_DAYS, hides secrets past REVEAL_TTL, updating their cards. */
@@ -45,10 +45,10 @@ export interface Runtime {
 export async function startRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const container = await createContainer(config, logger, options.overrides);
   const adapter = createAdapter(config, options.botFrameworkEndpoints);
-  const messenger = createMessenger(adapter, config.bot?.id ?? '');
-  const notifier = createRequestNotifier({
+  const messenger = createTeamsNotifier(adapter, config.bot?.id ?? '');
+  const notifier = createCardService({
     store: container.store,
-    messenger,
+    notifier: messenger,
     channels: container.channels,
     approvers: container.approvers,
     delivery: container.delivery,
@@ -69,7 +69,7 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     announce: createReminderAnnouncer({
       store: container.store,
-      messenger,
+      notifier: messenger,
       channels: container.channels,
       clock: container.clock,
       logger: logger.child({ component: 'reminders' }),

@@ -19,7 +19,7 @@ import type { RequestService } from '../services/request-service';
 import type { ChannelService } from '../services/channel-service';
 import type { Store } from '../services/ports';
 import type { ApproverPolicy } from '../services/request-approvers';
-import type { RequestNotifier } from './request-notifier';
+import type { CardService } from '../services/card-service';
 import { actorFrom, addressFrom, turnLogger } from './turn';
 
 export interface RequestRouteServices {
@@ -29,7 +29,7 @@ export interface RequestRouteServices {
   delivery: DeliveryService;
   channels: ChannelService;
   approvers: ApproverPolicy;
-  notifier: RequestNotifier;
+  notifier: CardService;
   tenantId?: string;
   graphEndpoints?: { login: string; graph: string };
 }

@@ -16,7 +16,7 @@ import type { OperatorPolicy } from '../services/operator-policy';
 import type { Store } from '../services/ports';
 import type { ProvisioningService } from '../services/provisioning-service';
 import type { RotationService } from '../services/rotation-service';
-import { rotationCleanupCard, type RequestNotifier } from './request-notifier';
+import { rotationCleanupCard, type CardService } from '../services/card-service';
 import { actorFrom, addressFrom, turnLogger } from './turn';
 import { isGuid } from '../domain/guid';
 
@@ -24,7 +24,7 @@ export interface RotationRouteServices {
   store: Store;
   rotation: RotationService;
   provisioning: ProvisioningService;
-  notifier: RequestNotifier;
+  notifier: CardService;
   operators: OperatorPolicy;
   expiry: ExpiryService;
 }

@@ -4,7 +4,8 @@
 import type { AppSpec, CatalogPermission, CertificateSpec, PermissionRef, PermissionType } from '../domain/app-spec';
 import type { ChannelBinding, ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import type { CredentialInfo } from '../domain/expiry';
-import type { AuditEvent, OwnerDetail, RequestRecord } from '../domain/request';
+import type { AdaptiveCard } from '../cards/adaptive-card';
+import type { AuditEvent, CardRef, OwnerDetail, RequestRecord } from '../domain/request';
 
 /** A stored value with the ETag that guards its next update. */
 export interface Stored<T> {
@@ -142,6 +143,26 @@ export type { ChannelPurpose };
 /** Audit rows sort as strings in the order they happened. */
 export function auditRow(sequence: number): string {
   return String(sequence).padStart(6, '0');
+}
+
+/** A member of a team, as Teams names them. */
+export interface TeamMember {
+  /** Teams user id (29:...), what Universal Actions' refresh.userIds name. */
+  id: string;
+  aadObjectId?: string;
+}
+
+/**
+ * Messages outside a turn (proactive): cards posted to and updated in Teams conversations, and who is in a team.
+ * Implemented over the Bot Framework in src/bot/teams-notifier.ts (botbuilder stays in src/bot/).
+ */
+export interface Notifier {
+  /** Posts a card: a new thread in a channel, a message in a chat. */
+  post(address: ConversationAddress, card: AdaptiveCard): Promise<CardRef>;
+  /** Replaces a posted card (in place, for everyone who sees it). */
+  update(address: ConversationAddress, ref: CardRef, card: AdaptiveCard): Promise<void>;
+  /** The first `limit` members of the team the address belongs to. */
+  teamMembers(address: ConversationAddress, limit: number): Promise<TeamMember[]>;
 }
 
 /** The directory (Microsoft Entra ID), as far as the services need it. */

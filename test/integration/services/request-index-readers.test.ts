@@ -5,8 +5,8 @@
  * for npm run bench).
  */
 import { countingStore, decidedRequests, openRequests, readers, seed } from '../../../bench/request-index';
-import type { Messenger } from '../../../src/bot/messenger';
-import { createRequestNotifier } from '../../../src/bot/request-notifier';
+import type { Notifier } from '../../../src/services/ports';
+import { createCardService } from '../../../src/services/card-service';
 import type { Actor } from '../../../src/domain/conversation';
 import { createLogger } from '../../../src/lib/logger';
 import { createChannelService } from '../../../src/services/channel-service';
@@ -48,14 +48,14 @@ describe('what the readers read', () => {
       return counting.reads();
     };
     const clock = { now: () => now };
-    const messenger: Messenger = {
+    const messenger: Notifier = {
       post: async (address) => ({ conversationId: address.conversation.id, activityId: 'posted' }),
       update: async () => undefined,
       teamMembers: async () => [],
     };
-    const notifier = createRequestNotifier({
+    const notifier = createCardService({
       store: counting.store,
-      messenger,
+      notifier: messenger,
       channels: createChannelService({ store: counting.store, operators: createOperatorPolicy({ ids: [] }, undefined), clock }),
       approvers: createApproverPolicy({ ids: [approver] }, undefined),
       clock,

@@ -1,31 +1,15 @@
 /**
- * Proactive messages: posting and updating cards outside a turn (approval cards in the approvals channel,
+ * The Notifier port over the Bot Framework: posting and updating cards outside a turn (approval cards in the approvals channel,
  * status and delivery cards in a requester's personal chat), through botbuilder's CloudAdapter so that the
  * outbound calls carry the bot's token exactly as replies do.
  */
 import { type CloudAdapter, CardFactory, type ConversationReference, MessageFactory, TeamsInfo, TurnContext } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
-import type { AdaptiveCard } from '../cards/adaptive-card';
 import type { ConversationAddress } from '../domain/conversation';
-import type { CardRef } from '../domain/request';
+import type { Notifier, TeamMember } from '../services/ports';
 import { referenceFrom } from './turn';
 
-export interface TeamMember {
-  /** Teams user id (29:...), what Universal Actions' refresh.userIds name. */
-  id: string;
-  aadObjectId?: string;
-}
-
-export interface Messenger {
-  /** Posts a card: a new thread in a channel, a message in a chat. */
-  post(address: ConversationAddress, card: AdaptiveCard): Promise<CardRef>;
-  /** Replaces a posted card (in place, for everyone who sees it). */
-  update(address: ConversationAddress, ref: CardRef, card: AdaptiveCard): Promise<void>;
-  /** The first `limit` members of the team the address belongs to. */
-  teamMembers(address: ConversationAddress, limit: number): Promise<TeamMember[]>;
-}
-
-export function createMessenger(adapter: CloudAdapter, botAppId: string): Messenger {
+export function createTeamsNotifier(adapter: CloudAdapter, botAppId: string): Notifier {
   async function within<T>(address: ConversationAddress, conversationId: string, work: (context: TurnContext) => Promise<T>): Promise<T> {
     const base = referenceFrom(address);
     const reference = { ...base, conversation: { ...base.conversation!, id: conversationId } } as ConversationReference;

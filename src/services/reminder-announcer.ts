@@ -7,13 +7,12 @@ import { renderOwnerReminder, splitDigest } from '../cards/reminder-cards';
 import { RegistrarError } from '../domain/errors';
 import type { ExpiringCredential } from '../domain/expiry';
 import type { Logger } from '../lib/logger';
-import type { ChannelService } from '../services/channel-service';
-import type { Clock, PeopleDirectory, Store } from '../services/ports';
-import type { Messenger } from './messenger';
+import type { ChannelService } from './channel-service';
+import type { Clock, Notifier, PeopleDirectory, Store } from './ports';
 
 export interface ReminderAnnouncerDeps {
   store: Store;
-  messenger: Messenger;
+  notifier: Notifier;
   channels: ChannelService;
   clock: Clock;
   logger: Logger;
@@ -24,7 +23,7 @@ export interface ReminderAnnouncerDeps {
 export type Announce = (credentials: readonly ExpiringCredential[], scanId: string) => Promise<void>;
 
 export function createReminderAnnouncer(deps: ReminderAnnouncerDeps): Announce {
-  const { store, messenger, channels, clock, logger } = deps;
+  const { store, notifier: messenger, channels, clock, logger } = deps;
   return async (credentials, scanId) => {
     if (credentials.length === 0) return;
     const log = logger.child({ scanId });

@@ -11,12 +11,11 @@ import { renderApproval, renderDelivery, renderRequestStatus } from '../cards/re
 import type { ConversationAddress } from '../domain/conversation';
 import type { AppRequest, CardRef } from '../domain/request';
 import type { Logger } from '../lib/logger';
-import type { ChannelService } from '../services/channel-service';
-import type { DeliveryService } from '../services/delivery-service';
-import type { Clock, Store } from '../services/ports';
-import type { ApproverPolicy } from '../services/request-approvers';
-import { annotateRequest, loadRequest, requestsInState, toRequest } from '../services/request-records';
-import type { Messenger } from './messenger';
+import type { ChannelService } from './channel-service';
+import type { DeliveryService } from './delivery-service';
+import type { Clock, Notifier, Store } from './ports';
+import type { ApproverPolicy } from './request-approvers';
+import { annotateRequest, loadRequest, requestsInState, toRequest } from './request-records';
 
 /** Universal Actions refresh serves at most 60 users. */
 const MAX_REFRESH_USERS = 60;
@@ -53,7 +52,7 @@ export function expiredDeliveryCard(request: AppRequest, ttlDays: number): Adapt
   });
 }
 
-export interface RequestNotifier {
+export interface CardService {
   /** The request as just saved: update its cards and send what is missing. Never throws. */
   changed(request: AppRequest): Promise<void>;
   /** At startup: cards a crash left unsent (approval cards of waiting requests, delivery cards of provisioned ones). */
@@ -71,9 +70,10 @@ export interface RequestNotifier {
   idle(): Promise<void>;
 }
 
-export interface RequestNotifierDeps {
+export interface CardServiceDeps {
   store: Store;
-  messenger: Messenger;
+  /** Where cards are posted and updated (Teams, through the Bot Framework). */
+  notifier: Notifier;
   channels: ChannelService;
   approvers: ApproverPolicy;
   clock: Clock;
@@ -88,8 +88,8 @@ export interface RequestNotifierDeps {
   deliveryTtlDays: number;
 }
 
-export function createRequestNotifier(deps: RequestNotifierDeps): RequestNotifier {
-  const { store, messenger, channels, approvers, clock, logger, deliveryTtlDays } = deps;
+export function createCardService(deps: CardServiceDeps): CardService {
+  const { store, notifier: messenger, channels, approvers, clock, logger, deliveryTtlDays } = deps;
   const queues = new Map<string, Promise<void>>();
   const approverIds = new Map<string, { at: number; ids: string[] }>();
   /** The version of the request each card (by activity id) shows, so that a card is updated only when it would change. */
