@@ -113,6 +113,9 @@ describe('telemetry to Application Insights', () => {
       connector.sent.slice(before).some((s) => s.conversationId === chat.conversation.id && cardText(s.activity.attachments).includes('Expiry scan done'));
     await connector.waitFor(scanDone, 30_000);
     await teams.post({ ...teams.message(chat, alex, 'help'), serviceUrl: `${connector.url}gone/` });
+    // The log line crosses the child's stdout pipe on its own time: wait for it rather than race it.
+    const deadline = Date.now() + 20_000;
+    while (!bot.output().includes('"msg":"turn failed"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(bot.output()).toContain('"msg":"turn failed"');
   }
 
