@@ -121,6 +121,20 @@ export async function createContainer(config: Config, logger: Logger, overrides:
 
   const listeners: Array<(request: AppRequest) => void | Promise<void>> = [];
   const people: PeopleDirectory | undefined = directory ?? (connection ? new GraphDirectory(connection.client) : undefined);
+  // Every saved move and annotation, wherever it is made, reaches the listeners (the card service): never awaited.
+  const changed = (request: AppRequest): void => {
+    for (const listener of listeners) void Promise.resolve(listener(request)).catch((err: unknown) => logger.error({ err, requestId: request.id }, 'request change listener failed'));
+  };
+  const provisioning = createProvisioningService({
+    store,
+    provisioner,
+    approvers,
+    clock,
+    logger: logger.child({ component: 'provisioning' }),
+    onChange: async (request) => {
+      for (const listener of listeners) await listener(request);
+    },
+  });
   const requests = createRequestService({
     store,
     provisioner: inTurn,
@@ -132,16 +146,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     ...(directory ? { directory } : {}),
     ...(people ? { people } : {}),
     isOperator: (actor) => operators.isOperator(actor),
-  });
-  const provisioning = createProvisioningService({
-    store,
-    provisioner,
-    approvers,
-    clock,
-    logger: logger.child({ component: 'provisioning' }),
-    onChange: async (request) => {
-      for (const listener of listeners) await listener(request);
-    },
+    startProvisioning: (id) => provisioning.start(id),
+    onChange: changed,
   });
   const graphLogger = logger.child({ component: 'graph' });
   const credentials: CredentialSource =
@@ -157,13 +163,25 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     policy,
     logger: logger.child({ component: 'delivery' }),
     owners: credentialsInTurn,
+    onChange: changed,
     orphans: { applications: credentials, provisioner },
     ...(overrides.secretCheckBudgetMs !== undefined ? { checkBudgetMs: overrides.secretCheckBudgetMs } : {}),
   });
 
   // Registrar's own registrations: the Graph identity and the bot's. A secret of either would carry Registrar's power.
   const ownAppIds = [config.graph.clientId, config.bot?.id].filter((id): id is string => !!id);
-  const rotation = createRotationService({ store, source: credentialsInTurn, provisioner: inTurn, clock, random, policy, ownAppIds, logger: logger.child({ component: 'rotation' }) });
+  const rotation = createRotationService({
+    store,
+    source: credentialsInTurn,
+    provisioner: inTurn,
+    clock,
+    random,
+    policy,
+    ownAppIds,
+    logger: logger.child({ component: 'rotation' }),
+    startProvisioning: (id) => provisioning.start(id),
+    onChange: changed,
+  });
 
 
   return {

@@ -90,14 +90,12 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
     throw err;
   }
 
+  // Each service tells the card service about what it moved; the sweep only tells requesters of expiries.
   async function sweep(): Promise<void> {
     const now = container.clock.now();
-    for (const request of await container.requests.expireDue(now)) {
-      void notifier.changed(request);
-      void notifier.expired(request);
-    }
-    for (const request of await container.delivery.redactDue(now)) void notifier.changed(request);
-    for (const request of await container.delivery.expireDeliveriesDue(now)) void notifier.changed(request);
+    for (const request of await container.requests.expireDue(now)) void notifier.expired(request);
+    await container.delivery.redactDue(now);
+    await container.delivery.expireDeliveriesDue(now);
   }
 
   // Work a previous process left: provisioning to finish, cards to send.

@@ -14,16 +14,13 @@ import { requestFormFields, type FormErrorKey, type FormValues } from '../domain
 import { parseRequestId } from '../domain/request-id';
 import type { DeliveryService } from '../services/delivery-service';
 import type { ProvisioningService } from '../services/provisioning-service';
-import { annotateRequest } from '../services/request-records';
 import type { RequestService } from '../services/request-service';
 import type { ChannelService } from '../services/channel-service';
-import type { Store } from '../services/ports';
 import type { ApproverPolicy } from '../services/request-approvers';
 import type { CardService } from '../services/card-service';
 import { actorFrom, addressFrom, turnLogger } from './turn';
 
 export interface RequestRouteServices {
-  store: Store;
   requests: RequestService;
   provisioning: ProvisioningService;
   delivery: DeliveryService;
@@ -115,8 +112,6 @@ type Handler = (context: TurnContext, data: Record<string, unknown>) => Promise<
 const endpointsOf = (services: RequestRouteServices) => (services.graphEndpoints ? { endpoints: services.graphEndpoints } : {});
 
 export function requestCardRoutes(services: RequestRouteServices) {
-  const background = (request: AppRequest) => void services.notifier.changed(request);
-
   const find: Handler = async (context, data) => {
     requirePersonal(context, 'Ask for an app');
     const requestId = requestIdOf(data);
@@ -131,7 +126,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
     const address = addressFrom(context.activity);
     let result: Awaited<ReturnType<RequestService['submit']>>;
     try {
-      result = await services.requests.submit(actorFrom(context.activity), formData(data), address);
+      result = await services.requests.submit(actorFrom(context.activity), formData(data), address, cardRefOf(context));
     } catch (err) {
       // Graph or storage unavailable: the same form back with the reason, so that nothing typed is lost.
       if (!(err instanceof RegistrarError) || err.code !== 'unavailable') throw err;
@@ -145,13 +140,9 @@ export function requestCardRoutes(services: RequestRouteServices) {
       const requestId = (typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined) ?? (await services.requests.newForm(actorFrom(context.activity))).requestId;
       return renderForm(services, { requestId, values: result.values, errors: result.errors, ...(result.values.permissionFilter ? { filter: result.values.permissionFilter } : {}) });
     }
-    let request = result.request;
-    const ref = cardRefOf(context);
-    if (ref) {
-      request = await annotateRequest(services.store, request.id, (latest) => (latest.statusCard ? undefined : { statusCard: ref }));
-      services.notifier.shown(ref, request);
-    }
-    if (result.created) background(request);
+    const request = result.request;
+    // The answer below is the status card as it is now: no update of it is needed for this version.
+    if (request.statusCard) services.notifier.shown(request.statusCard, request);
     const channel = await services.channels.getChannel('approvals');
     const notice = channel
       ? `Sent to the approvers. This card shows where it stands.`
@@ -161,7 +152,6 @@ export function requestCardRoutes(services: RequestRouteServices) {
 
   const cancel: Handler = async (context, data) => {
     const result = await services.requests.cancel(actorFrom(context.activity), requestIdOf(data), context.activity.conversation?.id);
-    if (result.changed) background(result.request);
     return statusCard(context, result.request, result.message ? { notice: result.message } : {});
   };
 
@@ -194,8 +184,6 @@ export function requestCardRoutes(services: RequestRouteServices) {
 
   const approve: Handler = async (context, data) => {
     const result = await services.requests.approve(actorFrom(context.activity), requestIdOf(data), context.activity.conversation?.id);
-    if (result.reachedApproval) services.provisioning.start(result.request.id);
-    if (result.changed) background(result.request);
     const message =
       result.message ??
       (result.request.status === 'approved' ? 'You approved this request. Registrar is creating the app now.' : `You approved this request; it needs ${result.request.approvalsRequired - result.request.approvals.length} more approval(s).`);
@@ -207,7 +195,6 @@ export function requestCardRoutes(services: RequestRouteServices) {
     const reason = typeof data.reason === 'string' ? data.reason : '';
     try {
       const result = await services.requests.reject(actorFrom(context.activity), requestId, reason, context.activity.conversation?.id);
-      if (result.changed) background(result.request);
       return services.notifier.approvalCard(result.request, 'everyone', result.message ?? 'You rejected this request. The requester has been told why.');
     } catch (err) {
       // A missing or unusable reason: the same decision card again, with the message, so nothing typed is lost.
@@ -218,7 +205,6 @@ export function requestCardRoutes(services: RequestRouteServices) {
 
   const retry: Handler = async (context, data) => {
     const result = await services.provisioning.retry(actorFrom(context.activity), requestIdOf(data), context.activity.conversation?.id);
-    if (result.changed) background(result.request);
     return services.notifier.approvalCard(result.request, 'everyone', result.message ?? 'Provisioning started again. This card updates when it ends.');
   };
 
@@ -226,7 +212,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
     requirePersonal(context, 'Reveal the secret');
     const requestId = requestIdOf(data);
     const tenantId = services.tenantId ?? context.activity.conversation?.tenantId ?? '';
-    const result = await services.delivery.reveal(actorFrom(context.activity), requestId, context.activity.conversation?.id);
+    const result = await services.delivery.reveal(actorFrom(context.activity), requestId, context.activity.conversation?.id, cardRefOf(context));
     if (result.kind === 'already') {
       const d = result.request.delivery;
       return renderDelivery({
@@ -238,9 +224,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
         message: result.message,
       });
     }
-    const ref = cardRefOf(context);
-    const request = ref ? await annotateRequest(services.store, requestId, (latest) => (latest.deliveryCard ? undefined : { deliveryCard: ref })) : result.request;
-    background(request);
+    const request = result.request;
     turnLogger(context).info({ requestId, keyId: result.secret.keyId, check: result.secret.check }, 'secret handed to its requester');
     const { secretText, hint, endDateTime, check } = result.secret;
     return renderDelivery({ request, tenantId, ...endpointsOf(services), state: 'revealed', secret: { text: secretText, hint, endDateTime, check } });
@@ -250,7 +234,6 @@ export function requestCardRoutes(services: RequestRouteServices) {
     const request = await services.delivery.stored(actorFrom(context.activity), requestIdOf(data));
     // The answer below is the card everyone (the requester) sees now; the work after it is a rotation's cleanup card.
     if (request.deliveryCard) services.notifier.shown(request.deliveryCard, request);
-    void services.notifier.changed(request);
     const d = request.delivery;
     return renderDelivery({
       request,
@@ -299,7 +282,6 @@ export function requestCommands(services: RequestRouteServices) {
     },
     async cancel(context: TurnContext, argument: string) {
       const result = await services.requests.cancel(actorFrom(context.activity), idFrom(argument, 'cancel <id>'), context.activity.conversation?.id);
-      if (result.changed) void services.notifier.changed(result.request);
       return statusCard(context, result.request, result.message ? { notice: result.message } : {});
     },
   };

@@ -13,17 +13,15 @@ import type { AppRequest } from '../domain/request';
 import { parseRequestId } from '../domain/request-id';
 import type { ExpiryService } from '../services/expiry-service';
 import type { OperatorPolicy } from '../services/operator-policy';
-import type { Store } from '../services/ports';
-import type { ProvisioningService } from '../services/provisioning-service';
+import type { GreetingService } from '../services/greeting-service';
 import type { RotationService } from '../services/rotation-service';
 import { rotationCleanupCard, type CardService } from '../services/card-service';
 import { actorFrom, addressFrom, turnLogger } from './turn';
 import { isGuid } from '../domain/guid';
 
 export interface RotationRouteServices {
-  store: Store;
+  greetings: GreetingService;
   rotation: RotationService;
-  provisioning: ProvisioningService;
   notifier: CardService;
   operators: OperatorPolicy;
   expiry: ExpiryService;
@@ -31,15 +29,15 @@ export interface RotationRouteServices {
 
 
 /** The clicker's personal chat with Registrar: this one, or the one Registrar remembers for them. */
-async function personalChatOf(context: TurnContext, store: Store): Promise<ConversationAddress | undefined> {
+async function personalChatOf(context: TurnContext, greetings: GreetingService): Promise<ConversationAddress | undefined> {
   if (context.activity.conversation?.conversationType === 'personal') return addressFrom(context.activity);
   const aadObjectId = actorFrom(context.activity).aadObjectId;
-  return aadObjectId ? (await store.conversations.get('user', aadObjectId))?.value : undefined;
+  return aadObjectId ? greetings.personalConversation(aadObjectId) : undefined;
 }
 
-/** Starts a rotation and the work after it: provisioning (none, for a rotation) and the cards. */
+/** Starts a rotation (the service starts what follows: the delivery when approved, and the cards). */
 async function startRotation(context: TurnContext, services: RotationRouteServices, appIdOrName: string): Promise<AppRequest> {
-  const home = await personalChatOf(context, services.store);
+  const home = await personalChatOf(context, services.greetings);
   if (!home) {
     throw new RegistrarError(
       'wrong-place',
@@ -47,8 +45,6 @@ async function startRotation(context: TurnContext, services: RotationRouteServic
     );
   }
   const request = await services.rotation.start(actorFrom(context.activity), appIdOrName, home);
-  if (request.status === 'approved') services.provisioning.start(request.id);
-  void services.notifier.changed(request);
   turnLogger(context).info(
     {
       requestId: request.id,

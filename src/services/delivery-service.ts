@@ -19,7 +19,7 @@
  */
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { Actor } from '../domain/conversation';
-import { deliveryDueBy, registrarActor, transition, type AppRequest, type RequestEvent, type TransitionActor } from '../domain/request';
+import { deliveryDueBy, registrarActor, transition, type AppRequest, type CardRef, type RequestEvent, type TransitionActor } from '../domain/request';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { Clock, CredentialSource, NewSecret, Provisioner, Store } from './ports';
@@ -39,7 +39,7 @@ export type RevealResult =
 
 export interface DeliveryService {
   /** The requester's Reveal click. Must answer within an invoke: the secret check stops at `checkBudgetMs`. */
-  reveal(actor: Actor, requestId: string, conversationId?: string): Promise<RevealResult>;
+  reveal(actor: Actor, requestId: string, conversationId?: string, deliveryCard?: CardRef): Promise<RevealResult>;
   /** "I have stored it": the secret leaves the card; returns the request with redactedAt set. */
   stored(actor: Actor, requestId: string): Promise<AppRequest>;
   /** Requests whose revealed secret is past REVEAL_TTL and still on a card: marks them redacted and returns them. */
@@ -63,6 +63,8 @@ export interface DeliveryServiceDeps {
   clock: Clock;
   policy: Pick<Config['policy'], 'secretMaxDays' | 'revealTtlMinutes' | 'deliveryTtlDays'>;
   logger: Logger;
+  /** Told of every saved move and annotation but deliverWithoutSecret (whose caller keeps the cards), to keep cards current. */
+  onChange?: (request: AppRequest) => void;
   /** The app's owners in Entra ID, read at every Reveal (inside the invoke's budget). */
   owners: Pick<CredentialSource, 'ownersOf'>;
   /**
@@ -77,7 +79,7 @@ export interface DeliveryServiceDeps {
 const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
 export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
-  const { store, provisioner, clock, policy, logger } = deps;
+  const { store, provisioner, clock, policy, logger, onChange } = deps;
   const checkBudgetMs = deps.checkBudgetMs ?? 1500;
   const running = new Map<string, Promise<RevealResult>>();
   const cleanups = new Set<Promise<void>>();
@@ -137,7 +139,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     );
   }
 
-  async function revealOnce(actor: Actor, requestId: string, conversationId?: string): Promise<RevealResult> {
+  async function revealOnce(actor: Actor, requestId: string, conversationId: string | undefined, deliveryCard: CardRef | undefined): Promise<RevealResult> {
     const current = await loadRequest(store, requestId);
     const request = toRequest(current.value);
     requireRequester(actor, request);
@@ -177,6 +179,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       throw err;
     }
     log.info({ keyId: secret.keyId, endDateTime: secret.endDateTime }, 'client secret revealed');
+    // The card clicked is where the (hidden) secret's hint and expiry stay, and what REVEAL_TTL updates.
+    if (deliveryCard) saved = await annotateRequest(store, requestId, (latest) => (latest.deliveryCard ? undefined : { deliveryCard }));
+    onChange?.(saved);
     inBackground(removeOrphans(application.appId, application.applicationObjectId, requestId, secret.keyId), requestId);
     const check = await provisioner.verifySecret(application.appId, secret.secretText, new Date(clock.now().getTime() + checkBudgetMs)).catch((err: unknown) => {
       log.warn({ err }, 'the new secret could not be checked');
@@ -188,7 +193,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   return {
     requireRequester,
 
-    reveal(actor, requestId, conversationId) {
+    reveal(actor, requestId, conversationId, deliveryCard) {
       if (!actor.aadObjectId) return Promise.reject(new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot show you a secret.'));
       // A second click while the first is still running gets the first one's answer, not a second secret.
       const inFlight = running.get(requestId);
@@ -198,7 +203,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
           return { kind: 'already' as const, request, message: alreadyMessage(request) };
         });
       }
-      const work = revealOnce(actor, requestId, conversationId).finally(() => running.delete(requestId));
+      const work = revealOnce(actor, requestId, conversationId, deliveryCard).finally(() => running.delete(requestId));
       running.set(requestId, work);
       return work;
     },
@@ -220,7 +225,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     async stored(actor, requestId) {
       const request = toRequest((await loadRequest(store, requestId)).value);
       requireRequester(actor, request);
-      return annotateRequest(store, requestId, (latest) => (latest.redactedAt || latest.delivery?.kind !== 'secret' ? undefined : { redactedAt: clock.now().toISOString() }));
+      const saved = await annotateRequest(store, requestId, (latest) => (latest.redactedAt || latest.delivery?.kind !== 'secret' ? undefined : { redactedAt: clock.now().toISOString() }));
+      onChange?.(saved);
+      return saved;
     },
 
     async expireDeliveriesDue(now) {
@@ -235,6 +242,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         const moved = await moveRequest(store, request.id, (latest) => (due(latest) ? { type: 'expireDelivery', ttlDays: policy.deliveryTtlDays } : undefined), registrarActor, () => now);
         if (moved.changed) {
           logger.child({ requestId: request.id }).info({ provisionedAt: moved.request.provisionedAt }, 'delivery expired: the client secret was not revealed in time');
+          onChange?.(moved.request);
           expired.push(moved.request);
         }
       }
@@ -253,7 +261,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
           changed = true;
           return { redactedAt: now.toISOString() };
         });
-        if (changed) redacted.push(saved);
+        if (!changed) continue;
+        onChange?.(saved);
+        redacted.push(saved);
       }
       return redacted;
     },

@@ -14,6 +14,8 @@ export interface GreetingService {
   forget(conversationId: string): Promise<void>;
   /** Keeps a person's personal conversation, for the proactive messages of later features. */
   rememberPersonalConversation(userObjectId: string, address: ConversationAddress): Promise<void>;
+  /** The person's personal conversation with Registrar, when they have had one. */
+  personalConversation(userObjectId: string): Promise<ConversationAddress | undefined>;
 }
 
 export function createGreetingService(deps: { store: Store; clock: Clock }): GreetingService {
@@ -38,6 +40,9 @@ export function createGreetingService(deps: { store: Store; clock: Clock }): Gre
       if (remembered.get(userObjectId) === key) return;
       await store.conversations.upsert('user', userObjectId, address);
       remembered.set(userObjectId, key);
+    },
+    async personalConversation(userObjectId) {
+      return (await store.conversations.get('user', userObjectId.toLowerCase()))?.value;
     },
   };
 }

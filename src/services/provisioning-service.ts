@@ -292,7 +292,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       const person: TransitionActor = { aadObjectId: actor.aadObjectId.toLowerCase(), name: actor.name, ...(conversationId ? { conversationId } : {}) };
       if (!(await approvers.isApprover(actor))) throw new NotAuthorized(`Only approvers can retry provisioning. ${approvers.describe()}`);
       const log = logger.child({ requestId });
-      const moved = await moveRequest(store, requestId, { type: 'retry' }, person, () => clock.now(), MAX_COMMIT_ATTEMPTS);
+      const moved = await moveRequest(store, requestId, { type: 'retry' }, person, () => clock.now());
       if (!moved.changed) return { request: moved.request, changed: false, message: moved.message ?? `Request ${requestId} is not waiting for a retry.` };
       if (!moved.audited) log.warn('audit row deferred: the next save or read of the request writes it');
       log.info({ by: person.aadObjectId, attempts: moved.request.provisioning.attempts, step: nextStep(moved.request) }, 'provisioning retried');

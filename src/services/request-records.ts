@@ -109,18 +109,27 @@ export type MoveOutcome =
   | { changed: false; request: AppRequest; message?: string };
 
 /**
+ * How many times a save that lost the ETag race is decided again from the request as stored: the one cap of every
+ * move and annotation. Card annotations and duplicate runs cause most races; none has needed more than a few.
+ */
+export const SAVE_ATTEMPTS = 8;
+
+/** What a move decides, given the request as stored: the event, none (no longer wanted), or a repeat with why. */
+export type WantedMove = RequestEvent | { unchanged: string } | undefined;
+
+/**
  * Makes `event` on the request as stored, the one load → transition → commit loop: on a conflict (another copy saved
- * first) the request is read again and the move decided again, up to `attempts` times. `event` may depend on the
- * request (a delivery built from its form); it returns undefined when the move is no longer wanted. Errors of
- * transition() (an illegal move, a person not allowed) are thrown as they are.
+ * first) the request is read again and the move decided again, up to SAVE_ATTEMPTS times. `event` may depend on the
+ * request (a delivery built from its form, a check of who may act); it returns undefined when the move is no longer
+ * wanted, or `{ unchanged }` to answer a repeat. Errors of `event` and of transition() (an illegal move, a person
+ * not allowed) are thrown as they are.
  */
 export async function moveRequest(
   store: Store,
   requestId: string,
-  event: RequestEvent | ((request: AppRequest, now: Date) => RequestEvent | undefined),
+  event: RequestEvent | ((request: AppRequest, now: Date) => WantedMove),
   actor: TransitionActor,
   now: () => Date,
-  attempts = 5,
 ): Promise<MoveOutcome> {
   for (let attempt = 1; ; attempt++) {
     const current = await loadRequest(store, requestId);
@@ -128,13 +137,14 @@ export async function moveRequest(
     const at = now();
     const wanted = typeof event === 'function' ? event(request, at) : event;
     if (!wanted) return { changed: false, request };
+    if ('unchanged' in wanted) return { changed: false, request, message: wanted.unchanged };
     const result = transition(request, wanted, actor, at);
     if (!result.changed) return { changed: false, request, message: result.message };
     try {
       const outcome = await commitTransition(store, current, result.request, result.audit);
       return { changed: true, request: toRequest(outcome.stored.value), from: request, audited: outcome.audited };
     } catch (err) {
-      if (!(err instanceof ConflictError) || attempt >= attempts) throw err;
+      if (!(err instanceof ConflictError) || attempt >= SAVE_ATTEMPTS) throw err;
     }
   }
 }
@@ -179,7 +189,7 @@ export async function annotateRequest(store: Store, requestId: string, change: (
       const stored = await save(store, { on: 'record', op: 'replace', row: requestId, value: record, etag: current.etag }, current.value.indexRows);
       return toRequest(stored.value);
     } catch (err) {
-      if (!(err instanceof ConflictError && err.reason === 'changed') || attempt >= 8) throw err;
+      if (!(err instanceof ConflictError && err.reason === 'changed') || attempt >= SAVE_ATTEMPTS) throw err;
     }
   }
 }

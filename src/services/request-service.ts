@@ -13,7 +13,6 @@ import { createPermissionIndex, type PermissionIndex, type PermissionSearchOptio
 import {
   createRequest,
   registrarActor,
-  transition,
   type AppRequest,
   type AuditEvent,
   type RequestEvent,
@@ -24,22 +23,22 @@ import { newRequestId, type RandomSource } from '../domain/request-id';
 import { assessRisk } from '../domain/risk';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import { REQUEST_INDEX_PREFIX, type Clock, type Directory, type PeopleDirectory, type Provisioner, type ResourceCatalog, type Store, type Stored } from './ports';
-import { tooManyOpen, type OwnerDetail } from '../domain/request';
+import { REQUEST_INDEX_PREFIX, type Clock, type Directory, type PeopleDirectory, type Provisioner, type ResourceCatalog, type Store } from './ports';
+import { tooManyOpen, type CardRef, type OwnerDetail } from '../domain/request';
 import type { ApproverPolicy } from './request-approvers';
 import {
   REQUEST_PARTITION,
   RequestNotFound,
+  annotateRequest,
   auditTrail,
+  moveRequest,
   openRequestCount,
-  commitTransition,
   createRecord,
   loadRequest,
   requestsInState,
   requestsOf,
   toRequest,
   type CommitOutcome,
-  type RequestRecord,
 } from './request-records';
 
 export { RequestNotFound };
@@ -68,7 +67,7 @@ export interface DecisionResult {
   request: AppRequest;
   /** False when nothing changed (a repeated click); `message` then says why. */
   changed: boolean;
-  /** True only for the one call whose save moved the request to approved: that caller starts provisioning. */
+  /** True only for the one call whose save moved the request to approved (which started provisioning). */
   reachedApproval: boolean;
   message?: string;
 }
@@ -86,7 +85,8 @@ export interface RequestService {
    */
   newForm(actor: Actor): Promise<{ requestId: string }>;
   searchPermissions(query: string, options?: PermissionSearchOptions): Promise<PermissionSearchResult>;
-  submit(actor: Actor, input: unknown, conversation?: ConversationAddress): Promise<SubmitResult>;
+  /** `statusCard`: the card the form was, which becomes the request's status card and follows it. */
+  submit(actor: Actor, input: unknown, conversation?: ConversationAddress, statusCard?: CardRef): Promise<SubmitResult>;
   approve(actor: Actor, requestId: string, conversationId?: string): Promise<DecisionResult>;
   reject(actor: Actor, requestId: string, reason: string, conversationId?: string): Promise<DecisionResult>;
   cancel(actor: Actor, requestId: string, conversationId?: string): Promise<DecisionResult>;
@@ -115,6 +115,10 @@ export interface RequestServiceDeps {
   isOperator?: (actor: Actor) => Promise<boolean>;
   /** Names the additional owners a form lists, and says which are users of the tenant. */
   people?: PeopleDirectory;
+  /** Starts provisioning of a request that an approval just moved to approved (ProvisioningService.start). */
+  startProvisioning?: (requestId: string) => void;
+  /** Told of every saved move and annotation, to keep the request's cards current (CardService.changed). Never awaited. */
+  onChange?: (request: AppRequest) => void;
 }
 
 const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
@@ -132,7 +136,7 @@ function personOf(actor: Actor, conversationId?: string): TransitionActor {
 }
 
 export function createRequestService(deps: RequestServiceDeps): RequestService {
-  const { store, provisioner, approvers, clock, random, policy, logger, directory, isOperator, people } = deps;
+  const { store, provisioner, approvers, clock, random, policy, logger, directory, isOperator, people, startProvisioning, onChange } = deps;
   if (policy.requesterGroupId && !directory) {
     throw new RegistrarError('unavailable', 'Registrar is not configured to read the directory.', {
       detail: 'REQUESTER_GROUP_ID is set but no Microsoft Graph identity is configured; set AZURE_CLIENT_ID (and a credential) or unset REQUESTER_GROUP_ID.',
@@ -204,7 +208,16 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     if (!outcome.audited) log(requestId).warn({ sequence: outcome.stored.value.lastAudit?.sequence }, 'audit row deferred');
   }
 
-  async function submit(actor: Actor, input: unknown, conversation?: ConversationAddress): Promise<SubmitResult> {
+  async function submit(actor: Actor, input: unknown, conversation?: ConversationAddress, statusCard?: CardRef): Promise<SubmitResult> {
+    const result = await create(actor, input, conversation);
+    if (!result.ok) return result;
+    let request = result.request;
+    if (statusCard) request = await annotateRequest(store, request.id, (latest) => (latest.statusCard ? undefined : { statusCard }));
+    if (result.created) onChange?.(request);
+    return { ...result, request };
+  }
+
+  async function create(actor: Actor, input: unknown, conversation?: ConversationAddress): Promise<SubmitResult> {
     const requester = personOf(actor, conversation?.conversation.id);
     await requireRequester(actor);
     const now = clock.now();
@@ -285,9 +298,10 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
   }
 
   /**
-   * Loads, decides, transitions and saves, again from the top when another save got in first. `decide` says
-   * whether the actor may make the move; a refusal that is only "no longer pending" goes to transition(),
-   * which tells a repeat (answered without a change) from a move that cannot be made.
+   * A decision through the one load → transition → commit loop (moveRequest). `check` says whether the actor may
+   * make the move; a refusal that is only "no longer pending" goes to transition(), which tells a repeat (answered
+   * without a change) from a move that cannot be made. What follows a decision starts here: cards are brought up
+   * to date, and the one call whose save reached 'approved' starts provisioning.
    */
   async function decide(
     requestId: string,
@@ -295,28 +309,27 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     actor: TransitionActor,
     check: (request: AppRequest, now: Date) => Decision,
   ): Promise<DecisionResult> {
-    for (let attempt = 1; ; attempt++) {
-      const current = await loadRequest(store, requestId);
-      const request = toRequest(current.value);
-      const now = clock.now();
-      const decision = check(request, now);
-      if (!decision.allowed) {
-        if (decision.repeat) return { request, changed: false, reachedApproval: false, message: decision.message };
-        if (decision.reason !== 'not-pending' && decision.reason !== 'expired') throw new NotAuthorized(decision.message);
-      }
-      const result = transition(request, event, actor, now);
-      if (!result.changed) return { request, changed: false, reachedApproval: false, message: result.message };
-      try {
-        const outcome = await commitTransition(store, current, result.request, result.audit);
-        noteAudit(outcome, requestId);
-        log(requestId).info({ event: event.type, from: request.status, to: result.request.status }, 'request moved');
-        const saved = toRequest(outcome.stored.value);
-        return { request: saved, changed: true, reachedApproval: request.status !== 'approved' && saved.status === 'approved' };
-      } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw err;
-        log(requestId).debug({ event: event.type, attempt }, 'request changed meanwhile; deciding again');
-      }
-    }
+    const moved = await moveRequest(
+      store,
+      requestId,
+      (request, now) => {
+        const decision = check(request, now);
+        if (!decision.allowed) {
+          if (decision.repeat) return { unchanged: decision.message };
+          if (decision.reason !== 'not-pending' && decision.reason !== 'expired') throw new NotAuthorized(decision.message);
+        }
+        return event;
+      },
+      actor,
+      () => clock.now(),
+    );
+    if (!moved.changed) return { request: moved.request, changed: false, reachedApproval: false, ...(moved.message ? { message: moved.message } : {}) };
+    if (!moved.audited) log(requestId).warn('audit row deferred');
+    log(requestId).info({ event: event.type, from: moved.from.status, to: moved.request.status }, 'request moved');
+    const reachedApproval = moved.from.status !== 'approved' && moved.request.status === 'approved';
+    if (reachedApproval) startProvisioning?.(requestId);
+    onChange?.(moved.request);
+    return { request: moved.request, changed: true, reachedApproval };
   }
 
   async function visibleTo(actor: Actor, request: AppRequest): Promise<boolean> {
@@ -426,24 +439,15 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       for (const candidate of await requestsInState(store, 'submitted', { dueBy: now })) {
         if (!isExpired(candidate.value, now)) continue;
         const id = candidate.value.id;
-        let current: Stored<RequestRecord> | undefined = candidate;
-        for (let attempt = 1; current && isExpired(current.value, now); attempt++) {
-          const result = transition(toRequest(current.value), { type: 'expire' }, registrarActor, now);
-          if (!result.changed) break;
-          try {
-            const outcome = await commitTransition(store, current, result.request, result.audit);
-            noteAudit(outcome, id);
-            log(id).info({ expiresAt: result.request.expiresAt }, 'request expired');
-            moved.push(toRequest(outcome.stored.value));
-            break;
-          } catch (err) {
-            if (!(err instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw err;
-            current = await loadRequest(store, id).catch((e: unknown) => {
-              if (e instanceof RequestNotFound) return undefined;
-              throw e;
-            });
-          }
-        }
+        const outcome = await moveRequest(store, id, (latest) => (isExpired(latest, now) ? { type: 'expire' } : undefined), registrarActor, () => now).catch((err: unknown) => {
+          if (err instanceof RequestNotFound) return undefined;
+          throw err;
+        });
+        if (!outcome?.changed) continue;
+        if (!outcome.audited) log(id).warn('audit row deferred');
+        log(id).info({ expiresAt: outcome.request.expiresAt }, 'request expired');
+        onChange?.(outcome.request);
+        moved.push(outcome.request);
       }
       return moved;
     },

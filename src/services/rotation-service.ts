@@ -40,6 +40,10 @@ export interface RotationServiceDeps {
   logger: Logger;
   /** appIds of Registrar's own registrations (AZURE_CLIENT_ID, BOT_ID): never rotated from chat. */
   ownAppIds: readonly string[];
+  /** Starts what an approved rotation needs (ProvisioningService.start: it has no steps, and ends provisioned). */
+  startProvisioning?: (requestId: string) => void;
+  /** Told of every saved move, to keep the request's cards current (CardService.changed). Never awaited. */
+  onChange?: (request: AppRequest) => void;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -133,9 +137,11 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
           ...(home ? { requesterAddress: home } : {}),
         });
         try {
-          const created = await createRecord(store, request, audit);
+          const created = toRequest((await createRecord(store, request, audit)).stored.value);
           logger.child({ requestId: request.id }).info({ appId: app.appId, status: request.status, askedAs: owner ? 'owner' : 'approval', risk: risk.level }, 'rotation asked');
-          return toRequest(created.stored.value);
+          if (created.status === 'approved') deps.startProvisioning?.(created.id);
+          deps.onChange?.(created);
+          return created;
         } catch (err) {
           if (!(err instanceof ConflictError && err.reason === 'exists') || attempt >= MAX_ATTEMPTS) throw err;
         }
@@ -177,7 +183,8 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       const by: TransitionActor = { aadObjectId: person, name: actor.name };
       // The decision commits first, and only a committed Remove removes the secret: a Keep that won the race leaves
       // the secret where the card and the audit say it is.
-      const moved = await moveRequest(store, requestId, { type: 'decideOld', removed: remove }, by, () => clock.now(), MAX_ATTEMPTS);
+      const moved = await moveRequest(store, requestId, { type: 'decideOld', removed: remove }, by, () => clock.now());
+      if (moved.changed) deps.onChange?.(moved.request);
       if (moved.request.rotation?.oldDecision?.removed && remove) await removeOld();
       return moved.request;
     },
