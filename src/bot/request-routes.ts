@@ -19,6 +19,7 @@ import type { ChannelService } from '../services/channel-service';
 import type { ApproverPolicy } from '../services/request-approvers';
 import type { CardService } from '../services/card-service';
 import { actorFrom, addressFrom, turnLogger } from './turn';
+import { sameObject } from '../domain/object-id';
 
 export interface RequestRouteServices {
   requests: RequestService;
@@ -96,7 +97,7 @@ export async function newRequestForm(context: TurnContext, services: RequestRout
 
 function statusCard(context: TurnContext, request: AppRequest, extra: { audit?: Parameters<typeof renderRequestStatus>[0]['audit']; notice?: string } = {}): AdaptiveCard {
   const actor = actorFrom(context.activity);
-  const viewer = actor.aadObjectId === request.requester.aadObjectId.toLowerCase() ? 'requester' : 'other';
+  const viewer = sameObject(actor.aadObjectId, request.requester.aadObjectId) ? 'requester' : 'other';
   return renderRequestStatus({ request, viewer, ...extra });
 }
 
@@ -171,12 +172,12 @@ export function requestCardRoutes(services: RequestRouteServices) {
     const request = inApprovalsChannel ? await services.requests.view(requestId) : (await services.requests.status(actor, requestId)).request;
     const decidable = request.status === 'submitted' || request.status === 'failed';
     if (!decidable) return services.notifier.approvalCard(request, 'everyone');
-    if (actor.aadObjectId && actor.aadObjectId === request.requester.aadObjectId.toLowerCase()) {
+    if (sameObject(actor.aadObjectId, request.requester.aadObjectId)) {
       return services.notifier.approvalCard(request, 'everyone', 'You asked for this app, so someone else decides.');
     }
     const isApprover = await services.approvers.isApprover(actor);
     if (!isApprover) return services.notifier.approvalCard(request, 'everyone', `Only approvers decide requests. ${services.approvers.describe()}`);
-    if (request.status === 'submitted' && request.approvals.some((a) => a.aadObjectId.toLowerCase() === actor.aadObjectId)) {
+    if (request.status === 'submitted' && request.approvals.some((a) => sameObject(a.aadObjectId, actor.aadObjectId))) {
       return services.notifier.approvalCard(request, 'everyone', `You have approved this request; it needs ${request.approvalsRequired - request.approvals.length} more approval(s).`);
     }
     return services.notifier.approvalCard(request, 'approver');

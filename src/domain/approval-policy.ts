@@ -6,6 +6,7 @@
  */
 import type { AppRequest } from './request';
 import type { RiskLevel } from './risk';
+import { sameObject } from './object-id';
 
 export interface ApprovalPolicy {
   /** Distinct approvers each risk needs (APPROVALS_BY_RISK). */
@@ -40,11 +41,10 @@ interface Decider {
 }
 
 const refuse = (reason: DecisionRefusal, message: string): Decision => ({ allowed: false, repeat: false, reason, message });
-const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
 function pendingDecision(request: AppRequest, actor: Decider, isApprover: boolean, now: Date): Decision | undefined {
   if (!actor.aadObjectId) return refuse('no-identity', 'Registrar cannot tell who you are in Entra ID, so it cannot take your decision.');
-  if (same(actor.aadObjectId, request.requester.aadObjectId)) {
+  if (sameObject(actor.aadObjectId, request.requester.aadObjectId)) {
     return refuse('own-request', 'You asked for this app, so someone else must decide on it.');
   }
   if (!isApprover) return refuse('not-an-approver', 'Only approvers can decide on requests. Ask an operator who the approvers are.');
@@ -56,8 +56,8 @@ function pendingDecision(request: AppRequest, actor: Decider, isApprover: boolea
 /** Whether `actor` may approve `request` at `now`. */
 export function canApprove(request: AppRequest, actor: Decider, context: { isApprover: boolean; now: Date }): Decision {
   const { now } = context;
-  const approvedBefore = request.approvals.some((a) => same(actor.aadObjectId, a.aadObjectId));
-  if (approvedBefore && !same(actor.aadObjectId, request.requester.aadObjectId)) {
+  const approvedBefore = request.approvals.some((a) => sameObject(actor.aadObjectId, a.aadObjectId));
+  if (approvedBefore && !sameObject(actor.aadObjectId, request.requester.aadObjectId)) {
     return { allowed: false, repeat: true, reason: 'already-approved', message: `You have already approved request ${request.id}.` };
   }
   return pendingDecision(request, actor, context.isApprover, now) ?? { allowed: true };
@@ -78,7 +78,7 @@ export function canRetry(request: AppRequest, actor: Decider, context: { isAppro
 
 /** Whether `actor` may cancel `request`: only its requester, only while it waits for a decision. */
 export function canCancel(request: AppRequest, actor: Decider): Decision {
-  if (!same(actor.aadObjectId, request.requester.aadObjectId)) return refuse('not-the-requester', 'Only the person who asked for this app can cancel the request.');
+  if (!sameObject(actor.aadObjectId, request.requester.aadObjectId)) return refuse('not-the-requester', 'Only the person who asked for this app can cancel the request.');
   if (request.status !== 'submitted') return refuse('not-pending', `Request ${request.id} is ${request.status}; only a request waiting for a decision can be cancelled.`);
   return { allowed: true };
 }

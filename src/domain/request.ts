@@ -11,6 +11,7 @@ import { NotAuthorized, RegistrarError } from './errors';
 import type { CredentialChoice, RequestForm } from './request-form';
 import type { RiskAssessment } from './risk';
 import { textProblem, normaliseText } from './text-rules';
+import { sameObject } from './object-id';
 
 export type RequestStatus = 'submitted' | 'approved' | 'provisioning' | 'provisioned' | 'delivered' | 'rejected' | 'expired' | 'cancelled' | 'failed';
 export const requestStatuses: readonly RequestStatus[] = ['submitted', 'approved', 'provisioning', 'provisioned', 'delivered', 'rejected', 'expired', 'cancelled', 'failed'];
@@ -375,7 +376,7 @@ export function createRotation(input: NewRotation): { request: AppRequest; audit
   return { request, audit };
 }
 
-const samePerson = (a: Person, b: Person) => a.aadObjectId.toLowerCase() === b.aadObjectId.toLowerCase();
+const samePerson = (a: Person, b: Person) => sameObject(a.aadObjectId, b.aadObjectId);
 const isRegistrar = (actor: Person) => actor.aadObjectId === registrarActor.aadObjectId;
 
 function requirePerson(request: AppRequest, event: RequestEventType, actor: Person): void {

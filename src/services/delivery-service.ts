@@ -24,6 +24,7 @@ import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { Clock, CredentialSource, NewSecret, Provisioner, Store } from './ports';
 import { annotateRequest, commitTransition, loadRequest, moveRequest, requestsInState, revealedBy, toRequest } from './request-records';
+import { sameObject } from '../domain/object-id';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -76,7 +77,6 @@ export interface DeliveryServiceDeps {
   checkBudgetMs?: number;
 }
 
-const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
 export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
   const { store, provisioner, clock, policy, logger, onChange } = deps;
@@ -108,7 +108,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   }
 
   function requireRequester(actor: Actor, request: AppRequest): void {
-    if (!same(actor.aadObjectId, request.requester.aadObjectId)) {
+    if (!sameObject(actor.aadObjectId, request.requester.aadObjectId)) {
       throw new NotAuthorized(`Only ${request.requester.name}, who asked for this app, can see its credentials.`);
     }
   }
@@ -133,7 +133,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       throw new NotAuthorized(`Rotation ${request.id} was not approved, so no secret is created for it.`);
     }
     const owners = await deps.owners.ownersOf(applicationObjectId);
-    if (owners.includes(actor.aadObjectId!.toLowerCase())) return;
+    if (owners.some((owner) => sameObject(owner, actor.aadObjectId))) return;
     throw new NotAuthorized(
       `You are not an owner of ${request.form.displayName} in Entra ID any more, so Registrar will not create a secret for it. If you were just made an owner, try again in a minute; otherwise ask an owner of the app to add you.`,
     );

@@ -40,6 +40,7 @@ import {
   toRequest,
   type CommitOutcome,
 } from './request-records';
+import { sameObject } from '../domain/object-id';
 
 export { RequestNotFound };
 
@@ -121,7 +122,6 @@ export interface RequestServiceDeps {
   onChange?: (request: AppRequest) => void;
 }
 
-const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
 /** What the person typed, as text, to put back in the form. */
 function textValues(input: unknown): FormValues {
@@ -198,7 +198,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
   /** Why a form's id cannot be used by this person, or undefined when it was minted for them (or is their request already). */
   async function refusedFormId(requestId: string, aadObjectId: string): Promise<string | undefined> {
     const existing = await store.requests.get(REQUEST_PARTITION, requestId);
-    if (existing) return same(aadObjectId, existing.value.requester.aadObjectId) ? undefined : 'This form belongs to another request. Open a new one with `request`.';
+    if (existing) return sameObject(aadObjectId, existing.value.requester.aadObjectId) ? undefined : 'This form belongs to another request. Open a new one with `request`.';
     if (await store.requests.index.get(REQUEST_PARTITION, formRow(aadObjectId, requestId))) return undefined;
     return 'This form belongs to another request, or to none Registrar sent you. Open a new one with `request`.';
   }
@@ -287,7 +287,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
           continue; // a generated id collided: draw another
         }
         const existing = await loadRequest(store, id);
-        if (!same(requester.aadObjectId, existing.value.requester.aadObjectId)) {
+        if (!sameObject(requester.aadObjectId, existing.value.requester.aadObjectId)) {
           return { ok: false, errors: { form: 'This form belongs to another request. Open a new one with `request`.' }, values: {} };
         }
         await auditTrail(store, existing.value);
@@ -333,7 +333,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
   }
 
   async function visibleTo(actor: Actor, request: AppRequest): Promise<boolean> {
-    if (same(actor.aadObjectId, request.requester.aadObjectId)) return true;
+    if (sameObject(actor.aadObjectId, request.requester.aadObjectId)) return true;
     if (await approvers.isApprover(actor)) return true;
     return isOperator ? isOperator(actor) : false;
   }
@@ -427,8 +427,8 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
           (r) =>
             r.status === 'submitted' &&
             !isExpired(r, now) &&
-            !same(person.aadObjectId, r.requester.aadObjectId) &&
-            !r.approvals.some((a) => same(person.aadObjectId, a.aadObjectId)),
+            !sameObject(person.aadObjectId, r.requester.aadObjectId) &&
+            !r.approvals.some((a) => sameObject(person.aadObjectId, a.aadObjectId)),
         )
         .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1));
     },

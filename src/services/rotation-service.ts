@@ -14,6 +14,7 @@ import type { Actor, ConversationAddress } from '../domain/conversation';
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { CredentialInfo } from '../domain/expiry';
 import { approvalsNeeded } from '../domain/approval-policy';
+import { sameObject } from '../domain/object-id';
 import { findDirectoryRole } from '../domain/directory-roles';
 import { createRotation, tooManyOpen, type AppRequest, type RotationTarget, type TransitionActor } from '../domain/request';
 import { newRequestId, type RandomSource } from '../domain/request-id';
@@ -64,7 +65,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
   }
 
   async function isOwner(aadObjectId: string, applicationObjectId: string): Promise<boolean> {
-    return (await source.ownersOf(applicationObjectId)).includes(aadObjectId);
+    return (await source.ownersOf(applicationObjectId)).some((owner) => sameObject(owner, aadObjectId));
   }
 
   /** The risk of a working secret of the app; a service principal Registrar cannot read is taken as privileged. */
