@@ -2,6 +2,8 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const botFramework = { group: ['botbuilder*', 'botframework-*', '@microsoft/teams-ai'], message: 'Bot Framework types stay in src/bot/ and src/server.ts.' };
+
 export default tseslint.config(
   { ignores: ['dist/', 'build/', 'node_modules/', 'coverage/', '.registrar/', 'devTools/', 'test-results/', '*.tmp.js'] },
   eslint.configs.recommended,
@@ -20,13 +22,43 @@ export default tseslint.config(
     files: ['src/config.ts', 'src/index.ts', 'src/local/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
+  // The layers (ARCHITECTURE.md): each leak across them is a lint error. Flat config replaces a rule per file
+  // rather than merging it, so every block lists all that its files may not import.
   {
     files: ['src/**/*.ts'],
     ignores: ['src/bot/**', 'src/server.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [botFramework] }] },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['botbuilder*', 'botframework-*', '@microsoft/teams-ai'], message: 'Bot Framework types stay in src/bot/ and src/server.ts.' }] },
+        { patterns: [botFramework, { regex: '^\\.\\./', message: 'domain/ is pure rules: it imports only domain/ (and Node built-ins).' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [botFramework, { group: ['../adapters/*', '../adapters/**', '../bot/*', '../local/*', '../local/**'], message: 'Services reach the outside through the ports in services/ports.ts; adapters are built in container.ts.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/bot/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../adapters/*', '../adapters/**'], message: 'Handlers call services; adapters are built in container.ts.' },
+            { group: ['../services/request-records'], message: 'Handlers call services; the store is theirs.' },
+          ],
+          paths: [{ name: '../services/ports', importNames: ['Store', 'Collection'], message: 'Handlers call services; the store is theirs.' }],
+        },
       ],
     },
   },
