@@ -1,6 +1,7 @@
 /**
- * The one place that reads Graph's failures (spec §12, §13.3, §15). Every error from the Graph client is
- * classified into what the provisioner can do about it:
+ * The one place that reads Graph's failures (https://learn.microsoft.com/graph/errors,
+ * https://learn.microsoft.com/graph/throttling). Every error from the Graph client is classified into what the
+ * caller can do about it:
  *   throttled       429: wait Retry-After, exactly, then retry;
  *   transient       500/502/503/504 and network failures: back off and retry (only if repeating the call is safe);
  *   replication     the named messages Entra gives while a new object replicates: back off and retry;
@@ -84,7 +85,8 @@ export function readGraphFailure(error: unknown, now: number = Date.now()): Grap
   } else if (e.body && typeof e.body === 'object') {
     inner = e.body as typeof inner;
   }
-  // Graph's legacy shapes: message as { value }, details as one object (spec §1.4).
+  // Older Entra answers put the message in { value } and details as one object, not the array
+  // https://learn.microsoft.com/graph/errors describes.
   const messageOf = (m: unknown): string => (typeof m === 'string' ? m : m && typeof m === 'object' && typeof (m as { value?: unknown }).value === 'string' ? (m as { value: string }).value : '');
   const details = Array.isArray(inner.details) ? (inner.details as unknown[]) : inner.details ? [inner.details] : [];
   const detail = (field: 'code' | 'target') =>
@@ -102,7 +104,12 @@ export function readGraphFailure(error: unknown, now: number = Date.now()): Grap
 
 const has = (f: GraphFailure, text: string) => f.message.toLowerCase().includes(text.toLowerCase());
 
-/** Spec §12 and §13.3, in one function. */
+/**
+ * Graph's status codes (https://learn.microsoft.com/graph/errors) and Entra ID's replication answers, in one
+ * function. The replication messages are those Terraform's azuread provider retries after a create
+ * (github.com/hashicorp/terraform-provider-azuread, internal/services/*: "does not reference a valid application
+ * object", "Not a valid reference update", the OwnedBy backing-application 403).
+ */
 export function classifyGraphFailure(f: GraphFailure, context: CallContext): GraphErrorClass {
   const { status } = f;
   if (status === undefined) {
@@ -199,7 +206,7 @@ export class GraphRequestFailed extends RegistrarError {
 export interface FailureHelp {
   /** What Registrar was doing, for the operator: "adding owner 1234 to application 5678". */
   doing: string;
-  /** The application permission(s) the call needs (spec §3), named in the 403 message. */
+  /** The application permission(s) the call needs (https://learn.microsoft.com/graph/permissions-reference), named in the 403 message. */
   requires?: string;
 }
 
@@ -228,7 +235,7 @@ export function toRegistrarError(error: unknown, help: FailureHelp): RegistrarEr
     return fail('unavailable', 'Registrar cannot sign in to Microsoft Entra ID right now. An administrator has been told.', 'The token was refused: check Registrar\'s credential and that it is for this tenant and cloud (GRAPH_CLOUD).');
   }
   if (status === 403) {
-    const needs = help.requires ? `Grant Registrar's app the application permission ${help.requires} (with admin consent)` : "Check Registrar's application permissions (spec §3)";
+    const needs = help.requires ? `Grant Registrar's app the application permission ${help.requires} (with admin consent)` : "Check Registrar's application permissions (infra/README.md lists them)";
     return fail(
       'not-authorized',
       'Registrar is not allowed to do this in Microsoft Entra ID. An administrator needs to grant it a missing permission; then try again.',
