@@ -15,6 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { createGraphConnection, type GraphConnection } from '../src/adapters/graph/graph-client';
+import { GraphCaller } from '../src/adapters/graph/graph-caller';
 import { GraphCredentialSource } from '../src/adapters/graph/graph-credential-source';
 import { TableStore } from '../src/adapters/storage/table-store';
 import { defaultReminderDays } from '../src/domain/expiry';
@@ -164,7 +165,7 @@ async function runOnce(count: number, certificateDir: string, connectionString: 
     let announced = 0;
     const service = createExpiryService({
       store,
-      source: new GraphCredentialSource(connection, { logger }),
+      source: new GraphCredentialSource({ graph: new GraphCaller({ connection }), logger }),
       clock: systemClock,
       logger,
       reminderDays: defaultReminderDays,

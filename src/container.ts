@@ -4,7 +4,8 @@
 import type { Config } from './config';
 import type { Logger } from './lib/logger';
 import { TableStore } from './adapters/storage/table-store';
-import { createGraphConnection } from './adapters/graph/graph-client';
+import { createGraphConnection, type GraphConnection } from './adapters/graph/graph-client';
+import { GraphCaller, type GraphTiming } from './adapters/graph/graph-caller';
 import { GraphDirectory } from './adapters/graph/graph-directory';
 import { startAzurite, type LocalAzurite } from './local/azurite';
 import { createChannelService, type ChannelService } from './services/channel-service';
@@ -60,8 +61,8 @@ export interface ContainerOverrides {
   random?: RandomSource;
   /** Replaces the Graph provisioner (tests that need a fault Graph cannot produce). */
   provisioner?: Provisioner;
-  /** Retry timing of the Graph provisioner (tests shorten it). */
-  graphTiming?: { stepTimeoutMs?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** Retry timing of the Graph caller (tests shorten it). */
+  graphTiming?: GraphTiming;
   /** How long Reveal waits for a new secret to work. */
   secretCheckBudgetMs?: number;
   /** Replaces the Graph credential reader (tests). */
@@ -104,23 +105,28 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   // is the default. Without it (npm run bot alone) every Graph-backed action says how to configure one.
   const graphConfigured = config.mode === 'teams' || !!(config.graph.tenantId || config.graph.clientId);
   const connection = graphConfigured ? createGraphConnection(config.graph) : undefined;
+  // One Graph caller (token, retry policy, deadline, paging, replication waits) for every Graph adapter. What runs
+  // inside a Teams invoke (the form's catalog, other APIs' permissions, directory checks, addPassword at Reveal,
+  // rotation's reads) uses it with a few seconds only: Teams gives an invoke about five, and a late answer is a lost one.
+  const graphLogger = logger.child({ component: 'graph' });
+  const graphCaller = (c: GraphConnection) => new GraphCaller({ connection: c, ...overrides.graphTiming });
+  const graph = connection && graphCaller(connection);
+  const graphInTurn = graph?.withTimeout(INVOKE_GRAPH_BUDGET_MS);
   const { policy } = config;
   const needsDirectory = !!(config.operators.groupId || policy.approvers.groupId || policy.requesterGroupId);
-  const directory = needsDirectory ? new GraphDirectory((connection ?? createGraphConnection(config.graph)).client) : undefined;
+  const directoryGraph = graphInTurn ?? (needsDirectory ? graphCaller(createGraphConnection(config.graph)).withTimeout(INVOKE_GRAPH_BUDGET_MS) : undefined);
+  const directory = needsDirectory && directoryGraph ? new GraphDirectory({ graph: directoryGraph, logger: graphLogger }) : undefined;
   const operators = createOperatorPolicy(config.operators, directory);
   const approvers = createApproverPolicy(policy.approvers, directory);
-  const provisionerLogger = logger.child({ component: 'graph' });
   const provisioner: Provisioner =
-    overrides.provisioner ?? (connection ? new GraphProvisioner(connection, { logger: provisionerLogger, ...overrides.graphTiming }) : unavailableProvisioner());
-  // What runs inside a Teams invoke (the form's catalog, other APIs' permissions, addPassword at Reveal) retries
-  // for a few seconds only: Teams gives an invoke about five, and a late answer is a lost one.
+    overrides.provisioner ?? (connection ? new GraphProvisioner(connection, { logger: graphLogger, ...overrides.graphTiming }) : unavailableProvisioner());
   const inTurn: Provisioner =
     overrides.provisioner ??
-    (connection ? new GraphProvisioner(connection, { logger: provisionerLogger, ...overrides.graphTiming, stepTimeoutMs: INVOKE_GRAPH_BUDGET_MS }) : provisioner);
+    (connection ? new GraphProvisioner(connection, { logger: graphLogger, ...overrides.graphTiming, stepTimeoutMs: INVOKE_GRAPH_BUDGET_MS }) : provisioner);
   const random: RandomSource = overrides.random ?? ((n) => new Uint8Array(randomBytes(n)));
 
   const listeners: Array<(request: AppRequest) => void | Promise<void>> = [];
-  const people: PeopleDirectory | undefined = directory ?? (connection ? new GraphDirectory(connection.client) : undefined);
+  const people: PeopleDirectory | undefined = directory ?? (graphInTurn ? new GraphDirectory({ graph: graphInTurn, logger: graphLogger }) : undefined);
   // Every saved move and annotation, wherever it is made, reaches the listeners (the card service): never awaited.
   const changed = (request: AppRequest): void => {
     for (const listener of listeners) void Promise.resolve(listener(request)).catch((err: unknown) => logger.error({ err, requestId: request.id }, 'request change listener failed'));
@@ -149,13 +155,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     startProvisioning: (id) => provisioning.start(id),
     onChange: changed,
   });
-  const graphLogger = logger.child({ component: 'graph' });
-  const credentials: CredentialSource =
-    overrides.credentials ?? (connection ? new GraphCredentialSource(connection, { logger: graphLogger, ...overrides.graphTiming }) : unavailableCredentialSource());
-  // Rotation reads the app and its owners inside an invoke: a few seconds at most, like the in-turn provisioner.
-  const credentialsInTurn: CredentialSource =
-    overrides.credentials ??
-    (connection ? new GraphCredentialSource(connection, { logger: graphLogger, ...overrides.graphTiming, stepTimeoutMs: INVOKE_GRAPH_BUDGET_MS }) : credentials);
+  const credentials: CredentialSource = overrides.credentials ?? (graph ? new GraphCredentialSource({ graph, logger: graphLogger }) : unavailableCredentialSource());
+  const credentialsInTurn: CredentialSource = overrides.credentials ?? (graphInTurn ? new GraphCredentialSource({ graph: graphInTurn, logger: graphLogger }) : credentials);
   const delivery = createDeliveryService({
     store,
     provisioner: inTurn,

@@ -1,30 +1,22 @@
 /**
- * CredentialSource on Microsoft Graph (spec §6.7): the expiry scan reads every application's passwordCredentials
- * and keyCredentials with $select and $top=999, page by page, and hands each page on before reading the next, so
- * that memory holds one page however large the tenant. Each request goes through the provisioner's retry policy
- * (lib/retry.ts with graph-errors.ts' classifier, the client's own RetryHandler off): 429 waits Retry-After, 503
- * and network failures back off, within a deadline per request; what still fails is a RegistrarError.
+ * CredentialSource on Microsoft Graph: the expiry scan reads every application's passwordCredentials and
+ * keyCredentials with $select and $top=999 (https://learn.microsoft.com/graph/api/application-list), page by page,
+ * and hands each page on before reading the next, so that memory holds one page however large the tenant. Every
+ * request goes through the GraphCaller (its retry policy, a deadline per request); what still fails is a
+ * RegistrarError.
  */
-import type { Client } from '@microsoft/microsoft-graph-client';
 import { REGISTRAR_TAG } from '../../domain/app-spec';
 import { RegistrarError } from '../../domain/errors';
 import type { CredentialInfo } from '../../domain/expiry';
 import type { Logger } from '../../lib/logger';
-import { realSleep, withRetry } from '../../lib/retry';
 import type { AppPrivileges, ApplicationSummary, CredentialSource } from '../../services/ports';
-import { type GraphConnection, NO_CLIENT_RETRY } from './graph-client';
-import { type FailureHelp, graphRetryClassifier, readGraphFailure, toRegistrarError } from './graph-errors';
+import { type GraphCaller, type GraphGet, stringLiteral as literal } from './graph-caller';
+import type { FailureHelp } from './graph-errors';
 import { isGuid } from '../../domain/guid';
 
 export interface GraphCredentialSourceOptions {
+  graph: GraphCaller;
   logger: Logger;
-  /** How long one request (a page, an owners list, a lookup) keeps retrying throttling and outages (default 3 minutes). */
-  stepTimeoutMs?: number;
-  /** First backoff and its cap (defaults 1 s and 30 s, as the provisioner's). */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 const PAGE_SIZE = 999;
@@ -66,17 +58,10 @@ interface ResourceRoles {
   appRoles?: Array<{ id: string; value?: string | null }>;
 }
 
-/** A first request (a path and its query) or a nextLink, which carries its query as Graph wrote it. */
-type GraphGet = string | { path: string; select: readonly string[]; filter?: string; top?: number; expand?: string };
-
-interface Page<T> {
-  value?: T[];
-  '@odata.nextLink'?: string;
-}
-
 /**
  * A certificate's SHA-1 thumbprint, upper-case hex, from keyCredential.customKeyIdentifier: Graph types it Binary
- * (base64 of the 20 bytes) but shows certificates uploaded with their thumbprint as the 40 hex digits (spec §6.5),
+ * (base64 of the 20 bytes; https://learn.microsoft.com/graph/api/resources/keycredential) but shows certificates
+ * uploaded with their thumbprint as the 40 hex digits (https://learn.microsoft.com/graph/applications-how-to-add-certificate),
  * and some tools store the hex digits' text as the binary. Anything else is no thumbprint.
  */
 export function thumbprintOf(customKeyIdentifier: string | null | undefined): string | undefined {
@@ -136,53 +121,28 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
   return out;
 }
 
-/** An OData string literal: single quotes doubled. */
-const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
-
 export class GraphCredentialSource implements CredentialSource {
-  private readonly client: Client;
-  private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly graph: GraphCaller;
 
-  constructor(
-    private readonly connection: GraphConnection,
-    private readonly options: GraphCredentialSourceOptions,
-  ) {
-    this.client = connection.client;
-    this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? realSleep;
+  constructor(private readonly options: GraphCredentialSourceOptions) {
+    this.graph = options.graph;
   }
 
   async *pages(scope: 'all' | 'managed'): AsyncIterable<CredentialInfo[]> {
     const log = this.options.logger.child({ step: 'read-credentials', scope });
     const help: FailureHelp = { doing: `reading the credentials of ${scope === 'managed' ? "Registrar's applications" : 'every application'}`, requires: READ_ALL };
     const filter = scope === 'managed' ? `tags/any(t:t eq ${literal(REGISTRAR_TAG)})` : undefined;
-    // Owners come with each page ($expand, spec §5.2): announcing needs no request per application.
-    let target: GraphGet | undefined = { path: '/applications', select: SELECT, filter, top: PAGE_SIZE, expand: 'owners($select=id)' };
-    for (let number = 1; target; number += 1) {
-      const { credentials, next } = await this.credentialPage(log, number === 1 ? help : { ...help, doing: `${help.doing} (page ${number})` }, target);
-      yield credentials;
-      target = next;
-    }
-  }
-
-  /** One page, as credentials: the page itself is not kept while the consumer works and the next one is read. */
-  private async credentialPage(log: Logger, help: FailureHelp, target: GraphGet): Promise<{ credentials: CredentialInfo[]; next?: string }> {
-    const page = await this.get<GraphApplication>(log, help, target);
-    return { credentials: credentialsOf(page.value ?? []), next: page['@odata.nextLink'] };
+    // Owners come with each page ($expand, https://learn.microsoft.com/graph/query-parameters#expand): announcing
+    // needs no request per application.
+    const first: GraphGet = { path: '/applications', select: SELECT, filter, top: PAGE_SIZE, expand: 'owners($select=id)' };
+    yield* this.graph.pages<GraphApplication, CredentialInfo[]>(first, (number) => ({ log, help: number === 1 ? help : { ...help, doing: `${help.doing} (page ${number})` } }), credentialsOf);
   }
 
   async ownersOf(applicationObjectId: string): Promise<string[]> {
     const log = this.options.logger.child({ step: 'read-owners' });
     const help: FailureHelp = { doing: `reading the owners of application ${applicationObjectId}`, requires: READ_ALL };
-    const owners: string[] = [];
-    let page = await this.get<{ id?: string; '@odata.type'?: string }>(log, help, { path: `/applications/${encodeURIComponent(applicationObjectId)}/owners`, select: ['id'] });
-    for (;;) {
-      for (const o of page.value ?? []) if (o.id && o['@odata.type'] === USER_TYPE) owners.push(o.id.toLowerCase());
-      const next = page['@odata.nextLink'];
-      if (!next) return owners;
-      page = await this.get(log, help, next);
-    }
+    const owners = await this.graph.list<{ id?: string; '@odata.type'?: string }>({ path: `/applications/${encodeURIComponent(applicationObjectId)}/owners`, select: ['id'] }, { log, help });
+    return owners.filter((o) => o.id && o['@odata.type'] === USER_TYPE).map((o) => o.id!.toLowerCase());
   }
 
   async findApplication(appIdOrName: string): Promise<ApplicationSummary | undefined> {
@@ -191,14 +151,7 @@ export class GraphCredentialSource implements CredentialSource {
     const byAppId = isGuid(wanted);
     const filter = byAppId ? `appId eq ${literal(wanted)}` : `displayName eq ${literal(wanted)}`;
     const help: FailureHelp = { doing: `looking up application ${byAppId ? wanted : `"${wanted}"`}`, requires: READ_ALL };
-    const found: GraphApplication[] = [];
-    let page = await this.get<GraphApplication>(log, help, { path: '/applications', select: SELECT, filter, top: PAGE_SIZE });
-    for (;;) {
-      found.push(...(page.value ?? []));
-      const next = page['@odata.nextLink'];
-      if (!next) break;
-      page = await this.get(log, help, next);
-    }
+    const found = await this.graph.list<GraphApplication>({ path: '/applications', select: SELECT, filter, top: PAGE_SIZE }, { log, help });
     if (found.length > 1) {
       const appIds = found.slice(0, 5).map((a) => a.appId);
       throw new RegistrarError(
@@ -219,14 +172,14 @@ export class GraphCredentialSource implements CredentialSource {
    */
   async privilegesOf(appId: string): Promise<AppPrivileges> {
     const log = this.options.logger.child({ step: 'read-privileges' });
-    const help: FailureHelp = { doing: `reading what the service principal of app ${appId} holds`, requires: 'Application.Read.All and Directory.Read.All' };
-    const sps = await this.get<{ id: string }>(log, help, { path: '/servicePrincipals', select: ['id'], filter: `appId eq ${literal(appId)}` });
+    const call = { log, help: { doing: `reading what the service principal of app ${appId} holds`, requires: 'Application.Read.All and Directory.Read.All' } };
+    const sps = await this.graph.get<{ value?: Array<{ id: string }> }>({ path: '/servicePrincipals', select: ['id'], filter: `appId eq ${literal(appId)}` }, call);
     const sp = sps.value?.[0];
     if (!sp) return { applicationPermissions: [], directoryRoles: [] };
-    const assignments = await this.all<{ resourceId?: string; appRoleId?: string; resourceDisplayName?: string | null }>(log, help, {
-      path: `/servicePrincipals/${encodeURIComponent(sp.id)}/appRoleAssignments`,
-      select: ['resourceId', 'appRoleId', 'resourceDisplayName'],
-    });
+    const assignments = await this.graph.list<{ resourceId?: string; appRoleId?: string; resourceDisplayName?: string | null }>(
+      { path: `/servicePrincipals/${encodeURIComponent(sp.id)}/appRoleAssignments`, select: ['resourceId', 'appRoleId', 'resourceDisplayName'] },
+      call,
+    );
     const resources = new Map<string, ResourceRoles>();
     const applicationPermissions: AppPrivileges['applicationPermissions'] = [];
     for (const assignment of assignments) {
@@ -236,7 +189,10 @@ export class GraphCredentialSource implements CredentialSource {
       let resource = resources.get(assignment.resourceId);
       if (!resource) {
         // One entity, not a page: the filter on its id reads it as the one item of a collection.
-        const found = await this.get<ResourceRoles>(log, help, { path: '/servicePrincipals', select: ['id', 'appId', 'displayName', 'appRoles'], filter: `id eq ${literal(assignment.resourceId)}` });
+        const found = await this.graph.get<{ value?: ResourceRoles[] }>(
+          { path: '/servicePrincipals', select: ['id', 'appId', 'displayName', 'appRoles'], filter: `id eq ${literal(assignment.resourceId)}` },
+          call,
+        );
         resource = found.value?.[0] ?? { appId: assignment.resourceId, displayName: assignment.resourceDisplayName ?? null, appRoles: [] };
         resources.set(assignment.resourceId, resource);
       }
@@ -251,61 +207,11 @@ export class GraphCredentialSource implements CredentialSource {
         description: '',
       });
     }
-    const roles = await this.all<{ roleDefinitionId?: string }>(log, help, {
-      path: '/roleManagement/directory/roleAssignments',
-      select: ['roleDefinitionId'],
-      filter: `principalId eq ${literal(sp.id)}`,
-    });
+    const roles = await this.graph.list<{ roleDefinitionId?: string }>(
+      { path: '/roleManagement/directory/roleAssignments', select: ['roleDefinitionId'], filter: `principalId eq ${literal(sp.id)}` },
+      call,
+    );
     const directoryRoles = roles.filter((r) => r.roleDefinitionId).map((r) => ({ roleDefinitionId: r.roleDefinitionId!.toLowerCase() }));
     return { servicePrincipalId: sp.id, applicationPermissions, directoryRoles };
-  }
-
-  /** Every item of a collection, following nextLinks. */
-  private async all<T>(log: Logger, help: FailureHelp, first: GraphGet): Promise<T[]> {
-    const items: T[] = [];
-    let page = await this.get<T>(log, help, first);
-    for (;;) {
-      items.push(...(page.value ?? []));
-      const next = page['@odata.nextLink'];
-      if (!next) return items;
-      page = await this.get<T>(log, help, next);
-    }
-  }
-
-  /**
-   * One GET through the retry policy, with a deadline of its own; what is left of a failure becomes a
-   * RegistrarError.
-   */
-  private async get<T>(log: Logger, help: FailureHelp, target: GraphGet): Promise<Page<T>> {
-    const send = () => {
-      if (typeof target === 'string') return this.client.api(target).middlewareOptions([NO_CLIENT_RETRY]).get() as Promise<Page<T>>;
-      let request = this.client.api(target.path).middlewareOptions([NO_CLIENT_RETRY]).select([...target.select]);
-      if (target.top) request = request.top(target.top);
-      if (target.expand) request = request.expand(target.expand);
-      // The client puts query values into the URL as they are, and a name may hold & or #.
-      if (target.filter) request = request.filter(encodeURIComponent(target.filter));
-      return request.get() as Promise<Page<T>>;
-    };
-    try {
-      return await withRetry(send, {
-        classify: graphRetryClassifier({ isRecent: () => false }),
-        deadline: new Date(this.now() + (this.options.stepTimeoutMs ?? 180_000)),
-        baseDelayMs: this.options.baseDelayMs ?? 1000,
-        maxDelayMs: this.options.maxDelayMs ?? 30_000,
-        now: this.now,
-        sleep: this.sleep,
-        onRetry: ({ attempt, delayMs, reason, error }) => {
-          const f = readGraphFailure(error);
-          log.info({ attempt, delayMs, reason, status: f.status, code: f.code }, 'graph call retried');
-        },
-      });
-    } catch (err) {
-      const error = toRegistrarError(err, help);
-      // A token issued before an administrator granted the missing permission would be refused again.
-      if (error.code === 'not-authorized') this.connection.renewToken();
-      const f = readGraphFailure(err);
-      log.warn({ status: f.status, code: f.code, graphMessage: f.message, doing: help.doing }, 'graph call failed');
-      throw error;
-    }
   }
 }

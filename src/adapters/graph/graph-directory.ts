@@ -1,30 +1,47 @@
 /**
- * Directory on Microsoft Graph. Membership is checked with checkMemberGroups, which follows nested groups and
- * takes up to 20 group ids per call. Names are read with `$filter=id in (...)`, which takes up to 15 values.
+ * Directory on Microsoft Graph, through the GraphCaller (its retry policy and deadline: these calls run inside a
+ * Teams turn). Membership is checked with checkMemberGroups, which follows nested groups and takes up to 20 group
+ * ids per call (https://learn.microsoft.com/graph/api/directoryobject-checkmembergroups). Names are read with
+ * `$filter=id in (...)`, which takes up to 15 values (https://learn.microsoft.com/graph/filter-query-parameter).
  */
-import type { Client } from '@microsoft/microsoft-graph-client';
 import type { OwnerDetail } from '../../domain/request';
+import type { Logger } from '../../lib/logger';
 import type { Directory, PeopleDirectory } from '../../services/ports';
 import { isGuid } from '../../domain/guid';
+import type { GraphCaller } from './graph-caller';
+import { readGraphFailure } from './graph-errors';
 
 const CHECK_MEMBER_GROUPS_LIMIT = 20;
 const FILTER_IN_LIMIT = 15;
+const READ_DIRECTORY = 'Directory.Read.All';
+
+export interface GraphDirectoryOptions {
+  graph: GraphCaller;
+  logger: Logger;
+}
+
+type User = { id: string; displayName?: string | null; userPrincipalName?: string | null };
 
 export class GraphDirectory implements Directory, PeopleDirectory {
-  constructor(private readonly client: Client) {}
+  private readonly graph: GraphCaller;
+
+  constructor(private readonly options: GraphDirectoryOptions) {
+    this.graph = options.graph;
+  }
 
   async isMemberOfAnyGroup(userObjectId: string, groupIds: readonly string[]): Promise<boolean> {
+    const log = this.options.logger.child({ step: 'check-member-groups' });
+    const help = { doing: `checking the group memberships of ${userObjectId}`, requires: READ_DIRECTORY };
     for (let i = 0; i < groupIds.length; i += CHECK_MEMBER_GROUPS_LIMIT) {
       const batch = groupIds.slice(i, i + CHECK_MEMBER_GROUPS_LIMIT);
       let result: { value?: string[] };
       try {
-        result = (await this.client
-          .api(`/directoryObjects/${encodeURIComponent(userObjectId)}/checkMemberGroups`)
-          .post({ groupIds: batch })) as { value?: string[] };
+        // A read, though a POST: repeating it is safe.
+        result = await this.graph.attempt({ method: 'POST', path: `/directoryObjects/${encodeURIComponent(userObjectId)}/checkMemberGroups`, body: { groupIds: batch } }, { log, help });
       } catch (err) {
         // Someone the directory does not know (removed since, or from another tenant) is in no group.
-        if ((err as { statusCode?: number }).statusCode === 404) return false;
-        throw err;
+        if (readGraphFailure(err).status === 404) return false;
+        throw this.graph.fail(err, { log, help });
       }
       if ((result.value ?? []).length > 0) return true;
     }
@@ -32,36 +49,26 @@ export class GraphDirectory implements Directory, PeopleDirectory {
   }
 
   async displayNames(userObjectIds: readonly string[]): Promise<Record<string, string>> {
-    const ids = [...new Set(userObjectIds.map((id) => id.toLowerCase()))].filter((id) => isGuid(id));
     const names: Record<string, string> = {};
-    for (let i = 0; i < ids.length; i += FILTER_IN_LIMIT) {
-      const batch = ids.slice(i, i + FILTER_IN_LIMIT);
-      const page = (await this.client
-        .api('/users')
-        .filter(`id in (${batch.map((id) => `'${id}'`).join(',')})`)
-        .select(['id', 'displayName'])
-        .top(FILTER_IN_LIMIT)
-        .get()) as { value?: Array<{ id: string; displayName?: string | null }> };
-      for (const user of page.value ?? []) if (user.displayName) names[user.id.toLowerCase()] = user.displayName;
-    }
+    for (const user of await this.usersById(userObjectIds, ['id', 'displayName'])) if (user.displayName) names[user.id.toLowerCase()] = user.displayName;
     return names;
   }
 
   /** /users answers with users only, so a group's or a service principal's id is simply not found. */
   async users(userObjectIds: readonly string[]): Promise<OwnerDetail[]> {
+    const found = await this.usersById(userObjectIds, ['id', 'displayName', 'userPrincipalName']);
+    return found.map((user) => ({ id: user.id.toLowerCase(), displayName: user.displayName ?? user.userPrincipalName ?? user.id, userPrincipalName: user.userPrincipalName ?? '' }));
+  }
+
+  private async usersById(userObjectIds: readonly string[], select: readonly string[]): Promise<User[]> {
     const ids = [...new Set(userObjectIds.map((id) => id.toLowerCase()))].filter((id) => isGuid(id));
-    const found: OwnerDetail[] = [];
+    const log = this.options.logger.child({ step: 'read-users' });
+    const found: User[] = [];
     for (let i = 0; i < ids.length; i += FILTER_IN_LIMIT) {
       const batch = ids.slice(i, i + FILTER_IN_LIMIT);
-      const page = (await this.client
-        .api('/users')
-        .filter(`id in (${batch.map((id) => `'${id}'`).join(',')})`)
-        .select(['id', 'displayName', 'userPrincipalName'])
-        .top(FILTER_IN_LIMIT)
-        .get()) as { value?: Array<{ id: string; displayName?: string | null; userPrincipalName?: string | null }> };
-      for (const user of page.value ?? []) {
-        found.push({ id: user.id.toLowerCase(), displayName: user.displayName ?? user.userPrincipalName ?? user.id, userPrincipalName: user.userPrincipalName ?? '' });
-      }
+      const help = { doing: `reading ${batch.length} users by id`, requires: READ_DIRECTORY };
+      const page = await this.graph.get<{ value?: User[] }>({ path: '/users', filter: `id in (${batch.map((id) => `'${id}'`).join(',')})`, select, top: FILTER_IN_LIMIT }, { log, help });
+      found.push(...(page.value ?? []));
     }
     return found;
   }

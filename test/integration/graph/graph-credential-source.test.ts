@@ -6,7 +6,8 @@
  * that keeps failing is a RegistrarError once its deadline has passed.
  */
 import { createHash } from 'node:crypto';
-import { GraphCredentialSource, type GraphCredentialSourceOptions, thumbprintOf } from '../../../src/adapters/graph/graph-credential-source';
+import { GraphCaller, type GraphCallerOptions } from '../../../src/adapters/graph/graph-caller';
+import { GraphCredentialSource, thumbprintOf } from '../../../src/adapters/graph/graph-credential-source';
 import { RegistrarError } from '../../../src/domain/errors';
 import type { CredentialInfo } from '../../../src/domain/expiry';
 import { createLogger } from '../../../src/lib/logger';
@@ -73,18 +74,15 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((t) => t.stop()));
 });
 
-async function start(options: { data?: TenantData; source?: Partial<GraphCredentialSourceOptions> } = {}): Promise<Harness> {
+async function start(options: { data?: TenantData; source?: Partial<Omit<GraphCallerOptions, 'connection'>> } = {}): Promise<Harness> {
   const { policy, calls } = recordingFaults();
   const tenant = await startTestTenant({ data: options.data ?? structuredClone(demo.data), routes: allRoutes, faults: policy });
   running.push(tenant);
   const logs = new LogCapture();
   const connection = registrarConnection(tenant);
-  const source = new GraphCredentialSource(connection, {
+  const source = new GraphCredentialSource({
+    graph: new GraphCaller({ connection, baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 30_000, ...options.source }),
     logger: createLogger({ level: 'debug', destination: logs }),
-    baseDelayMs: 50,
-    maxDelayMs: 500,
-    stepTimeoutMs: 30_000,
-    ...options.source,
   });
   return { tenant, source, calls, logs };
 }

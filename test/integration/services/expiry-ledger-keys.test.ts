@@ -4,6 +4,7 @@
  * certificate of theirs the keyId of another app's secret; that must not mark the other app's secret as announced.
  * The real pieces: the local tenant's demo apps over HTTPS, GraphCredentialSource, a TableStore in Azurite.
  */
+import { GraphCaller } from '../../../src/adapters/graph/graph-caller';
 import { GraphCredentialSource } from '../../../src/adapters/graph/graph-credential-source';
 import { defaultReminderDays, type ExpiringCredential } from '../../../src/domain/expiry';
 import { createLogger } from '../../../src/lib/logger';
@@ -52,7 +53,7 @@ async function start(): Promise<Harness> {
   });
   const logger = createLogger({ level: 'debug', destination: new LogCapture() });
   const clock = new FixedClock(new Date(seededAt.getTime() + MINUTE).toISOString());
-  const source = new GraphCredentialSource(registrarConnection(tenant), { logger, baseDelayMs: 20, maxDelayMs: 200, stepTimeoutMs: 20_000 });
+  const source = new GraphCredentialSource({ graph: new GraphCaller({ connection: registrarConnection(tenant), baseDelayMs: 20, maxDelayMs: 200, stepTimeoutMs: 20_000 }), logger });
   return {
     tenant,
     testStore,

@@ -5,6 +5,7 @@
  * crossed at once, when the announcement fails, when two processes scan at once, when a scan breaks off mid-way;
  * a renewed credential drops out. And the lease the scan runs under.
  */
+import { GraphCaller } from '../../../src/adapters/graph/graph-caller';
 import { GraphCredentialSource } from '../../../src/adapters/graph/graph-credential-source';
 import { defaultReminderDays, type ExpiringCredential, ledgerRow } from '../../../src/domain/expiry';
 import { createLogger } from '../../../src/lib/logger';
@@ -107,7 +108,7 @@ async function start(options: { data?: TenantData } = {}): Promise<Harness> {
   const logger = createLogger({ level: 'debug', destination: logs });
   const clock = new FixedClock(new Date(seededAt.getTime() + MINUTE).toISOString());
   const connection = registrarConnection(tenant);
-  const source = new GraphCredentialSource(connection, { logger, baseDelayMs: 20, maxDelayMs: 200, stepTimeoutMs: 20_000 });
+  const source = new GraphCredentialSource({ graph: new GraphCaller({ connection, baseDelayMs: 20, maxDelayMs: 200, stepTimeoutMs: 20_000 }), logger });
   const announced: ExpiringCredential[][] = [];
   let processes = 0;
   return {
