@@ -5,6 +5,7 @@
  * logged and never undo or fail a move. `catchUp` finds what a crash left unsent and sends it.
  */
 import type { AdaptiveCard } from '../cards/adaptive-card';
+import { createKeyedQueue } from '../lib/queues';
 import { renderNotice } from '../cards/cards';
 import { renderRotationCleanup } from '../cards/reminder-cards';
 import { renderApproval, renderDelivery, renderRequestStatus } from '../cards/request-cards';
@@ -90,7 +91,8 @@ export interface CardServiceDeps {
 
 export function createCardService(deps: CardServiceDeps): CardService {
   const { store, notifier: messenger, channels, approvers, clock, logger, deliveryTtlDays } = deps;
-  const queues = new Map<string, Promise<void>>();
+  /** Card work for one request runs in order: a queued older state never lands after a newer one. */
+  const queue = createKeyedQueue();
   const approverIds = new Map<string, { at: number; ids: string[] }>();
   /** The version of the request each card (by activity id) shows, so that a card is updated only when it would change. */
   const cardVersions = new Map<string, string>();
@@ -226,15 +228,7 @@ export function createCardService(deps: CardServiceDeps): CardService {
   }
 
   function changed(request: AppRequest): Promise<void> {
-    const previous = queues.get(request.id) ?? Promise.resolve();
-    const next = previous
-      .then(() => handle(request))
-      .catch((err: unknown) => logger.error({ err, requestId: request.id }, 'could not bring the cards of a request up to date'));
-    queues.set(request.id, next);
-    void next.finally(() => {
-      if (queues.get(request.id) === next) queues.delete(request.id);
-    });
-    return next;
+    return queue.run(request.id, () => handle(request)).catch((err: unknown) => logger.error({ err, requestId: request.id }, 'could not bring the cards of a request up to date'));
   }
 
   return {
@@ -266,7 +260,7 @@ export function createCardService(deps: CardServiceDeps): CardService {
       }
     },
     async idle() {
-      while (queues.size > 0) await Promise.allSettled([...queues.values()]);
+      await queue.idle();
     },
   };
 }

@@ -26,7 +26,8 @@ import {
   type TransitionActor,
 } from '../domain/request';
 import { redactText, type Logger } from '../lib/logger';
-import type { Clock, Provisioner, Store, Stored } from './ports';
+import { createKeyedQueue, createLimiter } from '../lib/queues';
+import type { Clock, Provisioner, StepContext, Store, Stored } from './ports';
 import type { ApproverPolicy } from './request-approvers';
 import { RequestNotFound, commitTransition, loadRequest, moveRequest, requestsInState, toRequest, type RequestRecord } from './request-records';
 
@@ -97,37 +98,17 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
   const { store, provisioner, approvers, clock, logger, onChange } = deps;
   const maxRuns = Math.max(1, deps.maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS);
   const runs = new Map<string, Run>();
-  const notifications = new Map<string, Promise<void>>();
+  const notifications = createKeyedQueue();
+  const slots = createLimiter(maxRuns);
   let stopping = false;
-
-  // Run slots: a finished run hands its slot to the next one waiting.
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  const acquire = (): Promise<void> => {
-    if (active < maxRuns) {
-      active += 1;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => waiting.push(resolve));
-  };
-  const release = (): void => {
-    const next = waiting.shift();
-    if (next) next();
-    else active -= 1;
-  };
 
   /** onChange, in order per request, never awaited by the run and never failing it. */
   function notify(request: AppRequest): void {
     if (!onChange) return;
     const id = request.id;
-    const previous = notifications.get(id) ?? Promise.resolve();
-    const next: Promise<void> = previous
-      .then(() => onChange(request))
-      .catch((err: unknown) => logger.child({ requestId: id }).warn({ err, status: request.status }, 'provisioning change listener failed'))
-      .then(() => {
-        if (notifications.get(id) === next) notifications.delete(id);
-      });
-    notifications.set(id, next);
+    void notifications
+      .run(id, async () => onChange(request))
+      .catch((err: unknown) => logger.child({ requestId: id }).warn({ err, status: request.status }, 'provisioning change listener failed'));
   }
 
   /**
@@ -160,33 +141,32 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     const done = request.provisioning;
     const app = () => need(done.application, 'application', request.id);
     const servicePrincipalId = () => need(done.servicePrincipal, 'servicePrincipal', request.id).servicePrincipalId;
-    // Objects a run before a restart created may still be replicating: the adapter must know how new they are.
-    if (done.application) {
-      const ids = { ...done.application, ...(done.servicePrincipal ? { servicePrincipalId: done.servicePrincipal.servicePrincipalId } : {}) };
-      provisioner.adoptCheckpoint?.(request.id, ids, new Date(done.servicePrincipal?.at ?? done.application.at));
-    }
+    // When the objects the step refers to were created (by this run or one before a restart): a 404 about them
+    // within Entra ID's replication window is then waited out, not taken for a deletion.
+    const createdAt = done.servicePrincipal?.at ?? done.application?.at;
+    const context: StepContext = { requestId: request.id, ...(createdAt ? { createdAt: new Date(createdAt) } : {}) };
     switch (step) {
       case 'application': {
-        const { applicationObjectId, appId } = await provisioner.upsertApplication(spec);
+        const { applicationObjectId, appId } = await provisioner.upsertApplication(spec, context);
         return { step, applicationObjectId, appId };
       }
       case 'owners':
-        await provisioner.ensureApplicationOwners(app().applicationObjectId, spec.ownerIds);
+        await provisioner.ensureApplicationOwners(app().applicationObjectId, spec.ownerIds, context);
         return { step, ownerIds: [...spec.ownerIds] };
       case 'servicePrincipal':
-        return { step, servicePrincipalId: await provisioner.ensureServicePrincipal(app().appId, spec.ownerIds) };
+        return { step, servicePrincipalId: await provisioner.ensureServicePrincipal(app().appId, spec.ownerIds, context) };
       case 'consent': {
         const roles = spec.permissions.filter((p) => p.type === 'Role');
         const scopes = spec.permissions.filter((p) => p.type === 'Scope');
-        const appRoleAssignmentIds = roles.length > 0 ? await provisioner.grantApplicationPermissions(servicePrincipalId(), roles) : [];
-        const oauth2PermissionGrantIds = scopes.length > 0 ? await provisioner.grantDelegatedPermissions(servicePrincipalId(), scopes) : [];
+        const appRoleAssignmentIds = roles.length > 0 ? await provisioner.grantApplicationPermissions(servicePrincipalId(), roles, context) : [];
+        const oauth2PermissionGrantIds = scopes.length > 0 ? await provisioner.grantDelegatedPermissions(servicePrincipalId(), scopes, context) : [];
         return { step, appRoleAssignmentIds, oauth2PermissionGrantIds };
       }
       case 'directoryRole':
-        return { step, roleAssignmentId: await provisioner.assignDirectoryRole(servicePrincipalId(), need(spec.directoryRoleTemplateId, 'directory role', request.id)) };
+        return { step, roleAssignmentId: await provisioner.assignDirectoryRole(servicePrincipalId(), need(spec.directoryRoleTemplateId, 'directory role', request.id), context) };
       case 'certificate': {
         const certificate = need(spec.certificate, 'certificate', request.id);
-        await provisioner.addCertificate(app().applicationObjectId, certificate);
+        await provisioner.addCertificate(app().applicationObjectId, certificate, context);
         return { step, thumbprint: certificate.thumbprint };
       }
     }
@@ -262,25 +242,22 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       return;
     }
     const run: Run = { again: false, promise: Promise.resolve() };
-    run.promise = (async () => {
-      await acquire();
-      try {
+    run.promise = slots
+      .run(async () => {
         do {
           run.again = false;
           if (stopping) break;
           await provisionSafely(requestId);
         } while (run.again);
-      } finally {
-        release();
-        runs.delete(requestId);
-      }
-    })();
+      })
+      .finally(() => runs.delete(requestId));
     runs.set(requestId, run);
   }
 
   async function idle(): Promise<void> {
     while (runs.size > 0 || notifications.size > 0) {
-      await Promise.allSettled([...[...runs.values()].map((r) => r.promise), ...notifications.values()]);
+      await Promise.allSettled([...runs.values()].map((r) => r.promise));
+      await notifications.idle();
     }
   }
 
