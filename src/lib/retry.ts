@@ -20,7 +20,10 @@ export interface RetryOptions {
   classify: (error: unknown, attempt: number) => RetryDecision;
   /** No attempt starts after this instant; a Retry-After that ends later fails at once rather than being cut short. */
   deadline: Date;
-  /** First backoff (default 1 s); doubles per attempt up to maxDelayMs (default 60 s, spec §13.3). */
+  /**
+   * First backoff (default 1 s); doubles per attempt up to maxDelayMs (default 60 s), as Microsoft's throttling
+   * guidance asks when no Retry-After is given: https://learn.microsoft.com/graph/throttling#best-practices-to-handle-throttling
+   */
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** Optional cap on attempts besides the deadline (default: none). */

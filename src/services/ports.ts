@@ -178,7 +178,10 @@ export interface PeopleDirectory {
   users(userObjectIds: readonly string[]): Promise<OwnerDetail[]>;
 }
 
-/** A resource API's permissions, read from its service principal in the tenant (spec §7.3). */
+/**
+ * A resource API's permissions, read from its service principal in the tenant (appRoles and
+ * oauth2PermissionScopes, https://learn.microsoft.com/graph/api/serviceprincipal-get).
+ */
 export interface ResourceCatalog {
   resourceAppId: string;
   resourceDisplayName: string;
@@ -202,10 +205,26 @@ export interface NewSecret {
 }
 
 /**
+ * What a provisioning step is told about its request. The Provisioner keeps nothing between calls, so this is how
+ * it knows whose step it is (for the logs) and how new the objects it refers to are: Entra ID replicates a new
+ * object for a while, during which a read of it may answer 404
+ * (https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/).
+ */
+export interface StepContext {
+  requestId: string;
+  /**
+   * When the objects the step refers to (the request's application and service principal) were created, as its
+   * checkpoints record; absent before the application exists. Within the replication window a 404 about them is
+   * waited out, not taken for a deletion.
+   */
+  createdAt?: Date;
+}
+
+/**
  * Provisioning in Entra ID through Microsoft Graph. Every step looks before it creates and is safe to repeat
  * (a restart, a retried click or a lost response never creates a second object or a duplicate grant); 429 and
  * 503 wait for Retry-After and replication errors are retried within a deadline; anything else throws a
- * RegistrarError whose detail says what failed and what an administrator can do.
+ * RegistrarError whose detail says what failed and what an administrator can do. Each step takes its StepContext.
  */
 export interface Provisioner {
   /** The permissions a resource offers, by its appId (cached by the adapter). */
@@ -213,30 +232,25 @@ export interface Provisioner {
   /** Resolves a permission by resource and name; undefined when the resource has no such permission. */
   resolvePermission(resourceAppId: string, value: string, type: PermissionType): Promise<PermissionRef | undefined>;
   /** Step 1: PATCH /applications(uniqueName=...) with Prefer: create-if-missing, tags and notes tracing the request. */
-  upsertApplication(spec: AppSpec): Promise<ProvisionedApp>;
-  /**
-   * Tells the adapter about objects an earlier run (perhaps another process) created, with when: a 404 about
-   * them within Entra's replication window is then waited out, not taken for a deletion.
-   */
-  adoptCheckpoint?(requestId: string, ids: { applicationObjectId: string; appId: string; servicePrincipalId?: string }, createdAt: Date): void;
+  upsertApplication(spec: AppSpec, context: StepContext): Promise<ProvisionedApp>;
   /** Step 2: the owners of the application (existing owners are kept; adding one twice is not an error). */
-  ensureApplicationOwners(applicationObjectId: string, ownerIds: readonly string[]): Promise<void>;
+  ensureApplicationOwners(applicationObjectId: string, ownerIds: readonly string[], context: StepContext): Promise<void>;
   /** Step 3: the service principal, upserted by appId through Entra's replication delay; returns its object id. */
-  ensureServicePrincipal(appId: string, ownerIds: readonly string[]): Promise<string>;
+  ensureServicePrincipal(appId: string, ownerIds: readonly string[], context: StepContext): Promise<string>;
   /** Step 4a: admin consent for application permissions (appRoleAssignedTo on each resource's service principal). */
-  grantApplicationPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[]): Promise<string[]>;
+  grantApplicationPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[], context: StepContext): Promise<string[]>;
   /** Step 4b: admin consent for delegated permissions: an AllPrincipals grant per resource, merged into an existing one. */
-  grantDelegatedPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[]): Promise<string[]>;
+  grantDelegatedPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[], context: StepContext): Promise<string[]>;
   /** Step 5: a directory role for the service principal (an existing assignment counts as done). */
-  assignDirectoryRole(servicePrincipalId: string, roleTemplateId: string): Promise<string>;
+  assignDirectoryRole(servicePrincipalId: string, roleTemplateId: string, context: StepContext): Promise<string>;
   /** Step 6: a certificate credential (one with the same thumbprint counts as done). */
-  addCertificate(applicationObjectId: string, certificate: CertificateSpec): Promise<void>;
-  /** At the requester's click: a new client secret. */
-  addPassword(applicationObjectId: string, options: { displayName: string; endDateTime: Date }): Promise<NewSecret>;
+  addCertificate(applicationObjectId: string, certificate: CertificateSpec, context: StepContext): Promise<void>;
+  /** At the requester's click: a new client secret. With a context, its logs name the request and a 404 on a new app is waited out. */
+  addPassword(applicationObjectId: string, options: { displayName: string; endDateTime: Date }, context?: StepContext): Promise<NewSecret>;
   /** Removes a client secret by keyId (one already gone counts as removed). */
-  removePassword(applicationObjectId: string, keyId: string): Promise<void>;
+  removePassword(applicationObjectId: string, keyId: string, context?: StepContext): Promise<void>;
   /** Asks the token endpoint for a token with the new secret until it works or the deadline passes. */
-  verifySecret(appId: string, secretText: string, deadline: Date): Promise<'works' | 'pending'>;
+  verifySecret(appId: string, secretText: string, deadline: Date, context?: StepContext): Promise<'works' | 'pending'>;
 }
 
 /** An application as the rotation and the scan know it. */
