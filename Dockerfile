@@ -3,17 +3,16 @@
 # images (Azure Container Apps, AKS, App Service for containers). Configuration comes from the environment only
 # (README, "Configuration"); the image holds no settings and no secrets.
 
-# 1. Compile TypeScript with every dependency.
+# 1. Compile the production TypeScript project with every dependency.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.production.json ./
 COPY src ./src
 COPY adaptiveCards ./adaptiveCards
-COPY scripts ./scripts
-COPY bench ./bench
-RUN npm run build
+# The production project only (what npm run bundle ships): not the local tenant, local mode's launchers or tools.
+RUN npx tsc -b tsconfig.production.json
 
 # 2. Production dependencies only, installed apart from the build so no development package reaches the image.
 FROM node:20-bookworm-slim AS dependencies

@@ -1,24 +1,28 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import * as ts from 'typescript';
 import { writeZip, type ZipEntry } from './zip';
 
 /**
  * `npm run bundle`: what Azure App Service runs, built from the compiled dist/ (npm run bundle builds first).
- * build/app holds dist/src, dist/adaptiveCards, package.json, package-lock.json and the production dependencies
- * only (npm ci --omit=dev); build/registrar-app.zip is the same folder for `az webapp deploy --type zip`.
+ * build/app holds what the production project (tsconfig.production.json) compiles into dist/src and
+ * dist/adaptiveCards, package.json, package-lock.json and the production dependencies only (npm ci --omit=dev);
+ * build/registrar-app.zip is the same folder for `az webapp deploy --type zip`. The local tenant and local
+ * mode's launchers are compiled into the same dist/ tree by their own projects and are not copied.
  * The Agents Toolkit's deploy stage (m365agents.yml) zips build/app itself.
  */
 function main(): void {
   const root = process.cwd();
   const out = join(root, 'build', 'app');
-  for (const needed of ['dist/src/index.js', 'dist/adaptiveCards']) {
-    if (!existsSync(join(root, needed))) throw new Error(`${needed} is missing: run npm run build first (npm run bundle does).`);
-  }
+  const shipped = bundleFiles(productionSources(root));
+  const missing = shipped.filter((file) => !existsSync(join(root, file)));
+  if (missing.length > 0) throw new Error(`${missing[0]} is missing (and ${missing.length - 1} more): run npm run build first (npm run bundle does).`);
   rmSync(out, { recursive: true, force: true });
-  mkdirSync(join(out, 'dist'), { recursive: true });
-  cpSync(join(root, 'dist', 'src'), join(out, 'dist', 'src'), { recursive: true });
-  cpSync(join(root, 'dist', 'adaptiveCards'), join(out, 'dist', 'adaptiveCards'), { recursive: true });
+  for (const file of shipped) {
+    mkdirSync(dirname(join(out, file)), { recursive: true });
+    cpSync(join(root, file), join(out, file));
+  }
   for (const file of ['package.json', 'package-lock.json', '.npmrc']) cpSync(join(root, file), join(out, file));
 
   console.log('Installing the production dependencies into build/app (npm ci --omit=dev)…');
@@ -34,6 +38,31 @@ function main(): void {
   console.log('Deploy it with: az webapp deploy --resource-group <group> --name <APP_SERVICE_NAME> --src-path build/registrar-app.zip --type zip');
 }
 
+/** The production project's source files, relative to root with '/' separators, as tsc reads tsconfig.production.json. */
+export function productionSources(root: string): string[] {
+  const host: ts.ParseConfigFileHost = {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    },
+  };
+  const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.production.json'), undefined, host);
+  if (!parsed || parsed.errors.length > 0) throw new Error(`tsconfig.production.json: ${parsed?.errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, '\n')).join('; ')}`);
+  return parsed.fileNames.map((file) => relative(root, file).split('\\').join('/')).sort();
+}
+
+/**
+ * What build/app takes from dist/: for each production source, what tsc writes for it (src/a.ts → dist/src/a.js
+ * and its source map; a JSON file → its copy). Pure, so a unit test can check the list without building.
+ */
+export function bundleFiles(sources: readonly string[]): string[] {
+  return sources.flatMap((source) => {
+    if (source.endsWith('.d.ts')) return [];
+    if (source.endsWith('.ts')) return [`dist/${source.slice(0, -'.ts'.length)}.js`, `dist/${source.slice(0, -'.ts'.length)}.js.map`];
+    return [`dist/${source}`];
+  });
+}
+
 /** Every regular file under dir, in a stable order. Symbolic links (node_modules/.bin) are left out: nothing runs them. */
 function files(dir: string): string[] {
   return readdirSync(dir)
@@ -46,9 +75,12 @@ function files(dir: string): string[] {
     });
 }
 
-try {
-  main();
-} catch (error) {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
+// Run as `node dist/scripts/bundle.js`; imported by the unit tests for its two functions.
+if (require.main === module) {
+  try {
+    main();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundleFiles, productionSources } from '../../../scripts/bundle';
 import { type Config, loadConfig, productionGaps, variables } from '../../../src/config';
 
 const root = join(__dirname, '..', '..', '..');
@@ -145,11 +146,11 @@ describe('infra/main.bicep app settings', () => {
   });
 
   it('run the bundle App Service starts, on Node 20, always on, https only, with the health check', () => {
-    // The command runs the entry point the build writes and npm run bundle ships (dist/src).
+    // The command runs the entry point the production project compiles and npm run bundle ships.
     const entry = /appCommandLine: 'node (\S+)'/.exec(bicep)?.[1];
     expect(entry).toBe('dist/src/index.js');
-    expect(existsSync(join(root, entry!))).toBe(true);
-    expect(readFileSync(join(root, 'scripts', 'bundle.ts'), 'utf8')).toContain("join(root, 'dist', 'src'), join(out, 'dist', 'src')");
+    expect(existsSync(join(root, 'src', 'index.ts'))).toBe(true);
+    expect(bundleFiles(productionSources(root))).toContain(entry);
     expect(params.get('linuxFxVersion')).toBe("'NODE|20-lts'");
     expect(bicep).toMatch(/httpsOnly: true/);
     expect(bicep).toMatch(/alwaysOn: true/);
