@@ -2,6 +2,7 @@
  * Jest global setup: one in-memory Azurite for the whole run, and a fresh build of dist/ for the tests that run
  * the bot as a real process (`node dist/src/...`, as npm run bot and npm start do). Workers are spawned after
  * this and inherit TEST_STORAGE_CONNECTION_STRING; each test keeps to its own tables (see storage.ts).
+ * The unit project needs none of it: npm run test:unit runs it alone, without this (jest.unit.config.js).
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
