@@ -8,7 +8,7 @@ import { Verb } from './verbs';
 import { isGuid } from '../domain/guid';
 
 /*
- * The expiry reminders (PRODUCT "Expiry reminders and rotation"): the reminders channel's digest, the owner's personal
+ * The expiry reminders: the reminders channel's digest, the owner's personal
  * reminder, and the card that asks an owner whether to remove the old credential after a rotation. As in cards.ts, each
  * renderer builds a flat view model and every string from the directory goes through safeText; all of it lands in
  * TextRuns, except the owners' names of the digest (see mentionName).

@@ -1,5 +1,5 @@
 /**
- * The chat commands of PRODUCT.md, in the order the help card lists them. `available` is false for those not
+ * Registrar's chat commands, in the order the help card lists them. `available` is false for those not
  * built yet: the help card says so rather than pretending.
  */
 export type Audience = 'everyone' | 'approvers' | 'operators';

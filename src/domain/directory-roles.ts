@@ -1,7 +1,8 @@
 /**
  * The Entra built-in roles a request may ask for its service principal, by role template id (the same in every
- * tenant; shared/reference/graph-spec.md §10). Deliberately short: roles that can grant themselves more
- * (Global, Privileged Role, Application and Cloud Application Administrator) are never offered.
+ * tenant: https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference).
+ * Deliberately short: roles that can grant themselves more (Global, Privileged Role, Application and Cloud
+ * Application Administrator) are never offered.
  */
 export interface DirectoryRole {
   templateId: string;

@@ -1,5 +1,5 @@
 /**
- * Credential expiry (PRODUCT "Expiry reminders and rotation"): which credentials cross which reminder threshold,
+ * Credential expiry: which credentials cross which reminder threshold,
  * and which (credential, threshold) pairs a scan announces. Pure; the scan, the ledger and the cards build on it.
  *
  * Thresholds are days before expiry (default 60, 30, 14, 7, 1) and 0 for "expired". A credential is due at the

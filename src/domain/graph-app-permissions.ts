@@ -4,7 +4,7 @@
  * (src/local/tenant/seed.ts), and infra/README.md lists them (test/unit/domain/graph-app-permissions.test.ts
  * checks that it lists these and no others). Each entry says which Graph calls need it and why nothing smaller
  * does; the ids are the app role ids on Microsoft Graph's service principal, the same in every tenant and cloud
- * (shared/reference/graph-permissions.json).
+ * (https://learn.microsoft.com/graph/permissions-reference lists each with its id).
  */
 
 export interface GraphAppPermission {

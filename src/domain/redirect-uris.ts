@@ -1,10 +1,9 @@
 /**
  * Redirect URIs as Microsoft Entra accepts them, checked before Graph would refuse them. Limits from
- * "Redirect URI (reply URL) restrictions and limitations" (learn.microsoft.com/entra/identity-platform/reply-url,
- * shared/reference/graph-spec.md §4.1): at most 256 URIs when the audience is AzureADMyOrg or AzureADMultipleOrgs
- * and 100 when personal Microsoft accounts may sign in; at most 256 characters each; https, except for
- * localhost; none of ! $ ' ( ) , ; and no wildcards. Fragments are refused because the authorization server
- * appends its own response to the URI.
+ * "Redirect URI (reply URL) restrictions and limitations", https://learn.microsoft.com/entra/identity-platform/reply-url:
+ * at most 256 URIs when the audience is AzureADMyOrg or AzureADMultipleOrgs and 100 when personal Microsoft
+ * accounts may sign in; at most 256 characters each; https, except for localhost; none of ! $ ' ( ) , ; and no
+ * wildcards. Fragments are refused because the authorization server appends its own response to the URI.
  */
 import type { SignInAudience } from './app-spec';
 

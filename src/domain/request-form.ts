@@ -48,7 +48,11 @@ export const formLimits = {
   permissionFilter: 100,
   otherPermissionLine: 200,
   owners: 20,
-  /** requiredResourceAccess: at most 50 resource APIs, and 400 permissions (30 when personal accounts sign in); graph-spec.md §4.1. */
+  /**
+   * requiredResourceAccess: at most 50 resource APIs, and 400 permissions (30 when personal accounts sign in):
+   * https://learn.microsoft.com/graph/api/resources/application and
+   * https://learn.microsoft.com/entra/identity-platform/supported-accounts-validation.
+   */
   resources: 50,
   /** The whole submission, as JSON: room for Graph's maximum of redirect URIs and a certificate. */
   payload: 128 * 1024,

@@ -1,5 +1,5 @@
 /**
- * How risky a request is, item by item, as PRODUCT.md defines it: low (delegated, no admin consent), medium
+ * How risky a request is, item by item, by Registrar's rules: low (delegated, no admin consent), medium
  * (delegated with admin consent, application read permissions), high (application write permissions,
  * Directory.*, RoleManagement.*, AppRoleAssignment.*, Application.ReadWrite.All, Mail.Send as an application,
  * Sites.FullControl.All, any directory role, any multi-tenant audience). A request is as risky as its riskiest
@@ -39,7 +39,7 @@ export interface RiskSubject {
   directoryRole?: DirectoryRole;
 }
 
-/** Graph permissions that are high whatever their type, by name (PRODUCT.md). */
+/** Graph permissions that are high whatever their type, by name. */
 const highGraphNames: ReadonlyArray<{ test: (value: string) => boolean; reason: string }> = [
   { test: (v) => v.startsWith('Directory.'), reason: 'reaches the whole directory' },
   { test: (v) => v.startsWith('RoleManagement.'), reason: 'can read or change who holds directory roles' },
