@@ -1,5 +1,6 @@
 /**
- * The composition root: the one place where real adapters are built and handed to the services.
+ * The composition root: the one place where real adapters are built and handed to the services, and where the
+ * services, the Bot Framework adapter and the bot are wired together. runtime.ts only starts and stops them.
  */
 import type { Config } from './config';
 import type { Logger } from './lib/logger';
@@ -22,6 +23,14 @@ import { createDeliveryService, type DeliveryService } from './services/delivery
 import { GraphProvisioner } from './adapters/graph/graph-provisioner';
 import { unavailableCredentialSource, unavailableProvisioner } from './adapters/graph/unavailable-provisioner';
 import type { AppRequest } from './domain/request';
+import { createBot, type Bot } from './bot/app';
+import type { BotFrameworkEndpoints } from './bot/auth';
+import { createTeamsNotifier } from './bot/teams-notifier';
+import { createAdapter, type RegistrarAdapter } from './server';
+import { createCardService, type CardService } from './services/card-service';
+import { createExpiryService, type ExpiryScanResult } from './services/expiry-service';
+import { createReminderAnnouncer } from './services/reminder-announcer';
+import { hostname } from 'node:os';
 import type { RandomSource } from './domain/request-id';
 import { randomBytes } from 'node:crypto';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
@@ -47,9 +56,15 @@ export interface Container {
   tenantId?: string;
   /** The login and Graph hosts Registrar uses, named on the delivery card (a cloud's, or the local tenant's). */
   graphEndpoints?: { login: string; graph: string };
-  /** Registers a listener for every saved move of a request made outside a turn (provisioning). */
-  onRequestChanged(listener: (request: AppRequest) => void | Promise<void>): void;
-  /** Releases what the container started (the embedded Azurite in local mode). */
+  /** Keeps every card of a request current; told of every saved move by the services. */
+  cards: CardService;
+  /** An expiry scan now, one at a time in this process: a second asker (schedule, `scan`, the job) joins the first. */
+  scan(trigger: 'schedule' | 'command' | 'job'): Promise<ExpiryScanResult>;
+  /** The Bot Framework adapter, for inbound turns and the Notifier's proactive messages alike. */
+  adapter: RegistrarAdapter;
+  /** The bot: the teams-ai application with its routing table. */
+  bot: Bot;
+  /** Lets a running scan and provisioning runs end, then releases what the container started (the embedded Azurite in local mode). */
   close(): Promise<void>;
 }
 
@@ -67,6 +82,8 @@ export interface ContainerOverrides {
   secretCheckBudgetMs?: number;
   /** Replaces the Graph credential reader (tests). */
   credentials?: CredentialSource;
+  /** Where inbound tokens are checked (tests point it at a local OpenID server); otherwise GRAPH_CLOUD's. */
+  botFrameworkEndpoints?: BotFrameworkEndpoints;
 }
 
 export async function createContainer(config: Config, logger: Logger, overrides: ContainerOverrides = {}): Promise<Container> {
@@ -125,21 +142,17 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     (connection ? new GraphProvisioner(connection, { logger: graphLogger, ...overrides.graphTiming, stepTimeoutMs: INVOKE_GRAPH_BUDGET_MS }) : provisioner);
   const random: RandomSource = overrides.random ?? ((n) => new Uint8Array(randomBytes(n)));
 
-  const listeners: Array<(request: AppRequest) => void | Promise<void>> = [];
   const people: PeopleDirectory | undefined = directory ?? (graphInTurn ? new GraphDirectory({ graph: graphInTurn, logger: graphLogger }) : undefined);
-  // Every saved move and annotation, wherever it is made, reaches the listeners (the card service): never awaited.
-  const changed = (request: AppRequest): void => {
-    for (const listener of listeners) void Promise.resolve(listener(request)).catch((err: unknown) => logger.error({ err, requestId: request.id }, 'request change listener failed'));
-  };
+  // Every saved move and annotation, wherever it is made, reaches the card service (built below): never awaited.
+  const late: { cards?: CardService } = {};
+  const changed = (request: AppRequest): void => void late.cards?.changed(request);
   const provisioning = createProvisioningService({
     store,
     provisioner,
     approvers,
     clock,
     logger: logger.child({ component: 'provisioning' }),
-    onChange: async (request) => {
-      for (const listener of listeners) await listener(request);
-    },
+    onChange: (request) => late.cards?.changed(request),
   });
   const requests = createRequestService({
     store,
@@ -185,7 +198,58 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   });
 
 
+  const channels = createChannelService({ store, operators, clock });
+  const greetings = createGreetingService({ store, clock });
+  const adapter = createAdapter(config, overrides.botFrameworkEndpoints);
+  const notifier = createTeamsNotifier(adapter, config.bot?.id ?? '');
+  const tenantId = config.graph.tenantId;
+  const graphEndpoints = connection ? { login: connection.authorityHost, graph: connection.graphHost } : undefined;
+  const cards = createCardService({
+    store,
+    notifier,
+    channels,
+    approvers,
+    delivery,
+    clock,
+    deliveryTtlDays: policy.deliveryTtlDays,
+    logger: logger.child({ component: 'cards' }),
+    ...(tenantId ? { tenantId } : {}),
+    ...(graphEndpoints ? { graphEndpoints } : {}),
+  });
+  late.cards = cards;
+  const expiry = createExpiryService({
+    store,
+    source: credentials,
+    clock,
+    logger: logger.child({ component: 'expiry' }),
+    reminderDays: config.reminders.days,
+    scope: config.reminders.scope,
+    holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    announce: createReminderAnnouncer({ store, notifier, channels, clock, logger: logger.child({ component: 'reminders' }), ...(people ? { people } : {}) }),
+  });
+  let scanning: Promise<ExpiryScanResult> | undefined;
+  const scan = (trigger: 'schedule' | 'command' | 'job'): Promise<ExpiryScanResult> => (scanning ??= expiry.scan({ trigger }).finally(() => (scanning = undefined)));
+  const services = {
+    channels,
+    greetings,
+    approvers,
+    operators,
+    requests,
+    provisioning,
+    delivery,
+    rotation,
+    notifier: cards,
+    expiry: { scan: (options?: { trigger?: 'schedule' | 'command' | 'job' }) => scan(options?.trigger ?? 'command') },
+    ...(tenantId ? { tenantId } : {}),
+    ...(graphEndpoints ? { graphEndpoints } : {}),
+  };
+  const bot = createBot(services);
+
   return {
+    cards,
+    scan,
+    adapter,
+    bot,
     store,
     directory,
     ...(people ? { people } : {}),
@@ -198,14 +262,12 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     requests,
     provisioning,
     delivery,
-    tenantId: config.graph.tenantId,
-    ...(connection ? { graphEndpoints: { login: connection.authorityHost, graph: connection.graphHost } } : {}),
-    channels: createChannelService({ store, operators, clock }),
-    greetings: createGreetingService({ store, clock }),
-    onRequestChanged(listener) {
-      listeners.push(listener);
-    },
+    tenantId,
+    ...(graphEndpoints ? { graphEndpoints } : {}),
+    channels,
+    greetings,
     async close() {
+      await scanning?.catch(() => undefined);
       await provisioning.stop();
       await azurite?.stop();
     },

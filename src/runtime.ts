@@ -1,22 +1,16 @@
 /**
- * Registrar running: the container, the Bot Framework adapter shared by turns and proactive messages, the bot,
- * the HTTP server, and the background work (provisioning resumed after a crash, cards a crash left unsent, and
- * the sweep that expires undecided requests and hides revealed secrets). `npm run bot` and the tests start it
- * the same way.
+ * Registrar running: starts and stops what the container built. The HTTP server, the work a previous process left
+ * (provisioning to finish, cards unsent), the sweep (undecided requests and unrevealed deliveries that expire,
+ * revealed secrets to hide) and the expiry scan on its schedule. `npm run bot` and the tests start it the same way.
  */
-import { createBot } from './bot/app';
 import type { BotFrameworkEndpoints } from './bot/auth';
-import { createTeamsNotifier } from './bot/teams-notifier';
-import { createCardService, type CardService } from './services/card-service';
+import type { CardService } from './services/card-service';
 import type { Config } from './config';
 import { type Container, type ContainerOverrides, createContainer } from './container';
 import type { Logger } from './lib/logger';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Cron } from 'croner';
-import { createReminderAnnouncer } from './services/reminder-announcer';
-import { createExpiryService, type ExpiryScanResult } from './services/expiry-service';
-import { createAdapter, startServer } from './server';
+import type { ExpiryScanResult } from './services/expiry-service';
+import { startServer } from './server';
 import { untraced } from './telemetry';
 
 export interface RuntimeOptions {
@@ -43,44 +37,12 @@ export interface Runtime {
 }
 
 export async function startRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
-  const container = await createContainer(config, logger, options.overrides);
-  const adapter = createAdapter(config, options.botFrameworkEndpoints);
-  const messenger = createTeamsNotifier(adapter, config.bot?.id ?? '');
-  const notifier = createCardService({
-    store: container.store,
-    notifier: messenger,
-    channels: container.channels,
-    approvers: container.approvers,
-    delivery: container.delivery,
-    clock: container.clock,
-    deliveryTtlDays: config.policy.deliveryTtlDays,
-    logger: logger.child({ component: 'cards' }),
-    ...(container.tenantId ? { tenantId: container.tenantId } : {}),
-    ...(container.graphEndpoints ? { graphEndpoints: container.graphEndpoints } : {}),
+  const container = await createContainer(config, logger, {
+    ...options.overrides,
+    ...(options.botFrameworkEndpoints ? { botFrameworkEndpoints: options.botFrameworkEndpoints } : {}),
   });
-  container.onRequestChanged((request) => void notifier.changed(request));
-  const expiry = createExpiryService({
-    store: container.store,
-    source: container.credentials,
-    clock: container.clock,
-    logger: logger.child({ component: 'expiry' }),
-    reminderDays: config.reminders.days,
-    scope: config.reminders.scope,
-    holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
-    announce: createReminderAnnouncer({
-      store: container.store,
-      notifier: messenger,
-      channels: container.channels,
-      clock: container.clock,
-      logger: logger.child({ component: 'reminders' }),
-      ...(container.people ? { people: container.people } : {}),
-    }),
-  });
-  /** One scan at a time in this process, whoever asks (the schedule, `scan`, the job endpoint): a second asker joins it. */
-  let scanning: Promise<ExpiryScanResult> | undefined;
-  const scanOnce = (trigger: 'schedule' | 'command' | 'job'): Promise<ExpiryScanResult> =>
-    (scanning ??= expiry.scan({ trigger }).finally(() => (scanning = undefined)));
-  const bot = createBot({ ...container, notifier, expiry: { scan: (options) => scanOnce(options?.trigger ?? 'command') } });
+  const { bot, adapter, cards: notifier } = container;
+  const scanOnce = container.scan;
 
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
@@ -140,7 +102,6 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
     async stop() {
       schedule?.stop();
       if (timer) clearInterval(timer);
-      await scanning?.catch(() => undefined);
       await sweeping;
       await server.stop();
       await container.provisioning.stop();
