@@ -9,7 +9,7 @@ import { graphAppPermissions, type GraphAppPermissionName } from '../../domain/g
 import { alex, demoBot, demoTeam, demoTenantId, demoUsers, type DemoUser } from '../demo-identities';
 import permissions from './graph-permissions.json';
 import { GRAPH_APP_ID } from './identity';
-import { applicationDefaults } from './routes/applications';
+import { applicationDefaults } from './routes/application-schema';
 import { selfSignedCertificate } from './self-signed';
 import {
   type ApplicationRecord,

@@ -2,7 +2,8 @@
  * Every Graph route module of the local tenant, in the order the router tries them.
  */
 import type { RouteModule } from '../context';
-import { applicationRoutes, deletedItemRoutes } from './applications';
+import { applicationRoutes } from './applications';
+import { deletedItemRoutes } from './deleted-items';
 import { consentRoutes } from './consent';
 import { directoryRoutes } from './directory';
 import { ownersRoutes } from './owners';
