@@ -6,7 +6,10 @@
  */
 import { type TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '../cards/adaptive-card';
-import { renderDelivery, renderRequestForm, renderRequestList, renderRequestStatus } from '../cards/request-cards';
+import { renderDelivery } from '../cards/delivery-card';
+import { renderRequestForm } from '../cards/request-form-card';
+import { renderRequestList } from '../cards/request-list-card';
+import { renderRequestStatus } from '../cards/request-status-card';
 import type { CatalogPermission } from '../domain/app-spec';
 import { RegistrarError, WrongPlace } from '../domain/errors';
 import type { AppRequest } from '../domain/request';

@@ -6,7 +6,7 @@
 import type { TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderNotice } from '../cards/cards';
-import { renderRequestStatus } from '../cards/request-cards';
+import { renderRequestStatus } from '../cards/request-status-card';
 import type { ConversationAddress } from '../domain/conversation';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
 import type { AppRequest } from '../domain/request';

@@ -1,7 +1,11 @@
 import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
 import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../../../src/cards/cards';
 import { renderOwnerReminder, renderReminderDigest, renderRotationCleanup, splitDigest, type RotationCleanupView } from '../../../src/cards/reminder-cards';
-import { renderApproval, renderDelivery, renderRequestForm, renderRequestList, renderRequestStatus, type RequestFormView } from '../../../src/cards/request-cards';
+import { renderApproval } from '../../../src/cards/approval-card';
+import { renderDelivery } from '../../../src/cards/delivery-card';
+import { renderRequestForm, type RequestFormView } from '../../../src/cards/request-form-card';
+import { renderRequestList } from '../../../src/cards/request-list-card';
+import { renderRequestStatus } from '../../../src/cards/request-status-card';
 import { commands } from '../../../src/domain/commands';
 import { findDirectoryRole } from '../../../src/domain/directory-roles';
 import type { ExpiringCredential } from '../../../src/domain/expiry';

@@ -1,0 +1,218 @@
+import approvalTemplate from '../../adaptiveCards/approval.json';
+import { MICROSOFT_GRAPH_APP_ID, type PermissionRef, type Platform, type SignInAudience } from '../domain/app-spec';
+import type { AppRequest } from '../domain/request';
+import { classifyPermission, hardeningNotes, type RiskLevel } from '../domain/risk';
+import type { AdaptiveCard } from './adaptive-card';
+import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
+import { appNameOf, approvalsLine, describeStatus, idOf, person, plural, riskColor, riskWords, shown, stepRows, tidy, typeWords } from './request-card-parts';
+import { Verb } from './verbs';
+
+/*
+ * The approvers' card (adaptiveCards/approval.json): what will be created and how risky it is, permission by
+ * permission, with the decision buttons for approvers and the status for everyone else.
+ */
+
+const audienceWords: Record<SignInAudience, string> = {
+  AzureADMyOrg: 'This organisation only',
+  AzureADMultipleOrgs: 'Any organisation',
+  AzureADandPersonalMicrosoftAccount: 'Any organisation and personal Microsoft accounts',
+};
+
+const platformWords: Record<Platform, string> = {
+  none: 'None: a daemon or API (client credentials)',
+  web: 'Web',
+  spa: 'Single-page app',
+  publicClient: 'Mobile and desktop (public client)',
+};
+
+const levelWords: Record<RiskLevel, string> = { low: 'Low', medium: 'Medium', high: 'High' };
+const riskOrder: Record<RiskLevel, number> = { high: 0, medium: 1, low: 2 };
+
+/** What risk.ts calls a permission in RiskItem.subject, to find the item that was assessed at submission. */
+const riskSubject = (p: PermissionRef) => `${p.resourceAppId === MICROSOFT_GRAPH_APP_ID ? '' : `${p.resourceDisplayName}: `}${p.value} (${typeWords[p.type]})`;
+
+export interface ApprovalView {
+  request: AppRequest;
+  /** approver: the decision inputs and buttons; everyone: the status, and a button that asks for the approver's view. */
+  mode: 'everyone' | 'approver';
+  /** Teams user ids (29:...) of the approvers for the Universal Actions refresh (at most 60 are used); no refresh when empty. */
+  refreshUserIds: readonly string[];
+  /** A line for the person who clicked (e.g. "You have already approved this request."). */
+  message?: string;
+}
+
+/** Teams refreshes a card automatically for at most 60 users. */
+const maxRefreshUsers = 60;
+
+type SpecRow = { label: string; value: string; font: string };
+
+/** The approval card's "what will be created" rows: those above the redirect URIs, and those below. */
+function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } {
+  const { form } = request;
+  const row = (label: string, value: string, font = 'Default') => ({ label, value, font });
+  const rotation = request.kind === 'rotation' ? request.rotation : undefined;
+  if (rotation) {
+    const old = rotation.old;
+    const credential = form.credential.kind === 'secret' ? form.credential.lifetimeDays : 0;
+    const before = [
+      row('App', safeText(rotation.appName, { max: TextLimit.title })),
+      row('Client id', safeText(rotation.appId, { max: TextLimit.reference }), 'Monospace'),
+      row('New credential', `A client secret, valid ${plural(credential, 'day')} from when the requester reveals it`),
+      row(
+        'Replaces',
+        old
+          ? `${old.kind === 'secret' ? `Client secret ${safeText(old.hint ?? '', { max: 20 })}…` : `Certificate ${safeText(old.thumbprint ?? '', { max: TextLimit.reference })}`}, expiring ${formatUtc(old.endDateTime)}. It keeps working until an owner removes it.`
+          : 'Nothing: the app has no other credential',
+      ),
+    ];
+    return { before, after: [] };
+  }
+  const before = [
+    row('Display name', appNameOf(request)),
+    row('Who can sign in', audienceWords[form.signInAudience] ?? form.signInAudience),
+    row('Platform', platformWords[form.platform] ?? form.platform),
+  ];
+  const after: SpecRow[] = [];
+  const credential = form.credential;
+  if (credential.kind === 'secret') {
+    after.push(row('Credential', `Client secret, valid ${plural(credential.lifetimeDays, 'day')} from when the requester reveals it`));
+  } else if (credential.kind === 'certificate') {
+    after.push(row('Credential', `Certificate (public key only), valid until ${formatUtc(credential.certificate.notAfter)}`));
+    after.push(row('Thumbprint', safeText(credential.certificate.thumbprint, { max: TextLimit.reference }), 'Monospace'));
+  } else {
+    after.push(row('Credential', 'None: a public client'));
+  }
+  after.push(row('Owners', ownersText(request)));
+  const role = form.directoryRole;
+  after.push(row('Directory role', role ? `${safeText(role.displayName, { max: TextLimit.title })}: the app could ${safeText(role.summary, { max: TextLimit.paragraph })}` : 'None'));
+  return { before, after };
+}
+
+/**
+ * Who will control the app: every additional owner as the directory named them at submission, "Megan Bowen
+ * (MeganB@contoso.com)", so that approvers see the people and not a count. A request made before Registrar looked
+ * owners up has only their object ids, and says so.
+ */
+function ownersText(request: AppRequest): string {
+  const ids = request.form.additionalOwnerIds;
+  if (ids.length === 0) return 'The requester only';
+  const named = new Map((request.ownerDetails ?? []).map((owner) => [owner.id.toLowerCase(), owner]));
+  const lines = ids.map((id) => {
+    const owner = named.get(id.toLowerCase());
+    const objectId = safeText(id, { max: TextLimit.reference });
+    if (!owner) return `${objectId} (object id only)`;
+    const name = safeText(owner.displayName, { max: TextLimit.personName });
+    const upn = safeText(owner.userPrincipalName, { max: TextLimit.personName });
+    return name && upn ? `${name} (${upn})` : name || upn || `${objectId} (object id only)`;
+  });
+  const others = plural(ids.length, 'other person', 'other people');
+  const head = request.ownerDetails
+    ? `The requester and ${others}:`
+    : `The requester and ${others}, by Entra object id (this request was made before Registrar looked owners up in the directory):`;
+  return [head, ...lines].join('\n');
+}
+
+/** Redirect URIs shown before "Show all": enough to read at a glance; the rest are one click away. */
+const redirectUrisFirst = 5;
+
+/**
+ * The redirect URIs for the approval card: the first few, and the rest behind "Show all N redirect URIs". `fit` is
+ * how many of the rest the card has room for (all, unless Teams' message size forces fewer, which the card then
+ * says in a warning). The button is an Action.ToggleVisibility, which works in the client with no round trip and
+ * is in schema 1.2 and later (https://learn.microsoft.com/adaptive-cards/schema-explorer/action-toggle-visibility).
+ */
+function redirectSection(uris: readonly string[], fit: number) {
+  if (uris.length === 0) return undefined;
+  const shownUris = uris.map((uri) => safeText(uri, { max: 300 }));
+  const rest = shownUris.slice(redirectUrisFirst, redirectUrisFirst + fit);
+  const missing = shownUris.length - redirectUrisFirst - rest.length;
+  return {
+    first: shownUris.slice(0, redirectUrisFirst).join('\n'),
+    rest: rest.length > 0 ? rest.join('\n') : undefined,
+    showAll: `Show all ${shownUris.length} redirect URIs`,
+    showFewer: `Show the first ${redirectUrisFirst} only`,
+    notShown:
+      missing > 0
+        ? `${plural(missing, 'more redirect URI')} do${missing === 1 ? 'es' : ''} not fit in a Teams message and ${missing === 1 ? 'is' : 'are'} not shown. Ask the requester for the full list before you approve.`
+        : undefined,
+  };
+}
+
+/** Teams carries about 28 KB in a message: room is kept for the activity around the card. */
+const approvalBudgetBytes = 26 * 1024;
+
+export function renderApproval(view: ApprovalView): AdaptiveCard {
+  const { request } = view;
+  const level = request.risk.level;
+  const assessed = (p: PermissionRef) => request.risk.items.find((item) => item.kind === 'permission' && item.subject === riskSubject(p)) ?? classifyPermission(p);
+  const permissions = request.permissions
+    .map((p) => ({ p, risk: assessed(p) }))
+    .sort((a, b) => (riskOrder[a.risk.level] ?? 0) - (riskOrder[b.risk.level] ?? 0));
+  const more = permissions.length - shown.permissions;
+  const submitted = request.status === 'submitted';
+  const failed = request.status === 'failed';
+  const userIds = [...new Set(view.refreshUserIds.map((id) => safeText(id, { max: 200 })).filter(Boolean))].slice(0, maxRefreshUsers);
+  // Once the app exists, the commands of the hardening notes can name it instead of <appId>.
+  const appId = request.provisioning.application?.appId;
+  const notes = appId ? hardeningNotes(request.permissions, safeText(appId, { max: TextLimit.reference })) : request.risk.notes;
+
+  const spec = specRows(request);
+  const data = {
+    kindLabel: request.kind === 'rotation' ? 'Client secret rotation' : 'App registration request',
+    specTitle: request.kind === 'rotation' ? 'What will change' : 'What will be created',
+    hasPermissions: request.permissions.length > 0,
+    requestId: idOf(request),
+    appName: appNameOf(request),
+    risk: {
+      words: riskWords[level] ?? riskWords.high,
+      color: riskColor[level] ?? riskColor.high,
+      approvals: `${plural(request.approvalsRequired, 'approval')} needed`,
+    },
+    message: safeText(view.message, { max: TextLimit.paragraph, multiline: true }) || undefined,
+    status: describeStatus(request),
+    steps: stepRows(request),
+    askedRows: [
+      { label: 'Asked by', value: person(request.requester.name) },
+      { label: 'Asked on', value: formatUtc(request.createdAt) },
+      // While it waits, the status line says the same.
+      ...(submitted ? [] : [{ label: 'Approvals', value: approvalsLine(request) }]),
+    ],
+    purpose: safeText(request.form.purpose, { max: TextLimit.paragraph, multiline: true }) || '(none given)',
+    specRows: spec.before,
+    specRowsAfter: spec.after,
+    permissions: permissions.slice(0, shown.permissions).map(({ p, risk }) => ({
+      value: safeText(p.value, { max: TextLimit.title }),
+      type: typeWords[p.type] ?? 'delegated',
+      resource: safeText(p.resourceDisplayName, { max: TextLimit.placeName }) || 'unknown API',
+      level: levelWords[risk.level] ?? levelWords.high,
+      color: riskColor[risk.level] ?? riskColor.high,
+      reason: safeText(risk.reason, { max: TextLimit.paragraph }),
+    })),
+    permissionsMore: more > 0 ? `…and ${plural(more, 'more permission')} of the same or lower risk, left out to keep this card within Teams' size limit.` : undefined,
+    otherRisks: request.risk.items
+      .filter((item) => item.kind !== 'permission')
+      .map((item) => ({
+        subject: safeText(item.subject, { max: TextLimit.title }),
+        level: levelWords[item.level] ?? levelWords.high,
+        color: riskColor[item.level] ?? riskColor.high,
+        reason: safeText(item.reason, { max: TextLimit.paragraph }),
+      })),
+    notes: notes.map((note) => ({
+      subject: safeText(note.subject, { max: TextLimit.title }),
+      advice: safeText(note.advice, { max: TextLimit.paragraph, multiline: true }),
+      commands: (note.commands ?? []).map((command) => ({ text: safeText(command, { max: 500 }) })).filter((c) => c.text),
+    })),
+    showDecision: view.mode === 'approver' && submitted,
+    showRetry: view.mode === 'approver' && failed,
+    showOpenDecision: view.mode === 'everyone' && submitted,
+    showOpenRetry: view.mode === 'everyone' && failed,
+    refreshUserIds: userIds,
+    verb: Verb,
+  };
+  // Every redirect URI when they fit; otherwise as many as do, halving the hidden ones, and the card says so.
+  const uris = request.kind === 'rotation' ? [] : request.form.redirectUris;
+  for (let fit = Math.max(0, uris.length - redirectUrisFirst); ; fit = Math.floor(fit / 2)) {
+    const card = tidy(expandTemplate(approvalTemplate, { ...data, redirect: redirectSection(uris, fit) }));
+    if (fit === 0 || Buffer.byteLength(JSON.stringify(card), 'utf8') <= approvalBudgetBytes) return card;
+  }
+}

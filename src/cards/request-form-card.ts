@@ -1,0 +1,239 @@
+import requestFormTemplate from '../../adaptiveCards/request-form.json';
+import { findDirectoryRole, requestableDirectoryRoles } from '../domain/directory-roles';
+import type { SearchablePermission } from '../domain/permission-search';
+import { holdsPrivateKey, certificateHoldsPrivateKey, privateKeyInCertificateMessage, privateKeyInFieldMessage } from '../domain/private-key';
+import { credentialKinds, formLimits, platforms, signInAudiences, type FormErrorKey, type FormValues, type RequestFormField } from '../domain/request-form';
+import type { AdaptiveCard } from './adaptive-card';
+import { expandTemplate, safeText, TextLimit } from './render';
+import { plural, tidy, typeWords } from './request-card-parts';
+import { Dataset, Verb } from './verbs';
+
+/*
+ * The request form (adaptiveCards/request-form.json): a new request, and the same form sent back by Find, by a
+ * Submit the server refused, or after a dependency was down. Every value the person typed comes back, except a
+ * private key (see withoutPrivateKeys).
+ */
+
+export interface RequestFormView {
+  /** Put in the Submit and Find actions' data as { requestId }. */
+  requestId: string;
+  /** The person's values, put back as each input's value (kept on errors). */
+  values: FormValues;
+  /** A message under each bad field; errors.form at the top. */
+  errors: Partial<Record<FormErrorKey, string>>;
+  policy: { secretMaxDays: number; secretDefaultDays: number; namePrefix?: string };
+  /** Permissions already chosen (the ids in values.permissions): always among the choices, so they stay selected. */
+  selected: readonly SearchablePermission[];
+  /** The filter box's results (at most ~25), added as choices after `selected`. */
+  matches: readonly SearchablePermission[];
+  /** How many matched in all. */
+  matchesTotal: number;
+  /** What was searched. */
+  filter?: string;
+  /** An info line at the top. */
+  notice?: string;
+  /**
+   * Names of the people in values.owners, by Entra object id, so the people picker shows them by name where it
+   * cannot look them up itself (the Agents Playground). Teams resolves ids it is given without this.
+   */
+  ownerNames?: Readonly<Record<string, string>>;
+}
+
+/**
+ * How much of each typed value the form gives back. Somewhat above the server's limits where it has them, so a person
+ * sees what was too long, and small enough that a form with every field full still fits in a Teams message.
+ */
+const echoLimits = {
+  name: { max: 150 },
+  purpose: { max: 1100, multiline: true },
+  redirectUris: { max: 1500, multiline: true },
+  otherPermissions: { max: 800, multiline: true },
+  permissionFilter: { max: formLimits.permissionFilter },
+  secretDays: { max: 12 },
+  // A 4096-bit RSA certificate is about 1.9 KB of PEM.
+  certificatePem: { max: 2500, multiline: true },
+} as const;
+
+/** A message under a field, or a notice: the server's are one or two sentences. */
+const messageLimit = 250;
+
+/**
+ * A Teams message carries about 28 KB, and the card is not all of it (the activity around it takes some). When a
+ * form with every field full would be larger, it shows fewer search results: the chosen permissions always stay.
+ */
+const formBudgetBytes = 26 * 1024;
+
+/**
+ * The value of a choice that stands for nothing ("None", "No additional owners"). Not '': the adaptivecards library
+ * refuses a choice without a value. The server trims each value and splits lists on spaces and commas, so it reads
+ * this as nothing chosen.
+ */
+const noValue = ' ';
+
+function permissionTitle(p: SearchablePermission): string {
+  const about = safeText(p.displayName || p.description, { max: 60 });
+  const parts = [`${safeText(p.value, { max: 60 })} (${typeWords[p.type] ?? 'delegated'})`, p.adminConsentRequired ? 'admin consent' : 'no admin consent', about];
+  return safeText(parts.filter(Boolean).join(' · '), { max: 110 });
+}
+
+function matchLine(filterText: string | undefined, count: number, matchesTotal: number): string | undefined {
+  const filter = safeText(filterText, { max: formLimits.permissionFilter });
+  const total = Math.max(matchesTotal, count);
+  if (filter) {
+    if (total === 0) return `No permission matches “${filter}”. Try part of a name, like Mail or User.Read.`;
+    if (count < total) return `Showing ${count} of ${total} permissions that match “${filter}”: search for more words to narrow them down.`;
+    return `${plural(total, 'permission matches', 'permissions match')} “${filter}”. Tick the ones the app needs.`;
+  }
+  if (count === 0) return undefined;
+  return count < total ? `Showing ${count} of ${total} permissions: search to find others.` : `Showing ${plural(count, 'permission')}.`;
+}
+
+export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
+  const view = withoutPrivateKeys(shownView);
+  const fixed = formModel(view);
+  const chosen = new Set(view.selected.map((p) => p.id.toLowerCase()));
+  const found = view.matches.filter((p) => !chosen.has(p.id.toLowerCase()));
+  // A choice set with Data.Query is Teams' type-ahead, but the adaptivecards library (the Agents Playground and
+  // other web hosts) renders it as a text box that submits nothing when multi-select: so the type-ahead is offered
+  // only while there is nothing to tick, and chosen or found permissions are a plain list that works everywhere.
+  const typeahead = view.selected.length === 0 && view.matches.length === 0;
+  let card: AdaptiveCard | undefined;
+  for (const count of [...new Set([view.matches.length, 10, 0])].filter((n) => n <= view.matches.length)) {
+    card = tidy(
+      expandTemplate(requestFormTemplate, {
+        ...fixed,
+        permissionChoices: permissionChoices([...view.selected, ...found.slice(0, count)]),
+        typeahead,
+        matchLine: matchLine(view.filter, count, view.matchesTotal),
+      }),
+    );
+    if (Buffer.byteLength(JSON.stringify(card), 'utf8') <= formBudgetBytes) break;
+  }
+  return keepEdges(card!);
+}
+
+/** How the person knows each field, in the message that says a private key was found in it. */
+const fieldNames: Record<RequestFormField, string> = {
+  requestId: 'the request id',
+  name: 'the app name',
+  purpose: 'the purpose',
+  audience: 'who can sign in',
+  platform: 'the platform',
+  redirectUris: 'the redirect URIs',
+  permissions: 'the permissions',
+  otherPermissions: 'the permissions on other APIs',
+  permissionFilter: 'the permission search',
+  credential: 'the credential',
+  secretDays: "the secret's lifetime",
+  certificatePem: 'the certificate',
+  owners: 'the owners',
+  directoryRole: 'the directory role',
+};
+
+/**
+ * Every form Registrar sends passes here, whatever sent it back (Submit, Find, a dependency that was down): a field
+ * that holds a private key comes back empty, with the message Submit gives, so that no card, and no copy Teams keeps
+ * of it, ever holds the key. The search that was run goes too when it held one.
+ */
+function withoutPrivateKeys(view: RequestFormView): RequestFormView {
+  const values: FormValues = { ...view.values };
+  const errors: Partial<Record<FormErrorKey, string>> = { ...view.errors };
+  for (const field of Object.keys(fieldNames) as RequestFormField[]) {
+    const value = values[field];
+    if (field === 'certificatePem' ? !certificateHoldsPrivateKey(value) : !holdsPrivateKey(value)) continue;
+    values[field] = '';
+    errors[field] = field === 'certificatePem' ? privateKeyInCertificateMessage : privateKeyInFieldMessage(fieldNames[field]);
+  }
+  const { filter, ...rest } = view;
+  return { ...rest, values, errors, ...(filter !== undefined && !holdsPrivateKey(filter) ? { filter } : {}) };
+}
+
+/**
+ * expandTemplate puts a zero-width space before a leading `{` and after a trailing `$` or `{` of every value, against
+ * a join with template text. An input's value is all of its string, with nothing to join, and the server refuses
+ * invisible characters: so those two marks come off the inputs' values (a `${` inside a value stays broken).
+ */
+function keepEdges(card: AdaptiveCard): AdaptiveCard {
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (typeof value !== 'object' || value === null) return;
+    const element = value as Record<string, unknown>;
+    if (typeof element.type === 'string' && element.type.startsWith('Input.') && typeof element.value === 'string') {
+      element.value = element.value.replace(/^\u200B(?=\{)/, '').replace(/(?<=[${])\u200B$/, '');
+    }
+    Object.values(element).forEach(visit);
+  };
+  visit(card.body);
+  return card;
+}
+
+/** The chosen permissions first, then the search results, each once. */
+function permissionChoices(permissions: readonly SearchablePermission[]): { title: string; value: string }[] {
+  const choices = new Map<string, { title: string; value: string }>();
+  for (const p of permissions) {
+    const id = safeText(p.id, { max: TextLimit.reference });
+    if (id && !choices.has(id.toLowerCase())) choices.set(id.toLowerCase(), { title: permissionTitle(p), value: id });
+  }
+  // The adaptivecards library refuses a choice set without choices; Teams adds what its type-ahead finds to these.
+  return choices.size > 0 ? [...choices.values()] : [{ title: 'No permission chosen yet', value: noValue }];
+}
+
+/** Everything on the form but the permission choices. */
+function formModel(view: RequestFormView) {
+  const v = view.values;
+  const echo = (field: keyof typeof echoLimits) => safeText(v[field], echoLimits[field]);
+  const selectedIds = view.selected.map((p) => safeText(p.id, { max: TextLimit.reference })).filter(Boolean);
+
+  // Teams looks up the people it is given by id; a name is needed only where it cannot (the Agents Playground).
+  const ownerIds = [
+    ...new Set(
+      (v.owners ?? '')
+        .split(/[\s,;]+/)
+        .map((id) => safeText(id, { max: TextLimit.reference }))
+        .filter(Boolean),
+    ),
+  ].slice(0, formLimits.owners);
+  const ownerChoices = ownerIds
+    .map((id) => ({ title: safeText(view.ownerNames?.[id] ?? view.ownerNames?.[id.toLowerCase()], { max: 60 }), value: id }))
+    .filter((choice) => choice.title);
+
+  const errors: Partial<Record<FormErrorKey, string>> = {};
+  for (const [key, message] of Object.entries(view.errors) as [FormErrorKey, unknown][]) {
+    const text = safeText(message, { max: messageLimit, multiline: true });
+    if (text) errors[key] = text;
+  }
+
+  const { secretMaxDays, secretDefaultDays } = view.policy;
+  const defaultDays = Math.min(secretDefaultDays, secretMaxDays);
+  const prefix = safeText(view.policy.namePrefix, { max: 50 });
+  return {
+    requestId: safeText(view.requestId, { max: TextLimit.reference }),
+    verb: Verb,
+    dataset: Dataset.graphPermissions,
+    notice: safeText(view.notice, { max: messageLimit, multiline: true }) || undefined,
+    errors,
+    anyFieldError: Object.keys(errors).some((key) => key !== 'form'),
+    values: {
+      name: echo('name'),
+      purpose: echo('purpose'),
+      audience: signInAudiences.find((a) => a === v.audience?.trim()) ?? 'AzureADMyOrg',
+      platform: platforms.find((p) => p === v.platform?.trim()) ?? 'none',
+      redirectUris: echo('redirectUris'),
+      otherPermissions: echo('otherPermissions'),
+      permissionFilter: echo('permissionFilter') || safeText(view.filter, { max: formLimits.permissionFilter }),
+      credential: credentialKinds.find((k) => k === v.credential?.trim()) ?? 'secret',
+      secretDays: echo('secretDays'),
+      certificatePem: echo('certificatePem'),
+      directoryRole: findDirectoryRole(v.directoryRole ?? '')?.templateId ?? noValue,
+    },
+    help: {
+      name: `Up to ${formLimits.name} characters.${prefix ? ` Registrar puts “${prefix}” in front of it.` : ''}`,
+      secretDays: `For a client secret: from 1 to ${secretMaxDays} days. Left empty, it lasts ${defaultDays} days.`,
+    },
+    secretPlaceholder: String(defaultDays),
+    permissionsValue: selectedIds.join(','),
+    ownerChoices: ownerChoices.length > 0 ? ownerChoices : [{ title: 'No additional owners', value: noValue }],
+    ownersValue: ownerIds.join(','),
+    roleChoices: [{ title: 'None', value: noValue }, ...requestableDirectoryRoles.map((role) => ({ title: `${role.displayName}: ${role.summary}`, value: role.templateId }))],
+  };
+}
