@@ -135,11 +135,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   const directory = needsDirectory && directoryGraph ? new GraphDirectory({ graph: directoryGraph, logger: graphLogger }) : undefined;
   const operators = createOperatorPolicy(config.operators, directory);
   const approvers = createApproverPolicy(policy.approvers, directory);
-  const provisioner: Provisioner =
-    overrides.provisioner ?? (connection ? new GraphProvisioner(connection, { logger: graphLogger, ...overrides.graphTiming }) : unavailableProvisioner());
-  const inTurn: Provisioner =
-    overrides.provisioner ??
-    (connection ? new GraphProvisioner(connection, { logger: graphLogger, ...overrides.graphTiming, stepTimeoutMs: INVOKE_GRAPH_BUDGET_MS }) : provisioner);
+  const provisioner: Provisioner = overrides.provisioner ?? (graph ? new GraphProvisioner({ graph, logger: graphLogger }) : unavailableProvisioner());
+  const inTurn: Provisioner = overrides.provisioner ?? (graphInTurn ? new GraphProvisioner({ graph: graphInTurn, logger: graphLogger }) : provisioner);
   const random: RandomSource = overrides.random ?? ((n) => new Uint8Array(randomBytes(n)));
 
   const people: PeopleDirectory | undefined = directory ?? (graphInTurn ? new GraphDirectory({ graph: graphInTurn, logger: graphLogger }) : undefined);

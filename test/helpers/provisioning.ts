@@ -4,7 +4,8 @@
  * builds them (a new one stands for a new process), approved requests made through the request service, a
  * Provisioner wrapper that lets a test act around one call, and the tenant's objects of one request, counted.
  */
-import { GraphProvisioner, type GraphProvisionerOptions } from '../../src/adapters/graph/graph-provisioner';
+import { GraphCaller, type GraphTiming } from '../../src/adapters/graph/graph-caller';
+import { GraphProvisioner } from '../../src/adapters/graph/graph-provisioner';
 import { uniqueNameFor } from '../../src/domain/app-spec';
 import type { Actor } from '../../src/domain/conversation';
 import type { AppRequest } from '../../src/domain/request';
@@ -139,7 +140,7 @@ export interface Harness {
   logs: LogCapture;
   logger: Logger;
   /** A GraphProvisioner of its own: a new one is what a restarted process has. */
-  provisioner(options?: Partial<GraphProvisionerOptions>): GraphProvisioner;
+  provisioner(timing?: GraphTiming): GraphProvisioner;
   /** A provisioning service on this harness's store; stopped by cleanup(). */
   service(deps?: Partial<ProvisioningServiceDeps>): ProvisioningService;
   /** A request submitted by Alex and approved by Megan. */
@@ -147,7 +148,7 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function startHarness(options: { data?: TenantData; provisioner?: Partial<GraphProvisionerOptions>; logLevel?: string } = {}): Promise<Harness> {
+export async function startHarness(options: { data?: TenantData; provisioner?: GraphTiming; logLevel?: string } = {}): Promise<Harness> {
   const { policy: faults, calls } = recordingFaults();
   const tenant = await startTestTenant({ data: options.data ?? tenantData(), routes: allRoutes, faults });
   const testStore = await createTestStore();
@@ -155,11 +156,11 @@ export async function startHarness(options: { data?: TenantData; provisioner?: P
   const logger = createLogger({ level: options.logLevel ?? 'debug', destination: logs });
   const approvers = createApproverPolicy(policy.approvers, undefined);
   const services: ProvisioningService[] = [];
-  const provisioner = (overrides: Partial<GraphProvisionerOptions> = {}) =>
-    new GraphProvisioner(
-      registrarConnection(tenant),
-      { logger, baseDelayMs: 100, maxDelayMs: 1000, stepTimeoutMs: 45_000, ...options.provisioner, ...overrides },
-    );
+  const provisioner = (timing: GraphTiming = {}) =>
+    new GraphProvisioner({
+      graph: new GraphCaller({ connection: registrarConnection(tenant), baseDelayMs: 100, maxDelayMs: 1000, stepTimeoutMs: 45_000, ...options.provisioner, ...timing }),
+      logger,
+    });
   const forRequests = provisioner();
   const requests = createRequestService({
     store: testStore.store,

@@ -5,7 +5,8 @@
  * conflicts), there is exactly one application, one service principal, one assignment per permission, one grant
  * per resource and one role assignment; Retry-After is waited in full; a new secret works and is never logged.
  */
-import { GraphProvisioner, type GraphProvisionerOptions } from '../../../src/adapters/graph/graph-provisioner';
+import { GraphCaller, type GraphTiming } from '../../../src/adapters/graph/graph-caller';
+import { GraphProvisioner } from '../../../src/adapters/graph/graph-provisioner';
 import { type AppSpec, MICROSOFT_GRAPH_APP_ID, type PermissionRef, type PermissionType, uniqueNameFor } from '../../../src/domain/app-spec';
 import { RegistrarError } from '../../../src/domain/errors';
 import { createLogger } from '../../../src/lib/logger';
@@ -16,6 +17,7 @@ import { demoIds, demoTenant } from '../../../src/local/tenant/seed';
 import { selfSignedCertificate } from '../../../src/local/tenant/self-signed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type TenantData } from '../../../src/local/tenant/state';
+import type { StepContext } from '../../../src/services/ports';
 import { LogCapture } from '../../helpers/logs';
 import { recordingFaults, type SeenCall } from '../../helpers/provisioning';
 import { registrarConnection, startTestTenant } from '../../helpers/tenant';
@@ -28,7 +30,7 @@ const DIRECTORY_READ_ALL = '7ab1d382-f21e-4acd-a863-ba3e13f7da61';
 const requester = alex.aadObjectId;
 const extraOwner = demoUsers[0]!.aadObjectId;
 
-/** A copy of the demo tenant; without Directory.Read.All for Registrar when a test needs that gap (spec §3). */
+/** A copy of the demo tenant; without Directory.Read.All for Registrar when a test needs that gap (infra/README.md lists the permissions). */
 function tenantData(options: { directoryReadAll?: boolean } = {}): TenantData {
   const data = structuredClone(demo.data);
   if (options.directoryReadAll === false) {
@@ -54,18 +56,15 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((t) => t.stop()));
 });
 
-async function start(options: { data?: TenantData; provisioner?: Partial<GraphProvisionerOptions> } = {}): Promise<Harness> {
+async function start(options: { data?: TenantData; provisioner?: GraphTiming } = {}): Promise<Harness> {
   const { policy, calls } = recordingFaults();
   const tenant = await startTestTenant({ data: options.data ?? tenantData(), routes: allRoutes, faults: policy });
   running.push(tenant);
   const logs = new LogCapture();
   const connection = registrarConnection(tenant);
-  const provisioner = new GraphProvisioner(connection, {
+  const provisioner = new GraphProvisioner({
+    graph: new GraphCaller({ connection, baseDelayMs: 100, maxDelayMs: 1000, stepTimeoutMs: 45_000, ...options.provisioner }),
     logger: createLogger({ level: 'debug', destination: logs }),
-    baseDelayMs: 100,
-    maxDelayMs: 1000,
-    stepTimeoutMs: 45_000,
-    ...options.provisioner,
   });
   return { tenant, provisioner, logs, calls };
 }
@@ -110,22 +109,27 @@ interface Outcome {
   roleAssignmentId: string;
 }
 
-/** Spec §17, steps in order, as the provisioning service will run them. */
+/** A step's context: the request and, once its objects exist, when they were created (now, in these tests). */
+const contextOf = (spec: AppSpec, createdAt?: Date): StepContext => ({ requestId: spec.requestId, ...(createdAt ? { createdAt } : {}) });
+
+/** The steps in order, as the provisioning service runs them, each told when the objects it refers to were created. */
 async function provision(provisioner: GraphProvisioner, spec: AppSpec, before?: (step: string) => void): Promise<Outcome> {
   before?.('upsertApplication');
-  const app = await provisioner.upsertApplication(spec);
+  const app = await provisioner.upsertApplication(spec, contextOf(spec));
+  const appMade = contextOf(spec, new Date());
   before?.('ensureApplicationOwners');
-  await provisioner.ensureApplicationOwners(app.applicationObjectId, spec.ownerIds);
+  await provisioner.ensureApplicationOwners(app.applicationObjectId, spec.ownerIds, appMade);
   before?.('ensureServicePrincipal');
-  const servicePrincipalId = await provisioner.ensureServicePrincipal(app.appId, spec.ownerIds);
+  const servicePrincipalId = await provisioner.ensureServicePrincipal(app.appId, spec.ownerIds, appMade);
+  const spMade = contextOf(spec, new Date());
   before?.('grantApplicationPermissions');
-  const assignments = await provisioner.grantApplicationPermissions(servicePrincipalId, spec.permissions);
+  const assignments = await provisioner.grantApplicationPermissions(servicePrincipalId, spec.permissions, spMade);
   before?.('grantDelegatedPermissions');
-  const grants = await provisioner.grantDelegatedPermissions(servicePrincipalId, spec.permissions);
+  const grants = await provisioner.grantDelegatedPermissions(servicePrincipalId, spec.permissions, spMade);
   before?.('assignDirectoryRole');
-  const roleAssignmentId = await provisioner.assignDirectoryRole(servicePrincipalId, spec.directoryRoleTemplateId!);
+  const roleAssignmentId = await provisioner.assignDirectoryRole(servicePrincipalId, spec.directoryRoleTemplateId!, spMade);
   before?.('addCertificate');
-  await provisioner.addCertificate(app.applicationObjectId, spec.certificate!);
+  await provisioner.addCertificate(app.applicationObjectId, spec.certificate!, spMade);
   return { applicationObjectId: app.applicationObjectId, appId: app.appId, servicePrincipalId, assignments, grants, roleAssignmentId };
 }
 
@@ -282,8 +286,8 @@ describe('GraphProvisioner against the local tenant', () => {
     tenant.faults.configure({ throttle: { capacity: 3, refillPerSecond: 2, retryAfterSeconds: 2 } });
     const started = Date.now();
 
-    const app = await provisioner.upsertApplication(spec);
-    await provisioner.ensureApplicationOwners(app.applicationObjectId, spec.ownerIds);
+    const app = await provisioner.upsertApplication(spec, contextOf(spec));
+    await provisioner.ensureApplicationOwners(app.applicationObjectId, spec.ownerIds, contextOf(spec, new Date()));
     const elapsed = Date.now() - started;
 
     const refused = calls.filter((c) => c.status === 429);
@@ -299,9 +303,9 @@ describe('GraphProvisioner against the local tenant', () => {
   test('when a new secret is added, then verifySecret gets a token with it, and the secret never reaches the logs', async () => {
     const { tenant, provisioner, logs } = await start();
     const spec = await typicalSpec(provisioner);
-    const app = await provisioner.upsertApplication(spec);
+    const app = await provisioner.upsertApplication(spec, contextOf(spec));
 
-    const secret = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) });
+    const secret = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date()));
     const verdict = await provisioner.verifySecret(app.appId, secret.secretText, new Date(Date.now() + 10_000));
 
     expect(verdict).toBe('works');
@@ -315,9 +319,9 @@ describe('GraphProvisioner against the local tenant', () => {
   test('when a new secret takes 1.5 s to propagate, then verifySecret waits and it works', async () => {
     const { tenant, provisioner, logs } = await start();
     const spec = await typicalSpec(provisioner);
-    const app = await provisioner.upsertApplication(spec);
+    const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.faults.configure({ credentialDelayMs: 1500 });
-    const secret = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) });
+    const secret = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date()));
     const started = Date.now();
 
     const verdict = await provisioner.verifySecret(app.appId, secret.secretText, new Date(Date.now() + 20_000));
@@ -331,9 +335,9 @@ describe('GraphProvisioner against the local tenant', () => {
   test('when the deadline ends before the secret propagates, then verifySecret answers pending', async () => {
     const { tenant, provisioner } = await start();
     const spec = await typicalSpec(provisioner);
-    const app = await provisioner.upsertApplication(spec);
+    const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.faults.configure({ credentialDelayMs: 10_000 });
-    const secret = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) });
+    const secret = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date()));
 
     const verdict = await provisioner.verifySecret(app.appId, secret.secretText, new Date(Date.now() + 800));
 
@@ -343,10 +347,10 @@ describe('GraphProvisioner against the local tenant', () => {
   test('when the answer to addPassword is lost, then it is not retried: one secret exists and the error says none can be shown', async () => {
     const { tenant, provisioner, logs } = await start();
     const spec = await typicalSpec(provisioner);
-    const app = await provisioner.upsertApplication(spec);
+    const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.faults.configure({ loseResponses: 1 });
 
-    const error = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }).catch((e: unknown) => e);
+    const error = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date())).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(RegistrarError);
     expect((error as RegistrarError).code).toBe('unavailable');
@@ -359,10 +363,10 @@ describe('GraphProvisioner against the local tenant', () => {
   test('when a credential write races (409 concurrency), then addPassword retries and makes exactly one secret', async () => {
     const { tenant, provisioner } = await start();
     const spec = await typicalSpec(provisioner);
-    const app = await provisioner.upsertApplication(spec);
+    const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.faults.configure({ concurrencyViolations: 2 });
 
-    await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) });
+    await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date()));
 
     expect(inventory(tenant, spec).passwordCredentials).toBe(1);
     expect(tenant.counters.snapshot()["POST /applications/{id}/addPassword"]).toBe(3);
@@ -371,10 +375,10 @@ describe('GraphProvisioner against the local tenant', () => {
   test('when Registrar lacks Directory.Read.All, then adding owners fails at once with a not-authorized error naming the permission', async () => {
     const { tenant, provisioner } = await start({ data: tenantData({ directoryReadAll: false }) });
     const spec = await typicalSpec(provisioner);
-    const app = await provisioner.upsertApplication(spec);
+    const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.counters.reset();
 
-    const error = await provisioner.ensureApplicationOwners(app.applicationObjectId, spec.ownerIds).catch((e: unknown) => e);
+    const error = await provisioner.ensureApplicationOwners(app.applicationObjectId, spec.ownerIds, contextOf(spec, new Date())).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(RegistrarError);
     expect((error as RegistrarError).code).toBe('not-authorized');
@@ -387,11 +391,11 @@ describe('GraphProvisioner against the local tenant', () => {
   test('when an owner does not exist, then the step fails with not-found after one try (a 404 about an old id is real)', async () => {
     const { tenant, provisioner } = await start();
     const spec = await typicalSpec(provisioner);
-    const app = await provisioner.upsertApplication(spec);
+    const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.counters.reset();
     const ghost = '0badf00d-0000-4000-8000-000000000000';
 
-    const error = await provisioner.ensureApplicationOwners(app.applicationObjectId, [ghost]).catch((e: unknown) => e);
+    const error = await provisioner.ensureApplicationOwners(app.applicationObjectId, [ghost], contextOf(spec, new Date())).catch((e: unknown) => e);
 
     expect((error as RegistrarError).code).toBe('not-found');
     expect((error as RegistrarError).message).toContain(ghost);

@@ -4,6 +4,7 @@
  * anyone's who set it) but lacks that request's marker tag is refused with a clear message and left as it was; the
  * request's own application, found again after a lost answer or a restart, is adopted.
  */
+import { GraphCaller } from '../../../src/adapters/graph/graph-caller';
 import { GraphProvisioner } from '../../../src/adapters/graph/graph-provisioner';
 import { type AppSpec, markerTag, uniqueNameFor } from '../../../src/domain/app-spec';
 import { RegistrarError } from '../../../src/domain/errors';
@@ -34,7 +35,7 @@ describe('provisioning adopts only its own applications', () => {
 
   beforeEach(async () => {
     tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
-    provisioner = new GraphProvisioner(registrarConnection(tenant), { logger: createLogger({ level: 'silent' }), baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 });
+    provisioner = new GraphProvisioner({ graph: new GraphCaller({ connection: registrarConnection(tenant), baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 }), logger: createLogger({ level: 'silent' }) });
   });
 
   afterEach(async () => {
@@ -52,7 +53,7 @@ describe('provisioning adopts only its own applications', () => {
       .patch({ displayName: 'Finance Admin Tool', tags: ['registrar', 'registrar-request:ZZZZZZZZ'], notes: 'Owned elsewhere.' });
     const before = structuredClone(byUniqueName(uniqueName)[0]!.data);
 
-    const failure = await provisioner.upsertApplication(spec('ZZZZZZZZ', 'c0ffee00c0ffee00c0ffee00c0ffee00')).then(
+    const failure = await provisioner.upsertApplication(spec('ZZZZZZZZ', 'c0ffee00c0ffee00c0ffee00c0ffee00'), { requestId: 'ZZZZZZZZ' }).then(
       () => undefined,
       (err: unknown) => err,
     );
@@ -67,8 +68,8 @@ describe('provisioning adopts only its own applications', () => {
 
   test('when provisioning runs again for its own request, then it finds its application by the marker and adopts it', async () => {
     const marker = '0123456789abcdef0123456789abcdef';
-    const first = await provisioner.upsertApplication(spec('YYYYYYYY', marker));
-    const again = await provisioner.upsertApplication(spec('YYYYYYYY', marker));
+    const first = await provisioner.upsertApplication(spec('YYYYYYYY', marker), { requestId: 'YYYYYYYY' });
+    const again = await provisioner.upsertApplication(spec('YYYYYYYY', marker), { requestId: 'YYYYYYYY' });
 
     expect(first.created).toBe(true);
     expect(again).toMatchObject({ applicationObjectId: first.applicationObjectId, appId: first.appId, created: false });

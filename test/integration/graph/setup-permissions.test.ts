@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { createGraphConnection } from '../../../src/adapters/graph/graph-client';
+import { GraphCaller } from '../../../src/adapters/graph/graph-caller';
 import { GraphProvisioner } from '../../../src/adapters/graph/graph-provisioner';
 import { RegistrarError } from '../../../src/domain/errors';
 import { graphAppPermissions } from '../../../src/domain/graph-app-permissions';
@@ -137,9 +138,9 @@ describe('npm run setup:permissions', () => {
   test('when the identity then provisions a directory role without RoleManagement.ReadWrite.Directory, then the step fails as not authorized, naming the permission', async () => {
     await grant();
     const connection = createGraphConnection({ cloud: 'global', endpoint: tenant.url, authorityHost: tenant.url, tenantId: tenant.tenantId, clientId: managedIdentity.appId, clientSecret: managedIdentity.secret });
-    const provisioner = new GraphProvisioner(connection, { logger: createLogger({ level: 'silent', destination: new LogCapture() }), baseDelayMs: 20, maxDelayMs: 100, stepTimeoutMs: 5000 });
+    const provisioner = new GraphProvisioner({ graph: new GraphCaller({ connection, baseDelayMs: 20, maxDelayMs: 100, stepTimeoutMs: 5000 }), logger: createLogger({ level: 'silent', destination: new LogCapture() }) });
 
-    const failure = await provisioner.assignDirectoryRole(demoApplicationIds(1).servicePrincipalId, USER_ADMINISTRATOR).catch((e: unknown) => e);
+    const failure = await provisioner.assignDirectoryRole(demoApplicationIds(1).servicePrincipalId, USER_ADMINISTRATOR, { requestId: 'setup-permissions-test' }).catch((e: unknown) => e);
 
     expect(failure).toBeInstanceOf(RegistrarError);
     expect(failure).toMatchObject({ code: 'not-authorized' });
