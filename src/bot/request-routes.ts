@@ -172,18 +172,8 @@ export function requestCardRoutes(services: RequestRouteServices) {
     // data) only the requester, the approvers and the operators may see the request.
     const approvals = await services.channels.getChannel('approvals');
     const inApprovalsChannel = !!approvals && addressFrom(context.activity).conversation.id === approvals.address.conversation.id;
-    const request = inApprovalsChannel ? await services.requests.view(requestId) : (await services.requests.status(actor, requestId)).request;
-    const decidable = request.status === 'submitted' || request.status === 'failed';
-    if (!decidable) return services.notifier.approvalCard(request, 'everyone');
-    if (sameObject(actor.aadObjectId, request.requester.aadObjectId)) {
-      return services.notifier.approvalCard(request, 'everyone', 'You asked for this app, so someone else decides.');
-    }
-    const isApprover = await services.approvers.isApprover(actor);
-    if (!isApprover) return services.notifier.approvalCard(request, 'everyone', `Only approvers decide requests. ${services.approvers.describe()}`);
-    if (request.status === 'submitted' && request.approvals.some((a) => sameObject(a.aadObjectId, actor.aadObjectId))) {
-      return services.notifier.approvalCard(request, 'everyone', `You have approved this request; it needs ${request.approvalsRequired - request.approvals.length} more approval(s).`);
-    }
-    return services.notifier.approvalCard(request, 'approver');
+    const review = await services.requests.review(actor, requestId, { inApprovalsChannel });
+    return services.notifier.approvalCard(review.request, review.mode, review.message);
   };
 
   const approve: Handler = async (context, data) => {

@@ -73,6 +73,12 @@ export interface DecisionResult {
   message?: string;
 }
 
+export interface ReviewView {
+  request: AppRequest;
+  mode: 'everyone' | 'approver';
+  message?: string;
+}
+
 export interface RequestStatusView {
   request: AppRequest;
   audit: AuditEvent[];
@@ -94,6 +100,12 @@ export interface RequestService {
   status(actor: Actor, requestId: string): Promise<RequestStatusView>;
   /** The request as stored, for a card already shown where the person is (an approval card in the approvals channel). */
   view(requestId: string): Promise<AppRequest>;
+  /**
+   * The approval card as this person may see it: with the decision buttons for an approver who may still decide,
+   * otherwise as everyone sees it, with why. In the approvals channel the card is in front of everyone already;
+   * elsewhere (from `pending`, or hand-made data) only the requester, the approvers and the operators see it.
+   */
+  review(actor: Actor, requestId: string, where: { inApprovalsChannel: boolean }): Promise<ReviewView>;
   /** The actor's requests, newest first (the newest 100). */
   mine(actor: Actor): Promise<AppRequest[]>;
   /** Requests waiting for this approver: not their own, not already approved by them, not expired; oldest first. */
@@ -340,7 +352,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
   const notApprover = (message: string) => new NotAuthorized(`${message} ${approvers.describe()}`);
 
-  return {
+  const service: RequestService = {
     async newForm(actor) {
       const person = personOf(actor).aadObjectId;
       for (let attempt = 1; ; attempt++) {
@@ -407,6 +419,19 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       return toRequest((await loadRequest(store, requestId)).value);
     },
 
+    async review(actor, requestId, where) {
+      const request = where.inApprovalsChannel ? toRequest((await loadRequest(store, requestId)).value) : (await service.status(actor, requestId)).request;
+      const decidable = request.status === 'submitted' || request.status === 'failed';
+      if (!decidable) return { request, mode: 'everyone' };
+      if (sameObject(actor.aadObjectId, request.requester.aadObjectId)) return { request, mode: 'everyone', message: 'You asked for this app, so someone else decides.' };
+      if (!(await approvers.isApprover(actor))) return { request, mode: 'everyone', message: `Only approvers decide requests. ${approvers.describe()}` };
+      if (request.status === 'submitted' && request.approvals.some((a) => sameObject(a.aadObjectId, actor.aadObjectId))) {
+        const more = request.approvalsRequired - request.approvals.length;
+        return { request, mode: 'everyone', message: `You have approved this request; it needs ${more} more approval${more === 1 ? '' : 's'}.` };
+      }
+      return { request, mode: 'approver' };
+    },
+
     async mine(actor) {
       const person = personOf(actor);
       // The person's index rows, newest first: what it reads does not grow with anyone's older requests.
@@ -452,4 +477,5 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       return moved;
     },
   };
+  return service;
 }
