@@ -3,7 +3,7 @@
  * with nextLink, $count, and delta with @removed — over https with the real Graph client.
  */
 import type { Client } from '@microsoft/microsoft-graph-client';
-import { parseFilter } from '../../src/local/tenant/odata';
+import { parseFilter } from '../../src/local/tenant/odata-filter';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { ApplicationsFixture, type Caller, clientFor, failure, raw, startApplicationsTenant } from '../helpers/tenant-fixtures';
 

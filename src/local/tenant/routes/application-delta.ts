@@ -5,7 +5,8 @@
  */
 import { isVisible, type TenantContext } from '../context';
 import type { GraphRequest, GraphResponse } from '../http';
-import { checkFilter, type CollectionCapabilities, contextUrl, decodeToken, encodeToken, matchesFilter, parseFilter, parseSelect } from '../odata';
+import { type CollectionCapabilities, contextUrl, decodeToken, encodeToken, parseSelect } from '../odata';
+import { checkFilter, matchesFilter, parseFilter } from '../odata-filter';
 import type { Json, TenantState } from '../state';
 import { APPLICATION_CAPABILITIES, renderApplication } from './application-schema';
 
