@@ -1,8 +1,8 @@
 /**
- * App management policies (spec §11): the tenant default (tenantAppManagementPolicy) and custom policies
+ * App management policies (https://learn.microsoft.com/graph/api/resources/appmanagementpolicy): the tenant default (tenantAppManagementPolicy) and custom policies
  * (appManagementPolicy) in Graph's JSON shape, their validation, ISO-8601 durations, and the check Graph makes
  * when a credential is added or updated (addPassword, PATCH keyCredentials, create with credentials). Tokens are
- * never checked against a policy: a credential that exists keeps working (spec §11).
+ * never checked against a policy: a credential that exists keeps working.
  */
 import { badRequest, GraphError } from './http';
 import type { Json, TenantState } from './state';
@@ -92,7 +92,7 @@ function restriction(value: unknown, kind: 'password' | 'key'): Json {
   if (typeof type !== 'string' || !(kind === 'password' ? PASSWORD_RESTRICTIONS : KEY_RESTRICTIONS).includes(type)) throw invalidPolicyValue('restrictionType', resource);
   const maxLifetime = value.maxLifetime ?? null;
   if (maxLifetime !== null && (typeof maxLifetime !== 'string' || !parseDuration(maxLifetime))) throw invalidPolicyValue('maxLifetime', resource);
-  // A lifetime restriction without a lifetime restricts nothing (spec §11: "required for *Lifetime").
+  // A lifetime restriction without a lifetime restricts nothing (passwordCredentialConfiguration: "required for *Lifetime").
   if (type.endsWith('Lifetime') && maxLifetime === null) throw invalidPolicyValue('maxLifetime', resource);
   const after = value.restrictForAppsCreatedAfterDateTime ?? null;
   if (after !== null && (typeof after !== 'string' || !DATE_TIME.test(after))) throw invalidPolicyValue('restrictForAppsCreatedAfterDateTime', resource);
@@ -106,7 +106,7 @@ function restriction(value: unknown, kind: 'password' | 'key'): Json {
 /**
  * An appManagementConfiguration (tenant default's applicationRestrictions/servicePrincipalRestrictions, or a
  * custom policy's restrictions), merged over what is there: a list given replaces that list, a list not given
- * is kept (complex values merge on PATCH, collections are replaced, as for applications in spec §5.4).
+ * is kept (complex values merge on PATCH, collections are replaced, as for applications: https://learn.microsoft.com/graph/api/application-update).
  * `extra` names the complex properties the type has besides the two lists (identifierUris,
  * applicationRestrictions), kept as sent.
  */
@@ -140,7 +140,7 @@ export interface EffectivePolicy {
 }
 
 /**
- * Spec §11: the app's assigned custom policy, when enabled, fully overrides the tenant default (no inheritance);
+ * The app's assigned custom policy, when enabled, fully overrides the tenant default (no inheritance);
  * otherwise the tenant default's applicationRestrictions when the default is enabled; otherwise none.
  */
 export function effectivePolicy(state: TenantState, applicationId: string | undefined): EffectivePolicy | undefined {
@@ -157,7 +157,7 @@ export function effectivePolicy(state: TenantState, applicationId: string | unde
 }
 
 /**
- * Spec §11 does not say how an app without createdDateTime is judged; service principals without one count as
+ * Graph's policy pages do not say how an app without createdDateTime is judged; service principals without one count as
  * created on 2019-01-01, and applications are treated the same way here.
  */
 const UNDATED = Date.parse('2019-01-01T00:00:00Z');
@@ -172,7 +172,7 @@ function binding(policy: EffectivePolicy, list: 'passwordCredentials' | 'keyCred
   });
 }
 
-/** Spec §11, observed body: 400 CredentialInvalidLifetimeAsPerAppPolicy with an InvalidKeyEndDate detail. */
+/** The observed body: 400 CredentialInvalidLifetimeAsPerAppPolicy with an InvalidKeyEndDate detail. */
 function lifetimeExceeded(policyId: string): GraphError {
   const message = `Credential lifetime exceeds the max value allowed as per assigned policy '${policyId}'.`;
   return new GraphError(400, 'CredentialInvalidLifetimeAsPerAppPolicy', message, [{ code: 'InvalidKeyEndDate', message, target: 'EndDate' }]);
@@ -188,8 +188,8 @@ function checkLifetime(policy: EffectivePolicy, restrictions: Json[], type: stri
 
 /**
  * May a password credential from `start` to `end` be added to the app? Throws Graph's 400 when not. A blocked
- * addition answers CredentialTypeNotAllowedAsPerAppPolicy: the code is unverified (spec §11, §20 say
- * "plausibly"), and so is the message, which follows the lifetime error's pattern.
+ * addition answers CredentialTypeNotAllowedAsPerAppPolicy: the code is unverified, and so is
+ * the message, which follows the lifetime error's pattern.
  * customPasswordAddition blocks client-chosen secret values only; this tenant always generates the secret,
  * so it never applies here.
  */

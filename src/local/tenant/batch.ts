@@ -1,5 +1,5 @@
 /**
- * JSON batching (spec §14): POST /v1.0/$batch with at most 20 requests. Each request goes through the same
+ * JSON batching (https://learn.microsoft.com/graph/json-batching): POST /v1.0/$batch with at most 20 requests. Each request goes through the same
  * pipeline as a direct call (token, faults, permissions), so it is throttled and counted on its own. Requests run
  * one at a time in an order that honours dependsOn (Graph allows any order for independent requests); a request
  * whose dependency failed is not run and answers 424 Failed Dependency.
@@ -36,7 +36,7 @@ export function parseBatch(body: unknown): BatchItem[] {
   const requests = (body as { requests?: unknown } | undefined)?.requests;
   if (!body || typeof body !== 'object' || !Array.isArray(requests)) throw malformed('Invalid batch payload format.');
   if (requests.length > MAX_BATCH_REQUESTS) {
-    // Graph's text is not in the sources read (spec §14 says only "400"); this is the SDKs' wording of the limit.
+    // Graph's text is not in the sources read (the batching page says only "400"); this is the SDKs' wording of the limit.
     throw malformed(`Number of batch request steps exceeds the maximum value of ${MAX_BATCH_REQUESTS}.`);
   }
   const items: BatchItem[] = requests.map((raw: unknown) => {

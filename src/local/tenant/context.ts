@@ -25,12 +25,12 @@ export interface TenantContext {
 /** A group of Graph endpoints, e.g. applications or service principals. */
 export type RouteModule = (context: TenantContext) => Route[];
 
-/** Whether another call may see the record yet (spec §13: a new object answers 404 to other calls during replication). */
+/** Whether another call may see the record yet (a new object answers 404 to other calls while Entra replicates it: https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/). */
 export function isVisible(record: { visibleFrom: number }, now: Date): boolean {
   return record.visibleFrom <= now.getTime();
 }
 
-/** Spec §12: what Graph answers when writes to one application race (e.g. addKey then addPassword). */
+/** What Graph answers when writes to one application race (e.g. addKey then addPassword). */
 export function concurrencyViolation(): GraphError {
   return new GraphError(409, 'Directory_ConcurrencyViolation', 'Error due to concurrent requests being made to the tenant. Please wait briefly and retry.');
 }

@@ -1,6 +1,6 @@
 /**
  * The local tenant's fault behaviours (FaultSettings): Graph's identity throttling as token buckets of resource
- * units per (app, tenant) with the cost table of spec §15, 503s at a rate or for the next N calls, lost
+ * units per (app, tenant) with the cost table of https://learn.microsoft.com/graph/throttling-limits, 503s at a rate or for the next N calls, lost
  * responses, and 409 concurrency conflicts on the next N credential writes (the routes ask, see TenantContext). Replication delay, credential delay and latency are plain numbers the server reads itself.
  */
 import { type Caller, GraphError, type Route } from './http';
@@ -19,11 +19,11 @@ interface Bucket {
 }
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
-/** GETs that cost 2 RU (spec §15), by the route pattern Graph charges them on. */
+/** GETs that cost 2 RU (throttling-limits), by the route pattern Graph charges them on. */
 const TWO_UNIT_READS = [/^\/applications/i, /^\/oauth2PermissionGrants/i, /^\/servicePrincipals\/[^/]+\/appRoleAssignments$/i, /^\/users/i];
 
 /**
- * Resource units of one call (spec §15): GET applications, oauth2PermissionGrants, appRoleAssignments of a service
+ * Resource units of one call (throttling-limits): GET applications, oauth2PermissionGrants, appRoleAssignments of a service
  * principal and users 2; POST directoryObjects/getByIds 5; any other GET 1; writes 1. Then $select −1, $expand +1,
  * $top under 20 −1, never below 1.
  */
@@ -139,7 +139,7 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
       const throttle = current.throttle;
       const bucket = units.get(`${caller.appId}/${caller.tenantId}`);
       if (throttle && bucket && throttle.capacity > 0) {
-        // Graph sends the share of the limit used only past 80% (spec §15).
+        // Graph sends the share of the limit used only past 80% (https://learn.microsoft.com/graph/throttling-limits).
         const used = 1 - bucket.tokens / throttle.capacity;
         if (used > 0.8) headers['x-ms-throttle-limit-percentage'] = Math.min(1.8, used).toFixed(1);
       }

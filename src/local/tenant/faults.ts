@@ -8,7 +8,7 @@ import type { Caller, GraphError, Route } from './http';
 export interface FaultSettings {
   /**
    * Token bucket per (app, tenant): capacity in resource units and refill per second; undefined = no throttling.
-   * Graph's small-tenant numbers are 3,500 RU per 10 s and 3,000 writes per 150 s (spec §15). `writes` adds the
+   * Graph's small-tenant numbers are 3,500 RU per 10 s and 3,000 writes per 150 s (https://learn.microsoft.com/graph/throttling-limits). `writes` adds the
    * write quota; `retryAfterSeconds` fixes Retry-After instead of computing it from the bucket.
    */
   throttle?: {
@@ -19,15 +19,15 @@ export interface FaultSettings {
   };
   /** Fraction (0..1) of Graph calls answered 503 serviceNotAvailable; optionally only the next N calls. */
   unavailable?: { rate: number; retryAfterSeconds?: number; count?: number };
-  /** New and changed objects stay invisible to other calls for this long (spec §13). */
+  /** New and changed objects stay invisible to other calls for this long (Entra's replication). */
   replicationDelayMs?: number;
-  /** A new credential works at the token endpoint only after this long (spec §2.5). */
+  /** A new credential works at the token endpoint only after this long, as a new secret or key may not work for a while in Entra. */
   credentialDelayMs?: number;
   /** The next N write calls are applied, then the connection drops before the response. */
   loseResponses?: number;
   /**
    * The next N writes to an application's credentials (addPassword, removePassword, PATCH keyCredentials) answer
-   * 409 Directory_ConcurrencyViolation and apply nothing, as Graph does when writes to one app race (spec §6.2, §12).
+   * 409 Directory_ConcurrencyViolation and apply nothing, as Graph does when writes to one app race (https://learn.microsoft.com/graph/api/application-addpassword).
    */
   concurrencyViolations?: number;
   /** Added to every Graph call. */

@@ -19,7 +19,7 @@ export class GraphError extends Error {
   }
 }
 
-/** The permission that reaches only the objects the caller owns (spec §3). */
+/** The permission that reaches only the objects the caller owns (https://learn.microsoft.com/graph/permissions-reference). */
 export const OWNED_BY = 'Application.ReadWrite.OwnedBy';
 
 export const notFound = (id: string) =>
@@ -29,7 +29,7 @@ export const unsupportedQuery = (message: string) => new GraphError(400, 'Reques
 export const forbidden = () => new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
 export const invalidToken = (message = 'Access token is empty.') => new GraphError(401, 'InvalidAuthenticationToken', message);
 
-/** innerError.date: UTC, seconds precision, no zone suffix (spec §1.4). */
+/** innerError.date: UTC, seconds precision, no zone suffix (https://learn.microsoft.com/graph/errors). */
 export function graphErrorDate(now: Date): string {
   return now.toISOString().slice(0, 19);
 }
@@ -74,7 +74,7 @@ export interface GraphResponse {
 /**
  * What a route requires. `anyOf`: the caller must hold one of these application permissions.
  * `ownedBy`: holding only Application.ReadWrite.OwnedBy is enough when this function says the caller owns the
- * target (spec §3: OwnedBy means "only objects this app owns").
+ * target (OwnedBy means "only objects this app owns": https://learn.microsoft.com/graph/permissions-reference).
  */
 export interface Permission {
   anyOf: readonly string[];
@@ -142,7 +142,7 @@ export function newRequestId(): string {
   return randomUUID();
 }
 
-/** The headers Graph puts on every response (spec §1.3). */
+/** The headers Graph puts on every response, as observed (x-ms-resource-unit: https://learn.microsoft.com/graph/throttling-limits). */
 export function standardHeaders(requestId: string, clientRequestId: string): Record<string, string> {
   return {
     'request-id': requestId,

@@ -1,8 +1,9 @@
 /**
- * The local tenant's Entra token endpoint for the client credentials flow (spec §2), its OpenID metadata and
+ * The local tenant's Entra token endpoint for the client credentials flow
+ * (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow), its OpenID metadata and
  * keys, and the check of the access tokens it issued when they come back on Graph calls.
  * Tokens carry tid, appid, the roles granted to the app on Microsoft Graph, aud = the resource asked for, and
- * the v1 issuer https://sts.windows.net/{tid}/ (what Graph issues for app-only tokens; unverified, spec §18).
+ * the v1 issuer https://sts.windows.net/{tid}/ (what Graph issues for app-only tokens; unverified).
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomUUID, X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -15,7 +16,10 @@ const TOKEN_LIFETIME_SECONDS = 3599;
 /** Entra accepts client assertions from clocks a few minutes off (MSAL rounds nbf to the nearest second). */
 const CLOCK_SKEW_SECONDS = 300;
 
-/** An Entra token-endpoint error (spec §2.3): HTTP status, OAuth error, AADSTS number and description. */
+/**
+ * An Entra token-endpoint error: HTTP status, OAuth error, AADSTS number and description.
+ * https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+ */
 export class IdentityError extends Error {
   constructor(
     readonly status: number,
@@ -205,7 +209,7 @@ export function createIdentity(options: IdentityOptions): Identity {
   }
 
   /**
-   * Certificate credentials (spec §2.1 case 2): a JWT signed with the private key of one of the app's uploaded
+   * Certificate credentials (the client credentials flow's second case, with a certificate): a JWT signed with the private key of one of the app's uploaded
    * certificates, named by its x5t (SHA-1) or x5t#S256 thumbprint, with aud = this token endpoint, iss = sub =
    * client_id, and a valid exp/nbf. Entra's answers: 700027 for an unknown or expired key or a bad signature,
    * 700024 for an assertion outside its time range, 700021 for a client id mismatch.
@@ -236,7 +240,7 @@ export function createIdentity(options: IdentityOptions): Identity {
       const thumbprint = createHash(sha256Thumbprint ? 'sha256' : 'sha1').update(bytes).digest('hex').toUpperCase();
       return presented !== '' && thumbprint === presented;
     });
-    // A certificate uploaded a moment ago is not known to the token service yet (spec §2.5).
+    // A certificate uploaded a moment ago is not known to the token service yet (replication).
     if (!match || (app.credentialsUsableFrom[match.keyId] ?? 0) > now.getTime()) throw keyNotFound('The key was not found.');
     const start = match.startDateTime ? Date.parse(match.startDateTime) : -Infinity;
     const end = match.endDateTime ? Date.parse(match.endDateTime) : Infinity;

@@ -266,7 +266,7 @@ function passwordCredential(keyId: string, displayName: string, hint: string, st
   return { customKeyIdentifier: null, displayName, endDateTime: end, hint, keyId, secretText: null, startDateTime: start };
 }
 
-/** An application in the shape of spec §4.2, as POST /applications makes it. */
+/** An application in the shape POST /applications makes (https://learn.microsoft.com/graph/api/application-post-applications). */
 function application(id: string, appId: string, displayName: string, created: string, extra: Json): Json {
   return { ...applicationDefaults(), id, appId, displayName, createdDateTime: created, publisherDomain: DEMO_DOMAIN, ...extra };
 }

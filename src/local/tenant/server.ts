@@ -1,6 +1,6 @@
 /**
  * The local tenant: an HTTPS server answering the Entra token endpoint and the Microsoft Graph v1.0 calls
- * Registrar makes, as Graph does (spec: shared/reference/graph-spec.md). Every Graph call goes through one
+ * Registrar makes, as Graph does (https://learn.microsoft.com/graph/api/overview). Every Graph call goes through one
  * pipeline: count it, add latency, check the token, route, inject throttling or outages, check the permission
  * (Application.ReadWrite.OwnedBy only for owned objects), run the handler, and maybe lose the response.
  * POST /v1.0/$batch runs each of its requests through the same pipeline; /_emulator/ is the admin API (admin.ts).
@@ -196,7 +196,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       response = { status: 400, body: errorBody(error, requestId, clientRequestId, arrived) };
     }
     if (response.lose) {
-      // The write happened; the client sees the connection drop (spec: lost response fault).
+      // The write happened; the client sees the connection drop (the lost-response fault).
       req.socket.destroy();
       return;
     }
@@ -300,7 +300,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Spec §3: the caller needs one of the route's permissions; OwnedBy alone reaches only objects it owns. */
+/** The caller needs one of the route's permissions (https://learn.microsoft.com/graph/permissions-reference); OwnedBy alone reaches only objects it owns. */
 function authorize(route: Route, request: GraphRequest, caller: Caller): void {
   const { anyOf, alsoAnyOf, ownedBy } = route.permission;
   const held = anyOf.filter((permission) => caller.roles.has(permission));

@@ -62,9 +62,9 @@ export interface TenantData {
   oauth2PermissionGrants: Record<string, DirectoryRecord>;
   roleAssignments: Record<string, DirectoryRecord>;
   deletedItems: Record<string, DeletedRecord>;
-  /** The tenant default app management policy (tenantAppManagementPolicy, spec §11), as Graph returns it. */
+  /** The tenant default app management policy as Graph returns it (https://learn.microsoft.com/graph/api/resources/tenantappmanagementpolicy). */
   defaultAppManagementPolicy: Json;
-  /** Custom app management policies by id (spec §11). */
+  /** Custom app management policies by id (https://learn.microsoft.com/graph/api/resources/appmanagementpolicy). */
   appManagementPolicies: Record<string, AppManagementPolicyRecord>;
 }
 
@@ -185,22 +185,22 @@ export class TenantState {
   }
 }
 
-/** Object ids and appIds: lowercase GUIDs (spec §18). */
+/** Object ids and appIds: lowercase GUIDs, as Graph returns them. */
 export function newObjectId(): string {
   return randomUUID();
 }
 
-/** appRoleAssignment and oauth2PermissionGrant ids: opaque base64url, about 43 characters (spec §18). */
+/** appRoleAssignment and oauth2PermissionGrant ids: opaque base64url, about 43 characters, as Graph returns them. */
 export function newOpaqueId(): string {
   return randomBytes(32).toString('base64url').slice(0, 43);
 }
 
-/** unifiedRoleAssignment ids: opaque base64url ending in "-1" (spec §18). */
+/** unifiedRoleAssignment ids: opaque base64url ending in "-1", as Graph returns them. */
 export function newRoleAssignmentId(): string {
   return `${randomBytes(33).toString('base64url').slice(0, 43)}-1`;
 }
 
-/** createdDateTime: seven fractional digits and Z (spec §18). */
+/** createdDateTime: seven fractional digits and Z, as Graph returns it. */
 export function graphTimestamp(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
 }

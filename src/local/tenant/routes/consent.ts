@@ -1,5 +1,6 @@
 /**
- * Admin consent (spec §8): application permissions as appRoleAssignments on the resource's service principal
+ * Admin consent (https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto, https://learn.microsoft.com/graph/api/oauth2permissiongrant-post):
+ * application permissions as appRoleAssignments on the resource's service principal
  * (which the token endpoint turns into the `roles` claim), delegated permissions as oauth2PermissionGrants.
  * Errors as Graph gives them: duplicates, unknown roles, and references to objects still replicating.
  */
@@ -45,7 +46,7 @@ function text(value: unknown): string | undefined {
 export const consentRoutes: RouteModule = (ctx) => {
   /**
    * A directory object named in a request body: 404 when there is no such object, and while it replicates the
-   * error the spec records for this operation (appRoleAssignments: "Not a valid reference update").
+   * error observed for this operation (appRoleAssignments: "Not a valid reference update").
    */
   function referenced(id: string, now: Date, replicating: () => GraphError): { kind: keyof typeof PRINCIPAL_TYPES; record: DirectoryRecord } {
     const found = findDirectoryObject(ctx.state(), id);

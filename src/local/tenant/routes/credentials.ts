@@ -1,5 +1,6 @@
 /**
- * Application credentials as Graph manages them (spec §6): secrets made by addPassword (the secret is shown
+ * Application credentials as Graph manages them (https://learn.microsoft.com/graph/api/resources/passwordcredential,
+ * https://learn.microsoft.com/graph/api/resources/keycredential): secrets made by addPassword (the secret is shown
  * once and only its SHA-256 is kept, for the token endpoint) and certificates uploaded by PATCH keyCredentials
  * (the public DER is kept apart and shown only under $select=keyCredentials).
  */
@@ -16,7 +17,7 @@ export function invalidValue(property: string, resource: string): GraphError {
   return badRequest(`Invalid value specified for property '${property}' of resource '${resource}'.`);
 }
 
-/** An Entra-format client secret: 40 characters, the 4th to 6th being "8Q~" (spec §6.1). */
+/** An Entra-format client secret: 40 characters, the 4th to 6th being "8Q~", as Entra makes them. */
 export function newClientSecret(): string {
   const bytes = randomBytes(37);
   const pick = (i: number) => SECRET_ALPHABET[bytes[i]! % SECRET_ALPHABET.length]!;
@@ -40,7 +41,7 @@ function addYears(timestamp: string, years: number): string {
 }
 
 /**
- * addPassword (spec §6.2): adds a passwordCredential to the record and returns it with its secretText, the
+ * addPassword (https://learn.microsoft.com/graph/api/application-addpassword): adds a passwordCredential to the record and returns it with its secretText, the
  * only time the secret exists. startDateTime defaults to now, endDateTime to start + 2 years. `beforeApply` sees
  * the valid request's dates before anything changes, and may refuse it by throwing (app management policy, faults).
  */
@@ -64,8 +65,8 @@ export function addPassword(record: ApplicationRecord, input: unknown, now: Date
 }
 
 /**
- * removePassword (spec §6.3). An unknown keyId answers 404 Request_ResourceNotFound (Graph's exact answer is
- * unverified: the spec says "400/404, treat as error").
+ * removePassword (https://learn.microsoft.com/graph/api/application-removepassword). An unknown keyId answers 404 Request_ResourceNotFound (Graph's exact answer is
+ * unverified: the page names no error).
  */
 export function removePassword(record: ApplicationRecord, body: unknown, beforeApply?: () => void): void {
   const keyId = (body as { keyId?: unknown } | undefined)?.keyId;
@@ -94,8 +95,8 @@ function certificateDate(text: string): string {
 }
 
 /**
- * PATCH keyCredentials (spec §6.5): the list replaces all keys. Each new key is an X.509 certificate in base64
- * DER; customKeyIdentifier defaults to its thumbprint (SHA-1, upper-case hex, as the spec's §6.5 example and
+ * PATCH keyCredentials (https://learn.microsoft.com/graph/applications-how-to-add-certificate): the list replaces all keys. Each new key is an X.509 certificate in base64
+ * DER; customKeyIdentifier defaults to its thumbprint (SHA-1, upper-case hex, as that page's example and
  * the Entra portal show it), displayName to its subject,
  * start and end to its validity. An entry without `key` may name the keyId of a certificate already on the
  * app (what a client sends back after a GET without $select). Returns the stored credentials (key: null) and
@@ -161,7 +162,7 @@ export function acceptKeyCredentials(input: unknown, existing: ApplicationRecord
   return { credentials, certificates };
 }
 
-/** keyCredentials with `key` filled in from the kept certificates (only under $select=keyCredentials, spec §6.4). */
+/** keyCredentials with `key` filled in from the kept certificates (only under $select=keyCredentials: https://learn.microsoft.com/graph/api/resources/keycredential). */
 export function withKeys(record: ApplicationRecord): Json[] {
   return ((record.data.keyCredentials as Json[] | undefined) ?? []).map((c) => ({ ...c, key: record.certificates[String(c.keyId)] ?? null }));
 }
@@ -169,7 +170,7 @@ export function withKeys(record: ApplicationRecord): Json[] {
 /**
  * The keys of a PATCH keyCredentials that are new or have new dates: what an app management policy judges.
  * Keys sent back unchanged were judged when added (Graph evaluates policies when credentials are added or
- * updated, spec §11), so a stricter policy since then does not make the app's key list unwritable.
+ * updated: https://learn.microsoft.com/graph/api/resources/appmanagementpolicy), so a stricter policy since then does not make the app's key list unwritable.
  */
 export function addedOrChangedKeys(credentials: readonly Json[], existing: ApplicationRecord | undefined): Json[] {
   const previous = new Map(((existing?.data.keyCredentials as Json[] | undefined) ?? []).map((c) => [String(c.keyId).toLowerCase(), c]));

@@ -1,6 +1,6 @@
 /**
  * Directory objects other than applications: users, groups and their (nested) members, membership checks,
- * and directory role assignments (spec §10). Also the small OData helpers the service principal, consent and
+ * and directory role assignments (https://learn.microsoft.com/graph/api/rbacapplication-post-roleassignments). Also the small OData helpers the service principal, consent and
  * owner routes share on top of odata.ts (entity and collection responses).
  */
 import { type RouteModule, isVisible } from '../context';
@@ -122,7 +122,7 @@ export function transitiveGroups(state: TenantState, objectId: string, now: Date
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Permissions (spec §3 and the API pages' permission tables)
+// Permissions (the API pages' permission tables, https://learn.microsoft.com/graph/permissions-reference)
 
 export const USER_READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
 export const GROUP_READ = ['Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
@@ -131,7 +131,8 @@ const ROLE_READ = ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Di
 const ROLE_WRITE = ['RoleManagement.ReadWrite.Directory'] as const;
 
 // ---------------------------------------------------------------------------------------------------------
-// Built-in directory roles: template ids are the same in every tenant (spec §10).
+// Built-in directory roles: template ids are the same in every tenant
+// (https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference).
 
 export const BUILT_IN_ROLES: ReadonlyArray<{ id: string; displayName: string; description: string }> = [
   { id: 'fe930be7-5e62-47db-91af-98c3a49a38b1', displayName: 'User Administrator', description: 'Can manage all aspects of users and groups, including resetting passwords for limited admins.' },

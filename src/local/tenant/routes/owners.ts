@@ -1,10 +1,10 @@
 /**
- * Owners of applications and service principals (spec §9): add with $ref, list as directory objects, remove.
+ * Owners of applications and service principals (https://learn.microsoft.com/graph/api/application-post-owners): add with $ref, list as directory objects, remove.
  * Owners are users or service principals. Adding one to an application needs Application.ReadWrite.All (or
  * Directory.ReadWrite.All): "Application.ReadWrite.OwnedBy isn't sufficient to add another owner" (Microsoft's
  * application Add owner page), even on an application the caller owns. The service principal page has no such
  * note: there, as for removing owners, OwnedBy reaches what the caller owns. Every write also needs
- * Directory.Read.All to resolve the reference (spec §3).
+ * Directory.Read.All to resolve the reference (the pages' permission tables).
  */
 import { type RouteModule, isVisible } from '../context';
 import { badRequest, type GraphRequest, notFound, OWNED_BY, type Permission, type Route } from '../http';

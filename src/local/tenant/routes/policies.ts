@@ -1,8 +1,8 @@
 /**
- * App management policy endpoints (spec §11): the tenant default (GET/PATCH /policies/defaultAppManagementPolicy),
+ * App management policy endpoints (https://learn.microsoft.com/graph/api/resources/appmanagementpolicy): the tenant default (GET/PATCH /policies/defaultAppManagementPolicy),
  * custom policies (/policies/appManagementPolicies), and assigning a custom policy to an application
  * (/applications/{id}/appManagementPolicies). Enforcement lives in app-policies.ts and runs where credentials are
- * written (routes/applications.ts). Permissions per spec §3: read Policy.Read.All, write
+ * written (routes/applications.ts). Permissions as the API pages give them: read Policy.Read.All, write
  * Policy.ReadWrite.ApplicationConfiguration; assigning needs that and Application.Read.All at once.
  */
 import { configuration, defaultAppManagementPolicy, invalidPolicyValue, unknownProperty } from '../app-policies';
@@ -16,7 +16,7 @@ const POLICY_WRITE = 'Policy.ReadWrite.ApplicationConfiguration';
 const POLICY_READ: Permission = { anyOf: ['Policy.Read.All', POLICY_WRITE] };
 const WRITE: Permission = { anyOf: [POLICY_WRITE] };
 const APPLICATION_READ = ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
-/** Spec §3: assigning needs Application.Read.All (or a higher read) and Policy.ReadWrite.ApplicationConfiguration. */
+/** Assigning (https://learn.microsoft.com/graph/api/appmanagementpolicy-post-appliesto) needs Application.Read.All (or a higher read) and Policy.ReadWrite.ApplicationConfiguration. */
 const ASSIGN: Permission = { anyOf: [POLICY_WRITE], alsoAnyOf: APPLICATION_READ };
 /** Listing an app's policies reads both the app and the policy (the same pairing, for reads). */
 const LIST_ASSIGNED: Permission = { anyOf: ['Policy.Read.All', POLICY_WRITE], alsoAnyOf: APPLICATION_READ };
@@ -61,7 +61,7 @@ function patchDefault(current: Json, input: Record<string, unknown>): Json {
         checkType(value, 'tenantAppManagementPolicy');
         break;
       case 'id':
-        // Spec §18 treats ids as read-only everywhere (wording unverified).
+        // Ids are read-only everywhere in Graph (wording unverified).
         throw badRequest(`Property '${name}' is read-only and cannot be set.`);
       case 'isEnabled':
         if (typeof value !== 'boolean') throw invalidPolicyValue('isEnabled', 'TenantAppManagementPolicy');
@@ -252,7 +252,7 @@ export const policyRoutes: RouteModule = (ctx) => {
         if (target.appliesTo.includes(appId)) {
           throw badRequest("One or more added object references already exist for the following modified properties: 'appManagementPolicies'.");
         }
-        // Spec §11: at most one policy per app. Graph's wording for a second one is unverified.
+        // At most one policy per app (appmanagementpolicy-post-appliesto). Graph's wording for a second one is unverified.
         if (Object.values(state().data.appManagementPolicies).some((r) => r.appliesTo.includes(appId))) {
           throw badRequest('An app management policy is already assigned to this object. Remove it before assigning another one.');
         }

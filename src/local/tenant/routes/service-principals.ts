@@ -1,5 +1,5 @@
 /**
- * Service principals (spec §7): create for an application that exists (NoBackingApplicationObject while it
+ * Service principals (https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals): create for an application that exists (NoBackingApplicationObject while it
  * replicates), upsert by appId with Prefer: create-if-missing, read by id or appId, list, update, delete.
  * A service principal copies its application's appRoles and oauth2PermissionScopes; the Microsoft Graph
  * service principal comes from the seed with its permission catalog.
@@ -9,7 +9,7 @@ import { badRequest, GraphError, type GraphRequest, type GraphResponse, notFound
 import { type ApplicationRecord, type Json, newObjectId, type ServicePrincipalRecord, type TenantState } from '../state';
 import { capabilities, collection, entity } from './directory';
 
-/** Write access limited to objects the caller owns (spec §3); server.ts's authorize() knows the same name. */
+/** Write access limited to objects the caller owns (https://learn.microsoft.com/graph/permissions-reference); server.ts's authorize() knows the same name. */
 
 export const APP_READ = ['Application.Read.All', 'Application.ReadWrite.All', OWNED_BY, 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
 export const APP_WRITE = [OWNED_BY, 'Application.ReadWrite.All'] as const;
@@ -47,7 +47,7 @@ const WRITABLE = new Set(
   ).split(' '),
 );
 
-/** A service principal by object id or appId key; 404 while it replicates (spec §13). */
+/** A service principal by object id or appId key; 404 while it replicates. */
 export function findServicePrincipal(state: TenantState, params: Record<string, string>, now: Date): ServicePrincipalRecord {
   const key = params.appId ?? params.id ?? '';
   const id = params.appId !== undefined ? state.appIdToServicePrincipal.get(key.toLowerCase()) : key.toLowerCase();
