@@ -2,7 +2,8 @@
  * Who may decide a request, and how many must. Membership of the approvers (APPROVER_IDS, APPROVER_GROUP_ID) is
  * looked up by the service from the activity's aadObjectId and passed in; these rules decide the rest from the
  * stored request: the requester never approves their own request, one approver counts once, an expired or
- * decided request takes no more decisions.
+ * decided request takes no more decisions. A Retry is not a decision: any approver may retry (the provisioning
+ * service's retry() checks that), and only a failed request can be retried (the 'retry' move in request.ts).
  */
 import type { AppRequest } from './request';
 import type { RiskLevel } from './risk';
@@ -66,14 +67,6 @@ export function canApprove(request: AppRequest, actor: Decider, context: { isApp
 /** Whether `actor` may reject `request` now: as for approving, and an approver who approved may still reject. */
 export function canReject(request: AppRequest, actor: Decider, context: { isApprover: boolean; now: Date }): Decision {
   return pendingDecision(request, actor, context.isApprover, context.now) ?? { allowed: true };
-}
-
-/** Whether `actor` may retry a failed provisioning: any approver (what is granted was decided already). */
-export function canRetry(request: AppRequest, actor: Decider, context: { isApprover: boolean }): Decision {
-  if (!actor.aadObjectId) return refuse('no-identity', 'Registrar cannot tell who you are in Entra ID, so it cannot take your decision.');
-  if (!context.isApprover) return refuse('not-an-approver', 'Only approvers can retry a failed request.');
-  if (request.status !== 'failed') return refuse('not-pending', `Request ${request.id} has not failed (it is ${request.status}); there is nothing to retry.`);
-  return { allowed: true };
 }
 
 /** Whether `actor` may cancel `request`: only its requester, only while it waits for a decision. */

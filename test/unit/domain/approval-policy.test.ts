@@ -1,4 +1,4 @@
-import { approvalsNeeded, canApprove, canCancel, canReject, canRetry, isExpired, parseApprovalsByRisk } from '../../../src/domain/approval-policy';
+import { approvalsNeeded, canApprove, canCancel, canReject, isExpired, parseApprovalsByRisk } from '../../../src/domain/approval-policy';
 import { transition, type AppRequest } from '../../../src/domain/request';
 import { adele, later, megan, requester, submitted } from './fixtures';
 
@@ -39,14 +39,6 @@ describe('who may approve', () => {
 
     expect(canReject(once, megan, { isApprover: true, now: later })).toEqual({ allowed: true });
     expect(canReject(once, requester, { isApprover: true, now: later })).toMatchObject({ allowed: false, reason: 'own-request' });
-  });
-
-  test('when a request failed, then any approver may retry it and nobody else', () => {
-    const failed: AppRequest = { ...approvedBy(submitted(), megan), status: 'failed' };
-
-    expect(canRetry(failed, adele, { isApprover: true })).toEqual({ allowed: true });
-    expect(canRetry(failed, adele, { isApprover: false })).toMatchObject({ allowed: false, reason: 'not-an-approver' });
-    expect(canRetry(submitted(), adele, { isApprover: true })).toMatchObject({ allowed: false, reason: 'not-pending' });
   });
 
   test('when a request waits, then only its requester may cancel it', () => {
