@@ -129,7 +129,7 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// Request fixtures for the request cards (also used by request-cards.test.ts)
+// Request fixtures for the request cards (also used by the tests of each request card)
 
 export const tenantId = '7f3c2a10-5d4e-4b8a-9c61-2e0f1a3b4c5d';
 export const appId = '5b2e9c47-1f3a-4d6b-8e90-a1b2c3d4e5f6';

@@ -1,0 +1,223 @@
+/** @jest-environment jsdom */
+import * as AC from 'adaptivecards';
+import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
+import { renderApproval, type ApprovalView } from '../../../src/cards/approval-card';
+import { Verb } from '../../../src/cards/verbs';
+import { requestStatuses, type AppRequest, type RequestStatus } from '../../../src/domain/request';
+import { libraryEvents } from './card-library';
+import { appId, approverIds, ownerIds, requests } from './card-samples';
+import { cardBytes, maxCardBytes, objectsOfType, texts, type Json } from './card-walk';
+import { buttons, titles, input, all, runs, byStatus } from './request-card-helpers';
+
+describe('approval card', () => {
+  const view = (request: AppRequest, mode: ApprovalView['mode'], refreshUserIds: readonly string[] = approverIds): ApprovalView => ({ request, mode, refreshUserIds });
+
+  const expectedButtons: Record<RequestStatus, { everyone: string[]; approver: string[] }> = {
+    submitted: { everyone: ['Approve or reject…'], approver: ['Approve', 'Reject'] },
+    approved: { everyone: [], approver: [] },
+    provisioning: { everyone: [], approver: [] },
+    provisioned: { everyone: [], approver: [] },
+    delivered: { everyone: [], approver: [] },
+    rejected: { everyone: [], approver: [] },
+    expired: { everyone: [], approver: [] },
+    cancelled: { everyone: [], approver: [] },
+    failed: { everyone: ['Retry…'], approver: ['Retry'] },
+  };
+
+  test.each(requestStatuses)('when the request is %s, then each mode offers exactly its buttons', (status) => {
+    const request = byStatus[status]();
+    expect({ everyone: titles(renderApproval(view(request, 'everyone'))), approver: titles(renderApproval(view(request, 'approver'))) }).toEqual(expectedButtons[status]);
+  });
+
+  test('when an approver sees a waiting request, then Approve and Reject carry the request id and Reject sends the reason', () => {
+    const card = renderApproval(view(requests.submitted(), 'approver'));
+    const [approve, reject] = buttons(card);
+    expect(approve).toMatchObject({ verb: Verb.approvalApprove, data: { requestId: 'F3K92M7Q' } });
+    expect(reject).toMatchObject({ verb: Verb.approvalReject, data: { requestId: 'F3K92M7Q' }, associatedInputs: 'auto' });
+    const reason = input(card, 'reason');
+    expect(reason).toMatchObject({ type: 'Input.Text', isMultiline: true, label: 'Reason (required to reject)' });
+    expect(reason).not.toHaveProperty('isRequired');
+  });
+
+  test('when everyone sees the card, then there is no reason box, and the one button asks for the approver view', () => {
+    const card = renderApproval(view(requests.submitted(), 'everyone'));
+    expect(input(card, 'reason')).toBeUndefined();
+    expect(buttons(card)).toEqual([expect.objectContaining({ verb: Verb.approvalRefresh, data: { requestId: 'F3K92M7Q' } })]);
+    const failed = renderApproval(view(requests.failed(), 'everyone'));
+    expect(buttons(failed)).toEqual([expect.objectContaining({ title: 'Retry…', verb: Verb.approvalRefresh, data: { requestId: 'F3K92M7Q' } })]);
+  });
+
+  test('when an approver sees a failed request, then Retry carries the request id', () => {
+    expect(buttons(renderApproval(view(requests.failed(), 'approver')))).toEqual([expect.objectContaining({ verb: Verb.approvalRetry, data: { requestId: 'F3K92M7Q' } })]);
+  });
+
+  test('when approvers are named for refresh, then the card refreshes for them with the approval refresh verb', () => {
+    const card = renderApproval(view(requests.submitted(), 'everyone'));
+    expect(card.refresh).toEqual({ action: { type: 'Action.Execute', title: 'Refresh', verb: Verb.approvalRefresh, data: { requestId: 'F3K92M7Q' } }, userIds: approverIds });
+  });
+
+  test('when no approver is named for refresh, then the card has no refresh', () => {
+    expect(renderApproval(view(requests.submitted(), 'everyone', []))).not.toHaveProperty('refresh');
+  });
+
+  test('when more than 60 approvers are named, then the refresh names the first 60', () => {
+    const ids = Array.from({ length: 75 }, (_, i) => `29:approver-${i}`);
+    expect((renderApproval(view(requests.submitted(), 'everyone', ids)).refresh as Json).userIds).toEqual(ids.slice(0, 60));
+  });
+
+  test('when the card is rendered, then it says who asks, why, and exactly what will be created', () => {
+    const text = texts(renderApproval(view(requests.submitted(), 'everyone')));
+    expect(text).toEqual(
+      expect.arrayContaining([
+        'Payroll sync',
+        'High risk · 2 approvals needed',
+        'Asked by',
+        'Alex Wilber',
+        'Sends payslips to employees every month.\nReads users to find their managers.',
+        'Display name',
+        'Who can sign in',
+        'This organisation only',
+        'Platform',
+        'Web',
+        'Redirect URIs',
+        'https://payroll.contoso.com/auth/callback\nhttp://localhost:5000/callback',
+        'Credential',
+        'Client secret, valid 180 days from when the requester reveals it',
+        'Owners',
+        `The requester and 2 other people, by Entra object id (this request was made before Registrar looked owners up in the directory):\n${ownerIds[0]} (object id only)\n${ownerIds[1]} (object id only)`,
+        'Directory role',
+        'User Administrator: the app could create and manage users and groups, reset passwords of non-administrators (for example a B2C password reset)',
+        '1 of 2 approvals so far: Megan Bowen.',
+      ]),
+    );
+    expect(texts(renderApproval(view(requests.rejected(), 'everyone')))).toEqual(expect.arrayContaining(['Approvals', '0 of 2 approvals so far.']));
+  });
+
+  test('when the card lists permissions, then each has its type, its API, its risk and the reason, riskiest first', () => {
+    const card = renderApproval(view(requests.submitted(), 'everyone'));
+    const text = texts(card);
+    const lines = ['Mail.Send · application · Microsoft Graph · High', 'User.Read.All · application · Microsoft Graph · Medium', 'User.Read · delegated · Microsoft Graph · Low'];
+    expect(lines.map((line) => text.indexOf(line))).toEqual([...lines.map((line) => text.indexOf(line))].sort((a, b) => a - b));
+    expect(lines.every((line) => text.includes(line))).toBe(true);
+    expect(text).toContain('As an application, Mail.Send can send mail as any user in the organisation.');
+    const levelRun = (level: string) => objectsOfType(card, 'TextRun').find((r) => r.text === level)?.color;
+    expect([levelRun('High'), levelRun('Medium'), levelRun('Low')]).toEqual(['Attention', 'Warning', 'Good']);
+    expect(text).toEqual(expect.arrayContaining(['Directory role: User Administrator · High']));
+  });
+
+  test('when a request is low risk, then its risk is shown in the good color', () => {
+    const card = renderApproval(view(requests.certificate(), 'approver'));
+    expect(objectsOfType(card, 'TextRun').find((r) => r.text === 'Low risk')?.color).toBe('Good');
+    expect(texts(card)).toEqual(expect.arrayContaining(['Certificate (public key only), valid until 1 Mar 2027, 00:00 UTC', 'Thumbprint', '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345']));
+  });
+
+  test('when a permission has hardening advice, then the card shows it with its commands in monospace', () => {
+    const card = renderApproval(view(requests.submitted(), 'everyone'));
+    expect(all(card)).toContain('Restrict the app to named mailboxes with an Exchange application access policy');
+    const commands = objectsOfType(card, 'TextRun').filter((r) => String(r.text).startsWith('New-ApplicationAccessPolicy'));
+    expect(commands).toEqual([expect.objectContaining({ fontType: 'Monospace' })]);
+  });
+
+  test('when the app exists, then the hardening commands name its client id', () => {
+    const before = objectsOfType(renderApproval(view(requests.submitted(), 'everyone')), 'TextRun').map((r) => String(r.text));
+    const after = objectsOfType(renderApproval(view(requests.provisioning(), 'everyone')), 'TextRun').map((r) => String(r.text));
+    expect(before.find((t) => t.startsWith('New-ApplicationAccessPolicy'))).toContain('-AppId <appId>');
+    expect(after.find((t) => t.startsWith('New-ApplicationAccessPolicy'))).toContain(`-AppId ${appId}`);
+  });
+
+  test('when the request moves on, then the status line says who decided and how far it got', () => {
+    expect(texts(renderApproval(view(requests.rejected(), 'everyone')))).toEqual(
+      expect.arrayContaining(['Rejected', 'Rejected by Megan Bowen on 3 Mar 2026, 10:00 UTC.', 'Reason: Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.']),
+    );
+    expect(texts(renderApproval(view(requests.provisioning(), 'everyone')))).toEqual(expect.arrayContaining(['Being provisioned', 'Approved by Megan Bowen and Adele Vance.', '2 of 5 steps done.']));
+    expect(all(renderApproval(view(requests.failed(), 'approver')))).toContain('Granting Mail.Send failed: Graph answered 403');
+  });
+
+  test('when a message for the clicker is given, then it is shown', () => {
+    const card = renderApproval({ ...view(requests.submitted(), 'approver'), message: 'You have already approved this request.' });
+    expect(texts(card)).toContain('You have already approved this request.');
+  });
+
+  test('when the directory named the additional owners at submission, then the card names every one by display name and user principal name', () => {
+    const request = requests.wide(20);
+    const text = texts(renderApproval(view(request, 'approver')));
+    const owners = text[text.indexOf('Owners') + 1]!.split('\n');
+
+    expect(owners[0]).toBe('The requester and 20 other people:');
+    expect(owners.slice(1)).toEqual(request.ownerDetails.map((o) => `${o.displayName} (${o.userPrincipalName})`));
+    expect(owners[1]).toBe('Megan Bowen (Megan.Bowen@contoso.onmicrosoft.com)');
+  });
+
+  test('when an owner is missing from the names looked up, then that owner is shown by object id, said so', () => {
+    const request = requests.wide();
+    const card = renderApproval(view({ ...request, ownerDetails: request.ownerDetails.slice(1) }, 'approver'));
+    expect(all(card)).toContain(`The requester and 2 other people:\n${ownerIds[0]} (object id only)\nAdele Vance (Adele.Vance@contoso.onmicrosoft.com)`);
+  });
+
+  /** The card as the adaptivecards library (the Agents Playground, web hosts) renders it. */
+  function rendered(card: AdaptiveCard): AC.AdaptiveCard {
+    const parsed = new AC.AdaptiveCard();
+    parsed.parse(card);
+    const previous = AC.AdaptiveCard.onProcessMarkdown;
+    AC.AdaptiveCard.onProcessMarkdown = (_text, result) => (result.didProcess = false);
+    try {
+      parsed.render();
+    } finally {
+      AC.AdaptiveCard.onProcessMarkdown = previous;
+    }
+    return parsed;
+  }
+  const uriLines = (text: unknown) => String(text).split('\n');
+
+  test('when a request has 30 redirect URIs, then the card shows the first 5, and every other one behind Show all 30 redirect URIs; 5 need no button', () => {
+    const request = requests.wide();
+    const card = renderApproval(view(request, 'approver'));
+    const first = runs(card).find((t) => t.startsWith('https://payroll0.'));
+    const rest = objectsOfType(card, 'Container').find((c) => c.id === 'redirectUrisRest')!;
+
+    expect(uriLines(first)).toEqual(request.form.redirectUris.slice(0, 5));
+    expect(rest.isVisible).toBe(false);
+    expect(uriLines(texts(rest).join('\n'))).toEqual(request.form.redirectUris.slice(5));
+    expect(all(card)).not.toMatch(/not fit/);
+    expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+    expect(libraryEvents(card)).toEqual([]);
+
+    // Clicked in a client: Show all reveals the rest and gives way to Show the first 5 only, which hides them again.
+    const parsed = rendered(card);
+    const hidden = parsed.getElementById('redirectUrisRest')!;
+    const button = (id: string) => (parsed.getElementById(id) as AC.ActionSet).getActionAt(0)!;
+    expect(button('redirectUrisShowAll').title).toBe('Show all 30 redirect URIs');
+    button('redirectUrisShowAll').execute();
+    expect([hidden.isVisible, parsed.getElementById('redirectUrisShowAll')!.isVisible, parsed.getElementById('redirectUrisShowFewer')!.isVisible]).toEqual([true, false, true]);
+    expect(button('redirectUrisShowFewer').title).toBe('Show the first 5 only');
+    button('redirectUrisShowFewer').execute();
+    expect(hidden.isVisible).toBe(false);
+
+    // Five or fewer: all of them, and no button.
+    const five = renderApproval(view({ ...request, form: { ...request.form, redirectUris: request.form.redirectUris.slice(0, 5) } }, 'approver'));
+    expect(objectsOfType(five, 'Action.ToggleVisibility')).toEqual([]);
+    expect(uriLines(runs(five).find((t) => t.startsWith('https://payroll0.')))).toEqual(request.form.redirectUris.slice(0, 5));
+  });
+
+  test('when 256 redirect URIs of 256 characters cannot all fit in a Teams message, then the card shows what fits and warns how many it left out', () => {
+    const request = requests.wide(20);
+    const uris = Array.from({ length: 256 }, (_, i) => `https://payroll${String(i).padStart(3, '0')}.contoso.com/${'c'.repeat(200)}`.slice(0, 256));
+    const card = renderApproval(view({ ...request, form: { ...request.form, redirectUris: uris } }, 'approver'));
+    const rest = objectsOfType(card, 'Container').find((c) => c.id === 'redirectUrisRest')!;
+    const hiddenCount = uriLines(texts(rest).join('\n')).length;
+    const missing = 256 - 5 - hiddenCount;
+
+    expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+    expect(hiddenCount).toBeGreaterThan(0);
+    expect(missing).toBeGreaterThan(0);
+    expect(all(card)).toContain(`${missing} more redirect URIs do not fit in a Teams message and are not shown. Ask the requester for the full list before you approve.`);
+  });
+
+  test('when a request asks for 400 permissions, then the card shows the riskiest and counts the rest, under the Teams limit', () => {
+    const request = requests.submitted();
+    const many = Array.from({ length: 400 }, (_, i) => ({ ...request.permissions[i % 3]!, value: `Permission${i}.ReadWrite.All` }));
+    const card = renderApproval(view({ ...request, permissions: many }, 'approver'));
+    expect(all(card)).toContain('…and 360 more permissions of the same or lower risk');
+    expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+  });
+});

@@ -1,0 +1,287 @@
+/** @jest-environment jsdom */
+import { generateKeyPairSync } from 'node:crypto';
+import * as AC from 'adaptivecards';
+import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
+import { renderRequestForm } from '../../../src/cards/request-form-card';
+import { Dataset, Verb } from '../../../src/cards/verbs';
+import { requestableDirectoryRoles } from '../../../src/domain/directory-roles';
+import { privateKeyInCertificateMessage } from '../../../src/domain/private-key';
+import type { SearchablePermission } from '../../../src/domain/permission-search';
+import { credentialKinds, formLimits, platforms, requestFormFields, signInAudiences } from '../../../src/domain/request-form';
+import { libraryEvents } from './card-library';
+import { formView, found, invalidFormView, ownerIds } from './card-samples';
+import { cardBytes, maxCardBytes, objectsOfType, texts, visible, type Json } from './card-walk';
+import { buttons, inputs, input, all } from './request-card-helpers';
+
+describe('request form', () => {
+  test('when a fresh form is rendered, then it has one input per form field, named as the server reads them', () => {
+    const card = renderRequestForm(formView());
+    const ids = inputs(card).map((i) => i.id);
+    expect(ids.sort()).toEqual(requestFormFields.filter((f) => f !== 'requestId').sort());
+    expect(libraryEvents(card)).toEqual([]);
+  });
+
+  test('when a fresh form is rendered, then it defaults to this organisation only, no platform and a client secret', () => {
+    const card = renderRequestForm(formView());
+    expect(input(card, 'audience')?.value).toBe('AzureADMyOrg');
+    expect(input(card, 'platform')?.value).toBe('none');
+    expect(input(card, 'credential')?.value).toBe('secret');
+    expect(input(card, 'name')?.value).toBe('');
+  });
+
+  test('when the choices are listed, then they are exactly the values the server accepts', () => {
+    const card = renderRequestForm(formView());
+    const values = (id: string) => (input(card, id)?.choices as Json[]).map((c) => c.value);
+    expect(values('audience')).toEqual([...signInAudiences]);
+    expect(values('platform')).toEqual([...platforms]);
+    expect(values('credential')).toEqual([...credentialKinds]);
+    // "None" is a space, not '' (the adaptivecards library refuses an empty value): the server trims it to nothing.
+    expect(values('directoryRole').map((v) => String(v).trim())).toEqual(['', ...requestableDirectoryRoles.map((role) => role.templateId)]);
+    expect(String(input(card, 'directoryRole')?.value).trim()).toBe('');
+  });
+
+  test('when no input is marked required or given a pattern, then Find works on a half-filled form (the server checks every field)', () => {
+    const card = renderRequestForm(invalidFormView());
+    expect(inputs(card).filter((i) => 'isRequired' in i || 'regex' in i)).toEqual([]);
+  });
+
+  test('when the form is sent back with errors, then every input keeps its value', () => {
+    const view = invalidFormView();
+    const card = renderRequestForm(view);
+    for (const field of ['name', 'purpose', 'audience', 'platform', 'redirectUris', 'otherPermissions', 'permissionFilter', 'credential', 'secretDays', 'directoryRole'] as const) {
+      expect({ field, value: visible(String(input(card, field)?.value)) }).toEqual({ field, value: view.values[field] });
+    }
+    expect(input(card, 'certificatePem')?.value).toBe(view.values.certificatePem);
+    expect(input(card, 'owners')?.value).toBe(ownerIds.join(','));
+  });
+
+  test('when the form is sent back with errors, then each message is shown right under its own field', () => {
+    const view = invalidFormView();
+    const card = renderRequestForm(view);
+    const body = card.body as Json[];
+    for (const field of requestFormFields.filter((f) => f !== 'requestId')) {
+      const at = body.findIndex((element) => element.id === field);
+      const messageAt = body.findIndex((element) => texts(element).includes(view.errors[field]!));
+      const nextInput = body.findIndex((element, i) => i > at && typeof element.type === 'string' && element.type.startsWith('Input.'));
+      expect({ field, after: messageAt > at, beforeNextField: nextInput === -1 || messageAt < nextInput }).toEqual({ field, after: true, beforeNextField: true });
+    }
+  });
+
+  test('when the whole form has a problem, then that message is at the top, before any input', () => {
+    const card = renderRequestForm(invalidFormView());
+    const body = card.body as Json[];
+    const messageAt = body.findIndex((element) => texts(element).includes('This form belongs to another request. Open a new one with `request`.'));
+    const firstInput = body.findIndex((element) => String(element.type).startsWith('Input.'));
+    expect(messageAt).toBeGreaterThan(-1);
+    expect(messageAt).toBeLessThan(firstInput);
+  });
+
+  test('when nothing is wrong, then no error message or banner appears', () => {
+    const card = renderRequestForm(formView({ values: { name: 'Payroll sync' } }));
+    expect(objectsOfType(card, 'TextRun', 'TextBlock').filter((t) => t.color === 'Attention')).toEqual([]);
+  });
+
+  test('when a chosen permission is not among the search results, then it is still a choice, and selected', () => {
+    const view = invalidFormView();
+    const mailSend = view.selected[0]!;
+    expect(view.matches.some((p) => p.id === mailSend.id)).toBe(false);
+    const permissions = input(renderRequestForm(view), 'permissions')!;
+    const choices = permissions.choices as Json[];
+    expect(choices[0]).toEqual({ title: 'Mail.Send (application) · admin consent · Send mail as any user', value: mailSend.id });
+    expect(String(permissions.value).split(',')).toEqual([mailSend.id]);
+    expect(choices.slice(1).map((c) => c.value)).toEqual(view.matches.map((p) => p.id));
+  });
+
+  test('when a chosen permission is also a search result, then it is listed once', () => {
+    const result = found('Mail.Send');
+    const card = renderRequestForm(formView({ ...result, selected: [result.matches[0]!] }));
+    const values = (input(card, 'permissions')!.choices as Json[]).map((c) => c.value);
+    expect(new Set(values).size).toBe(values.length);
+  });
+
+  test('when nothing is chosen or found yet, then the permission picker is Teams type-ahead over the Graph catalog', () => {
+    const card = renderRequestForm(formView());
+    expect(input(card, 'permissions')).toMatchObject({ isMultiSelect: true, style: 'filtered', 'choices.data': { type: 'Data.Query', dataset: Dataset.graphPermissions } });
+  });
+
+  test('when permissions are chosen or found, then they are a plain list to tick, which every client submits', () => {
+    const card = renderRequestForm(invalidFormView());
+    const permissions = input(card, 'permissions')!;
+    expect(permissions).toMatchObject({ isMultiSelect: true, style: 'expanded' });
+    expect(permissions).not.toHaveProperty('choices.data');
+    // As the Agents Playground renders it (the adaptivecards library): the chosen one is ticked and is what a click sends.
+    const parsed = new AC.AdaptiveCard();
+    parsed.parse(card);
+    const previous = AC.AdaptiveCard.onProcessMarkdown;
+    AC.AdaptiveCard.onProcessMarkdown = (_text, result) => (result.didProcess = false);
+    try {
+      parsed.render();
+    } finally {
+      AC.AdaptiveCard.onProcessMarkdown = previous;
+    }
+    expect(parsed.getAllInputs().find((i) => i.id === 'permissions')?.value).toBe(invalidFormView().selected[0]!.id);
+  });
+
+  test('when the form is rendered, then the owners picker is the Teams people picker', () => {
+    expect(input(renderRequestForm(formView()), 'owners')).toMatchObject({ isMultiSelect: true, 'choices.data': { type: 'Data.Query', dataset: 'graph.microsoft.com/users' } });
+  });
+
+  test('when owners are chosen, then the picker keeps every id, and offers by name those whose names are known', () => {
+    const choices = input(renderRequestForm(invalidFormView()), 'owners')!.choices as Json[];
+    expect(choices).toEqual([{ title: 'Megan Bowen', value: ownerIds[0] }]);
+  });
+
+  test('when nothing is chosen or found yet, then each picker has one choice that the server reads as nothing', () => {
+    const card = renderRequestForm(formView());
+    for (const id of ['permissions', 'owners']) {
+      const choices = input(card, id)!.choices as Json[];
+      expect(choices).toHaveLength(1);
+      expect(String(choices[0]!.value).split(/[\s,;]+/).filter(Boolean)).toEqual([]);
+    }
+  });
+
+  test('when Find returns more than it shows, then the form says how many of how many', () => {
+    const card = renderRequestForm(formView(found('user')));
+    const total = found('user', 100).matchesTotal;
+    expect(total).toBeGreaterThan(25);
+    expect(all(card)).toContain(`Showing 25 of ${total} permissions that match “user”`);
+    expect(input(card, 'permissionFilter')?.value).toBe('user');
+  });
+
+  test('when Find matches nothing, then the form says so', () => {
+    expect(all(renderRequestForm(formView({ ...found('zzzz'), values: { permissionFilter: 'zzzz' } })))).toContain('No permission matches “zzzz”');
+  });
+
+  test('when the form is rendered, then Submit and Find send the request id and every input', () => {
+    const card = renderRequestForm(formView({ requestId: 'K7Q2M9F3' }));
+    expect(card.actions).toEqual([
+      expect.objectContaining({ type: 'Action.Execute', title: 'Submit request', verb: Verb.requestSubmit, data: { requestId: 'K7Q2M9F3' }, associatedInputs: 'auto' }),
+    ]);
+    expect(buttons(card).find((b) => b.verb === Verb.requestFind)).toMatchObject({ title: 'Find permissions', data: { requestId: 'K7Q2M9F3' }, associatedInputs: 'auto' });
+  });
+
+  test('when the policy caps secrets, then the form states the cap, the default and the name prefix', () => {
+    const text = all(renderRequestForm(formView({ policy: { secretMaxDays: 90, secretDefaultDays: 180, namePrefix: 'app-' } })));
+    expect(text).toContain('For a client secret: from 1 to 90 days. Left empty, it lasts 90 days.');
+    expect(text).toContain('Registrar puts “app-” in front of it.');
+  });
+
+  test('when the other-API box is empty, then its placeholder shows the line format', () => {
+    expect(input(renderRequestForm(formView()), 'otherPermissions')?.placeholder).toBe('resource-app-id permission-name application|delegated');
+  });
+
+  /** 50 permissions with the longest names and descriptions of the catalog, and more. */
+  function longPermissions(): SearchablePermission[] {
+    return found('', 50).matches.map((p, i) => ({ ...p, id: `${p.id.slice(0, 30)}${String(i).padStart(6, '0')}`, value: `${p.value}.${'X'.repeat(40)}`, description: 'D'.repeat(400) }));
+  }
+
+  test('when 25 permissions are chosen, 25 more are found and the fields hold long values, then all 50 are choices and the card stays under the Teams limit', () => {
+    const permissions = longPermissions();
+    const view = formView({
+      selected: permissions.slice(0, 25),
+      matches: permissions.slice(25),
+      matchesTotal: 700,
+      filter: 'read',
+      values: {
+        name: 'N'.repeat(formLimits.name),
+        purpose: 'P'.repeat(formLimits.purpose),
+        redirectUris: Array.from({ length: 8 }, (_, i) => `https://app${i}.contoso.com/${'c'.repeat(200)}`).join('\n'),
+        otherPermissions: Array.from({ length: 4 }, () => 'fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd user_impersonation delegated').join('\n'),
+        certificatePem: `-----BEGIN CERTIFICATE-----\n${'M'.repeat(64).concat('\n').repeat(26)}-----END CERTIFICATE-----`,
+        owners: ownerIds.join(','),
+      },
+      errors: { redirectUris: 'E'.repeat(200), otherPermissions: 'E'.repeat(200), certificatePem: 'E'.repeat(200) },
+    });
+    const card = renderRequestForm(view);
+    expect((input(card, 'permissions')!.choices as Json[]).length).toBe(50);
+    expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+    expect(libraryEvents(card)).toEqual([]);
+  });
+
+  test('when every field is full to its cap and has a message, then fewer search results are shown, the chosen ones stay, and the card fits', () => {
+    const permissions = longPermissions();
+    const view = formView({
+      selected: permissions.slice(0, 25),
+      matches: permissions.slice(25),
+      matchesTotal: 700,
+      filter: 'f'.repeat(100),
+      notice: 'n'.repeat(2000),
+      values: {
+        name: 'N'.repeat(500),
+        purpose: 'P'.repeat(5000),
+        redirectUris: Array.from({ length: 256 }, (_, i) => `https://app${i}.contoso.com/${'c'.repeat(200)}`).join('\n'),
+        otherPermissions: Array.from({ length: 50 }, () => `fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd ${'p'.repeat(120)} delegated`).join('\n'),
+        permissionFilter: 'f'.repeat(300),
+        secretDays: '9'.repeat(50),
+        certificatePem: 'M'.repeat(16_000),
+        owners: Array.from({ length: 100 }, (_, i) => `a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`).join(','),
+      },
+      errors: Object.fromEntries([...requestFormFields, 'form'].map((f) => [f, 'E'.repeat(1500)])),
+      ownerNames: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`, 'W'.repeat(300)])),
+    });
+    const card = renderRequestForm(view);
+    const permissionsInput = input(card, 'permissions')!;
+    const values = (permissionsInput.choices as Json[]).map((c) => c.value);
+    expect(values.slice(0, 25)).toEqual(view.selected.map((p) => p.id));
+    expect(String(permissionsInput.value).split(',')).toEqual(view.selected.map((p) => p.id));
+    expect(values.length).toBeLessThan(50);
+    expect(all(card)).toMatch(/Showing \d+ of 700 permissions that match/);
+    expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+    expect(libraryEvents(card)).toEqual([]);
+  });
+});
+
+describe('a private key in the request form', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const keys: Array<[string, string]> = [
+    ['PKCS#8', rsa.export({ type: 'pkcs8', format: 'pem' }).toString()],
+    ['RSA', rsa.export({ type: 'pkcs1', format: 'pem' }).toString()],
+    ['EC', ec.export({ type: 'sec1', format: 'pem' }).toString()],
+    ['ENCRYPTED', rsa.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString()],
+    ['headerless PKCS#8', rsa.export({ type: 'pkcs8', format: 'der' }).toString('base64').replace(/(.{64})/g, '$1\n')],
+  ];
+  /** The key's base64 lines that made it into the card: none may. */
+  const leaked = (card: AdaptiveCard, key: string) => {
+    const json = JSON.stringify(card);
+    return key.split('\n').filter((line) => line.length >= 16 && !line.startsWith('-----') && json.includes(line));
+  };
+
+  test.each(keys)('when the certificate box holds a %s private key, then the card shows it empty, with the message Submit gives', (_kind, key) => {
+    // As Find sends it back: the values as typed, and no message.
+    const card = renderRequestForm(formView({ values: { credential: 'certificate', certificatePem: key } }));
+
+    expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
+    expect(leaked(card, key)).toEqual([]);
+    expect(input(card, 'certificatePem')?.value).toBe('');
+    expect(all(card)).toContain(privateKeyInCertificateMessage);
+  });
+
+  test('when the certificate box holds a private key and an older message, then the private key message replaces it, and a certificate is kept', () => {
+    const key = keys[0]![1];
+    const card = renderRequestForm(formView({ values: { certificatePem: key }, errors: { certificatePem: 'Paste a PEM certificate.' } }));
+
+    expect(all(card)).toContain(privateKeyInCertificateMessage);
+    expect(all(card)).not.toContain('Paste a PEM certificate.');
+    // A certificate stays as it was pasted.
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    expect(input(renderRequestForm(formView({ values: { certificatePem: pem } })), 'certificatePem')?.value).toBe(pem);
+  });
+
+  test.each(['purpose', 'redirectUris', 'otherPermissions', 'owners'] as const)('when %s holds a private key, then it comes back empty with a message naming the field', (field) => {
+    const key = keys[2]![1];
+    const card = renderRequestForm(formView({ values: { [field]: `Here:\n${key}` } }));
+
+    expect(leaked(card, key)).toEqual([]);
+    expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
+    expect(all(card)).toMatch(/There is a private key in the [a-zA-Z ]+, so Registrar did not keep it or show it again\./);
+  });
+
+  test('when the search that was run holds a private key, then neither the box nor the results line repeats it', () => {
+    const filter = keys[2]![1].slice(0, 100);
+    const card = renderRequestForm(formView({ values: { permissionFilter: filter }, filter }));
+
+    expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
+    expect(input(card, 'permissionFilter')?.value).toBe('');
+  });
+});
