@@ -12,7 +12,7 @@ import { ConflictError } from '../domain/errors';
 import { type CredentialInfo, ledgerRow, thresholdsCovered } from '../domain/expiry';
 import type { Logger } from '../lib/logger';
 import type { Clock, LedgerEntry, Store, Stored } from './ports';
-import { createWorkQueue } from './work-queue';
+import { createWorkQueue } from '../lib/queues';
 
 /** Rows per entity-group transaction (Azure Tables allows 100). */
 export const LEDGER_TRANSACTION_ROWS = 100;

@@ -19,7 +19,7 @@ import type { Logger } from '../lib/logger';
 import { createExpiryLedger, LEDGER_TRANSACTION_ROWS, type DueCredential, type LedgerClaim, type LedgerSnapshot } from './expiry-ledger';
 import { createLease } from './lease';
 import type { Clock, CredentialSource, Store } from './ports';
-import { createWorkQueue } from './work-queue';
+import { createWorkQueue } from '../lib/queues';
 
 export interface ExpiryScanResult {
   scanId: string;

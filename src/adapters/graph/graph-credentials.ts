@@ -10,6 +10,7 @@ import { RegistrarError } from '../../domain/errors';
 import type { NewSecret, StepContext } from '../../services/ports';
 import { type FailureHelp, readGraphFailure } from './graph-errors';
 import { callOf, lower, startStep, type StepDeps } from './graph-step';
+import { createKeyedQueue } from '../../lib/queues';
 
 interface KeyCredential {
   customKeyIdentifier?: string | null;
@@ -37,7 +38,7 @@ export class CredentialSteps {
    * https://learn.microsoft.com/graph/api/application-addpassword does not list it). Mutual exclusion in this
    * process while a write runs, not memory of earlier calls: an entry is gone when its writes end.
    */
-  private readonly locks = new Map<string, Promise<void>>();
+  private readonly writes = createKeyedQueue();
 
   constructor(private readonly deps: StepDeps) {}
 
@@ -171,19 +172,7 @@ export class CredentialSteps {
     return 'works';
   }
 
-  private async serialized<T>(objectId: string, work: () => Promise<T>): Promise<T> {
-    const k = lower(objectId);
-    const previous = this.locks.get(k) ?? Promise.resolve();
-    let release: () => void = () => undefined;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.locks.set(k, tail);
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-      if (this.locks.get(k) === tail) this.locks.delete(k);
-    }
+  private serialized<T>(objectId: string, work: () => Promise<T>): Promise<T> {
+    return this.writes.run(lower(objectId), work);
   }
 }
