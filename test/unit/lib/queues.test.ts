@@ -1,4 +1,4 @@
-import { createKeyedQueue, createLimiter } from '../../../src/lib/queues';
+import { createKeyedQueue, createLimiter, createWorkQueue } from '../../../src/lib/queues';
 
 /** A task the test finishes by hand, recording when it started. */
 function gate(log: string[], name: string) {
@@ -52,5 +52,36 @@ describe('limiter', () => {
     expect(log).toEqual(['start t1', 'start t2', 'end t2', 'start t3']);
     for (const t of tasks) t.open();
     expect(await Promise.all(results)).toEqual(['t1', 't2', 't3', 't4']);
+  });
+});
+
+describe('work queue', () => {
+  test('when the producer pushes more than the capacity, then push waits for room, and drain waits for every task', async () => {
+    const queue = createWorkQueue(1, 2);
+    const log: string[] = [];
+    const tasks = ['w1', 'w2', 'w3'].map((name) => gate(log, name));
+    await queue.push(async () => void (await tasks[0]!.work()));
+    await queue.push(async () => void (await tasks[1]!.work()));
+    let third = false;
+    const pushed = queue.push(async () => void (await tasks[2]!.work())).then(() => (third = true));
+    await tick();
+    expect(third).toBe(false);
+    tasks[0]!.open();
+    await pushed;
+    expect(third).toBe(true);
+    tasks[1]!.open();
+    tasks[2]!.open();
+    await queue.drain();
+    expect(log).toEqual(['start w1', 'end w1', 'start w2', 'end w2', 'start w3', 'end w3']);
+  });
+
+  test('when a task fails, then the tasks not started are dropped, and push and drain throw that failure', async () => {
+    const queue = createWorkQueue(1, 10);
+    const ran: string[] = [];
+    await queue.push(async () => Promise.reject(new Error('page 3 failed')));
+    await queue.push(async () => void ran.push('after'));
+    await expect(queue.drain()).rejects.toThrow('page 3 failed');
+    await expect(queue.push(async () => undefined)).rejects.toThrow('page 3 failed');
+    expect(ran).toEqual([]);
   });
 });
