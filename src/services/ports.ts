@@ -59,6 +59,9 @@ export interface RangeCollection<T> extends Collection<T> {
   listRange(partition: string, fromRow: string, toRow: string, options?: { limit?: number }): AsyncIterable<Stored<T> & { row: string }>;
 }
 
+/** The partition of the Requests table that holds every request record and its index rows. */
+export const REQUEST_PARTITION = 'request';
+
 /** In the Requests table, rows whose key starts with this are index rows; every other row is a request record. */
 export const REQUEST_INDEX_PREFIX = 'ix.';
 
