@@ -1,6 +1,9 @@
 /**
  * The only reader of process.env. Parsed once at start, typed, frozen; a wrong value stops the process with a
  * message that names the variable and says what it should be.
+ *
+ * One file on purpose, though long: the table of variables (checked against the README), their schema, the checks
+ * across them and the typed result are read together whenever a setting is added, and split they would drift.
  */
 import { Cron } from 'croner';
 import { z } from 'zod';

@@ -4,6 +4,9 @@
  * The moves are a table; `transition` is pure and returns the next request with the audit event to append (the
  * caller saves both ETag-guarded). A move that was already made (a second click, a retried invoke) comes back
  * as a repeat with the request unchanged; a move that cannot be made throws IllegalTransition.
+ *
+ * One file on purpose, though long: the request's shape, the transition table and transition() are one contract,
+ * and every move is reviewed against all three at once (test/unit/domain/request-lifecycle.test.ts checks the table).
  */
 import type { AppSpec, PermissionRef } from './app-spec';
 import type { ConversationAddress } from './conversation';
