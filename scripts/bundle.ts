@@ -17,7 +17,10 @@ function main(): void {
   const out = join(root, 'build', 'app');
   const shipped = bundleFiles(productionSources(root));
   const missing = shipped.filter((file) => !existsSync(join(root, file)));
-  if (missing.length > 0) throw new Error(`${missing[0]} is missing (and ${missing.length - 1} more): run npm run build first (npm run bundle does).`);
+  if (missing.length > 0)
+    throw new Error(
+      `${missing[0]} is missing (and ${missing.length - 1} more): run npm run build first (npm run bundle does).`,
+    );
   rmSync(out, { recursive: true, force: true });
   for (const file of shipped) {
     mkdirSync(dirname(join(out, file)), { recursive: true });
@@ -27,15 +30,26 @@ function main(): void {
 
   console.log('Installing the production dependencies into build/app (npm ci --omit=dev)…');
   // On Windows npm is npm.cmd, which Node runs only through a shell.
-  execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: out, stdio: 'inherit', shell: process.platform === 'win32' });
+  execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], {
+    cwd: out,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+  });
 
-  const entries = files(out).map((path): ZipEntry => ({ name: relative(out, path).split('\\').join('/'), data: readFileSync(path) }));
+  const entries = files(out).map((path): ZipEntry => ({
+    name: relative(out, path).split('\\').join('/'),
+    data: readFileSync(path),
+  }));
   const zip = join(root, 'build', 'registrar-app.zip');
   writeFileSync(zip, writeZip(entries));
   const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   const size = entries.reduce((sum, e) => sum + e.data.length, 0);
-  console.log(`Wrote build/app and ${relative(root, zip)}: ${entries.length} files, ${megabytes(size)} unpacked, ${megabytes(readFileSync(zip).length)} zipped.`);
-  console.log('Deploy it with: az webapp deploy --resource-group <group> --name <APP_SERVICE_NAME> --src-path build/registrar-app.zip --type zip');
+  console.log(
+    `Wrote build/app and ${relative(root, zip)}: ${entries.length} files, ${megabytes(size)} unpacked, ${megabytes(readFileSync(zip).length)} zipped.`,
+  );
+  console.log(
+    'Deploy it with: az webapp deploy --resource-group <group> --name <APP_SERVICE_NAME> --src-path build/registrar-app.zip --type zip',
+  );
 }
 
 /** The production project's source files, relative to root with '/' separators, as tsc reads tsconfig.production.json. */
@@ -47,7 +61,10 @@ export function productionSources(root: string): string[] {
     },
   };
   const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.production.json'), undefined, host);
-  if (!parsed || parsed.errors.length > 0) throw new Error(`tsconfig.production.json: ${parsed?.errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, '\n')).join('; ')}`);
+  if (!parsed || parsed.errors.length > 0)
+    throw new Error(
+      `tsconfig.production.json: ${parsed?.errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, '\n')).join('; ')}`,
+    );
   return parsed.fileNames.map((file) => relative(root, file).split('\\').join('/')).sort();
 }
 
@@ -58,7 +75,8 @@ export function productionSources(root: string): string[] {
 export function bundleFiles(sources: readonly string[]): string[] {
   return sources.flatMap((source) => {
     if (source.endsWith('.d.ts')) return [];
-    if (source.endsWith('.ts')) return [`dist/${source.slice(0, -'.ts'.length)}.js`, `dist/${source.slice(0, -'.ts'.length)}.js.map`];
+    if (source.endsWith('.ts'))
+      return [`dist/${source.slice(0, -'.ts'.length)}.js`, `dist/${source.slice(0, -'.ts'.length)}.js.map`];
     return [`dist/${source}`];
   });
 }

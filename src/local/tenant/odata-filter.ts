@@ -29,7 +29,6 @@ export interface FilterSupport {
   advanced?: readonly FilterOp[];
 }
 
-
 /** What a collection's $filter supports, by property (or lambda path). */
 export interface FilterCapabilities {
   /** Resource name as Graph's messages spell it: "Application". */
@@ -43,7 +42,10 @@ export const ADVANCED_HINT =
 // ---------------------------------------------------------------------------------------------------------
 // $filter parsing
 
-type Token = { type: 'string'; value: string; at: number } | { type: 'word'; value: string; at: number } | { type: 'punct'; value: string; at: number };
+type Token =
+  | { type: 'string'; value: string; at: number }
+  | { type: 'word'; value: string; at: number }
+  | { type: 'punct'; value: string; at: number };
 
 /**
  * Syntax errors: Graph's OData parser answers 400 BadRequest "Invalid filter clause" with the position
@@ -158,7 +160,12 @@ export function parseFilter(text: string): FilterNode {
         const value = literal();
         if (typeof value !== 'string') fail();
         expectPunct(')');
-        return { kind: 'function', name: fn === 'startswith' ? 'startsWith' : 'endsWith', property: propertyPath(arg.value), value: value as string };
+        return {
+          kind: 'function',
+          name: fn === 'startswith' ? 'startsWith' : 'endsWith',
+          property: propertyPath(arg.value),
+          value: value as string,
+        };
       }
       const lambda = /^(.+)\/(any|all)$/i.exec(t.value);
       if (lambda && rangeVariable === undefined) {
@@ -237,7 +244,9 @@ export function parseFilter(text: string): FilterNode {
  */
 export function checkFilter(node: FilterNode, capabilities: FilterCapabilities, advanced: boolean): void {
   const propertyError = (property: string) =>
-    unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${property}' of resource '${capabilities.resource}'.`);
+    unsupportedQuery(
+      `Unsupported or invalid query filter clause specified for property '${property}' of resource '${capabilities.resource}'.`,
+    );
   const operatorError = (op: string) => unsupportedQuery(`Operator '${op}' ${ADVANCED_HINT}`);
   const ADVANCED_OPERATORS: readonly FilterOp[] = ['ne', 'not', 'endsWith'];
 
@@ -252,7 +261,8 @@ export function checkFilter(node: FilterNode, capabilities: FilterCapabilities, 
   };
 
   const visit = (n: FilterNode, lambda?: string): void => {
-    const key = (property: string) => (lambda === undefined ? property : property === '' ? `${lambda}/any` : `${lambda}/any/${property}`);
+    const key = (property: string) =>
+      lambda === undefined ? property : property === '' ? `${lambda}/any` : `${lambda}/any/${property}`;
     const shown = (property: string) => (lambda === undefined ? property : lambda);
     switch (n.kind) {
       case 'and':

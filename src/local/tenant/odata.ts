@@ -6,7 +6,14 @@
  * https://learn.microsoft.com/graph/paging
  */
 import { badRequest, GraphError, type GraphRequest, unsupportedQuery } from './http';
-import { ADVANCED_HINT, checkFilter, type FilterCapabilities, type FilterNode, matchesFilter, parseFilter } from './odata-filter';
+import {
+  ADVANCED_HINT,
+  checkFilter,
+  type FilterCapabilities,
+  type FilterNode,
+  matchesFilter,
+  parseFilter,
+} from './odata-filter';
 
 /** What a collection supports: its $filter table, and the properties $select, $orderby and $search may name. */
 export interface CollectionCapabilities extends FilterCapabilities {
@@ -27,19 +34,30 @@ export interface CollectionCapabilities extends FilterCapabilities {
  * Parses $select. An unknown property answers what Graph's OData parser answers (wording as commonly
  * reported for Graph: "Could not find a property named '…' on type '…'.").
  */
-export function parseSelect(value: string | null, capabilities: Pick<CollectionCapabilities, 'selectable' | 'entityType'>): string[] | undefined {
+export function parseSelect(
+  value: string | null,
+  capabilities: Pick<CollectionCapabilities, 'selectable' | 'entityType'>,
+): string[] | undefined {
   if (value === null || value.trim() === '') return undefined;
   const names = value.split(',').map((name) => name.trim());
   const byLower = new Map([...capabilities.selectable].map((name) => [name.toLowerCase(), name]));
   return names.map((name) => {
     const known = byLower.get(name.toLowerCase());
-    if (!known) throw new GraphError(400, 'BadRequest', `Could not find a property named '${name}' on type '${capabilities.entityType}'.`);
+    if (!known)
+      throw new GraphError(
+        400,
+        'BadRequest',
+        `Could not find a property named '${name}' on type '${capabilities.entityType}'.`,
+      );
     return known;
   });
 }
 
 /** The object with only the selected properties (Graph does not add id unless selected). */
-export function applySelect(object: Record<string, unknown>, select: readonly string[] | undefined): Record<string, unknown> {
+export function applySelect(
+  object: Record<string, unknown>,
+  select: readonly string[] | undefined,
+): Record<string, unknown> {
   if (!select) return object;
   const result: Record<string, unknown> = {};
   for (const name of select) result[name] = object[name] ?? null;
@@ -47,7 +65,12 @@ export function applySelect(object: Record<string, unknown>, select: readonly st
 }
 
 /** "@odata.context" for a collection or an entity, with the $select list as Graph writes it. */
-export function contextUrl(serviceRoot: string, entitySet: string, select: readonly string[] | undefined, entity = false): string {
+export function contextUrl(
+  serviceRoot: string,
+  entitySet: string,
+  select: readonly string[] | undefined,
+  entity = false,
+): string {
   return `${serviceRoot}/$metadata#${entitySet}${select ? `(${select.join(',')})` : ''}${entity ? '/$entity' : ''}`;
 }
 
@@ -75,7 +98,10 @@ export function hasEventualConsistency(request: Pick<GraphRequest, 'headers'>): 
 }
 
 /** Parses and validates the query options of a directory collection GET (aad-advanced-queries, application-list). */
-export function parseListQuery(request: Pick<GraphRequest, 'headers' | 'query'>, capabilities: CollectionCapabilities): ListQuery {
+export function parseListQuery(
+  request: Pick<GraphRequest, 'headers' | 'query'>,
+  capabilities: CollectionCapabilities,
+): ListQuery {
   const q = request.query;
   const eventual = hasEventualConsistency(request);
   const countRequested = (q.get('$count') ?? '').toLowerCase() === 'true';
@@ -88,7 +114,9 @@ export function parseListQuery(request: Pick<GraphRequest, 'headers' | 'query'>,
   if (topText !== null) {
     top = /^-?\d+$/.test(topText.trim()) ? Number(topText) : NaN;
     if (!(top >= 1 && top <= MAX_PAGE_SIZE)) {
-      throw unsupportedQuery(`Invalid page size specified: '${topText}'. Must be between 1 and ${MAX_PAGE_SIZE} inclusive.`);
+      throw unsupportedQuery(
+        `Invalid page size specified: '${topText}'. Must be between 1 and ${MAX_PAGE_SIZE} inclusive.`,
+      );
     }
   }
 
@@ -96,7 +124,9 @@ export function parseListQuery(request: Pick<GraphRequest, 'headers' | 'query'>,
   const searchText = q.get('$search');
   if (searchText !== null) {
     if (!eventual) {
-      throw unsupportedQuery("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
+      throw unsupportedQuery(
+        "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+      );
     }
     const m = /^"([A-Za-z]+):(.*)"$/.exec(searchText.trim());
     const property = capabilities.searchable?.find((p) => p.toLowerCase() === m?.[1]?.toLowerCase());
@@ -109,7 +139,8 @@ export function parseListQuery(request: Pick<GraphRequest, 'headers' | 'query'>,
   if (orderText !== null) {
     const m = /^\s*([A-Za-z]+)(?:\s+(asc|desc))?\s*$/i.exec(orderText);
     const property = capabilities.orderable?.find((p) => p.toLowerCase() === m?.[1]?.toLowerCase());
-    if (!m || !property) throw unsupportedQuery(`Unsupported sort property '${orderText.trim()}' for '${capabilities.resource}'.`); // unverified
+    if (!m || !property)
+      throw unsupportedQuery(`Unsupported sort property '${orderText.trim()}' for '${capabilities.resource}'.`); // unverified
     if (!advanced) throw unsupportedQuery(`Operator 'orderby' ${ADVANCED_HINT}`); // unverified: aad-advanced-queries says $orderby needs advanced
     orderBy = { property, descending: (m[2] ?? '').toLowerCase() === 'desc' };
   }
@@ -141,7 +172,13 @@ export function matchesQuery(query: Pick<ListQuery, 'filter' | 'search'>, object
     const value = object[query.search.property];
     if (typeof value !== 'string') return false;
     const term = query.search.term;
-    if (!value.toLowerCase().split(/[\s\-_.,:;/\\()]+/).some((word) => word.startsWith(term))) return false;
+    if (
+      !value
+        .toLowerCase()
+        .split(/[\s\-_.,:;/\\()]+/)
+        .some((word) => word.startsWith(term))
+    )
+      return false;
   }
   return true;
 }
@@ -169,7 +206,9 @@ export function encodeToken(value: unknown): string {
 export function decodeToken<T>(token: string, isValid: (value: unknown) => value is T): T {
   try {
     if (token.startsWith(SKIPTOKEN_PREFIX)) {
-      const value: unknown = JSON.parse(Buffer.from(token.slice(SKIPTOKEN_PREFIX.length), 'base64url').toString('utf8'));
+      const value: unknown = JSON.parse(
+        Buffer.from(token.slice(SKIPTOKEN_PREFIX.length), 'base64url').toString('utf8'),
+      );
       if (isValid(value)) return value;
     }
   } catch {
@@ -179,7 +218,12 @@ export function decodeToken<T>(token: string, isValid: (value: unknown) => value
 }
 
 export function isPageCursor(value: unknown): value is PageCursor {
-  return typeof value === 'object' && value !== null && typeof (value as PageCursor).position === 'number' && (value as PageCursor).position >= 0;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as PageCursor).position === 'number' &&
+    (value as PageCursor).position >= 0
+  );
 }
 
 /** Where to resume in `ids`: stays right while ids are appended, and re-finds its place after removals. */

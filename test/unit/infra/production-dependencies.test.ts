@@ -15,8 +15,16 @@ import * as ts from 'typescript';
 import { bundleFiles, productionSources } from '../../../scripts/bundle';
 
 const root = join(__dirname, '..', '..', '..');
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-const compilerOptions: ts.CompilerOptions = { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, isolatedModules: true };
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+const compilerOptions: ts.CompilerOptions = {
+  module: ts.ModuleKind.CommonJS,
+  target: ts.ScriptTarget.ES2022,
+  esModuleInterop: true,
+  isolatedModules: true,
+};
 
 /** The local files (relative to root) and bare package names a source file's compiled code requires. */
 function requires(file: string): { local: string[]; packages: string[] } {
@@ -26,13 +34,16 @@ function requires(file: string): { local: string[]; packages: string[] } {
   const specifiers = [...code.matchAll(/\brequire\((["'])([^"']+)\1\)/g)].map((m) => m[2]!);
   return {
     local: specifiers.filter((s) => s.startsWith('.')).map((s) => resolveLocal(dirname(path), s)),
-    packages: specifiers.filter((s) => !s.startsWith('.')).map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!)),
+    packages: specifiers
+      .filter((s) => !s.startsWith('.'))
+      .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!)),
   };
 }
 
 function resolveLocal(from: string, specifier: string): string {
   const base = resolve(from, specifier);
-  for (const candidate of [`${base}.ts`, join(base, 'index.ts'), base]) if (existsSync(candidate) && /\.(ts|json)$/.test(candidate)) return relative(root, candidate).split('\\').join('/');
+  for (const candidate of [`${base}.ts`, join(base, 'index.ts'), base])
+    if (existsSync(candidate) && /\.(ts|json)$/.test(candidate)) return relative(root, candidate).split('\\').join('/');
   throw new Error(`${specifier} required from ${relative(root, from)} does not exist`);
 }
 
@@ -59,7 +70,9 @@ describe('the production install', () => {
   it('has every package the bot loads from src/index.ts', () => {
     const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
     expect(bot.packages.size).toBeGreaterThan(10);
-    const missing = [...bot.packages].filter(([name]) => !builtins.has(name) && !(name in pkg.dependencies)).map(([name, from]) => `${name} (required by ${from})`);
+    const missing = [...bot.packages]
+      .filter(([name]) => !builtins.has(name) && !(name in pkg.dependencies))
+      .map(([name, from]) => `${name} (required by ${from})`);
     expect(missing).toEqual([]);
   });
 });
@@ -67,22 +80,34 @@ describe('the production install', () => {
 describe('the production bundle (npm run bundle, the Dockerfile)', () => {
   it('holds the compiled code of every file the bot loads, with its source map', () => {
     expect(bot.files.size).toBeGreaterThan(50);
-    const compiled = [...bot.files].flatMap((file) => (file.endsWith('.ts') ? [`dist/${file.replace(/\.ts$/, '.js')}`, `dist/${file.replace(/\.ts$/, '.js.map')}`] : [`dist/${file}`]));
+    const compiled = [...bot.files].flatMap((file) =>
+      file.endsWith('.ts')
+        ? [`dist/${file.replace(/\.ts$/, '.js')}`, `dist/${file.replace(/\.ts$/, '.js.map')}`]
+        : [`dist/${file}`],
+    );
     expect(compiled.filter((file) => !bundle.includes(file))).toEqual([]);
   });
 
   it('holds no file of the local tenant and none of local mode launchers, which the bot never loads', () => {
-    const localOnly = bundle.filter((file) => file.startsWith('dist/src/local/tenant/') || /^dist\/src\/local\/(start|playground|playground-main)\.js/.test(file));
+    const localOnly = bundle.filter(
+      (file) =>
+        file.startsWith('dist/src/local/tenant/') ||
+        /^dist\/src\/local\/(start|playground|playground-main)\.js/.test(file),
+    );
     expect(localOnly).toEqual([]);
     // Not true by accident: the tenant has sources (compiled by its own project), and local mode's embedded
     // storage, which the bot uses when BOT_ID is unset, does ship.
-    const tenantSources = readdirSync(join(root, 'src', 'local', 'tenant'), { recursive: true }).filter((name) => String(name).endsWith('.ts'));
+    const tenantSources = readdirSync(join(root, 'src', 'local', 'tenant'), { recursive: true }).filter((name) =>
+      String(name).endsWith('.ts'),
+    );
     expect(tenantSources.length).toBeGreaterThan(20);
     expect(bundle).toContain('dist/src/local/azurite.js');
   });
 
   it('holds only compiled production code and card templates', () => {
-    expect(bundle.filter((file) => !/^dist\/(src\/.*\.js(\.map)?|adaptiveCards\/[\w-]+\.json)$/.test(file))).toEqual([]);
+    expect(bundle.filter((file) => !/^dist\/(src\/.*\.js(\.map)?|adaptiveCards\/[\w-]+\.json)$/.test(file))).toEqual(
+      [],
+    );
     expect(bundle).toContain('dist/src/index.js');
     expect(bundle.filter((file) => file.startsWith('dist/adaptiveCards/')).length).toBeGreaterThan(3);
   });

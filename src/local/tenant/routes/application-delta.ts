@@ -13,7 +13,10 @@ import { APPLICATION_CAPABILITIES, renderApplication } from './application-schem
 const DELTA_PAGE_SIZE = 100;
 
 /** Delta supports only $filter=id eq '…' [or id eq '…']. */
-const DELTA_CAPABILITIES: CollectionCapabilities = { ...APPLICATION_CAPABILITIES, filter: { id: { byDefault: ['eq'] } } };
+const DELTA_CAPABILITIES: CollectionCapabilities = {
+  ...APPLICATION_CAPABILITIES,
+  filter: { id: { byDefault: ['eq'] } },
+};
 
 function deltaTokenValid(value: unknown): value is DeltaToken {
   return typeof value === 'object' && value !== null && typeof (value as DeltaToken).upTo === 'number';
@@ -56,7 +59,12 @@ export function applicationDelta(ctx: TenantContext): (request: GraphRequest) =>
     const skipToken = q.get('$skiptoken');
     if (deltaToken !== null && deltaToken.toLowerCase() === 'latest') {
       const select = parseSelect(q.get('$select'), APPLICATION_CAPABILITIES);
-      const next: DeltaToken = { since: s.data.sequence, upTo: s.data.sequence, select, filter: q.get('$filter') ?? undefined };
+      const next: DeltaToken = {
+        since: s.data.sequence,
+        upTo: s.data.sequence,
+        select,
+        filter: q.get('$filter') ?? undefined,
+      };
       return {
         status: 200,
         body: {
@@ -85,7 +93,11 @@ export function applicationDelta(ctx: TenantContext): (request: GraphRequest) =>
     for (const record of Object.values(s.data.applications)) {
       if (!inRound(record.sequence) || !isVisible(record, request.now) || !wanted(record.data)) continue;
       const selected = renderApplication(record, token.select);
-      changes.push({ sequence: record.sequence, id: String(record.data.id), item: { id: record.data.id, ...selected } });
+      changes.push({
+        sequence: record.sequence,
+        id: String(record.data.id),
+        item: { id: record.data.id, ...selected },
+      });
     }
     if (since !== null) {
       for (const [id, record] of Object.entries(s.data.deletedItems)) {
@@ -94,10 +106,16 @@ export function applicationDelta(ctx: TenantContext): (request: GraphRequest) =>
         }
       }
       for (const gone of tombstones.get(s) ?? []) {
-        if (inRound(gone.sequence) && wanted({ id: gone.id })) changes.push({ sequence: gone.sequence, id: gone.id, item: { id: gone.id, '@removed': { reason: 'deleted' } } });
+        if (inRound(gone.sequence) && wanted({ id: gone.id }))
+          changes.push({
+            sequence: gone.sequence,
+            id: gone.id,
+            item: { id: gone.id, '@removed': { reason: 'deleted' } },
+          });
       }
     }
-    const order = (a: { sequence: number; id: string }, b: { sequence: number; id: string }) => a.sequence - b.sequence || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    const order = (a: { sequence: number; id: string }, b: { sequence: number; id: string }) =>
+      a.sequence - b.sequence || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
     changes.sort(order);
     const after = token.after;
     const remaining = after ? changes.filter((c) => order(c, { sequence: after[0], id: after[1] }) > 0) : changes;
@@ -105,7 +123,8 @@ export function applicationDelta(ctx: TenantContext): (request: GraphRequest) =>
     const body: Json = { '@odata.context': contextUrl(request.serviceRoot, 'applications', token.select) };
     if (remaining.length > page.length) {
       const last = page[page.length - 1]!;
-      body['@odata.nextLink'] = `${request.serviceRoot}/applications/delta?$skiptoken=${encodeToken({ ...token, after: [last.sequence, last.id] })}`;
+      body['@odata.nextLink'] =
+        `${request.serviceRoot}/applications/delta?$skiptoken=${encodeToken({ ...token, after: [last.sequence, last.id] })}`;
     } else {
       const next: DeltaToken = { since: token.upTo, upTo: token.upTo, select: token.select, filter: token.filter };
       body['@odata.deltaLink'] = `${request.serviceRoot}/applications/delta?$deltatoken=${encodeToken(next)}`;

@@ -9,7 +9,13 @@ import type { ApplicationRecord, Json, TenantState } from '../state';
 import { invalidValue, withKeys } from './credentials';
 
 /** Who may read and write applications (the Permissions table of each application API page). */
-export const APPLICATION_READ = ['Application.Read.All', 'Application.ReadWrite.All', OWNED_BY, 'Directory.Read.All', 'Directory.ReadWrite.All'];
+export const APPLICATION_READ = [
+  'Application.Read.All',
+  'Application.ReadWrite.All',
+  OWNED_BY,
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+];
 export const APPLICATION_WRITE = ['Application.ReadWrite.All', OWNED_BY];
 
 /** Object ids and appIds are GUIDs. */
@@ -69,7 +75,12 @@ const PROPERTIES: Record<string, Kind> = {
  * https://learn.microsoft.com/graph/api/resources/application
  */
 const READ_ONLY = new Set(['id', 'appId', 'publisherDomain', 'createdDateTime', 'deletedDateTime']);
-const SIGN_IN_AUDIENCES = ['AzureADMyOrg', 'AzureADMultipleOrgs', 'AzureADandPersonalMicrosoftAccount', 'PersonalMicrosoftAccount'];
+const SIGN_IN_AUDIENCES = [
+  'AzureADMyOrg',
+  'AzureADMultipleOrgs',
+  'AzureADandPersonalMicrosoftAccount',
+  'PersonalMicrosoftAccount',
+];
 /**
  * What $filter supports on applications, by default and with ConsistencyLevel: eventual + $count=true:
  * https://learn.microsoft.com/graph/aad-advanced-queries
@@ -128,7 +139,13 @@ export function applicationDefaults(): Json {
     tokenEncryptionKeyId: null,
     uniqueName: null,
     addIns: [],
-    api: { acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, oauth2PermissionScopes: [], preAuthorizedApplications: [] },
+    api: {
+      acceptMappedClaims: null,
+      knownClientApplications: [],
+      requestedAccessTokenVersion: null,
+      oauth2PermissionScopes: [],
+      preAuthorizedApplications: [],
+    },
     appRoles: [],
     info: { logoUrl: null, marketingUrl: null, privacyStatementUrl: null, supportUrl: null, termsOfServiceUrl: null },
     keyCredentials: [],
@@ -157,16 +174,26 @@ export function applicationDefaults(): Json {
 export function readBody(body: unknown, mode: 'create' | 'update'): Record<string, unknown> {
   if (body === undefined && mode === 'update') return {};
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
+    throw new GraphError(
+      400,
+      'BadRequest',
+      'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+    );
   }
   const input = body as Record<string, unknown>;
   for (const [name, value] of Object.entries(input)) {
     if (name === '@odata.type') {
-      if (value !== '#microsoft.graph.application') throw badRequest(`A type named '${String(value)}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.`);
+      if (value !== '#microsoft.graph.application')
+        throw badRequest(
+          `A type named '${String(value)}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.`,
+        );
       continue;
     }
     if (name === 'owners@odata.bind' && mode === 'create') {
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw badRequest("An unexpected 'PrimitiveValue' node was found when reading from the JSON reader. A 'StartArray' node was expected.");
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+        throw badRequest(
+          "An unexpected 'PrimitiveValue' node was found when reading from the JSON reader. A 'StartArray' node was expected.",
+        );
       continue;
     }
     const kind = PROPERTIES[name];
@@ -187,25 +214,36 @@ export function readBody(body: unknown, mode: 'create' | 'update'): Record<strin
 
 function checkShape(name: string, kind: Kind, value: unknown): void {
   const edm = kind === 'boolean' ? 'Edm.Boolean' : 'Edm.String';
-  const node = (v: unknown) => (Array.isArray(v) ? 'StartArray' : typeof v === 'object' && v !== null ? 'StartObject' : 'PrimitiveValue');
+  const node = (v: unknown) =>
+    Array.isArray(v) ? 'StartArray' : typeof v === 'object' && v !== null ? 'StartObject' : 'PrimitiveValue';
   const unexpected = (expected: string) =>
-    badRequest(`An unexpected '${node(value)}' node was found when reading from the JSON reader. A '${expected}' node was expected.`);
+    badRequest(
+      `An unexpected '${node(value)}' node was found when reading from the JSON reader. A '${expected}' node was expected.`,
+    );
   switch (kind) {
     case 'string':
     case 'boolean':
       if (value === null) return;
       if (typeof value === 'object') throw unexpected('PrimitiveValue');
       if (typeof value !== (kind === 'boolean' ? 'boolean' : 'string')) {
-        throw badRequest(`Cannot convert a primitive value to the expected type '${edm}'. See the inner exception for more details.`);
+        throw badRequest(
+          `Cannot convert a primitive value to the expected type '${edm}'. See the inner exception for more details.`,
+        );
       }
       return;
     case 'strings':
       if (!Array.isArray(value)) throw unexpected('StartArray');
-      if (value.some((v) => typeof v !== 'string')) throw badRequest("Cannot convert a primitive value to the expected type 'Edm.String'. See the inner exception for more details.");
+      if (value.some((v) => typeof v !== 'string'))
+        throw badRequest(
+          "Cannot convert a primitive value to the expected type 'Edm.String'. See the inner exception for more details.",
+        );
       return;
     case 'objects':
       if (!Array.isArray(value)) throw unexpected('StartArray');
-      if (value.some((v) => typeof v !== 'object' || v === null || Array.isArray(v))) throw badRequest("An unexpected 'PrimitiveValue' node was found when reading from the JSON reader. A 'StartObject' node was expected.");
+      if (value.some((v) => typeof v !== 'object' || v === null || Array.isArray(v)))
+        throw badRequest(
+          "An unexpected 'PrimitiveValue' node was found when reading from the JSON reader. A 'StartObject' node was expected.",
+        );
       return;
     case 'object':
       if (value !== null && (typeof value !== 'object' || Array.isArray(value))) throw unexpected('StartObject');
@@ -220,11 +258,18 @@ function checkShape(name: string, kind: Kind, value: unknown): void {
 function validateValues(input: Record<string, unknown>, mode: 'create' | 'update'): void {
   if (mode === 'create' || 'displayName' in input) {
     const name = input.displayName;
-    if (typeof name !== 'string' || name.trim() === '' || name.length > 256) throw invalidValue('displayName', 'Application');
+    if (typeof name !== 'string' || name.trim() === '' || name.length > 256)
+      throw invalidValue('displayName', 'Application');
   }
-  if ('signInAudience' in input && !SIGN_IN_AUDIENCES.includes(String(input.signInAudience))) throw invalidValue('signInAudience', 'Application');
-  if (typeof input.description === 'string' && input.description.length > 1024) throw invalidValue('description', 'Application');
-  if ('uniqueName' in input && input.uniqueName !== null && (typeof input.uniqueName !== 'string' || input.uniqueName.trim() === '')) {
+  if ('signInAudience' in input && !SIGN_IN_AUDIENCES.includes(String(input.signInAudience)))
+    throw invalidValue('signInAudience', 'Application');
+  if (typeof input.description === 'string' && input.description.length > 1024)
+    throw invalidValue('description', 'Application');
+  if (
+    'uniqueName' in input &&
+    input.uniqueName !== null &&
+    (typeof input.uniqueName !== 'string' || input.uniqueName.trim() === '')
+  ) {
     throw invalidValue('uniqueName', 'Application');
   }
 }
@@ -258,7 +303,8 @@ export function checkUniqueness(state: TenantState, id: string, data: Json): voi
   if (uris.length > 0) {
     for (const [otherId, other] of Object.entries(state.data.applications)) {
       if (otherId === id) continue;
-      if (((other.data.identifierUris as string[] | undefined) ?? []).some((u) => uris.includes(u.toLowerCase()))) throw conflict('identifierUris', otherId);
+      if (((other.data.identifierUris as string[] | undefined) ?? []).some((u) => uris.includes(u.toLowerCase())))
+        throw conflict('identifierUris', otherId);
     }
   }
 }

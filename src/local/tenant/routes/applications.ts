@@ -8,9 +8,36 @@
  * deleted-items.ts. https://learn.microsoft.com/graph/api/resources/application
  */
 import { isVisible, type RouteModule } from '../context';
-import { badRequest, type GraphRequest, type GraphResponse, notFound, OWNED_BY, type Permission, type Route, unsupportedQuery } from '../http';
-import { contextUrl, decodeToken, encodeToken, hasEventualConsistency, isPageCursor, matchesQuery, nextLinkFor, pageOf, parseListQuery, parseSelect } from '../odata';
-import { type ApplicationRecord, type DeletedRecord, graphTimestamp, type Json, newObjectId, type TenantState } from '../state';
+import {
+  badRequest,
+  type GraphRequest,
+  type GraphResponse,
+  notFound,
+  OWNED_BY,
+  type Permission,
+  type Route,
+  unsupportedQuery,
+} from '../http';
+import {
+  contextUrl,
+  decodeToken,
+  encodeToken,
+  hasEventualConsistency,
+  isPageCursor,
+  matchesQuery,
+  nextLinkFor,
+  pageOf,
+  parseListQuery,
+  parseSelect,
+} from '../odata';
+import {
+  type ApplicationRecord,
+  type DeletedRecord,
+  graphTimestamp,
+  type Json,
+  newObjectId,
+  type TenantState,
+} from '../state';
 import { checkKeyCredential, checkPasswordCredential, effectivePolicy } from '../app-policies';
 import { applicationDelta } from './application-delta';
 import {
@@ -32,7 +59,11 @@ const CREDENTIAL_WRITE = [...WRITE, 'Directory.ReadWrite.All'];
 
 /** The three ways Graph addresses one application: https://learn.microsoft.com/graph/api/application-get */
 function keyed(suffix = ''): string[] {
-  return [`/applications/{id}${suffix}`, `/applications(appId='{appId}')${suffix}`, `/applications(uniqueName='{uniqueName}')${suffix}`];
+  return [
+    `/applications/{id}${suffix}`,
+    `/applications(appId='{appId}')${suffix}`,
+    `/applications(uniqueName='{uniqueName}')${suffix}`,
+  ];
 }
 
 function keyValue(params: Record<string, string>): string {
@@ -52,7 +83,9 @@ function findApplication(state: TenantState, params: Record<string, string>): Ap
 function checkKeySyntax(params: Record<string, string>): void {
   if (params.id !== undefined && !GUID.test(params.id)) throw badRequest(`Invalid object identifier '${params.id}'.`);
   if (params.appId !== undefined && !GUID.test(params.appId)) {
-    throw badRequest("Invalid value specified for object reference property 'appId'. Please ensure that this value has an appropriate syntax and length.");
+    throw badRequest(
+      "Invalid value specified for object reference property 'appId'. Please ensure that this value has an appropriate syntax and length.",
+    );
   }
 }
 
@@ -78,7 +111,11 @@ export const applicationRoutes: RouteModule = (ctx) => {
   const write: Permission = { anyOf: WRITE, ownedBy: ownsTarget };
 
   function entity(request: GraphRequest, record: ApplicationRecord, select?: string[], extra: Json = {}): Json {
-    return { '@odata.context': contextUrl(request.serviceRoot, 'applications', select, true), ...render(record, select), ...extra };
+    return {
+      '@odata.context': contextUrl(request.serviceRoot, 'applications', select, true),
+      ...render(record, select),
+      ...extra,
+    };
   }
 
   function create(request: GraphRequest, input: Record<string, unknown>): GraphResponse {
@@ -94,7 +131,11 @@ export const applicationRoutes: RouteModule = (ctx) => {
     }
     if (owners.size > 20) throw invalidValue('owners', 'Application');
     // An app-only caller with just Application.ReadWrite.OwnedBy becomes an owner of what it creates.
-    if (request.caller.roles.has(OWNED_BY) && !request.caller.roles.has('Application.ReadWrite.All') && request.caller.servicePrincipalId) {
+    if (
+      request.caller.roles.has(OWNED_BY) &&
+      !request.caller.roles.has('Application.ReadWrite.All') &&
+      request.caller.servicePrincipalId
+    ) {
       owners.add(request.caller.servicePrincipalId);
     }
     const { 'owners@odata.bind': _bind, passwordCredentials, keyCredentials, ...properties } = input;
@@ -120,20 +161,26 @@ export const applicationRoutes: RouteModule = (ctx) => {
     const policy = effectivePolicy(s, undefined);
     if (keyCredentials !== undefined) {
       const accepted = acceptKeyCredentials(keyCredentials, undefined);
-      for (const key of accepted.credentials) checkKeyCredential(policy, record.data.createdDateTime, String(key.startDateTime), String(key.endDateTime));
+      for (const key of accepted.credentials)
+        checkKeyCredential(policy, record.data.createdDateTime, String(key.startDateTime), String(key.endDateTime));
       record.data.keyCredentials = accepted.credentials;
       record.certificates = accepted.certificates;
     }
     // Passwords in the create body (application-post-applications): secretText only in this 201.
     const secrets = new Map<string, string>();
     for (const requested of (passwordCredentials as unknown[] | undefined) ?? []) {
-      const added = addPassword(record, requested, now, ctx.credentialUsableFrom(), (start, end) => checkPasswordCredential(policy, record.data.createdDateTime, start, end));
+      const added = addPassword(record, requested, now, ctx.credentialUsableFrom(), (start, end) =>
+        checkPasswordCredential(policy, record.data.createdDateTime, start, end),
+      );
       secrets.set(String(added.keyId), String(added.secretText));
     }
     s.addApplication(record);
     const body = entity(request, record);
     if (secrets.size > 0) {
-      body.passwordCredentials = (record.data.passwordCredentials as Json[]).map((c) => ({ ...c, secretText: secrets.get(String(c.keyId)) ?? null }));
+      body.passwordCredentials = (record.data.passwordCredentials as Json[]).map((c) => ({
+        ...c,
+        secretText: secrets.get(String(c.keyId)) ?? null,
+      }));
     }
     return { status: 201, body };
   }
@@ -144,7 +191,10 @@ export const applicationRoutes: RouteModule = (ctx) => {
     if ('uniqueName' in input) {
       const current = record.data.uniqueName;
       // uniqueName is settable only while null (resources/application; wording of the refusal unverified).
-      if (typeof current === 'string' && (typeof input.uniqueName !== 'string' || input.uniqueName.toLowerCase() !== current.toLowerCase())) {
+      if (
+        typeof current === 'string' &&
+        (typeof input.uniqueName !== 'string' || input.uniqueName.toLowerCase() !== current.toLowerCase())
+      ) {
         throw badRequest("Property 'uniqueName' is immutable once set and cannot be updated.");
       }
     }
@@ -162,7 +212,8 @@ export const applicationRoutes: RouteModule = (ctx) => {
       data.keyCredentials = accepted.credentials;
       certificates = accepted.certificates;
     }
-    if (typeof record.data.uniqueName !== 'string' && typeof data.uniqueName === 'string') s.uniqueNameToApplication.set(data.uniqueName.toLowerCase(), id);
+    if (typeof record.data.uniqueName !== 'string' && typeof data.uniqueName === 'string')
+      s.uniqueNameToApplication.set(data.uniqueName.toLowerCase(), id);
     record.data = data;
     record.certificates = certificates;
     record.sequence = s.nextSequence();
@@ -173,16 +224,17 @@ export const applicationRoutes: RouteModule = (ctx) => {
     const s = state();
     const id = String(record.data.id);
     s.removeApplication(id);
-    const deleted: DeletedRecord & Pick<ApplicationRecord, 'secretHashes' | 'certificates' | 'credentialsUsableFrom'> = {
-      kind: 'application',
-      data: { ...record.data, deletedDateTime: graphTimestamp(request.now) },
-      visibleFrom: record.visibleFrom,
-      sequence: s.nextSequence(),
-      owners: record.owners,
-      secretHashes: record.secretHashes,
-      certificates: record.certificates,
-      credentialsUsableFrom: record.credentialsUsableFrom,
-    };
+    const deleted: DeletedRecord & Pick<ApplicationRecord, 'secretHashes' | 'certificates' | 'credentialsUsableFrom'> =
+      {
+        kind: 'application',
+        data: { ...record.data, deletedDateTime: graphTimestamp(request.now) },
+        visibleFrom: record.visibleFrom,
+        sequence: s.nextSequence(),
+        owners: record.owners,
+        secretHashes: record.secretHashes,
+        certificates: record.certificates,
+        credentialsUsableFrom: record.credentialsUsableFrom,
+      };
     s.data.deletedItems[id] = deleted;
   }
 
@@ -205,15 +257,28 @@ export const applicationRoutes: RouteModule = (ctx) => {
       for (const id of ids) if (include(s.data.applications[id]!)) count += 1;
       body['@odata.count'] = count;
     }
-    if (page.next) body['@odata.nextLink'] = nextLinkFor(request.serviceRoot, '/applications', request.query, encodeToken(page.next));
+    if (page.next)
+      body['@odata.nextLink'] = nextLinkFor(
+        request.serviceRoot,
+        '/applications',
+        request.query,
+        encodeToken(page.next),
+      );
     const expand = request.query.get('$expand');
     if (expand !== null && !/^owners(\(\$select=id\))?$/.test(expand.replace(/\s+/g, ''))) {
-      throw unsupportedQuery(`Parsing OData Select and Expand failed: Could not find a property named '${expand.split('(')[0]}' on type 'microsoft.graph.application'.`);
+      throw unsupportedQuery(
+        `Parsing OData Select and Expand failed: Could not find a property named '${expand.split('(')[0]}' on type 'microsoft.graph.application'.`,
+      );
     }
     // $expand=owners (https://learn.microsoft.com/graph/api/application-list): each application with its owners as directoryObjects, ids and types only.
     const owners = (record: ApplicationRecord) =>
-      record.owners.map((id) => ({ '@odata.type': s.data.users[id] ? '#microsoft.graph.user' : '#microsoft.graph.servicePrincipal', id }));
-    body.value = page.items.map((record) => (expand === null ? render(record, query.select) : { ...render(record, query.select), owners: owners(record) }));
+      record.owners.map((id) => ({
+        '@odata.type': s.data.users[id] ? '#microsoft.graph.user' : '#microsoft.graph.servicePrincipal',
+        id,
+      }));
+    body.value = page.items.map((record) =>
+      expand === null ? render(record, query.select) : { ...render(record, query.select), owners: owners(record) },
+    );
     return { status: 200, body };
   }
 
@@ -221,7 +286,8 @@ export const applicationRoutes: RouteModule = (ctx) => {
     if (!hasEventualConsistency(request)) throw badRequest('$count is not currently supported.');
     const query = parseListQuery(request, APPLICATION_CAPABILITIES);
     let n = 0;
-    for (const record of Object.values(state().data.applications)) if (isVisible(record, request.now) && matchesQuery(query, record.data)) n += 1;
+    for (const record of Object.values(state().data.applications))
+      if (isVisible(record, request.now) && matchesQuery(query, record.data)) n += 1;
     return { status: 200, text: String(n) };
   }
 
@@ -229,7 +295,13 @@ export const applicationRoutes: RouteModule = (ctx) => {
 
   const routes: Route[] = [
     { method: 'GET', pattern: '/applications', permission: { anyOf: READ }, write: false, handler: list },
-    { method: 'POST', pattern: '/applications', permission: { anyOf: WRITE }, write: true, handler: (request) => create(request, readBody(request.body, 'create')) },
+    {
+      method: 'POST',
+      pattern: '/applications',
+      permission: { anyOf: WRITE },
+      write: true,
+      handler: (request) => create(request, readBody(request.body, 'create')),
+    },
     { method: 'GET', pattern: '/applications/$count', permission: { anyOf: READ }, write: false, handler: count },
     { method: 'GET', pattern: '/applications/delta', permission: { anyOf: READ }, write: false, handler: delta },
     { method: 'GET', pattern: '/applications/delta()', permission: { anyOf: READ }, write: false, handler: delta },
@@ -279,11 +351,13 @@ export const applicationRoutes: RouteModule = (ctx) => {
       const uniqueName = request.params.uniqueName!;
       const existing = findApplication(state(), request.params);
       const createIfMissing = /(^|[,;\s])create-if-missing($|[,;\s])/i.test(String(request.headers.prefer ?? ''));
-      if (existing && isVisible(existing, request.now)) return update(request, existing, readBody(request.body, 'update'));
+      if (existing && isVisible(existing, request.now))
+        return update(request, existing, readBody(request.body, 'update'));
       if (existing) throw conflict('uniqueName', String(existing.data.id)); // still replicating: the write clashes
       if (!createIfMissing) throw notFound(uniqueName);
       const input = readBody(request.body, 'create');
-      if (typeof input.uniqueName === 'string' && input.uniqueName.toLowerCase() !== uniqueName.toLowerCase()) throw invalidValue('uniqueName', 'Application');
+      if (typeof input.uniqueName === 'string' && input.uniqueName.toLowerCase() !== uniqueName.toLowerCase())
+        throw invalidValue('uniqueName', 'Application');
       return create(request, { ...input, uniqueName });
     },
   });
@@ -296,14 +370,27 @@ export const applicationRoutes: RouteModule = (ctx) => {
       handler: (request) => {
         const record = visibleApplication(request);
         const body = request.body as { passwordCredential?: unknown } | undefined;
-        if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw invalidValue('passwordCredential', 'Application');
+        if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body)))
+          throw invalidValue('passwordCredential', 'Application');
         const policy = effectivePolicy(state(), String(record.data.id));
-        const credential = addPassword(record, body?.passwordCredential, request.now, ctx.credentialUsableFrom(), (start, end) => {
-          checkPasswordCredential(policy, record.data.createdDateTime, start, end);
-          ctx.beforeCredentialWrite();
-        });
+        const credential = addPassword(
+          record,
+          body?.passwordCredential,
+          request.now,
+          ctx.credentialUsableFrom(),
+          (start, end) => {
+            checkPasswordCredential(policy, record.data.createdDateTime, start, end);
+            ctx.beforeCredentialWrite();
+          },
+        );
         record.sequence = state().nextSequence();
-        return { status: 200, body: { '@odata.context': `${request.serviceRoot}/$metadata#microsoft.graph.passwordCredential`, ...credential } };
+        return {
+          status: 200,
+          body: {
+            '@odata.context': `${request.serviceRoot}/$metadata#microsoft.graph.passwordCredential`,
+            ...credential,
+          },
+        };
       },
     });
   }

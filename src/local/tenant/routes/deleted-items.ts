@@ -43,7 +43,8 @@ export const deletedItemRoutes: RouteModule = (ctx: TenantContext) => {
     return !record || record.owners.includes(request.caller.servicePrincipalId);
   };
 
-  const odataType = (record: DeletedRecord) => (record.kind === 'application' ? '#microsoft.graph.application' : '#microsoft.graph.servicePrincipal');
+  const odataType = (record: DeletedRecord) =>
+    record.kind === 'application' ? '#microsoft.graph.application' : '#microsoft.graph.servicePrincipal';
 
   return [
     {
@@ -57,7 +58,17 @@ export const deletedItemRoutes: RouteModule = (ctx: TenantContext) => {
         const value = Object.values(state().data.deletedItems)
           .filter((record) => record.kind === 'application')
           .map((record) => applySelect(record.data, select));
-        return { status: 200, body: { '@odata.context': contextUrl(request.serviceRoot, 'directory/deletedItems/microsoft.graph.application', select), value } };
+        return {
+          status: 200,
+          body: {
+            '@odata.context': contextUrl(
+              request.serviceRoot,
+              'directory/deletedItems/microsoft.graph.application',
+              select,
+            ),
+            value,
+          },
+        };
       },
     },
     {
@@ -67,7 +78,14 @@ export const deletedItemRoutes: RouteModule = (ctx: TenantContext) => {
       write: false,
       handler: (request) => {
         const record = deletedItem(request);
-        return { status: 200, body: { '@odata.context': `${request.serviceRoot}/$metadata#directoryObjects/$entity`, '@odata.type': odataType(record), ...record.data } };
+        return {
+          status: 200,
+          body: {
+            '@odata.context': `${request.serviceRoot}/$metadata#directoryObjects/$entity`,
+            '@odata.type': odataType(record),
+            ...record.data,
+          },
+        };
       },
     },
     {
@@ -82,9 +100,12 @@ export const deletedItemRoutes: RouteModule = (ctx: TenantContext) => {
         const data: Json = { ...record.data, deletedDateTime: null };
         if (record.kind === 'application') {
           if (typeof data.uniqueName === 'string' && s.uniqueNameToApplication.has(data.uniqueName.toLowerCase())) {
-            throw badRequest('A conflicting object with one or more of the specified property values is present in the directory.');
+            throw badRequest(
+              'A conflicting object with one or more of the specified property values is present in the directory.',
+            );
           }
-          const kept = record as DeletedRecord & Partial<Pick<ApplicationRecord, 'secretHashes' | 'certificates' | 'credentialsUsableFrom'>>;
+          const kept = record as DeletedRecord &
+            Partial<Pick<ApplicationRecord, 'secretHashes' | 'certificates' | 'credentialsUsableFrom'>>;
           s.addApplication({
             data,
             visibleFrom: ctx.visibleFrom(),
@@ -96,12 +117,26 @@ export const deletedItemRoutes: RouteModule = (ctx: TenantContext) => {
           });
         } else {
           if (s.appIdToServicePrincipal.has(String(data.appId).toLowerCase())) {
-            throw badRequest('A conflicting object with one or more of the specified property values is present in the directory.');
+            throw badRequest(
+              'A conflicting object with one or more of the specified property values is present in the directory.',
+            );
           }
-          s.addServicePrincipal({ data, visibleFrom: ctx.visibleFrom(), sequence: s.nextSequence(), owners: record.owners });
+          s.addServicePrincipal({
+            data,
+            visibleFrom: ctx.visibleFrom(),
+            sequence: s.nextSequence(),
+            owners: record.owners,
+          });
         }
         delete s.data.deletedItems[id];
-        return { status: 200, body: { '@odata.context': `${request.serviceRoot}/$metadata#directoryObjects/$entity`, '@odata.type': odataType(record), ...data } };
+        return {
+          status: 200,
+          body: {
+            '@odata.context': `${request.serviceRoot}/$metadata#directoryObjects/$entity`,
+            '@odata.type': odataType(record),
+            ...data,
+          },
+        };
       },
     },
     {
