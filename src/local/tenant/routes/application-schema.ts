@@ -316,3 +316,37 @@ export function renderApplication(record: ApplicationRecord, select: readonly st
   if (select.includes('keyCredentials')) selected.keyCredentials = withKeys(record);
   return selected;
 }
+
+// How a request addresses one application.
+
+/** The three ways Graph addresses one application: https://learn.microsoft.com/graph/api/application-get */
+export function keyed(suffix = ''): string[] {
+  return [
+    `/applications/{id}${suffix}`,
+    `/applications(appId='{appId}')${suffix}`,
+    `/applications(uniqueName='{uniqueName}')${suffix}`,
+  ];
+}
+
+export function keyValue(params: Record<string, string>): string {
+  return params.id ?? params.appId ?? params.uniqueName ?? '';
+}
+
+/** The application a request addresses, visible or not, or undefined. */
+export function findApplication(state: TenantState, params: Record<string, string>): ApplicationRecord | undefined {
+  let id: string | undefined;
+  if (params.id !== undefined) id = params.id.toLowerCase();
+  else if (params.appId !== undefined) id = state.appIdToApplication.get(params.appId.toLowerCase());
+  else if (params.uniqueName !== undefined) id = state.uniqueNameToApplication.get(params.uniqueName.toLowerCase());
+  return id === undefined ? undefined : state.data.applications[id];
+}
+
+/** Graph's 400 for a malformed key (ids are GUIDs); then 404 for a missing or not yet replicated one. */
+export function checkKeySyntax(params: Record<string, string>): void {
+  if (params.id !== undefined && !GUID.test(params.id)) throw badRequest(`Invalid object identifier '${params.id}'.`);
+  if (params.appId !== undefined && !GUID.test(params.appId)) {
+    throw badRequest(
+      "Invalid value specified for object reference property 'appId'. Please ensure that this value has an appropriate syntax and length.",
+    );
+  }
+}

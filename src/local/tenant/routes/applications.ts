@@ -4,8 +4,8 @@
  * $count, addPassword/removePassword, certificates by PATCH keyCredentials. Objects written here become visible
  * to other calls only after the replication delay (a new object answers 404 meanwhile, as in Entra:
  * https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/).
- * The body checks are in application-schema.ts, delta in application-delta.ts, the deleted items in
- * deleted-items.ts. https://learn.microsoft.com/graph/api/resources/application
+ * The body checks and key addressing are in application-schema.ts, delta in application-delta.ts, the deleted
+ * items in deleted-items.ts. https://learn.microsoft.com/graph/api/resources/application
  */
 import { isVisible, type RouteModule } from '../context';
 import {
@@ -30,14 +30,7 @@ import {
   parseListQuery,
   parseSelect,
 } from '../odata';
-import {
-  type ApplicationRecord,
-  type DeletedRecord,
-  graphTimestamp,
-  type Json,
-  newObjectId,
-  type TenantState,
-} from '../state';
+import { type ApplicationRecord, type DeletedRecord, graphTimestamp, type Json, newObjectId } from '../state';
 import { checkKeyCredential, checkPasswordCredential, effectivePolicy } from '../app-policies';
 import { applicationDelta } from './application-delta';
 import {
@@ -45,9 +38,12 @@ import {
   APPLICATION_READ as READ,
   APPLICATION_WRITE as WRITE,
   applicationDefaults,
+  checkKeySyntax,
   checkUniqueness,
   conflict,
-  GUID,
+  findApplication,
+  keyed,
+  keyValue,
   merge,
   readBody,
   renderApplication as render,
@@ -56,38 +52,6 @@ import { acceptKeyCredentials, addedOrChangedKeys, addPassword, invalidValue, re
 
 /** addPassword/removePassword also accept Directory.ReadWrite.All (application-addpassword's Permissions table). */
 const CREDENTIAL_WRITE = [...WRITE, 'Directory.ReadWrite.All'];
-
-/** The three ways Graph addresses one application: https://learn.microsoft.com/graph/api/application-get */
-function keyed(suffix = ''): string[] {
-  return [
-    `/applications/{id}${suffix}`,
-    `/applications(appId='{appId}')${suffix}`,
-    `/applications(uniqueName='{uniqueName}')${suffix}`,
-  ];
-}
-
-function keyValue(params: Record<string, string>): string {
-  return params.id ?? params.appId ?? params.uniqueName ?? '';
-}
-
-/** The application a request addresses, visible or not, or undefined. */
-function findApplication(state: TenantState, params: Record<string, string>): ApplicationRecord | undefined {
-  let id: string | undefined;
-  if (params.id !== undefined) id = params.id.toLowerCase();
-  else if (params.appId !== undefined) id = state.appIdToApplication.get(params.appId.toLowerCase());
-  else if (params.uniqueName !== undefined) id = state.uniqueNameToApplication.get(params.uniqueName.toLowerCase());
-  return id === undefined ? undefined : state.data.applications[id];
-}
-
-/** Graph's 400 for a malformed key (ids are GUIDs); then 404 for a missing or not yet replicated one. */
-function checkKeySyntax(params: Record<string, string>): void {
-  if (params.id !== undefined && !GUID.test(params.id)) throw badRequest(`Invalid object identifier '${params.id}'.`);
-  if (params.appId !== undefined && !GUID.test(params.appId)) {
-    throw badRequest(
-      "Invalid value specified for object reference property 'appId'. Please ensure that this value has an appropriate syntax and length.",
-    );
-  }
-}
 
 export const applicationRoutes: RouteModule = (ctx) => {
   const state = () => ctx.state();
