@@ -1,7 +1,7 @@
 /**
  * The request path in a real browser, as two people do it in local mode (`node dist/src/local/start.js`, what
  * `npm start` runs): Alex asks for an app in his personal chat, Megan approves it in the approvals channel from a
- * second browser context that the Agents Playground takes for her (teams-tooling.md §5a), the bot provisions it in
+ * second browser context that the Agents Playground takes for her (test/helpers/e2e-local-mode.ts actAs), the bot provisions it in
  * the local tenant, and Alex reveals the client secret once and then sees only its hint and expiry.
  *
  * Screenshots of each stage go to test-results/ (git-ignored), and a last one of each page however the test ends.

@@ -161,7 +161,7 @@ export function launchChromium(): Promise<Browser> {
 /**
  * Makes the Playground pages of `context` act as `user` (one of its configured users): the Playground has no way to
  * switch people, and its client takes the current user from this one response. Card clicks then reach the bot
- * from that person; typed messages still come from the configured current user (teams-tooling.md §5a).
+ * from that person; typed messages still come from the configured current user.
  */
 export async function actAs(context: BrowserContext, user: DemoUser): Promise<void> {
   await context.route('**/_internal/v1/config', async (route) => {

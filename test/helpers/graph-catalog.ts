@@ -1,6 +1,7 @@
 /**
  * Microsoft Graph permission ids for test fixtures, read from the real catalog the local tenant serves
- * (never typed by hand: third-party lists carry typos, spec §16).
+ * (never typed by hand: third-party lists carry typos; https://learn.microsoft.com/graph/permissions-reference is the
+ * source of that catalog).
  */
 import catalog from '../../src/local/tenant/graph-permissions.json';
 

@@ -1,8 +1,9 @@
 /**
  * A tenant for the application conformance tests, built as data: the Microsoft Graph service principal with
- * the real ids of the permissions the tests use (shared/reference/graph-permissions.json), callers (an app with
+ * the real ids of the permissions the tests use (src/local/tenant/graph-permissions.json), callers (an app with
  * a secret, its service principal, and appRoleAssignments granting it permissions on Graph), and applications
- * made directly as records (fast, for paging). Also serves the app management policy routes (spec §11).
+ * made directly as records (fast, for paging). Also serves the app management policy routes
+ * (https://learn.microsoft.com/graph/api/resources/tenantappmanagementpolicy).
  */
 import { createHash } from 'node:crypto';
 import { type Client, GraphError as ClientGraphError, ResponseType } from '@microsoft/microsoft-graph-client';

@@ -1,5 +1,6 @@
 /**
- * The Graph error classifier (spec §12, §13.3) on the errors the Graph client throws: a GraphError whose body is
+ * The Graph error classifier (https://learn.microsoft.com/graph/errors, https://learn.microsoft.com/graph/throttling)
+ * on the errors the Graph client throws: a GraphError whose body is
  * the JSON of Graph's "error" object and whose headers are the response's. 400 and 403 are retried only for the
  * named replication messages; a 404 only for an object created moments ago.
  */

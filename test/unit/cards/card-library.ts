@@ -2,7 +2,7 @@ import * as AC from 'adaptivecards';
 
 /**
  * The adaptivecards library, for test files that run in jest's jsdom environment (the UMD bundle needs `window`
- * to load). See shared/reference/teams-tooling.md §8.
+ * to load, and its package "main" is ESM that jest cannot require: jest.config.js maps it to the UMD file).
  */
 
 // jsdom has no innerText, which the renderer uses for TextRun: without this the rendered text would be empty.
