@@ -1,5 +1,5 @@
 /**
- * Private delivery of the credential (PRODUCT.md): the client secret is created by addPassword only when the
+ * Private delivery of the credential: the client secret is created by addPassword only when the
  * requester clicks "Reveal client secret", checked at the token endpoint, and handed back to that one click.
  * It is never stored, logged or sent in a message: the request keeps only its keyId, hint and expiry. A second
  * Reveal never creates or shows a secret. "I have stored it", or REVEAL_TTL passing, hides it again.
