@@ -8,6 +8,7 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import { GRAPH_APP_ID } from '../../src/local/tenant/identity';
 import { consentRoutes } from '../../src/local/tenant/routes/consent';
 import { directoryRoutes } from '../../src/local/tenant/routes/directory';
+import { directoryRoleRoutes } from '../../src/local/tenant/routes/directory-roles';
 import { ownersRoutes } from '../../src/local/tenant/routes/owners';
 import { servicePrincipalsRoutes } from '../../src/local/tenant/routes/service-principals';
 import type { RunningTenant } from '../../src/local/tenant/server';
@@ -201,9 +202,9 @@ export async function graphFailure(call: Promise<unknown>): Promise<{ status: nu
 
 export { TestClock };
 
-/** The tenant with the service principal, consent, owner and directory routes, on the fixture's data. */
+/** The tenant with the service principal, consent, owner, directory and directory role routes, on the fixture's data. */
 export function startDirectoryTenant(fixture: DirectoryFixture, clock = new TestClock()): Promise<RunningTenant> {
-  return startTestTenant({ data: fixture.data, routes: [servicePrincipalsRoutes, consentRoutes, ownersRoutes, directoryRoutes], now: clock.now });
+  return startTestTenant({ data: fixture.data, routes: [servicePrincipalsRoutes, consentRoutes, ownersRoutes, directoryRoutes, directoryRoleRoutes], now: clock.now });
 }
 
 /** A Graph client signed in as the fixture app (real ClientSecretCredential against the tenant's token endpoint). */

@@ -6,6 +6,7 @@ import { applicationRoutes } from './applications';
 import { deletedItemRoutes } from './deleted-items';
 import { consentRoutes } from './consent';
 import { directoryRoutes } from './directory';
+import { directoryRoleRoutes } from './directory-roles';
 import { ownersRoutes } from './owners';
 import { policyRoutes } from './policies';
 import { servicePrincipalsRoutes } from './service-principals';
@@ -17,5 +18,6 @@ export const allRoutes: readonly RouteModule[] = [
   consentRoutes,
   ownersRoutes,
   directoryRoutes,
+  directoryRoleRoutes,
   policyRoutes,
 ];
