@@ -13,12 +13,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Actor } from '../domain/conversation';
-import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
+import { NotAuthorized, RegistrarError } from '../domain/errors';
 import {
   nextStep,
   registrarActor,
   toAppSpec,
-  transition,
   type AppRequest,
   type ProvisioningStep,
   type RequestEvent,
@@ -29,7 +28,7 @@ import { redactText, type Logger } from '../lib/logger';
 import { createKeyedQueue, createLimiter } from '../lib/queues';
 import type { Clock, Provisioner, StepContext, Store, Stored } from './ports';
 import type { ApproverPolicy } from './request-approvers';
-import { RequestNotFound, commitTransition, loadRequest, moveRequest, requestsInState, toRequest, type RequestRecord } from './request-records';
+import { RequestNotFound, loadRequest, moveRequest, requestsInState, toRequest, type RequestRecord } from './request-records';
 
 export interface ProvisioningService {
   /** Runs provisioning of an approved (or provisioning) request in the background; never awaited by a Teams invoke. A second call for a request already running in this process does nothing. */
@@ -59,8 +58,6 @@ export interface ProvisioningServiceDeps {
   maxConcurrentRuns?: number;
 }
 
-/** Saves that lose the ETag race are read and tried again this many times (cards being annotated cause some). */
-const MAX_COMMIT_ATTEMPTS = 8;
 const DEFAULT_CONCURRENT_RUNS = 8;
 
 const stepWords: Record<ProvisioningStep, string> = {
@@ -112,27 +109,17 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
   }
 
   /**
-   * Makes `event` on the request as stored, ETag-guarded: on a conflict the request is read again and, while
-   * `wanted` still holds for it, the move is decided again. Returns the request as it now stands (saved, or as
-   * found when the move was already made or is no longer wanted).
+   * Makes `event` through the one move loop (moveRequest), starting from the request as this run last read it: on a
+   * conflict it is read again and, while `wanted` still holds for it, the move is decided again. Returns the request
+   * as it now stands (saved, or as found when the move was already made or is no longer wanted), and tells onChange.
    */
   async function commit(log: Logger, current: Stored<RequestRecord>, event: RequestEvent, wanted: (request: AppRequest) => boolean): Promise<Stored<RequestRecord>> {
-    for (let attempt = 1; ; attempt++) {
-      const request = toRequest(current.value);
-      if (!wanted(request)) return current;
-      const result = transition(request, event, registrarActor, clock.now());
-      if (!result.changed) return current;
-      try {
-        const outcome = await commitTransition(store, current, result.request, result.audit);
-        if (!outcome.audited) log.warn({ sequence: outcome.stored.value.lastAudit?.sequence }, 'audit row deferred');
-        notify(toRequest(outcome.stored.value));
-        return outcome.stored;
-      } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= MAX_COMMIT_ATTEMPTS) throw err;
-        log.debug({ event: event.type, attempt }, 'request changed meanwhile; reading it again');
-        current = await loadRequest(store, request.id);
-      }
+    const moved = await moveRequest(store, current.value.id, (request) => (wanted(request) ? event : undefined), registrarActor, () => clock.now(), current);
+    if (moved.changed) {
+      if (!moved.audited) log.warn({ sequence: moved.stored.value.lastAudit?.sequence }, 'audit row deferred');
+      notify(moved.request);
     }
+    return moved.stored;
   }
 
   /** One step through the Provisioner, from what the request and its checkpoints say. */

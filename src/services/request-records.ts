@@ -103,10 +103,10 @@ export async function commitTransition(store: Store, current: Stored<IndexedRequ
 }
 
 export type MoveOutcome =
-  /** Saved: `request` as stored, `from` as it was before the move. */
-  | { changed: true; request: AppRequest; from: AppRequest; audited: boolean }
+  /** Saved: `request` as stored (`stored` with its ETag), `from` as it was before the move. */
+  | { changed: true; request: AppRequest; stored: Stored<IndexedRequestRecord>; from: AppRequest; audited: boolean }
   /** Already made (a repeat), or no longer wanted: `request` as found. */
-  | { changed: false; request: AppRequest; message?: string };
+  | { changed: false; request: AppRequest; stored: Stored<IndexedRequestRecord>; message?: string };
 
 /**
  * How many times a save that lost the ETag race is decided again from the request as stored: the one cap of every
@@ -130,19 +130,21 @@ export async function moveRequest(
   event: RequestEvent | ((request: AppRequest, now: Date) => WantedMove),
   actor: TransitionActor,
   now: () => Date,
+  /** The request as the caller just read it: the first attempt decides on it instead of reading it again. */
+  known?: Stored<IndexedRequestRecord>,
 ): Promise<MoveOutcome> {
   for (let attempt = 1; ; attempt++) {
-    const current = await loadRequest(store, requestId);
+    const current = attempt === 1 && known ? known : await loadRequest(store, requestId);
     const request = toRequest(current.value);
     const at = now();
     const wanted = typeof event === 'function' ? event(request, at) : event;
-    if (!wanted) return { changed: false, request };
-    if ('unchanged' in wanted) return { changed: false, request, message: wanted.unchanged };
+    if (!wanted) return { changed: false, request, stored: current };
+    if ('unchanged' in wanted) return { changed: false, request, stored: current, message: wanted.unchanged };
     const result = transition(request, wanted, actor, at);
-    if (!result.changed) return { changed: false, request, message: result.message };
+    if (!result.changed) return { changed: false, request, stored: current, message: result.message };
     try {
       const outcome = await commitTransition(store, current, result.request, result.audit);
-      return { changed: true, request: toRequest(outcome.stored.value), from: request, audited: outcome.audited };
+      return { changed: true, request: toRequest(outcome.stored.value), stored: outcome.stored, from: request, audited: outcome.audited };
     } catch (err) {
       if (!(err instanceof ConflictError) || attempt >= SAVE_ATTEMPTS) throw err;
     }
