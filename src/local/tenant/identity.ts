@@ -4,47 +4,18 @@
  * keys, and the check of the access tokens it issued when they come back on Graph calls.
  * Tokens carry tid, appid, the roles granted to the app on Microsoft Graph, aud = the resource asked for, and
  * the v1 issuer https://sts.windows.net/{tid}/ (what Graph issues for app-only tokens; unverified).
+ * The certificate (client assertion) check is in client-assertion.ts, the token endpoint's errors in identity-error.ts.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomUUID, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import jwt from 'jsonwebtoken';
+import { checkClientAssertion } from './client-assertion';
 import { type Caller, invalidToken } from './http';
+import { IdentityError } from './identity-error';
 import type { ApplicationRecord, TenantState } from './state';
 
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 const TOKEN_LIFETIME_SECONDS = 3599;
-/** Entra accepts client assertions from clocks a few minutes off (MSAL rounds nbf to the nearest second). */
-const CLOCK_SKEW_SECONDS = 300;
-
-/**
- * An Entra token-endpoint error: HTTP status, OAuth error, AADSTS number and description.
- * https://learn.microsoft.com/entra/identity-platform/reference-error-codes
- */
-export class IdentityError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly aadsts: number,
-    description: string,
-  ) {
-    super(`AADSTS${aadsts}: ${description}`);
-  }
-
-  body(now: Date): Json {
-    const traceId = randomUUID();
-    const correlationId = randomUUID();
-    const timestamp = now.toISOString().replace('T', ' ').slice(0, 19) + 'Z';
-    return {
-      error: this.error,
-      error_description: `${this.message}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
-      error_codes: [this.aadsts],
-      timestamp,
-      trace_id: traceId,
-      correlation_id: correlationId,
-      error_uri: `https://login.microsoftonline.com/error?code=${this.aadsts}`,
-    };
-  }
-}
 
 type Json = Record<string, unknown>;
 
@@ -173,7 +144,9 @@ export function createIdentity(options: IdentityOptions): Identity {
     }
     if (secret === undefined) {
       if (form.get('client_assertion')) {
-        checkClientAssertion(app, clientId, tenant, form, now);
+        // This token endpoint under any of the tenant's names.
+        const tokenEndpoints = [tenant, state.tenantId, state.data.domain].map((name) => `${options.baseUrl()}/${name}/oauth2/v2.0/token`);
+        checkClientAssertion(app, clientId, form, now, tokenEndpoints);
       } else {
         throw new IdentityError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
       }
@@ -204,77 +177,6 @@ export function createIdentity(options: IdentityOptions): Identity {
         'invalid_client',
         7000222,
         `The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
-      );
-    }
-  }
-
-  /**
-   * Certificate credentials (the client credentials flow's second case, with a certificate): a JWT signed with the private key of one of the app's uploaded
-   * certificates, named by its x5t (SHA-1) or x5t#S256 thumbprint, with aud = this token endpoint, iss = sub =
-   * client_id, and a valid exp/nbf. Entra's answers: 700027 for an unknown or expired key or a bad signature,
-   * 700024 for an assertion outside its time range, 700021 for a client id mismatch.
-   */
-  function checkClientAssertion(app: ApplicationRecord, clientId: string, tenant: string, form: URLSearchParams, now: Date): void {
-    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
-      throw new IdentityError(400, 'invalid_request', 700025, "The 'client_assertion_type' must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.");
-    }
-    const assertion = form.get('client_assertion') ?? '';
-    const decoded = jwt.decode(assertion, { complete: true });
-    if (!decoded || typeof decoded.payload === 'string') throw new IdentityError(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
-    const header = decoded.header as jwt.JwtHeader & { 'x5t#S256'?: string };
-    const sha256Thumbprint = header['x5t#S256'];
-    const sha1Thumbprint = header.x5t;
-    const presented = Buffer.from(sha256Thumbprint ?? sha1Thumbprint ?? '', 'base64url').toString('hex').toUpperCase();
-    const keyNotFound = (reason: string, extra = '') =>
-      new IdentityError(
-        401,
-        'invalid_client',
-        700027,
-        `Client assertion contains an invalid signature. [Reason - ${reason}, Thumbprint of key used by client: '${presented}'${extra}, Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${clientId}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments if you are not using the Global endpoint.]`,
-      );
-    const keyCredentials = (app.data.keyCredentials as Array<{ keyId: string; startDateTime?: string; endDateTime?: string; usage?: string }> | undefined) ?? [];
-    const match = keyCredentials.find((credential) => {
-      const der = app.certificates[credential.keyId];
-      if (!der || (credential.usage !== undefined && credential.usage !== 'Verify')) return false;
-      const bytes = Buffer.from(der, 'base64');
-      const thumbprint = createHash(sha256Thumbprint ? 'sha256' : 'sha1').update(bytes).digest('hex').toUpperCase();
-      return presented !== '' && thumbprint === presented;
-    });
-    // A certificate uploaded a moment ago is not known to the token service yet (replication).
-    if (!match || (app.credentialsUsableFrom[match.keyId] ?? 0) > now.getTime()) throw keyNotFound('The key was not found.');
-    const start = match.startDateTime ? Date.parse(match.startDateTime) : -Infinity;
-    const end = match.endDateTime ? Date.parse(match.endDateTime) : Infinity;
-    if (end <= now.getTime() || start > now.getTime()) {
-      throw keyNotFound('The key used is expired.', `, Found key 'Start=${match.startDateTime ?? ''}, End=${match.endDateTime ?? ''}'`);
-    }
-    const certificate = new X509Certificate(Buffer.from(app.certificates[match.keyId]!, 'base64'));
-    const clock = Math.floor(now.getTime() / 1000);
-    let claims: jwt.JwtPayload;
-    try {
-      claims = jwt.verify(assertion, certificate.publicKey, { algorithms: ['RS256', 'PS256', 'ES256'], clockTimestamp: clock, clockTolerance: CLOCK_SKEW_SECONDS }) as jwt.JwtPayload;
-    } catch (err) {
-      if (err instanceof jwt.TokenExpiredError || err instanceof jwt.NotBeforeError) {
-        const payload = decoded.payload;
-        throw new IdentityError(
-          401,
-          'invalid_client',
-          700024,
-          `Client assertion is not within its valid time range. Current time: ${now.toISOString()}, assertion valid from ${payload.nbf ? new Date(payload.nbf * 1000).toISOString() : 'unknown'}, expiry time of assertion ${payload.exp ? new Date(payload.exp * 1000).toISOString() : 'unknown'}. Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .`,
-        );
-      }
-      throw new IdentityError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
-    }
-    if (claims.iss !== clientId || claims.sub !== clientId) {
-      throw new IdentityError(401, 'invalid_client', 700021, "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .");
-    }
-    const tokenEndpoints = [tenant, options.state().tenantId, options.state().data.domain].map((t) => `${options.baseUrl()}/${t}/oauth2/v2.0/token`.toLowerCase());
-    const audiences = (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).map((a) => String(a).toLowerCase());
-    if (!audiences.some((a) => tokenEndpoints.includes(a))) {
-      throw new IdentityError(
-        401,
-        'invalid_client',
-        700027,
-        `Client assertion failed signature validation. [Reason - The audience '${audiences.join(' ')}' of the assertion is not this token endpoint.]`,
       );
     }
   }
