@@ -1,5 +1,5 @@
 /**
- * Benchmark: the credential-expiry scan (spec §6.7) against a large local tenant. 100,000 applications with a
+ * Benchmark: the credential-expiry scan (https://learn.microsoft.com/graph/api/application-list) against a large local tenant. 100,000 applications with a
  * secret and a certificate each, paged with the real Graph client ($top=999, $select of what the scan reads),
  * through the whole HTTPS pipeline. A page must cost O(page), so the scan takes seconds.
  */

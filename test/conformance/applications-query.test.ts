@@ -1,5 +1,5 @@
 /**
- * Listing applications as Graph does (spec §4.3, §5.2, §5.6): $filter subset and its errors, $top and paging
+ * Listing applications as Graph does (https://learn.microsoft.com/graph/api/application-list, https://learn.microsoft.com/graph/query-parameters): $filter subset and its errors, $top and paging
  * with nextLink, $count, and delta with @removed — over https with the real Graph client.
  */
 import type { Client } from '@microsoft/microsoft-graph-client';

@@ -1,5 +1,5 @@
 /**
- * The local tenant's application endpoints (spec §5, §6, §13), driven over https by the real
+ * The local tenant's application endpoints (https://learn.microsoft.com/graph/api/resources/application), driven over https by the real
  * ClientSecretCredential and Graph client, as Registrar's Graph adapter calls them.
  */
 import { ClientSecretCredential } from '@azure/identity';

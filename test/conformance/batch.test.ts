@@ -1,5 +1,5 @@
 /**
- * JSON batching (spec §14) through the real Graph client: order, dependsOn, 424 for dependents of a failed
+ * JSON batching (https://learn.microsoft.com/graph/json-batching) through the real Graph client: order, dependsOn, 424 for dependents of a failed
  * request, the 20-request limit, and inner requests going through the same pipeline (faults, counters).
  */
 import { RetryHandlerOptions } from '@microsoft/microsoft-graph-client';

@@ -1,5 +1,5 @@
 /**
- * Certificate credentials at the token endpoint (spec §2.1 case 2), driven by the real @azure/identity
+ * Certificate credentials at the token endpoint (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow#second-case-access-token-request-with-a-certificate), driven by the real @azure/identity
  * ClientCertificateCredential (MSAL signs the assertion with PS256 and x5t#S256).
  */
 import { createHash, sign } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Admin consent as Graph serves it (spec §8, §13): app role assignments, which the token endpoint turns into
+ * Admin consent as Graph serves it (https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto, https://learn.microsoft.com/graph/api/oauth2permissiongrant-post): app role assignments, which the token endpoint turns into
  * the `roles` claim, and delegated permission grants. Driven by the real Graph SDK over https.
  */
 import { type Client, ResponseType } from '@microsoft/microsoft-graph-client';

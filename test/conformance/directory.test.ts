@@ -1,5 +1,5 @@
 /**
- * Users, groups, membership checks through nested groups, and directory role assignments (spec §10) as Graph
+ * Users, groups, membership checks through nested groups, and directory role assignments (https://learn.microsoft.com/graph/api/rbacapplication-post-roleassignments) as Graph
  * serves them, driven by the real Graph SDK over https.
  */
 import { type Client, ResponseType } from '@microsoft/microsoft-graph-client';

@@ -1,7 +1,7 @@
 /**
- * Fault injection over https with the real clients: throttling (spec §15), 503s, lost responses, latency and
- * replication delay (spec §13), through a small route module so that only the pipeline is under test; and 409
- * concurrency conflicts on credential writes (spec §12), through the real application routes.
+ * Fault injection over https with the real clients: throttling (https://learn.microsoft.com/graph/throttling), 503s, lost responses, latency and
+ * replication delay (https://devblogs.microsoft.com/microsoft365dev/the-eventual-consistency-of-directory-objects-in-microsoft-graph/), through a small route module so that only the pipeline is under test; and 409
+ * concurrency conflicts on credential writes (https://learn.microsoft.com/graph/errors), through the real application routes.
  */
 import { RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import { parseFaultSettings } from '../../src/local/tenant/admin';

@@ -1,5 +1,5 @@
 /**
- * Owners of applications and service principals as Graph serves them (spec §9, §3 OwnedBy), driven by the
+ * Owners of applications and service principals as Graph serves them (https://learn.microsoft.com/graph/api/application-post-owners, and the OwnedBy permissions of https://learn.microsoft.com/graph/permissions-reference), driven by the
  * real Graph SDK over https.
  */
 import { type Client, ResponseType } from '@microsoft/microsoft-graph-client';

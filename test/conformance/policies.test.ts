@@ -1,5 +1,5 @@
 /**
- * The local tenant's app management policies (spec §11): the tenant default and custom policies, their
+ * The local tenant's app management policies (https://learn.microsoft.com/graph/api/resources/tenantappmanagementpolicy): the tenant default and custom policies, their
  * assignment to applications, and their enforcement when credentials are added or updated (addPassword,
  * PATCH keyCredentials, create with a password), never at the token endpoint. Driven over https by the real
  * ClientSecretCredential and Graph client.

@@ -39,7 +39,7 @@ describe('the demo tenant seed', () => {
     }
   });
 
-  test('when Registrar resolves Graph permissions through the real routes, then the ids of spec §16 come back', async () => {
+  test('when Registrar resolves Graph permissions through the real routes, then the ids of Microsoft's permission catalog come back', async () => {
     let tenant: RunningTenant | undefined;
     try {
       tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
@@ -65,7 +65,7 @@ describe('the demo tenant seed', () => {
     expect(graph.appRoles.length + graph.oauth2PermissionScopes.length).toBe(60);
     const role = (value: string) => graph.appRoles.find((r) => r.value === value)?.id;
     const scope = (value: string) => graph.oauth2PermissionScopes.find((s) => s.value === value);
-    // Spec §16.
+    // The ids https://learn.microsoft.com/graph/permissions-reference lists.
     expect(role('Application.ReadWrite.OwnedBy')).toBe('18a4783c-866b-4cc7-a460-3d5e5662c884');
     expect(role('Directory.ReadWrite.All')).toBe('19dbc75e-c2e2-444c-a770-ec69d8559fc7');
     expect(role('User.Read.All')).toBe('df021288-bdef-4463-88db-98f22de89214');

@@ -1,5 +1,5 @@
 /**
- * Service principals as Graph serves them (spec §7, §13), driven by the real Graph SDK over https.
+ * Service principals as Graph serves them (https://learn.microsoft.com/graph/api/resources/serviceprincipal), driven by the real Graph SDK over https.
  */
 import { type Client, ResponseType } from '@microsoft/microsoft-graph-client';
 import { GRAPH_APP_ID } from '../../src/local/tenant/identity';
