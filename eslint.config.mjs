@@ -2,10 +2,15 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const botFramework = { group: ['botbuilder*', 'botframework-*', '@microsoft/teams-ai'], message: 'Bot Framework types stay in src/bot/ and src/server.ts.' };
+const botFramework = {
+  group: ['botbuilder*', 'botframework-*', '@microsoft/teams-ai'],
+  message: 'Bot Framework types stay in src/bot/ and src/server.ts.',
+};
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'coverage/', '.registrar/', 'devTools/', 'test-results/', '*.tmp.js'] },
+  {
+    ignores: ['dist/', 'build/', 'node_modules/', 'coverage/', '.registrar/', 'devTools/', 'test-results/', '*.tmp.js'],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,7 +20,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' }],
       // Only config.ts reads the environment (tests and local launchers set it for child processes).
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through src/config.ts.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through src/config.ts.' },
+      ],
     },
   },
   {
@@ -34,7 +42,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [botFramework, { regex: '^\\.\\./', message: 'domain/ is pure rules: it imports only domain/ (and Node built-ins).' }] },
+        {
+          patterns: [
+            botFramework,
+            { regex: '^\\.\\./', message: 'domain/ is pure rules: it imports only domain/ (and Node built-ins).' },
+          ],
+        },
       ],
     },
   },
@@ -43,7 +56,16 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [botFramework, { group: ['../adapters/*', '../adapters/**', '../bot/*', '../local/*', '../local/**'], message: 'Services reach the outside through the ports in services/ports.ts; adapters are built in container.ts.' }] },
+        {
+          patterns: [
+            botFramework,
+            {
+              group: ['../adapters/*', '../adapters/**', '../bot/*', '../local/*', '../local/**'],
+              message:
+                'Services reach the outside through the ports in services/ports.ts; adapters are built in container.ts.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -54,10 +76,19 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['../adapters/*', '../adapters/**'], message: 'Handlers call services; adapters are built in container.ts.' },
+            {
+              group: ['../adapters/*', '../adapters/**'],
+              message: 'Handlers call services; adapters are built in container.ts.',
+            },
             { group: ['../services/request-records'], message: 'Handlers call services; the store is theirs.' },
           ],
-          paths: [{ name: '../services/ports', importNames: ['Store', 'Collection'], message: 'Handlers call services; the store is theirs.' }],
+          paths: [
+            {
+              name: '../services/ports',
+              importNames: ['Store', 'Collection'],
+              message: 'Handlers call services; the store is theirs.',
+            },
+          ],
         },
       ],
     },
@@ -69,6 +100,14 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+      },
+    },
   },
 );

@@ -19,8 +19,18 @@ module.exports = {
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   projects: [
     { ...common, displayName: 'unit', testEnvironment: 'node', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testEnvironment: 'node', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
-    { ...common, displayName: 'conformance', testEnvironment: 'node', testMatch: ['<rootDir>/test/conformance/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'conformance',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/conformance/**/*.test.ts'],
+    },
     { ...common, displayName: 'e2e', testEnvironment: 'node', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };

@@ -20,13 +20,19 @@ const worstCases: ReadonlyArray<[string, (n: number) => string]> = [
   ['< only', (n) => '<'.repeat(n)],
   ['<at> never closed', (n) => '<at>'.repeat(Math.ceil(n / 4)).slice(0, n)],
   ['<at> then text, no </at>', (n) => `<at>${'x'.repeat(n - 4)}`],
-  ['<at> and 1,000 characters, again and again', (n) => `<at>${'x'.repeat(1000)}`.repeat(Math.ceil(n / 1004)).slice(0, n)],
+  [
+    '<at> and 1,000 characters, again and again',
+    (n) => `<at>${'x'.repeat(1000)}`.repeat(Math.ceil(n / 1004)).slice(0, n),
+  ],
   ['<a with no >', (n) => '<a'.repeat(Math.ceil(n / 2)).slice(0, n)],
   ['mentions and &nbsp;', (n) => '<at>R</at>&nbsp;'.repeat(Math.ceil(n / 16)).slice(0, n)],
   ['a command after spaces', (n) => `${' '.repeat(n - 4)}help`],
 ];
 
-export function benchCommandParse(sizes: readonly number[] = [28_000, 256 * 1024, MiB], runs = 15): CommandParseResult[] {
+export function benchCommandParse(
+  sizes: readonly number[] = [28_000, 256 * 1024, MiB],
+  runs = 15,
+): CommandParseResult[] {
   const results: CommandParseResult[] = [];
   for (const [name, make] of worstCases) {
     for (const chars of sizes) {

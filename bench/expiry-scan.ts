@@ -70,7 +70,16 @@ async function tenantProcess(count: number, certificateDir: string): Promise<voi
   const now = Date.now();
   const users = Array.from({ length: 10 }, (_, i) => {
     const id = newObjectId();
-    data.users[id] = { data: { id, displayName: `Owner ${i}`, userPrincipalName: `owner${i}@contoso.onmicrosoft.com`, accountEnabled: true }, visibleFrom: 0, sequence: 1 };
+    data.users[id] = {
+      data: {
+        id,
+        displayName: `Owner ${i}`,
+        userPrincipalName: `owner${i}@contoso.onmicrosoft.com`,
+        accountEnabled: true,
+      },
+      visibleFrom: 0,
+      sequence: 1,
+    };
     return id;
   });
   const far = new Date(now + 400 * DAY).toISOString();
@@ -93,9 +102,17 @@ async function tenantProcess(count: number, certificateDir: string): Promise<voi
   process.send?.({ url: tenant.url, tenantId: tenant.tenantId, readerAppId, dueApplications } satisfies TenantInfo);
 }
 
-async function startTenantProcess(count: number, certificateDir: string): Promise<{ info: TenantInfo; child: ChildProcess }> {
-  const child = fork(__filename, ['tenant', String(count), certificateDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [info] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(() => Promise.reject(new Error('the tenant process exited before it was ready')))])) as [TenantInfo];
+async function startTenantProcess(
+  count: number,
+  certificateDir: string,
+): Promise<{ info: TenantInfo; child: ChildProcess }> {
+  const child = fork(__filename, ['tenant', String(count), certificateDir], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [info] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(() => Promise.reject(new Error('the tenant process exited before it was ready'))),
+  ])) as [TenantInfo];
   return { info, child };
 }
 
@@ -112,7 +129,11 @@ async function counters(url: string): Promise<Record<string, number>> {
 }
 
 async function setLatency(url: string, latencyMs: number): Promise<void> {
-  await fetch(`${url}/_emulator/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latencyMs }) });
+  await fetch(`${url}/_emulator/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ latencyMs }),
+  });
 }
 
 async function resetCounters(url: string): Promise<void> {
@@ -154,10 +175,22 @@ async function sampled<T>(work: () => Promise<T>): Promise<{ value: T; rss: numb
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
-async function runOnce(count: number, certificateDir: string, connectionString: string, latencyMs = 0): Promise<ExpiryScanRun> {
+async function runOnce(
+  count: number,
+  certificateDir: string,
+  connectionString: string,
+  latencyMs = 0,
+): Promise<ExpiryScanRun> {
   const { info, child } = await startTenantProcess(count, certificateDir);
   try {
-    const connection = createGraphConnection({ cloud: 'global', endpoint: info.url, authorityHost: info.url, tenantId: info.tenantId, clientId: info.readerAppId, clientSecret: SECRET });
+    const connection = createGraphConnection({
+      cloud: 'global',
+      endpoint: info.url,
+      authorityHost: info.url,
+      tenantId: info.tenantId,
+      clientId: info.readerAppId,
+      clientSecret: SECRET,
+    });
     await connection.credential.getToken(`${info.url}/.default`); // the token is not part of either loop
     const logger = createLogger({ level: 'warn' });
     const store = new TableStore({ connectionString, tablePrefix: `bench${count}${Date.now() % 100_000}` });
@@ -184,7 +217,9 @@ async function runOnce(count: number, certificateDir: string, connectionString: 
       bare = await barePaging(connection);
     } else {
       // The median of three: the machine's other work moves a single run by a tenth or more.
-      bare = [await barePaging(connection), await barePaging(connection), await barePaging(connection)].sort((a, b) => a.ms - b.ms)[1]!;
+      bare = [await barePaging(connection), await barePaging(connection), await barePaging(connection)].sort(
+        (a, b) => a.ms - b.ms,
+      )[1]!;
     }
     global.gc?.();
     const before = process.memoryUsage();
@@ -194,7 +229,8 @@ async function runOnce(count: number, certificateDir: string, connectionString: 
     const quietStarted = performance.now();
     const quiet = await service.scan({ trigger: 'job' });
     const quietScanMs = performance.now() - quietStarted;
-    if (quiet.announced.length !== 0) throw new Error(`the second scan announced ${quiet.announced.length} credentials again`);
+    if (quiet.announced.length !== 0)
+      throw new Error(`the second scan announced ${quiet.announced.length} credentials again`);
 
     const pages = calls['GET /applications'] ?? 0;
     const owners = calls['GET /applications/{id}/owners'] ?? 0;
@@ -222,13 +258,18 @@ async function runOnce(count: number, certificateDir: string, connectionString: 
  * The scan at each tenant size, one tenant process and one Azurite table set per run; then at the largest size once
  * more with `latencyMs` added to every Graph call, as Graph takes its time where the local tenant answers at once.
  */
-export async function benchExpiryScan(certificateDir: string, sizes: readonly number[], latencyMs = GRAPH_LATENCY_MS): Promise<ExpiryScanRun[]> {
+export async function benchExpiryScan(
+  certificateDir: string,
+  sizes: readonly number[],
+  latencyMs = GRAPH_LATENCY_MS,
+): Promise<ExpiryScanRun[]> {
   const azurite = await startAzurite({ inMemory: true, port: 0 });
   try {
     const runs: ExpiryScanRun[] = [];
     for (const size of sizes) runs.push(await runOnce(size, certificateDir, azurite.connectionString));
     const largest = Math.max(...sizes);
-    if (latencyMs > 0 && Number.isFinite(largest)) runs.push(await runOnce(largest, certificateDir, azurite.connectionString, latencyMs));
+    if (latencyMs > 0 && Number.isFinite(largest))
+      runs.push(await runOnce(largest, certificateDir, azurite.connectionString, latencyMs));
     return runs;
   } finally {
     await azurite.stop();
@@ -250,8 +291,15 @@ export function printExpiryScan(runs: readonly ExpiryScanRun[]): boolean {
         `  memory during the scan: peak RSS ${run.rssMb.peak} MB (${run.rssMb.before} MB before), peak heap ${run.heapMb.peak} MB (${run.heapMb.before} MB before)`,
       ].join('\n'),
     );
-    if (run.requests.pages !== run.pages || run.requests.owners !== 0 || run.requests.other !== 0 || run.announced !== run.dueApplications) {
-      console.error(`expiry-scan: expected ${run.pages} page requests and nothing else, and ${run.dueApplications} announcements`);
+    if (
+      run.requests.pages !== run.pages ||
+      run.requests.owners !== 0 ||
+      run.requests.other !== 0 ||
+      run.announced !== run.dueApplications
+    ) {
+      console.error(
+        `expiry-scan: expected ${run.pages} page requests and nothing else, and ${run.dueApplications} announcements`,
+      );
       ok = false;
     }
   }

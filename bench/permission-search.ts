@@ -15,8 +15,16 @@ export interface PermissionSearchResult {
 }
 
 export function benchPermissionSearch(copies = 80, searches = 4000): PermissionSearchResult {
-  const catalog: SearchablePermission[] = graphCatalog.map((p) => ({ id: p.id, value: p.value, type: p.type as PermissionType, adminConsentRequired: p.adminConsentRequired, description: p.description }));
-  const large = Array.from({ length: copies }, (_, i) => catalog.map((p) => ({ ...p, id: `${i}-${p.id}`, value: `${p.value}${i === 0 ? '' : `.V${i}`}` }))).flat();
+  const catalog: SearchablePermission[] = graphCatalog.map((p) => ({
+    id: p.id,
+    value: p.value,
+    type: p.type as PermissionType,
+    adminConsentRequired: p.adminConsentRequired,
+    description: p.description,
+  }));
+  const large = Array.from({ length: copies }, (_, i) =>
+    catalog.map((p) => ({ ...p, id: `${i}-${p.id}`, value: `${p.value}${i === 0 ? '' : `.V${i}`}` })),
+  ).flat();
   const index = createPermissionIndex(large);
   const queries = ['user', 'mail.send', 'read all', 'directory', 'sites', 'x', 'files.readwrite', 'channel messages'];
   for (const query of queries) index.search(query);
@@ -27,5 +35,10 @@ export function benchPermissionSearch(copies = 80, searches = 4000): PermissionS
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
-  return { permissions: index.size, searches, perSearchMs: times.reduce((a, b) => a + b, 0) / searches, p99Ms: times[Math.floor(searches * 0.99)]! };
+  return {
+    permissions: index.size,
+    searches,
+    perSearchMs: times.reduce((a, b) => a + b, 0) / searches,
+    p99Ms: times[Math.floor(searches * 0.99)]!,
+  };
 }

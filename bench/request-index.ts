@@ -34,7 +34,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** A request id from a number: distinct numbers give distinct ids. */
 export function requestIdFor(n: number): string {
   let id = '';
-  for (let rest = n, i = 0; i < requestIdLength; i++, rest = Math.floor(rest / requestIdAlphabet.length)) id = requestIdAlphabet[rest % requestIdAlphabet.length]! + id;
+  for (let rest = n, i = 0; i < requestIdLength; i++, rest = Math.floor(rest / requestIdAlphabet.length))
+    id = requestIdAlphabet[rest % requestIdAlphabet.length]! + id;
   return id;
 }
 
@@ -81,7 +82,12 @@ export async function seed(store: Store, requests: readonly AppRequest[]): Promi
     const indexRows = indexRowsOf(request);
     const writes: RequestTableWrite[] = [
       { on: 'record', op: 'create', row: request.id, value: { ...request, indexRows } },
-      ...indexRows.map((row): RequestTableWrite => ({ on: 'index', op: 'upsert', row, value: { requestId: request.id } })),
+      ...indexRows.map((row): RequestTableWrite => ({
+        on: 'index',
+        op: 'upsert',
+        row,
+        value: { requestId: request.id },
+      })),
     ];
     if (batch.length + writes.length > 100) await send();
     batch.push(...writes);
@@ -90,14 +96,28 @@ export async function seed(store: Store, requests: readonly AppRequest[]): Promi
 }
 
 /** `count` decided requests (delivered with the secret hidden, rejected, expired, cancelled, failed) of `people` people, ids from `firstId`. */
-export function decidedRequests(count: number, options: { people: readonly string[]; firstId: number; now: Date }): AppRequest[] {
+export function decidedRequests(
+  count: number,
+  options: { people: readonly string[]; firstId: number; now: Date },
+): AppRequest[] {
   return Array.from({ length: count }, (_, i) => {
     const status = decidedStatuses[i % decidedStatuses.length]!;
     const createdAt = new Date(options.now.getTime() - 30 * DAY_MS + i * 1000);
     const revealedAt = new Date(createdAt.getTime() + 60_000).toISOString();
     return sampleRequest(requestIdFor(options.firstId + i), options.people[i % options.people.length]!, createdAt, {
       status,
-      ...(status === 'delivered' ? { delivery: { kind: 'secret', keyId: `key-${i}`, hint: 'abc', endDateTime: '2027-01-01T00:00:00.000Z', revealedAt }, redactedAt: revealedAt } : {}),
+      ...(status === 'delivered'
+        ? {
+            delivery: {
+              kind: 'secret',
+              keyId: `key-${i}`,
+              hint: 'abc',
+              endDateTime: '2027-01-01T00:00:00.000Z',
+              revealedAt,
+            },
+            redactedAt: revealedAt,
+          }
+        : {}),
     });
   });
 }
@@ -166,8 +186,23 @@ export function readers(store: Store, options: { approverId: string; now: Date }
   });
   const approvers = createApproverPolicy({ ids: [options.approverId] }, undefined);
   return {
-    requests: createRequestService({ store, provisioner: unused, approvers, clock, random: () => new Uint8Array(8), policy: config.policy, logger }),
-    delivery: createDeliveryService({ store, provisioner: unused, clock, policy: config.policy, logger, owners: { ownersOf: async () => [] } }),
+    requests: createRequestService({
+      store,
+      provisioner: unused,
+      approvers,
+      clock,
+      random: () => new Uint8Array(8),
+      policy: config.policy,
+      logger,
+    }),
+    delivery: createDeliveryService({
+      store,
+      provisioner: unused,
+      clock,
+      policy: config.policy,
+      logger,
+      owners: { ownersOf: async () => [] },
+    }),
     provisioning: createProvisioningService({ store, provisioner: unused, approvers, clock, logger }),
     revealTtlMinutes: config.policy.revealTtlMinutes,
   };
@@ -178,23 +213,62 @@ export function readers(store: Store, options: { approverId: string; now: Date }
  * submitted of which 5 are due, 3 approved or being provisioned, 2 provisioned of which 1 is past DELIVERY_TTL_DAYS,
  * and 4 secrets still on their card of which 2 are past REVEAL_TTL.
  */
-export function openRequests(options: { person: string; others: readonly string[]; firstId: number; now: Date; revealTtlMinutes: number }): AppRequest[] {
+export function openRequests(options: {
+  person: string;
+  others: readonly string[];
+  firstId: number;
+  now: Date;
+  revealTtlMinutes: number;
+}): AppRequest[] {
   const { now, person, others } = options;
   let next = options.firstId;
   const id = () => requestIdFor(next++);
   const at = (msAgo: number) => new Date(now.getTime() - msAgo);
   const out: AppRequest[] = [];
-  for (let i = 0; i < 10; i++) out.push(sampleRequest(id(), person, at((i + 1) * DAY_MS), i < 3 ? {} : { status: decidedStatuses[i % decidedStatuses.length]! }));
+  for (let i = 0; i < 10; i++)
+    out.push(
+      sampleRequest(
+        id(),
+        person,
+        at((i + 1) * DAY_MS),
+        i < 3 ? {} : { status: decidedStatuses[i % decidedStatuses.length]! },
+      ),
+    );
   // Submitted 8 days ago: 7 days to decide, so due; submitted a day ago: not yet.
-  for (let i = 0; i < 20; i++) out.push(sampleRequest(id(), others[i % others.length]!, at((i < 5 ? 8 : 1) * DAY_MS + i * 1000)));
+  for (let i = 0; i < 20; i++)
+    out.push(sampleRequest(id(), others[i % others.length]!, at((i < 5 ? 8 : 1) * DAY_MS + i * 1000)));
   // Approved or being provisioned: what resume picks up (it fails them here, after the measurement: no Graph).
-  for (let i = 0; i < 3; i++) out.push(sampleRequest(id(), others[i % others.length]!, at(DAY_MS), { status: i < 2 ? 'approved' : 'provisioning', updatedAt: at(60_000 * (i + 1)).toISOString() }));
+  for (let i = 0; i < 3; i++)
+    out.push(
+      sampleRequest(id(), others[i % others.length]!, at(DAY_MS), {
+        status: i < 2 ? 'approved' : 'provisioning',
+        updatedAt: at(60_000 * (i + 1)).toISOString(),
+      }),
+    );
   // Provisioned, the delivery card not posted yet (what catch-up looks for): one a minute ago, one past DELIVERY_TTL_DAYS.
-  out.push(sampleRequest(id(), others[0]!, at(DAY_MS), { status: 'provisioned', provisionedAt: at(60_000).toISOString() }));
-  out.push(sampleRequest(id(), others[1 % others.length]!, at(20 * DAY_MS), { status: 'provisioned', provisionedAt: at(15 * DAY_MS).toISOString() }));
+  out.push(
+    sampleRequest(id(), others[0]!, at(DAY_MS), { status: 'provisioned', provisionedAt: at(60_000).toISOString() }),
+  );
+  out.push(
+    sampleRequest(id(), others[1 % others.length]!, at(20 * DAY_MS), {
+      status: 'provisioned',
+      provisionedAt: at(15 * DAY_MS).toISOString(),
+    }),
+  );
   for (let i = 0; i < 4; i++) {
     const revealedAt = at((i < 2 ? options.revealTtlMinutes + 5 : 1) * 60_000).toISOString();
-    out.push(sampleRequest(id(), others[i % others.length]!, at(DAY_MS), { status: 'delivered', delivery: { kind: 'secret', keyId: `open-${i}`, hint: 'abc', endDateTime: '2027-01-01T00:00:00.000Z', revealedAt } }));
+    out.push(
+      sampleRequest(id(), others[i % others.length]!, at(DAY_MS), {
+        status: 'delivered',
+        delivery: {
+          kind: 'secret',
+          keyId: `open-${i}`,
+          hint: 'abc',
+          endDateTime: '2027-01-01T00:00:00.000Z',
+          revealedAt,
+        },
+      }),
+    );
   }
   return out;
 }
@@ -227,7 +301,10 @@ async function measure(connectionString: string, decided: number): Promise<Reque
   const counting = countingStore(table);
   const { requests, delivery, provisioning, revealTtlMinutes } = readers(counting.store, { approverId: approver, now });
   const seedStarted = performance.now();
-  await seed(table, [...decidedRequests(decided, { people: others, firstId: 1_000_000, now }), ...openRequests({ person, others, firstId: 1, now, revealTtlMinutes })]);
+  await seed(table, [
+    ...decidedRequests(decided, { people: others, firstId: 1_000_000, now }),
+    ...openRequests({ person, others, firstId: 1, now, revealTtlMinutes }),
+  ]);
   const seedMs = performance.now() - seedStarted;
 
   async function cost<R>(run: () => Promise<R>): Promise<ReaderCost & { result: R }> {
@@ -236,7 +313,11 @@ async function measure(connectionString: string, decided: number): Promise<Reque
     const result = await run();
     return { rows: counting.reads(), ms: performance.now() - started, result };
   }
-  const actor = (aadObjectId: string): Actor => ({ id: `29:${aadObjectId}`, name: aadObjectId.slice(0, 8), aadObjectId });
+  const actor = (aadObjectId: string): Actor => ({
+    id: `29:${aadObjectId}`,
+    name: aadObjectId.slice(0, 8),
+    aadObjectId,
+  });
   // The 30-second sweep of runtime.ts: undecided requests past their expiry, secrets past REVEAL_TTL, deliveries past DELIVERY_TTL_DAYS.
   const sweep = await cost(async () => ({
     expired: (await requests.expireDue(now)).length,
@@ -275,7 +356,9 @@ export async function benchRequestIndex(sizes: readonly number[] = [100, 10_000]
 
 /** The lines `npm run bench` prints; false when the rows read are not the same at every size. */
 export function reportRequestIndex(results: readonly RequestIndexResult[]): { lines: string[]; flat: boolean } {
-  const lines = ['request-index: Requests table rows read (records and index rows) and time, by decided requests in the store'];
+  const lines = [
+    'request-index: Requests table rows read (records and index rows) and time, by decided requests in the store',
+  ];
   for (const r of results) {
     lines.push(
       `  ${r.decided} decided requests (seeded in ${(r.seedMs / 1000).toFixed(1)} s):`,
@@ -294,4 +377,3 @@ export function reportRequestIndex(results: readonly RequestIndexResult[]): { li
   );
   return { lines, flat };
 }
-

@@ -25,7 +25,9 @@ async function main(): Promise<void> {
     process.exitCode = child.status ?? 1;
     return;
   }
-  console.log('command-parse: the worst messages, read as a turn does (target: 28,000 characters of < well under 1 ms, linear in the length)');
+  console.log(
+    'command-parse: the worst messages, read as a turn does (target: 28,000 characters of < well under 1 ms, linear in the length)',
+  );
   for (const r of benchCommandParse()) console.log(`  ${r.name}, ${r.chars} characters: ${r.ms.toFixed(3)} ms`);
   const search = benchPermissionSearch();
   console.log(
@@ -51,9 +53,20 @@ async function main(): Promise<void> {
 
   // The expiry scan in a process of its own (its memory is what is measured), at a tenant a tenth the size too:
   // its peak memory must not grow with the tenant.
-  const expiry = spawnSync(process.execPath, ['--expose-gc', resolve(__dirname, 'expiry-scan.js'), 'run', CERT_DIR, String(Math.max(1, Math.round(count / 10))), String(count)], {
-    stdio: 'inherit',
-  });
+  const expiry = spawnSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      resolve(__dirname, 'expiry-scan.js'),
+      'run',
+      CERT_DIR,
+      String(Math.max(1, Math.round(count / 10))),
+      String(count),
+    ],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (expiry.status !== 0) process.exitCode = 1;
 }
 

@@ -11,7 +11,13 @@ import type { DevCertificate } from '../src/local/tenant/dev-cert';
 import { GRAPH_APP_ID } from '../src/local/tenant/identity';
 import { applicationRoutes } from '../src/local/tenant/routes/applications';
 import { startTenantServer } from '../src/local/tenant/server';
-import { type ApplicationRecord, emptyTenant, graphTimestamp, newObjectId, type TenantData } from '../src/local/tenant/state';
+import {
+  type ApplicationRecord,
+  emptyTenant,
+  graphTimestamp,
+  newObjectId,
+  type TenantData,
+} from '../src/local/tenant/state';
 
 const APPLICATION_READ_ALL = '9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30';
 const SELECT = 'id,appId,displayName,passwordCredentials,keyCredentials';
@@ -50,7 +56,15 @@ export function largeTenant(count: number, readerSecret: string): { data: Tenant
         tags: [],
         uniqueName: null,
         passwordCredentials: [
-          { customKeyIdentifier: null, displayName: 'ci', endDateTime: '2027-01-01T00:00:00Z', hint: 'abc', keyId: passwordKeyId, secretText: null, startDateTime: '2025-01-01T00:00:00Z' },
+          {
+            customKeyIdentifier: null,
+            displayName: 'ci',
+            endDateTime: '2027-01-01T00:00:00Z',
+            hint: 'abc',
+            keyId: passwordKeyId,
+            secretText: null,
+            startDateTime: '2025-01-01T00:00:00Z',
+          },
         ],
         keyCredentials: [
           {
@@ -77,7 +91,19 @@ export function largeTenant(count: number, readerSecret: string): { data: Tenant
 
   const graphSpId = newObjectId();
   data.servicePrincipals[graphSpId] = {
-    data: { id: graphSpId, appId: GRAPH_APP_ID, displayName: 'Microsoft Graph', appRoles: [{ id: APPLICATION_READ_ALL, value: 'Application.Read.All', allowedMemberTypes: ['Application'], isEnabled: true }] },
+    data: {
+      id: graphSpId,
+      appId: GRAPH_APP_ID,
+      displayName: 'Microsoft Graph',
+      appRoles: [
+        {
+          id: APPLICATION_READ_ALL,
+          value: 'Application.Read.All',
+          allowedMemberTypes: ['Application'],
+          isEnabled: true,
+        },
+      ],
+    },
     visibleFrom: 0,
     sequence: 1,
     owners: [],
@@ -86,7 +112,13 @@ export function largeTenant(count: number, readerSecret: string): { data: Tenant
   const readerAppId = newObjectId();
   const keyId = newObjectId();
   data.applications[readerId] = {
-    data: { id: readerId, appId: readerAppId, displayName: 'Registrar', passwordCredentials: [{ keyId, endDateTime: '2099-01-01T00:00:00Z', hint: readerSecret.slice(0, 3) }], keyCredentials: [] },
+    data: {
+      id: readerId,
+      appId: readerAppId,
+      displayName: 'Registrar',
+      passwordCredentials: [{ keyId, endDateTime: '2099-01-01T00:00:00Z', hint: readerSecret.slice(0, 3) }],
+      keyCredentials: [],
+    },
     visibleFrom: 0,
     sequence: 1,
     owners: [],
@@ -95,8 +127,17 @@ export function largeTenant(count: number, readerSecret: string): { data: Tenant
     credentialsUsableFrom: {},
   };
   const readerSpId = newObjectId();
-  data.servicePrincipals[readerSpId] = { data: { id: readerSpId, appId: readerAppId, displayName: 'Registrar' }, visibleFrom: 0, sequence: 1, owners: [] };
-  data.appRoleAssignments.bench = { data: { id: 'bench', appRoleId: APPLICATION_READ_ALL, principalId: readerSpId, resourceId: graphSpId }, visibleFrom: 0, sequence: 1 };
+  data.servicePrincipals[readerSpId] = {
+    data: { id: readerSpId, appId: readerAppId, displayName: 'Registrar' },
+    visibleFrom: 0,
+    sequence: 1,
+    owners: [],
+  };
+  data.appRoleAssignments.bench = {
+    data: { id: 'bench', appRoleId: APPLICATION_READ_ALL, principalId: readerSpId, resourceId: graphSpId },
+    visibleFrom: 0,
+    sequence: 1,
+  };
   data.sequence = 1;
   return { data, readerAppId };
 }
@@ -109,7 +150,10 @@ export async function benchTenantPaging(certificate: DevCertificate, count = 100
   const tenant = await startTenantServer({ certificate, data, routes: [applicationRoutes] });
   const buildMs = performance.now() - buildStart;
   try {
-    const credential = new ClientSecretCredential(tenant.tenantId, readerAppId, secret, { authorityHost: tenant.url, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(tenant.tenantId, readerAppId, secret, {
+      authorityHost: tenant.url,
+      disableInstanceDiscovery: true,
+    });
     const client = Client.initWithMiddleware({
       authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${tenant.url}/.default`] }),
       baseUrl: `${tenant.url}/`,
@@ -123,16 +167,28 @@ export async function benchTenantPaging(certificate: DevCertificate, count = 100
     let pages = 0;
     let seen = 0;
     let credentials = 0;
-    type Page = { value: Array<{ passwordCredentials?: unknown[]; keyCredentials?: unknown[] }>; '@odata.nextLink'?: string };
+    type Page = {
+      value: Array<{ passwordCredentials?: unknown[]; keyCredentials?: unknown[] }>;
+      '@odata.nextLink'?: string;
+    };
     let page = (await client.api('/applications').top(999).select(SELECT).get()) as Page;
     for (;;) {
       pages += 1;
       seen += page.value.length;
-      for (const app of page.value) credentials += (app.passwordCredentials?.length ?? 0) + (app.keyCredentials?.length ?? 0);
+      for (const app of page.value)
+        credentials += (app.passwordCredentials?.length ?? 0) + (app.keyCredentials?.length ?? 0);
       if (!page['@odata.nextLink']) break;
       page = (await client.api(page['@odata.nextLink']).get()) as Page;
     }
-    return { applications: count, buildMs, scanMs: performance.now() - scanStart, pages, requests: tenant.counters.total(), seen, credentials };
+    return {
+      applications: count,
+      buildMs,
+      scanMs: performance.now() - scanStart,
+      pages,
+      requests: tenant.counters.total(),
+      seen,
+      credentials,
+    };
   } finally {
     await tenant.stop();
   }

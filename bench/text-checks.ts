@@ -16,8 +16,8 @@ const worstCases: Record<string, (n: number) => string> = {
   'bracket pairs, no link': (n) => '[]('.repeat(Math.ceil(n / 3)).slice(0, n),
   'brackets then spaces': (n) => `[a]${' '.repeat(n - 6)}(x)`,
   'PEM boundaries': (n) => '-----BEGIN '.repeat(Math.ceil(n / 11)).slice(0, n),
-  'dashes': (n) => '-'.repeat(n),
-  'base64': (n) => 'A'.repeat(n),
+  dashes: (n) => '-'.repeat(n),
+  base64: (n) => 'A'.repeat(n),
   'surrogate halves': (n) => '\uD83D'.repeat(n),
 };
 

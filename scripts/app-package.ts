@@ -35,10 +35,15 @@ export function commandList(scope: Scope): CommandListItem[] {
     .filter((c) => c.available && appliesTo(c, scope))
     // Teams inserts the title into the compose box, so it carries the words to type, not the placeholders.
     .map((c) => ({ title: c.usage.replace(/\s*<[^>]*>/g, ''), description: c.summary }));
-  if (items.length > maxCommands) throw new PackageError(`The ${scope} command list has ${items.length} commands; Teams shows at most ${maxCommands}. Drop some from that scope in src/domain/commands.ts.`);
+  if (items.length > maxCommands)
+    throw new PackageError(
+      `The ${scope} command list has ${items.length} commands; Teams shows at most ${maxCommands}. Drop some from that scope in src/domain/commands.ts.`,
+    );
   for (const item of items) {
-    if (item.title.length > maxTitle) throw new PackageError(`Command title "${item.title}" is longer than Teams' ${maxTitle} characters.`);
-    if (item.description.length > maxDescription) throw new PackageError(`The summary of "${item.title}" is longer than Teams' ${maxDescription} characters.`);
+    if (item.title.length > maxTitle)
+      throw new PackageError(`Command title "${item.title}" is longer than Teams' ${maxTitle} characters.`);
+    if (item.description.length > maxDescription)
+      throw new PackageError(`The summary of "${item.title}" is longer than Teams' ${maxDescription} characters.`);
   }
   return items;
 }
@@ -54,7 +59,10 @@ const hostname = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a
 const expected: Record<keyof PackageEnv, [RegExp, string]> = {
   TEAMS_APP_ID: [guid, 'a GUID that identifies the Teams app (generate one once and keep it)'],
   BOT_ID: [guid, 'the Microsoft App ID of the Azure Bot, a GUID'],
-  APP_HOSTNAME: [hostname, 'the host name the bot is served from, without https:// or a path (for example registrar.contoso.com)'],
+  APP_HOSTNAME: [
+    hostname,
+    'the host name the bot is served from, without https:// or a path (for example registrar.contoso.com)',
+  ],
 };
 
 /** KEY=VALUE lines; blank lines and # comments are skipped, quotes around a value are dropped. */
@@ -75,7 +83,8 @@ export function checkEnv(values: Record<string, string | undefined>, source: str
     if (!value) return [`${name} is missing: set it to ${description}.`];
     return pattern.test(value) ? [] : [`${name} is "${value}", which is not valid: set it to ${description}.`];
   });
-  if (problems.length > 0) throw new PackageError(`The app package settings in ${source} need fixing:\n- ${problems.join('\n- ')}`);
+  if (problems.length > 0)
+    throw new PackageError(`The app package settings in ${source} need fixing:\n- ${problems.join('\n- ')}`);
   return { TEAMS_APP_ID: values.TEAMS_APP_ID!, BOT_ID: values.BOT_ID!, APP_HOSTNAME: values.APP_HOSTNAME! };
 }
 
@@ -84,12 +93,16 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** Fills the ${{NAME}} placeholders and the bot's command lists into the template. */
 export function fillManifest(template: string, env: PackageEnv): Record<string, Json> {
   const filled = template.replace(/\$\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (placeholder, name: string) => {
-    if (!(name in env)) throw new PackageError(`appPackage/manifest.json has the placeholder ${placeholder}, which the package settings do not provide. Use one of ${Object.keys(env).join(', ')}.`);
+    if (!(name in env))
+      throw new PackageError(
+        `appPackage/manifest.json has the placeholder ${placeholder}, which the package settings do not provide. Use one of ${Object.keys(env).join(', ')}.`,
+      );
     return env[name as keyof PackageEnv];
   });
   const manifest = JSON.parse(filled) as Record<string, Json>;
   const bot = (manifest.bots as { [key: string]: Json }[] | undefined)?.[0];
-  if (!bot) throw new PackageError('appPackage/manifest.json has no bot: it needs bots[0] with the ${{BOT_ID}} placeholder.');
+  if (!bot)
+    throw new PackageError('appPackage/manifest.json has no bot: it needs bots[0] with the ${{BOT_ID}} placeholder.');
   bot.commandLists = scopes.map((scope) => ({ scopes: [scope], commands: commandList(scope) as unknown as Json }));
   return manifest;
 }
@@ -97,7 +110,10 @@ export function fillManifest(template: string, env: PackageEnv): Record<string, 
 /** Validates against the schema that @microsoft/app-manifest bundles for the manifest's $schema, offline. */
 export async function checkManifest(manifest: Record<string, Json>): Promise<void> {
   const errors = await AppManifestUtils.validateAgainstSchema(manifest as unknown as AppManifest);
-  if (errors.length > 0) throw new PackageError(`The filled manifest does not match its schema (${String(manifest.$schema)}):\n- ${errors.join('\n- ')}`);
+  if (errors.length > 0)
+    throw new PackageError(
+      `The filled manifest does not match its schema (${String(manifest.$schema)}):\n- ${errors.join('\n- ')}`,
+    );
 }
 
 export const iconSizes = { 'color.png': 192, 'outline.png': 32 } as const;
@@ -106,14 +122,17 @@ export const iconSizes = { 'color.png': 192, 'outline.png': 32 } as const;
 export function checkIcons(icons: Record<keyof typeof iconSizes, Buffer>): void {
   for (const [name, size] of Object.entries(iconSizes) as [keyof typeof iconSizes, number][]) {
     const { width, height } = readPngHeader(icons[name], name);
-    if (width !== size || height !== size) throw new PackageError(`${name} is ${width}×${height}; Teams requires ${size}×${size}.`);
+    if (width !== size || height !== size)
+      throw new PackageError(`${name} is ${width}×${height}; Teams requires ${size}×${size}.`);
   }
   const outline = decodeRgbaPng(icons['outline.png'], 'outline.png');
   for (let i = 0; i < outline.pixels.length; i += 4) {
     const [r, g, b, a] = outline.pixels.subarray(i, i + 4);
     if (a !== 0 && (r !== 255 || g !== 255 || b !== 255)) {
       const pixel = i / 4;
-      throw new PackageError(`outline.png must be white on transparent, but pixel (${pixel % outline.width}, ${Math.floor(pixel / outline.width)}) is rgba(${r}, ${g}, ${b}, ${a}).`);
+      throw new PackageError(
+        `outline.png must be white on transparent, but pixel (${pixel % outline.width}, ${Math.floor(pixel / outline.width)}) is rgba(${r}, ${g}, ${b}, ${a}).`,
+      );
     }
   }
 }
@@ -122,7 +141,10 @@ export function checkIcons(icons: Record<keyof typeof iconSizes, Buffer>): void 
 export async function buildAppPackage(appPackageDir: string, env: PackageEnv): Promise<Buffer> {
   const manifest = fillManifest(readFileSync(join(appPackageDir, 'manifest.json'), 'utf8'), env);
   await checkManifest(manifest);
-  const icons = { 'color.png': readFileSync(join(appPackageDir, 'color.png')), 'outline.png': readFileSync(join(appPackageDir, 'outline.png')) };
+  const icons = {
+    'color.png': readFileSync(join(appPackageDir, 'color.png')),
+    'outline.png': readFileSync(join(appPackageDir, 'outline.png')),
+  };
   checkIcons(icons);
   return writeZip([
     { name: 'manifest.json', data: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) },

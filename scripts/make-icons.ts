@@ -45,7 +45,10 @@ export function drawColorIcon(): RgbaImage {
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const c = coverage(x, y, size, 0.12);
-      pixels.set([Math.round(r + (255 - r) * c), Math.round(g + (255 - g) * c), Math.round(b + (255 - b) * c), 255], (y * size + x) * 4);
+      pixels.set(
+        [Math.round(r + (255 - r) * c), Math.round(g + (255 - g) * c), Math.round(b + (255 - b) * c), 255],
+        (y * size + x) * 4,
+      );
     }
   }
   return { width: size, height: size, pixels };

@@ -8,14 +8,18 @@ async function main(): Promise<void> {
   const appPackageDir = join(root, 'appPackage');
   const envFile = resolve(root, process.argv[2] ?? join('appPackage', '.env.local'));
   if (!existsSync(envFile)) {
-    throw new PackageError(`${relative(root, envFile)} does not exist. Copy appPackage/.env.example to appPackage/.env.local and fill it in, or pass another file: npm run package -- <file>.`);
+    throw new PackageError(
+      `${relative(root, envFile)} does not exist. Copy appPackage/.env.example to appPackage/.env.local and fill it in, or pass another file: npm run package -- <file>.`,
+    );
   }
   const env = checkEnv(parseEnvFile(readFileSync(envFile, 'utf8')), relative(root, envFile));
   const zip = await buildAppPackage(appPackageDir, env);
   const out = join(appPackageDir, 'build', 'registrar.zip');
   mkdirSync(join(appPackageDir, 'build'), { recursive: true });
   writeFileSync(out, zip);
-  console.log(`Wrote ${relative(root, out)}: upload it in Teams admin center (Manage apps > Upload new app) or the Teams Developer Portal.`);
+  console.log(
+    `Wrote ${relative(root, out)}: upload it in Teams admin center (Manage apps > Upload new app) or the Teams Developer Portal.`,
+  );
 }
 
 main().catch((error: unknown) => {

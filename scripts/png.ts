@@ -30,7 +30,12 @@ export function encodePng(image: RgbaImage): Buffer {
     raw[y * (stride + 1)] = 0; // filter type None
     raw.set(image.pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 export interface PngHeader {
@@ -49,7 +54,7 @@ interface Chunk {
 function chunks(png: Buffer, name: string): Chunk[] {
   if (png.length < 8 || !png.subarray(0, 8).equals(signature)) throw new Error(`${name} is not a PNG file.`);
   const found: Chunk[] = [];
-  for (let at = 8; at + 12 <= png.length; ) {
+  for (let at = 8; at + 12 <= png.length;) {
     const length = png.readUInt32BE(at);
     found.push({ type: png.toString('ascii', at + 4, at + 8), data: png.subarray(at + 8, at + 8 + length) });
     at += 12 + length;
@@ -59,7 +64,8 @@ function chunks(png: Buffer, name: string): Chunk[] {
 
 export function readPngHeader(png: Buffer, name: string): PngHeader {
   const ihdr = chunks(png, name)[0];
-  if (ihdr?.type !== 'IHDR' || ihdr.data.length !== 13) throw new Error(`${name} has no IHDR chunk where a PNG must start.`);
+  if (ihdr?.type !== 'IHDR' || ihdr.data.length !== 13)
+    throw new Error(`${name} has no IHDR chunk where a PNG must start.`);
   const d = ihdr.data;
   return { width: d.readUInt32BE(0), height: d.readUInt32BE(4), bitDepth: d[8]!, colorType: d[9]!, interlace: d[12]! };
 }
@@ -76,10 +82,18 @@ function paeth(a: number, b: number, c: number): number {
 export function decodeRgbaPng(png: Buffer, name: string): RgbaImage {
   const header = readPngHeader(png, name);
   if (header.bitDepth !== 8 || header.colorType !== 6 || header.interlace !== 0) {
-    throw new Error(`${name} must be a non-interlaced 8-bit RGBA PNG (colour type 6); it has bit depth ${header.bitDepth}, colour type ${header.colorType}. Export it as 32-bit RGBA.`);
+    throw new Error(
+      `${name} must be a non-interlaced 8-bit RGBA PNG (colour type 6); it has bit depth ${header.bitDepth}, colour type ${header.colorType}. Export it as 32-bit RGBA.`,
+    );
   }
   const { width, height } = header;
-  const raw = inflateSync(Buffer.concat(chunks(png, name).filter((c) => c.type === 'IDAT').map((c) => c.data)));
+  const raw = inflateSync(
+    Buffer.concat(
+      chunks(png, name)
+        .filter((c) => c.type === 'IDAT')
+        .map((c) => c.data),
+    ),
+  );
   const stride = width * 4;
   const pixels = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {

@@ -68,7 +68,8 @@ export const clouds: Readonly<Record<GraphCloud, Readonly<Cloud>>> = {
     login: 'https://login.microsoftonline.com', // [graph-deployments] [entra-national]
     botFramework: {
       ToBotFromChannelOpenIdMetadataUrl: 'https://login.botframework.com/v1/.well-known/openidconfiguration', // [bf-public]
-      ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration', // [bf-public]
+      ToBotFromEmulatorOpenIdMetadataUrl:
+        'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration', // [bf-public]
       ToBotFromChannelTokenIssuer: 'https://api.botframework.com', // [bf-public]
       ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com', // [bf-public]
       ToChannelFromBotOAuthScope: 'https://api.botframework.com', // [bf-public]
@@ -83,7 +84,8 @@ export const clouds: Readonly<Record<GraphCloud, Readonly<Cloud>>> = {
     botFramework: {
       ChannelService: 'https://botframework.azure.us', // [bf-gov] [bf-gov-doc]
       ToBotFromChannelOpenIdMetadataUrl: 'https://login.botframework.azure.us/v1/.well-known/openidconfiguration', // [bf-gov] [bf-gov-doc]
-      ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.us/cab8a31a-1906-4287-a0d8-4eef66b95f6e/v2.0/.well-known/openid-configuration', // [bf-gov] [bf-gov-doc]
+      ToBotFromEmulatorOpenIdMetadataUrl:
+        'https://login.microsoftonline.us/cab8a31a-1906-4287-a0d8-4eef66b95f6e/v2.0/.well-known/openid-configuration', // [bf-gov] [bf-gov-doc]
       ToBotFromChannelTokenIssuer: 'https://api.botframework.us', // [bf-gov] [bf-gov-doc]
       ToChannelFromBotLoginUrl: 'https://login.microsoftonline.us/MicrosoftServices.onmicrosoft.us', // [bf-gov] [bf-gov-doc]
       ToChannelFromBotOAuthScope: 'https://api.botframework.us', // [bf-gov] [bf-gov-doc]
@@ -99,7 +101,8 @@ export const clouds: Readonly<Record<GraphCloud, Readonly<Cloud>>> = {
     botFramework: {
       ChannelService: 'https://botframework.azure.us', // [bf-gov-doc]
       ToBotFromChannelOpenIdMetadataUrl: 'https://login.botframework.azure.us/v1/.well-known/openidconfiguration', // [bf-gov-doc] [teams-sdk]
-      ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.us/cab8a31a-1906-4287-a0d8-4eef66b95f6e/v2.0/.well-known/openid-configuration', // [bf-gov-doc]
+      ToBotFromEmulatorOpenIdMetadataUrl:
+        'https://login.microsoftonline.us/cab8a31a-1906-4287-a0d8-4eef66b95f6e/v2.0/.well-known/openid-configuration', // [bf-gov-doc]
       ToBotFromChannelTokenIssuer: 'https://api.botframework.us', // [bf-gov-doc] [teams-sdk]
       ToChannelFromBotLoginUrl: 'https://login.microsoftonline.us/MicrosoftServices.onmicrosoft.us', // [bf-gov-doc] [teams-sdk]
       ToChannelFromBotOAuthScope: 'https://api.botframework.us', // [bf-gov-doc] [teams-sdk]
@@ -114,7 +117,8 @@ export const clouds: Readonly<Record<GraphCloud, Readonly<Cloud>>> = {
     login: 'https://login.partner.microsoftonline.cn',
     botFramework: {
       ToBotFromChannelOpenIdMetadataUrl: 'https://login.botframework.azure.cn/v1/.well-known/openidconfiguration', // [bf-china-doc] [teams-sdk]
-      ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.partner.microsoftonline.cn/a55a4d5b-9241-49b1-b4ff-befa8db00269/v2.0/.well-known/openid-configuration', // [bf-china-doc]
+      ToBotFromEmulatorOpenIdMetadataUrl:
+        'https://login.partner.microsoftonline.cn/a55a4d5b-9241-49b1-b4ff-befa8db00269/v2.0/.well-known/openid-configuration', // [bf-china-doc]
       ToBotFromChannelTokenIssuer: 'https://api.botframework.azure.cn', // [bf-china-doc] [teams-sdk]
       // The multi-tenant bot's authority [bf-china-doc] [teams-sdk]; a single-tenant or managed-identity bot uses its own tenant (src/bot/auth.ts).
       ToChannelFromBotLoginUrl: 'https://login.partner.microsoftonline.cn/microsoftservices.partner.onmschina.cn',

@@ -13,13 +13,13 @@ import type { RiskLevel } from './domain/risk';
 import { isGuid } from './domain/guid';
 import { isLoopbackUrl } from './lib/loopback';
 
-
 /** What each variable means and what it should look like: used in error messages and checked against README. */
 export const variables = {
   PORT: 'HTTP port the bot listens on (default 3978).',
   HOST: 'address to listen on when BOT_ID is set (default 0.0.0.0); local mode always listens on 127.0.0.1 only.',
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
-  BOT_ID: 'the Microsoft App ID of the Azure Bot (a GUID). Unset means local mode: no inbound authentication, loopback only.',
+  BOT_ID:
+    'the Microsoft App ID of the Azure Bot (a GUID). Unset means local mode: no inbound authentication, loopback only.',
   BOT_PASSWORD: 'the client secret of the bot identity, for BOT_TYPE MultiTenant or SingleTenant.',
   BOT_TYPE: 'MultiTenant, SingleTenant or UserAssignedMsi (default UserAssignedMsi, as infra/ deploys it).',
   BOT_TENANT_ID: 'the tenant (GUID) of the bot identity; required for SingleTenant and UserAssignedMsi.',
@@ -27,37 +27,56 @@ export const variables = {
   ADMIN_IDS: 'comma-separated Entra object ids (GUIDs) of operators.',
   ADMIN_GROUP_ID: 'the Entra group (GUID) whose members, direct or nested, are operators.',
   STORAGE_CONNECTION_STRING: 'an Azure Storage connection string for the tables (or set STORAGE_ACCOUNT_URL).',
-  STORAGE_ACCOUNT_URL: 'https://<account>.table.core.windows.net, reached with the managed identity (or set STORAGE_CONNECTION_STRING).',
-  STORAGE_TABLE_PREFIX: 'prefix of the table names, letters and digits (default "registrar"); lets deployments share an account.',
+  STORAGE_ACCOUNT_URL:
+    'https://<account>.table.core.windows.net, reached with the managed identity (or set STORAGE_CONNECTION_STRING).',
+  STORAGE_TABLE_PREFIX:
+    'prefix of the table names, letters and digits (default "registrar"); lets deployments share an account.',
   AZURE_TENANT_ID: 'the tenant (GUID) Registrar manages through Microsoft Graph.',
   AZURE_CLIENT_ID: 'the client id (GUID) of the identity that calls Graph (the managed identity in Azure).',
-  AZURE_CLIENT_SECRET: 'a client secret of that identity (or AZURE_CLIENT_CERTIFICATE_PATH; neither: managed identity).',
+  AZURE_CLIENT_SECRET:
+    'a client secret of that identity (or AZURE_CLIENT_CERTIFICATE_PATH; neither: managed identity).',
   AZURE_CLIENT_CERTIFICATE_PATH: 'a PEM file with the certificate and private key of that identity.',
-  GRAPH_CLOUD: 'global (default), usgov, usgovdod or china: picks the Microsoft Graph, sign-in and Bot Framework endpoints of that cloud.',
+  GRAPH_CLOUD:
+    'global (default), usgov, usgovdod or china: picks the Microsoft Graph, sign-in and Bot Framework endpoints of that cloud.',
   GRAPH_ENDPOINT: 'overrides the Graph host, https://... (tests point it at the local tenant).',
   AUTHORITY_HOST: 'overrides the login host, https://... (tests point it at the local tenant).',
   LOCAL_DATA_DIR: 'local mode: where the embedded Azurite keeps its data (default .registrar).',
   LOCAL_STORAGE_PORT: 'local mode: port of the embedded Azurite table service (default 10002).',
   LOCAL_PLAYGROUND_PORT: 'npm start: port of the Microsoft 365 Agents Playground (default 56150).',
-  LOCAL_TENANT_PORT: 'npm start and npm run tenant: port of the local tenant, the Graph and Entra emulator (default 8443).',
-  APPROVER_IDS: 'comma-separated Entra object ids (GUIDs) of approvers. With APPROVER_GROUP_ID also unset, the operators approve.',
+  LOCAL_TENANT_PORT:
+    'npm start and npm run tenant: port of the local tenant, the Graph and Entra emulator (default 8443).',
+  APPROVER_IDS:
+    'comma-separated Entra object ids (GUIDs) of approvers. With APPROVER_GROUP_ID also unset, the operators approve.',
   APPROVER_GROUP_ID: 'the Entra group (GUID) whose members, direct or nested, approve requests.',
   REQUESTER_GROUP_ID: 'the Entra group (GUID) whose members may ask for apps (default: anyone in the allowed tenants).',
-  APPROVALS_BY_RISK: 'distinct approvers each risk needs, as low=1,medium=1,high=2 (the default); 1 to 10 each, never fewer for a higher risk.',
+  APPROVALS_BY_RISK:
+    'distinct approvers each risk needs, as low=1,medium=1,high=2 (the default); 1 to 10 each, never fewer for a higher risk.',
   PENDING_TTL_DAYS: 'days a request waits for a decision before it expires, 1 to 90 (default 7).',
-  SECRET_MAX_DAYS: 'the longest client secret lifetime a request may ask for, in days, 1 to 730 (default 730, that is 24 months).',
-  SECRET_DEFAULT_DAYS: 'the client secret lifetime the form proposes, in days, at most SECRET_MAX_DAYS (default 180, or SECRET_MAX_DAYS if lower).',
-  REVEAL_TTL_MINUTES: 'minutes a revealed client secret stays on screen before the card shows only its hint, 1 to 60 (default 10).',
-  APP_NAME_PREFIX: 'a naming prefix put before every requested app name when it does not start with it, e.g. "app-" (default none).',
-  REMINDER_DAYS: 'days before expiry at which a credential is announced, comma-separated, each 1 to 365 (default 60,30,14,7,1); expired credentials are always announced.',
-  REMINDER_SCOPE: 'which app registrations the expiry scan reads: all (default) or managed (only those Registrar created).',
-  REMINDER_CRON: 'when the expiry scan runs, a cron expression (default "0 8 * * *", daily at 08:00); "off" leaves scans to `scan` and the job endpoint.',
+  SECRET_MAX_DAYS:
+    'the longest client secret lifetime a request may ask for, in days, 1 to 730 (default 730, that is 24 months).',
+  SECRET_DEFAULT_DAYS:
+    'the client secret lifetime the form proposes, in days, at most SECRET_MAX_DAYS (default 180, or SECRET_MAX_DAYS if lower).',
+  REVEAL_TTL_MINUTES:
+    'minutes a revealed client secret stays on screen before the card shows only its hint, 1 to 60 (default 10).',
+  APP_NAME_PREFIX:
+    'a naming prefix put before every requested app name when it does not start with it, e.g. "app-" (default none).',
+  REMINDER_DAYS:
+    'days before expiry at which a credential is announced, comma-separated, each 1 to 365 (default 60,30,14,7,1); expired credentials are always announced.',
+  REMINDER_SCOPE:
+    'which app registrations the expiry scan reads: all (default) or managed (only those Registrar created).',
+  REMINDER_CRON:
+    'when the expiry scan runs, a cron expression (default "0 8 * * *", daily at 08:00); "off" leaves scans to `scan` and the job endpoint.',
   TZ: 'the time zone REMINDER_CRON is read in, an IANA name such as Europe/Berlin (default UTC).',
-  ROTATION_NEEDS_APPROVAL: 'never, privileged (default) or always: when a rotation by an owner of the app goes through the approvers first. privileged: when the app\'s service principal holds a high-risk application permission or a directory role. A rotation asked by anyone but an owner always does.',
-  DELIVERY_TTL_DAYS: 'days a provisioned app\'s client secret waits to be revealed before the delivery expires, 1 to 90 (default 7).',
-  OPEN_REQUESTS_PER_USER: 'how many undecided requests (and rotations) one person may have open at once, 1 to 100 (default 10).',
-  APPLICATIONINSIGHTS_CONNECTION_STRING: 'the connection string of an Application Insights resource; when set, requests, dependencies (Graph, storage) and exceptions are sent there through OpenTelemetry. Unset: no telemetry leaves the process.',
-  JOB_TOKEN: 'a random secret of at least 32 characters; when set, POST /jobs/expiry-scan with "Authorization: Bearer <it>" runs a scan (for an external timer). Unset: no job endpoint.',
+  ROTATION_NEEDS_APPROVAL:
+    "never, privileged (default) or always: when a rotation by an owner of the app goes through the approvers first. privileged: when the app's service principal holds a high-risk application permission or a directory role. A rotation asked by anyone but an owner always does.",
+  DELIVERY_TTL_DAYS:
+    "days a provisioned app's client secret waits to be revealed before the delivery expires, 1 to 90 (default 7).",
+  OPEN_REQUESTS_PER_USER:
+    'how many undecided requests (and rotations) one person may have open at once, 1 to 100 (default 10).',
+  APPLICATIONINSIGHTS_CONNECTION_STRING:
+    'the connection string of an Application Insights resource; when set, requests, dependencies (Graph, storage) and exceptions are sent there through OpenTelemetry. Unset: no telemetry leaves the process.',
+  JOB_TOKEN:
+    'a random secret of at least 32 characters; when set, POST /jobs/expiry-scan with "Authorization: Bearer <it>" runs a scan (for an external timer). Unset: no job endpoint.',
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -78,21 +97,29 @@ const guidList = (name: VariableName) =>
     .transform((ids) => [...new Set(ids.map((id) => id.toLowerCase()))]);
 
 const httpsUrl = (name: VariableName) =>
-  optionalText.refine((v) => v === undefined || /^https:\/\/[^\s/]+/.test(v), { message: `${name} must be an https:// URL` });
+  optionalText.refine((v) => v === undefined || /^https:\/\/[^\s/]+/.test(v), {
+    message: `${name} must be an https:// URL`,
+  });
 
 const port = (name: VariableName, fallback: number) =>
   optionalText
     .transform((v) => (v === undefined ? fallback : Number(v)))
-    .refine((v) => Number.isInteger(v) && v >= 0 && v <= 65535, { message: `${name} must be a port number, 0 to 65535` });
+    .refine((v) => Number.isInteger(v) && v >= 0 && v <= 65535, {
+      message: `${name} must be a port number, 0 to 65535`,
+    });
 
 const wholeNumber = (name: VariableName, fallback: number | undefined, min: number, max: number) =>
   optionalText
     .transform((v) => (v === undefined ? fallback : /^\d{1,6}$/.test(v) ? Number(v) : NaN))
-    .refine((v) => v === undefined || (v >= min && v <= max), { message: `${name} must be a whole number from ${min} to ${max}` });
+    .refine((v) => v === undefined || (v >= min && v <= max), {
+      message: `${name} must be a whole number from ${min} to ${max}`,
+    });
 
 const schema = z.object({
   PORT: port('PORT', 3978),
-  HOST: optionalText.refine((v) => v === undefined || /^[0-9a-fA-F.:]+$/.test(v), { message: 'HOST must be an IP address' }),
+  HOST: optionalText.refine((v) => v === undefined || /^[0-9a-fA-F.:]+$/.test(v), {
+    message: 'HOST must be an IP address',
+  }),
   LOG_LEVEL: optionalText
     .default('info')
     .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
@@ -136,39 +163,60 @@ const schema = z.object({
   SECRET_DEFAULT_DAYS: wholeNumber('SECRET_DEFAULT_DAYS', undefined, 1, 730),
   REVEAL_TTL_MINUTES: wholeNumber('REVEAL_TTL_MINUTES', 10, 1, 60),
   APP_NAME_PREFIX: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/.test(v), {
-    message: 'APP_NAME_PREFIX must be at most 40 letters, digits, spaces, dots, hyphens or underscores, starting with a letter or digit',
+    message:
+      'APP_NAME_PREFIX must be at most 40 letters, digits, spaces, dots, hyphens or underscores, starting with a letter or digit',
   }),
   REMINDER_DAYS: optionalText.transform((v, ctx) => {
     if (v === undefined) return [...defaultReminderDays];
     const days = v.split(',').map((d) => d.trim());
     if (days.some((d) => !/^\d{1,3}$/.test(d) || Number(d) < 1 || Number(d) > 365)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'REMINDER_DAYS must be comma-separated whole numbers of days from 1 to 365, like 60,30,14,7,1' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'REMINDER_DAYS must be comma-separated whole numbers of days from 1 to 365, like 60,30,14,7,1',
+      });
       return z.NEVER;
     }
     return [...new Set(days.map(Number))].sort((a, b) => b - a);
   }),
-  REMINDER_SCOPE: optionalText.pipe(z.enum(['all', 'managed'], { message: 'REMINDER_SCOPE must be all or managed' }).default('all')),
+  REMINDER_SCOPE: optionalText.pipe(
+    z.enum(['all', 'managed'], { message: 'REMINDER_SCOPE must be all or managed' }).default('all'),
+  ),
   REMINDER_CRON: optionalText.transform((v, ctx) => {
     const value = v ?? '0 8 * * *';
     if (value === 'off') return undefined;
     try {
       new Cron(value, { paused: true, timezone: 'UTC' }).stop();
     } catch (err) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `REMINDER_CRON is not a cron expression Registrar can read (${err instanceof Error ? err.message : String(err)}); for example "0 8 * * *", or "off"` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `REMINDER_CRON is not a cron expression Registrar can read (${err instanceof Error ? err.message : String(err)}); for example "0 8 * * *", or "off"`,
+      });
       return z.NEVER;
     }
     return value;
   }),
-  TZ: optionalText.refine((v) => v === undefined || validTimeZone(v), { message: 'TZ must be an IANA time zone name, such as UTC or Europe/Berlin' }),
+  TZ: optionalText.refine((v) => v === undefined || validTimeZone(v), {
+    message: 'TZ must be an IANA time zone name, such as UTC or Europe/Berlin',
+  }),
   ROTATION_NEEDS_APPROVAL: optionalText.pipe(
-    z.enum(['never', 'privileged', 'always'], { message: 'ROTATION_NEEDS_APPROVAL must be never, privileged or always' }).default('privileged'),
+    z
+      .enum(['never', 'privileged', 'always'], {
+        message: 'ROTATION_NEEDS_APPROVAL must be never, privileged or always',
+      })
+      .default('privileged'),
   ),
   DELIVERY_TTL_DAYS: wholeNumber('DELIVERY_TTL_DAYS', 7, 1, 90),
   OPEN_REQUESTS_PER_USER: wholeNumber('OPEN_REQUESTS_PER_USER', 10, 1, 100),
-  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText.refine((v) => v === undefined || /(^|;)\s*(InstrumentationKey|ConnectionString)=/i.test(v), {
-    message: 'APPLICATIONINSIGHTS_CONNECTION_STRING must be an Application Insights connection string, "InstrumentationKey=...;IngestionEndpoint=https://..."',
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText.refine(
+    (v) => v === undefined || /(^|;)\s*(InstrumentationKey|ConnectionString)=/i.test(v),
+    {
+      message:
+        'APPLICATIONINSIGHTS_CONNECTION_STRING must be an Application Insights connection string, "InstrumentationKey=...;IngestionEndpoint=https://..."',
+    },
+  ),
+  JOB_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 32, {
+    message: 'JOB_TOKEN must be at least 32 characters (a random secret)',
   }),
-  JOB_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 32, { message: 'JOB_TOKEN must be at least 32 characters (a random secret)' }),
 });
 
 function validTimeZone(name: string): boolean {
@@ -352,21 +400,35 @@ function connectionStringPart(connectionString: string, key: string): string | u
 function deploymentSettings(raw: Raw, env: NodeJS.ProcessEnv): string[] {
   const found: string[] = [];
   const storage = raw.STORAGE_CONNECTION_STRING;
-  if (storage && !/^\s*UseDevelopmentStorage=true\s*;?\s*$/i.test(storage) && !isLoopbackUrl(connectionStringPart(storage, 'TableEndpoint') ?? '')) {
+  if (
+    storage &&
+    !/^\s*UseDevelopmentStorage=true\s*;?\s*$/i.test(storage) &&
+    !isLoopbackUrl(connectionStringPart(storage, 'TableEndpoint') ?? '')
+  ) {
     found.push('STORAGE_CONNECTION_STRING (a storage account, not an Azurite on a loopback TableEndpoint)');
   }
-  if (raw.STORAGE_ACCOUNT_URL && !isLoopbackUrl(raw.STORAGE_ACCOUNT_URL)) found.push('STORAGE_ACCOUNT_URL (a storage account)');
-  const identity = (['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH'] as const).filter((name) => raw[name]);
+  if (raw.STORAGE_ACCOUNT_URL && !isLoopbackUrl(raw.STORAGE_ACCOUNT_URL))
+    found.push('STORAGE_ACCOUNT_URL (a storage account)');
+  const identity = (
+    ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH'] as const
+  ).filter((name) => raw[name]);
   const localTenant = isLoopbackUrl(raw.GRAPH_ENDPOINT ?? '') && isLoopbackUrl(raw.AUTHORITY_HOST ?? '');
   if (identity.length > 0 && !localTenant) {
-    found.push(`${identity.join(', ')} (a Microsoft Graph identity, while GRAPH_ENDPOINT and AUTHORITY_HOST do not both name a loopback host, as the local tenant's do)`);
+    found.push(
+      `${identity.join(', ')} (a Microsoft Graph identity, while GRAPH_ENDPOINT and AUTHORITY_HOST do not both name a loopback host, as the local tenant's do)`,
+    );
   }
   const insights = raw.APPLICATIONINSIGHTS_CONNECTION_STRING;
   if (insights && !isLoopbackUrl(connectionStringPart(insights, 'IngestionEndpoint') ?? '')) {
     found.push('APPLICATIONINSIGHTS_CONNECTION_STRING (an Application Insights resource)');
   }
-  const appService = Object.keys(env).filter((name) => name.startsWith('WEBSITE_') && env[name]?.trim()).sort();
-  if (appService.length > 0) found.push(`${appService.slice(0, 3).join(', ')}${appService.length > 3 ? ', ...' : ''} (set by Azure App Service)`);
+  const appService = Object.keys(env)
+    .filter((name) => name.startsWith('WEBSITE_') && env[name]?.trim())
+    .sort();
+  if (appService.length > 0)
+    found.push(
+      `${appService.slice(0, 3).join(', ')}${appService.length > 3 ? ', ...' : ''} (set by Azure App Service)`,
+    );
   return found;
 }
 
@@ -392,7 +454,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
   if (deployment.length > 0) {
     problems.push(
       `BOT_ID is not set, but this looks like a deployment: ${deployment.join('; ')}. Without BOT_ID Registrar would run in local mode, ` +
-        'with no Bot Framework authentication and demo operators. To serve Teams, set BOT_ID to the Azure Bot\'s app id (the BOT_ID output of ' +
+        "with no Bot Framework authentication and demo operators. To serve Teams, set BOT_ID to the Azure Bot's app id (the BOT_ID output of " +
         'infra/main.bicep); to run locally, unset these.',
     );
   }
@@ -458,8 +520,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
       timeZone: raw.TZ ?? 'UTC',
       ...(raw.JOB_TOKEN ? { jobToken: raw.JOB_TOKEN } : {}),
     },
-    telemetry: raw.APPLICATIONINSIGHTS_CONNECTION_STRING ? { connectionString: raw.APPLICATIONINSIGHTS_CONNECTION_STRING } : {},
-    local: { dataDir: raw.LOCAL_DATA_DIR ?? '.registrar', playgroundPort: raw.LOCAL_PLAYGROUND_PORT, tenantPort: raw.LOCAL_TENANT_PORT },
+    telemetry: raw.APPLICATIONINSIGHTS_CONNECTION_STRING
+      ? { connectionString: raw.APPLICATIONINSIGHTS_CONNECTION_STRING }
+      : {},
+    local: {
+      dataDir: raw.LOCAL_DATA_DIR ?? '.registrar',
+      playgroundPort: raw.LOCAL_PLAYGROUND_PORT,
+      tenantPort: raw.LOCAL_TENANT_PORT,
+    },
     graph: {
       cloud: raw.GRAPH_CLOUD ?? 'global',
       endpoint: raw.GRAPH_ENDPOINT,
@@ -480,8 +548,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
 export function productionGaps(config: Config): string[] {
   if (config.mode === 'local') return [];
   const gaps: string[] = [];
-  if (!config.graph.clientId) gaps.push('AZURE_CLIENT_ID is not set: Microsoft Graph is called as whatever identity DefaultAzureCredential finds; in Azure, set it to the managed identity\'s client id.');
-  if (!config.graph.tenantId) gaps.push('AZURE_TENANT_ID is not set: a new client secret cannot be checked by signing in with it before it is shown.');
+  if (!config.graph.clientId)
+    gaps.push(
+      "AZURE_CLIENT_ID is not set: Microsoft Graph is called as whatever identity DefaultAzureCredential finds; in Azure, set it to the managed identity's client id.",
+    );
+  if (!config.graph.tenantId)
+    gaps.push(
+      'AZURE_TENANT_ID is not set: a new client secret cannot be checked by signing in with it before it is shown.',
+    );
   return gaps;
 }
 

@@ -12,7 +12,15 @@ import { startAzurite, type LocalAzurite } from './local/azurite';
 import { createChannelService, type ChannelService } from './services/channel-service';
 import { createGreetingService, type GreetingService } from './services/greeting-service';
 import { createOperatorPolicy, type OperatorPolicy } from './services/operator-policy';
-import { type Clock, type CredentialSource, type Directory, type PeopleDirectory, type Provisioner, type Store, systemClock } from './services/ports';
+import {
+  type Clock,
+  type CredentialSource,
+  type Directory,
+  type PeopleDirectory,
+  type Provisioner,
+  type Store,
+  systemClock,
+} from './services/ports';
 import { createRotationService, type RotationService } from './services/rotation-service';
 import { GraphCredentialSource } from './adapters/graph/graph-credential-source';
 import { createApproverPolicy, type ApproverPolicy } from './services/request-approvers';
@@ -86,7 +94,11 @@ export interface ContainerOverrides {
   botFrameworkEndpoints?: BotFrameworkEndpoints;
 }
 
-export async function createContainer(config: Config, logger: Logger, overrides: ContainerOverrides = {}): Promise<Container> {
+export async function createContainer(
+  config: Config,
+  logger: Logger,
+  overrides: ContainerOverrides = {},
+): Promise<Container> {
   const clock = overrides.clock ?? systemClock;
   let azurite: LocalAzurite | undefined;
   let store: TableStore;
@@ -104,7 +116,9 @@ export async function createContainer(config: Config, logger: Logger, overrides:
       store = new TableStore({
         tablePrefix: storage.tablePrefix,
         accountUrl: storage.accountUrl,
-        credential: config.graph.clientId ? new ManagedIdentityCredential({ clientId: config.graph.clientId }) : new DefaultAzureCredential(),
+        credential: config.graph.clientId
+          ? new ManagedIdentityCredential({ clientId: config.graph.clientId })
+          : new DefaultAzureCredential(),
       });
       break;
   }
@@ -112,7 +126,8 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     await store.init();
     // Requests saved before the request index get their index rows, once (a marker makes later starts one read).
     const backfill = await ensureRequestIndex(store, clock.now());
-    if (backfill.ran) logger.info({ indexed: backfill.indexed, skipped: backfill.skipped.slice(0, 20) }, 'request index backfilled');
+    if (backfill.ran)
+      logger.info({ indexed: backfill.indexed, skipped: backfill.skipped.slice(0, 20) }, 'request index backfilled');
   } catch (err) {
     await azurite?.stop();
     throw err;
@@ -131,15 +146,22 @@ export async function createContainer(config: Config, logger: Logger, overrides:
   const graphInTurn = graph?.withTimeout(INVOKE_GRAPH_BUDGET_MS);
   const { policy } = config;
   const needsDirectory = !!(config.operators.groupId || policy.approvers.groupId || policy.requesterGroupId);
-  const directoryGraph = graphInTurn ?? (needsDirectory ? graphCaller(createGraphConnection(config.graph)).withTimeout(INVOKE_GRAPH_BUDGET_MS) : undefined);
-  const directory = needsDirectory && directoryGraph ? new GraphDirectory({ graph: directoryGraph, logger: graphLogger }) : undefined;
+  const directoryGraph =
+    graphInTurn ??
+    (needsDirectory ? graphCaller(createGraphConnection(config.graph)).withTimeout(INVOKE_GRAPH_BUDGET_MS) : undefined);
+  const directory =
+    needsDirectory && directoryGraph ? new GraphDirectory({ graph: directoryGraph, logger: graphLogger }) : undefined;
   const operators = createOperatorPolicy(config.operators, directory);
   const approvers = createApproverPolicy(policy.approvers, directory);
-  const provisioner: Provisioner = overrides.provisioner ?? (graph ? new GraphProvisioner({ graph, logger: graphLogger }) : unavailableProvisioner());
-  const inTurn: Provisioner = overrides.provisioner ?? (graphInTurn ? new GraphProvisioner({ graph: graphInTurn, logger: graphLogger }) : provisioner);
+  const provisioner: Provisioner =
+    overrides.provisioner ?? (graph ? new GraphProvisioner({ graph, logger: graphLogger }) : unavailableProvisioner());
+  const inTurn: Provisioner =
+    overrides.provisioner ??
+    (graphInTurn ? new GraphProvisioner({ graph: graphInTurn, logger: graphLogger }) : provisioner);
   const random: RandomSource = overrides.random ?? ((n) => new Uint8Array(randomBytes(n)));
 
-  const people: PeopleDirectory | undefined = directory ?? (graphInTurn ? new GraphDirectory({ graph: graphInTurn, logger: graphLogger }) : undefined);
+  const people: PeopleDirectory | undefined =
+    directory ?? (graphInTurn ? new GraphDirectory({ graph: graphInTurn, logger: graphLogger }) : undefined);
   // Every saved move and annotation, wherever it is made, reaches the card service (built below): never awaited.
   const late: { cards?: CardService } = {};
   const changed = (request: AppRequest): void => void late.cards?.changed(request);
@@ -165,8 +187,12 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     startProvisioning: (id) => provisioning.start(id),
     onChange: changed,
   });
-  const credentials: CredentialSource = overrides.credentials ?? (graph ? new GraphCredentialSource({ graph, logger: graphLogger }) : unavailableCredentialSource());
-  const credentialsInTurn: CredentialSource = overrides.credentials ?? (graphInTurn ? new GraphCredentialSource({ graph: graphInTurn, logger: graphLogger }) : credentials);
+  const credentials: CredentialSource =
+    overrides.credentials ??
+    (graph ? new GraphCredentialSource({ graph, logger: graphLogger }) : unavailableCredentialSource());
+  const credentialsInTurn: CredentialSource =
+    overrides.credentials ??
+    (graphInTurn ? new GraphCredentialSource({ graph: graphInTurn, logger: graphLogger }) : credentials);
   const delivery = createDeliveryService({
     store,
     provisioner: inTurn,
@@ -193,7 +219,6 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     startProvisioning: (id) => provisioning.start(id),
     onChange: changed,
   });
-
 
   const channels = createChannelService({ store, operators, clock });
   const greetings = createGreetingService({ store, clock });
@@ -222,10 +247,18 @@ export async function createContainer(config: Config, logger: Logger, overrides:
     reminderDays: config.reminders.days,
     scope: config.reminders.scope,
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
-    announce: createReminderAnnouncer({ store, notifier, channels, clock, logger: logger.child({ component: 'reminders' }), ...(people ? { people } : {}) }),
+    announce: createReminderAnnouncer({
+      store,
+      notifier,
+      channels,
+      clock,
+      logger: logger.child({ component: 'reminders' }),
+      ...(people ? { people } : {}),
+    }),
   });
   let scanning: Promise<ExpiryScanResult> | undefined;
-  const scan = (trigger: 'schedule' | 'command' | 'job'): Promise<ExpiryScanResult> => (scanning ??= expiry.scan({ trigger }).finally(() => (scanning = undefined)));
+  const scan = (trigger: 'schedule' | 'command' | 'job'): Promise<ExpiryScanResult> =>
+    (scanning ??= expiry.scan({ trigger }).finally(() => (scanning = undefined)));
   const services = {
     channels,
     greetings,

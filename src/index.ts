@@ -51,7 +51,9 @@ function exportCrashes(telemetry: Telemetry): void {
   process.on('uncaughtException', (err, origin) => {
     if (crashing) process.exit(1);
     crashing = true;
-    process.stderr.write(`${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'}: ${inspect(err)}\n`);
+    process.stderr.write(
+      `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'}: ${inspect(err)}\n`,
+    );
     recordException(err);
     void telemetry.shutdown(5_000).finally(() => process.exit(1));
   });
@@ -69,7 +71,9 @@ export function stopOnSignals(stop: () => Promise<void>): void {
     stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        process.stderr.write(`Error while stopping after ${signal}: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.stderr.write(
+          `Error while stopping after ${signal}: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
         process.exit(1);
       },
     );

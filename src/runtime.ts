@@ -46,7 +46,13 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
 
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer({ config, logger, store: container.store, bot, adapter, jobs: { expiryScan: () => scanOnce('job') } }, { ...(options.port !== undefined ? { port: options.port } : {}), botFrameworkEndpoints: options.botFrameworkEndpoints });
+    server = await startServer(
+      { config, logger, store: container.store, bot, adapter, jobs: { expiryScan: () => scanOnce('job') } },
+      {
+        ...(options.port !== undefined ? { port: options.port } : {}),
+        botFrameworkEndpoints: options.botFrameworkEndpoints,
+      },
+    );
   } catch (err) {
     await container.close();
     throw err;
@@ -81,10 +87,16 @@ export async function startRuntime(config: Config, logger: Logger, options: Runt
   // The expiry scan on REMINDER_CRON; the lease makes one of several running copies scan.
   const schedule = config.reminders.cron
     ? new Cron(config.reminders.cron, { timezone: config.reminders.timeZone, protect: true }, () => {
-        scanOnce('schedule').catch((err: unknown) => logger.error({ err }, 'scheduled expiry scan failed; the next one picks up what it left'));
+        scanOnce('schedule').catch((err: unknown) =>
+          logger.error({ err }, 'scheduled expiry scan failed; the next one picks up what it left'),
+        );
       })
     : undefined;
-  if (schedule) logger.info({ cron: config.reminders.cron, timeZone: config.reminders.timeZone, next: schedule.nextRun()?.toISOString() }, 'expiry scan scheduled');
+  if (schedule)
+    logger.info(
+      { cron: config.reminders.cron, timeZone: config.reminders.timeZone, next: schedule.nextRun()?.toISOString() },
+      'expiry scan scheduled',
+    );
 
   return {
     url: server.url,

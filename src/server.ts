@@ -90,7 +90,10 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
       if (context.activity.type === 'invoke') {
         await context.sendActivity({
           type: 'invokeResponse',
-          value: { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card } },
+          value: {
+            status: 200,
+            body: { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card },
+          },
         });
       } else if (context.activity.type === 'message') {
         await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card)));
@@ -106,8 +109,13 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
     // 127.0.0.1 still sends its own name as Host, so anything but a loopback name is refused.
     server.pre((req, res, next) => {
       if (isLoopbackHostHeader(req.headers.host)) return next();
-      logger.warn({ host: String(req.headers.host ?? '').slice(0, 100), path: req.path() }, 'request refused: Host is not a loopback name');
-      res.send(403, { error: 'Registrar in local mode answers only requests addressed to localhost, 127.0.0.1 or [::1].' });
+      logger.warn(
+        { host: String(req.headers.host ?? '').slice(0, 100), path: req.path() },
+        'request refused: Host is not a loopback name',
+      );
+      res.send(403, {
+        error: 'Registrar in local mode answers only requests addressed to localhost, 127.0.0.1 or [::1].',
+      });
       return next(false);
     });
   }
@@ -133,14 +141,18 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
     // The job endpoint's own credential, compared in constant time; anything else is refused and logged without the header.
     server.post('/jobs/expiry-scan', async (req, res) => {
       const header = req.header('authorization') ?? '';
-      const given = createHash('sha256').update(header.startsWith('Bearer ') ? header.slice(7) : '').digest();
+      const given = createHash('sha256')
+        .update(header.startsWith('Bearer ') ? header.slice(7) : '')
+        .digest();
       if (!header.startsWith('Bearer ') || !timingSafeEqual(given, expected)) {
         logger.warn({ remote: req.socket.remoteAddress }, 'job refused: wrong or missing token');
         res.send(401, { error: 'Unauthorized' });
         return;
       }
       const started = expiryScan();
-      started.catch((err: unknown) => logger.error({ err }, 'expiry scan from the job endpoint failed; the next one picks up what it left'));
+      started.catch((err: unknown) =>
+        logger.error({ err }, 'expiry scan from the job endpoint failed; the next one picks up what it left'),
+      );
       // A timer waits a minute or two for an answer: a long scan is answered 202 and goes on.
       const answer = await Promise.race([
         started.then((r) => ({ done: true as const, r })).catch(() => undefined),
@@ -148,7 +160,12 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
           setTimeout(() => resolve(undefined), 25_000).unref();
         }),
       ]);
-      if (answer?.done) res.send(200, { status: answer.r.ran ? 'done' : 'another Registrar is scanning', scanId: answer.r.scanId, announced: answer.r.announced.length });
+      if (answer?.done)
+        res.send(200, {
+          status: answer.r.ran ? 'done' : 'another Registrar is scanning',
+          scanId: answer.r.scanId,
+          announced: answer.r.announced.length,
+        });
       else res.send(202, { status: 'running' });
     });
   }
@@ -158,7 +175,10 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
     res.send(415, { error: 'The body must be a Bot Framework activity sent as Content-Type: application/json.' });
     return next(false);
   };
-  const jsonBody = [restify.plugins.bodyReader({ maxBodySize: MAX_ACTIVITY_BYTES }), ...restify.plugins.jsonBodyParser({ bodyReader: true, mapParams: false })];
+  const jsonBody = [
+    restify.plugins.bodyReader({ maxBodySize: MAX_ACTIVITY_BYTES }),
+    ...restify.plugins.jsonBodyParser({ bodyReader: true, mapParams: false }),
+  ];
   server.post('/api/messages', onlyJson, ...jsonBody, async (req: restify.Request, res: restify.Response) => {
     const work = handleActivity(req, res);
     inFlight.add(work);
@@ -179,23 +199,27 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
     const requestLog = logger.child({ activityId: activity.id, activityType: activity.type });
     let refusedTenant: string | null = null;
     try {
-      const invokeResponse = await adapter.authenticateAndRun(req.header('authorization') ?? '', activity, async (context) => {
-        const incoming = context.activity;
-        const log = logger.child({
-          activityId: incoming.id,
-          activityType: incoming.type,
-          conversationId: incoming.conversation?.id,
-          aadObjectId: incoming.from?.aadObjectId,
-        });
-        setTurnLogger(context, log);
-        const tenantId = tenantOf(incoming);
-        if (!tenantId || !allowedTenants.has(tenantId)) {
-          refusedTenant = tenantId ?? 'none';
-          log.warn({ tenantId: refusedTenant }, 'activity refused: tenant not allowed');
-          return;
-        }
-        await bot.run(context);
-      });
+      const invokeResponse = await adapter.authenticateAndRun(
+        req.header('authorization') ?? '',
+        activity,
+        async (context) => {
+          const incoming = context.activity;
+          const log = logger.child({
+            activityId: incoming.id,
+            activityType: incoming.type,
+            conversationId: incoming.conversation?.id,
+            aadObjectId: incoming.from?.aadObjectId,
+          });
+          setTurnLogger(context, log);
+          const tenantId = tenantOf(incoming);
+          if (!tenantId || !allowedTenants.has(tenantId)) {
+            refusedTenant = tenantId ?? 'none';
+            log.warn({ tenantId: refusedTenant }, 'activity refused: tenant not allowed');
+            return;
+          }
+          await bot.run(context);
+        },
+      );
       if (refusedTenant !== null) {
         res.send(403, { error: 'This Registrar does not serve your organisation.' });
         return;

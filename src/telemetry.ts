@@ -90,16 +90,22 @@ export function startTelemetry(settings: TelemetrySettings): Telemetry | undefin
   // The distro's own copies of @opentelemetry/resources and core (2.x): another package installs 1.x at the top level.
   const distroRequire = createRequire(require.resolve('@azure/monitor-opentelemetry'));
   const resources = distroRequire('@opentelemetry/resources') as {
-    resourceFromAttributes(attributes: Record<string, string>): NonNullable<AzureMonitorOpenTelemetryOptions['resource']>;
+    resourceFromAttributes(
+      attributes: Record<string, string>,
+    ): NonNullable<AzureMonitorOpenTelemetryOptions['resource']>;
   };
-  const core = distroRequire('@opentelemetry/core') as { suppressTracing(context: OpenTelemetryApi.Context): OpenTelemetryApi.Context };
+  const core = distroRequire('@opentelemetry/core') as {
+    suppressTracing(context: OpenTelemetryApi.Context): OpenTelemetryApi.Context;
+  };
   // The cloud role Application Insights groups by (its Application Map node).
   options.resource = resources.resourceFromAttributes({ 'service.name': 'registrar' });
   try {
     distro.useAzureMonitor(options);
   } catch (err) {
     // The exporter checks the connection string further than config does (the instrumentation key must be a GUID).
-    throw new ConfigError([`APPLICATIONINSIGHTS_CONNECTION_STRING was not accepted by the Azure Monitor exporter: ${err instanceof Error ? err.message : String(err)}`]);
+    throw new ConfigError([
+      `APPLICATIONINSIGHTS_CONNECTION_STRING was not accepted by the Azure Monitor exporter: ${err instanceof Error ? err.message : String(err)}`,
+    ]);
   }
   otel = api;
   suppressTracing = core.suppressTracing;
@@ -134,14 +140,17 @@ export function recordException(err: unknown): void {
   if (!api) return;
   const exception = toException(err);
   const active = api.trace.getActiveSpan();
-  const span = active?.isRecording() ? active : api.trace.getTracer('registrar').startSpan('unhandled error', { kind: api.SpanKind.INTERNAL });
+  const span = active?.isRecording()
+    ? active
+    : api.trace.getTracer('registrar').startSpan('unhandled error', { kind: api.SpanKind.INTERNAL });
   span.recordException(exception);
   span.setStatus({ code: api.SpanStatusCode.ERROR, message: exception.message });
   if (span !== active) span.end();
 }
 
 function toException(err: unknown): { name: string; message: string; stack?: string } {
-  if (err instanceof Error) return { name: err.name, message: redactText(err.message), ...(err.stack ? { stack: redactText(err.stack) } : {}) };
+  if (err instanceof Error)
+    return { name: err.name, message: redactText(err.message), ...(err.stack ? { stack: redactText(err.stack) } : {}) };
   return { name: 'Error', message: redactText(String(err)) };
 }
 

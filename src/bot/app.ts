@@ -57,7 +57,10 @@ export function cardActionRoutes(services: BotServices): Record<VerbName, CardAc
 }
 
 /** Type-ahead (Data.Query) of the request form's permission list, in Teams. */
-async function searchPermissions(services: BotServices, query: { parameters?: { queryText?: string }; count?: number; skip?: number }) {
+async function searchPermissions(
+  services: BotServices,
+  query: { parameters?: { queryText?: string }; count?: number; skip?: number },
+) {
   const text = typeof query.parameters?.queryText === 'string' ? query.parameters.queryText : '';
   const count = Math.max(1, Math.min(query.count ?? 25, 50));
   const skip = Math.max(0, query.skip ?? 0);
@@ -71,7 +74,11 @@ async function searchPermissions(services: BotServices, query: { parameters?: { 
 export function createBot(services: BotServices): Bot {
   // No storage: Registrar keeps its state in its own Store, and teams-ai's turn state would be a second,
   // unguarded copy. No typing timer: teams-ai keeps one timer per Application, shared by concurrent turns.
-  const app = new Application<TurnState>({ startTypingTimer: false, removeRecipientMention: true, longRunningMessages: false });
+  const app = new Application<TurnState>({
+    startTypingTimer: false,
+    removeRecipientMention: true,
+    longRunningMessages: false,
+  });
   registerRoutes(app, services);
   return { run: (context) => app.run(context) };
 }
@@ -79,13 +86,21 @@ export function createBot(services: BotServices): Bot {
 function registerRoutes(app: Application<TurnState>, services: BotServices): void {
   // 1. Card actions (invokes: answered within Teams' five seconds, matched before everything else).
   for (const [verb, handler] of Object.entries(cardActionRoutes(services))) {
-    app.adaptiveCards.actionExecute(verb, (context, _state, data) => answerCardAction(context, () => handler(context, data as Record<string, unknown>)));
+    app.adaptiveCards.actionExecute(verb, (context, _state, data) =>
+      answerCardAction(context, () => handler(context, data as Record<string, unknown>)),
+    );
   }
-  app.adaptiveCards.search(Dataset.graphPermissions, async (_context, _state, query) => searchPermissions(services, query));
+  app.adaptiveCards.search(Dataset.graphPermissions, async (_context, _state, query) =>
+    searchPermissions(services, query),
+  );
   app.activity(isUnroutedCardAction, async (context) => {
     await sendInvokeCard(
       context,
-      renderNotice({ tone: 'info', title: 'This button no longer works', text: 'Registrar no longer knows this action. Type "help" to see what it can do.' }),
+      renderNotice({
+        tone: 'info',
+        title: 'This button no longer works',
+        text: 'Registrar no longer knows this action. Type "help" to see what it can do.',
+      }),
     );
   });
 
@@ -123,13 +138,20 @@ const isUnroutedCardAction = async (context: TurnContext): Promise<boolean> =>
   context.activity.type === 'invoke' && context.activity.name === 'adaptiveCard/action';
 
 /** Turns a RegistrarError into a notice card for the person who clicked; anything else is the server's error. */
-async function answerCardAction(context: TurnContext, work: () => Promise<AdaptiveCard | string>): Promise<AdaptiveCard | string> {
+async function answerCardAction(
+  context: TurnContext,
+  work: () => Promise<AdaptiveCard | string>,
+): Promise<AdaptiveCard | string> {
   try {
     return await work();
   } catch (err) {
     if (!(err instanceof RegistrarError)) throw err;
     turnLogger(context).info({ code: err.code, detail: err.message }, 'card action refused');
-    return renderNotice({ tone: err.code === 'unavailable' ? 'error' : 'refusal', title: titleFor(err), text: err.userMessage });
+    return renderNotice({
+      tone: err.code === 'unavailable' ? 'error' : 'refusal',
+      title: titleFor(err),
+      text: err.userMessage,
+    });
   }
 }
 
@@ -140,7 +162,14 @@ function guarded(handler: Handler): (context: TurnContext) => Promise<void> {
     } catch (err) {
       if (!(err instanceof RegistrarError)) throw err;
       turnLogger(context).info({ code: err.code, detail: err.message }, 'request refused');
-      await reply(context, renderNotice({ tone: err.code === 'unavailable' ? 'error' : 'refusal', title: titleFor(err), text: err.userMessage }));
+      await reply(
+        context,
+        renderNotice({
+          tone: err.code === 'unavailable' ? 'error' : 'refusal',
+          title: titleFor(err),
+          text: err.userMessage,
+        }),
+      );
     }
   };
 }
@@ -175,10 +204,14 @@ async function sendInvokeCard(context: TurnContext, card: AdaptiveCard): Promise
 
 function onSetupChannel(services: BotServices): Handler {
   return async (context) => {
-    const purpose: ChannelPurpose = turnCommand(context)?.command.usage === 'setup approvals' ? 'approvals' : 'reminders';
+    const purpose: ChannelPurpose =
+      turnCommand(context)?.command.usage === 'setup approvals' ? 'approvals' : 'reminders';
     const address = await withPlaceNames(context, addressFrom(context.activity));
     const { binding, replaced } = await services.channels.setChannel(purpose, address, actorFrom(context.activity));
-    turnLogger(context).info({ purpose, channel: address.conversation.id, replaced: replaced?.address.conversation.id }, 'channel set');
+    turnLogger(context).info(
+      { purpose, channel: address.conversation.id, replaced: replaced?.address.conversation.id },
+      'channel set',
+    );
     await reply(
       context,
       renderChannelSet({
@@ -188,7 +221,10 @@ function onSetupChannel(services: BotServices): Handler {
         setBy: binding.setBy.name,
         setAt: binding.setAt,
         replaced: replaced
-          ? { channelName: replaced.address.channel?.name ?? replaced.address.conversation.name, teamName: replaced.address.team?.name }
+          ? {
+              channelName: replaced.address.channel?.name ?? replaced.address.conversation.name,
+              teamName: replaced.address.team?.name,
+            }
           : undefined,
       }),
     );
@@ -226,7 +262,9 @@ async function greetOnce(context: TurnContext, services: BotServices): Promise<v
   const personal = context.activity.conversation?.conversationType === 'personal';
   turnLogger(context).info({ scope: personal ? 'personal' : 'team' }, 'greeted');
   // Install events often carry no sender name: ask the connector, and greet without one rather than "Hello, Someone".
-  const name = personal ? await personName(context) : (await withPlaceNames(context, addressFrom(context.activity))).team?.name;
+  const name = personal
+    ? await personName(context)
+    : (await withPlaceNames(context, addressFrom(context.activity))).team?.name;
   await reply(context, renderWelcome({ scope: personal ? 'personal' : 'team', name: name || undefined }));
 }
 
@@ -274,12 +312,18 @@ async function personName(context: TurnContext): Promise<string | undefined> {
 async function withPlaceNames(context: TurnContext, address: ConversationAddress): Promise<ConversationAddress> {
   const team = address.team;
   if (!team?.id || (team.name && address.channel?.name)) return address;
-  const named: ConversationAddress = { ...address, team: { ...team }, channel: address.channel ? { ...address.channel } : undefined };
+  const named: ConversationAddress = {
+    ...address,
+    team: { ...team },
+    channel: address.channel ? { ...address.channel } : undefined,
+  };
   try {
     named.team!.name ||= (await TeamsInfo.getTeamDetails(context, team.id)).name;
     if (named.channel && !named.channel.name) {
       const channels = await TeamsInfo.getTeamChannels(context, team.id);
-      named.channel.name = channels.find((c) => c.id === named.channel!.id)?.name || (named.channel.id === team.id ? 'General' : undefined);
+      named.channel.name =
+        channels.find((c) => c.id === named.channel!.id)?.name ||
+        (named.channel.id === team.id ? 'General' : undefined);
     }
   } catch (err) {
     turnLogger(context).warn({ err, teamId: team.id }, 'could not read team and channel names');

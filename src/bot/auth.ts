@@ -3,7 +3,11 @@
  * (issuer, audience, signature against the channel's OpenID keys, expiry, and the serviceurl claim); without
  * one (local mode) validation is off and the server listens on loopback only.
  */
-import { type Activity, ConfigurationBotFrameworkAuthentication, type ConfigurationBotFrameworkAuthenticationOptions } from 'botbuilder';
+import {
+  type Activity,
+  ConfigurationBotFrameworkAuthentication,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+} from 'botbuilder';
 import { AuthenticationError, type AuthenticateRequestResult } from 'botframework-connector';
 import { type BotFrameworkCloud, type BotFrameworkEndpoints, clouds } from '../clouds';
 import type { Config, GraphCloud } from '../config';

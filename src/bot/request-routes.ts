@@ -40,13 +40,18 @@ const MATCHES_SHOWN = 25;
 const isPersonal = (context: TurnContext) => context.activity.conversation?.conversationType === 'personal';
 
 function requirePersonal(context: TurnContext, what: string): void {
-  if (!isPersonal(context)) throw new WrongPlace(`${what} in your personal chat with Registrar, so that nobody else sees your request.`);
+  if (!isPersonal(context))
+    throw new WrongPlace(`${what} in your personal chat with Registrar, so that nobody else sees your request.`);
 }
 
 /** The request id a card action names; anything else is refused. */
 function requestIdOf(data: Record<string, unknown>): string {
   const id = typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined;
-  if (!id) throw new RegistrarError('invalid-input', 'This card does not name a request Registrar knows. Type `mine` to list your requests.');
+  if (!id)
+    throw new RegistrarError(
+      'invalid-input',
+      'This card does not name a request Registrar knows. Type `mine` to list your requests.',
+    );
   return id;
 }
 
@@ -68,7 +73,13 @@ function formData(data: Record<string, unknown>): Record<string, unknown> {
 
 async function renderForm(
   services: RequestRouteServices,
-  input: { requestId: string; values: FormValues; errors?: Partial<Record<FormErrorKey, string>>; filter?: string; notice?: string },
+  input: {
+    requestId: string;
+    values: FormValues;
+    errors?: Partial<Record<FormErrorKey, string>>;
+    filter?: string;
+    notice?: string;
+  },
 ): Promise<AdaptiveCard> {
   const context = await services.requests.formContext();
   const selected: CatalogPermission[] = [];
@@ -76,7 +87,9 @@ async function renderForm(
     const found = context.catalog.byId(id);
     if (found && !selected.some((p) => p.id === found.id)) selected.push(found);
   }
-  const found = input.filter?.trim() ? context.catalog.search(input.filter, { limit: MATCHES_SHOWN }) : { total: 0, items: [] };
+  const found = input.filter?.trim()
+    ? context.catalog.search(input.filter, { limit: MATCHES_SHOWN })
+    : { total: 0, items: [] };
   const matches = found.items.filter((p) => !selected.some((s) => s.id === p.id));
   return renderRequestForm({
     requestId: input.requestId,
@@ -98,7 +111,11 @@ export async function newRequestForm(context: TurnContext, services: RequestRout
   return renderForm(services, { requestId, values: {} });
 }
 
-function statusCard(context: TurnContext, request: AppRequest, extra: { audit?: Parameters<typeof renderRequestStatus>[0]['audit']; notice?: string } = {}): AdaptiveCard {
+function statusCard(
+  context: TurnContext,
+  request: AppRequest,
+  extra: { audit?: Parameters<typeof renderRequestStatus>[0]['audit']; notice?: string } = {},
+): AdaptiveCard {
   const actor = actorFrom(context.activity);
   const viewer = sameObject(actor.aadObjectId, request.requester.aadObjectId) ? 'requester' : 'other';
   return renderRequestStatus({ request, viewer, ...extra });
@@ -113,7 +130,8 @@ function cardRefOf(context: TurnContext): { conversationId: string; activityId: 
 
 type Handler = (context: TurnContext, data: Record<string, unknown>) => Promise<AdaptiveCard>;
 
-const endpointsOf = (services: RequestRouteServices) => (services.graphEndpoints ? { endpoints: services.graphEndpoints } : {});
+const endpointsOf = (services: RequestRouteServices) =>
+  services.graphEndpoints ? { endpoints: services.graphEndpoints } : {};
 
 export function requestCardRoutes(services: RequestRouteServices) {
   const find: Handler = async (context, data) => {
@@ -121,7 +139,12 @@ export function requestCardRoutes(services: RequestRouteServices) {
     const requestId = requestIdOf(data);
     const values = formValues(data);
     const filter = values.permissionFilter ?? '';
-    if (!filter.trim()) return renderForm(services, { requestId, values, notice: 'Type part of a permission name or description in the search box, then Find.' });
+    if (!filter.trim())
+      return renderForm(services, {
+        requestId,
+        values,
+        notice: 'Type part of a permission name or description in the search box, then Find.',
+      });
     return renderForm(services, { requestId, values, filter });
   };
 
@@ -135,14 +158,25 @@ export function requestCardRoutes(services: RequestRouteServices) {
       // Graph or storage unavailable: the same form back with the reason, so that nothing typed is lost.
       if (!(err instanceof RegistrarError) || err.code !== 'unavailable') throw err;
       turnLogger(context).warn({ detail: err.message }, 'request not submitted: a dependency is unavailable');
-      const card = await renderForm(services, { requestId: requestIdOf(data), values: formValues(data), errors: { form: err.userMessage } }).catch(() => undefined);
+      const card = await renderForm(services, {
+        requestId: requestIdOf(data),
+        values: formValues(data),
+        errors: { form: err.userMessage },
+      }).catch(() => undefined);
       if (!card) throw err;
       return card;
     }
     if (!result.ok) {
       // The form keeps the id it came with (Submit checks it every time), or gets one minted for this person.
-      const requestId = (typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined) ?? (await services.requests.newForm(actorFrom(context.activity))).requestId;
-      return renderForm(services, { requestId, values: result.values, errors: result.errors, ...(result.values.permissionFilter ? { filter: result.values.permissionFilter } : {}) });
+      const requestId =
+        (typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined) ??
+        (await services.requests.newForm(actorFrom(context.activity))).requestId;
+      return renderForm(services, {
+        requestId,
+        values: result.values,
+        errors: result.errors,
+        ...(result.values.permissionFilter ? { filter: result.values.permissionFilter } : {}),
+      });
     }
     const request = result.request;
     // The answer below is the status card as it is now: no update of it is needed for this version.
@@ -155,7 +189,11 @@ export function requestCardRoutes(services: RequestRouteServices) {
   };
 
   const cancel: Handler = async (context, data) => {
-    const result = await services.requests.cancel(actorFrom(context.activity), requestIdOf(data), context.activity.conversation?.id);
+    const result = await services.requests.cancel(
+      actorFrom(context.activity),
+      requestIdOf(data),
+      context.activity.conversation?.id,
+    );
     return statusCard(context, result.request, result.message ? { notice: result.message } : {});
   };
 
@@ -171,16 +209,23 @@ export function requestCardRoutes(services: RequestRouteServices) {
     // In the approvals channel the card is already in front of everyone; elsewhere (from `pending`, or hand-made
     // data) only the requester, the approvers and the operators may see the request.
     const approvals = await services.channels.getChannel('approvals');
-    const inApprovalsChannel = !!approvals && addressFrom(context.activity).conversation.id === approvals.address.conversation.id;
+    const inApprovalsChannel =
+      !!approvals && addressFrom(context.activity).conversation.id === approvals.address.conversation.id;
     const review = await services.requests.review(actor, requestId, { inApprovalsChannel });
     return services.notifier.approvalCard(review.request, review.mode, review.message);
   };
 
   const approve: Handler = async (context, data) => {
-    const result = await services.requests.approve(actorFrom(context.activity), requestIdOf(data), context.activity.conversation?.id);
+    const result = await services.requests.approve(
+      actorFrom(context.activity),
+      requestIdOf(data),
+      context.activity.conversation?.id,
+    );
     const message =
       result.message ??
-      (result.request.status === 'approved' ? 'You approved this request. Registrar is creating the app now.' : `You approved this request; it needs ${result.request.approvalsRequired - result.request.approvals.length} more approval(s).`);
+      (result.request.status === 'approved'
+        ? 'You approved this request. Registrar is creating the app now.'
+        : `You approved this request; it needs ${result.request.approvalsRequired - result.request.approvals.length} more approval(s).`);
     return services.notifier.approvalCard(result.request, 'everyone', message);
   };
 
@@ -188,25 +233,48 @@ export function requestCardRoutes(services: RequestRouteServices) {
     const requestId = requestIdOf(data);
     const reason = typeof data.reason === 'string' ? data.reason : '';
     try {
-      const result = await services.requests.reject(actorFrom(context.activity), requestId, reason, context.activity.conversation?.id);
-      return services.notifier.approvalCard(result.request, 'everyone', result.message ?? 'You rejected this request. The requester has been told why.');
+      const result = await services.requests.reject(
+        actorFrom(context.activity),
+        requestId,
+        reason,
+        context.activity.conversation?.id,
+      );
+      return services.notifier.approvalCard(
+        result.request,
+        'everyone',
+        result.message ?? 'You rejected this request. The requester has been told why.',
+      );
     } catch (err) {
       // A missing or unusable reason: the same decision card again, with the message, so nothing typed is lost.
-      if (err instanceof RegistrarError && err.code === 'invalid-input') return services.notifier.approvalCard(await services.requests.view(requestId), 'approver', err.userMessage);
+      if (err instanceof RegistrarError && err.code === 'invalid-input')
+        return services.notifier.approvalCard(await services.requests.view(requestId), 'approver', err.userMessage);
       throw err;
     }
   };
 
   const retry: Handler = async (context, data) => {
-    const result = await services.provisioning.retry(actorFrom(context.activity), requestIdOf(data), context.activity.conversation?.id);
-    return services.notifier.approvalCard(result.request, 'everyone', result.message ?? 'Provisioning started again. This card updates when it ends.');
+    const result = await services.provisioning.retry(
+      actorFrom(context.activity),
+      requestIdOf(data),
+      context.activity.conversation?.id,
+    );
+    return services.notifier.approvalCard(
+      result.request,
+      'everyone',
+      result.message ?? 'Provisioning started again. This card updates when it ends.',
+    );
   };
 
   const reveal: Handler = async (context, data) => {
     requirePersonal(context, 'Reveal the secret');
     const requestId = requestIdOf(data);
     const tenantId = services.tenantId ?? context.activity.conversation?.tenantId ?? '';
-    const result = await services.delivery.reveal(actorFrom(context.activity), requestId, context.activity.conversation?.id, cardRefOf(context));
+    const result = await services.delivery.reveal(
+      actorFrom(context.activity),
+      requestId,
+      context.activity.conversation?.id,
+      cardRefOf(context),
+    );
     if (result.kind === 'already') {
       const d = result.request.delivery;
       return renderDelivery({
@@ -219,9 +287,18 @@ export function requestCardRoutes(services: RequestRouteServices) {
       });
     }
     const request = result.request;
-    turnLogger(context).info({ requestId, keyId: result.secret.keyId, check: result.secret.check }, 'secret handed to its requester');
+    turnLogger(context).info(
+      { requestId, keyId: result.secret.keyId, check: result.secret.check },
+      'secret handed to its requester',
+    );
     const { secretText, hint, endDateTime, check } = result.secret;
-    return renderDelivery({ request, tenantId, ...endpointsOf(services), state: 'revealed', secret: { text: secretText, hint, endDateTime, check } });
+    return renderDelivery({
+      request,
+      tenantId,
+      ...endpointsOf(services),
+      state: 'revealed',
+      secret: { text: secretText, hint, endDateTime, check },
+    });
   };
 
   const stored: Handler = async (context, data) => {
@@ -257,27 +334,45 @@ export function requestCardRoutes(services: RequestRouteServices) {
 export function requestCommands(services: RequestRouteServices) {
   const idFrom = (argument: string, usage: string): string => {
     const id = parseRequestId(argument);
-    if (!id) throw new RegistrarError('invalid-input', argument ? `"${argument.slice(0, 40)}" is not a request id. Request ids look like 7K3M9Q2X; type \`mine\` to list yours.` : `Say which request: \`${usage}\`.`);
+    if (!id)
+      throw new RegistrarError(
+        'invalid-input',
+        argument
+          ? `"${argument.slice(0, 40)}" is not a request id. Request ids look like 7K3M9Q2X; type \`mine\` to list yours.`
+          : `Say which request: \`${usage}\`.`,
+      );
     return id;
   };
   return {
     request: (context: TurnContext) => newRequestForm(context, services),
     async mine(context: TurnContext) {
       const requests = await services.requests.mine(actorFrom(context.activity));
-      return renderRequestList({ title: 'Your requests', requests, empty: 'You have not asked for any app yet. Type `request` to ask for one.' });
+      return renderRequestList({
+        title: 'Your requests',
+        requests,
+        empty: 'You have not asked for any app yet. Type `request` to ask for one.',
+      });
     },
     async pending(context: TurnContext) {
       const requests = await services.requests.pending(actorFrom(context.activity));
-      return renderRequestList({ title: 'Waiting for your decision', requests, empty: 'Nothing waits for your decision.', rowAction: 'review' });
+      return renderRequestList({
+        title: 'Waiting for your decision',
+        requests,
+        empty: 'Nothing waits for your decision.',
+        rowAction: 'review',
+      });
     },
     async status(context: TurnContext, argument: string) {
       const view = await services.requests.status(actorFrom(context.activity), idFrom(argument, 'status <id>'));
       return statusCard(context, view.request, { audit: view.audit });
     },
     async cancel(context: TurnContext, argument: string) {
-      const result = await services.requests.cancel(actorFrom(context.activity), idFrom(argument, 'cancel <id>'), context.activity.conversation?.id);
+      const result = await services.requests.cancel(
+        actorFrom(context.activity),
+        idFrom(argument, 'cancel <id>'),
+        context.activity.conversation?.id,
+      );
       return statusCard(context, result.request, result.message ? { notice: result.message } : {});
     },
   };
 }
-

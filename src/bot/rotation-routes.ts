@@ -27,16 +27,22 @@ export interface RotationRouteServices {
   expiry: ExpiryService;
 }
 
-
 /** The clicker's personal chat with Registrar: this one, or the one Registrar remembers for them. */
-async function personalChatOf(context: TurnContext, greetings: GreetingService): Promise<ConversationAddress | undefined> {
+async function personalChatOf(
+  context: TurnContext,
+  greetings: GreetingService,
+): Promise<ConversationAddress | undefined> {
   if (context.activity.conversation?.conversationType === 'personal') return addressFrom(context.activity);
   const aadObjectId = actorFrom(context.activity).aadObjectId;
   return aadObjectId ? greetings.personalConversation(aadObjectId) : undefined;
 }
 
 /** Starts a rotation (the service starts what follows: the delivery when approved, and the cards). */
-async function startRotation(context: TurnContext, services: RotationRouteServices, appIdOrName: string): Promise<AppRequest> {
+async function startRotation(
+  context: TurnContext,
+  services: RotationRouteServices,
+  appIdOrName: string,
+): Promise<AppRequest> {
   const home = await personalChatOf(context, services.greetings);
   if (!home) {
     throw new RegistrarError(
@@ -62,14 +68,13 @@ function startedText(request: AppRequest): string {
     : `Rotation ${request.id} of ${request.form.displayName} started. The new secret is waiting in your personal chat with Registrar: reveal it there.`;
 }
 
-
-
 export function rotationCardRoutes(services: RotationRouteServices) {
   return {
     /** The Rotate button of a reminder: answered with a message, so that the digest stays on the card. */
     async start(context: TurnContext, data: Record<string, unknown>): Promise<string> {
       const appId = typeof data.appId === 'string' && isGuid(data.appId) ? data.appId : undefined;
-      if (!appId) return 'This button does not name an app Registrar knows. Type `rotate <app name or appId>` in your personal chat with Registrar.';
+      if (!appId)
+        return 'This button does not name an app Registrar knows. Type `rotate <app name or appId>` in your personal chat with Registrar.';
       try {
         return startedText(await startRotation(context, services, appId));
       } catch (err) {

@@ -3,14 +3,25 @@
  * status and delivery cards in a requester's personal chat), through botbuilder's CloudAdapter so that the
  * outbound calls carry the bot's token exactly as replies do.
  */
-import { type CloudAdapter, CardFactory, type ConversationReference, MessageFactory, TeamsInfo, TurnContext } from 'botbuilder';
+import {
+  type CloudAdapter,
+  CardFactory,
+  type ConversationReference,
+  MessageFactory,
+  TeamsInfo,
+  TurnContext,
+} from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
 import type { ConversationAddress } from '../domain/conversation';
 import type { Notifier, TeamMember } from '../services/ports';
 import { referenceFrom } from './turn';
 
 export function createTeamsNotifier(adapter: CloudAdapter, botAppId: string): Notifier {
-  async function within<T>(address: ConversationAddress, conversationId: string, work: (context: TurnContext) => Promise<T>): Promise<T> {
+  async function within<T>(
+    address: ConversationAddress,
+    conversationId: string,
+    work: (context: TurnContext) => Promise<T>,
+  ): Promise<T> {
     const base = referenceFrom(address);
     const reference = { ...base, conversation: { ...base.conversation!, id: conversationId } } as ConversationReference;
     let result: T | undefined;
@@ -27,16 +38,27 @@ export function createTeamsNotifier(adapter: CloudAdapter, botAppId: string): No
         // and in a channel a new approval card is a new post, not a reply in someone's thread.
         const client = context.turnState.get<ConnectorClient>(context.adapter.ConnectorClientKey);
         const reference = TurnContext.getConversationReference(context.activity);
-        const activity = { ...MessageFactory.attachment(CardFactory.adaptiveCard(card)), from: reference.bot, recipient: reference.user, conversation: reference.conversation, channelId: reference.channelId, serviceUrl: reference.serviceUrl };
+        const activity = {
+          ...MessageFactory.attachment(CardFactory.adaptiveCard(card)),
+          from: reference.bot,
+          recipient: reference.user,
+          conversation: reference.conversation,
+          channelId: reference.channelId,
+          serviceUrl: reference.serviceUrl,
+        };
         const sent = await client.conversations.sendToConversation(address.conversation.id, activity);
-        if (!sent?.id) throw new Error(`the connector returned no activity id for a card posted to ${address.conversation.id}`);
+        if (!sent?.id)
+          throw new Error(`the connector returned no activity id for a card posted to ${address.conversation.id}`);
         return { conversationId: address.conversation.id, activityId: sent.id };
       });
     },
 
     async update(address, ref, card) {
       await within(address, ref.conversationId, async (context) => {
-        await context.updateActivity({ ...MessageFactory.attachment(CardFactory.adaptiveCard(card)), id: ref.activityId });
+        await context.updateActivity({
+          ...MessageFactory.attachment(CardFactory.adaptiveCard(card)),
+          id: ref.activityId,
+        });
       });
     },
 

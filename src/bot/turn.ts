@@ -59,7 +59,7 @@ export function addressFrom(activity: Partial<Activity>): ConversationAddress {
     channelId: ref.channelId ?? 'msteams',
     serviceUrl: ref.serviceUrl ?? '',
     conversation: {
-      id: isChannel ? conversation.id.split(';messageid=')[0] ?? conversation.id : conversation.id,
+      id: isChannel ? (conversation.id.split(';messageid=')[0] ?? conversation.id) : conversation.id,
       conversationType: conversation.conversationType,
       tenantId: conversation.tenantId ?? tenantOf(activity),
       isGroup: conversation.isGroup,
@@ -77,7 +77,9 @@ export function addressFrom(activity: Partial<Activity>): ConversationAddress {
 }
 
 /** A conversation reference botbuilder can continue, from a stored address. */
-export function referenceFrom(address: ConversationAddress): Partial<ReturnType<typeof TurnContext.getConversationReference>> {
+export function referenceFrom(
+  address: ConversationAddress,
+): Partial<ReturnType<typeof TurnContext.getConversationReference>> {
   return {
     channelId: address.channelId,
     serviceUrl: address.serviceUrl,
@@ -89,7 +91,9 @@ export function referenceFrom(address: ConversationAddress): Partial<ReturnType<
       name: address.conversation.name ?? '',
     },
     bot: { id: address.bot.id, name: address.bot.name ?? '' },
-    user: address.user ? { id: address.user.id, name: address.user.name ?? '', aadObjectId: address.user.aadObjectId } : undefined,
+    user: address.user
+      ? { id: address.user.id, name: address.user.name ?? '', aadObjectId: address.user.aadObjectId }
+      : undefined,
     locale: address.locale,
   };
 }

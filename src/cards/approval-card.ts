@@ -4,7 +4,20 @@ import type { AppRequest } from '../domain/request';
 import { classifyPermission, hardeningNotes, type RiskLevel } from '../domain/risk';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
-import { appNameOf, approvalsLine, describeStatus, idOf, person, plural, riskColor, riskWords, shown, stepRows, tidy, typeWords } from './request-card-parts';
+import {
+  appNameOf,
+  approvalsLine,
+  describeStatus,
+  idOf,
+  person,
+  plural,
+  riskColor,
+  riskWords,
+  shown,
+  stepRows,
+  tidy,
+  typeWords,
+} from './request-card-parts';
 import { Verb } from './verbs';
 
 /*
@@ -29,7 +42,8 @@ const levelWords: Record<RiskLevel, string> = { low: 'Low', medium: 'Medium', hi
 const riskOrder: Record<RiskLevel, number> = { high: 0, medium: 1, low: 2 };
 
 /** What risk.ts calls a permission in RiskItem.subject, to find the item that was assessed at submission. */
-const riskSubject = (p: PermissionRef) => `${p.resourceAppId === MICROSOFT_GRAPH_APP_ID ? '' : `${p.resourceDisplayName}: `}${p.value} (${typeWords[p.type]})`;
+const riskSubject = (p: PermissionRef) =>
+  `${p.resourceAppId === MICROSOFT_GRAPH_APP_ID ? '' : `${p.resourceDisplayName}: `}${p.value} (${typeWords[p.type]})`;
 
 export interface ApprovalView {
   request: AppRequest;
@@ -75,16 +89,32 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
   const after: SpecRow[] = [];
   const credential = form.credential;
   if (credential.kind === 'secret') {
-    after.push(row('Credential', `Client secret, valid ${plural(credential.lifetimeDays, 'day')} from when the requester reveals it`));
+    after.push(
+      row(
+        'Credential',
+        `Client secret, valid ${plural(credential.lifetimeDays, 'day')} from when the requester reveals it`,
+      ),
+    );
   } else if (credential.kind === 'certificate') {
-    after.push(row('Credential', `Certificate (public key only), valid until ${formatUtc(credential.certificate.notAfter)}`));
-    after.push(row('Thumbprint', safeText(credential.certificate.thumbprint, { max: TextLimit.reference }), 'Monospace'));
+    after.push(
+      row('Credential', `Certificate (public key only), valid until ${formatUtc(credential.certificate.notAfter)}`),
+    );
+    after.push(
+      row('Thumbprint', safeText(credential.certificate.thumbprint, { max: TextLimit.reference }), 'Monospace'),
+    );
   } else {
     after.push(row('Credential', 'None: a public client'));
   }
   after.push(row('Owners', ownersText(request)));
   const role = form.directoryRole;
-  after.push(row('Directory role', role ? `${safeText(role.displayName, { max: TextLimit.title })}: the app could ${safeText(role.summary, { max: TextLimit.paragraph })}` : 'None'));
+  after.push(
+    row(
+      'Directory role',
+      role
+        ? `${safeText(role.displayName, { max: TextLimit.title })}: the app could ${safeText(role.summary, { max: TextLimit.paragraph })}`
+        : 'None',
+    ),
+  );
   return { before, after };
 }
 
@@ -144,17 +174,24 @@ const approvalBudgetBytes = 26 * 1024;
 export function renderApproval(view: ApprovalView): AdaptiveCard {
   const { request } = view;
   const level = request.risk.level;
-  const assessed = (p: PermissionRef) => request.risk.items.find((item) => item.kind === 'permission' && item.subject === riskSubject(p)) ?? classifyPermission(p);
+  const assessed = (p: PermissionRef) =>
+    request.risk.items.find((item) => item.kind === 'permission' && item.subject === riskSubject(p)) ??
+    classifyPermission(p);
   const permissions = request.permissions
     .map((p) => ({ p, risk: assessed(p) }))
     .sort((a, b) => (riskOrder[a.risk.level] ?? 0) - (riskOrder[b.risk.level] ?? 0));
   const more = permissions.length - shown.permissions;
   const submitted = request.status === 'submitted';
   const failed = request.status === 'failed';
-  const userIds = [...new Set(view.refreshUserIds.map((id) => safeText(id, { max: 200 })).filter(Boolean))].slice(0, maxRefreshUsers);
+  const userIds = [...new Set(view.refreshUserIds.map((id) => safeText(id, { max: 200 })).filter(Boolean))].slice(
+    0,
+    maxRefreshUsers,
+  );
   // Once the app exists, the commands of the hardening notes can name it instead of <appId>.
   const appId = request.provisioning.application?.appId;
-  const notes = appId ? hardeningNotes(request.permissions, safeText(appId, { max: TextLimit.reference })) : request.risk.notes;
+  const notes = appId
+    ? hardeningNotes(request.permissions, safeText(appId, { max: TextLimit.reference }))
+    : request.risk.notes;
 
   const spec = specRows(request);
   const data = {
@@ -188,7 +225,10 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
       color: riskColor[risk.level] ?? riskColor.high,
       reason: safeText(risk.reason, { max: TextLimit.paragraph }),
     })),
-    permissionsMore: more > 0 ? `…and ${plural(more, 'more permission')} of the same or lower risk, left out to keep this card within Teams' size limit.` : undefined,
+    permissionsMore:
+      more > 0
+        ? `…and ${plural(more, 'more permission')} of the same or lower risk, left out to keep this card within Teams' size limit.`
+        : undefined,
     otherRisks: request.risk.items
       .filter((item) => item.kind !== 'permission')
       .map((item) => ({
@@ -200,7 +240,9 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
     notes: notes.map((note) => ({
       subject: safeText(note.subject, { max: TextLimit.title }),
       advice: safeText(note.advice, { max: TextLimit.paragraph, multiline: true }),
-      commands: (note.commands ?? []).map((command) => ({ text: safeText(command, { max: 500 }) })).filter((c) => c.text),
+      commands: (note.commands ?? [])
+        .map((command) => ({ text: safeText(command, { max: 500 }) }))
+        .filter((c) => c.text),
     })),
     showDecision: view.mode === 'approver' && submitted,
     showRetry: view.mode === 'approver' && failed,

@@ -74,7 +74,9 @@ export function renderChannelSet(input: {
     channel: place(input.channelName, input.teamName),
     setBy: safeText(input.setBy, { max: TextLimit.personName }) || 'someone',
     setAt: formatUtc(input.setAt),
-    replaced: input.replaced ? (place(input.replaced.channelName, input.replaced.teamName) ?? 'another channel') : undefined,
+    replaced: input.replaced
+      ? (place(input.replaced.channelName, input.replaced.teamName) ?? 'another channel')
+      : undefined,
   });
 }
 
@@ -94,7 +96,12 @@ const toneStyle = {
   error: { style: 'attention', color: 'Attention' },
 } as const;
 
-export function renderNotice(input: { tone: 'info' | 'refusal' | 'error'; title: string; text: string; reference?: string }): AdaptiveCard {
+export function renderNotice(input: {
+  tone: 'info' | 'refusal' | 'error';
+  title: string;
+  text: string;
+  reference?: string;
+}): AdaptiveCard {
   return expandTemplate(noticeTemplate, {
     ...(toneStyle[input.tone] ?? toneStyle.error),
     title: safeText(input.title, { max: TextLimit.title }),

@@ -38,26 +38,43 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
   const credential = request.form.credential;
   const appId = safeText(request.provisioning.application?.appId, { max: TextLimit.reference }) || 'not known yet';
   const tenantId = safeText(view.tenantId, { max: TextLimit.reference }) || '<your tenant id>';
-  const login = (safeText(view.endpoints?.login, { max: 200 }) || 'https://login.microsoftonline.com').replace(/\/+$/, '');
+  const login = (safeText(view.endpoints?.login, { max: 200 }) || 'https://login.microsoftonline.com').replace(
+    /\/+$/,
+    '',
+  );
   const graph = (safeText(view.endpoints?.graph, { max: 200 }) || 'https://graph.microsoft.com').replace(/\/+$/, '');
   const role = request.form.directoryRole;
 
   const secretKind = credential.kind === 'secret';
   if (secretKind && view.state === 'revealed' && (!view.secret || !secretShape.test(view.secret.text))) {
-    throw new Error('renderDelivery: the revealed state needs the secret Graph returned (8 to 256 printable characters); pass view.secret.');
+    throw new Error(
+      'renderDelivery: the revealed state needs the secret Graph returned (8 to 256 printable characters); pass view.secret.',
+    );
   }
   const storedSecret = view.stored ?? (request.delivery?.kind === 'secret' ? request.delivery : undefined);
   if (secretKind && view.state === 'stored' && !storedSecret) {
-    throw new Error('renderDelivery: the stored state needs what identifies the secret; pass view.stored or a request delivered with a secret.');
+    throw new Error(
+      'renderDelivery: the stored state needs what identifies the secret; pass view.stored or a request delivered with a secret.',
+    );
   }
 
   const certificate =
     credential.kind === 'certificate'
       ? {
           rows: [
-            { label: 'Thumbprint', value: safeText(request.provisioning.certificate?.thumbprint ?? credential.certificate.thumbprint, { max: TextLimit.reference }), font: 'Monospace' },
+            {
+              label: 'Thumbprint',
+              value: safeText(request.provisioning.certificate?.thumbprint ?? credential.certificate.thumbprint, {
+                max: TextLimit.reference,
+              }),
+              font: 'Monospace',
+            },
             { label: 'Valid until', value: formatUtc(credential.certificate.notAfter), font: 'Default' },
-            { label: 'Subject', value: safeText(credential.certificate.subject, { max: TextLimit.title }) || 'none', font: 'Default' },
+            {
+              label: 'Subject',
+              value: safeText(credential.certificate.subject, { max: TextLimit.title }) || 'none',
+              font: 'Default',
+            },
           ],
         }
       : undefined;
@@ -68,7 +85,9 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
       : [
           `AZURE_TENANT_ID=${tenantId}`,
           `AZURE_CLIENT_ID=${appId}`,
-          credential.kind === 'secret' ? 'AZURE_CLIENT_SECRET=<your client secret>' : 'AZURE_CLIENT_CERTIFICATE_PATH=<path to the PEM file with the certificate and its private key>',
+          credential.kind === 'secret'
+            ? 'AZURE_CLIENT_SECRET=<your client secret>'
+            : 'AZURE_CLIENT_CERTIFICATE_PATH=<path to the PEM file with the certificate and its private key>',
         ].map((text) => ({ text }));
   const testLines = secretKind
     ? [
@@ -89,9 +108,14 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
       { label: 'Tenant id', value: tenantId, font: 'Monospace' },
     ],
     ...permissionLines(request.permissions, shown.statusPermissions),
-    directoryRole: role ? `${safeText(role.displayName, { max: TextLimit.title })}, to ${safeText(role.summary, { max: TextLimit.paragraph })}` : undefined,
+    directoryRole: role
+      ? `${safeText(role.displayName, { max: TextLimit.title })}, to ${safeText(role.summary, { max: TextLimit.paragraph })}`
+      : undefined,
     secretReady: secretKind && view.state === 'ready',
-    secretLifetime: credential.kind === 'secret' ? `It will be valid for ${plural(credential.lifetimeDays, 'day')} from that click.` : '',
+    secretLifetime:
+      credential.kind === 'secret'
+        ? `It will be valid for ${plural(credential.lifetimeDays, 'day')} from that click.`
+        : '',
     secretRevealed: secretKind && view.state === 'revealed',
     secretExpiry: view.secret ? `Valid until ${formatUtc(view.secret.endDateTime)}.` : '',
     secretCheck: checkWords[view.secret?.check ?? 'pending'] ?? checkWords.pending,
@@ -127,5 +151,8 @@ function placeSecret(card: AdaptiveCard, secret: string): void {
     Object.values(element).forEach(visit);
   };
   visit(card.body);
-  if (!placed) throw new Error('renderDelivery: adaptiveCards/delivery.json has no RichTextBlock with the id clientSecret for the secret.');
+  if (!placed)
+    throw new Error(
+      'renderDelivery: adaptiveCards/delivery.json has no RichTextBlock with the id clientSecret for the secret.',
+    );
 }

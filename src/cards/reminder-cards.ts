@@ -157,7 +157,10 @@ function credentialItem(credential: ExpiringCredential): CredentialItem {
     kind: credential.kind === 'certificate' ? 'Certificate' : 'Client secret',
     name: safeText(credential.displayName, { max: TextLimit.title }) || undefined,
     hint: credential.kind === 'secret' ? safeText(credential.hint, { max: 10 }) || undefined : undefined,
-    thumbprint: credential.kind === 'certificate' ? safeText(credential.thumbprint, { max: TextLimit.reference }) || undefined : undefined,
+    thumbprint:
+      credential.kind === 'certificate'
+        ? safeText(credential.thumbprint, { max: TextLimit.reference }) || undefined
+        : undefined,
     left: daysLeftWords(credential),
     color: thresholdColor(credential.threshold),
     expiry: `${expired ? 'expired on' : 'expires on'} ${dateOf(credential.endDateTime)}`,
@@ -165,12 +168,21 @@ function credentialItem(credential: ExpiringCredential): CredentialItem {
 }
 
 /** Most urgent first, one group per threshold. */
-function groupsOf(credentials: readonly ExpiringCredential[], item: (credential: ExpiringCredential) => CredentialItem) {
+function groupsOf(
+  credentials: readonly ExpiringCredential[],
+  item: (credential: ExpiringCredential) => CredentialItem,
+) {
   const groups: { threshold: number; label: string; color: string; items: CredentialItem[] }[] = [];
   for (const credential of [...credentials].sort(byUrgency)) {
     const last = groups[groups.length - 1];
     if (last && last.threshold === credential.threshold) last.items.push(item(credential));
-    else groups.push({ threshold: credential.threshold, label: thresholdLabel(credential.threshold), color: thresholdColor(credential.threshold), items: [item(credential)] });
+    else
+      groups.push({
+        threshold: credential.threshold,
+        label: thresholdLabel(credential.threshold),
+        color: thresholdColor(credential.threshold),
+        items: [item(credential)],
+      });
   }
   return groups;
 }
@@ -218,7 +230,10 @@ export interface ReminderDigestView {
  */
 export function renderReminderDigest(view: ReminderDigestView): AdaptiveCard {
   const mentions = new Mentions(view.ownerNames ?? {});
-  const groups = groupsOf(view.credentials, (credential) => ({ ...credentialItem(credential), owners: ownersLine(credential.ownerIds ?? [], mentions) }));
+  const groups = groupsOf(view.credentials, (credential) => ({
+    ...credentialItem(credential),
+    owners: ownersLine(credential.ownerIds ?? [], mentions),
+  }));
   const part = view.part && view.part.count > 1 ? `, part ${view.part.index} of ${view.part.count}` : '';
   return expandTemplate(reminderDigestTemplate, {
     title: `Credentials expiring${part}`,
@@ -244,9 +259,14 @@ export function splitDigest(
   // Measured with the longest "part i of n" there could be, so the real numbers never make a card bigger.
   const widest = { index: sorted.length, count: sorted.length };
   const slices: ExpiringCredential[][] = [];
-  for (let start = 0; start < sorted.length; ) {
+  for (let start = 0; start < sorted.length;) {
     const rest = sorted.slice(start);
-    const n = largestFitting(rest.length, budget, (k) => render(rest.slice(0, k), widest), slices[slices.length - 1]?.length);
+    const n = largestFitting(
+      rest.length,
+      budget,
+      (k) => render(rest.slice(0, k), widest),
+      slices[slices.length - 1]?.length,
+    );
     slices.push(rest.slice(0, n));
     start += n;
   }
@@ -271,7 +291,10 @@ export function renderOwnerReminder(view: OwnerReminderView): AdaptiveCard {
       greeting: name ? `Hello ${name},` : undefined,
       title: sorted.length === 1 ? 'A credential of your app is expiring' : 'Credentials of your apps are expiring',
       groups: groupsOf(sorted.slice(0, shown), credentialItem),
-      more: more > 0 ? `…and ${plural(more, 'more credential')} of your apps, not listed here. The reminders channel lists them all.` : undefined,
+      more:
+        more > 0
+          ? `…and ${plural(more, 'more credential')} of your apps, not listed here. The reminders channel lists them all.`
+          : undefined,
       verb: Verb,
     });
   };
@@ -286,7 +309,14 @@ export interface RotationCleanupView {
   requestId: string;
   appName: string;
   appId: string;
-  old: { kind: 'secret' | 'certificate'; keyId: string; hint?: string; thumbprint?: string; endDateTime: string; displayName?: string };
+  old: {
+    kind: 'secret' | 'certificate';
+    keyId: string;
+    hint?: string;
+    thumbprint?: string;
+    endDateTime: string;
+    displayName?: string;
+  };
   newSecret?: { hint: string; endDateTime: string };
   state: 'ask' | 'removed' | 'kept';
   /** A line for the person who clicked (e.g. "Only the app's owners can remove its credentials."). */
@@ -306,26 +336,45 @@ export function renderRotationCleanup(view: RotationCleanupView): AdaptiveCard {
   const row = (label: string, value: string, font = 'Default') => ({ label, value, font });
   const rows = [
     old.kind === 'certificate'
-      ? row('Old certificate', safeText(old.thumbprint, { max: TextLimit.reference }) || 'thumbprint not known', 'Monospace')
+      ? row(
+          'Old certificate',
+          safeText(old.thumbprint, { max: TextLimit.reference }) || 'thumbprint not known',
+          'Monospace',
+        )
       : row('Old secret', `${safeText(old.hint, { max: 10 }) || '?'}…`, 'Monospace'),
-    ...(safeText(old.displayName, { max: TextLimit.title }) ? [row('Description', safeText(old.displayName, { max: TextLimit.title }))] : []),
+    ...(safeText(old.displayName, { max: TextLimit.title })
+      ? [row('Description', safeText(old.displayName, { max: TextLimit.title }))]
+      : []),
     row(view.state === 'removed' ? 'Was valid until' : 'Valid until', until),
     ...(view.newSecret
-      ? [row('New secret', `${safeText(view.newSecret.hint, { max: 10 }) || '?'}…`, 'Monospace'), row('Valid until', dateOf(view.newSecret.endDateTime))]
+      ? [
+          row('New secret', `${safeText(view.newSecret.hint, { max: 10 }) || '?'}…`, 'Monospace'),
+          row('Valid until', dateOf(view.newSecret.endDateTime)),
+        ]
       : []),
   ];
   const says = (text: string, weight = 'Default') => ({ text, weight });
   const explanation = {
     ask: [
-      says(`Removing the old ${what} breaks anything that still uses it: apps, scripts and pipelines signing in with it stop working at once.`, 'Bolder'),
-      says(`Remove it once everything uses the new secret. Until then it keeps working until ${until}; Registrar never removes it on its own.`),
+      says(
+        `Removing the old ${what} breaks anything that still uses it: apps, scripts and pipelines signing in with it stop working at once.`,
+        'Bolder',
+      ),
+      says(
+        `Remove it once everything uses the new secret. Until then it keeps working until ${until}; Registrar never removes it on its own.`,
+      ),
     ],
     removed: [says(`The old ${what} was removed from the app. Anything still using it can no longer sign in.`)],
-    kept: [says(`The old ${what} still works until ${until}. Remove it in the Entra admin center once nothing uses it.`)],
+    kept: [
+      says(`The old ${what} still works until ${until}. Remove it in the Entra admin center once nothing uses it.`),
+    ],
   }[view.state];
   return expandTemplate(rotationCleanupTemplate, {
     tone: cleanupTone[view.state] ?? cleanupTone.ask,
-    headline: { ask: `Remove the old ${what}?`, removed: `The old ${what} was removed`, kept: `The old ${what} was kept` }[view.state] ?? `Remove the old ${what}?`,
+    headline:
+      { ask: `Remove the old ${what}?`, removed: `The old ${what} was removed`, kept: `The old ${what} was kept` }[
+        view.state
+      ] ?? `Remove the old ${what}?`,
     appName: safeText(view.appName, { max: TextLimit.title }) || 'Unnamed app',
     appId: safeText(view.appId, { max: TextLimit.reference }) || 'not known',
     requestId: safeText(view.requestId, { max: TextLimit.reference }),

@@ -67,7 +67,12 @@ export function safeText(value: unknown, options: { max: number; multiline?: boo
     : text.replace(/\s+/g, ' ').trim();
   const chars = Array.from(text);
   if (chars.length <= options.max) return text;
-  return chars.slice(0, Math.max(0, options.max - 1)).join('').trimEnd() + '…';
+  return (
+    chars
+      .slice(0, Math.max(0, options.max - 1))
+      .join('')
+      .trimEnd() + '…'
+  );
 }
 
 /**
@@ -79,7 +84,9 @@ export function expandTemplate(template: object, data: object): AdaptiveCard {
   const expanded: unknown = new Template(template).expand({ $root: cleanData(data, 'data') });
   const card = stripTemplateKeys(expanded);
   if (!isAdaptiveCard(card)) {
-    throw new Error('Expanding a card template did not give an AdaptiveCard: check that the template has "type": "AdaptiveCard", a "version" and a "body" array, and no "$when" on its root.');
+    throw new Error(
+      'Expanding a card template did not give an AdaptiveCard: check that the template has "type": "AdaptiveCard", a "version" and a "body" array, and no "$when" on its root.',
+    );
   }
   const unresolved = findUnresolved(card, '$');
   if (unresolved) {
@@ -101,7 +108,8 @@ function neutralise(text: string): string {
 const MAX_DEPTH = 20;
 
 function cleanData(value: unknown, path: string, depth = 0): unknown {
-  if (depth > MAX_DEPTH) throw new Error(`Card data is nested deeper than ${MAX_DEPTH} levels at ${path}: pass the card a flat view model.`);
+  if (depth > MAX_DEPTH)
+    throw new Error(`Card data is nested deeper than ${MAX_DEPTH} levels at ${path}: pass the card a flat view model.`);
   if (typeof value === 'string') return neutralise(value);
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value === 'boolean') return value;
@@ -163,7 +171,8 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 /** "23 Nov 2026, 09:15 UTC". */
 export function formatUtc(value: Date | string): string {
   const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) throw new RangeError(`Cannot show ${JSON.stringify(String(value))} as a date: pass a Date or an ISO 8601 string.`);
+  if (Number.isNaN(date.getTime()))
+    throw new RangeError(`Cannot show ${JSON.stringify(String(value))} as a date: pass a Date or an ISO 8601 string.`);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
 }

@@ -42,7 +42,8 @@ export const statusTone: Record<RequestStatus, { style: string; color: string }>
 export const shown = { permissions: 40, statusPermissions: 60, auditEvents: 40, listRows: 25 } as const;
 
 export const person = (name: unknown) => safeText(name, { max: TextLimit.personName }) || 'someone';
-export const appNameOf = (request: AppRequest) => safeText(request.form.displayName, { max: TextLimit.title }) || 'Unnamed app';
+export const appNameOf = (request: AppRequest) =>
+  safeText(request.form.displayName, { max: TextLimit.title }) || 'Unnamed app';
 export const idOf = (request: AppRequest) => safeText(request.id, { max: TextLimit.reference });
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
@@ -76,17 +77,33 @@ export function describeStatus(request: AppRequest): StatusView {
       return {
         ...tone,
         headline: `Waiting for approval: ${request.approvals.length} of ${request.approvalsRequired}`,
-        lines: lines(approvalsLine(request), `If nobody decides by ${formatUtc(request.expiresAt)}, the request expires.`),
+        lines: lines(
+          approvalsLine(request),
+          `If nobody decides by ${formatUtc(request.expiresAt)}, the request expires.`,
+        ),
       };
     case 'approved':
       return { ...tone, headline: 'Approved', lines: lines(approvedBy, 'Registrar is about to create the app.') };
     case 'provisioning':
-      return { ...tone, headline: 'Being provisioned', lines: lines(approvedBy, `${done} of ${plural(steps.length, 'step')} done.`) };
+      return {
+        ...tone,
+        headline: 'Being provisioned',
+        lines: lines(approvedBy, `${done} of ${plural(steps.length, 'step')} done.`),
+      };
     case 'provisioned':
-      return { ...tone, headline: 'Provisioned', lines: lines('The app exists in Entra ID.', `Its credentials go to ${requester} privately, in a personal chat with Registrar.`) };
+      return {
+        ...tone,
+        headline: 'Provisioned',
+        lines: lines(
+          'The app exists in Entra ID.',
+          `Its credentials go to ${requester} privately, in a personal chat with Registrar.`,
+        ),
+      };
     case 'delivered': {
       const delivery = request.delivery;
-      const when = delivery ? formatUtc(delivery.kind === 'secret' ? delivery.revealedAt : delivery.deliveredAt) : formatUtc(request.updatedAt);
+      const when = delivery
+        ? formatUtc(delivery.kind === 'secret' ? delivery.revealedAt : delivery.deliveredAt)
+        : formatUtc(request.updatedAt);
       const what =
         delivery?.kind === 'secret'
           ? `The client secret was revealed to ${requester} on ${when}.`
@@ -100,25 +117,45 @@ export function describeStatus(request: AppRequest): StatusView {
       return {
         ...tone,
         headline: 'Rejected',
-        lines: lines(rejection ? `Rejected by ${person(rejection.by.name)} on ${formatUtc(rejection.at)}.` : `Rejected on ${formatUtc(request.updatedAt)}.`),
+        lines: lines(
+          rejection
+            ? `Rejected by ${person(rejection.by.name)} on ${formatUtc(rejection.at)}.`
+            : `Rejected on ${formatUtc(request.updatedAt)}.`,
+        ),
         reason: safeText(rejection?.reason, { max: TextLimit.paragraph, multiline: true }) || undefined,
       };
     }
     case 'expired':
       // Provisioned, but the client secret was not revealed within DELIVERY_TTL_DAYS: the app exists without it.
       if (request.provisionedAt) {
-        return { ...tone, headline: 'Expired', lines: lines(`The app exists, but its client secret was not revealed in time and will not be created. Its owners get one with rotate ${request.form.displayName}.`) };
+        return {
+          ...tone,
+          headline: 'Expired',
+          lines: lines(
+            `The app exists, but its client secret was not revealed in time and will not be created. Its owners get one with rotate ${request.form.displayName}.`,
+          ),
+        };
       }
-      return { ...tone, headline: 'Expired', lines: lines(`Nobody decided by ${formatUtc(request.expiresAt)}. To ask again, type request.`) };
+      return {
+        ...tone,
+        headline: 'Expired',
+        lines: lines(`Nobody decided by ${formatUtc(request.expiresAt)}. To ask again, type request.`),
+      };
     case 'cancelled':
-      return { ...tone, headline: 'Cancelled', lines: lines(`Cancelled by ${requester} on ${formatUtc(request.updatedAt)}.`) };
+      return {
+        ...tone,
+        headline: 'Cancelled',
+        lines: lines(`Cancelled by ${requester} on ${formatUtc(request.updatedAt)}.`),
+      };
     case 'failed': {
       const error = request.provisioning.lastError;
       return {
         ...tone,
         headline: 'Provisioning failed',
         lines: lines(
-          error ? `On ${formatUtc(error.at)}, after ${done} of ${plural(steps.length, 'step')}:` : `After ${done} of ${plural(steps.length, 'step')}.`,
+          error
+            ? `On ${formatUtc(error.at)}, after ${done} of ${plural(steps.length, 'step')}:`
+            : `After ${done} of ${plural(steps.length, 'step')}.`,
           safeText(error?.message, { max: TextLimit.paragraph, multiline: true }),
           'An approver can retry it; the steps already done are kept.',
         ),
@@ -149,7 +186,10 @@ function permissionLine(p: PermissionRef): { value: string; detail: string } {
   };
 }
 
-export function permissionLines(permissions: readonly PermissionRef[], max: number): { permissions: { value: string; detail: string }[]; permissionsMore?: string } {
+export function permissionLines(
+  permissions: readonly PermissionRef[],
+  max: number,
+): { permissions: { value: string; detail: string }[]; permissionsMore?: string } {
   const more = permissions.length - max;
   return {
     permissions: permissions.slice(0, max).map(permissionLine),

@@ -1,8 +1,21 @@
 import requestFormTemplate from '../../adaptiveCards/request-form.json';
 import { findDirectoryRole, requestableDirectoryRoles } from '../domain/directory-roles';
 import type { SearchablePermission } from '../domain/permission-search';
-import { holdsPrivateKey, certificateHoldsPrivateKey, privateKeyInCertificateMessage, privateKeyInFieldMessage } from '../domain/private-key';
-import { credentialKinds, formLimits, platforms, signInAudiences, type FormErrorKey, type FormValues, type RequestFormField } from '../domain/request-form';
+import {
+  holdsPrivateKey,
+  certificateHoldsPrivateKey,
+  privateKeyInCertificateMessage,
+  privateKeyInFieldMessage,
+} from '../domain/private-key';
+import {
+  credentialKinds,
+  formLimits,
+  platforms,
+  signInAudiences,
+  type FormErrorKey,
+  type FormValues,
+  type RequestFormField,
+} from '../domain/request-form';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, safeText, TextLimit } from './render';
 import { plural, tidy, typeWords } from './request-card-parts';
@@ -72,7 +85,11 @@ const noValue = ' ';
 
 function permissionTitle(p: SearchablePermission): string {
   const about = safeText(p.displayName || p.description, { max: 60 });
-  const parts = [`${safeText(p.value, { max: 60 })} (${typeWords[p.type] ?? 'delegated'})`, p.adminConsentRequired ? 'admin consent' : 'no admin consent', about];
+  const parts = [
+    `${safeText(p.value, { max: 60 })} (${typeWords[p.type] ?? 'delegated'})`,
+    p.adminConsentRequired ? 'admin consent' : 'no admin consent',
+    about,
+  ];
   return safeText(parts.filter(Boolean).join(' · '), { max: 110 });
 }
 
@@ -81,11 +98,14 @@ function matchLine(filterText: string | undefined, count: number, matchesTotal: 
   const total = Math.max(matchesTotal, count);
   if (filter) {
     if (total === 0) return `No permission matches “${filter}”. Try part of a name, like Mail or User.Read.`;
-    if (count < total) return `Showing ${count} of ${total} permissions that match “${filter}”: search for more words to narrow them down.`;
+    if (count < total)
+      return `Showing ${count} of ${total} permissions that match “${filter}”: search for more words to narrow them down.`;
     return `${plural(total, 'permission matches', 'permissions match')} “${filter}”. Tick the ones the app needs.`;
   }
   if (count === 0) return undefined;
-  return count < total ? `Showing ${count} of ${total} permissions: search to find others.` : `Showing ${plural(count, 'permission')}.`;
+  return count < total
+    ? `Showing ${count} of ${total} permissions: search to find others.`
+    : `Showing ${plural(count, 'permission')}.`;
 }
 
 export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
@@ -142,7 +162,8 @@ function withoutPrivateKeys(view: RequestFormView): RequestFormView {
     const value = values[field];
     if (field === 'certificatePem' ? !certificateHoldsPrivateKey(value) : !holdsPrivateKey(value)) continue;
     values[field] = '';
-    errors[field] = field === 'certificatePem' ? privateKeyInCertificateMessage : privateKeyInFieldMessage(fieldNames[field]);
+    errors[field] =
+      field === 'certificatePem' ? privateKeyInCertificateMessage : privateKeyInFieldMessage(fieldNames[field]);
   }
   const { filter, ...rest } = view;
   return { ...rest, values, errors, ...(filter !== undefined && !holdsPrivateKey(filter) ? { filter } : {}) };
@@ -194,7 +215,10 @@ function formModel(view: RequestFormView) {
     ),
   ].slice(0, formLimits.owners);
   const ownerChoices = ownerIds
-    .map((id) => ({ title: safeText(view.ownerNames?.[id] ?? view.ownerNames?.[id.toLowerCase()], { max: 60 }), value: id }))
+    .map((id) => ({
+      title: safeText(view.ownerNames?.[id] ?? view.ownerNames?.[id.toLowerCase()], { max: 60 }),
+      value: id,
+    }))
     .filter((choice) => choice.title);
 
   const errors: Partial<Record<FormErrorKey, string>> = {};
@@ -234,6 +258,12 @@ function formModel(view: RequestFormView) {
     permissionsValue: selectedIds.join(','),
     ownerChoices: ownerChoices.length > 0 ? ownerChoices : [{ title: 'No additional owners', value: noValue }],
     ownersValue: ownerIds.join(','),
-    roleChoices: [{ title: 'None', value: noValue }, ...requestableDirectoryRoles.map((role) => ({ title: `${role.displayName}: ${role.summary}`, value: role.templateId }))],
+    roleChoices: [
+      { title: 'None', value: noValue },
+      ...requestableDirectoryRoles.map((role) => ({
+        title: `${role.displayName}: ${role.summary}`,
+        value: role.templateId,
+      })),
+    ],
   };
 }

@@ -2,7 +2,19 @@ import requestStatusTemplate from '../../adaptiveCards/request-status.json';
 import type { AppRequest, AuditEvent } from '../domain/request';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
-import { appNameOf, describeStatus, idOf, permissionLines, person, plural, riskColor, riskWords, shown, stepRows, tidy } from './request-card-parts';
+import {
+  appNameOf,
+  describeStatus,
+  idOf,
+  permissionLines,
+  person,
+  plural,
+  riskColor,
+  riskWords,
+  shown,
+  stepRows,
+  tidy,
+} from './request-card-parts';
 import { Verb } from './verbs';
 
 /* The requester's status card (adaptiveCards/request-status.json), with the audit trail for `status <id>`. */

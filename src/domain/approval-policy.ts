@@ -28,7 +28,8 @@ export function isExpired(request: Pick<AppRequest, 'status' | 'expiresAt'>, now
   return request.status === 'submitted' && now.getTime() >= Date.parse(request.expiresAt);
 }
 
-export type DecisionRefusal = 'no-identity' | 'own-request' | 'not-an-approver' | 'not-the-requester' | 'not-pending' | 'expired';
+export type DecisionRefusal =
+  'no-identity' | 'own-request' | 'not-an-approver' | 'not-the-requester' | 'not-pending' | 'expired';
 
 export type Decision =
   | { allowed: true }
@@ -41,16 +42,31 @@ interface Decider {
   name: string;
 }
 
-const refuse = (reason: DecisionRefusal, message: string): Decision => ({ allowed: false, repeat: false, reason, message });
+const refuse = (reason: DecisionRefusal, message: string): Decision => ({
+  allowed: false,
+  repeat: false,
+  reason,
+  message,
+});
 
 function pendingDecision(request: AppRequest, actor: Decider, isApprover: boolean, now: Date): Decision | undefined {
-  if (!actor.aadObjectId) return refuse('no-identity', 'Registrar cannot tell who you are in Entra ID, so it cannot take your decision.');
+  if (!actor.aadObjectId)
+    return refuse('no-identity', 'Registrar cannot tell who you are in Entra ID, so it cannot take your decision.');
   if (sameObject(actor.aadObjectId, request.requester.aadObjectId)) {
     return refuse('own-request', 'You asked for this app, so someone else must decide on it.');
   }
-  if (!isApprover) return refuse('not-an-approver', 'Only approvers can decide on requests. Ask an operator who the approvers are.');
-  if (request.status !== 'submitted') return refuse('not-pending', `Request ${request.id} is no longer waiting for a decision (it is ${request.status}).`);
-  if (isExpired(request, now)) return refuse('expired', `Request ${request.id} expired on ${request.expiresAt.slice(0, 10)}; the requester can ask again.`);
+  if (!isApprover)
+    return refuse('not-an-approver', 'Only approvers can decide on requests. Ask an operator who the approvers are.');
+  if (request.status !== 'submitted')
+    return refuse(
+      'not-pending',
+      `Request ${request.id} is no longer waiting for a decision (it is ${request.status}).`,
+    );
+  if (isExpired(request, now))
+    return refuse(
+      'expired',
+      `Request ${request.id} expired on ${request.expiresAt.slice(0, 10)}; the requester can ask again.`,
+    );
   return undefined;
 }
 
@@ -59,7 +75,12 @@ export function canApprove(request: AppRequest, actor: Decider, context: { isApp
   const { now } = context;
   const approvedBefore = request.approvals.some((a) => sameObject(actor.aadObjectId, a.aadObjectId));
   if (approvedBefore && !sameObject(actor.aadObjectId, request.requester.aadObjectId)) {
-    return { allowed: false, repeat: true, reason: 'already-approved', message: `You have already approved request ${request.id}.` };
+    return {
+      allowed: false,
+      repeat: true,
+      reason: 'already-approved',
+      message: `You have already approved request ${request.id}.`,
+    };
   }
   return pendingDecision(request, actor, context.isApprover, now) ?? { allowed: true };
 }
@@ -71,8 +92,13 @@ export function canReject(request: AppRequest, actor: Decider, context: { isAppr
 
 /** Whether `actor` may cancel `request`: only its requester, only while it waits for a decision. */
 export function canCancel(request: AppRequest, actor: Decider): Decision {
-  if (!sameObject(actor.aadObjectId, request.requester.aadObjectId)) return refuse('not-the-requester', 'Only the person who asked for this app can cancel the request.');
-  if (request.status !== 'submitted') return refuse('not-pending', `Request ${request.id} is ${request.status}; only a request waiting for a decision can be cancelled.`);
+  if (!sameObject(actor.aadObjectId, request.requester.aadObjectId))
+    return refuse('not-the-requester', 'Only the person who asked for this app can cancel the request.');
+  if (request.status !== 'submitted')
+    return refuse(
+      'not-pending',
+      `Request ${request.id} is ${request.status}; only a request waiting for a decision can be cancelled.`,
+    );
   return { allowed: true };
 }
 
@@ -80,21 +106,30 @@ export function canCancel(request: AppRequest, actor: Decider): Decision {
  * APPROVALS_BY_RISK: "low=1,medium=1,high=2". Levels left out keep their default; a higher risk may not need
  * fewer approvers than a lower one. Returns the counts or a message saying what is wrong.
  */
-export function parseApprovalsByRisk(text: string): { ok: true; value: Record<RiskLevel, number> } | { ok: false; message: string } {
+export function parseApprovalsByRisk(
+  text: string,
+): { ok: true; value: Record<RiskLevel, number> } | { ok: false; message: string } {
   const value: Record<RiskLevel, number> = { ...defaultApprovalsByRisk };
   const seen = new Set<string>();
-  for (const part of text.split(/[,;]/).map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(/[,;]/)
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const match = /^(low|medium|high)\s*[=:]\s*(\d+)$/i.exec(part);
     if (!match) return { ok: false, message: `"${part}" is not level=count; write it like low=1,medium=1,high=2` };
     const level = match[1]!.toLowerCase() as RiskLevel;
     const count = Number(match[2]);
     if (seen.has(level)) return { ok: false, message: `${level} is given twice` };
-    if (count < 1 || count > maxApprovals) return { ok: false, message: `${level} must need 1 to ${maxApprovals} approvers (got ${count})` };
+    if (count < 1 || count > maxApprovals)
+      return { ok: false, message: `${level} must need 1 to ${maxApprovals} approvers (got ${count})` };
     seen.add(level);
     value[level] = count;
   }
   if (value.low > value.medium || value.medium > value.high) {
-    return { ok: false, message: `a higher risk cannot need fewer approvers than a lower one (low=${value.low}, medium=${value.medium}, high=${value.high})` };
+    return {
+      ok: false,
+      message: `a higher risk cannot need fewer approvers than a lower one (low=${value.low}, medium=${value.medium}, high=${value.high})`,
+    };
   }
   return { ok: true, value };
 }

@@ -57,7 +57,8 @@ function pemBlocks(pem: string): { blocks: PemBlock[]; after: string } {
 
 function dateOf(openSslDate: string): Date {
   const date = new Date(openSslDate);
-  if (Number.isNaN(date.getTime())) throw new InvalidCertificate('The certificate has a validity date Registrar cannot read.');
+  if (Number.isNaN(date.getTime()))
+    throw new InvalidCertificate('The certificate has a validity date Registrar cannot read.');
   return date;
 }
 
@@ -65,13 +66,17 @@ function dateOf(openSslDate: string): Date {
 export function parseCertificatePem(pem: string, now: Date): CertificateSpec {
   if (certificateHoldsPrivateKey(pem)) throw new InvalidCertificate(privateKeyInCertificateMessage, true);
   if (pem.length > maxPemLength) {
-    throw new InvalidCertificate(`The certificate is ${pem.length} characters long; paste one certificate (at most ${maxPemLength} characters), not a chain.`);
+    throw new InvalidCertificate(
+      `The certificate is ${pem.length} characters long; paste one certificate (at most ${maxPemLength} characters), not a chain.`,
+    );
   }
   // Text before the certificate is allowed: openssl and Windows put "Bag Attributes" and a subject there.
   const { blocks, after } = pemBlocks(pem);
   const certificates = blocks.filter((b) => b.label === 'CERTIFICATE');
   if (blocks[0]?.label !== 'CERTIFICATE') {
-    throw new InvalidCertificate('Paste a PEM certificate: the block from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.');
+    throw new InvalidCertificate(
+      'Paste a PEM certificate: the block from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.',
+    );
   }
   if (certificates.length > 1) throw new InvalidCertificate("Paste one certificate, the app's own, not a chain.");
   if (after.trim() !== '') {
@@ -80,16 +85,22 @@ export function parseCertificatePem(pem: string, now: Date): CertificateSpec {
     );
   }
   const body = certificates[0]!.body.replace(/\s+/g, '');
-  if (!base64Body.test(body)) throw new InvalidCertificate('The certificate is damaged: its body is not base64. Copy it again from the .pem or .cer file.');
+  if (!base64Body.test(body))
+    throw new InvalidCertificate(
+      'The certificate is damaged: its body is not base64. Copy it again from the .pem or .cer file.',
+    );
 
   const der = Buffer.from(body, 'base64');
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(der);
   } catch {
-    throw new InvalidCertificate('The certificate is damaged: it is not a readable X.509 certificate. Copy it again from the .pem or .cer file.');
+    throw new InvalidCertificate(
+      'The certificate is damaged: it is not a readable X.509 certificate. Copy it again from the .pem or .cer file.',
+    );
   }
-  if (!certificate.raw.equals(der)) throw new InvalidCertificate('The certificate is damaged: it has extra bytes after its end.');
+  if (!certificate.raw.equals(der))
+    throw new InvalidCertificate('The certificate is damaged: it has extra bytes after its end.');
 
   const notBefore = dateOf(certificate.validFrom);
   const notAfter = dateOf(certificate.validTo);
@@ -97,15 +108,20 @@ export function parseCertificatePem(pem: string, now: Date): CertificateSpec {
     throw new InvalidCertificate(`The certificate expired on ${notAfter.toISOString().slice(0, 10)}. Make a new one.`);
   }
   if (notBefore.getTime() > now.getTime()) {
-    throw new InvalidCertificate(`The certificate is not valid until ${notBefore.toISOString()}. Use one that is valid now.`);
+    throw new InvalidCertificate(
+      `The certificate is not valid until ${notBefore.toISOString()}. Use one that is valid now.`,
+    );
   }
 
   const key = certificate.publicKey;
   if (key.asymmetricKeyType !== 'rsa') {
-    throw new InvalidCertificate(`The certificate's key is ${String(key.asymmetricKeyType).toUpperCase()}; Entra ID needs an RSA key of ${minRsaBits} bits or more.`);
+    throw new InvalidCertificate(
+      `The certificate's key is ${String(key.asymmetricKeyType).toUpperCase()}; Entra ID needs an RSA key of ${minRsaBits} bits or more.`,
+    );
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (bits < minRsaBits) throw new InvalidCertificate(`The certificate's RSA key has ${bits} bits; use ${minRsaBits} bits or more.`);
+  if (bits < minRsaBits)
+    throw new InvalidCertificate(`The certificate's RSA key has ${bits} bits; use ${minRsaBits} bits or more.`);
 
   return {
     derBase64: der.toString('base64'),

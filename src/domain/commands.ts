@@ -16,15 +16,78 @@ export interface CommandInfo {
 }
 
 export const commands: readonly CommandInfo[] = [
-  { usage: 'request', aliases: ['new app'], summary: 'Ask for a new app registration.', audience: 'everyone', where: 'personal', available: true },
-  { usage: 'mine', aliases: [], summary: 'List my requests and my apps, with when their credentials expire.', audience: 'everyone', where: 'personal', available: true },
-  { usage: 'status <id>', aliases: [], summary: 'Show one request and its audit trail.', audience: 'everyone', where: 'anywhere', available: true },
-  { usage: 'cancel <id>', aliases: [], summary: 'Withdraw my request before it is decided.', audience: 'everyone', where: 'personal', available: true },
-  { usage: 'rotate <app>', aliases: [], summary: 'Get a new credential for an app I own.', audience: 'everyone', where: 'personal', available: true },
-  { usage: 'pending', aliases: [], summary: 'List the requests waiting for my decision.', audience: 'approvers', where: 'anywhere', available: true },
-  { usage: 'scan', aliases: [], summary: 'Run the credential-expiry scan now.', audience: 'operators', where: 'anywhere', available: true },
-  { usage: 'setup approvals', aliases: [], summary: 'Make this channel the one where approvers decide requests.', audience: 'operators', where: 'channel', available: true },
-  { usage: 'setup reminders', aliases: [], summary: 'Make this channel the one that receives credential-expiry reminders.', audience: 'operators', where: 'channel', available: true },
+  {
+    usage: 'request',
+    aliases: ['new app'],
+    summary: 'Ask for a new app registration.',
+    audience: 'everyone',
+    where: 'personal',
+    available: true,
+  },
+  {
+    usage: 'mine',
+    aliases: [],
+    summary: 'List my requests and my apps, with when their credentials expire.',
+    audience: 'everyone',
+    where: 'personal',
+    available: true,
+  },
+  {
+    usage: 'status <id>',
+    aliases: [],
+    summary: 'Show one request and its audit trail.',
+    audience: 'everyone',
+    where: 'anywhere',
+    available: true,
+  },
+  {
+    usage: 'cancel <id>',
+    aliases: [],
+    summary: 'Withdraw my request before it is decided.',
+    audience: 'everyone',
+    where: 'personal',
+    available: true,
+  },
+  {
+    usage: 'rotate <app>',
+    aliases: [],
+    summary: 'Get a new credential for an app I own.',
+    audience: 'everyone',
+    where: 'personal',
+    available: true,
+  },
+  {
+    usage: 'pending',
+    aliases: [],
+    summary: 'List the requests waiting for my decision.',
+    audience: 'approvers',
+    where: 'anywhere',
+    available: true,
+  },
+  {
+    usage: 'scan',
+    aliases: [],
+    summary: 'Run the credential-expiry scan now.',
+    audience: 'operators',
+    where: 'anywhere',
+    available: true,
+  },
+  {
+    usage: 'setup approvals',
+    aliases: [],
+    summary: 'Make this channel the one where approvers decide requests.',
+    audience: 'operators',
+    where: 'channel',
+    available: true,
+  },
+  {
+    usage: 'setup reminders',
+    aliases: [],
+    summary: 'Make this channel the one that receives credential-expiry reminders.',
+    audience: 'operators',
+    where: 'channel',
+    available: true,
+  },
   { usage: 'help', aliases: [], summary: 'Show this list.', audience: 'everyone', where: 'anywhere', available: true },
 ];
 
@@ -48,7 +111,7 @@ function stripTags(text: string): string {
   let out = '';
   let copied = 0;
   let close = -2;
-  for (let at = text.indexOf('<'); at !== -1; ) {
+  for (let at = text.indexOf('<'); at !== -1;) {
     if (close < at) close = text.indexOf('>', at + 1);
     if (close === -1) break;
     if (close === at + 1) {

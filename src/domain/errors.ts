@@ -2,13 +2,7 @@
  * The one error family of Registrar. Each error says what was being done and, where a person can act,
  * how to fix it. Handlers catch them once, at the edge: `userMessage` becomes a card, the rest a log line.
  */
-export type ErrorCode =
-  | 'invalid-input'
-  | 'not-authorized'
-  | 'not-found'
-  | 'conflict'
-  | 'wrong-place'
-  | 'unavailable';
+export type ErrorCode = 'invalid-input' | 'not-authorized' | 'not-found' | 'conflict' | 'wrong-place' | 'unavailable';
 
 export class RegistrarError extends Error {
   constructor(

@@ -99,7 +99,10 @@ export function isAnnounced(
 ): boolean {
   if (row(ledgerRow(credential.applicationObjectId, credential.keyId, threshold))?.state === 'posted') return true;
   const earlier = row(earlierLedgerRow(credential.keyId, threshold));
-  return earlier?.state === 'posted' && earlier.applicationObjectId.toLowerCase() === credential.applicationObjectId.toLowerCase();
+  return (
+    earlier?.state === 'posted' &&
+    earlier.applicationObjectId.toLowerCase() === credential.applicationObjectId.toLowerCase()
+  );
 }
 
 /**
@@ -112,14 +115,20 @@ export function thresholdsCovered(threshold: number, reminderDays: readonly numb
 
 /** Digest order: most urgent first, then soonest expiry, then app name. */
 export function byUrgency(a: ExpiringCredential, b: ExpiringCredential): number {
-  return a.threshold - b.threshold || Date.parse(a.endDateTime) - Date.parse(b.endDateTime) || a.appName.localeCompare(b.appName);
+  return (
+    a.threshold - b.threshold ||
+    Date.parse(a.endDateTime) - Date.parse(b.endDateTime) ||
+    a.appName.localeCompare(b.appName)
+  );
 }
 
 /**
  * crossedThreshold with the thresholds worked out once, for a scan that asks about every credential of a tenant:
  * same answers, without sorting the thresholds again for each credential.
  */
-export function thresholdCrossing(reminderDays: readonly number[]): (endDateTime: string, now: Date) => number | undefined {
+export function thresholdCrossing(
+  reminderDays: readonly number[],
+): (endDateTime: string, now: Date) => number | undefined {
   const ascending = thresholdsOf(reminderDays)
     .filter((t) => t > 0)
     .reverse();
@@ -137,6 +146,11 @@ export function thresholdCrossing(reminderDays: readonly number[]): (endDateTime
 }
 
 /** The credential as announced at `threshold`, with its owners. */
-export function expiringCredential(credential: CredentialInfo, threshold: number, now: Date, ownerIds: string[] = []): ExpiringCredential {
+export function expiringCredential(
+  credential: CredentialInfo,
+  threshold: number,
+  now: Date,
+  ownerIds: string[] = [],
+): ExpiringCredential {
   return { ...credential, daysLeft: daysLeft(credential.endDateTime, now), threshold, ownerIds };
 }

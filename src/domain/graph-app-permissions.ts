@@ -36,7 +36,7 @@ export const graphAppPermissions = [
       "GET /servicePrincipals(appId='…'): the permission catalog of an API (request form, consent), and the read permission appRoleAssignedTo needs",
     ],
     why:
-      "Application.ReadWrite.OwnedBy reaches only the apps Registrar owns, and Microsoft's Add owner page says it \"isn't sufficient to add another owner\": " +
+      'Application.ReadWrite.OwnedBy reaches only the apps Registrar owns, and Microsoft\'s Add owner page says it "isn\'t sufficient to add another owner": ' +
       'Registrar adds the requester and the extra owners to every app it creates, and rotates secrets of apps it does not own when their owners ask from the expiry digest. ' +
       'It also covers Application.Read.All, which the catalog, the expiry scan and appRoleAssignedTo need, so that one is not granted separately.',
     reference: 'https://learn.microsoft.com/graph/api/application-post-owners',
@@ -81,7 +81,9 @@ export const graphAppPermissions = [
     value: 'RoleManagement.ReadWrite.Directory',
     id: '9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8',
     optional: true,
-    neededBy: ['POST /roleManagement/directory/roleAssignments: requests that ask for a directory role for the new app (provisioning)'],
+    neededBy: [
+      'POST /roleManagement/directory/roleAssignments: requests that ask for a directory role for the new app (provisioning)',
+    ],
     why:
       'It is the only application permission that assigns directory roles, and it is tenant administrator power: it can make any principal, Registrar included, a Global Administrator. ' +
       'So it is granted only on request (--directory-roles). Without it, a request that asks for a directory role fails at the directory role step with a message naming ' +
@@ -98,7 +100,10 @@ export type GraphAppPermissionName = (typeof graphAppPermissions)[number]['value
  * may mention these besides the list.
  */
 export const supersededGraphPermissions: ReadonlyArray<{ value: string; reason: string }> = [
-  { value: 'Application.ReadWrite.OwnedBy', reason: 'Application.ReadWrite.All covers it, and OwnedBy alone cannot add owners' },
+  {
+    value: 'Application.ReadWrite.OwnedBy',
+    reason: 'Application.ReadWrite.All covers it, and OwnedBy alone cannot add owners',
+  },
   { value: 'Application.Read.All', reason: 'Application.ReadWrite.All covers it' },
   { value: 'User.Read.All', reason: 'Directory.Read.All covers the group membership checks' },
   { value: 'GroupMember.Read.All', reason: 'Directory.Read.All covers the group membership checks' },

@@ -61,7 +61,17 @@ export function createPermissionIndex(catalog: readonly SearchablePermission[]):
       };
     })
     // Alphabetical, delegated before application: the order within a rank, decided once.
-    .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : a.permission.type === b.permission.type ? 0 : a.permission.type === 'Scope' ? -1 : 1));
+    .sort((a, b) =>
+      a.value < b.value
+        ? -1
+        : a.value > b.value
+          ? 1
+          : a.permission.type === b.permission.type
+            ? 0
+            : a.permission.type === 'Scope'
+              ? -1
+              : 1,
+    );
   const ids = new Map(catalog.map((p) => [p.id.toLowerCase(), p]));
   const values = new Map(catalog.map((p) => [`${p.type}:${p.value.toLowerCase()}`, p]));
 

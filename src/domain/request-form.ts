@@ -58,9 +58,14 @@ export const formLimits = {
   payload: 128 * 1024,
 } as const;
 
-export const maxPermissions = (audience: SignInAudience) => (audience === 'AzureADandPersonalMicrosoftAccount' ? 30 : 400);
+export const maxPermissions = (audience: SignInAudience) =>
+  audience === 'AzureADandPersonalMicrosoftAccount' ? 30 : 400;
 
-export const signInAudiences: readonly SignInAudience[] = ['AzureADMyOrg', 'AzureADMultipleOrgs', 'AzureADandPersonalMicrosoftAccount'];
+export const signInAudiences: readonly SignInAudience[] = [
+  'AzureADMyOrg',
+  'AzureADMultipleOrgs',
+  'AzureADandPersonalMicrosoftAccount',
+];
 export const platforms: readonly Platform[] = ['none', 'web', 'spa', 'publicClient'];
 export type CredentialKind = 'secret' | 'certificate' | 'none';
 export const credentialKinds: readonly CredentialKind[] = ['secret', 'certificate', 'none'];
@@ -73,9 +78,7 @@ export interface OtherApiPermission {
 }
 
 export type CredentialChoice =
-  | { kind: 'secret'; lifetimeDays: number }
-  | { kind: 'certificate'; certificate: CertificateSpec }
-  | { kind: 'none' };
+  { kind: 'secret'; lifetimeDays: number } | { kind: 'certificate'; certificate: CertificateSpec } | { kind: 'none' };
 
 export interface RequestForm {
   displayName: string;
@@ -115,7 +118,13 @@ const short = (text: string) => (text.length > 40 ? `${text.slice(0, 37)}...` : 
 
 export const graphResource = { resourceAppId: MICROSOFT_GRAPH_APP_ID, resourceDisplayName: 'Microsoft Graph' } as const;
 
-const typeWords: Record<string, PermissionType> = { role: 'Role', application: 'Role', app: 'Role', scope: 'Scope', delegated: 'Scope' };
+const typeWords: Record<string, PermissionType> = {
+  role: 'Role',
+  application: 'Role',
+  app: 'Role',
+  scope: 'Scope',
+  delegated: 'Scope',
+};
 
 function withPrefix(name: string, prefix: string | undefined): string {
   if (!prefix || name === '' || name.toLowerCase().startsWith(prefix.toLowerCase())) return name;
@@ -136,7 +145,8 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
     errors.form = `The form held fields Registrar does not know (${unknown.slice(0, 5).map(short).join(', ')}). Open a new one with \`request\`.`;
   }
   const oversized = JSON.stringify(data).length > formLimits.payload;
-  if (oversized) errors.form = 'The form is larger than Registrar accepts. Shorten the longest fields and send it again.';
+  if (oversized)
+    errors.form = 'The form is larger than Registrar accepts. Shorten the longest fields and send it again.';
 
   const text: Partial<Record<RequestFormField, string>> = {};
   for (const field of requestFormFields) {
@@ -156,7 +166,10 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
 
   const requestIdText = get('requestId').trim();
   const requestId = requestIdText === '' ? undefined : parseRequestId(requestIdText);
-  if (requestIdText !== '' && (!requestId || (context.expectedRequestId !== undefined && requestId !== context.expectedRequestId))) {
+  if (
+    requestIdText !== '' &&
+    (!requestId || (context.expectedRequestId !== undefined && requestId !== context.expectedRequestId))
+  ) {
     errors.form = 'This form belongs to another request. Open a new one with `request`.';
   } else if (requestIdText === '' && context.expectedRequestId !== undefined) {
     errors.form = 'This form has lost its request id. Open a new one with `request`.';
@@ -172,18 +185,36 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
 
   const audienceText = get('audience').trim();
   const signInAudience = audienceText === '' ? 'AzureADMyOrg' : signInAudiences.find((a) => a === audienceText);
-  if (!signInAudience) fail('audience', 'Choose who can sign in: this organisation only, any organisation, or any organisation and personal accounts.');
+  if (!signInAudience)
+    fail(
+      'audience',
+      'Choose who can sign in: this organisation only, any organisation, or any organisation and personal accounts.',
+    );
 
   const platform = platforms.find((p) => p === get('platform').trim());
-  if (!platform) fail('platform', 'Choose a platform: none (daemon or API), web, single-page app, or mobile and desktop.');
+  if (!platform)
+    fail('platform', 'Choose a platform: none (daemon or API), web, single-page app, or mobile and desktop.');
 
-  const redirectUris = [...new Set(get('redirectUris').split(/\r?\n/).map((line) => line.trim()).filter(Boolean))];
+  const redirectUris = [
+    ...new Set(
+      get('redirectUris')
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (platform === 'none' && redirectUris.length > 0) {
-    fail('redirectUris', 'A daemon or API signs in with no redirect URI. Remove them, or choose web, single-page app, or mobile and desktop.');
+    fail(
+      'redirectUris',
+      'A daemon or API signs in with no redirect URI. Remove them, or choose web, single-page app, or mobile and desktop.',
+    );
   } else if ((platform === 'web' || platform === 'spa') && redirectUris.length === 0) {
     fail('redirectUris', 'Give at least one redirect URI, one per line, like https://app.contoso.com/auth/callback.');
   } else if (redirectUris.length > maxRedirectUris(signInAudience ?? 'AzureADMyOrg')) {
-    fail('redirectUris', `Entra ID accepts at most ${maxRedirectUris(signInAudience ?? 'AzureADMyOrg')} redirect URIs for this audience; you gave ${redirectUris.length}.`);
+    fail(
+      'redirectUris',
+      `Entra ID accepts at most ${maxRedirectUris(signInAudience ?? 'AzureADMyOrg')} redirect URIs for this audience; you gave ${redirectUris.length}.`,
+    );
   } else {
     const problem = redirectUris.map(redirectUriProblem).find(Boolean);
     if (problem) fail('redirectUris', problem);
@@ -194,48 +225,90 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
   for (const id of get('permissions').split(listSeparators).filter(Boolean)) {
     const found = context.catalog.byId(id);
     if (found) addGraph(found);
-    else fail('permissions', `Registrar does not know the Microsoft Graph permission ${short(id)}. Choose permissions from the list.`);
+    else
+      fail(
+        'permissions',
+        `Registrar does not know the Microsoft Graph permission ${short(id)}. Choose permissions from the list.`,
+      );
   }
 
   const otherPermissions: OtherApiPermission[] = [];
-  const otherLines = get('otherPermissions').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  const otherLines = get('otherPermissions')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
   for (const line of otherLines) {
     const [appId = '', value = '', typeWord = '', ...rest] = line.split(/[\s,;]+/);
     const type = typeWords[typeWord.toLowerCase()];
-    if (line.length > formLimits.otherPermissionLine || rest.length > 0 || !isGuid(appId) || !permissionName.test(value) || !type) {
-      fail('otherPermissions', `Write each line as: resource app id, permission name, application or delegated, like "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd user_impersonation delegated". This line is not: ${short(line)}`);
+    if (
+      line.length > formLimits.otherPermissionLine ||
+      rest.length > 0 ||
+      !isGuid(appId) ||
+      !permissionName.test(value) ||
+      !type
+    ) {
+      fail(
+        'otherPermissions',
+        `Write each line as: resource app id, permission name, application or delegated, like "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd user_impersonation delegated". This line is not: ${short(line)}`,
+      );
       continue;
     }
     if (appId.toLowerCase() === MICROSOFT_GRAPH_APP_ID) {
       const found = context.catalog.byValue(value, type);
       if (found) addGraph(found);
-      else fail('otherPermissions', `Microsoft Graph has no ${type === 'Role' ? 'application' : 'delegated'} permission named ${short(value)}.`);
+      else
+        fail(
+          'otherPermissions',
+          `Microsoft Graph has no ${type === 'Role' ? 'application' : 'delegated'} permission named ${short(value)}.`,
+        );
       continue;
     }
     const entry = { resourceAppId: appId.toLowerCase(), value, type };
-    if (!otherPermissions.some((p) => p.resourceAppId === entry.resourceAppId && p.value === value && p.type === type)) otherPermissions.push(entry);
+    if (!otherPermissions.some((p) => p.resourceAppId === entry.resourceAppId && p.value === value && p.type === type))
+      otherPermissions.push(entry);
   }
   const permissionCount = graphPermissions.size + otherPermissions.length;
-  const resourceCount = new Set([...(graphPermissions.size > 0 ? [MICROSOFT_GRAPH_APP_ID] : []), ...otherPermissions.map((p) => p.resourceAppId)]).size;
+  const resourceCount = new Set([
+    ...(graphPermissions.size > 0 ? [MICROSOFT_GRAPH_APP_ID] : []),
+    ...otherPermissions.map((p) => p.resourceAppId),
+  ]).size;
   const permissionLimit = maxPermissions(signInAudience ?? 'AzureADMyOrg');
-  if (permissionCount > permissionLimit) fail('permissions', `An app may ask for at most ${permissionLimit} permissions for this audience; this form asks for ${permissionCount}.`);
-  if (resourceCount > formLimits.resources) fail('otherPermissions', `An app may ask for permissions on at most ${formLimits.resources} APIs; this form names ${resourceCount}.`);
+  if (permissionCount > permissionLimit)
+    fail(
+      'permissions',
+      `An app may ask for at most ${permissionLimit} permissions for this audience; this form asks for ${permissionCount}.`,
+    );
+  if (resourceCount > formLimits.resources)
+    fail(
+      'otherPermissions',
+      `An app may ask for permissions on at most ${formLimits.resources} APIs; this form names ${resourceCount}.`,
+    );
 
   const permissionFilterProblem = get('permissionFilter').length > formLimits.permissionFilter;
-  if (permissionFilterProblem) fail('permissionFilter', `Search for at most ${formLimits.permissionFilter} characters.`);
+  if (permissionFilterProblem)
+    fail('permissionFilter', `Search for at most ${formLimits.permissionFilter} characters.`);
 
   const credential = credentialChoice(get, context, platform, fail, values);
 
-  const owners = [...new Set(get('owners').split(listSeparators).filter(Boolean).map((id) => id.toLowerCase()))];
+  const owners = [
+    ...new Set(
+      get('owners')
+        .split(listSeparators)
+        .filter(Boolean)
+        .map((id) => id.toLowerCase()),
+    ),
+  ];
   const badOwner = owners.find((id) => !isGuid(id));
-  if (badOwner !== undefined) fail('owners', `${short(badOwner)} is not a person Registrar can look up. Choose owners with the people picker.`);
+  if (badOwner !== undefined)
+    fail('owners', `${short(badOwner)} is not a person Registrar can look up. Choose owners with the people picker.`);
   else if (owners.length > formLimits.owners) fail('owners', `Name at most ${formLimits.owners} additional owners.`);
 
   const roleText = get('directoryRole').trim();
   const directoryRole = roleText === '' ? undefined : findDirectoryRole(roleText);
   if (roleText !== '' && !directoryRole) fail('directoryRole', 'Choose a directory role from the list, or none.');
 
-  if (Object.keys(errors).length > 0 || !signInAudience || !platform || !credential) return { ok: false, errors, values };
+  if (Object.keys(errors).length > 0 || !signInAudience || !platform || !credential)
+    return { ok: false, errors, values };
   return {
     ok: true,
     requestId,
@@ -280,16 +353,26 @@ function credentialChoice(
 
   const kind = credentialKinds.find((k) => k === get('credential').trim());
   if (!kind) {
-    fail('credential', 'Choose a credential: a client secret, a certificate, or none (single-page and mobile apps only).');
+    fail(
+      'credential',
+      'Choose a credential: a client secret, a certificate, or none (single-page and mobile apps only).',
+    );
     return undefined;
   }
   if (kind === 'none') {
     if (platform === 'spa' || platform === 'publicClient') return { kind };
-    fail('credential', 'Only a single-page app or a mobile and desktop app can go without a credential; choose a client secret or a certificate.');
+    fail(
+      'credential',
+      'Only a single-page app or a mobile and desktop app can go without a credential; choose a client secret or a certificate.',
+    );
     return undefined;
   }
   if (kind === 'certificate') {
-    if (pem === '') fail('certificatePem', 'Paste the public certificate (PEM), the block from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.');
+    if (pem === '')
+      fail(
+        'certificatePem',
+        'Paste the public certificate (PEM), the block from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.',
+      );
     else if (pemProblem) fail('certificatePem', pemProblem);
     return certificate ? { kind, certificate } : undefined;
   }
@@ -302,7 +385,10 @@ function credentialChoice(
     return undefined;
   }
   if (days > secretMaxDays) {
-    fail('secretDays', `A client secret may live at most ${secretMaxDays} days here; ask for ${secretMaxDays} or fewer, or use a certificate.`);
+    fail(
+      'secretDays',
+      `A client secret may live at most ${secretMaxDays} days here; ask for ${secretMaxDays} or fewer, or use a certificate.`,
+    );
     return undefined;
   }
   return { kind, lifetimeDays: days };

@@ -11,7 +11,8 @@ export type RandomSource = (size: number) => Uint8Array;
 
 export function newRequestId(random: RandomSource): string {
   const bytes = random(requestIdLength);
-  if (bytes.length < requestIdLength) throw new Error(`The random source gave ${bytes.length} bytes; ${requestIdLength} are needed.`);
+  if (bytes.length < requestIdLength)
+    throw new Error(`The random source gave ${bytes.length} bytes; ${requestIdLength} are needed.`);
   // 256 is a multiple of 32, so the low five bits of each byte are uniform.
   return Array.from(bytes.subarray(0, requestIdLength), (b) => requestIdAlphabet[b & 31]).join('');
 }

@@ -16,8 +16,27 @@ import type { RiskAssessment } from './risk';
 import { textProblem, normaliseText } from './text-rules';
 import { sameObject } from './object-id';
 
-export type RequestStatus = 'submitted' | 'approved' | 'provisioning' | 'provisioned' | 'delivered' | 'rejected' | 'expired' | 'cancelled' | 'failed';
-export const requestStatuses: readonly RequestStatus[] = ['submitted', 'approved', 'provisioning', 'provisioned', 'delivered', 'rejected', 'expired', 'cancelled', 'failed'];
+export type RequestStatus =
+  | 'submitted'
+  | 'approved'
+  | 'provisioning'
+  | 'provisioned'
+  | 'delivered'
+  | 'rejected'
+  | 'expired'
+  | 'cancelled'
+  | 'failed';
+export const requestStatuses: readonly RequestStatus[] = [
+  'submitted',
+  'approved',
+  'provisioning',
+  'provisioned',
+  'delivered',
+  'rejected',
+  'expired',
+  'cancelled',
+  'failed',
+];
 
 /** Someone who acted, by Entra object id. */
 export interface Person {
@@ -33,7 +52,8 @@ export interface TransitionActor extends Person {
 /** Registrar itself: expiry and the provisioning worker. Its id is not a GUID, so it is never a person. */
 export const registrarActor: TransitionActor = { aadObjectId: 'registrar', name: 'Registrar' };
 
-export type ProvisioningStep = 'application' | 'owners' | 'servicePrincipal' | 'consent' | 'directoryRole' | 'certificate';
+export type ProvisioningStep =
+  'application' | 'owners' | 'servicePrincipal' | 'consent' | 'directoryRole' | 'certificate';
 
 /** What a step produced, as the step reports it; recorded on the request so that a restart resumes after it. */
 export type StepResult =
@@ -69,7 +89,14 @@ export interface RotationTarget {
   applicationObjectId: string;
   appId: string;
   appName: string;
-  old?: { kind: 'secret' | 'certificate'; keyId: string; hint?: string; thumbprint?: string; endDateTime: string; displayName?: string };
+  old?: {
+    kind: 'secret' | 'certificate';
+    keyId: string;
+    hint?: string;
+    thumbprint?: string;
+    endDateTime: string;
+    displayName?: string;
+  };
   /** The owner's answer on the cleanup card: the old secret removed, or kept. Never automatic. */
   oldDecision?: { removed: boolean; at: string; by: Person };
   /** Where the cleanup card was posted. */
@@ -175,7 +202,11 @@ export interface AuditEvent {
  * in which it was already made (a repeat, answered without a change).
  */
 export const transitionTable = {
-  approve: { from: ['submitted'], to: ['submitted', 'approved'], doneIn: ['approved', 'provisioning', 'provisioned', 'delivered', 'failed'] },
+  approve: {
+    from: ['submitted'],
+    to: ['submitted', 'approved'],
+    doneIn: ['approved', 'provisioning', 'provisioned', 'delivered', 'failed'],
+  },
   reject: { from: ['submitted'], to: ['rejected'], doneIn: ['rejected'] },
   cancel: { from: ['submitted'], to: ['cancelled'], doneIn: ['cancelled'] },
   expire: { from: ['submitted'], to: ['expired'], doneIn: ['expired'] },
@@ -187,7 +218,10 @@ export const transitionTable = {
   deliver: { from: ['provisioned'], to: ['delivered'], doneIn: ['delivered'] },
   expireDelivery: { from: ['provisioned'], to: ['expired'], doneIn: ['expired', 'delivered'] },
   decideOld: { from: ['delivered'], to: ['delivered'], doneIn: [] },
-} as const satisfies Record<RequestEventType, { from: readonly RequestStatus[]; to: readonly RequestStatus[]; doneIn: readonly RequestStatus[] }>;
+} as const satisfies Record<
+  RequestEventType,
+  { from: readonly RequestStatus[]; to: readonly RequestStatus[]; doneIn: readonly RequestStatus[] }
+>;
 
 const statusWords: Record<RequestStatus, string> = {
   submitted: 'waiting for approval',
@@ -238,7 +272,10 @@ export function tooManyOpen(limit: number): string {
 }
 
 /** When a provisioned client secret stops waiting to be revealed (DELIVERY_TTL_DAYS after provisioning); undefined if never provisioned. */
-export function deliveryDueBy(request: Pick<AppRequest, 'provisionedAt' | 'updatedAt' | 'status'>, ttlDays: number): string | undefined {
+export function deliveryDueBy(
+  request: Pick<AppRequest, 'provisionedAt' | 'updatedAt' | 'status'>,
+  ttlDays: number,
+): string | undefined {
   const from = request.provisionedAt ?? (request.status === 'provisioned' ? request.updatedAt : undefined);
   return from ? new Date(Date.parse(from) + ttlDays * dayMs).toISOString() : undefined;
 }
@@ -358,7 +395,10 @@ export function createRotation(input: NewRotation): { request: AppRequest; audit
     risk: input.risk,
     approvalsRequired: input.approvalReason ? Math.max(1, input.approvalsRequired) : 1,
     approvals: [],
-    provisioning: { attempts: 0, application: { applicationObjectId: target.applicationObjectId, appId: target.appId, at } },
+    provisioning: {
+      attempts: 0,
+      application: { applicationObjectId: target.applicationObjectId, appId: target.appId, at },
+    },
     createdAt: at,
     updatedAt: at,
     expiresAt: new Date(input.now.getTime() + input.pendingTtlDays * dayMs).toISOString(),
@@ -383,18 +423,35 @@ const samePerson = (a: Person, b: Person) => sameObject(a.aadObjectId, b.aadObje
 const isRegistrar = (actor: Person) => actor.aadObjectId === registrarActor.aadObjectId;
 
 function requirePerson(request: AppRequest, event: RequestEventType, actor: Person): void {
-  if (isRegistrar(actor)) throw new IllegalTransition(request.id, event, request.status, `Request ${request.id} can ${cannotWords[event].replace(/^be /, 'only be ')} by a person.`);
+  if (isRegistrar(actor))
+    throw new IllegalTransition(
+      request.id,
+      event,
+      request.status,
+      `Request ${request.id} can ${cannotWords[event].replace(/^be /, 'only be ')} by a person.`,
+    );
 }
 
 /** The next state of `request` after `event` by `actor` at `now`. Pure; throws IllegalTransition or NotAuthorized. */
-export function transition(request: AppRequest, event: RequestEvent, actor: TransitionActor, now: Date): TransitionResult {
+export function transition(
+  request: AppRequest,
+  event: RequestEvent,
+  actor: TransitionActor,
+  now: Date,
+): TransitionResult {
   const rule = transitionTable[event.type];
   const at = now.toISOString();
   const by: Person = { aadObjectId: actor.aadObjectId, name: actor.name };
   const repeat = (message: string): TransitionResult => ({ changed: false, request, message });
-  const move = (to: RequestStatus, changes: Partial<AppRequest>, detail: string, objectIds?: string[]): TransitionResult => {
+  const move = (
+    to: RequestStatus,
+    changes: Partial<AppRequest>,
+    detail: string,
+    objectIds?: string[],
+  ): TransitionResult => {
     // The table is the lifecycle: a move it does not list is a bug here, never a state to save.
-    if (!(rule.to as readonly RequestStatus[]).includes(to)) throw new Error(`transition table has no ${event.type} to ${to}`);
+    if (!(rule.to as readonly RequestStatus[]).includes(to))
+      throw new Error(`transition table has no ${event.type} to ${to}`);
     const audit: AuditEvent = {
       at,
       by,
@@ -410,72 +467,137 @@ export function transition(request: AppRequest, event: RequestEvent, actor: Tran
 
   if (event.type === 'approve') {
     requirePerson(request, 'approve', actor);
-    if (samePerson(actor, request.requester)) throw new NotAuthorized('You asked for this app, so someone else must approve it.');
-    if (request.status === 'submitted' && request.approvals.some((a) => samePerson(a, actor))) return repeat(`You have already approved request ${request.id}.`);
+    if (samePerson(actor, request.requester))
+      throw new NotAuthorized('You asked for this app, so someone else must approve it.');
+    if (request.status === 'submitted' && request.approvals.some((a) => samePerson(a, actor)))
+      return repeat(`You have already approved request ${request.id}.`);
   }
   if ((rule.doneIn as readonly RequestStatus[]).includes(request.status)) {
     return repeat(`Request ${request.id} is already ${statusWords[request.status]}.`);
   }
-  if (!(rule.from as readonly RequestStatus[]).includes(request.status)) throw new IllegalTransition(request.id, event.type, request.status);
+  if (!(rule.from as readonly RequestStatus[]).includes(request.status))
+    throw new IllegalTransition(request.id, event.type, request.status);
   const expired = request.status === 'submitted' && now.getTime() >= Date.parse(request.expiresAt);
   if (expired && event.type !== 'expire' && event.type !== 'cancel') {
-    throw new IllegalTransition(request.id, event.type, request.status, `Request ${request.id} expired on ${request.expiresAt.slice(0, 10)} without a decision; ask for it again.`);
+    throw new IllegalTransition(
+      request.id,
+      event.type,
+      request.status,
+      `Request ${request.id} expired on ${request.expiresAt.slice(0, 10)} without a decision; ask for it again.`,
+    );
   }
 
   switch (event.type) {
     case 'approve': {
       const approvals = [...request.approvals, { ...by, at }];
       const enough = approvals.length >= request.approvalsRequired;
-      return move(enough ? 'approved' : 'submitted', { approvals }, `approval ${approvals.length} of ${request.approvalsRequired}`);
+      return move(
+        enough ? 'approved' : 'submitted',
+        { approvals },
+        `approval ${approvals.length} of ${request.approvalsRequired}`,
+      );
     }
     case 'reject': {
       requirePerson(request, 'reject', actor);
-      if (samePerson(actor, request.requester)) throw new NotAuthorized('You cannot reject your own request; cancel it instead.');
+      if (samePerson(actor, request.requester))
+        throw new NotAuthorized('You cannot reject your own request; cancel it instead.');
       const reason = normaliseText(event.reason);
       const problem = textProblem(reason, { label: 'The reason', max: 1000, multiline: true });
       if (problem) throw new RegistrarError('invalid-input', problem);
       return move('rejected', { rejection: { by, at, reason } }, `rejected: ${reason}`);
     }
     case 'cancel':
-      if (!samePerson(actor, request.requester)) throw new NotAuthorized('Only the person who asked for this app can cancel the request.');
+      if (!samePerson(actor, request.requester))
+        throw new NotAuthorized('Only the person who asked for this app can cancel the request.');
       return move('cancelled', {}, 'cancelled by the requester');
     case 'expire':
-      if (!expired) throw new IllegalTransition(request.id, 'expire', request.status, `Request ${request.id} does not expire until ${request.expiresAt}.`);
+      if (!expired)
+        throw new IllegalTransition(
+          request.id,
+          'expire',
+          request.status,
+          `Request ${request.id} does not expire until ${request.expiresAt}.`,
+        );
       return move('expired', {}, `no decision by ${request.expiresAt}`);
     case 'startProvisioning':
-      return move('provisioning', { provisioning: { ...request.provisioning, attempts: request.provisioning.attempts + 1 } }, 'provisioning started');
+      return move(
+        'provisioning',
+        { provisioning: { ...request.provisioning, attempts: request.provisioning.attempts + 1 } },
+        'provisioning started',
+      );
     case 'completeStep':
       return completeStep(request, event.result, at, repeat, move);
     case 'succeed': {
       const missing = nextStep(request);
-      if (missing) throw new IllegalTransition(request.id, 'succeed', request.status, `Request ${request.id} cannot be complete: the ${missing} step is not done.`);
+      if (missing)
+        throw new IllegalTransition(
+          request.id,
+          'succeed',
+          request.status,
+          `Request ${request.id} cannot be complete: the ${missing} step is not done.`,
+        );
       return move('provisioned', { provisionedAt: at }, 'every provisioning step is done');
     }
     case 'fail': {
       const message = normaliseText(event.message).slice(0, 2000) || 'provisioning failed';
-      return move('failed', { provisioning: { ...request.provisioning, lastError: { at, message } } }, `failed: ${message}`);
+      return move(
+        'failed',
+        { provisioning: { ...request.provisioning, lastError: { at, message } } },
+        `failed: ${message}`,
+      );
     }
     case 'retry':
       requirePerson(request, 'retry', actor);
-      return move('provisioning', { provisioning: { ...request.provisioning, attempts: request.provisioning.attempts + 1 } }, 'retry of provisioning');
+      return move(
+        'provisioning',
+        { provisioning: { ...request.provisioning, attempts: request.provisioning.attempts + 1 } },
+        'retry of provisioning',
+      );
     case 'deliver':
       return deliver(request, event.delivery, move);
     case 'expireDelivery': {
-      if (!isRegistrar(actor)) throw new IllegalTransition(request.id, 'expireDelivery', request.status, `Only Registrar lets the delivery of request ${request.id} expire.`);
+      if (!isRegistrar(actor))
+        throw new IllegalTransition(
+          request.id,
+          'expireDelivery',
+          request.status,
+          `Only Registrar lets the delivery of request ${request.id} expire.`,
+        );
       const due = deliveryDueBy(request, event.ttlDays);
       if (request.form.credential.kind !== 'secret' || !due || now.getTime() < Date.parse(due)) {
-        throw new IllegalTransition(request.id, 'expireDelivery', request.status, `The client secret of request ${request.id} can still be revealed.`);
+        throw new IllegalTransition(
+          request.id,
+          'expireDelivery',
+          request.status,
+          `The client secret of request ${request.id} can still be revealed.`,
+        );
       }
       return move('expired', {}, `client secret not revealed by ${due}: none will be created for this request`);
     }
     case 'decideOld': {
       requirePerson(request, 'decideOld', actor);
       const rotation = request.rotation;
-      if (request.kind !== 'rotation' || !rotation) throw new IllegalTransition(request.id, 'decideOld', request.status, `Request ${request.id} is not a rotation.`);
-      if (rotation.oldDecision) return repeat(`The old credential of ${rotation.appName} was already ${rotation.oldDecision.removed ? 'removed' : 'kept'}.`);
+      if (request.kind !== 'rotation' || !rotation)
+        throw new IllegalTransition(
+          request.id,
+          'decideOld',
+          request.status,
+          `Request ${request.id} is not a rotation.`,
+        );
+      if (rotation.oldDecision)
+        return repeat(
+          `The old credential of ${rotation.appName} was already ${rotation.oldDecision.removed ? 'removed' : 'kept'}.`,
+        );
       const old = rotation.old;
-      const named = old ? `${old.kind === 'secret' ? `client secret ${old.hint ?? old.keyId}…` : `certificate ${old.thumbprint ?? old.keyId}`} (expiring ${old.endDateTime.slice(0, 10)})` : 'old credential';
-      return move('delivered', { rotation: { ...rotation, oldDecision: { removed: event.removed, at, by } } }, event.removed ? `${named} removed` : `${named} kept`, event.removed && old ? [old.keyId] : undefined);
+      const named = old
+        ? `${old.kind === 'secret' ? `client secret ${old.hint ?? old.keyId}…` : `certificate ${old.thumbprint ?? old.keyId}`} (expiring ${old.endDateTime.slice(0, 10)})`
+        : 'old credential';
+      return move(
+        'delivered',
+        { rotation: { ...rotation, oldDecision: { removed: event.removed, at, by } } },
+        event.removed ? `${named} removed` : `${named} kept`,
+        event.removed && old ? [old.keyId] : undefined,
+      );
     }
   }
 }
@@ -508,15 +630,24 @@ function idsOf(result: StepResult): string[] {
   }
 }
 
-function completeStep(request: AppRequest, result: StepResult, at: string, repeat: (message: string) => TransitionResult, move: Move): TransitionResult {
+function completeStep(
+  request: AppRequest,
+  result: StepResult,
+  at: string,
+  repeat: (message: string) => TransitionResult,
+  move: Move,
+): TransitionResult {
   const { step, ...produced } = result;
   const illegal = (message: string) => new IllegalTransition(request.id, 'completeStep', request.status, message);
   if (!stepsFor(request).includes(step)) throw illegal(`Request ${request.id} has no ${step} step.`);
   const done = request.provisioning[step];
   if (done) {
     const { at: _at, ...recorded } = done;
-    if (JSON.stringify(recorded) === JSON.stringify(produced)) return repeat(`The ${step} step of request ${request.id} is already done.`);
-    throw illegal(`The ${step} step of request ${request.id} was already done with other objects; look at the request's audit trail.`);
+    if (JSON.stringify(recorded) === JSON.stringify(produced))
+      return repeat(`The ${step} step of request ${request.id} is already done.`);
+    throw illegal(
+      `The ${step} step of request ${request.id} was already done with other objects; look at the request's audit trail.`,
+    );
   }
   const missing = prerequisites[step].find((before) => !request.provisioning[before]);
   if (missing) throw illegal(`The ${step} step of request ${request.id} needs the ${missing} step first.`);
@@ -533,7 +664,12 @@ function deliver(request: AppRequest, delivery: Delivery, move: Move): Transitio
   const expected: CredentialChoice['kind'] = request.form.credential.kind;
   if (delivery.kind !== expected) {
     const words = { secret: 'a client secret', certificate: 'a certificate', none: 'no credential' } as const;
-    throw new IllegalTransition(request.id, 'deliver', request.status, `Request ${request.id} asked for ${words[expected]}, not ${words[delivery.kind]}.`);
+    throw new IllegalTransition(
+      request.id,
+      'deliver',
+      request.status,
+      `Request ${request.id} asked for ${words[expected]}, not ${words[delivery.kind]}.`,
+    );
   }
   const detail =
     delivery.kind === 'secret'

@@ -63,17 +63,26 @@ export function classifyPermission(p: PermissionRef): { level: RiskLevel; reason
       return { level: 'high', reason: 'As an application, Mail.Send can send mail as any user in the organisation.' };
     }
     if (p.type === 'Role' && p.value === 'Sites.Selected') {
-      return { level: 'medium', reason: 'An application permission limited to the sites an administrator grants it one by one.' };
+      return {
+        level: 'medium',
+        reason: 'An application permission limited to the sites an administrator grants it one by one.',
+      };
     }
   }
   if (p.type === 'Role') {
     return readOnly(p.value)
       ? { level: 'medium', reason: 'An application permission that reads, for every user, with no one signed in.' }
-      : { level: 'high', reason: 'An application permission that can change data for every user, with no one signed in.' };
+      : {
+          level: 'high',
+          reason: 'An application permission that can change data for every user, with no one signed in.',
+        };
   }
   return p.adminConsentRequired
     ? { level: 'medium', reason: 'A delegated permission that needs admin consent.' }
-    : { level: 'low', reason: 'A delegated permission users may consent to themselves; the app acts only as the signed-in user.' };
+    : {
+        level: 'low',
+        reason: 'A delegated permission users may consent to themselves; the app acts only as the signed-in user.',
+      };
 }
 
 const order: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
@@ -85,7 +94,11 @@ export function highestRisk(levels: Iterable<RiskLevel>): RiskLevel {
 }
 
 export function assessRisk(subject: RiskSubject): RiskAssessment {
-  const items: RiskItem[] = subject.permissions.map((p) => ({ kind: 'permission', subject: subjectOf(p), ...classifyPermission(p) }));
+  const items: RiskItem[] = subject.permissions.map((p) => ({
+    kind: 'permission',
+    subject: subjectOf(p),
+    ...classifyPermission(p),
+  }));
   if (subject.directoryRole) {
     items.push({
       kind: 'directoryRole',
@@ -97,7 +110,10 @@ export function assessRisk(subject: RiskSubject): RiskAssessment {
   if (subject.signInAudience !== 'AzureADMyOrg') {
     items.push({
       kind: 'audience',
-      subject: subject.signInAudience === 'AzureADMultipleOrgs' ? 'Any organisation can sign in' : 'Any organisation and personal Microsoft accounts can sign in',
+      subject:
+        subject.signInAudience === 'AzureADMultipleOrgs'
+          ? 'Any organisation can sign in'
+          : 'Any organisation and personal Microsoft accounts can sign in',
       level: 'high',
       reason: 'A multi-tenant app can be consented to in other tenants, under this organisation as publisher.',
     });
@@ -106,8 +122,16 @@ export function assessRisk(subject: RiskSubject): RiskAssessment {
 }
 
 /** Exchange application access policies cover these application permissions (Mail.*, Calendars.*, Contacts.*, MailboxSettings.*). */
-const exchangeScoped = (p: PermissionRef) => p.type === 'Role' && /^(Mail|Calendars|Contacts|MailboxSettings)\./.test(p.value);
-const siteWide = new Set(['Sites.FullControl.All', 'Sites.Manage.All', 'Sites.ReadWrite.All', 'Sites.Read.All', 'Files.ReadWrite.All', 'Files.Read.All']);
+const exchangeScoped = (p: PermissionRef) =>
+  p.type === 'Role' && /^(Mail|Calendars|Contacts|MailboxSettings)\./.test(p.value);
+const siteWide = new Set([
+  'Sites.FullControl.All',
+  'Sites.Manage.All',
+  'Sites.ReadWrite.All',
+  'Sites.Read.All',
+  'Files.ReadWrite.All',
+  'Files.Read.All',
+]);
 
 /**
  * Advice for the approver on narrowing what is granted. `appId` fills the commands once the app exists;
@@ -161,7 +185,8 @@ export function hardeningNotes(permissions: readonly PermissionRef[], appId = '<
   if (has('Application.ReadWrite.All', 'Role')) {
     notes.push({
       subject: 'Application.ReadWrite.All',
-      advice: 'If the app manages only apps it creates, Application.ReadWrite.OwnedBy does the same for those apps and nothing else.',
+      advice:
+        'If the app manages only apps it creates, Application.ReadWrite.OwnedBy does the same for those apps and nothing else.',
     });
   }
   return notes;
@@ -179,7 +204,11 @@ export interface StandingPrivileges {
  * would be; delegated permissions need a signed-in user and so add nothing here.
  */
 export function assessStandingPrivileges(standing: StandingPrivileges): RiskAssessment {
-  const items: RiskItem[] = standing.applicationPermissions.map((p) => ({ kind: 'permission', subject: subjectOf(p), ...classifyPermission(p) }));
+  const items: RiskItem[] = standing.applicationPermissions.map((p) => ({
+    kind: 'permission',
+    subject: subjectOf(p),
+    ...classifyPermission(p),
+  }));
   for (const role of standing.directoryRoles) {
     items.push({
       kind: 'directoryRole',

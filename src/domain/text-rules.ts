@@ -48,11 +48,16 @@ function flawOf(codePoint: number, multiline: boolean): Flaw | undefined {
   if (codePoint === 0x09) return multiline ? undefined : { kind: 'tab' };
   if (codePoint < 0x20 || (codePoint >= 0x7f && codePoint <= 0x9f)) return { kind: 'control' };
   if (codePoint >= 0xd800 && codePoint <= 0xdfff) return { kind: 'broken' };
-  if ((codePoint >= 0xe000 && codePoint <= 0xf8ff) || (codePoint >= 0xf0000 && codePoint <= 0xffffd) || (codePoint >= 0x100000 && codePoint <= 0x10fffd)) {
+  if (
+    (codePoint >= 0xe000 && codePoint <= 0xf8ff) ||
+    (codePoint >= 0xf0000 && codePoint <= 0xffffd) ||
+    (codePoint >= 0x100000 && codePoint <= 0x10fffd)
+  ) {
     return { kind: 'privateUse' };
   }
   if (codePoint < 0x00ad) return undefined;
-  for (const [from, to, name] of invisibleRanges) if (codePoint >= from && codePoint <= to) return { kind: 'invisible', name };
+  for (const [from, to, name] of invisibleRanges)
+    if (codePoint >= from && codePoint <= to) return { kind: 'invisible', name };
   return undefined;
 }
 

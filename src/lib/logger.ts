@@ -56,7 +56,8 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   }
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, seen));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = secretKey.test(k) && v != null && v !== '' ? CENSOR : redact(v, depth + 1, seen);
+  for (const [k, v] of Object.entries(value))
+    out[k] = secretKey.test(k) && v != null && v !== '' ? CENSOR : redact(v, depth + 1, seen);
   return out;
 }
 

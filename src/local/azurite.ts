@@ -80,7 +80,9 @@ function azuriteMain(): string {
   try {
     return require.resolve('azurite/dist/src/table/main.js');
   } catch {
-    throw new Error('Local mode (no BOT_ID) starts Azurite, a development dependency this installation does not have. Set BOT_ID and STORAGE_ACCOUNT_URL to run in Azure, or install everything with npm ci for local mode.');
+    throw new Error(
+      'Local mode (no BOT_ID) starts Azurite, a development dependency this installation does not have. Set BOT_ID and STORAGE_ACCOUNT_URL to run in Azure, or install everything with npm ci for local mode.',
+    );
   }
 }
 
@@ -88,7 +90,15 @@ async function launch(host: string, port: number, location: string | undefined):
   // Checked first so that the message is clear, and so that another server on the port is never taken for Azurite.
   if (!(await canListen(host, port))) throw new PortTaken(host, port);
 
-  const args = ['--tableHost', host, '--tablePort', String(port), '--silent', '--disableTelemetry', '--skipApiVersionCheck'];
+  const args = [
+    '--tableHost',
+    host,
+    '--tablePort',
+    String(port),
+    '--silent',
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+  ];
   args.push(...(location === undefined ? ['--inMemoryPersistence'] : ['--location', resolve(location)]));
   const child = fork(azuriteMain(), args, {
     execArgv: ['--import', `data:text/javascript,${encodeURIComponent(guard)}`],
@@ -123,7 +133,12 @@ async function launch(host: string, port: number, location: string | undefined):
   };
 }
 
-async function waitUntilAnswering(child: ChildProcess, host: string, port: number, output: () => string): Promise<void> {
+async function waitUntilAnswering(
+  child: ChildProcess,
+  host: string,
+  port: number,
+  output: () => string,
+): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (hasExited(child)) {

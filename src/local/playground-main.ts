@@ -15,7 +15,9 @@ export function personNamed(name: string | undefined): DemoUser {
   const wanted = (name ?? '').trim().toLowerCase();
   const found = people.find((p) => p.givenName.toLowerCase() === wanted || p.name.toLowerCase() === wanted);
   if (!found) {
-    throw new Error(`Say who opens this Playground: npm run playground -- <first name>, one of ${people.map((p) => p.givenName.toLowerCase()).join(', ')}.`);
+    throw new Error(
+      `Say who opens this Playground: npm run playground -- <first name>, one of ${people.map((p) => p.givenName.toLowerCase()).join(', ')}.`,
+    );
   }
   return found;
 }

@@ -90,12 +90,24 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   try {
     cli = playgroundCli();
   } catch {
-    throw new Error('The Microsoft 365 Agents Playground is not installed. Run "npm ci" (it is a development dependency).');
+    throw new Error(
+      'The Microsoft 365 Agents Playground is not installed. Run "npm ci" (it is a development dependency).',
+    );
   }
 
   const child: ChildProcess = spawn(
     process.execPath,
-    [`--import=data:text/javascript,${encodeURIComponent(loopbackOnly)}`, cli, '-e', options.botEndpoint, '-c', 'msteams', '-p', String(options.port), '--dt'],
+    [
+      `--import=data:text/javascript,${encodeURIComponent(loopbackOnly)}`,
+      cli,
+      '-e',
+      options.botEndpoint,
+      '-c',
+      'msteams',
+      '-p',
+      String(options.port),
+      '--dt',
+    ],
     {
       cwd: dataDir,
       env: {
@@ -169,7 +181,9 @@ async function waitForListening(logFile: string, requested: number): Promise<num
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`The Agents Playground did not become ready within ${READY_TIMEOUT_MS / 1000} s (asked for port ${requested}). Its log: ${logFile}`);
+  throw new Error(
+    `The Agents Playground did not become ready within ${READY_TIMEOUT_MS / 1000} s (asked for port ${requested}). Its log: ${logFile}`,
+  );
 }
 
 /** The Playground's own explanation of a failure: its "error" lines. */

@@ -48,13 +48,18 @@ function botEnvironment(tenant: LocalTenant): NodeJS.ProcessEnv {
 
 async function startBotProcess(env: NodeJS.ProcessEnv, port: number): Promise<BotProcess> {
   // An IPC channel: the bot stops itself when it closes, so a launcher killed with SIGKILL leaves no bot behind.
-  const child: ChildProcess = fork(join(__dirname, '..', 'index.js'), [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(join(__dirname, '..', 'index.js'), [], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + BOT_READY_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`The bot exited (code ${child.exitCode ?? child.signalCode}) before it was ready; its messages are above.`);
+      throw new Error(
+        `The bot exited (code ${child.exitCode ?? child.signalCode}) before it was ready; its messages are above.`,
+      );
     }
     try {
       if ((await fetch(`${url}/readyz`)).ok) break;
@@ -82,7 +87,9 @@ async function startBotProcess(env: NodeJS.ProcessEnv, port: number): Promise<Bo
 async function main(): Promise<void> {
   const config = loadConfig(process.env, localDefaults);
   if (config.mode !== 'local') {
-    throw new Error('npm start runs local mode, but BOT_ID is set. To serve Microsoft Teams, run "npm run bot" with your configuration.');
+    throw new Error(
+      'npm start runs local mode, but BOT_ID is set. To serve Microsoft Teams, run "npm run bot" with your configuration.',
+    );
   }
   const stack: Array<() => Promise<void>> = [];
   const stopAll = async () => {

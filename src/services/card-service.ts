@@ -29,14 +29,21 @@ const APPROVER_CACHE_MS = 10 * 60_000;
 /** The card that asks the owner what to do with the credential a rotation replaced, or says what they chose. */
 export function rotationCleanupCard(request: AppRequest, message?: string): AdaptiveCard {
   const rotation = request.rotation;
-  if (!rotation?.old) return renderNotice({ tone: 'info', title: 'Nothing to clean up', text: `${request.form.displayName} had no other credential.` });
+  if (!rotation?.old)
+    return renderNotice({
+      tone: 'info',
+      title: 'Nothing to clean up',
+      text: `${request.form.displayName} had no other credential.`,
+    });
   const decision = rotation.oldDecision;
   return renderRotationCleanup({
     requestId: request.id,
     appName: rotation.appName,
     appId: rotation.appId,
     old: rotation.old,
-    ...(request.delivery?.kind === 'secret' ? { newSecret: { hint: request.delivery.hint, endDateTime: request.delivery.endDateTime } } : {}),
+    ...(request.delivery?.kind === 'secret'
+      ? { newSecret: { hint: request.delivery.hint, endDateTime: request.delivery.endDateTime } }
+      : {}),
     state: decision ? (decision.removed ? 'removed' : 'kept') : 'ask',
     ...(message ? { message } : {}),
   });
@@ -121,28 +128,42 @@ export function createCardService(deps: CardServiceDeps): CardService {
       const members = await messenger.teamMembers(address, MAX_MEMBERS_SCANNED);
       for (const member of members) {
         if (ids.length >= MAX_REFRESH_USERS) break;
-        if (member.aadObjectId && (await approvers.isApprover({ aadObjectId: member.aadObjectId }))) ids.push(member.id);
+        if (member.aadObjectId && (await approvers.isApprover({ aadObjectId: member.aadObjectId })))
+          ids.push(member.id);
       }
     } catch (err) {
-      logger.warn({ err, teamId }, 'could not list the approvers of the approvals team; approval cards offer a button instead');
+      logger.warn(
+        { err, teamId },
+        'could not list the approvers of the approvals team; approval cards offer a button instead',
+      );
       ids = [];
     }
     approverIds.set(teamId, { at: clock.now().getTime(), ids });
     return ids;
   }
 
-  async function approvalCard(request: AppRequest, mode: 'everyone' | 'approver', message?: string): Promise<AdaptiveCard> {
+  async function approvalCard(
+    request: AppRequest,
+    mode: 'everyone' | 'approver',
+    message?: string,
+  ): Promise<AdaptiveCard> {
     const refreshUserIds = await approversIn(await approvalsChannel());
     return renderApproval({ request, mode, refreshUserIds, ...(message ? { message } : {}) });
   }
 
   /** approvalCard within an invoke: no Teams or Graph call waits here. */
-  async function approvalCardInTurn(request: AppRequest, mode: 'everyone' | 'approver', message?: string): Promise<AdaptiveCard> {
+  async function approvalCardInTurn(
+    request: AppRequest,
+    mode: 'everyone' | 'approver',
+    message?: string,
+  ): Promise<AdaptiveCard> {
     const channel = await approvalsChannel();
     const teamId = channel?.team?.id;
     const cached = teamId ? approverIds.get(teamId) : undefined;
     if (channel && teamId && (!cached || clock.now().getTime() - cached.at >= APPROVER_CACHE_MS)) {
-      void approversIn(channel).catch((err: unknown) => logger.warn({ err, teamId }, 'could not list the approvers of the approvals team'));
+      void approversIn(channel).catch((err: unknown) =>
+        logger.warn({ err, teamId }, 'could not list the approvers of the approvals team'),
+      );
     }
     return renderApproval({ request, mode, refreshUserIds: cached?.ids ?? [], ...(message ? { message } : {}) });
   }
@@ -150,7 +171,13 @@ export function createCardService(deps: CardServiceDeps): CardService {
   function deliveryCard(request: AppRequest): AdaptiveCard {
     const tenantId = deps.tenantId ?? request.requesterAddress?.conversation.tenantId ?? '';
     if (request.delivery?.kind === 'secret') {
-      return renderDelivery({ request, tenantId, ...endpoints, state: 'stored', stored: { hint: request.delivery.hint, endDateTime: request.delivery.endDateTime } });
+      return renderDelivery({
+        request,
+        tenantId,
+        ...endpoints,
+        state: 'stored',
+        stored: { hint: request.delivery.hint, endDateTime: request.delivery.endDateTime },
+      });
     }
     return renderDelivery({ request, tenantId, ...endpoints, state: 'ready' });
   }
@@ -179,7 +206,12 @@ export function createCardService(deps: CardServiceDeps): CardService {
       for (const ref of stale) attempt('approval', ref, () => messenger.update(channel, ref, card));
     }
     // A delivered secret is shown only in the requester's own click; every later state of its card has no secret.
-    if (home && request.deliveryCard && request.status === 'delivered' && (request.delivery?.kind !== 'secret' || request.redactedAt)) {
+    if (
+      home &&
+      request.deliveryCard &&
+      request.status === 'delivered' &&
+      (request.delivery?.kind !== 'secret' || request.redactedAt)
+    ) {
       const ref = request.deliveryCard;
       attempt('delivery', ref, () => messenger.update(home, ref, deliveryCard(request)));
     }
@@ -205,14 +237,26 @@ export function createCardService(deps: CardServiceDeps): CardService {
   async function postDeliveryCard(request: AppRequest): Promise<AppRequest> {
     const home = request.requesterAddress;
     if (!home) {
-      logger.warn({ requestId: request.id }, 'the requester has no personal chat with Registrar: the delivery card waits for their next message');
+      logger.warn(
+        { requestId: request.id },
+        'the requester has no personal chat with Registrar: the delivery card waits for their next message',
+      );
       return request;
     }
-    const ref: CardRef = await messenger.post(home, renderDelivery({ request, tenantId: deps.tenantId ?? home.conversation.tenantId ?? '', ...endpoints, state: 'ready' }));
+    const ref: CardRef = await messenger.post(
+      home,
+      renderDelivery({
+        request,
+        tenantId: deps.tenantId ?? home.conversation.tenantId ?? '',
+        ...endpoints,
+        state: 'ready',
+      }),
+    );
     mark(ref, request);
     let saved = await annotateRequest(store, request.id, () => ({ deliveryCard: ref }));
     // A certificate or no credential needs no click: the card itself is the delivery.
-    if (saved.status === 'provisioned' && saved.form.credential.kind !== 'secret') saved = await deps.delivery.deliverWithoutSecret(saved.id);
+    if (saved.status === 'provisioned' && saved.form.credential.kind !== 'secret')
+      saved = await deps.delivery.deliverWithoutSecret(saved.id);
     return saved;
   }
 
@@ -222,15 +266,28 @@ export function createCardService(deps: CardServiceDeps): CardService {
     if (latest.status === 'submitted' && !latest.approvalCards?.length) latest = await postApprovalCard(latest);
     if (latest.status === 'provisioned' && !latest.deliveryCard) latest = await postDeliveryCard(latest);
     // After a rotation's new secret is stored, the owner decides about the old one; never before, never for them.
-    if (latest.kind === 'rotation' && latest.status === 'delivered' && latest.redactedAt && latest.rotation?.old && !latest.rotation.cleanupCard && latest.requesterAddress) {
+    if (
+      latest.kind === 'rotation' &&
+      latest.status === 'delivered' &&
+      latest.redactedAt &&
+      latest.rotation?.old &&
+      !latest.rotation.cleanupCard &&
+      latest.requesterAddress
+    ) {
       const ref = await messenger.post(latest.requesterAddress, rotationCleanupCard(latest));
-      latest = await annotateRequest(store, latest.id, (current) => (current.rotation ? { rotation: { ...current.rotation, cleanupCard: ref } } : undefined));
+      latest = await annotateRequest(store, latest.id, (current) =>
+        current.rotation ? { rotation: { ...current.rotation, cleanupCard: ref } } : undefined,
+      );
     }
     await updateCards(latest);
   }
 
   function changed(request: AppRequest): Promise<void> {
-    return queue.run(request.id, () => handle(request)).catch((err: unknown) => logger.error({ err, requestId: request.id }, 'could not bring the cards of a request up to date'));
+    return queue
+      .run(request.id, () => handle(request))
+      .catch((err: unknown) =>
+        logger.error({ err, requestId: request.id }, 'could not bring the cards of a request up to date'),
+      );
   }
 
   return {
@@ -248,7 +305,8 @@ export function createCardService(deps: CardServiceDeps): CardService {
       });
       await messenger.post(home, card).then(
         () => undefined,
-        (err: unknown) => logger.warn({ err, requestId: request.id }, 'could not tell the requester that the request expired'),
+        (err: unknown) =>
+          logger.warn({ err, requestId: request.id }, 'could not tell the requester that the request expired'),
       );
     },
     async catchUp() {

@@ -32,7 +32,9 @@ export function createChannelService(deps: { store: Store; operators: OperatorPo
         );
       }
       if (!(await operators.isOperator(actor)) || !actor.aadObjectId) {
-        throw new NotAuthorized(`Only an operator can choose the ${purpose} channel. ${operators.describe()} Ask one of them to run this here.`);
+        throw new NotAuthorized(
+          `Only an operator can choose the ${purpose} channel. ${operators.describe()} Ask one of them to run this here.`,
+        );
       }
       const binding: ChannelBinding = {
         purpose,
@@ -45,7 +47,8 @@ export function createChannelService(deps: { store: Store; operators: OperatorPo
         try {
           if (current) await store.channels.replace(PARTITION, purpose, binding, current.etag);
           else await store.channels.create(PARTITION, purpose, binding);
-          const replaced = current && current.value.address.conversation.id !== address.conversation.id ? current.value : undefined;
+          const replaced =
+            current && current.value.address.conversation.id !== address.conversation.id ? current.value : undefined;
           return { binding, replaced };
         } catch (err) {
           if (!(err instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw err;

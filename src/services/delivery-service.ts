@@ -19,11 +19,27 @@
  */
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import type { Actor } from '../domain/conversation';
-import { deliveryDueBy, registrarActor, transition, type AppRequest, type CardRef, type RequestEvent, type TransitionActor } from '../domain/request';
+import {
+  deliveryDueBy,
+  registrarActor,
+  transition,
+  type AppRequest,
+  type CardRef,
+  type RequestEvent,
+  type TransitionActor,
+} from '../domain/request';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { Clock, CredentialSource, NewSecret, Provisioner, Store } from './ports';
-import { annotateRequest, commitTransition, loadRequest, moveRequest, requestsInState, revealedBy, toRequest } from './request-records';
+import {
+  annotateRequest,
+  commitTransition,
+  loadRequest,
+  moveRequest,
+  requestsInState,
+  revealedBy,
+  toRequest,
+} from './request-records';
 import { sameObject } from '../domain/object-id';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -72,11 +88,13 @@ export interface DeliveryServiceDeps {
    * Background removal of orphaned secrets after a reveal, with the full retry budget (not an invoke's): reads the
    * app's secrets and removes those named for the request but not recorded. Without it, orphans stay.
    */
-  orphans?: { applications: Pick<CredentialSource, 'findApplication'>; provisioner: Pick<Provisioner, 'removePassword'> };
+  orphans?: {
+    applications: Pick<CredentialSource, 'findApplication'>;
+    provisioner: Pick<Provisioner, 'removePassword'>;
+  };
   /** How long Reveal waits for a new secret to work before answering "not yet" (default 1.5 s: with addPassword it must fit in the few seconds Teams gives an invoke). */
   checkBudgetMs?: number;
 }
-
 
 export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
   const { store, provisioner, clock, policy, logger, onChange } = deps;
@@ -87,21 +105,34 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   const secretName = (requestId: string) => `Registrar ${requestId}`;
 
   /** Removes every secret named for this request except the one its delivery recorded. */
-  async function removeOrphans(appId: string, applicationObjectId: string, requestId: string, recordedKeyId: string): Promise<void> {
+  async function removeOrphans(
+    appId: string,
+    applicationObjectId: string,
+    requestId: string,
+    recordedKeyId: string,
+  ): Promise<void> {
     if (!deps.orphans) return;
     const log = logger.child({ requestId });
     const app = await deps.orphans.applications.findApplication(appId);
-    const orphans = (app?.credentials ?? []).filter((c) => c.kind === 'secret' && c.displayName === secretName(requestId) && c.keyId !== recordedKeyId);
+    const orphans = (app?.credentials ?? []).filter(
+      (c) => c.kind === 'secret' && c.displayName === secretName(requestId) && c.keyId !== recordedKeyId,
+    );
     for (const orphan of orphans) {
       await deps.orphans.provisioner.removePassword(applicationObjectId, orphan.keyId);
-      log.warn({ keyId: orphan.keyId, hint: orphan.hint }, 'removed a client secret an interrupted reveal had created and nobody read');
+      log.warn(
+        { keyId: orphan.keyId, hint: orphan.hint },
+        'removed a client secret an interrupted reveal had created and nobody read',
+      );
     }
   }
 
   function inBackground(work: Promise<void>, requestId: string): void {
     const tracked = work
       .catch((err: unknown) =>
-        logger.warn({ err, requestId }, `could not look for secrets an interrupted reveal left: any named "${secretName(requestId)}" but the delivered one can be removed in the app registration`),
+        logger.warn(
+          { err, requestId },
+          `could not look for secrets an interrupted reveal left: any named "${secretName(requestId)}" but the delivered one can be removed in the app registration`,
+        ),
       )
       .finally(() => cleanups.delete(tracked));
     cleanups.add(tracked);
@@ -139,14 +170,24 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     );
   }
 
-  async function revealOnce(actor: Actor, requestId: string, conversationId: string | undefined, deliveryCard: CardRef | undefined): Promise<RevealResult> {
+  async function revealOnce(
+    actor: Actor,
+    requestId: string,
+    conversationId: string | undefined,
+    deliveryCard: CardRef | undefined,
+  ): Promise<RevealResult> {
     const current = await loadRequest(store, requestId);
     const request = toRequest(current.value);
     requireRequester(actor, request);
-    if (request.form.credential.kind !== 'secret' || request.status === 'delivered') return { kind: 'already', request, message: alreadyMessage(request) };
-    if (request.status === 'expired' && request.provisionedAt) throw new RegistrarError('conflict', expiredMessage(request));
+    if (request.form.credential.kind !== 'secret' || request.status === 'delivered')
+      return { kind: 'already', request, message: alreadyMessage(request) };
+    if (request.status === 'expired' && request.provisionedAt)
+      throw new RegistrarError('conflict', expiredMessage(request));
     if (request.status !== 'provisioned') {
-      throw new RegistrarError('conflict', `Request ${requestId} is not ready yet: its app is still being set up. The card updates when it is.`);
+      throw new RegistrarError(
+        'conflict',
+        `Request ${requestId} is not ready yet: its app is still being set up. The card updates when it is.`,
+      );
     }
     const application = request.provisioning.application;
     if (!application) throw new Error(`request ${requestId} is provisioned without an application`);
@@ -159,8 +200,18 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       displayName: secretName(requestId),
       endDateTime: new Date(now.getTime() + days * DAY_MS),
     });
-    const person: TransitionActor = { aadObjectId: actor.aadObjectId!.toLowerCase(), name: actor.name, ...(conversationId ? { conversationId } : {}) };
-    const delivery = { kind: 'secret' as const, keyId: secret.keyId, hint: secret.hint, endDateTime: secret.endDateTime, revealedAt: now.toISOString() };
+    const person: TransitionActor = {
+      aadObjectId: actor.aadObjectId!.toLowerCase(),
+      name: actor.name,
+      ...(conversationId ? { conversationId } : {}),
+    };
+    const delivery = {
+      kind: 'secret' as const,
+      keyId: secret.keyId,
+      hint: secret.hint,
+      endDateTime: secret.endDateTime,
+      revealedAt: now.toISOString(),
+    };
     const log = logger.child({ requestId });
     let saved: AppRequest;
     try {
@@ -170,7 +221,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     } catch (err) {
       // Another copy delivered first, or the save failed: this secret is recorded nowhere, so it must not live.
       await provisioner.removePassword(application.applicationObjectId, secret.keyId).catch((removeError: unknown) => {
-        log.error({ err: removeError, keyId: secret.keyId }, 'an unrecorded secret could not be removed; remove it in the app registration');
+        log.error(
+          { err: removeError, keyId: secret.keyId },
+          'an unrecorded secret could not be removed; remove it in the app registration',
+        );
       });
       if (err instanceof ConflictError) {
         const latest = toRequest((await loadRequest(store, requestId)).value);
@@ -180,13 +234,16 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     }
     log.info({ keyId: secret.keyId, endDateTime: secret.endDateTime }, 'client secret revealed');
     // The card clicked is where the (hidden) secret's hint and expiry stay, and what REVEAL_TTL updates.
-    if (deliveryCard) saved = await annotateRequest(store, requestId, (latest) => (latest.deliveryCard ? undefined : { deliveryCard }));
+    if (deliveryCard)
+      saved = await annotateRequest(store, requestId, (latest) => (latest.deliveryCard ? undefined : { deliveryCard }));
     onChange?.(saved);
     inBackground(removeOrphans(application.appId, application.applicationObjectId, requestId, secret.keyId), requestId);
-    const check = await provisioner.verifySecret(application.appId, secret.secretText, new Date(clock.now().getTime() + checkBudgetMs)).catch((err: unknown) => {
-      log.warn({ err }, 'the new secret could not be checked');
-      return 'pending' as const;
-    });
+    const check = await provisioner
+      .verifySecret(application.appId, secret.secretText, new Date(clock.now().getTime() + checkBudgetMs))
+      .catch((err: unknown) => {
+        log.warn({ err }, 'the new secret could not be checked');
+        return 'pending' as const;
+      });
     return { kind: 'revealed', request: saved, secret: { ...secret, check } };
   }
 
@@ -194,7 +251,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     requireRequester,
 
     reveal(actor, requestId, conversationId, deliveryCard) {
-      if (!actor.aadObjectId) return Promise.reject(new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot show you a secret.'));
+      if (!actor.aadObjectId)
+        return Promise.reject(
+          new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot show you a secret.'),
+        );
       // A second click while the first is still running gets the first one's answer, not a second secret.
       const inFlight = running.get(requestId);
       if (inFlight) {
@@ -216,7 +276,14 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const delivery = (request: AppRequest, now: Date): RequestEvent => {
         const credential = request.form.credential;
         return credential.kind === 'certificate'
-          ? { type: 'deliver', delivery: { kind: 'certificate', thumbprint: request.provisioning.certificate?.thumbprint ?? credential.certificate.thumbprint, deliveredAt: now.toISOString() } }
+          ? {
+              type: 'deliver',
+              delivery: {
+                kind: 'certificate',
+                thumbprint: request.provisioning.certificate?.thumbprint ?? credential.certificate.thumbprint,
+                deliveredAt: now.toISOString(),
+              },
+            }
           : { type: 'deliver', delivery: { kind: 'none', deliveredAt: now.toISOString() } };
       };
       return (await moveRequest(store, requestId, delivery, registrarActor, () => clock.now())).request;
@@ -225,23 +292,41 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     async stored(actor, requestId) {
       const request = toRequest((await loadRequest(store, requestId)).value);
       requireRequester(actor, request);
-      const saved = await annotateRequest(store, requestId, (latest) => (latest.redactedAt || latest.delivery?.kind !== 'secret' ? undefined : { redactedAt: clock.now().toISOString() }));
+      const saved = await annotateRequest(store, requestId, (latest) =>
+        latest.redactedAt || latest.delivery?.kind !== 'secret' ? undefined : { redactedAt: clock.now().toISOString() },
+      );
       onChange?.(saved);
       return saved;
     },
 
     async expireDeliveriesDue(now) {
       const due = (r: AppRequest) => {
-        const by = r.status === 'provisioned' && r.form.credential.kind === 'secret' ? deliveryDueBy(r, policy.deliveryTtlDays) : undefined;
+        const by =
+          r.status === 'provisioned' && r.form.credential.kind === 'secret'
+            ? deliveryDueBy(r, policy.deliveryTtlDays)
+            : undefined;
         return by !== undefined && Date.parse(by) <= now.getTime();
       };
       const expired: AppRequest[] = [];
       // Only requests provisioned before the cutoff, from their index rows (ix.state.provisioned sorts by provisionedAt).
       const cutoff = new Date(now.getTime() - policy.deliveryTtlDays * DAY_MS);
-      for (const request of (await requestsInState(store, 'provisioned', { dueBy: cutoff })).map((s) => toRequest(s.value)).filter(due)) {
-        const moved = await moveRequest(store, request.id, (latest) => (due(latest) ? { type: 'expireDelivery', ttlDays: policy.deliveryTtlDays } : undefined), registrarActor, () => now);
+      for (const request of (await requestsInState(store, 'provisioned', { dueBy: cutoff }))
+        .map((s) => toRequest(s.value))
+        .filter(due)) {
+        const moved = await moveRequest(
+          store,
+          request.id,
+          (latest) => (due(latest) ? { type: 'expireDelivery', ttlDays: policy.deliveryTtlDays } : undefined),
+          registrarActor,
+          () => now,
+        );
         if (moved.changed) {
-          logger.child({ requestId: request.id }).info({ provisionedAt: moved.request.provisionedAt }, 'delivery expired: the client secret was not revealed in time');
+          logger
+            .child({ requestId: request.id })
+            .info(
+              { provisionedAt: moved.request.provisionedAt },
+              'delivery expired: the client secret was not revealed in time',
+            );
           onChange?.(moved.request);
           expired.push(moved.request);
         }
@@ -251,10 +336,13 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
 
     async redactDue(now) {
       const ttlMs = policy.revealTtlMinutes * 60_000;
-      const due = (r: AppRequest) => r.delivery?.kind === 'secret' && !r.redactedAt && Date.parse(r.delivery.revealedAt) + ttlMs <= now.getTime();
+      const due = (r: AppRequest) =>
+        r.delivery?.kind === 'secret' && !r.redactedAt && Date.parse(r.delivery.revealedAt) + ttlMs <= now.getTime();
       const redacted: AppRequest[] = [];
       // Only secrets revealed before the cutoff and still shown, from their index rows.
-      for (const request of (await revealedBy(store, new Date(now.getTime() - ttlMs))).map((s) => toRequest(s.value)).filter(due)) {
+      for (const request of (await revealedBy(store, new Date(now.getTime() - ttlMs)))
+        .map((s) => toRequest(s.value))
+        .filter(due)) {
         let changed = false;
         const saved = await annotateRequest(store, request.id, (latest) => {
           if (!due(latest)) return undefined;

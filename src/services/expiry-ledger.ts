@@ -40,7 +40,13 @@ export interface ExpiryLedger {
    */
   read(): Promise<LedgerSnapshot>;
   /** Claims up to LEDGER_TRANSACTION_ROWS due credentials; those another scan holds or has posted are left out. */
-  claim(log: Logger, scanId: string, now: Date, items: readonly DueCredential[], ledger: LedgerSnapshot): Promise<LedgerClaim[]>;
+  claim(
+    log: Logger,
+    scanId: string,
+    now: Date,
+    items: readonly DueCredential[],
+    ledger: LedgerSnapshot,
+  ): Promise<LedgerClaim[]>;
   /** After the announcement: every claim and the thresholds it covered become 'posted'. */
   markPosted(log: Logger, scanId: string, claims: readonly LedgerClaim[], ledger: LedgerSnapshot): Promise<void>;
 }
@@ -72,27 +78,64 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
    * Due credentials claimed in one transaction (rows created, or taken over from an unfinished scan with the ETag
    * the ledger was read with); when a row changed meanwhile, each is claimed on its own instead.
    */
-  async function claimMany(log: Logger, scanId: string, now: Date, items: readonly DueCredential[], ledger: LedgerSnapshot): Promise<LedgerClaim[]> {
+  async function claimMany(
+    log: Logger,
+    scanId: string,
+    now: Date,
+    items: readonly DueCredential[],
+    ledger: LedgerSnapshot,
+  ): Promise<LedgerClaim[]> {
     const at = now.toISOString();
     const operations = items.map(({ credential, threshold, row }) => {
-      const value: LedgerEntry = { keyId: credential.keyId, threshold, applicationObjectId: credential.applicationObjectId, state: 'claimed', scanId, at };
+      const value: LedgerEntry = {
+        keyId: credential.keyId,
+        threshold,
+        applicationObjectId: credential.applicationObjectId,
+        state: 'claimed',
+        scanId,
+        at,
+      };
       const existing = ledger.get(row);
-      return existing ? { op: 'replace' as const, row, value, etag: existing.etag } : { op: 'create' as const, row, value };
+      return existing
+        ? { op: 'replace' as const, row, value, etag: existing.etag }
+        : { op: 'create' as const, row, value };
     });
     try {
       const etags = await store.ledger.transact(LEDGER, operations);
       for (const { credential, threshold, row } of items) {
         const earlier = ledger.get(row);
-        if (earlier) log.info({ applicationObjectId: credential.applicationObjectId, keyId: credential.keyId, threshold, earlierScanId: earlier.value.scanId }, 'unfinished claim taken over');
+        if (earlier)
+          log.info(
+            {
+              applicationObjectId: credential.applicationObjectId,
+              keyId: credential.keyId,
+              threshold,
+              earlierScanId: earlier.value.scanId,
+            },
+            'unfinished claim taken over',
+          );
       }
-      return items.map(({ credential, threshold, row }, i) => ({ credential, threshold, row, stored: { value: operations[i]!.value, etag: etags[i]! } }));
+      return items.map(({ credential, threshold, row }, i) => ({
+        credential,
+        threshold,
+        row,
+        stored: { value: operations[i]!.value, etag: etags[i]! },
+      }));
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
       log.info({ rows: items.length }, 'a ledger batch met a changed row: claiming row by row');
     }
     const claims: LedgerClaim[] = [];
     for (const { credential, threshold, row } of items) {
-      const claim = await claimOne(log, scanId, now, credential, threshold, row, (await store.ledger.get(LEDGER, row)) ?? undefined);
+      const claim = await claimOne(
+        log,
+        scanId,
+        now,
+        credential,
+        threshold,
+        row,
+        (await store.ledger.get(LEDGER, row)) ?? undefined,
+      );
       if (claim) claims.push(claim);
     }
     return claims;
@@ -122,14 +165,28 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
     if (existing?.value.state === 'posted') return undefined;
     let stored: Stored<LedgerEntry>;
     try {
-      stored = existing ? await store.ledger.replace(LEDGER, row, claimed, existing.etag) : await store.ledger.create(LEDGER, row, claimed);
+      stored = existing
+        ? await store.ledger.replace(LEDGER, row, claimed, existing.etag)
+        : await store.ledger.create(LEDGER, row, claimed);
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
       // Only a scan writes these rows, and the lease says no other runs: log it, and leave the row to the other.
-      log.warn({ applicationObjectId: credential.applicationObjectId, keyId: credential.keyId, threshold, reason: err.reason }, 'ledger row changed under the scan');
+      log.warn(
+        { applicationObjectId: credential.applicationObjectId, keyId: credential.keyId, threshold, reason: err.reason },
+        'ledger row changed under the scan',
+      );
       return undefined;
     }
-    if (existing) log.info({ applicationObjectId: credential.applicationObjectId, keyId: credential.keyId, threshold, earlierScanId: existing.value.scanId }, 'unfinished claim taken over');
+    if (existing)
+      log.info(
+        {
+          applicationObjectId: credential.applicationObjectId,
+          keyId: credential.keyId,
+          threshold,
+          earlierScanId: existing.value.scanId,
+        },
+        'unfinished claim taken over',
+      );
     return { credential, threshold, row, stored };
   }
 
@@ -138,13 +195,20 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
    * covered are recorded as posted too (they are written only now, so that the ledger never says posted for
    * what was not). A row of those left 'claimed' by an unfinished scan is taken over.
    */
-  async function markPosted(log: Logger, scanId: string, claims: readonly LedgerClaim[], ledger: LedgerSnapshot): Promise<void> {
+  async function markPosted(
+    log: Logger,
+    scanId: string,
+    claims: readonly LedgerClaim[],
+    ledger: LedgerSnapshot,
+  ): Promise<void> {
     const at = clock.now().toISOString();
     const lostRace = (row: string) => (err: unknown) => {
       if (!(err instanceof ConflictError)) throw err;
       log.warn({ row, reason: err.reason }, 'ledger row changed before it was marked posted');
     };
-    type Operation = { op: 'create'; row: string; value: LedgerEntry } | { op: 'replace'; row: string; value: LedgerEntry; etag: string };
+    type Operation =
+      | { op: 'create'; row: string; value: LedgerEntry }
+      | { op: 'replace'; row: string; value: LedgerEntry; etag: string };
     /** The rows one claim writes: its own, claimed → posted, and the skipped thresholds not yet posted. */
     const operationsOf = ({ credential, threshold, row, stored }: LedgerClaim): Operation[] => {
       const posted = (t: number): LedgerEntry => ({ ...stored.value, threshold: t, state: 'posted', scanId, at });
@@ -154,7 +218,8 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
         const skippedRow = ledgerRow(credential.applicationObjectId, credential.keyId, t);
         const known = ledger.get(skippedRow);
         if (!known) operations.push({ op: 'create', row: skippedRow, value: posted(t) });
-        else if (known.value.state === 'claimed') operations.push({ op: 'replace', row: skippedRow, value: posted(t), etag: known.etag });
+        else if (known.value.state === 'claimed')
+          operations.push({ op: 'replace', row: skippedRow, value: posted(t), etag: known.etag });
       }
       return operations;
     };

@@ -14,9 +14,22 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { RegistrarError } from '../domain/errors';
-import { byUrgency, type ExpiringCredential, expiringCredential, isAnnounced, ledgerRow, thresholdCrossing } from '../domain/expiry';
+import {
+  byUrgency,
+  type ExpiringCredential,
+  expiringCredential,
+  isAnnounced,
+  ledgerRow,
+  thresholdCrossing,
+} from '../domain/expiry';
 import type { Logger } from '../lib/logger';
-import { createExpiryLedger, LEDGER_TRANSACTION_ROWS, type DueCredential, type LedgerClaim, type LedgerSnapshot } from './expiry-ledger';
+import {
+  createExpiryLedger,
+  LEDGER_TRANSACTION_ROWS,
+  type DueCredential,
+  type LedgerClaim,
+  type LedgerSnapshot,
+} from './expiry-ledger';
 import { createLease } from './lease';
 import type { Clock, CredentialSource, Store } from './ports';
 import { createWorkQueue } from '../lib/queues';
@@ -66,7 +79,10 @@ type Claim = LedgerClaim & { ownerIds: string[] };
 
 /** "20260302T090000-1a2b3c4d": sorts by time, readable in logs and cards. */
 function newScanId(now: Date): string {
-  return `${now.toISOString().replace(/[-:]|\.\d+/g, '').replace('Z', '')}-${randomBytes(4).toString('hex')}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]|\.\d+/g, '')
+    .replace('Z', '')}-${randomBytes(4).toString('hex')}`;
 }
 
 export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
@@ -82,7 +98,15 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       const now = clock.now();
       const scanId = newScanId(now);
       const log = deps.logger.child({ job: 'expiry-scan', scanId, trigger: options.trigger });
-      const result: ExpiryScanResult = { scanId, ran: false, applications: 0, credentials: 0, pages: 0, announced: [], durationMs: 0 };
+      const result: ExpiryScanResult = {
+        scanId,
+        ran: false,
+        applications: 0,
+        credentials: 0,
+        pages: 0,
+        announced: [],
+        durationMs: 0,
+      };
       const lease = createLease({ store, name: EXPIRY_SCAN_LEASE, holder, ttlMs: leaseMs, clock });
       if (!(await lease.acquire())) {
         log.info({ holder }, 'expiry scan skipped: another process holds the lease');
@@ -94,7 +118,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         const { claims, ledger } = await claimDue(log, scanId, now, result, lease.acquire);
         // Still ours? A scan that outlived its lease leaves the announcing to whoever took it over.
         if (!(await lease.acquire())) throw lostLease(scanId);
-        const announced = claims.map((c) => expiringCredential(c.credential, c.threshold, now, c.ownerIds)).sort(byUrgency);
+        const announced = claims
+          .map((c) => expiringCredential(c.credential, c.threshold, now, c.ownerIds))
+          .sort(byUrgency);
         if (announced.length > 0) {
           try {
             await deps.announce(announced, scanId);
@@ -106,13 +132,22 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
             await ledgerRows.markPosted(log, scanId, claims, ledger);
           } catch (err) {
             // Announced all the same: say so, and that the rows left 'claimed' will be announced once more.
-            log.error({ err, claimed: announced.length }, 'expiry ledger not updated after the announcement: the next scan repeats it');
+            log.error(
+              { err, claimed: announced.length },
+              'expiry ledger not updated after the announcement: the next scan repeats it',
+            );
           }
         }
         result.announced = announced;
         result.durationMs = performance.now() - started;
         log.info(
-          { applications: result.applications, credentials: result.credentials, pages: result.pages, announced: announced.length, durationMs: Math.round(result.durationMs) },
+          {
+            applications: result.applications,
+            credentials: result.credentials,
+            pages: result.pages,
+            announced: announced.length,
+            durationMs: Math.round(result.durationMs),
+          },
           'expiry scan finished',
         );
         return result;
@@ -163,7 +198,8 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
           const chunk = due.slice(i, i + LEDGER_TRANSACTION_ROWS);
           await tasks.push(async () => {
             for (const claim of await ledgerRows.claim(log, scanId, now, chunk, ledger)) {
-              const ownerIds = claim.credential.ownerIds ?? (await ownersOnce(log, owners, claim.credential.applicationObjectId));
+              const ownerIds =
+                claim.credential.ownerIds ?? (await ownersOnce(log, owners, claim.credential.applicationObjectId));
               claims.push({ ...claim, ownerIds });
             }
           });
@@ -186,12 +222,19 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
    * The application's owners, read once per scan. An application gone since its page was read, or one Registrar may
    * not read the owners of, is announced without owners; an outage fails the scan (the claim stays for the next).
    */
-  function ownersOnce(log: Logger, cache: Map<string, Promise<string[]>>, applicationObjectId: string): Promise<string[]> {
+  function ownersOnce(
+    log: Logger,
+    cache: Map<string, Promise<string[]>>,
+    applicationObjectId: string,
+  ): Promise<string[]> {
     let owners = cache.get(applicationObjectId);
     if (!owners) {
       owners = source.ownersOf(applicationObjectId).catch((err: unknown) => {
         if (err instanceof RegistrarError && err.code !== 'unavailable') {
-          log.warn({ applicationObjectId, code: err.code, detail: err.message }, 'owners not read: announced without owners');
+          log.warn(
+            { applicationObjectId, code: err.code, detail: err.message },
+            'owners not read: announced without owners',
+          );
           return [];
         }
         throw err;

@@ -24,7 +24,10 @@ export function createGreetingService(deps: { store: Store; clock: Clock }): Gre
   return {
     async claimGreeting(conversationId) {
       try {
-        await store.greetings.create('greeting', conversationId, { conversationId, greetedAt: clock.now().toISOString() });
+        await store.greetings.create('greeting', conversationId, {
+          conversationId,
+          greetedAt: clock.now().toISOString(),
+        });
         return true;
       } catch (err) {
         if (err instanceof ConflictError && err.reason === 'exists') return false;

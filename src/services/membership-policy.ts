@@ -20,7 +20,11 @@ export interface MembershipPolicy {
   describe(): string;
 }
 
-export function createMembershipPolicy(role: Role, members: { ids: readonly string[]; groupId?: string }, directory: Directory | undefined): MembershipPolicy {
+export function createMembershipPolicy(
+  role: Role,
+  members: { ids: readonly string[]; groupId?: string },
+  directory: Directory | undefined,
+): MembershipPolicy {
   const ids = new Set(members.ids.map((id) => id.toLowerCase()));
   const { groupId } = members;
   if (groupId && !directory) {
@@ -37,10 +41,14 @@ export function createMembershipPolicy(role: Role, members: { ids: readonly stri
       try {
         return await directory.isMemberOfAnyGroup(id, [groupId]);
       } catch (err) {
-        throw new RegistrarError('unavailable', 'Registrar cannot check your rights in the directory right now. Try again in a minute.', {
-          cause: err,
-          detail: `checking membership of ${id} in ${role.groupVariable} ${groupId} failed; check the Graph identity (Directory.Read.All, granted by npm run setup:permissions)`,
-        });
+        throw new RegistrarError(
+          'unavailable',
+          'Registrar cannot check your rights in the directory right now. Try again in a minute.',
+          {
+            cause: err,
+            detail: `checking membership of ${id} in ${role.groupVariable} ${groupId} failed; check the Graph identity (Directory.Read.All, granted by npm run setup:permissions)`,
+          },
+        );
       }
     },
     describe() {
@@ -48,7 +56,9 @@ export function createMembershipPolicy(role: Role, members: { ids: readonly stri
         ...(ids.size > 0 ? [`the people listed in Registrar's ${role.idsVariable} setting`] : []),
         ...(groupId ? [`members of the Entra group ${groupId} (${role.groupVariable})`] : []),
       ];
-      return parts.length > 0 ? `Registrar's ${role.plural} are ${parts.join(' and ')}.` : `No ${role.plural} are configured.`;
+      return parts.length > 0
+        ? `Registrar's ${role.plural} are ${parts.join(' and ')}.`
+        : `No ${role.plural} are configured.`;
     },
   };
 }

@@ -11,7 +11,14 @@ export interface OperatorPolicy {
   describe(): string;
 }
 
-export function createOperatorPolicy(operators: { ids: readonly string[]; groupId?: string }, directory: Directory | undefined): OperatorPolicy {
-  const policy = createMembershipPolicy({ plural: 'operators', idsVariable: 'ADMIN_IDS', groupVariable: 'ADMIN_GROUP_ID' }, operators, directory);
+export function createOperatorPolicy(
+  operators: { ids: readonly string[]; groupId?: string },
+  directory: Directory | undefined,
+): OperatorPolicy {
+  const policy = createMembershipPolicy(
+    { plural: 'operators', idsVariable: 'ADMIN_IDS', groupVariable: 'ADMIN_GROUP_ID' },
+    operators,
+    directory,
+  );
   return { isOperator: (actor) => policy.holds(actor), describe: () => policy.describe() };
 }

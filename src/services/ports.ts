@@ -56,7 +56,12 @@ export interface RangeCollection<T> extends Collection<T> {
    * range is the server's filter, read a page at a time. Rows sort by character code when their keys are made of
    * A-Z a-z 0-9 - _ . : @ only (other characters are escaped in storage and sort after these).
    */
-  listRange(partition: string, fromRow: string, toRow: string, options?: { limit?: number }): AsyncIterable<Stored<T> & { row: string }>;
+  listRange(
+    partition: string,
+    fromRow: string,
+    toRow: string,
+    options?: { limit?: number },
+  ): AsyncIterable<Stored<T> & { row: string }>;
 }
 
 /** The partition of the Requests table that holds every request record and its index rows. */
@@ -76,7 +81,8 @@ export type RequestIndexRow =
 export type IndexedRequestRecord = RequestRecord & { indexRows?: string[] };
 
 /** A write of a request-table transaction: to a record, or to an index row, in one partition. */
-export type RequestTableWrite = ({ on: 'record' } & RowWrite<IndexedRequestRecord>) | ({ on: 'index' } & RowWrite<RequestIndexRow>);
+export type RequestTableWrite =
+  ({ on: 'record' } & RowWrite<IndexedRequestRecord>) | ({ on: 'index' } & RowWrite<RequestIndexRow>);
 
 /**
  * The Requests table: the records (row = request id) and, in the same partition, their index rows (row =
@@ -237,19 +243,35 @@ export interface Provisioner {
   /** Step 1: PATCH /applications(uniqueName=...) with Prefer: create-if-missing, tags and notes tracing the request. */
   upsertApplication(spec: AppSpec, context: StepContext): Promise<ProvisionedApp>;
   /** Step 2: the owners of the application (existing owners are kept; adding one twice is not an error). */
-  ensureApplicationOwners(applicationObjectId: string, ownerIds: readonly string[], context: StepContext): Promise<void>;
+  ensureApplicationOwners(
+    applicationObjectId: string,
+    ownerIds: readonly string[],
+    context: StepContext,
+  ): Promise<void>;
   /** Step 3: the service principal, upserted by appId through Entra's replication delay; returns its object id. */
   ensureServicePrincipal(appId: string, ownerIds: readonly string[], context: StepContext): Promise<string>;
   /** Step 4a: admin consent for application permissions (appRoleAssignedTo on each resource's service principal). */
-  grantApplicationPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[], context: StepContext): Promise<string[]>;
+  grantApplicationPermissions(
+    servicePrincipalId: string,
+    permissions: readonly PermissionRef[],
+    context: StepContext,
+  ): Promise<string[]>;
   /** Step 4b: admin consent for delegated permissions: an AllPrincipals grant per resource, merged into an existing one. */
-  grantDelegatedPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[], context: StepContext): Promise<string[]>;
+  grantDelegatedPermissions(
+    servicePrincipalId: string,
+    permissions: readonly PermissionRef[],
+    context: StepContext,
+  ): Promise<string[]>;
   /** Step 5: a directory role for the service principal (an existing assignment counts as done). */
   assignDirectoryRole(servicePrincipalId: string, roleTemplateId: string, context: StepContext): Promise<string>;
   /** Step 6: a certificate credential (one with the same thumbprint counts as done). */
   addCertificate(applicationObjectId: string, certificate: CertificateSpec, context: StepContext): Promise<void>;
   /** At the requester's click: a new client secret. With a context, its logs name the request and a 404 on a new app is waited out. */
-  addPassword(applicationObjectId: string, options: { displayName: string; endDateTime: Date }, context?: StepContext): Promise<NewSecret>;
+  addPassword(
+    applicationObjectId: string,
+    options: { displayName: string; endDateTime: Date },
+    context?: StepContext,
+  ): Promise<NewSecret>;
   /** Removes a client secret by keyId (one already gone counts as removed). */
   removePassword(applicationObjectId: string, keyId: string, context?: StepContext): Promise<void>;
   /** Asks the token endpoint for a token with the new secret until it works or the deadline passes. */

@@ -28,13 +28,24 @@ import { redactText, type Logger } from '../lib/logger';
 import { createKeyedQueue, createLimiter } from '../lib/queues';
 import type { Clock, Provisioner, StepContext, Store, Stored } from './ports';
 import type { ApproverPolicy } from './request-approvers';
-import { RequestNotFound, loadRequest, moveRequest, requestsInState, toRequest, type RequestRecord } from './request-records';
+import {
+  RequestNotFound,
+  loadRequest,
+  moveRequest,
+  requestsInState,
+  toRequest,
+  type RequestRecord,
+} from './request-records';
 
 export interface ProvisioningService {
   /** Runs provisioning of an approved (or provisioning) request in the background; never awaited by a Teams invoke. A second call for a request already running in this process does nothing. */
   start(requestId: string): void;
   /** An approver's Retry of a failed request: the 'retry' transition (failed → provisioning) by this actor (must be an approver: ApproverPolicy.isApprover, else NotAuthorized with approvers.describe()), then start(). A repeat (already provisioning) changes nothing and says so. */
-  retry(actor: Actor, requestId: string, conversationId?: string): Promise<{ request: AppRequest; changed: boolean; message?: string }>;
+  retry(
+    actor: Actor,
+    requestId: string,
+    conversationId?: string,
+  ): Promise<{ request: AppRequest; changed: boolean; message?: string }>;
   /** At startup: starts every request found in 'approved' or 'provisioning'. Returns their ids. */
   resumeUnfinished(): Promise<string[]>;
   /** Resolves when every run started by this service has ended (tests and shutdown). */
@@ -72,11 +83,16 @@ const stepWords: Record<ProvisioningStep, string> = {
 /** What an administrator reads on the failed request: what went wrong, in which step, and (when it adds to that) the detail. */
 function failureMessage(step: ProvisioningStep, err: unknown): string {
   if (err instanceof RegistrarError) {
-    const detail = err.message && err.message !== err.userMessage && !err.userMessage.includes(err.message) ? ` Details (${stepWords[step]} step): ${err.message}` : '';
+    const detail =
+      err.message && err.message !== err.userMessage && !err.userMessage.includes(err.message)
+        ? ` Details (${stepWords[step]} step): ${err.message}`
+        : '';
     return redactText(`${err.userMessage}${detail}`);
   }
   const said = err instanceof Error ? err.message : String(err);
-  return redactText(`Registrar hit an unexpected error: ${said} (in the ${stepWords[step]} step). The logs of this request say more; Retry continues from this step.`);
+  return redactText(
+    `Registrar hit an unexpected error: ${said} (in the ${stepWords[step]} step). The logs of this request say more; Retry continues from this step.`,
+  );
 }
 
 function need<T>(value: T | undefined, what: string, requestId: string): T {
@@ -105,7 +121,9 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     const id = request.id;
     void notifications
       .run(id, async () => onChange(request))
-      .catch((err: unknown) => logger.child({ requestId: id }).warn({ err, status: request.status }, 'provisioning change listener failed'));
+      .catch((err: unknown) =>
+        logger.child({ requestId: id }).warn({ err, status: request.status }, 'provisioning change listener failed'),
+      );
   }
 
   /**
@@ -113,8 +131,20 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
    * conflict it is read again and, while `wanted` still holds for it, the move is decided again. Returns the request
    * as it now stands (saved, or as found when the move was already made or is no longer wanted), and tells onChange.
    */
-  async function commit(log: Logger, current: Stored<RequestRecord>, event: RequestEvent, wanted: (request: AppRequest) => boolean): Promise<Stored<RequestRecord>> {
-    const moved = await moveRequest(store, current.value.id, (request) => (wanted(request) ? event : undefined), registrarActor, () => clock.now(), current);
+  async function commit(
+    log: Logger,
+    current: Stored<RequestRecord>,
+    event: RequestEvent,
+    wanted: (request: AppRequest) => boolean,
+  ): Promise<Stored<RequestRecord>> {
+    const moved = await moveRequest(
+      store,
+      current.value.id,
+      (request) => (wanted(request) ? event : undefined),
+      registrarActor,
+      () => clock.now(),
+      current,
+    );
     if (moved.changed) {
       if (!moved.audited) log.warn({ sequence: moved.stored.value.lastAudit?.sequence }, 'audit row deferred');
       notify(moved.request);
@@ -141,16 +171,28 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         await provisioner.ensureApplicationOwners(app().applicationObjectId, spec.ownerIds, context);
         return { step, ownerIds: [...spec.ownerIds] };
       case 'servicePrincipal':
-        return { step, servicePrincipalId: await provisioner.ensureServicePrincipal(app().appId, spec.ownerIds, context) };
+        return {
+          step,
+          servicePrincipalId: await provisioner.ensureServicePrincipal(app().appId, spec.ownerIds, context),
+        };
       case 'consent': {
         const roles = spec.permissions.filter((p) => p.type === 'Role');
         const scopes = spec.permissions.filter((p) => p.type === 'Scope');
-        const appRoleAssignmentIds = roles.length > 0 ? await provisioner.grantApplicationPermissions(servicePrincipalId(), roles, context) : [];
-        const oauth2PermissionGrantIds = scopes.length > 0 ? await provisioner.grantDelegatedPermissions(servicePrincipalId(), scopes, context) : [];
+        const appRoleAssignmentIds =
+          roles.length > 0 ? await provisioner.grantApplicationPermissions(servicePrincipalId(), roles, context) : [];
+        const oauth2PermissionGrantIds =
+          scopes.length > 0 ? await provisioner.grantDelegatedPermissions(servicePrincipalId(), scopes, context) : [];
         return { step, appRoleAssignmentIds, oauth2PermissionGrantIds };
       }
       case 'directoryRole':
-        return { step, roleAssignmentId: await provisioner.assignDirectoryRole(servicePrincipalId(), need(spec.directoryRoleTemplateId, 'directory role', request.id), context) };
+        return {
+          step,
+          roleAssignmentId: await provisioner.assignDirectoryRole(
+            servicePrincipalId(),
+            need(spec.directoryRoleTemplateId, 'directory role', request.id),
+            context,
+          ),
+        };
       case 'certificate': {
         const certificate = need(spec.certificate, 'certificate', request.id);
         await provisioner.addCertificate(app().applicationObjectId, certificate, context);
@@ -166,9 +208,13 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     let current = await loadRequest(store, requestId);
     if (current.value.status === 'approved') {
       current = await commit(log, current, { type: 'startProvisioning' }, (r) => r.status === 'approved');
-      if (current.value.status === 'provisioning') log.info({ attempts: current.value.provisioning.attempts }, 'provisioning started');
+      if (current.value.status === 'provisioning')
+        log.info({ attempts: current.value.provisioning.attempts }, 'provisioning started');
     } else if (current.value.status === 'provisioning') {
-      log.info({ step: nextStep(current.value), attempts: current.value.provisioning.attempts }, 'provisioning resumed');
+      log.info(
+        { step: nextStep(current.value), attempts: current.value.provisioning.attempts },
+        'provisioning resumed',
+      );
     } else {
       log.debug({ status: current.value.status }, 'nothing to provision');
     }
@@ -177,7 +223,8 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       const step = nextStep(request);
       if (!step) {
         current = await commit(log, current, { type: 'succeed' }, (r) => r.status === 'provisioning' && !nextStep(r));
-        if (current.value.status === 'provisioned') log.info({ durationMs: Math.round(performance.now() - began) }, 'provisioning finished');
+        if (current.value.status === 'provisioned')
+          log.info({ durationMs: Math.round(performance.now() - began) }, 'provisioning finished');
         continue;
       }
       if (stopping) {
@@ -192,18 +239,32 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         const durationMs = Math.round(performance.now() - stepBegan);
         if (stopping) {
           // Likely the shutdown itself; the step is done again (it is safe to repeat) when this request resumes.
-          log.info({ step, durationMs, error: err instanceof Error ? err.message : String(err) }, 'provisioning step interrupted by shutdown');
+          log.info(
+            { step, durationMs, error: err instanceof Error ? err.message : String(err) },
+            'provisioning step interrupted by shutdown',
+          );
           return;
         }
-        if (err instanceof RegistrarError) log.warn({ step, durationMs, code: err.code, detail: err.message }, 'provisioning step failed');
+        if (err instanceof RegistrarError)
+          log.warn({ step, durationMs, code: err.code, detail: err.message }, 'provisioning step failed');
         else log.error({ step, durationMs, err }, 'provisioning step hit an unexpected error');
         // A duplicate run elsewhere may have done this step meanwhile: then its checkpoint stands and this goes on.
-        current = await commit(log, current, { type: 'fail', message: failureMessage(step, err) }, (r) => r.status === 'provisioning' && !r.provisioning[step]);
+        current = await commit(
+          log,
+          current,
+          { type: 'fail', message: failureMessage(step, err) },
+          (r) => r.status === 'provisioning' && !r.provisioning[step],
+        );
         if (current.value.status === 'failed') log.info({ step }, 'provisioning failed');
         continue;
       }
       log.info({ step, durationMs: Math.round(performance.now() - stepBegan) }, 'provisioning step done');
-      current = await commit(log, current, { type: 'completeStep', result }, (r) => r.status === 'provisioning' && !r.provisioning[step]);
+      current = await commit(
+        log,
+        current,
+        { type: 'completeStep', result },
+        (r) => r.status === 'provisioning' && !r.provisioning[step],
+      );
     }
   }
 
@@ -252,14 +313,30 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     start,
 
     async retry(actor, requestId, conversationId) {
-      if (!actor.aadObjectId) throw new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot act for you. Use Teams signed in with your work account.');
-      const person: TransitionActor = { aadObjectId: actor.aadObjectId.toLowerCase(), name: actor.name, ...(conversationId ? { conversationId } : {}) };
-      if (!(await approvers.isApprover(actor))) throw new NotAuthorized(`Only approvers can retry provisioning. ${approvers.describe()}`);
+      if (!actor.aadObjectId)
+        throw new NotAuthorized(
+          'Registrar cannot tell who you are in Entra ID, so it cannot act for you. Use Teams signed in with your work account.',
+        );
+      const person: TransitionActor = {
+        aadObjectId: actor.aadObjectId.toLowerCase(),
+        name: actor.name,
+        ...(conversationId ? { conversationId } : {}),
+      };
+      if (!(await approvers.isApprover(actor)))
+        throw new NotAuthorized(`Only approvers can retry provisioning. ${approvers.describe()}`);
       const log = logger.child({ requestId });
       const moved = await moveRequest(store, requestId, { type: 'retry' }, person, () => clock.now());
-      if (!moved.changed) return { request: moved.request, changed: false, message: moved.message ?? `Request ${requestId} is not waiting for a retry.` };
+      if (!moved.changed)
+        return {
+          request: moved.request,
+          changed: false,
+          message: moved.message ?? `Request ${requestId} is not waiting for a retry.`,
+        };
       if (!moved.audited) log.warn('audit row deferred: the next save or read of the request writes it');
-      log.info({ by: person.aadObjectId, attempts: moved.request.provisioning.attempts, step: nextStep(moved.request) }, 'provisioning retried');
+      log.info(
+        { by: person.aadObjectId, attempts: moved.request.provisioning.attempts, step: nextStep(moved.request) },
+        'provisioning retried',
+      );
       notify(moved.request);
       start(requestId);
       return { request: moved.request, changed: true };
@@ -268,8 +345,13 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     async resumeUnfinished() {
       if (stopping) return [];
       // From the index rows of the two unfinished states: decided requests are not read.
-      const unfinished = [...(await requestsInState(store, 'approved')), ...(await requestsInState(store, 'provisioning'))].map((s) => s.value);
-      const ids = unfinished.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0)).map((r) => r.id);
+      const unfinished = [
+        ...(await requestsInState(store, 'approved')),
+        ...(await requestsInState(store, 'provisioning')),
+      ].map((s) => s.value);
+      const ids = unfinished
+        .sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0))
+        .map((r) => r.id);
       for (const id of ids) start(id);
       if (ids.length > 0) logger.info({ count: ids.length }, 'unfinished provisioning resumed');
       return ids;

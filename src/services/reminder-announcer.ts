@@ -45,7 +45,10 @@ export function createReminderAnnouncer(deps: ReminderAnnouncerDeps): Announce {
         const found = await deps.people.displayNames(unnamed);
         for (const id of unnamed) if (found[id.toLowerCase()]) ownerNames[id] = found[id.toLowerCase()]!;
       } catch (err) {
-        log.warn({ err, owners: unnamed.length }, 'could not read owners\' names from the directory; they are listed by id');
+        log.warn(
+          { err, owners: unnamed.length },
+          "could not read owners' names from the directory; they are listed by id",
+        );
       }
     }
 

@@ -11,7 +11,14 @@ export interface ApproverPolicy {
   describe(): string;
 }
 
-export function createApproverPolicy(approvers: { ids: readonly string[]; groupId?: string }, directory: Directory | undefined): ApproverPolicy {
-  const policy = createMembershipPolicy({ plural: 'approvers', idsVariable: 'APPROVER_IDS', groupVariable: 'APPROVER_GROUP_ID' }, approvers, directory);
+export function createApproverPolicy(
+  approvers: { ids: readonly string[]; groupId?: string },
+  directory: Directory | undefined,
+): ApproverPolicy {
+  const policy = createMembershipPolicy(
+    { plural: 'approvers', idsVariable: 'APPROVER_IDS', groupVariable: 'APPROVER_GROUP_ID' },
+    approvers,
+    directory,
+  );
   return { isApprover: (actor) => policy.holds(actor), describe: () => policy.describe() };
 }

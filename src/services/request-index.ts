@@ -84,7 +84,8 @@ export function indexRowsOf(request: AppRequest): string[] {
   const due = dueOf(request);
   if (due !== undefined) rows.push(`${IX}state.${request.status}.${isoKey(due)}.${id}`);
   if (request.status === 'submitted') rows.push(`${IX}open.${person}.${id}`);
-  if (request.delivery?.kind === 'secret' && !request.redactedAt) rows.push(`${IX}revealed.${isoKey(request.delivery.revealedAt)}.${id}`);
+  if (request.delivery?.kind === 'secret' && !request.redactedAt)
+    rows.push(`${IX}revealed.${isoKey(request.delivery.revealedAt)}.${id}`);
   return rows;
 }
 
@@ -93,20 +94,38 @@ export function indexRowsOf(request: AppRequest): string[] {
  * older than the index (`previous` undefined) has no rows to delete: its rows are created, by upsert, in case
  * the backfill got there first.
  */
-export function indexWrites(requestId: string, previous: readonly string[] | undefined, next: readonly string[]): RequestTableWrite[] {
+export function indexWrites(
+  requestId: string,
+  previous: readonly string[] | undefined,
+  next: readonly string[],
+): RequestTableWrite[] {
   const had = new Set(previous ?? []);
   const keep = new Set(next);
   const pointer: RequestIndexRow = { requestId };
   return [
-    ...(previous ?? []).filter((row) => !keep.has(row)).map((row): RequestTableWrite => ({ on: 'index', op: 'delete', row })),
-    ...next.filter((row) => !had.has(row)).map((row): RequestTableWrite => ({ on: 'index', op: 'upsert', row, value: pointer })),
+    ...(previous ?? [])
+      .filter((row) => !keep.has(row))
+      .map((row): RequestTableWrite => ({ on: 'index', op: 'delete', row })),
+    ...next
+      .filter((row) => !had.has(row))
+      .map((row): RequestTableWrite => ({ on: 'index', op: 'upsert', row, value: pointer })),
   ];
 }
 
 /** Index rows from `from` up to `to` (excluded), at most `limit`. */
-async function indexRange(store: Store, from: string, to: string, limit?: number): Promise<Array<{ row: string; requestId: string }>> {
+async function indexRange(
+  store: Store,
+  from: string,
+  to: string,
+  limit?: number,
+): Promise<Array<{ row: string; requestId: string }>> {
   const out: Array<{ row: string; requestId: string }> = [];
-  for await (const { row, value } of store.requests.index.listRange(REQUEST_PARTITION, from, to, limit === undefined ? {} : { limit })) {
+  for await (const { row, value } of store.requests.index.listRange(
+    REQUEST_PARTITION,
+    from,
+    to,
+    limit === undefined ? {} : { limit },
+  )) {
     if ('requestId' in value) out.push({ row, requestId: value.requestId });
   }
   return out;
@@ -116,7 +135,10 @@ async function indexRange(store: Store, from: string, to: string, limit?: number
  * The requests the rows point to, in the order of the rows. An index row is a pointer: it counts only when the
  * record, read now, lists it among the rows saved with it (a row left by a crash or an older copy is skipped).
  */
-async function follow(store: Store, pointers: ReadonlyArray<{ row: string; requestId: string }>): Promise<Array<Stored<IndexedRequestRecord>>> {
+async function follow(
+  store: Store,
+  pointers: ReadonlyArray<{ row: string; requestId: string }>,
+): Promise<Array<Stored<IndexedRequestRecord>>> {
   const found: Array<Stored<IndexedRequestRecord> | undefined> = [];
   for (let start = 0; start < pointers.length; start += LOAD_CONCURRENCY) {
     const slice = pointers.slice(start, start + LOAD_CONCURRENCY);
@@ -135,7 +157,11 @@ async function follow(store: Store, pointers: ReadonlyArray<{ row: string; reque
  * The requests in an open status, soonest due first (submitted: by expiresAt; approved and provisioning: by
  * updatedAt; provisioned: by provisionedAt); with `dueBy`, only those due at or before it.
  */
-export async function requestsInState(store: Store, status: IndexedStatus, options: { dueBy?: Date } = {}): Promise<Array<Stored<IndexedRequestRecord>>> {
+export async function requestsInState(
+  store: Store,
+  status: IndexedStatus,
+  options: { dueBy?: Date } = {},
+): Promise<Array<Stored<IndexedRequestRecord>>> {
   const prefix = `${IX}state.${status}.`;
   const to = options.dueBy ? `${prefix}${options.dueBy.toISOString()}${END}` : `${prefix}${END}`;
   return (await follow(store, await indexRange(store, prefix, to))).filter((s) => s.value.status === status);
@@ -148,7 +174,11 @@ export async function revealedBy(store: Store, cutoff: Date): Promise<Array<Stor
 }
 
 /** One person's requests, newest first, at most `limit`. */
-export async function requestsOf(store: Store, aadObjectId: string, options: { limit: number }): Promise<Array<Stored<IndexedRequestRecord>>> {
+export async function requestsOf(
+  store: Store,
+  aadObjectId: string,
+  options: { limit: number },
+): Promise<Array<Stored<IndexedRequestRecord>>> {
   const prefix = `${IX}by.${personKey(aadObjectId)}.`;
   const mine = await follow(store, await indexRange(store, prefix, `${prefix}${END}`, options.limit));
   return mine.filter((s) => personKey(s.value.requester.aadObjectId) === personKey(aadObjectId));
@@ -158,7 +188,9 @@ export async function requestsOf(store: Store, aadObjectId: string, options: { l
 export async function openRequestCount(store: Store, aadObjectId: string): Promise<number> {
   const prefix = `${IX}open.${personKey(aadObjectId)}.`;
   const open = await follow(store, await indexRange(store, prefix, `${prefix}${END}`));
-  return open.filter((s) => s.value.status === 'submitted' && personKey(s.value.requester.aadObjectId) === personKey(aadObjectId)).length;
+  return open.filter(
+    (s) => s.value.status === 'submitted' && personKey(s.value.requester.aadObjectId) === personKey(aadObjectId),
+  ).length;
 }
 
 export interface BackfillOutcome {
@@ -176,7 +208,8 @@ export interface BackfillOutcome {
  * transaction guarded by its ETag, and one that a save indexed meanwhile is left as it is.
  */
 export async function ensureRequestIndex(store: Store, now: Date = new Date()): Promise<BackfillOutcome> {
-  if (await store.requests.index.get(REQUEST_PARTITION, BACKFILL_MARKER)) return { indexed: 0, skipped: [], ran: false };
+  if (await store.requests.index.get(REQUEST_PARTITION, BACKFILL_MARKER))
+    return { indexed: 0, skipped: [], ran: false };
   const outcome: BackfillOutcome = { indexed: 0, skipped: [], ran: true };
   // Several records to a transaction: a store of 10,000 old requests is indexed in a few hundred round trips.
   let batch: Array<{ stored: Stored<IndexedRequestRecord>; writes: RequestTableWrite[] }> = [];
@@ -198,21 +231,34 @@ export async function ensureRequestIndex(store: Store, now: Date = new Date()): 
     writesInBatch += writes.length;
   }
   await flushBatch();
-  await store.requests.index.upsert(REQUEST_PARTITION, BACKFILL_MARKER, { backfilledAt: now.toISOString(), records: outcome.indexed });
+  await store.requests.index.upsert(REQUEST_PARTITION, BACKFILL_MARKER, {
+    backfilledAt: now.toISOString(),
+    records: outcome.indexed,
+  });
   return outcome;
 }
 
 /** The record with its index rows listed, and those rows; undefined when the row holds no request. */
 function legacyWrites(row: string, value: IndexedRequestRecord, etag: string): RequestTableWrite[] | undefined {
-  if (value.id !== row || typeof value.requester?.aadObjectId !== 'string' || typeof value.createdAt !== 'string') return undefined;
+  if (value.id !== row || typeof value.requester?.aadObjectId !== 'string' || typeof value.createdAt !== 'string')
+    return undefined;
   const indexRows = indexRowsOf(value);
-  return [{ on: 'record', op: 'replace', row, value: { ...value, indexRows }, etag }, ...indexWrites(row, undefined, indexRows)];
+  return [
+    { on: 'record', op: 'replace', row, value: { ...value, indexRows }, etag },
+    ...indexWrites(row, undefined, indexRows),
+  ];
 }
 
 /** Indexes a batch in one transaction; when a record changed meanwhile, each is read again and indexed on its own. */
-async function indexLegacy(store: Store, batch: ReadonlyArray<{ stored: Stored<IndexedRequestRecord>; writes: RequestTableWrite[] }>): Promise<number> {
+async function indexLegacy(
+  store: Store,
+  batch: ReadonlyArray<{ stored: Stored<IndexedRequestRecord>; writes: RequestTableWrite[] }>,
+): Promise<number> {
   try {
-    await store.requests.transactWithIndex(REQUEST_PARTITION, batch.flatMap((b) => b.writes));
+    await store.requests.transactWithIndex(
+      REQUEST_PARTITION,
+      batch.flatMap((b) => b.writes),
+    );
     return batch.length;
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;

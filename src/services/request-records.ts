@@ -18,7 +18,13 @@
  * indexRowsOf says which rows a request has; the record lists the rows saved with it (indexRows), so the next save
  * deletes exactly those it no longer has. A save that loses the ETag race writes no index row either.
  */
-import { transition, type AppRequest, type AuditEvent, type RequestEvent, type TransitionActor } from '../domain/request';
+import {
+  transition,
+  type AppRequest,
+  type AuditEvent,
+  type RequestEvent,
+  type TransitionActor,
+} from '../domain/request';
 import { ConflictError, RegistrarError } from '../domain/errors';
 import type { AuditOutbox, RequestRecord } from '../domain/request';
 import { indexRowsOf, indexWrites } from './request-index';
@@ -93,12 +99,25 @@ export async function createRecord(store: Store, request: AppRequest, audit: Aud
  * Saves `next` over `current` if it is unchanged (ConflictError otherwise, and nothing written) and appends
  * `audit` as the next row. An audit write that fails after the save does not fail the move.
  */
-export async function commitTransition(store: Store, current: Stored<IndexedRequestRecord>, next: AppRequest, audit: AuditEvent): Promise<CommitOutcome> {
+export async function commitTransition(
+  store: Store,
+  current: Stored<IndexedRequestRecord>,
+  next: AppRequest,
+  audit: AuditEvent,
+): Promise<CommitOutcome> {
   // The outbox is about to be overwritten: its row must exist first.
   if (current.value.lastAudit) await writeAuditRow(store, current.value.id, current.value.lastAudit);
   const sequence = (await latestSequence(store, current.value)) + 1;
-  const record: IndexedRequestRecord = { ...toRequest(next), lastAudit: { sequence, event: audit }, indexRows: indexRowsOf(next) };
-  const stored = await save(store, { on: 'record', op: 'replace', row: next.id, value: record, etag: current.etag }, current.value.indexRows);
+  const record: IndexedRequestRecord = {
+    ...toRequest(next),
+    lastAudit: { sequence, event: audit },
+    indexRows: indexRowsOf(next),
+  };
+  const stored = await save(
+    store,
+    { on: 'record', op: 'replace', row: next.id, value: record, etag: current.etag },
+    current.value.indexRows,
+  );
   return { stored, audited: await flush(store, record) };
 }
 
@@ -144,7 +163,13 @@ export async function moveRequest(
     if (!result.changed) return { changed: false, request, stored: current, message: result.message };
     try {
       const outcome = await commitTransition(store, current, result.request, result.audit);
-      return { changed: true, request: toRequest(outcome.stored.value), stored: outcome.stored, from: request, audited: outcome.audited };
+      return {
+        changed: true,
+        request: toRequest(outcome.stored.value),
+        stored: outcome.stored,
+        from: request,
+        audited: outcome.audited,
+      };
     } catch (err) {
       if (!(err instanceof ConflictError) || attempt >= SAVE_ATTEMPTS) throw err;
     }
@@ -173,14 +198,20 @@ export async function auditTrail(store: Store, record: RequestRecord): Promise<A
 }
 
 /** What may be saved on a request outside a transition: where its cards are, and bookkeeping that is not a move. */
-export type RequestAnnotation = Partial<Pick<AppRequest, 'approvalCards' | 'statusCard' | 'deliveryCard' | 'redactedAt' | 'requesterAddress' | 'rotation'>>;
+export type RequestAnnotation = Partial<
+  Pick<AppRequest, 'approvalCards' | 'statusCard' | 'deliveryCard' | 'redactedAt' | 'requesterAddress' | 'rotation'>
+>;
 
 /**
  * Saves an annotation on a request, ETag-guarded and read again on a conflict, without a move and so without an
  * audit row. `change` sees the latest request and returns what to set, or undefined when nothing needs saving.
  * Returns the request as saved (or as found, when nothing changed).
  */
-export async function annotateRequest(store: Store, requestId: string, change: (request: AppRequest) => RequestAnnotation | undefined): Promise<AppRequest> {
+export async function annotateRequest(
+  store: Store,
+  requestId: string,
+  change: (request: AppRequest) => RequestAnnotation | undefined,
+): Promise<AppRequest> {
   for (let attempt = 1; ; attempt++) {
     const current = await loadRequest(store, requestId);
     const annotation = change(toRequest(current.value));
@@ -188,7 +219,11 @@ export async function annotateRequest(store: Store, requestId: string, change: (
     const next: AppRequest = { ...toRequest(current.value), ...annotation };
     const record: IndexedRequestRecord = { ...current.value, ...annotation, indexRows: indexRowsOf(next) };
     try {
-      const stored = await save(store, { on: 'record', op: 'replace', row: requestId, value: record, etag: current.etag }, current.value.indexRows);
+      const stored = await save(
+        store,
+        { on: 'record', op: 'replace', row: requestId, value: record, etag: current.etag },
+        current.value.indexRows,
+      );
       return toRequest(stored.value);
     } catch (err) {
       if (!(err instanceof ConflictError && err.reason === 'changed') || attempt >= SAVE_ATTEMPTS) throw err;
@@ -203,7 +238,10 @@ async function save(
   previousRows: readonly string[] | undefined,
 ): Promise<Stored<IndexedRequestRecord>> {
   const { value } = write;
-  const [etag] = await store.requests.transactWithIndex(REQUEST_PARTITION, [write, ...indexWrites(value.id, previousRows, value.indexRows ?? [])]);
+  const [etag] = await store.requests.transactWithIndex(REQUEST_PARTITION, [
+    write,
+    ...indexWrites(value.id, previousRows, value.indexRows ?? []),
+  ]);
   if (!etag) throw new Error(`saving request ${value.id} returned no ETag`);
   return { value, etag };
 }

@@ -10,13 +10,27 @@ import { canApprove, canCancel, canReject, isExpired, type Decision } from '../d
 import type { Actor } from '../domain/conversation';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
 import { sameObject } from '../domain/object-id';
-import { registrarActor, type AppRequest, type AuditEvent, type RequestEvent, type TransitionActor } from '../domain/request';
+import {
+  registrarActor,
+  type AppRequest,
+  type AuditEvent,
+  type RequestEvent,
+  type TransitionActor,
+} from '../domain/request';
 import type { RandomSource } from '../domain/request-id';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { Clock, Directory, PeopleDirectory, Provisioner, Store } from './ports';
 import type { ApproverPolicy } from './request-approvers';
-import { RequestNotFound, auditTrail, loadRequest, moveRequest, requestsInState, requestsOf, toRequest } from './request-records';
+import {
+  RequestNotFound,
+  auditTrail,
+  loadRequest,
+  moveRequest,
+  requestsInState,
+  requestsOf,
+  toRequest,
+} from './request-records';
 import { createRequestSubmission, type RequestSubmission } from './request-submission';
 
 export { RequestNotFound };
@@ -87,22 +101,28 @@ export interface RequestServiceDeps {
   onChange?: (request: AppRequest) => void;
 }
 
-
 /** The person behind a click, for the domain; refused when Teams did not say who they are in Entra ID. */
 function personOf(actor: Actor, conversationId?: string): TransitionActor {
-  if (!actor.aadObjectId) throw new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot act for you. Use Teams signed in with your work account.');
-  return { aadObjectId: actor.aadObjectId.toLowerCase(), name: actor.name, ...(conversationId ? { conversationId } : {}) };
+  if (!actor.aadObjectId)
+    throw new NotAuthorized(
+      'Registrar cannot tell who you are in Entra ID, so it cannot act for you. Use Teams signed in with your work account.',
+    );
+  return {
+    aadObjectId: actor.aadObjectId.toLowerCase(),
+    name: actor.name,
+    ...(conversationId ? { conversationId } : {}),
+  };
 }
 
 export function createRequestService(deps: RequestServiceDeps): RequestService {
   const { store, approvers, clock, policy, logger, directory, isOperator, startProvisioning, onChange } = deps;
   if (policy.requesterGroupId && !directory) {
     throw new RegistrarError('unavailable', 'Registrar is not configured to read the directory.', {
-      detail: 'REQUESTER_GROUP_ID is set but no Microsoft Graph identity is configured; set AZURE_CLIENT_ID (and a credential) or unset REQUESTER_GROUP_ID.',
+      detail:
+        'REQUESTER_GROUP_ID is set but no Microsoft Graph identity is configured; set AZURE_CLIENT_ID (and a credential) or unset REQUESTER_GROUP_ID.',
     });
   }
   const log = (requestId: string) => logger.child({ requestId });
-
 
   /**
    * A decision through the one load → transition → commit loop (moveRequest). `check` says whether the actor may
@@ -123,14 +143,21 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         const decision = check(request, now);
         if (!decision.allowed) {
           if (decision.repeat) return { unchanged: decision.message };
-          if (decision.reason !== 'not-pending' && decision.reason !== 'expired') throw new NotAuthorized(decision.message);
+          if (decision.reason !== 'not-pending' && decision.reason !== 'expired')
+            throw new NotAuthorized(decision.message);
         }
         return event;
       },
       actor,
       () => clock.now(),
     );
-    if (!moved.changed) return { request: moved.request, changed: false, reachedApproval: false, ...(moved.message ? { message: moved.message } : {}) };
+    if (!moved.changed)
+      return {
+        request: moved.request,
+        changed: false,
+        reachedApproval: false,
+        ...(moved.message ? { message: moved.message } : {}),
+      };
     if (!moved.audited) log(requestId).warn('audit row deferred');
     log(requestId).info({ event: event.type, from: moved.from.status, to: moved.request.status }, 'request moved');
     const reachedApproval = moved.from.status !== 'approved' && moved.request.status === 'approved';
@@ -180,7 +207,9 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       const stored = await loadRequest(store, requestId);
       const request = toRequest(stored.value);
       if (!(await visibleTo(actor, request))) {
-        throw new NotAuthorized(`Only the person who asked for request ${requestId}, the approvers and the operators can see it.`);
+        throw new NotAuthorized(
+          `Only the person who asked for request ${requestId}, the approvers and the operators can see it.`,
+        );
       }
       return { request, audit: await auditTrail(store, stored.value) };
     },
@@ -190,14 +219,25 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     },
 
     async review(actor, requestId, where) {
-      const request = where.inApprovalsChannel ? toRequest((await loadRequest(store, requestId)).value) : (await service.status(actor, requestId)).request;
+      const request = where.inApprovalsChannel
+        ? toRequest((await loadRequest(store, requestId)).value)
+        : (await service.status(actor, requestId)).request;
       const decidable = request.status === 'submitted' || request.status === 'failed';
       if (!decidable) return { request, mode: 'everyone' };
-      if (sameObject(actor.aadObjectId, request.requester.aadObjectId)) return { request, mode: 'everyone', message: 'You asked for this app, so someone else decides.' };
-      if (!(await approvers.isApprover(actor))) return { request, mode: 'everyone', message: `Only approvers decide requests. ${approvers.describe()}` };
-      if (request.status === 'submitted' && request.approvals.some((a) => sameObject(a.aadObjectId, actor.aadObjectId))) {
+      if (sameObject(actor.aadObjectId, request.requester.aadObjectId))
+        return { request, mode: 'everyone', message: 'You asked for this app, so someone else decides.' };
+      if (!(await approvers.isApprover(actor)))
+        return { request, mode: 'everyone', message: `Only approvers decide requests. ${approvers.describe()}` };
+      if (
+        request.status === 'submitted' &&
+        request.approvals.some((a) => sameObject(a.aadObjectId, actor.aadObjectId))
+      ) {
         const more = request.approvalsRequired - request.approvals.length;
-        return { request, mode: 'everyone', message: `You have approved this request; it needs ${more} more approval${more === 1 ? '' : 's'}.` };
+        return {
+          request,
+          mode: 'everyone',
+          message: `You have approved this request; it needs ${more} more approval${more === 1 ? '' : 's'}.`,
+        };
       }
       return { request, mode: 'approver' };
     },
@@ -234,7 +274,13 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       for (const candidate of await requestsInState(store, 'submitted', { dueBy: now })) {
         if (!isExpired(candidate.value, now)) continue;
         const id = candidate.value.id;
-        const outcome = await moveRequest(store, id, (latest) => (isExpired(latest, now) ? { type: 'expire' } : undefined), registrarActor, () => now).catch((err: unknown) => {
+        const outcome = await moveRequest(
+          store,
+          id,
+          (latest) => (isExpired(latest, now) ? { type: 'expire' } : undefined),
+          registrarActor,
+          () => now,
+        ).catch((err: unknown) => {
           if (err instanceof RequestNotFound) return undefined;
           throw err;
         });

@@ -9,13 +9,33 @@ import { approvalsNeeded } from '../domain/approval-policy';
 import type { Actor, ConversationAddress } from '../domain/conversation';
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import { sameObject } from '../domain/object-id';
-import { createPermissionIndex, type PermissionIndex, type PermissionSearchOptions, type PermissionSearchResult } from '../domain/permission-search';
-import { createRequest, tooManyOpen, type AppRequest, type CardRef, type OwnerDetail, type TransitionActor } from '../domain/request';
+import {
+  createPermissionIndex,
+  type PermissionIndex,
+  type PermissionSearchOptions,
+  type PermissionSearchResult,
+} from '../domain/permission-search';
+import {
+  createRequest,
+  tooManyOpen,
+  type AppRequest,
+  type CardRef,
+  type OwnerDetail,
+  type TransitionActor,
+} from '../domain/request';
 import { validateRequestForm, type FormErrorKey, type FormValues } from '../domain/request-form';
 import { newRequestId } from '../domain/request-id';
 import { assessRisk } from '../domain/risk';
 import { REQUEST_INDEX_PREFIX, REQUEST_PARTITION, type ResourceCatalog } from './ports';
-import { annotateRequest, auditTrail, createRecord, loadRequest, openRequestCount, toRequest, type CommitOutcome } from './request-records';
+import {
+  annotateRequest,
+  auditTrail,
+  createRecord,
+  loadRequest,
+  openRequestCount,
+  toRequest,
+  type CommitOutcome,
+} from './request-records';
 import type { RequestServiceDeps } from './request-service';
 
 const MAX_ATTEMPTS = 5;
@@ -24,7 +44,8 @@ const MAX_ATTEMPTS = 5;
  * The reservation of a form's id for the person it was sent to: an index row of the Requests table (no state
  * index reads it, so the sweeps and lists do not grow with forms opened and never sent).
  */
-const formRow = (aadObjectId: string, requestId: string) => `${REQUEST_INDEX_PREFIX}form.${aadObjectId.toLowerCase()}.${requestId}`;
+const formRow = (aadObjectId: string, requestId: string) =>
+  `${REQUEST_INDEX_PREFIX}form.${aadObjectId.toLowerCase()}.${requestId}`;
 
 export interface FormContext {
   policy: { secretMaxDays: number; secretDefaultDays: number; namePrefix?: string };
@@ -33,7 +54,11 @@ export interface FormContext {
 }
 
 export type SubmitResult =
-  | { ok: true; request: AppRequest; /** False when this form had already been submitted (a retried invoke). */ created: boolean }
+  | {
+      ok: true;
+      request: AppRequest;
+      /** False when this form had already been submitted (a retried invoke). */ created: boolean;
+    }
   | { ok: false; errors: Partial<Record<FormErrorKey, string>>; values: FormValues };
 
 export interface RequestSubmission {
@@ -54,13 +79,16 @@ function textValues(input: unknown): FormValues {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => typeof v === 'string')) as FormValues;
 }
 
-export function createRequestSubmission(deps: RequestServiceDeps & { personOf: (actor: Actor, conversationId?: string) => TransitionActor }): RequestSubmission {
+export function createRequestSubmission(
+  deps: RequestServiceDeps & { personOf: (actor: Actor, conversationId?: string) => TransitionActor },
+): RequestSubmission {
   const { store, provisioner, clock, random, policy, logger, directory, people, onChange, personOf } = deps;
   const log = (requestId: string) => logger.child({ requestId });
 
   function noteAudit(outcome: CommitOutcome, requestId: string): void {
     // The move is saved; the row is written by the next save or read of this request (request-records.ts).
-    if (!outcome.audited) log(requestId).warn({ sequence: outcome.stored.value.lastAudit?.sequence }, 'audit row deferred');
+    if (!outcome.audited)
+      log(requestId).warn({ sequence: outcome.stored.value.lastAudit?.sequence }, 'audit row deferred');
   }
 
   // The provisioner caches the catalog; the index is rebuilt only when it hands back a different one.
@@ -78,29 +106,48 @@ export function createRequestSubmission(deps: RequestServiceDeps & { personOf: (
     try {
       member = await directory.isMemberOfAnyGroup(actor.aadObjectId.toLowerCase(), [groupId]);
     } catch (err) {
-      throw new RegistrarError('unavailable', 'Registrar cannot check your rights in the directory right now. Try again in a minute.', {
-        cause: err,
-        detail: `checking membership of ${actor.aadObjectId} in REQUESTER_GROUP_ID ${groupId} failed; check the Graph identity (Directory.Read.All, granted by npm run setup:permissions)`,
-      });
+      throw new RegistrarError(
+        'unavailable',
+        'Registrar cannot check your rights in the directory right now. Try again in a minute.',
+        {
+          cause: err,
+          detail: `checking membership of ${actor.aadObjectId} in REQUESTER_GROUP_ID ${groupId} failed; check the Graph identity (Directory.Read.All, granted by npm run setup:permissions)`,
+        },
+      );
     }
-    if (!member) throw new NotAuthorized(`Only members of the Entra group ${groupId} (REQUESTER_GROUP_ID) can ask for apps here. Ask an operator to add you.`);
+    if (!member)
+      throw new NotAuthorized(
+        `Only members of the Entra group ${groupId} (REQUESTER_GROUP_ID) can ask for apps here. Ask an operator to add you.`,
+      );
   }
 
   /**
    * The additional owners as the directory knows them. Only users of this tenant may own what Registrar creates:
    * an id that /users does not return (a service principal, a group, a deleted or unknown user) is refused.
    */
-  async function ownersOf(ids: readonly string[]): Promise<{ ok: true; details: OwnerDetail[] } | { ok: false; message: string }> {
+  async function ownersOf(
+    ids: readonly string[],
+  ): Promise<{ ok: true; details: OwnerDetail[] } | { ok: false; message: string }> {
     if (ids.length === 0) return { ok: true, details: [] };
-    if (!people) return { ok: false, message: 'Registrar cannot look people up in the directory, so it cannot add other owners. Leave this empty; owners can be added to the app later.' };
+    if (!people)
+      return {
+        ok: false,
+        message:
+          'Registrar cannot look people up in the directory, so it cannot add other owners. Leave this empty; owners can be added to the app later.',
+      };
     let found: OwnerDetail[];
     try {
       found = await people.users(ids);
     } catch (err) {
-      throw new RegistrarError('unavailable', 'Registrar cannot look up the owners you named in the directory right now. Try again in a minute.', {
-        cause: err,
-        detail: 'reading the additional owners with GET /users?$filter=id in (...) failed; check the Graph identity (Directory.Read.All)',
-      });
+      throw new RegistrarError(
+        'unavailable',
+        'Registrar cannot look up the owners you named in the directory right now. Try again in a minute.',
+        {
+          cause: err,
+          detail:
+            'reading the additional owners with GET /users?$filter=id in (...) failed; check the Graph identity (Directory.Read.All)',
+        },
+      );
     }
     const byId = new Map(found.map((user) => [user.id.toLowerCase(), user]));
     const missing = ids.filter((id) => !byId.has(id.toLowerCase()));
@@ -117,16 +164,25 @@ export function createRequestSubmission(deps: RequestServiceDeps & { personOf: (
   /** Why a form's id cannot be used by this person, or undefined when it was minted for them (or is their request already). */
   async function refusedFormId(requestId: string, aadObjectId: string): Promise<string | undefined> {
     const existing = await store.requests.get(REQUEST_PARTITION, requestId);
-    if (existing) return sameObject(aadObjectId, existing.value.requester.aadObjectId) ? undefined : 'This form belongs to another request. Open a new one with `request`.';
+    if (existing)
+      return sameObject(aadObjectId, existing.value.requester.aadObjectId)
+        ? undefined
+        : 'This form belongs to another request. Open a new one with `request`.';
     if (await store.requests.index.get(REQUEST_PARTITION, formRow(aadObjectId, requestId))) return undefined;
     return 'This form belongs to another request, or to none Registrar sent you. Open a new one with `request`.';
   }
 
-  async function submit(actor: Actor, input: unknown, conversation?: ConversationAddress, statusCard?: CardRef): Promise<SubmitResult> {
+  async function submit(
+    actor: Actor,
+    input: unknown,
+    conversation?: ConversationAddress,
+    statusCard?: CardRef,
+  ): Promise<SubmitResult> {
     const result = await create(actor, input, conversation);
     if (!result.ok) return result;
     let request = result.request;
-    if (statusCard) request = await annotateRequest(store, request.id, (latest) => (latest.statusCard ? undefined : { statusCard }));
+    if (statusCard)
+      request = await annotateRequest(store, request.id, (latest) => (latest.statusCard ? undefined : { statusCard }));
     if (result.created) onChange?.(request);
     return { ...result, request };
   }
@@ -138,7 +194,11 @@ export function createRequestSubmission(deps: RequestServiceDeps & { personOf: (
     const catalog = await graphIndex();
     const checked = validateRequestForm(input, {
       catalog,
-      policy: { secretMaxDays: policy.secretMaxDays, secretDefaultDays: policy.secretDefaultDays, ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}) },
+      policy: {
+        secretMaxDays: policy.secretMaxDays,
+        secretDefaultDays: policy.secretDefaultDays,
+        ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}),
+      },
       now,
     });
     if (!checked.ok) return checked;
@@ -149,12 +209,17 @@ export function createRequestSubmission(deps: RequestServiceDeps & { personOf: (
     for (const other of form.otherPermissions) {
       const found = await provisioner.resolvePermission(other.resourceAppId, other.value, other.type);
       if (found) permissions.push(found);
-      else unknown.push(`${other.value} (${other.type === 'Role' ? 'application' : 'delegated'}) on ${other.resourceAppId}`);
+      else
+        unknown.push(
+          `${other.value} (${other.type === 'Role' ? 'application' : 'delegated'}) on ${other.resourceAppId}`,
+        );
     }
     if (unknown.length > 0) {
       return {
         ok: false,
-        errors: { otherPermissions: `These APIs have no such permission: ${unknown.slice(0, 5).join('; ')}. Check the resource app id and the permission's exact name.` },
+        errors: {
+          otherPermissions: `These APIs have no such permission: ${unknown.slice(0, 5).join('; ')}. Check the resource app id and the permission's exact name.`,
+        },
         values: textValues(input),
       };
     }
@@ -162,7 +227,11 @@ export function createRequestSubmission(deps: RequestServiceDeps & { personOf: (
     const owners = await ownersOf(form.additionalOwnerIds);
     if (!owners.ok) return { ok: false, errors: { owners: owners.message }, values: textValues(input) };
 
-    const risk = assessRisk({ permissions, signInAudience: form.signInAudience, ...(form.directoryRole ? { directoryRole: form.directoryRole } : {}) });
+    const risk = assessRisk({
+      permissions,
+      signInAudience: form.signInAudience,
+      ...(form.directoryRole ? { directoryRole: form.directoryRole } : {}),
+    });
     // A form's id is one this store minted for this person (newForm): card data only looks a request up.
     if (checked.requestId !== undefined) {
       const refused = await refusedFormId(checked.requestId, requester.aadObjectId);
@@ -170,7 +239,8 @@ export function createRequestSubmission(deps: RequestServiceDeps & { personOf: (
     }
     // At most OPEN_REQUESTS_PER_USER undecided at once: each one puts a card in front of the approvers. A retried
     // Submit of a request already made is not a new one.
-    const retried = checked.requestId !== undefined && (await store.requests.get(REQUEST_PARTITION, checked.requestId)) !== undefined;
+    const retried =
+      checked.requestId !== undefined && (await store.requests.get(REQUEST_PARTITION, checked.requestId)) !== undefined;
     if (!retried && (await openRequestCount(store, requester.aadObjectId)) >= policy.openRequestsPerUser) {
       return { ok: false, errors: { form: tooManyOpen(policy.openRequestsPerUser) }, values: textValues(input) };
     }
@@ -202,7 +272,11 @@ export function createRequestSubmission(deps: RequestServiceDeps & { personOf: (
         }
         const existing = await loadRequest(store, id);
         if (!sameObject(requester.aadObjectId, existing.value.requester.aadObjectId)) {
-          return { ok: false, errors: { form: 'This form belongs to another request. Open a new one with `request`.' }, values: {} };
+          return {
+            ok: false,
+            errors: { form: 'This form belongs to another request. Open a new one with `request`.' },
+            values: {},
+          };
         }
         await auditTrail(store, existing.value);
         log(id).info('request submitted again');
@@ -228,7 +302,11 @@ export function createRequestSubmission(deps: RequestServiceDeps & { personOf: (
 
     async formContext() {
       return {
-        policy: { secretMaxDays: policy.secretMaxDays, secretDefaultDays: policy.secretDefaultDays, ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}) },
+        policy: {
+          secretMaxDays: policy.secretMaxDays,
+          secretDefaultDays: policy.secretDefaultDays,
+          ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}),
+        },
         catalog: await graphIndex(),
       };
     },

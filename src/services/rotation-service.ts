@@ -16,7 +16,13 @@ import type { CredentialInfo } from '../domain/expiry';
 import { approvalsNeeded } from '../domain/approval-policy';
 import { sameObject } from '../domain/object-id';
 import { findDirectoryRole } from '../domain/directory-roles';
-import { createRotation, tooManyOpen, type AppRequest, type RotationTarget, type TransitionActor } from '../domain/request';
+import {
+  createRotation,
+  tooManyOpen,
+  type AppRequest,
+  type RotationTarget,
+  type TransitionActor,
+} from '../domain/request';
 import { newRequestId, type RandomSource } from '../domain/request-id';
 import { assessStandingPrivileges, type RiskAssessment } from '../domain/risk';
 import type { Config } from '../config';
@@ -51,8 +57,12 @@ const MAX_ATTEMPTS = 5;
 
 /** The credential a rotation replaces: the secret that expires first, else the certificate that does. */
 function oldest(credentials: readonly CredentialInfo[]): CredentialInfo | undefined {
-  const soonest = (list: CredentialInfo[]) => list.sort((a, b) => Date.parse(a.endDateTime) - Date.parse(b.endDateTime))[0];
-  return soonest(credentials.filter((c) => c.kind === 'secret')) ?? soonest(credentials.filter((c) => c.kind === 'certificate'));
+  const soonest = (list: CredentialInfo[]) =>
+    list.sort((a, b) => Date.parse(a.endDateTime) - Date.parse(b.endDateTime))[0];
+  return (
+    soonest(credentials.filter((c) => c.kind === 'secret')) ??
+    soonest(credentials.filter((c) => c.kind === 'certificate'))
+  );
 }
 
 export function createRotationService(deps: RotationServiceDeps): RotationService {
@@ -60,7 +70,8 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
   const ownAppIds = new Set(deps.ownAppIds.map((id) => id.toLowerCase()));
 
   function who(actor: Actor): string {
-    if (!actor.aadObjectId) throw new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot rotate a secret for you.');
+    if (!actor.aadObjectId)
+      throw new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot rotate a secret for you.');
     return actor.aadObjectId.toLowerCase();
   }
 
@@ -73,14 +84,20 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     const privileges = await source.privilegesOf(appId);
     return assessStandingPrivileges({
       applicationPermissions: privileges.applicationPermissions,
-      directoryRoles: privileges.directoryRoles.map((r) => ({ ...r, ...(findDirectoryRole(r.roleDefinitionId) ? { displayName: findDirectoryRole(r.roleDefinitionId)!.displayName } : {}) })),
+      directoryRoles: privileges.directoryRoles.map((r) => ({
+        ...r,
+        ...(findDirectoryRole(r.roleDefinitionId)
+          ? { displayName: findDirectoryRole(r.roleDefinitionId)!.displayName }
+          : {}),
+      })),
     });
   }
 
   /** Why the approvers decide first, or undefined when an owner may rotate straight away. */
   function approvalReason(owner: boolean, risk: RiskAssessment): string | undefined {
     if (!owner) return 'the person asking does not own the app in Entra ID';
-    if (policy.rotationNeedsApproval === 'always') return 'every rotation goes to the approvers (ROTATION_NEEDS_APPROVAL=always)';
+    if (policy.rotationNeedsApproval === 'always')
+      return 'every rotation goes to the approvers (ROTATION_NEEDS_APPROVAL=always)';
     if (policy.rotationNeedsApproval === 'privileged' && risk.level === 'high') {
       const what = risk.items.filter((i) => i.level === 'high').map((i) => i.subject);
       return `its service principal holds ${what.slice(0, 5).join(', ')}${what.length > 5 ? ` and ${what.length - 5} more` : ''} (ROTATION_NEEDS_APPROVAL=privileged)`;
@@ -93,7 +110,11 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       const wanted = appIdOrName.trim();
       if (!wanted) throw new RegistrarError('invalid-input', 'Say which app: `rotate <app name or appId>`.');
       const app = await source.findApplication(wanted);
-      if (!app) throw new RegistrarError('not-found', `Registrar finds no app registration called "${wanted.slice(0, 120)}". Use its exact name or its appId.`);
+      if (!app)
+        throw new RegistrarError(
+          'not-found',
+          `Registrar finds no app registration called "${wanted.slice(0, 120)}". Use its exact name or its appId.`,
+        );
       const person = who(actor);
       if (ownAppIds.has(app.appId.toLowerCase())) {
         throw new NotAuthorized(
@@ -127,7 +148,11 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       for (let attempt = 1; ; attempt++) {
         const { request, audit } = createRotation({
           id: newRequestId(random),
-          requester: { aadObjectId: person, name: actor.name, ...(home ? { conversationId: home.conversation.id } : {}) },
+          requester: {
+            aadObjectId: person,
+            name: actor.name,
+            ...(home ? { conversationId: home.conversation.id } : {}),
+          },
           target: { ...target, askedAs: owner ? 'owner' : 'approval' },
           lifetimeDays: Math.min(policy.secretDefaultDays, policy.secretMaxDays),
           ...(reason ? { approvalReason: reason } : {}),
@@ -139,7 +164,12 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
         });
         try {
           const created = toRequest((await createRecord(store, request, audit)).stored.value);
-          logger.child({ requestId: request.id }).info({ appId: app.appId, status: request.status, askedAs: owner ? 'owner' : 'approval', risk: risk.level }, 'rotation asked');
+          logger
+            .child({ requestId: request.id })
+            .info(
+              { appId: app.appId, status: request.status, askedAs: owner ? 'owner' : 'approval', risk: risk.level },
+              'rotation asked',
+            );
           if (created.status === 'approved') deps.startProvisioning?.(created.id);
           deps.onChange?.(created);
           return created;
@@ -153,10 +183,13 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       const person = who(actor);
       const request = toRequest((await loadRequest(store, requestId)).value);
       const rotation = request.rotation;
-      if (request.kind !== 'rotation' || !rotation) throw new RegistrarError('invalid-input', `Request ${requestId} is not a rotation.`);
+      if (request.kind !== 'rotation' || !rotation)
+        throw new RegistrarError('invalid-input', `Request ${requestId} is not a rotation.`);
       // Read now, not at the start of the rotation: an owner removed since has no say over the app's secrets.
       if (!(await isOwner(person, rotation.applicationObjectId))) {
-        throw new NotAuthorized(`Only the owners of ${rotation.appName} in Entra ID can remove or keep its old secret. Ask an owner to add you.`);
+        throw new NotAuthorized(
+          `Only the owners of ${rotation.appName} in Entra ID can remove or keep its old secret. Ask an owner to add you.`,
+        );
       }
       const old = rotation.old;
       const log = logger.child({ requestId });
@@ -165,10 +198,14 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
         try {
           await provisioner.removePassword(rotation.applicationObjectId, old.keyId);
         } catch (err) {
-          throw new RegistrarError('unavailable', `Your decision is recorded, but Registrar could not remove the old secret of ${rotation.appName} yet. Press Remove again in a minute.`, {
-            cause: err,
-            detail: `removing keyId ${old.keyId} of application ${rotation.applicationObjectId} after the decision committed`,
-          });
+          throw new RegistrarError(
+            'unavailable',
+            `Your decision is recorded, but Registrar could not remove the old secret of ${rotation.appName} yet. Press Remove again in a minute.`,
+            {
+              cause: err,
+              detail: `removing keyId ${old.keyId} of application ${rotation.applicationObjectId} after the decision committed`,
+            },
+          );
         }
         log.info({ appId: rotation.appId, keyId: old.keyId }, 'old secret removed');
       };
@@ -177,9 +214,13 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
         if (rotation.oldDecision.removed && remove) await removeOld();
         return request;
       }
-      if (request.status !== 'delivered') throw new RegistrarError('conflict', 'Reveal and store the new secret first; then decide about the old one.');
+      if (request.status !== 'delivered')
+        throw new RegistrarError('conflict', 'Reveal and store the new secret first; then decide about the old one.');
       if (remove && old?.kind === 'certificate') {
-        throw new RegistrarError('invalid-input', 'Registrar removes old client secrets only; remove the old certificate in the app registration once nothing uses it.');
+        throw new RegistrarError(
+          'invalid-input',
+          'Registrar removes old client secrets only; remove the old certificate in the app registration once nothing uses it.',
+        );
       }
       const by: TransitionActor = { aadObjectId: person, name: actor.name };
       // The decision commits first, and only a committed Remove removes the secret: a Keep that won the race leaves

@@ -16,7 +16,12 @@ import type { Client, GraphRequest } from '@microsoft/microsoft-graph-client';
 import { NO_CLIENT_RETRY } from '../adapters/graph/graph-client';
 import { classifyGraphError, graphRetryClassifier, readGraphFailure } from '../adapters/graph/graph-errors';
 import { MICROSOFT_GRAPH_APP_ID } from '../domain/app-spec';
-import { type GraphAppPermission, graphAppPermissions, graphPermissionsToGrant, supersededGraphPermissions } from '../domain/graph-app-permissions';
+import {
+  type GraphAppPermission,
+  graphAppPermissions,
+  graphPermissionsToGrant,
+  supersededGraphPermissions,
+} from '../domain/graph-app-permissions';
 import { realSleep, withRetry } from '../lib/retry';
 import { isGuid } from '../domain/guid';
 
@@ -98,22 +103,35 @@ export const ADMIN_NEEDS =
 export async function grantGraphPermissions(client: Client, options: GrantOptions): Promise<GrantReport> {
   const identity = options.identity.trim();
   if (!isGuid(identity)) {
-    throw new SetupError(`--identity "${identity}" is not a GUID: give the client id (or the object id) of Registrar's identity.`);
+    throw new SetupError(
+      `--identity "${identity}" is not a GUID: give the client id (or the object id) of Registrar's identity.`,
+    );
   }
   const call = caller(client, options);
 
   const graph = await call<ServicePrincipal | undefined>(
     "reading Microsoft Graph's service principal",
-    (api) => api(`/servicePrincipals(appId='${MICROSOFT_GRAPH_APP_ID}')`).select(['id', 'appId', 'displayName', 'appRoles']).get(),
+    (api) =>
+      api(`/servicePrincipals(appId='${MICROSOFT_GRAPH_APP_ID}')`)
+        .select(['id', 'appId', 'displayName', 'appRoles'])
+        .get(),
     { notFound: () => undefined },
   );
   if (!graph) {
-    throw new SetupError(`Microsoft Graph has no service principal in this tenant (appId ${MICROSOFT_GRAPH_APP_ID}). Check the tenant (--tenant) and the cloud (GRAPH_CLOUD).`);
+    throw new SetupError(
+      `Microsoft Graph has no service principal in this tenant (appId ${MICROSOFT_GRAPH_APP_ID}). Check the tenant (--tenant) and the cloud (GRAPH_CLOUD).`,
+    );
   }
 
-  const lookUp = (doing: string, path: string) => call<ServicePrincipal | undefined>(doing, (api) => api(path).select(SP_SELECT).get(), { notFound: () => undefined });
+  const lookUp = (doing: string, path: string) =>
+    call<ServicePrincipal | undefined>(doing, (api) => api(path).select(SP_SELECT).get(), {
+      notFound: () => undefined,
+    });
   const registrar =
-    (await lookUp(`looking up the service principal with client id ${identity}`, `/servicePrincipals(appId='${identity}')`)) ??
+    (await lookUp(
+      `looking up the service principal with client id ${identity}`,
+      `/servicePrincipals(appId='${identity}')`,
+    )) ??
     (await lookUp(`looking up the service principal with object id ${identity}`, `/servicePrincipals/${identity}`));
   if (!registrar) {
     throw new SetupError(
@@ -122,13 +140,17 @@ export async function grantGraphPermissions(client: Client, options: GrantOption
         'for an app registration, its application (client) id. Check the tenant (--tenant) too.',
     );
   }
-  if (lower(registrar.id) === lower(graph.id)) throw new SetupError(`${identity} is Microsoft Graph itself, not Registrar's identity.`);
+  if (lower(registrar.id) === lower(graph.id))
+    throw new SetupError(`${identity} is Microsoft Graph itself, not Registrar's identity.`);
 
   const assignments: Assignment[] = [];
   let next: string | undefined = `/servicePrincipals/${registrar.id}/appRoleAssignments`;
   while (next) {
     const target: string = next;
-    const page: Page<Assignment> = await call(`reading the application permissions of service principal ${registrar.id}`, (api) => api(target).get());
+    const page: Page<Assignment> = await call(
+      `reading the application permissions of service principal ${registrar.id}`,
+      (api) => api(target).get(),
+    );
     assignments.push(...(page.value ?? []));
     next = page['@odata.nextLink'];
   }
@@ -140,7 +162,10 @@ export async function grantGraphPermissions(client: Client, options: GrantOption
   for (const permission of graphAppPermissions) {
     // The id is the same in every tenant; the value is the fallback should a cloud ever differ.
     const role = roles.find((r) => lower(r.id) === permission.id) ?? roles.find((r) => r.value === permission.value);
-    if (!role || role.isEnabled === false) throw new SetupError(`Microsoft Graph in this tenant has no application permission ${permission.value} (${permission.id}).`);
+    if (!role || role.isEnabled === false)
+      throw new SetupError(
+        `Microsoft Graph in this tenant has no application permission ${permission.value} (${permission.id}).`,
+      );
     const held = onGraph.find((a) => lower(a.appRoleId) === lower(role.id));
     if (held) {
       permissions.push({ permission, status: 'already granted', assignmentId: held.id });
@@ -156,11 +181,17 @@ export async function grantGraphPermissions(client: Client, options: GrantOption
     }
     const doing = `granting ${permission.value} to service principal ${registrar.id}`;
     const body = { principalId: registrar.id, resourceId: graph.id, appRoleId: role.id };
-    const created = await call<Assignment | undefined>(doing, (api) => api(`/servicePrincipals/${registrar.id}/appRoleAssignments`).post(body), {
-      // Someone (or an earlier run whose answer was lost) granted it between the read and now.
-      alreadyExists: () => undefined,
-    });
-    permissions.push(created ? { permission, status: 'granted', assignmentId: created.id } : { permission, status: 'already granted' });
+    const created = await call<Assignment | undefined>(
+      doing,
+      (api) => api(`/servicePrincipals/${registrar.id}/appRoleAssignments`).post(body),
+      {
+        // Someone (or an earlier run whose answer was lost) granted it between the read and now.
+        alreadyExists: () => undefined,
+      },
+    );
+    permissions.push(
+      created ? { permission, status: 'granted', assignmentId: created.id } : { permission, status: 'already granted' },
+    );
   }
 
   const known = new Set<string>(graphAppPermissions.map((p) => p.id));
@@ -187,7 +218,9 @@ const STATUS_WIDTH = 'already granted'.length;
 export function formatReport(report: GrantReport): string[] {
   const { identity, options } = report;
   const line = (status: PermissionStatus | 'extra', text: string) => `  ${status.padEnd(STATUS_WIDTH)}  ${text}`;
-  const lines = [`Microsoft Graph application permissions of ${identity.displayName} (client id ${identity.appId}, service principal ${identity.id})${options.dryRun ? ', dry run: nothing is changed' : ''}:`];
+  const lines = [
+    `Microsoft Graph application permissions of ${identity.displayName} (client id ${identity.appId}, service principal ${identity.id})${options.dryRun ? ', dry run: nothing is changed' : ''}:`,
+  ];
   for (const { permission, status } of report.permissions) {
     if (status === 'not granted') {
       lines.push(
@@ -198,11 +231,18 @@ export function formatReport(report: GrantReport): string[] {
         ),
       );
     } else {
-      lines.push(line(status, permission.optional ? `${permission.value} (optional, for directory roles)` : permission.value));
+      lines.push(
+        line(status, permission.optional ? `${permission.value} (optional, for directory roles)` : permission.value),
+      );
     }
   }
   for (const extra of report.extra) {
-    lines.push(line('extra', `${extra.value}: Registrar does not need it${extra.reason ? ` (${extra.reason})` : ''}; left in place, remove it if nothing else uses it`));
+    lines.push(
+      line(
+        'extra',
+        `${extra.value}: Registrar does not need it${extra.reason ? ` (${extra.reason})` : ''}; left in place, remove it if nothing else uses it`,
+      ),
+    );
   }
   const count = (status: PermissionStatus) => report.permissions.filter((p) => p.status === status).length;
   const summary = options.dryRun
@@ -219,14 +259,22 @@ export function formatReport(report: GrantReport): string[] {
 }
 
 type Api = (path: string) => GraphRequest;
-type Call = <T>(doing: string, send: (api: Api) => Promise<unknown>, on?: { notFound?: () => T; alreadyExists?: () => T }) => Promise<T>;
+type Call = <T>(
+  doing: string,
+  send: (api: Api) => Promise<unknown>,
+  on?: { notFound?: () => T; alreadyExists?: () => T },
+) => Promise<T>;
 
 /** One Graph call through the retry policy; what is left of a failure becomes a SetupError that says what to do. */
 function caller(client: Client, options: GrantOptions): Call {
   // Registrar's retry policy decides; the Graph client's own RetryHandler would wait again on top of it.
   const api: Api = (path) => client.api(path).middlewareOptions([NO_CLIENT_RETRY]);
   const retryable = graphRetryClassifier({ isRecent: () => false });
-  return async <T>(doing: string, send: (api: Api) => Promise<unknown>, on: { notFound?: () => T; alreadyExists?: () => T } = {}): Promise<T> => {
+  return async <T>(
+    doing: string,
+    send: (api: Api) => Promise<unknown>,
+    on: { notFound?: () => T; alreadyExists?: () => T } = {},
+  ): Promise<T> => {
     try {
       return (await withRetry(() => send(api), {
         classify: retryable,
@@ -237,22 +285,36 @@ function caller(client: Client, options: GrantOptions): Call {
       })) as T;
     } catch (err) {
       if (on.notFound && readGraphFailure(err).status === 404) return on.notFound();
-      if (on.alreadyExists && classifyGraphError(err, { isRecent: () => false }).kind === 'already-exists') return on.alreadyExists();
+      if (on.alreadyExists && classifyGraphError(err, { isRecent: () => false }).kind === 'already-exists')
+        return on.alreadyExists();
       throw explain(err, doing, options);
     }
   };
 }
 
 /** Raised by @azure/identity before any Graph request was sent. */
-const SIGN_IN_FAILURES = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError', 'AggregateAuthenticationError']);
+const SIGN_IN_FAILURES = new Set([
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+  'CredentialUnavailableError',
+  'AggregateAuthenticationError',
+]);
 
 function explain(err: unknown, doing: string, options: GrantOptions): SetupError {
   const f = readGraphFailure(err);
   if (SIGN_IN_FAILURES.has(f.code)) {
-    return new SetupError(`Could not sign in to Microsoft Entra ID: ${f.message}${options.signInHint ? `\n${options.signInHint}` : ''}`);
+    return new SetupError(
+      `Could not sign in to Microsoft Entra ID: ${f.message}${options.signInHint ? `\n${options.signInHint}` : ''}`,
+    );
   }
-  const said = f.status === undefined ? `no answer from Microsoft Graph (${f.code}: ${f.message})` : `Microsoft Graph answered ${f.status} ${f.code}: "${f.message}"`;
+  const said =
+    f.status === undefined
+      ? `no answer from Microsoft Graph (${f.code}: ${f.message})`
+      : `Microsoft Graph answered ${f.status} ${f.code}: "${f.message}"`;
   if (f.status === 403) return new SetupError(`Refused while ${doing}: ${said}.\n${ADMIN_NEEDS}`);
-  if (f.status === 401) return new SetupError(`Refused while ${doing}: ${said}. The token is not for this tenant or cloud: check --tenant and GRAPH_CLOUD.`);
+  if (f.status === 401)
+    return new SetupError(
+      `Refused while ${doing}: ${said}. The token is not for this tenant or cloud: check --tenant and GRAPH_CLOUD.`,
+    );
   return new SetupError(`Failed while ${doing}: ${said}.`);
 }

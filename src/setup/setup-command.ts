@@ -51,12 +51,16 @@ export function parseSetupArguments(argv: readonly string[]): SetupArguments {
   const args: SetupArguments = { help: false, directoryRoles: false, dryRun: false };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     if (Object.hasOwn(flags, name) && inline === undefined) {
       args[flags[name as keyof typeof flags]] = true;
     } else if (Object.hasOwn(valued, name)) {
       const value = inline ?? argv[(i += 1)];
-      if (!value || value.startsWith('--')) throw new SetupError(`${name} needs a value. See npm run setup:permissions -- --help.`);
+      if (!value || value.startsWith('--'))
+        throw new SetupError(`${name} needs a value. See npm run setup:permissions -- --help.`);
       args[valued[name as keyof typeof valued]] = value.trim();
     } else {
       throw new SetupError(`Unknown argument "${arg}". See npm run setup:permissions -- --help.`);
@@ -68,22 +72,35 @@ export function parseSetupArguments(argv: readonly string[]): SetupArguments {
 /** The Graph client signed in as the administrator, for the cloud of GRAPH_CLOUD (or the hosts that override it). */
 export function adminGraphClient(args: SetupArguments, env: Env): { client: Client; signInHint: string } {
   const cloudName = (env.GRAPH_CLOUD?.trim() || 'global') as GraphCloud;
-  if (!Object.hasOwn(clouds, cloudName)) throw new SetupError(`GRAPH_CLOUD is "${cloudName}": set it to global, usgov, usgovdod or china.`);
+  if (!Object.hasOwn(clouds, cloudName))
+    throw new SetupError(`GRAPH_CLOUD is "${cloudName}": set it to global, usgov, usgovdod or china.`);
   const https = (name: 'GRAPH_ENDPOINT' | 'AUTHORITY_HOST') => {
     const value = env[name]?.trim();
-    if (value && !/^https:\/\/[^\s/]+/.test(value)) throw new SetupError(`${name} is "${value}": it must be an https:// URL.`);
+    if (value && !/^https:\/\/[^\s/]+/.test(value))
+      throw new SetupError(`${name} is "${value}": it must be an https:// URL.`);
     return value || undefined;
   };
-  const { graphHost, authorityHost } = graphHosts({ cloud: cloudName, endpoint: https('GRAPH_ENDPOINT'), authorityHost: https('AUTHORITY_HOST') });
+  const { graphHost, authorityHost } = graphHosts({
+    cloud: cloudName,
+    endpoint: https('GRAPH_ENDPOINT'),
+    authorityHost: https('AUTHORITY_HOST'),
+  });
   const tenant = args.tenant ?? (env.AZURE_TENANT_ID?.trim() || undefined);
 
   let credential: TokenCredential;
   let signInHint: string;
   if (args.adminClientId) {
     const secret = env.AZURE_CLIENT_SECRET;
-    if (!tenant) throw new SetupError('--admin-client-id needs the tenant: pass --tenant <tenant id> or set AZURE_TENANT_ID.');
-    if (!secret) throw new SetupError(`--admin-client-id needs the client secret of ${args.adminClientId} in AZURE_CLIENT_SECRET.`);
-    credential = new ClientSecretCredential(tenant, args.adminClientId, secret, { authorityHost, disableInstanceDiscovery: true });
+    if (!tenant)
+      throw new SetupError('--admin-client-id needs the tenant: pass --tenant <tenant id> or set AZURE_TENANT_ID.');
+    if (!secret)
+      throw new SetupError(
+        `--admin-client-id needs the client secret of ${args.adminClientId} in AZURE_CLIENT_SECRET.`,
+      );
+    credential = new ClientSecretCredential(tenant, args.adminClientId, secret, {
+      authorityHost,
+      disableInstanceDiscovery: true,
+    });
     signInHint = `Check --admin-client-id ${args.adminClientId}, its client secret in AZURE_CLIENT_SECRET and the tenant ${tenant}.`;
   } else {
     credential = new AzureCliCredential(tenant ? { tenantId: tenant } : {});
@@ -108,9 +125,18 @@ export async function runSetup(
       return 0;
     }
     const identity = args.identity ?? (env.AZURE_CLIENT_ID?.trim() || undefined);
-    if (!identity) throw new SetupError("Say whose permissions to set up: --identity <client id or object id of Registrar's identity>, or set AZURE_CLIENT_ID. See --help.");
+    if (!identity)
+      throw new SetupError(
+        "Say whose permissions to set up: --identity <client id or object id of Registrar's identity>, or set AZURE_CLIENT_ID. See --help.",
+      );
     const { client, signInHint } = adminGraphClient(args, env);
-    const report = await grantGraphPermissions(client, { identity, directoryRoles: args.directoryRoles, dryRun: args.dryRun, signInHint, ...tuning });
+    const report = await grantGraphPermissions(client, {
+      identity,
+      directoryRoles: args.directoryRoles,
+      dryRun: args.dryRun,
+      signInHint,
+      ...tuning,
+    });
     for (const line of formatReport(report)) io.out(line);
     return 0;
   } catch (error) {

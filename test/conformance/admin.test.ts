@@ -8,7 +8,12 @@ import { graphClientFor, pipelineTestRoutes, startTestTenant } from '../helpers/
 
 const demo = demoTenant();
 
-async function admin(tenant: RunningTenant, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function admin(
+  tenant: RunningTenant,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${tenant.url}/_emulator/${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -52,7 +57,11 @@ describe('the local tenant admin API', () => {
     const restored = await admin(tenant, 'POST', 'reset');
 
     expect(restored.json).toMatchObject({ seed: 'demo', applications: Object.keys(demo.data.applications).length });
-    await expect(graphClientFor(tenant, demo.registrar.clientId, demo.registrar.clientSecret).credential.getToken(`${tenant.url}/.default`)).resolves.toBeTruthy();
+    await expect(
+      graphClientFor(tenant, demo.registrar.clientId, demo.registrar.clientSecret).credential.getToken(
+        `${tenant.url}/.default`,
+      ),
+    ).resolves.toBeTruthy();
   });
 
   test('when seeded with a tenant document, then that is the directory; an unknown seed name is refused', async () => {
@@ -67,7 +76,11 @@ describe('the local tenant admin API', () => {
   });
 
   test('when faults are put, then they are in force and read back; wrong settings are refused with what is wrong', async () => {
-    const put = await admin(tenant, 'PUT', 'faults', { latencyMs: 10, loseResponses: 2, throttle: { capacity: 100, refillPerSecond: 10 } });
+    const put = await admin(tenant, 'PUT', 'faults', {
+      latencyMs: 10,
+      loseResponses: 2,
+      throttle: { capacity: 100, refillPerSecond: 10 },
+    });
     const wrong = await admin(tenant, 'PUT', 'faults', { unavailable: { rate: 2 } });
     const read = await admin(tenant, 'GET', 'faults');
 
@@ -83,13 +96,18 @@ describe('the local tenant admin API', () => {
     await client.api('/applications').get();
     await client.api('/applications').get();
     await client.api('/applications').post({ displayName: 'counted' });
-    await client.api(`/applications/${demo.data.applications[Object.keys(demo.data.applications)[0]!]!.data.id as string}`).get();
+    await client
+      .api(`/applications/${demo.data.applications[Object.keys(demo.data.applications)[0]!]!.data.id as string}`)
+      .get();
 
     const counted = await admin(tenant, 'GET', 'counters');
     const cleared = await admin(tenant, 'DELETE', 'counters');
     const after = await admin(tenant, 'GET', 'counters');
 
-    expect(counted.json).toEqual({ calls: { 'GET /applications': 2, 'GET /applications/{id}': 1, 'POST /applications': 1 }, total: 4 });
+    expect(counted.json).toEqual({
+      calls: { 'GET /applications': 2, 'GET /applications/{id}': 1, 'POST /applications': 1 },
+      total: 4,
+    });
     expect(cleared.status).toBe(204);
     expect(after.json).toEqual({ calls: {}, total: 0 });
   });

@@ -5,9 +5,22 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { parseFilter } from '../../src/local/tenant/odata-filter';
 import type { RunningTenant } from '../../src/local/tenant/server';
-import { ApplicationsFixture, type Caller, clientFor, failure, raw, startApplicationsTenant } from '../helpers/tenant-fixtures';
+import {
+  ApplicationsFixture,
+  type Caller,
+  clientFor,
+  failure,
+  raw,
+  startApplicationsTenant,
+} from '../helpers/tenant-fixtures';
 
-type Page = { '@odata.context': string; '@odata.nextLink'?: string; '@odata.deltaLink'?: string; '@odata.count'?: number; value: Array<Record<string, unknown>> };
+type Page = {
+  '@odata.context': string;
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+  '@odata.count'?: number;
+  value: Array<Record<string, unknown>>;
+};
 
 const ADVANCED_HINT =
   'is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information';
@@ -101,18 +114,28 @@ describe('listing applications in the local tenant', () => {
       expect(seen.every((name) => name.startsWith('even app'))).toBe(true);
     });
 
-    test.each(['0', '1000', 'ten'])('when $top is %s, then Graph answers 400 "Invalid page size specified"', async (top) => {
-      await start();
-      const error = await failure(graph.api(`/applications?$top=${top}`).get());
+    test.each(['0', '1000', 'ten'])(
+      'when $top is %s, then Graph answers 400 "Invalid page size specified"',
+      async (top) => {
+        await start();
+        const error = await failure(graph.api(`/applications?$top=${top}`).get());
 
-      expect(error.statusCode).toBe(400);
-      expect(error.body.error).toMatchObject({ code: 'Request_UnsupportedQuery', message: `Invalid page size specified: '${top}'. Must be between 1 and 999 inclusive.` });
-    });
+        expect(error.statusCode).toBe(400);
+        expect(error.body.error).toMatchObject({
+          code: 'Request_UnsupportedQuery',
+          message: `Invalid page size specified: '${top}'. Must be between 1 and 999 inclusive.`,
+        });
+      },
+    );
   });
 
   describe('$filter', () => {
     beforeEach(() => {
-      fixture.addApp('Payroll', { tags: ['finance', 'hr'], uniqueName: 'bot-payroll', createdDateTime: '2024-01-10T00:00:00.0000000Z' });
+      fixture.addApp('Payroll', {
+        tags: ['finance', 'hr'],
+        uniqueName: 'bot-payroll',
+        createdDateTime: '2024-01-10T00:00:00.0000000Z',
+      });
       fixture.addApp('Payments', { tags: ['finance'], createdDateTime: '2024-03-10T00:00:00.0000000Z' });
       const withUri = fixture.addApp('Portal', { createdDateTime: '2025-01-01T00:00:00.0000000Z' });
       withUri.data.identifierUris = ['api://portal'];
@@ -142,10 +165,20 @@ describe('listing applications in the local tenant', () => {
       await start();
 
       const refused = await failure(graph.api('/applications').filter("endsWith(displayName,'roll')").get());
-      const notRefused = await failure(graph.api('/applications').filter("displayName ne 'Payroll'").header('ConsistencyLevel', 'eventual').get());
-      const accepted = (await graph.api('/applications').filter("endsWith(displayName,'roll')").header('ConsistencyLevel', 'eventual').count(true).get()) as Page;
+      const notRefused = await failure(
+        graph.api('/applications').filter("displayName ne 'Payroll'").header('ConsistencyLevel', 'eventual').get(),
+      );
+      const accepted = (await graph
+        .api('/applications')
+        .filter("endsWith(displayName,'roll')")
+        .header('ConsistencyLevel', 'eventual')
+        .count(true)
+        .get()) as Page;
 
-      expect(refused.body.error).toMatchObject({ code: 'Request_UnsupportedQuery', message: `Operator 'endsWith' ${ADVANCED_HINT}` });
+      expect(refused.body.error).toMatchObject({
+        code: 'Request_UnsupportedQuery',
+        message: `Operator 'endsWith' ${ADVANCED_HINT}`,
+      });
       expect(notRefused.body.error?.message).toBe(`Operator 'ne' ${ADVANCED_HINT}`);
       expect(names(accepted)).toEqual(['Payroll']);
       expect(accepted['@odata.count']).toBe(1);
@@ -153,21 +186,32 @@ describe('listing applications in the local tenant', () => {
 
     test('when an advanced-only property is filtered with ConsistencyLevel and $count, then it works', async () => {
       await start();
-      const page = (await graph.api('/applications').filter("startsWith(description,'customer')").header('ConsistencyLevel', 'eventual').count(true).get()) as Page;
+      const page = (await graph
+        .api('/applications')
+        .filter("startsWith(description,'customer')")
+        .header('ConsistencyLevel', 'eventual')
+        .count(true)
+        .get()) as Page;
 
       expect(names(page)).toEqual(['Portal']);
     });
 
     test.each([
-      ["passwordCredentials/any(p:p/endDateTime le 2025-01-01T00:00:00Z)", 'passwordCredentials'],
-      ["createdDateTime eq 2024-01-10T00:00:00Z", 'createdDateTime'],
+      ['passwordCredentials/any(p:p/endDateTime le 2025-01-01T00:00:00Z)', 'passwordCredentials'],
+      ['createdDateTime eq 2024-01-10T00:00:00Z', 'createdDateTime'],
       ["signInAudience ge 'A'", 'signInAudience'],
-    ])('when the filter is %s, then Graph answers 400 Request_UnsupportedQuery for the property', async (filter, property) => {
-      await start();
-      const error = await failure(graph.api('/applications').filter(filter).get());
+    ])(
+      'when the filter is %s, then Graph answers 400 Request_UnsupportedQuery for the property',
+      async (filter, property) => {
+        await start();
+        const error = await failure(graph.api('/applications').filter(filter).get());
 
-      expect(error.body.error).toMatchObject({ code: 'Request_UnsupportedQuery', message: `Unsupported or invalid query filter clause specified for property '${property}' of resource 'Application'.` });
-    });
+        expect(error.body.error).toMatchObject({
+          code: 'Request_UnsupportedQuery',
+          message: `Unsupported or invalid query filter clause specified for property '${property}' of resource 'Application'.`,
+        });
+      },
+    );
 
     test('when $count=true comes without ConsistencyLevel, then Graph ignores it', async () => {
       await start();
@@ -180,11 +224,16 @@ describe('listing applications in the local tenant', () => {
     test('when $search comes without ConsistencyLevel, then Graph answers 400; with it, it matches words by prefix', async () => {
       await start();
       const refused = await failure(graph.api('/applications').search('"displayName:pay"').get());
-      const found = (await graph.api('/applications').search('"displayName:pay"').header('ConsistencyLevel', 'eventual').get()) as Page;
+      const found = (await graph
+        .api('/applications')
+        .search('"displayName:pay"')
+        .header('ConsistencyLevel', 'eventual')
+        .get()) as Page;
 
       expect(refused.body.error).toMatchObject({
         code: 'Request_UnsupportedQuery',
-        message: "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+        message:
+          "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
       });
       expect(names(found)).toEqual(['Payments', 'Payroll']);
     });
@@ -209,14 +258,19 @@ describe('listing applications in the local tenant', () => {
       await start();
 
       const counted = await raw(graph, '/applications/$count', 'GET', undefined, { ConsistencyLevel: 'eventual' });
-      const filtered = await raw(graph, "/applications/$count?$filter=displayName eq 'Two'", 'GET', undefined, { ConsistencyLevel: 'eventual' });
+      const filtered = await raw(graph, "/applications/$count?$filter=displayName eq 'Two'", 'GET', undefined, {
+        ConsistencyLevel: 'eventual',
+      });
       const refused = await failure(graph.api('/applications/$count').get());
 
       expect(counted.status).toBe(200);
       expect(counted.headers.get('content-type')).toContain('text/plain');
       expect(await counted.text()).toBe('3');
       expect(await filtered.text()).toBe('1');
-      expect(refused.body.error).toMatchObject({ code: 'Request_BadRequest', message: '$count is not currently supported.' });
+      expect(refused.body.error).toMatchObject({
+        code: 'Request_BadRequest',
+        message: '$count is not currently supported.',
+      });
     });
   });
 
@@ -228,7 +282,10 @@ describe('listing applications in the local tenant', () => {
       const writer = clientFor(tenant, admin);
 
       const initial: Array<Record<string, unknown>> = [];
-      let page = (await graph.api('/applications/delta()').select(['displayName', 'passwordCredentials']).get()) as Page;
+      let page = (await graph
+        .api('/applications/delta()')
+        .select(['displayName', 'passwordCredentials'])
+        .get()) as Page;
       initial.push(...page.value);
       while (page['@odata.nextLink']) {
         page = (await graph.api(page['@odata.nextLink']).get()) as Page;
@@ -260,7 +317,9 @@ describe('listing applications in the local tenant', () => {
       await start();
 
       const latest = (await graph.api('/applications/delta?$deltatoken=latest').get()) as Page;
-      const created = (await clientFor(tenant, admin).api('/applications').post({ displayName: 'New' })) as { id: string };
+      const created = (await clientFor(tenant, admin).api('/applications').post({ displayName: 'New' })) as {
+        id: string;
+      };
       const changes = (await graph.api(latest['@odata.deltaLink']!).get()) as Page;
 
       expect(latest.value).toEqual([]);

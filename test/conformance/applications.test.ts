@@ -5,7 +5,17 @@
 import { ClientSecretCredential } from '@azure/identity';
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { RunningTenant } from '../../src/local/tenant/server';
-import { ApplicationsFixture, type Caller, clientFor, failure, raw, startApplicationsTenant, TENANT_DOMAIN, TestClock, testCertificate } from '../helpers/tenant-fixtures';
+import {
+  ApplicationsFixture,
+  type Caller,
+  clientFor,
+  failure,
+  raw,
+  startApplicationsTenant,
+  TENANT_DOMAIN,
+  TestClock,
+  testCertificate,
+} from '../helpers/tenant-fixtures';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 type App = Record<string, unknown> & { id: string; appId: string };
@@ -35,7 +45,13 @@ describe('the local tenant application endpoints', () => {
   describe('create', () => {
     test('when an app is created, then Graph answers 201 with the whole application, its context and the standard headers', async () => {
       await start();
-      const response = await raw(graph, '/applications', 'POST', { displayName: 'Payroll', signInAudience: 'AzureADMyOrg' }, { 'client-request-id': 'b5a9d2c4-1111-4222-8333-944455556666' });
+      const response = await raw(
+        graph,
+        '/applications',
+        'POST',
+        { displayName: 'Payroll', signInAudience: 'AzureADMyOrg' },
+        { 'client-request-id': 'b5a9d2c4-1111-4222-8333-944455556666' },
+      );
       const body = (await response.json()) as App;
 
       expect(response.status).toBe(201);
@@ -56,20 +72,53 @@ describe('the local tenant application endpoints', () => {
         keyCredentials: [],
         passwordCredentials: [],
         requiredResourceAccess: [],
-        web: { redirectUris: [], implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false } },
+        web: {
+          redirectUris: [],
+          implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false },
+        },
         spa: { redirectUris: [] },
         api: { oauth2PermissionScopes: [] },
       });
     });
 
     test.each([
-      ['a read-only appId', { displayName: 'x', appId: '0b1c2d3e-4f50-4617-8283-949596979899' }, 'Request_BadRequest', "Property 'appId' is read-only and cannot be set."],
-      ['a read-only publisherDomain', { displayName: 'x', publisherDomain: 'evil.com' }, 'Request_BadRequest', "Property 'publisherDomain' is read-only and cannot be set."],
-      ['an unknown property', { displayName: 'x', colour: 'blue' }, 'Request_BadRequest', /The property 'colour' does not exist on type/],
-      ['a string where a collection belongs', { displayName: 'x', tags: 'a' }, 'Request_BadRequest', /A 'StartArray' node was expected/],
+      [
+        'a read-only appId',
+        { displayName: 'x', appId: '0b1c2d3e-4f50-4617-8283-949596979899' },
+        'Request_BadRequest',
+        "Property 'appId' is read-only and cannot be set.",
+      ],
+      [
+        'a read-only publisherDomain',
+        { displayName: 'x', publisherDomain: 'evil.com' },
+        'Request_BadRequest',
+        "Property 'publisherDomain' is read-only and cannot be set.",
+      ],
+      [
+        'an unknown property',
+        { displayName: 'x', colour: 'blue' },
+        'Request_BadRequest',
+        /The property 'colour' does not exist on type/,
+      ],
+      [
+        'a string where a collection belongs',
+        { displayName: 'x', tags: 'a' },
+        'Request_BadRequest',
+        /A 'StartArray' node was expected/,
+      ],
       ['a number where a string belongs', { displayName: 42 }, 'Request_BadRequest', /expected type 'Edm.String'/],
-      ['no displayName', { signInAudience: 'AzureADMyOrg' }, 'Request_BadRequest', "Invalid value specified for property 'displayName' of resource 'Application'."],
-      ['an unknown audience', { displayName: 'x', signInAudience: 'Everyone' }, 'Request_BadRequest', "Invalid value specified for property 'signInAudience' of resource 'Application'."],
+      [
+        'no displayName',
+        { signInAudience: 'AzureADMyOrg' },
+        'Request_BadRequest',
+        "Invalid value specified for property 'displayName' of resource 'Application'.",
+      ],
+      [
+        'an unknown audience',
+        { displayName: 'x', signInAudience: 'Everyone' },
+        'Request_BadRequest',
+        "Invalid value specified for property 'signInAudience' of resource 'Application'.",
+      ],
     ])('when the body has %s, then Graph answers 400', async (_name, body, code, message) => {
       await start();
       const error = await failure(graph.api('/applications').post(body));
@@ -92,7 +141,11 @@ describe('the local tenant application endpoints', () => {
 
       expect(byId).toMatchObject({ id: app.data.id, displayName: 'Billing' });
       expect(byAppId.id).toBe(app.data.id);
-      expect(byName).toEqual({ '@odata.context': `${tenant.url}/v1.0/$metadata#applications(id,appId)/$entity`, id: app.data.id, appId: app.data.appId });
+      expect(byName).toEqual({
+        '@odata.context': `${tenant.url}/v1.0/$metadata#applications(id,appId)/$entity`,
+        id: app.data.id,
+        appId: app.data.appId,
+      });
     });
 
     test('when an app does not exist, then Graph answers 404 Request_ResourceNotFound with its message and innerError', async () => {
@@ -102,7 +155,8 @@ describe('the local tenant application endpoints', () => {
       expect(error.statusCode).toBe(404);
       expect(error.body.error).toMatchObject({
         code: 'Request_ResourceNotFound',
-        message: "Resource '0b1c2d3e-4f50-4617-8283-949596979899' does not exist or one of its queried reference-property objects are not present.",
+        message:
+          "Resource '0b1c2d3e-4f50-4617-8283-949596979899' does not exist or one of its queried reference-property objects are not present.",
       });
       expect(error.body.error?.innerError?.date).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
     });
@@ -110,7 +164,12 @@ describe('the local tenant application endpoints', () => {
     test('when $select names an unknown property, then Graph answers 400', async () => {
       const app = fixture.addApp('Billing');
       await start();
-      const error = await failure(graph.api(`/applications/${String(app.data.id)}`).select('colour').get());
+      const error = await failure(
+        graph
+          .api(`/applications/${String(app.data.id)}`)
+          .select('colour')
+          .get(),
+      );
 
       expect(error.statusCode).toBe(400);
       expect(error.message).toBe("Could not find a property named 'colour' on type 'microsoft.graph.application'.");
@@ -122,21 +181,33 @@ describe('the local tenant application endpoints', () => {
       const app = fixture.addApp('Billing', { tags: ['a', 'b'] });
       await start();
 
-      const first = await raw(graph, `/applications/${String(app.data.id)}`, 'PATCH', { tags: ['c'], web: { redirectUris: ['https://billing.contoso.com/auth'] } });
-      await graph.api(`/applications(appId='${String(app.data.appId)}')`).patch({ web: { homePageUrl: 'https://billing.contoso.com' } });
+      const first = await raw(graph, `/applications/${String(app.data.id)}`, 'PATCH', {
+        tags: ['c'],
+        web: { redirectUris: ['https://billing.contoso.com/auth'] },
+      });
+      await graph
+        .api(`/applications(appId='${String(app.data.appId)}')`)
+        .patch({ web: { homePageUrl: 'https://billing.contoso.com' } });
       const after = (await graph.api(`/applications/${String(app.data.id)}`).get()) as App;
 
       expect(first.status).toBe(204);
       expect(after.tags).toEqual(['c']);
-      expect(after.web).toMatchObject({ homePageUrl: 'https://billing.contoso.com', redirectUris: ['https://billing.contoso.com/auth'] });
+      expect(after.web).toMatchObject({
+        homePageUrl: 'https://billing.contoso.com',
+        redirectUris: ['https://billing.contoso.com/auth'],
+      });
     });
 
     test('when a PATCH sets passwordCredentials or appId, then Graph answers 400 and nothing changes', async () => {
       const app = fixture.addApp('Billing');
       await start();
 
-      const password = await failure(graph.api(`/applications/${String(app.data.id)}`).patch({ passwordCredentials: [{ displayName: 'x' }] }));
-      const appId = await failure(graph.api(`/applications/${String(app.data.id)}`).patch({ appId: '0b1c2d3e-4f50-4617-8283-949596979899' }));
+      const password = await failure(
+        graph.api(`/applications/${String(app.data.id)}`).patch({ passwordCredentials: [{ displayName: 'x' }] }),
+      );
+      const appId = await failure(
+        graph.api(`/applications/${String(app.data.id)}`).patch({ appId: '0b1c2d3e-4f50-4617-8283-949596979899' }),
+      );
 
       expect([password.statusCode, password.code]).toEqual([400, 'Request_BadRequest']);
       expect([appId.statusCode, appId.code]).toEqual([400, 'Request_BadRequest']);
@@ -174,7 +245,10 @@ describe('the local tenant application endpoints', () => {
       expect(taken.body.error).toMatchObject({
         code: 'Request_BadRequest',
         message: 'Another object with the same value for property uniqueName already exists.',
-        details: [{ code: 'ObjectConflict', target: 'uniqueName' }, { code: 'ConflictingObjects', target: `Application_${String(named.data.id)}` }],
+        details: [
+          { code: 'ObjectConflict', target: 'uniqueName' },
+          { code: 'ConflictingObjects', target: `Application_${String(named.data.id)}` },
+        ],
       });
       expect(setOnce.status).toBe(204);
       expect(((await graph.api("/applications(uniqueName='other')").get()) as App).id).toBe(other.data.id);
@@ -202,7 +276,12 @@ describe('the local tenant application endpoints', () => {
       expect(bin.value.map((a) => a.id)).toEqual([id]);
       expect(bin.value[0]!.deletedDateTime).toMatch(/\.\d{7}Z$/);
       expect(item).toMatchObject({ '@odata.type': '#microsoft.graph.application', id });
-      expect(restored).toMatchObject({ '@odata.context': `${tenant.url}/v1.0/$metadata#directoryObjects/$entity`, '@odata.type': '#microsoft.graph.application', id, deletedDateTime: null });
+      expect(restored).toMatchObject({
+        '@odata.context': `${tenant.url}/v1.0/$metadata#directoryObjects/$entity`,
+        '@odata.type': '#microsoft.graph.application',
+        id,
+        deletedDateTime: null,
+      });
       expect(back.uniqueName).toBe('old-app');
       expect(purged.status).toBe(204);
       expect(notRestorable.statusCode).toBe(404);
@@ -216,11 +295,18 @@ describe('the local tenant application endpoints', () => {
       await start();
       const client = clientFor(tenant, reader);
 
-      const calls = [() => client.api('/applications').get(), () => client.api(`/applications/${String(app.data.id)}`).get(), () => client.api('/applications').post({ displayName: 'x' })];
+      const calls = [
+        () => client.api('/applications').get(),
+        () => client.api(`/applications/${String(app.data.id)}`).get(),
+        () => client.api('/applications').post({ displayName: 'x' }),
+      ];
       for (const call of calls) {
         const error = await failure(call());
         expect(error.statusCode).toBe(403);
-        expect(error.body.error).toMatchObject({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
+        expect(error.body.error).toMatchObject({
+          code: 'Authorization_RequestDenied',
+          message: 'Insufficient privileges to complete the operation.',
+        });
       }
     });
 
@@ -230,9 +316,25 @@ describe('the local tenant application endpoints', () => {
       const directoryReader = fixture.addCaller('Directory reader', ['Directory.Read.All']);
       await start();
 
-      expect(((await clientFor(tenant, directoryReader).api(`/applications/${String(app.data.id)}`).get()) as App).id).toBe(app.data.id);
-      expect((await failure(clientFor(tenant, reader).api(`/applications/${String(app.data.id)}`).patch({ displayName: 'y' }))).statusCode).toBe(403);
-      expect((await failure(clientFor(tenant, reader).api('/applications').post({ displayName: 'y' }))).statusCode).toBe(403);
+      expect(
+        (
+          (await clientFor(tenant, directoryReader)
+            .api(`/applications/${String(app.data.id)}`)
+            .get()) as App
+        ).id,
+      ).toBe(app.data.id);
+      expect(
+        (
+          await failure(
+            clientFor(tenant, reader)
+              .api(`/applications/${String(app.data.id)}`)
+              .patch({ displayName: 'y' }),
+          )
+        ).statusCode,
+      ).toBe(403);
+      expect(
+        (await failure(clientFor(tenant, reader).api('/applications').post({ displayName: 'y' }))).statusCode,
+      ).toBe(403);
     });
 
     test('when an OwnedBy caller creates an app, then it owns it and may manage it, but not apps it does not own', async () => {
@@ -243,11 +345,15 @@ describe('the local tenant application endpoints', () => {
 
       const created = (await client.api('/applications').post({ displayName: 'Provisioned' })) as App;
       await client.api(`/applications/${created.id}`).patch({ notes: 'managed by Registrar' });
-      const password = (await client.api(`/applications(appId='${created.appId}')/addPassword`).post({})) as { keyId: string };
+      const password = (await client.api(`/applications(appId='${created.appId}')/addPassword`).post({})) as {
+        keyId: string;
+      };
       const list = (await client.api('/applications').get()) as { value: App[] };
       const readForeign = await failure(client.api(`/applications/${String(foreign.data.id)}`).get());
       const patchForeign = await failure(client.api(`/applications/${String(foreign.data.id)}`).patch({ notes: 'x' }));
-      const passwordForeign = await failure(client.api(`/applications/${String(foreign.data.id)}/addPassword`).post({}));
+      const passwordForeign = await failure(
+        client.api(`/applications/${String(foreign.data.id)}/addPassword`).post({}),
+      );
 
       expect(fixture.data.applications[created.id]!.owners).toEqual([bot.spId]);
       expect(password.keyId).toMatch(GUID);
@@ -282,9 +388,16 @@ describe('the local tenant application endpoints', () => {
       const app = fixture.addApp('Billing');
       await start();
 
-      const response = await raw(graph, `/applications/${String(app.data.id)}/addPassword`, 'POST', { passwordCredential: { displayName: 'rotation', endDateTime: '2030-01-01T00:00:00Z' } });
+      const response = await raw(graph, `/applications/${String(app.data.id)}/addPassword`, 'POST', {
+        passwordCredential: { displayName: 'rotation', endDateTime: '2030-01-01T00:00:00Z' },
+      });
       const credential = (await response.json()) as Record<string, string>;
-      const credentialObject = new ClientSecretCredential(tenant.tenantId, String(app.data.appId), credential.secretText!, { authorityHost: tenant.url, disableInstanceDiscovery: true });
+      const credentialObject = new ClientSecretCredential(
+        tenant.tenantId,
+        String(app.data.appId),
+        credential.secretText!,
+        { authorityHost: tenant.url, disableInstanceDiscovery: true },
+      );
       const token = await credentialObject.getToken(`${tenant.url}/.default`);
 
       expect(response.status).toBe(200);
@@ -305,9 +418,13 @@ describe('the local tenant application endpoints', () => {
       const app = fixture.addApp('Billing');
       await start();
 
-      const credential = (await graph.api(`/applications/${String(app.data.id)}/addPassword`).post({})) as Record<string, string>;
+      const credential = (await graph.api(`/applications/${String(app.data.id)}/addPassword`).post({})) as Record<
+        string,
+        string
+      >;
 
-      const years = (Date.parse(credential.endDateTime!) - Date.parse(credential.startDateTime!)) / (365.25 * 86_400_000);
+      const years =
+        (Date.parse(credential.endDateTime!) - Date.parse(credential.startDateTime!)) / (365.25 * 86_400_000);
       expect(years).toBeCloseTo(2, 1);
       expect(credential.displayName).toBeNull();
     });
@@ -317,11 +434,20 @@ describe('the local tenant application endpoints', () => {
       await start();
       tenant.faults.configure({ credentialDelayMs: 60_000 });
 
-      const credential = (await graph.api(`/applications/${String(app.data.id)}/addPassword`).post({})) as Record<string, string>;
-      const early = new ClientSecretCredential(tenant.tenantId, String(app.data.appId), credential.secretText!, { authorityHost: tenant.url, disableInstanceDiscovery: true });
+      const credential = (await graph.api(`/applications/${String(app.data.id)}/addPassword`).post({})) as Record<
+        string,
+        string
+      >;
+      const early = new ClientSecretCredential(tenant.tenantId, String(app.data.appId), credential.secretText!, {
+        authorityHost: tenant.url,
+        disableInstanceDiscovery: true,
+      });
       await expect(early.getToken(`${tenant.url}/.default`)).rejects.toThrow(/AADSTS7000215/);
       clock.advance(61_000);
-      const later = new ClientSecretCredential(tenant.tenantId, String(app.data.appId), credential.secretText!, { authorityHost: tenant.url, disableInstanceDiscovery: true });
+      const later = new ClientSecretCredential(tenant.tenantId, String(app.data.appId), credential.secretText!, {
+        authorityHost: tenant.url,
+        disableInstanceDiscovery: true,
+      });
 
       await expect(later.getToken(`${tenant.url}/.default`)).resolves.toMatchObject({ token: expect.any(String) });
     });
@@ -330,10 +456,15 @@ describe('the local tenant application endpoints', () => {
       const app = fixture.addApp('Billing');
       await start();
 
-      const { secretText, keyId } = (await graph.api(`/applications/${String(app.data.id)}/addPassword`).post({})) as Record<string, string>;
+      const { secretText, keyId } = (await graph
+        .api(`/applications/${String(app.data.id)}/addPassword`)
+        .post({})) as Record<string, string>;
       const reads = [
         await graph.api(`/applications/${String(app.data.id)}`).get(),
-        await graph.api(`/applications/${String(app.data.id)}`).select('passwordCredentials').get(),
+        await graph
+          .api(`/applications/${String(app.data.id)}`)
+          .select('passwordCredentials')
+          .get(),
         await graph.api('/applications').get(),
         await graph.api('/applications/delta').get(),
       ];
@@ -341,17 +472,26 @@ describe('the local tenant application endpoints', () => {
       for (const read of reads) expect(JSON.stringify(read)).not.toContain(secretText);
       expect(JSON.stringify(tenant.state().toJSON())).not.toContain(secretText);
       expect(JSON.stringify(reads[0])).toContain(keyId);
-      expect((reads[0] as { passwordCredentials: Array<Record<string, unknown>> }).passwordCredentials[0]).toMatchObject({ keyId, secretText: null, hint: secretText!.slice(0, 3) });
+      expect(
+        (reads[0] as { passwordCredentials: Array<Record<string, unknown>> }).passwordCredentials[0],
+      ).toMatchObject({ keyId, secretText: null, hint: secretText!.slice(0, 3) });
     });
 
     test('when a password is removed, then Graph answers 204, the secret stops working, and an unknown keyId is an error', async () => {
       const app = fixture.addApp('Billing');
       await start();
-      const { secretText, keyId } = (await graph.api(`/applications/${String(app.data.id)}/addPassword`).post({})) as Record<string, string>;
+      const { secretText, keyId } = (await graph
+        .api(`/applications/${String(app.data.id)}/addPassword`)
+        .post({})) as Record<string, string>;
 
-      const removed = await raw(graph, `/applications(appId='${String(app.data.appId)}')/removePassword`, 'POST', { keyId });
+      const removed = await raw(graph, `/applications(appId='${String(app.data.appId)}')/removePassword`, 'POST', {
+        keyId,
+      });
       const again = await failure(graph.api(`/applications/${String(app.data.id)}/removePassword`).post({ keyId }));
-      const credential = new ClientSecretCredential(tenant.tenantId, String(app.data.appId), secretText!, { authorityHost: tenant.url, disableInstanceDiscovery: true });
+      const credential = new ClientSecretCredential(tenant.tenantId, String(app.data.appId), secretText!, {
+        authorityHost: tenant.url,
+        disableInstanceDiscovery: true,
+      });
 
       expect(removed.status).toBe(204);
       expect(again.statusCode).toBe(404);
@@ -367,12 +507,22 @@ describe('the local tenant application endpoints', () => {
       const certificate = await testCertificate('registrar-test', notBefore, new Date('2027-01-01T00:00:00Z'));
       await start();
 
-      const patched = await raw(graph, `/applications/${String(app.data.id)}`, 'PATCH', { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: certificate.der }] });
-      const plain = (await graph.api(`/applications/${String(app.data.id)}`).get()) as { keyCredentials: Array<Record<string, unknown>> };
-      const selected = (await graph.api(`/applications/${String(app.data.id)}`).select('keyCredentials').get()) as { keyCredentials: Array<Record<string, unknown>> };
+      const patched = await raw(graph, `/applications/${String(app.data.id)}`, 'PATCH', {
+        keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: certificate.der }],
+      });
+      const plain = (await graph.api(`/applications/${String(app.data.id)}`).get()) as {
+        keyCredentials: Array<Record<string, unknown>>;
+      };
+      const selected = (await graph
+        .api(`/applications/${String(app.data.id)}`)
+        .select('keyCredentials')
+        .get()) as { keyCredentials: Array<Record<string, unknown>> };
       // Sending back what a plain GET returned (key: null) keeps the certificate.
       await graph.api(`/applications/${String(app.data.id)}`).patch({ keyCredentials: plain.keyCredentials });
-      const kept = (await graph.api(`/applications/${String(app.data.id)}`).select('keyCredentials').get()) as { keyCredentials: Array<Record<string, unknown>> };
+      const kept = (await graph
+        .api(`/applications/${String(app.data.id)}`)
+        .select('keyCredentials')
+        .get()) as { keyCredentials: Array<Record<string, unknown>> };
 
       expect(patched.status).toBe(204);
       expect(plain.keyCredentials[0]).toMatchObject({
@@ -393,7 +543,11 @@ describe('the local tenant application endpoints', () => {
       const app = fixture.addApp('Billing');
       await start();
 
-      const error = await failure(graph.api(`/applications/${String(app.data.id)}`).patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: 'bm90IGEgY2VydA==' }] }));
+      const error = await failure(
+        graph
+          .api(`/applications/${String(app.data.id)}`)
+          .patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: 'bm90IGEgY2VydA==' }] }),
+      );
 
       expect([error.statusCode, error.code]).toEqual([400, 'Request_BadRequest']);
       expect(app.data.keyCredentials).toEqual([]);

@@ -8,7 +8,12 @@ import type { RunningTenant } from '../../src/local/tenant/server';
 import { graphClientFor, pipelineTestRoutes, startTestTenant } from '../helpers/tenant';
 
 interface BatchResponse {
-  responses: Array<{ id: string; status: number; headers: Record<string, string>; body?: Record<string, unknown> & { error?: { code: string; message: string } } }>;
+  responses: Array<{
+    id: string;
+    status: number;
+    headers: Record<string, string>;
+    body?: Record<string, unknown> & { error?: { code: string; message: string } };
+  }>;
 }
 
 const demo = demoTenant();
@@ -20,7 +25,11 @@ describe('the local tenant $batch', () => {
   beforeEach(async () => {
     tenant = await startTestTenant({ data: structuredClone(demo.data), routes: [pipelineTestRoutes] });
     const { client } = graphClientFor(tenant, demo.registrar.clientId, demo.registrar.clientSecret);
-    post = async (body) => (await client.api('/$batch').middlewareOptions([new RetryHandlerOptions(0, 0)]).post(body)) as BatchResponse;
+    post = async (body) =>
+      (await client
+        .api('/$batch')
+        .middlewareOptions([new RetryHandlerOptions(0, 0)])
+        .post(body)) as BatchResponse;
   });
   afterEach(async () => {
     await tenant.stop();
@@ -47,7 +56,14 @@ describe('the local tenant $batch', () => {
     const result = await post({
       requests: [
         { id: '1', method: 'GET', url: '/applications/00000000-0000-4000-8000-000000000000' },
-        { id: '2', method: 'POST', url: '/applications', headers: json, body: { displayName: 'never' }, dependsOn: ['1'] },
+        {
+          id: '2',
+          method: 'POST',
+          url: '/applications',
+          headers: json,
+          body: { displayName: 'never' },
+          dependsOn: ['1'],
+        },
         { id: '3', method: 'GET', url: '/applications/{nothing}', dependsOn: ['2'] },
         { id: '4', method: 'GET', url: '/applications' },
       ],
@@ -79,17 +95,23 @@ describe('the local tenant $batch', () => {
         { id: 'A', method: 'GET', url: '/applications' },
       ],
     }).catch((err: { statusCode: number }) => err);
-    const missing = await post({ requests: [{ id: 'a', method: 'GET', url: '/applications', dependsOn: ['b'] }] }).catch((err: { statusCode: number }) => err);
+    const missing = await post({
+      requests: [{ id: 'a', method: 'GET', url: '/applications', dependsOn: ['b'] }],
+    }).catch((err: { statusCode: number }) => err);
 
     expect(duplicate).toMatchObject({ statusCode: 400 });
     expect(missing).toMatchObject({ statusCode: 400 });
   });
 
   test('when a write has no Content-Type header, then that request answers 400 as Graph does', async () => {
-    const result = await post({ requests: [{ id: '1', method: 'POST', url: '/applications', body: { displayName: 'x' } }] });
+    const result = await post({
+      requests: [{ id: '1', method: 'POST', url: '/applications', body: { displayName: 'x' } }],
+    });
 
     expect(result.responses[0]).toMatchObject({ id: '1', status: 400 });
-    expect(result.responses[0]!.body!.error!.message).toBe('Write request id : 1 does not contain Content-Type header or body.');
+    expect(result.responses[0]!.body!.error!.message).toBe(
+      'Write request id : 1 does not contain Content-Type header or body.',
+    );
   });
 
   test('when the app is throttled, then each inner request is throttled on its own with its Retry-After', async () => {

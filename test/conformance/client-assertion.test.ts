@@ -43,7 +43,12 @@ function tenantWith(certificates: SelfSignedCertificate[], usableFrom = 0): Tena
 }
 
 function credentialFor(tenant: RunningTenant, cert: SelfSignedCertificate): ClientCertificateCredential {
-  return new ClientCertificateCredential(tenantId, appId, { certificate: `${cert.keyPem}${cert.certPem}` }, { authorityHost: tenant.url, disableInstanceDiscovery: true });
+  return new ClientCertificateCredential(
+    tenantId,
+    appId,
+    { certificate: `${cert.keyPem}${cert.certPem}` },
+    { authorityHost: tenant.url, disableInstanceDiscovery: true },
+  );
 }
 
 describe('the local tenant token endpoint with a certificate', () => {
@@ -57,35 +62,48 @@ describe('the local tenant token endpoint with a certificate', () => {
 
     const token = await credentialFor(tenant, valid).getToken('https://graph.microsoft.com/.default');
 
-    const claims = JSON.parse(Buffer.from(token.token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(token.token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(claims).toMatchObject({ appid: appId, tid: tenantId, aud: 'https://graph.microsoft.com' });
   });
 
   test('when the app signs with a certificate it never uploaded, then Entra answers AADSTS700027 key not found', async () => {
     tenant = await startTestTenant({ data: tenantWith([valid]), routes: [] });
 
-    await expect(credentialFor(tenant, other).getToken('https://graph.microsoft.com/.default')).rejects.toThrow(/AADSTS700027[\s\S]*The key was not found/);
+    await expect(credentialFor(tenant, other).getToken('https://graph.microsoft.com/.default')).rejects.toThrow(
+      /AADSTS700027[\s\S]*The key was not found/,
+    );
   });
 
   test('when the uploaded certificate has expired, then Entra answers AADSTS700027 key expired', async () => {
     tenant = await startTestTenant({ data: tenantWith([expired]), routes: [] });
 
-    await expect(credentialFor(tenant, expired).getToken('https://graph.microsoft.com/.default')).rejects.toThrow(/AADSTS700027[\s\S]*The key used is expired/);
+    await expect(credentialFor(tenant, expired).getToken('https://graph.microsoft.com/.default')).rejects.toThrow(
+      /AADSTS700027[\s\S]*The key used is expired/,
+    );
   });
 
   test('when the certificate was uploaded a moment ago, then it is not usable until it has propagated', async () => {
     tenant = await startTestTenant({ data: tenantWith([valid], Date.now() + 60_000), routes: [] });
 
-    await expect(credentialFor(tenant, valid).getToken('https://graph.microsoft.com/.default')).rejects.toThrow(/AADSTS700027/);
+    await expect(credentialFor(tenant, valid).getToken('https://graph.microsoft.com/.default')).rejects.toThrow(
+      /AADSTS700027/,
+    );
   });
 
   test('when an assertion is signed by the right thumbprint but another key, aimed at another endpoint, or stale, then it is refused', async () => {
     tenant = await startTestTenant({ data: tenantWith([valid]), routes: [] });
     const endpoint = `${tenant.url}/${tenantId}/oauth2/v2.0/token`;
     const assertion = (key: string, aud: string, shiftSeconds = 0) => {
-      const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5t: Buffer.from(valid.thumbprint, 'hex').toString('base64url') })).toString('base64url');
+      const header = Buffer.from(
+        JSON.stringify({ alg: 'RS256', typ: 'JWT', x5t: Buffer.from(valid.thumbprint, 'hex').toString('base64url') }),
+      ).toString('base64url');
       const now = Math.floor(Date.now() / 1000) + shiftSeconds;
-      const payload = Buffer.from(JSON.stringify({ aud, iss: appId, sub: appId, nbf: now, exp: now + 600, jti: newObjectId() })).toString('base64url');
+      const payload = Buffer.from(
+        JSON.stringify({ aud, iss: appId, sub: appId, nbf: now, exp: now + 600, jti: newObjectId() }),
+      ).toString('base64url');
       const signature = sign('sha256', Buffer.from(`${header}.${payload}`), key);
       return `${header}.${payload}.${signature.toString('base64url')}`;
     };
@@ -100,7 +118,10 @@ describe('the local tenant token endpoint with a certificate', () => {
           client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
           client_assertion: clientAssertion,
         }),
-      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error?: string; error_codes?: number[] } }));
+      }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { error?: string; error_codes?: number[] },
+      }));
 
     const good = await ask(assertion(valid.keyPem, endpoint));
     const forged = await ask(assertion(other.keyPem, endpoint));
@@ -111,6 +132,8 @@ describe('the local tenant token endpoint with a certificate', () => {
     expect(forged).toMatchObject({ status: 401, body: { error: 'invalid_client', error_codes: [700027] } });
     expect(elsewhere).toMatchObject({ status: 401, body: { error: 'invalid_client', error_codes: [700027] } });
     expect(stale).toMatchObject({ status: 401, body: { error: 'invalid_client', error_codes: [700024] } });
-    expect(createHash('sha1').update(Buffer.from(valid.der, 'base64')).digest('hex').toUpperCase()).toBe(valid.thumbprint);
+    expect(createHash('sha1').update(Buffer.from(valid.der, 'base64')).digest('hex').toUpperCase()).toBe(
+      valid.thumbprint,
+    );
   });
 });

@@ -10,12 +10,21 @@ import type { FaultPolicy } from '../../src/local/tenant/faults';
 import { demoTenant } from '../../src/local/tenant/seed';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { graphClientFor, pipelineTestRoutes, startTestTenant } from '../helpers/tenant';
-import { ApplicationsFixture, clientFor, failure, raw, startApplicationsTenant, testCertificate } from '../helpers/tenant-fixtures';
+import {
+  ApplicationsFixture,
+  clientFor,
+  failure,
+  raw,
+  startApplicationsTenant,
+  testCertificate,
+} from '../helpers/tenant-fixtures';
 
 const demo = demoTenant();
 const { clientId, clientSecret } = demo.registrar;
 
-async function start(faults?: FaultPolicy): Promise<{ tenant: RunningTenant; get: (path: string) => Promise<Response> }> {
+async function start(
+  faults?: FaultPolicy,
+): Promise<{ tenant: RunningTenant; get: (path: string) => Promise<Response> }> {
   const tenant = await startTestTenant({ data: structuredClone(demo.data), routes: [pipelineTestRoutes], faults });
   const { credential } = graphClientFor(tenant, clientId, clientSecret);
   const token = (await credential.getToken(`${tenant.url}/.default`)).token;
@@ -44,10 +53,14 @@ describe('local tenant faults', () => {
     expect(second.status).toBe(429);
     // One unit left, two needed, half a unit per second: two seconds.
     expect(second.headers.get('retry-after')).toBe('2');
-    expect(second.headers.get('x-ms-throttle-scope')).toBe(`Tenant_Application/ReadWrite/${clientId}/${tenant.tenantId}`);
+    expect(second.headers.get('x-ms-throttle-scope')).toBe(
+      `Tenant_Application/ReadWrite/${clientId}/${tenant.tenantId}`,
+    );
     expect(second.headers.get('x-ms-throttle-information')).toBe('ResourceUnitLimitExceeded');
     expect(second.headers.get('x-ms-resource-unit')).toBe('2');
-    const body = (await second.json()) as { error: { code: string; message: string; innerError: Record<string, string> } };
+    const body = (await second.json()) as {
+      error: { code: string; message: string; innerError: Record<string, string> };
+    };
     expect(body.error.code).toBe('Request_ThrottledTemporarily');
     expect(body.error.message).toBe('Your request is throttled temporarily. Please try after 2 seconds.');
     expect(body.error.innerError['request-id']).toEqual(expect.any(String));
@@ -69,7 +82,9 @@ describe('local tenant faults', () => {
   test('when the write quota is used up, then writes get 429 WriteLimitExceeded while reads still work', async () => {
     const started = await start();
     tenant = started.tenant;
-    tenant.faults.configure({ throttle: { capacity: 100, refillPerSecond: 10, writes: { capacity: 1, refillPerSecond: 0.1 } } });
+    tenant.faults.configure({
+      throttle: { capacity: 100, refillPerSecond: 10, writes: { capacity: 1, refillPerSecond: 0.1 } },
+    });
     const { client } = graphClientFor(tenant, clientId, clientSecret);
 
     await client.api('/applications').post({ displayName: 'one' });
@@ -138,7 +153,9 @@ describe('local tenant faults', () => {
     expect(list.value.map((a) => a.displayName)).toContain('lost in transit');
     expect(tenant.faults.settings().loseResponses).toBe(0);
     // Only the next N writes: the following one is answered.
-    await expect(client.api('/applications').post({ displayName: 'answered' })).resolves.toMatchObject({ displayName: 'answered' });
+    await expect(client.api('/applications').post({ displayName: 'answered' })).resolves.toMatchObject({
+      displayName: 'answered',
+    });
   });
 
   test('when latency is set, then every Graph call takes at least that long', async () => {
@@ -193,12 +210,23 @@ describe('local tenant concurrency conflicts on credential writes', () => {
     const existing = (await graph.api(`/applications/${id}/addPassword`).post({})) as { keyId: string };
     tenant.faults.configure({ concurrencyViolations: 3 });
 
-    const added = await failure(graph.api(`/applications/${id}/addPassword`).post({ passwordCredential: { displayName: 'raced' } }));
+    const added = await failure(
+      graph.api(`/applications/${id}/addPassword`).post({ passwordCredential: { displayName: 'raced' } }),
+    );
     const removed = await failure(graph.api(`/applications/${id}/removePassword`).post({ keyId: existing.keyId }));
-    const uploaded = await failure(graph.api(`/applications/${id}`).patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: certificate.der }] }));
-    const credentialsAfterConflicts = { passwords: (app.data.passwordCredentials as Array<{ keyId: string }>).map((c) => c.keyId), keys: app.data.keyCredentials };
+    const uploaded = await failure(
+      graph
+        .api(`/applications/${id}`)
+        .patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: certificate.der }] }),
+    );
+    const credentialsAfterConflicts = {
+      passwords: (app.data.passwordCredentials as Array<{ keyId: string }>).map((c) => c.keyId),
+      keys: app.data.keyCredentials,
+    };
     const left = tenant.faults.settings().concurrencyViolations;
-    const retried = await raw(graph, `/applications/${id}/addPassword`, 'POST', { passwordCredential: { displayName: 'retried' } });
+    const retried = await raw(graph, `/applications/${id}/addPassword`, 'POST', {
+      passwordCredential: { displayName: 'retried' },
+    });
 
     for (const error of [added, removed, uploaded]) {
       expect(error.statusCode).toBe(409);
@@ -219,7 +247,11 @@ describe('local tenant concurrency conflicts on credential writes', () => {
     tenant.faults.configure({ concurrencyViolations: 1 });
 
     const renamed = await raw(graph, `/applications/${String(app.data.id)}`, 'PATCH', { displayName: 'Billing v2' });
-    const invalid = await failure(graph.api(`/applications/${String(app.data.id)}/addPassword`).post({ passwordCredential: { endDateTime: 'tomorrow' } }));
+    const invalid = await failure(
+      graph
+        .api(`/applications/${String(app.data.id)}/addPassword`)
+        .post({ passwordCredential: { endDateTime: 'tomorrow' } }),
+    );
 
     expect(renamed.status).toBe(204);
     expect(invalid.statusCode).toBe(400);
@@ -228,7 +260,12 @@ describe('local tenant concurrency conflicts on credential writes', () => {
 
   test('when concurrency violations come from the admin API or TENANT_FAULTS, then they are validated like the other counted faults', async () => {
     tenant = await startTestTenant({ data: structuredClone(demo.data), routes: [pipelineTestRoutes] });
-    const put = (body: unknown) => fetch(`${tenant.url}/_emulator/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const put = (body: unknown) =>
+      fetch(`${tenant.url}/_emulator/faults`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
 
     const accepted = await put({ concurrencyViolations: 2 });
     const refused = await put({ concurrencyViolations: -1 });

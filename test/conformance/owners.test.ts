@@ -4,11 +4,19 @@
  */
 import { type Client, ResponseType } from '@microsoft/microsoft-graph-client';
 import type { RunningTenant } from '../../src/local/tenant/server';
-import { clientFor, DirectoryFixture, type FixtureApp, graphFailure, startDirectoryTenant, TestClock } from '../helpers/tenant-directory-fixtures';
+import {
+  clientFor,
+  DirectoryFixture,
+  type FixtureApp,
+  graphFailure,
+  startDirectoryTenant,
+  TestClock,
+} from '../helpers/tenant-directory-fixtures';
 
 const GRAPH_REF = (id: string) => ({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${id}` });
 const DUPLICATE = "One or more added object references already exist for the following modified properties: 'owners'.";
-const NOT_AN_OWNER = "One or more removed object references do not exist for the following modified properties: 'owners'.";
+const NOT_AN_OWNER =
+  "One or more removed object references do not exist for the following modified properties: 'owners'.";
 
 describe('owners', () => {
   let fixture: DirectoryFixture;
@@ -51,34 +59,56 @@ describe('owners', () => {
   }
 
   test('when a user is added as owner of an application, then Graph answers 204 and lists the owner as a directory object with its @odata.type', async () => {
-    const added = (await client.api(`/applications/${payroll.objectId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
-    const owners = (await client.api(`/applications/${payroll.objectId}/owners`).get()) as Record<string, unknown> & { value: Array<Record<string, unknown>> };
+    const added = (await client
+      .api(`/applications/${payroll.objectId}/owners/$ref`)
+      .responseType(ResponseType.RAW)
+      .post(GRAPH_REF(alice))) as Response;
+    const owners = (await client.api(`/applications/${payroll.objectId}/owners`).get()) as Record<string, unknown> & {
+      value: Array<Record<string, unknown>>;
+    };
 
     expect(added.status).toBe(204);
     expect(owners['@odata.context']).toBe(`${tenant!.url}/v1.0/$metadata#directoryObjects`);
-    expect(owners.value).toEqual([expect.objectContaining({ '@odata.type': '#microsoft.graph.user', id: alice, displayName: 'Alice Adams' })]);
+    expect(owners.value).toEqual([
+      expect.objectContaining({ '@odata.type': '#microsoft.graph.user', id: alice, displayName: 'Alice Adams' }),
+    ]);
   });
 
   test('when the same owner is added twice, then the second answers 400 with the "already exist" message', async () => {
     await client.api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(alice));
 
-    const failure = await graphFailure(client.api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(alice)));
+    const failure = await graphFailure(
+      client.api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(alice)),
+    );
 
     expect(failure).toMatchObject({ status: 400, code: 'Request_BadRequest', message: DUPLICATE });
   });
 
   test('when a service principal is added by appId key with the emulator’s own URL in @odata.id, then it is listed as #microsoft.graph.servicePrincipal', async () => {
-    await client.api(`/applications(appId='${payroll.appId}')/owners/$ref`).post({ '@odata.id': `${tenant!.url}/v1.0/directoryObjects/${payroll.spId}` });
+    await client
+      .api(`/applications(appId='${payroll.appId}')/owners/$ref`)
+      .post({ '@odata.id': `${tenant!.url}/v1.0/directoryObjects/${payroll.spId}` });
 
-    const owners = (await client.api(`/applications(appId='${payroll.appId}')/owners`).get()) as { value: Array<Record<string, unknown>> };
+    const owners = (await client.api(`/applications(appId='${payroll.appId}')/owners`).get()) as {
+      value: Array<Record<string, unknown>>;
+    };
 
-    expect(owners.value).toEqual([expect.objectContaining({ '@odata.type': '#microsoft.graph.servicePrincipal', id: payroll.spId, appId: payroll.appId })]);
+    expect(owners.value).toEqual([
+      expect.objectContaining({
+        '@odata.type': '#microsoft.graph.servicePrincipal',
+        id: payroll.spId,
+        appId: payroll.appId,
+      }),
+    ]);
   });
 
   test('when an owner is removed, then Graph answers 204, and removing a non-owner answers 400', async () => {
     await client.api(`/servicePrincipals/${payroll.spId}/owners/$ref`).post(GRAPH_REF(alice));
 
-    const removed = (await client.api(`/servicePrincipals/${payroll.spId}/owners/${alice}/$ref`).responseType(ResponseType.RAW).delete()) as Response;
+    const removed = (await client
+      .api(`/servicePrincipals/${payroll.spId}/owners/${alice}/$ref`)
+      .responseType(ResponseType.RAW)
+      .delete()) as Response;
     const again = await graphFailure(client.api(`/servicePrincipals/${payroll.spId}/owners/${alice}/$ref`).delete());
     const owners = (await client.api(`/servicePrincipals/${payroll.spId}/owners`).get()) as { value: unknown[] };
 
@@ -88,11 +118,24 @@ describe('owners', () => {
   });
 
   test('when the owner does not exist, is still replicating, or the reference is not a directory object URL, then Graph refuses it', async () => {
-    const unknown = await graphFailure(client.api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF('0b1c2d3e-4f50-4617-8283-949596979899')));
-    const replicating = await graphFailure(client.api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(newcomer)));
-    const malformed = await graphFailure(client.api(`/applications/${payroll.objectId}/owners/$ref`).post({ '@odata.id': `https://example.com/v1.0/users/${alice}` }));
+    const unknown = await graphFailure(
+      client
+        .api(`/applications/${payroll.objectId}/owners/$ref`)
+        .post(GRAPH_REF('0b1c2d3e-4f50-4617-8283-949596979899')),
+    );
+    const replicating = await graphFailure(
+      client.api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(newcomer)),
+    );
+    const malformed = await graphFailure(
+      client
+        .api(`/applications/${payroll.objectId}/owners/$ref`)
+        .post({ '@odata.id': `https://example.com/v1.0/users/${alice}` }),
+    );
     clock.advance(61_000);
-    const later = (await client.api(`/applications/${payroll.objectId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(newcomer))) as Response;
+    const later = (await client
+      .api(`/applications/${payroll.objectId}/owners/$ref`)
+      .responseType(ResponseType.RAW)
+      .post(GRAPH_REF(newcomer))) as Response;
 
     expect(unknown).toMatchObject({ status: 404, code: 'Request_ResourceNotFound' });
     expect(replicating).toMatchObject({ status: 404, code: 'Request_ResourceNotFound' });
@@ -101,35 +144,64 @@ describe('owners', () => {
   });
 
   test('when the caller has Application.ReadWrite.All without Directory.Read.All, then adding an owner answers 403', async () => {
-    const failure = await graphFailure(clientFor(tenant!, noDirectoryRead).api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(alice)));
+    const failure = await graphFailure(
+      clientFor(tenant!, noDirectoryRead).api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(alice)),
+    );
 
     expect(failure).toMatchObject({ status: 403, code: 'Authorization_RequestDenied' });
   });
 
   test('when the caller holds only Application.ReadWrite.OwnedBy (and Directory.Read.All), then adding an owner to an application answers 403 even when it owns it, as Graph does; its own service principal takes one', async () => {
     const botClient = clientFor(tenant!, bot);
-    const denied = { status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' };
+    const denied = {
+      status: 403,
+      code: 'Authorization_RequestDenied',
+      message: 'Insufficient privileges to complete the operation.',
+    };
 
-    const onApp = await graphFailure(botClient.api(`/applications/${owned.objectId}/owners/$ref`).post(GRAPH_REF(alice)));
-    const onAppByAppId = await graphFailure(botClient.api(`/applications(appId='${owned.appId}')/owners/$ref`).post(GRAPH_REF(alice)));
-    const notOwned = await graphFailure(botClient.api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(alice)));
-    const notOwnedSp = await graphFailure(botClient.api(`/servicePrincipals/${payroll.spId}/owners/$ref`).post(GRAPH_REF(alice)));
-    const owners = (await botClient.api(`/applications/${owned.objectId}/owners`).get()) as { value: Array<{ id: string }> };
+    const onApp = await graphFailure(
+      botClient.api(`/applications/${owned.objectId}/owners/$ref`).post(GRAPH_REF(alice)),
+    );
+    const onAppByAppId = await graphFailure(
+      botClient.api(`/applications(appId='${owned.appId}')/owners/$ref`).post(GRAPH_REF(alice)),
+    );
+    const notOwned = await graphFailure(
+      botClient.api(`/applications/${payroll.objectId}/owners/$ref`).post(GRAPH_REF(alice)),
+    );
+    const notOwnedSp = await graphFailure(
+      botClient.api(`/servicePrincipals/${payroll.spId}/owners/$ref`).post(GRAPH_REF(alice)),
+    );
+    const owners = (await botClient.api(`/applications/${owned.objectId}/owners`).get()) as {
+      value: Array<{ id: string }>;
+    };
     // Microsoft's service principal page has no such note: OwnedBy reaches the service principal it owns.
-    const onSp = (await botClient.api(`/servicePrincipals/${owned.spId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
+    const onSp = (await botClient
+      .api(`/servicePrincipals/${owned.spId}/owners/$ref`)
+      .responseType(ResponseType.RAW)
+      .post(GRAPH_REF(alice))) as Response;
 
-    expect([onApp, onAppByAppId, notOwned, notOwnedSp]).toEqual([denied, denied, denied, denied].map((d) => expect.objectContaining(d)));
+    expect([onApp, onAppByAppId, notOwned, notOwnedSp]).toEqual(
+      [denied, denied, denied, denied].map((d) => expect.objectContaining(d)),
+    );
     expect(owners.value.map((o) => o.id)).toEqual([bot.spId]);
     expect(onSp.status).toBe(204);
   });
 
   test('when the caller holds Application.ReadWrite.OwnedBy with Application.ReadWrite.All (and Directory.Read.All), then it adds owners to any app and service principal', async () => {
-    const both = fixture.app('Both', { roles: ['Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All', 'Directory.Read.All'] });
+    const both = fixture.app('Both', {
+      roles: ['Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All', 'Directory.Read.All'],
+    });
     const restarted = await restart();
     const bothClient = clientFor(restarted, both);
 
-    const onOwned = (await bothClient.api(`/applications/${owned.objectId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
-    const onOther = (await bothClient.api(`/servicePrincipals/${payroll.spId}/owners/$ref`).responseType(ResponseType.RAW).post(GRAPH_REF(alice))) as Response;
+    const onOwned = (await bothClient
+      .api(`/applications/${owned.objectId}/owners/$ref`)
+      .responseType(ResponseType.RAW)
+      .post(GRAPH_REF(alice))) as Response;
+    const onOther = (await bothClient
+      .api(`/servicePrincipals/${payroll.spId}/owners/$ref`)
+      .responseType(ResponseType.RAW)
+      .post(GRAPH_REF(alice))) as Response;
 
     expect(onOwned.status).toBe(204);
     expect(onOther.status).toBe(204);
@@ -141,9 +213,17 @@ describe('owners', () => {
     fixture.data.applications[payroll.objectId]!.owners.push(alice);
     const botClient = clientFor(await restart(), bot);
 
-    const fromApp = (await botClient.api(`/applications/${owned.objectId}/owners/${alice}/$ref`).responseType(ResponseType.RAW).delete()) as Response;
-    const fromSp = (await botClient.api(`/servicePrincipals/${owned.spId}/owners/${alice}/$ref`).responseType(ResponseType.RAW).delete()) as Response;
-    const notOwned = await graphFailure(botClient.api(`/applications/${payroll.objectId}/owners/${alice}/$ref`).delete());
+    const fromApp = (await botClient
+      .api(`/applications/${owned.objectId}/owners/${alice}/$ref`)
+      .responseType(ResponseType.RAW)
+      .delete()) as Response;
+    const fromSp = (await botClient
+      .api(`/servicePrincipals/${owned.spId}/owners/${alice}/$ref`)
+      .responseType(ResponseType.RAW)
+      .delete()) as Response;
+    const notOwned = await graphFailure(
+      botClient.api(`/applications/${payroll.objectId}/owners/${alice}/$ref`).delete(),
+    );
 
     expect(fromApp.status).toBe(204);
     expect(fromSp.status).toBe(204);

@@ -20,7 +20,8 @@ describe('the local tenant data folder', () => {
     // The certificate this worker trusts (global setup), so the new tenant's https is trusted too.
     const trusted = process.env.TEST_TENANT_CERT_DIR!;
     mkdirSync(join(dataDir, 'certs'));
-    for (const file of ['tenant-cert.pem', 'tenant-key.pem']) copyFileSync(join(trusted, file), join(dataDir, 'certs', file));
+    for (const file of ['tenant-cert.pem', 'tenant-key.pem'])
+      copyFileSync(join(trusted, file), join(dataDir, 'certs', file));
   });
   afterEach(async () => {
     await local?.stop();
@@ -35,7 +36,10 @@ describe('the local tenant data folder', () => {
     expect(local.registrar).toEqual(demoTenant().registrar);
     expect(local.caBundlePath).toBe(join(dataDir, 'certs', 'ca-bundle.pem'));
     expect(loadTenant(dataDir)?.tenantId).toBe(local.tenantId);
-    const credential = new ClientSecretCredential(local.tenantId, local.registrar!.clientId, DEMO_REGISTRAR_SECRET, { authorityHost: local.url, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(local.tenantId, local.registrar!.clientId, DEMO_REGISTRAR_SECRET, {
+      authorityHost: local.url,
+      disableInstanceDiscovery: true,
+    });
     await expect(credential.getToken(`${local.url}/.default`)).resolves.toBeTruthy();
   });
 
@@ -43,8 +47,16 @@ describe('the local tenant data folder', () => {
     local = await startLocalTenant({ dataDir, port: 0, saveDelayMs: 10_000 });
     const token = local.tenant.identity.issueToken(local.registrar!.clientId);
     const changed = structuredClone(local.tenant.state().data);
-    changed.users['0d0d0d0d-0000-4000-8000-000000000001'] = { data: { id: '0d0d0d0d-0000-4000-8000-000000000001', displayName: 'Added before the restart' }, visibleFrom: 0, sequence: 1 };
-    const seeded = await fetch(`${local.url}/_emulator/seed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(changed) });
+    changed.users['0d0d0d0d-0000-4000-8000-000000000001'] = {
+      data: { id: '0d0d0d0d-0000-4000-8000-000000000001', displayName: 'Added before the restart' },
+      visibleFrom: 0,
+      sequence: 1,
+    };
+    const seeded = await fetch(`${local.url}/_emulator/seed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(changed),
+    });
     expect(seeded.status).toBe(200);
     // The save is debounced far beyond the test: stop() must flush it.
     await local.stop();
@@ -52,7 +64,9 @@ describe('the local tenant data folder', () => {
     local = await startLocalTenant({ dataDir, port: 0 });
 
     expect(local.seeded).toBe(false);
-    expect(local.tenant.state().data.users['0d0d0d0d-0000-4000-8000-000000000001']?.data.displayName).toBe('Added before the restart');
+    expect(local.tenant.state().data.users['0d0d0d0d-0000-4000-8000-000000000001']?.data.displayName).toBe(
+      'Added before the restart',
+    );
     expect(local.tenant.identity.verify(`Bearer ${token}`).appId).toBe(local.registrar!.clientId);
     expect(readdirSync(dataDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(existsSync(join(dataDir, 'tenant-signing-key.json'))).toBe(true);
@@ -71,7 +85,10 @@ describe('the local tenant data folder', () => {
     const apps = (await client.api('/applications').top(1).get()) as { value: unknown[] };
 
     expect(local.seeded).toBe(false);
-    expect(data.defaultAppManagementPolicy).toMatchObject({ id: '00000000-0000-0000-0000-000000000000', isEnabled: false });
+    expect(data.defaultAppManagementPolicy).toMatchObject({
+      id: '00000000-0000-0000-0000-000000000000',
+      isEnabled: false,
+    });
     expect(data.appManagementPolicies).toEqual({});
     expect(apps.value).toHaveLength(1);
   });

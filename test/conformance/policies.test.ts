@@ -8,15 +8,32 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import { addDuration, parseDuration } from '../../src/local/tenant/app-policies';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { graphClientFor } from '../helpers/tenant';
-import { ApplicationsFixture, type Caller, clientFor, failure, raw, startApplicationsTenant, testCertificate } from '../helpers/tenant-fixtures';
+import {
+  ApplicationsFixture,
+  type Caller,
+  clientFor,
+  failure,
+  raw,
+  startApplicationsTenant,
+  testCertificate,
+} from '../helpers/tenant-fixtures';
 
 const DAY = 86_400_000;
 const DEFAULT_POLICY_ID = '00000000-0000-0000-0000-000000000000';
 
-type Restriction = { restrictionType: string; maxLifetime?: string | null; restrictForAppsCreatedAfterDateTime?: string | null; state?: string };
+type Restriction = {
+  restrictionType: string;
+  maxLifetime?: string | null;
+  restrictForAppsCreatedAfterDateTime?: string | null;
+  state?: string;
+};
 
 const days = (n: number, from = new Date()) => new Date(from.getTime() + n * DAY).toISOString();
-const lifetime = (maxLifetime: string, restrictionType = 'passwordLifetime'): Restriction => ({ restrictionType, maxLifetime, restrictForAppsCreatedAfterDateTime: null });
+const lifetime = (maxLifetime: string, restrictionType = 'passwordLifetime'): Restriction => ({
+  restrictionType,
+  maxLifetime,
+  restrictForAppsCreatedAfterDateTime: null,
+});
 
 describe('the local tenant app management policies', () => {
   let tenant: RunningTenant;
@@ -39,29 +56,48 @@ describe('the local tenant app management policies', () => {
     graph = clientFor(tenant, admin);
   }
 
-  async function setDefault(passwordCredentials: Restriction[], keyCredentials: Restriction[] = [], isEnabled = true): Promise<void> {
-    await graph.api('/policies/defaultAppManagementPolicy').patch({ isEnabled, applicationRestrictions: { passwordCredentials, keyCredentials } });
+  async function setDefault(
+    passwordCredentials: Restriction[],
+    keyCredentials: Restriction[] = [],
+    isEnabled = true,
+  ): Promise<void> {
+    await graph
+      .api('/policies/defaultAppManagementPolicy')
+      .patch({ isEnabled, applicationRestrictions: { passwordCredentials, keyCredentials } });
   }
 
-  async function createPolicy(passwordCredentials: Restriction[], keyCredentials: Restriction[] = [], isEnabled = true): Promise<string> {
-    const created = (await graph
-      .api('/policies/appManagementPolicies')
-      .post({ displayName: 'Custom', description: 'for the test', isEnabled, restrictions: { passwordCredentials, keyCredentials } })) as { id: string };
+  async function createPolicy(
+    passwordCredentials: Restriction[],
+    keyCredentials: Restriction[] = [],
+    isEnabled = true,
+  ): Promise<string> {
+    const created = (await graph.api('/policies/appManagementPolicies').post({
+      displayName: 'Custom',
+      description: 'for the test',
+      isEnabled,
+      restrictions: { passwordCredentials, keyCredentials },
+    })) as { id: string };
     return created.id;
   }
 
   async function assign(appId: string, policyId: string): Promise<Response> {
-    return raw(graph, `/applications/${appId}/appManagementPolicies/$ref`, 'POST', { '@odata.id': `https://graph.microsoft.com/v1.0/policies/appManagementPolicies/${policyId}` });
+    return raw(graph, `/applications/${appId}/appManagementPolicies/$ref`, 'POST', {
+      '@odata.id': `https://graph.microsoft.com/v1.0/policies/appManagementPolicies/${policyId}`,
+    });
   }
 
-  const addPassword = (appId: string, passwordCredential: Record<string, string> = {}) => graph.api(`/applications/${appId}/addPassword`).post({ passwordCredential });
+  const addPassword = (appId: string, passwordCredential: Record<string, string> = {}) =>
+    graph.api(`/applications/${appId}/addPassword`).post({ passwordCredential });
 
   describe('the tenant default', () => {
     test('when a new tenant is read, then the default policy has Graph’s shape, disabled with empty restrictions', async () => {
       const reader = fixture.addCaller('Policy reader', ['Policy.Read.All']);
       await start();
 
-      const policy = (await clientFor(tenant, reader).api('/policies/defaultAppManagementPolicy').get()) as Record<string, unknown>;
+      const policy = (await clientFor(tenant, reader).api('/policies/defaultAppManagementPolicy').get()) as Record<
+        string,
+        unknown
+      >;
 
       expect(policy).toEqual({
         '@odata.context': `${tenant.url}/v1.0/$metadata#policies/defaultAppManagementPolicy/$entity`,
@@ -80,7 +116,13 @@ describe('the local tenant app management policies', () => {
       const response = await raw(graph, '/policies/defaultAppManagementPolicy', 'PATCH', {
         isEnabled: true,
         applicationRestrictions: {
-          passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P4DT12H30M5S', restrictForAppsCreatedAfterDateTime: '2017-01-01T10:37:00Z' }],
+          passwordCredentials: [
+            {
+              restrictionType: 'passwordLifetime',
+              maxLifetime: 'P4DT12H30M5S',
+              restrictForAppsCreatedAfterDateTime: '2017-01-01T10:37:00Z',
+            },
+          ],
         },
       });
       const policy = (await graph.api('/policies/defaultAppManagementPolicy').get()) as Record<string, unknown>;
@@ -91,7 +133,13 @@ describe('the local tenant app management policies', () => {
         displayName: 'Default app management tenant policy',
         applicationRestrictions: {
           passwordCredentials: [
-            { restrictionType: 'passwordLifetime', state: 'enabled', maxLifetime: 'P4DT12H30M5S', restrictForAppsCreatedAfterDateTime: '2017-01-01T10:37:00Z', excludeActors: null },
+            {
+              restrictionType: 'passwordLifetime',
+              state: 'enabled',
+              maxLifetime: 'P4DT12H30M5S',
+              restrictForAppsCreatedAfterDateTime: '2017-01-01T10:37:00Z',
+              excludeActors: null,
+            },
           ],
           keyCredentials: [],
         },
@@ -100,26 +148,70 @@ describe('the local tenant app management policies', () => {
     });
 
     test.each([
-      ['an unknown restrictionType', { passwordCredentials: [{ restrictionType: 'passwordForever', maxLifetime: 'P1D' }] }, /restrictionType/],
-      ['a key restriction in the password list', { passwordCredentials: [{ restrictionType: 'asymmetricKeyLifetime', maxLifetime: 'P1D' }] }, /restrictionType/],
-      ['a password restriction in the key list', { keyCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P1D' }] }, /restrictionType/],
-      ['a maxLifetime that is not ISO-8601', { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: '90 days' }] }, /maxLifetime/],
-      ['an empty duration', { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P' }] }, /maxLifetime/],
-      ['a lifetime restriction without maxLifetime', { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: null }] }, /maxLifetime/],
-      ['a date that is not a date', { passwordCredentials: [{ restrictionType: 'passwordAddition', restrictForAppsCreatedAfterDateTime: 'yesterday' }] }, /restrictForAppsCreatedAfterDateTime/],
-      ['an unknown state', { passwordCredentials: [{ restrictionType: 'passwordAddition', state: 'paused' }] }, /state/],
+      [
+        'an unknown restrictionType',
+        { passwordCredentials: [{ restrictionType: 'passwordForever', maxLifetime: 'P1D' }] },
+        /restrictionType/,
+      ],
+      [
+        'a key restriction in the password list',
+        { passwordCredentials: [{ restrictionType: 'asymmetricKeyLifetime', maxLifetime: 'P1D' }] },
+        /restrictionType/,
+      ],
+      [
+        'a password restriction in the key list',
+        { keyCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P1D' }] },
+        /restrictionType/,
+      ],
+      [
+        'a maxLifetime that is not ISO-8601',
+        { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: '90 days' }] },
+        /maxLifetime/,
+      ],
+      [
+        'an empty duration',
+        { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P' }] },
+        /maxLifetime/,
+      ],
+      [
+        'a lifetime restriction without maxLifetime',
+        { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: null }] },
+        /maxLifetime/,
+      ],
+      [
+        'a date that is not a date',
+        {
+          passwordCredentials: [
+            { restrictionType: 'passwordAddition', restrictForAppsCreatedAfterDateTime: 'yesterday' },
+          ],
+        },
+        /restrictForAppsCreatedAfterDateTime/,
+      ],
+      [
+        'an unknown state',
+        { passwordCredentials: [{ restrictionType: 'passwordAddition', state: 'paused' }] },
+        /state/,
+      ],
       ['an unknown property', { passwordCredentials: [], colour: 'blue' }, /The property 'colour' does not exist/],
-    ])('when the default is patched with %s, then Graph answers 400 and the policy is unchanged', async (_name, applicationRestrictions, message) => {
-      await start();
+    ])(
+      'when the default is patched with %s, then Graph answers 400 and the policy is unchanged',
+      async (_name, applicationRestrictions, message) => {
+        await start();
 
-      const error = await failure(graph.api('/policies/defaultAppManagementPolicy').patch({ isEnabled: true, applicationRestrictions }));
-      const policy = (await graph.api('/policies/defaultAppManagementPolicy').get()) as Record<string, unknown>;
+        const error = await failure(
+          graph.api('/policies/defaultAppManagementPolicy').patch({ isEnabled: true, applicationRestrictions }),
+        );
+        const policy = (await graph.api('/policies/defaultAppManagementPolicy').get()) as Record<string, unknown>;
 
-      expect(error.statusCode).toBe(400);
-      expect(error.code).toBe('Request_BadRequest');
-      expect(error.message).toMatch(message);
-      expect(policy).toMatchObject({ isEnabled: false, applicationRestrictions: { passwordCredentials: [], keyCredentials: [] } });
-    });
+        expect(error.statusCode).toBe(400);
+        expect(error.code).toBe('Request_BadRequest');
+        expect(error.message).toMatch(message);
+        expect(policy).toMatchObject({
+          isEnabled: false,
+          applicationRestrictions: { passwordCredentials: [], keyCredentials: [] },
+        });
+      },
+    );
 
     test('when isEnabled is not a boolean, then Graph answers 400', async () => {
       await start();
@@ -135,11 +227,18 @@ describe('the local tenant app management policies', () => {
       await start();
 
       const read = await failure(clientFor(tenant, appsOnly).api('/policies/defaultAppManagementPolicy').get());
-      const write = await failure(clientFor(tenant, reader).api('/policies/defaultAppManagementPolicy').patch({ isEnabled: true }));
-      const create = await failure(clientFor(tenant, reader).api('/policies/appManagementPolicies').post({ displayName: 'x', description: 'y' }));
+      const write = await failure(
+        clientFor(tenant, reader).api('/policies/defaultAppManagementPolicy').patch({ isEnabled: true }),
+      );
+      const create = await failure(
+        clientFor(tenant, reader).api('/policies/appManagementPolicies').post({ displayName: 'x', description: 'y' }),
+      );
 
       expect([read.statusCode, write.statusCode, create.statusCode]).toEqual([403, 403, 403]);
-      expect(read.body.error).toMatchObject({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
+      expect(read.body.error).toMatchObject({
+        code: 'Authorization_RequestDenied',
+        message: 'Insufficient privileges to complete the operation.',
+      });
       expect(fixture.data.defaultAppManagementPolicy.isEnabled).toBe(false);
     });
   });
@@ -151,7 +250,10 @@ describe('the local tenant app management policies', () => {
       await setDefault([lifetime('P90D')]);
 
       const refused = await failure(addPassword(String(app.data.id), { displayName: 'long', endDateTime: days(180) }));
-      const added = (await addPassword(String(app.data.id), { displayName: 'short', endDateTime: days(60) })) as { displayName: string; secretText: string };
+      const added = (await addPassword(String(app.data.id), { displayName: 'short', endDateTime: days(60) })) as {
+        displayName: string;
+        secretText: string;
+      };
 
       const message = `Credential lifetime exceeds the max value allowed as per assigned policy '${DEFAULT_POLICY_ID}'.`;
       expect(refused.statusCode).toBe(400);
@@ -159,11 +261,17 @@ describe('the local tenant app management policies', () => {
         code: 'CredentialInvalidLifetimeAsPerAppPolicy',
         message,
         details: [{ code: 'InvalidKeyEndDate', message, target: 'EndDate' }],
-        innerError: { date: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/), 'request-id': expect.any(String), 'client-request-id': expect.any(String) },
+        innerError: {
+          date: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/),
+          'request-id': expect.any(String),
+          'client-request-id': expect.any(String),
+        },
       });
       expect(added.displayName).toBe('short');
       expect(added.secretText).toHaveLength(40);
-      expect((app.data.passwordCredentials as Array<{ displayName: string }>).map((c) => c.displayName)).toEqual(['short']);
+      expect((app.data.passwordCredentials as Array<{ displayName: string }>).map((c) => c.displayName)).toEqual([
+        'short',
+      ]);
     });
 
     test('when no endDateTime is sent, then the implicit two-year lifetime is judged too and refused', async () => {
@@ -183,8 +291,12 @@ describe('the local tenant app management policies', () => {
       await setDefault([lifetime('P4DT12H30M5S')]);
       const start_ = '2030-01-01T00:00:00Z';
 
-      const exact = await raw(graph, `/applications/${String(app.data.id)}/addPassword`, 'POST', { passwordCredential: { startDateTime: start_, endDateTime: '2030-01-05T12:30:05Z' } });
-      const longer = await failure(addPassword(String(app.data.id), { startDateTime: start_, endDateTime: '2030-01-05T12:30:06Z' }));
+      const exact = await raw(graph, `/applications/${String(app.data.id)}/addPassword`, 'POST', {
+        passwordCredential: { startDateTime: start_, endDateTime: '2030-01-05T12:30:05Z' },
+      });
+      const longer = await failure(
+        addPassword(String(app.data.id), { startDateTime: start_, endDateTime: '2030-01-05T12:30:06Z' }),
+      );
 
       expect(exact.status).toBe(200);
       expect(longer.body.error?.code).toBe('CredentialInvalidLifetimeAsPerAppPolicy');
@@ -198,7 +310,12 @@ describe('the local tenant app management policies', () => {
       const endOfFebruary = await raw(graph, `/applications/${String(app.data.id)}/addPassword`, 'POST', {
         passwordCredential: { startDateTime: '2027-01-31T00:00:00Z', endDateTime: '2027-02-28T00:00:00Z' },
       });
-      const firstOfMarch = await failure(addPassword(String(app.data.id), { startDateTime: '2027-01-31T00:00:00Z', endDateTime: '2027-03-01T00:00:00Z' }));
+      const firstOfMarch = await failure(
+        addPassword(String(app.data.id), {
+          startDateTime: '2027-01-31T00:00:00Z',
+          endDateTime: '2027-03-01T00:00:00Z',
+        }),
+      );
 
       expect(endOfFebruary.status).toBe(200);
       expect(firstOfMarch.statusCode).toBe(400);
@@ -207,12 +324,17 @@ describe('the local tenant app management policies', () => {
     test('when passwordAddition applies, then addPassword is refused with CredentialTypeNotAllowedAsPerAppPolicy', async () => {
       const app = fixture.addApp('Billing');
       await start();
-      await setDefault([{ restrictionType: 'passwordAddition', maxLifetime: null, restrictForAppsCreatedAfterDateTime: null }]);
+      await setDefault([
+        { restrictionType: 'passwordAddition', maxLifetime: null, restrictForAppsCreatedAfterDateTime: null },
+      ]);
 
       const refused = await failure(addPassword(String(app.data.id), { endDateTime: days(1) }));
 
       expect(refused.statusCode).toBe(400);
-      expect(refused.body.error).toMatchObject({ code: 'CredentialTypeNotAllowedAsPerAppPolicy', message: expect.stringContaining(DEFAULT_POLICY_ID) });
+      expect(refused.body.error).toMatchObject({
+        code: 'CredentialTypeNotAllowedAsPerAppPolicy',
+        message: expect.stringContaining(DEFAULT_POLICY_ID),
+      });
       expect(app.data.passwordCredentials).toEqual([]);
     });
 
@@ -220,9 +342,17 @@ describe('the local tenant app management policies', () => {
       const older = fixture.addApp('Legacy', { createdDateTime: '2023-06-01T00:00:00.0000000Z' });
       const newer = fixture.addApp('Fresh', { createdDateTime: '2025-06-01T00:00:00.0000000Z' });
       await start();
-      await setDefault([{ restrictionType: 'passwordLifetime', maxLifetime: 'P90D', restrictForAppsCreatedAfterDateTime: '2024-01-01T00:00:00Z' }]);
+      await setDefault([
+        {
+          restrictionType: 'passwordLifetime',
+          maxLifetime: 'P90D',
+          restrictForAppsCreatedAfterDateTime: '2024-01-01T00:00:00Z',
+        },
+      ]);
 
-      const legacy = await raw(graph, `/applications/${String(older.data.id)}/addPassword`, 'POST', { passwordCredential: { endDateTime: days(180) } });
+      const legacy = await raw(graph, `/applications/${String(older.data.id)}/addPassword`, 'POST', {
+        passwordCredential: { endDateTime: days(180) },
+      });
       const fresh = await failure(addPassword(String(newer.data.id), { endDateTime: days(180) }));
 
       expect(legacy.status).toBe(200);
@@ -245,8 +375,14 @@ describe('the local tenant app management policies', () => {
       await start();
       await setDefault([lifetime('P90D')]);
 
-      const refused = await failure(graph.api('/applications').post({ displayName: 'With secret', passwordCredentials: [{ displayName: 'initial' }] }));
-      const allowed = (await graph.api('/applications').post({ displayName: 'Short secret', passwordCredentials: [{ endDateTime: days(30) }] })) as {
+      const refused = await failure(
+        graph
+          .api('/applications')
+          .post({ displayName: 'With secret', passwordCredentials: [{ displayName: 'initial' }] }),
+      );
+      const allowed = (await graph
+        .api('/applications')
+        .post({ displayName: 'Short secret', passwordCredentials: [{ endDateTime: days(30) }] })) as {
         passwordCredentials: Array<{ secretText: string }>;
       };
 
@@ -258,7 +394,10 @@ describe('the local tenant app management policies', () => {
     test('when a policy would forbid a credential the caller already has, then that credential still gets tokens and calls Graph', async () => {
       await start();
       // The admin's own secret runs from 2020 to 2099: far beyond a day, and no addition allowed at all.
-      await setDefault([{ restrictionType: 'passwordAddition', maxLifetime: null, restrictForAppsCreatedAfterDateTime: null }, lifetime('P1D')]);
+      await setDefault([
+        { restrictionType: 'passwordAddition', maxLifetime: null, restrictForAppsCreatedAfterDateTime: null },
+        lifetime('P1D'),
+      ]);
 
       // A new credential object: its token is issued after the policy was enabled.
       const { credential, client } = graphClientFor(tenant, admin.appId, admin.secret);
@@ -274,17 +413,35 @@ describe('the local tenant app management policies', () => {
     test('when asymmetricKeyLifetime is P30D, then a one-year certificate is refused, a 20-day one is uploaded, and keys sent back unchanged stay', async () => {
       const app = fixture.addApp('Billing');
       const now = new Date();
-      const yearLong = await testCertificate('year', new Date(now.getTime() - DAY), new Date(now.getTime() + 364 * DAY));
+      const yearLong = await testCertificate(
+        'year',
+        new Date(now.getTime() - DAY),
+        new Date(now.getTime() + 364 * DAY),
+      );
       const short = await testCertificate('short', new Date(now.getTime() - DAY), new Date(now.getTime() + 19 * DAY));
       await start();
       // Uploaded before the policy: Graph judges credentials when they are added, not afterwards.
-      await graph.api(`/applications/${String(app.data.id)}`).patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: yearLong.der }] });
-      const existing = (await graph.api(`/applications/${String(app.data.id)}`).select('keyCredentials').get()) as { keyCredentials: Array<Record<string, unknown>> };
+      await graph
+        .api(`/applications/${String(app.data.id)}`)
+        .patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: yearLong.der }] });
+      const existing = (await graph
+        .api(`/applications/${String(app.data.id)}`)
+        .select('keyCredentials')
+        .get()) as { keyCredentials: Array<Record<string, unknown>> };
       await setDefault([], [lifetime('P30D', 'asymmetricKeyLifetime')]);
 
-      const second = await testCertificate('year-2', new Date(now.getTime() - DAY), new Date(now.getTime() + 364 * DAY));
+      const second = await testCertificate(
+        'year-2',
+        new Date(now.getTime() - DAY),
+        new Date(now.getTime() + 364 * DAY),
+      );
       const refused = await failure(
-        graph.api(`/applications/${String(app.data.id)}`).patch({ keyCredentials: [...existing.keyCredentials, { type: 'AsymmetricX509Cert', usage: 'Verify', key: second.der }] }),
+        graph.api(`/applications/${String(app.data.id)}`).patch({
+          keyCredentials: [
+            ...existing.keyCredentials,
+            { type: 'AsymmetricX509Cert', usage: 'Verify', key: second.der },
+          ],
+        }),
       );
       const uploaded = await raw(graph, `/applications/${String(app.data.id)}`, 'PATCH', {
         keyCredentials: [...existing.keyCredentials, { type: 'AsymmetricX509Cert', usage: 'Verify', key: short.der }],
@@ -292,9 +449,16 @@ describe('the local tenant app management policies', () => {
 
       const message = `Credential lifetime exceeds the max value allowed as per assigned policy '${DEFAULT_POLICY_ID}'.`;
       expect(refused.statusCode).toBe(400);
-      expect(refused.body.error).toMatchObject({ code: 'CredentialInvalidLifetimeAsPerAppPolicy', message, details: [{ code: 'InvalidKeyEndDate', message, target: 'EndDate' }] });
+      expect(refused.body.error).toMatchObject({
+        code: 'CredentialInvalidLifetimeAsPerAppPolicy',
+        message,
+        details: [{ code: 'InvalidKeyEndDate', message, target: 'EndDate' }],
+      });
       expect(uploaded.status).toBe(204);
-      expect((app.data.keyCredentials as Array<{ displayName: string }>).map((k) => k.displayName)).toEqual(['CN=year', 'CN=short']);
+      expect((app.data.keyCredentials as Array<{ displayName: string }>).map((k) => k.displayName)).toEqual([
+        'CN=year',
+        'CN=short',
+      ]);
     });
   });
 
@@ -312,7 +476,9 @@ describe('the local tenant app management policies', () => {
       await graph.api(`/policies/appManagementPolicies/${body.id}`).patch({ isEnabled: false });
       const read = (await graph.api(`/policies/appManagementPolicies/${body.id}`).get()) as Record<string, unknown>;
       const list = (await graph.api('/policies/appManagementPolicies').get()) as { value: Array<{ id: string }> };
-      const enabledOnly = (await graph.api('/policies/appManagementPolicies').filter('isEnabled eq true').get()) as { value: unknown[] };
+      const enabledOnly = (await graph.api('/policies/appManagementPolicies').filter('isEnabled eq true').get()) as {
+        value: unknown[];
+      };
       const deleted = await raw(graph, `/policies/appManagementPolicies/${body.id}`, 'DELETE');
       const gone = await failure(graph.api(`/policies/appManagementPolicies/${body.id}`).get());
 
@@ -324,11 +490,22 @@ describe('the local tenant app management policies', () => {
         description: 'Cred policy sample',
         isEnabled: true,
         restrictions: {
-          passwordCredentials: [{ restrictionType: 'passwordLifetime', state: 'enabled', maxLifetime: 'P4DT12H30M5S', restrictForAppsCreatedAfterDateTime: null, excludeActors: null }],
+          passwordCredentials: [
+            {
+              restrictionType: 'passwordLifetime',
+              state: 'enabled',
+              maxLifetime: 'P4DT12H30M5S',
+              restrictForAppsCreatedAfterDateTime: null,
+              excludeActors: null,
+            },
+          ],
           keyCredentials: [],
         },
       });
-      expect(read).toMatchObject({ isEnabled: false, restrictions: { passwordCredentials: [{ maxLifetime: 'P4DT12H30M5S' }] } });
+      expect(read).toMatchObject({
+        isEnabled: false,
+        restrictions: { passwordCredentials: [{ maxLifetime: 'P4DT12H30M5S' }] },
+      });
       expect(list.value.map((p) => p.id)).toEqual([body.id]);
       expect(enabledOnly.value).toEqual([]);
       expect(deleted.status).toBe(204);
@@ -340,7 +517,11 @@ describe('the local tenant app management policies', () => {
 
       const noDescription = await failure(graph.api('/policies/appManagementPolicies').post({ displayName: 'x' }));
       const badLifetime = await failure(
-        graph.api('/policies/appManagementPolicies').post({ displayName: 'x', description: 'y', restrictions: { keyCredentials: [{ restrictionType: 'asymmetricKeyLifetime', maxLifetime: '30' }] } }),
+        graph.api('/policies/appManagementPolicies').post({
+          displayName: 'x',
+          description: 'y',
+          restrictions: { keyCredentials: [{ restrictionType: 'asymmetricKeyLifetime', maxLifetime: '30' }] },
+        }),
       );
 
       expect([noDescription.statusCode, badLifetime.statusCode]).toEqual([400, 400]);
@@ -355,9 +536,13 @@ describe('the local tenant app management policies', () => {
       const policyId = await createPolicy([lifetime('P365D')]);
 
       const assigned = await assign(String(governed.data.id), policyId);
-      const looser = await raw(graph, `/applications/${String(governed.data.id)}/addPassword`, 'POST', { passwordCredential: { endDateTime: days(180) } });
+      const looser = await raw(graph, `/applications/${String(governed.data.id)}/addPassword`, 'POST', {
+        passwordCredential: { endDateTime: days(180) },
+      });
       const stillStrict = await failure(addPassword(String(other.data.id), { endDateTime: days(180) }));
-      const listed = (await graph.api(`/applications/${String(governed.data.id)}/appManagementPolicies`).get()) as { value: Array<{ id: string }> };
+      const listed = (await graph.api(`/applications/${String(governed.data.id)}/appManagementPolicies`).get()) as {
+        value: Array<{ id: string }>;
+      };
 
       expect(assigned.status).toBe(204);
       expect(looser.status).toBe(200);
@@ -373,10 +558,18 @@ describe('the local tenant app management policies', () => {
       await assign(String(app.data.id), policyId);
 
       const stricter = await failure(addPassword(String(app.data.id), { endDateTime: days(60) }));
-      const unassigned = await raw(graph, `/applications/${String(app.data.id)}/appManagementPolicies/${policyId}/$ref`, 'DELETE');
-      const underDefault = await raw(graph, `/applications/${String(app.data.id)}/addPassword`, 'POST', { passwordCredential: { endDateTime: days(60) } });
+      const unassigned = await raw(
+        graph,
+        `/applications/${String(app.data.id)}/appManagementPolicies/${policyId}/$ref`,
+        'DELETE',
+      );
+      const underDefault = await raw(graph, `/applications/${String(app.data.id)}/addPassword`, 'POST', {
+        passwordCredential: { endDateTime: days(60) },
+      });
 
-      expect(stricter.body.error?.message).toBe(`Credential lifetime exceeds the max value allowed as per assigned policy '${policyId}'.`);
+      expect(stricter.body.error?.message).toBe(
+        `Credential lifetime exceeds the max value allowed as per assigned policy '${policyId}'.`,
+      );
       expect(unassigned.status).toBe(204);
       expect(underDefault.status).toBe(200);
     });
@@ -384,7 +577,9 @@ describe('the local tenant app management policies', () => {
     test('when the assigned custom policy has no password restriction, then it overrides the default completely (no inheritance)', async () => {
       const app = fixture.addApp('Governed');
       await start();
-      await setDefault([{ restrictionType: 'passwordAddition', maxLifetime: null, restrictForAppsCreatedAfterDateTime: null }]);
+      await setDefault([
+        { restrictionType: 'passwordAddition', maxLifetime: null, restrictForAppsCreatedAfterDateTime: null },
+      ]);
       const policyId = await createPolicy([], [lifetime('P30D', 'asymmetricKeyLifetime')]);
       await assign(String(app.data.id), policyId);
 
@@ -441,7 +636,10 @@ describe('ISO-8601 durations for maxLifetime', () => {
     expect(addDuration(new Date(start), parseDuration(text)!).toISOString()).toBe(end);
   });
 
-  test.each(['', 'P', 'PT', 'P1DT', '90D', 'P-1D', 'P1.5D', 'p90d', 'P90D '])('when %p is parsed, then it is not a duration', (text) => {
-    expect(parseDuration(text)).toBeUndefined();
-  });
+  test.each(['', 'P', 'PT', 'P1DT', '90D', 'P-1D', 'P1.5D', 'p90d', 'P90D '])(
+    'when %p is parsed, then it is not a duration',
+    (text) => {
+      expect(parseDuration(text)).toBeUndefined();
+    },
+  );
 });

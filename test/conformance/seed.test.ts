@@ -7,7 +7,13 @@ import { X509Certificate } from 'node:crypto';
 import { alex, demoBot, demoTeam, demoTenantId, demoUsers } from '../../src/local/demo-identities';
 import { graphAppPermissions } from '../../src/domain/graph-app-permissions';
 import { GRAPH_APP_ID } from '../../src/local/tenant/identity';
-import { demoApplicationIds, demoApplications, demoIds, demoTenant, REGISTRAR_ROLES } from '../../src/local/tenant/seed';
+import {
+  demoApplicationIds,
+  demoApplications,
+  demoIds,
+  demoTenant,
+  REGISTRAR_ROLES,
+} from '../../src/local/tenant/seed';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import { allRoutes } from '../../src/local/tenant/routes';
 import { graphClientFor, startTestTenant } from '../helpers/tenant';
@@ -26,7 +32,11 @@ describe('the demo tenant seed', () => {
 
       const token = await credential.getToken(`${tenant.url}/.default`);
 
-      const claims = JSON.parse(Buffer.from(token.token.split('.')[1]!, 'base64url').toString('utf8')) as { roles: string[]; tid: string; appid: string };
+      const claims = JSON.parse(Buffer.from(token.token.split('.')[1]!, 'base64url').toString('utf8')) as {
+        roles: string[];
+        tid: string;
+        appid: string;
+      };
       expect(claims.tid).toBe(demoTenantId);
       expect(claims.appid).toBe(demoBot.id);
       expect([...claims.roles].sort()).toEqual([...REGISTRAR_ROLES].sort());
@@ -39,16 +49,21 @@ describe('the demo tenant seed', () => {
     }
   });
 
-  test('when Registrar resolves Graph permissions through the real routes, then the ids of Microsoft's permission catalog come back', async () => {
+  test('when Registrar resolves Graph permissions through the real routes, then the ids of the Microsoft permission catalog come back', async () => {
     let tenant: RunningTenant | undefined;
     try {
       tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
       const { client } = graphClientFor(tenant, registrar.clientId, registrar.clientSecret);
 
-      const graph = (await client.api(`/servicePrincipals(appId='${GRAPH_APP_ID}')`).select('id,appRoles').get()) as { id: string; appRoles: Array<{ value: string; id: string }> };
+      const graph = (await client.api(`/servicePrincipals(appId='${GRAPH_APP_ID}')`).select('id,appRoles').get()) as {
+        id: string;
+        appRoles: Array<{ value: string; id: string }>;
+      };
 
       expect(graph.id).toBe(demoIds.graphServicePrincipal);
-      expect(graph.appRoles.find((r) => r.value === 'AppRoleAssignment.ReadWrite.All')?.id).toBe('06b708a9-e830-4db3-a914-8e69da51d44f');
+      expect(graph.appRoles.find((r) => r.value === 'AppRoleAssignment.ReadWrite.All')?.id).toBe(
+        '06b708a9-e830-4db3-a914-8e69da51d44f',
+      );
     } finally {
       await tenant?.stop();
     }
@@ -76,12 +91,21 @@ describe('the demo tenant seed', () => {
 
   test('when the people and groups are read, then the Playground users, approvers, admins and a nested group are there', () => {
     expect(Object.keys(data.users).sort()).toEqual([alex, ...demoUsers].map((u) => u.aadObjectId).sort());
-    expect(data.users[alex.aadObjectId]!.data).toMatchObject({ displayName: 'Alex Wilber', userPrincipalName: alex.email, mail: alex.email });
+    expect(data.users[alex.aadObjectId]!.data).toMatchObject({
+      displayName: 'Alex Wilber',
+      userPrincipalName: alex.email,
+      mail: alex.email,
+    });
     const approvers = data.groups[demoIds.approversGroup]!;
-    expect(approvers.members).toEqual(expect.arrayContaining([demoUsers[0]!.aadObjectId, demoUsers[1]!.aadObjectId, demoIds.securityReviewersGroup]));
+    expect(approvers.members).toEqual(
+      expect.arrayContaining([demoUsers[0]!.aadObjectId, demoUsers[1]!.aadObjectId, demoIds.securityReviewersGroup]),
+    );
     expect(data.groups[demoIds.securityReviewersGroup]!.members).toHaveLength(1);
     expect(data.groups[demoIds.adminsGroup]!.members).toEqual([alex.aadObjectId]);
-    expect(data.groups[demoTeam.aadGroupId]!.data).toMatchObject({ displayName: demoTeam.name, groupTypes: ['Unified'] });
+    expect(data.groups[demoTeam.aadGroupId]!.data).toMatchObject({
+      displayName: demoTeam.name,
+      groupTypes: ['Unified'],
+    });
   });
 
   test('when the demo apps are read, then their secrets and certificates expire in 60, 30, 7 and 1 days or have expired', () => {
@@ -100,7 +124,11 @@ describe('the demo tenant seed', () => {
         expect(Date.parse(certificate.validTo)).toBe(Date.parse(key.endDateTime));
         expect(key).toMatchObject({ type: 'AsymmetricX509Cert', key: null });
       }
-      return { name: app.name, secrets: secrets.map((s) => daysLeft(s.endDateTime)), certificates: keys.map((k) => daysLeft(k.endDateTime)) };
+      return {
+        name: app.name,
+        secrets: secrets.map((s) => daysLeft(s.endDateTime)),
+        certificates: keys.map((k) => daysLeft(k.endDateTime)),
+      };
     });
 
     expect(expiries).toEqual([
@@ -118,15 +146,22 @@ describe('the demo tenant seed', () => {
       tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
       const { client } = graphClientFor(tenant, registrar.clientId, registrar.clientSecret);
 
-      const created = (await client.api('/applications').post({ displayName: 'Provisioned in the demo' })) as { id: string };
-      const secret = (await client.api(`/applications/${created.id}/addPassword`).post({})) as { startDateTime: string; endDateTime: string };
+      const created = (await client.api('/applications').post({ displayName: 'Provisioned in the demo' })) as {
+        id: string;
+      };
+      const secret = (await client.api(`/applications/${created.id}/addPassword`).post({})) as {
+        startDateTime: string;
+        endDateTime: string;
+      };
 
       expect(data.defaultAppManagementPolicy).toMatchObject({
         id: '00000000-0000-0000-0000-000000000000',
         isEnabled: false,
         applicationRestrictions: { passwordCredentials: [], keyCredentials: [] },
       });
-      expect(Math.round((Date.parse(secret.endDateTime) - Date.parse(secret.startDateTime)) / DAY)).toBeGreaterThanOrEqual(730);
+      expect(
+        Math.round((Date.parse(secret.endDateTime) - Date.parse(secret.startDateTime)) / DAY),
+      ).toBeGreaterThanOrEqual(730);
     } finally {
       await tenant?.stop();
     }
@@ -139,10 +174,16 @@ describe('the demo tenant seed', () => {
       const { client } = graphClientFor(tenant, registrar.clientId, registrar.clientSecret);
       const hrPortal = demoApplicationIds(1);
 
-      const created = (await client.api('/applications').post({ displayName: 'Owned by its requester' })) as { id: string };
-      await client.api(`/applications/${created.id}/owners/$ref`).post({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${alex.aadObjectId}` });
+      const created = (await client.api('/applications').post({ displayName: 'Owned by its requester' })) as {
+        id: string;
+      };
+      await client
+        .api(`/applications/${created.id}/owners/$ref`)
+        .post({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${alex.aadObjectId}` });
       const owners = (await client.api(`/applications/${created.id}/owners`).get()) as { value: Array<{ id: string }> };
-      const secret = (await client.api(`/applications/${hrPortal.id}/addPassword`).post({ passwordCredential: { displayName: 'rotated' } })) as { keyId: string };
+      const secret = (await client
+        .api(`/applications/${hrPortal.id}/addPassword`)
+        .post({ passwordCredential: { displayName: 'rotated' } })) as { keyId: string };
 
       // Application.ReadWrite.All, not OwnedBy: Graph does not make Registrar an owner of what it creates.
       expect(owners.value.map((o) => o.id)).toEqual([alex.aadObjectId]);

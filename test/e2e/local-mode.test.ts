@@ -49,12 +49,21 @@ interface LogFrame {
   log?: {
     activityName?: string;
     to?: string;
-    request?: { body?: { conversation?: { id?: string; conversationType?: string }; entities?: { type?: string; mentioned?: { id?: string; name?: string } }[] } };
+    request?: {
+      body?: {
+        conversation?: { id?: string; conversationType?: string };
+        entities?: { type?: string; mentioned?: { id?: string; name?: string } }[];
+      };
+    };
     response?: { statusCode?: number };
   };
 }
 
-async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
+async function waitUntil(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = WAIT_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting until ${what}`);
@@ -115,7 +124,6 @@ class Playground extends PlaygroundPage {
     );
   }
 
-
   welcomeCards(): Locator {
     return this.cards('Ask me for a Microsoft Entra ID app registration');
   }
@@ -127,9 +135,6 @@ class Playground extends PlaygroundPage {
   approvalsConfirmations(): Locator {
     return this.cards('This channel now receives approval requests');
   }
-
-
-
 
   async screenshot(name: string): Promise<void> {
     mkdirSync(screenshots, { recursive: true });
@@ -157,7 +162,13 @@ describe('local mode (npm start) in the Agents Playground', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'registrar-e2e-'));
     const [port, storagePort, playgroundPort, tenantPort] = await freeLoopbackPorts(4);
-    settings = { port: port!, storagePort: storagePort!, playgroundPort: playgroundPort!, tenantPort: tenantPort!, dataDir };
+    settings = {
+      port: port!,
+      storagePort: storagePort!,
+      playgroundPort: playgroundPort!,
+      tenantPort: tenantPort!,
+      dataDir,
+    };
     localMode = await startLocalMode(settings);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
   });
@@ -228,7 +239,8 @@ describe('local mode (npm start) in the Agents Playground', () => {
     // Alex is an operator as a member of the demo admins group, which the bot asked the local tenant about.
     expect((await localMode!.tenantCalls())['POST /directoryObjects/{id}/checkMemberGroups']).toBeGreaterThanOrEqual(1);
     // The log stream reports the post once the bot has answered it, which is after its reply was shown.
-    const channelPost = () => playground.sentToBot.find((a) => a.type === 'message' && a.conversationType === 'channel');
+    const channelPost = () =>
+      playground.sentToBot.find((a) => a.type === 'message' && a.conversationType === 'channel');
     await waitUntil('the Playground logged the post it sent to the bot', () => channelPost() !== undefined);
     expect(channelPost()?.mentions).toEqual([{ id: demoBot.id, name: demoBot.name }]);
     await playground.screenshot('e2e-setup-approvals.png');
@@ -239,7 +251,10 @@ describe('local mode (npm start) in the Agents Playground', () => {
     const playground = await openPlayground();
     const before = await playground.approvalsConfirmations().count();
     await playground.postMentioningBot(general, 'setup approvals');
-    await waitUntil('the General confirmation arrives', async () => (await playground.approvalsConfirmations().count()) > before);
+    await waitUntil(
+      'the General confirmation arrives',
+      async () => (await playground.approvalsConfirmations().count()) > before,
+    );
 
     // Act: Ctrl-C, start again, reload (the Playground forgets its chats; the bot's tables stay).
     const stopped = await localMode!.stop();
@@ -264,5 +279,4 @@ describe('local mode (npm start) in the Agents Playground', () => {
     expect(confirmation).toMatch(/Replaces\s+General, in IT Operations/);
     await playground.screenshot('e2e-restart.png');
   });
-
 });

@@ -45,7 +45,10 @@ class Playground extends PlaygroundPage {
   async conversationStream(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.who}'s page opened no conversation stream within ${WAIT_MS / 1000} s`)), WAIT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`${this.who}'s page opened no conversation stream within ${WAIT_MS / 1000} s`)),
+        WAIT_MS,
+      );
     });
     await Promise.race([this.streamOpened, timeout]).finally(() => clearTimeout(timer));
   }
@@ -58,7 +61,6 @@ class Playground extends PlaygroundPage {
     await this.page.getByRole('treeitem', { name: 'Personal Chat' }).waitFor();
   }
 
-
   /** The newest card with every text and, when given, a button of that name; waits until there is one. */
   async card(texts: string[], button?: string): Promise<Locator> {
     let cards = this.cards(...texts);
@@ -67,9 +69,6 @@ class Playground extends PlaygroundPage {
     await card.waitFor();
     return card;
   }
-
-
-
 
   /** The page with `card` scrolled into view. */
   async screenshot(name: string, card?: Locator): Promise<void> {
@@ -104,7 +103,13 @@ describe('the request path in the Agents Playground', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'registrar-e2e-request-'));
     const [port, storagePort, playgroundPort, tenantPort] = await freeLoopbackPorts(4);
-    localMode = await startLocalMode({ port: port!, storagePort: storagePort!, playgroundPort: playgroundPort!, tenantPort: tenantPort!, dataDir });
+    localMode = await startLocalMode({
+      port: port!,
+      storagePort: storagePort!,
+      playgroundPort: playgroundPort!,
+      tenantPort: tenantPort!,
+      dataDir,
+    });
     browser = await launchChromium();
   });
 
@@ -164,7 +169,11 @@ describe('the request path in the Agents Playground', () => {
     await decision.getByRole('button', { name: 'Approve', exact: true }).click();
 
     // Assert 2: the card says Megan approved it (in whatever state provisioning has reached by now).
-    const approved = await meganPage.card(['App registration request', requestId, '1 of 1 approval so far: Megan Bowen']);
+    const approved = await meganPage.card([
+      'App registration request',
+      requestId,
+      '1 of 1 approval so far: Megan Bowen',
+    ]);
     expect(await approved.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);
     await meganPage.screenshot('5-approved', approved);
 
@@ -181,7 +190,9 @@ describe('the request path in the Agents Playground', () => {
     expect(secret).toMatch(/^[\x21-\x7E]{30,256}$/);
     expect(await secretRun.evaluate((run) => getComputedStyle(run).fontFamily)).toMatch(/monospace/i);
     const revealedText = await revealed.innerText();
-    expect(revealedText).toMatch(/A token was issued with this secret: it works\.|Entra ID has not started accepting it yet/);
+    expect(revealedText).toMatch(
+      /A token was issued with this secret: it works\.|Entra ID has not started accepting it yet/,
+    );
     const validUntil = /Valid until (.+ UTC)\./.exec(revealedText)?.[1];
     if (!validUntil) throw new Error(`the card shows no expiry of the secret:\n${revealedText}`);
     // The 30 days Alex chose, counted from the click ("23 Dec 2026, 11:53 UTC"; the card shows minutes).
@@ -195,7 +206,11 @@ describe('the request path in the Agents Playground', () => {
 
     // Assert 4: only the hint and the expiry are left, and the secret is on neither page nor in what the bot and the
     // local tenant printed.
-    const stored = await alexPage.card(['Your app registration is ready', requestId, 'The secret itself is no longer shown anywhere']);
+    const stored = await alexPage.card([
+      'Your app registration is ready',
+      requestId,
+      'The secret itself is no longer shown anywhere',
+    ]);
     const storedText = await stored.innerText();
     const hint = /Client secret (\S+)… \(its first characters\), valid until (.+ UTC)/.exec(storedText);
     if (!hint) throw new Error(`the card shows no hint and expiry of the secret:\n${storedText}`);

@@ -42,7 +42,11 @@ export class BotFrameworkIdentity {
         res.end(JSON.stringify(body));
       };
       if (req.url === '/v1/.well-known/openidconfiguration') {
-        send({ issuer: channelIssuer, jwks_uri: `${this.baseUrl}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'] });
+        send({
+          issuer: channelIssuer,
+          jwks_uri: `${this.baseUrl}/v1/.well-known/keys`,
+          id_token_signing_alg_values_supported: ['RS256'],
+        });
       } else if (req.url === '/v1/.well-known/keys') {
         send({ keys: [{ kty: 'RSA', use: 'sig', kid: this.kid, n: jwk.n, e: jwk.e, endorsements: ['msteams'] }] });
       } else {
@@ -62,7 +66,10 @@ export class BotFrameworkIdentity {
   }
 
   /** A channel token as the Bot Connector signs it, with claims and key overridable to make bad ones. */
-  sign(claims: { aud: string; serviceurl: string } & Record<string, unknown>, options: { key?: KeyObject; expiresInSeconds?: number } = {}): string {
+  sign(
+    claims: { aud: string; serviceurl: string } & Record<string, unknown>,
+    options: { key?: KeyObject; expiresInSeconds?: number } = {},
+  ): string {
     const now = Math.floor(Date.now() / 1000);
     return jwt.sign(
       { iss: channelIssuer, nbf: now - 60, iat: now - 60, exp: now + (options.expiresInSeconds ?? 3600), ...claims },

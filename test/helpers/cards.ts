@@ -22,7 +22,11 @@ export function cardActions(card: unknown): CardAction[] {
   const { refresh: _refresh, ...rest } = (card ?? {}) as Record<string, unknown>;
   walk(rest, (n) => {
     if (n.type === 'Action.Execute' && typeof n.verb === 'string') {
-      found.push({ verb: n.verb, data: (n.data as Record<string, unknown> | undefined) ?? {}, ...(typeof n.title === 'string' ? { title: n.title } : {}) });
+      found.push({
+        verb: n.verb,
+        data: (n.data as Record<string, unknown> | undefined) ?? {},
+        ...(typeof n.title === 'string' ? { title: n.title } : {}),
+      });
     }
   });
   return found;
@@ -32,7 +36,8 @@ export function cardActions(card: unknown): CardAction[] {
 export function actionFor(card: unknown, verb: string): CardAction {
   const actions = cardActions(card);
   const action = actions.find((a) => a.verb === verb);
-  if (!action) throw new Error(`the card has no ${verb} button; it has: ${actions.map((a) => a.verb).join(', ') || 'none'}`);
+  if (!action)
+    throw new Error(`the card has no ${verb} button; it has: ${actions.map((a) => a.verb).join(', ') || 'none'}`);
   return action;
 }
 
@@ -51,13 +56,22 @@ export function cardInputs(card: unknown): Map<string, CardInput> {
   const inputs = new Map<string, CardInput>();
   walk(card, (n) => {
     if (typeof n.type === 'string' && n.type.startsWith('Input.') && typeof n.id === 'string') {
-      inputs.set(n.id, { id: n.id, type: n.type, value: n.value, ...(Array.isArray(n.choices) ? { choices: n.choices as CardInput['choices'] } : {}) });
+      inputs.set(n.id, {
+        id: n.id,
+        type: n.type,
+        value: n.value,
+        ...(Array.isArray(n.choices) ? { choices: n.choices as CardInput['choices'] } : {}),
+      });
     }
   });
   return inputs;
 }
 
-export function refreshOf(card: unknown): { verb?: string; data?: Record<string, unknown>; userIds?: string[] } | undefined {
-  const refresh = (card as { refresh?: { action?: { verb?: string; data?: Record<string, unknown> }; userIds?: string[] } } | undefined)?.refresh;
+export function refreshOf(
+  card: unknown,
+): { verb?: string; data?: Record<string, unknown>; userIds?: string[] } | undefined {
+  const refresh = (
+    card as { refresh?: { action?: { verb?: string; data?: Record<string, unknown> }; userIds?: string[] } } | undefined
+  )?.refresh;
   return refresh ? { verb: refresh.action?.verb, data: refresh.action?.data, userIds: refresh.userIds } : undefined;
 }

@@ -72,9 +72,15 @@ export class FakeConnector {
   }
 
   /** Adaptive Cards in what was sent, in order, with the conversation they went to. */
-  cards(filter: { conversationId?: string; kind?: SentKind } = {}): Array<{ conversationId: string; kind: SentKind; card: Record<string, unknown> }> {
+  cards(
+    filter: { conversationId?: string; kind?: SentKind } = {},
+  ): Array<{ conversationId: string; kind: SentKind; card: Record<string, unknown> }> {
     return this.sent
-      .filter((s) => (!filter.conversationId || s.conversationId === filter.conversationId) && (!filter.kind || s.kind === filter.kind))
+      .filter(
+        (s) =>
+          (!filter.conversationId || s.conversationId === filter.conversationId) &&
+          (!filter.kind || s.kind === filter.kind),
+      )
       .flatMap((s) =>
         ((s.activity.attachments as Array<{ contentType: string; content: Record<string, unknown> }> | undefined) ?? [])
           .filter((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')
@@ -87,7 +93,10 @@ export class FakeConnector {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.sent)) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`connector: condition not met within ${timeoutMs} ms; sent: ${JSON.stringify(this.sent.map((s) => s.kind))}`);
+      if (left <= 0)
+        throw new Error(
+          `connector: condition not met within ${timeoutMs} ms; sent: ${JSON.stringify(this.sent.map((s) => s.kind))}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
         this.waiters.push(() => {
@@ -154,7 +163,10 @@ export class FakeConnector {
     if (req.method === 'GET' && parts[3] === 'members' && parts[4]) {
       const member = this.members.get(parts[4]);
       if (member) json(200, member);
-      else json(404, { error: { code: 'MemberNotFoundInConversation', message: 'The member is not in the conversation.' } });
+      else
+        json(404, {
+          error: { code: 'MemberNotFoundInConversation', message: 'The member is not in the conversation.' },
+        });
       return;
     }
     if (req.method === 'POST' && !conversationId) {

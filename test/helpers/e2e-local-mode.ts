@@ -140,7 +140,13 @@ export async function startLocalMode(settings: LocalModeSettings, readyWithinMs 
   for (;;) {
     const url = /Open the Agents Playground:\s+(http:\/\/\S+)/.exec(output)?.[1];
     const tenantUrl = /Local tenant \(Graph\/Entra\):\s+(https:\/\/\S+)/.exec(output)?.[1];
-    if (url && tenantUrl) return { playgroundUrl: url, output: () => output, stop, tenantCalls: () => tenantCalls(tenantUrl, settings.dataDir) };
+    if (url && tenantUrl)
+      return {
+        playgroundUrl: url,
+        output: () => output,
+        stop,
+        tenantCalls: () => tenantCalls(tenantUrl, settings.dataDir),
+      };
     if (hasExited(child)) throw new Error(`local mode exited (code ${child.exitCode}) before it was ready:\n${output}`);
     if (Date.now() > deadline) {
       await stop(5_000);
@@ -154,7 +160,15 @@ export async function startLocalMode(settings: LocalModeSettings, readyWithinMs 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -169,7 +183,11 @@ export async function actAs(context: BrowserContext, user: DemoUser): Promise<vo
     const body = (await response.json()) as { config: { currentUser: unknown; users: { id: string }[] } };
     const configured = body.config.users.find((u) => u.id === user.id);
     if (!configured) {
-      await route.fulfill({ status: 500, contentType: 'text/plain', body: `${user.name} (${user.id}) is not among the Playground's users, so a page cannot act as them` });
+      await route.fulfill({
+        status: 500,
+        contentType: 'text/plain',
+        body: `${user.name} (${user.id}) is not among the Playground's users, so a page cannot act as them`,
+      });
       return;
     }
     // users[] stays as it is: the team's and chats' member lists point at its ids.

@@ -5,7 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import graphCatalog from '../../src/local/tenant/graph-permissions.json';
-import { MICROSOFT_GRAPH_APP_ID, type CatalogPermission, type PermissionRef, type PermissionType } from '../../src/domain/app-spec';
+import {
+  MICROSOFT_GRAPH_APP_ID,
+  type CatalogPermission,
+  type PermissionRef,
+  type PermissionType,
+} from '../../src/domain/app-spec';
 import type { Clock, Directory, Provisioner, ResourceCatalog } from '../../src/services/ports';
 
 export const ordersApi = {
@@ -14,19 +19,52 @@ export const ordersApi = {
 } as const;
 
 const ordersPermissions: CatalogPermission[] = [
-  { id: '5f0c2c31-1b39-4f4b-9a7d-0d1e2f3a4b51', value: 'Orders.Read', type: 'Scope', adminConsentRequired: false, description: 'Read orders as the signed-in user.' },
-  { id: '5f0c2c31-1b39-4f4b-9a7d-0d1e2f3a4b52', value: 'Orders.ReadWrite.All', type: 'Role', adminConsentRequired: true, description: 'Read and write every order.' },
+  {
+    id: '5f0c2c31-1b39-4f4b-9a7d-0d1e2f3a4b51',
+    value: 'Orders.Read',
+    type: 'Scope',
+    adminConsentRequired: false,
+    description: 'Read orders as the signed-in user.',
+  },
+  {
+    id: '5f0c2c31-1b39-4f4b-9a7d-0d1e2f3a4b52',
+    value: 'Orders.ReadWrite.All',
+    type: 'Role',
+    adminConsentRequired: true,
+    description: 'Read and write every order.',
+  },
 ];
 
-function asCatalog(entries: ReadonlyArray<{ id: string; value: string; type: string; adminConsentRequired: boolean; description: string }>): CatalogPermission[] {
-  return entries.map(({ id, value, type, adminConsentRequired, description }) => ({ id, value, type: type as PermissionType, adminConsentRequired, description }));
+function asCatalog(
+  entries: ReadonlyArray<{
+    id: string;
+    value: string;
+    type: string;
+    adminConsentRequired: boolean;
+    description: string;
+  }>,
+): CatalogPermission[] {
+  return entries.map(({ id, value, type, adminConsentRequired, description }) => ({
+    id,
+    value,
+    type: type as PermissionType,
+    adminConsentRequired,
+    description,
+  }));
 }
 
 /** catalog and resolvePermission as the Graph provisioner answers them, for Microsoft Graph and the Orders API. */
 export class FakeProvisioner implements Pick<Provisioner, 'catalog' | 'resolvePermission'> {
   readonly calls: string[] = [];
   private readonly catalogs = new Map<string, ResourceCatalog>([
-    [MICROSOFT_GRAPH_APP_ID, { resourceAppId: MICROSOFT_GRAPH_APP_ID, resourceDisplayName: 'Microsoft Graph', permissions: asCatalog(graphCatalog) }],
+    [
+      MICROSOFT_GRAPH_APP_ID,
+      {
+        resourceAppId: MICROSOFT_GRAPH_APP_ID,
+        resourceDisplayName: 'Microsoft Graph',
+        permissions: asCatalog(graphCatalog),
+      },
+    ],
     [ordersApi.resourceAppId, { ...ordersApi, permissions: ordersPermissions }],
   ]);
 
@@ -37,11 +75,17 @@ export class FakeProvisioner implements Pick<Provisioner, 'catalog' | 'resolvePe
     return found;
   }
 
-  async resolvePermission(resourceAppId: string, value: string, type: PermissionType): Promise<PermissionRef | undefined> {
+  async resolvePermission(
+    resourceAppId: string,
+    value: string,
+    type: PermissionType,
+  ): Promise<PermissionRef | undefined> {
     this.calls.push(`resolve ${resourceAppId} ${value} ${type}`);
     const found = this.catalogs.get(resourceAppId.toLowerCase());
     const permission = found?.permissions.find((p) => p.value === value && p.type === type);
-    return found && permission ? { resourceAppId: found.resourceAppId, resourceDisplayName: found.resourceDisplayName, ...permission } : undefined;
+    return found && permission
+      ? { resourceAppId: found.resourceAppId, resourceDisplayName: found.resourceDisplayName, ...permission }
+      : undefined;
   }
 }
 
@@ -77,7 +121,7 @@ export function deterministicRandom(seed = 'registrar'): (n: number) => Uint8Arr
   let counter = 0;
   return (n) => {
     const out = new Uint8Array(n);
-    for (let filled = 0; filled < n; ) {
+    for (let filled = 0; filled < n;) {
       const block = createHash('sha256').update(`${seed}:${counter++}`).digest();
       out.set(block.subarray(0, Math.min(block.length, n - filled)), filled);
       filled += block.length;

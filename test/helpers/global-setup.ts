@@ -16,7 +16,10 @@ export type TestGlobals = typeof globalThis & { registrarTestAzurite?: LocalAzur
 export default async function globalSetup(): Promise<void> {
   const root = join(__dirname, '../..');
   // tsc -b: the production project, the local tenant and the tools, each rebuilt only when its sources changed.
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', join(root, 'tsconfig.build.json')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   // The local tenant serves https; workers (spawned after this, always: see workerIdleMemoryLimit in
   // jest.config.js) trust its certificate through NODE_EXTRA_CA_CERTS, which Node reads only at start.
   const certificate = await ensureDevCertificate(join(root, 'test-results', 'certs'));

@@ -40,9 +40,15 @@ export class IngestionEndpoint {
 
   async start(): Promise<this> {
     const dir = process.env.TEST_TENANT_CERT_DIR;
-    if (!dir) throw new Error('TEST_TENANT_CERT_DIR is not set: run the tests through jest, whose global setup makes the certificate');
+    if (!dir)
+      throw new Error(
+        'TEST_TENANT_CERT_DIR is not set: run the tests through jest, whose global setup makes the certificate',
+      );
     const certificate = await ensureDevCertificate(dir);
-    this.server = https.createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) => void this.handle(req, res));
+    this.server = https.createServer(
+      { cert: certificate.certPem, key: certificate.keyPem },
+      (req, res) => void this.handle(req, res),
+    );
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }
@@ -56,7 +62,9 @@ export class IngestionEndpoint {
 
   /** Envelopes of one type: 'Request', 'RemoteDependency', 'Exception', 'Metric', ... */
   ofType(type: string): Envelope[] {
-    return this.envelopes.filter((e) => e.name === `Microsoft.ApplicationInsights.${type}` || e.name.endsWith(`.${type}`));
+    return this.envelopes.filter(
+      (e) => e.name === `Microsoft.ApplicationInsights.${type}` || e.name.endsWith(`.${type}`),
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -29,11 +29,16 @@ export class PlaygroundPage {
    */
   async postMentioningBot(channel: string, text: string): Promise<void> {
     await this.openChat(channel);
-    const compose = this.page.getByRole('group').filter({ has: this.page.getByRole('button', { name: 'Post', exact: true }) });
+    const compose = this.page
+      .getByRole('group')
+      .filter({ has: this.page.getByRole('button', { name: 'Post', exact: true }) });
     const box = compose.getByRole('textbox');
     await box.click();
     await box.pressSequentially('@');
-    await this.page.getByRole('listbox', { name: 'Typeahead menu' }).getByRole('menuitem', { name: demoBot.name }).click();
+    await this.page
+      .getByRole('listbox', { name: 'Typeahead menu' })
+      .getByRole('menuitem', { name: demoBot.name })
+      .click();
     await box.pressSequentially(` ${text}`);
     await compose.getByRole('button', { name: 'Post', exact: true }).click();
   }

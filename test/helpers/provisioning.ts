@@ -20,7 +20,11 @@ import { selfSignedCertificate, type SelfSignedCertificate } from '../../src/loc
 import type { RunningTenant } from '../../src/local/tenant/server';
 import type { TenantData } from '../../src/local/tenant/state';
 import { systemClock, type Provisioner } from '../../src/services/ports';
-import { createProvisioningService, type ProvisioningService, type ProvisioningServiceDeps } from '../../src/services/provisioning-service';
+import {
+  createProvisioningService,
+  type ProvisioningService,
+  type ProvisioningServiceDeps,
+} from '../../src/services/provisioning-service';
 import { createApproverPolicy, type ApproverPolicy } from '../../src/services/request-approvers';
 import { createRequestService, type RequestService } from '../../src/services/request-service';
 import { deterministicRandom } from './fakes';
@@ -33,7 +37,11 @@ export const demo = demoTenant();
 export const USER_ADMINISTRATOR = 'fe930be7-5e62-47db-91af-98c3a49a38b1';
 const DIRECTORY_READ_ALL = '7ab1d382-f21e-4acd-a863-ba3e13f7da61';
 
-const actor = (user: { id: string; name: string; aadObjectId: string }): Actor => ({ id: user.id, name: user.name, aadObjectId: user.aadObjectId });
+const actor = (user: { id: string; name: string; aadObjectId: string }): Actor => ({
+  id: user.id,
+  name: user.name,
+  aadObjectId: user.aadObjectId,
+});
 export const requester = actor(alex);
 export const approver = actor(demoUsers[0]!);
 /** Not an approver: the extra owner of the typical request. */
@@ -60,7 +68,12 @@ let certificate: SelfSignedCertificate | undefined;
 /** One RSA certificate for every request of a test file (Entra ID wants RSA; making a key takes a while). */
 function testCertificate(): SelfSignedCertificate {
   const now = Date.now();
-  certificate ??= selfSignedCertificate('registrar-provisioning-test', new Date(now - 3_600_000), new Date(now + 180 * 86_400_000), 'rsa');
+  certificate ??= selfSignedCertificate(
+    'registrar-provisioning-test',
+    new Date(now - 3_600_000),
+    new Date(now + 180 * 86_400_000),
+    'rsa',
+  );
   return certificate;
 }
 
@@ -84,7 +97,11 @@ export function tenantData(options: { directoryReadAll?: boolean } = {}): Tenant
   const data = structuredClone(demo.data);
   if (options.directoryReadAll === false) {
     for (const [id, assignment] of Object.entries(data.appRoleAssignments)) {
-      if (assignment.data.principalId === demoIds.registrarServicePrincipal && assignment.data.appRoleId === DIRECTORY_READ_ALL) delete data.appRoleAssignments[id];
+      if (
+        assignment.data.principalId === demoIds.registrarServicePrincipal &&
+        assignment.data.appRoleId === DIRECTORY_READ_ALL
+      )
+        delete data.appRoleAssignments[id];
     }
   }
   return data;
@@ -94,7 +111,11 @@ export function tenantData(options: { directoryReadAll?: boolean } = {}): Tenant
 export function grantDirectoryReadAll(tenant: RunningTenant): void {
   const data = tenant.state().toJSON();
   for (const [id, assignment] of Object.entries(demo.data.appRoleAssignments)) {
-    if (assignment.data.principalId === demoIds.registrarServicePrincipal && assignment.data.appRoleId === DIRECTORY_READ_ALL) data.appRoleAssignments[id] = structuredClone(assignment);
+    if (
+      assignment.data.principalId === demoIds.registrarServicePrincipal &&
+      assignment.data.appRoleId === DIRECTORY_READ_ALL
+    )
+      data.appRoleAssignments[id] = structuredClone(assignment);
   }
   tenant.replace(data);
 }
@@ -121,7 +142,10 @@ export function recordingFaults(): { policy: FaultPolicy; calls: SeenCall[] } {
         at: Date.now(),
         method: request.method,
         path: request.path,
-        query: [...request.query.entries()].map(([k, v]) => `${k}=${v}`).sort().join('&'),
+        query: [...request.query.entries()]
+          .map(([k, v]) => `${k}=${v}`)
+          .sort()
+          .join('&'),
         status: refusal?.status,
         retryAfterMs: retryAfter === undefined ? undefined : Number(retryAfter) * 1000,
       });
@@ -148,7 +172,9 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function startHarness(options: { data?: TenantData; provisioner?: GraphTiming; logLevel?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { data?: TenantData; provisioner?: GraphTiming; logLevel?: string } = {},
+): Promise<Harness> {
   const { policy: faults, calls } = recordingFaults();
   const tenant = await startTestTenant({ data: options.data ?? tenantData(), routes: allRoutes, faults });
   const testStore = await createTestStore();
@@ -158,7 +184,14 @@ export async function startHarness(options: { data?: TenantData; provisioner?: G
   const services: ProvisioningService[] = [];
   const provisioner = (timing: GraphTiming = {}) =>
     new GraphProvisioner({
-      graph: new GraphCaller({ connection: registrarConnection(tenant), baseDelayMs: 100, maxDelayMs: 1000, stepTimeoutMs: 45_000, ...options.provisioner, ...timing }),
+      graph: new GraphCaller({
+        connection: registrarConnection(tenant),
+        baseDelayMs: 100,
+        maxDelayMs: 1000,
+        stepTimeoutMs: 45_000,
+        ...options.provisioner,
+        ...timing,
+      }),
       logger,
     });
   const forRequests = provisioner();
@@ -177,7 +210,15 @@ export async function startHarness(options: { data?: TenantData; provisioner?: G
       users: async (ids) =>
         ids.flatMap((id) => {
           const user = tenant.state().data.users[id.toLowerCase()]?.data;
-          return user ? [{ id: id.toLowerCase(), displayName: String(user.displayName), userPrincipalName: String(user.userPrincipalName) }] : [];
+          return user
+            ? [
+                {
+                  id: id.toLowerCase(),
+                  displayName: String(user.displayName),
+                  userPrincipalName: String(user.userPrincipalName),
+                },
+              ]
+            : [];
         }),
     },
   });
@@ -191,7 +232,14 @@ export async function startHarness(options: { data?: TenantData; provisioner?: G
     logger,
     provisioner,
     service(deps = {}) {
-      const service = createProvisioningService({ store: testStore.store, provisioner: forRequests, approvers, clock: systemClock, logger, ...deps });
+      const service = createProvisioningService({
+        store: testStore.store,
+        provisioner: forRequests,
+        approvers,
+        clock: systemClock,
+        logger,
+        ...deps,
+      });
       services.push(service);
       return service;
     },
@@ -199,7 +247,8 @@ export async function startHarness(options: { data?: TenantData; provisioner?: G
       const submitted = await requests.submit(requester, form);
       if (!submitted.ok) throw new Error(`submission refused: ${JSON.stringify(submitted.errors)}`);
       const decision = await requests.approve(approver, submitted.request.id);
-      if (decision.request.status !== 'approved') throw new Error(`request ${submitted.request.id} is ${decision.request.status}, not approved`);
+      if (decision.request.status !== 'approved')
+        throw new Error(`request ${submitted.request.id} is ${decision.request.status}, not approved`);
       return decision.request;
     },
     async cleanup() {
@@ -210,14 +259,32 @@ export async function startHarness(options: { data?: TenantData; provisioner?: G
   };
 }
 
-export type ProvisionerMethod = 'upsertApplication' | 'ensureApplicationOwners' | 'ensureServicePrincipal' | 'grantApplicationPermissions' | 'grantDelegatedPermissions' | 'assignDirectoryRole' | 'addCertificate';
-const provisioningMethods = new Set<string | symbol>(['upsertApplication', 'ensureApplicationOwners', 'ensureServicePrincipal', 'grantApplicationPermissions', 'grantDelegatedPermissions', 'assignDirectoryRole', 'addCertificate']);
+export type ProvisionerMethod =
+  | 'upsertApplication'
+  | 'ensureApplicationOwners'
+  | 'ensureServicePrincipal'
+  | 'grantApplicationPermissions'
+  | 'grantDelegatedPermissions'
+  | 'assignDirectoryRole'
+  | 'addCertificate';
+const provisioningMethods = new Set<string | symbol>([
+  'upsertApplication',
+  'ensureApplicationOwners',
+  'ensureServicePrincipal',
+  'grantApplicationPermissions',
+  'grantDelegatedPermissions',
+  'assignDirectoryRole',
+  'addCertificate',
+]);
 
 /**
  * Hands every call to `inner`; `hook` runs before each provisioning call and after it landed, and may wait (a
  * process that hangs) or throw (a process that dies, or a step that fails).
  */
-export function interceptedProvisioner(inner: Provisioner, hook: (method: ProvisionerMethod, phase: 'before' | 'after') => void | Promise<void>): Provisioner {
+export function interceptedProvisioner(
+  inner: Provisioner,
+  hook: (method: ProvisionerMethod, phase: 'before' | 'after') => void | Promise<void>,
+): Provisioner {
   return new Proxy(inner, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
@@ -262,9 +329,20 @@ export function inventory(tenant: RunningTenant, requestId: string) {
     servicePrincipalOwners: [...(sps[0]?.owners ?? [])].sort(),
     appRoleIds: assignments.map((a) => String(a.data.appRoleId)).sort(),
     appRoleAssignmentIds: assignments.map((a) => String(a.data.id)).sort(),
-    grants: grants.map((g) => ({ id: g.data.id, resourceId: g.data.resourceId, consentType: g.data.consentType, scope: String(g.data.scope).split(' ').sort().join(' ') })),
-    roleAssignments: roleAssignments.map((r) => ({ id: r.data.id, roleDefinitionId: r.data.roleDefinitionId, directoryScopeId: r.data.directoryScopeId })),
-    keyCredentials: ((app?.data.keyCredentials as Array<{ customKeyIdentifier: string }> | undefined) ?? []).map((k) => k.customKeyIdentifier),
+    grants: grants.map((g) => ({
+      id: g.data.id,
+      resourceId: g.data.resourceId,
+      consentType: g.data.consentType,
+      scope: String(g.data.scope).split(' ').sort().join(' '),
+    })),
+    roleAssignments: roleAssignments.map((r) => ({
+      id: r.data.id,
+      roleDefinitionId: r.data.roleDefinitionId,
+      directoryScopeId: r.data.directoryScopeId,
+    })),
+    keyCredentials: ((app?.data.keyCredentials as Array<{ customKeyIdentifier: string }> | undefined) ?? []).map(
+      (k) => k.customKeyIdentifier,
+    ),
     passwordCredentials: ((app?.data.passwordCredentials as unknown[] | undefined) ?? []).length,
   };
 }
@@ -274,4 +352,6 @@ export function inventory(tenant: RunningTenant, requestId: string) {
  * is not one: it holds Application.ReadWrite.All, and Graph makes only an OwnedBy-only caller an owner of what it creates.
  */
 export const typicalOwners = [requester.aadObjectId!, extraOwnerId].sort();
-export const typicalGrants = [{ resourceId: demoIds.graphServicePrincipal, consentType: 'AllPrincipals', scope: 'Mail.Send User.Read' }];
+export const typicalGrants = [
+  { resourceId: demoIds.graphServicePrincipal, consentType: 'AllPrincipals', scope: 'Mail.Send User.Read' },
+];

@@ -23,7 +23,10 @@ export interface TestRegistrar {
 
 export function testStorageConnectionString(): string {
   const value = process.env.TEST_STORAGE_CONNECTION_STRING;
-  if (!value) throw new Error('TEST_STORAGE_CONNECTION_STRING is not set: run the tests through jest, whose global setup starts Azurite');
+  if (!value)
+    throw new Error(
+      'TEST_STORAGE_CONNECTION_STRING is not set: run the tests through jest, whose global setup starts Azurite',
+    );
   return value;
 }
 
@@ -39,7 +42,11 @@ export async function deleteTables(connectionString: string, prefix: string): Pr
 }
 
 export async function startRegistrar(
-  options: { env?: Record<string, string>; botFrameworkEndpoints?: BotFrameworkEndpoints; overrides?: ContainerOverrides } = {},
+  options: {
+    env?: Record<string, string>;
+    botFrameworkEndpoints?: BotFrameworkEndpoints;
+    overrides?: ContainerOverrides;
+  } = {},
 ): Promise<TestRegistrar> {
   const connectionString = testStorageConnectionString();
   const env: Record<string, string> = {

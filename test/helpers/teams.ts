@@ -13,7 +13,13 @@ export interface TeamsUser {
 }
 
 export interface TeamsPlace {
-  conversation: { id: string; conversationType: 'personal' | 'channel' | 'groupChat'; tenantId: string; isGroup?: boolean; name?: string };
+  conversation: {
+    id: string;
+    conversationType: 'personal' | 'channel' | 'groupChat';
+    tenantId: string;
+    isGroup?: boolean;
+    name?: string;
+  };
   team?: { id: string; name: string; aadGroupId?: string };
   channel?: { id: string; name?: string };
 }
@@ -36,7 +42,11 @@ export function personalChat(user: TeamsUser, tenantId: string): TeamsPlace {
   return { conversation: { id: `a:personal-${user.id}`, conversationType: 'personal', tenantId } };
 }
 
-export function teamChannel(tenantId: string, channelName = 'App approvals', channelId = `19:${randomUUID()}@thread.tacv2`): TeamsPlace {
+export function teamChannel(
+  tenantId: string,
+  channelName = 'App approvals',
+  channelId = `19:${randomUUID()}@thread.tacv2`,
+): TeamsPlace {
   const teamId = '19:team-general@thread.tacv2';
   return {
     conversation: { id: channelId, conversationType: 'channel', tenantId, isGroup: true },
@@ -61,8 +71,14 @@ export class Teams {
     const channelData: Record<string, unknown> = { tenant: { id: place.conversation.tenantId } };
     if (place.team) {
       channelData.team = { id: place.team.id, aadGroupId: place.team.aadGroupId };
-      const known = this.connector.teams.get(place.team.id) ?? { id: place.team.id, name: place.team.name, aadGroupId: place.team.aadGroupId, channels: [{ id: place.team.id }] };
-      if (place.channel && !known.channels.some((c) => c.id === place.channel!.id)) known.channels.push({ id: place.channel.id, name: place.channel.name });
+      const known = this.connector.teams.get(place.team.id) ?? {
+        id: place.team.id,
+        name: place.team.name,
+        aadGroupId: place.team.aadGroupId,
+        channels: [{ id: place.team.id }],
+      };
+      if (place.channel && !known.channels.some((c) => c.id === place.channel!.id))
+        known.channels.push({ id: place.channel.id, name: place.channel.name });
       this.connector.teams.set(place.team.id, known);
     }
     if (place.channel) channelData.channel = { id: place.channel.id };
@@ -80,7 +96,12 @@ export class Teams {
     };
   }
 
-  message(place: TeamsPlace, from: TeamsUser, text: string, options: { mentionBot?: boolean } = {}): Record<string, unknown> {
+  message(
+    place: TeamsPlace,
+    from: TeamsUser,
+    text: string,
+    options: { mentionBot?: boolean } = {},
+  ): Record<string, unknown> {
     if (!options.mentionBot) return this.activity(place, from, { type: 'message', text, textFormat: 'plain' });
     const mention = `<at>${bot.name}</at>`;
     return this.activity(place, from, {
@@ -91,7 +112,13 @@ export class Teams {
     });
   }
 
-  cardAction(place: TeamsPlace, from: TeamsUser, verb: string, data: Record<string, unknown> = {}, replyToId: string = randomUUID()): Record<string, unknown> {
+  cardAction(
+    place: TeamsPlace,
+    from: TeamsUser,
+    verb: string,
+    data: Record<string, unknown> = {},
+    replyToId: string = randomUUID(),
+  ): Record<string, unknown> {
     return this.activity(place, from, {
       type: 'invoke',
       name: 'adaptiveCard/action',
@@ -111,7 +138,11 @@ export class Teams {
   async post(activity: Record<string, unknown>, authorization = this.authorize(activity)): Promise<PostResult> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (authorization) headers.authorization = authorization;
-    const response = await fetch(`${this.botUrl}/api/messages`, { method: 'POST', headers, body: JSON.stringify(activity) });
+    const response = await fetch(`${this.botUrl}/api/messages`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(activity),
+    });
     const text = await response.text();
     let body: unknown = text;
     try {
@@ -127,7 +158,8 @@ export class Teams {
     const body = result.body as { type?: string; value?: unknown } | undefined;
     return {
       ...result,
-      card: body?.type === 'application/vnd.microsoft.card.adaptive' ? (body.value as Record<string, unknown>) : undefined,
+      card:
+        body?.type === 'application/vnd.microsoft.card.adaptive' ? (body.value as Record<string, unknown>) : undefined,
       message: body?.type === 'application/vnd.microsoft.activity.message' ? String(body.value) : undefined,
     };
   }
@@ -140,7 +172,8 @@ export function cardText(card: unknown): string {
     if (Array.isArray(node)) return node.forEach(walk);
     if (!node || typeof node !== 'object') return;
     const n = node as Record<string, unknown>;
-    for (const key of ['text', 'title', 'value', 'placeholder', 'label']) if (typeof n[key] === 'string') out.push(n[key] as string);
+    for (const key of ['text', 'title', 'value', 'placeholder', 'label'])
+      if (typeof n[key] === 'string') out.push(n[key] as string);
     for (const value of Object.values(n)) if (typeof value === 'object') walk(value);
   };
   walk(card);

@@ -12,7 +12,14 @@ import { directoryRoleRoutes } from '../../src/local/tenant/routes/directory-rol
 import { ownersRoutes } from '../../src/local/tenant/routes/owners';
 import { servicePrincipalsRoutes } from '../../src/local/tenant/routes/service-principals';
 import type { RunningTenant } from '../../src/local/tenant/server';
-import { emptyTenant, graphTimestamp, newObjectId, newOpaqueId, type Json, type TenantData } from '../../src/local/tenant/state';
+import {
+  emptyTenant,
+  graphTimestamp,
+  newObjectId,
+  newOpaqueId,
+  type Json,
+  type TenantData,
+} from '../../src/local/tenant/state';
 import { graphClientFor, startTestTenant, TestClock } from './tenant';
 import { failure } from './tenant-fixtures';
 import { roleIds, scopeIds } from './graph-catalog';
@@ -98,7 +105,10 @@ export class DirectoryFixture {
   }
 
   /** An app registration with a secret; with a service principal unless `servicePrincipal: false`. */
-  app(displayName: string, options: { servicePrincipal?: boolean; roles?: readonly RoleName[]; owners?: string[]; visibleFrom?: number } = {}): FixtureApp {
+  app(
+    displayName: string,
+    options: { servicePrincipal?: boolean; roles?: readonly RoleName[]; owners?: string[]; visibleFrom?: number } = {},
+  ): FixtureApp {
     this.counter += 1;
     const objectId = newObjectId();
     const appId = newObjectId();
@@ -115,7 +125,9 @@ export class DirectoryFixture {
         appRoles: [],
         api: { oauth2PermissionScopes: [] },
         web: { redirectUris: [], homePageUrl: null, logoutUrl: null },
-        passwordCredentials: [{ keyId, hint: secret.slice(0, 3), displayName: 'fixture', endDateTime: '2099-01-01T00:00:00Z' }],
+        passwordCredentials: [
+          { keyId, hint: secret.slice(0, 3), displayName: 'fixture', endDateTime: '2099-01-01T00:00:00Z' },
+        ],
       },
       visibleFrom: options.visibleFrom ?? 0,
       sequence: 0,
@@ -128,7 +140,16 @@ export class DirectoryFixture {
     if (options.servicePrincipal !== false) {
       spId = newObjectId();
       this.data.servicePrincipals[spId] = {
-        data: { id: spId, appId, displayName, appDisplayName: displayName, servicePrincipalType: 'Application', accountEnabled: true, appRoles: [], oauth2PermissionScopes: [] },
+        data: {
+          id: spId,
+          appId,
+          displayName,
+          appDisplayName: displayName,
+          servicePrincipalType: 'Application',
+          accountEnabled: true,
+          appRoles: [],
+          oauth2PermissionScopes: [],
+        },
         visibleFrom: 0,
         sequence: 0,
         owners: [],
@@ -183,7 +204,14 @@ export class DirectoryFixture {
   group(displayName: string, members: string[]): string {
     const id = newObjectId();
     this.data.groups[id] = {
-      data: { id, displayName, mailNickname: displayName.replace(/\s/g, ''), securityEnabled: true, mailEnabled: false, groupTypes: [] },
+      data: {
+        id,
+        displayName,
+        mailNickname: displayName.replace(/\s/g, ''),
+        securityEnabled: true,
+        mailEnabled: false,
+        groupTypes: [],
+      },
       visibleFrom: 0,
       sequence: 0,
       members,
@@ -193,7 +221,9 @@ export class DirectoryFixture {
 }
 
 /** What a Graph SDK call that failed answered: status and Graph's error code, message and details. */
-export async function graphFailure(call: Promise<unknown>): Promise<{ status: number; code: string; message: string; details?: unknown }> {
+export async function graphFailure(
+  call: Promise<unknown>,
+): Promise<{ status: number; code: string; message: string; details?: unknown }> {
   const { statusCode, body } = await failure(call);
   // Anything but a Graph error answer (token failures, network) is the test's failure, not an outcome.
   if (!body.error) throw new Error(`Expected a Graph error body, got status ${statusCode} without one.`);
@@ -204,7 +234,11 @@ export { TestClock };
 
 /** The tenant with the service principal, consent, owner, directory and directory role routes, on the fixture's data. */
 export function startDirectoryTenant(fixture: DirectoryFixture, clock = new TestClock()): Promise<RunningTenant> {
-  return startTestTenant({ data: fixture.data, routes: [servicePrincipalsRoutes, consentRoutes, ownersRoutes, directoryRoutes, directoryRoleRoutes], now: clock.now });
+  return startTestTenant({
+    data: fixture.data,
+    routes: [servicePrincipalsRoutes, consentRoutes, ownersRoutes, directoryRoutes, directoryRoleRoutes],
+    now: clock.now,
+  });
 }
 
 /** A Graph client signed in as the fixture app (real ClientSecretCredential against the tenant's token endpoint). */

@@ -13,7 +13,14 @@ import { applicationRoutes } from '../../src/local/tenant/routes/applications';
 import { deletedItemRoutes } from '../../src/local/tenant/routes/deleted-items';
 import { policyRoutes } from '../../src/local/tenant/routes/policies';
 import type { RunningTenant } from '../../src/local/tenant/server';
-import { type ApplicationRecord, emptyTenant, graphTimestamp, newObjectId, newOpaqueId, type TenantData } from '../../src/local/tenant/state';
+import {
+  type ApplicationRecord,
+  emptyTenant,
+  graphTimestamp,
+  newObjectId,
+  newOpaqueId,
+  type TenantData,
+} from '../../src/local/tenant/state';
 import { selfSignedCertificate } from '../../src/local/tenant/self-signed';
 import { graphClientFor, startTestTenant, TestClock } from './tenant';
 import { roleIds } from './graph-catalog';
@@ -71,7 +78,10 @@ export class ApplicationsFixture {
   }
 
   /** An application record as Graph would hold it, added directly (no HTTP). */
-  addApp(displayName: string, extra: { owners?: string[]; uniqueName?: string; tags?: string[]; createdDateTime?: string } = {}): ApplicationRecord {
+  addApp(
+    displayName: string,
+    extra: { owners?: string[]; uniqueName?: string; tags?: string[]; createdDateTime?: string } = {},
+  ): ApplicationRecord {
     const id = newObjectId();
     const record: ApplicationRecord = {
       data: {
@@ -104,7 +114,17 @@ export class ApplicationsFixture {
     const secret = `Xy${(secretCounter += 1)}8Q~conformance-secret-${newObjectId().slice(0, 12)}`;
     const keyId = newObjectId();
     const app = this.addApp(displayName);
-    app.data.passwordCredentials = [{ customKeyIdentifier: null, displayName: 'test', endDateTime: '2099-01-01T00:00:00Z', hint: secret.slice(0, 3), keyId, secretText: null, startDateTime: '2020-01-01T00:00:00Z' }];
+    app.data.passwordCredentials = [
+      {
+        customKeyIdentifier: null,
+        displayName: 'test',
+        endDateTime: '2099-01-01T00:00:00Z',
+        hint: secret.slice(0, 3),
+        keyId,
+        secretText: null,
+        startDateTime: '2020-01-01T00:00:00Z',
+      },
+    ];
     app.secretHashes[keyId] = createHash('sha256').update(secret).digest('hex');
     const spId = newObjectId();
     const appId = String(app.data.appId);
@@ -117,7 +137,15 @@ export class ApplicationsFixture {
     for (const role of roles) {
       const id = newOpaqueId();
       this.data.appRoleAssignments[id] = {
-        data: { id, appRoleId: ROLES[role], principalId: spId, principalType: 'ServicePrincipal', resourceId: GRAPH_SP_ID, principalDisplayName: displayName, resourceDisplayName: 'Microsoft Graph' },
+        data: {
+          id,
+          appRoleId: ROLES[role],
+          principalId: spId,
+          principalType: 'ServicePrincipal',
+          resourceId: GRAPH_SP_ID,
+          principalDisplayName: displayName,
+          resourceDisplayName: 'Microsoft Graph',
+        },
         visibleFrom: 0,
         sequence: 1,
       };
@@ -168,7 +196,13 @@ export async function failure(call: Promise<unknown>): Promise<CallError> {
 }
 
 /** The raw fetch Response, for status, headers and text bodies. */
-export async function raw(client: Client, path: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE' = 'GET', body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+export async function raw(
+  client: Client,
+  path: string,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' = 'GET',
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const request = client.api(path).headers(headers).responseType(ResponseType.RAW);
   switch (method) {
     case 'GET':
@@ -183,7 +217,11 @@ export async function raw(client: Client, path: string, method: 'GET' | 'POST' |
 }
 
 /** A self-signed RSA certificate for keyCredentials: base64 DER and its SHA-1 thumbprint (upper-case hex). */
-export function testCertificate(commonName: string, notBefore: Date, notAfter: Date): { der: string; thumbprint: string } {
+export function testCertificate(
+  commonName: string,
+  notBefore: Date,
+  notAfter: Date,
+): { der: string; thumbprint: string } {
   const { der, thumbprint } = selfSignedCertificate(commonName, notBefore, notAfter, 'rsa');
   return { der, thumbprint };
 }

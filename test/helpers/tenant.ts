@@ -14,25 +14,41 @@ import { createGraphClient, createGraphConnection, type GraphConnection } from '
 import { demoBot } from '../../src/local/demo-identities';
 import { DEMO_REGISTRAR_SECRET } from '../../src/local/tenant/seed';
 
-export async function startTestTenant(options: { data: TenantData; routes: readonly RouteModule[]; faults?: FaultPolicy; now?: () => Date }): Promise<RunningTenant> {
+export async function startTestTenant(options: {
+  data: TenantData;
+  routes: readonly RouteModule[];
+  faults?: FaultPolicy;
+  now?: () => Date;
+}): Promise<RunningTenant> {
   const dir = process.env.TEST_TENANT_CERT_DIR;
   if (!dir || !process.env.NODE_EXTRA_CA_CERTS?.includes(dir)) {
-    throw new Error('The local tenant certificate is not trusted in this process: run the tests through jest (not --runInBand), whose global setup sets NODE_EXTRA_CA_CERTS.');
+    throw new Error(
+      'The local tenant certificate is not trusted in this process: run the tests through jest (not --runInBand), whose global setup sets NODE_EXTRA_CA_CERTS.',
+    );
   }
   const certificate = await ensureDevCertificate(dir);
   return startTenantServer({ certificate, ...options });
 }
 
 /** The credential and Graph client exactly as src/adapters/graph/graph-client.ts builds them, pointed at the tenant. */
-export function graphClientFor(tenant: RunningTenant, clientId: string, secret: string): { credential: ClientSecretCredential; client: Client } {
-  const credential = new ClientSecretCredential(tenant.tenantId, clientId, secret, { authorityHost: tenant.url, disableInstanceDiscovery: true });
+export function graphClientFor(
+  tenant: RunningTenant,
+  clientId: string,
+  secret: string,
+): { credential: ClientSecretCredential; client: Client } {
+  const credential = new ClientSecretCredential(tenant.tenantId, clientId, secret, {
+    authorityHost: tenant.url,
+    disableInstanceDiscovery: true,
+  });
   return { credential, client: createGraphClient(credential, tenant.url) };
 }
 
 /** Registrar's identity in the tenant: the one seeded through the admin API, else the demo seed's (demoTenant()). */
 function registrarOf(tenant: RunningTenant): { clientId: string; clientSecret: string } {
   const seeded = tenant.registrar();
-  return seeded?.clientSecret ? { clientId: seeded.clientId, clientSecret: seeded.clientSecret } : { clientId: demoBot.id, clientSecret: DEMO_REGISTRAR_SECRET };
+  return seeded?.clientSecret
+    ? { clientId: seeded.clientId, clientSecret: seeded.clientSecret }
+    : { clientId: demoBot.id, clientSecret: DEMO_REGISTRAR_SECRET };
 }
 
 /**
@@ -71,7 +87,8 @@ export function registrarEnv(tenant: RunningTenant): Record<string, string> {
 export const pipelineTestRoutes: RouteModule = (ctx) => {
   const read = { anyOf: ['Application.Read.All', 'Application.ReadWrite.All'] };
   const write = { anyOf: ['Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All'] };
-  const visible = (now: Date) => Object.values(ctx.state().data.applications).filter((r) => r.visibleFrom <= now.getTime());
+  const visible = (now: Date) =>
+    Object.values(ctx.state().data.applications).filter((r) => r.visibleFrom <= now.getTime());
   return [
     {
       method: 'GET',
@@ -98,7 +115,11 @@ export const pipelineTestRoutes: RouteModule = (ctx) => {
       write: true,
       handler: (request) => {
         const id = newObjectId();
-        const data = { id, appId: newObjectId(), displayName: String((request.body as { displayName?: unknown })?.displayName ?? '') };
+        const data = {
+          id,
+          appId: newObjectId(),
+          displayName: String((request.body as { displayName?: unknown })?.displayName ?? ''),
+        };
         ctx.state().addApplication({
           data,
           visibleFrom: ctx.visibleFrom(),

@@ -20,12 +20,18 @@ interface RawResponse {
 /** A POST with exactly these headers (fetch would add a content type and refuses to set Host). */
 function rawPost(url: string, headers: Record<string, string>, body: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/api/messages`, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: text }));
-    });
+    const req = request(
+      `${url}/api/messages`,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: text }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -65,26 +71,48 @@ describe('/api/messages in local mode', () => {
   const host = () => new URL(registrar.url).host;
 
   test.each([
-    ['text/plain (JSON text, as a form with enctype text/plain sends it)', (a: object) => ({ type: 'text/plain', body: JSON.stringify(a) })],
-    ['application/x-www-form-urlencoded', (a: object) => ({ type: 'application/x-www-form-urlencoded', body: new URLSearchParams(formFields(a)).toString() })],
-    ['multipart/form-data', (a: object) => ({ type: 'multipart/form-data; boundary=registrar', body: multipart(formFields(a), 'registrar') })],
+    [
+      'text/plain (JSON text, as a form with enctype text/plain sends it)',
+      (a: object) => ({ type: 'text/plain', body: JSON.stringify(a) }),
+    ],
+    [
+      'application/x-www-form-urlencoded',
+      (a: object) => ({
+        type: 'application/x-www-form-urlencoded',
+        body: new URLSearchParams(formFields(a)).toString(),
+      }),
+    ],
+    [
+      'multipart/form-data',
+      (a: object) => ({ type: 'multipart/form-data; boundary=registrar', body: multipart(formFields(a), 'registrar') }),
+    ],
     ['no content type', (a: object) => ({ type: undefined, body: JSON.stringify(a) })],
-    ['a JSON-like type that is not application/json', (a: object) => ({ type: 'application/activity+json', body: JSON.stringify(a) })],
-  ])('when a "help" activity arrives as %s, then it is refused with 415 and a JSON reason, and the bot does not run', async (_name, encode) => {
-    const { type, body } = encode(teams.message(chat, alex, 'help'));
+    [
+      'a JSON-like type that is not application/json',
+      (a: object) => ({ type: 'application/activity+json', body: JSON.stringify(a) }),
+    ],
+  ])(
+    'when a "help" activity arrives as %s, then it is refused with 415 and a JSON reason, and the bot does not run',
+    async (_name, encode) => {
+      const { type, body } = encode(teams.message(chat, alex, 'help'));
 
-    const response = await rawPost(registrar.url, { host: host(), ...(type ? { 'content-type': type } : {}) }, body);
+      const response = await rawPost(registrar.url, { host: host(), ...(type ? { 'content-type': type } : {}) }, body);
 
-    expect(response.status).toBe(415);
-    expect(response.contentType).toMatch(/^application\/json/);
-    expect((JSON.parse(response.body) as { error: string }).error).toContain('application/json');
-    expect(connector.sent).toEqual([]);
-  });
+      expect(response.status).toBe(415);
+      expect(response.contentType).toMatch(/^application\/json/);
+      expect((JSON.parse(response.body) as { error: string }).error).toContain('application/json');
+      expect(connector.sent).toEqual([]);
+    },
+  );
 
   test.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON;charset=UTF-8'])(
     'when a "help" activity arrives as %s, then it is answered',
     async (type) => {
-      const response = await rawPost(registrar.url, { host: host(), 'content-type': type }, JSON.stringify(teams.message(chat, alex, 'help')));
+      const response = await rawPost(
+        registrar.url,
+        { host: host(), 'content-type': type },
+        JSON.stringify(teams.message(chat, alex, 'help')),
+      );
 
       expect(response.status).toBe(200);
       expect(cardText(connector.cards()[0]!.card)).toContain('setup approvals');
@@ -94,7 +122,11 @@ describe('/api/messages in local mode', () => {
   test.each(['evil.example', 'evil.example:3978', 'registrar.contoso.com', '127.0.0.1.evil.example'])(
     'when a request is addressed to Host %s, then it is refused with 403 and a clear reason, and the bot does not run',
     async (evil) => {
-      const response = await rawPost(registrar.url, { host: evil, 'content-type': 'application/json' }, JSON.stringify(teams.message(chat, alex, 'help')));
+      const response = await rawPost(
+        registrar.url,
+        { host: evil, 'content-type': 'application/json' },
+        JSON.stringify(teams.message(chat, alex, 'help')),
+      );
 
       expect(response.status).toBe(403);
       expect((JSON.parse(response.body) as { error: string }).error).toMatch(/localhost, 127\.0\.0\.1 or \[::1\]/);
@@ -103,14 +135,21 @@ describe('/api/messages in local mode', () => {
     },
   );
 
-  test.each(['localhost', '127.0.0.1', '[::1]'])('when a request is addressed to %s with the port, then it is served', async (name) => {
-    const port = new URL(registrar.url).port;
+  test.each(['localhost', '127.0.0.1', '[::1]'])(
+    'when a request is addressed to %s with the port, then it is served',
+    async (name) => {
+      const port = new URL(registrar.url).port;
 
-    const response = await rawPost(registrar.url, { host: `${name}:${port}`, 'content-type': 'application/json' }, JSON.stringify(teams.message(chat, alex, 'help')));
+      const response = await rawPost(
+        registrar.url,
+        { host: `${name}:${port}`, 'content-type': 'application/json' },
+        JSON.stringify(teams.message(chat, alex, 'help')),
+      );
 
-    expect(response.status).toBe(200);
-    expect(connector.cards()).toHaveLength(1);
-  });
+      expect(response.status).toBe(200);
+      expect(connector.cards()).toHaveLength(1);
+    },
+  );
 });
 
 describe('/api/messages with a bot identity', () => {
@@ -124,7 +163,14 @@ describe('/api/messages with a bot identity', () => {
     identity = await new BotFrameworkIdentity().start();
     connector = await new FakeConnector().start();
     registrar = await startRegistrar({
-      env: { BOT_ID: botId, BOT_TYPE: 'MultiTenant', BOT_PASSWORD: 'not-used-by-these-tests', HOST: '127.0.0.1', ADMIN_IDS: alex.aadObjectId, ALLOWED_TENANT_IDS: demoTenantId },
+      env: {
+        BOT_ID: botId,
+        BOT_TYPE: 'MultiTenant',
+        BOT_PASSWORD: 'not-used-by-these-tests',
+        HOST: '127.0.0.1',
+        ADMIN_IDS: alex.aadObjectId,
+        ALLOWED_TENANT_IDS: demoTenantId,
+      },
       botFrameworkEndpoints: identity.endpoints,
     });
     teams = new Teams(registrar.url, connector);
@@ -136,7 +182,7 @@ describe('/api/messages with a bot identity', () => {
     await identity.stop();
   });
 
-  test('when an authenticated activity is addressed to the public host name, then it is served: the Host check is local mode\'s', async () => {
+  test("when an authenticated activity is addressed to the public host name, then it is served: the Host check is local mode's", async () => {
     const activity = teams.cardAction(personalChat(alex, demoTenantId), alex, Verb.showHelp);
     const token = identity.sign({ aud: botId, serviceurl: String(activity.serviceUrl) });
 
@@ -156,7 +202,11 @@ describe('/api/messages with a bot identity', () => {
 
     const response = await rawPost(
       registrar.url,
-      { host: 'registrar.contoso.com', 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${token}` },
+      {
+        host: 'registrar.contoso.com',
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Bearer ${token}`,
+      },
       new URLSearchParams(formFields(activity)).toString(),
     );
 

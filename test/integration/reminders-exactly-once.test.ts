@@ -67,7 +67,8 @@ describe('reminders from three processes on one schedule', () => {
     const deadline = Date.now() + 60_000;
     const matches = () => demoApplications.every((app) => (announcements().get(app.name) ?? 0) >= expected[app.name]!);
     while (!matches()) {
-      if (Date.now() > deadline) throw new Error(`digests never reached ${JSON.stringify(expected)}: ${JSON.stringify([...announcements()])}`);
+      if (Date.now() > deadline)
+        throw new Error(`digests never reached ${JSON.stringify(expected)}: ${JSON.stringify([...announcements()])}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     await new Promise((r) => setTimeout(r, cycles * 2000 + 500));
@@ -93,7 +94,13 @@ describe('reminders from three processes on one schedule', () => {
 
     // The demo's due credentials: HR Portal's secret (60 days), Payroll Sync's certificate (30), Expense Bot's
     // secret (7), Legacy CRM's secret and certificate (1), Old Reporting Job's secret and certificate (expired).
-    await settled({ 'Contoso HR Portal': 1, 'Payroll Sync': 1, 'Expense Bot': 1, 'Legacy CRM Connector': 2, 'Old Reporting Job': 2 });
+    await settled({
+      'Contoso HR Portal': 1,
+      'Payroll Sync': 1,
+      'Expense Bot': 1,
+      'Legacy CRM Connector': 2,
+      'Old Reporting Job': 2,
+    });
 
     await killed(bots[1]!.child, 'SIGKILL');
     const restarted = await startBotProcess(env);
@@ -101,8 +108,20 @@ describe('reminders from three processes on one schedule', () => {
 
     // HR Portal's secret crosses 30 days and then, in one jump, 14 and 7: announced at 30, then once at 7.
     secretExpiresIn(1, 20);
-    await settled({ 'Contoso HR Portal': 2, 'Payroll Sync': 1, 'Expense Bot': 1, 'Legacy CRM Connector': 2, 'Old Reporting Job': 2 });
+    await settled({
+      'Contoso HR Portal': 2,
+      'Payroll Sync': 1,
+      'Expense Bot': 1,
+      'Legacy CRM Connector': 2,
+      'Old Reporting Job': 2,
+    });
     secretExpiresIn(1, 5);
-    await settled({ 'Contoso HR Portal': 3, 'Payroll Sync': 1, 'Expense Bot': 1, 'Legacy CRM Connector': 2, 'Old Reporting Job': 2 });
+    await settled({
+      'Contoso HR Portal': 3,
+      'Payroll Sync': 1,
+      'Expense Bot': 1,
+      'Legacy CRM Connector': 2,
+      'Old Reporting Job': 2,
+    });
   });
 });

@@ -15,7 +15,12 @@ import { Teams, cardText, teamChannel } from '../helpers/teams';
 describe('a bot process that is killed and started again', () => {
   const connectionString = testStorageConnectionString();
   const prefix = uniqueTablePrefix();
-  const env = { STORAGE_CONNECTION_STRING: connectionString, STORAGE_TABLE_PREFIX: prefix, LOG_LEVEL: 'info', ADMIN_IDS: alex.aadObjectId };
+  const env = {
+    STORAGE_CONNECTION_STRING: connectionString,
+    STORAGE_TABLE_PREFIX: prefix,
+    LOG_LEVEL: 'info',
+    ADMIN_IDS: alex.aadObjectId,
+  };
   let connector: FakeConnector;
   const children: ChildProcess[] = [];
 
@@ -35,8 +40,12 @@ describe('a bot process that is killed and started again', () => {
     const first = await startBotProcess(env);
     children.push(first.child);
     const teamsA = new Teams(first.url, connector);
-    expect((await teamsA.post(teamsA.message(approvals, alex, 'setup approvals', { mentionBot: true }))).status).toBe(200);
-    expect((await teamsA.post(teamsA.message(reminders, alex, 'setup reminders', { mentionBot: true }))).status).toBe(200);
+    expect((await teamsA.post(teamsA.message(approvals, alex, 'setup approvals', { mentionBot: true }))).status).toBe(
+      200,
+    );
+    expect((await teamsA.post(teamsA.message(reminders, alex, 'setup reminders', { mentionBot: true }))).status).toBe(
+      200,
+    );
 
     await killed(first.child, 'SIGKILL');
     const second = await startBotProcess(env);
@@ -49,7 +58,9 @@ describe('a bot process that is killed and started again', () => {
     const confirmation = connector.cards({ conversationId: moved.conversation.id });
     expect(cardText(confirmation[0]!.card)).toContain('App approvals');
     const store = new TableStore({ tablePrefix: prefix, connectionString });
-    expect((await store.channels.get('channel', 'reminders'))?.value.address.conversation.id).toBe(reminders.conversation.id);
+    expect((await store.channels.get('channel', 'reminders'))?.value.address.conversation.id).toBe(
+      reminders.conversation.id,
+    );
   });
 
   test('when it receives SIGTERM, then it stops cleanly with exit code 0', async () => {
@@ -90,7 +101,12 @@ describe('starting on a port that is taken', () => {
     try {
       const child = spawn(process.execPath, [join(root, 'dist/src/index.js')], {
         cwd: root,
-        env: { ...process.env, STORAGE_CONNECTION_STRING: connectionString, STORAGE_TABLE_PREFIX: prefix, PORT: String(port) },
+        env: {
+          ...process.env,
+          STORAGE_CONNECTION_STRING: connectionString,
+          STORAGE_TABLE_PREFIX: prefix,
+          PORT: String(port),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';

@@ -46,7 +46,11 @@ describe('the HTTP server', () => {
     ['JSON without a type', JSON.stringify({ text: 'hi' }), 'application/json'],
     ['an array', JSON.stringify([1, 2]), 'application/json'],
   ])('when /api/messages receives %s, then it answers 400 and runs nothing', async (_name, body, contentType) => {
-    const response = await fetch(`${registrar.url}/api/messages`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const response = await fetch(`${registrar.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+    });
 
     expect(response.status).toBe(400);
   });
@@ -65,7 +69,11 @@ describe('the HTTP server', () => {
 describe('readiness when storage goes away', () => {
   test('when the storage stops answering, then /readyz answers 503 while /healthz stays 200', async () => {
     const azurite = await startAzurite({ inMemory: true, port: 0 });
-    const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, STORAGE_TABLE_PREFIX: uniqueTablePrefix(), LOG_LEVEL: 'silent' };
+    const env = {
+      STORAGE_CONNECTION_STRING: azurite.connectionString,
+      STORAGE_TABLE_PREFIX: uniqueTablePrefix(),
+      LOG_LEVEL: 'silent',
+    };
     const config = loadConfig(env, localDefaults);
     const logger = createLogger({ level: 'silent', destination: new LogCapture() });
     const runtime = await startRuntime(config, logger, { port: 0, sweepIntervalMs: 0 });

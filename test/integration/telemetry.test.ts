@@ -81,7 +81,14 @@ describe('telemetry to Application Insights', () => {
     probes = mkdtempSync(join(tmpdir(), 'registrar-telemetry-'));
     writeFileSync(join(probes, 'modules.js'), moduleProbe);
     writeFileSync(join(probes, 'crash.js'), crashProbe);
-    env = { STORAGE_CONNECTION_STRING: connectionString, STORAGE_TABLE_PREFIX: prefix, LOG_LEVEL: 'info', ADMIN_IDS: alex.aadObjectId, REMINDER_CRON: 'off', ...registrarEnv(tenant) };
+    env = {
+      STORAGE_CONNECTION_STRING: connectionString,
+      STORAGE_TABLE_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+      ADMIN_IDS: alex.aadObjectId,
+      REMINDER_CRON: 'off',
+      ...registrarEnv(tenant),
+    };
   });
 
   afterAll(async () => {
@@ -106,24 +113,35 @@ describe('telemetry to Application Insights', () => {
     const teams = new Teams(bot.url, connector);
     const chat = personalChat(alex, demoTenantId);
     const reminders = teamChannel(demoTenantId, 'Credential reminders');
-    expect((await teams.post(teams.message(reminders, alex, 'setup reminders', { mentionBot: true }))).status).toBe(200);
+    expect((await teams.post(teams.message(reminders, alex, 'setup reminders', { mentionBot: true }))).status).toBe(
+      200,
+    );
     const before = connector.sent.length;
     expect((await teams.post(teams.message(chat, alex, 'scan'))).status).toBe(200);
     const scanDone = () =>
-      connector.sent.slice(before).some((s) => s.conversationId === chat.conversation.id && cardText(s.activity.attachments).includes('Expiry scan done'));
+      connector.sent
+        .slice(before)
+        .some(
+          (s) =>
+            s.conversationId === chat.conversation.id && cardText(s.activity.attachments).includes('Expiry scan done'),
+        );
     await connector.waitFor(scanDone, 30_000);
     await teams.post({ ...teams.message(chat, alex, 'help'), serviceUrl: `${connector.url}gone/` });
     // The log line crosses the child's stdout pipe on its own time: wait for it rather than race it.
     const deadline = Date.now() + 20_000;
-    while (!bot.output().includes('"msg":"turn failed"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!bot.output().includes('"msg":"turn failed"') && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect(bot.output()).toContain('"msg":"turn failed"');
   }
 
-  test('when APPLICATIONINSIGHTS_CONNECTION_STRING is set, then requests, Graph, sign-in and table dependencies and a failed turn\'s exception reach Application Insights', async () => {
+  test("when APPLICATIONINSIGHTS_CONNECTION_STRING is set, then requests, Graph, sign-in and table dependencies and a failed turn's exception reach Application Insights", async () => {
     expect(tableEndpoint).toMatch(/^http/);
     const ingestion = await new IngestionEndpoint().start();
     try {
-      const bot = await start({ APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(), NODE_OPTIONS: `--require ${join(probes, 'modules.js')}` });
+      const bot = await start({
+        APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),
+        NODE_OPTIONS: `--require ${join(probes, 'modules.js')}`,
+      });
       expect(bot.output()).toContain('"telemetry":"Application Insights"');
       await drive(bot);
 
@@ -142,7 +160,8 @@ describe('telemetry to Application Insights', () => {
       const operation = (e: Envelope | undefined) => e?.tags?.['ai.operation.id'];
 
       // The cloud role is Registrar, on every item.
-      for (const envelope of [...requests, ...dependencies, ...exceptions]) expect(envelope.tags?.['ai.cloud.role']).toBe('registrar');
+      for (const envelope of [...requests, ...dependencies, ...exceptions])
+        expect(envelope.tags?.['ai.cloud.role']).toBe('registrar');
 
       // Requests: the three turns, as POST /api/messages; the probes the test waited on for readiness are not traced.
       expect(requests.filter((r) => baseData(r).name === 'POST /api/messages')).toHaveLength(3);
@@ -151,13 +170,33 @@ describe('telemetry to Application Insights', () => {
       // Microsoft Graph, through the Graph client's fetch: a dependency in the scan turn's operation, next to the
       // token request to the sign-in host (@azure/identity over https), the table calls (Azurite over http) and the
       // replies to the Bot Connector.
-      const graphCall = dependencies.find((d) => String(baseData(d).data).startsWith(`${tenant.url}/v1.0/applications`));
-      expect(graphCall).toMatchObject({ data: { baseData: { type: 'Http', name: 'GET /v1.0/applications', resultCode: '200', success: true, target: new URL(tenant.url).host } } });
+      const graphCall = dependencies.find((d) =>
+        String(baseData(d).data).startsWith(`${tenant.url}/v1.0/applications`),
+      );
+      expect(graphCall).toMatchObject({
+        data: {
+          baseData: {
+            type: 'Http',
+            name: 'GET /v1.0/applications',
+            resultCode: '200',
+            success: true,
+            target: new URL(tenant.url).host,
+          },
+        },
+      });
       const scanRequest = requests.find((r) => operation(r) === operation(graphCall));
-      expect(scanRequest).toMatchObject({ data: { baseData: { name: 'POST /api/messages', responseCode: '200', success: true } } });
+      expect(scanRequest).toMatchObject({
+        data: { baseData: { name: 'POST /api/messages', responseCode: '200', success: true } },
+      });
       expect(graphCall?.tags?.['ai.operation.parentId']).toBe(baseData(scanRequest!).id);
-      const inScan = dependencies.filter((d) => operation(d) === operation(scanRequest)).map((d) => String(baseData(d).data));
-      expect(dependencies.filter((d) => String(baseData(d).data).startsWith(`${tenant.url}/${tenant.tenantId}/oauth2/v2.0/token`)).length).toBeGreaterThan(0);
+      const inScan = dependencies
+        .filter((d) => operation(d) === operation(scanRequest))
+        .map((d) => String(baseData(d).data));
+      expect(
+        dependencies.filter((d) =>
+          String(baseData(d).data).startsWith(`${tenant.url}/${tenant.tenantId}/oauth2/v2.0/token`),
+        ).length,
+      ).toBeGreaterThan(0);
       expect(inScan.filter((url) => url.startsWith(`${tableEndpoint}/`)).length).toBeGreaterThan(0);
       expect(inScan.filter((url) => url.startsWith(connector.url)).length).toBeGreaterThan(0);
 
@@ -166,7 +205,9 @@ describe('telemetry to Application Insights', () => {
       expect(failedRequest).toMatchObject({ data: { baseData: { name: 'POST /api/messages' } } });
       const failure = exceptions.find((e) => operation(e) === operation(failedRequest));
       expect(failure?.tags?.['ai.operation.parentId']).toBe(baseData(failedRequest!).id);
-      expect(baseData(failure!).exceptions).toEqual([expect.objectContaining({ typeName: 'RestError', message: expect.stringContaining('no route POST /gone/') })]);
+      expect(baseData(failure!).exceptions).toEqual([
+        expect.objectContaining({ typeName: 'RestError', message: expect.stringContaining('no route POST /gone/') }),
+      ]);
 
       // No secret left the process: not Registrar's client secret, not the storage account key, no bearer token.
       const sent = ingestion.bodies.join('\n');
@@ -182,7 +223,10 @@ describe('telemetry to Application Insights', () => {
     const ingestion = await new IngestionEndpoint().start();
     try {
       // Set but empty, so that a developer's own variable does not leak in: the bot reads it as unset.
-      const bot = await start({ APPLICATIONINSIGHTS_CONNECTION_STRING: '', NODE_OPTIONS: `--require ${join(probes, 'modules.js')}` });
+      const bot = await start({
+        APPLICATIONINSIGHTS_CONNECTION_STRING: '',
+        NODE_OPTIONS: `--require ${join(probes, 'modules.js')}`,
+      });
       await drive(bot);
 
       expect(await terminate(bot.child)).toBe(0);
@@ -198,15 +242,22 @@ describe('telemetry to Application Insights', () => {
   test('when the process crashes on an unhandled rejection, then the exception is exported before it exits 1', async () => {
     const ingestion = await new IngestionEndpoint().start();
     try {
-      const bot = await start({ APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(), NODE_OPTIONS: `--require ${join(probes, 'crash.js')}` });
+      const bot = await start({
+        APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),
+        NODE_OPTIONS: `--require ${join(probes, 'crash.js')}`,
+      });
       const exit = new Promise<number | null>((resolve) => bot.child.once('exit', (code) => resolve(code)));
       bot.child.kill('SIGUSR2');
 
       expect(await exit).toBe(1);
 
       expect(bot.output()).toContain('Unhandled rejection: Error: test crash: nobody handled this rejection');
-      const crash = ingestion.ofType('Exception').flatMap((e) => (baseData(e).exceptions as Array<{ message?: string }> | undefined) ?? []);
-      expect(crash).toEqual([expect.objectContaining({ typeName: 'Error', message: 'test crash: nobody handled this rejection' })]);
+      const crash = ingestion
+        .ofType('Exception')
+        .flatMap((e) => (baseData(e).exceptions as Array<{ message?: string }> | undefined) ?? []);
+      expect(crash).toEqual([
+        expect.objectContaining({ typeName: 'Error', message: 'test crash: nobody handled this rejection' }),
+      ]);
     } finally {
       await ingestion.stop();
     }

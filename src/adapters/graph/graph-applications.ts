@@ -33,11 +33,16 @@ export function applicationBody(spec: AppSpec): Record<string, unknown> {
     web: { redirectUris: uris('web') },
     spa: { redirectUris: uris('spa') },
     publicClient: { redirectUris: uris('publicClient') },
-    requiredResourceAccess: [...byResource].map(([resourceAppId, resourceAccess]) => ({ resourceAppId, resourceAccess })),
+    requiredResourceAccess: [...byResource].map(([resourceAppId, resourceAccess]) => ({
+      resourceAppId,
+      resourceAccess,
+    })),
     tags: tagsFor(spec.requestId, spec.marker),
     notes: notes.length <= NOTES_LIMIT ? notes : `${notes.slice(0, NOTES_LIMIT - 1)}…`,
     // Personal Microsoft accounts require v2 access tokens.
-    ...(spec.signInAudience === 'AzureADandPersonalMicrosoftAccount' ? { api: { requestedAccessTokenVersion: 2 } } : {}),
+    ...(spec.signInAudience === 'AzureADandPersonalMicrosoftAccount'
+      ? { api: { requestedAccessTokenVersion: 2 } }
+      : {}),
   };
 }
 
@@ -49,11 +54,17 @@ export class ApplicationSteps {
     const uniqueName = uniqueNameFor(spec.requestId);
     const step = startStep(this.deps, 'upsert-application', context, []);
     const path = `/applications(uniqueName='${keyLiteral(uniqueName)}')`;
-    const help: FailureHelp = { doing: `creating or updating application ${uniqueName}`, requires: 'Application.ReadWrite.All' };
+    const help: FailureHelp = {
+      doing: `creating or updating application ${uniqueName}`,
+      requires: 'Application.ReadWrite.All',
+    };
     // Look before writing: an application that already holds this uniqueName and was not made for this request
     // (another deployment's, an old table's, anyone's) is left as it is. The upsert below would rename it.
     type Found = { id: string; appId: string; tags?: string[] | null };
-    const existing = await graph.get<{ value?: Found[] }>({ path: '/applications', select: ['id', 'tags'], filter: `uniqueName eq ${stringLiteral(uniqueName)}` }, callOf(step, help, []));
+    const existing = await graph.get<{ value?: Found[] }>(
+      { path: '/applications', select: ['id', 'tags'], filter: `uniqueName eq ${stringLiteral(uniqueName)}` },
+      callOf(step, help, []),
+    );
     const holder = existing.value?.[0];
     if (holder) requireOurs(spec, uniqueName, holder);
     // Written now, so reads may miss it for a while whatever the answer.
@@ -74,16 +85,31 @@ export class ApplicationSteps {
     return { applicationObjectId: found.id, appId: found.appId, created: false };
   }
 
-  async ensureApplicationOwners(applicationObjectId: string, ownerIds: readonly string[], context: StepContext): Promise<void> {
-    await this.ensureOwners('applications', applicationObjectId, ownerIds, startStep(this.deps, 'ensure-application-owners', context, [applicationObjectId]));
+  async ensureApplicationOwners(
+    applicationObjectId: string,
+    ownerIds: readonly string[],
+    context: StepContext,
+  ): Promise<void> {
+    await this.ensureOwners(
+      'applications',
+      applicationObjectId,
+      ownerIds,
+      startStep(this.deps, 'ensure-application-owners', context, [applicationObjectId]),
+    );
   }
 
   async ensureServicePrincipal(appId: string, ownerIds: readonly string[], context: StepContext): Promise<string> {
     const { graph } = this.deps;
     const step = startStep(this.deps, 'ensure-service-principal', context, [appId]);
     const path = `/servicePrincipals(appId='${keyLiteral(appId)}')`;
-    const help: FailureHelp = { doing: `creating the service principal of application ${appId}`, requires: 'Application.ReadWrite.All' };
-    const created = await graph.send<{ id?: string } | undefined>({ method: 'PATCH', path, body: {}, headers: { Prefer: 'create-if-missing' } }, callOf(step, help, [appId]));
+    const help: FailureHelp = {
+      doing: `creating the service principal of application ${appId}`,
+      requires: 'Application.ReadWrite.All',
+    };
+    const created = await graph.send<{ id?: string } | undefined>(
+      { method: 'PATCH', path, body: {}, headers: { Prefer: 'create-if-missing' } },
+      callOf(step, help, [appId]),
+    );
     let servicePrincipalId: string;
     if (created?.id) {
       servicePrincipalId = created.id;
@@ -95,7 +121,10 @@ export class ApplicationSteps {
       step.recent.addIfFresh(servicePrincipalId);
       step.log.info({ appId, servicePrincipalId }, 'service principal found');
     }
-    await this.ensureOwners('servicePrincipals', servicePrincipalId, ownerIds, { ...startStep(this.deps, 'ensure-service-principal-owners', context, []), recent: step.recent });
+    await this.ensureOwners('servicePrincipals', servicePrincipalId, ownerIds, {
+      ...startStep(this.deps, 'ensure-service-principal-owners', context, []),
+      recent: step.recent,
+    });
     return servicePrincipalId;
   }
 
@@ -103,7 +132,12 @@ export class ApplicationSteps {
    * Lists the owners and adds the missing ones with $ref (https://learn.microsoft.com/graph/api/application-post-owners,
    * https://learn.microsoft.com/graph/api/serviceprincipal-post-owners); "already exist" (an earlier attempt landed) is done.
    */
-  private async ensureOwners(set: 'applications' | 'servicePrincipals', objectId: string, ownerIds: readonly string[], step: Step): Promise<void> {
+  private async ensureOwners(
+    set: 'applications' | 'servicePrincipals',
+    objectId: string,
+    ownerIds: readonly string[],
+    step: Step,
+  ): Promise<void> {
     const { graph } = this.deps;
     const what = set === 'applications' ? 'application' : 'service principal';
     const help: FailureHelp = {
@@ -116,7 +150,14 @@ export class ApplicationSteps {
     const missing = distinct(ownerIds, lower).filter((id) => !have.has(lower(id)));
     for (const ownerId of missing) {
       try {
-        await graph.attempt({ method: 'POST', path: `/${set}/${objectId}/owners/$ref`, body: { '@odata.id': `${graph.connection.graphHost}/v1.0/directoryObjects/${ownerId}` } }, call);
+        await graph.attempt(
+          {
+            method: 'POST',
+            path: `/${set}/${objectId}/owners/$ref`,
+            body: { '@odata.id': `${graph.connection.graphHost}/v1.0/directoryObjects/${ownerId}` },
+          },
+          call,
+        );
         step.log.info({ objectId, ownerId }, 'owner added');
       } catch (err) {
         const c = graph.classify(err, call);
@@ -124,7 +165,10 @@ export class ApplicationSteps {
           step.log.info({ objectId, ownerId }, 'owner already present');
           continue;
         }
-        throw graph.fail(err, { log: step.log, help: { ...help, doing: `adding owner ${ownerId} to ${what} ${objectId}` } });
+        throw graph.fail(err, {
+          log: step.log,
+          help: { ...help, doing: `adding owner ${ownerId} to ${what} ${objectId}` },
+        });
       }
     }
     if (missing.length === 0) step.log.info({ objectId, owners: ownerIds.length }, 'owners already present');

@@ -13,7 +13,14 @@ import type { Logger } from '../../lib/logger';
 import { RegistrarError } from '../../domain/errors';
 import { realSleep, type RetryAttempt, type RetryDecision, withRetry } from '../../lib/retry';
 import { type GraphConnection, NO_CLIENT_RETRY } from './graph-client';
-import { classifyGraphError, type FailureHelp, type GraphErrorClass, graphRetryClassifier, readGraphFailure, toRegistrarError } from './graph-errors';
+import {
+  classifyGraphError,
+  type FailureHelp,
+  type GraphErrorClass,
+  graphRetryClassifier,
+  readGraphFailure,
+  toRegistrarError,
+} from './graph-errors';
 
 export interface GraphTiming {
   /** How long one step (a provisioning step, a page, a lookup) keeps retrying throttling, outages and replication (default 3 minutes). */
@@ -161,7 +168,10 @@ export class GraphCaller {
   }
 
   /** How the policy reads this failure of a call (for the callers that adopt an "already exists"). */
-  classify(error: unknown, options: Pick<CallOptions, 'recent' | 'references' | 'upsertByUniqueName'>): GraphErrorClass {
+  classify(
+    error: unknown,
+    options: Pick<CallOptions, 'recent' | 'references' | 'upsertByUniqueName'>,
+  ): GraphErrorClass {
     return classifyGraphError(error, this.callContext(options));
   }
 
@@ -194,11 +204,19 @@ export class GraphCaller {
    * Every page of a collection, one at a time (follows @odata.nextLink), each as `map` makes it: the page Graph
    * sent is not kept while the consumer works and the next one is read. `options` may differ per page number.
    */
-  async *pages<T, R = T[]>(first: GraphGet, options: CallOptions | ((page: number) => CallOptions), map?: (items: T[]) => R): AsyncGenerator<R> {
+  async *pages<T, R = T[]>(
+    first: GraphGet,
+    options: CallOptions | ((page: number) => CallOptions),
+    map?: (items: T[]) => R,
+  ): AsyncGenerator<R> {
     const optionsOf = typeof options === 'function' ? options : () => options;
     let target: GraphGet | undefined = first;
     for (let number = 1; target; number += 1) {
-      const read: { mapped: R; next?: string } = await this.page<T, R>(target, optionsOf(number), map ?? ((items) => items as unknown as R));
+      const read: { mapped: R; next?: string } = await this.page<T, R>(
+        target,
+        optionsOf(number),
+        map ?? ((items) => items as unknown as R),
+      );
       const { mapped, next } = read;
       target = next ? { path: next } : undefined;
       yield mapped;
@@ -224,7 +242,8 @@ export class GraphCaller {
       for (;;) {
         // Confirmations are spaced like a first backoff, and none starts after the deadline.
         if (seen > 0) {
-          if (this.now() + this.baseDelayMs > deadline.getTime()) throw new NotYetVisible('not confirmed before the deadline');
+          if (this.now() + this.baseDelayMs > deadline.getTime())
+            throw new NotYetVisible('not confirmed before the deadline');
           await this.sleep(this.baseDelayMs);
         }
         const found = await this.retry(
@@ -247,14 +266,21 @@ export class GraphCaller {
       }
     } catch (err) {
       if (!(err instanceof NotYetVisible)) throw err;
-      throw new RegistrarError('unavailable', 'Microsoft Entra ID is still replicating a change. Try again in a few minutes; nothing will be duplicated.', {
-        detail: `${options.help.doing}: Graph said the object exists but reads did not show it before the deadline.`,
-      });
+      throw new RegistrarError(
+        'unavailable',
+        'Microsoft Entra ID is still replicating a change. Try again in a few minutes; nothing will be duplicated.',
+        {
+          detail: `${options.help.doing}: Graph said the object exists but reads did not show it before the deadline.`,
+        },
+      );
     }
   }
 
   /** Any operation under this caller's backoff and clock (the token endpoint's wait for a new secret). */
-  retry<T>(operation: () => Promise<T>, options: { classify: (error: unknown) => RetryDecision; deadline: Date; onRetry?: (attempt: RetryAttempt) => void }): Promise<T> {
+  retry<T>(
+    operation: () => Promise<T>,
+    options: { classify: (error: unknown) => RetryDecision; deadline: Date; onRetry?: (attempt: RetryAttempt) => void },
+  ): Promise<T> {
     return withRetry(operation, {
       ...options,
       baseDelayMs: this.baseDelayMs,
@@ -273,19 +299,30 @@ export class GraphCaller {
     if (error.code === 'not-authorized') this.connection.renewToken();
     if (!(err instanceof RegistrarError)) {
       const f = readGraphFailure(err);
-      options.log.warn({ status: f.status, code: f.code, graphMessage: f.message, doing: options.help.doing }, 'graph call failed');
+      options.log.warn(
+        { status: f.status, code: f.code, graphMessage: f.message, doing: options.help.doing },
+        'graph call failed',
+      );
     }
     return error;
   }
 
-  private async page<T, R>(target: GraphGet, options: CallOptions, map: (items: T[]) => R): Promise<{ mapped: R; next?: string }> {
+  private async page<T, R>(
+    target: GraphGet,
+    options: CallOptions,
+    map: (items: T[]) => R,
+  ): Promise<{ mapped: R; next?: string }> {
     const page = await this.get<Page<T>>(target, options);
     return { mapped: map(page.value ?? []), next: page['@odata.nextLink'] };
   }
 
   private callContext(options: Pick<CallOptions, 'recent' | 'references' | 'upsertByUniqueName'>) {
     const recent = options.recent;
-    return { isRecent: (id: string) => recent?.has(id) ?? false, references: options.references ?? [], upsertByUniqueName: options.upsertByUniqueName ?? false };
+    return {
+      isRecent: (id: string) => recent?.has(id) ?? false,
+      references: options.references ?? [],
+      upsertByUniqueName: options.upsertByUniqueName ?? false,
+    };
   }
 
   private request<T>(call: GraphCall): Promise<T> {

@@ -12,8 +12,20 @@ export interface ResourceServicePrincipal {
   id: string;
   appId: string;
   displayName: string;
-  appRoles?: Array<{ id: string; value?: string | null; description?: string | null; isEnabled?: boolean; allowedMemberTypes?: string[] }>;
-  oauth2PermissionScopes?: Array<{ id: string; value?: string | null; type?: string; adminConsentDescription?: string | null; isEnabled?: boolean }>;
+  appRoles?: Array<{
+    id: string;
+    value?: string | null;
+    description?: string | null;
+    isEnabled?: boolean;
+    allowedMemberTypes?: string[];
+  }>;
+  oauth2PermissionScopes?: Array<{
+    id: string;
+    value?: string | null;
+    type?: string;
+    adminConsentDescription?: string | null;
+    isEnabled?: boolean;
+  }>;
 }
 
 export interface GraphCatalogOptions extends StepDeps {
@@ -37,18 +49,42 @@ export class GraphCatalog {
   async catalog(resourceAppId: string): Promise<ResourceCatalog> {
     const sp = await this.servicePrincipal(resourceAppId);
     const roles: CatalogPermission[] = (sp.appRoles ?? [])
-      .filter((r) => r.isEnabled !== false && typeof r.value === 'string' && r.value !== '' && (r.allowedMemberTypes ?? ['Application']).includes('Application'))
-      .map((r) => ({ id: r.id, value: r.value!, type: 'Role', adminConsentRequired: true, description: r.description ?? '' }));
+      .filter(
+        (r) =>
+          r.isEnabled !== false &&
+          typeof r.value === 'string' &&
+          r.value !== '' &&
+          (r.allowedMemberTypes ?? ['Application']).includes('Application'),
+      )
+      .map((r) => ({
+        id: r.id,
+        value: r.value!,
+        type: 'Role',
+        adminConsentRequired: true,
+        description: r.description ?? '',
+      }));
     const scopes: CatalogPermission[] = (sp.oauth2PermissionScopes ?? [])
       .filter((s) => s.isEnabled !== false && typeof s.value === 'string' && s.value !== '')
-      .map((s) => ({ id: s.id, value: s.value!, type: 'Scope', adminConsentRequired: s.type !== 'User', description: s.adminConsentDescription ?? '' }));
+      .map((s) => ({
+        id: s.id,
+        value: s.value!,
+        type: 'Scope',
+        adminConsentRequired: s.type !== 'User',
+        description: s.adminConsentDescription ?? '',
+      }));
     return { resourceAppId: sp.appId, resourceDisplayName: sp.displayName, permissions: [...roles, ...scopes] };
   }
 
-  async resolvePermission(resourceAppId: string, value: string, type: PermissionType): Promise<PermissionRef | undefined> {
+  async resolvePermission(
+    resourceAppId: string,
+    value: string,
+    type: PermissionType,
+  ): Promise<PermissionRef | undefined> {
     const catalog = await this.catalog(resourceAppId);
     const found = catalog.permissions.find((p) => p.type === type && lower(p.value) === lower(value));
-    return found && { ...found, resourceAppId: catalog.resourceAppId, resourceDisplayName: catalog.resourceDisplayName };
+    return (
+      found && { ...found, resourceAppId: catalog.resourceAppId, resourceDisplayName: catalog.resourceDisplayName }
+    );
   }
 
   /** GET /servicePrincipals(appId=...) with the catalog, once per TTL. */
@@ -59,8 +95,17 @@ export class GraphCatalog {
     if (cached && graph.now() - cached.at < this.catalogTtlMs) return cached.sp;
     const log = this.deps.logger.child({ step: 'read-catalog' });
     const sp = graph.get<ResourceServicePrincipal>(
-      { path: `/servicePrincipals(appId='${keyLiteral(resourceAppId)}')`, select: ['id', 'appId', 'displayName', 'appRoles', 'oauth2PermissionScopes'] },
-      { log, help: { doing: `reading the permissions of API ${resourceAppId} (its service principal)`, requires: 'Application.Read.All' } },
+      {
+        path: `/servicePrincipals(appId='${keyLiteral(resourceAppId)}')`,
+        select: ['id', 'appId', 'displayName', 'appRoles', 'oauth2PermissionScopes'],
+      },
+      {
+        log,
+        help: {
+          doing: `reading the permissions of API ${resourceAppId} (its service principal)`,
+          requires: 'Application.Read.All',
+        },
+      },
     );
     this.resources.set(k, { at: graph.now(), sp });
     sp.then(

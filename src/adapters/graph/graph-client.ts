@@ -57,21 +57,40 @@ export function createGraphConnection(graph: Config['graph']): GraphConnection {
   // discovered, and a known cloud's needs no discovery.
   const common = { authorityHost, disableInstanceDiscovery: true };
   const credential = new RenewableCredential((): TokenCredential => {
-    if (graph.tenantId && graph.clientId && graph.clientSecret) return new ClientSecretCredential(graph.tenantId, graph.clientId, graph.clientSecret, common);
+    if (graph.tenantId && graph.clientId && graph.clientSecret)
+      return new ClientSecretCredential(graph.tenantId, graph.clientId, graph.clientSecret, common);
     if (graph.tenantId && graph.clientId && graph.certificatePath) {
-      return new ClientCertificateCredential(graph.tenantId, graph.clientId, { certificatePath: graph.certificatePath }, common);
+      return new ClientCertificateCredential(
+        graph.tenantId,
+        graph.clientId,
+        { certificatePath: graph.certificatePath },
+        common,
+      );
     }
     if (graph.clientId) return new ManagedIdentityCredential({ clientId: graph.clientId });
     return new DefaultAzureCredential({ authorityHost, tenantId: graph.tenantId });
   });
   const client = createGraphClient(credential, graphHost);
-  return { client, credential, graphHost, authorityHost, tenantId: graph.tenantId, renewToken: () => credential.renew() };
+  return {
+    client,
+    credential,
+    graphHost,
+    authorityHost,
+    tenantId: graph.tenantId,
+    renewToken: () => credential.renew(),
+  };
 }
 
 /** The Graph and sign-in hosts of GRAPH_CLOUD, or those GRAPH_ENDPOINT and AUTHORITY_HOST name instead. */
-export function graphHosts(graph: Pick<Config['graph'], 'cloud' | 'endpoint' | 'authorityHost'>): { graphHost: string; authorityHost: string } {
+export function graphHosts(graph: Pick<Config['graph'], 'cloud' | 'endpoint' | 'authorityHost'>): {
+  graphHost: string;
+  authorityHost: string;
+} {
   const cloud = clouds[graph.cloud];
-  return { graphHost: (graph.endpoint ?? cloud.graph).replace(/\/+$/, ''), authorityHost: graph.authorityHost ?? cloud.login };
+  return {
+    graphHost: (graph.endpoint ?? cloud.graph).replace(/\/+$/, ''),
+    authorityHost: graph.authorityHost ?? cloud.login,
+  };
 }
 
 /** The Graph client for `graphHost` (v1.0), signed in with `credential`: Registrar's, and the setup command's administrator's. */

@@ -26,7 +26,6 @@ const HEX_SHA1 = /^[0-9a-f]{40}$/i;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const READ_ALL = 'Application.Read.All';
 
-
 interface GraphPasswordCredential {
   keyId?: string | null;
   displayName?: string | null;
@@ -84,7 +83,9 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
     const managed = (app.tags ?? []).includes(REGISTRAR_TAG);
     const appName = app.displayName ?? app.appId;
     // Users among the owners the page expanded; undefined when the page did not carry owners.
-    const ownerIds = app.owners ? app.owners.filter((o) => o['@odata.type'] === USER_TYPE && o.id).map((o) => o.id!.toLowerCase()) : undefined;
+    const ownerIds = app.owners
+      ? app.owners.filter((o) => o['@odata.type'] === USER_TYPE && o.id).map((o) => o.id!.toLowerCase())
+      : undefined;
     for (const p of app.passwordCredentials ?? []) {
       if (!p.keyId || !p.endDateTime) continue;
       out.push({
@@ -130,18 +131,34 @@ export class GraphCredentialSource implements CredentialSource {
 
   async *pages(scope: 'all' | 'managed'): AsyncIterable<CredentialInfo[]> {
     const log = this.options.logger.child({ step: 'read-credentials', scope });
-    const help: FailureHelp = { doing: `reading the credentials of ${scope === 'managed' ? "Registrar's applications" : 'every application'}`, requires: READ_ALL };
+    const help: FailureHelp = {
+      doing: `reading the credentials of ${scope === 'managed' ? "Registrar's applications" : 'every application'}`,
+      requires: READ_ALL,
+    };
     const filter = scope === 'managed' ? `tags/any(t:t eq ${literal(REGISTRAR_TAG)})` : undefined;
     // Owners come with each page ($expand, https://learn.microsoft.com/graph/query-parameters#expand): announcing
     // needs no request per application.
-    const first: GraphGet = { path: '/applications', select: SELECT, filter, top: PAGE_SIZE, expand: 'owners($select=id)' };
-    yield* this.graph.pages<GraphApplication, CredentialInfo[]>(first, (number) => ({ log, help: number === 1 ? help : { ...help, doing: `${help.doing} (page ${number})` } }), credentialsOf);
+    const first: GraphGet = {
+      path: '/applications',
+      select: SELECT,
+      filter,
+      top: PAGE_SIZE,
+      expand: 'owners($select=id)',
+    };
+    yield* this.graph.pages<GraphApplication, CredentialInfo[]>(
+      first,
+      (number) => ({ log, help: number === 1 ? help : { ...help, doing: `${help.doing} (page ${number})` } }),
+      credentialsOf,
+    );
   }
 
   async ownersOf(applicationObjectId: string): Promise<string[]> {
     const log = this.options.logger.child({ step: 'read-owners' });
     const help: FailureHelp = { doing: `reading the owners of application ${applicationObjectId}`, requires: READ_ALL };
-    const owners = await this.graph.list<{ id?: string; '@odata.type'?: string }>({ path: `/applications/${encodeURIComponent(applicationObjectId)}/owners`, select: ['id'] }, { log, help });
+    const owners = await this.graph.list<{ id?: string; '@odata.type'?: string }>(
+      { path: `/applications/${encodeURIComponent(applicationObjectId)}/owners`, select: ['id'] },
+      { log, help },
+    );
     return owners.filter((o) => o.id && o['@odata.type'] === USER_TYPE).map((o) => o.id!.toLowerCase());
   }
 
@@ -150,8 +167,14 @@ export class GraphCredentialSource implements CredentialSource {
     const wanted = appIdOrName.trim();
     const byAppId = isGuid(wanted);
     const filter = byAppId ? `appId eq ${literal(wanted)}` : `displayName eq ${literal(wanted)}`;
-    const help: FailureHelp = { doing: `looking up application ${byAppId ? wanted : `"${wanted}"`}`, requires: READ_ALL };
-    const found = await this.graph.list<GraphApplication>({ path: '/applications', select: SELECT, filter, top: PAGE_SIZE }, { log, help });
+    const help: FailureHelp = {
+      doing: `looking up application ${byAppId ? wanted : `"${wanted}"`}`,
+      requires: READ_ALL,
+    };
+    const found = await this.graph.list<GraphApplication>(
+      { path: '/applications', select: SELECT, filter, top: PAGE_SIZE },
+      { log, help },
+    );
     if (found.length > 1) {
       const appIds = found.slice(0, 5).map((a) => a.appId);
       throw new RegistrarError(
@@ -160,7 +183,14 @@ export class GraphCredentialSource implements CredentialSource {
       );
     }
     const app = found[0];
-    return app && { applicationObjectId: app.id, appId: app.appId, displayName: app.displayName ?? app.appId, credentials: credentialsOf([app]) };
+    return (
+      app && {
+        applicationObjectId: app.id,
+        appId: app.appId,
+        displayName: app.displayName ?? app.appId,
+        credentials: credentialsOf([app]),
+      }
+    );
   }
 
   /**
@@ -172,12 +202,28 @@ export class GraphCredentialSource implements CredentialSource {
    */
   async privilegesOf(appId: string): Promise<AppPrivileges> {
     const log = this.options.logger.child({ step: 'read-privileges' });
-    const call = { log, help: { doing: `reading what the service principal of app ${appId} holds`, requires: 'Application.Read.All and Directory.Read.All' } };
-    const sps = await this.graph.get<{ value?: Array<{ id: string }> }>({ path: '/servicePrincipals', select: ['id'], filter: `appId eq ${literal(appId)}` }, call);
+    const call = {
+      log,
+      help: {
+        doing: `reading what the service principal of app ${appId} holds`,
+        requires: 'Application.Read.All and Directory.Read.All',
+      },
+    };
+    const sps = await this.graph.get<{ value?: Array<{ id: string }> }>(
+      { path: '/servicePrincipals', select: ['id'], filter: `appId eq ${literal(appId)}` },
+      call,
+    );
     const sp = sps.value?.[0];
     if (!sp) return { applicationPermissions: [], directoryRoles: [] };
-    const assignments = await this.graph.list<{ resourceId?: string; appRoleId?: string; resourceDisplayName?: string | null }>(
-      { path: `/servicePrincipals/${encodeURIComponent(sp.id)}/appRoleAssignments`, select: ['resourceId', 'appRoleId', 'resourceDisplayName'] },
+    const assignments = await this.graph.list<{
+      resourceId?: string;
+      appRoleId?: string;
+      resourceDisplayName?: string | null;
+    }>(
+      {
+        path: `/servicePrincipals/${encodeURIComponent(sp.id)}/appRoleAssignments`,
+        select: ['resourceId', 'appRoleId', 'resourceDisplayName'],
+      },
       call,
     );
     const resources = new Map<string, ResourceRoles>();
@@ -190,10 +236,18 @@ export class GraphCredentialSource implements CredentialSource {
       if (!resource) {
         // One entity, not a page: the filter on its id reads it as the one item of a collection.
         const found = await this.graph.get<{ value?: ResourceRoles[] }>(
-          { path: '/servicePrincipals', select: ['id', 'appId', 'displayName', 'appRoles'], filter: `id eq ${literal(assignment.resourceId)}` },
+          {
+            path: '/servicePrincipals',
+            select: ['id', 'appId', 'displayName', 'appRoles'],
+            filter: `id eq ${literal(assignment.resourceId)}`,
+          },
           call,
         );
-        resource = found.value?.[0] ?? { appId: assignment.resourceId, displayName: assignment.resourceDisplayName ?? null, appRoles: [] };
+        resource = found.value?.[0] ?? {
+          appId: assignment.resourceId,
+          displayName: assignment.resourceDisplayName ?? null,
+          appRoles: [],
+        };
         resources.set(assignment.resourceId, resource);
       }
       const role = resource.appRoles?.find((r) => r.id.toLowerCase() === assignment.appRoleId!.toLowerCase());
@@ -208,10 +262,16 @@ export class GraphCredentialSource implements CredentialSource {
       });
     }
     const roles = await this.graph.list<{ roleDefinitionId?: string }>(
-      { path: '/roleManagement/directory/roleAssignments', select: ['roleDefinitionId'], filter: `principalId eq ${literal(sp.id)}` },
+      {
+        path: '/roleManagement/directory/roleAssignments',
+        select: ['roleDefinitionId'],
+        filter: `principalId eq ${literal(sp.id)}`,
+      },
       call,
     );
-    const directoryRoles = roles.filter((r) => r.roleDefinitionId).map((r) => ({ roleDefinitionId: r.roleDefinitionId!.toLowerCase() }));
+    const directoryRoles = roles
+      .filter((r) => r.roleDefinitionId)
+      .map((r) => ({ roleDefinitionId: r.roleDefinitionId!.toLowerCase() }));
     return { servicePrincipalId: sp.id, applicationPermissions, directoryRoles };
   }
 }

@@ -52,12 +52,19 @@ export class CredentialSteps {
     const step = startStep(this.deps, 'add-certificate', context, [applicationObjectId]);
     const thumbprint = certificate.thumbprint.replace(/[^0-9a-f]/gi, '').toUpperCase();
     await this.serialized(applicationObjectId, async () => {
-      const help: FailureHelp = { doing: `adding certificate ${thumbprint} to application ${applicationObjectId}`, requires: 'Application.ReadWrite.All' };
+      const help: FailureHelp = {
+        doing: `adding certificate ${thumbprint} to application ${applicationObjectId}`,
+        requires: 'Application.ReadWrite.All',
+      };
       const call = callOf({ ...step, deadline: graph.deadline() }, help, [applicationObjectId]);
-      const app = await graph.get<{ keyCredentials?: KeyCredential[] }>({ path: `/applications/${applicationObjectId}`, select: ['keyCredentials'] }, call);
+      const app = await graph.get<{ keyCredentials?: KeyCredential[] }>(
+        { path: `/applications/${applicationObjectId}`, select: ['keyCredentials'] },
+        call,
+      );
       const existing = app.keyCredentials ?? [];
       const sameCertificate = (k: KeyCredential) =>
-        (k.customKeyIdentifier ?? '').toUpperCase() === thumbprint || (!!k.key && createHash('sha1').update(Buffer.from(k.key, 'base64')).digest('hex').toUpperCase() === thumbprint);
+        (k.customKeyIdentifier ?? '').toUpperCase() === thumbprint ||
+        (!!k.key && createHash('sha1').update(Buffer.from(k.key, 'base64')).digest('hex').toUpperCase() === thumbprint);
       const present = existing.find(sameCertificate);
       if (present) {
         step.log.info({ applicationObjectId, thumbprint, keyId: present.keyId }, 'certificate already present');
@@ -75,7 +82,10 @@ export class CredentialSteps {
         startDateTime: new Date(Math.ceil(Date.parse(certificate.notBefore) / 1000) * 1000).toISOString(),
         endDateTime: new Date(Math.floor(Date.parse(certificate.notAfter) / 1000) * 1000).toISOString(),
       };
-      await graph.send({ method: 'PATCH', path: `/applications/${applicationObjectId}`, body: { keyCredentials: [...kept, added] } }, call);
+      await graph.send(
+        { method: 'PATCH', path: `/applications/${applicationObjectId}`, body: { keyCredentials: [...kept, added] } },
+        call,
+      );
       step.log.info({ applicationObjectId, thumbprint, keyId }, 'certificate added');
     });
   }
@@ -86,38 +96,67 @@ export class CredentialSteps {
    * When the answer is lost or is a 500/502/504, the secret may exist but nobody can ever read it; retrying would
    * leave that orphan and make a second one, so this fails and says so instead.
    */
-  async addPassword(applicationObjectId: string, options: { displayName: string; endDateTime: Date }, context?: StepContext): Promise<NewSecret> {
+  async addPassword(
+    applicationObjectId: string,
+    options: { displayName: string; endDateTime: Date },
+    context?: StepContext,
+  ): Promise<NewSecret> {
     const { graph } = this.deps;
     const step = startStep(this.deps, 'add-password', context, [applicationObjectId]);
     return this.serialized(applicationObjectId, async () => {
-      const help: FailureHelp = { doing: `adding a client secret to application ${applicationObjectId}`, requires: 'Application.ReadWrite.All' };
+      const help: FailureHelp = {
+        doing: `adding a client secret to application ${applicationObjectId}`,
+        requires: 'Application.ReadWrite.All',
+      };
       const call = callOf({ ...step, deadline: graph.deadline() }, help, [applicationObjectId], { repeatable: false });
       let answer: { keyId?: string; secretText?: string; hint?: string; endDateTime?: string };
       try {
         answer = await graph.attempt(
-          { method: 'POST', path: `/applications/${applicationObjectId}/addPassword`, body: { passwordCredential: { displayName: options.displayName, endDateTime: options.endDateTime.toISOString() } } },
+          {
+            method: 'POST',
+            path: `/applications/${applicationObjectId}/addPassword`,
+            body: {
+              passwordCredential: { displayName: options.displayName, endDateTime: options.endDateTime.toISOString() },
+            },
+          },
           call,
         );
       } catch (err) {
         const c = graph.classify(err, call);
         if (c.kind === 'transient' && c.applied === 'maybe') {
           const f = readGraphFailure(err);
-          step.log.warn({ applicationObjectId, status: f.status, code: f.code, displayName: options.displayName }, 'secret outcome unknown');
-          throw new RegistrarError('unavailable', 'Microsoft Entra ID did not confirm the new secret, so none can be shown. Ask for a new secret in a minute.', {
-            cause: err,
-            detail: `${help.doing}: the answer was lost (${f.status ?? f.code}). A secret named "${options.displayName}" may have been created that nobody can read; it is not retried, to avoid a second one. Remove it in the app registration's Certificates & secrets if it is there.`,
-          });
+          step.log.warn(
+            { applicationObjectId, status: f.status, code: f.code, displayName: options.displayName },
+            'secret outcome unknown',
+          );
+          throw new RegistrarError(
+            'unavailable',
+            'Microsoft Entra ID did not confirm the new secret, so none can be shown. Ask for a new secret in a minute.',
+            {
+              cause: err,
+              detail: `${help.doing}: the answer was lost (${f.status ?? f.code}). A secret named "${options.displayName}" may have been created that nobody can read; it is not retried, to avoid a second one. Remove it in the app registration's Certificates & secrets if it is there.`,
+            },
+          );
         }
         throw graph.fail(err, call);
       }
       if (!answer.keyId || !answer.secretText) {
-        throw new RegistrarError('unavailable', 'Microsoft Entra ID did not return the new secret. Ask for a new secret in a minute.', {
-          detail: `${help.doing}: Graph answered without keyId or secretText.`,
-        });
+        throw new RegistrarError(
+          'unavailable',
+          'Microsoft Entra ID did not return the new secret. Ask for a new secret in a minute.',
+          {
+            detail: `${help.doing}: Graph answered without keyId or secretText.`,
+          },
+        );
       }
       const endDateTime = answer.endDateTime ?? options.endDateTime.toISOString();
       step.log.info({ applicationObjectId, keyId: answer.keyId, hint: answer.hint, endDateTime }, 'password added');
-      return { keyId: answer.keyId, secretText: answer.secretText, hint: answer.hint ?? answer.secretText.slice(0, 3), endDateTime };
+      return {
+        keyId: answer.keyId,
+        secretText: answer.secretText,
+        hint: answer.hint ?? answer.secretText.slice(0, 3),
+        endDateTime,
+      };
     });
   }
 
@@ -126,9 +165,15 @@ export class CredentialSteps {
     const { graph } = this.deps;
     const step = startStep(this.deps, 'remove-password', context, [applicationObjectId]);
     await this.serialized(applicationObjectId, async () => {
-      const help: FailureHelp = { doing: `removing client secret ${keyId} from application ${applicationObjectId}`, requires: 'Application.ReadWrite.All' };
+      const help: FailureHelp = {
+        doing: `removing client secret ${keyId} from application ${applicationObjectId}`,
+        requires: 'Application.ReadWrite.All',
+      };
       try {
-        await graph.send({ method: 'POST', path: `/applications/${applicationObjectId}/removePassword`, body: { keyId } }, callOf({ ...step, deadline: graph.deadline() }, help, [applicationObjectId]));
+        await graph.send(
+          { method: 'POST', path: `/applications/${applicationObjectId}/removePassword`, body: { keyId } },
+          callOf({ ...step, deadline: graph.deadline() }, help, [applicationObjectId]),
+        );
       } catch (err) {
         if (!(err instanceof RegistrarError && err.code === 'not-found')) throw err;
         step.log.info({ applicationObjectId, keyId }, 'password already removed');
@@ -139,23 +184,33 @@ export class CredentialSteps {
   }
 
   /** A new secret (or app) is unknown to the token service for a while: asks for a token until it works or the deadline passes. */
-  async verifySecret(appId: string, secretText: string, deadline: Date, context?: StepContext): Promise<'works' | 'pending'> {
+  async verifySecret(
+    appId: string,
+    secretText: string,
+    deadline: Date,
+    context?: StepContext,
+  ): Promise<'works' | 'pending'> {
     const { graph } = this.deps;
     const { log } = startStep(this.deps, 'verify-secret', context, []);
     const { tenantId, authorityHost, graphHost } = graph.connection;
     if (!tenantId) {
       throw new RegistrarError('unavailable', 'Registrar cannot check the new secret: its tenant is not configured.', {
-        detail: 'verifying a new client secret: AZURE_TENANT_ID is not set; set it to the tenant id (GUID) Registrar manages.',
+        detail:
+          'verifying a new client secret: AZURE_TENANT_ID is not set; set it to the tenant id (GUID) Registrar manages.',
       });
     }
-    const credential = new ClientSecretCredential(tenantId, appId, secretText, { authorityHost, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(tenantId, appId, secretText, {
+      authorityHost,
+      disableInstanceDiscovery: true,
+    });
     const aadsts = (err: unknown) => /AADSTS(\d+)/.exec(err instanceof Error ? err.message : String(err))?.[1];
     const pending = (err: unknown) => NEW_SECRET_PENDING.test(err instanceof Error ? err.message : String(err));
     try {
       await graph.retry(() => credential.getToken(`${graphHost}/.default`), {
         classify: (err) => (pending(err) ? 'retry' : 'fail'),
         deadline,
-        onRetry: ({ attempt, delayMs, error }) => log.info({ appId, attempt, delayMs, aadsts: aadsts(error) }, 'secret not yet usable'),
+        onRetry: ({ attempt, delayMs, error }) =>
+          log.info({ appId, attempt, delayMs, aadsts: aadsts(error) }, 'secret not yet usable'),
       });
     } catch (err) {
       if (pending(err)) {
@@ -163,10 +218,14 @@ export class CredentialSteps {
         return 'pending';
       }
       log.warn({ appId, aadsts: aadsts(err) }, 'secret refused');
-      throw new RegistrarError('invalid-input', 'Microsoft Entra ID refused the new secret. An administrator should look at the app registration.', {
-        cause: err,
-        detail: `verifying the new client secret of app ${appId}: the token endpoint answered AADSTS${aadsts(err) ?? '?'} (not a propagation delay).`,
-      });
+      throw new RegistrarError(
+        'invalid-input',
+        'Microsoft Entra ID refused the new secret. An administrator should look at the app registration.',
+        {
+          cause: err,
+          detail: `verifying the new client secret of app ${appId}: the token endpoint answered AADSTS${aadsts(err) ?? '?'} (not a propagation delay).`,
+        },
+      );
     }
     log.info({ appId }, 'secret works');
     return 'works';

@@ -15,18 +15,27 @@ export class DirectoryRoleStep {
   async assignDirectoryRole(servicePrincipalId: string, roleTemplateId: string, context: StepContext): Promise<string> {
     const { graph } = this.deps;
     const step = startStep(this.deps, 'assign-directory-role', context, [servicePrincipalId]);
-    const help: FailureHelp = { doing: `assigning directory role ${roleTemplateId} to service principal ${servicePrincipalId}`, requires: 'RoleManagement.ReadWrite.Directory' };
+    const help: FailureHelp = {
+      doing: `assigning directory role ${roleTemplateId} to service principal ${servicePrincipalId}`,
+      requires: 'RoleManagement.ReadWrite.Directory',
+    };
     const call = callOf(step, help, [servicePrincipalId]);
     const find = async () =>
       (
         await graph.list<RoleAssignment>(
-          { path: '/roleManagement/directory/roleAssignments', filter: `principalId eq '${servicePrincipalId}' and roleDefinitionId eq '${roleTemplateId}'` },
+          {
+            path: '/roleManagement/directory/roleAssignments',
+            filter: `principalId eq '${servicePrincipalId}' and roleDefinitionId eq '${roleTemplateId}'`,
+          },
           call,
         )
       ).find((a) => a.directoryScopeId === '/');
     const existing = await find();
     if (existing) {
-      step.log.info({ servicePrincipalId, roleTemplateId, roleAssignmentId: existing.id }, 'directory role already assigned');
+      step.log.info(
+        { servicePrincipalId, roleTemplateId, roleAssignmentId: existing.id },
+        'directory role already assigned',
+      );
       return existing.id;
     }
     try {
@@ -34,7 +43,12 @@ export class DirectoryRoleStep {
         {
           method: 'POST',
           path: '/roleManagement/directory/roleAssignments',
-          body: { '@odata.type': '#microsoft.graph.unifiedRoleAssignment', roleDefinitionId: roleTemplateId, principalId: servicePrincipalId, directoryScopeId: '/' },
+          body: {
+            '@odata.type': '#microsoft.graph.unifiedRoleAssignment',
+            roleDefinitionId: roleTemplateId,
+            principalId: servicePrincipalId,
+            directoryScopeId: '/',
+          },
         },
         call,
       );
@@ -44,7 +58,10 @@ export class DirectoryRoleStep {
       const c = graph.classify(err, call);
       if (!(c.kind === 'already-exists' && c.what === 'conflicting-object')) throw graph.fail(err, call);
       const adopted = await graph.waitUntil(find, call);
-      step.log.info({ servicePrincipalId, roleTemplateId, roleAssignmentId: adopted.id }, 'directory role already assigned');
+      step.log.info(
+        { servicePrincipalId, roleTemplateId, roleAssignmentId: adopted.id },
+        'directory role already assigned',
+      );
       return adopted.id;
     }
   }

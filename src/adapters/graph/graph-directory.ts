@@ -37,7 +37,14 @@ export class GraphDirectory implements Directory, PeopleDirectory {
       let result: { value?: string[] };
       try {
         // A read, though a POST: repeating it is safe.
-        result = await this.graph.attempt({ method: 'POST', path: `/directoryObjects/${encodeURIComponent(userObjectId)}/checkMemberGroups`, body: { groupIds: batch } }, { log, help });
+        result = await this.graph.attempt(
+          {
+            method: 'POST',
+            path: `/directoryObjects/${encodeURIComponent(userObjectId)}/checkMemberGroups`,
+            body: { groupIds: batch },
+          },
+          { log, help },
+        );
       } catch (err) {
         // Someone the directory does not know (removed since, or from another tenant) is in no group.
         if (readGraphFailure(err).status === 404) return false;
@@ -50,14 +57,19 @@ export class GraphDirectory implements Directory, PeopleDirectory {
 
   async displayNames(userObjectIds: readonly string[]): Promise<Record<string, string>> {
     const names: Record<string, string> = {};
-    for (const user of await this.usersById(userObjectIds, ['id', 'displayName'])) if (user.displayName) names[user.id.toLowerCase()] = user.displayName;
+    for (const user of await this.usersById(userObjectIds, ['id', 'displayName']))
+      if (user.displayName) names[user.id.toLowerCase()] = user.displayName;
     return names;
   }
 
   /** /users answers with users only, so a group's or a service principal's id is simply not found. */
   async users(userObjectIds: readonly string[]): Promise<OwnerDetail[]> {
     const found = await this.usersById(userObjectIds, ['id', 'displayName', 'userPrincipalName']);
-    return found.map((user) => ({ id: user.id.toLowerCase(), displayName: user.displayName ?? user.userPrincipalName ?? user.id, userPrincipalName: user.userPrincipalName ?? '' }));
+    return found.map((user) => ({
+      id: user.id.toLowerCase(),
+      displayName: user.displayName ?? user.userPrincipalName ?? user.id,
+      userPrincipalName: user.userPrincipalName ?? '',
+    }));
   }
 
   private async usersById(userObjectIds: readonly string[], select: readonly string[]): Promise<User[]> {
@@ -67,7 +79,10 @@ export class GraphDirectory implements Directory, PeopleDirectory {
     for (let i = 0; i < ids.length; i += FILTER_IN_LIMIT) {
       const batch = ids.slice(i, i + FILTER_IN_LIMIT);
       const help = { doing: `reading ${batch.length} users by id`, requires: READ_DIRECTORY };
-      const page = await this.graph.get<{ value?: User[] }>({ path: '/users', filter: `id in (${batch.map((id) => `'${id}'`).join(',')})`, select, top: FILTER_IN_LIMIT }, { log, help });
+      const page = await this.graph.get<{ value?: User[] }>(
+        { path: '/users', filter: `id in (${batch.map((id) => `'${id}'`).join(',')})`, select, top: FILTER_IN_LIMIT },
+        { log, help },
+      );
       found.push(...(page.value ?? []));
     }
     return found;

@@ -48,7 +48,13 @@ export interface CallContext {
 
 /** Errors raised before any request was sent: retrying will not help. */
 // AuthenticationRequiredError is what a refused client secret (AADSTS7000215) arrives as through the Graph client.
-const LOCAL_FAILURES = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError', 'AggregateAuthenticationError', 'GraphClientError']);
+const LOCAL_FAILURES = new Set([
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+  'CredentialUnavailableError',
+  'AggregateAuthenticationError',
+  'GraphClientError',
+]);
 
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
@@ -56,7 +62,8 @@ export const messages = {
   appRoleAssignmentExists: 'Permission being assigned already exists on the object.',
   permissionEntryExists: 'Permission entry already exists.',
   ownerExists: 'One or more added object references already exist',
-  conflictingObject: 'A conflicting object with one or more of the specified property values is present in the directory.',
+  conflictingObject:
+    'A conflicting object with one or more of the specified property values is present in the directory.',
   notValidReferenceUpdate: 'Not a valid reference update',
   noBackingApplication: 'does not reference a valid application object',
   ownedByBackingApplication: 'the backing application of the service principal being created must in the local tenant',
@@ -64,16 +71,25 @@ export const messages = {
 } as const;
 
 function headerOf(headers: unknown, name: string): string | null {
-  if (headers && typeof (headers as { get?: unknown }).get === 'function') return (headers as { get(n: string): string | null }).get(name);
+  if (headers && typeof (headers as { get?: unknown }).get === 'function')
+    return (headers as { get(n: string): string | null }).get(name);
   if (headers && typeof headers === 'object') {
-    for (const [k, v] of Object.entries(headers as Record<string, unknown>)) if (k.toLowerCase() === name) return typeof v === 'string' ? v : null;
+    for (const [k, v] of Object.entries(headers as Record<string, unknown>))
+      if (k.toLowerCase() === name) return typeof v === 'string' ? v : null;
   }
   return null;
 }
 
 /** Reads the client's GraphError (statusCode, code, body = JSON of error, headers) or any thrown value. */
 export function readGraphFailure(error: unknown, now: number = Date.now()): GraphFailure {
-  const e = (error ?? {}) as { statusCode?: unknown; code?: unknown; message?: unknown; body?: unknown; headers?: unknown; name?: unknown };
+  const e = (error ?? {}) as {
+    statusCode?: unknown;
+    code?: unknown;
+    message?: unknown;
+    body?: unknown;
+    headers?: unknown;
+    name?: unknown;
+  };
   const statusCode = typeof e.statusCode === 'number' && e.statusCode > 0 ? e.statusCode : undefined;
   let inner: { code?: unknown; message?: unknown; details?: unknown } = {};
   if (typeof e.body === 'string' && e.body.startsWith('{')) {
@@ -87,11 +103,25 @@ export function readGraphFailure(error: unknown, now: number = Date.now()): Grap
   }
   // Older Entra answers put the message in { value } and details as one object, not the array
   // https://learn.microsoft.com/graph/errors describes.
-  const messageOf = (m: unknown): string => (typeof m === 'string' ? m : m && typeof m === 'object' && typeof (m as { value?: unknown }).value === 'string' ? (m as { value: string }).value : '');
+  const messageOf = (m: unknown): string =>
+    typeof m === 'string'
+      ? m
+      : m && typeof m === 'object' && typeof (m as { value?: unknown }).value === 'string'
+        ? (m as { value: string }).value
+        : '';
   const details = Array.isArray(inner.details) ? (inner.details as unknown[]) : inner.details ? [inner.details] : [];
   const detail = (field: 'code' | 'target') =>
-    details.map((d) => (d && typeof d === 'object' ? (d as Record<string, unknown>)[field] : undefined)).filter((v): v is string => typeof v === 'string');
-  const code = typeof inner.code === 'string' ? inner.code : typeof e.code === 'string' && e.code !== '' ? e.code : typeof e.name === 'string' ? e.name : 'Error';
+    details
+      .map((d) => (d && typeof d === 'object' ? (d as Record<string, unknown>)[field] : undefined))
+      .filter((v): v is string => typeof v === 'string');
+  const code =
+    typeof inner.code === 'string'
+      ? inner.code
+      : typeof e.code === 'string' && e.code !== ''
+        ? e.code
+        : typeof e.name === 'string'
+          ? e.name
+          : 'Error';
   return {
     status: statusCode,
     code,
@@ -119,7 +149,8 @@ export function classifyGraphFailure(f: GraphFailure, context: CallContext): Gra
   if (status === 429) return { kind: 'throttled', retryAfterMs: f.retryAfterMs };
   // 503 is a refusal: the service did not take the call. 500/502/504 may come after the work was done.
   if (status === 503) return { kind: 'transient', applied: 'no', retryAfterMs: f.retryAfterMs };
-  if (status === 500 || status === 502 || status === 504 || status === 408) return { kind: 'transient', applied: 'maybe', retryAfterMs: f.retryAfterMs };
+  if (status === 500 || status === 502 || status === 504 || status === 408)
+    return { kind: 'transient', applied: 'maybe', retryAfterMs: f.retryAfterMs };
 
   if (status === 400) {
     if (has(f, messages.appRoleAssignmentExists)) return { kind: 'already-exists', what: 'app-role-assignment' };
@@ -129,26 +160,37 @@ export function classifyGraphFailure(f: GraphFailure, context: CallContext): Gra
     if (f.detailCodes.includes('NoBackingApplicationObject') || has(f, messages.noBackingApplication)) {
       return { kind: 'replication', reason: 'NoBackingApplicationObject' };
     }
-    if (has(f, messages.notValidReferenceUpdate)) return { kind: 'replication', reason: 'Not a valid reference update' };
-    if (has(f, messages.referencePropertyMissing) && mentionsRecent(f, context)) return { kind: 'replication', reason: 'reference not yet replicated' };
-    if (context.upsertByUniqueName && f.detailCodes.includes('ObjectConflict') && f.detailTargets.includes('uniqueName')) {
+    if (has(f, messages.notValidReferenceUpdate))
+      return { kind: 'replication', reason: 'Not a valid reference update' };
+    if (has(f, messages.referencePropertyMissing) && mentionsRecent(f, context))
+      return { kind: 'replication', reason: 'reference not yet replicated' };
+    if (
+      context.upsertByUniqueName &&
+      f.detailCodes.includes('ObjectConflict') &&
+      f.detailTargets.includes('uniqueName')
+    ) {
       // The upsert's own uniqueName clashes with an object that other replicas cannot see yet.
       return { kind: 'replication', reason: 'uniqueName still replicating' };
     }
     return { kind: 'fatal' };
   }
   if (status === 403) {
-    if (has(f, messages.ownedByBackingApplication)) return { kind: 'replication', reason: 'backing application not yet replicated (OwnedBy)' };
+    if (has(f, messages.ownedByBackingApplication))
+      return { kind: 'replication', reason: 'backing application not yet replicated (OwnedBy)' };
     return { kind: 'fatal' };
   }
   if (status === 404) {
-    if ((f.code === 'Request_ResourceNotFound' || f.code === 'Directory_ObjectNotFound') && mentionsRecent(f, context)) {
+    if (
+      (f.code === 'Request_ResourceNotFound' || f.code === 'Directory_ObjectNotFound') &&
+      mentionsRecent(f, context)
+    ) {
       return { kind: 'replication', reason: `${f.code} for a new object` };
     }
     return { kind: 'fatal' };
   }
   if (status === 409) {
-    if (f.code === 'Directory_ConcurrencyViolation') return { kind: 'replication', reason: 'Directory_ConcurrencyViolation' };
+    if (f.code === 'Directory_ConcurrencyViolation')
+      return { kind: 'replication', reason: 'Directory_ConcurrencyViolation' };
     if (f.code === 'Error_MsaAppDoesNotExist') return { kind: 'replication', reason: 'Error_MsaAppDoesNotExist' };
     if (has(f, messages.permissionEntryExists)) return { kind: 'already-exists', what: 'permission-grant' };
     return { kind: 'fatal' };
@@ -214,8 +256,12 @@ export interface FailureHelp {
 export function toRegistrarError(error: unknown, help: FailureHelp): RegistrarError {
   if (error instanceof RegistrarError) return error;
   const f = readGraphFailure(error);
-  const said = f.status === undefined ? `no answer from Graph (${f.code}: ${f.message})` : `Graph answered ${f.status} ${f.code}: "${f.message}"`;
-  const fail = (code: ErrorCode, userMessage: string, fix: string) => new GraphRequestFailed(code, userMessage, help.doing, f, `${help.doing}: ${said}. ${fix}`, error);
+  const said =
+    f.status === undefined
+      ? `no answer from Graph (${f.code}: ${f.message})`
+      : `Graph answered ${f.status} ${f.code}: "${f.message}"`;
+  const fail = (code: ErrorCode, userMessage: string, fix: string) =>
+    new GraphRequestFailed(code, userMessage, help.doing, f, `${help.doing}: ${said}. ${fix}`, error);
   const status = f.status;
   if (status === undefined && LOCAL_FAILURES.has(f.code)) {
     return fail(
@@ -232,10 +278,16 @@ export function toRegistrarError(error: unknown, help: FailureHelp): RegistrarEr
     );
   }
   if (status === 401) {
-    return fail('unavailable', 'Registrar cannot sign in to Microsoft Entra ID right now. An administrator has been told.', 'The token was refused: check Registrar\'s credential and that it is for this tenant and cloud (GRAPH_CLOUD).');
+    return fail(
+      'unavailable',
+      'Registrar cannot sign in to Microsoft Entra ID right now. An administrator has been told.',
+      "The token was refused: check Registrar's credential and that it is for this tenant and cloud (GRAPH_CLOUD).",
+    );
   }
   if (status === 403) {
-    const needs = help.requires ? `Grant Registrar's app the application permission ${help.requires} (with admin consent)` : "Check Registrar's application permissions (infra/README.md lists them)";
+    const needs = help.requires
+      ? `Grant Registrar's app the application permission ${help.requires} (with admin consent)`
+      : "Check Registrar's application permissions (infra/README.md lists them)";
     return fail(
       'not-authorized',
       'Registrar is not allowed to do this in Microsoft Entra ID. An administrator needs to grant it a missing permission; then try again.',
@@ -250,7 +302,11 @@ export function toRegistrarError(error: unknown, help: FailureHelp): RegistrarEr
     );
   }
   if (status === 409) {
-    return fail('conflict', 'Microsoft Entra ID reported a conflict. Try again in a minute.', 'Another change to the same object raced with this one; retry.');
+    return fail(
+      'conflict',
+      'Microsoft Entra ID reported a conflict. Try again in a minute.',
+      'Another change to the same object raced with this one; retry.',
+    );
   }
   return fail(
     'invalid-input',

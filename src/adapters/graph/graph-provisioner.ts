@@ -36,7 +36,10 @@ export class GraphProvisioner implements Provisioner {
 
   constructor(options: GraphProvisionerOptions) {
     const deps = { graph: options.graph, logger: options.logger };
-    this.catalogs = new GraphCatalog({ ...deps, ...(options.catalogTtlMs !== undefined ? { catalogTtlMs: options.catalogTtlMs } : {}) });
+    this.catalogs = new GraphCatalog({
+      ...deps,
+      ...(options.catalogTtlMs !== undefined ? { catalogTtlMs: options.catalogTtlMs } : {}),
+    });
     this.applications = new ApplicationSteps(deps);
     this.consent = new ConsentSteps({ ...deps, catalog: this.catalogs });
     this.directoryRole = new DirectoryRoleStep(deps);
@@ -55,7 +58,11 @@ export class GraphProvisioner implements Provisioner {
     return this.applications.upsertApplication(spec, context);
   }
 
-  ensureApplicationOwners(applicationObjectId: string, ownerIds: readonly string[], context: StepContext): Promise<void> {
+  ensureApplicationOwners(
+    applicationObjectId: string,
+    ownerIds: readonly string[],
+    context: StepContext,
+  ): Promise<void> {
     return this.applications.ensureApplicationOwners(applicationObjectId, ownerIds, context);
   }
 
@@ -63,11 +70,19 @@ export class GraphProvisioner implements Provisioner {
     return this.applications.ensureServicePrincipal(appId, ownerIds, context);
   }
 
-  grantApplicationPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[], context: StepContext): Promise<string[]> {
+  grantApplicationPermissions(
+    servicePrincipalId: string,
+    permissions: readonly PermissionRef[],
+    context: StepContext,
+  ): Promise<string[]> {
     return this.consent.grantApplicationPermissions(servicePrincipalId, permissions, context);
   }
 
-  grantDelegatedPermissions(servicePrincipalId: string, permissions: readonly PermissionRef[], context: StepContext): Promise<string[]> {
+  grantDelegatedPermissions(
+    servicePrincipalId: string,
+    permissions: readonly PermissionRef[],
+    context: StepContext,
+  ): Promise<string[]> {
     return this.consent.grantDelegatedPermissions(servicePrincipalId, permissions, context);
   }
 
@@ -79,7 +94,11 @@ export class GraphProvisioner implements Provisioner {
     return this.credentials.addCertificate(applicationObjectId, certificate, context);
   }
 
-  addPassword(applicationObjectId: string, options: { displayName: string; endDateTime: Date }, context?: StepContext): Promise<NewSecret> {
+  addPassword(
+    applicationObjectId: string,
+    options: { displayName: string; endDateTime: Date },
+    context?: StepContext,
+  ): Promise<NewSecret> {
     return this.credentials.addPassword(applicationObjectId, options, context);
   }
 

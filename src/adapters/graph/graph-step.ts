@@ -22,7 +22,12 @@ export interface StepDeps {
  * Starts step `name`. `subjects` are the ids it is given (an application, a service principal): recent when the
  * context says they were created within Entra ID's replication window.
  */
-export function startStep(deps: StepDeps, name: string, context: StepContext | undefined, subjects: readonly string[]): Step {
+export function startStep(
+  deps: StepDeps,
+  name: string,
+  context: StepContext | undefined,
+  subjects: readonly string[],
+): Step {
   return {
     log: deps.logger.child(context ? { requestId: context.requestId, step: name } : { step: name }),
     deadline: deps.graph.deadline(),
@@ -31,7 +36,12 @@ export function startStep(deps: StepDeps, name: string, context: StepContext | u
 }
 
 /** The options of one call of the step. */
-export function callOf(step: Step, help: FailureHelp, references: readonly string[], extra: Partial<CallOptions> = {}): CallOptions {
+export function callOf(
+  step: Step,
+  help: FailureHelp,
+  references: readonly string[],
+  extra: Partial<CallOptions> = {},
+): CallOptions {
   return { log: step.log, help, deadline: step.deadline, recent: step.recent, references, ...extra };
 }
 

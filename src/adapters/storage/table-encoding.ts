@@ -48,4 +48,3 @@ export function readValue<T>(entity: Properties): T {
 function hex4(c: string): string {
   return c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
 }
-

@@ -67,7 +67,9 @@ export class TableStore implements Store {
 
   async init(): Promise<void> {
     // createTable already treats "TableAlreadyExists" as success, so this is safe on every start.
-    await Promise.all(this.tables.map((table) => guard(`creating table ${table.tableName}`, () => table.createTable())));
+    await Promise.all(
+      this.tables.map((table) => guard(`creating table ${table.tableName}`, () => table.createTable())),
+    );
   }
 
   async ping(): Promise<void> {
@@ -89,7 +91,9 @@ function tableClient(options: TableStoreOptions, tableName: string): TableClient
   if ('connectionString' in options) {
     // The endpoint is only known once the SDK has parsed the connection string (it may say UseDevelopmentStorage).
     const { url } = TableClient.fromConnectionString(options.connectionString, tableName);
-    return TableClient.fromConnectionString(options.connectionString, tableName, { allowInsecureConnection: isHttp(url) });
+    return TableClient.fromConnectionString(options.connectionString, tableName, {
+      allowInsecureConnection: isHttp(url),
+    });
   }
   return new TableClient(options.accountUrl, tableName, options.credential, {
     allowInsecureConnection: isHttp(options.accountUrl),
@@ -169,7 +173,12 @@ class TableCollection<T> implements RangeCollection<T> {
     return this.query(partition, this.scopeFilter(), `listing partition ${partition} of ${this.table.tableName}`);
   }
 
-  listRange(partition: string, fromRow: string, toRow: string, options: { limit?: number } = {}): AsyncIterable<Stored<T> & { row: string }> {
+  listRange(
+    partition: string,
+    fromRow: string,
+    toRow: string,
+    options: { limit?: number } = {},
+  ): AsyncIterable<Stored<T> & { row: string }> {
     const range = odata`RowKey ge ${encodeKey(fromRow)} and RowKey lt ${encodeKey(toRow)}`;
     const scope = this.scopeFilter();
     const doing = `listing rows ${fromRow} to ${toRow} of partition ${partition} of ${this.table.tableName}`;
@@ -191,19 +200,34 @@ class TableCollection<T> implements RangeCollection<T> {
       case 'create':
         return { op: o.op, row: o.row, action: ['create', toEntity(partition, o.row, o.value)] };
       case 'replace':
-        return { op: o.op, row: o.row, action: ['update', toEntity(partition, o.row, o.value), 'Replace', { etag: o.etag }] };
+        return {
+          op: o.op,
+          row: o.row,
+          action: ['update', toEntity(partition, o.row, o.value), 'Replace', { etag: o.etag }],
+        };
       case 'upsert':
         return { op: o.op, row: o.row, action: ['upsert', toEntity(partition, o.row, o.value), 'Replace'] };
       case 'delete':
-        return { op: o.op, row: o.row, action: ['delete', { partitionKey: encodeKey(partition), rowKey: encodeKey(o.row) }] };
+        return {
+          op: o.op,
+          row: o.row,
+          action: ['delete', { partitionKey: encodeKey(partition), rowKey: encodeKey(o.row) }],
+        };
     }
   }
 
-  private async *query(partition: string, rowFilter: string | undefined, doing: string, limit = Infinity): AsyncIterable<Stored<T> & { row: string }> {
+  private async *query(
+    partition: string,
+    rowFilter: string | undefined,
+    doing: string,
+    limit = Infinity,
+  ): AsyncIterable<Stored<T> & { row: string }> {
     if (limit <= 0) return;
     const partitionFilter = odata`PartitionKey eq ${encodeKey(partition)}`;
     const pages = this.table
-      .listEntities<Properties>({ queryOptions: { filter: rowFilter ? `${partitionFilter} and ${rowFilter}` : partitionFilter } })
+      .listEntities<Properties>({
+        queryOptions: { filter: rowFilter ? `${partitionFilter} and ${rowFilter}` : partitionFilter },
+      })
       .byPage({ maxPageSize: Math.min(limit, this.pageSize ?? MAX_PAGE) });
     let yielded = 0;
     for (;;) {
@@ -223,13 +247,17 @@ class TableCollection<T> implements RangeCollection<T> {
     const from = encodeKey(this.scope.prefix);
     // The first key after every key that starts with the prefix: its last character, one higher.
     const to = from.slice(0, -1) + String.fromCharCode(from.charCodeAt(from.length - 1) + 1);
-    return this.scope.kind === 'inside' ? odata`(RowKey ge ${from} and RowKey lt ${to})` : odata`(RowKey lt ${from} or RowKey ge ${to})`;
+    return this.scope.kind === 'inside'
+      ? odata`(RowKey ge ${from} and RowKey lt ${to})`
+      : odata`(RowKey lt ${from} or RowKey ge ${to})`;
   }
 
   /** A row of another view is a bug in the caller: its value would be read as the wrong type. */
   private mustSee(row: string): void {
     if (this.scope.kind === 'all' || row.startsWith(this.scope.prefix) === (this.scope.kind === 'inside')) return;
-    throw new Error(`row ${row} of ${this.table.tableName} is ${this.scope.kind === 'inside' ? 'outside' : 'inside'} ${this.scope.prefix}, which this view does not hold`);
+    throw new Error(
+      `row ${row} of ${this.table.tableName} is ${this.scope.kind === 'inside' ? 'outside' : 'inside'} ${this.scope.prefix}, which this view does not hold`,
+    );
   }
 
   private async write<R extends { etag?: string }>(
@@ -262,7 +290,10 @@ class TableRequests extends TableCollection<IndexedRequestRecord> implements Req
     this.index = new TableCollection(table, pageSize, { kind: 'inside', prefix: REQUEST_INDEX_PREFIX });
   }
 
-  async transactWithIndex(partition: string, writes: ReadonlyArray<RequestTableWrite>): Promise<Array<string | undefined>> {
+  async transactWithIndex(
+    partition: string,
+    writes: ReadonlyArray<RequestTableWrite>,
+  ): Promise<Array<string | undefined>> {
     return submitWrites(
       this.table,
       partition,
@@ -289,8 +320,13 @@ interface PreparedWrite {
  * (a missing row is what the delete wanted); any other failed operation fails the whole batch, and the
  * service says which one ("<index>:<message>"), so that the ConflictError names what happened to it.
  */
-async function submitWrites(table: TableClient, partition: string, writes: readonly PreparedWrite[]): Promise<Array<string | undefined>> {
-  if (writes.length > MAX_TRANSACTION) throw new Error(`a transaction holds at most ${MAX_TRANSACTION} operations, not ${writes.length}`);
+async function submitWrites(
+  table: TableClient,
+  partition: string,
+  writes: readonly PreparedWrite[],
+): Promise<Array<string | undefined>> {
+  if (writes.length > MAX_TRANSACTION)
+    throw new Error(`a transaction holds at most ${MAX_TRANSACTION} operations, not ${writes.length}`);
   const sent = writes.map((write, index) => ({ write, index }));
   const etags: Array<string | undefined> = writes.map(() => undefined);
   const where = () => `${table.tableName}(${partition}, ${writes.length} rows)`;
@@ -315,7 +351,8 @@ async function submitWrites(table: TableClient, partition: string, writes: reado
     sent.forEach(({ write, index }, i) => {
       if (write.op === 'delete') return;
       const etag = response.subResponses[i]?.etag;
-      if (!etag) throw new Error(`the transaction on ${table.tableName}(${partition}) returned no ETag for row ${write.row}`);
+      if (!etag)
+        throw new Error(`the transaction on ${table.tableName}(${partition}) returned no ETag for row ${write.row}`);
       etags[index] = etag;
     });
     return etags;

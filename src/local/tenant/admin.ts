@@ -38,11 +38,17 @@ const faultSettingsSchema = z
         capacity: z.number().positive(),
         refillPerSecond: z.number().nonnegative(),
         retryAfterSeconds: count.optional(),
-        writes: z.object({ capacity: z.number().positive(), refillPerSecond: z.number().nonnegative() }).strict().optional(),
+        writes: z
+          .object({ capacity: z.number().positive(), refillPerSecond: z.number().nonnegative() })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
-    unavailable: z.object({ rate: z.number().min(0).max(1), retryAfterSeconds: count.optional(), count: count.optional() }).strict().optional(),
+    unavailable: z
+      .object({ rate: z.number().min(0).max(1), retryAfterSeconds: count.optional(), count: count.optional() })
+      .strict()
+      .optional(),
     replicationDelayMs: count.optional(),
     credentialDelayMs: count.optional(),
     loseResponses: count.optional(),
@@ -55,7 +61,9 @@ const faultSettingsSchema = z
 export function parseFaultSettings(value: unknown): FaultSettings {
   const parsed = faultSettingsSchema.safeParse(value);
   if (!parsed.success) {
-    throw new Error(`Fault settings are wrong: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `Fault settings are wrong: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -72,15 +80,27 @@ function isTenantData(value: unknown): value is TenantData {
     !!v &&
     typeof v.tenantId === 'string' &&
     typeof v.domain === 'string' &&
-    ['applications', 'servicePrincipals', 'users', 'groups', 'appRoleAssignments', 'oauth2PermissionGrants', 'roleAssignments', 'deletedItems'].every(
-      (k) => typeof (v as Record<string, unknown>)[k] === 'object' && (v as Record<string, unknown>)[k] !== null,
-    )
+    [
+      'applications',
+      'servicePrincipals',
+      'users',
+      'groups',
+      'appRoleAssignments',
+      'oauth2PermissionGrants',
+      'roleAssignments',
+      'deletedItems',
+    ].every((k) => typeof (v as Record<string, unknown>)[k] === 'object' && (v as Record<string, unknown>)[k] !== null)
   );
 }
 
-const problem = (status: number, message: string): AdminAnswer => ({ status, body: { error: { code: 'BadRequest', message } } });
+const problem = (status: number, message: string): AdminAnswer => ({
+  status,
+  body: { error: { code: 'BadRequest', message } },
+});
 
-export function createAdmin(target: AdminTarget): { handle(method: string, path: string, body: unknown, remoteAddress: string | undefined): AdminAnswer } {
+export function createAdmin(target: AdminTarget): {
+  handle(method: string, path: string, body: unknown, remoteAddress: string | undefined): AdminAnswer;
+} {
   function seed(name: string): AdminAnswer | undefined {
     if (name === 'demo') {
       const demo = demoTenant();
@@ -131,7 +151,11 @@ export function createAdmin(target: AdminTarget): { handle(method: string, path:
 
   return {
     handle(method, path, body, remoteAddress) {
-      if (!isLoopback(remoteAddress)) return { status: 403, body: { error: { code: 'Forbidden', message: 'The admin API answers loopback callers only.' } } };
+      if (!isLoopback(remoteAddress))
+        return {
+          status: 403,
+          body: { error: { code: 'Forbidden', message: 'The admin API answers loopback callers only.' } },
+        };
       const route = `${method} ${path.replace(/\/+$/, '')}`;
       switch (route) {
         case 'POST /_emulator/reset': {
@@ -148,7 +172,11 @@ export function createAdmin(target: AdminTarget): { handle(method: string, path:
             return { status: 200, body: { seed: 'document', ...summary() } };
           }
           const name = (body as { name?: unknown } | undefined)?.name;
-          if (typeof name !== 'string') return problem(400, 'Send {"name":"demo"} or {"name":"empty"}, or a whole tenant document (tenantId, domain, applications, ...).');
+          if (typeof name !== 'string')
+            return problem(
+              400,
+              'Send {"name":"demo"} or {"name":"empty"}, or a whole tenant document (tenantId, domain, applications, ...).',
+            );
           return seed(name) ?? { status: 200, body: { seed: name, ...summary() } };
         }
         case 'GET /_emulator/faults':
@@ -172,7 +200,15 @@ export function createAdmin(target: AdminTarget): { handle(method: string, path:
         case 'GET /_emulator/info':
           return { status: 200, body: info() };
         default:
-          return { status: 404, body: { error: { code: 'NotFound', message: `No admin endpoint at ${method} ${path}. See src/local/tenant/admin.ts.` } } };
+          return {
+            status: 404,
+            body: {
+              error: {
+                code: 'NotFound',
+                message: `No admin endpoint at ${method} ${path}. See src/local/tenant/admin.ts.`,
+              },
+            },
+          };
       }
     },
   };

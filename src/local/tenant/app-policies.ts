@@ -63,13 +63,22 @@ export function addDuration(start: Date, duration: Duration): Date {
 // ---------------------------------------------------------------------------------------------------------
 // Validation of policy bodies
 
-const PASSWORD_RESTRICTIONS = ['passwordAddition', 'passwordLifetime', 'symmetricKeyAddition', 'symmetricKeyLifetime', 'customPasswordAddition'];
+const PASSWORD_RESTRICTIONS = [
+  'passwordAddition',
+  'passwordLifetime',
+  'symmetricKeyAddition',
+  'symmetricKeyLifetime',
+  'customPasswordAddition',
+];
 const KEY_RESTRICTIONS = ['asymmetricKeyLifetime'];
-const DATE_TIME = /^\d{4,}-(0[1-9]|1[012])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,12})?(Z|[+-]\d\d:\d\d)$/;
+const DATE_TIME =
+  /^\d{4,}-(0[1-9]|1[012])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,12})?(Z|[+-]\d\d:\d\d)$/;
 
 /** Graph's message for a property a type does not have. */
 export function unknownProperty(name: string, type: string): GraphError {
-  return badRequest(`The property '${name}' does not exist on type '${type}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+  return badRequest(
+    `The property '${name}' does not exist on type '${type}'. Make sure to only use property names that are defined by the type or mark the type as open type.`,
+  );
 }
 
 /** The refusal for a bad value in a policy body (pattern of the directory's messages; exact text for policies unverified). */
@@ -77,25 +86,42 @@ export function invalidPolicyValue(property: string, resource: string): GraphErr
   return badRequest(`Invalid value specified for property '${property}' of resource '${resource}'.`);
 }
 
-const isPlain = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPlain = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** One passwordCredentialConfiguration or keyCredentialConfiguration, checked and written in Graph's order with its defaults. */
 function restriction(value: unknown, kind: 'password' | 'key'): Json {
   const resource = kind === 'password' ? 'PasswordCredentialConfiguration' : 'KeyCredentialConfiguration';
-  if (!isPlain(value)) throw invalidPolicyValue(kind === 'password' ? 'passwordCredentials' : 'keyCredentials', 'AppManagementConfiguration');
+  if (!isPlain(value))
+    throw invalidPolicyValue(
+      kind === 'password' ? 'passwordCredentials' : 'keyCredentials',
+      'AppManagementConfiguration',
+    );
   for (const name of Object.keys(value)) {
-    if (!['restrictionType', 'maxLifetime', 'restrictForAppsCreatedAfterDateTime', 'state', 'excludeActors', '@odata.type'].includes(name)) {
+    if (
+      ![
+        'restrictionType',
+        'maxLifetime',
+        'restrictForAppsCreatedAfterDateTime',
+        'state',
+        'excludeActors',
+        '@odata.type',
+      ].includes(name)
+    ) {
       throw unknownProperty(name, `microsoft.graph.${kind}CredentialConfiguration`);
     }
   }
   const type = value.restrictionType;
-  if (typeof type !== 'string' || !(kind === 'password' ? PASSWORD_RESTRICTIONS : KEY_RESTRICTIONS).includes(type)) throw invalidPolicyValue('restrictionType', resource);
+  if (typeof type !== 'string' || !(kind === 'password' ? PASSWORD_RESTRICTIONS : KEY_RESTRICTIONS).includes(type))
+    throw invalidPolicyValue('restrictionType', resource);
   const maxLifetime = value.maxLifetime ?? null;
-  if (maxLifetime !== null && (typeof maxLifetime !== 'string' || !parseDuration(maxLifetime))) throw invalidPolicyValue('maxLifetime', resource);
+  if (maxLifetime !== null && (typeof maxLifetime !== 'string' || !parseDuration(maxLifetime)))
+    throw invalidPolicyValue('maxLifetime', resource);
   // A lifetime restriction without a lifetime restricts nothing (passwordCredentialConfiguration: "required for *Lifetime").
   if (type.endsWith('Lifetime') && maxLifetime === null) throw invalidPolicyValue('maxLifetime', resource);
   const after = value.restrictForAppsCreatedAfterDateTime ?? null;
-  if (after !== null && (typeof after !== 'string' || !DATE_TIME.test(after))) throw invalidPolicyValue('restrictForAppsCreatedAfterDateTime', resource);
+  if (after !== null && (typeof after !== 'string' || !DATE_TIME.test(after)))
+    throw invalidPolicyValue('restrictForAppsCreatedAfterDateTime', resource);
   const state = value.state ?? 'enabled';
   if (state !== 'enabled' && state !== 'disabled') throw invalidPolicyValue('state', resource);
   const excludeActors = value.excludeActors ?? null;
@@ -163,8 +189,15 @@ export function effectivePolicy(state: TenantState, applicationId: string | unde
 const UNDATED = Date.parse('2019-01-01T00:00:00Z');
 
 /** The restrictions of one kind that bind an app created at `createdDateTime`: enabled, and the app created on or after their date. */
-function binding(policy: EffectivePolicy, list: 'passwordCredentials' | 'keyCredentials', createdDateTime: unknown): Json[] {
-  const created = typeof createdDateTime === 'string' && !Number.isNaN(Date.parse(createdDateTime)) ? Date.parse(createdDateTime) : UNDATED;
+function binding(
+  policy: EffectivePolicy,
+  list: 'passwordCredentials' | 'keyCredentials',
+  createdDateTime: unknown,
+): Json[] {
+  const created =
+    typeof createdDateTime === 'string' && !Number.isNaN(Date.parse(createdDateTime))
+      ? Date.parse(createdDateTime)
+      : UNDATED;
   return ((policy.restrictions[list] as Json[] | undefined) ?? []).filter((r) => {
     if (r.state === 'disabled') return false;
     const after = r.restrictForAppsCreatedAfterDateTime;
@@ -175,14 +208,17 @@ function binding(policy: EffectivePolicy, list: 'passwordCredentials' | 'keyCred
 /** The observed body: 400 CredentialInvalidLifetimeAsPerAppPolicy with an InvalidKeyEndDate detail. */
 function lifetimeExceeded(policyId: string): GraphError {
   const message = `Credential lifetime exceeds the max value allowed as per assigned policy '${policyId}'.`;
-  return new GraphError(400, 'CredentialInvalidLifetimeAsPerAppPolicy', message, [{ code: 'InvalidKeyEndDate', message, target: 'EndDate' }]);
+  return new GraphError(400, 'CredentialInvalidLifetimeAsPerAppPolicy', message, [
+    { code: 'InvalidKeyEndDate', message, target: 'EndDate' },
+  ]);
 }
 
 function checkLifetime(policy: EffectivePolicy, restrictions: Json[], type: string, start: string, end: string): void {
   for (const r of restrictions) {
     if (r.restrictionType !== type || typeof r.maxLifetime !== 'string') continue;
     const duration = parseDuration(r.maxLifetime);
-    if (duration && Date.parse(end) > addDuration(new Date(start), duration).getTime()) throw lifetimeExceeded(policy.id);
+    if (duration && Date.parse(end) > addDuration(new Date(start), duration).getTime())
+      throw lifetimeExceeded(policy.id);
   }
 }
 
@@ -193,7 +229,12 @@ function checkLifetime(policy: EffectivePolicy, restrictions: Json[], type: stri
  * customPasswordAddition blocks client-chosen secret values only; this tenant always generates the secret,
  * so it never applies here.
  */
-export function checkPasswordCredential(policy: EffectivePolicy | undefined, createdDateTime: unknown, start: string, end: string): void {
+export function checkPasswordCredential(
+  policy: EffectivePolicy | undefined,
+  createdDateTime: unknown,
+  start: string,
+  end: string,
+): void {
   if (!policy) return;
   const restrictions = binding(policy, 'passwordCredentials', createdDateTime);
   if (restrictions.some((r) => r.restrictionType === 'passwordAddition')) {
@@ -204,7 +245,12 @@ export function checkPasswordCredential(policy: EffectivePolicy | undefined, cre
 }
 
 /** May a certificate (asymmetric key) credential from `start` to `end` be added? Throws Graph's 400 when not. */
-export function checkKeyCredential(policy: EffectivePolicy | undefined, createdDateTime: unknown, start: string, end: string): void {
+export function checkKeyCredential(
+  policy: EffectivePolicy | undefined,
+  createdDateTime: unknown,
+  start: string,
+  end: string,
+): void {
   if (!policy) return;
   checkLifetime(policy, binding(policy, 'keyCredentials', createdDateTime), 'asymmetricKeyLifetime', start, end);
 }

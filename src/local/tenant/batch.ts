@@ -44,16 +44,21 @@ export function parseBatch(body: unknown): BatchItem[] {
     if (typeof r.id !== 'string' || r.id === '' || typeof r.method !== 'string' || typeof r.url !== 'string') {
       throw malformed('Invalid batch payload format. Every request needs a string id, method and url.');
     }
-    if (/^https?:/i.test(r.url)) throw malformed(`Invalid request URL '${r.url}': batch request URLs are relative, such as /applications.`);
-    const headers = Object.fromEntries(Object.entries((r.headers ?? {}) as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    if (/^https?:/i.test(r.url))
+      throw malformed(`Invalid request URL '${r.url}': batch request URLs are relative, such as /applications.`);
+    const headers = Object.fromEntries(
+      Object.entries((r.headers ?? {}) as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), String(v)]),
+    );
     const dependsOn = Array.isArray(r.dependsOn) ? r.dependsOn.map(String) : [];
     return { id: r.id, method: r.method.toUpperCase(), url: r.url, headers, body: r.body, dependsOn };
   });
   const ids = new Map(items.map((item) => [item.id.toLowerCase(), item]));
-  if (ids.size !== items.length) throw malformed('Batch request contains duplicate request ids: ids must be unique (case-insensitive).');
+  if (ids.size !== items.length)
+    throw malformed('Batch request contains duplicate request ids: ids must be unique (case-insensitive).');
   for (const item of items) {
     for (const dep of item.dependsOn) {
-      if (!ids.has(dep.toLowerCase())) throw malformed(`Request '${item.id}' depends on '${dep}', which is not in the batch.`);
+      if (!ids.has(dep.toLowerCase()))
+        throw malformed(`Request '${item.id}' depends on '${dep}', which is not in the batch.`);
     }
   }
   // Topological order, stable on the order given.
@@ -88,19 +93,42 @@ export async function runBatch(
     });
     let response: BatchItemResponse;
     if (failed !== undefined) {
-      const error = new GraphError(424, 'FailedDependency', `The request was not run because request '${failed}' it depends on failed.`);
-      response = { id: item.id, status: 424, headers: { 'content-type': 'application/json' }, body: errorFor(item, error) };
+      const error = new GraphError(
+        424,
+        'FailedDependency',
+        `The request was not run because request '${failed}' it depends on failed.`,
+      );
+      response = {
+        id: item.id,
+        status: 424,
+        headers: { 'content-type': 'application/json' },
+        body: errorFor(item, error),
+      };
     } else if (WRITE_METHODS.has(item.method) && (item.body === undefined || !item.headers['content-type'])) {
       // Observed Graph answer for a write without Content-Type or body inside a batch.
-      const error = new GraphError(400, 'BadRequest', `Write request id : ${item.id} does not contain Content-Type header or body.`);
-      response = { id: item.id, status: 400, headers: { 'content-type': 'application/json' }, body: errorFor(item, error) };
+      const error = new GraphError(
+        400,
+        'BadRequest',
+        `Write request id : ${item.id} does not contain Content-Type header or body.`,
+      );
+      response = {
+        id: item.id,
+        status: 400,
+        headers: { 'content-type': 'application/json' },
+        body: errorFor(item, error),
+      };
     } else {
       const result = await dispatch(item);
       lose ||= result.lose === true;
       const headers: Record<string, string> = { ...result.headers };
       if (result.text !== undefined) headers['content-type'] = 'text/plain';
       else if (result.body !== undefined) headers['content-type'] = 'application/json';
-      response = { id: item.id, status: result.status, headers, ...(result.text !== undefined ? { body: result.text } : result.body !== undefined ? { body: result.body } : {}) };
+      response = {
+        id: item.id,
+        status: result.status,
+        headers,
+        ...(result.text !== undefined ? { body: result.text } : result.body !== undefined ? { body: result.body } : {}),
+      };
     }
     status.set(item.id.toLowerCase(), response.status);
     responses.push(response);

@@ -32,5 +32,9 @@ export function isVisible(record: { visibleFrom: number }, now: Date): boolean {
 
 /** What Graph answers when writes to one application race (e.g. addKey then addPassword). */
 export function concurrencyViolation(): GraphError {
-  return new GraphError(409, 'Directory_ConcurrencyViolation', 'Error due to concurrent requests being made to the tenant. Please wait briefly and retry.');
+  return new GraphError(
+    409,
+    'Directory_ConcurrencyViolation',
+    'Error due to concurrent requests being made to the tenant. Please wait briefly and retry.',
+  );
 }

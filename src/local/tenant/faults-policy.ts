@@ -20,7 +20,12 @@ interface Bucket {
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 /** GETs that cost 2 RU (throttling-limits), by the route pattern Graph charges them on. */
-const TWO_UNIT_READS = [/^\/applications/i, /^\/oauth2PermissionGrants/i, /^\/servicePrincipals\/[^/]+\/appRoleAssignments$/i, /^\/users/i];
+const TWO_UNIT_READS = [
+  /^\/applications/i,
+  /^\/oauth2PermissionGrants/i,
+  /^\/servicePrincipals\/[^/]+\/appRoleAssignments$/i,
+  /^\/users/i,
+];
 
 /**
  * Resource units of one call (throttling-limits): GET applications, oauth2PermissionGrants, appRoleAssignments of a service
@@ -55,7 +60,13 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
   const units = new Map<string, Bucket>();
   const writes = new Map<string, Bucket>();
 
-  function take(map: Map<string, Bucket>, key: string, capacity: number, refillPerSecond: number, cost: number): { ok: boolean; bucket: Bucket } {
+  function take(
+    map: Map<string, Bucket>,
+    key: string,
+    capacity: number,
+    refillPerSecond: number,
+    cost: number,
+  ): { ok: boolean; bucket: Bucket } {
     const t = now();
     const bucket = map.get(key) ?? { tokens: capacity, at: t };
     bucket.tokens = Math.min(capacity, bucket.tokens + ((t - bucket.at) / 1000) * refillPerSecond);
@@ -72,13 +83,25 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
     return Math.max(1, Math.ceil((cost - bucket.tokens) / refillPerSecond));
   }
 
-  function throttled(caller: Caller, seconds: number, scope: 'ReadWrite' | 'Write', information: string, cost: number): GraphError {
-    return new GraphError(429, 'Request_ThrottledTemporarily', `Your request is throttled temporarily. Please try after ${seconds} seconds.`, undefined, {
-      'retry-after': String(seconds),
-      'x-ms-resource-unit': String(cost),
-      'x-ms-throttle-scope': `Tenant_Application/${scope}/${caller.appId}/${caller.tenantId}`,
-      'x-ms-throttle-information': information,
-    });
+  function throttled(
+    caller: Caller,
+    seconds: number,
+    scope: 'ReadWrite' | 'Write',
+    information: string,
+    cost: number,
+  ): GraphError {
+    return new GraphError(
+      429,
+      'Request_ThrottledTemporarily',
+      `Your request is throttled temporarily. Please try after ${seconds} seconds.`,
+      undefined,
+      {
+        'retry-after': String(seconds),
+        'x-ms-resource-unit': String(cost),
+        'x-ms-throttle-scope': `Tenant_Application/${scope}/${caller.appId}/${caller.tenantId}`,
+        'x-ms-throttle-information': information,
+      },
+    );
   }
 
   function apply(settings: FaultSettings): void {
@@ -103,9 +126,15 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
         if (unavailableLeft !== undefined) unavailableLeft -= 1;
         if (random() < unavailable.rate) {
           const seconds = unavailable.retryAfterSeconds ?? 1;
-          return new GraphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable. Please retry after some time.', undefined, {
-            'retry-after': String(seconds),
-          });
+          return new GraphError(
+            503,
+            'serviceNotAvailable',
+            'The service is temporarily unavailable. Please retry after some time.',
+            undefined,
+            {
+              'retry-after': String(seconds),
+            },
+          );
         }
       }
       const throttle = current.throttle;
@@ -114,12 +143,25 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
       const cost = resourceUnits(route, request);
       if (throttle.writes && isWrite(route, request.method)) {
         const write = take(writes, key, throttle.writes.capacity, throttle.writes.refillPerSecond, 1);
-        if (!write.ok) return throttled(caller, waitSeconds(write.bucket, 1, throttle.writes.refillPerSecond), 'Write', 'WriteLimitExceeded', cost);
+        if (!write.ok)
+          return throttled(
+            caller,
+            waitSeconds(write.bucket, 1, throttle.writes.refillPerSecond),
+            'Write',
+            'WriteLimitExceeded',
+            cost,
+          );
       }
       const unit = take(units, key, throttle.capacity, throttle.refillPerSecond, cost);
       if (!unit.ok) {
         if (throttle.writes && isWrite(route, request.method)) writes.get(key)!.tokens += 1;
-        return throttled(caller, waitSeconds(unit.bucket, cost, throttle.refillPerSecond), 'ReadWrite', 'ResourceUnitLimitExceeded', cost);
+        return throttled(
+          caller,
+          waitSeconds(unit.bucket, cost, throttle.refillPerSecond),
+          'ReadWrite',
+          'ResourceUnitLimitExceeded',
+          cost,
+        );
       }
       return undefined;
     },
@@ -152,7 +194,8 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
     const settings: FaultSettings = { ...current };
     if (current.loseResponses !== undefined) settings.loseResponses = loseLeft;
     if (current.concurrencyViolations !== undefined) settings.concurrencyViolations = concurrencyLeft;
-    if (current.unavailable && unavailableLeft !== undefined) settings.unavailable = { ...current.unavailable, count: unavailableLeft };
+    if (current.unavailable && unavailableLeft !== undefined)
+      settings.unavailable = { ...current.unavailable, count: unavailableLeft };
     return settings;
   }
 }

@@ -39,13 +39,21 @@ export interface FaultPolicy {
   configure(settings: FaultSettings): void;
   reset(): void;
   /** Before the handler: a 429 or 503 to answer instead, with its headers, or undefined. */
-  refuse(caller: Caller, route: Route, request: { method: string; path: string; query: URLSearchParams }): GraphError | undefined;
+  refuse(
+    caller: Caller,
+    route: Route,
+    request: { method: string; path: string; query: URLSearchParams },
+  ): GraphError | undefined;
   /** After a write was applied: true to drop the connection instead of answering. */
   loseResponse(route: Route): boolean;
   /** Before a credential write is applied: true to refuse it with 409 Directory_ConcurrencyViolation (uses one). */
   concurrencyViolation(): boolean;
   /** Extra response headers for a served call (x-ms-resource-unit, x-ms-throttle-limit-percentage). */
-  responseHeaders(caller: Caller, route: Route, request?: { method: string; path: string; query: URLSearchParams }): Record<string, string>;
+  responseHeaders(
+    caller: Caller,
+    route: Route,
+    request?: { method: string; path: string; query: URLSearchParams },
+  ): Record<string, string>;
 }
 
 /** No faults: every call is served at once. */

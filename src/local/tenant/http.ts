@@ -23,11 +23,18 @@ export class GraphError extends Error {
 export const OWNED_BY = 'Application.ReadWrite.OwnedBy';
 
 export const notFound = (id: string) =>
-  new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
-export const badRequest = (message: string, details?: GraphError['details']) => new GraphError(400, 'Request_BadRequest', message, details);
+  new GraphError(
+    404,
+    'Request_ResourceNotFound',
+    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+  );
+export const badRequest = (message: string, details?: GraphError['details']) =>
+  new GraphError(400, 'Request_BadRequest', message, details);
 export const unsupportedQuery = (message: string) => new GraphError(400, 'Request_UnsupportedQuery', message);
-export const forbidden = () => new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
-export const invalidToken = (message = 'Access token is empty.') => new GraphError(401, 'InvalidAuthenticationToken', message);
+export const forbidden = () =>
+  new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+export const invalidToken = (message = 'Access token is empty.') =>
+  new GraphError(401, 'InvalidAuthenticationToken', message);
 
 /** innerError.date: UTC, seconds precision, no zone suffix (https://learn.microsoft.com/graph/errors). */
 export function graphErrorDate(now: Date): string {
@@ -123,7 +130,10 @@ export class Router {
   }
 
   /** The route for a method and path, with its params; `undefined` when no pattern matches the path at all. */
-  match(method: string, path: string): { route: Route; params: Record<string, string> } | 'method-not-allowed' | undefined {
+  match(
+    method: string,
+    path: string,
+  ): { route: Route; params: Record<string, string> } | 'method-not-allowed' | undefined {
     let pathMatched = false;
     for (const route of this.routes) {
       const m = route.regex.exec(path);
@@ -147,7 +157,9 @@ export function standardHeaders(requestId: string, clientRequestId: string): Rec
   return {
     'request-id': requestId,
     'client-request-id': clientRequestId,
-    'x-ms-ags-diagnostic': JSON.stringify({ ServerInfo: { DataCenter: 'Local', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'LOCAL-TENANT' } }),
+    'x-ms-ags-diagnostic': JSON.stringify({
+      ServerInfo: { DataCenter: 'Local', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'LOCAL-TENANT' },
+    }),
     'odata-version': '4.0',
     'cache-control': 'no-cache',
     'strict-transport-security': 'max-age=31536000',
@@ -165,4 +177,5 @@ export function errorBody(error: GraphError, requestId: string, clientRequestId:
   };
 }
 
-export const JSON_CONTENT_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
+export const JSON_CONTENT_TYPE =
+  'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';

@@ -6,7 +6,14 @@
  * the v1 issuer https://sts.windows.net/{tid}/ (what Graph issues for app-only tokens; unverified).
  * The certificate (client assertion) check is in client-assertion.ts, the token endpoint's errors in identity-error.ts.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomUUID,
+} from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { checkClientAssertion } from './client-assertion';
@@ -49,7 +56,12 @@ export interface IdentityOptions {
 
 export interface Identity {
   /** Answers the identity endpoints; false when the path is not one of them. */
-  handle(method: string, path: string, form: URLSearchParams, request: IncomingMessage): { status: number; body: Json } | undefined;
+  handle(
+    method: string,
+    path: string,
+    form: URLSearchParams,
+    request: IncomingMessage,
+  ): { status: number; body: Json } | undefined;
   /** The caller of a Graph request, from its Authorization header; throws a 401 GraphError. */
   verify(authorization: string | undefined): Caller;
   /** Issues a token directly (admin API and tests). */
@@ -69,7 +81,9 @@ export function createIdentity(options: IdentityOptions): Identity {
     const graphSpId = state.appIdToServicePrincipal.get(GRAPH_APP_ID);
     if (!spId || !graphSpId) return [];
     const graphSp = state.data.servicePrincipals[graphSpId]!.data;
-    const roleValues = new Map((graphSp.appRoles as Array<{ id: string; value: string }> | undefined)?.map((r) => [r.id, r.value]) ?? []);
+    const roleValues = new Map(
+      (graphSp.appRoles as Array<{ id: string; value: string }> | undefined)?.map((r) => [r.id, r.value]) ?? [],
+    );
     return Object.values(state.data.appRoleAssignments)
       .map((a) => a.data)
       .filter((a) => a.principalId === spId && a.resourceId === graphSpId)
@@ -106,7 +120,12 @@ export function createIdentity(options: IdentityOptions): Identity {
     const state = options.state();
     const now = options.now();
     if (tenant.toLowerCase() !== state.tenantId && tenant.toLowerCase() !== state.data.domain.toLowerCase()) {
-      throw new IdentityError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      throw new IdentityError(
+        400,
+        'invalid_request',
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
     }
     if (form.get('grant_type') !== 'client_credentials') {
       throw new IdentityError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
@@ -130,7 +149,12 @@ export function createIdentity(options: IdentityOptions): Identity {
       );
     }
     if (!graphResources().includes(resource.replace(/\/+$/, ''))) {
-      throw new IdentityError(400, 'invalid_resource', 500011, `The resource principal named ${resource} was not found in the tenant named ${state.tenantId}.`);
+      throw new IdentityError(
+        400,
+        'invalid_resource',
+        500011,
+        `The resource principal named ${resource} was not found in the tenant named ${state.tenantId}.`,
+      );
     }
     const appObjectId = state.appIdToApplication.get(clientId.toLowerCase());
     const app = appObjectId ? state.data.applications[appObjectId] : undefined;
@@ -145,23 +169,35 @@ export function createIdentity(options: IdentityOptions): Identity {
     if (secret === undefined) {
       if (form.get('client_assertion')) {
         // This token endpoint under any of the tenant's names.
-        const tokenEndpoints = [tenant, state.tenantId, state.data.domain].map((name) => `${options.baseUrl()}/${name}/oauth2/v2.0/token`);
+        const tokenEndpoints = [tenant, state.tenantId, state.data.domain].map(
+          (name) => `${options.baseUrl()}/${name}/oauth2/v2.0/token`,
+        );
         checkClientAssertion(app, clientId, form, now, tokenEndpoints);
       } else {
-        throw new IdentityError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+        throw new IdentityError(
+          401,
+          'invalid_client',
+          7000218,
+          "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        );
       }
     } else {
       checkSecret(app, clientId, secret, now);
     }
-    return { token_type: 'Bearer', expires_in: TOKEN_LIFETIME_SECONDS, ext_expires_in: TOKEN_LIFETIME_SECONDS, access_token: issueToken(clientId, resource) };
+    return {
+      token_type: 'Bearer',
+      expires_in: TOKEN_LIFETIME_SECONDS,
+      ext_expires_in: TOKEN_LIFETIME_SECONDS,
+      access_token: issueToken(clientId, resource),
+    };
   }
 
   function checkSecret(app: ApplicationRecord, clientId: string, secret: string, now: Date): void {
     const hash = sha256(secret);
     const keyId = Object.entries(app.secretHashes).find(([, h]) => h === hash)?.[0];
-    const credential = (app.data.passwordCredentials as Array<{ keyId: string; endDateTime?: string; startDateTime?: string }> | undefined)?.find(
-      (c) => c.keyId === keyId,
-    );
+    const credential = (
+      app.data.passwordCredentials as Array<{ keyId: string; endDateTime?: string; startDateTime?: string }> | undefined
+    )?.find((c) => c.keyId === keyId);
     const invalid = () =>
       new IdentityError(
         401,
@@ -211,7 +247,19 @@ export function createIdentity(options: IdentityOptions): Identity {
 
   function jwks(): Json {
     const jwk = key.publicKey.export({ format: 'jwk' });
-    return { keys: [{ kty: 'RSA', use: 'sig', kid: key.kid, x5t: key.kid, n: jwk.n, e: jwk.e, issuer: `${options.baseUrl()}/${options.state().tenantId}/v2.0` }] };
+    return {
+      keys: [
+        {
+          kty: 'RSA',
+          use: 'sig',
+          kid: key.kid,
+          x5t: key.kid,
+          n: jwk.n,
+          e: jwk.e,
+          issuer: `${options.baseUrl()}/${options.state().tenantId}/v2.0`,
+        },
+      ],
+    };
   }
 
   return {
@@ -221,7 +269,8 @@ export function createIdentity(options: IdentityOptions): Identity {
       const openid = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(path);
       const keys = /^\/([^/]+)\/discovery\/v2\.0\/keys$/.exec(path);
       try {
-        if (token && method === 'POST') return { status: 200, body: clientCredentials(decodeURIComponent(token[1]!), form, request) };
+        if (token && method === 'POST')
+          return { status: 200, body: clientCredentials(decodeURIComponent(token[1]!), form, request) };
         if (openid && method === 'GET') return { status: 200, body: metadata(decodeURIComponent(openid[1]!)) };
         if (keys && method === 'GET') return { status: 200, body: jwks() };
       } catch (err) {
@@ -235,13 +284,19 @@ export function createIdentity(options: IdentityOptions): Identity {
       if (!token) throw invalidToken('Access token is empty.');
       let claims: jwt.JwtPayload;
       try {
-        claims = jwt.verify(token, key.publicKey, { algorithms: ['RS256'], audience: graphResources(), clockTimestamp: Math.floor(options.now().getTime() / 1000) }) as jwt.JwtPayload;
+        claims = jwt.verify(token, key.publicKey, {
+          algorithms: ['RS256'],
+          audience: graphResources(),
+          clockTimestamp: Math.floor(options.now().getTime() / 1000),
+        }) as jwt.JwtPayload;
       } catch (err) {
-        if (err instanceof jwt.TokenExpiredError || err instanceof jwt.NotBeforeError) throw invalidToken('Access token has expired or is not yet valid.');
+        if (err instanceof jwt.TokenExpiredError || err instanceof jwt.NotBeforeError)
+          throw invalidToken('Access token has expired or is not yet valid.');
         throw invalidToken('CompactToken validation failed with reason code: 80049228.');
       }
       const state = options.state();
-      if (claims.tid !== state.tenantId || claims.iss !== issuer(state.tenantId)) throw invalidToken('Access token validation failure. Invalid audience.');
+      if (claims.tid !== state.tenantId || claims.iss !== issuer(state.tenantId))
+        throw invalidToken('Access token validation failure. Invalid audience.');
       const appId = String(claims.appid ?? '');
       return {
         tenantId: state.tenantId,

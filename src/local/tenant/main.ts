@@ -37,7 +37,12 @@ export interface LocalTenant {
 }
 
 /** Starts the local tenant from a data folder: loads tenant.json or seeds the demo tenant, and saves after changes. */
-export async function startLocalTenant(options: { dataDir: string; port?: number; faults?: FaultSettings; saveDelayMs?: number }): Promise<LocalTenant> {
+export async function startLocalTenant(options: {
+  dataDir: string;
+  port?: number;
+  faults?: FaultSettings;
+  saveDelayMs?: number;
+}): Promise<LocalTenant> {
   const dataDir = resolve(options.dataDir);
   const certificate = await ensureDevCertificate(join(dataDir, 'certs'));
   const signingKey = ensureSigningKey(dataDir);
@@ -68,10 +73,12 @@ export async function startLocalTenant(options: { dataDir: string; port?: number
     get registrar() {
       const current = tenant.registrar();
       const state = tenant.state();
-      const app = current && state.data.applications[state.appIdToApplication.get(current.clientId.toLowerCase()) ?? ''];
+      const app =
+        current && state.data.applications[state.appIdToApplication.get(current.clientId.toLowerCase()) ?? ''];
       if (!current || !app) return undefined;
       // The secret only while the app still has it (a saved tenant may have rotated it).
-      const hasSecret = current.clientSecret !== undefined && Object.values(app.secretHashes).includes(sha256(current.clientSecret));
+      const hasSecret =
+        current.clientSecret !== undefined && Object.values(app.secretHashes).includes(sha256(current.clientSecret));
       return { clientId: current.clientId, ...(hasSecret ? { clientSecret: current.clientSecret } : {}) };
     },
     caBundlePath: certificate.caBundlePath,
@@ -90,7 +97,8 @@ function portFrom(args: readonly string[], configured: number): number {
   if (i < 0) return configured;
   const text = args[i + 1] ?? '';
   const port = Number(text);
-  if (text.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, 0 to 65535 (got "${text}").`);
+  if (text.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a port number, 0 to 65535 (got "${text}").`);
   return port;
 }
 
@@ -108,7 +116,11 @@ function faultsFrom(env: NodeJS.ProcessEnv): FaultSettings | undefined {
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, localDefaults);
-  const local = await startLocalTenant({ dataDir: config.local.dataDir, port: portFrom(process.argv.slice(2), config.local.tenantPort), faults: faultsFrom(process.env) });
+  const local = await startLocalTenant({
+    dataDir: config.local.dataDir,
+    port: portFrom(process.argv.slice(2), config.local.tenantPort),
+    faults: faultsFrom(process.env),
+  });
   const registrar = local.registrar;
   process.stdout.write(
     [
@@ -136,7 +148,9 @@ async function main(): Promise<void> {
     local.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        process.stderr.write(`Error while stopping the local tenant: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.stderr.write(
+          `Error while stopping the local tenant: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
         process.exit(1);
       },
     );

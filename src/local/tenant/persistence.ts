@@ -20,12 +20,17 @@ export function loadTenant(dataDir: string): TenantData | undefined {
   try {
     data = JSON.parse(readFileSync(file, 'utf8')) as Partial<TenantData>;
   } catch (err) {
-    throw new Error(`The local tenant's saved state ${file} is not valid JSON (${(err as Error).message}). Delete it to start again from the demo seed.`, {
-      cause: err,
-    });
+    throw new Error(
+      `The local tenant's saved state ${file} is not valid JSON (${(err as Error).message}). Delete it to start again from the demo seed.`,
+      {
+        cause: err,
+      },
+    );
   }
   if (typeof data.tenantId !== 'string' || typeof data.applications !== 'object') {
-    throw new Error(`The local tenant's saved state ${file} is not a tenant document. Delete it to start again from the demo seed.`);
+    throw new Error(
+      `The local tenant's saved state ${file} is not a tenant document. Delete it to start again from the demo seed.`,
+    );
   }
   return data as TenantData;
 }

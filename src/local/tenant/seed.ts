@@ -73,12 +73,19 @@ interface Permission {
 
 const catalog = permissions as Permission[];
 
-export function demoTenant(now: Date = new Date()): { data: TenantData; registrar: { clientId: string; clientSecret: string } } {
+export function demoTenant(now: Date = new Date()): {
+  data: TenantData;
+  registrar: { clientId: string; clientSecret: string };
+} {
   // The tenant default app management policy is there in Graph's shape but disabled, as in a new tenant: enabled,
   // its limits would refuse Registrar's default secret lifetime, and the demo is not about policies.
   const data = emptyTenant(demoTenantId, DEMO_DOMAIN);
   const created = graphTimestamp(new Date(now.getTime() - 90 * DAY));
-  const record = <T extends Json>(json: T): DirectoryRecord => ({ data: json, visibleFrom: 0, sequence: (data.sequence += 1) });
+  const record = <T extends Json>(json: T): DirectoryRecord => ({
+    data: json,
+    visibleFrom: 0,
+    sequence: (data.sequence += 1),
+  });
 
   for (const person of [alex, ...demoUsers]) data.users[person.aadObjectId] = record(user(person));
 
@@ -99,19 +106,34 @@ export function demoTenant(now: Date = new Date()): { data: TenantData; registra
     };
     data.groups[id] = { ...record(json), members } satisfies GroupRecord;
   };
-  group(demoIds.teamGroup, demoTeam.name, [alex, ...demoUsers].map((p) => p.aadObjectId), {
-    groupTypes: ['Unified'],
-    mailEnabled: true,
-    securityEnabled: false,
-    mail: `itoperations@${DEMO_DOMAIN}`,
-  });
+  group(
+    demoIds.teamGroup,
+    demoTeam.name,
+    [alex, ...demoUsers].map((p) => p.aadObjectId),
+    {
+      groupTypes: ['Unified'],
+      mailEnabled: true,
+      securityEnabled: false,
+      mail: `itoperations@${DEMO_DOMAIN}`,
+    },
+  );
   group(demoIds.securityReviewersGroup, 'Registrar security reviewers', [demoUsers[2]!.aadObjectId]);
-  group(demoIds.approversGroup, 'Registrar approvers', [demoUsers[0]!.aadObjectId, demoUsers[1]!.aadObjectId, demoIds.securityReviewersGroup]);
+  group(demoIds.approversGroup, 'Registrar approvers', [
+    demoUsers[0]!.aadObjectId,
+    demoUsers[1]!.aadObjectId,
+    demoIds.securityReviewersGroup,
+  ]);
   group(demoIds.adminsGroup, 'Registrar admins', [alex.aadObjectId]);
 
   const graphSp = servicePrincipal(demoIds.graphServicePrincipal, GRAPH_APP_ID, 'Microsoft Graph', created, {
     appOwnerOrganizationId: 'f8cdef31-a31e-4b4a-93e4-5f571e91255a',
-    servicePrincipalNames: [GRAPH_APP_ID, 'https://graph.microsoft.com', 'https://graph.microsoft.com/', 'https://canary.graph.microsoft.com', 'https://ags.windows.net'],
+    servicePrincipalNames: [
+      GRAPH_APP_ID,
+      'https://graph.microsoft.com',
+      'https://graph.microsoft.com/',
+      'https://canary.graph.microsoft.com',
+      'https://ags.windows.net',
+    ],
     signInAudience: 'AzureADMultipleOrgs',
     appRoles: catalog
       .filter((p) => p.type === 'Role')
@@ -144,10 +166,19 @@ export function demoTenant(now: Date = new Date()): { data: TenantData; registra
   const registrarApp = application(demoIds.registrarApplication, demoBot.id, 'Registrar', created, {
     notes: 'Local mode: the identity Registrar uses to call the local tenant. Its secret is public and local-only.',
     requiredResourceAccess: [
-      { resourceAppId: GRAPH_APP_ID, resourceAccess: REGISTRAR_ROLES.map((value) => ({ id: roleId(value), type: 'Role' })) },
+      {
+        resourceAppId: GRAPH_APP_ID,
+        resourceAccess: REGISTRAR_ROLES.map((value) => ({ id: roleId(value), type: 'Role' })),
+      },
     ],
     passwordCredentials: [
-      passwordCredential(secretKeyId, 'local-only demo secret', DEMO_REGISTRAR_SECRET.slice(0, 3), created, graphTimestamp(new Date(now.getTime() + 730 * DAY))),
+      passwordCredential(
+        secretKeyId,
+        'local-only demo secret',
+        DEMO_REGISTRAR_SECRET.slice(0, 3),
+        created,
+        graphTimestamp(new Date(now.getTime() + 730 * DAY)),
+      ),
     ],
   });
   data.applications[demoIds.registrarApplication] = {
@@ -158,7 +189,11 @@ export function demoTenant(now: Date = new Date()): { data: TenantData; registra
     credentialsUsableFrom: {},
   } satisfies ApplicationRecord;
   data.servicePrincipals[demoIds.registrarServicePrincipal] = {
-    ...record(servicePrincipal(demoIds.registrarServicePrincipal, demoBot.id, 'Registrar', created, { appOwnerOrganizationId: demoTenantId })),
+    ...record(
+      servicePrincipal(demoIds.registrarServicePrincipal, demoBot.id, 'Registrar', created, {
+        appOwnerOrganizationId: demoTenantId,
+      }),
+    ),
     owners: [alex.aadObjectId],
   } satisfies ServicePrincipalRecord;
   for (const value of REGISTRAR_ROLES) {
@@ -209,7 +244,9 @@ function addDemoApplication(
     const start = new Date(end.getTime() - 365 * DAY);
     // Nobody knows these secrets: the seed keeps only a hash of random bytes, as Entra keeps no secret.
     const secret = `${app.name.slice(0, 2)}${app.index}8Q~${newObjectId()}`;
-    passwordCredentials.push(passwordCredential(keyId, `${app.name} secret`, secret.slice(0, 3), graphTimestamp(start), graphTimestamp(end)));
+    passwordCredentials.push(
+      passwordCredential(keyId, `${app.name} secret`, secret.slice(0, 3), graphTimestamp(start), graphTimestamp(end)),
+    );
     secretHashes[keyId] = createHash('sha256').update(secret, 'utf8').digest('hex');
   }
   if ('certificateDays' in app) {
@@ -232,12 +269,22 @@ function addDemoApplication(
     notes: `Demo app registration owned by ${app.owner.name}.`,
     passwordCredentials,
     keyCredentials,
-    requiredResourceAccess: [{ resourceAppId: GRAPH_APP_ID, resourceAccess: [{ id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d', type: 'Scope' }] }],
+    requiredResourceAccess: [
+      { resourceAppId: GRAPH_APP_ID, resourceAccess: [{ id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d', type: 'Scope' }] },
+    ],
   });
   // Registrar does not own the demo apps: it rotates them for their owners with Application.ReadWrite.All.
-  data.applications[ids.id] = { ...record(json), owners: [app.owner.aadObjectId], secretHashes, certificates, credentialsUsableFrom: {} };
+  data.applications[ids.id] = {
+    ...record(json),
+    owners: [app.owner.aadObjectId],
+    secretHashes,
+    certificates,
+    credentialsUsableFrom: {},
+  };
   data.servicePrincipals[ids.servicePrincipalId] = {
-    ...record(servicePrincipal(ids.servicePrincipalId, ids.appId, app.name, created, { appOwnerOrganizationId: data.tenantId })),
+    ...record(
+      servicePrincipal(ids.servicePrincipalId, ids.appId, app.name, created, { appOwnerOrganizationId: data.tenantId }),
+    ),
     owners: [app.owner.aadObjectId],
   };
 }
@@ -263,12 +310,28 @@ function user(person: DemoUser): Json {
 }
 
 function passwordCredential(keyId: string, displayName: string, hint: string, start: string, end: string): Json {
-  return { customKeyIdentifier: null, displayName, endDateTime: end, hint, keyId, secretText: null, startDateTime: start };
+  return {
+    customKeyIdentifier: null,
+    displayName,
+    endDateTime: end,
+    hint,
+    keyId,
+    secretText: null,
+    startDateTime: start,
+  };
 }
 
 /** An application in the shape POST /applications makes (https://learn.microsoft.com/graph/api/application-post-applications). */
 function application(id: string, appId: string, displayName: string, created: string, extra: Json): Json {
-  return { ...applicationDefaults(), id, appId, displayName, createdDateTime: created, publisherDomain: DEMO_DOMAIN, ...extra };
+  return {
+    ...applicationDefaults(),
+    id,
+    appId,
+    displayName,
+    createdDateTime: created,
+    publisherDomain: DEMO_DOMAIN,
+    ...extra,
+  };
 }
 
 /** A servicePrincipal with the properties of graph-openapi-subset.yaml. */

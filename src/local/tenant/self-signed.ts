@@ -45,7 +45,9 @@ function time(date: Date): Buffer {
   const iso = date.toISOString();
   const compact = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
   // RFC 5280: UTCTime through 2049, GeneralizedTime from 2050.
-  return date.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(compact.slice(2), 'ascii')) : tlv(0x18, Buffer.from(compact, 'ascii'));
+  return date.getUTCFullYear() < 2050
+    ? tlv(0x17, Buffer.from(compact.slice(2), 'ascii'))
+    : tlv(0x18, Buffer.from(compact, 'ascii'));
 }
 
 const nameOf = (cn: string) => sequence(tlv(0x31, sequence(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8')))));
@@ -54,14 +56,30 @@ const nameOf = (cn: string) => sequence(tlv(0x31, sequence(oid('2.5.4.3'), tlv(0
  * A self-signed certificate for CN=`commonName`, valid from `notBefore` to `notAfter`; RSA (MSAL signs with RSA;
  * 2048 bits unless `rsaBits` says otherwise, e.g. a too-weak key for a test) or EC P-256 (small, fast).
  */
-export function selfSignedCertificate(commonName: string, notBefore: Date, notAfter: Date, keyType: 'rsa' | 'ec' = 'rsa', rsaBits = 2048): SelfSignedCertificate {
+export function selfSignedCertificate(
+  commonName: string,
+  notBefore: Date,
+  notAfter: Date,
+  keyType: 'rsa' | 'ec' = 'rsa',
+  rsaBits = 2048,
+): SelfSignedCertificate {
   const { privateKey, publicKey } =
-    keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: rsaBits }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    keyType === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: rsaBits })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return certificateFor(commonName, notBefore, notAfter, privateKey, publicKey, keyType);
 }
 
-function certificateFor(subject: string, notBefore: Date, notAfter: Date, privateKey: KeyObject, publicKey: KeyObject, keyType: 'rsa' | 'ec'): SelfSignedCertificate {
-  const algorithm = keyType === 'rsa' ? sequence(oid('1.2.840.113549.1.1.11'), tlv(0x05)) : sequence(oid('1.2.840.10045.4.3.2'));
+function certificateFor(
+  subject: string,
+  notBefore: Date,
+  notAfter: Date,
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+  keyType: 'rsa' | 'ec',
+): SelfSignedCertificate {
+  const algorithm =
+    keyType === 'rsa' ? sequence(oid('1.2.840.113549.1.1.11'), tlv(0x05)) : sequence(oid('1.2.840.10045.4.3.2'));
   const serial = randomBytes(16);
   // A positive INTEGER in minimal DER: the first byte neither 0x00 (padding OpenSSL refuses) nor >= 0x80 (negative).
   serial[0] = (serial[0]! & 0x3f) | 0x40;

@@ -30,7 +30,6 @@ import {
 import { createIdentity, type Identity, newSigningKey, type SigningKey } from './identity';
 import { TenantState, type TenantData } from './state';
 
-
 export interface TenantServerOptions {
   certificate: { certPem: string; keyPem: string };
   /** The starting tenant (a seed, or what was saved). */
@@ -86,7 +85,12 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
   const router = new Router();
   for (const module of options.routes) for (const route of module(context)) router.add(route);
 
-  const identity = createIdentity({ state: () => state, key: options.signingKey ?? newSigningKey(), baseUrl: () => baseUrl, now });
+  const identity = createIdentity({
+    state: () => state,
+    key: options.signingKey ?? newSigningKey(),
+    baseUrl: () => baseUrl,
+    now,
+  });
 
   /** Runs one Graph call (also each part of a $batch) and returns its response. */
   async function dispatch(request: DispatchRequest): Promise<GraphResponse & { lose?: boolean }> {
@@ -115,20 +119,31 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       };
     } catch (err) {
       if (err instanceof GraphError) {
-        return { status: err.status, body: errorBody(err, request.requestId, request.clientRequestId, request.now), headers: err.headers };
+        return {
+          status: err.status,
+          body: errorBody(err, request.requestId, request.clientRequestId, request.now),
+          headers: err.headers,
+        };
       }
       throw err;
     }
   }
 
-  const server: Server = createServer({ cert: options.certificate.certPem, key: options.certificate.keyPem }, (req, res) => {
-    void serve(req, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'UnknownError', message: err instanceof Error ? err.message : String(err) } }));
-      }
-    });
-  });
+  const server: Server = createServer(
+    { cert: options.certificate.certPem, key: options.certificate.keyPem },
+    (req, res) => {
+      void serve(req, res).catch((err: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              error: { code: 'UnknownError', message: err instanceof Error ? err.message : String(err) },
+            }),
+          );
+        }
+      });
+    },
+  );
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -148,22 +163,32 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
         return;
       }
       const answer = admin.handle(method, path, body, req.socket.remoteAddress);
-      res.writeHead(answer.status, answer.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' });
+      res.writeHead(
+        answer.status,
+        answer.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' },
+      );
       res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
       return;
     }
 
     // Entra: token endpoint, OpenID metadata, keys.
     if (!path.startsWith('/v1.0/')) {
-      const form = new URLSearchParams(String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? raw : '');
+      const form = new URLSearchParams(
+        String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? raw : '',
+      );
       const answer = identity.handle(method, path, form, req);
       if (answer) {
-        res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store, no-cache' });
+        res.writeHead(answer.status, {
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store, no-cache',
+        });
         res.end(JSON.stringify(answer.body));
         return;
       }
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'not_found', error_description: `No local tenant endpoint at ${method} ${path}` }));
+      res.end(
+        JSON.stringify({ error: 'not_found', error_description: `No local tenant endpoint at ${method} ${path}` }),
+      );
       return;
     }
 
@@ -181,7 +206,9 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
         method,
         path: path.slice('/v1.0'.length) || '/',
         query: url.searchParams,
-        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v])),
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
+        ),
         body,
         authorization: header(req, 'authorization'),
         requestId,
@@ -192,7 +219,11 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       response = method === 'POST' && call.path === '/$batch' ? await batch(call) : await dispatch(call);
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
-      const error = new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
+      const error = new GraphError(
+        400,
+        'BadRequest',
+        'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+      );
       response = { status: 400, body: errorBody(error, requestId, clientRequestId, arrived) };
     }
     if (response.lose) {
@@ -222,11 +253,17 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       const { responses, lose } = await runBatch(
         items,
         (item) => dispatch(innerRequest(outer, item)),
-        (item, error) => errorBody(error, outer.requestId, item.headers['client-request-id'] ?? outer.clientRequestId, now()),
+        (item, error) =>
+          errorBody(error, outer.requestId, item.headers['client-request-id'] ?? outer.clientRequestId, now()),
       );
       return { status: 200, body: { responses }, lose };
     } catch (err) {
-      if (err instanceof GraphError) return { status: err.status, body: errorBody(err, outer.requestId, outer.clientRequestId, outer.now), headers: err.headers };
+      if (err instanceof GraphError)
+        return {
+          status: err.status,
+          body: errorBody(err, outer.requestId, outer.clientRequestId, outer.now),
+          headers: err.headers,
+        };
       throw err;
     }
   }

@@ -137,7 +137,8 @@ export class TenantState {
 
   indexApplication(id: string, record: ApplicationRecord): void {
     this.appIdToApplication.set(String(record.data.appId).toLowerCase(), id);
-    if (typeof record.data.uniqueName === 'string') this.uniqueNameToApplication.set(record.data.uniqueName.toLowerCase(), id);
+    if (typeof record.data.uniqueName === 'string')
+      this.uniqueNameToApplication.set(record.data.uniqueName.toLowerCase(), id);
   }
 
   addApplication(record: ApplicationRecord): void {
@@ -152,7 +153,8 @@ export class TenantState {
     if (!record) return undefined;
     delete this.data.applications[id];
     this.appIdToApplication.delete(String(record.data.appId).toLowerCase());
-    if (typeof record.data.uniqueName === 'string') this.uniqueNameToApplication.delete(record.data.uniqueName.toLowerCase());
+    if (typeof record.data.uniqueName === 'string')
+      this.uniqueNameToApplication.delete(record.data.uniqueName.toLowerCase());
     this.orderDirty = true;
     return record;
   }

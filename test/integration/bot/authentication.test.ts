@@ -57,25 +57,40 @@ describe('inbound Bot Framework authentication', () => {
     ['no Authorization header', () => undefined],
     ['an unsigned token (alg none)', (a) => `Bearer ${unsigned(claims(a))}`],
     ['an expired token', (a) => `Bearer ${identity.sign(claims(a), { expiresInSeconds: -600 })}`],
-    ['a token for another audience', (a) => `Bearer ${identity.sign({ ...claims(a), aud: '11111111-2222-4333-8444-555555555555' })}`],
-    ['a token from another issuer', (a) => `Bearer ${identity.sign({ ...claims(a), iss: 'https://sts.example.net/' })}`],
-    ['a token for another serviceUrl', (a) => `Bearer ${identity.sign({ ...claims(a), serviceurl: 'https://smba.trafficmanager.net/evil/' })}`],
-    ['a token signed by another key under the same kid', (a) => `Bearer ${identity.sign(claims(a), { key: otherSigningKey() })}`],
+    [
+      'a token for another audience',
+      (a) => `Bearer ${identity.sign({ ...claims(a), aud: '11111111-2222-4333-8444-555555555555' })}`,
+    ],
+    [
+      'a token from another issuer',
+      (a) => `Bearer ${identity.sign({ ...claims(a), iss: 'https://sts.example.net/' })}`,
+    ],
+    [
+      'a token for another serviceUrl',
+      (a) => `Bearer ${identity.sign({ ...claims(a), serviceurl: 'https://smba.trafficmanager.net/evil/' })}`,
+    ],
+    [
+      'a token signed by another key under the same kid',
+      (a) => `Bearer ${identity.sign(claims(a), { key: otherSigningKey() })}`,
+    ],
     ['a token that is not a JWT', () => 'Bearer not-a-token'],
   ];
 
-  test.each(bad)('when the request carries %s, then it is refused with 401 and no handler runs', async (_name, header) => {
-    const a = activity();
-    const before = registrar.logs.lines.length;
+  test.each(bad)(
+    'when the request carries %s, then it is refused with 401 and no handler runs',
+    async (_name, header) => {
+      const a = activity();
+      const before = registrar.logs.lines.length;
 
-    const result = await teams.post(a, header(a));
+      const result = await teams.post(a, header(a));
 
-    expect(result.status).toBe(401);
-    expect(connector.sent).toHaveLength(0);
-    const logged = registrar.logs.entries.slice(before);
-    expect(logged.some((e) => e.msg === 'activity refused: not authenticated')).toBe(true);
-    expect(logged.some((e) => e.msg === 'greeted' || e.msg === 'channel set')).toBe(false);
-  });
+      expect(result.status).toBe(401);
+      expect(connector.sent).toHaveLength(0);
+      const logged = registrar.logs.entries.slice(before);
+      expect(logged.some((e) => e.msg === 'activity refused: not authenticated')).toBe(true);
+      expect(logged.some((e) => e.msg === 'greeted' || e.msg === 'channel set')).toBe(false);
+    },
+  );
 
   test('when a valid token is logged, then it is never written to the logs', async () => {
     const a = activity();

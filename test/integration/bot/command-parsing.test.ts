@@ -34,22 +34,34 @@ describe('command parsing over HTTP', () => {
   const repliesTo = (activity: Record<string, unknown>): unknown[] =>
     connector.sent
       .filter((s) => s.activityId === activity.id)
-      .flatMap((s) => ((s.activity.attachments as Array<{ content: unknown }> | undefined) ?? []).map((a) => a.content));
+      .flatMap((s) =>
+        ((s.activity.attachments as Array<{ content: unknown }> | undefined) ?? []).map((a) => a.content),
+      );
 
   test.each([
     ['help', () => teams.message(chat, alex, 'help'), 'setup approvals'],
     ['status of an unknown request', () => teams.message(chat, alex, 'status REQ-404'), 'REQ-404'],
     ['unknown text', () => teams.message(chat, alex, 'what can you do?'), 'setup approvals'],
-    ['a mention and a command in a channel', () => teams.message(teamChannel(demoTenantId, 'Credential reminders'), alex, 'setup&nbsp;reminders', { mentionBot: true }), 'reminders'],
-  ])('when a person sends %s, then its text is parsed once for every route and the handler', async (_name, make, expected) => {
-    const parse = jest.spyOn(commandsModule, 'parseCommand');
-    const activity = make();
+    [
+      'a mention and a command in a channel',
+      () =>
+        teams.message(teamChannel(demoTenantId, 'Credential reminders'), alex, 'setup&nbsp;reminders', {
+          mentionBot: true,
+        }),
+      'reminders',
+    ],
+  ])(
+    'when a person sends %s, then its text is parsed once for every route and the handler',
+    async (_name, make, expected) => {
+      const parse = jest.spyOn(commandsModule, 'parseCommand');
+      const activity = make();
 
-    expect((await teams.post(activity)).status).toBe(200);
+      expect((await teams.post(activity)).status).toBe(200);
 
-    expect(parse).toHaveBeenCalledTimes(1);
-    expect(cardText(repliesTo(activity)[0])).toContain(expected);
-  });
+      expect(parse).toHaveBeenCalledTimes(1);
+      expect(cardText(repliesTo(activity)[0])).toContain(expected);
+    },
+  );
 
   test('when a 1 MiB message of < and a "help" arrive together, then both are answered with the help card, each parsed once by the linear scanner', async () => {
     const strip = jest.spyOn(commandsModule, 'stripMarkup');

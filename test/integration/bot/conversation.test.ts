@@ -86,13 +86,17 @@ describe('conversation basics', () => {
     expect(JSON.stringify(welcomes[0]!.card)).toContain(Verb.showHelp);
   });
 
-  test('when a turn logs, then its lines carry the activity id, the conversation id and the person\'s object id', async () => {
+  test("when a turn logs, then its lines carry the activity id, the conversation id and the person's object id", async () => {
     const install = teams.installationUpdate(chat, alex, 'add');
 
     await teams.post(install);
 
     const [greeted] = registrar.logs.find('greeted');
-    expect(greeted).toMatchObject({ activityId: install.id, conversationId: chat.conversation.id, aadObjectId: alex.aadObjectId });
+    expect(greeted).toMatchObject({
+      activityId: install.id,
+      conversationId: chat.conversation.id,
+      aadObjectId: alex.aadObjectId,
+    });
   });
 
   test('when the bot is removed and installed again, then the person is greeted again', async () => {

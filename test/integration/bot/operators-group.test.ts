@@ -43,7 +43,9 @@ describe('operators from ADMIN_GROUP_ID', () => {
 
     await teams.post(teams.message(channel, alex, 'setup approvals', { mentionBot: true }));
 
-    expect((await registrar.container.store.channels.get('channel', 'approvals'))?.value.setBy.aadObjectId).toBe(alex.aadObjectId);
+    expect((await registrar.container.store.channels.get('channel', 'approvals'))?.value.setBy.aadObjectId).toBe(
+      alex.aadObjectId,
+    );
     expect(tenant.counters.snapshot()).toMatchObject({ 'POST /directoryObjects/{id}/checkMemberGroups': 1 });
   });
 

@@ -20,12 +20,18 @@ jest.setTimeout(120_000);
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-const certificate = selfSignedCertificate('payroll', new Date(Date.now() - 86_400_000), new Date(Date.now() + 365 * 86_400_000));
+const certificate = selfSignedCertificate(
+  'payroll',
+  new Date(Date.now() - 86_400_000),
+  new Date(Date.now() + 365 * 86_400_000),
+);
 const pem = {
   pkcs8: rsa.export({ type: 'pkcs8', format: 'pem' }).toString(),
   rsa: rsa.export({ type: 'pkcs1', format: 'pem' }).toString(),
   ec: ec.export({ type: 'sec1', format: 'pem' }).toString(),
-  encrypted: rsa.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'correct horse' }).toString(),
+  encrypted: rsa
+    .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'correct horse' })
+    .toString(),
 };
 
 const keys: Array<[string, string, string]> = [
@@ -72,7 +78,9 @@ describe('a pasted private key', () => {
   async function openForm(): Promise<string> {
     const before = connector.sent.length;
     await teams.post(teams.message(chat, alex, 'request'));
-    const reply = connector.sent.slice(before).find((s) => s.kind === 'reply' && s.conversationId === chat.conversation.id);
+    const reply = connector.sent
+      .slice(before)
+      .find((s) => s.kind === 'reply' && s.conversationId === chat.conversation.id);
     const card = (reply!.activity.attachments as Array<{ content: Record<string, unknown> }>)[0]!.content;
     return String(actionFor(card, Verb.requestSubmit).data.requestId);
   }
@@ -92,7 +100,9 @@ describe('a pasted private key', () => {
   function certificateMessage(card: Record<string, unknown>): string {
     const body = card.body as Array<Record<string, unknown>>;
     const at = body.findIndex((element) => element.id === 'certificatePem');
-    const next = body.findIndex((element, i) => i > at && typeof element.type === 'string' && element.type.startsWith('Input.'));
+    const next = body.findIndex(
+      (element, i) => i > at && typeof element.type === 'string' && element.type.startsWith('Input.'),
+    );
     const found: string[] = [];
     const walk = (node: unknown): void => {
       if (Array.isArray(node)) return node.forEach(walk);
@@ -105,45 +115,66 @@ describe('a pasted private key', () => {
     return found.join('\n');
   }
 
-  test.each(keys)('when Find is pressed with %s in the certificate box, then the form comes back without it and with the message Submit gives', async (_name, key, header) => {
-    expect(key).toContain(header);
-    const requestId = await openForm();
-    const data = formData(requestId, { certificatePem: key });
+  test.each(keys)(
+    'when Find is pressed with %s in the certificate box, then the form comes back without it and with the message Submit gives',
+    async (_name, key, header) => {
+      expect(key).toContain(header);
+      const requestId = await openForm();
+      const data = formData(requestId, { certificatePem: key });
 
-    const found = await teams.invoke(teams.cardAction(chat, alex, Verb.requestFind, data, `form-${requestId}`));
-    const submitted = await teams.invoke(teams.cardAction(chat, alex, Verb.requestSubmit, data, `form-${requestId}`));
+      const found = await teams.invoke(teams.cardAction(chat, alex, Verb.requestFind, data, `form-${requestId}`));
+      const submitted = await teams.invoke(teams.cardAction(chat, alex, Verb.requestSubmit, data, `form-${requestId}`));
 
-    expect(found.status).toBe(200);
-    expect(submitted.status).toBe(200);
-    expectNoKey(found.card, key);
-    expectNoKey(submitted.card, key);
-    expect(cardInputs(found.card).get('certificatePem')?.value).toBe('');
-    expect(certificateMessage(found.card!)).toMatch(/^This is a private key, not a certificate\./);
-    expect(certificateMessage(found.card!)).toBe(certificateMessage(submitted.card!));
-    // Find still did its work: the search results are there.
-    expect(cardText(found.card)).toMatch(/Mail\.Send/);
-    expect(await registrar.container.store.requests.get('request', requestId)).toBeUndefined();
-    expect(registrar.logs.text).not.toMatch(/PRIVATE KEY-----/);
-    expect(bodyLines(key).filter((line) => registrar.logs.text.includes(line))).toEqual([]);
-  });
+      expect(found.status).toBe(200);
+      expect(submitted.status).toBe(200);
+      expectNoKey(found.card, key);
+      expectNoKey(submitted.card, key);
+      expect(cardInputs(found.card).get('certificatePem')?.value).toBe('');
+      expect(certificateMessage(found.card!)).toMatch(/^This is a private key, not a certificate\./);
+      expect(certificateMessage(found.card!)).toBe(certificateMessage(submitted.card!));
+      // Find still did its work: the search results are there.
+      expect(cardText(found.card)).toMatch(/Mail\.Send/);
+      expect(await registrar.container.store.requests.get('request', requestId)).toBeUndefined();
+      expect(registrar.logs.text).not.toMatch(/PRIVATE KEY-----/);
+      expect(bodyLines(key).filter((line) => registrar.logs.text.includes(line))).toEqual([]);
+    },
+  );
 
   test('when Find is pressed with a private key in the purpose, then the purpose comes back empty with a message that says why', async () => {
     const requestId = await openForm();
 
-    const found = await teams.invoke(teams.cardAction(chat, alex, Verb.requestFind, formData(requestId, { purpose: `Our key:\n${pem.ec}` }), `form-${requestId}`));
+    const found = await teams.invoke(
+      teams.cardAction(
+        chat,
+        alex,
+        Verb.requestFind,
+        formData(requestId, { purpose: `Our key:\n${pem.ec}` }),
+        `form-${requestId}`,
+      ),
+    );
 
     expectNoKey(found.card, pem.ec);
     expect(cardInputs(found.card).get('purpose')?.value).toBe('');
-    expect(cardText(found.card)).toContain('There is a private key in the purpose, so Registrar did not keep it or show it again.');
+    expect(cardText(found.card)).toContain(
+      'There is a private key in the purpose, so Registrar did not keep it or show it again.',
+    );
   });
 
   test('when a private key is searched for, then neither the search box nor the results line repeats it', async () => {
     const requestId = await openForm();
 
-    const found = await teams.invoke(teams.cardAction(chat, alex, Verb.requestFind, formData(requestId, { permissionFilter: pem.ec.slice(0, 100) }), `form-${requestId}`));
+    const found = await teams.invoke(
+      teams.cardAction(
+        chat,
+        alex,
+        Verb.requestFind,
+        formData(requestId, { permissionFilter: pem.ec.slice(0, 100) }),
+        `form-${requestId}`,
+      ),
+    );
 
     expect(found.status).toBe(200);
     expect(JSON.stringify(found.card)).not.toMatch(/PRIVATE KEY-----/);
-    expect(cardText(found.card)).toContain("There is a private key in the permission search");
+    expect(cardText(found.card)).toContain('There is a private key in the permission search');
   });
 });

@@ -27,7 +27,9 @@ const adele = demoUsers[1]!;
 const isaiah = demoUsers[2]!;
 
 function permissionId(value: string, type: 'Role' | 'Scope'): string {
-  const found = (graphPermissions as Array<{ id: string; value: string; type: string }>).find((p) => p.value === value && p.type === type);
+  const found = (graphPermissions as Array<{ id: string; value: string; type: string }>).find(
+    (p) => p.value === value && p.type === type,
+  );
   if (!found) throw new Error(`no ${type} ${value} in the catalog`);
   return found.id;
 }
@@ -54,15 +56,26 @@ describe('request, approve, provision, deliver', () => {
     clock = new OffsetClock();
     tenant = await startTestTenant({ data: demo.data, routes: allRoutes });
     connector = await new FakeConnector().start();
-    connector.teamMembers.set(channel.team!.id, [alex, megan, adele, isaiah].map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId })));
+    connector.teamMembers.set(
+      channel.team!.id,
+      [alex, megan, adele, isaiah].map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId })),
+    );
     await startBot({ stepTimeoutMs: 20_000 });
   });
 
   /** The bot against this tenant and connector, with Graph retries as long as `graphTiming` says; approvals channel set. */
   async function startBot(graphTiming: { stepTimeoutMs: number; maxDelayMs?: number }): Promise<void> {
     registrar = await startRegistrar({
-      env: { ADMIN_IDS: alex.aadObjectId, APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`, ...registrarEnv(tenant) },
-      overrides: { clock, graphTiming: { baseDelayMs: 50, maxDelayMs: 500, ...graphTiming }, secretCheckBudgetMs: 2000 },
+      env: {
+        ADMIN_IDS: alex.aadObjectId,
+        APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`,
+        ...registrarEnv(tenant),
+      },
+      overrides: {
+        clock,
+        graphTiming: { baseDelayMs: 50, maxDelayMs: 500, ...graphTiming },
+        secretCheckBudgetMs: 2000,
+      },
     });
     teams = new Teams(registrar.url, connector);
     await teams.post(teams.message(channel, alex, 'setup approvals', { mentionBot: true }));
@@ -78,7 +91,9 @@ describe('request, approve, provision, deliver', () => {
     const chat = personalChat(user, demoTenantId);
     const before = connector.sent.length;
     await teams.post(teams.message(chat, user, 'request'));
-    const replies = connector.sent.slice(before).filter((s) => s.kind === 'reply' && s.conversationId === chat.conversation.id);
+    const replies = connector.sent
+      .slice(before)
+      .filter((s) => s.kind === 'reply' && s.conversationId === chat.conversation.id);
     expect(replies).toHaveLength(1);
     const card = (replies[0]!.activity.attachments as Array<{ content: Record<string, unknown> }>)[0]!.content;
     return { card, requestId: String(actionFor(card, Verb.requestSubmit).data.requestId) };
@@ -99,7 +114,9 @@ describe('request, approve, provision, deliver', () => {
   }
 
   async function submit(user: TeamsUser, data: Record<string, string>, formActivityId = `form-${data.requestId}`) {
-    return teams.invoke(teams.cardAction(personalChat(user, demoTenantId), user, Verb.requestSubmit, data, formActivityId));
+    return teams.invoke(
+      teams.cardAction(personalChat(user, demoTenantId), user, Verb.requestSubmit, data, formActivityId),
+    );
   }
 
   async function stored(requestId: string): Promise<AppRequest> {
@@ -109,15 +126,37 @@ describe('request, approve, provision, deliver', () => {
   }
 
   function approvalPosts() {
-    return connector.sent.filter((s) => s.kind === 'send' && s.conversationId === channel.conversation.id && JSON.stringify(s.activity).includes(Verb.approvalRefresh));
+    return connector.sent.filter(
+      (s) =>
+        s.kind === 'send' &&
+        s.conversationId === channel.conversation.id &&
+        JSON.stringify(s.activity).includes(Verb.approvalRefresh),
+    );
   }
 
   test('when a person asks, an approver approves and the person reveals the secret, then one app exists, the secret works once, and it is nowhere else', async () => {
     const { card: form, requestId } = await openForm(alex);
-    expect([...cardInputs(form).keys()]).toEqual(expect.arrayContaining(['name', 'purpose', 'audience', 'platform', 'permissions', 'credential', 'secretDays', 'owners']));
+    expect([...cardInputs(form).keys()]).toEqual(
+      expect.arrayContaining([
+        'name',
+        'purpose',
+        'audience',
+        'platform',
+        'permissions',
+        'credential',
+        'secretDays',
+        'owners',
+      ]),
+    );
 
-    const found = await teams.invoke(teams.cardAction(alexChat, alex, Verb.requestFind, { requestId, permissionFilter: 'Mail.Send' }, 'form-1'));
-    expect(cardInputs(found.card).get('permissions')?.choices?.map((c) => c.value)).toContain(permissionId('Mail.Send', 'Role'));
+    const found = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.requestFind, { requestId, permissionFilter: 'Mail.Send' }, 'form-1'),
+    );
+    expect(
+      cardInputs(found.card)
+        .get('permissions')
+        ?.choices?.map((c) => c.value),
+    ).toContain(permissionId('Mail.Send', 'Role'));
 
     const submitted = await submit(alex, formData(requestId), 'form-1');
     expect(submitted.status).toBe(200);
@@ -132,42 +171,64 @@ describe('request, approve, provision, deliver', () => {
     expect(refreshOf(approvalCard)?.userIds?.sort()).toEqual([megan.id, adele.id].sort());
     expect(verbsOf(approvalCard)).toEqual([Verb.approvalRefresh]);
 
-    const decide = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalRefresh, { requestId }, posts[0]!.id));
+    const decide = await teams.invoke(
+      teams.cardAction(channel, megan, Verb.approvalRefresh, { requestId }, posts[0]!.id),
+    );
     expect(verbsOf(decide.card)).toEqual(expect.arrayContaining([Verb.approvalApprove, Verb.approvalReject]));
-    const approved = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, posts[0]!.id));
+    const approved = await teams.invoke(
+      teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, posts[0]!.id),
+    );
     expect(cardText(approved.card)).toMatch(/approved/i);
 
     await registrar.runtime.idle();
     const provisioned = await stored(requestId);
     expect(provisioned.status).toBe('provisioned');
-    const apps = Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId));
+    const apps = Object.values(tenant.state().data.applications).filter(
+      (a) => a.data.uniqueName === uniqueNameFor(requestId),
+    );
     expect(apps).toHaveLength(1);
 
     // The approval card and the status card were updated in place; the delivery card went to Alex alone.
     expect(connector.sent.some((s) => s.kind === 'update' && s.activityId === posts[0]!.id)).toBe(true);
     expect(connector.sent.some((s) => s.kind === 'update' && s.activityId === 'form-1')).toBe(true);
-    const delivery = connector.sent.find((s) => s.kind === 'send' && s.conversationId === alexChat.conversation.id && JSON.stringify(s.activity).includes(Verb.deliveryReveal));
+    const delivery = connector.sent.find(
+      (s) =>
+        s.kind === 'send' &&
+        s.conversationId === alexChat.conversation.id &&
+        JSON.stringify(s.activity).includes(Verb.deliveryReveal),
+    );
     expect(delivery).toBeDefined();
     // The token request to try it names the authority Registrar itself uses (here the local tenant).
-    expect(cardText((delivery!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toContain(`${tenant.url.replace(/\/+$/, '')}/${demoTenantId}/oauth2/v2.0/token`);
+    expect(cardText((delivery!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toContain(
+      `${tenant.url.replace(/\/+$/, '')}/${demoTenantId}/oauth2/v2.0/token`,
+    );
 
-    const revealed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id));
-    const current = Object.values(tenant.state().data.applications).find((a) => a.data.uniqueName === uniqueNameFor(requestId))!;
+    const revealed = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id),
+    );
+    const current = Object.values(tenant.state().data.applications).find(
+      (a) => a.data.uniqueName === uniqueNameFor(requestId),
+    )!;
     const credentials = current.data.passwordCredentials as Array<{ keyId: string; hint: string }>;
     expect(credentials).toHaveLength(1);
     const secret = cardText(revealed.card)
       .split('\n')
       .find((line) => line.startsWith(credentials[0]!.hint) && line.length >= 30);
-    if (!secret) throw new Error(`no secret starting with ${credentials[0]!.hint} on the card:\n${cardText(revealed.card)}`);
+    if (!secret)
+      throw new Error(`no secret starting with ${credentials[0]!.hint} on the card:\n${cardText(revealed.card)}`);
     // It works: Registrar says so on the card, and the tenant's token endpoint issues a token with it.
     expect(cardText(revealed.card)).toMatch(/it works/i);
-    const token = await graphClientFor(tenant, String(current.data.appId), secret).credential.getToken(`${tenant.url}/.default`);
+    const token = await graphClientFor(tenant, String(current.data.appId), secret).credential.getToken(
+      `${tenant.url}/.default`,
+    );
     expect(token?.token).toBeTruthy();
     expect(verbsOf(revealed.card)).toContain(Verb.deliveryStored);
     expect((await stored(requestId)).status).toBe('delivered');
 
     // A second Reveal creates nothing and shows nothing.
-    const again = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id));
+    const again = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id),
+    );
     expect(JSON.stringify(again.card)).not.toContain(secret!);
     expect(cardText(again.card)).toMatch(/rotate/i);
 
@@ -175,15 +236,22 @@ describe('request, approve, provision, deliver', () => {
     expect(JSON.stringify(done.card)).not.toContain(secret!);
     expect(cardText(done.card)).toContain(credentials[0]!.hint);
     await registrar.runtime.idle();
-    expect(Object.values(tenant.state().data.applications).find((a) => a.data.uniqueName === uniqueNameFor(requestId))!.data.passwordCredentials).toHaveLength(1);
+    expect(
+      Object.values(tenant.state().data.applications).find((a) => a.data.uniqueName === uniqueNameFor(requestId))!.data
+        .passwordCredentials,
+    ).toHaveLength(1);
 
     // Secrecy: not in the logs, not in anything sent to the connector, not in any table.
     expect(registrar.logs.text).not.toContain(secret!);
     expect(JSON.stringify(connector.sent)).not.toContain(secret!);
-    const service = TableServiceClient.fromConnectionString(testStorageConnectionString(), { allowInsecureConnection: true });
+    const service = TableServiceClient.fromConnectionString(testStorageConnectionString(), {
+      allowInsecureConnection: true,
+    });
     for await (const table of service.listTables()) {
       if (!table.name?.startsWith(registrar.config.storage.tablePrefix)) continue;
-      const client = TableClient.fromConnectionString(testStorageConnectionString(), table.name, { allowInsecureConnection: true });
+      const client = TableClient.fromConnectionString(testStorageConnectionString(), table.name, {
+        allowInsecureConnection: true,
+      });
       for await (const entity of client.listEntities()) expect(JSON.stringify(entity)).not.toContain(secret!);
     }
   });
@@ -194,7 +262,8 @@ describe('request, approve, provision, deliver', () => {
     await registrar.runtime.idle();
     const cardId = approvalPosts()[0]!.id;
 
-    const click = (user: TeamsUser) => teams.invoke(teams.cardAction(channel, user, Verb.approvalApprove, { requestId }, cardId));
+    const click = (user: TeamsUser) =>
+      teams.invoke(teams.cardAction(channel, user, Verb.approvalApprove, { requestId }, cardId));
     const answers = await Promise.all([click(megan), click(megan), click(adele)]);
 
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
@@ -202,7 +271,9 @@ describe('request, approve, provision, deliver', () => {
     const request = await stored(requestId);
     expect(request.status).toBe('provisioned');
     expect(request.approvals).toHaveLength(1);
-    expect(Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId))).toHaveLength(1);
+    expect(
+      Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId)),
+    ).toHaveLength(1);
     expect(tenant.counters.snapshot()["PATCH /applications(uniqueName='{uniqueName}')"]).toBe(1);
   });
 
@@ -227,24 +298,39 @@ describe('request, approve, provision, deliver', () => {
     await registrar.runtime.idle();
     const cardId = approvalPosts()[0]!.id;
 
-    const noReason = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalReject, { requestId, reason: '  ' }, cardId));
+    const noReason = await teams.invoke(
+      teams.cardAction(channel, megan, Verb.approvalReject, { requestId, reason: '  ' }, cardId),
+    );
     expect(verbsOf(noReason.card)).toEqual(expect.arrayContaining([Verb.approvalApprove, Verb.approvalReject]));
     expect(cardText(noReason.card)).toMatch(/reason/i);
     expect((await stored(requestId)).status).toBe('submitted');
 
-    await teams.invoke(teams.cardAction(channel, megan, Verb.approvalReject, { requestId, reason: 'Use the existing HR export app instead.' }, cardId));
+    await teams.invoke(
+      teams.cardAction(
+        channel,
+        megan,
+        Verb.approvalReject,
+        { requestId, reason: 'Use the existing HR export app instead.' },
+        cardId,
+      ),
+    );
     await registrar.runtime.idle();
 
     expect((await stored(requestId)).status).toBe('rejected');
     const statusUpdate = connector.sent.filter((s) => s.kind === 'update' && s.activityId === 'alex-form').at(-1);
-    expect(cardText((statusUpdate!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toContain('Use the existing HR export app instead.');
+    expect(cardText((statusUpdate!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toContain(
+      'Use the existing HR export app instead.',
+    );
   });
 
   test('when the form comes back with an unknown field and an http redirect URI, then it is returned with messages and values, and nothing is stored or sent to Graph', async () => {
     const { requestId } = await openForm(alex);
     tenant.counters.reset();
 
-    const answer = await submit(alex, { ...formData(requestId, { platform: 'web', redirectUris: 'http://app.contoso.com/callback' }), isAdmin: 'true' });
+    const answer = await submit(alex, {
+      ...formData(requestId, { platform: 'web', redirectUris: 'http://app.contoso.com/callback' }),
+      isAdmin: 'true',
+    });
 
     expect(verbsOf(answer.card)).toContain(Verb.requestSubmit);
     expect(cardText(answer.card)).toMatch(/does not know|https/i);
@@ -276,17 +362,27 @@ describe('request, approve, provision, deliver', () => {
     await registrar.runtime.idle();
     await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, approvalPosts()[0]!.id));
     await registrar.runtime.idle();
-    const delivery = connector.sent.find((s) => s.kind === 'send' && s.conversationId === alexChat.conversation.id && JSON.stringify(s.activity).includes(requestId) && JSON.stringify(s.activity).includes(Verb.deliveryReveal));
+    const delivery = connector.sent.find(
+      (s) =>
+        s.kind === 'send' &&
+        s.conversationId === alexChat.conversation.id &&
+        JSON.stringify(s.activity).includes(requestId) &&
+        JSON.stringify(s.activity).includes(Verb.deliveryReveal),
+    );
     if (!delivery) throw new Error(`no delivery card for ${requestId}`);
     return { requestId, deliveryId: delivery.id };
   }
 
   test('when a revealed secret is left on the card past REVEAL_TTL, then the sweep replaces the card with its hint and expiry', async () => {
     const { requestId, deliveryId } = await provisioned();
-    const revealed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, deliveryId));
+    const revealed = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, deliveryId),
+    );
     const hint = (await stored(requestId)).delivery;
     expect(hint?.kind).toBe('secret');
-    const secretLine = cardText(revealed.card).split('\n').find((line) => hint?.kind === 'secret' && line.startsWith(hint.hint) && line.length >= 30);
+    const secretLine = cardText(revealed.card)
+      .split('\n')
+      .find((line) => hint?.kind === 'secret' && line.startsWith(hint.hint) && line.length >= 30);
     expect(secretLine).toBeDefined();
 
     await registrar.runtime.sweep();
@@ -306,14 +402,20 @@ describe('request, approve, provision, deliver', () => {
     expect((await stored(requestId)).redactedAt).toBeDefined();
   });
 
-  test('when a reveal lost Graph\'s answer to addPassword (a secret made that nobody read), then the next Reveal delivers one secret and removes the unread one', async () => {
+  test("when a reveal lost Graph's answer to addPassword (a secret made that nobody read), then the next Reveal delivers one secret and removes the unread one", async () => {
     const { requestId, deliveryId } = await provisioned();
     const appId = (await stored(requestId)).provisioning.application!.appId;
     const graph = registrarConnection(tenant).client;
     const secretsOf = async () =>
-      ((await graph.api(`/applications(appId='${appId}')`).select(['passwordCredentials']).get()) as { passwordCredentials: Array<{ keyId: string; displayName: string }> }).passwordCredentials;
+      (
+        (await graph.api(`/applications(appId='${appId}')`).select(['passwordCredentials']).get()) as {
+          passwordCredentials: Array<{ keyId: string; displayName: string }>;
+        }
+      ).passwordCredentials;
     // Somebody's own secret on the same app, which must survive.
-    await graph.api(`/applications(appId='${appId}')/addPassword`).post({ passwordCredential: { displayName: 'Owner key' } });
+    await graph
+      .api(`/applications(appId='${appId}')/addPassword`)
+      .post({ passwordCredential: { displayName: 'Owner key' } });
 
     tenant.faults.configure({ loseResponses: 1 });
     const lost = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, deliveryId));
@@ -322,16 +424,22 @@ describe('request, approve, provision, deliver', () => {
     const orphan = (await secretsOf()).filter((c) => c.displayName === `Registrar ${requestId}`);
     expect(orphan).toHaveLength(1);
 
-    const revealed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, deliveryId));
+    const revealed = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, deliveryId),
+    );
     expect(cardText(revealed.card)).toMatch(/it works/i);
     await registrar.runtime.idle();
     const delivery = (await stored(requestId)).delivery;
     expect(delivery?.kind).toBe('secret');
     const left = await secretsOf();
-    expect(left.filter((c) => c.displayName === `Registrar ${requestId}`).map((c) => c.keyId)).toEqual([delivery?.kind === 'secret' ? delivery.keyId : '?']);
+    expect(left.filter((c) => c.displayName === `Registrar ${requestId}`).map((c) => c.keyId)).toEqual([
+      delivery?.kind === 'secret' ? delivery.keyId : '?',
+    ]);
     expect(left.map((c) => c.displayName)).toContain('Owner key');
     expect(left.map((c) => c.keyId)).not.toContain(orphan[0]!.keyId);
-    expect(registrar.logs.find('removed a client secret an interrupted reveal had created and nobody read')).toHaveLength(1);
+    expect(
+      registrar.logs.find('removed a client secret an interrupted reveal had created and nobody read'),
+    ).toHaveLength(1);
   });
 
   test('when a request waits past PENDING_TTL_DAYS, then the sweep expires it, tells the requester, and the approval card loses its button', async () => {
@@ -345,7 +453,9 @@ describe('request, approve, provision, deliver', () => {
     await registrar.runtime.idle();
 
     expect((await stored(requestId)).status).toBe('expired');
-    const told = connector.cards({ conversationId: alexChat.conversation.id, kind: 'send' }).map((c) => cardText(c.card));
+    const told = connector
+      .cards({ conversationId: alexChat.conversation.id, kind: 'send' })
+      .map((c) => cardText(c.card));
     expect(told.some((text) => text.includes(requestId) && /expired/i.test(text))).toBe(true);
     const approval = connector.sent.filter((s) => s.kind === 'update' && s.activityId === cardId).at(-1);
     expect(verbsOf((approval!.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toEqual([]);
@@ -353,17 +463,27 @@ describe('request, approve, provision, deliver', () => {
     expect(cardText(late.card)).toMatch(/expired/i);
   });
 
-  test('when hand-made card data has wrong types or names another person\'s request, then it is refused with a message and nothing changes', async () => {
+  test("when hand-made card data has wrong types or names another person's request, then it is refused with a message and nothing changes", async () => {
     const { requestId } = await openForm(alex);
     await submit(alex, formData(requestId));
     await registrar.runtime.idle();
     const { requestId: isaiahsForm } = await openForm(isaiah);
     const before = JSON.stringify(await stored(requestId));
 
-    const wrongTypes = await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.requestSubmit, { ...formData(isaiahsForm), secretDays: 30, permissions: ['x'] }));
+    const wrongTypes = await teams.invoke(
+      teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.requestSubmit, {
+        ...formData(isaiahsForm),
+        secretDays: 30,
+        permissions: ['x'],
+      }),
+    );
     const someoneElses = await submit(isaiah, formData(requestId));
-    const cancelOthers = await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.requestCancel, { requestId }));
-    const notAnId = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId: { $ne: null } }));
+    const cancelOthers = await teams.invoke(
+      teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.requestCancel, { requestId }),
+    );
+    const notAnId = await teams.invoke(
+      teams.cardAction(channel, megan, Verb.approvalApprove, { requestId: { $ne: null } }),
+    );
 
     expect(cardText(wrongTypes.card)).toMatch(/must be text/i);
     expect(await registrar.container.store.requests.get('request', isaiahsForm)).toBeUndefined();
@@ -379,7 +499,9 @@ describe('request, approve, provision, deliver', () => {
     await registrar.runtime.idle();
     tenant.faults.configure({ latencyMs: 400 });
 
-    const answer = await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, approvalPosts()[0]!.id));
+    const answer = await teams.invoke(
+      teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, approvalPosts()[0]!.id),
+    );
 
     // Answered while provisioning (at least four slow Graph calls) had not finished: the invoke did not wait for it.
     expect(answer.status).toBe(200);
@@ -403,7 +525,9 @@ describe('request, approve, provision, deliver', () => {
     expect(failed.status).toBe('failed');
     expect(failed.provisioning.lastError?.message).toMatch(/busy or unreachable/i);
     const failedCard = connector.sent.filter((s) => s.kind === 'update' && s.activityId === cardId).at(-1)!;
-    expect(cardText((failedCard.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toMatch(/busy or unreachable/i);
+    expect(cardText((failedCard.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toMatch(
+      /busy or unreachable/i,
+    );
 
     tenant.faults.reset();
     const outsider = await teams.invoke(teams.cardAction(channel, isaiah, Verb.approvalRetry, { requestId }, cardId));
@@ -414,7 +538,9 @@ describe('request, approve, provision, deliver', () => {
     await registrar.runtime.idle();
 
     expect((await stored(requestId)).status).toBe('provisioned');
-    expect(Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId))).toHaveLength(1);
+    expect(
+      Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId)),
+    ).toHaveLength(1);
   });
 
   test('when an approver types pending in personal chat and presses Review, then they can approve there; others cannot review it', async () => {
@@ -427,9 +553,13 @@ describe('request, approve, provision, deliver', () => {
     const list = connector.cards({ conversationId: meganChat.conversation.id }).at(-1)!.card;
     const review = actionFor(list, Verb.approvalRefresh);
     expect(review.data.requestId).toBe(requestId);
-    const outsider = await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.approvalRefresh, { requestId }));
+    const outsider = await teams.invoke(
+      teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.approvalRefresh, { requestId }),
+    );
     const card = await teams.invoke(teams.cardAction(meganChat, megan, Verb.approvalRefresh, review.data));
-    await teams.invoke(teams.cardAction(meganChat, megan, actionFor(card.card, Verb.approvalApprove).verb, { requestId }));
+    await teams.invoke(
+      teams.cardAction(meganChat, megan, actionFor(card.card, Verb.approvalApprove).verb, { requestId }),
+    );
     await registrar.runtime.idle();
 
     expect(cardText(outsider.card)).not.toContain(formData(requestId).purpose);
@@ -439,43 +569,76 @@ describe('request, approve, provision, deliver', () => {
 
   test('when a private key is pasted instead of a certificate, then it is refused and not echoed; with the certificate, the delivery card confirms its thumbprint', async () => {
     const now = Date.now();
-    const certificate = selfSignedCertificate('CN=payroll-export', new Date(now - 60_000), new Date(now + 90 * 86_400_000));
+    const certificate = selfSignedCertificate(
+      'CN=payroll-export',
+      new Date(now - 60_000),
+      new Date(now + 90 * 86_400_000),
+    );
     const { requestId } = await openForm(alex);
 
-    const refused = await submit(alex, formData(requestId, { credential: 'certificate', certificatePem: certificate.keyPem, secretDays: '' }));
+    const refused = await submit(
+      alex,
+      formData(requestId, { credential: 'certificate', certificatePem: certificate.keyPem, secretDays: '' }),
+    );
     expect(cardText(refused.card)).toMatch(/private key/i);
     expect(JSON.stringify(refused.card)).not.toContain(certificate.keyPem.split('\n')[1]!);
     expect(await registrar.container.store.requests.get('request', requestId)).toBeUndefined();
 
-    await submit(alex, formData(requestId, { credential: 'certificate', certificatePem: certificate.certPem, secretDays: '' }));
+    await submit(
+      alex,
+      formData(requestId, { credential: 'certificate', certificatePem: certificate.certPem, secretDays: '' }),
+    );
     await registrar.runtime.idle();
-    await teams.invoke(teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, approvalPosts().at(-1)!.id));
+    await teams.invoke(
+      teams.cardAction(channel, megan, Verb.approvalApprove, { requestId }, approvalPosts().at(-1)!.id),
+    );
     await registrar.runtime.idle();
 
     const request = await stored(requestId);
     expect(request.status).toBe('delivered');
     expect(request.delivery).toMatchObject({ kind: 'certificate', thumbprint: certificate.thumbprint });
-    const delivery = connector.cards({ conversationId: alexChat.conversation.id, kind: 'send' }).map((c) => c.card).find((card) => cardText(card).includes(certificate.thumbprint));
+    const delivery = connector
+      .cards({ conversationId: alexChat.conversation.id, kind: 'send' })
+      .map((c) => c.card)
+      .find((card) => cardText(card).includes(certificate.thumbprint));
     expect(delivery).toBeDefined();
     expect(verbsOf(delivery)).not.toContain(Verb.deliveryReveal);
-    const app = Object.values(tenant.state().data.applications).find((a) => a.data.uniqueName === uniqueNameFor(requestId))!;
-    expect((app.data.keyCredentials as Array<{ customKeyIdentifier: string }>).map((k) => k.customKeyIdentifier)).toEqual([certificate.thumbprint]);
+    const app = Object.values(tenant.state().data.applications).find(
+      (a) => a.data.uniqueName === uniqueNameFor(requestId),
+    )!;
+    expect(
+      (app.data.keyCredentials as Array<{ customKeyIdentifier: string }>).map((k) => k.customKeyIdentifier),
+    ).toEqual([certificate.thumbprint]);
     expect(app.data.passwordCredentials).toEqual([]);
   });
 
   test('when Teams asks for type-ahead choices (application/search), then matching Graph permissions come back, best first, paged', async () => {
     const search = (queryText: string, top: number, skip = 0) =>
-      teams.post(teams.activity(alexChat, alex, { type: 'invoke', name: 'application/search', value: { queryText, dataset: Dataset.graphPermissions, queryOptions: { top, skip } } }));
+      teams.post(
+        teams.activity(alexChat, alex, {
+          type: 'invoke',
+          name: 'application/search',
+          value: { queryText, dataset: Dataset.graphPermissions, queryOptions: { top, skip } },
+        }),
+      );
 
     const exact = await search('Mail.Send', 10);
     const first = await search('mail', 3);
     const next = await search('mail', 3, 3);
 
-    const results = (r: { body: unknown }) => (r.body as { type: string; value: { results: Array<{ title: string; value: string }> } }).value.results;
+    const results = (r: { body: unknown }) =>
+      (r.body as { type: string; value: { results: Array<{ title: string; value: string }> } }).value.results;
     expect((first.body as { type: string }).type).toBe('application/vnd.microsoft.search.searchResponse');
     expect(results(first)).toHaveLength(3);
-    expect(results(exact).slice(0, 2).map((r) => r.value).sort()).toEqual([permissionId('Mail.Send', 'Role'), permissionId('Mail.Send', 'Scope')].sort());
-    expect(results(exact).find((r) => r.value === permissionId('Mail.Send', 'Role'))?.title).toBe('Mail.Send (application) · admin consent');
+    expect(
+      results(exact)
+        .slice(0, 2)
+        .map((r) => r.value)
+        .sort(),
+    ).toEqual([permissionId('Mail.Send', 'Role'), permissionId('Mail.Send', 'Scope')].sort());
+    expect(results(exact).find((r) => r.value === permissionId('Mail.Send', 'Role'))?.title).toBe(
+      'Mail.Send (application) · admin consent',
+    );
     expect(results(next)).toHaveLength(3);
     expect(results(next).map((r) => r.value)).not.toEqual(expect.arrayContaining(results(first).map((r) => r.value)));
   });

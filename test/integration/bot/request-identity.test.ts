@@ -36,7 +36,13 @@ describe('who owns a request, and which request a form is', () => {
     tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
     connector = await new FakeConnector().start();
     registrar = await startRegistrar({
-      env: { ADMIN_IDS: alex.aadObjectId, APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`, ...registrarEnv(tenant), REMINDER_CRON: 'off', OPEN_REQUESTS_PER_USER: '2' },
+      env: {
+        ADMIN_IDS: alex.aadObjectId,
+        APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`,
+        ...registrarEnv(tenant),
+        REMINDER_CRON: 'off',
+        OPEN_REQUESTS_PER_USER: '2',
+      },
       overrides: { graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 } },
     });
     teams = new Teams(registrar.url, connector);
@@ -53,7 +59,9 @@ describe('who owns a request, and which request a form is', () => {
     const chat = personalChat(user, demoTenantId);
     const before = connector.sent.length;
     await teams.post(teams.message(chat, user, 'request'));
-    const reply = connector.sent.slice(before).find((s) => s.kind === 'reply' && s.conversationId === chat.conversation.id)!;
+    const reply = connector.sent
+      .slice(before)
+      .find((s) => s.kind === 'reply' && s.conversationId === chat.conversation.id)!;
     const card = (reply.activity.attachments as Array<{ content: Record<string, unknown> }>)[0]!.content;
     return String(actionFor(card, Verb.requestSubmit).data.requestId);
   }
@@ -70,7 +78,10 @@ describe('who owns a request, and which request a form is', () => {
     ...fields,
   });
 
-  const submit = (user: TeamsUser, data: Record<string, string>) => teams.invoke(teams.cardAction(personalChat(user, demoTenantId), user, Verb.requestSubmit, data, `form-${data.requestId}`));
+  const submit = (user: TeamsUser, data: Record<string, string>) =>
+    teams.invoke(
+      teams.cardAction(personalChat(user, demoTenantId), user, Verb.requestSubmit, data, `form-${data.requestId}`),
+    );
 
   async function allRequests(): Promise<AppRequest[]> {
     const out: AppRequest[] = [];
@@ -100,7 +111,10 @@ describe('who owns a request, and which request a form is', () => {
       { id: megan.aadObjectId, displayName: megan.name, userPrincipalName: expect.stringContaining('@') },
       { id: isaiah.aadObjectId, displayName: isaiah.name, userPrincipalName: expect.stringContaining('@') },
     ]);
-    const approval = connector.cards({ conversationId: channel.conversation.id }).map((c) => c.card).find((card) => cardText(card).includes('Profile reader'));
+    const approval = connector
+      .cards({ conversationId: channel.conversation.id })
+      .map((c) => c.card)
+      .find((card) => cardText(card).includes('Profile reader'));
     for (const owner of request!.ownerDetails!) {
       expect(cardText(approval)).toContain(owner.displayName);
       expect(cardText(approval)).toContain(owner.userPrincipalName);
@@ -116,7 +130,11 @@ describe('who owns a request, and which request a form is', () => {
       expect(cardText(answer.card)).toMatch(/belongs to another request|open a new one/i);
     }
     expect(await allRequests()).toEqual([]);
-    expect(Object.values(tenant.state().data.applications).filter((a) => String(a.data.uniqueName ?? '').startsWith('registrar-'))).toEqual([]);
+    expect(
+      Object.values(tenant.state().data.applications).filter((a) =>
+        String(a.data.uniqueName ?? '').startsWith('registrar-'),
+      ),
+    ).toEqual([]);
   });
 
   test('when a person already has OPEN_REQUESTS_PER_USER undecided requests, then a new one is refused with a message, a retried one still answers, and a decision frees a place', async () => {
@@ -134,9 +152,16 @@ describe('who owns a request, and which request a form is', () => {
     const retried = await submit(isaiah, form(ids[0]!, { name: 'Reader 0' }));
     expect(cardText(retried.card)).toContain(ids[0]!);
     await teams.post(teams.message(personalChat(isaiah, demoTenantId), isaiah, 'rotate Expense Bot'));
-    expect(cardText(connector.cards({ conversationId: personalChat(isaiah, demoTenantId).conversation.id, kind: 'reply' }).at(-1)?.card)).toMatch(/you have 2 requests waiting/i);
+    expect(
+      cardText(
+        connector.cards({ conversationId: personalChat(isaiah, demoTenantId).conversation.id, kind: 'reply' }).at(-1)
+          ?.card,
+      ),
+    ).toMatch(/you have 2 requests waiting/i);
 
-    await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.requestCancel, { requestId: ids[1]! }));
+    await teams.invoke(
+      teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.requestCancel, { requestId: ids[1]! }),
+    );
     const again = await submit(isaiah, form(third, { name: 'Reader 2' }));
     expect(cardText(again.card)).toContain(third);
   });

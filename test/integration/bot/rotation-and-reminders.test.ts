@@ -46,7 +46,10 @@ describe('expiry reminders and rotation', () => {
         JOB_TOKEN,
         ...env,
       },
-      overrides: { graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 }, secretCheckBudgetMs: 1500 },
+      overrides: {
+        graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 },
+        secretCheckBudgetMs: 1500,
+      },
     });
     teams = new Teams(registrar.url, connector);
     await teams.post(teams.message(approvals, alex, 'setup approvals', { mentionBot: true }));
@@ -62,7 +65,12 @@ describe('expiry reminders and rotation', () => {
   });
 
   const passwordsOf = (applicationObjectId: string) =>
-    (tenant.state().data.applications[applicationObjectId]!.data.passwordCredentials as Array<{ keyId: string; hint: string }>).map((p) => p.keyId);
+    (
+      tenant.state().data.applications[applicationObjectId]!.data.passwordCredentials as Array<{
+        keyId: string;
+        hint: string;
+      }>
+    ).map((p) => p.keyId);
 
   async function stored(requestId: string): Promise<AppRequest> {
     return (await registrar.container.store.requests.get('request', requestId))!.value;
@@ -70,7 +78,10 @@ describe('expiry reminders and rotation', () => {
 
   /** Cards posted to a conversation (new messages, not updates). */
   function sentTo(conversationId: string) {
-    return connector.cards({ conversationId }).filter((c) => c.kind === 'send' || c.kind === 'reply').map((c) => c.card);
+    return connector
+      .cards({ conversationId })
+      .filter((c) => c.kind === 'send' || c.kind === 'reply')
+      .map((c) => c.card);
   }
 
   /** Replies to what a person typed in a conversation. */
@@ -89,18 +100,35 @@ describe('expiry reminders and rotation', () => {
     const digest = sentTo(reminders.conversation.id).filter((card) => cardText(card).includes('Expense Bot'));
     expect(digest).toHaveLength(1);
     const text = cardText(digest[0]);
-    for (const name of ['Old Reporting Job', 'Legacy CRM Connector', 'Expense Bot', 'Payroll Sync', 'Contoso HR Portal']) expect(text).toContain(name);
+    for (const name of [
+      'Old Reporting Job',
+      'Legacy CRM Connector',
+      'Expense Bot',
+      'Payroll Sync',
+      'Contoso HR Portal',
+    ])
+      expect(text).toContain(name);
     expect(text.indexOf('Old Reporting Job')).toBeLessThan(text.indexOf('Expense Bot'));
-    const entities = ((digest[0] as { msteams?: { entities?: Array<{ mentioned: { id: string } }> } }).msteams?.entities ?? []).map((e) => e.mentioned.id);
+    const entities = (
+      (digest[0] as { msteams?: { entities?: Array<{ mentioned: { id: string } }> } }).msteams?.entities ?? []
+    ).map((e) => e.mentioned.id);
     expect(entities).toContain(alex.aadObjectId);
     // Owners Registrar never chatted with are named from the directory and mentioned too.
     for (const owner of demoUsers.slice(0, 4)) {
       expect(entities).toContain(owner.aadObjectId);
       expect(text).toContain(owner.name);
     }
-    expect(cardActions(digest[0]).filter((a) => a.verb === Verb.rotationStart).map((a) => a.data.appId)).toContain(expenseBot.appId);
+    expect(
+      cardActions(digest[0])
+        .filter((a) => a.verb === Verb.rotationStart)
+        .map((a) => a.data.appId),
+    ).toContain(expenseBot.appId);
     // Alex owns Expense Bot and has a personal chat: he is told there too.
-    expect(sentTo(alexChat.conversation.id).some((card) => cardText(card).includes('Expense Bot') && verbsOf(card).includes(Verb.rotationStart))).toBe(true);
+    expect(
+      sentTo(alexChat.conversation.id).some(
+        (card) => cardText(card).includes('Expense Bot') && verbsOf(card).includes(Verb.rotationStart),
+      ),
+    ).toBe(true);
 
     const before = connector.sent.length;
     await registrar.runtime.scan();
@@ -123,16 +151,28 @@ describe('expiry reminders and rotation', () => {
     const oldKeys = passwordsOf(expenseBot.id);
     expect(oldKeys).toHaveLength(1);
 
-    const pressed = await teams.invoke(teams.cardAction(reminders, alex, Verb.rotationStart, { appId: expenseBot.appId }));
+    const pressed = await teams.invoke(
+      teams.cardAction(reminders, alex, Verb.rotationStart, { appId: expenseBot.appId }),
+    );
     await registrar.runtime.idle();
 
     expect(pressed.message).toMatch(/personal chat/i);
-    const delivery = connector.sent.find((s) => s.kind === 'send' && s.conversationId === alexChat.conversation.id && JSON.stringify(s.activity).includes(Verb.deliveryReveal));
+    const delivery = connector.sent.find(
+      (s) =>
+        s.kind === 'send' &&
+        s.conversationId === alexChat.conversation.id &&
+        JSON.stringify(s.activity).includes(Verb.deliveryReveal),
+    );
     expect(delivery).toBeDefined();
-    const requestId = String(actionFor((delivery!.activity.attachments as Array<{ content: unknown }>)[0]!.content, Verb.deliveryReveal).data.requestId);
+    const requestId = String(
+      actionFor((delivery!.activity.attachments as Array<{ content: unknown }>)[0]!.content, Verb.deliveryReveal).data
+        .requestId,
+    );
     expect((await stored(requestId)).kind).toBe('rotation');
 
-    const revealed = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id));
+    const revealed = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery!.id),
+    );
     expect(verbsOf(revealed.card)).toContain(Verb.deliveryStored);
     expect(passwordsOf(expenseBot.id)).toHaveLength(2);
 
@@ -143,7 +183,9 @@ describe('expiry reminders and rotation', () => {
     // Nothing is removed by itself.
     expect(passwordsOf(expenseBot.id)).toEqual(expect.arrayContaining(oldKeys));
 
-    const outsider = await teams.invoke(teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.rotationRemoveOld, { requestId }));
+    const outsider = await teams.invoke(
+      teams.cardAction(personalChat(isaiah, demoTenantId), isaiah, Verb.rotationRemoveOld, { requestId }),
+    );
     expect(cardText(outsider.card)).toMatch(/only the owners/i);
     expect(passwordsOf(expenseBot.id)).toHaveLength(2);
 
@@ -154,7 +196,11 @@ describe('expiry reminders and rotation', () => {
     // The removal is in the request's audit trail, with who did it and which key went.
     const trail: Array<{ event: string; by: { aadObjectId: string }; objectIds?: string[] }> = [];
     for await (const row of registrar.container.store.audit.list(requestId)) trail.push(row.value);
-    expect(trail.at(-1)).toMatchObject({ event: 'decideOld', by: { aadObjectId: alex.aadObjectId }, objectIds: oldKeys });
+    expect(trail.at(-1)).toMatchObject({
+      event: 'decideOld',
+      by: { aadObjectId: alex.aadObjectId },
+      objectIds: oldKeys,
+    });
   });
 
   test('when someone who does not own the app presses Rotate or types rotate, whatever the card data says, then they can only ask the approvers and no secret is made', async () => {
@@ -162,12 +208,19 @@ describe('expiry reminders and rotation', () => {
     const meganChat = personalChat(megan, demoTenantId);
     await teams.post(teams.message(meganChat, megan, 'help'));
 
-    const pressed = await teams.invoke(teams.cardAction(reminders, megan, Verb.rotationStart, { appId: expenseBot.appId, owner: megan.aadObjectId, isOwner: true }));
+    const pressed = await teams.invoke(
+      teams.cardAction(reminders, megan, Verb.rotationStart, {
+        appId: expenseBot.appId,
+        owner: megan.aadObjectId,
+        isOwner: true,
+      }),
+    );
     await registrar.runtime.idle();
 
     expect(pressed.message).toMatch(/waits for an approver/i);
     const all: AppRequest[] = [];
-    for await (const { row, value } of registrar.container.store.requests.list('request')) if (/^[0-9A-Z]{8}$/.test(row)) all.push(value);
+    for await (const { row, value } of registrar.container.store.requests.list('request'))
+      if (/^[0-9A-Z]{8}$/.test(row)) all.push(value);
     expect(all.map((r) => [r.kind, r.status, r.rotation?.askedAs])).toEqual([['rotation', 'submitted', 'approval']]);
     expect(connector.sent.some((s) => JSON.stringify(s.activity).includes(Verb.deliveryReveal))).toBe(false);
     expect(passwordsOf(expenseBot.id)).toHaveLength(1);
@@ -180,7 +233,8 @@ describe('expiry reminders and rotation', () => {
     await registrar.runtime.idle();
 
     const all: AppRequest[] = [];
-    for await (const { row, value } of registrar.container.store.requests.list('request')) if (/^[0-9A-Z]{8}$/.test(row)) all.push(value);
+    for await (const { row, value } of registrar.container.store.requests.list('request'))
+      if (/^[0-9A-Z]{8}$/.test(row)) all.push(value);
     expect(all.map((r) => [r.kind, r.status])).toEqual([['rotation', 'submitted']]);
     const approval = sentTo(approvals.conversation.id).find((card) => cardText(card).includes('Expense Bot'));
     expect(cardText(approval)).toContain('Client secret rotation');
@@ -192,19 +246,28 @@ describe('expiry reminders and rotation', () => {
     ['no token', undefined],
     ['a wrong token', `Bearer ${JOB_TOKEN.slice(0, -1)}x`],
     ['the token without Bearer', JOB_TOKEN],
-  ])('when the job endpoint is called with %s, then it answers 401 and scans nothing', async (_label, authorization) => {
-    await start();
+  ])(
+    'when the job endpoint is called with %s, then it answers 401 and scans nothing',
+    async (_label, authorization) => {
+      await start();
 
-    const response = await fetch(`${registrar.url}/jobs/expiry-scan`, { method: 'POST', headers: authorization ? { authorization } : {} });
+      const response = await fetch(`${registrar.url}/jobs/expiry-scan`, {
+        method: 'POST',
+        headers: authorization ? { authorization } : {},
+      });
 
-    expect(response.status).toBe(401);
-    expect(sentTo(reminders.conversation.id).filter((card) => cardText(card).includes('Expense Bot'))).toEqual([]);
-  });
+      expect(response.status).toBe(401);
+      expect(sentTo(reminders.conversation.id).filter((card) => cardText(card).includes('Expense Bot'))).toEqual([]);
+    },
+  );
 
   test('when the job endpoint is called with its token, then it scans and says what it announced', async () => {
     await start();
 
-    const response = await fetch(`${registrar.url}/jobs/expiry-scan`, { method: 'POST', headers: { authorization: `Bearer ${JOB_TOKEN}` } });
+    const response = await fetch(`${registrar.url}/jobs/expiry-scan`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${JOB_TOKEN}` },
+    });
 
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: 'done', announced: expect.any(Number) });

@@ -81,7 +81,11 @@ describe('rotation authority', () => {
         REMINDER_CRON: 'off',
         ...env,
       },
-      overrides: { clock, graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 }, secretCheckBudgetMs: 1500 },
+      overrides: {
+        clock,
+        graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 },
+        secretCheckBudgetMs: 1500,
+      },
     });
     teams = new Teams(registrar.url, connector);
     await teams.post(teams.message(approvals, alex, 'setup approvals', { mentionBot: true }));
@@ -101,11 +105,14 @@ describe('rotation authority', () => {
   });
 
   const passwordsOf = (applicationObjectId: string) =>
-    (tenant.state().data.applications[applicationObjectId]!.data.passwordCredentials as Array<{ keyId: string }>).map((p) => p.keyId);
+    (tenant.state().data.applications[applicationObjectId]!.data.passwordCredentials as Array<{ keyId: string }>).map(
+      (p) => p.keyId,
+    );
 
   async function rotations(): Promise<AppRequest[]> {
     const all: AppRequest[] = [];
-    for await (const { row, value } of registrar.container.store.requests.list('request')) if (/^[0-9A-Z]{8}$/.test(row)) all.push(value);
+    for await (const { row, value } of registrar.container.store.requests.list('request'))
+      if (/^[0-9A-Z]{8}$/.test(row)) all.push(value);
     return all.filter((r) => r.kind === 'rotation');
   }
 
@@ -115,7 +122,12 @@ describe('rotation authority', () => {
 
   /** The delivery card posted in a personal chat, and the request id its Reveal names. */
   function deliveryIn(conversationId: string): { activityId: string; requestId: string } | undefined {
-    const sent = connector.sent.find((s) => s.kind === 'send' && s.conversationId === conversationId && JSON.stringify(s.activity).includes(Verb.deliveryReveal));
+    const sent = connector.sent.find(
+      (s) =>
+        s.kind === 'send' &&
+        s.conversationId === conversationId &&
+        JSON.stringify(s.activity).includes(Verb.deliveryReveal),
+    );
     if (!sent) return undefined;
     const card = (sent.activity.attachments as Array<{ content: unknown }>)[0]!.content;
     return { activityId: sent.id, requestId: String(actionFor(card, Verb.deliveryReveal).data.requestId) };
@@ -128,15 +140,24 @@ describe('rotation authority', () => {
     await registrar.runtime.idle();
 
     const [asked] = await rotations();
-    expect(asked).toMatchObject({ status: 'submitted', requester: { aadObjectId: isaiah.aadObjectId }, rotation: { askedAs: 'approval' } });
+    expect(asked).toMatchObject({
+      status: 'submitted',
+      requester: { aadObjectId: isaiah.aadObjectId },
+      rotation: { askedAs: 'approval' },
+    });
     expect(cardText(lastReply(isaiahChat.conversation.id))).toMatch(/waits for an approver/i);
     expect(deliveryIn(isaiahChat.conversation.id)).toBeUndefined();
     expect(passwordsOf(expenseBot.id)).toHaveLength(1);
-    const approval = connector.cards({ conversationId: approvals.conversation.id }).map((c) => c.card).find((card) => cardText(card).includes('Expense Bot'));
+    const approval = connector
+      .cards({ conversationId: approvals.conversation.id })
+      .map((c) => c.card)
+      .find((card) => cardText(card).includes('Expense Bot'));
     expect(cardText(approval)).toMatch(/does not own the app/i);
 
     // Operators are no approvers of their own asking.
-    const self = await teams.invoke(teams.cardAction(isaiahChat, isaiah, Verb.approvalApprove, { requestId: asked!.id }));
+    const self = await teams.invoke(
+      teams.cardAction(isaiahChat, isaiah, Verb.approvalApprove, { requestId: asked!.id }),
+    );
     expect(cardText(self.card)).toMatch(/someone else|only approvers/i);
     expect((await rotations())[0]!.status).toBe('submitted');
 
@@ -144,7 +165,9 @@ describe('rotation authority', () => {
     await registrar.runtime.idle();
     const delivery = deliveryIn(isaiahChat.conversation.id);
     expect(delivery?.requestId).toBe(asked!.id);
-    const revealed = await teams.invoke(teams.cardAction(isaiahChat, isaiah, Verb.deliveryReveal, { requestId: asked!.id }, delivery!.activityId));
+    const revealed = await teams.invoke(
+      teams.cardAction(isaiahChat, isaiah, Verb.deliveryReveal, { requestId: asked!.id }, delivery!.activityId),
+    );
     expect(verbsOf(revealed.card)).toContain(Verb.deliveryStored);
     expect(passwordsOf(expenseBot.id)).toHaveLength(2);
   });
@@ -174,7 +197,10 @@ describe('rotation authority', () => {
     const [asked] = await rotations();
     expect(asked).toMatchObject({ status: 'submitted', rotation: { askedAs: 'owner' }, risk: { level: 'high' } });
     expect(deliveryIn(alexChat.conversation.id)).toBeUndefined();
-    const approval = connector.cards({ conversationId: approvals.conversation.id }).map((c) => c.card).find((card) => cardText(card).includes('Expense Bot'));
+    const approval = connector
+      .cards({ conversationId: approvals.conversation.id })
+      .map((c) => c.card)
+      .find((card) => cardText(card).includes('Expense Bot'));
     expect(cardText(approval)).toContain('Directory.ReadWrite.All');
     expect(passwordsOf(expenseBot.id)).toHaveLength(1);
   });
@@ -197,7 +223,9 @@ describe('rotation authority', () => {
     expect(delivery).toBeDefined();
 
     tenant.state().data.applications[expenseBot.id]!.owners = [megan.aadObjectId];
-    const refused = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId: delivery.requestId }, delivery.activityId));
+    const refused = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId: delivery.requestId }, delivery.activityId),
+    );
 
     expect(cardText(refused.card)).toMatch(/not an owner of expense bot/i);
     expect(verbsOf(refused.card)).not.toContain(Verb.deliveryStored);
@@ -222,7 +250,9 @@ describe('rotation authority', () => {
     expect(cardText(updated)).toContain('rotate Expense Bot');
     expect(verbsOf(updated)).not.toContain(Verb.deliveryReveal);
 
-    const late = await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId: delivery.requestId }, delivery.activityId));
+    const late = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId: delivery.requestId }, delivery.activityId),
+    );
     expect(cardText(late.card)).toMatch(/not revealed within 2 days/i);
     expect(passwordsOf(expenseBot.id)).toHaveLength(1);
   });
@@ -232,14 +262,20 @@ describe('rotation authority', () => {
     await teams.post(teams.message(alexChat, alex, 'rotate Expense Bot'));
     await registrar.runtime.idle();
     const delivery = deliveryIn(alexChat.conversation.id)!;
-    await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId: delivery.requestId }, delivery.activityId));
-    await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryStored, { requestId: delivery.requestId }, delivery.activityId));
+    await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId: delivery.requestId }, delivery.activityId),
+    );
+    await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryStored, { requestId: delivery.requestId }, delivery.activityId),
+    );
     await registrar.runtime.idle();
     const keys = passwordsOf(expenseBot.id);
     expect(keys).toHaveLength(2);
 
     tenant.state().data.applications[expenseBot.id]!.owners = [megan.aadObjectId];
-    const refused = await teams.invoke(teams.cardAction(alexChat, alex, Verb.rotationRemoveOld, { requestId: delivery.requestId }));
+    const refused = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.rotationRemoveOld, { requestId: delivery.requestId }),
+    );
 
     expect(cardText(refused.card)).toMatch(/only the owners of expense bot/i);
     expect(passwordsOf(expenseBot.id)).toEqual(keys);

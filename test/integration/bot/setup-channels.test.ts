@@ -41,7 +41,10 @@ describe('naming the approvals and reminders channels', () => {
       const stored = await registrar.container.store.channels.get('channel', purpose);
       expect(stored?.value).toMatchObject({
         purpose,
-        address: { serviceUrl: connector.url, conversation: { id: channel.conversation.id, conversationType: 'channel' } },
+        address: {
+          serviceUrl: connector.url,
+          conversation: { id: channel.conversation.id, conversationType: 'channel' },
+        },
         setBy: { aadObjectId: alex.aadObjectId, name: alex.name },
       });
       const cards = connector.cards({ conversationId: channel.conversation.id });
@@ -49,7 +52,10 @@ describe('naming the approvals and reminders channels', () => {
       expect(cardText(cards[0]!.card)).toContain(alex.name);
       // Teams sent only ids: the names come from the connector, and are kept with the binding.
       expect(cardText(cards[0]!.card)).toContain(channel.channel!.name!);
-      expect(stored?.value.address).toMatchObject({ team: { name: 'IT Operations' }, channel: { name: channel.channel!.name } });
+      expect(stored?.value.address).toMatchObject({
+        team: { name: 'IT Operations' },
+        channel: { name: channel.channel!.name },
+      });
       expect(cardText(cards[0]!.card)).toMatch(purpose === 'approvals' ? /approval/i : /reminder/i);
     },
   );
@@ -59,12 +65,18 @@ describe('naming the approvals and reminders channels', () => {
 
     await teams.post(teams.message(channel, alex, 'Setup&nbsp;Approvals<br>', { mentionBot: true }));
 
-    expect((await registrar.container.store.channels.get('channel', 'approvals'))?.value.address.conversation.id).toBe(channel.conversation.id);
+    expect((await registrar.container.store.channels.get('channel', 'approvals'))?.value.address.conversation.id).toBe(
+      channel.conversation.id,
+    );
   });
 
   test('when the setup runs in the General channel, which Teams lists without a name, then the card calls it General', async () => {
     const base = teamChannel(demoTenantId);
-    const general = { ...base, conversation: { ...base.conversation, id: base.team!.id }, channel: { id: base.team!.id } };
+    const general = {
+      ...base,
+      conversation: { ...base.conversation, id: base.team!.id },
+      channel: { id: base.team!.id },
+    };
 
     await teams.post(teams.message(general, alex, 'setup approvals', { mentionBot: true }));
 
@@ -79,14 +91,19 @@ describe('naming the approvals and reminders channels', () => {
     const result = await teams.post(activity);
 
     expect(result.status).toBe(200);
-    expect((await registrar.container.store.channels.get('channel', 'approvals'))?.value.address.conversation.id).toBe(channel.conversation.id);
+    expect((await registrar.container.store.channels.get('channel', 'approvals'))?.value.address.conversation.id).toBe(
+      channel.conversation.id,
+    );
     expect(cardText(connector.cards()[0]!.card)).toMatch(/approval requests/i);
     expect(registrar.logs.find('could not read team and channel names')).toHaveLength(1);
   });
 
   test('when Teams replies in a thread, then the kept channel address is the channel, not the thread', async () => {
     const channel = teamChannel(demoTenantId);
-    const threaded = { ...channel, conversation: { ...channel.conversation, id: `${channel.conversation.id};messageid=1700000000000` } };
+    const threaded = {
+      ...channel,
+      conversation: { ...channel.conversation, id: `${channel.conversation.id};messageid=1700000000000` },
+    };
 
     await teams.post(teams.message(threaded, alex, 'setup approvals', { mentionBot: true }));
 
@@ -138,7 +155,9 @@ describe('naming the approvals and reminders channels', () => {
   test('when two operators set the approvals channel at the same moment, then one binding wins whole and both get an answer', async () => {
     const channels = [teamChannel(demoTenantId, 'A'), teamChannel(demoTenantId, 'B'), teamChannel(demoTenantId, 'C')];
 
-    const results = await Promise.all(channels.map((c) => teams.post(teams.message(c, alex, 'setup approvals', { mentionBot: true }))));
+    const results = await Promise.all(
+      channels.map((c) => teams.post(teams.message(c, alex, 'setup approvals', { mentionBot: true }))),
+    );
 
     expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
     const stored = await registrar.container.store.channels.get('channel', 'approvals');

@@ -30,12 +30,18 @@ function caller(): { graph: GraphCaller; slept: number[] } {
 }
 
 /** A read that answers from a script, one answer per read, and counts the reads. */
-function scripted(answers: Array<string | undefined>): { read: () => Promise<string | undefined>; reads: () => number } {
+function scripted(answers: Array<string | undefined>): {
+  read: () => Promise<string | undefined>;
+  reads: () => number;
+} {
   let i = 0;
   return { read: async () => answers[Math.min(i++, answers.length - 1)], reads: () => i };
 }
 
-const options = { log: createLogger({ level: 'silent', destination: new LogCapture() }), help: { doing: 'adopting an assignment' } };
+const options = {
+  log: createLogger({ level: 'silent', destination: new LogCapture() }),
+  help: { doing: 'adopting an assignment' },
+};
 
 describe('GraphCaller.waitUntil', () => {
   test('when the object shows on the third read, then it is returned after two waits', async () => {

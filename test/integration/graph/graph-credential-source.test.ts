@@ -28,7 +28,10 @@ const demo = demoTenant(seededAt);
 const PAGE = 999;
 
 /** `count` more applications with one secret each (expiring in a year), after the demo's in paging order. */
-function withApplications(count: number, shape: (app: ApplicationRecord, i: number) => void = () => undefined): TenantData {
+function withApplications(
+  count: number,
+  shape: (app: ApplicationRecord, i: number) => void = () => undefined,
+): TenantData {
   const data = structuredClone(demo.data);
   for (let i = 0; i < count; i += 1) {
     const id = newObjectId();
@@ -39,7 +42,16 @@ function withApplications(count: number, shape: (app: ApplicationRecord, i: numb
         appId: newObjectId(),
         displayName: `filler-${i}`,
         tags: [],
-        passwordCredentials: [{ customKeyIdentifier: null, displayName: 'ci', endDateTime: new Date(seededAt.getTime() + 365 * DAY).toISOString(), hint: 'fil', keyId, secretText: null }],
+        passwordCredentials: [
+          {
+            customKeyIdentifier: null,
+            displayName: 'ci',
+            endDateTime: new Date(seededAt.getTime() + 365 * DAY).toISOString(),
+            hint: 'fil',
+            keyId,
+            secretText: null,
+          },
+        ],
         keyCredentials: [],
       },
       visibleFrom: 0,
@@ -58,7 +70,10 @@ function withApplications(count: number, shape: (app: ApplicationRecord, i: numb
 /** Every credential's keyId in the tenant. */
 function keyIdsIn(data: TenantData): string[] {
   return Object.values(data.applications).flatMap((a) =>
-    [...((a.data.passwordCredentials as Array<{ keyId: string }> | undefined) ?? []), ...((a.data.keyCredentials as Array<{ keyId: string }> | undefined) ?? [])].map((c) => c.keyId),
+    [
+      ...((a.data.passwordCredentials as Array<{ keyId: string }> | undefined) ?? []),
+      ...((a.data.keyCredentials as Array<{ keyId: string }> | undefined) ?? []),
+    ].map((c) => c.keyId),
   );
 }
 
@@ -74,9 +89,15 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((t) => t.stop()));
 });
 
-async function start(options: { data?: TenantData; source?: Partial<Omit<GraphCallerOptions, 'connection'>> } = {}): Promise<Harness> {
+async function start(
+  options: { data?: TenantData; source?: Partial<Omit<GraphCallerOptions, 'connection'>> } = {},
+): Promise<Harness> {
   const { policy, calls } = recordingFaults();
-  const tenant = await startTestTenant({ data: options.data ?? structuredClone(demo.data), routes: allRoutes, faults: policy });
+  const tenant = await startTestTenant({
+    data: options.data ?? structuredClone(demo.data),
+    routes: allRoutes,
+    faults: policy,
+  });
   running.push(tenant);
   const logs = new LogCapture();
   const connection = registrarConnection(tenant);
@@ -93,7 +114,8 @@ async function allPages(source: GraphCredentialSource, scope: 'all' | 'managed' 
   return pages;
 }
 
-const applicationLists = (calls: readonly SeenCall[]) => calls.filter((c) => c.method === 'GET' && c.path === '/applications');
+const applicationLists = (calls: readonly SeenCall[]) =>
+  calls.filter((c) => c.method === 'GET' && c.path === '/applications');
 
 describe('pages', () => {
   test('the demo tenant: every secret and certificate, with what the digest shows, in one Graph request', async () => {
@@ -102,7 +124,11 @@ describe('pages', () => {
 
     expect(pages).toHaveLength(1);
     const credentials = pages[0]!;
-    const expected = demoApplications.flatMap((a) => [...('secretDays' in a ? ['secret'] : []), ...('certificateDays' in a ? ['certificate'] : [])].map((kind) => `${a.name}/${kind}`));
+    const expected = demoApplications.flatMap((a) =>
+      [...('secretDays' in a ? ['secret'] : []), ...('certificateDays' in a ? ['certificate'] : [])].map(
+        (kind) => `${a.name}/${kind}`,
+      ),
+    );
     expect(credentials.map((c) => `${c.appName}/${c.kind}`).sort()).toEqual([...expected, 'Registrar/secret'].sort());
 
     const payroll = demoApplicationIds(2);
@@ -116,7 +142,10 @@ describe('pages', () => {
       kind: 'certificate',
       keyId: key!.keyId,
       displayName: key!.displayName,
-      thumbprint: createHash('sha1').update(Buffer.from(record.certificates[key!.keyId]!, 'base64')).digest('hex').toUpperCase(),
+      thumbprint: createHash('sha1')
+        .update(Buffer.from(record.certificates[key!.keyId]!, 'base64'))
+        .digest('hex')
+        .toUpperCase(),
       endDateTime: key!.endDateTime,
       managed: false,
       // The owners come with the page ($expand=owners); only users count, not Registrar's service principal.
@@ -251,10 +280,16 @@ describe('ownersOf', () => {
   test('the user owners of an application, lower-case; service principal owners are left out', async () => {
     const data = structuredClone(demo.data);
     const legacy = demoApplicationIds(4);
-    data.applications[legacy.id]!.owners = [demoUsers[2]!.aadObjectId.toUpperCase(), demoIds.registrarServicePrincipal, alex.aadObjectId];
+    data.applications[legacy.id]!.owners = [
+      demoUsers[2]!.aadObjectId.toUpperCase(),
+      demoIds.registrarServicePrincipal,
+      alex.aadObjectId,
+    ];
     const { source } = await start({ data });
 
-    expect((await source.ownersOf(legacy.id)).sort()).toEqual([demoUsers[2]!.aadObjectId, alex.aadObjectId].map((id) => id.toLowerCase()).sort());
+    expect((await source.ownersOf(legacy.id)).sort()).toEqual(
+      [demoUsers[2]!.aadObjectId, alex.aadObjectId].map((id) => id.toLowerCase()).sort(),
+    );
     expect(await source.ownersOf(demoApplicationIds(3).id)).toEqual([alex.aadObjectId.toLowerCase()]);
   });
 
@@ -263,7 +298,16 @@ describe('ownersOf', () => {
     const owners: string[] = [];
     for (let i = 0; i < 130; i += 1) {
       const id = newObjectId();
-      data.users[id] = { data: { id, displayName: `Owner ${i}`, userPrincipalName: `owner${i}@contoso.onmicrosoft.com`, accountEnabled: true }, visibleFrom: 0, sequence: 1 };
+      data.users[id] = {
+        data: {
+          id,
+          displayName: `Owner ${i}`,
+          userPrincipalName: `owner${i}@contoso.onmicrosoft.com`,
+          accountEnabled: true,
+        },
+        visibleFrom: 0,
+        sequence: 1,
+      };
       owners.push(id);
     }
     const hr = demoApplicationIds(1);
@@ -285,7 +329,11 @@ describe('findApplication', () => {
     const { source } = await start();
     const legacy = demoApplicationIds(4);
     const found = await source.findApplication(legacy.appId.toUpperCase());
-    expect(found).toMatchObject({ applicationObjectId: legacy.id, appId: legacy.appId, displayName: 'Legacy CRM Connector' });
+    expect(found).toMatchObject({
+      applicationObjectId: legacy.id,
+      appId: legacy.appId,
+      displayName: 'Legacy CRM Connector',
+    });
     expect(found!.credentials.map((c) => c.kind).sort()).toEqual(['certificate', 'secret']);
     expect(await source.findApplication(newObjectId())).toBeUndefined();
   });
@@ -295,8 +343,13 @@ describe('findApplication', () => {
       app.data.displayName = i === 0 ? "O'Brien & Sons #1 sync" : 'Other';
     });
     const { source } = await start({ data });
-    expect(await source.findApplication('Payroll Sync')).toMatchObject({ appId: demoApplicationIds(2).appId, displayName: 'Payroll Sync' });
-    expect(await source.findApplication("O'Brien & Sons #1 sync")).toMatchObject({ displayName: "O'Brien & Sons #1 sync" });
+    expect(await source.findApplication('Payroll Sync')).toMatchObject({
+      appId: demoApplicationIds(2).appId,
+      displayName: 'Payroll Sync',
+    });
+    expect(await source.findApplication("O'Brien & Sons #1 sync")).toMatchObject({
+      displayName: "O'Brien & Sons #1 sync",
+    });
     expect(await source.findApplication('No such app')).toBeUndefined();
   });
 

@@ -25,7 +25,12 @@ describe('GraphDirectory against the local tenant', () => {
   beforeEach(async () => {
     tenant = await startTestTenant({ data: structuredClone(demoTenant().data), routes: allRoutes });
     logs = new LogCapture();
-    const graph = new GraphCaller({ connection: registrarConnection(tenant), baseDelayMs: 50, maxDelayMs: 200, stepTimeoutMs: 3000 });
+    const graph = new GraphCaller({
+      connection: registrarConnection(tenant),
+      baseDelayMs: 50,
+      maxDelayMs: 200,
+      stepTimeoutMs: 3000,
+    });
     directory = new GraphDirectory({ graph, logger: createLogger({ level: 'debug', destination: logs }) });
   });
 
@@ -45,7 +50,9 @@ describe('GraphDirectory against the local tenant', () => {
   test('when the user is unknown to the directory, then they are in no group (a 404 is not retried)', async () => {
     tenant.counters.reset();
 
-    expect(await directory.isMemberOfAnyGroup('0badf00d-0000-4000-8000-000000000000', [demoIds.adminsGroup])).toBe(false);
+    expect(await directory.isMemberOfAnyGroup('0badf00d-0000-4000-8000-000000000000', [demoIds.adminsGroup])).toBe(
+      false,
+    );
 
     expect(tenant.counters.snapshot()[CHECK]).toBe(1);
   });
@@ -62,7 +69,9 @@ describe('GraphDirectory against the local tenant', () => {
     tenant.faults.configure({ unavailable: { rate: 1, count: 50, retryAfterSeconds: 10 } });
     tenant.counters.reset();
 
-    const failure = await directory.isMemberOfAnyGroup(alex.aadObjectId, [demoIds.adminsGroup]).catch((e: unknown) => e);
+    const failure = await directory
+      .isMemberOfAnyGroup(alex.aadObjectId, [demoIds.adminsGroup])
+      .catch((e: unknown) => e);
 
     expect(failure).toBeInstanceOf(RegistrarError);
     expect((failure as RegistrarError).code).toBe('unavailable');
@@ -75,6 +84,8 @@ describe('GraphDirectory against the local tenant', () => {
 
     expect(found.map((u) => u.id)).toEqual([alex.aadObjectId.toLowerCase()]);
     expect(found[0]!.userPrincipalName).not.toBe('');
-    expect(Object.keys(names).sort()).toEqual([alex.aadObjectId, megan.aadObjectId].map((id) => id.toLowerCase()).sort());
+    expect(Object.keys(names).sort()).toEqual(
+      [alex.aadObjectId, megan.aadObjectId].map((id) => id.toLowerCase()).sort(),
+    );
   });
 });

@@ -7,7 +7,13 @@
  */
 import { GraphCaller, type GraphTiming } from '../../../src/adapters/graph/graph-caller';
 import { GraphProvisioner } from '../../../src/adapters/graph/graph-provisioner';
-import { type AppSpec, MICROSOFT_GRAPH_APP_ID, type PermissionRef, type PermissionType, uniqueNameFor } from '../../../src/domain/app-spec';
+import {
+  type AppSpec,
+  MICROSOFT_GRAPH_APP_ID,
+  type PermissionRef,
+  type PermissionType,
+  uniqueNameFor,
+} from '../../../src/domain/app-spec';
 import { RegistrarError } from '../../../src/domain/errors';
 import { createLogger } from '../../../src/lib/logger';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
@@ -35,14 +41,16 @@ function tenantData(options: { directoryReadAll?: boolean } = {}): TenantData {
   const data = structuredClone(demo.data);
   if (options.directoryReadAll === false) {
     for (const [id, assignment] of Object.entries(data.appRoleAssignments)) {
-      if (assignment.data.principalId === demoIds.registrarServicePrincipal && assignment.data.appRoleId === DIRECTORY_READ_ALL) {
+      if (
+        assignment.data.principalId === demoIds.registrarServicePrincipal &&
+        assignment.data.appRoleId === DIRECTORY_READ_ALL
+      ) {
         delete data.appRoleAssignments[id];
       }
     }
   }
   return data;
 }
-
 
 interface Harness {
   tenant: RunningTenant;
@@ -63,7 +71,13 @@ async function start(options: { data?: TenantData; provisioner?: GraphTiming } =
   const logs = new LogCapture();
   const connection = registrarConnection(tenant);
   const provisioner = new GraphProvisioner({
-    graph: new GraphCaller({ connection, baseDelayMs: 100, maxDelayMs: 1000, stepTimeoutMs: 45_000, ...options.provisioner }),
+    graph: new GraphCaller({
+      connection,
+      baseDelayMs: 100,
+      maxDelayMs: 1000,
+      stepTimeoutMs: 45_000,
+      ...options.provisioner,
+    }),
     logger: createLogger({ level: 'debug', destination: logs }),
   });
   return { tenant, provisioner, logs, calls };
@@ -78,7 +92,12 @@ async function permission(provisioner: GraphProvisioner, value: string, type: Pe
 let sequence = 0;
 async function typicalSpec(provisioner: GraphProvisioner): Promise<AppSpec> {
   const now = Date.now();
-  const certificate = selfSignedCertificate('registrar-test', new Date(now - 3_600_000), new Date(now + 180 * 86_400_000), 'ec');
+  const certificate = selfSignedCertificate(
+    'registrar-test',
+    new Date(now - 3_600_000),
+    new Date(now + 180 * 86_400_000),
+    'ec',
+  );
   sequence += 1;
   return {
     requestId: `req-${now.toString(36)}-${sequence}`,
@@ -96,7 +115,13 @@ async function typicalSpec(provisioner: GraphProvisioner): Promise<AppSpec> {
     ],
     ownerIds: [requester, extraOwner],
     directoryRoleTemplateId: USER_ADMINISTRATOR,
-    certificate: { derBase64: certificate.der, thumbprint: certificate.thumbprint, subject: 'CN=registrar-test', notBefore: certificate.notBefore.toISOString(), notAfter: certificate.notAfter.toISOString() },
+    certificate: {
+      derBase64: certificate.der,
+      thumbprint: certificate.thumbprint,
+      subject: 'CN=registrar-test',
+      notBefore: certificate.notBefore.toISOString(),
+      notAfter: certificate.notAfter.toISOString(),
+    },
   };
 }
 
@@ -110,10 +135,17 @@ interface Outcome {
 }
 
 /** A step's context: the request and, once its objects exist, when they were created (now, in these tests). */
-const contextOf = (spec: AppSpec, createdAt?: Date): StepContext => ({ requestId: spec.requestId, ...(createdAt ? { createdAt } : {}) });
+const contextOf = (spec: AppSpec, createdAt?: Date): StepContext => ({
+  requestId: spec.requestId,
+  ...(createdAt ? { createdAt } : {}),
+});
 
 /** The steps in order, as the provisioning service runs them, each told when the objects it refers to were created. */
-async function provision(provisioner: GraphProvisioner, spec: AppSpec, before?: (step: string) => void): Promise<Outcome> {
+async function provision(
+  provisioner: GraphProvisioner,
+  spec: AppSpec,
+  before?: (step: string) => void,
+): Promise<Outcome> {
   before?.('upsertApplication');
   const app = await provisioner.upsertApplication(spec, contextOf(spec));
   const appMade = contextOf(spec, new Date());
@@ -127,10 +159,21 @@ async function provision(provisioner: GraphProvisioner, spec: AppSpec, before?: 
   before?.('grantDelegatedPermissions');
   const grants = await provisioner.grantDelegatedPermissions(servicePrincipalId, spec.permissions, spMade);
   before?.('assignDirectoryRole');
-  const roleAssignmentId = await provisioner.assignDirectoryRole(servicePrincipalId, spec.directoryRoleTemplateId!, spMade);
+  const roleAssignmentId = await provisioner.assignDirectoryRole(
+    servicePrincipalId,
+    spec.directoryRoleTemplateId!,
+    spMade,
+  );
   before?.('addCertificate');
   await provisioner.addCertificate(app.applicationObjectId, spec.certificate!, spMade);
-  return { applicationObjectId: app.applicationObjectId, appId: app.appId, servicePrincipalId, assignments, grants, roleAssignmentId };
+  return {
+    applicationObjectId: app.applicationObjectId,
+    appId: app.appId,
+    servicePrincipalId,
+    assignments,
+    grants,
+    roleAssignmentId,
+  };
 }
 
 /** What the tenant holds for the request, counted. */
@@ -149,9 +192,15 @@ function inventory(tenant: RunningTenant, spec: AppSpec) {
     applicationOwners: [...(app?.owners ?? [])].sort(),
     servicePrincipalOwners: [...(sps[0]?.owners ?? [])].sort(),
     appRoleIds: assignments.map((a) => String(a.data.appRoleId)).sort(),
-    grants: grants.map((g) => ({ resourceId: g.data.resourceId, consentType: g.data.consentType, scope: String(g.data.scope).split(' ').sort().join(' ') })),
+    grants: grants.map((g) => ({
+      resourceId: g.data.resourceId,
+      consentType: g.data.consentType,
+      scope: String(g.data.scope).split(' ').sort().join(' '),
+    })),
     roles: roles.map((r) => ({ roleDefinitionId: r.data.roleDefinitionId, directoryScopeId: r.data.directoryScopeId })),
-    keyCredentials: ((app?.data.keyCredentials as Array<{ customKeyIdentifier: string }> | undefined) ?? []).map((k) => k.customKeyIdentifier),
+    keyCredentials: ((app?.data.keyCredentials as Array<{ customKeyIdentifier: string }> | undefined) ?? []).map(
+      (k) => k.customKeyIdentifier,
+    ),
     passwordCredentials: ((app?.data.passwordCredentials as unknown[] | undefined) ?? []).length,
     tags: app?.data.tags,
     requiredResourceAccess: app?.data.requiredResourceAccess,
@@ -160,7 +209,10 @@ function inventory(tenant: RunningTenant, spec: AppSpec) {
 }
 
 function expected(spec: AppSpec) {
-  const roles = spec.permissions.filter((p) => p.type === 'Role').map((p) => p.id).sort();
+  const roles = spec.permissions
+    .filter((p) => p.type === 'Role')
+    .map((p) => p.id)
+    .sort();
   return {
     applications: 1,
     servicePrincipals: 1,
@@ -173,13 +225,19 @@ function expected(spec: AppSpec) {
     keyCredentials: [spec.certificate!.thumbprint],
     passwordCredentials: 0,
     tags: ['registrar', `registrar-request:${spec.requestId}`],
-    requiredResourceAccess: [{ resourceAppId: MICROSOFT_GRAPH_APP_ID, resourceAccess: spec.permissions.map((p) => ({ id: p.id, type: p.type })) }],
+    requiredResourceAccess: [
+      {
+        resourceAppId: MICROSOFT_GRAPH_APP_ID,
+        resourceAccess: spec.permissions.map((p) => ({ id: p.id, type: p.type })),
+      },
+    ],
     redirectUris: ['https://inventory.contoso.com/auth'],
   };
 }
 
 const WRITES = /^(POST|PATCH|PUT|DELETE) /;
-const writes = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([k]) => WRITES.test(k)));
+const writes = (counts: Record<string, number>) =>
+  Object.fromEntries(Object.entries(counts).filter(([k]) => WRITES.test(k)));
 
 describe('GraphProvisioner against the local tenant', () => {
   test('when a typical request is provisioned, then the tenant holds exactly one app, one service principal, its owners, grants, role and certificate', async () => {
@@ -251,24 +309,36 @@ describe('GraphProvisioner against the local tenant', () => {
     ['new objects replicate for 1.5 s', { replicationDelayMs: 1500 }],
     ['the answers to the first 3 writes are lost', { loseResponses: 3 }],
     ['credential writes race (409 Directory_ConcurrencyViolation)', { concurrencyViolations: 2 }],
-    ['everything at once', { unavailable: { rate: 0.15, retryAfterSeconds: 1 }, replicationDelayMs: 1000, loseResponses: 2, concurrencyViolations: 1, latencyMs: 5 }],
+    [
+      'everything at once',
+      {
+        unavailable: { rate: 0.15, retryAfterSeconds: 1 },
+        replicationDelayMs: 1000,
+        loseResponses: 2,
+        concurrencyViolations: 1,
+        latencyMs: 5,
+      },
+    ],
   ];
 
-  test.each(faults)('when %s, then provisioning still ends with exactly one of everything, and no call came before its Retry-After ended', async (_name, settings) => {
-    const { tenant, provisioner, calls } = await start();
-    const spec = await typicalSpec(provisioner);
-    tenant.faults.configure(settings);
+  test.each(faults)(
+    'when %s, then provisioning still ends with exactly one of everything, and no call came before its Retry-After ended',
+    async (_name, settings) => {
+      const { tenant, provisioner, calls } = await start();
+      const spec = await typicalSpec(provisioner);
+      tenant.faults.configure(settings);
 
-    await provision(provisioner, spec);
+      await provision(provisioner, spec);
 
-    tenant.faults.reset();
-    expect(inventory(tenant, spec)).toEqual(expected(spec));
-    assertRetryAfterHonoured(calls);
-    // The fault did bite: a clean run is 19 calls (the catalog read and the 18 of the provisioning).
-    expect(calls.length).toBeGreaterThan(19);
-  });
+      tenant.faults.reset();
+      expect(inventory(tenant, spec)).toEqual(expected(spec));
+      assertRetryAfterHonoured(calls);
+      // The fault did bite: a clean run is 19 calls (the catalog read and the 18 of the provisioning).
+      expect(calls.length).toBeGreaterThan(19);
+    },
+  );
 
-  test('when the answer to each step\'s create is lost while objects replicate, then the retries adopt what the lost calls made', async () => {
+  test("when the answer to each step's create is lost while objects replicate, then the retries adopt what the lost calls made", async () => {
     const { tenant, provisioner } = await start();
     const spec = await typicalSpec(provisioner);
     tenant.faults.configure({ replicationDelayMs: 1000 });
@@ -295,7 +365,9 @@ describe('GraphProvisioner against the local tenant', () => {
     assertRetryAfterHonoured(calls);
     // Registrar's policy saw the 429 and waited exactly Retry-After (the Graph client's RetryHandler is off for
     // these calls), and only once in all.
-    expect(logs.find('graph call retried').map((e) => ({ reason: e.reason, delayMs: e.delayMs, status: e.status }))).toEqual([{ reason: 'retry-after', delayMs: 2000, status: 429 }]);
+    expect(
+      logs.find('graph call retried').map((e) => ({ reason: e.reason, delayMs: e.delayMs, status: e.status })),
+    ).toEqual([{ reason: 'retry-after', delayMs: 2000, status: 429 }]);
     expect(elapsed).toBeGreaterThanOrEqual(2000);
     expect(elapsed).toBeLessThan(2000 + 2500);
   });
@@ -305,14 +377,22 @@ describe('GraphProvisioner against the local tenant', () => {
     const spec = await typicalSpec(provisioner);
     const app = await provisioner.upsertApplication(spec, contextOf(spec));
 
-    const secret = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date()));
+    const secret = await provisioner.addPassword(
+      app.applicationObjectId,
+      { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) },
+      contextOf(spec, new Date()),
+    );
     const verdict = await provisioner.verifySecret(app.appId, secret.secretText, new Date(Date.now() + 10_000));
 
     expect(verdict).toBe('works');
     expect(secret.secretText.length).toBeGreaterThanOrEqual(16);
     expect(secret.hint).toBe(secret.secretText.slice(0, 3));
     expect(inventory(tenant, spec).passwordCredentials).toBe(1);
-    expect(logs.find('password added')[0]).toMatchObject({ keyId: secret.keyId, step: 'add-password', requestId: spec.requestId });
+    expect(logs.find('password added')[0]).toMatchObject({
+      keyId: secret.keyId,
+      step: 'add-password',
+      requestId: spec.requestId,
+    });
     expect(logs.text).not.toContain(secret.secretText);
   });
 
@@ -321,7 +401,11 @@ describe('GraphProvisioner against the local tenant', () => {
     const spec = await typicalSpec(provisioner);
     const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.faults.configure({ credentialDelayMs: 1500 });
-    const secret = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date()));
+    const secret = await provisioner.addPassword(
+      app.applicationObjectId,
+      { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) },
+      contextOf(spec, new Date()),
+    );
     const started = Date.now();
 
     const verdict = await provisioner.verifySecret(app.appId, secret.secretText, new Date(Date.now() + 20_000));
@@ -337,7 +421,11 @@ describe('GraphProvisioner against the local tenant', () => {
     const spec = await typicalSpec(provisioner);
     const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.faults.configure({ credentialDelayMs: 10_000 });
-    const secret = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date()));
+    const secret = await provisioner.addPassword(
+      app.applicationObjectId,
+      { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) },
+      contextOf(spec, new Date()),
+    );
 
     const verdict = await provisioner.verifySecret(app.appId, secret.secretText, new Date(Date.now() + 800));
 
@@ -350,13 +438,19 @@ describe('GraphProvisioner against the local tenant', () => {
     const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.faults.configure({ loseResponses: 1 });
 
-    const error = await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date())).catch((e: unknown) => e);
+    const error = await provisioner
+      .addPassword(
+        app.applicationObjectId,
+        { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) },
+        contextOf(spec, new Date()),
+      )
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(RegistrarError);
     expect((error as RegistrarError).code).toBe('unavailable');
     expect((error as RegistrarError).message).toContain('not retried');
     expect(inventory(tenant, spec).passwordCredentials).toBe(1);
-    expect(tenant.counters.snapshot()["POST /applications/{id}/addPassword"]).toBe(1);
+    expect(tenant.counters.snapshot()['POST /applications/{id}/addPassword']).toBe(1);
     expect(logs.find('secret outcome unknown')).toHaveLength(1);
   });
 
@@ -366,10 +460,14 @@ describe('GraphProvisioner against the local tenant', () => {
     const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.faults.configure({ concurrencyViolations: 2 });
 
-    await provisioner.addPassword(app.applicationObjectId, { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) }, contextOf(spec, new Date()));
+    await provisioner.addPassword(
+      app.applicationObjectId,
+      { displayName: 'Registrar request', endDateTime: new Date(Date.now() + 90 * 86_400_000) },
+      contextOf(spec, new Date()),
+    );
 
     expect(inventory(tenant, spec).passwordCredentials).toBe(1);
-    expect(tenant.counters.snapshot()["POST /applications/{id}/addPassword"]).toBe(3);
+    expect(tenant.counters.snapshot()['POST /applications/{id}/addPassword']).toBe(3);
   });
 
   test('when Registrar lacks Directory.Read.All, then adding owners fails at once with a not-authorized error naming the permission', async () => {
@@ -378,14 +476,16 @@ describe('GraphProvisioner against the local tenant', () => {
     const app = await provisioner.upsertApplication(spec, contextOf(spec));
     tenant.counters.reset();
 
-    const error = await provisioner.ensureApplicationOwners(app.applicationObjectId, spec.ownerIds, contextOf(spec, new Date())).catch((e: unknown) => e);
+    const error = await provisioner
+      .ensureApplicationOwners(app.applicationObjectId, spec.ownerIds, contextOf(spec, new Date()))
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(RegistrarError);
     expect((error as RegistrarError).code).toBe('not-authorized');
     expect((error as RegistrarError).message).toContain('Directory.Read.All');
     expect((error as RegistrarError).userMessage).not.toContain('403');
     // 403 is never retried.
-    expect(tenant.counters.snapshot()["POST /applications/{id}/owners/$ref"]).toBe(1);
+    expect(tenant.counters.snapshot()['POST /applications/{id}/owners/$ref']).toBe(1);
   });
 
   test('when an owner does not exist, then the step fails with not-found after one try (a 404 about an old id is real)', async () => {
@@ -395,11 +495,13 @@ describe('GraphProvisioner against the local tenant', () => {
     tenant.counters.reset();
     const ghost = '0badf00d-0000-4000-8000-000000000000';
 
-    const error = await provisioner.ensureApplicationOwners(app.applicationObjectId, [ghost], contextOf(spec, new Date())).catch((e: unknown) => e);
+    const error = await provisioner
+      .ensureApplicationOwners(app.applicationObjectId, [ghost], contextOf(spec, new Date()))
+      .catch((e: unknown) => e);
 
     expect((error as RegistrarError).code).toBe('not-found');
     expect((error as RegistrarError).message).toContain(ghost);
-    expect(tenant.counters.snapshot()["POST /applications/{id}/owners/$ref"]).toBe(1);
+    expect(tenant.counters.snapshot()['POST /applications/{id}/owners/$ref']).toBe(1);
   });
 
   test('when the catalog is read twice, then Graph is asked once', async () => {
@@ -413,7 +515,13 @@ describe('GraphProvisioner against the local tenant', () => {
     expect(tenant.counters.total()).toBe(1);
     expect(catalog.resourceDisplayName).toBe('Microsoft Graph');
     expect(catalog.permissions.filter((p) => p.type === 'Role').length).toBeGreaterThan(20);
-    expect(scope).toMatchObject({ id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d', value: 'User.Read', type: 'Scope', adminConsentRequired: false, resourceAppId: MICROSOFT_GRAPH_APP_ID });
+    expect(scope).toMatchObject({
+      id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d',
+      value: 'User.Read',
+      type: 'Scope',
+      adminConsentRequired: false,
+      resourceAppId: MICROSOFT_GRAPH_APP_ID,
+    });
     expect(await provisioner.resolvePermission(MICROSOFT_GRAPH_APP_ID, 'No.Such.Permission', 'Role')).toBeUndefined();
   });
 });

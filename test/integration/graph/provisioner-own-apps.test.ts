@@ -35,14 +35,23 @@ describe('provisioning adopts only its own applications', () => {
 
   beforeEach(async () => {
     tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
-    provisioner = new GraphProvisioner({ graph: new GraphCaller({ connection: registrarConnection(tenant), baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 }), logger: createLogger({ level: 'silent' }) });
+    provisioner = new GraphProvisioner({
+      graph: new GraphCaller({
+        connection: registrarConnection(tenant),
+        baseDelayMs: 50,
+        maxDelayMs: 500,
+        stepTimeoutMs: 20_000,
+      }),
+      logger: createLogger({ level: 'silent' }),
+    });
   });
 
   afterEach(async () => {
     await tenant.stop();
   });
 
-  const byUniqueName = (uniqueName: string) => Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueName);
+  const byUniqueName = (uniqueName: string) =>
+    Object.values(tenant.state().data.applications).filter((a) => a.data.uniqueName === uniqueName);
 
   test('when an application from elsewhere already holds the uniqueName, then provisioning fails with why, and that application is untouched', async () => {
     const uniqueName = uniqueNameFor('ZZZZZZZZ');
@@ -50,17 +59,25 @@ describe('provisioning adopts only its own applications', () => {
     await registrarConnection(tenant)
       .client.api(`/applications(uniqueName='${uniqueName}')`)
       .header('Prefer', 'create-if-missing')
-      .patch({ displayName: 'Finance Admin Tool', tags: ['registrar', 'registrar-request:ZZZZZZZZ'], notes: 'Owned elsewhere.' });
+      .patch({
+        displayName: 'Finance Admin Tool',
+        tags: ['registrar', 'registrar-request:ZZZZZZZZ'],
+        notes: 'Owned elsewhere.',
+      });
     const before = structuredClone(byUniqueName(uniqueName)[0]!.data);
 
-    const failure = await provisioner.upsertApplication(spec('ZZZZZZZZ', 'c0ffee00c0ffee00c0ffee00c0ffee00'), { requestId: 'ZZZZZZZZ' }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const failure = await provisioner
+      .upsertApplication(spec('ZZZZZZZZ', 'c0ffee00c0ffee00c0ffee00c0ffee00'), { requestId: 'ZZZZZZZZ' })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
 
     expect(failure).toBeInstanceOf(RegistrarError);
     expect((failure as RegistrarError).code).toBe('conflict');
-    expect((failure as RegistrarError).userMessage).toMatch(/already exists in Entra ID, and Registrar did not create it for this request/);
+    expect((failure as RegistrarError).userMessage).toMatch(
+      /already exists in Entra ID, and Registrar did not create it for this request/,
+    );
     const after = byUniqueName(uniqueName);
     expect(after).toHaveLength(1);
     expect(after[0]!.data).toEqual(before);

@@ -17,7 +17,13 @@ import { createLogger } from '../../../src/lib/logger';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
 import { demoApplicationIds, demoIds, demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
-import { formatReport, grantGraphPermissions, type GrantOptions, type GrantReport, SetupError } from '../../../src/setup/grant-permissions';
+import {
+  formatReport,
+  grantGraphPermissions,
+  type GrantOptions,
+  type GrantReport,
+  SetupError,
+} from '../../../src/setup/grant-permissions';
 import { runSetup } from '../../../src/setup/setup-command';
 import { roleIds } from '../../helpers/graph-catalog';
 import { LogCapture } from '../../helpers/logs';
@@ -28,7 +34,12 @@ jest.setTimeout(60_000);
 const demo = demoTenant();
 const root = join(__dirname, '..', '..', '..');
 const USER_ADMINISTRATOR = 'fe930be7-5e62-47db-91af-98c3a49a38b1';
-const roles = roleIds(['AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.OwnedBy', 'User.Read.All'] as const);
+const roles = roleIds([
+  'AppRoleAssignment.ReadWrite.All',
+  'Application.Read.All',
+  'Application.ReadWrite.OwnedBy',
+  'User.Read.All',
+] as const);
 const required = graphAppPermissions.filter((p) => !p.optional);
 const everything = graphAppPermissions.map((p) => p.value).sort();
 const fast: Partial<GrantOptions> = { baseDelayMs: 20, maxDelayMs: 100, stepTimeoutMs: 10_000 };
@@ -47,10 +58,14 @@ let managedIdentity: Identity;
 async function newIdentity(displayName: string, grant: readonly (keyof typeof roles)[] = []): Promise<Identity> {
   const graph = registrarConnection(tenant).client;
   const app = (await graph.api('/applications').post({ displayName })) as { id: string; appId: string };
-  const { secretText } = (await graph.api(`/applications/${app.id}/addPassword`).post({ passwordCredential: { displayName: 'test' } })) as { secretText: string };
+  const { secretText } = (await graph
+    .api(`/applications/${app.id}/addPassword`)
+    .post({ passwordCredential: { displayName: 'test' } })) as { secretText: string };
   const sp = (await graph.api('/servicePrincipals').post({ appId: app.appId })) as { id: string };
   for (const role of grant) {
-    await graph.api(`/servicePrincipals/${demoIds.graphServicePrincipal}/appRoleAssignedTo`).post({ principalId: sp.id, resourceId: demoIds.graphServicePrincipal, appRoleId: roles[role] });
+    await graph
+      .api(`/servicePrincipals/${demoIds.graphServicePrincipal}/appRoleAssignedTo`)
+      .post({ principalId: sp.id, resourceId: demoIds.graphServicePrincipal, appRoleId: roles[role] });
   }
   return { appId: app.appId, spId: sp.id, secret: secretText };
 }
@@ -61,7 +76,11 @@ function clientOf(identity: Identity): Client {
 
 /** The Graph application permissions the identity holds, as the tenant records them. */
 function heldBy(identity: Identity): string[] {
-  const values = new Map((demo.data.servicePrincipals[demoIds.graphServicePrincipal]!.data.appRoles as Array<{ id: string; value: string }>).map((r) => [r.id, r.value]));
+  const values = new Map(
+    (
+      demo.data.servicePrincipals[demoIds.graphServicePrincipal]!.data.appRoles as Array<{ id: string; value: string }>
+    ).map((r) => [r.id, r.value]),
+  );
   return Object.values(tenant.state().data.appRoleAssignments)
     .map((a) => a.data)
     .filter((a) => a.principalId === identity.spId && a.resourceId === demoIds.graphServicePrincipal)
@@ -73,23 +92,43 @@ function heldBy(identity: Identity): string[] {
 async function tokenRoles(identity: Identity): Promise<string[]> {
   const { credential } = graphClientFor(tenant, identity.appId, identity.secret);
   const token = await credential.getToken(`${tenant.url}/.default`);
-  const claims = JSON.parse(Buffer.from(token.token.split('.')[1]!, 'base64url').toString('utf8')) as { roles?: string[] };
+  const claims = JSON.parse(Buffer.from(token.token.split('.')[1]!, 'base64url').toString('utf8')) as {
+    roles?: string[];
+  };
   return [...(claims.roles ?? [])].sort();
 }
 
 function grant(options: Partial<GrantOptions> = {}, as: Identity = admin): Promise<GrantReport> {
-  return grantGraphPermissions(clientOf(as), { identity: managedIdentity.appId, directoryRoles: false, dryRun: false, ...fast, ...options });
+  return grantGraphPermissions(clientOf(as), {
+    identity: managedIdentity.appId,
+    directoryRoles: false,
+    dryRun: false,
+    ...fast,
+    ...options,
+  });
 }
 
 /** A report line as formatReport writes it: the status in a column, then the text. */
 const line = (status: string, text: string) => `  ${status.padEnd('already granted'.length)}  ${text}`;
-const statuses = (report: GrantReport) => Object.fromEntries(report.permissions.map((p) => [p.permission.value, p.status]));
+const statuses = (report: GrantReport) =>
+  Object.fromEntries(report.permissions.map((p) => [p.permission.value, p.status]));
 const all = (status: string, options: { optional?: string } = {}) =>
-  Object.fromEntries(graphAppPermissions.map((p) => [p.value, p.optional && options.optional ? options.optional : status]));
+  Object.fromEntries(
+    graphAppPermissions.map((p) => [p.value, p.optional && options.optional ? options.optional : status]),
+  );
 
 /** The compiled command as `npm run setup:permissions` runs it, signed in as the setup administrator. */
-function runScript(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { GRAPH_CLOUD: _cloud, AZURE_CLIENT_ID: _id, AZURE_CLIENT_SECRET: _secret, AZURE_TENANT_ID: _tenant, ...inherited } = process.env;
+function runScript(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const {
+    GRAPH_CLOUD: _cloud,
+    AZURE_CLIENT_ID: _id,
+    AZURE_CLIENT_SECRET: _secret,
+    AZURE_TENANT_ID: _tenant,
+    ...inherited
+  } = process.env;
   const childEnv = {
     ...inherited,
     AZURE_TENANT_ID: tenant.tenantId,
@@ -99,9 +138,14 @@ function runScript(args: string[], env: Record<string, string> = {}): Promise<{ 
     ...env,
   };
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'dist', 'scripts', 'setup-permissions.js'), ...args], { env: childEnv, cwd: root }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(root, 'dist', 'scripts', 'setup-permissions.js'), ...args],
+      { env: childEnv, cwd: root },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -120,7 +164,11 @@ describe('npm run setup:permissions', () => {
     const report = await grant();
 
     expect(statuses(report)).toEqual(all('granted', { optional: 'not granted' }));
-    expect(report.identity).toEqual({ id: managedIdentity.spId, appId: managedIdentity.appId, displayName: 'registrar-identity' });
+    expect(report.identity).toEqual({
+      id: managedIdentity.spId,
+      appId: managedIdentity.appId,
+      displayName: 'registrar-identity',
+    });
     expect(report.extra).toEqual([]);
     expect(heldBy(managedIdentity)).toEqual(required.map((p) => p.value).sort());
     expect(await tokenRoles(managedIdentity)).toEqual(required.map((p) => p.value).sort());
@@ -137,10 +185,24 @@ describe('npm run setup:permissions', () => {
 
   test('when the identity then provisions a directory role without RoleManagement.ReadWrite.Directory, then the step fails as not authorized, naming the permission', async () => {
     await grant();
-    const connection = createGraphConnection({ cloud: 'global', endpoint: tenant.url, authorityHost: tenant.url, tenantId: tenant.tenantId, clientId: managedIdentity.appId, clientSecret: managedIdentity.secret });
-    const provisioner = new GraphProvisioner({ graph: new GraphCaller({ connection, baseDelayMs: 20, maxDelayMs: 100, stepTimeoutMs: 5000 }), logger: createLogger({ level: 'silent', destination: new LogCapture() }) });
+    const connection = createGraphConnection({
+      cloud: 'global',
+      endpoint: tenant.url,
+      authorityHost: tenant.url,
+      tenantId: tenant.tenantId,
+      clientId: managedIdentity.appId,
+      clientSecret: managedIdentity.secret,
+    });
+    const provisioner = new GraphProvisioner({
+      graph: new GraphCaller({ connection, baseDelayMs: 20, maxDelayMs: 100, stepTimeoutMs: 5000 }),
+      logger: createLogger({ level: 'silent', destination: new LogCapture() }),
+    });
 
-    const failure = await provisioner.assignDirectoryRole(demoApplicationIds(1).servicePrincipalId, USER_ADMINISTRATOR, { requestId: 'setup-permissions-test' }).catch((e: unknown) => e);
+    const failure = await provisioner
+      .assignDirectoryRole(demoApplicationIds(1).servicePrincipalId, USER_ADMINISTRATOR, {
+        requestId: 'setup-permissions-test',
+      })
+      .catch((e: unknown) => e);
 
     expect(failure).toBeInstanceOf(RegistrarError);
     expect(failure).toMatchObject({ code: 'not-authorized' });
@@ -158,7 +220,9 @@ describe('npm run setup:permissions', () => {
     expect(Object.keys(tenant.counters.snapshot()).filter((call) => call.startsWith('POST'))).toEqual([]);
     expect(heldBy(managedIdentity)).toEqual(everything);
     expect(await tokenRoles(managedIdentity)).toEqual(everything);
-    expect(formatReport(second).filter((l) => l.includes('already granted')).length).toBe(graphAppPermissions.length + 1);
+    expect(formatReport(second).filter((l) => l.includes('already granted')).length).toBe(
+      graphAppPermissions.length + 1,
+    );
     expect(formatReport(second).at(-1)).toBe('0 granted, 5 already granted.');
   });
 
@@ -172,23 +236,43 @@ describe('npm run setup:permissions', () => {
   });
 
   test('when the identity already holds some of them and others Registrar does not need, then it adds the rest and reports the others without removing them', async () => {
-    managedIdentity = await newIdentity('registrar-identity (old setup)', ['Application.ReadWrite.OwnedBy', 'User.Read.All', 'Application.Read.All']);
+    managedIdentity = await newIdentity('registrar-identity (old setup)', [
+      'Application.ReadWrite.OwnedBy',
+      'User.Read.All',
+      'Application.Read.All',
+    ]);
     const graph = registrarConnection(tenant).client;
-    await graph
-      .api(`/servicePrincipals/${demoIds.graphServicePrincipal}/appRoleAssignedTo`)
-      .post({ principalId: managedIdentity.spId, resourceId: demoIds.graphServicePrincipal, appRoleId: graphAppPermissions.find((p) => p.value === 'Directory.Read.All')!.id });
+    await graph.api(`/servicePrincipals/${demoIds.graphServicePrincipal}/appRoleAssignedTo`).post({
+      principalId: managedIdentity.spId,
+      resourceId: demoIds.graphServicePrincipal,
+      appRoleId: graphAppPermissions.find((p) => p.value === 'Directory.Read.All')!.id,
+    });
 
     const report = await grant();
 
-    expect(statuses(report)).toMatchObject({ 'Application.ReadWrite.All': 'granted', 'Directory.Read.All': 'already granted', 'RoleManagement.ReadWrite.Directory': 'not granted' });
+    expect(statuses(report)).toMatchObject({
+      'Application.ReadWrite.All': 'granted',
+      'Directory.Read.All': 'already granted',
+      'RoleManagement.ReadWrite.Directory': 'not granted',
+    });
     expect(report.extra.map((e) => [e.value, e.reason])).toEqual([
       ['Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All covers it, and OwnedBy alone cannot add owners'],
       ['User.Read.All', 'Directory.Read.All covers the group membership checks'],
       ['Application.Read.All', 'Application.ReadWrite.All covers it'],
     ]);
-    expect(heldBy(managedIdentity)).toEqual([...required.map((p) => p.value), 'Application.Read.All', 'Application.ReadWrite.OwnedBy', 'User.Read.All'].sort());
+    expect(heldBy(managedIdentity)).toEqual(
+      [
+        ...required.map((p) => p.value),
+        'Application.Read.All',
+        'Application.ReadWrite.OwnedBy',
+        'User.Read.All',
+      ].sort(),
+    );
     expect(formatReport(report)).toContain(
-      line('extra', 'User.Read.All: Registrar does not need it (Directory.Read.All covers the group membership checks); left in place, remove it if nothing else uses it'),
+      line(
+        'extra',
+        'User.Read.All: Registrar does not need it (Directory.Read.All covers the group membership checks); left in place, remove it if nothing else uses it',
+      ),
     );
   });
 
@@ -215,7 +299,10 @@ describe('npm run setup:permissions', () => {
 
     const report = await grant();
 
-    expect(statuses(report)).toEqual({ ...all('granted', { optional: 'not granted' }), 'Application.ReadWrite.All': 'already granted' });
+    expect(statuses(report)).toEqual({
+      ...all('granted', { optional: 'not granted' }),
+      'Application.ReadWrite.All': 'already granted',
+    });
     expect(heldBy(managedIdentity)).toEqual(required.map((p) => p.value).sort());
   });
 
@@ -234,7 +321,9 @@ describe('npm run setup:permissions', () => {
     const notAGuid = await grant({ identity: 'registrar' }).catch((e: unknown) => e);
 
     expect(failure).toBeInstanceOf(SetupError);
-    expect((failure as Error).message).toContain(`No service principal in this tenant has the client id or object id ${unknown}`);
+    expect((failure as Error).message).toContain(
+      `No service principal in this tenant has the client id or object id ${unknown}`,
+    );
     expect((failure as Error).message).toContain('BOT_ID output of infra/main.bicep');
     expect((notAGuid as Error).message).toContain('--identity "registrar" is not a GUID');
     expect(heldBy(managedIdentity)).toEqual([]);
@@ -259,14 +348,23 @@ describe('npm run setup:permissions', () => {
   });
 
   test('when run in-process from the command line with AZURE_CLIENT_ID as the identity, then it prints the report; a wrong admin secret fails at sign-in', async () => {
-    const env = { AZURE_TENANT_ID: tenant.tenantId, AZURE_CLIENT_ID: managedIdentity.appId, AZURE_CLIENT_SECRET: admin.secret, GRAPH_ENDPOINT: tenant.url, AUTHORITY_HOST: tenant.url };
+    const env = {
+      AZURE_TENANT_ID: tenant.tenantId,
+      AZURE_CLIENT_ID: managedIdentity.appId,
+      AZURE_CLIENT_SECRET: admin.secret,
+      GRAPH_ENDPOINT: tenant.url,
+      AUTHORITY_HOST: tenant.url,
+    };
     const out: string[] = [];
     const err: string[] = [];
     const io = { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l) };
 
     const code = await runSetup(['--admin-client-id', admin.appId, '--dry-run'], env, io, fast);
     const waits: number[] = [];
-    const badSecret = await runSetup(['--admin-client-id', admin.appId], { ...env, AZURE_CLIENT_SECRET: 'wrong' }, io, { ...fast, sleep: async (ms) => void waits.push(ms) });
+    const badSecret = await runSetup(['--admin-client-id', admin.appId], { ...env, AZURE_CLIENT_SECRET: 'wrong' }, io, {
+      ...fast,
+      sleep: async (ms) => void waits.push(ms),
+    });
     const unknownFlag = await runSetup(['--identity', managedIdentity.appId, '--directory-role'], env, io, fast);
     const noCloud = await runSetup(['--admin-client-id', admin.appId], { ...env, GRAPH_CLOUD: 'mars' }, io, fast);
 
@@ -277,15 +375,24 @@ describe('npm run setup:permissions', () => {
     expect(err[0]).toContain(`Check --admin-client-id ${admin.appId}, its client secret in AZURE_CLIENT_SECRET`);
     // A refused secret is not an outage: no retry waited on it.
     expect(waits).toEqual([]);
-    expect(err[1]).toBe('setup:permissions: Unknown argument "--directory-role". See npm run setup:permissions -- --help.');
+    expect(err[1]).toBe(
+      'setup:permissions: Unknown argument "--directory-role". See npm run setup:permissions -- --help.',
+    );
     expect(err[2]).toBe('setup:permissions: GRAPH_CLOUD is "mars": set it to global, usgov, usgovdod or china.');
     expect(heldBy(managedIdentity)).toEqual([]);
   });
 
   test('when the compiled script runs as npm run setup:permissions would, then it grants, prints a line per permission and exits 0; again, it grants nothing; on failure it exits 1', async () => {
     const first = await runScript(['--identity', managedIdentity.appId, '--admin-client-id', admin.appId]);
-    const again = await runScript(['--admin-client-id', admin.appId, '--directory-roles'], { AZURE_CLIENT_ID: managedIdentity.appId });
-    const unknown = await runScript(['--identity', '0b1c2d3e-4f50-4617-8283-949596979899', '--admin-client-id', admin.appId]);
+    const again = await runScript(['--admin-client-id', admin.appId, '--directory-roles'], {
+      AZURE_CLIENT_ID: managedIdentity.appId,
+    });
+    const unknown = await runScript([
+      '--identity',
+      '0b1c2d3e-4f50-4617-8283-949596979899',
+      '--admin-client-id',
+      admin.appId,
+    ]);
     const help = await runScript(['--help']);
     // The default sign-in, the administrator's Azure CLI session, where there is no Azure CLI.
     const noCli = await runScript(['--identity', managedIdentity.appId], { PATH: join(root, 'no-such-directory') });
@@ -295,15 +402,23 @@ describe('npm run setup:permissions', () => {
     expect(first.stdout).toContain(line('not granted', 'RoleManagement.ReadWrite.Directory (optional): '));
     expect(again).toMatchObject({ code: 0, stderr: '' });
     expect(again.stdout.split('\n').filter((l) => l.startsWith('  already granted '))).toHaveLength(4);
-    expect(again.stdout).toContain(line('granted', 'RoleManagement.ReadWrite.Directory (optional, for directory roles)'));
+    expect(again.stdout).toContain(
+      line('granted', 'RoleManagement.ReadWrite.Directory (optional, for directory roles)'),
+    );
     expect(heldBy(managedIdentity)).toEqual(everything);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toContain('setup:permissions: No service principal in this tenant has the client id or object id 0b1c2d3e-4f50-4617-8283-949596979899');
+    expect(unknown.stderr).toContain(
+      'setup:permissions: No service principal in this tenant has the client id or object id 0b1c2d3e-4f50-4617-8283-949596979899',
+    );
     expect(noCli.code).toBe(1);
     expect(noCli.stderr).toContain('setup:permissions: Could not sign in to Microsoft Entra ID:');
-    expect(noCli.stderr).toContain(`Sign in with the Azure CLI first, as a Privileged Role Administrator or Global Administrator: az login --tenant ${tenant.tenantId}`);
+    expect(noCli.stderr).toContain(
+      `Sign in with the Azure CLI first, as a Privileged Role Administrator or Global Administrator: az login --tenant ${tenant.tenantId}`,
+    );
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('Usage: npm run setup:permissions -- [--identity <id>] [--directory-roles] [--dry-run]');
+    expect(help.stdout).toContain(
+      'Usage: npm run setup:permissions -- [--identity <id>] [--directory-roles] [--dry-run]',
+    );
   });
 });

@@ -53,13 +53,30 @@ async function start(): Promise<Harness> {
   });
   const logger = createLogger({ level: 'debug', destination: new LogCapture() });
   const clock = new FixedClock(new Date(seededAt.getTime() + MINUTE).toISOString());
-  const source = new GraphCredentialSource({ graph: new GraphCaller({ connection: registrarConnection(tenant), baseDelayMs: 20, maxDelayMs: 200, stepTimeoutMs: 20_000 }), logger });
+  const source = new GraphCredentialSource({
+    graph: new GraphCaller({
+      connection: registrarConnection(tenant),
+      baseDelayMs: 20,
+      maxDelayMs: 200,
+      stepTimeoutMs: 20_000,
+    }),
+    logger,
+  });
   return {
     tenant,
     testStore,
     clock,
     service: () =>
-      createExpiryService({ store: testStore.store, source, clock, logger, reminderDays: defaultReminderDays, scope: 'all', holder: 'test-host', announce: async () => undefined }),
+      createExpiryService({
+        store: testStore.store,
+        source,
+        clock,
+        logger,
+        reminderDays: defaultReminderDays,
+        scope: 'all',
+        holder: 'test-host',
+        announce: async () => undefined,
+      }),
   };
 }
 
@@ -77,10 +94,19 @@ describe('a credential in the reminder ledger is its application and its keyId',
 
     // Contoso HR Portal's owner uploads a certificate that expired yesterday, with a keyId of their choosing, through
     // Graph's PATCH /applications (here over HTTPS to the local tenant, as Graph would take it from an owner).
-    const decoy = selfSignedCertificate('decoy', new Date(seededAt.getTime() - 30 * DAY), new Date(seededAt.getTime() - DAY), 'ec');
+    const decoy = selfSignedCertificate(
+      'decoy',
+      new Date(seededAt.getTime() - 30 * DAY),
+      new Date(seededAt.getTime() - DAY),
+      'ec',
+    );
     await registrarConnection(h.tenant)
       .client.api(`/applications/${HR_PORTAL}`)
-      .patch({ keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: decoy.der, keyId: expenseKeyId, displayName: 'CN=decoy' }] });
+      .patch({
+        keyCredentials: [
+          { type: 'AsymmetricX509Cert', usage: 'Verify', key: decoy.der, keyId: expenseKeyId, displayName: 'CN=decoy' },
+        ],
+      });
     const hrKeys = h.tenant.state().data.applications[HR_PORTAL]!.data.keyCredentials as Array<{ keyId: string }>;
     expect(hrKeys.map((k) => k.keyId)).toEqual([expenseKeyId]);
 
@@ -90,8 +116,16 @@ describe('a credential in the reminder ledger is its application and its keyId',
     // Expense Bot's secret now has half a day left, past its 1-day threshold; Legacy CRM's two have expired.
     h.clock.advance(6.5 * DAY);
     const third = await h.service().scan();
-    expect(labels(third.announced)).toEqual(['Expense Bot/secret@1', 'Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0']);
-    expect(third.announced.find((c) => c.appName === 'Expense Bot')).toMatchObject({ applicationObjectId: EXPENSE, keyId: expenseKeyId, kind: 'secret' });
+    expect(labels(third.announced)).toEqual([
+      'Expense Bot/secret@1',
+      'Legacy CRM Connector/certificate@0',
+      'Legacy CRM Connector/secret@0',
+    ]);
+    expect(third.announced.find((c) => c.appName === 'Expense Bot')).toMatchObject({
+      applicationObjectId: EXPENSE,
+      keyId: expenseKeyId,
+      kind: 'secret',
+    });
 
     h.clock.advance(DAY);
     expect(labels((await h.service().scan()).announced)).toEqual(['Expense Bot/secret@0']);
@@ -101,7 +135,14 @@ describe('a credential in the reminder ledger is its application and its keyId',
   test('when the store holds rows of the earlier format (keyId:threshold), then those recorded for the same application still count and those recorded for another application silence nothing', async () => {
     const h = await start();
     const earlierRow = (applicationObjectId: string, keyId: string, threshold: number) => {
-      const value: LedgerEntry = { keyId, threshold, applicationObjectId, state: 'posted', scanId: 'earlier', at: seededAt.toISOString() };
+      const value: LedgerEntry = {
+        keyId,
+        threshold,
+        applicationObjectId,
+        state: 'posted',
+        scanId: 'earlier',
+        at: seededAt.toISOString(),
+      };
       return h.testStore.store.ledger.create('ledger', `${keyId.toLowerCase()}:${threshold}`, value);
     };
     // Expense Bot's secret, announced at 7 days before the upgrade (with the thresholds it covered).

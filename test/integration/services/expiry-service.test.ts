@@ -98,7 +98,11 @@ afterEach(async () => {
 
 async function start(options: { data?: TenantData } = {}): Promise<Harness> {
   const { policy, calls } = recordingFaults();
-  const tenant = await startTestTenant({ data: options.data ?? structuredClone(demo.data), routes: allRoutes, faults: policy });
+  const tenant = await startTestTenant({
+    data: options.data ?? structuredClone(demo.data),
+    routes: allRoutes,
+    faults: policy,
+  });
   const testStore = await createTestStore();
   cleanups.push(async () => {
     await tenant.stop();
@@ -108,7 +112,10 @@ async function start(options: { data?: TenantData } = {}): Promise<Harness> {
   const logger = createLogger({ level: 'debug', destination: logs });
   const clock = new FixedClock(new Date(seededAt.getTime() + MINUTE).toISOString());
   const connection = registrarConnection(tenant);
-  const source = new GraphCredentialSource({ graph: new GraphCaller({ connection, baseDelayMs: 20, maxDelayMs: 200, stepTimeoutMs: 20_000 }), logger });
+  const source = new GraphCredentialSource({
+    graph: new GraphCaller({ connection, baseDelayMs: 20, maxDelayMs: 200, stepTimeoutMs: 20_000 }),
+    logger,
+  });
   const announced: ExpiringCredential[][] = [];
   let processes = 0;
   return {
@@ -173,7 +180,10 @@ describe('announcing each (credential, threshold) once', () => {
     const ledger = await h.ledger();
     expect(ledger.size).toBe(1 + 2 + 4 + 5 + 5 + 6 + 6);
     expect([...ledger.values()].every((row) => row.state === 'posted' && row.scanId === first.scanId)).toBe(true);
-    expect(ledger.get(ledgerRow(OLD, keyIdOf(h.tenant, OLD, 'secret'), 60))).toMatchObject({ threshold: 60, applicationObjectId: OLD });
+    expect(ledger.get(ledgerRow(OLD, keyIdOf(h.tenant, OLD, 'secret'), 60))).toMatchObject({
+      threshold: 60,
+      applicationObjectId: OLD,
+    });
 
     const second = await h.service().scan();
     expect(second.ran).toBe(true);
@@ -212,7 +222,12 @@ describe('announcing each (credential, threshold) once', () => {
 
     // Payroll's certificate went from 30 days to 6 (past 14 and 7); Expense Bot's secret from 7 days to expired
     // (past 1 and 0); Legacy CRM's two from 1 day to expired.
-    expect(labels(later.announced)).toEqual(['Expense Bot/secret@0', 'Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0', 'Payroll Sync/certificate@7']);
+    expect(labels(later.announced)).toEqual([
+      'Expense Bot/secret@0',
+      'Legacy CRM Connector/certificate@0',
+      'Legacy CRM Connector/secret@0',
+      'Payroll Sync/certificate@7',
+    ]);
     const ledger = await h.ledger();
     const payroll = keyIdOf(h.tenant, PAYROLL, 'certificate');
     expect(ledger.get(ledgerRow(PAYROLL, payroll, 14))).toMatchObject({ state: 'posted', scanId: later.scanId });
@@ -228,7 +243,14 @@ describe('announcing each (credential, threshold) once', () => {
     await h.service().scan();
     const expense = h.tenant.state().data.applications[EXPENSE]!;
     expense.data.passwordCredentials = [
-      { customKeyIdentifier: null, displayName: 'Expense Bot 2027', endDateTime: new Date(seededAt.getTime() + 365 * DAY).toISOString(), hint: 'nEw', keyId: newObjectId(), secretText: null },
+      {
+        customKeyIdentifier: null,
+        displayName: 'Expense Bot 2027',
+        endDateTime: new Date(seededAt.getTime() + 365 * DAY).toISOString(),
+        hint: 'nEw',
+        keyId: newObjectId(),
+        secretText: null,
+      },
     ];
     h.clock.advance(8 * DAY);
     const later = await h.service().scan();
@@ -259,20 +281,33 @@ describe('when things go wrong', () => {
 
   test('a claim left by a failed announcement, then a more urgent threshold crossed: announced once, at the more urgent; the old claim ends posted', async () => {
     const h = await start();
-    await expect(h.service({ announce: () => Promise.reject(new Error('Teams is down')) }).scan()).rejects.toThrow('Teams is down');
+    await expect(h.service({ announce: () => Promise.reject(new Error('Teams is down')) }).scan()).rejects.toThrow(
+      'Teams is down',
+    );
     h.clock.advance(1.5 * DAY);
     const later = await h.service().scan();
 
-    expect(labels(later.announced)).toEqual(firstScan.map((l) => l.replace(/^(Legacy CRM Connector\/\w+)@1$/, '$1@0')).sort());
+    expect(labels(later.announced)).toEqual(
+      firstScan.map((l) => l.replace(/^(Legacy CRM Connector\/\w+)@1$/, '$1@0')).sort(),
+    );
     const ledger = await h.ledger();
-    expect(ledger.get(ledgerRow(LEGACY, keyIdOf(h.tenant, LEGACY, 'secret'), 1))).toMatchObject({ state: 'posted', scanId: later.scanId });
+    expect(ledger.get(ledgerRow(LEGACY, keyIdOf(h.tenant, LEGACY, 'secret'), 1))).toMatchObject({
+      state: 'posted',
+      scanId: later.scanId,
+    });
     expect(ledger.size).toBe(1 + 2 + 4 + 6 + 6 + 6 + 6);
     expect([...ledger.values()].every((row) => row.state === 'posted')).toBe(true);
   });
 
   test('a scan that outlasts its lease renews it, so that nobody takes over in the middle', async () => {
     const h = await start({ data: withFillers(2_100) });
-    const contender = createLease({ store: h.testStore.store, name: 'expiry-scan', holder: 'contender', ttlMs: 10 * MINUTE, clock: h.clock });
+    const contender = createLease({
+      store: h.testStore.store,
+      name: 'expiry-scan',
+      holder: 'contender',
+      ttlMs: 10 * MINUTE,
+      clock: h.clock,
+    });
     const refused: boolean[] = [];
     const slowSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
@@ -305,13 +340,23 @@ describe('when things go wrong', () => {
           number += 1;
           if (number === 2) {
             h.clock.advance(11 * MINUTE);
-            expect(await createLease({ store: h.testStore.store, name: 'expiry-scan', holder: 'other', ttlMs: 10 * MINUTE, clock: h.clock }).acquire()).toBe(true);
+            expect(
+              await createLease({
+                store: h.testStore.store,
+                name: 'expiry-scan',
+                holder: 'other',
+                ttlMs: 10 * MINUTE,
+                clock: h.clock,
+              }).acquire(),
+            ).toBe(true);
           }
           yield page;
         }
       },
     };
-    await expect(h.service({ source: stalledSource, leaseMs: 10 * MINUTE }).scan()).rejects.toMatchObject({ code: 'conflict' });
+    await expect(h.service({ source: stalledSource, leaseMs: 10 * MINUTE }).scan()).rejects.toMatchObject({
+      code: 'conflict',
+    });
     expect(h.announced).toHaveLength(0);
 
     const other = await h.service({ holder: 'other' }).scan();
@@ -385,7 +430,9 @@ describe('when things go wrong', () => {
     cleanups.push(cleanup);
     const clock = new FixedClock();
     for (let round = 0; round < 5; round += 1) {
-      const leases = Array.from({ length: 4 }, (_, i) => createLease({ store, name: `job-${round}`, holder: `process-${i}`, ttlMs: MINUTE, clock }));
+      const leases = Array.from({ length: 4 }, (_, i) =>
+        createLease({ store, name: `job-${round}`, holder: `process-${i}`, ttlMs: MINUTE, clock }),
+      );
       const won = await Promise.all(leases.map((l) => l.acquire()));
       expect(won.filter(Boolean)).toHaveLength(1);
       expect(leases.filter((l) => l.held())).toHaveLength(1);
@@ -439,7 +486,16 @@ function withFillers(count: number, dueInDays: (i: number) => number | undefined
         appId: newObjectId(),
         displayName: `filler-${i}`,
         tags: [],
-        passwordCredentials: [{ customKeyIdentifier: null, displayName: 'ci', endDateTime: new Date(seededAt.getTime() + days * DAY).toISOString(), hint: 'fil', keyId, secretText: null }],
+        passwordCredentials: [
+          {
+            customKeyIdentifier: null,
+            displayName: 'ci',
+            endDateTime: new Date(seededAt.getTime() + days * DAY).toISOString(),
+            hint: 'fil',
+            keyId,
+            secretText: null,
+          },
+        ],
         keyCredentials: [],
       },
       visibleFrom: 0,
@@ -453,4 +509,3 @@ function withFillers(count: number, dueInDays: (i: number) => number | undefined
   }
   return data;
 }
-

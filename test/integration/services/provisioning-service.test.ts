@@ -57,7 +57,11 @@ async function auditOf(h: Harness, requestId: string) {
 }
 
 /** The request as provisioned must name exactly the objects the tenant holds for it, and no more. */
-function expectExactlyOneOfEverything(h: Harness, request: AppRequest, extra: { certificate?: string; directoryRole?: boolean } = {}): void {
+function expectExactlyOneOfEverything(
+  h: Harness,
+  request: AppRequest,
+  extra: { certificate?: string; directoryRole?: boolean } = {},
+): void {
   const found = inventory(h.tenant, request.id);
   expect(found).toMatchObject({
     applications: 1,
@@ -66,7 +70,9 @@ function expectExactlyOneOfEverything(h: Harness, request: AppRequest, extra: { 
     servicePrincipalOwners: typicalOwners,
     appRoleIds: typicalRoleIds,
     grants: [expect.objectContaining(typicalGrants[0])],
-    roleAssignments: extra.directoryRole ? [expect.objectContaining({ roleDefinitionId: USER_ADMINISTRATOR, directoryScopeId: '/' })] : [],
+    roleAssignments: extra.directoryRole
+      ? [expect.objectContaining({ roleDefinitionId: USER_ADMINISTRATOR, directoryScopeId: '/' })]
+      : [],
     keyCredentials: extra.certificate ? [extra.certificate] : [],
     passwordCredentials: 0,
   });
@@ -79,12 +85,15 @@ function expectExactlyOneOfEverything(h: Harness, request: AppRequest, extra: { 
   if (extra.certificate) expect(done.certificate?.thumbprint).toBe(extra.certificate);
 }
 
-const thumbprintOf = (request: AppRequest) => (request.form.credential.kind === 'certificate' ? request.form.credential.certificate.thumbprint : undefined);
+const thumbprintOf = (request: AppRequest) =>
+  request.form.credential.kind === 'certificate' ? request.form.credential.certificate.thumbprint : undefined;
 
 describe('provisioning an approved request', () => {
   test('when an approved request is started, then it ends provisioned with every step checkpointed, audited and announced in order', async () => {
     const changes: Array<{ status: string; done: ProvisioningStep[] }> = [];
-    const service = shared.service({ onChange: (r) => void changes.push({ status: r.status, done: stepsFor(r).filter((s) => r.provisioning[s]) }) });
+    const service = shared.service({
+      onChange: (r) => void changes.push({ status: r.status, done: stepsFor(r).filter((s) => r.provisioning[s]) }),
+    });
     const request = await shared.approved();
 
     service.start(request.id);
@@ -97,7 +106,16 @@ describe('provisioning an approved request', () => {
     expectExactlyOneOfEverything(shared, saved);
     expect(saved.provisioning.owners?.ownerIds).toEqual([saved.requester.aadObjectId, extraOwnerId]);
     const audit = await auditOf(shared, request.id);
-    expect(audit.map((a) => a.event)).toEqual(['submit', 'approve', 'startProvisioning', 'completeStep', 'completeStep', 'completeStep', 'completeStep', 'succeed']);
+    expect(audit.map((a) => a.event)).toEqual([
+      'submit',
+      'approve',
+      'startProvisioning',
+      'completeStep',
+      'completeStep',
+      'completeStep',
+      'completeStep',
+      'succeed',
+    ]);
     expect(audit.slice(2).every((a) => a.by.aadObjectId === 'registrar')).toBe(true);
     expect(audit[3]!.detail).toBe(`application done (appId ${saved.provisioning.application!.appId})`);
     expect(audit[5]!.objectIds).toEqual([saved.provisioning.servicePrincipal!.servicePrincipalId]);
@@ -123,7 +141,14 @@ describe('provisioning an approved request', () => {
 
     const saved = await stored(shared, request.id);
     expect(saved.status).toBe('provisioned');
-    expect(stepsFor(saved)).toEqual(['application', 'owners', 'servicePrincipal', 'consent', 'directoryRole', 'certificate']);
+    expect(stepsFor(saved)).toEqual([
+      'application',
+      'owners',
+      'servicePrincipal',
+      'consent',
+      'directoryRole',
+      'certificate',
+    ]);
     expectExactlyOneOfEverything(shared, saved, { certificate: thumbprintOf(saved), directoryRole: true });
   });
 
@@ -141,7 +166,10 @@ describe('provisioning an approved request', () => {
     const total = shared.tenant.counters.total();
     // The numbers the README can quote: 3 application permissions, 2 delegated, one extra owner, a secret (made at reveal).
     mkdirSync(join(__dirname, '../../../test-results'), { recursive: true });
-    writeFileSync(join(__dirname, '../../../test-results/provisioning-calls.json'), `${JSON.stringify({ calls, total }, null, 2)}\n`);
+    writeFileSync(
+      join(__dirname, '../../../test-results/provisioning-calls.json'),
+      `${JSON.stringify({ calls, total }, null, 2)}\n`,
+    );
     console.log(`Graph calls of one typical provisioning (${total}):\n${JSON.stringify(calls, null, 2)}`);
     expect(calls).toEqual({
       'GET /applications': 1,
@@ -181,7 +209,7 @@ describe('provisioning an approved request', () => {
 });
 
 describe('failure and retry', () => {
-  test('when Registrar lacks a permission, then the request fails with a message naming it; a non-approver cannot retry; after the grant an approver\'s retry finishes it', async () => {
+  test("when Registrar lacks a permission, then the request fails with a message naming it; a non-approver cannot retry; after the grant an approver's retry finishes it", async () => {
     const h = await isolated({ data: tenantData({ directoryReadAll: false }) });
     const changes: string[] = [];
     const service = h.service({ onChange: (r) => void changes.push(r.status) });
@@ -198,7 +226,11 @@ describe('failure and retry', () => {
     expect(failed.provisioning.lastError?.message).toContain('Directory.Read.All');
     expect(failed.provisioning.lastError?.message).toContain('owners step');
     expect(changes).toEqual(['provisioning', 'provisioning', 'failed']);
-    expect(h.logs.find('provisioning step failed')[0]).toMatchObject({ requestId: request.id, step: 'owners', code: 'not-authorized' });
+    expect(h.logs.find('provisioning step failed')[0]).toMatchObject({
+      requestId: request.id,
+      step: 'owners',
+      code: 'not-authorized',
+    });
 
     const refused = await service.retry(outsider, request.id).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(NotAuthorized);
@@ -218,7 +250,14 @@ describe('failure and retry', () => {
     expect(saved.provisioning.attempts).toBe(2);
     expectExactlyOneOfEverything(h, saved);
     const audit = await auditOf(h, request.id);
-    expect(audit.filter((a) => a.event === 'retry')).toEqual([expect.objectContaining({ by: { aadObjectId: approver.aadObjectId, name: approver.name }, conversationId: 'conversation-1', from: 'failed', to: 'provisioning' })]);
+    expect(audit.filter((a) => a.event === 'retry')).toEqual([
+      expect.objectContaining({
+        by: { aadObjectId: approver.aadObjectId, name: approver.name },
+        conversationId: 'conversation-1',
+        from: 'failed',
+        to: 'provisioning',
+      }),
+    ]);
     expect(changes.slice(3)).toEqual(['provisioning', 'provisioning', 'provisioning', 'provisioning', 'provisioned']);
   });
 
@@ -260,9 +299,13 @@ describe('failure and retry', () => {
 
     const failed = await stored(h, request.id);
     expect(failed.status).toBe('failed');
-    expect(failed.provisioning.lastError?.message).toMatch(/^Registrar hit an unexpected error: Cannot read properties of undefined \(reading "id"\) \(in the admin consent step\)/);
+    expect(failed.provisioning.lastError?.message).toMatch(
+      /^Registrar hit an unexpected error: Cannot read properties of undefined \(reading "id"\) \(in the admin consent step\)/,
+    );
     expect(inventory(h.tenant, request.id).appRoleIds).toEqual(typicalRoleIds);
-    expect(h.logs.find('provisioning step hit an unexpected error').filter((e) => e.requestId === request.id)[0]).toMatchObject({ step: 'consent', level: 50 });
+    expect(
+      h.logs.find('provisioning step hit an unexpected error').filter((e) => e.requestId === request.id)[0],
+    ).toMatchObject({ step: 'consent', level: 50 });
 
     gateRetry = true;
     const first = await service.retry(approver, request.id);
@@ -290,7 +333,9 @@ describe('failure and retry', () => {
     await service.idle();
 
     expect((await stored(shared, request.id)).status).toBe('provisioned');
-    expect(shared.logs.find('provisioning change listener failed').filter((e) => e.requestId === request.id)).toHaveLength(6);
+    expect(
+      shared.logs.find('provisioning change listener failed').filter((e) => e.requestId === request.id),
+    ).toHaveLength(6);
   });
 });
 
@@ -322,7 +367,13 @@ describe('more than one runner', () => {
     expect(saved.status).toBe('provisioned');
     expectExactlyOneOfEverything(shared, saved, { certificate: thumbprintOf(saved), directoryRole: true });
     const audit = await auditOf(shared, request.id);
-    expect(audit.map((a) => a.event)).toEqual(['submit', 'approve', 'startProvisioning', ...stepsFor(saved).map(() => 'completeStep'), 'succeed']);
+    expect(audit.map((a) => a.event)).toEqual([
+      'submit',
+      'approve',
+      'startProvisioning',
+      ...stepsFor(saved).map(() => 'completeStep'),
+      'succeed',
+    ]);
     expect(saved.provisioning.attempts).toBe(1);
   });
 });
@@ -338,39 +389,42 @@ describe('stopping and resuming', () => {
     'addCertificate',
   ];
 
-  test.each(landed)('when the process stops right after %s landed in Graph but before its checkpoint, then a new process resumes it and nothing is duplicated', async (method) => {
-    const h = shared;
-    const reached = deferred();
-    const die = deferred();
-    const dying = interceptedProvisioner(h.provisioner(), async (m, phase) => {
-      if (m !== method || phase !== 'after') return;
-      reached.resolve();
-      await die.promise;
-      throw new Error('the process died');
-    });
-    const first = h.service({ provisioner: dying });
-    const request = await h.approved(typicalForm({ certificate: true, directoryRole: true }));
+  test.each(landed)(
+    'when the process stops right after %s landed in Graph but before its checkpoint, then a new process resumes it and nothing is duplicated',
+    async (method) => {
+      const h = shared;
+      const reached = deferred();
+      const die = deferred();
+      const dying = interceptedProvisioner(h.provisioner(), async (m, phase) => {
+        if (m !== method || phase !== 'after') return;
+        reached.resolve();
+        await die.promise;
+        throw new Error('the process died');
+      });
+      const first = h.service({ provisioner: dying });
+      const request = await h.approved(typicalForm({ certificate: true, directoryRole: true }));
 
-    first.start(request.id);
-    await reached.promise;
-    const stopped = first.stop();
-    die.resolve();
-    await stopped;
+      first.start(request.id);
+      await reached.promise;
+      const stopped = first.stop();
+      die.resolve();
+      await stopped;
 
-    const paused = await stored(h, request.id);
-    expect(paused.status).toBe('provisioning');
-    expect(paused.provisioning.lastError).toBeUndefined();
-    const second = h.service({ provisioner: h.provisioner() });
-    const resumed = await second.resumeUnfinished();
-    await second.idle();
+      const paused = await stored(h, request.id);
+      expect(paused.status).toBe('provisioning');
+      expect(paused.provisioning.lastError).toBeUndefined();
+      const second = h.service({ provisioner: h.provisioner() });
+      const resumed = await second.resumeUnfinished();
+      await second.idle();
 
-    expect(resumed).toContain(request.id);
-    const saved = await stored(h, request.id);
-    expect(saved.status).toBe('provisioned');
-    expect(saved.provisioning.attempts).toBe(1);
-    expectExactlyOneOfEverything(h, saved, { certificate: thumbprintOf(saved), directoryRole: true });
-    expect((await auditOf(h, request.id)).filter((a) => a.event === 'completeStep')).toHaveLength(6);
-  });
+      expect(resumed).toContain(request.id);
+      const saved = await stored(h, request.id);
+      expect(saved.status).toBe('provisioned');
+      expect(saved.provisioning.attempts).toBe(1);
+      expectExactlyOneOfEverything(h, saved, { certificate: thumbprintOf(saved), directoryRole: true });
+      expect((await auditOf(h, request.id)).filter((a) => a.event === 'completeStep')).toHaveLength(6);
+    },
+  );
 
   test('when a new process resumes just after the application checkpoint while Entra ID still replicates it, then the owners step waits instead of failing', async () => {
     const h = await isolated();

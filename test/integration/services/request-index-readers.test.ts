@@ -39,8 +39,14 @@ describe('what the readers read', () => {
   /** Rows of the Requests table each reader reads, in a store with `decided` decided requests beside the same open ones. */
   async function rowsRead(decided: number, decidedBy: readonly string[] = others): Promise<Record<string, number>> {
     const counting = countingStore(await newStore());
-    const { requests, delivery, provisioning, revealTtlMinutes } = readers(counting.store, { approverId: approver, now });
-    await seed(counting.store, [...decidedRequests(decided, { people: decidedBy, firstId: 100_000, now }), ...openRequests({ person, others, firstId: 1, now, revealTtlMinutes })]);
+    const { requests, delivery, provisioning, revealTtlMinutes } = readers(counting.store, {
+      approverId: approver,
+      now,
+    });
+    await seed(counting.store, [
+      ...decidedRequests(decided, { people: decidedBy, firstId: 100_000, now }),
+      ...openRequests({ person, others, firstId: 1, now, revealTtlMinutes }),
+    ]);
     const actor = (aadObjectId: string): Actor => ({ id: `29:${aadObjectId}`, name: 'x', aadObjectId });
     const read = async (run: () => Promise<unknown>) => {
       counting.reset();
@@ -56,7 +62,11 @@ describe('what the readers read', () => {
     const notifier = createCardService({
       store: counting.store,
       notifier: messenger,
-      channels: createChannelService({ store: counting.store, operators: createOperatorPolicy({ ids: [] }, undefined), clock }),
+      channels: createChannelService({
+        store: counting.store,
+        operators: createOperatorPolicy({ ids: [] }, undefined),
+        clock,
+      }),
       approvers: createApproverPolicy({ ids: [approver] }, undefined),
       clock,
       logger: createLogger({ level: 'silent' }),

@@ -4,7 +4,14 @@
  */
 import { countingStore, requestIdFor, sampleRequest, seed } from '../../../bench/request-index';
 import { ConflictError } from '../../../src/domain/errors';
-import { registrarActor, transition, type AppRequest, type AuditEvent, type RequestEvent, type TransitionActor } from '../../../src/domain/request';
+import {
+  registrarActor,
+  transition,
+  type AppRequest,
+  type AuditEvent,
+  type RequestEvent,
+  type TransitionActor,
+} from '../../../src/domain/request';
 import type { Store } from '../../../src/services/ports';
 import {
   REQUEST_PARTITION,
@@ -39,24 +46,39 @@ async function newStore(): Promise<Store> {
   return testStore.store;
 }
 
-const submitAudit = (request: AppRequest): AuditEvent => ({ at: request.createdAt, by: request.requester, event: 'submit', from: null, to: 'submitted', detail: 'submitted' });
+const submitAudit = (request: AppRequest): AuditEvent => ({
+  at: request.createdAt,
+  by: request.requester,
+  event: 'submit',
+  from: null,
+  to: 'submitted',
+  detail: 'submitted',
+});
 
 /** Every index row in the store (the backfill marker aside), sorted. */
 async function indexRows(store: Store): Promise<string[]> {
   const rows: string[] = [];
-  for await (const { row, value } of store.requests.index.list(REQUEST_PARTITION)) if ('requestId' in value) rows.push(row);
+  for await (const { row, value } of store.requests.index.list(REQUEST_PARTITION))
+    if ('requestId' in value) rows.push(row);
   return rows.sort();
 }
 
 /** Makes `event` on the stored request at `at`. */
-async function move(store: Store, id: string, event: RequestEvent, actor: TransitionActor, at: Date): Promise<AppRequest> {
+async function move(
+  store: Store,
+  id: string,
+  event: RequestEvent,
+  actor: TransitionActor,
+  at: Date,
+): Promise<AppRequest> {
   const moved = await moveRequest(store, id, event, actor, () => at);
   if (!moved.changed) throw new Error(`${event.type} did not change request ${id}`);
   return moved.request;
 }
 
 /** The ix.by row: newest first, as 9999999999999 minus the creation time in ms. */
-const byRow = (person: string, request: AppRequest) => `ix.by.${person}.${9_999_999_999_999 - Date.parse(request.createdAt)}.${request.id}`;
+const byRow = (person: string, request: AppRequest) =>
+  `ix.by.${person}.${9_999_999_999_999 - Date.parse(request.createdAt)}.${request.id}`;
 const later = (minutes: number) => new Date(submittedAt.getTime() + minutes * 60_000);
 const ids = (requests: ReadonlyArray<{ value: AppRequest }>) => requests.map((s) => s.value.id);
 
@@ -76,26 +98,71 @@ describe('the index rows follow the request', () => {
     expect(await openRequestCount(store, rita)).toBe(1);
 
     await move(store, id, { type: 'approve' }, alice, later(1));
-    expect(await indexRows(store)).toEqual([`ix.by.${rita}.8227557999999.${id}`, `ix.state.approved.2026-03-02T09:01:00.000Z.${id}`]);
+    expect(await indexRows(store)).toEqual([
+      `ix.by.${rita}.8227557999999.${id}`,
+      `ix.state.approved.2026-03-02T09:01:00.000Z.${id}`,
+    ]);
     expect(await openRequestCount(store, rita)).toBe(0);
 
     await move(store, id, { type: 'startProvisioning' }, registrarActor, later(2));
-    expect(await indexRows(store)).toEqual([`ix.by.${rita}.8227557999999.${id}`, `ix.state.provisioning.2026-03-02T09:02:00.000Z.${id}`]);
+    expect(await indexRows(store)).toEqual([
+      `ix.by.${rita}.8227557999999.${id}`,
+      `ix.state.provisioning.2026-03-02T09:02:00.000Z.${id}`,
+    ]);
 
-    await move(store, id, { type: 'completeStep', result: { step: 'application', applicationObjectId: 'app-object', appId: 'app-id' } }, registrarActor, later(3));
-    await move(store, id, { type: 'completeStep', result: { step: 'owners', ownerIds: [rita] } }, registrarActor, later(4));
-    await move(store, id, { type: 'completeStep', result: { step: 'servicePrincipal', servicePrincipalId: 'sp' } }, registrarActor, later(5));
-    await move(store, id, { type: 'completeStep', result: { step: 'consent', appRoleAssignmentIds: [], oauth2PermissionGrantIds: [] } }, registrarActor, later(6));
-    expect(await indexRows(store)).toEqual([`ix.by.${rita}.8227557999999.${id}`, `ix.state.provisioning.2026-03-02T09:06:00.000Z.${id}`]);
+    await move(
+      store,
+      id,
+      { type: 'completeStep', result: { step: 'application', applicationObjectId: 'app-object', appId: 'app-id' } },
+      registrarActor,
+      later(3),
+    );
+    await move(
+      store,
+      id,
+      { type: 'completeStep', result: { step: 'owners', ownerIds: [rita] } },
+      registrarActor,
+      later(4),
+    );
+    await move(
+      store,
+      id,
+      { type: 'completeStep', result: { step: 'servicePrincipal', servicePrincipalId: 'sp' } },
+      registrarActor,
+      later(5),
+    );
+    await move(
+      store,
+      id,
+      { type: 'completeStep', result: { step: 'consent', appRoleAssignmentIds: [], oauth2PermissionGrantIds: [] } },
+      registrarActor,
+      later(6),
+    );
+    expect(await indexRows(store)).toEqual([
+      `ix.by.${rita}.8227557999999.${id}`,
+      `ix.state.provisioning.2026-03-02T09:06:00.000Z.${id}`,
+    ]);
     expect(ids(await requestsInState(store, 'provisioning'))).toEqual([id]);
 
     await move(store, id, { type: 'succeed' }, registrarActor, later(7));
-    expect(await indexRows(store)).toEqual([`ix.by.${rita}.8227557999999.${id}`, `ix.state.provisioned.2026-03-02T09:07:00.000Z.${id}`]);
+    expect(await indexRows(store)).toEqual([
+      `ix.by.${rita}.8227557999999.${id}`,
+      `ix.state.provisioned.2026-03-02T09:07:00.000Z.${id}`,
+    ]);
     expect(ids(await requestsInState(store, 'provisioned'))).toEqual([id]);
 
-    const delivery = { kind: 'secret', keyId: 'key-1', hint: 'abc', endDateTime: '2026-09-01T00:00:00.000Z', revealedAt: later(8).toISOString() } as const;
+    const delivery = {
+      kind: 'secret',
+      keyId: 'key-1',
+      hint: 'abc',
+      endDateTime: '2026-09-01T00:00:00.000Z',
+      revealedAt: later(8).toISOString(),
+    } as const;
     await move(store, id, { type: 'deliver', delivery }, ritaActor, later(8));
-    expect(await indexRows(store)).toEqual([`ix.by.${rita}.8227557999999.${id}`, `ix.revealed.2026-03-02T09:08:00.000Z.${id}`]);
+    expect(await indexRows(store)).toEqual([
+      `ix.by.${rita}.8227557999999.${id}`,
+      `ix.revealed.2026-03-02T09:08:00.000Z.${id}`,
+    ]);
     expect(ids(await revealedBy(store, later(8)))).toEqual([id]);
     expect(ids(await revealedBy(store, later(7)))).toEqual([]);
 
@@ -107,8 +174,11 @@ describe('the index rows follow the request', () => {
 
   test('when requests are rejected, cancelled or expire, then only their ix.by row is left, and an annotation that changes no state keeps the rows', async () => {
     const store = await newStore();
-    const [rejected, cancelled, expired, waiting] = [1, 2, 3, 4].map((n) => sampleRequest(requestIdFor(n), rita, later(n)));
-    for (const request of [rejected!, cancelled!, expired!, waiting!]) await createRecord(store, request, submitAudit(request));
+    const [rejected, cancelled, expired, waiting] = [1, 2, 3, 4].map((n) =>
+      sampleRequest(requestIdFor(n), rita, later(n)),
+    );
+    for (const request of [rejected!, cancelled!, expired!, waiting!])
+      await createRecord(store, request, submitAudit(request));
 
     await move(store, rejected!.id, { type: 'reject', reason: 'Not needed.' }, alice, later(10));
     await move(store, cancelled!.id, { type: 'cancel' }, ritaActor, later(10));
@@ -116,7 +186,8 @@ describe('the index rows follow the request', () => {
     await annotateRequest(store, waiting!.id, () => ({ statusCard: { conversationId: 'a:rita', activityId: '1' } }));
 
     const rows = await indexRows(store);
-    for (const request of [rejected!, cancelled!, expired!]) expect(rows.filter((r) => r.endsWith(request.id))).toEqual([byRow(rita, request)]);
+    for (const request of [rejected!, cancelled!, expired!])
+      expect(rows.filter((r) => r.endsWith(request.id))).toEqual([byRow(rita, request)]);
     expect(rows.filter((r) => r.endsWith(waiting!.id))).toEqual(indexRowsOf(waiting!).sort());
     expect(ids(await requestsInState(store, 'submitted'))).toEqual([waiting!.id]);
     expect(await openRequestCount(store, rita)).toBe(1);
@@ -127,7 +198,11 @@ describe('the index rows follow the request', () => {
     const requests = [1, 2, 3, 4].map((n) => sampleRequest(requestIdFor(n), n === 3 ? omar : rita, later(n)));
     await seed(store, requests);
 
-    expect(ids(await requestsOf(store, rita, { limit: 10 }))).toEqual([requestIdFor(4), requestIdFor(2), requestIdFor(1)]);
+    expect(ids(await requestsOf(store, rita, { limit: 10 }))).toEqual([
+      requestIdFor(4),
+      requestIdFor(2),
+      requestIdFor(1),
+    ]);
     expect(ids(await requestsOf(store, rita.toUpperCase(), { limit: 2 }))).toEqual([requestIdFor(4), requestIdFor(2)]);
     expect(ids(await requestsOf(store, omar, { limit: 10 }))).toEqual([requestIdFor(3)]);
   });
@@ -138,8 +213,13 @@ describe('the index rows follow the request', () => {
     await seed(store, requests);
     const secondExpiry = new Date(Date.parse(requests[2]!.expiresAt));
 
-    expect(ids(await requestsInState(store, 'submitted', { dueBy: secondExpiry }))).toEqual([requestIdFor(1), requestIdFor(2)]);
-    expect(ids(await requestsInState(store, 'submitted', { dueBy: new Date(secondExpiry.getTime() - 1) }))).toEqual([requestIdFor(1)]);
+    expect(ids(await requestsInState(store, 'submitted', { dueBy: secondExpiry }))).toEqual([
+      requestIdFor(1),
+      requestIdFor(2),
+    ]);
+    expect(ids(await requestsInState(store, 'submitted', { dueBy: new Date(secondExpiry.getTime() - 1) }))).toEqual([
+      requestIdFor(1),
+    ]);
     expect(ids(await requestsInState(store, 'submitted'))).toEqual([requestIdFor(1), requestIdFor(2), requestIdFor(3)]);
   });
 });
@@ -190,7 +270,10 @@ describe('records saved before the index', () => {
     const old = [
       sampleRequest(requestIdFor(1), rita, submittedAt),
       sampleRequest(requestIdFor(2), rita, later(1), { status: 'provisioned', provisionedAt: later(20).toISOString() }),
-      sampleRequest(requestIdFor(3), omar, later(2), { status: 'delivered', delivery: { kind: 'secret', keyId: 'k', hint: 'abc', endDateTime: '2026-09-01T00:00:00.000Z', revealedAt } }),
+      sampleRequest(requestIdFor(3), omar, later(2), {
+        status: 'delivered',
+        delivery: { kind: 'secret', keyId: 'k', hint: 'abc', endDateTime: '2026-09-01T00:00:00.000Z', revealedAt },
+      }),
       sampleRequest(requestIdFor(4), omar, later(3), { status: 'rejected' }),
     ];
     await legacy(store, old);
@@ -219,7 +302,10 @@ describe('records saved before the index', () => {
 
     await move(store, request.id, { type: 'approve' }, alice, later(1));
 
-    expect(await indexRows(store)).toEqual([`ix.by.${rita}.8227557999999.${request.id}`, `ix.state.approved.2026-03-02T09:01:00.000Z.${request.id}`]);
+    expect(await indexRows(store)).toEqual([
+      `ix.by.${rita}.8227557999999.${request.id}`,
+      `ix.state.approved.2026-03-02T09:01:00.000Z.${request.id}`,
+    ]);
     const outcome = await ensureRequestIndex(store);
     expect(outcome.indexed).toBe(0);
     expect(await indexRows(store)).toHaveLength(2);

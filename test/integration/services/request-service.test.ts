@@ -25,7 +25,11 @@ const operatorId = 'cccccccc-0000-4000-8000-000000000001';
 const outsiderId = 'dddddddd-0000-4000-8000-000000000001';
 const requesterGroup = 'eeeeeeee-0000-4000-8000-000000000001';
 
-const person = (aadObjectId: string, name = aadObjectId.slice(0, 8)): Actor => ({ id: `29:${name}`, name, aadObjectId });
+const person = (aadObjectId: string, name = aadObjectId.slice(0, 8)): Actor => ({
+  id: `29:${name}`,
+  name,
+  aadObjectId,
+});
 const requester = person(requesterId, 'Rita');
 const otherRequester = person(otherRequesterId, 'Omar');
 const alice = person(approverA, 'Alice');
@@ -86,7 +90,14 @@ async function setup(options: { policy?: Partial<Config['policy']>; directory?: 
 }
 
 function form(fields: Record<string, string> = {}): Record<string, string> {
-  return { name: 'Orders sync', purpose: 'Reads the signed-in user to sync orders.', platform: 'none', permissions: userRead, credential: 'secret', ...fields };
+  return {
+    name: 'Orders sync',
+    purpose: 'Reads the signed-in user to sync orders.',
+    platform: 'none',
+    permissions: userRead,
+    credential: 'secret',
+    ...fields,
+  };
 }
 
 async function submitted(s: Setup, fields: Record<string, string> = {}, by: Actor = requester) {
@@ -124,7 +135,12 @@ describe('submitting', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     const { request } = result;
-    expect(request).toMatchObject({ status: 'submitted', requester: { aadObjectId: requesterId, name: 'Rita' }, approvalsRequired: 1, approvals: [] });
+    expect(request).toMatchObject({
+      status: 'submitted',
+      requester: { aadObjectId: requesterId, name: 'Rita' },
+      approvalsRequired: 1,
+      approvals: [],
+    });
     expect(request.risk.level).toBe('low');
     expect(request.expiresAt).toBe(new Date(s.clock.now().getTime() + 7 * dayMs).toISOString());
     expect((await loadRequest(s.store, request.id)).value.status).toBe('submitted');
@@ -134,7 +150,10 @@ describe('submitting', () => {
 
   test('when the form is invalid, then the errors and values come back and nothing is stored or resolved', async () => {
     const s = await setup();
-    const result = await s.service.submit(requester, form({ name: '', otherPermissions: `${ordersApi.resourceAppId} Orders.Read delegated` }));
+    const result = await s.service.submit(
+      requester,
+      form({ name: '', otherPermissions: `${ordersApi.resourceAppId} Orders.Read delegated` }),
+    );
 
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -146,13 +165,21 @@ describe('submitting', () => {
 
   test('when another API permission is unknown, then it is a field error and nothing is stored; a known one is resolved into the request', async () => {
     const s = await setup();
-    const bad = await s.service.submit(requester, form({ otherPermissions: `${ordersApi.resourceAppId} Orders.Delete delegated` }));
+    const bad = await s.service.submit(
+      requester,
+      form({ otherPermissions: `${ordersApi.resourceAppId} Orders.Delete delegated` }),
+    );
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.errors.otherPermissions).toContain('Orders.Delete');
     expect(await requestCount(s.store)).toBe(0);
 
-    const good = await submitted(s, { otherPermissions: `${ordersApi.resourceAppId} Orders.ReadWrite.All application` });
-    expect(good.permissions.map((p) => `${p.resourceDisplayName}:${p.value}`)).toEqual(['Microsoft Graph:User.Read', 'Contoso Orders API:Orders.ReadWrite.All']);
+    const good = await submitted(s, {
+      otherPermissions: `${ordersApi.resourceAppId} Orders.ReadWrite.All application`,
+    });
+    expect(good.permissions.map((p) => `${p.resourceDisplayName}:${p.value}`)).toEqual([
+      'Microsoft Graph:User.Read',
+      'Contoso Orders API:Orders.ReadWrite.All',
+    ]);
     expect(good.risk.level).toBe('high');
     expect(good.approvalsRequired).toBe(2);
   });
@@ -198,7 +225,10 @@ describe('submitting', () => {
   });
 
   test('when REQUESTER_GROUP_ID is set, then only its members may submit', async () => {
-    const s = await setup({ policy: { requesterGroupId: requesterGroup }, directory: new FakeDirectory({ [requesterGroup]: [requesterId] }) });
+    const s = await setup({
+      policy: { requesterGroupId: requesterGroup },
+      directory: new FakeDirectory({ [requesterGroup]: [requesterId] }),
+    });
 
     expect((await s.service.submit(requester, form())).ok).toBe(true);
     const err = await refusal(s.service.submit(otherRequester, form()));
@@ -274,19 +304,24 @@ describe('approving and rejecting', () => {
   test.each([
     ['low', userRead],
     ['high', mailSend],
-  ])('when two approvers approve a %s-risk request at once, then there is one consistent result and exactly one reachedApproval', async (_risk, permissions) => {
-    const s = await setup();
-    const request = await submitted(s, { permissions });
-    const results = await Promise.all([s.service.approve(alice, request.id), s.service.approve(bob, request.id)]);
+  ])(
+    'when two approvers approve a %s-risk request at once, then there is one consistent result and exactly one reachedApproval',
+    async (_risk, permissions) => {
+      const s = await setup();
+      const request = await submitted(s, { permissions });
+      const results = await Promise.all([s.service.approve(alice, request.id), s.service.approve(bob, request.id)]);
 
-    expect(results.filter((r) => r.reachedApproval)).toHaveLength(1);
-    const stored = (await loadRequest(s.store, request.id)).value;
-    expect(stored.status).toBe('approved');
-    expect(stored.approvals).toHaveLength(request.approvalsRequired);
-    const rows = await rowsOf(s.store, request.id);
-    expect(rows.map((r) => r.row)).toEqual(Array.from({ length: 1 + request.approvalsRequired }, (_, i) => auditRow(i + 1)));
-    expect(rows.filter((r) => r.to === 'approved')).toHaveLength(1);
-  });
+      expect(results.filter((r) => r.reachedApproval)).toHaveLength(1);
+      const stored = (await loadRequest(s.store, request.id)).value;
+      expect(stored.status).toBe('approved');
+      expect(stored.approvals).toHaveLength(request.approvalsRequired);
+      const rows = await rowsOf(s.store, request.id);
+      expect(rows.map((r) => r.row)).toEqual(
+        Array.from({ length: 1 + request.approvalsRequired }, (_, i) => auditRow(i + 1)),
+      );
+      expect(rows.filter((r) => r.to === 'approved')).toHaveLength(1);
+    },
+  );
 
   test('when an approver rejects with a reason, then the request is rejected with it; a second rejection is a repeat', async () => {
     const s = await setup();
@@ -294,7 +329,11 @@ describe('approving and rejecting', () => {
     const result = await s.service.reject(alice, request.id, 'Use the shared orders app instead.');
     const again = await s.service.reject(alice, request.id, 'Use the shared orders app instead.');
 
-    expect(result).toMatchObject({ changed: true, reachedApproval: false, request: { status: 'rejected', rejection: { reason: 'Use the shared orders app instead.' } } });
+    expect(result).toMatchObject({
+      changed: true,
+      reachedApproval: false,
+      request: { status: 'rejected', rejection: { reason: 'Use the shared orders app instead.' } },
+    });
     expect(again.changed).toBe(false);
     expect(await rowsOf(s.store, request.id)).toHaveLength(2);
     const late = await refusal(s.service.approve(bob, request.id));
@@ -324,7 +363,10 @@ describe('cancelling', () => {
     await s.service.approve(alice, decided.id);
 
     expect((await refusal(s.service.cancel(alice, open.id))).code).toBe('not-authorized');
-    expect(await s.service.cancel(requester, open.id)).toMatchObject({ changed: true, request: { status: 'cancelled' } });
+    expect(await s.service.cancel(requester, open.id)).toMatchObject({
+      changed: true,
+      request: { status: 'cancelled' },
+    });
     expect((await s.service.cancel(requester, open.id)).changed).toBe(false);
     expect(await refusal(s.service.cancel(requester, decided.id))).toBeInstanceOf(IllegalTransition);
     expect((await loadRequest(s.store, decided.id)).value.status).toBe('approved');
@@ -367,7 +409,9 @@ describe('reading', () => {
     await s.service.reject(bob, decided.id, 'No.');
 
     expect((await s.service.pending(alice)).map((r) => r.id)).toEqual([open.id]);
-    expect((await s.service.pending(bob)).map((r) => r.id).sort()).toEqual([open.id, approvedByAlice.id, alicesOwn.id].sort());
+    expect((await s.service.pending(bob)).map((r) => r.id).sort()).toEqual(
+      [open.id, approvedByAlice.id, alicesOwn.id].sort(),
+    );
     expect(await refusal(s.service.pending(requester))).toBeInstanceOf(NotAuthorized);
   });
 });
@@ -405,7 +449,11 @@ describe('audit consistency', () => {
 
     await s.service.approve(bob, request.id);
     const rows = await rowsOf(s.store, request.id);
-    expect(rows.map((r) => `${r.row}:${r.event}:${r.to}`)).toEqual([`${auditRow(1)}:submit:submitted`, `${auditRow(2)}:approve:submitted`, `${auditRow(3)}:approve:approved`]);
+    expect(rows.map((r) => `${r.row}:${r.event}:${r.to}`)).toEqual([
+      `${auditRow(1)}:submit:submitted`,
+      `${auditRow(2)}:approve:submitted`,
+      `${auditRow(3)}:approve:approved`,
+    ]);
   });
 
   test('when the audit row is missing after a save, then status writes it before answering', async () => {
@@ -425,7 +473,16 @@ describe('audit consistency', () => {
     await s.service.approve(alice, request.id);
     const next: RequestRecord = { ...stale.value, status: 'cancelled' };
 
-    await expect(commitTransition(s.store, stale, next, { at: 'x', by: { aadObjectId: requesterId, name: 'Rita' }, event: 'cancel', from: 'submitted', to: 'cancelled', detail: 'x' })).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      commitTransition(s.store, stale, next, {
+        at: 'x',
+        by: { aadObjectId: requesterId, name: 'Rita' },
+        event: 'cancel',
+        from: 'submitted',
+        to: 'cancelled',
+        detail: 'x',
+      }),
+    ).rejects.toBeInstanceOf(ConflictError);
     expect((await rowsOf(s.store, request.id)).map((r) => r.event)).toEqual(['submit', 'approve']);
   });
 });

@@ -13,10 +13,19 @@ import { createTestStore, type TestStore } from '../../helpers/storage';
 import { FixedClock, deterministicRandom } from '../../helpers/fakes';
 
 const owner = { id: 'owner-teams-id', name: 'Alex Wilber', aadObjectId: 'a1e5c0de-0000-4000-8000-000000000011' };
-const app = { applicationObjectId: 'a1e5c0de-0000-4000-8000-000000000103', appId: 'a1e5c0de-0000-4000-9000-000000000203', appName: 'Expense Bot' };
+const app = {
+  applicationObjectId: 'a1e5c0de-0000-4000-8000-000000000103',
+  appId: 'a1e5c0de-0000-4000-9000-000000000203',
+  appName: 'Expense Bot',
+};
 const oldKeyId = 'b1e5c0de-0000-4000-9000-000000000001';
 
-const policy = { secretMaxDays: 730, secretDefaultDays: 180, openRequestsPerUser: 10, rotationNeedsApproval: 'privileged' } as Config['policy'];
+const policy = {
+  secretMaxDays: 730,
+  secretDefaultDays: 180,
+  openRequestsPerUser: 10,
+  rotationNeedsApproval: 'privileged',
+} as Config['policy'];
 
 /** Expense Bot's secrets in "Entra ID", and a removePassword that waits until the test releases it. */
 class GatedGraph {
@@ -78,7 +87,11 @@ describe('removing or keeping the old secret of a rotation', () => {
     const { request, audit } = createRotation({
       id: '7K3M9Q2X',
       requester: { aadObjectId: owner.aadObjectId, name: owner.name },
-      target: { ...app, askedAs: 'owner', old: { kind: 'secret', keyId: oldKeyId, hint: 'Ex3', endDateTime: '2026-11-30T08:00:00Z' } },
+      target: {
+        ...app,
+        askedAs: 'owner',
+        old: { kind: 'secret', keyId: oldKeyId, hint: 'Ex3', endDateTime: '2026-11-30T08:00:00Z' },
+      },
       lifetimeDays: 180,
       risk: { level: 'low', items: [], notes: [] },
       approvalsRequired: 1,
@@ -89,7 +102,13 @@ describe('removing or keeping the old secret of a rotation', () => {
     const now = () => clock.now();
     await moveRequest(testStore.store, request.id, { type: 'startProvisioning' }, registrarActor, now);
     await moveRequest(testStore.store, request.id, { type: 'succeed' }, registrarActor, now);
-    const delivery = { kind: 'secret' as const, keyId: 'new-key', hint: 'Nw1', endDateTime: '2027-05-22T08:00:00Z', revealedAt: clock.now().toISOString() };
+    const delivery = {
+      kind: 'secret' as const,
+      keyId: 'new-key',
+      hint: 'Nw1',
+      endDateTime: '2027-05-22T08:00:00Z',
+      revealedAt: clock.now().toISOString(),
+    };
     return (await moveRequest(testStore.store, request.id, { type: 'deliver', delivery }, owner, now)).request;
   }
 
@@ -127,12 +146,16 @@ describe('removing or keeping the old secret of a rotation', () => {
     const request = await delivered();
     graph.open();
 
-    const answers = await Promise.allSettled([rotation.decideOld(owner, request.id, true), rotation.decideOld(owner, request.id, false)]);
+    const answers = await Promise.allSettled([
+      rotation.decideOld(owner, request.id, true),
+      rotation.decideOld(owner, request.id, false),
+    ]);
 
     expect(answers.every((a) => a.status === 'fulfilled')).toBe(true);
     const decision = (await stored(request.id)).rotation?.oldDecision;
     expect(decision).toBeDefined();
     expect(graph.keys.has(oldKeyId)).toBe(!decision!.removed);
-    for (const answer of answers) if (answer.status === 'fulfilled') expect(answer.value.rotation?.oldDecision?.removed).toBe(decision!.removed);
+    for (const answer of answers)
+      if (answer.status === 'fulfilled') expect(answer.value.rotation?.oldDecision?.removed).toBe(decision!.removed);
   });
 });

@@ -114,7 +114,8 @@ test('when the parent process is killed with SIGKILL, then its Azurite exits and
 });
 
 describe('when the requested port is already taken', () => {
-  const message = /port \d+ on 127\.0\.0\.1 is already in use\. Another Registrar may still be running: stop it\. Or set LOCAL_STORAGE_PORT/;
+  const message =
+    /port \d+ on 127\.0\.0\.1 is already in use\. Another Registrar may still be running: stop it\. Or set LOCAL_STORAGE_PORT/;
 
   test('by another server, then start fails with a message that says so and how to fix it', async () => {
     const blocker = createServer().listen(0, '127.0.0.1');
@@ -132,7 +133,9 @@ describe('when the requested port is already taken', () => {
     const running = await startAzurite({ inMemory: true });
     try {
       await expect(startAzurite({ inMemory: true, port: running.port })).rejects.toThrow(message);
-      await expect(new TableStore({ connectionString: running.connectionString, tablePrefix: 'still' }).init()).resolves.toBeUndefined();
+      await expect(
+        new TableStore({ connectionString: running.connectionString, tablePrefix: 'still' }).init(),
+      ).resolves.toBeUndefined();
     } finally {
       await running.stop();
     }
@@ -144,7 +147,9 @@ test('when Azurite exits before it is ready, then start fails with what Azurite 
   try {
     // A location under a regular file cannot be created.
     await writeFile(join(dir, 'file'), '');
-    await expect(startAzurite({ location: join(dir, 'file', 'data') })).rejects.toThrow(/Azurite exited \(code 1\) before it was ready:[\s\S]*ENOTDIR/);
+    await expect(startAzurite({ location: join(dir, 'file', 'data') })).rejects.toThrow(
+      /Azurite exited \(code 1\) before it was ready:[\s\S]*ENOTDIR/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

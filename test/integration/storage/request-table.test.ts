@@ -40,7 +40,14 @@ async function reasonOf(operation: Promise<unknown>): Promise<string> {
 }
 
 describe('listRange', () => {
-  const keys = ['ix.a.2026-01-01T00:00:00.000Z.X', 'ix.a.2026-01-02T00:00:00.000Z.Y', 'ix.a.2026-01-03T00:00:00.000Z.Z', 'ix.b.1', 'ix.a', 'ix.a.'];
+  const keys = [
+    'ix.a.2026-01-01T00:00:00.000Z.X',
+    'ix.a.2026-01-02T00:00:00.000Z.Y',
+    'ix.a.2026-01-03T00:00:00.000Z.Z',
+    'ix.b.1',
+    'ix.a',
+    'ix.a.',
+  ];
 
   async function filled(collection: Collection<Greeting>): Promise<string> {
     const p = partition();
@@ -56,7 +63,11 @@ describe('listRange', () => {
     const greetings = testStore.store.greetings;
     const p = await filled(greetings);
 
-    expect(await rows(greetings.listRange(p, 'ix.a.', 'ix.a.2026-01-03T00:00:00.000Z.Z'))).toEqual(['ix.a.', 'ix.a.2026-01-01T00:00:00.000Z.X', 'ix.a.2026-01-02T00:00:00.000Z.Y']);
+    expect(await rows(greetings.listRange(p, 'ix.a.', 'ix.a.2026-01-03T00:00:00.000Z.Z'))).toEqual([
+      'ix.a.',
+      'ix.a.2026-01-01T00:00:00.000Z.X',
+      'ix.a.2026-01-02T00:00:00.000Z.Y',
+    ]);
     expect(await rows(greetings.listRange(p, 'ix.a.', 'ix.a.\uffff'))).toEqual(['ix.a.', ...keys.slice(0, 3)]);
     expect(await rows(greetings.listRange(p, 'ix.c', 'ix.d'))).toEqual([]);
   });
@@ -100,9 +111,30 @@ describe('transactions with upserts and deletes', () => {
     const gone = await greetings.create(p, 'gone', greeting('gone'));
     await greetings.delete(p, 'gone');
 
-    expect(await reasonOf(greetings.transact(p, [{ op: 'upsert', row: 'n', value: greeting('n') }, { op: 'create', row: 'a', value: greeting('a') }]))).toBe('exists');
-    expect(await reasonOf(greetings.transact(p, [{ op: 'upsert', row: 'n', value: greeting('n') }, { op: 'replace', row: 'a', value: greeting('a'), etag: first.etag }]))).toBe('changed');
-    expect(await reasonOf(greetings.transact(p, [{ op: 'delete', row: 'a' }, { op: 'replace', row: 'gone', value: greeting('g'), etag: gone.etag }]))).toBe('missing');
+    expect(
+      await reasonOf(
+        greetings.transact(p, [
+          { op: 'upsert', row: 'n', value: greeting('n') },
+          { op: 'create', row: 'a', value: greeting('a') },
+        ]),
+      ),
+    ).toBe('exists');
+    expect(
+      await reasonOf(
+        greetings.transact(p, [
+          { op: 'upsert', row: 'n', value: greeting('n') },
+          { op: 'replace', row: 'a', value: greeting('a'), etag: first.etag },
+        ]),
+      ),
+    ).toBe('changed');
+    expect(
+      await reasonOf(
+        greetings.transact(p, [
+          { op: 'delete', row: 'a' },
+          { op: 'replace', row: 'gone', value: greeting('g'), etag: gone.etag },
+        ]),
+      ),
+    ).toBe('missing');
 
     expect(await rows(greetings.list(p))).toEqual(['a']);
     expect((await greetings.get(p, 'a'))?.value).toEqual(greeting('a-changed'));
@@ -115,13 +147,21 @@ describe('the Requests table: records and index rows', () => {
     const p = partition();
     await requests.transactWithIndex(p, [
       { on: 'record', op: 'create', row: 'AAAA0001', value: record('AAAA0001') },
-      { on: 'index', op: 'upsert', row: 'ix.state.submitted.2026-01-01T00:00:00.000Z.AAAA0001', value: { requestId: 'AAAA0001' } },
+      {
+        on: 'index',
+        op: 'upsert',
+        row: 'ix.state.submitted.2026-01-01T00:00:00.000Z.AAAA0001',
+        value: { requestId: 'AAAA0001' },
+      },
       { on: 'index', op: 'upsert', row: 'ix.by.someone.AAAA0001', value: { requestId: 'AAAA0001' } },
     ]);
     await requests.create(p, 'zz-after-the-index', record('zz-after-the-index'));
 
     expect(await rows(requests.list(p))).toEqual(['AAAA0001', 'zz-after-the-index']);
-    expect(await rows(requests.index.list(p))).toEqual(['ix.by.someone.AAAA0001', 'ix.state.submitted.2026-01-01T00:00:00.000Z.AAAA0001']);
+    expect(await rows(requests.index.list(p))).toEqual([
+      'ix.by.someone.AAAA0001',
+      'ix.state.submitted.2026-01-01T00:00:00.000Z.AAAA0001',
+    ]);
     expect(await rows(requests.listRange(p, '', '\uffff'))).toEqual(['AAAA0001', 'zz-after-the-index']);
     expect((await requests.index.get(p, 'ix.by.someone.AAAA0001'))?.value).toEqual({ requestId: 'AAAA0001' });
   });
@@ -132,7 +172,9 @@ describe('the Requests table: records and index rows', () => {
 
     await expect(requests.create(p, 'ix.by.x', record('ix.by.x'))).rejects.toThrow(/does not hold/);
     await expect(requests.index.create(p, 'AAAA0002', { requestId: 'AAAA0002' })).rejects.toThrow(/does not hold/);
-    await expect(requests.transactWithIndex(p, [{ on: 'index', op: 'upsert', row: 'AAAA0002', value: { requestId: 'AAAA0002' } }])).rejects.toThrow(/does not hold/);
+    await expect(
+      requests.transactWithIndex(p, [{ on: 'index', op: 'upsert', row: 'AAAA0002', value: { requestId: 'AAAA0002' } }]),
+    ).rejects.toThrow(/does not hold/);
     expect(await rows(requests.list(p))).toEqual([]);
     expect(await rows(requests.index.list(p))).toEqual([]);
   });
@@ -142,10 +184,29 @@ describe('the Requests table: records and index rows', () => {
     const p = partition();
     const created = await requests.create(p, 'AAAA0003', record('AAAA0003'));
     await requests.replace(p, 'AAAA0003', record('AAAA0003', 'approved'), created.etag);
-    const index = { on: 'index', op: 'upsert', row: 'ix.open.someone.AAAA0003', value: { requestId: 'AAAA0003' } } as const;
+    const index = {
+      on: 'index',
+      op: 'upsert',
+      row: 'ix.open.someone.AAAA0003',
+      value: { requestId: 'AAAA0003' },
+    } as const;
 
-    expect(await reasonOf(requests.transactWithIndex(p, [{ on: 'record', op: 'create', row: 'AAAA0003', value: record('AAAA0003') }, index]))).toBe('exists');
-    expect(await reasonOf(requests.transactWithIndex(p, [index, { on: 'record', op: 'replace', row: 'AAAA0003', value: record('AAAA0003', 'rejected'), etag: created.etag }]))).toBe('changed');
+    expect(
+      await reasonOf(
+        requests.transactWithIndex(p, [
+          { on: 'record', op: 'create', row: 'AAAA0003', value: record('AAAA0003') },
+          index,
+        ]),
+      ),
+    ).toBe('exists');
+    expect(
+      await reasonOf(
+        requests.transactWithIndex(p, [
+          index,
+          { on: 'record', op: 'replace', row: 'AAAA0003', value: record('AAAA0003', 'rejected'), etag: created.etag },
+        ]),
+      ),
+    ).toBe('changed');
 
     expect(await rows(requests.index.list(p))).toEqual([]);
     expect((await requests.get(p, 'AAAA0003'))?.value.status).toBe('approved');

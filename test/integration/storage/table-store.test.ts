@@ -233,14 +233,21 @@ test('when list yields a row, then its ETag guards a replace like the one get re
     return all;
   })();
 
-  await expect(greetings.replace(p, 'r1', greeting('c1', 'v2'), listed!.etag)).resolves.toMatchObject({ value: greeting('c1', 'v2') });
+  await expect(greetings.replace(p, 'r1', greeting('c1', 'v2'), listed!.etag)).resolves.toMatchObject({
+    value: greeting('c1', 'v2'),
+  });
 });
 
 test('when a new TableStore opens the same prefix, then it reads what the first one wrote, and init is safe to repeat', async () => {
   const p = partition();
   const written = await testStore.store.channels.create(p, 'approvals', {
     purpose: 'approvals',
-    address: { channelId: 'msteams', serviceUrl: 'https://example.test/', conversation: { id: '19:c@thread.tacv2' }, bot: { id: '28:b' } },
+    address: {
+      channelId: 'msteams',
+      serviceUrl: 'https://example.test/',
+      conversation: { id: '19:c@thread.tacv2' },
+      bot: { id: '28:b' },
+    },
     setBy: { aadObjectId: '00000000-0000-0000-0000-000000000001', name: 'Ada' },
     setAt: '2026-01-01T00:00:00.000Z',
   });
@@ -260,7 +267,10 @@ describe('when nothing listens at the storage endpoint', () => {
 
   beforeAll(async () => {
     const port = await closedPort();
-    const connectionString = testStore.connectionString.replace(/TableEndpoint=[^;]+/, `TableEndpoint=http://127.0.0.1:${port}/devstoreaccount1`);
+    const connectionString = testStore.connectionString.replace(
+      /TableEndpoint=[^;]+/,
+      `TableEndpoint=http://127.0.0.1:${port}/devstoreaccount1`,
+    );
     unreachable = new TableStore({ connectionString, tablePrefix: 'unreachable' });
   });
 
@@ -285,7 +295,10 @@ describe('requests and their audit trail', () => {
     const requestId = `r${randomBytes(3).toString('hex')}`;
     const { audit } = testStore.store;
     for (const sequence of [10, 2, 1, 100]) {
-      await audit.create(requestId, auditRow(sequence), { at: `2026-01-01T00:00:${String(sequence % 60).padStart(2, '0')}Z`, sequence } as never);
+      await audit.create(requestId, auditRow(sequence), {
+        at: `2026-01-01T00:00:${String(sequence % 60).padStart(2, '0')}Z`,
+        sequence,
+      } as never);
     }
 
     const rows = (await rowsOfInStoreOrder(audit, requestId)).map((r) => r.row);
@@ -343,9 +356,15 @@ describe('transactions', () => {
     const first = await greetings.create(p, 'a', greeting('a'));
     await greetings.replace(p, 'a', greeting('a', '2026-03-03T00:00:00.000Z'), first.etag);
 
-    const exists = greetings.transact(p, [{ op: 'create', row: 'new', value: greeting('new') }, { op: 'create', row: 'a', value: greeting('a') }]);
+    const exists = greetings.transact(p, [
+      { op: 'create', row: 'new', value: greeting('new') },
+      { op: 'create', row: 'a', value: greeting('a') },
+    ]);
     await expect(exists).rejects.toBeInstanceOf(ConflictError);
-    const stale = greetings.transact(p, [{ op: 'create', row: 'new', value: greeting('new') }, { op: 'replace', row: 'a', value: greeting('a'), etag: first.etag }]);
+    const stale = greetings.transact(p, [
+      { op: 'create', row: 'new', value: greeting('new') },
+      { op: 'replace', row: 'a', value: greeting('a'), etag: first.etag },
+    ]);
     await expect(stale).rejects.toBeInstanceOf(ConflictError);
 
     expect(await rowsOf(greetings, p)).toEqual([{ row: 'a', value: greeting('a', '2026-03-03T00:00:00.000Z') }]);

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commands } from '../../../src/domain/commands';
-import { buildAppPackage, checkEnv, checkIcons, checkManifest, fillManifest, PackageError, parseEnvFile, scopes } from '../../../scripts/app-package';
+import {
+  buildAppPackage,
+  checkEnv,
+  checkIcons,
+  checkManifest,
+  fillManifest,
+  PackageError,
+  parseEnvFile,
+  scopes,
+} from '../../../scripts/app-package';
 import { drawColorIcon, drawOutlineIcon } from '../../../scripts/make-icons';
 import { decodeRgbaPng, encodePng, readPngHeader } from '../../../scripts/png';
 import { readZip } from '../../../scripts/zip';
@@ -15,8 +24,15 @@ jest.mock('../../../node_modules/@microsoft/app-manifest/node_modules/strip-bom'
 
 const appPackageDir = join(__dirname, '../../../appPackage');
 const template = readFileSync(join(appPackageDir, 'manifest.json'), 'utf8');
-const env = { TEAMS_APP_ID: '6f1c2a1e-3b4d-4e5f-8a9b-0c1d2e3f4a5b', BOT_ID: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', APP_HOSTNAME: 'registrar.contoso.com' };
-const icons = () => ({ 'color.png': readFileSync(join(appPackageDir, 'color.png')), 'outline.png': readFileSync(join(appPackageDir, 'outline.png')) });
+const env = {
+  TEAMS_APP_ID: '6f1c2a1e-3b4d-4e5f-8a9b-0c1d2e3f4a5b',
+  BOT_ID: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+  APP_HOSTNAME: 'registrar.contoso.com',
+};
+const icons = () => ({
+  'color.png': readFileSync(join(appPackageDir, 'color.png')),
+  'outline.png': readFileSync(join(appPackageDir, 'outline.png')),
+});
 
 interface CommandLists {
   bots: { commandLists: { scopes: string[]; commands: { title: string; description: string }[] }[] }[];
@@ -28,7 +44,11 @@ test('when the package is built from valid settings, then its manifest validates
   expect(entries.map((e) => e.name)).toEqual(['manifest.json', 'color.png', 'outline.png']);
   const manifest = JSON.parse(entries[0]!.data.toString('utf8')) as Record<string, unknown>;
   await expect(checkManifest(manifest as Parameters<typeof checkManifest>[0])).resolves.toBeUndefined();
-  expect(manifest).toMatchObject({ id: env.TEAMS_APP_ID, bots: [{ botId: env.BOT_ID }], validDomains: [env.APP_HOSTNAME] });
+  expect(manifest).toMatchObject({
+    id: env.TEAMS_APP_ID,
+    bots: [{ botId: env.BOT_ID }],
+    validDomains: [env.APP_HOSTNAME],
+  });
   expect(JSON.stringify(manifest)).not.toContain('${{');
   expect(entries[1]!.data.equals(icons()['color.png'])).toBe(true);
 });
@@ -44,7 +64,9 @@ test('when the manifest is filled, then each scope lists exactly the available c
   expect(bots[0]!.commandLists.map((l) => l.scopes)).toEqual(scopes.map((s) => [s]));
   for (const list of bots[0]!.commandLists) {
     const scope = list.scopes[0] as keyof typeof expected;
-    expect(list.commands).toEqual(expected[scope].map((c) => ({ title: c.usage.replace(/\s*<[^>]*>/g, ''), description: c.summary })));
+    expect(list.commands).toEqual(
+      expected[scope].map((c) => ({ title: c.usage.replace(/\s*<[^>]*>/g, ''), description: c.summary })),
+    );
   }
   const listed = new Set(bots[0]!.commandLists.flatMap((l) => l.commands.map((c) => c.description)));
   expect(commands.filter((c) => c.available && !listed.has(c.summary))).toEqual([]);
@@ -58,8 +80,19 @@ test('when a setting is missing or invalid, then packaging is refused naming eac
   const settings = parseEnvFile('# comment\nBOT_ID="not-a-guid"\nAPP_HOSTNAME=https://registrar.contoso.com\n');
 
   expect(() => checkEnv(settings, '.env.test')).toThrow(PackageError);
-  expect(() => checkEnv(settings, '.env.test')).toThrow(/TEAMS_APP_ID is missing[\s\S]*BOT_ID is "not-a-guid"[\s\S]*APP_HOSTNAME is "https:\/\/registrar\.contoso\.com"/);
-  expect(checkEnv(parseEnvFile(Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n')), '.env.test')).toEqual(env);
+  expect(() => checkEnv(settings, '.env.test')).toThrow(
+    /TEAMS_APP_ID is missing[\s\S]*BOT_ID is "not-a-guid"[\s\S]*APP_HOSTNAME is "https:\/\/registrar\.contoso\.com"/,
+  );
+  expect(
+    checkEnv(
+      parseEnvFile(
+        Object.entries(env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('\n'),
+      ),
+      '.env.test',
+    ),
+  ).toEqual(env);
 });
 
 test('when the icons are checked, then color.png is 192×192, outline.png is 32×32 and every outline pixel is transparent or white', () => {
@@ -68,7 +101,9 @@ test('when the icons are checked, then color.png is 192×192, outline.png is 32�
   expect(readPngHeader(color, 'color.png')).toMatchObject({ width: 192, height: 192 });
   expect(readPngHeader(outline, 'outline.png')).toMatchObject({ width: 32, height: 32 });
   const { pixels } = decodeRgbaPng(outline, 'outline.png');
-  const offWhite = Array.from({ length: pixels.length / 4 }, (_, i) => pixels.subarray(i * 4, i * 4 + 4)).filter(([r, g, b, a]) => a !== 0 && (r !== 255 || g !== 255 || b !== 255));
+  const offWhite = Array.from({ length: pixels.length / 4 }, (_, i) => pixels.subarray(i * 4, i * 4 + 4)).filter(
+    ([r, g, b, a]) => a !== 0 && (r !== 255 || g !== 255 || b !== 255),
+  );
   expect(offWhite).toEqual([]);
   expect(pixels.some((_, i) => i % 4 === 3 && pixels[i] === 255)).toBe(true);
   expect(() => checkIcons(icons())).not.toThrow();
@@ -78,7 +113,9 @@ test('when an icon has the wrong size or the outline is not white on transparent
   const grey = encodePng({ width: 32, height: 32, pixels: new Uint8Array(32 * 32 * 4).fill(128) });
   const small = encodePng({ width: 16, height: 16, pixels: new Uint8Array(16 * 16 * 4) });
 
-  expect(() => checkIcons({ ...icons(), 'outline.png': grey })).toThrow(/outline\.png must be white on transparent.*rgba\(128, 128, 128, 128\)/);
+  expect(() => checkIcons({ ...icons(), 'outline.png': grey })).toThrow(
+    /outline\.png must be white on transparent.*rgba\(128, 128, 128, 128\)/,
+  );
   expect(() => checkIcons({ ...icons(), 'color.png': small })).toThrow('color.png is 16×16; Teams requires 192×192.');
 });
 

@@ -6,7 +6,12 @@ import { turnCommand } from '../../../src/bot/turn';
 import * as commandsModule from '../../../src/domain/commands';
 
 function contextFor(text: string): TurnContext {
-  return new TurnContext(new TestAdapter(), { type: 'message', text, channelId: 'msteams', conversation: { id: 'c-1' } } as Partial<Activity> as Activity);
+  return new TurnContext(new TestAdapter(), {
+    type: 'message',
+    text,
+    channelId: 'msteams',
+    conversation: { id: 'c-1' },
+  } as Partial<Activity> as Activity);
 }
 
 describe('turnCommand', () => {

@@ -16,7 +16,8 @@ function verbsInTemplates(): Map<string, string[]> {
     if (Array.isArray(node)) return node.forEach((n) => walk(n, file));
     if (!node || typeof node !== 'object') return;
     const n = node as Record<string, unknown>;
-    if (n.type === 'Action.Execute' && typeof n.verb === 'string') found.set(n.verb, [...(found.get(n.verb) ?? []), file]);
+    if (n.type === 'Action.Execute' && typeof n.verb === 'string')
+      found.set(n.verb, [...(found.get(n.verb) ?? []), file]);
     Object.values(n).forEach((v) => walk(v, file));
   };
   for (const file of readdirSync(cardsDir).filter((f) => f.endsWith('.json'))) {

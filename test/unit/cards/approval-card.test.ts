@@ -10,7 +10,11 @@ import { cardBytes, maxCardBytes, objectsOfType, texts, type Json } from './card
 import { buttons, titles, input, all, runs, byStatus } from './request-card-helpers';
 
 describe('approval card', () => {
-  const view = (request: AppRequest, mode: ApprovalView['mode'], refreshUserIds: readonly string[] = approverIds): ApprovalView => ({ request, mode, refreshUserIds });
+  const view = (
+    request: AppRequest,
+    mode: ApprovalView['mode'],
+    refreshUserIds: readonly string[] = approverIds,
+  ): ApprovalView => ({ request, mode, refreshUserIds });
 
   const expectedButtons: Record<RequestStatus, { everyone: string[]; approver: string[] }> = {
     submitted: { everyone: ['Approve or reject…'], approver: ['Approve', 'Reject'] },
@@ -26,14 +30,21 @@ describe('approval card', () => {
 
   test.each(requestStatuses)('when the request is %s, then each mode offers exactly its buttons', (status) => {
     const request = byStatus[status]();
-    expect({ everyone: titles(renderApproval(view(request, 'everyone'))), approver: titles(renderApproval(view(request, 'approver'))) }).toEqual(expectedButtons[status]);
+    expect({
+      everyone: titles(renderApproval(view(request, 'everyone'))),
+      approver: titles(renderApproval(view(request, 'approver'))),
+    }).toEqual(expectedButtons[status]);
   });
 
   test('when an approver sees a waiting request, then Approve and Reject carry the request id and Reject sends the reason', () => {
     const card = renderApproval(view(requests.submitted(), 'approver'));
     const [approve, reject] = buttons(card);
     expect(approve).toMatchObject({ verb: Verb.approvalApprove, data: { requestId: 'F3K92M7Q' } });
-    expect(reject).toMatchObject({ verb: Verb.approvalReject, data: { requestId: 'F3K92M7Q' }, associatedInputs: 'auto' });
+    expect(reject).toMatchObject({
+      verb: Verb.approvalReject,
+      data: { requestId: 'F3K92M7Q' },
+      associatedInputs: 'auto',
+    });
     const reason = input(card, 'reason');
     expect(reason).toMatchObject({ type: 'Input.Text', isMultiline: true, label: 'Reason (required to reject)' });
     expect(reason).not.toHaveProperty('isRequired');
@@ -42,18 +53,27 @@ describe('approval card', () => {
   test('when everyone sees the card, then there is no reason box, and the one button asks for the approver view', () => {
     const card = renderApproval(view(requests.submitted(), 'everyone'));
     expect(input(card, 'reason')).toBeUndefined();
-    expect(buttons(card)).toEqual([expect.objectContaining({ verb: Verb.approvalRefresh, data: { requestId: 'F3K92M7Q' } })]);
+    expect(buttons(card)).toEqual([
+      expect.objectContaining({ verb: Verb.approvalRefresh, data: { requestId: 'F3K92M7Q' } }),
+    ]);
     const failed = renderApproval(view(requests.failed(), 'everyone'));
-    expect(buttons(failed)).toEqual([expect.objectContaining({ title: 'Retry…', verb: Verb.approvalRefresh, data: { requestId: 'F3K92M7Q' } })]);
+    expect(buttons(failed)).toEqual([
+      expect.objectContaining({ title: 'Retry…', verb: Verb.approvalRefresh, data: { requestId: 'F3K92M7Q' } }),
+    ]);
   });
 
   test('when an approver sees a failed request, then Retry carries the request id', () => {
-    expect(buttons(renderApproval(view(requests.failed(), 'approver')))).toEqual([expect.objectContaining({ verb: Verb.approvalRetry, data: { requestId: 'F3K92M7Q' } })]);
+    expect(buttons(renderApproval(view(requests.failed(), 'approver')))).toEqual([
+      expect.objectContaining({ verb: Verb.approvalRetry, data: { requestId: 'F3K92M7Q' } }),
+    ]);
   });
 
   test('when approvers are named for refresh, then the card refreshes for them with the approval refresh verb', () => {
     const card = renderApproval(view(requests.submitted(), 'everyone'));
-    expect(card.refresh).toEqual({ action: { type: 'Action.Execute', title: 'Refresh', verb: Verb.approvalRefresh, data: { requestId: 'F3K92M7Q' } }, userIds: approverIds });
+    expect(card.refresh).toEqual({
+      action: { type: 'Action.Execute', title: 'Refresh', verb: Verb.approvalRefresh, data: { requestId: 'F3K92M7Q' } },
+      userIds: approverIds,
+    });
   });
 
   test('when no approver is named for refresh, then the card has no refresh', () => {
@@ -62,7 +82,9 @@ describe('approval card', () => {
 
   test('when more than 60 approvers are named, then the refresh names the first 60', () => {
     const ids = Array.from({ length: 75 }, (_, i) => `29:approver-${i}`);
-    expect((renderApproval(view(requests.submitted(), 'everyone', ids)).refresh as Json).userIds).toEqual(ids.slice(0, 60));
+    expect((renderApproval(view(requests.submitted(), 'everyone', ids)).refresh as Json).userIds).toEqual(
+      ids.slice(0, 60),
+    );
   });
 
   test('when the card is rendered, then it says who asks, why, and exactly what will be created', () => {
@@ -90,14 +112,22 @@ describe('approval card', () => {
         '1 of 2 approvals so far: Megan Bowen.',
       ]),
     );
-    expect(texts(renderApproval(view(requests.rejected(), 'everyone')))).toEqual(expect.arrayContaining(['Approvals', '0 of 2 approvals so far.']));
+    expect(texts(renderApproval(view(requests.rejected(), 'everyone')))).toEqual(
+      expect.arrayContaining(['Approvals', '0 of 2 approvals so far.']),
+    );
   });
 
   test('when the card lists permissions, then each has its type, its API, its risk and the reason, riskiest first', () => {
     const card = renderApproval(view(requests.submitted(), 'everyone'));
     const text = texts(card);
-    const lines = ['Mail.Send · application · Microsoft Graph · High', 'User.Read.All · application · Microsoft Graph · Medium', 'User.Read · delegated · Microsoft Graph · Low'];
-    expect(lines.map((line) => text.indexOf(line))).toEqual([...lines.map((line) => text.indexOf(line))].sort((a, b) => a - b));
+    const lines = [
+      'Mail.Send · application · Microsoft Graph · High',
+      'User.Read.All · application · Microsoft Graph · Medium',
+      'User.Read · delegated · Microsoft Graph · Low',
+    ];
+    expect(lines.map((line) => text.indexOf(line))).toEqual(
+      [...lines.map((line) => text.indexOf(line))].sort((a, b) => a - b),
+    );
     expect(lines.every((line) => text.includes(line))).toBe(true);
     expect(text).toContain('As an application, Mail.Send can send mail as any user in the organisation.');
     const levelRun = (level: string) => objectsOfType(card, 'TextRun').find((r) => r.text === level)?.color;
@@ -108,33 +138,56 @@ describe('approval card', () => {
   test('when a request is low risk, then its risk is shown in the good color', () => {
     const card = renderApproval(view(requests.certificate(), 'approver'));
     expect(objectsOfType(card, 'TextRun').find((r) => r.text === 'Low risk')?.color).toBe('Good');
-    expect(texts(card)).toEqual(expect.arrayContaining(['Certificate (public key only), valid until 1 Mar 2027, 00:00 UTC', 'Thumbprint', '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345']));
+    expect(texts(card)).toEqual(
+      expect.arrayContaining([
+        'Certificate (public key only), valid until 1 Mar 2027, 00:00 UTC',
+        'Thumbprint',
+        '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
+      ]),
+    );
   });
 
   test('when a permission has hardening advice, then the card shows it with its commands in monospace', () => {
     const card = renderApproval(view(requests.submitted(), 'everyone'));
     expect(all(card)).toContain('Restrict the app to named mailboxes with an Exchange application access policy');
-    const commands = objectsOfType(card, 'TextRun').filter((r) => String(r.text).startsWith('New-ApplicationAccessPolicy'));
+    const commands = objectsOfType(card, 'TextRun').filter((r) =>
+      String(r.text).startsWith('New-ApplicationAccessPolicy'),
+    );
     expect(commands).toEqual([expect.objectContaining({ fontType: 'Monospace' })]);
   });
 
   test('when the app exists, then the hardening commands name its client id', () => {
-    const before = objectsOfType(renderApproval(view(requests.submitted(), 'everyone')), 'TextRun').map((r) => String(r.text));
-    const after = objectsOfType(renderApproval(view(requests.provisioning(), 'everyone')), 'TextRun').map((r) => String(r.text));
+    const before = objectsOfType(renderApproval(view(requests.submitted(), 'everyone')), 'TextRun').map((r) =>
+      String(r.text),
+    );
+    const after = objectsOfType(renderApproval(view(requests.provisioning(), 'everyone')), 'TextRun').map((r) =>
+      String(r.text),
+    );
     expect(before.find((t) => t.startsWith('New-ApplicationAccessPolicy'))).toContain('-AppId <appId>');
     expect(after.find((t) => t.startsWith('New-ApplicationAccessPolicy'))).toContain(`-AppId ${appId}`);
   });
 
   test('when the request moves on, then the status line says who decided and how far it got', () => {
     expect(texts(renderApproval(view(requests.rejected(), 'everyone')))).toEqual(
-      expect.arrayContaining(['Rejected', 'Rejected by Megan Bowen on 3 Mar 2026, 10:00 UTC.', 'Reason: Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.']),
+      expect.arrayContaining([
+        'Rejected',
+        'Rejected by Megan Bowen on 3 Mar 2026, 10:00 UTC.',
+        'Reason: Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.',
+      ]),
     );
-    expect(texts(renderApproval(view(requests.provisioning(), 'everyone')))).toEqual(expect.arrayContaining(['Being provisioned', 'Approved by Megan Bowen and Adele Vance.', '2 of 5 steps done.']));
-    expect(all(renderApproval(view(requests.failed(), 'approver')))).toContain('Granting Mail.Send failed: Graph answered 403');
+    expect(texts(renderApproval(view(requests.provisioning(), 'everyone')))).toEqual(
+      expect.arrayContaining(['Being provisioned', 'Approved by Megan Bowen and Adele Vance.', '2 of 5 steps done.']),
+    );
+    expect(all(renderApproval(view(requests.failed(), 'approver')))).toContain(
+      'Granting Mail.Send failed: Graph answered 403',
+    );
   });
 
   test('when a message for the clicker is given, then it is shown', () => {
-    const card = renderApproval({ ...view(requests.submitted(), 'approver'), message: 'You have already approved this request.' });
+    const card = renderApproval({
+      ...view(requests.submitted(), 'approver'),
+      message: 'You have already approved this request.',
+    });
     expect(texts(card)).toContain('You have already approved this request.');
   });
 
@@ -151,7 +204,9 @@ describe('approval card', () => {
   test('when an owner is missing from the names looked up, then that owner is shown by object id, said so', () => {
     const request = requests.wide();
     const card = renderApproval(view({ ...request, ownerDetails: request.ownerDetails.slice(1) }, 'approver'));
-    expect(all(card)).toContain(`The requester and 2 other people:\n${ownerIds[0]} (object id only)\nAdele Vance (Adele.Vance@contoso.onmicrosoft.com)`);
+    expect(all(card)).toContain(
+      `The requester and 2 other people:\n${ownerIds[0]} (object id only)\nAdele Vance (Adele.Vance@contoso.onmicrosoft.com)`,
+    );
   });
 
   /** The card as the adaptivecards library (the Agents Playground, web hosts) renders it. */
@@ -188,20 +243,30 @@ describe('approval card', () => {
     const button = (id: string) => (parsed.getElementById(id) as AC.ActionSet).getActionAt(0)!;
     expect(button('redirectUrisShowAll').title).toBe('Show all 30 redirect URIs');
     button('redirectUrisShowAll').execute();
-    expect([hidden.isVisible, parsed.getElementById('redirectUrisShowAll')!.isVisible, parsed.getElementById('redirectUrisShowFewer')!.isVisible]).toEqual([true, false, true]);
+    expect([
+      hidden.isVisible,
+      parsed.getElementById('redirectUrisShowAll')!.isVisible,
+      parsed.getElementById('redirectUrisShowFewer')!.isVisible,
+    ]).toEqual([true, false, true]);
     expect(button('redirectUrisShowFewer').title).toBe('Show the first 5 only');
     button('redirectUrisShowFewer').execute();
     expect(hidden.isVisible).toBe(false);
 
     // Five or fewer: all of them, and no button.
-    const five = renderApproval(view({ ...request, form: { ...request.form, redirectUris: request.form.redirectUris.slice(0, 5) } }, 'approver'));
+    const five = renderApproval(
+      view({ ...request, form: { ...request.form, redirectUris: request.form.redirectUris.slice(0, 5) } }, 'approver'),
+    );
     expect(objectsOfType(five, 'Action.ToggleVisibility')).toEqual([]);
-    expect(uriLines(runs(five).find((t) => t.startsWith('https://payroll0.')))).toEqual(request.form.redirectUris.slice(0, 5));
+    expect(uriLines(runs(five).find((t) => t.startsWith('https://payroll0.')))).toEqual(
+      request.form.redirectUris.slice(0, 5),
+    );
   });
 
   test('when 256 redirect URIs of 256 characters cannot all fit in a Teams message, then the card shows what fits and warns how many it left out', () => {
     const request = requests.wide(20);
-    const uris = Array.from({ length: 256 }, (_, i) => `https://payroll${String(i).padStart(3, '0')}.contoso.com/${'c'.repeat(200)}`.slice(0, 256));
+    const uris = Array.from({ length: 256 }, (_, i) =>
+      `https://payroll${String(i).padStart(3, '0')}.contoso.com/${'c'.repeat(200)}`.slice(0, 256),
+    );
     const card = renderApproval(view({ ...request, form: { ...request.form, redirectUris: uris } }, 'approver'));
     const rest = objectsOfType(card, 'Container').find((c) => c.id === 'redirectUrisRest')!;
     const hiddenCount = uriLines(texts(rest).join('\n')).length;
@@ -210,12 +275,17 @@ describe('approval card', () => {
     expect(cardBytes(card)).toBeLessThan(maxCardBytes);
     expect(hiddenCount).toBeGreaterThan(0);
     expect(missing).toBeGreaterThan(0);
-    expect(all(card)).toContain(`${missing} more redirect URIs do not fit in a Teams message and are not shown. Ask the requester for the full list before you approve.`);
+    expect(all(card)).toContain(
+      `${missing} more redirect URIs do not fit in a Teams message and are not shown. Ask the requester for the full list before you approve.`,
+    );
   });
 
   test('when a request asks for 400 permissions, then the card shows the riskiest and counts the rest, under the Teams limit', () => {
     const request = requests.submitted();
-    const many = Array.from({ length: 400 }, (_, i) => ({ ...request.permissions[i % 3]!, value: `Permission${i}.ReadWrite.All` }));
+    const many = Array.from({ length: 400 }, (_, i) => ({
+      ...request.permissions[i % 3]!,
+      value: `Permission${i}.ReadWrite.All`,
+    }));
     const card = renderApproval(view({ ...request, permissions: many }, 'approver'));
     expect(all(card)).toContain('…and 360 more permissions of the same or lower risk');
     expect(cardBytes(card)).toBeLessThan(maxCardBytes);

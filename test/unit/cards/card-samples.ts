@@ -1,6 +1,12 @@
 import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
 import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../../../src/cards/cards';
-import { renderOwnerReminder, renderReminderDigest, renderRotationCleanup, splitDigest, type RotationCleanupView } from '../../../src/cards/reminder-cards';
+import {
+  renderOwnerReminder,
+  renderReminderDigest,
+  renderRotationCleanup,
+  splitDigest,
+  type RotationCleanupView,
+} from '../../../src/cards/reminder-cards';
 import { renderApproval } from '../../../src/cards/approval-card';
 import { renderDelivery } from '../../../src/cards/delivery-card';
 import { renderRequestForm, type RequestFormView } from '../../../src/cards/request-form-card';
@@ -56,73 +62,222 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
     },
   ],
   notice: [
-    { label: 'info', render: () => renderNotice({ tone: 'info', title: 'Nothing to do', text: 'You have no requests yet.' }) },
-    { label: 'refusal', render: () => renderNotice({ tone: 'refusal', title: 'Not allowed', text: 'Only operators can set up channels.\nAsk an operator.' }) },
+    {
+      label: 'info',
+      render: () => renderNotice({ tone: 'info', title: 'Nothing to do', text: 'You have no requests yet.' }),
+    },
+    {
+      label: 'refusal',
+      render: () =>
+        renderNotice({
+          tone: 'refusal',
+          title: 'Not allowed',
+          text: 'Only operators can set up channels.\nAsk an operator.',
+        }),
+    },
     {
       label: 'error with a reference',
-      render: () => renderNotice({ tone: 'error', title: 'Something went wrong', text: 'Registrar could not save this.', reference: 'c0ffee12-3456' }),
+      render: () =>
+        renderNotice({
+          tone: 'error',
+          title: 'Something went wrong',
+          text: 'Registrar could not save this.',
+          reference: 'c0ffee12-3456',
+        }),
     },
   ],
   'request-form': [
     { label: 'a fresh form', render: () => renderRequestForm(formView()) },
-    { label: 'after Find, with choices and a filter', render: () => renderRequestForm(formView({ ...found('mail'), values: { name: 'Mailer', permissionFilter: 'mail' } })) },
+    {
+      label: 'after Find, with choices and a filter',
+      render: () =>
+        renderRequestForm(formView({ ...found('mail'), values: { name: 'Mailer', permissionFilter: 'mail' } })),
+    },
     { label: 'with every field in error', render: () => renderRequestForm(invalidFormView()) },
-    { label: 'with a name prefix and a notice', render: () => renderRequestForm(formView({ policy: { ...policy, namePrefix: 'app-' }, notice: 'Your values were kept.' })) },
+    {
+      label: 'with a name prefix and a notice',
+      render: () =>
+        renderRequestForm(formView({ policy: { ...policy, namePrefix: 'app-' }, notice: 'Your values were kept.' })),
+    },
   ],
   'request-status': [
-    { label: 'submitted, for the requester', render: () => renderRequestStatus({ request: requests.submitted(), viewer: 'requester' }) },
-    { label: 'provisioning, half way', render: () => renderRequestStatus({ request: requests.provisioning(), viewer: 'requester' }) },
+    {
+      label: 'submitted, for the requester',
+      render: () => renderRequestStatus({ request: requests.submitted(), viewer: 'requester' }),
+    },
+    {
+      label: 'provisioning, half way',
+      render: () => renderRequestStatus({ request: requests.provisioning(), viewer: 'requester' }),
+    },
     { label: 'failed', render: () => renderRequestStatus({ request: requests.failed(), viewer: 'requester' }) },
-    { label: 'delivered, with the audit trail', render: () => renderRequestStatus({ request: requests.delivered(), viewer: 'other', tenantId, audit: trail('delivered') }) },
-    { label: 'rejected', render: () => renderRequestStatus({ request: requests.rejected(), viewer: 'requester', notice: 'Request F3K92M7Q was rejected.' }) },
+    {
+      label: 'delivered, with the audit trail',
+      render: () =>
+        renderRequestStatus({ request: requests.delivered(), viewer: 'other', tenantId, audit: trail('delivered') }),
+    },
+    {
+      label: 'rejected',
+      render: () =>
+        renderRequestStatus({
+          request: requests.rejected(),
+          viewer: 'requester',
+          notice: 'Request F3K92M7Q was rejected.',
+        }),
+    },
     { label: 'expired', render: () => renderRequestStatus({ request: requests.expired(), viewer: 'requester' }) },
     { label: 'cancelled', render: () => renderRequestStatus({ request: requests.cancelled(), viewer: 'requester' }) },
   ],
   'request-list': [
-    { label: 'my requests', render: () => renderRequestList({ title: 'Your requests', requests: Object.values(requests).map((make) => make()), empty: 'None.' }) },
-    { label: 'nothing pending', render: () => renderRequestList({ title: 'Waiting for your decision', requests: [], empty: 'Nothing waits for your decision.' }) },
+    {
+      label: 'my requests',
+      render: () =>
+        renderRequestList({
+          title: 'Your requests',
+          requests: Object.values(requests).map((make) => make()),
+          empty: 'None.',
+        }),
+    },
+    {
+      label: 'nothing pending',
+      render: () =>
+        renderRequestList({
+          title: 'Waiting for your decision',
+          requests: [],
+          empty: 'Nothing waits for your decision.',
+        }),
+    },
   ],
   approval: [
-    { label: 'submitted, for everyone', render: () => renderApproval({ request: requests.submitted(), mode: 'everyone', refreshUserIds: approverIds }) },
-    { label: 'submitted, for an approver', render: () => renderApproval({ request: requests.submitted(), mode: 'approver', refreshUserIds: approverIds, message: 'You have already approved this request.' }) },
-    { label: 'provisioning, for everyone', render: () => renderApproval({ request: requests.provisioning(), mode: 'everyone', refreshUserIds: [] }) },
-    { label: 'failed, for an approver', render: () => renderApproval({ request: requests.failed(), mode: 'approver', refreshUserIds: approverIds }) },
-    { label: 'delivered, for everyone', render: () => renderApproval({ request: requests.delivered(), mode: 'everyone', refreshUserIds: approverIds }) },
-    { label: 'rejected, for everyone', render: () => renderApproval({ request: requests.rejected(), mode: 'everyone', refreshUserIds: approverIds }) },
-    { label: 'a rotation waiting, for an approver', render: () => renderApproval({ request: rotationRequest(), mode: 'approver', refreshUserIds: approverIds }) },
-    { label: 'a low-risk certificate request', render: () => renderApproval({ request: requests.certificate(), mode: 'approver', refreshUserIds: approverIds }) },
-    { label: '30 redirect URIs and 20 named owners, for an approver', render: () => renderApproval({ request: requests.wide(20), mode: 'approver', refreshUserIds: approverIds }) },
+    {
+      label: 'submitted, for everyone',
+      render: () => renderApproval({ request: requests.submitted(), mode: 'everyone', refreshUserIds: approverIds }),
+    },
+    {
+      label: 'submitted, for an approver',
+      render: () =>
+        renderApproval({
+          request: requests.submitted(),
+          mode: 'approver',
+          refreshUserIds: approverIds,
+          message: 'You have already approved this request.',
+        }),
+    },
+    {
+      label: 'provisioning, for everyone',
+      render: () => renderApproval({ request: requests.provisioning(), mode: 'everyone', refreshUserIds: [] }),
+    },
+    {
+      label: 'failed, for an approver',
+      render: () => renderApproval({ request: requests.failed(), mode: 'approver', refreshUserIds: approverIds }),
+    },
+    {
+      label: 'delivered, for everyone',
+      render: () => renderApproval({ request: requests.delivered(), mode: 'everyone', refreshUserIds: approverIds }),
+    },
+    {
+      label: 'rejected, for everyone',
+      render: () => renderApproval({ request: requests.rejected(), mode: 'everyone', refreshUserIds: approverIds }),
+    },
+    {
+      label: 'a rotation waiting, for an approver',
+      render: () => renderApproval({ request: rotationRequest(), mode: 'approver', refreshUserIds: approverIds }),
+    },
+    {
+      label: 'a low-risk certificate request',
+      render: () => renderApproval({ request: requests.certificate(), mode: 'approver', refreshUserIds: approverIds }),
+    },
+    {
+      label: '30 redirect URIs and 20 named owners, for an approver',
+      render: () => renderApproval({ request: requests.wide(20), mode: 'approver', refreshUserIds: approverIds }),
+    },
   ],
   delivery: [
-    { label: 'a secret, ready to reveal', render: () => renderDelivery({ request: requests.provisioned(), tenantId, state: 'ready' }) },
-    { label: 'a secret, revealed and working', render: () => renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed', secret: revealedSecret }) },
-    { label: 'a secret, revealed and pending', render: () => renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed', secret: { ...revealedSecret, check: 'pending' } }) },
+    {
+      label: 'a secret, ready to reveal',
+      render: () => renderDelivery({ request: requests.provisioned(), tenantId, state: 'ready' }),
+    },
+    {
+      label: 'a secret, revealed and working',
+      render: () =>
+        renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed', secret: revealedSecret }),
+    },
+    {
+      label: 'a secret, revealed and pending',
+      render: () =>
+        renderDelivery({
+          request: requests.provisioned(),
+          tenantId,
+          state: 'revealed',
+          secret: { ...revealedSecret, check: 'pending' },
+        }),
+    },
     {
       label: 'a secret, stored, with a message',
-      render: () => renderDelivery({ request: requests.delivered(), tenantId, state: 'stored', message: 'This secret was already revealed. To get a new one, ask for a rotation with `rotate Payroll sync`.' }),
+      render: () =>
+        renderDelivery({
+          request: requests.delivered(),
+          tenantId,
+          state: 'stored',
+          message: 'This secret was already revealed. To get a new one, ask for a rotation with `rotate Payroll sync`.',
+        }),
     },
-    { label: 'a certificate', render: () => renderDelivery({ request: requests.certificate('delivered'), tenantId, state: 'ready' }) },
-    { label: 'no credential', render: () => renderDelivery({ request: requests.publicClient(), tenantId, state: 'ready' }) },
+    {
+      label: 'a certificate',
+      render: () => renderDelivery({ request: requests.certificate('delivered'), tenantId, state: 'ready' }),
+    },
+    {
+      label: 'no credential',
+      render: () => renderDelivery({ request: requests.publicClient(), tenantId, state: 'ready' }),
+    },
   ],
   'reminder-digest': [
-    { label: 'every urgency, named and unnamed owners', render: () => renderReminderDigest({ credentials: expiringMix(), scanAt, ownerNames }) },
-    { label: 'part 2 of 3', render: () => renderReminderDigest({ credentials: expiringMix().slice(2, 4), scanAt, ownerNames, part: { index: 2, count: 3 } }) },
-    { label: 'the last card of 500 credentials split', render: () => splitDigest(manyExpiring(500), { scanAt, ownerNames: manyOwnerNames }).at(-1)! },
+    {
+      label: 'every urgency, named and unnamed owners',
+      render: () => renderReminderDigest({ credentials: expiringMix(), scanAt, ownerNames }),
+    },
+    {
+      label: 'part 2 of 3',
+      render: () =>
+        renderReminderDigest({
+          credentials: expiringMix().slice(2, 4),
+          scanAt,
+          ownerNames,
+          part: { index: 2, count: 3 },
+        }),
+    },
+    {
+      label: 'the last card of 500 credentials split',
+      render: () => splitDigest(manyExpiring(500), { scanAt, ownerNames: manyOwnerNames }).at(-1)!,
+    },
     { label: 'nothing expiring', render: () => renderReminderDigest({ credentials: [], scanAt }) },
   ],
   'owner-reminder': [
-    { label: 'two credentials, with a name', render: () => renderOwnerReminder({ credentials: expiringMix().slice(0, 2), ownerName: 'Megan Bowen' }) },
+    {
+      label: 'two credentials, with a name',
+      render: () => renderOwnerReminder({ credentials: expiringMix().slice(0, 2), ownerName: 'Megan Bowen' }),
+    },
     { label: 'more than it lists', render: () => renderOwnerReminder({ credentials: manyExpiring(45) }) },
   ],
   'rotation-cleanup': [
     { label: 'asking, a secret replaced', render: () => renderRotationCleanup(cleanupView()) },
     { label: 'removed', render: () => renderRotationCleanup(cleanupView({ state: 'removed' })) },
-    { label: 'kept, with a message', render: () => renderRotationCleanup(cleanupView({ state: 'kept', message: 'The old secret stays until it expires.' })) },
+    {
+      label: 'kept, with a message',
+      render: () =>
+        renderRotationCleanup(cleanupView({ state: 'kept', message: 'The old secret stays until it expires.' })),
+    },
     {
       label: 'asking, a certificate replaced by a secret',
       render: () =>
         renderRotationCleanup(
-          cleanupView({ old: { kind: 'certificate', keyId: 'c0ffee00-0000-4000-8000-0000000000c1', thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345', endDateTime: '2026-11-25T00:00:00Z' } }),
+          cleanupView({
+            old: {
+              kind: 'certificate',
+              keyId: 'c0ffee00-0000-4000-8000-0000000000c1',
+              thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
+              endDateTime: '2026-11-25T00:00:00Z',
+            },
+          }),
         ),
     },
   ],
@@ -135,7 +290,12 @@ export const tenantId = '7f3c2a10-5d4e-4b8a-9c61-2e0f1a3b4c5d';
 export const appId = '5b2e9c47-1f3a-4d6b-8e90-a1b2c3d4e5f6';
 export const approverIds = ['29:1megan-teams-id', '29:1adele-teams-id'];
 export const policy = { secretMaxDays: 365, secretDefaultDays: 180 };
-export const revealedSecret = { text: 'Q_e8Q~ZDWJD.bkgajbREp-VFFUayCuEk8b1hDcr9', hint: 'Q_e', endDateTime: '2026-08-30T10:00:00Z', check: 'works' } as const;
+export const revealedSecret = {
+  text: 'Q_e8Q~ZDWJD.bkgajbREp-VFFUayCuEk8b1hDcr9',
+  hint: 'Q_e',
+  endDateTime: '2026-08-30T10:00:00Z',
+  check: 'works',
+} as const;
 export const ownerIds = ['a1e5c0de-0000-4000-8000-000000000031', 'a1e5c0de-0000-4000-8000-000000000032'];
 
 /** A high-risk request: Mail.Send as an application, a web platform, a directory role, two more owners, two approvals. */
@@ -145,14 +305,24 @@ export function riskyForm(overrides: Partial<RequestForm> = {}): RequestForm {
     purpose: 'Sends payslips to employees every month.\nReads users to find their managers.',
     platform: 'web',
     redirectUris: ['https://payroll.contoso.com/auth/callback', 'http://localhost:5000/callback'],
-    graphPermissions: [graphPermission('User.Read', 'Scope'), graphPermission('User.Read.All', 'Role'), graphPermission('Mail.Send', 'Role')],
+    graphPermissions: [
+      graphPermission('User.Read', 'Scope'),
+      graphPermission('User.Read.All', 'Role'),
+      graphPermission('Mail.Send', 'Role'),
+    ],
     additionalOwnerIds: ownerIds,
     directoryRole: findDirectoryRole('fe930be7-5e62-47db-91af-98c3a49a38b1'),
     ...overrides,
   });
 }
 
-const secretDelivery: Delivery = { kind: 'secret', keyId: 'b7d0f8a2-0000-4000-8000-00000000000a', hint: 'Q_e', endDateTime: '2026-08-30T10:00:00Z', revealedAt: '2026-03-03T10:05:00Z' };
+const secretDelivery: Delivery = {
+  kind: 'secret',
+  keyId: 'b7d0f8a2-0000-4000-8000-00000000000a',
+  hint: 'Q_e',
+  endDateTime: '2026-08-30T10:00:00Z',
+  revealedAt: '2026-03-03T10:05:00Z',
+};
 const certificateSpec = {
   derBase64: 'MIIB',
   thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
@@ -168,7 +338,9 @@ const stepResults = (f: RequestForm): StepResult[] => [
   { step: 'servicePrincipal', servicePrincipalId: '0c1d2e3f-0000-4000-8000-0000000000b2' },
   { step: 'consent', appRoleAssignmentIds: ['ara-1', 'ara-2'], oauth2PermissionGrantIds: ['grant-1'] },
   ...(f.directoryRole ? [{ step: 'directoryRole', roleAssignmentId: 'role-1' } as const] : []),
-  ...(f.credential.kind === 'certificate' ? [{ step: 'certificate', thumbprint: f.credential.certificate.thumbprint } as const] : []),
+  ...(f.credential.kind === 'certificate'
+    ? [{ step: 'certificate', thumbprint: f.credential.certificate.thumbprint } as const]
+    : []),
 ];
 const approvals: Step[] = [
   [{ type: 'approve' }, megan],
@@ -194,24 +366,51 @@ const paths: Record<string, (f: RequestForm) => Step[]> = {
   ],
   failed: (f) => [
     ...paths.provisioning!(f),
-    [{ type: 'fail', message: 'Granting Mail.Send failed: Graph answered 403 Authorization_RequestDenied. Give Registrar the AppRoleAssignment.ReadWrite.All permission, then retry.' }, registrarActor],
+    [
+      {
+        type: 'fail',
+        message:
+          'Granting Mail.Send failed: Graph answered 403 Authorization_RequestDenied. Give Registrar the AppRoleAssignment.ReadWrite.All permission, then retry.',
+      },
+      registrarActor,
+    ],
   ],
   provisioned,
   delivered: (f) => [...provisioned(f), [{ type: 'deliver', delivery: secretDelivery }, requester]],
-  rejected: () => [[{ type: 'reject', reason: 'Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.' }, megan]],
+  rejected: () => [
+    [
+      {
+        type: 'reject',
+        reason: 'Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.',
+      },
+      megan,
+    ],
+  ],
   expired: () => [[{ type: 'expire' }, registrarActor, afterExpiry]],
   cancelled: () => [[{ type: 'cancel' }, requester]],
 };
 
 /** A request of `f` moved along `steps`, and the audit events of every move (the submission's first). */
-export function requestAfter(f: RequestForm, steps: Step[], approvalsRequired = 2): { request: AppRequest; audit: AuditEvent[] } {
+export function requestAfter(
+  f: RequestForm,
+  steps: Step[],
+  approvalsRequired = 2,
+): { request: AppRequest; audit: AuditEvent[] } {
   const first = submitted({ form: f, approvalsRequired });
   const audit: AuditEvent[] = [
-    { at: first.createdAt, by: first.requester, event: 'submit', from: null, to: 'submitted', detail: `submitted "${f.displayName}" (${first.risk.level} risk)` },
+    {
+      at: first.createdAt,
+      by: first.requester,
+      event: 'submit',
+      from: null,
+      to: 'submitted',
+      detail: `submitted "${f.displayName}" (${first.risk.level} risk)`,
+    },
   ];
   const request = steps.reduce((r, [event, actor, at]) => {
     const result = transition(r, event, actor, at ?? later);
-    if (!result.changed) throw new Error(`fixture move ${event.type} from ${r.status} changed nothing: ${result.message}`);
+    if (!result.changed)
+      throw new Error(`fixture move ${event.type} from ${r.status} changed nothing: ${result.message}`);
     audit.push(result.audit);
     return result.request;
   }, first);
@@ -231,8 +430,25 @@ export const requests = {
   cancelled: () => requestAfter(riskyForm(), paths.cancelled!(riskyForm())).request,
   /** A low-risk daemon with a certificate and one delegated permission, submitted or delivered. */
   certificate: (state: 'submitted' | 'delivered' = 'submitted') => {
-    const f = form({ platform: 'none', graphPermissions: [graphPermission('User.Read', 'Scope')], credential: { kind: 'certificate', certificate: certificateSpec } });
-    const delivered: Step[] = [...provisioned(f).slice(1), [{ type: 'deliver', delivery: { kind: 'certificate', thumbprint: certificateSpec.thumbprint, deliveredAt: '2026-03-03T10:05:00Z' } }, registrarActor]];
+    const f = form({
+      platform: 'none',
+      graphPermissions: [graphPermission('User.Read', 'Scope')],
+      credential: { kind: 'certificate', certificate: certificateSpec },
+    });
+    const delivered: Step[] = [
+      ...provisioned(f).slice(1),
+      [
+        {
+          type: 'deliver',
+          delivery: {
+            kind: 'certificate',
+            thumbprint: certificateSpec.thumbprint,
+            deliveredAt: '2026-03-03T10:05:00Z',
+          },
+        },
+        registrarActor,
+      ],
+    ];
     return requestAfter(f, state === 'submitted' ? [] : delivered, 1).request;
   },
   /**
@@ -240,8 +456,14 @@ export const requests = {
    * `owners` more owners than the usual two, up to the form's 20.
    */
   wide: (owners = ownerIds.length) => {
-    const ids = Array.from({ length: owners }, (_, i) => ownerIds[i] ?? `a1e5c0de-0000-4000-8000-0000000001${String(i).padStart(2, '0')}`);
-    const f = riskyForm({ redirectUris: Array.from({ length: 30 }, (_, i) => `https://payroll${i}.contoso.com/auth/callback`), additionalOwnerIds: ids });
+    const ids = Array.from(
+      { length: owners },
+      (_, i) => ownerIds[i] ?? `a1e5c0de-0000-4000-8000-0000000001${String(i).padStart(2, '0')}`,
+    );
+    const f = riskyForm({
+      redirectUris: Array.from({ length: 30 }, (_, i) => `https://payroll${i}.contoso.com/auth/callback`),
+      additionalOwnerIds: ids,
+    });
     const people = ['Megan Bowen', 'Adele Vance', 'Isaiah Langer', 'Lidia Holloway', 'Nestor Wilke'];
     const request = requestAfter(f, paths.submitted!(f)).request;
     return {
@@ -254,8 +476,20 @@ export const requests = {
   },
   /** A single-page app with no credential, delivered. */
   publicClient: () => {
-    const f = form({ platform: 'spa', redirectUris: ['https://app.contoso.com'], graphPermissions: [graphPermission('User.Read', 'Scope')], credential: { kind: 'none' } });
-    return requestAfter(f, [...provisioned(f).slice(1), [{ type: 'deliver', delivery: { kind: 'none', deliveredAt: '2026-03-03T10:05:00Z' } }, registrarActor]], 1).request;
+    const f = form({
+      platform: 'spa',
+      redirectUris: ['https://app.contoso.com'],
+      graphPermissions: [graphPermission('User.Read', 'Scope')],
+      credential: { kind: 'none' },
+    });
+    return requestAfter(
+      f,
+      [
+        ...provisioned(f).slice(1),
+        [{ type: 'deliver', delivery: { kind: 'none', deliveredAt: '2026-03-03T10:05:00Z' } }, registrarActor],
+      ],
+      1,
+    ).request;
   },
 };
 
@@ -266,7 +500,16 @@ export function found(query: string, limit = 25): Pick<RequestFormView, 'matches
 }
 
 export function formView(overrides: Partial<RequestFormView> = {}): RequestFormView {
-  return { requestId: 'F3K92M7Q', values: {}, errors: {}, policy, selected: [], matches: [], matchesTotal: 0, ...overrides };
+  return {
+    requestId: 'F3K92M7Q',
+    values: {},
+    errors: {},
+    policy,
+    selected: [],
+    matches: [],
+    matchesTotal: 0,
+    ...overrides,
+  };
 }
 
 /** A form sent back with a message for every field, the values kept, and one permission chosen. */
@@ -339,7 +582,15 @@ export function expiring(overrides: Partial<ExpiringCredential> = {}): ExpiringC
 /** One credential at each urgency, out of order: a certificate expired 3 days ago, secrets due in 1, 7, 30 and 60 days. */
 export function expiringMix(): ExpiringCredential[] {
   return [
-    expiring({ keyId: 'k-30', appName: 'Timesheets', appId: '11111111-0000-4000-8000-000000000030', daysLeft: 25, threshold: 30, endDateTime: '2026-12-18T10:00:00Z', ownerIds: [] }),
+    expiring({
+      keyId: 'k-30',
+      appName: 'Timesheets',
+      appId: '11111111-0000-4000-8000-000000000030',
+      daysLeft: 25,
+      threshold: 30,
+      endDateTime: '2026-12-18T10:00:00Z',
+      ownerIds: [],
+    }),
     expiring({
       keyId: 'k-expired',
       appName: 'Badge reader',
@@ -354,15 +605,33 @@ export function expiringMix(): ExpiringCredential[] {
       ownerIds: [ownerIds[0]!, unnamedOwnerId],
     }),
     expiring({ keyId: 'k-7', daysLeft: 6, threshold: 7, endDateTime: '2026-11-29T10:00:00Z', ownerIds: [...ownerIds] }),
-    expiring({ keyId: 'k-1', appName: 'Door sync', appId: '11111111-0000-4000-8000-000000000001', daysLeft: 0, threshold: 1, endDateTime: '2026-11-23T20:00:00Z', ownerIds: [ownerIds[1]!] }),
-    expiring({ keyId: 'k-60', appName: 'Wiki bot', appId: '11111111-0000-4000-8000-000000000060', daysLeft: 59, threshold: 60, endDateTime: '2027-01-21T10:00:00Z', displayName: undefined }),
+    expiring({
+      keyId: 'k-1',
+      appName: 'Door sync',
+      appId: '11111111-0000-4000-8000-000000000001',
+      daysLeft: 0,
+      threshold: 1,
+      endDateTime: '2026-11-23T20:00:00Z',
+      ownerIds: [ownerIds[1]!],
+    }),
+    expiring({
+      keyId: 'k-60',
+      appName: 'Wiki bot',
+      appId: '11111111-0000-4000-8000-000000000060',
+      daysLeft: 59,
+      threshold: 60,
+      endDateTime: '2027-01-21T10:00:00Z',
+      displayName: undefined,
+    }),
   ];
 }
 
 const thresholdCycle = [0, 1, 7, 14, 30, 60];
 const guid = (prefix: string, i: number) => `${prefix}-0000-4000-8000-${String(i).padStart(12, '0')}`;
 /** Owners of the generated credentials: three per credential from a pool of 40 named people. */
-export const manyOwnerNames: Record<string, string> = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [guid('0a0a0a0a', i), `Owner Person-${i} Contoso-Admins`]));
+export const manyOwnerNames: Record<string, string> = Object.fromEntries(
+  Array.from({ length: 40 }, (_, i) => [guid('0a0a0a0a', i), `Owner Person-${i} Contoso-Admins`]),
+);
 
 /** `count` credentials spread over every urgency, each of its own app, with realistic lengths. */
 export function manyExpiring(count: number): ExpiringCredential[] {
@@ -391,7 +660,13 @@ export function cleanupView(overrides: Partial<RotationCleanupView> = {}): Rotat
     requestId: 'R7T2K9M4',
     appName: 'Payroll sync',
     appId,
-    old: { kind: 'secret', keyId: 'b7d0f8a2-0000-4000-8000-00000000000a', hint: 'Q_e', endDateTime: '2026-11-30T10:00:00Z', displayName: 'Production' },
+    old: {
+      kind: 'secret',
+      keyId: 'b7d0f8a2-0000-4000-8000-00000000000a',
+      hint: 'Q_e',
+      endDateTime: '2026-11-30T10:00:00Z',
+      displayName: 'Production',
+    },
     newSecret: { hint: 'Xy7', endDateTime: '2027-05-29T10:00:00Z' },
     state: 'ask',
     ...overrides,
@@ -407,7 +682,13 @@ function rotationRequest() {
       applicationObjectId: 'a1e5c0de-0000-4000-9000-000000000103',
       appId: 'a1e5c0de-0000-4000-9000-000000000203',
       appName: 'Expense Bot',
-      old: { kind: 'secret', keyId: 'b1e5c0de-0000-4000-9000-000000000001', hint: 'Ex3', endDateTime: '2026-11-30T08:00:00Z', displayName: 'Expense Bot secret' },
+      old: {
+        kind: 'secret',
+        keyId: 'b1e5c0de-0000-4000-9000-000000000001',
+        hint: 'Ex3',
+        endDateTime: '2026-11-30T08:00:00Z',
+        displayName: 'Expense Bot secret',
+      },
     },
     lifetimeDays: 180,
     approvalReason: 'the person asking does not own the app in Entra ID',

@@ -51,7 +51,13 @@ export function texts(card: unknown): string[] {
     else if (isObject(value)) {
       if (value.type === 'TextBlock' && typeof value.text === 'string') out.push(value.text);
       if (value.type === 'RichTextBlock' && Array.isArray(value.inlines)) {
-        out.push(value.inlines.map((run) => (typeof run === 'string' ? run : isObject(run) && typeof run.text === 'string' ? run.text : '')).join(''));
+        out.push(
+          value.inlines
+            .map((run) =>
+              typeof run === 'string' ? run : isObject(run) && typeof run.text === 'string' ? run.text : '',
+            )
+            .join(''),
+        );
       }
       if (value.type === 'FactSet' && Array.isArray(value.facts)) {
         for (const fact of value.facts) if (isObject(fact)) out.push(`${String(fact.title)}: ${String(fact.value)}`);
@@ -89,11 +95,14 @@ export function extraProblems(card: unknown): string[] {
   if (isObject(card) && card.version !== '1.5') problems.push(`version is ${JSON.stringify(card.version)}, not "1.5"`);
   for (const action of objectsOfType(card, 'Action.Execute')) {
     const verb = action.verb;
-    if (typeof verb !== 'string' || verb === '') problems.push(`Action.Execute ${JSON.stringify(action.title)} has no verb`);
-    else if (!verbs.includes(verb)) problems.push(`Action.Execute ${JSON.stringify(action.title)} has verb "${verb}", which is not a value of Verb`);
+    if (typeof verb !== 'string' || verb === '')
+      problems.push(`Action.Execute ${JSON.stringify(action.title)} has no verb`);
+    else if (!verbs.includes(verb))
+      problems.push(`Action.Execute ${JSON.stringify(action.title)} has verb "${verb}", which is not a value of Verb`);
   }
   for (const action of objectsOfType(card, 'Action.OpenUrl')) {
-    if (typeof action.url !== 'string' || action.url === '') problems.push(`Action.OpenUrl ${JSON.stringify(action.title)} has no url`);
+    if (typeof action.url !== 'string' || action.url === '')
+      problems.push(`Action.OpenUrl ${JSON.stringify(action.title)} has no url`);
   }
   for (const s of strings(card)) {
     if (s.value.includes('${')) problems.push(`unresolved expression at ${s.path}: ${s.value}`);

@@ -20,7 +20,9 @@ const hostile: Record<string, string> = {
   'a leading brace': '{x}',
 };
 const controlChars = 'Zz\u0000b\u0007c\u001b[31md\u202Ee\u200Bf\u0085g\th';
-const tenThousand = Array.from({ length: 1000 }, (_, i) => `w${String(i).padStart(3, '0')}-xyz `).join('').slice(0, 10_000);
+const tenThousand = Array.from({ length: 1000 }, (_, i) => `w${String(i).padStart(3, '0')}-xyz `)
+  .join('')
+  .slice(0, 10_000);
 
 const secret = 'S3CRET-never-shown';
 const setAt = new Date('2026-11-23T09:15:00Z');
@@ -28,20 +30,58 @@ const helpCommand = commands[0]!;
 
 /** Every place where text from outside reaches a card, with the cap that applies to it and whether it keeps lines. */
 const fields: Array<{ field: string; render: (value: string) => AdaptiveCard; max: number; multiline?: boolean }> = [
-  { field: 'the personal welcome name', render: (v) => renderWelcome({ scope: 'personal', name: v }), max: TextLimit.personName },
-  { field: 'the team welcome name', render: (v) => renderWelcome({ scope: 'team', name: v }), max: TextLimit.placeName },
-  { field: 'the channel name', render: (v) => renderChannelSet({ purpose: 'approvals', channelName: v, teamName: 'T', setBy: 'P', setAt }), max: TextLimit.placeName },
-  { field: 'the team name', render: (v) => renderChannelSet({ purpose: 'approvals', channelName: 'C', teamName: v, setBy: 'P', setAt }), max: TextLimit.placeName },
-  { field: 'the person who set a channel', render: (v) => renderChannelSet({ purpose: 'reminders', channelName: 'C', setBy: v, setAt }), max: TextLimit.personName },
   {
-    field: 'the replaced channel name',
-    render: (v) => renderChannelSet({ purpose: 'reminders', channelName: 'C', setBy: 'P', setAt, replaced: { channelName: v } }),
+    field: 'the personal welcome name',
+    render: (v) => renderWelcome({ scope: 'personal', name: v }),
+    max: TextLimit.personName,
+  },
+  {
+    field: 'the team welcome name',
+    render: (v) => renderWelcome({ scope: 'team', name: v }),
     max: TextLimit.placeName,
   },
-  { field: 'a notice title', render: (v) => renderNotice({ tone: 'error', title: v, text: 'x', reference: 'r' }), max: TextLimit.title },
-  { field: 'a notice text', render: (v) => renderNotice({ tone: 'refusal', title: 't', text: v, reference: 'r' }), max: TextLimit.paragraph, multiline: true },
-  { field: 'a notice reference', render: (v) => renderNotice({ tone: 'error', title: 't', text: 'x', reference: v }), max: TextLimit.reference },
-  { field: 'a command summary', render: (v) => renderHelp({ commands: [{ ...helpCommand, summary: v }] }), max: TextLimit.paragraph },
+  {
+    field: 'the channel name',
+    render: (v) => renderChannelSet({ purpose: 'approvals', channelName: v, teamName: 'T', setBy: 'P', setAt }),
+    max: TextLimit.placeName,
+  },
+  {
+    field: 'the team name',
+    render: (v) => renderChannelSet({ purpose: 'approvals', channelName: 'C', teamName: v, setBy: 'P', setAt }),
+    max: TextLimit.placeName,
+  },
+  {
+    field: 'the person who set a channel',
+    render: (v) => renderChannelSet({ purpose: 'reminders', channelName: 'C', setBy: v, setAt }),
+    max: TextLimit.personName,
+  },
+  {
+    field: 'the replaced channel name',
+    render: (v) =>
+      renderChannelSet({ purpose: 'reminders', channelName: 'C', setBy: 'P', setAt, replaced: { channelName: v } }),
+    max: TextLimit.placeName,
+  },
+  {
+    field: 'a notice title',
+    render: (v) => renderNotice({ tone: 'error', title: v, text: 'x', reference: 'r' }),
+    max: TextLimit.title,
+  },
+  {
+    field: 'a notice text',
+    render: (v) => renderNotice({ tone: 'refusal', title: 't', text: v, reference: 'r' }),
+    max: TextLimit.paragraph,
+    multiline: true,
+  },
+  {
+    field: 'a notice reference',
+    render: (v) => renderNotice({ tone: 'error', title: 't', text: 'x', reference: v }),
+    max: TextLimit.reference,
+  },
+  {
+    field: 'a command summary',
+    render: (v) => renderHelp({ commands: [{ ...helpCommand, summary: v }] }),
+    max: TextLimit.paragraph,
+  },
 ];
 
 /** The texts a person sees in TextRuns, zero-width spaces removed. */
@@ -52,25 +92,31 @@ function runTexts(card: AdaptiveCard): string[] {
 describe.each(fields)('$field', ({ render, max, multiline }) => {
   const benign = render('Plain value');
 
-  test.each(Object.entries(hostile))('when it holds %s, then the card shows it literally in a TextRun and gains no element, action or link', (_, value) => {
-    const card = render(value);
-    expect(shape(card)).toBe(shape(benign));
-    expect(objectsOfType(card, 'Action.OpenUrl', 'Action.Submit', 'Action.ShowCard')).toEqual([]);
-    expect(runTexts(card).some((text) => text.includes(value))).toBe(true);
-    // Wherever the value (or a long enough piece of it) appears, it is the text of a TextRun, where markdown is not processed.
-    const probe = value.slice(0, 8);
-    for (const s of strings(card).filter((s) => visible(s.value).includes(probe))) {
-      expect({ at: s.path, owner: s.owner.type, key: s.key }).toEqual({ at: s.path, owner: 'TextRun', key: 'text' });
-    }
-    expect(strings(card).filter((s) => s.value.includes('${') || s.value.includes('{{'))).toEqual([]);
-  });
+  test.each(Object.entries(hostile))(
+    'when it holds %s, then the card shows it literally in a TextRun and gains no element, action or link',
+    (_, value) => {
+      const card = render(value);
+      expect(shape(card)).toBe(shape(benign));
+      expect(objectsOfType(card, 'Action.OpenUrl', 'Action.Submit', 'Action.ShowCard')).toEqual([]);
+      expect(runTexts(card).some((text) => text.includes(value))).toBe(true);
+      // Wherever the value (or a long enough piece of it) appears, it is the text of a TextRun, where markdown is not processed.
+      const probe = value.slice(0, 8);
+      for (const s of strings(card).filter((s) => visible(s.value).includes(probe))) {
+        expect({ at: s.path, owner: s.owner.type, key: s.key }).toEqual({ at: s.path, owner: 'TextRun', key: 'text' });
+      }
+      expect(strings(card).filter((s) => s.value.includes('${') || s.value.includes('{{'))).toEqual([]);
+    },
+  );
 
-  test.each(Object.entries(hostile))('when it holds %s, then the rendered card shows the raw text, unformatted and unlinked', (_, value) => {
-    const { element, markdownInputs } = renderInDom(render(value));
-    expect(visible(element.textContent ?? '')).toContain(value);
-    expect(markdownInputs.filter((text) => visible(text).includes(value))).toEqual([]);
-    expect(element.querySelectorAll('a, strong, b, em, i, at').length).toBe(0);
-  });
+  test.each(Object.entries(hostile))(
+    'when it holds %s, then the rendered card shows the raw text, unformatted and unlinked',
+    (_, value) => {
+      const { element, markdownInputs } = renderInDom(render(value));
+      expect(visible(element.textContent ?? '')).toContain(value);
+      expect(markdownInputs.filter((text) => visible(text).includes(value))).toEqual([]);
+      expect(element.querySelectorAll('a, strong, b, em, i, at').length).toBe(0);
+    },
+  );
 
   test('when it holds expressions, then expanding the rendered card again evaluates nothing', () => {
     const card = render(`${hostile['a $root binding']} ${hostile['an expression function']}`);
@@ -80,7 +126,9 @@ describe.each(fields)('$field', ({ render, max, multiline }) => {
 
   test('when it holds control and invisible characters, then they are removed', () => {
     const card = render(controlChars);
-    expect(runTexts(card).find((text) => text.includes('Zz'))).toContain(multiline ? 'Zzbc[31mdef\ng h' : 'Zzbc[31mdef g h');
+    expect(runTexts(card).find((text) => text.includes('Zz'))).toContain(
+      multiline ? 'Zzbc[31mdef\ng h' : 'Zzbc[31mdef g h',
+    );
     // eslint-disable-next-line no-control-regex -- matching control characters is the point
     const unwanted = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/;
     expect(strings(card).filter((s) => unwanted.test(s.value) || (!multiline && s.value.includes('\n')))).toEqual([]);
@@ -126,14 +174,20 @@ describe('expandTemplate', () => {
   });
 
   test('when template text and data join into ${ or {{, then the join is broken too', () => {
-    const out = expandTemplate(card([{ type: 'TextRun', text: '$${a} {${b} ${c}{' }]), { a: '{x}', b: '{DATE(2026-01-01T00:00:00Z)}}', c: '$' });
+    const out = expandTemplate(card([{ type: 'TextRun', text: '$${a} {${b} ${c}{' }]), {
+      a: '{x}',
+      b: '{DATE(2026-01-01T00:00:00Z)}}',
+      c: '$',
+    });
     const text = (out.body[0] as { text: string }).text;
     expect(text).not.toMatch(/\$\{|\{\{/);
     expect(visible(text)).toBe('${x} {{DATE(2026-01-01T00:00:00Z)}} ${');
   });
 
   test('when the data carries $when or $data keys, then they are dropped and cannot hide or repeat anything', () => {
-    const items = [{ type: 'TextBlock', text: 'shown', $when: '${false}', nested: { $data: '${list}', $when: '${false}' } }];
+    const items = [
+      { type: 'TextBlock', text: 'shown', $when: '${false}', nested: { $data: '${list}', $when: '${false}' } },
+    ];
     const out = expandTemplate(card('${items}'), { items, list: [1, 2, 3] });
     expect(out.body).toEqual([{ type: 'TextBlock', text: 'shown', nested: {} }]);
     expect(new Template(out).expand({ $root: {} })).toEqual(out);
@@ -141,17 +195,23 @@ describe('expandTemplate', () => {
 
   test('when a data value is an object where text is expected, then it is not a string and cannot pass as one', () => {
     // A renderer passes strings; a single-expression binding would otherwise insert the object as card structure.
-    const out = expandTemplate(card([{ type: 'TextRun', text: '${v}' }]), { v: { type: 'Action.OpenUrl', url: 'https://evil', $when: '${true}' } });
+    const out = expandTemplate(card([{ type: 'TextRun', text: '${v}' }]), {
+      v: { type: 'Action.OpenUrl', url: 'https://evil', $when: '${true}' },
+    });
     expect(out.body[0]).toEqual({ type: 'TextRun', text: { type: 'Action.OpenUrl', url: 'https://evil' } });
   });
 
   test('when the data lacks a field the template binds, then expansion fails and names the binding', () => {
-    expect(() => expandTemplate(card([{ type: 'TextRun', text: 'Hi ${name}' }]), {})).toThrow(/"Hi \$\{name\}" unresolved at \$\.body\[0\]\.text/);
+    expect(() => expandTemplate(card([{ type: 'TextRun', text: 'Hi ${name}' }]), {})).toThrow(
+      /"Hi \$\{name\}" unresolved at \$\.body\[0\]\.text/,
+    );
     expect(() => expandTemplate(card([{ type: 'TextRun', text: 'Hi ${name}' }]), { name: null })).toThrow(/unresolved/);
   });
 
   test('when the result is not an AdaptiveCard, then expansion fails', () => {
-    expect(() => expandTemplate({ type: 'AdaptiveCard', version: '1.5', body: [], $when: '${false}' }, {})).toThrow(/did not give an AdaptiveCard/);
+    expect(() => expandTemplate({ type: 'AdaptiveCard', version: '1.5', body: [], $when: '${false}' }, {})).toThrow(
+      /did not give an AdaptiveCard/,
+    );
   });
 });
 

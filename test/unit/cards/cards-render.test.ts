@@ -65,20 +65,38 @@ describe('welcome cards', () => {
     const all = texts(card);
     expect(all[0]).toBe('Registrar has joined Contoso Apps');
     expect(all).toContain('Mention me with setup approvals in the channel where approvers should decide on requests.');
-    expect(all).toContain('Mention me with setup reminders in the channel where credential-expiry reminders should go.');
-    const commandRuns = objectsOfType(card, 'TextRun').filter((run) => run.fontType === 'Monospace').map((run) => run.text);
+    expect(all).toContain(
+      'Mention me with setup reminders in the channel where credential-expiry reminders should go.',
+    );
+    const commandRuns = objectsOfType(card, 'TextRun')
+      .filter((run) => run.fontType === 'Monospace')
+      .map((run) => run.text);
     expect(commandRuns).toEqual(['setup approvals', 'setup reminders']);
     expect(card.actions).toEqual([{ type: 'Action.Execute', title: 'Show commands', verb: Verb.showHelp }]);
   });
 });
 
 describe('channel-set card', () => {
-  const base = { channelName: 'App approvals', teamName: 'Contoso Apps', setBy: 'Megan Bowen', setAt: new Date('2026-11-23T09:15:00Z') };
+  const base = {
+    channelName: 'App approvals',
+    teamName: 'Contoso Apps',
+    setBy: 'Megan Bowen',
+    setAt: new Date('2026-11-23T09:15:00Z'),
+  };
 
   test('when the approvals channel is set, then the card names the purpose, the channel, the person and the time', () => {
     const all = texts(renderChannelSet({ ...base, purpose: 'approvals' }));
     expect(all[0]).toBe('This channel now receives approval requests');
-    expect(all).toEqual(expect.arrayContaining(['Channel', 'App approvals, in Contoso Apps', 'Set by', 'Megan Bowen', 'When', '23 Nov 2026, 09:15 UTC']));
+    expect(all).toEqual(
+      expect.arrayContaining([
+        'Channel',
+        'App approvals, in Contoso Apps',
+        'Set by',
+        'Megan Bowen',
+        'When',
+        '23 Nov 2026, 09:15 UTC',
+      ]),
+    );
     expect(all).not.toContain('Replaces');
   });
 
@@ -89,7 +107,9 @@ describe('channel-set card', () => {
   });
 
   test('when the setting replaced another channel, then the card names the replaced channel', () => {
-    const all = texts(renderChannelSet({ ...base, purpose: 'approvals', replaced: { channelName: 'General', teamName: 'Contoso IT' } }));
+    const all = texts(
+      renderChannelSet({ ...base, purpose: 'approvals', replaced: { channelName: 'General', teamName: 'Contoso IT' } }),
+    );
     expect(all).toEqual(expect.arrayContaining(['Replaces', 'General, in Contoso IT']));
   });
 
@@ -111,7 +131,12 @@ describe('channel-set card', () => {
 
 describe('notice card', () => {
   test('when a reference is given, then the notice shows it on its own line', () => {
-    const card = renderNotice({ tone: 'error', title: 'Something went wrong', text: 'Registrar could not save this.', reference: 'c0ffee12-3456' });
+    const card = renderNotice({
+      tone: 'error',
+      title: 'Something went wrong',
+      text: 'Registrar could not save this.',
+      reference: 'c0ffee12-3456',
+    });
     expect(texts(card)).toEqual(['Something went wrong', 'Registrar could not save this.', 'Reference: c0ffee12-3456']);
   });
 
@@ -121,12 +146,19 @@ describe('notice card', () => {
   });
 
   test('when the tone differs, then the notice is styled for it', () => {
-    const style = (tone: 'info' | 'refusal' | 'error') => (renderNotice({ tone, title: 't', text: 'x' }).body[0] as Json).style;
+    const style = (tone: 'info' | 'refusal' | 'error') =>
+      (renderNotice({ tone, title: 't', text: 'x' }).body[0] as Json).style;
     expect([style('info'), style('refusal'), style('error')]).toEqual(['emphasis', 'warning', 'attention']);
   });
 
   test('when the text has several lines, then the lines are kept', () => {
-    const all = texts(renderNotice({ tone: 'refusal', title: 'Not allowed', text: 'Only operators can set up channels.\r\nAsk an operator.' }));
+    const all = texts(
+      renderNotice({
+        tone: 'refusal',
+        title: 'Not allowed',
+        text: 'Only operators can set up channels.\r\nAsk an operator.',
+      }),
+    );
     expect(all[1]).toBe('Only operators can set up channels.\nAsk an operator.');
   });
 });

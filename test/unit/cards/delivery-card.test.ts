@@ -10,30 +10,63 @@ describe('delivery card', () => {
 
   test('when a secret is ready, then the card offers Reveal and says the secret is made at that click and shown once', () => {
     const card = renderDelivery({ request: requests.provisioned(), tenantId, state: 'ready' });
-    expect(buttons(card)).toEqual([expect.objectContaining({ title: 'Reveal client secret', verb: Verb.deliveryReveal, data: { requestId: 'F3K92M7Q' } })]);
-    expect(all(card)).toContain('Registrar creates the secret when you click Reveal client secret, and shows it to you once');
+    expect(buttons(card)).toEqual([
+      expect.objectContaining({
+        title: 'Reveal client secret',
+        verb: Verb.deliveryReveal,
+        data: { requestId: 'F3K92M7Q' },
+      }),
+    ]);
+    expect(all(card)).toContain(
+      'Registrar creates the secret when you click Reveal client secret, and shows it to you once',
+    );
     expect(all(card)).toContain('It will be valid for 180 days from that click.');
   });
 
   test('when the secret is revealed, then it is shown unchanged in a monospace TextRun, with its expiry, the check and a warning', () => {
-    const card = renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed', secret: revealedSecret });
+    const card = renderDelivery({
+      request: requests.provisioned(),
+      tenantId,
+      state: 'revealed',
+      secret: revealedSecret,
+    });
     const run = objectsOfType(card, 'TextRun').find((r) => r.text === secretText);
     expect(run).toMatchObject({ fontType: 'Monospace' });
-    expect(strings(card).filter((s) => s.value.includes(secretText)).map((s) => `${String(s.owner.type)}.${s.key}`)).toEqual(['TextRun.text']);
+    expect(
+      strings(card)
+        .filter((s) => s.value.includes(secretText))
+        .map((s) => `${String(s.owner.type)}.${s.key}`),
+    ).toEqual(['TextRun.text']);
     const text = all(card);
     expect(text).toContain('Valid until 30 Aug 2026, 10:00 UTC.');
     expect(text).toContain('A token was issued with this secret: it works.');
     expect(text).toContain('It disappears from this card in a few minutes');
-    expect(buttons(card)).toEqual([expect.objectContaining({ title: 'I have stored it', verb: Verb.deliveryStored, data: { requestId: 'F3K92M7Q' } })]);
+    expect(buttons(card)).toEqual([
+      expect.objectContaining({
+        title: 'I have stored it',
+        verb: Verb.deliveryStored,
+        data: { requestId: 'F3K92M7Q' },
+      }),
+    ]);
   });
 
   test('when the secret is not accepted yet, then the card says Entra ID needs a few minutes', () => {
-    const card = renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed', secret: { ...revealedSecret, check: 'pending' } });
+    const card = renderDelivery({
+      request: requests.provisioned(),
+      tenantId,
+      state: 'revealed',
+      secret: { ...revealedSecret, check: 'pending' },
+    });
     expect(all(card)).toContain('Entra ID has not started accepting it yet; this usually takes a few minutes.');
   });
 
   test('when the secret is stored, then the card holds only its hint and expiry, never the secret', () => {
-    const card = renderDelivery({ request: requests.delivered(), tenantId, state: 'stored', stored: { hint: 'Q_e', endDateTime: revealedSecret.endDateTime } });
+    const card = renderDelivery({
+      request: requests.delivered(),
+      tenantId,
+      state: 'stored',
+      stored: { hint: 'Q_e', endDateTime: revealedSecret.endDateTime },
+    });
     expect(JSON.stringify(card)).not.toContain(secretText);
     expect(all(card)).toContain('Client secret Q_e… (its first characters), valid until 30 Aug 2026, 10:00 UTC');
     expect(buttons(card)).toEqual([]);
@@ -47,9 +80,20 @@ describe('delivery card', () => {
   });
 
   test('when the card explains how to use the secret, then it names the variables and gives a token request without the secret', () => {
-    const card = renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed', secret: revealedSecret });
+    const card = renderDelivery({
+      request: requests.provisioned(),
+      tenantId,
+      state: 'revealed',
+      secret: revealedSecret,
+    });
     const text = runs(card);
-    expect(text).toEqual(expect.arrayContaining([`AZURE_TENANT_ID=${tenantId}`, `AZURE_CLIENT_ID=${appId}`, 'AZURE_CLIENT_SECRET=<your client secret>']));
+    expect(text).toEqual(
+      expect.arrayContaining([
+        `AZURE_TENANT_ID=${tenantId}`,
+        `AZURE_CLIENT_ID=${appId}`,
+        'AZURE_CLIENT_SECRET=<your client secret>',
+      ]),
+    );
     const curl = text.filter((t) => t.startsWith('curl') || t.startsWith('-d') || t.startsWith('--data')).join('\n');
     expect(curl).toBe(
       [
@@ -64,8 +108,18 @@ describe('delivery card', () => {
   });
 
   test('when the tenant is in a national cloud, then the token request uses its endpoints', () => {
-    const card = renderDelivery({ request: requests.provisioned(), tenantId, state: 'ready', endpoints: { login: 'https://login.microsoftonline.us/', graph: 'https://graph.microsoft.us' } });
-    expect(runs(card)).toEqual(expect.arrayContaining([`curl -X POST https://login.microsoftonline.us/${tenantId}/oauth2/v2.0/token \\`, '-d scope=https://graph.microsoft.us/.default']));
+    const card = renderDelivery({
+      request: requests.provisioned(),
+      tenantId,
+      state: 'ready',
+      endpoints: { login: 'https://login.microsoftonline.us/', graph: 'https://graph.microsoft.us' },
+    });
+    expect(runs(card)).toEqual(
+      expect.arrayContaining([
+        `curl -X POST https://login.microsoftonline.us/${tenantId}/oauth2/v2.0/token \\`,
+        '-d scope=https://graph.microsoft.us/.default',
+      ]),
+    );
   });
 
   test('when the card is rendered, then it shows the ids in monospace and what was granted', () => {
@@ -81,14 +135,25 @@ describe('delivery card', () => {
         'Directory role: User Administrator, to create and manage users and groups, reset passwords of non-administrators (for example a B2C password reset)',
       ]),
     );
-    expect(objectsOfType(card, 'TextRun').filter((r) => r.text === appId || r.text === tenantId).map((r) => r.fontType)).toEqual(['Monospace', 'Monospace']);
+    expect(
+      objectsOfType(card, 'TextRun')
+        .filter((r) => r.text === appId || r.text === tenantId)
+        .map((r) => r.fontType),
+    ).toEqual(['Monospace', 'Monospace']);
   });
 
   test('when the app has a certificate, then the card confirms its thumbprint and expiry, offers no reveal and names the certificate variable', () => {
     const card = renderDelivery({ request: requests.certificate('delivered'), tenantId, state: 'ready' });
     const text = all(card);
     expect(buttons(card)).toEqual([]);
-    expect(texts(card)).toEqual(expect.arrayContaining(['Thumbprint', '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345', 'Valid until', '1 Mar 2027, 00:00 UTC']));
+    expect(texts(card)).toEqual(
+      expect.arrayContaining([
+        'Thumbprint',
+        '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
+        'Valid until',
+        '1 Mar 2027, 00:00 UTC',
+      ]),
+    );
     expect(text).toContain('AZURE_CLIENT_CERTIFICATE_PATH');
     expect(text).not.toMatch(/client secret|curl/i);
   });
@@ -101,11 +166,16 @@ describe('delivery card', () => {
   });
 
   test('when the revealed state has no secret, then rendering fails instead of showing a card without it', () => {
-    expect(() => renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed' })).toThrow(/needs the secret/);
+    expect(() => renderDelivery({ request: requests.provisioned(), tenantId, state: 'revealed' })).toThrow(
+      /needs the secret/,
+    );
   });
 
   test('when a message is given, then it is shown', () => {
-    const message = 'This secret was already revealed. To get a new one, ask for a rotation with `rotate Payroll sync`.';
-    expect(texts(renderDelivery({ request: requests.delivered(), tenantId, state: 'stored', message }))).toContain(message);
+    const message =
+      'This secret was already revealed. To get a new one, ask for a rotation with `rotate Payroll sync`.';
+    expect(texts(renderDelivery({ request: requests.delivered(), tenantId, state: 'stored', message }))).toContain(
+      message,
+    );
   });
 });

@@ -15,13 +15,25 @@ import { formatUtc } from '../../../src/cards/render';
 import { Verb } from '../../../src/cards/verbs';
 import type { ExpiringCredential } from '../../../src/domain/expiry';
 import { libraryEvents } from './card-library';
-import { appId, cleanupView, expiring, expiringMix, manyExpiring, manyOwnerNames, ownerIds, ownerNames, scanAt, unnamedOwnerId } from './card-samples';
+import {
+  appId,
+  cleanupView,
+  expiring,
+  expiringMix,
+  manyExpiring,
+  manyOwnerNames,
+  ownerIds,
+  ownerNames,
+  scanAt,
+  unnamedOwnerId,
+} from './card-samples';
 import { cardBytes, extraProblems, maxCardBytes, objectsOfType, strings, texts, visible, type Json } from './card-walk';
 
 const all = (card: AdaptiveCard) => texts(card).join('\n');
 const runs = (card: AdaptiveCard) => objectsOfType(card, 'TextRun').map((run) => visible(String(run.text)));
 const buttons = (card: AdaptiveCard) => objectsOfType(card, 'Action.Execute');
-const entities = (card: AdaptiveCard) => ((card.msteams as { entities?: MentionEntity[] } | undefined)?.entities ?? []) as MentionEntity[];
+const entities = (card: AdaptiveCard) =>
+  ((card.msteams as { entities?: MentionEntity[] } | undefined)?.entities ?? []) as MentionEntity[];
 /** The owners lines: the only TextBlocks whose text the renderer builds from directory data. */
 const ownerLines = (card: AdaptiveCard) =>
   objectsOfType(card, 'TextBlock')
@@ -39,7 +51,13 @@ const appOrder = (card: AdaptiveCard) =>
 describe('reminder digest', () => {
   test('when credentials of every urgency are given out of order, then they are grouped expired first, then 1, 7, 30 and 60 days', () => {
     const card = renderReminderDigest({ credentials: expiringMix(), scanAt, ownerNames });
-    expect(headings(card)).toEqual(['Expired', 'Expiring within 1 day', 'Expiring within 7 days', 'Expiring within 30 days', 'Expiring within 60 days']);
+    expect(headings(card)).toEqual([
+      'Expired',
+      'Expiring within 1 day',
+      'Expiring within 7 days',
+      'Expiring within 30 days',
+      'Expiring within 60 days',
+    ]);
     expect(appOrder(card)).toEqual(['Badge reader', 'Door sync', 'Payroll sync', 'Timesheets', 'Wiki bot']);
     expect(libraryEvents(card)).toEqual([]);
   });
@@ -77,7 +95,11 @@ describe('reminder digest', () => {
   test('when a credential is listed, then its Rotate button asks for rotation.start with the appId and nothing else', () => {
     const card = renderReminderDigest({ credentials: expiringMix(), scanAt, ownerNames });
     expect(buttons(card).map((b) => ({ title: b.title, verb: b.verb, data: b.data }))).toEqual(
-      appOrder(card).map((_, i) => ({ title: 'Rotate', verb: Verb.rotationStart, data: { appId: [...expiringMix()].sort((a, b) => a.threshold - b.threshold)[i]!.appId } })),
+      appOrder(card).map((_, i) => ({
+        title: 'Rotate',
+        verb: Verb.rotationStart,
+        data: { appId: [...expiringMix()].sort((a, b) => a.threshold - b.threshold)[i]!.appId },
+      })),
     );
   });
 
@@ -107,30 +129,48 @@ describe('reminder digest', () => {
   });
 
   test('when an app has no owner, then its line says so', () => {
-    expect(ownerLines(renderReminderDigest({ credentials: [expiring({ ownerIds: [] })], scanAt }))).toEqual(['Owners: none recorded']);
+    expect(ownerLines(renderReminderDigest({ credentials: [expiring({ ownerIds: [] })], scanAt }))).toEqual([
+      'Owners: none recorded',
+    ]);
   });
 
   test('when an owner id is not an object id, then nobody is mentioned for it', () => {
-    const card = renderReminderDigest({ credentials: [expiring({ ownerIds: ['not-a-guid', '29:teams-id'] })], scanAt, ownerNames: { 'not-a-guid': 'Megan Bowen' } });
+    const card = renderReminderDigest({
+      credentials: [expiring({ ownerIds: ['not-a-guid', '29:teams-id'] })],
+      scanAt,
+      ownerNames: { 'not-a-guid': 'Megan Bowen' },
+    });
     expect(entities(card)).toEqual([]);
     expect(ownerLines(card)).toEqual(['Owners: Megan Bowen and an owner']);
   });
 
   test('when an app has many owners, then five are named and the rest counted', () => {
     const many = Array.from({ length: 8 }, (_, i) => `a1e5c0de-0000-4000-8000-0000000001${String(i).padStart(2, '0')}`);
-    const card = renderReminderDigest({ credentials: [expiring({ ownerIds: many })], scanAt, ownerNames: Object.fromEntries(many.map((id, i) => [id, `Person ${i}`])) });
+    const card = renderReminderDigest({
+      credentials: [expiring({ ownerIds: many })],
+      scanAt,
+      ownerNames: Object.fromEntries(many.map((id, i) => [id, `Person ${i}`])),
+    });
     expect(entities(card)).toHaveLength(5);
     expect(ownerLines(card)[0]).toMatch(/<at>Person 4<\/at> and 3 more owners$/);
   });
 
   test('when an owner is on several credentials, then the card has one entity for them', () => {
-    const card = renderReminderDigest({ credentials: [expiring({ keyId: 'a' }), expiring({ keyId: 'b' })], scanAt, ownerNames });
+    const card = renderReminderDigest({
+      credentials: [expiring({ keyId: 'a' }), expiring({ keyId: 'b' })],
+      scanAt,
+      ownerNames,
+    });
     expect(ownerLines(card)).toEqual(['Owner: <at>Megan Bowen</at>', 'Owner: <at>Megan Bowen</at>']);
     expect(entities(card)).toHaveLength(1);
   });
 
   test('when two owners have the same name, then each mention has its own text, so each reaches its own person', () => {
-    const card = renderReminderDigest({ credentials: [expiring({ ownerIds: [...ownerIds] })], scanAt, ownerNames: { [ownerIds[0]!]: 'Alex Kim', [ownerIds[1]!]: 'Alex Kim' } });
+    const card = renderReminderDigest({
+      credentials: [expiring({ ownerIds: [...ownerIds] })],
+      scanAt,
+      ownerNames: { [ownerIds[0]!]: 'Alex Kim', [ownerIds[1]!]: 'Alex Kim' },
+    });
     const texts = entities(card).map((e) => e.text);
     expect(new Set(texts).size).toBe(2);
     expect(entities(card).map((e) => e.mentioned.id)).toEqual(ownerIds);
@@ -149,22 +189,33 @@ describe('reminder digest', () => {
     'invisible characters': 'Ad\u200Bmin\u202E {\u200B{x}}',
   };
 
-  test.each(Object.entries(hostileNames))('when an owner name holds %s, then it becomes plain words inside one mention, with nothing markup can read', (_, name) => {
-    const card = renderReminderDigest({ credentials: [expiring({ ownerIds: [ownerIds[0]!] })], scanAt, ownerNames: { [ownerIds[0]!]: name } });
-    const [line] = ownerLines(card);
-    const [entity] = entities(card);
-    expect(entities(card)).toHaveLength(1);
-    expect(atTags(line!)).toEqual([entity!.text]);
-    expect(entity!.mentioned).toEqual({ id: ownerIds[0], name: mentionName(name) });
-    const inside = entity!.text.slice('<at>'.length, -'</at>'.length);
-    for (const text of [line!.replace(entity!.text, ''), inside, entity!.mentioned.name]) {
-      expect(text).not.toMatch(/[<>[\]{}*_~`\\&\u200B\u202E]|:\/\/|\$\{|\{\{/);
-    }
-    expect(libraryEvents(card)).toEqual([]);
-  });
+  test.each(Object.entries(hostileNames))(
+    'when an owner name holds %s, then it becomes plain words inside one mention, with nothing markup can read',
+    (_, name) => {
+      const card = renderReminderDigest({
+        credentials: [expiring({ ownerIds: [ownerIds[0]!] })],
+        scanAt,
+        ownerNames: { [ownerIds[0]!]: name },
+      });
+      const [line] = ownerLines(card);
+      const [entity] = entities(card);
+      expect(entities(card)).toHaveLength(1);
+      expect(atTags(line!)).toEqual([entity!.text]);
+      expect(entity!.mentioned).toEqual({ id: ownerIds[0], name: mentionName(name) });
+      const inside = entity!.text.slice('<at>'.length, -'</at>'.length);
+      for (const text of [line!.replace(entity!.text, ''), inside, entity!.mentioned.name]) {
+        expect(text).not.toMatch(/[<>[\]{}*_~`\\&\u200B\u202E]|:\/\/|\$\{|\{\{/);
+      }
+      expect(libraryEvents(card)).toEqual([]);
+    },
+  );
 
   test('when an owner name is only markup, then the owner is listed by id and not mentioned', () => {
-    const card = renderReminderDigest({ credentials: [expiring({ ownerIds: [ownerIds[0]!] })], scanAt, ownerNames: { [ownerIds[0]!]: '<<[]>>' } });
+    const card = renderReminderDigest({
+      credentials: [expiring({ ownerIds: [ownerIds[0]!] })],
+      scanAt,
+      ownerNames: { [ownerIds[0]!]: '<<[]>>' },
+    });
     expect(entities(card)).toEqual([]);
     expect(ownerLines(card)).toEqual([`Owner: an owner (id ${ownerIds[0]})`]);
   });
@@ -191,8 +242,12 @@ describe('reminder digest', () => {
   });
 
   test('when the digest is one card of several, then the title says which part', () => {
-    expect(runs(renderReminderDigest({ credentials: expiringMix(), scanAt, part: { index: 2, count: 3 } }))[0]).toBe('Credentials expiring, part 2 of 3');
-    expect(runs(renderReminderDigest({ credentials: expiringMix(), scanAt, part: { index: 1, count: 1 } }))[0]).toBe('Credentials expiring');
+    expect(runs(renderReminderDigest({ credentials: expiringMix(), scanAt, part: { index: 2, count: 3 } }))[0]).toBe(
+      'Credentials expiring, part 2 of 3',
+    );
+    expect(runs(renderReminderDigest({ credentials: expiringMix(), scanAt, part: { index: 1, count: 1 } }))[0]).toBe(
+      'Credentials expiring',
+    );
   });
 });
 
@@ -203,7 +258,12 @@ describe('splitting a digest', () => {
 
   test('when 500 credentials expire, then the digest takes several cards, each valid and within the size budget', () => {
     expect(cards.length).toBeGreaterThan(1);
-    const problems = cards.map((card, i) => ({ card: i + 1, events: libraryEvents(card), extra: extraProblems(card), fits: cardBytes(card) <= digestCardBudget }));
+    const problems = cards.map((card, i) => ({
+      card: i + 1,
+      events: libraryEvents(card),
+      extra: extraProblems(card),
+      fits: cardBytes(card) <= digestCardBudget,
+    }));
     expect(problems).toEqual(cards.map((_, i) => ({ card: i + 1, events: [], extra: [], fits: true })));
     expect(digestCardBudget).toBeLessThan(maxCardBytes);
   });
@@ -218,8 +278,11 @@ describe('splitting a digest', () => {
   });
 
   test('when 500 credentials are split, then the cards are numbered part 1 of n to part n of n and each counts its own credentials', () => {
-    expect(cards.map((card) => runs(card)[0])).toEqual(cards.map((_, i) => `Credentials expiring, part ${i + 1} of ${cards.length}`));
-    for (const card of cards) expect(runs(card)[1]).toBe(`${rotated(card).length} credentials · scan of ${formatUtc(scanAt)}`);
+    expect(cards.map((card) => runs(card)[0])).toEqual(
+      cards.map((_, i) => `Credentials expiring, part ${i + 1} of ${cards.length}`),
+    );
+    for (const card of cards)
+      expect(runs(card)[1]).toBe(`${rotated(card).length} credentials · scan of ${formatUtc(scanAt)}`);
   });
 
   test('when 500 credentials are split, then each card mentions exactly the owners named on it', () => {
@@ -231,7 +294,13 @@ describe('splitting a digest', () => {
   test('when every name is as long as it may be, then each card still fits', () => {
     const wide = '𝔚'.repeat(400);
     const owners = Array.from({ length: 12 }, (_, i) => `b0b0b0b0-0000-4000-8000-${String(i).padStart(12, '0')}`);
-    const big = manyExpiring(60).map((c, i) => ({ ...c, appName: wide + i, displayName: wide, hint: wide, ownerIds: owners }));
+    const big = manyExpiring(60).map((c, i) => ({
+      ...c,
+      appName: wide + i,
+      displayName: wide,
+      hint: wide,
+      ownerIds: owners,
+    }));
     const out = splitDigest(big, { scanAt, ownerNames: Object.fromEntries(owners.map((id, i) => [id, wide + i])) });
     expect(out.map(cardBytes).filter((bytes) => bytes > digestCardBudget)).toEqual([]);
     expect(out.flatMap(rotated)).toHaveLength(60);
@@ -270,20 +339,26 @@ describe('owner reminder', () => {
     const card = renderOwnerReminder({ credentials: many });
     const listed = buttons(card).length;
     expect(listed).toBeLessThanOrEqual(ownerReminderMax);
-    expect(all(card)).toContain(`…and ${45 - listed} more credentials of your apps, not listed here. The reminders channel lists them all.`);
+    expect(all(card)).toContain(
+      `…and ${45 - listed} more credentials of your apps, not listed here. The reminders channel lists them all.`,
+    );
     expect(headings(card)[0]).toBe('Expired');
     expect(cardBytes(card)).toBeLessThanOrEqual(digestCardBudget);
   });
 
   test('when the names are as long as they may be, then the card lists fewer and still fits', () => {
     const wide = '𝔚'.repeat(400);
-    const card = renderOwnerReminder({ credentials: manyExpiring(30).map((c): ExpiringCredential => ({ ...c, appName: wide, displayName: wide })) });
+    const card = renderOwnerReminder({
+      credentials: manyExpiring(30).map((c): ExpiringCredential => ({ ...c, appName: wide, displayName: wide })),
+    });
     expect(cardBytes(card)).toBeLessThanOrEqual(digestCardBudget);
     expect(all(card)).toContain(`…and ${30 - buttons(card).length} more credentials`);
   });
 
   test('when the owner has no name, then there is no greeting', () => {
-    expect(runs(renderOwnerReminder({ credentials: expiringMix().slice(0, 1) }))[0]).toBe('A credential of your app is expiring');
+    expect(runs(renderOwnerReminder({ credentials: expiringMix().slice(0, 1) }))[0]).toBe(
+      'A credential of your app is expiring',
+    );
   });
 });
 
@@ -317,13 +392,23 @@ describe('rotation cleanup', () => {
   });
 
   test('when the old credential is a certificate, then the card shows its thumbprint and the button names it', () => {
-    const card = renderRotationCleanup(cleanupView({ old: { kind: 'certificate', keyId: 'k', thumbprint: 'ABCDEF0123', endDateTime: '2026-11-25T00:00:00Z' } }));
+    const card = renderRotationCleanup(
+      cleanupView({
+        old: { kind: 'certificate', keyId: 'k', thumbprint: 'ABCDEF0123', endDateTime: '2026-11-25T00:00:00Z' },
+      }),
+    );
     expect(all(card)).toContain('Old certificate\nABCDEF0123');
     expect(buttons(card)[0]).toMatchObject({ title: 'Remove the old certificate', verb: Verb.rotationRemoveOld });
   });
 
   test('when the app name, hint or message hold markup, then they reach the card only as TextRun text', () => {
-    const card = renderRotationCleanup(cleanupView({ appName: '[x](https://evil)', message: '${secret} {{DATE(x)}}', old: { ...cleanupView().old, hint: '**b**', displayName: '<at>y</at>' } }));
+    const card = renderRotationCleanup(
+      cleanupView({
+        appName: '[x](https://evil)',
+        message: '${secret} {{DATE(x)}}',
+        old: { ...cleanupView().old, hint: '**b**', displayName: '<at>y</at>' },
+      }),
+    );
     for (const probe of ['[x](http', '${secret', '**b**', '<at>y']) {
       const places = strings(card).filter((s) => visible(s.value).includes(probe));
       expect(places.length).toBeGreaterThan(0);

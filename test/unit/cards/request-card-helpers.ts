@@ -10,7 +10,8 @@ export function buttons(card: AdaptiveCard): Json[] {
   return objectsOfType(rest, 'Action.Execute');
 }
 export const titles = (card: AdaptiveCard) => buttons(card).map((b) => b.title);
-export const inputs = (card: AdaptiveCard) => objectsOfType(card, 'Input.Text', 'Input.ChoiceSet', 'Input.Number', 'Input.Toggle', 'Input.Date', 'Input.Time');
+export const inputs = (card: AdaptiveCard) =>
+  objectsOfType(card, 'Input.Text', 'Input.ChoiceSet', 'Input.Number', 'Input.Toggle', 'Input.Date', 'Input.Time');
 export const input = (card: AdaptiveCard, id: string) => inputs(card).find((i) => i.id === id);
 export const all = (card: AdaptiveCard) => texts(card).join('\n');
 /** The text of every TextRun, as a person reads it. */

@@ -7,7 +7,13 @@ import { Dataset, Verb } from '../../../src/cards/verbs';
 import { requestableDirectoryRoles } from '../../../src/domain/directory-roles';
 import { privateKeyInCertificateMessage } from '../../../src/domain/private-key';
 import type { SearchablePermission } from '../../../src/domain/permission-search';
-import { credentialKinds, formLimits, platforms, requestFormFields, signInAudiences } from '../../../src/domain/request-form';
+import {
+  credentialKinds,
+  formLimits,
+  platforms,
+  requestFormFields,
+  signInAudiences,
+} from '../../../src/domain/request-form';
 import { libraryEvents } from './card-library';
 import { formView, found, invalidFormView, ownerIds } from './card-samples';
 import { cardBytes, maxCardBytes, objectsOfType, texts, visible, type Json } from './card-walk';
@@ -36,7 +42,10 @@ describe('request form', () => {
     expect(values('platform')).toEqual([...platforms]);
     expect(values('credential')).toEqual([...credentialKinds]);
     // "None" is a space, not '' (the adaptivecards library refuses an empty value): the server trims it to nothing.
-    expect(values('directoryRole').map((v) => String(v).trim())).toEqual(['', ...requestableDirectoryRoles.map((role) => role.templateId)]);
+    expect(values('directoryRole').map((v) => String(v).trim())).toEqual([
+      '',
+      ...requestableDirectoryRoles.map((role) => role.templateId),
+    ]);
     expect(String(input(card, 'directoryRole')?.value).trim()).toBe('');
   });
 
@@ -48,8 +57,22 @@ describe('request form', () => {
   test('when the form is sent back with errors, then every input keeps its value', () => {
     const view = invalidFormView();
     const card = renderRequestForm(view);
-    for (const field of ['name', 'purpose', 'audience', 'platform', 'redirectUris', 'otherPermissions', 'permissionFilter', 'credential', 'secretDays', 'directoryRole'] as const) {
-      expect({ field, value: visible(String(input(card, field)?.value)) }).toEqual({ field, value: view.values[field] });
+    for (const field of [
+      'name',
+      'purpose',
+      'audience',
+      'platform',
+      'redirectUris',
+      'otherPermissions',
+      'permissionFilter',
+      'credential',
+      'secretDays',
+      'directoryRole',
+    ] as const) {
+      expect({ field, value: visible(String(input(card, field)?.value)) }).toEqual({
+        field,
+        value: view.values[field],
+      });
     }
     expect(input(card, 'certificatePem')?.value).toBe(view.values.certificatePem);
     expect(input(card, 'owners')?.value).toBe(ownerIds.join(','));
@@ -62,15 +85,23 @@ describe('request form', () => {
     for (const field of requestFormFields.filter((f) => f !== 'requestId')) {
       const at = body.findIndex((element) => element.id === field);
       const messageAt = body.findIndex((element) => texts(element).includes(view.errors[field]!));
-      const nextInput = body.findIndex((element, i) => i > at && typeof element.type === 'string' && element.type.startsWith('Input.'));
-      expect({ field, after: messageAt > at, beforeNextField: nextInput === -1 || messageAt < nextInput }).toEqual({ field, after: true, beforeNextField: true });
+      const nextInput = body.findIndex(
+        (element, i) => i > at && typeof element.type === 'string' && element.type.startsWith('Input.'),
+      );
+      expect({ field, after: messageAt > at, beforeNextField: nextInput === -1 || messageAt < nextInput }).toEqual({
+        field,
+        after: true,
+        beforeNextField: true,
+      });
     }
   });
 
   test('when the whole form has a problem, then that message is at the top, before any input', () => {
     const card = renderRequestForm(invalidFormView());
     const body = card.body as Json[];
-    const messageAt = body.findIndex((element) => texts(element).includes('This form belongs to another request. Open a new one with `request`.'));
+    const messageAt = body.findIndex((element) =>
+      texts(element).includes('This form belongs to another request. Open a new one with `request`.'),
+    );
     const firstInput = body.findIndex((element) => String(element.type).startsWith('Input.'));
     expect(messageAt).toBeGreaterThan(-1);
     expect(messageAt).toBeLessThan(firstInput);
@@ -87,7 +118,10 @@ describe('request form', () => {
     expect(view.matches.some((p) => p.id === mailSend.id)).toBe(false);
     const permissions = input(renderRequestForm(view), 'permissions')!;
     const choices = permissions.choices as Json[];
-    expect(choices[0]).toEqual({ title: 'Mail.Send (application) · admin consent · Send mail as any user', value: mailSend.id });
+    expect(choices[0]).toEqual({
+      title: 'Mail.Send (application) · admin consent · Send mail as any user',
+      value: mailSend.id,
+    });
     expect(String(permissions.value).split(',')).toEqual([mailSend.id]);
     expect(choices.slice(1).map((c) => c.value)).toEqual(view.matches.map((p) => p.id));
   });
@@ -101,7 +135,11 @@ describe('request form', () => {
 
   test('when nothing is chosen or found yet, then the permission picker is Teams type-ahead over the Graph catalog', () => {
     const card = renderRequestForm(formView());
-    expect(input(card, 'permissions')).toMatchObject({ isMultiSelect: true, style: 'filtered', 'choices.data': { type: 'Data.Query', dataset: Dataset.graphPermissions } });
+    expect(input(card, 'permissions')).toMatchObject({
+      isMultiSelect: true,
+      style: 'filtered',
+      'choices.data': { type: 'Data.Query', dataset: Dataset.graphPermissions },
+    });
   });
 
   test('when permissions are chosen or found, then they are a plain list to tick, which every client submits', () => {
@@ -123,7 +161,10 @@ describe('request form', () => {
   });
 
   test('when the form is rendered, then the owners picker is the Teams people picker', () => {
-    expect(input(renderRequestForm(formView()), 'owners')).toMatchObject({ isMultiSelect: true, 'choices.data': { type: 'Data.Query', dataset: 'graph.microsoft.com/users' } });
+    expect(input(renderRequestForm(formView()), 'owners')).toMatchObject({
+      isMultiSelect: true,
+      'choices.data': { type: 'Data.Query', dataset: 'graph.microsoft.com/users' },
+    });
   });
 
   test('when owners are chosen, then the picker keeps every id, and offers by name those whose names are known', () => {
@@ -136,7 +177,11 @@ describe('request form', () => {
     for (const id of ['permissions', 'owners']) {
       const choices = input(card, id)!.choices as Json[];
       expect(choices).toHaveLength(1);
-      expect(String(choices[0]!.value).split(/[\s,;]+/).filter(Boolean)).toEqual([]);
+      expect(
+        String(choices[0]!.value)
+          .split(/[\s,;]+/)
+          .filter(Boolean),
+      ).toEqual([]);
     }
   });
 
@@ -149,30 +194,51 @@ describe('request form', () => {
   });
 
   test('when Find matches nothing, then the form says so', () => {
-    expect(all(renderRequestForm(formView({ ...found('zzzz'), values: { permissionFilter: 'zzzz' } })))).toContain('No permission matches “zzzz”');
+    expect(all(renderRequestForm(formView({ ...found('zzzz'), values: { permissionFilter: 'zzzz' } })))).toContain(
+      'No permission matches “zzzz”',
+    );
   });
 
   test('when the form is rendered, then Submit and Find send the request id and every input', () => {
     const card = renderRequestForm(formView({ requestId: 'K7Q2M9F3' }));
     expect(card.actions).toEqual([
-      expect.objectContaining({ type: 'Action.Execute', title: 'Submit request', verb: Verb.requestSubmit, data: { requestId: 'K7Q2M9F3' }, associatedInputs: 'auto' }),
+      expect.objectContaining({
+        type: 'Action.Execute',
+        title: 'Submit request',
+        verb: Verb.requestSubmit,
+        data: { requestId: 'K7Q2M9F3' },
+        associatedInputs: 'auto',
+      }),
     ]);
-    expect(buttons(card).find((b) => b.verb === Verb.requestFind)).toMatchObject({ title: 'Find permissions', data: { requestId: 'K7Q2M9F3' }, associatedInputs: 'auto' });
+    expect(buttons(card).find((b) => b.verb === Verb.requestFind)).toMatchObject({
+      title: 'Find permissions',
+      data: { requestId: 'K7Q2M9F3' },
+      associatedInputs: 'auto',
+    });
   });
 
   test('when the policy caps secrets, then the form states the cap, the default and the name prefix', () => {
-    const text = all(renderRequestForm(formView({ policy: { secretMaxDays: 90, secretDefaultDays: 180, namePrefix: 'app-' } })));
+    const text = all(
+      renderRequestForm(formView({ policy: { secretMaxDays: 90, secretDefaultDays: 180, namePrefix: 'app-' } })),
+    );
     expect(text).toContain('For a client secret: from 1 to 90 days. Left empty, it lasts 90 days.');
     expect(text).toContain('Registrar puts “app-” in front of it.');
   });
 
   test('when the other-API box is empty, then its placeholder shows the line format', () => {
-    expect(input(renderRequestForm(formView()), 'otherPermissions')?.placeholder).toBe('resource-app-id permission-name application|delegated');
+    expect(input(renderRequestForm(formView()), 'otherPermissions')?.placeholder).toBe(
+      'resource-app-id permission-name application|delegated',
+    );
   });
 
   /** 50 permissions with the longest names and descriptions of the catalog, and more. */
   function longPermissions(): SearchablePermission[] {
-    return found('', 50).matches.map((p, i) => ({ ...p, id: `${p.id.slice(0, 30)}${String(i).padStart(6, '0')}`, value: `${p.value}.${'X'.repeat(40)}`, description: 'D'.repeat(400) }));
+    return found('', 50).matches.map((p, i) => ({
+      ...p,
+      id: `${p.id.slice(0, 30)}${String(i).padStart(6, '0')}`,
+      value: `${p.value}.${'X'.repeat(40)}`,
+      description: 'D'.repeat(400),
+    }));
   }
 
   test('when 25 permissions are chosen, 25 more are found and the fields hold long values, then all 50 are choices and the card stays under the Teams limit', () => {
@@ -186,7 +252,10 @@ describe('request form', () => {
         name: 'N'.repeat(formLimits.name),
         purpose: 'P'.repeat(formLimits.purpose),
         redirectUris: Array.from({ length: 8 }, (_, i) => `https://app${i}.contoso.com/${'c'.repeat(200)}`).join('\n'),
-        otherPermissions: Array.from({ length: 4 }, () => 'fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd user_impersonation delegated').join('\n'),
+        otherPermissions: Array.from(
+          { length: 4 },
+          () => 'fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd user_impersonation delegated',
+        ).join('\n'),
         certificatePem: `-----BEGIN CERTIFICATE-----\n${'M'.repeat(64).concat('\n').repeat(26)}-----END CERTIFICATE-----`,
         owners: ownerIds.join(','),
       },
@@ -209,15 +278,27 @@ describe('request form', () => {
       values: {
         name: 'N'.repeat(500),
         purpose: 'P'.repeat(5000),
-        redirectUris: Array.from({ length: 256 }, (_, i) => `https://app${i}.contoso.com/${'c'.repeat(200)}`).join('\n'),
-        otherPermissions: Array.from({ length: 50 }, () => `fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd ${'p'.repeat(120)} delegated`).join('\n'),
+        redirectUris: Array.from({ length: 256 }, (_, i) => `https://app${i}.contoso.com/${'c'.repeat(200)}`).join(
+          '\n',
+        ),
+        otherPermissions: Array.from(
+          { length: 50 },
+          () => `fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd ${'p'.repeat(120)} delegated`,
+        ).join('\n'),
         permissionFilter: 'f'.repeat(300),
         secretDays: '9'.repeat(50),
         certificatePem: 'M'.repeat(16_000),
-        owners: Array.from({ length: 100 }, (_, i) => `a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`).join(','),
+        owners: Array.from({ length: 100 }, (_, i) => `a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`).join(
+          ',',
+        ),
       },
       errors: Object.fromEntries([...requestFormFields, 'form'].map((f) => [f, 'E'.repeat(1500)])),
-      ownerNames: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`, 'W'.repeat(300)])),
+      ownerNames: Object.fromEntries(
+        Array.from({ length: 100 }, (_, i) => [
+          `a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`,
+          'W'.repeat(300),
+        ]),
+      ),
     });
     const card = renderRequestForm(view);
     const permissionsInput = input(card, 'permissions')!;
@@ -239,7 +320,13 @@ describe('a private key in the request form', () => {
     ['RSA', rsa.export({ type: 'pkcs1', format: 'pem' }).toString()],
     ['EC', ec.export({ type: 'sec1', format: 'pem' }).toString()],
     ['ENCRYPTED', rsa.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString()],
-    ['headerless PKCS#8', rsa.export({ type: 'pkcs8', format: 'der' }).toString('base64').replace(/(.{64})/g, '$1\n')],
+    [
+      'headerless PKCS#8',
+      rsa
+        .export({ type: 'pkcs8', format: 'der' })
+        .toString('base64')
+        .replace(/(.{64})/g, '$1\n'),
+    ],
   ];
   /** The key's base64 lines that made it into the card: none may. */
   const leaked = (card: AdaptiveCard, key: string) => {
@@ -247,19 +334,24 @@ describe('a private key in the request form', () => {
     return key.split('\n').filter((line) => line.length >= 16 && !line.startsWith('-----') && json.includes(line));
   };
 
-  test.each(keys)('when the certificate box holds a %s private key, then the card shows it empty, with the message Submit gives', (_kind, key) => {
-    // As Find sends it back: the values as typed, and no message.
-    const card = renderRequestForm(formView({ values: { credential: 'certificate', certificatePem: key } }));
+  test.each(keys)(
+    'when the certificate box holds a %s private key, then the card shows it empty, with the message Submit gives',
+    (_kind, key) => {
+      // As Find sends it back: the values as typed, and no message.
+      const card = renderRequestForm(formView({ values: { credential: 'certificate', certificatePem: key } }));
 
-    expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
-    expect(leaked(card, key)).toEqual([]);
-    expect(input(card, 'certificatePem')?.value).toBe('');
-    expect(all(card)).toContain(privateKeyInCertificateMessage);
-  });
+      expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
+      expect(leaked(card, key)).toEqual([]);
+      expect(input(card, 'certificatePem')?.value).toBe('');
+      expect(all(card)).toContain(privateKeyInCertificateMessage);
+    },
+  );
 
   test('when the certificate box holds a private key and an older message, then the private key message replaces it, and a certificate is kept', () => {
     const key = keys[0]![1];
-    const card = renderRequestForm(formView({ values: { certificatePem: key }, errors: { certificatePem: 'Paste a PEM certificate.' } }));
+    const card = renderRequestForm(
+      formView({ values: { certificatePem: key }, errors: { certificatePem: 'Paste a PEM certificate.' } }),
+    );
 
     expect(all(card)).toContain(privateKeyInCertificateMessage);
     expect(all(card)).not.toContain('Paste a PEM certificate.');
@@ -268,14 +360,19 @@ describe('a private key in the request form', () => {
     expect(input(renderRequestForm(formView({ values: { certificatePem: pem } })), 'certificatePem')?.value).toBe(pem);
   });
 
-  test.each(['purpose', 'redirectUris', 'otherPermissions', 'owners'] as const)('when %s holds a private key, then it comes back empty with a message naming the field', (field) => {
-    const key = keys[2]![1];
-    const card = renderRequestForm(formView({ values: { [field]: `Here:\n${key}` } }));
+  test.each(['purpose', 'redirectUris', 'otherPermissions', 'owners'] as const)(
+    'when %s holds a private key, then it comes back empty with a message naming the field',
+    (field) => {
+      const key = keys[2]![1];
+      const card = renderRequestForm(formView({ values: { [field]: `Here:\n${key}` } }));
 
-    expect(leaked(card, key)).toEqual([]);
-    expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
-    expect(all(card)).toMatch(/There is a private key in the [a-zA-Z ]+, so Registrar did not keep it or show it again\./);
-  });
+      expect(leaked(card, key)).toEqual([]);
+      expect(JSON.stringify(card)).not.toMatch(/PRIVATE KEY-----/);
+      expect(all(card)).toMatch(
+        /There is a private key in the [a-zA-Z ]+, so Registrar did not keep it or show it again\./,
+      );
+    },
+  );
 
   test('when the search that was run holds a private key, then neither the box nor the results line repeats it', () => {
     const filter = keys[2]![1].slice(0, 100);

@@ -18,7 +18,11 @@ describe('request list', () => {
         'Delivered · High risk · 2 Mar 2026, 09:00 UTC',
       ]),
     );
-    expect(buttons(card)).toEqual(list.map(() => expect.objectContaining({ title: 'Show', verb: Verb.requestShow, data: { requestId: 'F3K92M7Q' } })));
+    expect(buttons(card)).toEqual(
+      list.map(() =>
+        expect.objectContaining({ title: 'Show', verb: Verb.requestShow, data: { requestId: 'F3K92M7Q' } }),
+      ),
+    );
     expect(text).not.toContain('None.');
   });
 
@@ -31,7 +35,11 @@ describe('request list', () => {
   });
 
   test('when there is no request, then the empty text is shown and no button', () => {
-    const card = renderRequestList({ title: 'Waiting for your decision', requests: [], empty: 'Nothing waits for your decision.' });
+    const card = renderRequestList({
+      title: 'Waiting for your decision',
+      requests: [],
+      empty: 'Nothing waits for your decision.',
+    });
     expect(texts(card)).toEqual(['Waiting for your decision', 'Nothing waits for your decision.']);
     expect(buttons(card)).toEqual([]);
   });

@@ -7,18 +7,23 @@ import { cardBytes, maxCardBytes, objectsOfType, texts } from './card-walk';
 import { buttons, titles, all, byStatus } from './request-card-helpers';
 
 describe('request status card', () => {
-  test.each(requestStatuses)('when the request is %s, then only its requester is offered Cancel, and only while it waits for approval', (status) => {
-    const request = byStatus[status]();
-    expect(request.status).toBe(status);
-    const forRequester = titles(renderRequestStatus({ request, viewer: 'requester' }));
-    const forOther = titles(renderRequestStatus({ request, viewer: 'other' }));
-    expect(forRequester).toEqual(status === 'submitted' ? ['Cancel request'] : []);
-    expect(forOther).toEqual([]);
-  });
+  test.each(requestStatuses)(
+    'when the request is %s, then only its requester is offered Cancel, and only while it waits for approval',
+    (status) => {
+      const request = byStatus[status]();
+      expect(request.status).toBe(status);
+      const forRequester = titles(renderRequestStatus({ request, viewer: 'requester' }));
+      const forOther = titles(renderRequestStatus({ request, viewer: 'other' }));
+      expect(forRequester).toEqual(status === 'submitted' ? ['Cancel request'] : []);
+      expect(forOther).toEqual([]);
+    },
+  );
 
   test('when the requester may cancel, then the button sends the request id', () => {
     const card = renderRequestStatus({ request: requests.submitted(), viewer: 'requester' });
-    expect(buttons(card)).toEqual([expect.objectContaining({ verb: Verb.requestCancel, data: { requestId: 'F3K92M7Q' } })]);
+    expect(buttons(card)).toEqual([
+      expect.objectContaining({ verb: Verb.requestCancel, data: { requestId: 'F3K92M7Q' } }),
+    ]);
   });
 
   test('when the request waits for approval, then the card names the app, the id, the approvals so far, the risk and the times', () => {
@@ -50,13 +55,13 @@ describe('request status card', () => {
     const text = texts(card);
     expect(stepsFor(request)).toEqual(['application', 'owners', 'servicePrincipal', 'consent', 'directoryRole']);
     const state = (label: string) => text[text.indexOf(label) + 1];
-    expect([state('Create the application'), state('Add the owners'), state('Create the service principal'), state('Grant admin consent'), state('Assign the directory role')]).toEqual([
-      'Done',
-      'Done',
-      'In progress',
-      'Pending',
-      'Pending',
-    ]);
+    expect([
+      state('Create the application'),
+      state('Add the owners'),
+      state('Create the service principal'),
+      state('Grant admin consent'),
+      state('Assign the directory role'),
+    ]).toEqual(['Done', 'Done', 'In progress', 'Pending', 'Pending']);
     expect(text).toContain('Being provisioned');
   });
 
@@ -69,13 +74,25 @@ describe('request status card', () => {
 
   test('when the request was rejected, then the card says by whom, when and why', () => {
     const text = texts(renderRequestStatus({ request: requests.rejected(), viewer: 'requester' }));
-    expect(text).toEqual(expect.arrayContaining(['Rejected', 'Rejected by Megan Bowen on 3 Mar 2026, 10:00 UTC.', 'Reason: Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.']));
+    expect(text).toEqual(
+      expect.arrayContaining([
+        'Rejected',
+        'Rejected by Megan Bowen on 3 Mar 2026, 10:00 UTC.',
+        'Reason: Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.',
+      ]),
+    );
   });
 
   test('when the request expired, was cancelled or was delivered, then the card says so in words', () => {
-    expect(all(renderRequestStatus({ request: requests.expired(), viewer: 'requester' }))).toContain('Nobody decided by 9 Mar 2026, 09:00 UTC.');
-    expect(all(renderRequestStatus({ request: requests.cancelled(), viewer: 'requester' }))).toContain('Cancelled by Alex Wilber on 3 Mar 2026, 10:00 UTC.');
-    expect(all(renderRequestStatus({ request: requests.delivered(), viewer: 'requester' }))).toContain('The client secret was revealed to Alex Wilber on 3 Mar 2026, 10:05 UTC.');
+    expect(all(renderRequestStatus({ request: requests.expired(), viewer: 'requester' }))).toContain(
+      'Nobody decided by 9 Mar 2026, 09:00 UTC.',
+    );
+    expect(all(renderRequestStatus({ request: requests.cancelled(), viewer: 'requester' }))).toContain(
+      'Cancelled by Alex Wilber on 3 Mar 2026, 10:00 UTC.',
+    );
+    expect(all(renderRequestStatus({ request: requests.delivered(), viewer: 'requester' }))).toContain(
+      'The client secret was revealed to Alex Wilber on 3 Mar 2026, 10:05 UTC.',
+    );
   });
 
   test('when the app exists and the tenant is known, then its client id and tenant id are shown', () => {
@@ -88,8 +105,12 @@ describe('request status card', () => {
     const card = renderRequestStatus({ request: requests.rejected(), viewer: 'other', audit });
     const text = texts(card);
     expect(text).toContain('Audit trail');
-    expect(text).toEqual(expect.arrayContaining(['2 Mar 2026, 09:00 UTC · Alex Wilber', '3 Mar 2026, 10:00 UTC · Megan Bowen']));
-    expect(text).toContain('rejected: Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.');
+    expect(text).toEqual(
+      expect.arrayContaining(['2 Mar 2026, 09:00 UTC · Alex Wilber', '3 Mar 2026, 10:00 UTC · Megan Bowen']),
+    );
+    expect(text).toContain(
+      'rejected: Mail.Send as an application is too broad.\nUse a shared mailbox with an access policy.',
+    );
   });
 
   test('when no audit trail is given, then the card has no audit section', () => {

@@ -140,12 +140,23 @@ function entra(sent: Sent): Answer | undefined {
     const host = authorize.host;
     return {
       status: 200,
-      body: { tenant_discovery_endpoint: `${authorize.origin}/${tenant}/v2.0/.well-known/openid-configuration`, metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] },
+      body: {
+        tenant_discovery_endpoint: `${authorize.origin}/${tenant}/v2.0/.well-known/openid-configuration`,
+        metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+      },
     };
   }
   if (sent.method === 'POST' && /^\/[^/]+\/oauth2\/v2\.0\/token$/.test(url.pathname)) {
     const scope = new URLSearchParams(sent.body).get('scope') ?? '';
-    return { status: 200, body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: tokenFrom(url.origin, scope) } };
+    return {
+      status: 200,
+      body: {
+        token_type: 'Bearer',
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        access_token: tokenFrom(url.origin, scope),
+      },
+    };
   }
   return undefined;
 }
@@ -167,7 +178,8 @@ function headersOf(options: RequestOptions): Record<string, string> {
 function interceptHttps(answer: (sent: Sent) => Answer | undefined): Sent[] {
   const sent: Sent[] = [];
   const request = (options: RequestOptions, callback?: (res: IncomingMessage) => void): ClientRequest => {
-    if (typeof options !== 'object' || options instanceof URL) throw new Error('the fake network expects https.request(options[, callback])');
+    if (typeof options !== 'object' || options instanceof URL)
+      throw new Error('the fake network expects https.request(options[, callback])');
     const chunks: Buffer[] = [];
     const req = new Writable({
       write(chunk: Buffer | string, _encoding, done) {
@@ -175,7 +187,12 @@ function interceptHttps(answer: (sent: Sent) => Answer | undefined): Sent[] {
         done();
       },
       final(done) {
-        const entry: Sent = { method: (options.method ?? 'GET').toUpperCase(), url: urlOf(options), headers: headersOf(options), body: Buffer.concat(chunks).toString('utf8') };
+        const entry: Sent = {
+          method: (options.method ?? 'GET').toUpperCase(),
+          url: urlOf(options),
+          headers: headersOf(options),
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
         sent.push(entry);
         const { status, body } = answer(entry) ?? { status: 404, body: { error: 'not faked', url: entry.url } };
         const text = Buffer.from(JSON.stringify(body));
@@ -191,7 +208,13 @@ function interceptHttps(answer: (sent: Sent) => Answer | undefined): Sent[] {
       },
     });
     if (callback) req.once('response', callback);
-    Object.assign(req, { setTimeout: () => req, abort: () => req.destroy(), setHeader: () => undefined, getHeader: () => undefined, removeHeader: () => undefined });
+    Object.assign(req, {
+      setTimeout: () => req,
+      abort: () => req.destroy(),
+      setHeader: () => undefined,
+      getHeader: () => undefined,
+      removeHeader: () => undefined,
+    });
     return req as unknown as ClientRequest;
   };
   jest.spyOn(https, 'request').mockImplementation(request as unknown as typeof https.request);
@@ -210,38 +233,51 @@ const isTokenRequest = (s: Sent) => s.method === 'POST' && new URL(s.url).pathna
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('national clouds: Microsoft Graph and its sign-in (createGraphConnection)', () => {
-  test.each(cases)('%s: Graph is called at the cloud\'s Graph host with a token requested from the cloud\'s login for <graph>/.default', async (cloud, want) => {
-    const sent = interceptHttps(entra);
-    const graphCalls: Array<{ url: string; authorization: string | undefined }> = [];
-    jest.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      graphCalls.push({ url, authorization: new Headers(init?.headers).get('authorization') ?? undefined });
-      return new Response(JSON.stringify({ value: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
+  test.each(cases)(
+    "%s: Graph is called at the cloud's Graph host with a token requested from the cloud's login for <graph>/.default",
+    async (cloud, want) => {
+      const sent = interceptHttps(entra);
+      const graphCalls: Array<{ url: string; authorization: string | undefined }> = [];
+      jest.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        graphCalls.push({ url, authorization: new Headers(init?.headers).get('authorization') ?? undefined });
+        return new Response(JSON.stringify({ value: [] }), {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+        });
+      });
+      const tenantId = randomUUID();
+      const clientId = randomUUID();
+
+      const connection = createGraphConnection({ cloud, tenantId, clientId, clientSecret: 'the-secret' });
+      await connection.client.api('/organization').get();
+
+      expect(connection.graphHost).toBe(want.graph);
+      expect(connection.authorityHost).toBe(want.login);
+      // The token: requested from the cloud's login, in Registrar's tenant, for the cloud's Graph; nothing else was asked anywhere else.
+      const tokenRequests = sent.filter((s) => s.method === 'POST');
+      expect(tokenRequests.map((s) => endpoint(s.url))).toEqual([lower(`${want.login}/${tenantId}/oauth2/v2.0/token`)]);
+      const form = new URLSearchParams(tokenRequests[0]?.body);
+      expect(form.get('scope')).toBe(`${want.graph}/.default`);
+      expect(form.get('client_id')).toBe(clientId);
+      expect(form.get('grant_type')).toBe('client_credentials');
+      expect(sent.map((s) => new URL(s.url).origin)).toEqual(sent.map(() => want.login));
+      // The call: at the cloud's Graph host, with that token.
+      expect(graphCalls).toHaveLength(1);
+      expect(graphCalls[0]?.url).toBe(`${want.graph}/v1.0/organization`);
+      expect(readToken(graphCalls[0]?.authorization)).toEqual({ origin: want.login, scope: `${want.graph}/.default` });
+    },
+  );
+
+  test("GRAPH_ENDPOINT and AUTHORITY_HOST still win over the cloud's hosts", () => {
+    const connection = createGraphConnection({
+      cloud: 'china',
+      endpoint: 'https://127.0.0.1:8443/',
+      authorityHost: 'https://127.0.0.1:8443',
+      tenantId: randomUUID(),
+      clientId: randomUUID(),
+      clientSecret: 's',
     });
-    const tenantId = randomUUID();
-    const clientId = randomUUID();
-
-    const connection = createGraphConnection({ cloud, tenantId, clientId, clientSecret: 'the-secret' });
-    await connection.client.api('/organization').get();
-
-    expect(connection.graphHost).toBe(want.graph);
-    expect(connection.authorityHost).toBe(want.login);
-    // The token: requested from the cloud's login, in Registrar's tenant, for the cloud's Graph; nothing else was asked anywhere else.
-    const tokenRequests = sent.filter((s) => s.method === 'POST');
-    expect(tokenRequests.map((s) => endpoint(s.url))).toEqual([lower(`${want.login}/${tenantId}/oauth2/v2.0/token`)]);
-    const form = new URLSearchParams(tokenRequests[0]?.body);
-    expect(form.get('scope')).toBe(`${want.graph}/.default`);
-    expect(form.get('client_id')).toBe(clientId);
-    expect(form.get('grant_type')).toBe('client_credentials');
-    expect(sent.map((s) => new URL(s.url).origin)).toEqual(sent.map(() => want.login));
-    // The call: at the cloud's Graph host, with that token.
-    expect(graphCalls).toHaveLength(1);
-    expect(graphCalls[0]?.url).toBe(`${want.graph}/v1.0/organization`);
-    expect(readToken(graphCalls[0]?.authorization)).toEqual({ origin: want.login, scope: `${want.graph}/.default` });
-  });
-
-  test('GRAPH_ENDPOINT and AUTHORITY_HOST still win over the cloud\'s hosts', () => {
-    const connection = createGraphConnection({ cloud: 'china', endpoint: 'https://127.0.0.1:8443/', authorityHost: 'https://127.0.0.1:8443', tenantId: randomUUID(), clientId: randomUUID(), clientSecret: 's' });
 
     expect(connection.graphHost).toBe('https://127.0.0.1:8443');
     expect(connection.authorityHost).toBe('https://127.0.0.1:8443');
@@ -264,9 +300,15 @@ function botFrameworkNetwork(publicKey: KeyObject, kid: string): Sent[] {
   const jwk = publicKey.export({ format: 'jwk' });
   return interceptHttps((sent) => {
     const url = new URL(sent.url);
-    if (url.pathname === '/v1/.well-known/openidconfiguration') return { status: 200, body: { issuer: url.origin, jwks_uri: `${url.origin}/v1/.well-known/keys` } };
-    if (url.pathname === '/v1/.well-known/keys') return { status: 200, body: { keys: [{ kty: 'RSA', use: 'sig', kid, n: jwk.n, e: jwk.e, endorsements: ['msteams'] }] } };
-    if (sent.method === 'POST' && url.pathname.includes('/v3/conversations/')) return { status: 200, body: { id: 'reply-1' } };
+    if (url.pathname === '/v1/.well-known/openidconfiguration')
+      return { status: 200, body: { issuer: url.origin, jwks_uri: `${url.origin}/v1/.well-known/keys` } };
+    if (url.pathname === '/v1/.well-known/keys')
+      return {
+        status: 200,
+        body: { keys: [{ kty: 'RSA', use: 'sig', kid, n: jwk.n, e: jwk.e, endorsements: ['msteams'] }] },
+      };
+    if (sent.method === 'POST' && url.pathname.includes('/v3/conversations/'))
+      return { status: 200, body: { id: 'reply-1' } };
     if (url.pathname === '/api/usertoken/GetTokenStatus') return { status: 200, body: [] };
     return entra(sent);
   });
@@ -303,7 +345,11 @@ async function replyInTeams(cloud: GraphCloud, bot: Bot, endpoints?: BotFramewor
   });
   const token = (issuer: string) => {
     const now = Math.floor(Date.now() / 1000);
-    return jwt.sign({ iss: issuer, aud: bot.id, serviceurl: want.serviceUrl, nbf: now - 60, iat: now - 60, exp: now + 3600 }, keys.privateKey, { algorithm: 'RS256', keyid: kid, noTimestamp: true });
+    return jwt.sign(
+      { iss: issuer, aud: bot.id, serviceurl: want.serviceUrl, nbf: now - 60, iat: now - 60, exp: now + 3600 },
+      keys.privateKey,
+      { algorithm: 'RS256', keyid: kid, noTimestamp: true },
+    );
   };
 
   let callerId: string | undefined;
@@ -330,63 +376,87 @@ const otherIssuer: Record<GraphCloud, string> = {
 };
 
 describe('national clouds: the Bot Framework (createBotAuthentication)', () => {
-  test.each(cases)('%s: an inbound Teams token is checked against the cloud\'s OpenID keys and issuer; the reply\'s token comes from the cloud\'s login for its scope', async (cloud, want) => {
-    const bot: Bot = { id: randomUUID(), password: 'the-bot-secret', type: 'SingleTenant', tenantId: randomUUID() };
+  test.each(cases)(
+    "%s: an inbound Teams token is checked against the cloud's OpenID keys and issuer; the reply's token comes from the cloud's login for its scope",
+    async (cloud, want) => {
+      const bot: Bot = { id: randomUUID(), password: 'the-bot-secret', type: 'SingleTenant', tenantId: randomUUID() };
 
-    const turn = await replyInTeams(cloud, bot);
+      const turn = await replyInTeams(cloud, bot);
 
-    const urls = turn.sent.map((s) => `${s.method} ${lower(s.url)}`);
-    // Inbound: the cloud's OpenID metadata was fetched (then the keys it names), and the activity was accepted with the cloud's callerId.
-    expect(urls[0]).toBe(`GET ${lower(want.openIdMetadata)}`);
-    expect(urls).toContain(`GET ${lower(want.openIdMetadata.replace(/openidconfiguration$/, 'keys'))}`);
-    expect(turn.callerId).toBe(want.callerId);
-    // Outbound: one token, from the cloud's login in the bot's own tenant, for the cloud's Bot Framework scope ...
-    const tokenRequests = turn.sent.filter(isTokenRequest);
-    expect(tokenRequests.map((s) => endpoint(s.url))).toEqual([lower(`${want.botLogin}/${bot.tenantId}/oauth2/v2.0/token`)]);
-    const form = new URLSearchParams(tokenRequests[0]?.body);
-    expect(form.get('scope')).toBe(`${want.botScope}/.default`);
-    expect(form.get('client_id')).toBe(bot.id);
-    // ... carried by the reply to the activity's Teams service URL ...
-    const reply = turn.sent.find((s) => s.method === 'POST' && s.url.includes('/v3/conversations/'));
-    expect(reply?.url.startsWith(`${want.serviceUrl}v3/conversations/`)).toBe(true);
-    expect(readToken(reply?.headers.authorization)).toEqual({ origin: want.botLogin, scope: `${want.botScope}/.default` });
-    // ... and the cloud's token service is the one asked about user tokens.
-    const tokenService = turn.sent.find((s) => s.url.includes('/api/usertoken/'));
-    expect(lower(tokenService?.url ?? '')).toMatch(new RegExp(`^${lower(want.oAuthUrl).replace(/[.]/g, '\\.')}/api/usertoken/gettokenstatus\\?`));
-    // Nothing went to another cloud's Bot Framework or login.
-    const expectedOrigins = new Set([want.openIdMetadata, want.botLogin, want.serviceUrl, want.oAuthUrl].map((u) => lower(new URL(u).origin)));
-    expect(turn.sent.filter((s) => !expectedOrigins.has(lower(new URL(s.url).origin)))).toEqual([]);
+      const urls = turn.sent.map((s) => `${s.method} ${lower(s.url)}`);
+      // Inbound: the cloud's OpenID metadata was fetched (then the keys it names), and the activity was accepted with the cloud's callerId.
+      expect(urls[0]).toBe(`GET ${lower(want.openIdMetadata)}`);
+      expect(urls).toContain(`GET ${lower(want.openIdMetadata.replace(/openidconfiguration$/, 'keys'))}`);
+      expect(turn.callerId).toBe(want.callerId);
+      // Outbound: one token, from the cloud's login in the bot's own tenant, for the cloud's Bot Framework scope ...
+      const tokenRequests = turn.sent.filter(isTokenRequest);
+      expect(tokenRequests.map((s) => endpoint(s.url))).toEqual([
+        lower(`${want.botLogin}/${bot.tenantId}/oauth2/v2.0/token`),
+      ]);
+      const form = new URLSearchParams(tokenRequests[0]?.body);
+      expect(form.get('scope')).toBe(`${want.botScope}/.default`);
+      expect(form.get('client_id')).toBe(bot.id);
+      // ... carried by the reply to the activity's Teams service URL ...
+      const reply = turn.sent.find((s) => s.method === 'POST' && s.url.includes('/v3/conversations/'));
+      expect(reply?.url.startsWith(`${want.serviceUrl}v3/conversations/`)).toBe(true);
+      expect(readToken(reply?.headers.authorization)).toEqual({
+        origin: want.botLogin,
+        scope: `${want.botScope}/.default`,
+      });
+      // ... and the cloud's token service is the one asked about user tokens.
+      const tokenService = turn.sent.find((s) => s.url.includes('/api/usertoken/'));
+      expect(lower(tokenService?.url ?? '')).toMatch(
+        new RegExp(`^${lower(want.oAuthUrl).replace(/[.]/g, '\\.')}/api/usertoken/gettokenstatus\\?`),
+      );
+      // Nothing went to another cloud's Bot Framework or login.
+      const expectedOrigins = new Set(
+        [want.openIdMetadata, want.botLogin, want.serviceUrl, want.oAuthUrl].map((u) => lower(new URL(u).origin)),
+      );
+      expect(turn.sent.filter((s) => !expectedOrigins.has(lower(new URL(s.url).origin)))).toEqual([]);
 
-    // A token signed by the same keys but issued by another cloud's Bot Connector is refused.
-    await expect(turn.withIssuer(otherIssuer[cloud])).rejects.toMatchObject({ statusCode: 401 });
-  });
+      // A token signed by the same keys but issued by another cloud's Bot Connector is refused.
+      await expect(turn.withIssuer(otherIssuer[cloud])).rejects.toMatchObject({ statusCode: 401 });
+    },
+  );
 
-  test.each(cases)('%s: a multi-tenant bot requests its token in the channel\'s tenant of that cloud', async (cloud, want) => {
-    const bot: Bot = { id: randomUUID(), password: 'the-bot-secret', type: 'MultiTenant' };
+  test.each(cases)(
+    "%s: a multi-tenant bot requests its token in the channel's tenant of that cloud",
+    async (cloud, want) => {
+      const bot: Bot = { id: randomUUID(), password: 'the-bot-secret', type: 'MultiTenant' };
 
-    const turn = await replyInTeams(cloud, bot);
+      const turn = await replyInTeams(cloud, bot);
 
-    const tokenRequests = turn.sent.filter(isTokenRequest);
-    expect(tokenRequests.map((s) => endpoint(s.url))).toEqual([lower(`${want.botLogin}/${want.channelTenant}/oauth2/v2.0/token`)]);
-    expect(new URLSearchParams(tokenRequests[0]?.body).get('scope')).toBe(`${want.botScope}/.default`);
-  });
+      const tokenRequests = turn.sent.filter(isTokenRequest);
+      expect(tokenRequests.map((s) => endpoint(s.url))).toEqual([
+        lower(`${want.botLogin}/${want.channelTenant}/oauth2/v2.0/token`),
+      ]);
+      expect(new URLSearchParams(tokenRequests[0]?.body).get('scope')).toBe(`${want.botScope}/.default`);
+    },
+  );
 
-  test.each(cases)('%s: a managed-identity bot (infra/\'s default) asks its identity for a token for the cloud\'s scope', async (cloud, want) => {
-    const bot: Bot = { id: randomUUID(), type: 'UserAssignedMsi', tenantId: randomUUID() };
-    // botbuilder gets the managed identity's token through @azure/identity's DefaultAzureCredential (IMDS in Azure).
-    const asked = jest
-      .spyOn(DefaultAzureCredential.prototype, 'getToken')
-      .mockImplementation(async (scopes) => ({ token: tokenFrom('managed-identity', String(scopes)), expiresOnTimestamp: Date.now() + 3600_000 }));
+  test.each(cases)(
+    "%s: a managed-identity bot (infra/'s default) asks its identity for a token for the cloud's scope",
+    async (cloud, want) => {
+      const bot: Bot = { id: randomUUID(), type: 'UserAssignedMsi', tenantId: randomUUID() };
+      // botbuilder gets the managed identity's token through @azure/identity's DefaultAzureCredential (IMDS in Azure).
+      const asked = jest.spyOn(DefaultAzureCredential.prototype, 'getToken').mockImplementation(async (scopes) => ({
+        token: tokenFrom('managed-identity', String(scopes)),
+        expiresOnTimestamp: Date.now() + 3600_000,
+      }));
 
-    const turn = await replyInTeams(cloud, bot);
+      const turn = await replyInTeams(cloud, bot);
 
-    expect(asked.mock.calls.map(([scopes]) => scopes)).toEqual([`${want.botScope}/.default`]);
-    expect(turn.sent.filter(isTokenRequest)).toEqual([]);
-    const reply = turn.sent.find((s) => s.method === 'POST' && s.url.includes('/v3/conversations/'));
-    expect(readToken(reply?.headers.authorization)).toEqual({ origin: 'managed-identity', scope: `${want.botScope}/.default` });
-  });
+      expect(asked.mock.calls.map(([scopes]) => scopes)).toEqual([`${want.botScope}/.default`]);
+      expect(turn.sent.filter(isTokenRequest)).toEqual([]);
+      const reply = turn.sent.find((s) => s.method === 'POST' && s.url.includes('/v3/conversations/'));
+      expect(readToken(reply?.headers.authorization)).toEqual({
+        origin: 'managed-identity',
+        scope: `${want.botScope}/.default`,
+      });
+    },
+  );
 
-  test('explicit endpoints (the tests\' local OpenID server) win over the cloud\'s', async () => {
+  test("explicit endpoints (the tests' local OpenID server) win over the cloud's", async () => {
     const bot: Bot = { id: randomUUID(), password: 'the-bot-secret', type: 'MultiTenant' };
     const local = 'https://bot-framework.test';
     const endpoints: BotFrameworkEndpoints = {
@@ -402,7 +472,9 @@ describe('national clouds: the Bot Framework (createBotAuthentication)', () => {
     const turn = await replyInTeams('china', bot, endpoints);
 
     expect(`${turn.sent[0]?.method} ${turn.sent[0]?.url}`).toBe(`GET ${local}/v1/.well-known/openidconfiguration`);
-    expect(turn.sent.filter(isTokenRequest).map((s) => endpoint(s.url))).toEqual([`${local}/botframework.com/oauth2/v2.0/token`]);
+    expect(turn.sent.filter(isTokenRequest).map((s) => endpoint(s.url))).toEqual([
+      `${local}/botframework.com/oauth2/v2.0/token`,
+    ]);
     expect(turn.callerId).toBe('urn:botframework:azure');
   });
 });
@@ -410,7 +482,7 @@ describe('national clouds: the Bot Framework (createBotAuthentication)', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('national clouds: the table (src/clouds.ts)', () => {
-  test('the global entry is botbuilder\'s public cloud, which Registrar leaves to botbuilder\'s defaults', () => {
+  test("the global entry is botbuilder's public cloud, which Registrar leaves to botbuilder's defaults", () => {
     expect(clouds.global.botFramework).toEqual({
       ToBotFromChannelOpenIdMetadataUrl: AuthenticationConstants.ToBotFromChannelOpenIdMetadataUrl,
       ToBotFromEmulatorOpenIdMetadataUrl: AuthenticationConstants.ToBotFromEmulatorOpenIdMetadataUrl,
@@ -422,7 +494,7 @@ describe('national clouds: the table (src/clouds.ts)', () => {
     });
   });
 
-  test('the US Government entries agree with botbuilder\'s GovernmentConstants but for the Teams token services (GCC High, DoD)', () => {
+  test("the US Government entries agree with botbuilder's GovernmentConstants but for the Teams token services (GCC High, DoD)", () => {
     for (const cloud of ['usgov', 'usgovdod'] as const) {
       expect(clouds[cloud].botFramework).toMatchObject({
         ChannelService: GovernmentConstants.ChannelService,

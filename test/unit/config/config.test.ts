@@ -65,62 +65,158 @@ describe('configuration', () => {
     [{ PORT: 'eighty' }, /PORT must be a port number/],
     [{ PORT: '70000' }, /PORT must be a port number/],
     [{ BOT_ID: 'my-bot' }, /BOT_ID must be a GUID \(got "my-bot"\)/],
-    [{ ADMIN_IDS: 'a1e5c0de-0000-4000-8000-000000000020, alex@contoso.com' }, /ADMIN_IDS must be GUIDs separated by commas/],
+    [
+      { ADMIN_IDS: 'a1e5c0de-0000-4000-8000-000000000020, alex@contoso.com' },
+      /ADMIN_IDS must be GUIDs separated by commas/,
+    ],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
-    [{ STORAGE_ACCOUNT_URL: 'http://insecure.table.core.windows.net' }, /STORAGE_ACCOUNT_URL must be an https:\/\/ URL/],
+    [
+      { STORAGE_ACCOUNT_URL: 'http://insecure.table.core.windows.net' },
+      /STORAGE_ACCOUNT_URL must be an https:\/\/ URL/,
+    ],
     [{ STORAGE_TABLE_PREFIX: 'my-tables' }, /STORAGE_TABLE_PREFIX must start with a letter/],
     [{ BOT_PASSWORD: 'secret' }, /without BOT_ID/],
     [{ HOST: '0.0.0.0' }, /HOST is set without BOT_ID/],
     [{ ...production, BOT_TYPE: 'SingleTenant' }, /BOT_PASSWORD is required when BOT_TYPE is SingleTenant/],
     [{ ...production, BOT_PASSWORD: 'x' }, /BOT_PASSWORD is set but BOT_TYPE is UserAssignedMsi/],
     [{ ...production, BOT_TYPE: 'Whatever' }, /BOT_TYPE/],
-    [{ STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', STORAGE_ACCOUNT_URL: 'https://a.table.core.windows.net' }, /only one of STORAGE/],
+    [
+      {
+        STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+        STORAGE_ACCOUNT_URL: 'https://a.table.core.windows.net',
+      },
+      /only one of STORAGE/,
+    ],
     [{ AZURE_CLIENT_SECRET: 'x' }, /AZURE_TENANT_ID and AZURE_CLIENT_ID are required/],
   ])('when %j is given, then the process is stopped with a message naming the variable', (env, message) => {
     expect(problemsOf(env).join('\n')).toMatch(message);
   });
 
-  const graphIdentity = { AZURE_TENANT_ID: production.BOT_TENANT_ID, AZURE_CLIENT_ID: production.BOT_ID, AZURE_CLIENT_SECRET: 'abc8Q~secretsecretsecretsecretsecretsec' };
+  const graphIdentity = {
+    AZURE_TENANT_ID: production.BOT_TENANT_ID,
+    AZURE_CLIENT_ID: production.BOT_ID,
+    AZURE_CLIENT_SECRET: 'abc8Q~secretsecretsecretsecretsecretsec',
+  };
   const localTenant = { GRAPH_ENDPOINT: 'https://127.0.0.1:8443', AUTHORITY_HOST: 'https://127.0.0.1:8443' };
 
   test.each([
-    ['a storage account connection string', { STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=https;AccountName=registrarprod;AccountKey=c2VjcmV0a2V5;EndpointSuffix=core.windows.net' }, 'STORAGE_CONNECTION_STRING'],
-    ['a connection string with a remote TableEndpoint', { STORAGE_CONNECTION_STRING: 'AccountName=devstoreaccount1;AccountKey=c2VjcmV0a2V5;TableEndpoint=https://registrarprod.table.core.windows.net/' }, 'STORAGE_CONNECTION_STRING'],
-    ['a storage account URL', { STORAGE_ACCOUNT_URL: 'https://registrarprod.table.core.windows.net' }, 'STORAGE_ACCOUNT_URL'],
-    ['App Service\'s site name', { WEBSITE_SITE_NAME: 'registrar-prod' }, 'WEBSITE_SITE_NAME'],
-    ['App Service\'s instance id', { WEBSITE_INSTANCE_ID: '5f1b0c7e2a9d' }, 'WEBSITE_INSTANCE_ID'],
-    ['a managed identity\'s client id', { AZURE_CLIENT_ID: production.BOT_ID }, 'AZURE_CLIENT_ID'],
+    [
+      'a storage account connection string',
+      {
+        STORAGE_CONNECTION_STRING:
+          'DefaultEndpointsProtocol=https;AccountName=registrarprod;AccountKey=c2VjcmV0a2V5;EndpointSuffix=core.windows.net',
+      },
+      'STORAGE_CONNECTION_STRING',
+    ],
+    [
+      'a connection string with a remote TableEndpoint',
+      {
+        STORAGE_CONNECTION_STRING:
+          'AccountName=devstoreaccount1;AccountKey=c2VjcmV0a2V5;TableEndpoint=https://registrarprod.table.core.windows.net/',
+      },
+      'STORAGE_CONNECTION_STRING',
+    ],
+    [
+      'a storage account URL',
+      { STORAGE_ACCOUNT_URL: 'https://registrarprod.table.core.windows.net' },
+      'STORAGE_ACCOUNT_URL',
+    ],
+    ["App Service's site name", { WEBSITE_SITE_NAME: 'registrar-prod' }, 'WEBSITE_SITE_NAME'],
+    ["App Service's instance id", { WEBSITE_INSTANCE_ID: '5f1b0c7e2a9d' }, 'WEBSITE_INSTANCE_ID'],
+    ["a managed identity's client id", { AZURE_CLIENT_ID: production.BOT_ID }, 'AZURE_CLIENT_ID'],
     ['a tenant to manage', { AZURE_TENANT_ID: production.BOT_TENANT_ID }, 'AZURE_TENANT_ID'],
     ['a Graph identity with a secret', graphIdentity, 'AZURE_CLIENT_SECRET'],
-    ['a Graph identity with a certificate', { ...graphIdentity, AZURE_CLIENT_SECRET: '', AZURE_CLIENT_CERTIFICATE_PATH: '/etc/registrar/graph.pem' }, 'AZURE_CLIENT_CERTIFICATE_PATH'],
-    ['a Graph identity aimed at the real Graph', { ...graphIdentity, GRAPH_ENDPOINT: 'https://graph.microsoft.com', AUTHORITY_HOST: 'https://login.microsoftonline.com' }, 'AZURE_CLIENT_ID'],
-    ['a Graph identity whose sign-in is not the local tenant', { ...graphIdentity, ...localTenant, AUTHORITY_HOST: 'https://login.microsoftonline.com' }, 'AZURE_CLIENT_SECRET'],
-    ['Application Insights', { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/' }, 'APPLICATIONINSIGHTS_CONNECTION_STRING'],
-    ['Application Insights with the default endpoint', { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000' }, 'APPLICATIONINSIGHTS_CONNECTION_STRING'],
-  ])('when BOT_ID is unset but %s is present, then the process is stopped with a message naming BOT_ID and the setting', (_what, env, name) => {
-    const problems = problemsOf(env).join('\n');
+    [
+      'a Graph identity with a certificate',
+      { ...graphIdentity, AZURE_CLIENT_SECRET: '', AZURE_CLIENT_CERTIFICATE_PATH: '/etc/registrar/graph.pem' },
+      'AZURE_CLIENT_CERTIFICATE_PATH',
+    ],
+    [
+      'a Graph identity aimed at the real Graph',
+      {
+        ...graphIdentity,
+        GRAPH_ENDPOINT: 'https://graph.microsoft.com',
+        AUTHORITY_HOST: 'https://login.microsoftonline.com',
+      },
+      'AZURE_CLIENT_ID',
+    ],
+    [
+      'a Graph identity whose sign-in is not the local tenant',
+      { ...graphIdentity, ...localTenant, AUTHORITY_HOST: 'https://login.microsoftonline.com' },
+      'AZURE_CLIENT_SECRET',
+    ],
+    [
+      'Application Insights',
+      {
+        APPLICATIONINSIGHTS_CONNECTION_STRING:
+          'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
+      },
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+    ],
+    [
+      'Application Insights with the default endpoint',
+      { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000' },
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+    ],
+  ])(
+    'when BOT_ID is unset but %s is present, then the process is stopped with a message naming BOT_ID and the setting',
+    (_what, env, name) => {
+      const problems = problemsOf(env).join('\n');
 
-    expect(problems).toMatch(/BOT_ID is not set, but this looks like a deployment/);
-    expect(problems).toContain(name);
-    expect(problems).toMatch(/set BOT_ID/);
-    expect(problems).not.toContain('c2VjcmV0a2V5');
-    expect(problems).not.toContain('abc8Q~');
-  });
+      expect(problems).toMatch(/BOT_ID is not set, but this looks like a deployment/);
+      expect(problems).toContain(name);
+      expect(problems).toMatch(/set BOT_ID/);
+      expect(problems).not.toContain('c2VjcmV0a2V5');
+      expect(problems).not.toContain('abc8Q~');
+    },
+  );
 
   test.each([
-    ['the test run\'s Azurite and the local tenant', { STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;', ...graphIdentity, ...localTenant }],
+    [
+      "the test run's Azurite and the local tenant",
+      {
+        STORAGE_CONNECTION_STRING:
+          'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;',
+        ...graphIdentity,
+        ...localTenant,
+      },
+    ],
     ['the development storage shortcut', { STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' }],
-    ['an Azurite on localhost and the local tenant on [::1]', { STORAGE_CONNECTION_STRING: 'AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://localhost:10002/devstoreaccount1', ...graphIdentity, GRAPH_ENDPOINT: 'https://[::1]:8443', AUTHORITY_HOST: 'https://localhost:8443/' }],
-    ['a local ingestion endpoint for telemetry tests', { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:40123/' }],
+    [
+      'an Azurite on localhost and the local tenant on [::1]',
+      {
+        STORAGE_CONNECTION_STRING:
+          'AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://localhost:10002/devstoreaccount1',
+        ...graphIdentity,
+        GRAPH_ENDPOINT: 'https://[::1]:8443',
+        AUTHORITY_HOST: 'https://localhost:8443/',
+      },
+    ],
+    [
+      'a local ingestion endpoint for telemetry tests',
+      {
+        APPLICATIONINSIGHTS_CONNECTION_STRING:
+          'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:40123/',
+      },
+    ],
     ['empty App Service variables', { WEBSITE_SITE_NAME: '  ' }],
   ])('when BOT_ID is unset with %s, then local mode still loads', (_what, env) => {
     expect(load(env)).toMatchObject({ mode: 'local', host: '127.0.0.1', bot: undefined });
   });
 
   test('when BOT_ID is set, then the deployment settings are simply used', () => {
-    const config = load({ ...production, ...graphIdentity, WEBSITE_SITE_NAME: 'registrar-prod', APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000' });
+    const config = load({
+      ...production,
+      ...graphIdentity,
+      WEBSITE_SITE_NAME: 'registrar-prod',
+      APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000',
+    });
 
-    expect(config).toMatchObject({ mode: 'teams', graph: { clientId: production.BOT_ID }, storage: { kind: 'account-url' } });
+    expect(config).toMatchObject({
+      mode: 'teams',
+      graph: { clientId: production.BOT_ID },
+      storage: { kind: 'account-url' },
+    });
   });
 
   test('when a secret variable is wrong, then its value is not repeated in the message', () => {

@@ -1,4 +1,11 @@
-import { approvalsNeeded, canApprove, canCancel, canReject, isExpired, parseApprovalsByRisk } from '../../../src/domain/approval-policy';
+import {
+  approvalsNeeded,
+  canApprove,
+  canCancel,
+  canReject,
+  isExpired,
+  parseApprovalsByRisk,
+} from '../../../src/domain/approval-policy';
 import { transition, type AppRequest } from '../../../src/domain/request';
 import { adele, later, megan, requester, submitted } from './fixtures';
 
@@ -17,28 +24,96 @@ const rejected = () => {
 describe('who may approve', () => {
   test.each([
     ['an approver decides a waiting request', () => submitted(), megan, true, later, { allowed: true }],
-    ['the requester, even an approver, approves their own request', () => submitted(), requester, true, later, { allowed: false, repeat: false, reason: 'own-request' }],
-    ['someone who is not an approver approves', () => submitted(), megan, false, later, { allowed: false, repeat: false, reason: 'not-an-approver' }],
-    ['a person with no Entra identity approves', () => submitted(), { id: '29:x', name: 'Anonymous' }, true, later, { allowed: false, repeat: false, reason: 'no-identity' }],
-    ['an approver approves a second time while a second approver is awaited', () => approvedBy(submitted({ approvalsRequired: 2 }), megan), megan, true, later, { allowed: false, repeat: true, reason: 'already-approved' }],
-    ['the second approver approves', () => approvedBy(submitted({ approvalsRequired: 2 }), megan), adele, true, later, { allowed: true }],
-    ['an approver approves again after the request was approved', () => approvedBy(submitted(), megan), megan, true, later, { allowed: false, repeat: true, reason: 'already-approved' }],
-    ['another approver approves a request already approved', () => approvedBy(submitted(), megan), adele, true, later, { allowed: false, repeat: false, reason: 'not-pending' }],
-    ['an approver approves a rejected request', rejected, adele, true, later, { allowed: false, repeat: false, reason: 'not-pending' }],
-    ['an approver approves a request past its expiry', () => submitted(), megan, true, afterExpiry, { allowed: false, repeat: false, reason: 'expired' }],
+    [
+      'the requester, even an approver, approves their own request',
+      () => submitted(),
+      requester,
+      true,
+      later,
+      { allowed: false, repeat: false, reason: 'own-request' },
+    ],
+    [
+      'someone who is not an approver approves',
+      () => submitted(),
+      megan,
+      false,
+      later,
+      { allowed: false, repeat: false, reason: 'not-an-approver' },
+    ],
+    [
+      'a person with no Entra identity approves',
+      () => submitted(),
+      { id: '29:x', name: 'Anonymous' },
+      true,
+      later,
+      { allowed: false, repeat: false, reason: 'no-identity' },
+    ],
+    [
+      'an approver approves a second time while a second approver is awaited',
+      () => approvedBy(submitted({ approvalsRequired: 2 }), megan),
+      megan,
+      true,
+      later,
+      { allowed: false, repeat: true, reason: 'already-approved' },
+    ],
+    [
+      'the second approver approves',
+      () => approvedBy(submitted({ approvalsRequired: 2 }), megan),
+      adele,
+      true,
+      later,
+      { allowed: true },
+    ],
+    [
+      'an approver approves again after the request was approved',
+      () => approvedBy(submitted(), megan),
+      megan,
+      true,
+      later,
+      { allowed: false, repeat: true, reason: 'already-approved' },
+    ],
+    [
+      'another approver approves a request already approved',
+      () => approvedBy(submitted(), megan),
+      adele,
+      true,
+      later,
+      { allowed: false, repeat: false, reason: 'not-pending' },
+    ],
+    [
+      'an approver approves a rejected request',
+      rejected,
+      adele,
+      true,
+      later,
+      { allowed: false, repeat: false, reason: 'not-pending' },
+    ],
+    [
+      'an approver approves a request past its expiry',
+      () => submitted(),
+      megan,
+      true,
+      afterExpiry,
+      { allowed: false, repeat: false, reason: 'expired' },
+    ],
   ])('when %s, then the decision is %j', (_name, request, actor, isApprover, now, decision) => {
     expect(canApprove(request(), actor, { isApprover, now })).toMatchObject(decision);
   });
 
   test('when a refusal is given, then it has a message for the person', () => {
-    expect(canApprove(submitted(), requester, { isApprover: true, now: later })).toMatchObject({ message: 'You asked for this app, so someone else must decide on it.' });
+    expect(canApprove(submitted(), requester, { isApprover: true, now: later })).toMatchObject({
+      message: 'You asked for this app, so someone else must decide on it.',
+    });
   });
 
   test('when an approver who approved a two-approver request rejects it, then that is allowed; the requester may not reject', () => {
     const once = approvedBy(submitted({ approvalsRequired: 2 }), megan);
 
     expect(canReject(once, megan, { isApprover: true, now: later })).toEqual({ allowed: true });
-    expect(canReject(once, requester, { isApprover: true, now: later })).toMatchObject({ allowed: false, reason: 'own-request' });
+    expect(canReject(once, requester, { isApprover: true, now: later })).toMatchObject({
+      allowed: false,
+      reason: 'own-request',
+    });
   });
 
   test('when a request waits, then only its requester may cancel it', () => {

@@ -10,10 +10,14 @@ const to = new Date('2027-01-01T00:00:00Z');
 const good = selfSignedCertificate('payroll-sync', from, to, 'rsa');
 const pkcs1Key = createPrivateKey(good.keyPem).export({ type: 'pkcs1', format: 'pem' }).toString();
 const keyDerBase64 = createPrivateKey(good.keyPem).export({ type: 'pkcs8', format: 'der' }).toString('base64');
-const encryptedKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString();
+const encryptedKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
+  .toString();
 const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 const headerless = (der: Buffer) => der.toString('base64').replace(/(.{64})/g, '$1\n');
-const publicKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const publicKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
 
 function refusal(pem: string): InvalidCertificate {
   try {
@@ -49,7 +53,10 @@ describe('the pasted certificate', () => {
     ['a certificate with its private key', `${good.certPem}${good.keyPem}`],
     ['a private key without its header lines', keyDerBase64.replace(/(.{64})/g, '$1\n')],
     ['an EC private key without its header lines', headerless(ecKey.export({ type: 'sec1', format: 'der' }))],
-    ['an encrypted private key without its header lines', headerless(ecKey.export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: 'pw' }))],
+    [
+      'an encrypted private key without its header lines',
+      headerless(ecKey.export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: 'pw' })),
+    ],
   ])('when it is %s, then it is refused as a private key, never as a damaged certificate', (_name, pem) => {
     const error = refusal(pem);
 
@@ -62,15 +69,51 @@ describe('the pasted certificate', () => {
     ['empty', '', /Paste a PEM certificate/],
     ['plain text', 'my certificate', /Paste a PEM certificate/],
     ['a public key', publicKeyPem, /Paste a PEM certificate/],
-    ['a chain of two certificates', `${good.certPem}${selfSignedCertificate('ca', from, to, 'ec').certPem}`, /one certificate, the app's own, not a chain/],
-    ['a body that is not base64', '-----BEGIN CERTIFICATE-----\nnot*base64!\n-----END CERTIFICATE-----', /its body is not base64/],
-    ['base64 that is not a certificate', toPem(Buffer.from('hello, this is not DER at all')), /not a readable X\.509 certificate/],
-    ['a truncated certificate', toPem(Buffer.from(good.der, 'base64').subarray(0, 300)), /not a readable X\.509 certificate/],
-    ['a certificate with bytes after its end', toPem(Buffer.concat([Buffer.from(good.der, 'base64'), Buffer.from([0, 0])])), /damaged/],
-    ['expired', selfSignedCertificate('old', new Date('2024-01-01Z'), new Date('2025-01-01Z')).certPem, /expired on 2025-01-01\. Make a new one/],
-    ['not valid yet', selfSignedCertificate('future', new Date('2026-07-01Z'), to).certPem, /not valid until 2026-07-01/],
-    ['an EC certificate', selfSignedCertificate('ec', from, to, 'ec').certPem, /key is EC; Entra ID needs an RSA key of 2048 bits or more/],
-    ['an RSA 1024 certificate', rsaCertificate('weak', 1024, from, to).certPem, /RSA key has 1024 bits; use 2048 bits or more/],
+    [
+      'a chain of two certificates',
+      `${good.certPem}${selfSignedCertificate('ca', from, to, 'ec').certPem}`,
+      /one certificate, the app's own, not a chain/,
+    ],
+    [
+      'a body that is not base64',
+      '-----BEGIN CERTIFICATE-----\nnot*base64!\n-----END CERTIFICATE-----',
+      /its body is not base64/,
+    ],
+    [
+      'base64 that is not a certificate',
+      toPem(Buffer.from('hello, this is not DER at all')),
+      /not a readable X\.509 certificate/,
+    ],
+    [
+      'a truncated certificate',
+      toPem(Buffer.from(good.der, 'base64').subarray(0, 300)),
+      /not a readable X\.509 certificate/,
+    ],
+    [
+      'a certificate with bytes after its end',
+      toPem(Buffer.concat([Buffer.from(good.der, 'base64'), Buffer.from([0, 0])])),
+      /damaged/,
+    ],
+    [
+      'expired',
+      selfSignedCertificate('old', new Date('2024-01-01Z'), new Date('2025-01-01Z')).certPem,
+      /expired on 2025-01-01\. Make a new one/,
+    ],
+    [
+      'not valid yet',
+      selfSignedCertificate('future', new Date('2026-07-01Z'), to).certPem,
+      /not valid until 2026-07-01/,
+    ],
+    [
+      'an EC certificate',
+      selfSignedCertificate('ec', from, to, 'ec').certPem,
+      /key is EC; Entra ID needs an RSA key of 2048 bits or more/,
+    ],
+    [
+      'an RSA 1024 certificate',
+      rsaCertificate('weak', 1024, from, to).certPem,
+      /RSA key has 1024 bits; use 2048 bits or more/,
+    ],
     ['far too long', `${good.certPem}${' '.repeat(20_000)}`, /at most 16384 characters/],
   ])('when it is %s, then it is refused with a message saying what to do', (_name, pem, message) => {
     const error = refusal(pem);
@@ -84,14 +127,17 @@ describe('the pasted certificate', () => {
     ['a public key block', `${good.certPem}${publicKeyPem}`],
     ['an unfinished block', `${good.certPem}-----BEGIN CERTIFICATE-----\nMIIB`],
     ['a stray end line', `${good.certPem}-----END CERTIFICATE-----\n`],
-  ])('when %s follows -----END CERTIFICATE-----, then it is refused with a message that says to paste nothing after it', (_name, pem) => {
-    const error = refusal(pem);
+  ])(
+    'when %s follows -----END CERTIFICATE-----, then it is refused with a message that says to paste nothing after it',
+    (_name, pem) => {
+      const error = refusal(pem);
 
-    expect(error.privateKey).toBe(false);
-    expect(error.userMessage).toBe(
-      'There is something after -----END CERTIFICATE-----. Paste only the certificate, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----, with nothing after it.',
-    );
-  });
+      expect(error.privateKey).toBe(false);
+      expect(error.userMessage).toBe(
+        'There is something after -----END CERTIFICATE-----. Paste only the certificate, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----, with nothing after it.',
+      );
+    },
+  );
 
   test('when only spaces and line breaks follow -----END CERTIFICATE-----, then the certificate is read', () => {
     expect(parseCertificatePem(`${good.certPem}\r\n\n  \n`, now).thumbprint).toBe(good.thumbprint);

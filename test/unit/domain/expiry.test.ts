@@ -125,7 +125,9 @@ describe('ledger rows', () => {
   });
 
   test('when a posted row of the earlier format (keyId:threshold) is there, then it counts only for the application it records', () => {
-    const rows = new Map<string, LedgerState>([[earlierLedgerRow(key, 7), { applicationObjectId: app, state: 'posted' }]]);
+    const rows = new Map<string, LedgerState>([
+      [earlierLedgerRow(key, 7), { applicationObjectId: app, state: 'posted' }],
+    ]);
     const lookup = (row: string) => rows.get(row);
     expect(isAnnounced(lookup, credential({ applicationObjectId: app.toLowerCase(), keyId: key }), 7)).toBe(true);
     expect(isAnnounced(lookup, credential({ applicationObjectId: other, keyId: key }), 7)).toBe(false);

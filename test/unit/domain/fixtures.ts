@@ -12,12 +12,31 @@ export const catalogIndex = createPermissionIndex(catalog);
 export function graphPermission(value: string, type: PermissionType): PermissionRef {
   const found = catalogIndex.byValue(value, type);
   if (!found) throw new Error(`${type} ${value} is not in the test catalog`);
-  return { ...graphResource, id: found.id, value: found.value, type: found.type, adminConsentRequired: found.adminConsentRequired, description: found.description };
+  return {
+    ...graphResource,
+    id: found.id,
+    value: found.value,
+    type: found.type,
+    adminConsentRequired: found.adminConsentRequired,
+    description: found.description,
+  };
 }
 
-export const requester: TransitionActor = { aadObjectId: 'a1e5c0de-0000-4000-8000-000000000020', name: 'Alex Wilber', conversationId: 'a:personal-alex' };
-export const megan: TransitionActor = { aadObjectId: 'a1e5c0de-0000-4000-8000-000000000021', name: 'Megan Bowen', conversationId: '19:approvals@thread.tacv2' };
-export const adele: TransitionActor = { aadObjectId: 'a1e5c0de-0000-4000-8000-000000000022', name: 'Adele Vance', conversationId: '19:approvals@thread.tacv2' };
+export const requester: TransitionActor = {
+  aadObjectId: 'a1e5c0de-0000-4000-8000-000000000020',
+  name: 'Alex Wilber',
+  conversationId: 'a:personal-alex',
+};
+export const megan: TransitionActor = {
+  aadObjectId: 'a1e5c0de-0000-4000-8000-000000000021',
+  name: 'Megan Bowen',
+  conversationId: '19:approvals@thread.tacv2',
+};
+export const adele: TransitionActor = {
+  aadObjectId: 'a1e5c0de-0000-4000-8000-000000000022',
+  name: 'Adele Vance',
+  conversationId: '19:approvals@thread.tacv2',
+};
 
 export const submittedAt = new Date('2026-03-02T09:00:00Z');
 export const later = new Date('2026-03-03T10:00:00Z');
@@ -44,7 +63,11 @@ export function submitted(options: { approvalsRequired?: number; form?: RequestF
     requester,
     form: f,
     permissions: f.graphPermissions,
-    risk: assessRisk({ permissions: f.graphPermissions, signInAudience: f.signInAudience, directoryRole: f.directoryRole }),
+    risk: assessRisk({
+      permissions: f.graphPermissions,
+      signInAudience: f.signInAudience,
+      directoryRole: f.directoryRole,
+    }),
     approvalsRequired: options.approvalsRequired ?? 1,
     pendingTtlDays: 7,
     now: submittedAt,

@@ -5,7 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { graphAppPermissions, graphPermissionsToGrant, supersededGraphPermissions } from '../../../src/domain/graph-app-permissions';
+import {
+  graphAppPermissions,
+  graphPermissionsToGrant,
+  supersededGraphPermissions,
+} from '../../../src/domain/graph-app-permissions';
 import emulatorCatalog from '../../../src/local/tenant/graph-permissions.json';
 import { REGISTRAR_ROLES } from '../../../src/local/tenant/seed';
 
@@ -14,8 +18,14 @@ const readme = readFileSync(join(root, 'infra', 'README.md'), 'utf8');
 const referencePath = '/work/shared/reference/graph-permissions.json';
 
 type CatalogEntry = { value: string; id: string; type: string };
-const catalogs: Array<[string, CatalogEntry[]]> = [['src/local/tenant/graph-permissions.json', emulatorCatalog as CatalogEntry[]]];
-if (existsSync(referencePath)) catalogs.push(['shared/reference/graph-permissions.json', JSON.parse(readFileSync(referencePath, 'utf8')) as CatalogEntry[]]);
+const catalogs: Array<[string, CatalogEntry[]]> = [
+  ['src/local/tenant/graph-permissions.json', emulatorCatalog as CatalogEntry[]],
+];
+if (existsSync(referencePath))
+  catalogs.push([
+    'shared/reference/graph-permissions.json',
+    JSON.parse(readFileSync(referencePath, 'utf8')) as CatalogEntry[],
+  ]);
 
 /** The "## Microsoft Graph permissions" section, up to the next "## " heading. */
 function section(): string {
@@ -37,39 +47,56 @@ function tablePermissions(): string[] {
 function mentionedPermissionNames(): Set<string> {
   const names = new Set<string>();
   const known = new Set(catalogs.flatMap(([, c]) => c.map((p) => p.value)).filter((v) => v.includes('.')));
-  for (const m of readme.matchAll(/(?<![\w.])[A-Z][A-Za-z]*\.(?:Read|ReadWrite|ReadBasic|Create|Send|Manage)[A-Za-z]*(?:\.[A-Z][A-Za-z]*)*/g)) names.add(m[0]);
+  for (const m of readme.matchAll(
+    /(?<![\w.])[A-Z][A-Za-z]*\.(?:Read|ReadWrite|ReadBasic|Create|Send|Manage)[A-Za-z]*(?:\.[A-Z][A-Za-z]*)*/g,
+  ))
+    names.add(m[0]);
   // A whole name: User.Read is not mentioned by User.Read.All.
-  for (const name of known) if (new RegExp(`(?<![\\w.])${name.replace(/\./g, '\\.')}(?![\\w.]*\\w)`).test(readme)) names.add(name);
+  for (const name of known)
+    if (new RegExp(`(?<![\\w.])${name.replace(/\./g, '\\.')}(?![\\w.]*\\w)`).test(readme)) names.add(name);
   return names;
 }
 
 describe("Registrar's Microsoft Graph application permissions", () => {
   test('when infra/README.md is read, then its table lists every permission of the list, in order, and no other', () => {
     expect(tablePermissions()).toEqual(graphAppPermissions.map((p) => p.value));
-    for (const p of graphAppPermissions.filter((x) => x.optional)) expect(section()).toContain(`\`${p.value}\` (optional: \`--directory-roles\`)`);
+    for (const p of graphAppPermissions.filter((x) => x.optional))
+      expect(section()).toContain(`\`${p.value}\` (optional: \`--directory-roles\`)`);
   });
 
   test('when infra/README.md names a Graph permission anywhere, then it is one of the list or one the list supersedes', () => {
-    const allowed = new Set([...graphAppPermissions.map((p) => p.value), ...supersededGraphPermissions.map((p) => p.value)]);
+    const allowed = new Set([
+      ...graphAppPermissions.map((p) => p.value),
+      ...supersededGraphPermissions.map((p) => p.value),
+    ]);
 
     const others = [...mentionedPermissionNames()].filter((name) => !allowed.has(name));
 
     expect(others).toEqual([]);
   });
 
-  test.each(catalogs)('when the role ids are compared with %s, then each is the application permission of that name', (_name, catalog) => {
-    for (const permission of graphAppPermissions) {
-      const roles = catalog.filter((p) => p.type === 'Role' && p.value === permission.value);
-      expect({ value: permission.value, ids: roles.map((r) => r.id) }).toEqual({ value: permission.value, ids: [permission.id] });
-    }
-    // The superseded ones are real permissions too (the setup command names them when an identity holds them).
-    for (const { value } of supersededGraphPermissions) expect(catalog.some((p) => p.type === 'Role' && p.value === value)).toBe(true);
-  });
+  test.each(catalogs)(
+    'when the role ids are compared with %s, then each is the application permission of that name',
+    (_name, catalog) => {
+      for (const permission of graphAppPermissions) {
+        const roles = catalog.filter((p) => p.type === 'Role' && p.value === permission.value);
+        expect({ value: permission.value, ids: roles.map((r) => r.id) }).toEqual({
+          value: permission.value,
+          ids: [permission.id],
+        });
+      }
+      // The superseded ones are real permissions too (the setup command names them when an identity holds them).
+      for (const { value } of supersededGraphPermissions)
+        expect(catalog.some((p) => p.type === 'Role' && p.value === value)).toBe(true);
+    },
+  );
 
   test('when the list is read, then values and ids are unique, only RoleManagement.ReadWrite.Directory is optional, and none is also superseded', () => {
     expect(new Set(graphAppPermissions.map((p) => p.value)).size).toBe(graphAppPermissions.length);
     expect(new Set(graphAppPermissions.map((p) => p.id)).size).toBe(graphAppPermissions.length);
-    expect(graphAppPermissions.filter((p) => p.optional).map((p) => p.value)).toEqual(['RoleManagement.ReadWrite.Directory']);
+    expect(graphAppPermissions.filter((p) => p.optional).map((p) => p.value)).toEqual([
+      'RoleManagement.ReadWrite.Directory',
+    ]);
     expect(supersededGraphPermissions.filter((s) => graphAppPermissions.some((p) => p.value === s.value))).toEqual([]);
     for (const p of graphAppPermissions) {
       expect(p.neededBy.length).toBeGreaterThan(0);
@@ -82,7 +109,9 @@ describe("Registrar's Microsoft Graph application permissions", () => {
     const required = graphAppPermissions.filter((p) => !p.optional).map((p) => p.value);
 
     expect(graphPermissionsToGrant({ directoryRoles: false }).map((p) => p.value)).toEqual(required);
-    expect(graphPermissionsToGrant({ directoryRoles: true }).map((p) => p.value)).toEqual(graphAppPermissions.map((p) => p.value));
+    expect(graphPermissionsToGrant({ directoryRoles: true }).map((p) => p.value)).toEqual(
+      graphAppPermissions.map((p) => p.value),
+    );
   });
 
   test('when the local tenant seeds Registrar, then it holds the whole list, the optional permission included', () => {

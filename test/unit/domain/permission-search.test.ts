@@ -20,18 +20,34 @@ describe('searching the Microsoft Graph catalog', () => {
   test('when a word of the name is typed, then names with that word come before names that merely contain it', () => {
     const found = names('mail');
 
-    expect(found.slice(0, 5)).toEqual(['Mail.Read Scope', 'Mail.Read Role', 'Mail.ReadWrite Role', 'Mail.Send Scope', 'Mail.Send Role']);
+    expect(found.slice(0, 5)).toEqual([
+      'Mail.Read Scope',
+      'Mail.Read Role',
+      'Mail.ReadWrite Role',
+      'Mail.Send Scope',
+      'Mail.Send Role',
+    ]);
     expect(found.indexOf('email Scope')).toBeGreaterThan(4);
   });
 
   test('when a later word of the name is typed, then permissions with a word starting so come before description matches', () => {
     const found = names('send');
 
-    expect(found.slice(0, 4)).toEqual(['ChannelMessage.Send Scope', 'ChatMessage.Send Scope', 'Mail.Send Scope', 'Mail.Send Role']);
+    expect(found.slice(0, 4)).toEqual([
+      'ChannelMessage.Send Scope',
+      'ChatMessage.Send Scope',
+      'Mail.Send Scope',
+      'Mail.Send Role',
+    ]);
   });
 
   test('when words of the description are typed, then permissions whose display name or description hold them all are found', () => {
-    expect(names('all mailboxes', { limit: 10 })).toEqual(['Calendars.Read Role', 'Calendars.ReadWrite Role', 'Mail.Read Role', 'Mail.ReadWrite Role']);
+    expect(names('all mailboxes', { limit: 10 })).toEqual([
+      'Calendars.Read Role',
+      'Calendars.ReadWrite Role',
+      'Mail.Read Role',
+      'Mail.ReadWrite Role',
+    ]);
     expect(names('SITE COLLECTIONS', { limit: 3 })).toContain('Sites.Read.All Scope');
   });
 
@@ -53,7 +69,11 @@ describe('searching the Microsoft Graph catalog', () => {
     const { total, items } = catalogIndex.search('  ', { limit: 3 });
 
     expect(total).toBe(catalog.length);
-    expect(items.map((p) => p.value)).toEqual(['Application.Read.All', 'Application.Read.All', 'Application.ReadWrite.All']);
+    expect(items.map((p) => p.value)).toEqual([
+      'Application.Read.All',
+      'Application.Read.All',
+      'Application.ReadWrite.All',
+    ]);
   });
 
   test('when nothing matches, then the result is empty with a total of zero', () => {
@@ -71,7 +91,9 @@ describe('searching the Microsoft Graph catalog', () => {
 
   // Its speed is measured by `npm run bench` (bench/permission-search.ts), not by a timed test.
   test('when the catalog is as large as the real Graph one several times over, then searches still find the best match first', () => {
-    const large: SearchablePermission[] = Array.from({ length: 80 }, (_, i) => catalog.map((p) => ({ ...p, id: `${i}-${p.id}`, value: `${p.value}${i === 0 ? '' : `.V${i}`}` }))).flat();
+    const large: SearchablePermission[] = Array.from({ length: 80 }, (_, i) =>
+      catalog.map((p) => ({ ...p, id: `${i}-${p.id}`, value: `${p.value}${i === 0 ? '' : `.V${i}`}` })),
+    ).flat();
     const index = createPermissionIndex(large);
 
     expect(index.size).toBe(4800);

@@ -75,7 +75,10 @@ describe('request policy configuration', () => {
   });
 
   test('when SECRET_MAX_DAYS is below the default lifetime, then the default follows it down', () => {
-    expect(loadConfig({ SECRET_MAX_DAYS: '90' }, localDefaults).policy).toMatchObject({ secretMaxDays: 90, secretDefaultDays: 90 });
+    expect(loadConfig({ SECRET_MAX_DAYS: '90' }, localDefaults).policy).toMatchObject({
+      secretMaxDays: 90,
+      secretDefaultDays: 90,
+    });
   });
 
   test('when local mode names demo approvers, then they approve', () => {
@@ -90,7 +93,10 @@ describe('request policy configuration', () => {
     [{ PENDING_TTL_DAYS: '0' }, /PENDING_TTL_DAYS must be a whole number from 1 to 90 \(got "0"\)/],
     [{ PENDING_TTL_DAYS: 'a week' }, /PENDING_TTL_DAYS must be a whole number/],
     [{ SECRET_MAX_DAYS: '731' }, /SECRET_MAX_DAYS must be a whole number from 1 to 730/],
-    [{ SECRET_DEFAULT_DAYS: '400', SECRET_MAX_DAYS: '365' }, /SECRET_DEFAULT_DAYS \(400\) is longer than SECRET_MAX_DAYS \(365\)/],
+    [
+      { SECRET_DEFAULT_DAYS: '400', SECRET_MAX_DAYS: '365' },
+      /SECRET_DEFAULT_DAYS \(400\) is longer than SECRET_MAX_DAYS \(365\)/,
+    ],
     [{ REVEAL_TTL_MINUTES: '1.5' }, /REVEAL_TTL_MINUTES must be a whole number from 1 to 60/],
     [{ APPROVER_IDS: 'megan@contoso.com' }, /APPROVER_IDS must be GUIDs separated by commas/],
     [{ APPROVER_GROUP_ID: 'approvers' }, /APPROVER_GROUP_ID must be a GUID/],
@@ -101,20 +107,43 @@ describe('request policy configuration', () => {
   });
 
   test('when the configuration is described for the startup log, then the policy is in it', () => {
-    expect(describeConfig(loadConfig({}, localDefaults))).toMatchObject({ policy: { approvalsByRisk: { high: 2 }, secretDays: { default: 180, max: 730 } } });
+    expect(describeConfig(loadConfig({}, localDefaults))).toMatchObject({
+      policy: { approvalsByRisk: { high: 2 }, secretDays: { default: 180, max: 730 } },
+    });
   });
 });
 
 describe('reminder configuration', () => {
   test('when nothing is set, then the scan runs daily at 08:00 UTC over every app, at 60, 30, 14, 7 and 1 days, with no job endpoint', () => {
-    expect(loadConfig(production, localDefaults).reminders).toEqual({ days: [60, 30, 14, 7, 1], scope: 'all', cron: '0 8 * * *', timeZone: 'UTC' });
+    expect(loadConfig(production, localDefaults).reminders).toEqual({
+      days: [60, 30, 14, 7, 1],
+      scope: 'all',
+      cron: '0 8 * * *',
+      timeZone: 'UTC',
+    });
   });
 
   test('when every reminder variable is set, then each is read', () => {
     const token = 'x'.repeat(40);
-    const reminders = loadConfig({ ...production, REMINDER_DAYS: '7, 90,7,1', REMINDER_SCOPE: 'managed', REMINDER_CRON: '30 6 * * 1-5', TZ: 'Europe/Berlin', JOB_TOKEN: token }, localDefaults).reminders;
+    const reminders = loadConfig(
+      {
+        ...production,
+        REMINDER_DAYS: '7, 90,7,1',
+        REMINDER_SCOPE: 'managed',
+        REMINDER_CRON: '30 6 * * 1-5',
+        TZ: 'Europe/Berlin',
+        JOB_TOKEN: token,
+      },
+      localDefaults,
+    ).reminders;
 
-    expect(reminders).toEqual({ days: [90, 7, 1], scope: 'managed', cron: '30 6 * * 1-5', timeZone: 'Europe/Berlin', jobToken: token });
+    expect(reminders).toEqual({
+      days: [90, 7, 1],
+      scope: 'managed',
+      cron: '30 6 * * 1-5',
+      timeZone: 'Europe/Berlin',
+      jobToken: token,
+    });
   });
 
   test('when REMINDER_CRON is off, then no schedule is kept', () => {

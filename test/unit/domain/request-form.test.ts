@@ -4,7 +4,11 @@ import { selfSignedCertificate } from '../../../src/local/tenant/self-signed';
 import { catalogIndex, megan } from './fixtures';
 
 const now = new Date('2026-06-01T12:00:00Z');
-const context: RequestFormContext = { catalog: catalogIndex, policy: { secretMaxDays: 730, secretDefaultDays: 180 }, now };
+const context: RequestFormContext = {
+  catalog: catalogIndex,
+  policy: { secretMaxDays: 730, secretDefaultDays: 180 },
+  now,
+};
 const id = (value: string, type: 'Role' | 'Scope') => catalogIndex.byValue(value, type)!.id;
 const certificate = selfSignedCertificate('payroll', new Date('2026-01-01Z'), new Date('2027-01-01Z'));
 const partnerCenter = 'fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd';
@@ -45,7 +49,13 @@ describe('the request form', () => {
         platform: 'web',
         redirectUris: ['https://payroll.contoso.com/auth/callback', 'http://localhost:3000/auth'],
         graphPermissions: [
-          expect.objectContaining({ resourceAppId: MICROSOFT_GRAPH_APP_ID, resourceDisplayName: 'Microsoft Graph', value: 'User.Read', type: 'Scope', adminConsentRequired: false }),
+          expect.objectContaining({
+            resourceAppId: MICROSOFT_GRAPH_APP_ID,
+            resourceDisplayName: 'Microsoft Graph',
+            value: 'User.Read',
+            type: 'Scope',
+            adminConsentRequired: false,
+          }),
           expect.objectContaining({ value: 'User.Read.All', type: 'Role', adminConsentRequired: true }),
         ],
         otherPermissions: [{ resourceAppId: partnerCenter, value: 'user_impersonation', type: 'Scope' }],
@@ -56,40 +66,83 @@ describe('the request form', () => {
   });
 
   test('when optional fields are left out, then the audience is this organisation and the secret lives the default days', () => {
-    const result = check({ name: 'Daemon', purpose: 'Nightly job', platform: 'none', credential: 'secret' }, { ...context, policy: { secretMaxDays: 730, secretDefaultDays: 180 } });
+    const result = check(
+      { name: 'Daemon', purpose: 'Nightly job', platform: 'none', credential: 'secret' },
+      { ...context, policy: { secretMaxDays: 730, secretDefaultDays: 180 } },
+    );
 
-    expect(result).toMatchObject({ ok: true, form: { signInAudience: 'AzureADMyOrg', redirectUris: [], graphPermissions: [], credential: { kind: 'secret', lifetimeDays: 180 } } });
+    expect(result).toMatchObject({
+      ok: true,
+      form: {
+        signInAudience: 'AzureADMyOrg',
+        redirectUris: [],
+        graphPermissions: [],
+        credential: { kind: 'secret', lifetimeDays: 180 },
+      },
+    });
   });
 
   test('when the policy has a naming prefix, then it is put before a name that lacks it, and not twice', () => {
     const withPrefix = { ...context, policy: { ...context.policy, namePrefix: 'app-' } };
 
-    expect(check({ ...valid, name: 'payroll' }, withPrefix)).toMatchObject({ ok: true, form: { displayName: 'app-payroll' } });
-    expect(check({ ...valid, name: 'APP-payroll' }, withPrefix)).toMatchObject({ ok: true, form: { displayName: 'APP-payroll' } });
-    expect(refused(check({ ...valid, name: 'x'.repeat(118) }, withPrefix)).errors.name).toMatch(/122 characters long; keep it to 120/);
+    expect(check({ ...valid, name: 'payroll' }, withPrefix)).toMatchObject({
+      ok: true,
+      form: { displayName: 'app-payroll' },
+    });
+    expect(check({ ...valid, name: 'APP-payroll' }, withPrefix)).toMatchObject({
+      ok: true,
+      form: { displayName: 'APP-payroll' },
+    });
+    expect(refused(check({ ...valid, name: 'x'.repeat(118) }, withPrefix)).errors.name).toMatch(
+      /122 characters long; keep it to 120/,
+    );
   });
 
   test('when a Microsoft Graph permission is typed as a line, then it is resolved from the catalog like a chosen one', () => {
-    const result = check({ ...valid, permissions: '', otherPermissions: `${MICROSOFT_GRAPH_APP_ID} Mail.Send application` });
+    const result = check({
+      ...valid,
+      permissions: '',
+      otherPermissions: `${MICROSOFT_GRAPH_APP_ID} Mail.Send application`,
+    });
 
-    expect(result).toMatchObject({ ok: true, form: { graphPermissions: [{ value: 'Mail.Send', type: 'Role', id: id('Mail.Send', 'Role') }], otherPermissions: [] } });
+    expect(result).toMatchObject({
+      ok: true,
+      form: {
+        graphPermissions: [{ value: 'Mail.Send', type: 'Role', id: id('Mail.Send', 'Role') }],
+        otherPermissions: [],
+      },
+    });
   });
 
   test.each([
     ['a single-page app', 'spa'],
     ['a mobile and desktop app', 'publicClient'],
   ])('when %s asks for no credential, then that is accepted', (_name, platform) => {
-    expect(check({ ...valid, platform, credential: 'none' })).toMatchObject({ ok: true, form: { credential: { kind: 'none' } } });
+    expect(check({ ...valid, platform, credential: 'none' })).toMatchObject({
+      ok: true,
+      form: { credential: { kind: 'none' } },
+    });
   });
 
   test('when a certificate is pasted, then the form carries it described for keyCredentials', () => {
     const result = check({ ...valid, credential: 'certificate', certificatePem: certificate.certPem, secretDays: '' });
 
-    expect(result).toMatchObject({ ok: true, form: { credential: { kind: 'certificate', certificate: { thumbprint: certificate.thumbprint, derBase64: certificate.der } } } });
+    expect(result).toMatchObject({
+      ok: true,
+      form: {
+        credential: {
+          kind: 'certificate',
+          certificate: { thumbprint: certificate.thumbprint, derBase64: certificate.der },
+        },
+      },
+    });
   });
 
   test('when the form carries the id the server gave it, then the id comes back canonical', () => {
-    expect(check({ ...valid, requestId: 'f3k9-2m7q' }, { ...context, expectedRequestId: 'F3K92M7Q' })).toMatchObject({ ok: true, requestId: 'F3K92M7Q' });
+    expect(check({ ...valid, requestId: 'f3k9-2m7q' }, { ...context, expectedRequestId: 'F3K92M7Q' })).toMatchObject({
+      ok: true,
+      requestId: 'F3K92M7Q',
+    });
   });
 
   const uris = (n: number) => Array.from({ length: n }, (_, i) => `https://app.contoso.com/cb${i}`).join('\n');
@@ -98,43 +151,174 @@ describe('the request form', () => {
   test.each<[string, Record<string, unknown>, string, RegExp]>([
     ['an empty name', { name: '   ' }, 'name', /^The app name is required\.$/],
     ['a name of 121 characters', { name: 'n'.repeat(121) }, 'name', /121 characters long; keep it to 120/],
-    ['a name with a control character', { name: 'Pay\u0007roll' }, 'name', /^The app name holds a control character \(U\+0007\) at character 4/],
-    ['a name with a line break', { name: 'Pay\nroll' }, 'name', /^The app name holds a line break at character 4; keep it on one line\.$/],
-    ['a name with a right-to-left override', { name: 'Payroll\u202Egpj.exe' }, 'name', /^The app name holds an invisible character \(U\+202E, a text direction control\) at character 8/],
-    ['a name with a markdown link', { name: '[Payroll](https://evil.example)' }, 'name', /markdown link \(\[text\]\(address\)\); write the address out as plain text/],
-    ['a name with a template binding', { name: 'Payroll ${$root.secret}' }, 'name', /holds \$\{\.\.\.\} or \{\{\.\.\.\}\}/],
-    ['a name with a Teams date function', { name: '{{DATE(2026-01-01T00:00:00Z, SHORT)}}' }, 'name', /holds \$\{\.\.\.\} or \{\{\.\.\.\}\}/],
+    [
+      'a name with a control character',
+      { name: 'Pay\u0007roll' },
+      'name',
+      /^The app name holds a control character \(U\+0007\) at character 4/,
+    ],
+    [
+      'a name with a line break',
+      { name: 'Pay\nroll' },
+      'name',
+      /^The app name holds a line break at character 4; keep it on one line\.$/,
+    ],
+    [
+      'a name with a right-to-left override',
+      { name: 'Payroll\u202Egpj.exe' },
+      'name',
+      /^The app name holds an invisible character \(U\+202E, a text direction control\) at character 8/,
+    ],
+    [
+      'a name with a markdown link',
+      { name: '[Payroll](https://evil.example)' },
+      'name',
+      /markdown link \(\[text\]\(address\)\); write the address out as plain text/,
+    ],
+    [
+      'a name with a template binding',
+      { name: 'Payroll ${$root.secret}' },
+      'name',
+      /holds \$\{\.\.\.\} or \{\{\.\.\.\}\}/,
+    ],
+    [
+      'a name with a Teams date function',
+      { name: '{{DATE(2026-01-01T00:00:00Z, SHORT)}}' },
+      'name',
+      /holds \$\{\.\.\.\} or \{\{\.\.\.\}\}/,
+    ],
     ['an empty purpose', { purpose: '' }, 'purpose', /^The purpose is required\.$/],
     ['a purpose of 1001 characters', { purpose: 'p'.repeat(1001) }, 'purpose', /1001 characters long; keep it to 1000/],
     ['a purpose with a markdown link', { purpose: 'See [runbook](javascript:alert(1))' }, 'purpose', /markdown link/],
     ['a purpose with an expression', { purpose: "${if(true,'a','b')}" }, 'purpose', /\$\{\.\.\.\}/],
     ['an unknown audience', { audience: 'Everyone' }, 'audience', /Choose who can sign in/],
     ['an unknown platform', { platform: 'desktop' }, 'platform', /Choose a platform/],
-    ['an http redirect URI', { redirectUris: 'http://payroll.contoso.com/auth' }, 'redirectUris', /must start with https:\/\/ \(plain http is accepted only for http:\/\/localhost\)/],
+    [
+      'an http redirect URI',
+      { redirectUris: 'http://payroll.contoso.com/auth' },
+      'redirectUris',
+      /must start with https:\/\/ \(plain http is accepted only for http:\/\/localhost\)/,
+    ],
     ['a wildcard redirect URI', { redirectUris: 'https://*.contoso.com/auth' }, 'redirectUris', /has a wildcard/],
-    ['a redirect URI with a fragment', { redirectUris: 'https://payroll.contoso.com/auth#done' }, 'redirectUris', /has a fragment/],
+    [
+      'a redirect URI with a fragment',
+      { redirectUris: 'https://payroll.contoso.com/auth#done' },
+      'redirectUris',
+      /has a fragment/,
+    ],
     ['a redirect URI that is not a URL', { redirectUris: 'payroll-callback' }, 'redirectUris', /is not a valid URL/],
-    ['a redirect URI with a character Entra refuses', { redirectUris: 'https://payroll.contoso.com/a;b' }, 'redirectUris', /one of ! \$ ' \( \) , ;/],
-    ['a redirect URI of 257 characters', { redirectUris: `https://payroll.contoso.com/${'a'.repeat(229)}` }, 'redirectUris', /257 characters long; Entra ID accepts at most 256/],
-    ['257 redirect URIs', { redirectUris: uris(257) }, 'redirectUris', /at most 256 redirect URIs for this audience; you gave 257/],
-    ['101 redirect URIs with personal accounts', { audience: 'AzureADandPersonalMicrosoftAccount', redirectUris: uris(101) }, 'redirectUris', /at most 100 redirect URIs/],
+    [
+      'a redirect URI with a character Entra refuses',
+      { redirectUris: 'https://payroll.contoso.com/a;b' },
+      'redirectUris',
+      /one of ! \$ ' \( \) , ;/,
+    ],
+    [
+      'a redirect URI of 257 characters',
+      { redirectUris: `https://payroll.contoso.com/${'a'.repeat(229)}` },
+      'redirectUris',
+      /257 characters long; Entra ID accepts at most 256/,
+    ],
+    [
+      '257 redirect URIs',
+      { redirectUris: uris(257) },
+      'redirectUris',
+      /at most 256 redirect URIs for this audience; you gave 257/,
+    ],
+    [
+      '101 redirect URIs with personal accounts',
+      { audience: 'AzureADandPersonalMicrosoftAccount', redirectUris: uris(101) },
+      'redirectUris',
+      /at most 100 redirect URIs/,
+    ],
     ['a web app without a redirect URI', { redirectUris: '' }, 'redirectUris', /at least one redirect URI/],
-    ['a daemon with a redirect URI', { platform: 'none' }, 'redirectUris', /A daemon or API signs in with no redirect URI/],
-    ['an unknown Graph permission id', { permissions: '00000000-0000-0000-0000-000000000000' }, 'permissions', /does not know the Microsoft Graph permission 00000000-0000-0000-0000-000000000000/],
-    ['a Graph permission name the catalog lacks', { otherPermissions: `${MICROSOFT_GRAPH_APP_ID} Mail.Teleport application` }, 'otherPermissions', /Microsoft Graph has no application permission named Mail\.Teleport/],
-    ['an other-API line of the wrong shape', { otherPermissions: 'Partner Center please' }, 'otherPermissions', /Write each line as: resource app id, permission name, application or delegated/],
-    ['an other-API line with a bad type', { otherPermissions: `${partnerCenter} user_impersonation admin` }, 'otherPermissions', /This line is not/],
-    ['more than 30 permissions with personal accounts', { audience: 'AzureADandPersonalMicrosoftAccount', permissions: catalogIndex.search('', { limit: 31 }).items.map((p) => p.id).join(',') }, 'permissions', /at most 30 permissions/],
-    ['a secret lifetime above policy', { secretDays: '731' }, 'secretDays', /at most 730 days here; ask for 730 or fewer, or use a certificate/],
+    [
+      'a daemon with a redirect URI',
+      { platform: 'none' },
+      'redirectUris',
+      /A daemon or API signs in with no redirect URI/,
+    ],
+    [
+      'an unknown Graph permission id',
+      { permissions: '00000000-0000-0000-0000-000000000000' },
+      'permissions',
+      /does not know the Microsoft Graph permission 00000000-0000-0000-0000-000000000000/,
+    ],
+    [
+      'a Graph permission name the catalog lacks',
+      { otherPermissions: `${MICROSOFT_GRAPH_APP_ID} Mail.Teleport application` },
+      'otherPermissions',
+      /Microsoft Graph has no application permission named Mail\.Teleport/,
+    ],
+    [
+      'an other-API line of the wrong shape',
+      { otherPermissions: 'Partner Center please' },
+      'otherPermissions',
+      /Write each line as: resource app id, permission name, application or delegated/,
+    ],
+    [
+      'an other-API line with a bad type',
+      { otherPermissions: `${partnerCenter} user_impersonation admin` },
+      'otherPermissions',
+      /This line is not/,
+    ],
+    [
+      'more than 30 permissions with personal accounts',
+      {
+        audience: 'AzureADandPersonalMicrosoftAccount',
+        permissions: catalogIndex
+          .search('', { limit: 31 })
+          .items.map((p) => p.id)
+          .join(','),
+      },
+      'permissions',
+      /at most 30 permissions/,
+    ],
+    [
+      'a secret lifetime above policy',
+      { secretDays: '731' },
+      'secretDays',
+      /at most 730 days here; ask for 730 or fewer, or use a certificate/,
+    ],
     ['a secret lifetime of zero', { secretDays: '0' }, 'secretDays', /whole days, from 1 to 730/],
     ['a secret lifetime that is not a number', { secretDays: '90.5' }, 'secretDays', /whole days/],
-    ['no credential for a web app', { credential: 'none' }, 'credential', /Only a single-page app or a mobile and desktop app can go without a credential/],
+    [
+      'no credential for a web app',
+      { credential: 'none' },
+      'credential',
+      /Only a single-page app or a mobile and desktop app can go without a credential/,
+    ],
     ['an unknown credential', { credential: 'password' }, 'credential', /Choose a credential/],
-    ['a certificate credential with no PEM', { credential: 'certificate' }, 'certificatePem', /Paste the public certificate/],
-    ['a malformed PEM', { credential: 'certificate', certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB!!\n-----END CERTIFICATE-----' }, 'certificatePem', /not base64/],
-    ['an expired certificate', { credential: 'certificate', certificatePem: expired.certPem }, 'certificatePem', /expired on 2025-01-01/],
-    ['an owner that is not an object id', { owners: 'megan@contoso.com' }, 'owners', /megan@contoso\.com is not a person Registrar can look up/],
-    ['a directory role not on the list', { directoryRole: '62e90394-69f5-4237-9190-012177145e10' }, 'directoryRole', /Choose a directory role from the list/],
+    [
+      'a certificate credential with no PEM',
+      { credential: 'certificate' },
+      'certificatePem',
+      /Paste the public certificate/,
+    ],
+    [
+      'a malformed PEM',
+      { credential: 'certificate', certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB!!\n-----END CERTIFICATE-----' },
+      'certificatePem',
+      /not base64/,
+    ],
+    [
+      'an expired certificate',
+      { credential: 'certificate', certificatePem: expired.certPem },
+      'certificatePem',
+      /expired on 2025-01-01/,
+    ],
+    [
+      'an owner that is not an object id',
+      { owners: 'megan@contoso.com' },
+      'owners',
+      /megan@contoso\.com is not a person Registrar can look up/,
+    ],
+    [
+      'a directory role not on the list',
+      { directoryRole: '62e90394-69f5-4237-9190-012177145e10' },
+      'directoryRole',
+      /Choose a directory role from the list/,
+    ],
     ['an unknown field', { isAdmin: 'true' }, 'form', /fields Registrar does not know \(isAdmin\)/],
     ['a number where text belongs', { name: 42 }, 'name', /must be text/],
     ['a list where text belongs', { permissions: [id('User.Read', 'Scope')] }, 'permissions', /must be text/],
@@ -142,20 +326,30 @@ describe('the request form', () => {
     ["another request's id", { requestId: 'ZZZZZZZZ' }, 'form', /belongs to another request/],
     ['a request id that cannot be one', { requestId: '../../admin' }, 'form', /belongs to another request/],
     ['no request id where the server gave one', { requestId: '' }, 'form', /lost its request id/],
-  ])('when the form has %s, then the field says what is wrong and the values are kept', (_name, patch, field, message) => {
-    const input = { ...valid, ...patch };
-    const result = refused(check(input, { ...context, expectedRequestId: 'requestId' in patch ? 'F3K92M7Q' : undefined }));
+  ])(
+    'when the form has %s, then the field says what is wrong and the values are kept',
+    (_name, patch, field, message) => {
+      const input = { ...valid, ...patch };
+      const result = refused(
+        check(input, { ...context, expectedRequestId: 'requestId' in patch ? 'F3K92M7Q' : undefined }),
+      );
 
-    expect(result.errors).toHaveProperty(field);
-    expect(result.errors[field as keyof typeof result.errors]).toMatch(message);
-    for (const [key, value] of Object.entries(input)) {
-      if (key === 'isAdmin' || typeof value !== 'string') expect(result.values).not.toHaveProperty(key);
-      else expect(result.values[key as keyof typeof result.values]).toBe(field === 'form' && value.length > 4096 ? value.slice(0, 4096) : value);
-    }
-  });
+      expect(result.errors).toHaveProperty(field);
+      expect(result.errors[field as keyof typeof result.errors]).toMatch(message);
+      for (const [key, value] of Object.entries(input)) {
+        if (key === 'isAdmin' || typeof value !== 'string') expect(result.values).not.toHaveProperty(key);
+        else
+          expect(result.values[key as keyof typeof result.values]).toBe(
+            field === 'form' && value.length > 4096 ? value.slice(0, 4096) : value,
+          );
+      }
+    },
+  );
 
   test('when several fields are wrong, then each has its own message', () => {
-    const result = refused(check({ ...valid, name: '', purpose: '', redirectUris: 'http://x.example', secretDays: '9999' }));
+    const result = refused(
+      check({ ...valid, name: '', purpose: '', redirectUris: 'http://x.example', secretDays: '9999' }),
+    );
 
     expect(Object.keys(result.errors).sort()).toEqual(['name', 'purpose', 'redirectUris', 'secretDays']);
   });
@@ -170,7 +364,10 @@ describe('the request form', () => {
     }
   });
 
-  test.each([null, 'name=x', [valid], 42])('when the data is %j instead of an object, then the whole form is refused', (input) => {
-    expect(refused(check(input)).errors).toEqual({ form: expect.stringMatching(/arrived empty or damaged/) });
-  });
+  test.each([null, 'name=x', [valid], 42])(
+    'when the data is %j instead of an object, then the whole form is refused',
+    (input) => {
+      expect(refused(check(input)).errors).toEqual({ form: expect.stringMatching(/arrived empty or damaged/) });
+    },
+  );
 });

@@ -49,19 +49,44 @@ describe('what a request asks Entra ID to create', () => {
   });
 
   test('when a certificate and a directory role are asked for, then the spec carries both and provisioning has those steps', () => {
-    const certificate = parseCertificatePem(rsaCertificate('payroll', 2048, new Date('2026-01-01Z'), new Date('2027-01-01Z')).certPem, submittedAt);
-    const role = { templateId: 'fe930be7-5e62-47db-91af-98c3a49a38b1', displayName: 'User Administrator', summary: 'manage users' };
-    const request = submitted({ form: form({ credential: { kind: 'certificate', certificate }, directoryRole: role }) });
+    const certificate = parseCertificatePem(
+      rsaCertificate('payroll', 2048, new Date('2026-01-01Z'), new Date('2027-01-01Z')).certPem,
+      submittedAt,
+    );
+    const role = {
+      templateId: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
+      displayName: 'User Administrator',
+      summary: 'manage users',
+    };
+    const request = submitted({
+      form: form({ credential: { kind: 'certificate', certificate }, directoryRole: role }),
+    });
 
-    expect(toAppSpec(request)).toMatchObject({ requestId: 'F3K92M7Q', certificate, directoryRoleTemplateId: role.templateId });
-    expect(stepsFor(request)).toEqual(['application', 'owners', 'servicePrincipal', 'consent', 'directoryRole', 'certificate']);
+    expect(toAppSpec(request)).toMatchObject({
+      requestId: 'F3K92M7Q',
+      certificate,
+      directoryRoleTemplateId: role.templateId,
+    });
+    expect(stepsFor(request)).toEqual([
+      'application',
+      'owners',
+      'servicePrincipal',
+      'consent',
+      'directoryRole',
+      'certificate',
+    ]);
     expect(nextStep(request)).toBe('application');
   });
 
   test('when a request is submitted, then it waits for approval until the pending time to live has passed', () => {
     const request = submitted();
 
-    expect(request).toMatchObject({ status: 'submitted', approvals: [], createdAt: submittedAt.toISOString(), expiresAt: '2026-03-09T09:00:00.000Z' });
+    expect(request).toMatchObject({
+      status: 'submitted',
+      approvals: [],
+      createdAt: submittedAt.toISOString(),
+      expiresAt: '2026-03-09T09:00:00.000Z',
+    });
     expect(toAppSpec(request)).not.toHaveProperty('certificate');
     expect(stepsFor(request)).toEqual(['application', 'owners', 'servicePrincipal', 'consent']);
   });

@@ -49,12 +49,19 @@ describe('risk of each permission', () => {
   test('when Sites.FullControl.All is asked for, even delegated, then it is high risk', () => {
     const permission = { ...graphPermission('Sites.Read.All', 'Scope'), value: 'Sites.FullControl.All' };
 
-    expect(classifyPermission(permission)).toEqual({ level: 'high', reason: 'Sites.FullControl.All has full control of every SharePoint site.' });
+    expect(classifyPermission(permission)).toEqual({
+      level: 'high',
+      reason: 'Sites.FullControl.All has full control of every SharePoint site.',
+    });
   });
 
   test('when every permission of the real catalog is classified, then each has a level and a reason, and every application permission is at least medium', () => {
     for (const entry of catalog) {
-      const { level, reason } = classifyPermission({ resourceAppId: '00000003-0000-0000-c000-000000000000', resourceDisplayName: 'Microsoft Graph', ...entry });
+      const { level, reason } = classifyPermission({
+        resourceAppId: '00000003-0000-0000-c000-000000000000',
+        resourceDisplayName: 'Microsoft Graph',
+        ...entry,
+      });
       expect(['low', 'medium', 'high']).toContain(level);
       expect(reason.length).toBeGreaterThan(10);
       if (entry.type === 'Role') expect(level).not.toBe('low');
@@ -65,21 +72,44 @@ describe('risk of each permission', () => {
     ['a delegated scope users may consent to', partnerCenter('user_impersonation', 'Scope', false), 'low'],
     ['an application read role', partnerCenter('Customers.Read.All', 'Role', true), 'medium'],
     ['an application role that is not plainly a read', partnerCenter('Customers.Manage', 'Role', true), 'high'],
-    ['an application role named like a Graph one (names are Graph rules only)', partnerCenter('Directory.Read.All', 'Role', true), 'medium'],
+    [
+      'an application role named like a Graph one (names are Graph rules only)',
+      partnerCenter('Directory.Read.All', 'Role', true),
+      'medium',
+    ],
   ])('when another API asks for %s, then it is %s risk', (_name, permission, level) => {
     expect(classifyPermission(permission).level).toBe(level);
   });
 });
 
 describe('risk of a request', () => {
-  const assess = (permissions: PermissionRef[], signInAudience: SignInAudience = 'AzureADMyOrg', directoryRole?: typeof userAdministrator) =>
-    assessRisk({ permissions, signInAudience, directoryRole });
+  const assess = (
+    permissions: PermissionRef[],
+    signInAudience: SignInAudience = 'AzureADMyOrg',
+    directoryRole?: typeof userAdministrator,
+  ) => assessRisk({ permissions, signInAudience, directoryRole });
 
   test.each<[string, () => ReturnType<typeof assess>, RiskLevel]>([
-    ['nothing but sign-in', () => assess([graphPermission('User.Read', 'Scope'), graphPermission('openid', 'Scope')]), 'low'],
-    ['a sign-in and an application read', () => assess([graphPermission('User.Read', 'Scope'), graphPermission('User.Read.All', 'Role')]), 'medium'],
-    ['one high among lows', () => assess([graphPermission('User.Read', 'Scope'), graphPermission('Mail.Send', 'Role')]), 'high'],
-    ['any organisation may sign in', () => assess([graphPermission('User.Read', 'Scope')], 'AzureADMultipleOrgs'), 'high'],
+    [
+      'nothing but sign-in',
+      () => assess([graphPermission('User.Read', 'Scope'), graphPermission('openid', 'Scope')]),
+      'low',
+    ],
+    [
+      'a sign-in and an application read',
+      () => assess([graphPermission('User.Read', 'Scope'), graphPermission('User.Read.All', 'Role')]),
+      'medium',
+    ],
+    [
+      'one high among lows',
+      () => assess([graphPermission('User.Read', 'Scope'), graphPermission('Mail.Send', 'Role')]),
+      'high',
+    ],
+    [
+      'any organisation may sign in',
+      () => assess([graphPermission('User.Read', 'Scope')], 'AzureADMultipleOrgs'),
+      'high',
+    ],
     ['personal accounts may sign in', () => assess([], 'AzureADandPersonalMicrosoftAccount'), 'high'],
     ['a directory role', () => assess([], 'AzureADMyOrg', userAdministrator), 'high'],
     ['nothing at all', () => assess([]), 'low'],
@@ -91,27 +121,51 @@ describe('risk of a request', () => {
     const { items } = assess([graphPermission('User.Read', 'Scope')], 'AzureADMultipleOrgs', userAdministrator);
 
     expect(items).toEqual([
-      { kind: 'permission', subject: 'User.Read (delegated)', level: 'low', reason: expect.stringMatching(/users may consent/) },
-      { kind: 'directoryRole', subject: 'Directory role: User Administrator', level: 'high', reason: expect.stringMatching(/reset passwords/) },
-      { kind: 'audience', subject: 'Any organisation can sign in', level: 'high', reason: expect.stringMatching(/other tenants/) },
+      {
+        kind: 'permission',
+        subject: 'User.Read (delegated)',
+        level: 'low',
+        reason: expect.stringMatching(/users may consent/),
+      },
+      {
+        kind: 'directoryRole',
+        subject: 'Directory role: User Administrator',
+        level: 'high',
+        reason: expect.stringMatching(/reset passwords/),
+      },
+      {
+        kind: 'audience',
+        subject: 'Any organisation can sign in',
+        level: 'high',
+        reason: expect.stringMatching(/other tenants/),
+      },
     ]);
   });
 
   test('when another API is asked for, then the item names the API', () => {
-    expect(assess([partnerCenter('user_impersonation', 'Scope', false)]).items[0]!.subject).toBe('Microsoft Partner Center: user_impersonation (delegated)');
+    expect(assess([partnerCenter('user_impersonation', 'Scope', false)]).items[0]!.subject).toBe(
+      'Microsoft Partner Center: user_impersonation (delegated)',
+    );
   });
 });
 
 describe('hardening notes', () => {
   test('when Mail.Send is asked for as an application, then the note gives the Exchange application access policy commands for the app', () => {
-    const [note, ...others] = hardeningNotes([graphPermission('Mail.Send', 'Role')], '11111111-2222-3333-4444-555555555555');
+    const [note, ...others] = hardeningNotes(
+      [graphPermission('Mail.Send', 'Role')],
+      '11111111-2222-3333-4444-555555555555',
+    );
 
     expect(others).toEqual([]);
-    expect(note!.advice).toMatch(/Mail.Send can send as anyone.*restrict the app to named mailboxes with an Exchange application access policy/is);
+    expect(note!.advice).toMatch(
+      /Mail.Send can send as anyone.*restrict the app to named mailboxes with an Exchange application access policy/is,
+    );
     expect(note!.commands).toContain(
       'New-ApplicationAccessPolicy -AppId 11111111-2222-3333-4444-555555555555 -PolicyScopeGroupId <mail-enabled-group@contoso.com> -AccessRight RestrictAccess -Description "Registrar: restrict to named mailboxes"',
     );
-    expect(note!.commands).toContain('Test-ApplicationAccessPolicy -Identity <allowed-mailbox@contoso.com> -AppId 11111111-2222-3333-4444-555555555555');
+    expect(note!.commands).toContain(
+      'Test-ApplicationAccessPolicy -Identity <allowed-mailbox@contoso.com> -AppId 11111111-2222-3333-4444-555555555555',
+    );
   });
 
   test('when the app does not exist yet, then the commands hold an <appId> placeholder', () => {
@@ -125,12 +179,18 @@ describe('hardening notes', () => {
   test('when site-wide SharePoint access is asked for, then the note suggests Sites.Selected with the grant per site', () => {
     const [note] = hardeningNotes([graphPermission('Sites.ReadWrite.All', 'Role')]);
 
-    expect(note).toMatchObject({ subject: 'Sites.ReadWrite.All', advice: expect.stringMatching(/grant Sites\.Selected instead/) });
+    expect(note).toMatchObject({
+      subject: 'Sites.ReadWrite.All',
+      advice: expect.stringMatching(/grant Sites\.Selected instead/),
+    });
     expect(note!.commands![0]).toMatch(/^POST \/v1\.0\/sites\/<site-id>\/permissions/);
   });
 
   test('when Directory.ReadWrite.All or Application.ReadWrite.All is asked for, then the notes name narrower permissions', () => {
-    const notes = hardeningNotes([graphPermission('Directory.ReadWrite.All', 'Role'), graphPermission('Application.ReadWrite.All', 'Role')]);
+    const notes = hardeningNotes([
+      graphPermission('Directory.ReadWrite.All', 'Role'),
+      graphPermission('Application.ReadWrite.All', 'Role'),
+    ]);
 
     expect(notes.map((n) => n.subject)).toEqual(['Directory.ReadWrite.All', 'Application.ReadWrite.All']);
     expect(notes[0]!.advice).toMatch(/User\.ReadWrite\.All.*Group\.ReadWrite\.All.*Application\.ReadWrite\.OwnedBy/);
@@ -138,6 +198,8 @@ describe('hardening notes', () => {
   });
 
   test('when a request is assessed, then its notes are part of the assessment', () => {
-    expect(assessRisk({ permissions: [graphPermission('Mail.Send', 'Role')], signInAudience: 'AzureADMyOrg' }).notes).toHaveLength(1);
+    expect(
+      assessRisk({ permissions: [graphPermission('Mail.Send', 'Role')], signInAudience: 'AzureADMyOrg' }).notes,
+    ).toHaveLength(1);
   });
 });

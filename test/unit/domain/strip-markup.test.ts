@@ -53,7 +53,25 @@ describe('stripMarkup', () => {
   });
 
   test('when any short text of <, >, mentions, slashes, letters and spaces is reduced, then the result is what the patterns gave', () => {
-    const pieces = ['<', '>', '<at>', '</at>', '<AT>', '</At>', '<aT', 'a', 't', 'T', '/', ' ', '\n', '&nbsp;', '\u00a0', 'x', 'help'];
+    const pieces = [
+      '<',
+      '>',
+      '<at>',
+      '</at>',
+      '<AT>',
+      '</At>',
+      '<aT',
+      'a',
+      't',
+      'T',
+      '/',
+      ' ',
+      '\n',
+      '&nbsp;',
+      '\u00a0',
+      'x',
+      'help',
+    ];
     let seed = 20261206;
     const next = () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;

@@ -14,7 +14,8 @@ const bicep = readFileSync(join(root, 'infra', 'main.bicep'), 'utf8');
 const clientId = '7f3c8f5e-2b1a-4c9d-9e8f-1a2b3c4d5e6f';
 const tenantId = '5b1f0c9e-8d7a-4e6b-a5c4-3d2e1f0a9b8c';
 const adminGroupId = '0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b';
-const connectionString = 'InstrumentationKey=11111111-2222-3333-4444-555555555555;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/';
+const connectionString =
+  'InstrumentationKey=11111111-2222-3333-4444-555555555555;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/';
 
 /** A Bicep object literal `var <name> = { KEY: expression ... }`, one entry a line. */
 function settingsBlock(name: string): Map<string, string> {
@@ -57,7 +58,8 @@ function resolve(expression: string, overrides: Record<string, string> = {}): st
     if (expression in overrides) return overrides[expression]!;
     if (expression in given) return given[expression]!;
     const fallback = params.get(expression);
-    if (fallback === undefined) throw new Error(`parameter ${expression} has no default: add a sample value to "given"`);
+    if (fallback === undefined)
+      throw new Error(`parameter ${expression} has no default: add a sample value to "given"`);
     if (expression === 'graphCloud') return 'global'; // the default derived from environment() in the public cloud
     return resolve(fallback);
   }
@@ -97,7 +99,9 @@ describe('infra/main.bicep app settings', () => {
   });
 
   it('reach the app only through the appsettings resource, core and optional settings together', () => {
-    expect(bicep).toMatch(/name: 'appsettings'\n\s+properties: union\(coreSettings, toObject\(filter\(items\(optionalSettings\), s => !empty\(s\.value\)\), s => s\.key, s => s\.value\)\)/);
+    expect(bicep).toMatch(
+      /name: 'appsettings'\n\s+properties: union\(coreSettings, toObject\(filter\(items\(optionalSettings\), s => !empty\(s\.value\)\), s => s\.key, s => s\.value\)\)/,
+    );
     expect(bicep).not.toMatch(/appSettings:/);
   });
 
@@ -125,14 +129,24 @@ describe('infra/main.bicep app settings', () => {
       const { [key]: _dropped, ...rest } = settingsEnv();
       return !worksWith(rest);
     });
-    expect(needed.sort()).toEqual(['ADMIN_GROUP_ID', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'BOT_ID', 'BOT_TENANT_ID', 'STORAGE_ACCOUNT_URL']);
+    expect(needed.sort()).toEqual([
+      'ADMIN_GROUP_ID',
+      'AZURE_CLIENT_ID',
+      'AZURE_TENANT_ID',
+      'BOT_ID',
+      'BOT_TENANT_ID',
+      'STORAGE_ACCOUNT_URL',
+    ]);
   });
 
   it('pass the optional groups and tenants through when they are given', () => {
     const approverGroupId = '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f';
     const requesterGroupId = '3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a';
     const otherTenant = '4e5f6a7b-8c9d-4e0f-9a1b-2c3d4e5f6a7b';
-    const env = settingsEnv({ approverGroupId, requesterGroupId, allowedTenantIds: `${tenantId},${otherTenant}` }, true);
+    const env = settingsEnv(
+      { approverGroupId, requesterGroupId, allowedTenantIds: `${tenantId},${otherTenant}` },
+      true,
+    );
     const config = loadConfig(env, local);
     expect(config.policy.approvers.groupId).toBe(approverGroupId);
     expect(config.policy.requesterGroupId).toBe(requesterGroupId);
@@ -140,7 +154,10 @@ describe('infra/main.bicep app settings', () => {
   });
 
   it('accept every cloud the graphCloud parameter allows', () => {
-    const allowed = /@allowed\(\[\n([\s\S]*?)\n\]\)\nparam graphCloud/.exec(bicep)?.[1]?.match(/'(\w+)'/g)?.map((v) => v.slice(1, -1));
+    const allowed = /@allowed\(\[\n([\s\S]*?)\n\]\)\nparam graphCloud/
+      .exec(bicep)?.[1]
+      ?.match(/'(\w+)'/g)
+      ?.map((v) => v.slice(1, -1));
     expect(allowed).toEqual(['global', 'usgov', 'usgovdod', 'china']);
     for (const cloud of allowed!) expect(loadConfig(settingsEnv({ graphCloud: cloud }), local).graph.cloud).toBe(cloud);
   });
@@ -172,8 +189,11 @@ describe('infra/main.bicep app settings', () => {
 describe('m365agents.yml and its files', () => {
   const yml = readFileSync(join(root, 'm365agents.yml'), 'utf8');
   const envDev = readFileSync(join(root, 'env', '.env.dev'), 'utf8');
-  const parametersFile = JSON.parse(readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: string }> };
-  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const parametersFile = JSON.parse(readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8')) as {
+    parameters: Record<string, { value: string }>;
+  };
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
   const envNames = new Set([...envDev.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
   const outputs = new Set([...bicep.matchAll(/^output (\w+) /gm)].map((m) => m[1]!));
 
@@ -181,11 +201,14 @@ describe('m365agents.yml and its files', () => {
     for (const path of [...yml.matchAll(/(?:path|parameters|appPackagePath): \.\/(\S+)/g)].map((m) => m[1]!)) {
       if (!path.startsWith('appPackage/build/')) expect(readFileSync(join(root, path))).toBeTruthy();
     }
-    for (const script of [...yml.matchAll(/args: run ([\w:]+)/g)].map((m) => m[1]!)) expect(scripts).toHaveProperty([script]);
+    for (const script of [...yml.matchAll(/args: run ([\w:]+)/g)].map((m) => m[1]!))
+      expect(scripts).toHaveProperty([script]);
   });
 
   it('fills every placeholder from the environment file or the Bicep outputs', () => {
-    const placeholders = [...`${yml}\n${JSON.stringify(parametersFile)}`.matchAll(/\$\{\{(\w+)\}\}/g)].map((m) => m[1]!);
+    const placeholders = [...`${yml}\n${JSON.stringify(parametersFile)}`.matchAll(/\$\{\{(\w+)\}\}/g)].map(
+      (m) => m[1]!,
+    );
     const builtIn = new Set(['TEAMSFX_ENV', 'APP_NAME_SUFFIX', 'AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP_NAME']);
     expect(placeholders.filter((name) => !envNames.has(name) && !outputs.has(name) && !builtIn.has(name))).toEqual([]);
   });

@@ -19,16 +19,23 @@ function logEverywhere(root: Logger, secrets: readonly string[]): number {
     (batch) => root.info(`token request failed for ${batch.join(' and ')}`),
     (batch) => root.warn({ step: 'reveal' }, `got ${batch.map((s) => `[${s}]`).join('')}`),
     // Nested objects and arrays, under innocent and secret-looking names.
-    (batch) => root.info({ result: { items: batch.map((s, i) => ({ index: i, value: s })) }, clientSecret: 'n/a' }, 'graph answered'),
+    (batch) =>
+      root.info(
+        { result: { items: batch.map((s, i) => ({ index: i, value: s })) }, clientSecret: 'n/a' },
+        'graph answered',
+      ),
     (batch) => root.info({ a: { b: { c: [...batch] } } }, 'deep'),
     // Errors: message, stack, cause (several levels), own properties; under err and as the first argument.
     (batch) => {
       const half = Math.ceil(batch.length / 2);
       const inner = new Error(`inner ${batch.slice(half, half + 3).join(',')}`);
       const cause = new Error(`cause ${batch.slice(half + 3).join(',')}`, { cause: inner });
-      const err = Object.assign(new Error(`AADSTS7000215: invalid client secret ${batch.slice(0, half).join(' ')}`, { cause }), {
-        detail: `body ${batch[0]}`,
-      });
+      const err = Object.assign(
+        new Error(`AADSTS7000215: invalid client secret ${batch.slice(0, half).join(' ')}`, { cause }),
+        {
+          detail: `body ${batch[0]}`,
+        },
+      );
       root.error({ err }, 'addPassword failed');
     },
     (batch) => root.error(new TypeError(`bad ${batch.join(';')}`)),
@@ -47,9 +54,25 @@ function logEverywhere(root: Logger, secrets: readonly string[]): number {
       child.info('bindings set later');
     },
     // Inside longer strings: a URL, a form body (URLSearchParams writes ~ as %7E), JSON text.
-    (batch) => root.info({ url: batch.map((s) => `https://login.microsoftonline.com/t/oauth2/v2.0/token?client_secret=${s}&scope=x`).join(' ') }, 'calling'),
-    (batch) => root.info({ body: batch.map((s) => new URLSearchParams({ client_id: 'c', client_secret: s }).toString()).join('&') }, 'posting'),
-    (batch) => root.info({ response: JSON.stringify({ value: batch.map((s) => ({ secretText: s, hint: s.slice(0, 3) })) }) }, 'graph body'),
+    (batch) =>
+      root.info(
+        {
+          url: batch
+            .map((s) => `https://login.microsoftonline.com/t/oauth2/v2.0/token?client_secret=${s}&scope=x`)
+            .join(' '),
+        },
+        'calling',
+      ),
+    (batch) =>
+      root.info(
+        { body: batch.map((s) => new URLSearchParams({ client_id: 'c', client_secret: s }).toString()).join('&') },
+        'posting',
+      ),
+    (batch) =>
+      root.info(
+        { response: JSON.stringify({ value: batch.map((s) => ({ secretText: s, hint: s.slice(0, 3) })) }) },
+        'graph body',
+      ),
     // Format arguments.
     (batch) => root.info('answer %j and %s', { secretText: batch[0] }, batch.slice(1).join(',')),
   ];
@@ -100,6 +123,11 @@ describe('redaction of generated Entra client secrets', () => {
     const entries = capture.entries;
     expect(entries.filter((e) => e.msg === 'child line').every((e) => e.requestId === 'r-1')).toBe(true);
     expect(entries.some((e) => String(e.url).includes('[redacted]&scope=x'))).toBe(true);
-    expect(entries.some((e) => typeof e.response === 'string' && (JSON.parse(e.response) as { value: unknown[] }).value.length === PER_LINE)).toBe(true);
+    expect(
+      entries.some(
+        (e) =>
+          typeof e.response === 'string' && (JSON.parse(e.response) as { value: unknown[] }).value.length === PER_LINE,
+      ),
+    ).toBe(true);
   });
 });

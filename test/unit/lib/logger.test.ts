@@ -21,7 +21,10 @@ describe('logger redaction', () => {
 
     expect(capture.text).not.toMatch(/plain-secret-\d/);
     const [entry] = capture.entries;
-    expect(entry).toMatchObject({ msg: 'credential created', nested: { deeper: [{ keyId: 'k-1', client_secret: '[redacted]' }] } });
+    expect(entry).toMatchObject({
+      msg: 'credential created',
+      nested: { deeper: [{ keyId: 'k-1', client_secret: '[redacted]' }] },
+    });
   });
 
   test('when a token or an Entra client secret appears inside a message, an error or a free-text field, then it is redacted', () => {
@@ -30,7 +33,12 @@ describe('logger redaction', () => {
 
     log.warn({ note: `token was ${jwt}` }, `failed with ${entraSecret}`);
     log.error({ err: new Error(`AADSTS7000215 for secret ${entraSecret}`) }, 'token request failed');
-    log.info({ connection: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=bXlrZXk=;EndpointSuffix=core.windows.net' }, 'storage');
+    log.info(
+      {
+        connection: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=bXlrZXk=;EndpointSuffix=core.windows.net',
+      },
+      'storage',
+    );
 
     expect(capture.text).not.toContain(entraSecret);
     expect(capture.text).not.toContain(jwt);
@@ -42,7 +50,9 @@ describe('logger redaction', () => {
     const capture = new LogCapture();
     const log = createLogger({ destination: capture });
 
-    const turn = log.child({ password: 'plain-secret-5', requestId: 'r-7' }).child({ call: { url: `https://x.test/?s=${entraSecret}` } });
+    const turn = log
+      .child({ password: 'plain-secret-5', requestId: 'r-7' })
+      .child({ call: { url: `https://x.test/?s=${entraSecret}` } });
     turn.child({ token: jwt }).info('graph call');
     turn.setBindings({ secretText: 'plain-secret-6' });
     turn.info('again');
@@ -50,7 +60,12 @@ describe('logger redaction', () => {
     expect(capture.text).not.toMatch(/plain-secret-\d/);
     expect(capture.text).not.toContain(entraSecret);
     expect(capture.text).not.toContain(jwt);
-    expect(capture.entries[0]).toMatchObject({ requestId: 'r-7', password: '[redacted]', call: { url: 'https://x.test/?s=[redacted]' }, msg: 'graph call' });
+    expect(capture.entries[0]).toMatchObject({
+      requestId: 'r-7',
+      password: '[redacted]',
+      call: { url: 'https://x.test/?s=[redacted]' },
+      msg: 'graph call',
+    });
   });
 
   test('when an error is logged, then its type, message and stack are kept', () => {

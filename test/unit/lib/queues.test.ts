@@ -4,7 +4,15 @@ import { createKeyedQueue, createLimiter, createWorkQueue } from '../../../src/l
 function gate(log: string[], name: string) {
   let open!: () => void;
   const done = new Promise<void>((resolve) => (open = resolve));
-  return { work: async () => { log.push(`start ${name}`); await done; log.push(`end ${name}`); return name; }, open: () => open() };
+  return {
+    work: async () => {
+      log.push(`start ${name}`);
+      await done;
+      log.push(`end ${name}`);
+      return name;
+    },
+    open: () => open(),
+  };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));

@@ -102,7 +102,12 @@ describe('withRetry', () => {
     const clock = new FakeClock();
     const { operation, startedAt } = failing(clock, [403]);
 
-    const error = await withRetry(operation, { classify: byStatus({ 503: 'retry' }), deadline: new Date(clock.time + 60_000), now: clock.now, sleep: clock.sleep }).catch((e: unknown) => e);
+    const error = await withRetry(operation, {
+      classify: byStatus({ 503: 'retry' }),
+      deadline: new Date(clock.time + 60_000),
+      now: clock.now,
+      sleep: clock.sleep,
+    }).catch((e: unknown) => e);
 
     expect((error as Failure).status).toBe(403);
     expect(startedAt).toHaveLength(1);
@@ -112,7 +117,10 @@ describe('withRetry', () => {
   test('when failures go on, then the last backoff is shortened to the deadline, one last attempt runs there, and the last error is thrown', async () => {
     const clock = new FakeClock();
     const start = clock.time;
-    const { operation, startedAt } = failing(clock, Array.from({ length: 100 }, () => 503));
+    const { operation, startedAt } = failing(
+      clock,
+      Array.from({ length: 100 }, () => 503),
+    );
 
     const error = await withRetry(operation, {
       classify: () => 'retry',
@@ -134,7 +142,15 @@ describe('withRetry', () => {
     const clock = new FakeClock();
     const { operation, startedAt } = failing(clock, [503, 503, 503, 503]);
 
-    await expect(withRetry(operation, { classify: () => 'retry', deadline: new Date(clock.time + 600_000), maxAttempts: 3, now: clock.now, sleep: clock.sleep })).rejects.toBeInstanceOf(Failure);
+    await expect(
+      withRetry(operation, {
+        classify: () => 'retry',
+        deadline: new Date(clock.time + 600_000),
+        maxAttempts: 3,
+        now: clock.now,
+        sleep: clock.sleep,
+      }),
+    ).rejects.toBeInstanceOf(Failure);
 
     expect(startedAt).toHaveLength(3);
   });

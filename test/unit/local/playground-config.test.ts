@@ -9,13 +9,16 @@ import { personNamed } from '../../../src/local/playground-main';
 type Config = { currentUser: { aadObjectId: string }; users: Array<{ aadObjectId: string }> };
 
 describe('the Playground config', () => {
-  test.each([alex, ...demoUsers].map((p) => [p.name, p] as const))('when %s is the current user, then the five others are the users', (_name, person) => {
-    const config = playgroundConfig(person) as unknown as Config;
+  test.each([alex, ...demoUsers].map((p) => [p.name, p] as const))(
+    'when %s is the current user, then the five others are the users',
+    (_name, person) => {
+      const config = playgroundConfig(person) as unknown as Config;
 
-    expect(config.currentUser.aadObjectId).toBe(person.aadObjectId);
-    expect(config.users).toHaveLength(5);
-    expect(config.users.map((u) => u.aadObjectId)).not.toContain(person.aadObjectId);
-  });
+      expect(config.currentUser.aadObjectId).toBe(person.aadObjectId);
+      expect(config.users).toHaveLength(5);
+      expect(config.users.map((u) => u.aadObjectId)).not.toContain(person.aadObjectId);
+    },
+  );
 
   test('when no one is named, then Alex Wilber is the current user', () => {
     expect((playgroundConfig() as unknown as Config).currentUser.aadObjectId).toBe(alex.aadObjectId);

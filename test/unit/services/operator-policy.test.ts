@@ -63,5 +63,4 @@ describe('operator policy', () => {
     expect(policy.describe()).toContain('ADMIN_IDS');
     expect(policy.describe()).toContain(groupId);
   });
-
 });

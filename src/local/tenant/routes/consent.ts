@@ -10,8 +10,18 @@ import { type DirectoryRecord, graphTimestamp, type Json, newOpaqueId, type Serv
 import { capabilities, collection, entity, findDirectoryObject } from './directory';
 import { APP_READ, findServicePrincipal } from './service-principals';
 
-const ASSIGN = { anyOf: ['AppRoleAssignment.ReadWrite.All'], alsoAnyOf: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] };
-const GRANT_READ = { anyOf: ['DelegatedPermissionGrant.Read.All', 'DelegatedPermissionGrant.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] };
+const ASSIGN = {
+  anyOf: ['AppRoleAssignment.ReadWrite.All'],
+  alsoAnyOf: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+};
+const GRANT_READ = {
+  anyOf: [
+    'DelegatedPermissionGrant.Read.All',
+    'DelegatedPermissionGrant.ReadWrite.All',
+    'Directory.Read.All',
+    'Directory.ReadWrite.All',
+  ],
+};
 const GRANT_WRITE = { anyOf: ['DelegatedPermissionGrant.ReadWrite.All', 'Directory.ReadWrite.All'] };
 
 /** The app role id for "default access" when the resource declares no app roles. */
@@ -22,13 +32,18 @@ const ASSIGNMENTS = capabilities(
   'id deletedDateTime appRoleId createdDateTime principalDisplayName principalId principalType resourceDisplayName resourceId',
   { principalId: EQ, resourceId: EQ, appRoleId: EQ },
 );
-const GRANTS = capabilities('OAuth2PermissionGrant', 'oAuth2PermissionGrant', 'id clientId consentType principalId resourceId scope', {
-  id: EQ,
-  clientId: EQ,
-  consentType: EQ,
-  principalId: EQ,
-  resourceId: EQ,
-});
+const GRANTS = capabilities(
+  'OAuth2PermissionGrant',
+  'oAuth2PermissionGrant',
+  'id clientId consentType principalId resourceId scope',
+  {
+    id: EQ,
+    clientId: EQ,
+    consentType: EQ,
+    principalId: EQ,
+    resourceId: EQ,
+  },
+);
 
 const DEFAULT_ACCESS = '00000000-0000-0000-0000-000000000000';
 const PRINCIPAL_TYPES = { user: 'User', group: 'Group', servicePrincipal: 'ServicePrincipal' } as const;
@@ -37,7 +52,8 @@ const PRINCIPAL_TYPES = { user: 'User', group: 'Group', servicePrincipal: 'Servi
 const SP_KEYS = ['/servicePrincipals/{id}', "/servicePrincipals(appId='{appId}')"];
 
 const notValidReference = () => badRequest('Not a valid reference update');
-const invalidValue = (property: string, resource: string) => badRequest(`Invalid value specified for property '${property}' of resource '${resource}'.`);
+const invalidValue = (property: string, resource: string) =>
+  badRequest(`Invalid value specified for property '${property}' of resource '${resource}'.`);
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value.toLowerCase() : undefined;
@@ -48,7 +64,11 @@ export const consentRoutes: RouteModule = (ctx) => {
    * A directory object named in a request body: 404 when there is no such object, and while it replicates the
    * error observed for this operation (appRoleAssignments: "Not a valid reference update").
    */
-  function referenced(id: string, now: Date, replicating: () => GraphError): { kind: keyof typeof PRINCIPAL_TYPES; record: DirectoryRecord } {
+  function referenced(
+    id: string,
+    now: Date,
+    replicating: () => GraphError,
+  ): { kind: keyof typeof PRINCIPAL_TYPES; record: DirectoryRecord } {
     const found = findDirectoryObject(ctx.state(), id);
     if (!found || found.kind === 'application') throw notFound(id);
     if (!isVisible(found.record, now)) throw replicating();
@@ -70,12 +90,16 @@ export const consentRoutes: RouteModule = (ctx) => {
     const resourceId = text(body.resourceId) ?? (side === 'appRoleAssignedTo' ? pathId : undefined);
     const appRoleId = text(body.appRoleId);
     if (!principalId || !resourceId || !appRoleId) throw badRequest('One or more properties are invalid.');
-    if ((side === 'appRoleAssignedTo' ? resourceId : principalId) !== pathId) throw invalidValue(side === 'appRoleAssignedTo' ? 'resourceId' : 'principalId', 'AppRoleAssignment');
+    if ((side === 'appRoleAssignedTo' ? resourceId : principalId) !== pathId)
+      throw invalidValue(side === 'appRoleAssignedTo' ? 'resourceId' : 'principalId', 'AppRoleAssignment');
 
-    const resource = side === 'appRoleAssignedTo' ? pathSp : referencedServicePrincipal(resourceId, request.now, notValidReference);
+    const resource =
+      side === 'appRoleAssignedTo' ? pathSp : referencedServicePrincipal(resourceId, request.now, notValidReference);
     const principal = referenced(principalId, request.now, notValidReference);
     const roles = (resource.data.appRoles as Array<{ id: string; isEnabled?: boolean }> | undefined) ?? [];
-    const roleExists = roles.some((r) => r.id.toLowerCase() === appRoleId && r.isEnabled !== false) || (roles.length === 0 && appRoleId === DEFAULT_ACCESS);
+    const roleExists =
+      roles.some((r) => r.id.toLowerCase() === appRoleId && r.isEnabled !== false) ||
+      (roles.length === 0 && appRoleId === DEFAULT_ACCESS);
     if (!roleExists) throw badRequest('Permission being assigned was not found on application.');
     const state = ctx.state();
     const duplicate = Object.values(state.data.appRoleAssignments).some(
@@ -94,11 +118,18 @@ export const consentRoutes: RouteModule = (ctx) => {
       resourceDisplayName: resource.data.displayName ?? null,
       resourceId,
     };
-    state.data.appRoleAssignments[String(data.id)] = { data, visibleFrom: ctx.visibleFrom(), sequence: state.nextSequence() };
+    state.data.appRoleAssignments[String(data.id)] = {
+      data,
+      visibleFrom: ctx.visibleFrom(),
+      sequence: state.nextSequence(),
+    };
     return entity(request, `servicePrincipals('${pathId}')/${side}`, data, ASSIGNMENTS, 201);
   }
 
-  function assignmentsOf(request: GraphRequest, side: 'appRoleAssignedTo' | 'appRoleAssignments'): { sp: ServicePrincipalRecord; items: Json[] } {
+  function assignmentsOf(
+    request: GraphRequest,
+    side: 'appRoleAssignedTo' | 'appRoleAssignments',
+  ): { sp: ServicePrincipalRecord; items: Json[] } {
     const sp = findServicePrincipal(ctx.state(), request.params, request.now);
     const field = side === 'appRoleAssignedTo' ? 'resourceId' : 'principalId';
     const items = Object.values(ctx.state().data.appRoleAssignments)
@@ -109,7 +140,13 @@ export const consentRoutes: RouteModule = (ctx) => {
 
   const assignmentRoutes = (side: 'appRoleAssignedTo' | 'appRoleAssignments'): Route[] =>
     SP_KEYS.flatMap((prefix): Route[] => [
-      { method: 'POST', pattern: `${prefix}/${side}`, permission: ASSIGN, write: true, handler: (r) => assign(r, side) },
+      {
+        method: 'POST',
+        pattern: `${prefix}/${side}`,
+        permission: ASSIGN,
+        write: true,
+        handler: (r) => assign(r, side),
+      },
       {
         method: 'GET',
         pattern: `${prefix}/${side}`,
@@ -135,7 +172,11 @@ export const consentRoutes: RouteModule = (ctx) => {
       },
     ]);
 
-  return [...assignmentRoutes('appRoleAssignedTo'), ...assignmentRoutes('appRoleAssignments'), ...grantRoutes(ctx, referencedServicePrincipal, referenced)];
+  return [
+    ...assignmentRoutes('appRoleAssignedTo'),
+    ...assignmentRoutes('appRoleAssignments'),
+    ...grantRoutes(ctx, referencedServicePrincipal, referenced),
+  ];
 };
 
 /** oauth2PermissionGrants: one per (clientId, consentType, principalId, resourceId); scopes must be the resource's. */
@@ -144,7 +185,8 @@ function grantRoutes(
   servicePrincipal: (id: string, now: Date, replicating: () => GraphError) => ServicePrincipalRecord,
   directoryObject: (id: string, now: Date, replicating: () => GraphError) => { kind: string },
 ): Route[] {
-  const replicating = (id: string) => () => badRequest(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+  const replicating = (id: string) => () =>
+    badRequest(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
 
   function checkScope(scope: unknown, resource: ServicePrincipalRecord): string {
     if (scope === undefined || scope === null) return '';
@@ -180,19 +222,38 @@ function grantRoutes(
         const principalId = text(body.principalId) ?? null;
         if (!clientId) throw invalidValue('clientId', 'OAuth2PermissionGrant');
         if (!resourceId) throw invalidValue('resourceId', 'OAuth2PermissionGrant');
-        if (body.consentType !== 'AllPrincipals' && body.consentType !== 'Principal') throw invalidValue('consentType', 'OAuth2PermissionGrant');
-        if ((body.consentType === 'Principal') !== (principalId !== null)) throw invalidValue('principalId', 'OAuth2PermissionGrant');
+        if (body.consentType !== 'AllPrincipals' && body.consentType !== 'Principal')
+          throw invalidValue('consentType', 'OAuth2PermissionGrant');
+        if ((body.consentType === 'Principal') !== (principalId !== null))
+          throw invalidValue('principalId', 'OAuth2PermissionGrant');
         servicePrincipal(clientId, r.now, replicating(clientId));
         const resource = servicePrincipal(resourceId, r.now, replicating(resourceId));
-        if (principalId && directoryObject(principalId, r.now, replicating(principalId)).kind !== 'user') throw notFound(principalId);
+        if (principalId && directoryObject(principalId, r.now, replicating(principalId)).kind !== 'user')
+          throw notFound(principalId);
         const scope = checkScope(body.scope, resource);
         const state = ctx.state();
         const duplicate = Object.values(state.data.oauth2PermissionGrants).some(
-          (g) => g.data.clientId === clientId && g.data.consentType === body.consentType && g.data.principalId === principalId && g.data.resourceId === resourceId,
+          (g) =>
+            g.data.clientId === clientId &&
+            g.data.consentType === body.consentType &&
+            g.data.principalId === principalId &&
+            g.data.resourceId === resourceId,
         );
-        if (duplicate) throw new GraphError(409, 'Request_MultipleObjectsWithSameKeyValue', 'Permission entry already exists.');
-        const data: Json = { id: newOpaqueId(), clientId, consentType: body.consentType, principalId, resourceId, scope };
-        state.data.oauth2PermissionGrants[String(data.id)] = { data, visibleFrom: ctx.visibleFrom(), sequence: state.nextSequence() };
+        if (duplicate)
+          throw new GraphError(409, 'Request_MultipleObjectsWithSameKeyValue', 'Permission entry already exists.');
+        const data: Json = {
+          id: newOpaqueId(),
+          clientId,
+          consentType: body.consentType,
+          principalId,
+          resourceId,
+          scope,
+        };
+        state.data.oauth2PermissionGrants[String(data.id)] = {
+          data,
+          visibleFrom: ctx.visibleFrom(),
+          sequence: state.nextSequence(),
+        };
         return { status: 201, body: { '@odata.context': context(r), ...data } };
       },
     },
@@ -202,25 +263,25 @@ function grantRoutes(
       permission: GRANT_READ,
       write: false,
       handler: (r) => {
-        const items = Object.values(ctx.state().data.oauth2PermissionGrants).filter((g) => isVisible(g, r.now)).map((g) => g.data);
+        const items = Object.values(ctx.state().data.oauth2PermissionGrants)
+          .filter((g) => isVisible(g, r.now))
+          .map((g) => g.data);
         return collection(r, 'oauth2PermissionGrants', items, GRANTS);
       },
     },
-    ...SP_KEYS.map(
-      (prefix): Route => ({
-        method: 'GET',
-        pattern: `${prefix}/oauth2PermissionGrants`,
-        permission: GRANT_READ,
-        write: false,
-        handler: (r) => {
-          const sp = findServicePrincipal(ctx.state(), r.params, r.now);
-          const items = Object.values(ctx.state().data.oauth2PermissionGrants)
-            .filter((g) => isVisible(g, r.now) && g.data.clientId === sp.data.id)
-            .map((g) => g.data);
-          return collection(r, 'oauth2PermissionGrants', items, GRANTS);
-        },
-      }),
-    ),
+    ...SP_KEYS.map((prefix): Route => ({
+      method: 'GET',
+      pattern: `${prefix}/oauth2PermissionGrants`,
+      permission: GRANT_READ,
+      write: false,
+      handler: (r) => {
+        const sp = findServicePrincipal(ctx.state(), r.params, r.now);
+        const items = Object.values(ctx.state().data.oauth2PermissionGrants)
+          .filter((g) => isVisible(g, r.now) && g.data.clientId === sp.data.id)
+          .map((g) => g.data);
+        return collection(r, 'oauth2PermissionGrants', items, GRANTS);
+      },
+    })),
     {
       method: 'GET',
       pattern: '/oauth2PermissionGrants/{id}',
@@ -239,7 +300,11 @@ function grantRoutes(
         for (const name of Object.keys(body)) {
           if (name === 'scope' || name.startsWith('@odata.')) continue;
           if (name in grant.data) throw badRequest(`Property '${name}' is read-only and cannot be set.`);
-          throw new GraphError(400, 'BadRequest', `The property '${name}' does not exist on type 'microsoft.graph.oAuth2PermissionGrant'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+          throw new GraphError(
+            400,
+            'BadRequest',
+            `The property '${name}' does not exist on type 'microsoft.graph.oAuth2PermissionGrant'. Make sure to only use property names that are defined by the type or mark the type as open type.`,
+          );
         }
         if ('scope' in body) {
           const resource = ctx.state().data.servicePrincipals[String(grant.data.resourceId)];

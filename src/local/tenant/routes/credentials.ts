@@ -45,19 +45,36 @@ function addYears(timestamp: string, years: number): string {
  * only time the secret exists. startDateTime defaults to now, endDateTime to start + 2 years. `beforeApply` sees
  * the valid request's dates before anything changes, and may refuse it by throwing (app management policy, faults).
  */
-export function addPassword(record: ApplicationRecord, input: unknown, now: Date, usableFrom: number, beforeApply?: (start: string, end: string) => void): Json {
-  if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) throw invalidValue('passwordCredential', 'Application');
+export function addPassword(
+  record: ApplicationRecord,
+  input: unknown,
+  now: Date,
+  usableFrom: number,
+  beforeApply?: (start: string, end: string) => void,
+): Json {
+  if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input)))
+    throw invalidValue('passwordCredential', 'Application');
   const requested = (input ?? {}) as Record<string, unknown>;
   const displayName = requested.displayName ?? null;
   if (displayName !== null && typeof displayName !== 'string') throw invalidValue('displayName', 'PasswordCredential');
-  const startDateTime = dateInput(requested.startDateTime, 'startDateTime', 'PasswordCredential') ?? graphTimestamp(now);
-  const endDateTime = dateInput(requested.endDateTime, 'endDateTime', 'PasswordCredential') ?? addYears(startDateTime, 2);
+  const startDateTime =
+    dateInput(requested.startDateTime, 'startDateTime', 'PasswordCredential') ?? graphTimestamp(now);
+  const endDateTime =
+    dateInput(requested.endDateTime, 'endDateTime', 'PasswordCredential') ?? addYears(startDateTime, 2);
   if (Date.parse(endDateTime) <= Date.parse(startDateTime)) throw invalidValue('endDateTime', 'PasswordCredential');
   beforeApply?.(startDateTime, endDateTime);
 
   const secretText = newClientSecret();
   const keyId = newObjectId();
-  const credential = { customKeyIdentifier: null, displayName, endDateTime, hint: secretText.slice(0, 3), keyId, secretText: null, startDateTime };
+  const credential = {
+    customKeyIdentifier: null,
+    displayName,
+    endDateTime,
+    hint: secretText.slice(0, 3),
+    keyId,
+    secretText: null,
+    startDateTime,
+  };
   record.data.passwordCredentials = [...((record.data.passwordCredentials as Json[] | undefined) ?? []), credential];
   record.secretHashes[keyId] = sha256(secretText);
   record.credentialsUsableFrom[keyId] = usableFrom;
@@ -102,11 +119,16 @@ function certificateDate(text: string): string {
  * app (what a client sends back after a GET without $select). Returns the stored credentials (key: null) and
  * the certificates by keyId.
  */
-export function acceptKeyCredentials(input: unknown, existing: ApplicationRecord | undefined): { credentials: Json[]; certificates: Record<string, string> } {
+export function acceptKeyCredentials(
+  input: unknown,
+  existing: ApplicationRecord | undefined,
+): { credentials: Json[]; certificates: Record<string, string> } {
   if (!Array.isArray(input)) throw invalidValue('keyCredentials', 'Application');
   const credentials: Json[] = [];
   const certificates: Record<string, string> = {};
-  const previous = new Map(((existing?.data.keyCredentials as Json[] | undefined) ?? []).map((c) => [String(c.keyId).toLowerCase(), c]));
+  const previous = new Map(
+    ((existing?.data.keyCredentials as Json[] | undefined) ?? []).map((c) => [String(c.keyId).toLowerCase(), c]),
+  );
   for (const entry of input as unknown[]) {
     if (typeof entry !== 'object' || entry === null) throw invalidValue('keyCredentials', 'Application');
     const requested = entry as Record<string, unknown>;
@@ -137,7 +159,8 @@ export function acceptKeyCredentials(input: unknown, existing: ApplicationRecord
       throw invalidValue('key', 'KeyCredential');
     }
     const notAfter = certificateDate(certificate.validTo);
-    const startDateTime = dateInput(requested.startDateTime, 'startDateTime', 'KeyCredential') ?? certificateDate(certificate.validFrom);
+    const startDateTime =
+      dateInput(requested.startDateTime, 'startDateTime', 'KeyCredential') ?? certificateDate(certificate.validFrom);
     const endDateTime = dateInput(requested.endDateTime, 'endDateTime', 'KeyCredential') ?? notAfter;
     // Graph refuses a key credential that outlives its certificate (message unverified).
     if (Date.parse(endDateTime) > Date.parse(notAfter) || Date.parse(endDateTime) <= Date.parse(startDateTime)) {
@@ -164,7 +187,10 @@ export function acceptKeyCredentials(input: unknown, existing: ApplicationRecord
 
 /** keyCredentials with `key` filled in from the kept certificates (only under $select=keyCredentials: https://learn.microsoft.com/graph/api/resources/keycredential). */
 export function withKeys(record: ApplicationRecord): Json[] {
-  return ((record.data.keyCredentials as Json[] | undefined) ?? []).map((c) => ({ ...c, key: record.certificates[String(c.keyId)] ?? null }));
+  return ((record.data.keyCredentials as Json[] | undefined) ?? []).map((c) => ({
+    ...c,
+    key: record.certificates[String(c.keyId)] ?? null,
+  }));
 }
 
 /**
@@ -173,7 +199,9 @@ export function withKeys(record: ApplicationRecord): Json[] {
  * updated: https://learn.microsoft.com/graph/api/resources/appmanagementpolicy), so a stricter policy since then does not make the app's key list unwritable.
  */
 export function addedOrChangedKeys(credentials: readonly Json[], existing: ApplicationRecord | undefined): Json[] {
-  const previous = new Map(((existing?.data.keyCredentials as Json[] | undefined) ?? []).map((c) => [String(c.keyId).toLowerCase(), c]));
+  const previous = new Map(
+    ((existing?.data.keyCredentials as Json[] | undefined) ?? []).map((c) => [String(c.keyId).toLowerCase(), c]),
+  );
   return credentials.filter((c) => {
     const before = previous.get(String(c.keyId).toLowerCase());
     return !before || before.startDateTime !== c.startDateTime || before.endDateTime !== c.endDateTime;

@@ -31,23 +31,53 @@ function project(data: Json, select: readonly string[] | undefined): Json {
 }
 
 /** What a collection allows: the resource name for messages, filterable properties and operators, selectable properties. */
-export function capabilities(resource: string, typeName: string, selectable: string, filter: CollectionCapabilities['filter'] = {}): CollectionCapabilities {
-  return { resource, entityType: `microsoft.graph.${typeName}`, filter, selectable: new Set(selectable.split(/\s+/).filter(Boolean)) };
+export function capabilities(
+  resource: string,
+  typeName: string,
+  selectable: string,
+  filter: CollectionCapabilities['filter'] = {},
+): CollectionCapabilities {
+  return {
+    resource,
+    entityType: `microsoft.graph.${typeName}`,
+    filter,
+    selectable: new Set(selectable.split(/\s+/).filter(Boolean)),
+  };
 }
 
 /** One entity with its @odata.context ("#servicePrincipals(id,appId)/$entity"), honouring $select. */
-export function entity(request: GraphRequest, set: string, data: Json, caps: CollectionCapabilities, status = 200): GraphResponse {
+export function entity(
+  request: GraphRequest,
+  set: string,
+  data: Json,
+  caps: CollectionCapabilities,
+  status = 200,
+): GraphResponse {
   const select = parseSelect(request.query.get('$select'), caps);
-  return { status, body: { '@odata.context': contextUrl(request.serviceRoot, set, select, true), ...project(data, select) } };
+  return {
+    status,
+    body: { '@odata.context': contextUrl(request.serviceRoot, set, select, true), ...project(data, select) },
+  };
 }
 
 /** A page of a collection: $filter per `caps`, $select, $top, $count (advanced), opaque $skiptoken. */
-export function collection(request: GraphRequest, set: string, items: readonly Json[], caps: CollectionCapabilities): GraphResponse {
+export function collection(
+  request: GraphRequest,
+  set: string,
+  items: readonly Json[],
+  caps: CollectionCapabilities,
+): GraphResponse {
   const query = parseListQuery(request, caps);
   const byId = new Map(items.map((item) => [String(item.id), item]));
   const ids = [...byId.keys()];
   const cursor = query.skiptoken === undefined ? undefined : decodeToken(query.skiptoken, isPageCursor);
-  const { items: page, next } = pageOf(ids, (id) => byId.get(id), (item) => matchesQuery(query, item), cursor, query.top);
+  const { items: page, next } = pageOf(
+    ids,
+    (id) => byId.get(id),
+    (item) => matchesQuery(query, item),
+    cursor,
+    query.top,
+  );
   const body: Json = { '@odata.context': contextUrl(request.serviceRoot, set, query.select) };
   if (query.count) body['@odata.count'] = items.filter((item) => matchesQuery(query, item)).length;
   if (next) body['@odata.nextLink'] = nextLinkFor(request.serviceRoot, request.path, request.query, encodeToken(next));
@@ -61,7 +91,14 @@ export const EQ_STARTS = { byDefault: ['eq', 'in', 'startsWith'] } as const;
 const DIRECTORY_OBJECT = capabilities('DirectoryObject', 'directoryObject', 'id displayName');
 /** directoryObject collections (owners, members, memberOf) mix types: any property of their members may be selected. */
 export function directoryObjects(items: readonly Json[]): CollectionCapabilities {
-  return { ...DIRECTORY_OBJECT, selectable: new Set(['id', 'displayName', ...items.flatMap((i) => Object.keys(i).filter((k) => !k.startsWith('@')))]) };
+  return {
+    ...DIRECTORY_OBJECT,
+    selectable: new Set([
+      'id',
+      'displayName',
+      ...items.flatMap((i) => Object.keys(i).filter((k) => !k.startsWith('@'))),
+    ]),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -70,7 +107,10 @@ export function directoryObjects(items: readonly Json[]): CollectionCapabilities
 export type DirectoryKind = 'user' | 'group' | 'servicePrincipal' | 'application';
 
 /** A user, group, service principal or application by object id, whether visible yet or not. */
-export function findDirectoryObject(state: TenantState, id: string): { kind: DirectoryKind; record: DirectoryRecord } | undefined {
+export function findDirectoryObject(
+  state: TenantState,
+  id: string,
+): { kind: DirectoryKind; record: DirectoryRecord } | undefined {
   const key = id.toLowerCase();
   const { users, groups, servicePrincipals, applications } = state.data;
   if (users[key]) return { kind: 'user', record: users[key] };
@@ -88,7 +128,8 @@ export function asDirectoryObject(kind: DirectoryKind, data: Json): Json {
 function findUser(state: TenantState, idOrUpn: string, now: Date): DirectoryRecord {
   const key = idOrUpn.toLowerCase();
   const record =
-    state.data.users[key] ?? Object.values(state.data.users).find((u) => String(u.data.userPrincipalName ?? '').toLowerCase() === key);
+    state.data.users[key] ??
+    Object.values(state.data.users).find((u) => String(u.data.userPrincipalName ?? '').toLowerCase() === key);
   if (!record || !isVisible(record, now)) throw notFound(idOrUpn);
   return record;
 }
@@ -124,27 +165,58 @@ export function transitiveGroups(state: TenantState, objectId: string, now: Date
 // ---------------------------------------------------------------------------------------------------------
 // Permissions (the API pages' permission tables, https://learn.microsoft.com/graph/permissions-reference)
 
-export const USER_READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
-export const GROUP_READ = ['Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
+export const USER_READ = [
+  'User.Read.All',
+  'User.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+] as const;
+export const GROUP_READ = [
+  'Group.Read.All',
+  'Group.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+] as const;
 export const MEMBER_READ = ['GroupMember.Read.All', ...GROUP_READ] as const;
 const USERS = capabilities(
   'User',
   'user',
   'id businessPhones displayName givenName jobTitle mail mobilePhone officeLocation preferredLanguage surname userPrincipalName accountEnabled ' +
     'userType createdDateTime mailNickname department companyName employeeId otherMails proxyAddresses usageLocation identities',
-  { id: EQ, userPrincipalName: EQ_STARTS, displayName: EQ_STARTS, mail: EQ_STARTS, mailNickname: EQ_STARTS, userType: EQ, accountEnabled: EQ },
+  {
+    id: EQ,
+    userPrincipalName: EQ_STARTS,
+    displayName: EQ_STARTS,
+    mail: EQ_STARTS,
+    mailNickname: EQ_STARTS,
+    userType: EQ,
+    accountEnabled: EQ,
+  },
 );
 const GROUPS = capabilities(
   'Group',
   'group',
   'id displayName description mail mailEnabled mailNickname securityEnabled groupTypes createdDateTime visibility membershipRule isAssignableToRole',
-  { id: EQ, displayName: EQ_STARTS, mailNickname: EQ_STARTS, mail: EQ_STARTS, securityEnabled: EQ, mailEnabled: EQ, 'groupTypes/any': EQ },
+  {
+    id: EQ,
+    displayName: EQ_STARTS,
+    mailNickname: EQ_STARTS,
+    mail: EQ_STARTS,
+    securityEnabled: EQ,
+    mailEnabled: EQ,
+    'groupTypes/any': EQ,
+  },
 );
 // ---------------------------------------------------------------------------------------------------------
 
 export const directoryRoutes: RouteModule = (ctx) => {
-  const read = (anyOf: readonly string[], pattern: string, handler: Route['handler']): Route => ({ method: 'GET', pattern, permission: { anyOf }, handler, write: false });
-
+  const read = (anyOf: readonly string[], pattern: string, handler: Route['handler']): Route => ({
+    method: 'GET',
+    pattern,
+    permission: { anyOf },
+    handler,
+    write: false,
+  });
 
   function checkMemberGroups(request: GraphRequest, objectId: string): GraphResponse {
     const groupIds = (request.body as { groupIds?: unknown } | undefined)?.groupIds;
@@ -155,7 +227,10 @@ export const directoryRoutes: RouteModule = (ctx) => {
     const groups = transitiveGroups(ctx.state(), objectId, request.now);
     return {
       status: 200,
-      body: { '@odata.context': `${request.serviceRoot}/$metadata#Collection(Edm.String)`, value: (groupIds as string[]).filter((g) => groups.has(g.toLowerCase())) },
+      body: {
+        '@odata.context': `${request.serviceRoot}/$metadata#Collection(Edm.String)`,
+        value: (groupIds as string[]).filter((g) => groups.has(g.toLowerCase())),
+      },
     };
   }
 
@@ -168,7 +243,9 @@ export const directoryRoutes: RouteModule = (ctx) => {
   return [
     // Users
     read(USER_READ, '/users', (r) => {
-      const users = Object.values(ctx.state().data.users).filter((u) => isVisible(u, r.now)).map((u) => u.data);
+      const users = Object.values(ctx.state().data.users)
+        .filter((u) => isVisible(u, r.now))
+        .map((u) => u.data);
       return collection(r, 'users', users, USERS);
     }),
     read(USER_READ, '/users/{id}', (r) => entity(r, 'users', findUser(ctx.state(), r.params.id!, r.now).data, USERS)),
@@ -195,10 +272,14 @@ export const directoryRoutes: RouteModule = (ctx) => {
 
     // Groups
     read(GROUP_READ, '/groups', (r) => {
-      const groups = Object.values(ctx.state().data.groups).filter((g) => isVisible(g, r.now)).map((g) => g.data);
+      const groups = Object.values(ctx.state().data.groups)
+        .filter((g) => isVisible(g, r.now))
+        .map((g) => g.data);
       return collection(r, 'groups', groups, GROUPS);
     }),
-    read(GROUP_READ, '/groups/{id}', (r) => entity(r, 'groups', findGroup(ctx.state(), r.params.id!, r.now).data, GROUPS)),
+    read(GROUP_READ, '/groups/{id}', (r) =>
+      entity(r, 'groups', findGroup(ctx.state(), r.params.id!, r.now).data, GROUPS),
+    ),
     read(MEMBER_READ, '/groups/{id}/members', (r) => {
       const group = ctx.state().data.groups[r.params.id!.toLowerCase()];
       if (!group || !isVisible(group, r.now)) throw notFound(r.params.id!);

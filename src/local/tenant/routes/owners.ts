@@ -34,7 +34,8 @@ function lookup(state: TenantState, target: Target, params: Record<string, strin
   return id ? state.data.servicePrincipals[id] : undefined;
 }
 
-const REFERENCE = /^https:\/\/[^/]+\/v1\.0\/(?:directoryObjects|users|servicePrincipals)\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
+const REFERENCE =
+  /^https:\/\/[^/]+\/v1\.0\/(?:directoryObjects|users|servicePrincipals)\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
 
 /** The object id in "@odata.id", which names Graph (or this emulator) as the service root. */
 function referencedId(request: GraphRequest): string {
@@ -42,7 +43,8 @@ function referencedId(request: GraphRequest): string {
   const text = typeof value === 'string' ? value : '';
   const m = REFERENCE.exec(text);
   const root = m ? text.slice(0, text.indexOf('/v1.0/') + '/v1.0'.length) : '';
-  if (!m || (root !== 'https://graph.microsoft.com/v1.0' && root !== request.serviceRoot)) throw badRequest(`Invalid object identifier '${text}'.`);
+  if (!m || (root !== 'https://graph.microsoft.com/v1.0' && root !== request.serviceRoot))
+    throw badRequest(`Invalid object identifier '${text}'.`);
   return m[1]!.toLowerCase();
 }
 
@@ -58,11 +60,14 @@ export const ownersRoutes: RouteModule = (ctx) => {
     anyOf: [OWNED_BY, 'Application.ReadWrite.All', 'Directory.ReadWrite.All'],
     alsoAnyOf: DIRECTORY_READ,
     // Missing objects are the handler's 404.
-    ownedBy: (request) => lookup(ctx.state(), target, request.params)?.owners.includes(request.caller.servicePrincipalId) ?? true,
+    ownedBy: (request) =>
+      lookup(ctx.state(), target, request.params)?.owners.includes(request.caller.servicePrincipalId) ?? true,
   });
   // For applications OwnedBy is not enough: Graph answers 403 Authorization_RequestDenied to an OwnedBy-only caller, owner or not.
   const add = (target: Target): Permission =>
-    target.set === 'applications' ? { anyOf: ['Application.ReadWrite.All', 'Directory.ReadWrite.All'], alsoAnyOf: DIRECTORY_READ } : manage(target);
+    target.set === 'applications'
+      ? { anyOf: ['Application.ReadWrite.All', 'Directory.ReadWrite.All'], alsoAnyOf: DIRECTORY_READ }
+      : manage(target);
 
   return TARGETS.flatMap((target): Route[] => [
     {
@@ -88,9 +93,12 @@ export const ownersRoutes: RouteModule = (ctx) => {
         const ownerId = referencedId(r);
         const owner = findDirectoryObject(ctx.state(), ownerId);
         if (!owner || !isVisible(owner.record, r.now)) throw notFound(ownerId);
-        if (owner.kind !== 'user' && owner.kind !== 'servicePrincipal') throw badRequest(`Invalid object identifier '${ownerId}'.`);
+        if (owner.kind !== 'user' && owner.kind !== 'servicePrincipal')
+          throw badRequest(`Invalid object identifier '${ownerId}'.`);
         if (record.owners.includes(ownerId)) {
-          throw badRequest("One or more added object references already exist for the following modified properties: 'owners'.");
+          throw badRequest(
+            "One or more added object references already exist for the following modified properties: 'owners'.",
+          );
         }
         record.owners.push(ownerId);
         record.sequence = ctx.state().nextSequence();
@@ -106,7 +114,9 @@ export const ownersRoutes: RouteModule = (ctx) => {
         const record = find(target, r);
         const ownerId = r.params.ownerId!.toLowerCase();
         if (!record.owners.includes(ownerId)) {
-          throw badRequest("One or more removed object references do not exist for the following modified properties: 'owners'.");
+          throw badRequest(
+            "One or more removed object references do not exist for the following modified properties: 'owners'.",
+          );
         }
         record.owners = record.owners.filter((o) => o !== ownerId);
         record.sequence = ctx.state().nextSequence();

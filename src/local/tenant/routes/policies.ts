@@ -15,31 +15,48 @@ import { capabilities, collection, entity } from './directory';
 const POLICY_WRITE = 'Policy.ReadWrite.ApplicationConfiguration';
 const POLICY_READ: Permission = { anyOf: ['Policy.Read.All', POLICY_WRITE] };
 const WRITE: Permission = { anyOf: [POLICY_WRITE] };
-const APPLICATION_READ = ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const APPLICATION_READ = [
+  'Application.Read.All',
+  'Application.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+];
 /** Assigning (https://learn.microsoft.com/graph/api/appmanagementpolicy-post-appliesto) needs Application.Read.All (or a higher read) and Policy.ReadWrite.ApplicationConfiguration. */
 const ASSIGN: Permission = { anyOf: [POLICY_WRITE], alsoAnyOf: APPLICATION_READ };
 /** Listing an app's policies reads both the app and the policy (the same pairing, for reads). */
 const LIST_ASSIGNED: Permission = { anyOf: ['Policy.Read.All', POLICY_WRITE], alsoAnyOf: APPLICATION_READ };
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const POLICIES = capabilities('AppManagementPolicy', 'appManagementPolicy', 'id displayName description isEnabled restrictions', {
-  id: { byDefault: ['eq', 'in'] },
-  displayName: { byDefault: ['eq', 'in', 'startsWith'] },
-  isEnabled: { byDefault: ['eq'] },
-});
-const REFERENCE = /^https:\/\/[^/]+\/v1\.0\/policies\/appManagementPolicies\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
+const POLICIES = capabilities(
+  'AppManagementPolicy',
+  'appManagementPolicy',
+  'id displayName description isEnabled restrictions',
+  {
+    id: { byDefault: ['eq', 'in'] },
+    displayName: { byDefault: ['eq', 'in', 'startsWith'] },
+    isEnabled: { byDefault: ['eq'] },
+  },
+);
+const REFERENCE =
+  /^https:\/\/[^/]+\/v1\.0\/policies\/appManagementPolicies\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
 
 function body(request: GraphRequest): Record<string, unknown> {
   const value = request.body;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
+    throw new GraphError(
+      400,
+      'BadRequest',
+      'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+    );
   }
   return value as Record<string, unknown>;
 }
 
 function checkType(value: unknown, expected: string): void {
   if (value !== `#microsoft.graph.${expected}`) {
-    throw badRequest(`A type named '${String(value)}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.`);
+    throw badRequest(
+      `A type named '${String(value)}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.`,
+    );
   }
 }
 
@@ -73,11 +90,25 @@ function patchDefault(current: Json, input: Record<string, unknown>): Json {
         break;
       case 'applicationRestrictions':
         next.applicationRestrictions =
-          value === null ? null : configuration(value, current.applicationRestrictions as Json | undefined, 'appManagementApplicationConfiguration', ['identifierUris']);
+          value === null
+            ? null
+            : configuration(
+                value,
+                current.applicationRestrictions as Json | undefined,
+                'appManagementApplicationConfiguration',
+                ['identifierUris'],
+              );
         break;
       case 'servicePrincipalRestrictions':
         next.servicePrincipalRestrictions =
-          value === null ? null : configuration(value, current.servicePrincipalRestrictions as Json | undefined, 'appManagementServicePrincipalConfiguration', []);
+          value === null
+            ? null
+            : configuration(
+                value,
+                current.servicePrincipalRestrictions as Json | undefined,
+                'appManagementServicePrincipalConfiguration',
+                [],
+              );
         break;
       default:
         throw unknownProperty(name, 'microsoft.graph.tenantAppManagementPolicy');
@@ -93,7 +124,9 @@ function patchDefault(current: Json, input: Record<string, unknown>): Json {
  */
 function customPolicy(input: Record<string, unknown>, current: Json | undefined): Json {
   const creating = current === undefined;
-  const next: Json = current ? { ...current } : { id: newObjectId(), displayName: null, description: null, isEnabled: false, restrictions: null };
+  const next: Json = current
+    ? { ...current }
+    : { id: newObjectId(), displayName: null, description: null, isEnabled: false, restrictions: null };
   for (const [name, value] of Object.entries(input)) {
     switch (name) {
       case '@odata.type':
@@ -111,7 +144,14 @@ function customPolicy(input: Record<string, unknown>, current: Json | undefined)
         break;
       case 'restrictions':
         next.restrictions =
-          value === null ? null : configuration(value, (current?.restrictions as Json | null | undefined) ?? undefined, 'customAppManagementConfiguration', ['applicationRestrictions']);
+          value === null
+            ? null
+            : configuration(
+                value,
+                (current?.restrictions as Json | null | undefined) ?? undefined,
+                'customAppManagementConfiguration',
+                ['applicationRestrictions'],
+              );
         break;
       default:
         throw unknownProperty(name, 'microsoft.graph.appManagementPolicy');
@@ -148,11 +188,13 @@ export const policyRoutes: RouteModule = (ctx) => {
     const reference = typeof value === 'string' ? value : '';
     const m = REFERENCE.exec(reference);
     const root = m ? reference.slice(0, reference.indexOf('/v1.0/') + '/v1.0'.length) : '';
-    if (!m || (root !== 'https://graph.microsoft.com/v1.0' && root !== request.serviceRoot)) throw badRequest(`Invalid object identifier '${reference}'.`);
+    if (!m || (root !== 'https://graph.microsoft.com/v1.0' && root !== request.serviceRoot))
+      throw badRequest(`Invalid object identifier '${reference}'.`);
     return policy(request, m[1]!);
   }
 
-  const visiblePolicies = (request: GraphRequest) => Object.values(state().data.appManagementPolicies).filter((r) => isVisible(r, request.now));
+  const visiblePolicies = (request: GraphRequest) =>
+    Object.values(state().data.appManagementPolicies).filter((r) => isVisible(r, request.now));
 
   const routes: Route[] = [
     {
@@ -162,7 +204,10 @@ export const policyRoutes: RouteModule = (ctx) => {
       write: false,
       handler: (request) => ({
         status: 200,
-        body: { '@odata.context': `${request.serviceRoot}/$metadata#policies/defaultAppManagementPolicy/$entity`, ...state().data.defaultAppManagementPolicy },
+        body: {
+          '@odata.context': `${request.serviceRoot}/$metadata#policies/defaultAppManagementPolicy/$entity`,
+          ...state().data.defaultAppManagementPolicy,
+        },
       }),
     },
     {
@@ -172,7 +217,10 @@ export const policyRoutes: RouteModule = (ctx) => {
       write: true,
       handler: (request) => {
         const s = state();
-        s.data.defaultAppManagementPolicy = patchDefault(s.data.defaultAppManagementPolicy ?? defaultAppManagementPolicy(), body(request));
+        s.data.defaultAppManagementPolicy = patchDefault(
+          s.data.defaultAppManagementPolicy ?? defaultAppManagementPolicy(),
+          body(request),
+        );
         return { status: 204 };
       },
     },
@@ -181,7 +229,13 @@ export const policyRoutes: RouteModule = (ctx) => {
       pattern: '/policies/appManagementPolicies',
       permission: POLICY_READ,
       write: false,
-      handler: (request) => collection(request, 'policies/appManagementPolicies', visiblePolicies(request).map((r) => r.data), POLICIES),
+      handler: (request) =>
+        collection(
+          request,
+          'policies/appManagementPolicies',
+          visiblePolicies(request).map((r) => r.data),
+          POLICIES,
+        ),
     },
     {
       method: 'POST',
@@ -191,7 +245,12 @@ export const policyRoutes: RouteModule = (ctx) => {
       handler: (request) => {
         const s = state();
         const data = customPolicy(body(request), undefined);
-        s.data.appManagementPolicies[String(data.id)] = { data, visibleFrom: ctx.visibleFrom(), sequence: s.nextSequence(), appliesTo: [] };
+        s.data.appManagementPolicies[String(data.id)] = {
+          data,
+          visibleFrom: ctx.visibleFrom(),
+          sequence: s.nextSequence(),
+          appliesTo: [],
+        };
         return entity(request, 'policies/appManagementPolicies', data, POLICIES, 201);
       },
     },
@@ -234,7 +293,12 @@ export const policyRoutes: RouteModule = (ctx) => {
       handler: (request) => {
         const app = application(request);
         const assigned = visiblePolicies(request).filter((r) => r.appliesTo.includes(String(app.data.id)));
-        const response = collection(request, 'policies/appManagementPolicies', assigned.map((r) => r.data), POLICIES);
+        const response = collection(
+          request,
+          'policies/appManagementPolicies',
+          assigned.map((r) => r.data),
+          POLICIES,
+        );
         // The navigation's own context ("#appManagementPolicies"; Graph's exact value unverified).
         (response.body as Json)['@odata.context'] = contextUrl(request.serviceRoot, 'appManagementPolicies', undefined);
         return response;
@@ -250,11 +314,15 @@ export const policyRoutes: RouteModule = (ctx) => {
         const target = referencedPolicy(request);
         const appId = String(app.data.id);
         if (target.appliesTo.includes(appId)) {
-          throw badRequest("One or more added object references already exist for the following modified properties: 'appManagementPolicies'.");
+          throw badRequest(
+            "One or more added object references already exist for the following modified properties: 'appManagementPolicies'.",
+          );
         }
         // At most one policy per app (appmanagementpolicy-post-appliesto). Graph's wording for a second one is unverified.
         if (Object.values(state().data.appManagementPolicies).some((r) => r.appliesTo.includes(appId))) {
-          throw badRequest('An app management policy is already assigned to this object. Remove it before assigning another one.');
+          throw badRequest(
+            'An app management policy is already assigned to this object. Remove it before assigning another one.',
+          );
         }
         target.appliesTo.push(appId);
         target.sequence = state().nextSequence();
@@ -271,7 +339,9 @@ export const policyRoutes: RouteModule = (ctx) => {
         const target = policy(request);
         const appId = String(app.data.id);
         if (!target.appliesTo.includes(appId)) {
-          throw badRequest("One or more removed object references do not exist for the following modified properties: 'appManagementPolicies'.");
+          throw badRequest(
+            "One or more removed object references do not exist for the following modified properties: 'appManagementPolicies'.",
+          );
         }
         target.appliesTo = target.appliesTo.filter((id) => id !== appId);
         target.sequence = state().nextSequence();

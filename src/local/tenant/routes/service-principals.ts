@@ -6,12 +6,24 @@
  */
 import { type RouteModule, type TenantContext, isVisible } from '../context';
 import { badRequest, GraphError, type GraphRequest, type GraphResponse, notFound, OWNED_BY, type Route } from '../http';
-import { type ApplicationRecord, type Json, newObjectId, type ServicePrincipalRecord, type TenantState } from '../state';
+import {
+  type ApplicationRecord,
+  type Json,
+  newObjectId,
+  type ServicePrincipalRecord,
+  type TenantState,
+} from '../state';
 import { capabilities, collection, entity } from './directory';
 
 /** Write access limited to objects the caller owns (https://learn.microsoft.com/graph/permissions-reference); server.ts's authorize() knows the same name. */
 
-export const APP_READ = ['Application.Read.All', 'Application.ReadWrite.All', OWNED_BY, 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
+export const APP_READ = [
+  'Application.Read.All',
+  'Application.ReadWrite.All',
+  OWNED_BY,
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+] as const;
 export const APP_WRITE = [OWNED_BY, 'Application.ReadWrite.All'] as const;
 
 const EQ = { byDefault: ['eq', 'in'] } as const;
@@ -48,7 +60,11 @@ const WRITABLE = new Set(
 );
 
 /** A service principal by object id or appId key; 404 while it replicates. */
-export function findServicePrincipal(state: TenantState, params: Record<string, string>, now: Date): ServicePrincipalRecord {
+export function findServicePrincipal(
+  state: TenantState,
+  params: Record<string, string>,
+  now: Date,
+): ServicePrincipalRecord {
   const key = params.appId ?? params.id ?? '';
   const id = params.appId !== undefined ? state.appIdToServicePrincipal.get(key.toLowerCase()) : key.toLowerCase();
   const record = id ? state.data.servicePrincipals[id] : undefined;
@@ -71,13 +87,16 @@ export function onlyOwnedBy(request: GraphRequest): boolean {
 /** Checks a PATCH/POST body: read-only and unknown properties are refused as Graph does. */
 function writableProperties(body: unknown, allowAppId: string | undefined): Json {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('One or more property values specified are invalid.');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('One or more property values specified are invalid.');
   const out: Json = {};
   for (const [name, value] of Object.entries(body as Json)) {
     if (name.startsWith('@odata.') || name === 'owners@odata.bind') continue;
-    if (name === 'appId' && allowAppId !== undefined && String(value).toLowerCase() === allowAppId.toLowerCase()) continue;
+    if (name === 'appId' && allowAppId !== undefined && String(value).toLowerCase() === allowAppId.toLowerCase())
+      continue;
     if (WRITABLE.has(name)) out[name] = value;
-    else if (SERVICE_PRINCIPALS.selectable.has(name)) throw badRequest(`Property '${name}' is read-only and cannot be set.`);
+    else if (SERVICE_PRINCIPALS.selectable.has(name))
+      throw badRequest(`Property '${name}' is read-only and cannot be set.`);
     else {
       throw new GraphError(
         400,
@@ -89,13 +108,15 @@ function writableProperties(body: unknown, allowAppId: string | undefined): Json
   return out;
 }
 
-const DIRECTORY_OBJECT_URL = /^https:\/\/[^/]+\/v1\.0\/(?:directoryObjects|users|servicePrincipals)\/([0-9a-fA-F-]{36})$/;
+const DIRECTORY_OBJECT_URL =
+  /^https:\/\/[^/]+\/v1\.0\/(?:directoryObjects|users|servicePrincipals)\/([0-9a-fA-F-]{36})$/;
 
 /** "owners@odata.bind" on create: directory object URLs of users or service principals that other calls can see. */
 function ownerBinds(state: TenantState, request: GraphRequest): string[] {
   const binds = (request.body as Json | undefined)?.['owners@odata.bind'];
   if (binds === undefined) return [];
-  if (!Array.isArray(binds)) throw badRequest('Invalid value specified for property \'owners\' of resource \'ServicePrincipal\'.');
+  if (!Array.isArray(binds))
+    throw badRequest("Invalid value specified for property 'owners' of resource 'ServicePrincipal'.");
   return binds.map((url) => {
     const id = DIRECTORY_OBJECT_URL.exec(String(url))?.[1]?.toLowerCase();
     if (!id) throw badRequest(`Invalid object identifier '${String(url)}'.`);
@@ -140,9 +161,19 @@ function servicePrincipalFor(app: Json, tenantId: string, props: Json): Json {
     samlSingleSignOnSettings: null,
     addIns: [],
     appRoles: structuredClone(Array.isArray(app.appRoles) ? app.appRoles : []),
-    info: structuredClone(app.info ?? { logoUrl: null, marketingUrl: null, privacyStatementUrl: null, supportUrl: null, termsOfServiceUrl: null }),
+    info: structuredClone(
+      app.info ?? {
+        logoUrl: null,
+        marketingUrl: null,
+        privacyStatementUrl: null,
+        supportUrl: null,
+        termsOfServiceUrl: null,
+      },
+    ),
     keyCredentials: [],
-    oauth2PermissionScopes: structuredClone(Array.isArray(api.oauth2PermissionScopes) ? api.oauth2PermissionScopes : []),
+    oauth2PermissionScopes: structuredClone(
+      Array.isArray(api.oauth2PermissionScopes) ? api.oauth2PermissionScopes : [],
+    ),
     passwordCredentials: [],
     resourceSpecificApplicationPermissions: [],
     verifiedPublisher: { displayName: null, verifiedPublisherId: null, addedDateTime: null },
@@ -161,7 +192,8 @@ function deleteServicePrincipal(ctx: TenantContext, record: ServicePrincipalReco
   for (const [key, g] of Object.entries(state.data.oauth2PermissionGrants)) {
     if (g.data.clientId === id || g.data.resourceId === id) delete state.data.oauth2PermissionGrants[key];
   }
-  for (const [key, r] of Object.entries(state.data.roleAssignments)) if (r.data.principalId === id) delete state.data.roleAssignments[key];
+  for (const [key, r] of Object.entries(state.data.roleAssignments))
+    if (r.data.principalId === id) delete state.data.roleAssignments[key];
   for (const app of Object.values(state.data.applications)) app.owners = app.owners.filter((o) => o !== id);
   for (const sp of Object.values(state.data.servicePrincipals)) sp.owners = sp.owners.filter((o) => o !== id);
   state.data.deletedItems[id] = {
@@ -180,10 +212,18 @@ export const servicePrincipalsRoutes: RouteModule = (ctx) => {
     const app = visibleApplication(state, appId, request.now);
     if (!app) {
       if (onlyOwnedBy(request)) {
-        throw new GraphError(403, 'Authorization_RequestDenied', 'When using this permission, the backing application of the service principal being created must in the local tenant');
+        throw new GraphError(
+          403,
+          'Authorization_RequestDenied',
+          'When using this permission, the backing application of the service principal being created must in the local tenant',
+        );
       }
       throw badRequest(`The appId '${appId}' of the service principal does not reference a valid application object.`, [
-        { code: 'NoBackingApplicationObject', message: 'The service principal being created must reference an application object.', target: 'appId' },
+        {
+          code: 'NoBackingApplicationObject',
+          message: 'The service principal being created must reference an application object.',
+          target: 'appId',
+        },
       ]);
     }
     if (state.appIdToServicePrincipal.has(appId.toLowerCase())) {
@@ -195,7 +235,9 @@ export const servicePrincipalsRoutes: RouteModule = (ctx) => {
     }
     const data = servicePrincipalFor(app.data, state.tenantId, props);
     // An app that creates a service principal with OwnedBy becomes its owner, so that it can manage it later.
-    const owners = [...new Set([...(onlyOwnedBy(request) ? [request.caller.servicePrincipalId] : []), ...ownerBinds(state, request)])];
+    const owners = [
+      ...new Set([...(onlyOwnedBy(request) ? [request.caller.servicePrincipalId] : []), ...ownerBinds(state, request)]),
+    ];
     state.addServicePrincipal({ data, owners, visibleFrom: ctx.visibleFrom(), sequence: state.nextSequence() });
     return entity(request, 'servicePrincipals', data, SERVICE_PRINCIPALS, 201);
   }
@@ -210,7 +252,8 @@ export const servicePrincipalsRoutes: RouteModule = (ctx) => {
   const ownsServicePrincipal = (request: GraphRequest): boolean => {
     const state = ctx.state();
     const key = request.params.appId ?? request.params.id ?? '';
-    const id = request.params.appId !== undefined ? state.appIdToServicePrincipal.get(key.toLowerCase()) : key.toLowerCase();
+    const id =
+      request.params.appId !== undefined ? state.appIdToServicePrincipal.get(key.toLowerCase()) : key.toLowerCase();
     const record = id ? state.data.servicePrincipals[id] : undefined;
     if (!record) return true; // the handler answers 404 (or creates, for the upsert: see ownsBackingApplication)
     return record.owners.includes(request.caller.servicePrincipalId);
@@ -222,14 +265,17 @@ export const servicePrincipalsRoutes: RouteModule = (ctx) => {
     return !app || app.owners.includes(request.caller.servicePrincipalId);
   };
   const upsertOwned = (request: GraphRequest): boolean =>
-    ctx.state().appIdToServicePrincipal.has(String(request.params.appId).toLowerCase()) ? ownsServicePrincipal(request) : ownsBackingApplication(request);
+    ctx.state().appIdToServicePrincipal.has(String(request.params.appId).toLowerCase())
+      ? ownsServicePrincipal(request)
+      : ownsBackingApplication(request);
 
   const get = (pattern: string): Route => ({
     method: 'GET',
     pattern,
     permission: { anyOf: APP_READ },
     write: false,
-    handler: (r) => entity(r, 'servicePrincipals', findServicePrincipal(ctx.state(), r.params, r.now).data, SERVICE_PRINCIPALS),
+    handler: (r) =>
+      entity(r, 'servicePrincipals', findServicePrincipal(ctx.state(), r.params, r.now).data, SERVICE_PRINCIPALS),
   });
   const remove = (pattern: string): Route => ({
     method: 'DELETE',
@@ -249,7 +295,9 @@ export const servicePrincipalsRoutes: RouteModule = (ctx) => {
       permission: { anyOf: APP_READ },
       write: false,
       handler: (r) => {
-        const items = Object.values(ctx.state().data.servicePrincipals).filter((sp) => isVisible(sp, r.now)).map((sp) => sp.data);
+        const items = Object.values(ctx.state().data.servicePrincipals)
+          .filter((sp) => isVisible(sp, r.now))
+          .map((sp) => sp.data);
         return collection(r, 'servicePrincipals', items, SERVICE_PRINCIPALS);
       },
     },
@@ -260,7 +308,8 @@ export const servicePrincipalsRoutes: RouteModule = (ctx) => {
       write: true,
       handler: (r) => {
         const appId = (r.body as Json | undefined)?.appId;
-        if (typeof appId !== 'string' || appId === '') throw badRequest("Property 'appId' is required when creating a service principal.");
+        if (typeof appId !== 'string' || appId === '')
+          throw badRequest("Property 'appId' is required when creating a service principal.");
         return create(r, appId, writableProperties(r.body, appId));
       },
     },
