@@ -76,3 +76,28 @@ export async function startRegistrar(
     },
   };
 }
+
+/** The Azure Bot id the authenticated test bots use; tokens are signed for it. */
+export const testBotId = '3f0c6a52-8d1e-4b7a-9c2f-5e4d3c2b1a09';
+
+/**
+ * Registrar with a bot identity (not local mode): inbound tokens are checked against `endpoints` (a local OpenID
+ * server), and Alex operates in the demo tenant.
+ */
+export function startAuthenticatedRegistrar(
+  endpoints: BotFrameworkEndpoints,
+  operatorId: string,
+  tenantId: string,
+): Promise<TestRegistrar> {
+  return startRegistrar({
+    env: {
+      BOT_ID: testBotId,
+      BOT_TYPE: 'MultiTenant',
+      BOT_PASSWORD: 'not-used-by-these-tests',
+      HOST: '127.0.0.1',
+      ADMIN_IDS: operatorId,
+      ALLOWED_TENANT_IDS: tenantId,
+    },
+    botFrameworkEndpoints: endpoints,
+  });
+}

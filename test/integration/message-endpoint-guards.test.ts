@@ -8,7 +8,7 @@ import { Verb } from '../../src/cards/verbs';
 import { alex, demoTenantId } from '../../src/local/demo-identities';
 import { BotFrameworkIdentity } from '../helpers/bot-framework-identity';
 import { FakeConnector } from '../helpers/connector';
-import { type TestRegistrar, startRegistrar } from '../helpers/registrar';
+import { type TestRegistrar, startAuthenticatedRegistrar, startRegistrar, testBotId } from '../helpers/registrar';
 import { Teams, cardText, personalChat } from '../helpers/teams';
 
 interface RawResponse {
@@ -153,7 +153,7 @@ describe('/api/messages in local mode', () => {
 });
 
 describe('/api/messages with a bot identity', () => {
-  const botId = '3f0c6a52-8d1e-4b7a-9c2f-5e4d3c2b1a09';
+  const botId = testBotId;
   let identity: BotFrameworkIdentity;
   let connector: FakeConnector;
   let registrar: TestRegistrar;
@@ -162,17 +162,7 @@ describe('/api/messages with a bot identity', () => {
   beforeAll(async () => {
     identity = await new BotFrameworkIdentity().start();
     connector = await new FakeConnector().start();
-    registrar = await startRegistrar({
-      env: {
-        BOT_ID: botId,
-        BOT_TYPE: 'MultiTenant',
-        BOT_PASSWORD: 'not-used-by-these-tests',
-        HOST: '127.0.0.1',
-        ADMIN_IDS: alex.aadObjectId,
-        ALLOWED_TENANT_IDS: demoTenantId,
-      },
-      botFrameworkEndpoints: identity.endpoints,
-    });
+    registrar = await startAuthenticatedRegistrar(identity.endpoints, alex.aadObjectId, demoTenantId);
     teams = new Teams(registrar.url, connector);
   });
 
