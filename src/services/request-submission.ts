@@ -26,7 +26,7 @@ import {
 import { validateRequestForm, type FormErrorKey, type FormValues } from '../domain/request-form';
 import { newRequestId } from '../domain/request-id';
 import { assessRisk } from '../domain/risk';
-import { REQUEST_INDEX_PREFIX, REQUEST_PARTITION, type ResourceCatalog } from './ports';
+import { REQUEST_INDEX_PREFIX, REQUEST_PARTITION, type IndexedRequestRecord, type ResourceCatalog } from './ports';
 import {
   annotateRequest,
   auditTrail,
@@ -161,15 +161,34 @@ export function createRequestSubmission(
     return { ok: true, details: ids.map((id) => byId.get(id.toLowerCase())!) };
   }
 
-  /** Why a form's id cannot be used by this person, or undefined when it was minted for them (or is their request already). */
-  async function refusedFormId(requestId: string, aadObjectId: string): Promise<string | undefined> {
+  /**
+   * What a form's id stands for, for this person: their request already (a retried Submit), an id minted for
+   * them that no request holds yet, or one they may not use.
+   */
+  async function formStanding(
+    requestId: string,
+    aadObjectId: string,
+  ): Promise<
+    { kind: 'submitted'; request: IndexedRequestRecord } | { kind: 'reserved' } | { kind: 'refused'; message: string }
+  > {
     const existing = await store.requests.get(REQUEST_PARTITION, requestId);
-    if (existing)
+    if (existing) {
       return sameObject(aadObjectId, existing.value.requester.aadObjectId)
-        ? undefined
-        : 'This form belongs to another request. Open a new one with `request`.';
-    if (await store.requests.index.get(REQUEST_PARTITION, formRow(aadObjectId, requestId))) return undefined;
-    return 'This form belongs to another request, or to none Registrar sent you. Open a new one with `request`.';
+        ? { kind: 'submitted', request: existing.value }
+        : { kind: 'refused', message: 'This form belongs to another request. Open a new one with `request`.' };
+    }
+    if (await store.requests.index.get(REQUEST_PARTITION, formRow(aadObjectId, requestId))) return { kind: 'reserved' };
+    return {
+      kind: 'refused',
+      message: 'This form belongs to another request, or to none Registrar sent you. Open a new one with `request`.',
+    };
+  }
+
+  /** A retried Submit: the request as made, its audit row written if it was still only in the outbox. */
+  async function submittedAgain(record: IndexedRequestRecord): Promise<SubmitResult> {
+    await auditTrail(store, record);
+    log(record.id).info('request submitted again');
+    return { ok: true, request: toRequest(record), created: false };
   }
 
   async function submit(
@@ -203,6 +222,17 @@ export function createRequestSubmission(
     });
     if (!checked.ok) return checked;
     const { form } = checked;
+    // A form's id is one this store minted for this person (newForm): card data only looks a request up. Looked at
+    // before any Graph call, so that a retried Submit answers from the store.
+    if (checked.requestId !== undefined) {
+      const standing = await formStanding(checked.requestId, requester.aadObjectId);
+      if (standing.kind === 'refused') return { ok: false, errors: { form: standing.message }, values: {} };
+      if (standing.kind === 'submitted') return submittedAgain(standing.request);
+    }
+    // At most OPEN_REQUESTS_PER_USER undecided at once: each one puts a card in front of the approvers.
+    if ((await openRequestCount(store, requester.aadObjectId)) >= policy.openRequestsPerUser) {
+      return { ok: false, errors: { form: tooManyOpen(policy.openRequestsPerUser) }, values: textValues(input) };
+    }
 
     const permissions: PermissionRef[] = [...form.graphPermissions];
     const unknown: string[] = [];
@@ -232,18 +262,6 @@ export function createRequestSubmission(
       signInAudience: form.signInAudience,
       ...(form.directoryRole ? { directoryRole: form.directoryRole } : {}),
     });
-    // A form's id is one this store minted for this person (newForm): card data only looks a request up.
-    if (checked.requestId !== undefined) {
-      const refused = await refusedFormId(checked.requestId, requester.aadObjectId);
-      if (refused) return { ok: false, errors: { form: refused }, values: {} };
-    }
-    // At most OPEN_REQUESTS_PER_USER undecided at once: each one puts a card in front of the approvers. A retried
-    // Submit of a request already made is not a new one.
-    const retried =
-      checked.requestId !== undefined && (await store.requests.get(REQUEST_PARTITION, checked.requestId)) !== undefined;
-    if (!retried && (await openRequestCount(store, requester.aadObjectId)) >= policy.openRequestsPerUser) {
-      return { ok: false, errors: { form: tooManyOpen(policy.openRequestsPerUser) }, values: textValues(input) };
-    }
     for (let attempt = 1; ; attempt++) {
       const id = checked.requestId ?? newRequestId(random);
       const { request, audit } = createRequest({
@@ -278,9 +296,8 @@ export function createRequestSubmission(
             values: {},
           };
         }
-        await auditTrail(store, existing.value);
-        log(id).info('request submitted again');
-        return { ok: true, request: toRequest(existing.value), created: false };
+        // Submitted twice at once: the other copy created it.
+        return submittedAgain(existing.value);
       }
     }
   }
