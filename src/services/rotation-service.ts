@@ -84,12 +84,10 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     const privileges = await source.privilegesOf(appId);
     return assessStandingPrivileges({
       applicationPermissions: privileges.applicationPermissions,
-      directoryRoles: privileges.directoryRoles.map((r) => ({
-        ...r,
-        ...(findDirectoryRole(r.roleDefinitionId)
-          ? { displayName: findDirectoryRole(r.roleDefinitionId)!.displayName }
-          : {}),
-      })),
+      directoryRoles: privileges.directoryRoles.map((r) => {
+        const known = findDirectoryRole(r.roleDefinitionId);
+        return known ? { ...r, displayName: known.displayName } : r;
+      }),
     });
   }
 

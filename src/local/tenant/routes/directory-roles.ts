@@ -3,9 +3,9 @@
  * (list, get, create, delete). https://learn.microsoft.com/graph/api/rbacapplication-post-roleassignments
  */
 import { isVisible, type RouteModule } from '../context';
-import { badRequest, notFound, type Route } from '../http';
+import { badRequest, notFound } from '../http';
 import { type DirectoryRecord, type Json, newRoleAssignmentId } from '../state';
-import { capabilities, collection, entity, EQ, EQ_STARTS, findDirectoryObject } from './directory';
+import { capabilities, collection, entity, EQ, EQ_STARTS, findDirectoryObject, read } from './directory';
 
 const ROLE_READ = [
   'RoleManagement.Read.Directory',
@@ -134,14 +134,6 @@ const ROLE_ASSIGNMENTS = capabilities(
 const CONFLICT = 'A conflicting object with one or more of the specified property values is present in the directory.';
 
 export const directoryRoleRoutes: RouteModule = (ctx) => {
-  const read = (anyOf: readonly string[], pattern: string, handler: Route['handler']): Route => ({
-    method: 'GET',
-    pattern,
-    permission: { anyOf },
-    handler,
-    write: false,
-  });
-
   function findRoleAssignment(id: string, now: Date): DirectoryRecord {
     const record = ctx.state().data.roleAssignments[id];
     if (!record || !isVisible(record, now)) throw notFound(id);

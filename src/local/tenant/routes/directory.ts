@@ -209,15 +209,16 @@ const GROUPS = capabilities(
 );
 // ---------------------------------------------------------------------------------------------------------
 
-export const directoryRoutes: RouteModule = (ctx) => {
-  const read = (anyOf: readonly string[], pattern: string, handler: Route['handler']): Route => ({
-    method: 'GET',
-    pattern,
-    permission: { anyOf },
-    handler,
-    write: false,
-  });
+/** A GET route that any of `anyOf` permits. */
+export const read = (anyOf: readonly string[], pattern: string, handler: Route['handler']): Route => ({
+  method: 'GET',
+  pattern,
+  permission: { anyOf },
+  handler,
+  write: false,
+});
 
+export const directoryRoutes: RouteModule = (ctx) => {
   function checkMemberGroups(request: GraphRequest, objectId: string): GraphResponse {
     const groupIds = (request.body as { groupIds?: unknown } | undefined)?.groupIds;
     if (!Array.isArray(groupIds) || groupIds.some((g) => typeof g !== 'string')) {
