@@ -10,6 +10,7 @@ import { Dataset, Verb, type VerbName } from '../cards/verbs';
 import { commands } from '../domain/commands';
 import type { ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import { RegistrarError } from '../domain/errors';
+import { permissionKey } from '../domain/permission-search';
 import type { ChannelService } from '../services/channel-service';
 import type { GreetingService } from '../services/greeting-service';
 import { requestCardRoutes, requestCommands, type RequestRouteServices } from './request-routes';
@@ -67,7 +68,7 @@ async function searchPermissions(
   const found = await services.requests.searchPermissions(text, { limit: Math.min(skip + count, 100) });
   return found.items.slice(skip, skip + count).map((p) => ({
     title: `${p.value} (${p.type === 'Role' ? 'application' : 'delegated'})${p.adminConsentRequired ? ' · admin consent' : ''}`,
-    value: p.id,
+    value: permissionKey(p),
   }));
 }
 

@@ -14,6 +14,7 @@ import type { CatalogPermission } from '../domain/app-spec';
 import { RegistrarError, WrongPlace } from '../domain/errors';
 import type { AppRequest } from '../domain/request';
 import { requestFormFields, type FormErrorKey, type FormValues } from '../domain/request-form';
+import { permissionKey } from '../domain/permission-search';
 import { parseRequestId } from '../domain/request-id';
 import type { DeliveryService } from '../services/delivery-service';
 import type { ProvisioningService } from '../services/provisioning-service';
@@ -84,13 +85,13 @@ async function renderForm(
   const context = await services.requests.formContext();
   const selected: CatalogPermission[] = [];
   for (const id of (input.values.permissions ?? '').split(/[\s,;]+/).filter(Boolean)) {
-    const found = context.catalog.byId(id);
-    if (found && !selected.some((p) => p.id === found.id)) selected.push(found);
+    const found = context.catalog.byKey(id);
+    if (found && !selected.some((p) => permissionKey(p) === permissionKey(found))) selected.push(found);
   }
   const found = input.filter?.trim()
     ? context.catalog.search(input.filter, { limit: MATCHES_SHOWN })
     : { total: 0, items: [] };
-  const matches = found.items.filter((p) => !selected.some((s) => s.id === p.id));
+  const matches = found.items.filter((p) => !selected.some((s) => permissionKey(s) === permissionKey(p)));
   return renderRequestForm({
     requestId: input.requestId,
     values: input.values,

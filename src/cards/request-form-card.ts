@@ -1,6 +1,6 @@
 import requestFormTemplate from '../../adaptiveCards/request-form.json';
 import { findDirectoryRole, requestableDirectoryRoles } from '../domain/directory-roles';
-import type { SearchablePermission } from '../domain/permission-search';
+import { permissionKey, type SearchablePermission } from '../domain/permission-search';
 import {
   holdsPrivateKey,
   certificateHoldsPrivateKey,
@@ -192,8 +192,8 @@ function keepEdges(card: AdaptiveCard): AdaptiveCard {
 function permissionChoices(permissions: readonly SearchablePermission[]): { title: string; value: string }[] {
   const choices = new Map<string, { title: string; value: string }>();
   for (const p of permissions) {
-    const id = safeText(p.id, { max: TextLimit.reference });
-    if (id && !choices.has(id.toLowerCase())) choices.set(id.toLowerCase(), { title: permissionTitle(p), value: id });
+    const key = safeText(permissionKey(p), { max: TextLimit.reference });
+    if (key && !choices.has(key)) choices.set(key, { title: permissionTitle(p), value: key });
   }
   // The adaptivecards library refuses a choice set without choices; Teams adds what its type-ahead finds to these.
   return choices.size > 0 ? [...choices.values()] : [{ title: 'No permission chosen yet', value: noValue }];
@@ -203,7 +203,9 @@ function permissionChoices(permissions: readonly SearchablePermission[]): { titl
 function formModel(view: RequestFormView) {
   const v = view.values;
   const echo = (field: keyof typeof echoLimits) => safeText(v[field], echoLimits[field]);
-  const selectedIds = view.selected.map((p) => safeText(p.id, { max: TextLimit.reference })).filter(Boolean);
+  const selectedIds = view.selected
+    .map((p) => safeText(permissionKey(p), { max: TextLimit.reference }))
+    .filter(Boolean);
 
   // Teams looks up the people it is given by id; a name is needed only where it cannot (the Agents Playground).
   const ownerIds = [

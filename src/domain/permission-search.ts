@@ -20,9 +20,20 @@ export interface PermissionSearchOptions {
   type?: PermissionType;
 }
 
+/**
+ * What a card sends for a chosen permission: its type and id. An id alone is not enough: Microsoft Graph gives
+ * User.Export.All's application role and delegated scope the same id (405a51b5-8d8d-430b-9842-8be4b0e9f324).
+ */
+export function permissionKey(permission: { id: string; type: PermissionType }): string {
+  return `${permission.type}:${permission.id.toLowerCase()}`;
+}
+
+const keyPattern = /^(Role|Scope):([0-9a-f-]{36})$/i;
+
 export interface PermissionIndex {
   search(query: string, options?: PermissionSearchOptions): PermissionSearchResult;
-  byId(id: string): SearchablePermission | undefined;
+  /** By permission key (permissionKey), or by a bare id where only one permission has it (forms sent before keys). */
+  byKey(key: string): SearchablePermission | undefined;
   byValue(value: string, type: PermissionType): SearchablePermission | undefined;
   readonly size: number;
 }
@@ -57,7 +68,7 @@ export function createPermissionIndex(catalog: readonly SearchablePermission[]):
         permission,
         value,
         segments: value.split(/[._-]/),
-        text: `${permission.displayName ?? ''}\n${permission.description}`.toLowerCase(),
+        text: `${permission.displayName ?? ''}\n${permission.description ?? ''}`.toLowerCase(),
       };
     })
     // Alphabetical, delegated before application: the order within a rank, decided once.
@@ -72,12 +83,22 @@ export function createPermissionIndex(catalog: readonly SearchablePermission[]):
               ? -1
               : 1,
     );
-  const ids = new Map(catalog.map((p) => [p.id.toLowerCase(), p]));
+  const keys = new Map(catalog.map((p) => [permissionKey(p), p]));
+  const ids = new Map<string, SearchablePermission | null>();
+  for (const p of catalog) ids.set(p.id.toLowerCase(), ids.has(p.id.toLowerCase()) ? null : p);
   const values = new Map(catalog.map((p) => [`${p.type}:${p.value.toLowerCase()}`, p]));
 
   return {
     size: entries.length,
-    byId: (id) => ids.get(id.trim().toLowerCase()),
+    byKey(key) {
+      const text = key.trim();
+      const typed = keyPattern.exec(text);
+      if (typed) {
+        const type = typed[1]!.toLowerCase() === 'role' ? 'Role' : 'Scope';
+        return keys.get(`${type}:${typed[2]!.toLowerCase()}`);
+      }
+      return ids.get(text.toLowerCase()) ?? undefined;
+    },
     byValue: (value, type) => values.get(`${type}:${value.trim().toLowerCase()}`),
     search(rawQuery, options = {}) {
       const limit = Math.max(0, Math.min(options.limit ?? 25, 100));

@@ -16,6 +16,7 @@ import {
 import { InvalidCertificate, parseCertificatePem } from './certificate-pem';
 import { findDirectoryRole, type DirectoryRole } from './directory-roles';
 import { maxRedirectUris, redirectUriProblem } from './redirect-uris';
+import { permissionKey } from './permission-search';
 import { parseRequestId } from './request-id';
 import { normaliseText, textProblem } from './text-rules';
 import { isGuid } from './guid';
@@ -97,7 +98,8 @@ export interface RequestForm {
 
 export interface RequestFormContext {
   catalog: {
-    byId(id: string): CatalogPermission | undefined;
+    /** A permission key (Type:id, what the card sends), or a bare id where it is unique. */
+    byKey(key: string): CatalogPermission | undefined;
     byValue(value: string, type: PermissionType): CatalogPermission | undefined;
   };
   policy: { secretMaxDays: number; secretDefaultDays: number; namePrefix?: string };
@@ -221,9 +223,9 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
   }
 
   const graphPermissions = new Map<string, PermissionRef>();
-  const addGraph = (p: CatalogPermission) => graphPermissions.set(p.id.toLowerCase(), { ...graphResource, ...p });
+  const addGraph = (p: CatalogPermission) => graphPermissions.set(permissionKey(p), { ...graphResource, ...p });
   for (const id of get('permissions').split(listSeparators).filter(Boolean)) {
-    const found = context.catalog.byId(id);
+    const found = context.catalog.byKey(id);
     if (found) addGraph(found);
     else
       fail(

@@ -41,7 +41,7 @@ function asCatalog(
     value: string;
     type: string;
     adminConsentRequired: boolean;
-    description: string;
+    description?: string | null;
   }>,
 ): CatalogPermission[] {
   return entries.map(({ id, value, type, adminConsentRequired, description }) => ({
@@ -49,7 +49,7 @@ function asCatalog(
     value,
     type: type as PermissionType,
     adminConsentRequired,
-    description,
+    description: description ?? '',
   }));
 }
 

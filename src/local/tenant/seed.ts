@@ -1,6 +1,9 @@
 /**
  * The demo tenant of local mode: Contoso, with the Agents Playground's people as users, the approvers and admins
- * groups, Microsoft Graph's service principal with the real permission catalog, Registrar's own app registration
+ * groups, Microsoft Graph's service principal with the real permission catalog (graph-permissions.json: all 1,132
+ * delegated scopes and application roles of the global cloud's Microsoft Graph service principal, with their real ids,
+ * from microsoftgraph/microsoft-graph-devx-content permissions/permissions-descriptions.json at commit 6cbd6bb,
+ * 2026-08-07), Registrar's own app registration
  * (with a local-only secret and the application permissions it needs), and a few app registrations whose
  * credentials expire soon or have expired, so that reminders have something to say on the first start.
  */
@@ -67,8 +70,9 @@ interface Permission {
   id: string;
   type: 'Role' | 'Scope';
   adminConsentRequired: boolean;
-  description: string;
-  displayName: string;
+  /** Absent for a few entries of the source catalog; served as null rather than made up. */
+  description?: string | null;
+  displayName?: string | null;
 }
 
 const catalog = permissions as Permission[];
@@ -139,8 +143,8 @@ export function demoTenant(now: Date = new Date()): {
       .filter((p) => p.type === 'Role')
       .map((p) => ({
         allowedMemberTypes: ['Application'],
-        description: p.description,
-        displayName: p.displayName,
+        description: p.description ?? null,
+        displayName: p.displayName ?? null,
         id: p.id,
         isEnabled: true,
         origin: 'Application',
@@ -149,13 +153,13 @@ export function demoTenant(now: Date = new Date()): {
     oauth2PermissionScopes: catalog
       .filter((p) => p.type === 'Scope')
       .map((p) => ({
-        adminConsentDescription: p.description,
-        adminConsentDisplayName: p.displayName,
+        adminConsentDescription: p.description ?? null,
+        adminConsentDisplayName: p.displayName ?? null,
         id: p.id,
         isEnabled: true,
         type: p.adminConsentRequired ? 'Admin' : 'User',
-        userConsentDescription: p.description,
-        userConsentDisplayName: p.displayName,
+        userConsentDescription: p.description ?? null,
+        userConsentDisplayName: p.displayName ?? null,
         value: p.value,
       })),
   });

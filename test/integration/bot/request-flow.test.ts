@@ -26,12 +26,13 @@ const megan = demoUsers[0]!;
 const adele = demoUsers[1]!;
 const isaiah = demoUsers[2]!;
 
-function permissionId(value: string, type: 'Role' | 'Scope'): string {
+/** The value the form's permission choices carry: Type:id (a role and a scope may share an id). */
+function permissionChoice(value: string, type: 'Role' | 'Scope'): string {
   const found = (graphPermissions as Array<{ id: string; value: string; type: string }>).find(
     (p) => p.value === value && p.type === type,
   );
   if (!found) throw new Error(`no ${type} ${value} in the catalog`);
-  return found.id;
+  return `${type}:${found.id}`;
 }
 
 /** The system clock moved forward on demand, so that the sweep can be tested without waiting days. */
@@ -106,7 +107,7 @@ describe('request, approve, provision, deliver', () => {
       purpose: 'Nightly export of payroll data to the finance warehouse.',
       audience: 'AzureADMyOrg',
       platform: 'none',
-      permissions: [permissionId('User.Read.All', 'Role'), permissionId('User.Read', 'Scope')].join(','),
+      permissions: [permissionChoice('User.Read.All', 'Role'), permissionChoice('User.Read', 'Scope')].join(','),
       credential: 'secret',
       secretDays: '30',
       ...fields,
@@ -156,7 +157,7 @@ describe('request, approve, provision, deliver', () => {
       cardInputs(found.card)
         .get('permissions')
         ?.choices?.map((c) => c.value),
-    ).toContain(permissionId('Mail.Send', 'Role'));
+    ).toContain(permissionChoice('Mail.Send', 'Role'));
 
     const submitted = await submit(alex, formData(requestId), 'form-1');
     expect(submitted.status).toBe(200);
@@ -635,8 +636,8 @@ describe('request, approve, provision, deliver', () => {
         .slice(0, 2)
         .map((r) => r.value)
         .sort(),
-    ).toEqual([permissionId('Mail.Send', 'Role'), permissionId('Mail.Send', 'Scope')].sort());
-    expect(results(exact).find((r) => r.value === permissionId('Mail.Send', 'Role'))?.title).toBe(
+    ).toEqual([permissionChoice('Mail.Send', 'Role'), permissionChoice('Mail.Send', 'Scope')].sort());
+    expect(results(exact).find((r) => r.value === permissionChoice('Mail.Send', 'Role'))?.title).toBe(
       'Mail.Send (application) · admin consent',
     );
     expect(results(next)).toHaveLength(3);

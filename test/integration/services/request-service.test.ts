@@ -242,7 +242,7 @@ describe('submitting', () => {
     const { requestId } = await s.service.newForm(requester);
     const found = await s.service.searchPermissions('mail.send', { type: 'Role' });
 
-    expect(context.catalog.byId(userRead)?.value).toBe('User.Read');
+    expect(context.catalog.byKey(userRead)?.value).toBe('User.Read');
     expect(requestId).toMatch(/^[0-9A-Z]{8}$/);
     expect(found.items[0]?.id).toBe(mailSend);
   });

@@ -6,7 +6,7 @@ import { renderRequestForm } from '../../../src/cards/request-form-card';
 import { Dataset, Verb } from '../../../src/cards/verbs';
 import { requestableDirectoryRoles } from '../../../src/domain/directory-roles';
 import { privateKeyInCertificateMessage } from '../../../src/domain/private-key';
-import type { SearchablePermission } from '../../../src/domain/permission-search';
+import { permissionKey, type SearchablePermission } from '../../../src/domain/permission-search';
 import {
   credentialKinds,
   formLimits,
@@ -120,10 +120,10 @@ describe('request form', () => {
     const choices = permissions.choices as Json[];
     expect(choices[0]).toEqual({
       title: 'Mail.Send (application) · admin consent · Send mail as any user',
-      value: mailSend.id,
+      value: permissionKey(mailSend),
     });
-    expect(String(permissions.value).split(',')).toEqual([mailSend.id]);
-    expect(choices.slice(1).map((c) => c.value)).toEqual(view.matches.map((p) => p.id));
+    expect(String(permissions.value).split(',')).toEqual([permissionKey(mailSend)]);
+    expect(choices.slice(1).map((c) => c.value)).toEqual(view.matches.map(permissionKey));
   });
 
   test('when a chosen permission is also a search result, then it is listed once', () => {
@@ -157,7 +157,9 @@ describe('request form', () => {
     } finally {
       AC.AdaptiveCard.onProcessMarkdown = previous;
     }
-    expect(parsed.getAllInputs().find((i) => i.id === 'permissions')?.value).toBe(invalidFormView().selected[0]!.id);
+    expect(parsed.getAllInputs().find((i) => i.id === 'permissions')?.value).toBe(
+      permissionKey(invalidFormView().selected[0]!),
+    );
   });
 
   test('when the form is rendered, then the owners picker is the Teams people picker', () => {
@@ -303,8 +305,8 @@ describe('request form', () => {
     const card = renderRequestForm(view);
     const permissionsInput = input(card, 'permissions')!;
     const values = (permissionsInput.choices as Json[]).map((c) => c.value);
-    expect(values.slice(0, 25)).toEqual(view.selected.map((p) => p.id));
-    expect(String(permissionsInput.value).split(',')).toEqual(view.selected.map((p) => p.id));
+    expect(values.slice(0, 25)).toEqual(view.selected.map(permissionKey));
+    expect(String(permissionsInput.value).split(',')).toEqual(view.selected.map(permissionKey));
     expect(values.length).toBeLessThan(50);
     expect(all(card)).toMatch(/Showing \d+ of 700 permissions that match/);
     expect(cardBytes(card)).toBeLessThan(maxCardBytes);

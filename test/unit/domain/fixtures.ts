@@ -6,7 +6,13 @@ import { createRequest, type AppRequest, type TransitionActor } from '../../../s
 import { graphResource, type RequestForm } from '../../../src/domain/request-form';
 import { assessRisk } from '../../../src/domain/risk';
 
-export const catalog = catalogFile as SearchablePermission[];
+// A few entries of the source catalog have no description; the Graph adapter reads those as ''.
+export const catalog: SearchablePermission[] = catalogFile.map((p) => ({
+  ...p,
+  type: p.type as PermissionType,
+  description: p.description ?? '',
+  displayName: p.displayName ?? undefined,
+}));
 export const catalogIndex = createPermissionIndex(catalog);
 
 export function graphPermission(value: string, type: PermissionType): PermissionRef {
