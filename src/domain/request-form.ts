@@ -20,6 +20,7 @@ import { permissionKey } from './permission-search';
 import { parseRequestId } from './request-id';
 import { normaliseText, textProblem } from './text-rules';
 import { isGuid } from './guid';
+import { azureAdGraphRefusal, findResourceApi, isAzureAdGraph, knownResourceApiNames } from './resource-apis';
 
 export { parseCertificatePem, InvalidCertificate };
 
@@ -240,22 +241,36 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
     .map((line) => line.trim())
     .filter(Boolean);
   for (const line of otherLines) {
-    const [appId = '', value = '', typeWord = '', ...rest] = line.split(/[\s,;]+/);
+    // The permission and its type are the last two words; before them the API, by app id or by name (with spaces).
+    const words = line.split(/[\s,;]+/).filter(Boolean);
+    const typeWord = words.at(-1) ?? '';
+    const value = words.at(-2) ?? '';
+    const api = words.slice(0, -2).join(' ');
     const type = typeWords[typeWord.toLowerCase()];
-    if (
-      line.length > formLimits.otherPermissionLine ||
-      rest.length > 0 ||
-      !isGuid(appId) ||
-      !permissionName.test(value) ||
-      !type
-    ) {
+    if (line.length > formLimits.otherPermissionLine || api === '' || !permissionName.test(value) || !type) {
       fail(
         'otherPermissions',
-        `Write each line as: resource app id, permission name, application or delegated, like "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd user_impersonation delegated". This line is not: ${short(line)}`,
+        `Write each line as: the API (its name or app id), the permission's name, application or delegated, like "Microsoft Partner Center user_impersonation delegated". This line is not: ${short(line)}`,
       );
       continue;
     }
-    if (appId.toLowerCase() === MICROSOFT_GRAPH_APP_ID) {
+    if (isAzureAdGraph(api)) {
+      fail('otherPermissions', azureAdGraphRefusal(value, type));
+      continue;
+    }
+    const appId = isGuid(api)
+      ? api.toLowerCase()
+      : api.toLowerCase() === graphResource.resourceDisplayName.toLowerCase()
+        ? MICROSOFT_GRAPH_APP_ID
+        : findResourceApi(api)?.appId;
+    if (!appId) {
+      fail(
+        'otherPermissions',
+        `Registrar does not know an API named ${short(api)}. Name one of ${knownResourceApiNames()}, or give the API's app id (Enterprise applications in the Entra admin center show it).`,
+      );
+      continue;
+    }
+    if (appId === MICROSOFT_GRAPH_APP_ID) {
       const found = context.catalog.byValue(value, type);
       if (found) addGraph(found);
       else
@@ -265,7 +280,7 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
         );
       continue;
     }
-    const entry = { resourceAppId: appId.toLowerCase(), value, type };
+    const entry = { resourceAppId: appId, value, type };
     if (!otherPermissions.some((p) => p.resourceAppId === entry.resourceAppId && p.value === value && p.type === type))
       otherPermissions.push(entry);
   }

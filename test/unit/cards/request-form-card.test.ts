@@ -227,9 +227,9 @@ describe('request form', () => {
     expect(text).toContain('Registrar puts “app-” in front of it.');
   });
 
-  test('when the other-API box is empty, then its placeholder shows the line format', () => {
+  test('when the other-API box is empty, then its placeholder shows a line naming an API', () => {
     expect(input(renderRequestForm(formView()), 'otherPermissions')?.placeholder).toBe(
-      'resource-app-id permission-name application|delegated',
+      'Microsoft Partner Center user_impersonation delegated',
     );
   });
 

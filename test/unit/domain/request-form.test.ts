@@ -124,6 +124,54 @@ describe('the request form', () => {
     });
   });
 
+  test('when other APIs are named instead of given by app id, then each line resolves to the API the name stands for', () => {
+    const result = check({
+      ...valid,
+      otherPermissions: [
+        'Microsoft Partner Center user_impersonation delegated',
+        'office 365 EXCHANGE online   full_access_as_app application',
+        'SharePoint Sites.FullControl.All application',
+        'Dynamics CRM user_impersonation delegated',
+        'Microsoft Graph Mail.Send application',
+      ].join('\n'),
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.form.otherPermissions).toEqual([
+      { resourceAppId: partnerCenter, value: 'user_impersonation', type: 'Scope' },
+      { resourceAppId: '00000002-0000-0ff1-ce00-000000000000', value: 'full_access_as_app', type: 'Role' },
+      { resourceAppId: '00000003-0000-0ff1-ce00-000000000000', value: 'Sites.FullControl.All', type: 'Role' },
+      { resourceAppId: '00000007-0000-0000-c000-000000000000', value: 'user_impersonation', type: 'Scope' },
+    ]);
+    expect(result.form.graphPermissions.map((p) => `${p.value} ${p.type}`)).toContain('Mail.Send Role');
+  });
+
+  test('when an API name is unknown, then the field names the APIs Registrar knows and asks for the app id, and the values are kept', () => {
+    const lines = 'Contoso Orders API Orders.Read delegated';
+    const result = refused(check({ ...valid, otherPermissions: lines }));
+    expect(result.errors.otherPermissions).toMatch(/does not know an API named Contoso Orders API/);
+    expect(result.errors.otherPermissions).toContain('"Microsoft Partner Center"');
+    expect(result.errors.otherPermissions).toMatch(/app id/);
+    expect(result.values.otherPermissions).toBe(lines);
+  });
+
+  test.each([
+    [
+      '00000002-0000-0000-c000-000000000000 Directory.Read.All application',
+      /application permission Directory\.Read\.All/,
+    ],
+    ['Windows Azure Active Directory User.Read delegated', /delegated permission User\.Read instead/],
+    ['Azure Active Directory Graph Directory.AccessAsUser.All delegated', /Directory\.AccessAsUser\.All/],
+    ['azure ad graph Application.ReadWrite.OwnedBy application', /Application\.ReadWrite\.OwnedBy/],
+  ])(
+    'when Azure AD Graph is asked for (%s), then it is refused with the Microsoft Graph permission to use',
+    (line, instead) => {
+      const result = refused(check({ ...valid, otherPermissions: line }));
+      expect(result.errors.otherPermissions).toMatch(/Azure AD Graph .* retired on 31 August 2025/);
+      expect(result.errors.otherPermissions).toMatch(instead);
+      expect(result.values.otherPermissions).toBe(line);
+    },
+  );
+
   test('when a certificate is pasted, then the form carries it described for keyCredentials', () => {
     const result = check({ ...valid, credential: 'certificate', certificatePem: certificate.certPem, secretDays: '' });
 
@@ -254,7 +302,7 @@ describe('the request form', () => {
       'an other-API line of the wrong shape',
       { otherPermissions: 'Partner Center please' },
       'otherPermissions',
-      /Write each line as: resource app id, permission name, application or delegated/,
+      /Write each line as: the API \(its name or app id\), the permission's name, application or delegated/,
     ],
     [
       'an other-API line with a bad type',
