@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { graphAppPermissions, type GraphAppPermissionName } from '../../domain/graph-app-permissions';
 import { alex, demoBot, demoTeam, demoTenantId, demoUsers, type DemoUser } from '../demo-identities';
 import permissions from './graph-permissions.json';
+import { firstPartyApps, firstPartyServicePrincipalProperties } from './first-party-apps';
 import { GRAPH_APP_ID } from './identity';
 import { applicationDefaults } from './routes/application-schema';
 import { selfSignedCertificate } from './self-signed';
@@ -77,7 +78,18 @@ interface Permission {
 
 const catalog = permissions as Permission[];
 
-export function demoTenant(now: Date = new Date()): {
+export interface DemoTenantOptions {
+  /**
+   * appIds of Microsoft first-party APIs (first-party-apps.ts) whose service principal the tenant has not got yet, as
+   * in a tenant that never used them (Partner Center's is often missing): POST /servicePrincipals {appId} makes it.
+   */
+  withoutServicePrincipals?: readonly string[];
+}
+
+export function demoTenant(
+  now: Date = new Date(),
+  options: DemoTenantOptions = {},
+): {
   data: TenantData;
   registrar: { clientId: string; clientSecret: string };
 } {
@@ -164,6 +176,15 @@ export function demoTenant(now: Date = new Date()): {
       })),
   });
   data.servicePrincipals[demoIds.graphServicePrincipal] = { ...record(graphSp), owners: [] };
+
+  // The other resource APIs the runbooks ask for, as a tenant that uses Microsoft 365 has them.
+  const absent = new Set((options.withoutServicePrincipals ?? []).map((appId) => appId.toLowerCase()));
+  for (const app of firstPartyApps.filter((a) => !absent.has(a.appId))) {
+    const json = servicePrincipal(app.seedObjectId, app.appId, app.displayName, created, {
+      ...firstPartyServicePrincipalProperties(app),
+    });
+    data.servicePrincipals[app.seedObjectId] = { ...record(json), owners: [] };
+  }
 
   // Registrar itself.
   const secretKeyId = 'a1e5c0de-0000-4000-8000-0000000000f1';

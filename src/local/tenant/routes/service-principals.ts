@@ -1,6 +1,6 @@
 /**
  * Service principals (https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals): create for an application that exists (NoBackingApplicationObject while it
- * replicates), upsert by appId with Prefer: create-if-missing, read by id or appId, list, update, delete.
+ * replicates; a Microsoft first-party appId needs none, see first-party-apps.ts), upsert by appId with Prefer: create-if-missing, read by id or appId, list, update, delete.
  * A service principal copies its application's appRoles and oauth2PermissionScopes; the Microsoft Graph
  * service principal comes from the seed with its permission catalog.
  */
@@ -14,6 +14,7 @@ import {
   type TenantState,
 } from '../state';
 import { capabilities, collection, entity } from './directory';
+import { firstPartyApp, firstPartyServicePrincipalProperties } from '../first-party-apps';
 
 /** Write access limited to objects the caller owns (https://learn.microsoft.com/graph/permissions-reference); server.ts's authorize() knows the same name. */
 
@@ -210,7 +211,8 @@ export const servicePrincipalsRoutes: RouteModule = (ctx) => {
   function create(request: GraphRequest, appId: string, props: Json): GraphResponse {
     const state = ctx.state();
     const app = visibleApplication(state, appId, request.now);
-    if (!app) {
+    const microsoftApp = app ? undefined : firstPartyApp(appId);
+    if (!app && !microsoftApp) {
       if (onlyOwnedBy(request)) {
         throw new GraphError(
           403,
@@ -233,7 +235,14 @@ export const servicePrincipalsRoutes: RouteModule = (ctx) => {
         `The service principal cannot be created, updated, or restored because the service principal name ${appId} is already in use.`,
       );
     }
-    const data = servicePrincipalFor(app.data, state.tenantId, props);
+    // A Microsoft first-party app has no application object in the tenant: its service principal comes from the
+    // app as Microsoft publishes it (first-party-apps.ts).
+    const data = app
+      ? servicePrincipalFor(app.data, state.tenantId, props)
+      : servicePrincipalFor({ appId, displayName: microsoftApp!.displayName }, state.tenantId, {
+          ...firstPartyServicePrincipalProperties(microsoftApp!),
+          ...props,
+        });
     // An app that creates a service principal with OwnedBy becomes its owner, so that it can manage it later.
     const owners = [
       ...new Set([...(onlyOwnedBy(request) ? [request.caller.servicePrincipalId] : []), ...ownerBinds(state, request)]),
