@@ -1,6 +1,6 @@
 import approvalTemplate from '../../adaptiveCards/approval.json';
 import { MICROSOFT_GRAPH_APP_ID, type PermissionRef, type Platform, type SignInAudience } from '../domain/app-spec';
-import type { AppRequest } from '../domain/request';
+import { pendingPermissions, type AppRequest } from '../domain/request';
 import { classifyPermission, hardeningNotes, type RiskLevel } from '../domain/risk';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
@@ -11,6 +11,7 @@ import {
   idOf,
   person,
   plural,
+  resourceServicePrincipalsText,
   riskColor,
   riskWords,
   shown,
@@ -81,10 +82,12 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
     ];
     return { before, after: [] };
   }
+  const resources = resourceServicePrincipalsText(request);
   const before = [
     row('Display name', appNameOf(request)),
     row('Who can sign in', audienceWords[form.signInAudience] ?? form.signInAudience),
     row('Platform', platformWords[form.platform] ?? form.platform),
+    ...(resources ? [row('Service principals of APIs', resources)] : []),
   ];
   const after: SpecRow[] = [];
   const credential = form.credential;
@@ -177,7 +180,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
   const assessed = (p: PermissionRef) =>
     request.risk.items.find((item) => item.kind === 'permission' && item.subject === riskSubject(p)) ??
     classifyPermission(p);
-  const permissions = request.permissions
+  const permissions = [...request.permissions, ...pendingPermissions(request)]
     .map((p) => ({ p, risk: assessed(p) }))
     .sort((a, b) => (riskOrder[a.risk.level] ?? 0) - (riskOrder[b.risk.level] ?? 0));
   const more = permissions.length - shown.permissions;
@@ -197,7 +200,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
   const data = {
     kindLabel: request.kind === 'rotation' ? 'Client secret rotation' : 'App registration request',
     specTitle: request.kind === 'rotation' ? 'What will change' : 'What will be created',
-    hasPermissions: request.permissions.length > 0,
+    hasPermissions: permissions.length > 0,
     requestId: idOf(request),
     appName: appNameOf(request),
     risk: {

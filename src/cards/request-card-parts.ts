@@ -24,6 +24,7 @@ const stepWords: Record<ProvisioningStep, string> = {
   consent: 'Grant admin consent',
   directoryRole: 'Assign the directory role',
   certificate: 'Add the certificate',
+  resources: 'Create the service principals of the APIs',
 };
 
 export const statusTone: Record<RequestStatus, { style: string; color: string }> = {
@@ -203,4 +204,18 @@ export function tidy(card: AdaptiveCard): AdaptiveCard {
   if (out.refresh === null) delete out.refresh;
   if (Array.isArray(out.actions) && out.actions.length === 0) delete out.actions;
   return out;
+}
+
+/**
+ * The item an approver consents to when the tenant lacks an API's service principal: Registrar adds it (the
+ * Microsoft enterprise application of that API) before it grants the permissions on it. Undefined when none.
+ */
+export function resourceServicePrincipalsText(request: AppRequest): string | undefined {
+  const resources = request.resourceServicePrincipals ?? [];
+  if (resources.length === 0) return undefined;
+  const named = resources.map(
+    (r) =>
+      `${safeText(r.displayName, { max: TextLimit.placeName })} (${safeText(r.appId, { max: TextLimit.reference })})`,
+  );
+  return `Registrar will create the service principal for ${named.join(', ')} in this tenant as part of this request: ${resources.length === 1 ? 'it is' : 'they are'} not there yet. Creating ${resources.length === 1 ? 'it' : 'them'} adds Microsoft's enterprise application${resources.length === 1 ? '' : 's'} of that API, so that its permissions can be granted.`;
 }

@@ -1,5 +1,5 @@
 import requestStatusTemplate from '../../adaptiveCards/request-status.json';
-import type { AppRequest, AuditEvent } from '../domain/request';
+import { pendingPermissions, type AppRequest, type AuditEvent } from '../domain/request';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
 import {
@@ -9,6 +9,7 @@ import {
   permissionLines,
   person,
   plural,
+  resourceServicePrincipalsText,
   riskColor,
   riskWords,
   shown,
@@ -38,6 +39,9 @@ export function renderRequestStatus(view: RequestStatusView): AdaptiveCard {
     row('Risk', riskWords[request.risk.level] ?? riskWords.high, riskColor[request.risk.level] ?? riskColor.high),
     row('Asked by', person(request.requester.name)),
     row('Created', formatUtc(request.createdAt)),
+    ...(resourceServicePrincipalsText(request)
+      ? [row('Service principals of APIs', resourceServicePrincipalsText(request)!)]
+      : []),
     row('Last change', formatUtc(request.updatedAt)),
     ...(appId ? [row('Client id', safeText(appId, { max: TextLimit.reference }))] : []),
     ...(appId && view.tenantId ? [row('Tenant id', safeText(view.tenantId, { max: TextLimit.reference }))] : []),
@@ -51,7 +55,7 @@ export function renderRequestStatus(view: RequestStatusView): AdaptiveCard {
     status: describeStatus(request),
     steps: stepRows(request),
     rows,
-    ...permissionLines(request.permissions, shown.statusPermissions),
+    ...permissionLines([...request.permissions, ...pendingPermissions(request)], shown.statusPermissions),
     showAudit: view.audit !== undefined,
     auditOmitted: omitted > 0 ? `${plural(omitted, 'earlier event')} not shown.` : undefined,
     audit: events.slice(omitted).map((event) => ({

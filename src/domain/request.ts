@@ -53,7 +53,7 @@ export interface TransitionActor extends Person {
 export const registrarActor: TransitionActor = { aadObjectId: 'registrar', name: 'Registrar' };
 
 export type ProvisioningStep =
-  'application' | 'owners' | 'servicePrincipal' | 'consent' | 'directoryRole' | 'certificate';
+  'application' | 'owners' | 'servicePrincipal' | 'consent' | 'directoryRole' | 'certificate' | 'resources';
 
 /** What a step produced, as the step reports it; recorded on the request so that a restart resumes after it. */
 export type StepResult =
@@ -62,7 +62,13 @@ export type StepResult =
   | { step: 'servicePrincipal'; servicePrincipalId: string }
   | { step: 'consent'; appRoleAssignmentIds: string[]; oauth2PermissionGrantIds: string[] }
   | { step: 'directoryRole'; roleAssignmentId: string }
-  | { step: 'certificate'; thumbprint: string };
+  | { step: 'certificate'; thumbprint: string }
+  /**
+   * The service principals of resource APIs the tenant lacked (AppRequest.resourceServicePrincipals), created, and the
+   * permissions asked for on them, resolved against what they declare: the ids those permissions have only exist once
+   * the service principal does.
+   */
+  | { step: 'resources'; servicePrincipalIds: string[]; permissions: PermissionRef[] };
 
 export type ProvisioningCheckpoint = {
   [S in ProvisioningStep]?: Omit<Extract<StepResult, { step: S }>, 'step'> & { at: string };
@@ -147,6 +153,12 @@ export interface AppRequest {
    * approvers see who will control the app. Absent on requests older than this field and on rotations.
    */
   ownerDetails?: ReadonlyArray<OwnerDetail>;
+  /**
+   * Microsoft first-party APIs named on the form whose service principal the tenant did not have at submission:
+   * Registrar creates each as the request's first provisioning step ('resources'), which the approvers consent to, and
+   * the form's permissions on it (form.otherPermissions with its appId) are resolved then. Absent when none.
+   */
+  resourceServicePrincipals?: ReadonlyArray<{ appId: string; displayName: string }>;
 }
 
 /** A user of the tenant who will own the app, as the directory names them. */
@@ -281,9 +293,10 @@ export function deliveryDueBy(
 }
 
 /** The provisioning steps this request needs, in order. A rotation needs none: its application exists. */
-export function stepsFor(request: Pick<AppRequest, 'form' | 'kind'>): ProvisioningStep[] {
+export function stepsFor(request: Pick<AppRequest, 'form' | 'kind' | 'resourceServicePrincipals'>): ProvisioningStep[] {
   if (request.kind === 'rotation') return [];
   return [
+    ...((request.resourceServicePrincipals?.length ?? 0) > 0 ? (['resources'] as const) : []),
     'application',
     'owners',
     'servicePrincipal',
@@ -294,7 +307,9 @@ export function stepsFor(request: Pick<AppRequest, 'form' | 'kind'>): Provisioni
 }
 
 /** The first step not yet done, or undefined when all are. */
-export function nextStep(request: Pick<AppRequest, 'form' | 'provisioning' | 'kind'>): ProvisioningStep | undefined {
+export function nextStep(
+  request: Pick<AppRequest, 'form' | 'provisioning' | 'kind' | 'resourceServicePrincipals'>,
+): ProvisioningStep | undefined {
   return stepsFor(request).find((step) => !request.provisioning[step]);
 }
 
@@ -312,6 +327,8 @@ export interface NewRequest {
   ownerDetails?: readonly OwnerDetail[];
   /** The application's marker tag (AppRequest.marker). */
   marker?: string;
+  /** AppRequest.resourceServicePrincipals. */
+  resourceServicePrincipals?: ReadonlyArray<{ appId: string; displayName: string }>;
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -336,6 +353,9 @@ export function createRequest(input: NewRequest): { request: AppRequest; audit: 
     ...(input.requesterAddress ? { requesterAddress: input.requesterAddress } : {}),
     ...(input.ownerDetails && input.ownerDetails.length > 0 ? { ownerDetails: [...input.ownerDetails] } : {}),
     ...(input.marker ? { marker: input.marker } : {}),
+    ...(input.resourceServicePrincipals && input.resourceServicePrincipals.length > 0
+      ? { resourceServicePrincipals: input.resourceServicePrincipals.map((r) => ({ ...r })) }
+      : {}),
   };
   const audit: AuditEvent = {
     at,
@@ -611,6 +631,7 @@ const prerequisites: Record<ProvisioningStep, ProvisioningStep[]> = {
   consent: ['servicePrincipal'],
   directoryRole: ['servicePrincipal'],
   certificate: ['application'],
+  resources: [],
 };
 
 function idsOf(result: StepResult): string[] {
@@ -627,6 +648,8 @@ function idsOf(result: StepResult): string[] {
       return [result.roleAssignmentId];
     case 'certificate':
       return [];
+    case 'resources':
+      return [...result.servicePrincipalIds];
   }
 }
 
@@ -649,7 +672,12 @@ function completeStep(
       `The ${step} step of request ${request.id} was already done with other objects; look at the request's audit trail.`,
     );
   }
-  const missing = prerequisites[step].find((before) => !request.provisioning[before]);
+  // The resource service principals come before everything else: the application's requiredResourceAccess names
+  // permission ids that only exist once they do.
+  const missing = [
+    ...(step === 'resources' ? [] : stepsFor(request).filter((s) => s === 'resources')),
+    ...prerequisites[step],
+  ].find((before) => !request.provisioning[before]);
   if (missing) throw illegal(`The ${step} step of request ${request.id} needs the ${missing} step first.`);
   const ids = idsOf(result);
   return move(
@@ -691,9 +719,34 @@ export function toAppSpec(request: AppRequest): AppSpec {
     signInAudience: form.signInAudience,
     platform: form.platform,
     redirectUris: form.redirectUris,
-    permissions: request.permissions,
+    permissions: [...request.permissions, ...(request.provisioning.resources?.permissions ?? [])],
     ownerIds: [...new Set([request.requester.aadObjectId.toLowerCase(), ...form.additionalOwnerIds])],
     ...(form.directoryRole ? { directoryRoleTemplateId: form.directoryRole.templateId } : {}),
     ...(form.credential.kind === 'certificate' ? { certificate: form.credential.certificate } : {}),
   };
+}
+
+/**
+ * The form's permissions on APIs whose service principal Registrar creates (AppRequest.resourceServicePrincipals), as
+ * they will be granted, by name: their ids are known once the 'resources' step has read the new service principal, so
+ * `id` is empty here. For showing and for the risk assessment; never sent to Graph.
+ */
+export function pendingPermissions(
+  request: Pick<AppRequest, 'form' | 'resourceServicePrincipals' | 'provisioning'>,
+): PermissionRef[] {
+  const resolved = request.provisioning.resources?.permissions;
+  if (resolved) return [...resolved];
+  const created = new Map((request.resourceServicePrincipals ?? []).map((r) => [r.appId.toLowerCase(), r.displayName]));
+  return request.form.otherPermissions
+    .filter((p) => created.has(p.resourceAppId.toLowerCase()))
+    .map((p) => ({
+      resourceAppId: p.resourceAppId,
+      resourceDisplayName: created.get(p.resourceAppId.toLowerCase())!,
+      id: '',
+      value: p.value,
+      type: p.type,
+      // Unknown until the service principal exists; an approver is asked either way.
+      adminConsentRequired: true,
+      description: '',
+    }));
 }

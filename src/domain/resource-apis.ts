@@ -13,7 +13,7 @@
  * https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals), which Registrar does as part of a
  * request for one of these APIs. For another appId Registrar cannot tell, without a write, whether Graph could.
  */
-import { type PermissionType } from './app-spec';
+import type { CatalogPermission, PermissionRef, PermissionType } from './app-spec';
 
 export interface ResourceApi {
   appId: string;
@@ -106,4 +106,14 @@ export function azureAdGraphRefusal(value: string, type: PermissionType): string
 /** For a message: the names the form accepts. */
 export function knownResourceApiNames(): string {
   return knownResourceApis.map((api) => `"${api.name}"`).join(', ');
+}
+
+/** A permission of a resource's catalog by name and type (case-insensitive), as a PermissionRef on that resource. */
+export function resolvePermissionIn(
+  catalog: { resourceAppId: string; resourceDisplayName: string; permissions: readonly CatalogPermission[] },
+  value: string,
+  type: PermissionType,
+): PermissionRef | undefined {
+  const found = catalog.permissions.find((p) => p.type === type && p.value.toLowerCase() === value.toLowerCase());
+  return found && { ...found, resourceAppId: catalog.resourceAppId, resourceDisplayName: catalog.resourceDisplayName };
 }

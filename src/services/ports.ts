@@ -240,6 +240,16 @@ export interface Provisioner {
   catalog(resourceAppId: string): Promise<ResourceCatalog>;
   /** Resolves a permission by resource and name; undefined when the resource has no such permission. */
   resolvePermission(resourceAppId: string, value: string, type: PermissionType): Promise<PermissionRef | undefined>;
+  /** A resource's catalog, or undefined when its service principal is not in the tenant. */
+  findResource(resourceAppId: string): Promise<ResourceCatalog | undefined>;
+  /**
+   * Step 0 of a request for a Microsoft first-party API the tenant lacks: its service principal, found by appId or
+   * created (POST /servicePrincipals {appId}); returns its object id and the permissions it declares.
+   */
+  ensureResourceServicePrincipal(
+    resourceAppId: string,
+    context: StepContext,
+  ): Promise<{ servicePrincipalId: string; catalog: ResourceCatalog }>;
   /** Step 1: PATCH /applications(uniqueName=...) with Prefer: create-if-missing, tags and notes tracing the request. */
   upsertApplication(spec: AppSpec, context: StepContext): Promise<ProvisionedApp>;
   /** Step 2: the owners of the application (existing owners are kept; adding one twice is not an error). */

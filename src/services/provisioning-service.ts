@@ -12,7 +12,10 @@
  * resumeUnfinished() picks it up at the next start.
  */
 import { performance } from 'node:perf_hooks';
+import type { PermissionRef } from '../domain/app-spec';
 import type { Actor } from '../domain/conversation';
+import { sameObject } from '../domain/object-id';
+import { resolvePermissionIn } from '../domain/resource-apis';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
 import {
   nextStep,
@@ -78,6 +81,7 @@ const stepWords: Record<ProvisioningStep, string> = {
   consent: 'admin consent',
   directoryRole: 'directory role',
   certificate: 'certificate',
+  resources: 'resource service principals',
 };
 
 /** What an administrator reads on the failed request: what went wrong, in which step, and (when it adds to that) the detail. */
@@ -198,7 +202,39 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         await provisioner.addCertificate(app().applicationObjectId, certificate, context);
         return { step, thumbprint: certificate.thumbprint };
       }
+      case 'resources':
+        return createResources(request, context);
     }
+  }
+
+  /**
+   * The service principals of the APIs the tenant lacked at submission, and the form's permissions on them resolved
+   * against what each declares (the ids exist only now). A name the API does not declare fails the request with
+   * that name: nothing is created for the app until every permission is known.
+   */
+  async function createResources(request: AppRequest, context: StepContext): Promise<StepResult> {
+    const servicePrincipalIds: string[] = [];
+    const permissions: PermissionRef[] = [];
+    const unknown: string[] = [];
+    for (const resource of request.resourceServicePrincipals ?? []) {
+      const { servicePrincipalId, catalog } = await provisioner.ensureResourceServicePrincipal(resource.appId, context);
+      servicePrincipalIds.push(servicePrincipalId);
+      for (const wanted of request.form.otherPermissions.filter((p) => sameObject(p.resourceAppId, resource.appId))) {
+        const found = resolvePermissionIn(catalog, wanted.value, wanted.type);
+        if (found) permissions.push(found);
+        else
+          unknown.push(
+            `${wanted.value} (${wanted.type === 'Role' ? 'application' : 'delegated'}) on ${catalog.resourceDisplayName}`,
+          );
+      }
+    }
+    if (unknown.length > 0)
+      throw new RegistrarError(
+        'invalid-input',
+        `The service principal${servicePrincipalIds.length === 1 ? ' is' : 's are'} in the tenant now, but ${unknown.join('; ')} ${unknown.length === 1 ? 'is' : 'are'} not a permission the API declares, so no app was created. Ask again with the permission's exact name (the API's Enterprise application page lists them).`,
+        { detail: `resolving the permissions of request ${request.id} against the new resource service principals` },
+      );
+    return { step: 'resources', servicePrincipalIds, permissions };
   }
 
   /** Provisions the request from where it stands until it is provisioned, failed, or this service stops. */

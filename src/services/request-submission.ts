@@ -17,6 +17,7 @@ import {
 } from '../domain/permission-search';
 import {
   createRequest,
+  pendingPermissions,
   tooManyOpen,
   type AppRequest,
   type CardRef,
@@ -25,6 +26,7 @@ import {
 } from '../domain/request';
 import { validateRequestForm, type FormErrorKey, type FormValues } from '../domain/request-form';
 import { newRequestId } from '../domain/request-id';
+import { findResourceApi, knownResourceApiNames, resolvePermissionIn } from '../domain/resource-apis';
 import { assessRisk } from '../domain/risk';
 import { REQUEST_INDEX_PREFIX, REQUEST_PARTITION, type IndexedRequestRecord, type ResourceCatalog } from './ports';
 import {
@@ -236,13 +238,35 @@ export function createRequestSubmission(
 
     const permissions: PermissionRef[] = [...form.graphPermissions];
     const unknown: string[] = [];
+    // APIs whose service principal the tenant lacks: a Microsoft first-party one is created as part of the request.
+    const toCreate = new Map<string, { appId: string; displayName: string }>();
+    const unavailable = new Set<string>();
+    const resources = new Map<string, Awaited<ReturnType<typeof provisioner.findResource>>>();
     for (const other of form.otherPermissions) {
-      const found = await provisioner.resolvePermission(other.resourceAppId, other.value, other.type);
+      if (!resources.has(other.resourceAppId))
+        resources.set(other.resourceAppId, await provisioner.findResource(other.resourceAppId));
+      const catalog = resources.get(other.resourceAppId);
+      if (!catalog) {
+        const known = findResourceApi(other.resourceAppId);
+        if (known) toCreate.set(known.appId, { appId: known.appId, displayName: known.name });
+        else unavailable.add(other.resourceAppId);
+        continue;
+      }
+      const found = resolvePermissionIn(catalog, other.value, other.type);
       if (found) permissions.push(found);
       else
         unknown.push(
-          `${other.value} (${other.type === 'Role' ? 'application' : 'delegated'}) on ${other.resourceAppId}`,
+          `${other.value} (${other.type === 'Role' ? 'application' : 'delegated'}) on ${catalog.resourceDisplayName}`,
         );
+    }
+    if (unavailable.size > 0) {
+      return {
+        ok: false,
+        errors: {
+          otherPermissions: `No API with app id ${[...unavailable].slice(0, 3).join(', ')} is in this tenant, and it is not one of the Microsoft APIs Registrar can add (${knownResourceApiNames()}). Check the app id; an API of another organisation is added to the tenant by its publisher's consent link first.`,
+        },
+        values: textValues(input),
+      };
     }
     if (unknown.length > 0) {
       return {
@@ -253,12 +277,17 @@ export function createRequestSubmission(
         values: textValues(input),
       };
     }
+    const resourceServicePrincipals = [...toCreate.values()];
 
     const owners = await ownersOf(form.additionalOwnerIds);
     if (!owners.ok) return { ok: false, errors: { owners: owners.message }, values: textValues(input) };
 
     const risk = assessRisk({
-      permissions,
+      // The permissions on APIs to be created are assessed by name, as they will be granted.
+      permissions: [
+        ...permissions,
+        ...pendingPermissions({ form, resourceServicePrincipals, provisioning: { attempts: 0 } }),
+      ],
       signInAudience: form.signInAudience,
       ...(form.directoryRole ? { directoryRole: form.directoryRole } : {}),
     });
@@ -276,6 +305,7 @@ export function createRequestSubmission(
         ...(conversation ? { requesterAddress: conversation } : {}),
         ownerDetails: owners.details,
         marker: Buffer.from(random(16)).toString('hex'),
+        resourceServicePrincipals,
       });
       try {
         const outcome = await createRecord(store, request, audit);

@@ -54,7 +54,7 @@ function asCatalog(
 }
 
 /** catalog and resolvePermission as the Graph provisioner answers them, for Microsoft Graph and the Orders API. */
-export class FakeProvisioner implements Pick<Provisioner, 'catalog' | 'resolvePermission'> {
+export class FakeProvisioner implements Pick<Provisioner, 'catalog' | 'resolvePermission' | 'findResource'> {
   readonly calls: string[] = [];
   private readonly catalogs = new Map<string, ResourceCatalog>([
     [
@@ -73,6 +73,11 @@ export class FakeProvisioner implements Pick<Provisioner, 'catalog' | 'resolvePe
     const found = this.catalogs.get(resourceAppId.toLowerCase());
     if (!found) throw new Error(`no service principal for ${resourceAppId}`);
     return found;
+  }
+
+  async findResource(resourceAppId: string): Promise<ResourceCatalog | undefined> {
+    this.calls.push(`find ${resourceAppId}`);
+    return this.catalogs.get(resourceAppId.toLowerCase());
   }
 
   async resolvePermission(

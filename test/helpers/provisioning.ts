@@ -266,7 +266,8 @@ export type ProvisionerMethod =
   | 'grantApplicationPermissions'
   | 'grantDelegatedPermissions'
   | 'assignDirectoryRole'
-  | 'addCertificate';
+  | 'addCertificate'
+  | 'ensureResourceServicePrincipal';
 const provisioningMethods = new Set<string | symbol>([
   'upsertApplication',
   'ensureApplicationOwners',
@@ -275,6 +276,7 @@ const provisioningMethods = new Set<string | symbol>([
   'grantDelegatedPermissions',
   'assignDirectoryRole',
   'addCertificate',
+  'ensureResourceServicePrincipal',
 ]);
 
 /**

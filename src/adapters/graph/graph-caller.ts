@@ -75,6 +75,8 @@ export interface CallOptions {
   references?: readonly string[];
   /** An upsert by uniqueName: a uniqueName conflict then means the object exists but is still replicating. */
   upsertByUniqueName?: boolean;
+  /** The creation of a resource API's service principal by appId (CallContext.resourceServicePrincipal). */
+  resourceServicePrincipal?: boolean;
   /**
    * False for a call that must not be repeated when it may have taken effect (addPassword): only the answers that
    * say Graph did nothing (429, 503, a replication refusal) are retried. Default true.
@@ -316,12 +318,15 @@ export class GraphCaller {
     return { mapped: map(page.value ?? []), next: page['@odata.nextLink'] };
   }
 
-  private callContext(options: Pick<CallOptions, 'recent' | 'references' | 'upsertByUniqueName'>) {
+  private callContext(
+    options: Pick<CallOptions, 'recent' | 'references' | 'upsertByUniqueName' | 'resourceServicePrincipal'>,
+  ) {
     const recent = options.recent;
     return {
       isRecent: (id: string) => recent?.has(id) ?? false,
       references: options.references ?? [],
       upsertByUniqueName: options.upsertByUniqueName ?? false,
+      resourceServicePrincipal: options.resourceServicePrincipal ?? false,
     };
   }
 

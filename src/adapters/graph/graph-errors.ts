@@ -44,6 +44,11 @@ export interface CallContext {
   references?: readonly string[];
   /** An upsert by uniqueName: a uniqueName conflict then means the object exists but is still replicating. */
   upsertByUniqueName?: boolean;
+  /**
+   * The creation of a resource API's service principal from its appId alone: no application of this tenant is being
+   * created behind it, so NoBackingApplicationObject means there is no such app (not one still replicating).
+   */
+  resourceServicePrincipal?: boolean;
 }
 
 /** Errors raised before any request was sent: retrying will not help. */
@@ -158,6 +163,7 @@ export function classifyGraphFailure(f: GraphFailure, context: CallContext): Gra
     if (has(f, messages.ownerExists)) return { kind: 'already-exists', what: 'owner' };
     if (has(f, messages.conflictingObject)) return { kind: 'already-exists', what: 'conflicting-object' };
     if (f.detailCodes.includes('NoBackingApplicationObject') || has(f, messages.noBackingApplication)) {
+      if (context.resourceServicePrincipal) return { kind: 'fatal' };
       return { kind: 'replication', reason: 'NoBackingApplicationObject' };
     }
     if (has(f, messages.notValidReferenceUpdate))

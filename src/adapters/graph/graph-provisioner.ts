@@ -54,6 +54,17 @@ export class GraphProvisioner implements Provisioner {
     return this.catalogs.resolvePermission(resourceAppId, value, type);
   }
 
+  findResource(resourceAppId: string): Promise<ResourceCatalog | undefined> {
+    return this.catalogs.findResource(resourceAppId);
+  }
+
+  ensureResourceServicePrincipal(
+    resourceAppId: string,
+    context: StepContext,
+  ): Promise<{ servicePrincipalId: string; catalog: ResourceCatalog }> {
+    return this.catalogs.ensureResourceServicePrincipal(resourceAppId, context);
+  }
+
   upsertApplication(spec: AppSpec, context: StepContext): Promise<ProvisionedApp> {
     return this.applications.upsertApplication(spec, context);
   }

@@ -21,6 +21,8 @@ export function unavailableProvisioner(): Provisioner {
   return {
     catalog: refuse,
     resolvePermission: refuse,
+    findResource: refuse,
+    ensureResourceServicePrincipal: refuse,
     upsertApplication: refuse,
     ensureApplicationOwners: refuse,
     ensureServicePrincipal: refuse,
