@@ -1,6 +1,5 @@
 import requestFormTemplate from '../../adaptiveCards/request-form.json';
 import { findDirectoryRole, requestableDirectoryRoles } from '../domain/directory-roles';
-import { exchangeApplicationRoles, maxScopedMailboxes } from '../domain/exchange-rbac';
 import { permissionKey, type SearchablePermission } from '../domain/permission-search';
 import {
   holdsPrivateKey,
@@ -10,7 +9,7 @@ import {
 } from '../domain/private-key';
 import {
   credentialKinds,
-  exchangeScopes,
+  exchangeRbacValues,
   formLimits,
   platforms,
   signInAudiences,
@@ -67,7 +66,7 @@ const echoLimits = {
   secretDays: { max: 12 },
   // A 4096-bit RSA certificate is about 1.9 KB of PEM.
   certificatePem: { max: 2500, multiline: true },
-  exchangeMailboxes: { max: 1200, multiline: true },
+  exchangeMailboxes: { max: 700, multiline: true },
 } as const;
 
 /** A message under a field, or a notice: the server's are one or two sentences. */
@@ -151,7 +150,7 @@ const fieldNames: Record<RequestFormField, string> = {
   certificatePem: 'the certificate',
   owners: 'the owners',
   directoryRole: 'the directory role',
-  exchangeScope: 'how mailbox permissions are granted',
+  exchangeRbac: 'how mailbox permissions are granted',
   exchangeMailboxes: 'the mailboxes',
 };
 
@@ -256,14 +255,13 @@ function formModel(view: RequestFormView) {
       secretDays: echo('secretDays'),
       certificatePem: echo('certificatePem'),
       directoryRole: findDirectoryRole(v.directoryRole ?? '')?.templateId ?? noValue,
-      exchangeScope: exchangeScopes.find((s) => s === v.exchangeScope?.trim()) ?? 'tenant',
+      exchangeRbac: exchangeRbacValues.find((s) => s === v.exchangeRbac?.trim()) ?? 'false',
       exchangeMailboxes: echo('exchangeMailboxes'),
     },
     help: {
       name: `Up to ${formLimits.name} characters.${prefix ? ` Registrar puts “${prefix}” in front of it.` : ''}`,
       secretDays: `For a client secret: from 1 to ${secretMaxDays} days. Left empty, it lasts ${defaultDays} days.`,
-      exchangeScope: `For the application permissions ${Object.keys(exchangeApplicationRoles).join(', ')}. Scoped: Registrar declares them but grants them to no mailbox, and the approval and delivery cards give an Exchange administrator the commands that let the app reach only the mailboxes in its scope (RBAC for Applications). It lowers the risk from tenant-wide to scoped.`,
-      exchangeMailboxes: `Optional, up to ${maxScopedMailboxes}, one per line, like payroll@contoso.com. Left empty, the Exchange administrator scopes the app to a mail-enabled group.`,
+      exchangeMailboxes: `Mailboxes to reach, one per line`,
     },
     secretPlaceholder: String(defaultDays),
     permissionsValue: selectedIds.join(','),

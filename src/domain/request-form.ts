@@ -20,13 +20,7 @@ import { permissionKey } from './permission-search';
 import { parseRequestId } from './request-id';
 import { normaliseText, textProblem } from './text-rules';
 import { isGuid } from './guid';
-import {
-  exchangeApplicationRoles,
-  exchangeScopable,
-  isMailboxAddress,
-  maxScopedMailboxes,
-  type ExchangeRbacChoice,
-} from './exchange-rbac';
+import { exchangeScopable, isMailboxAddress, maxScopedMailboxes, type ExchangeRbacChoice } from './exchange-rbac';
 
 export { parseCertificatePem, InvalidCertificate };
 
@@ -45,7 +39,7 @@ export const requestFormFields = [
   'certificatePem',
   'owners',
   'directoryRole',
-  'exchangeScope',
+  'exchangeRbac',
   'exchangeMailboxes',
 ] as const;
 export type RequestFormField = (typeof requestFormFields)[number];
@@ -78,8 +72,11 @@ export const signInAudiences: readonly SignInAudience[] = [
 ];
 export const platforms: readonly Platform[] = ['none', 'web', 'spa', 'publicClient'];
 export type CredentialKind = 'secret' | 'certificate' | 'none';
-/** tenant: the Entra admin consent reaches every mailbox; rbac: declared only, scoped in Exchange Online. */
-export const exchangeScopes = ['tenant', 'rbac'] as const;
+/**
+ * The exchangeRbac toggle (Input.Toggle's default values): 'false', the Entra admin consent reaches every mailbox;
+ * 'true', the mailbox permissions are declared only and scoped in Exchange Online.
+ */
+export const exchangeRbacValues = ['false', 'true'] as const;
 export const credentialKinds: readonly CredentialKind[] = ['secret', 'certificate', 'none'];
 
 /** A permission on another resource API, by name; resolved against that resource's service principal at submission. */
@@ -356,8 +353,8 @@ function exchangeChoice(
   graphPermissions: readonly PermissionRef[],
   fail: (field: RequestFormField, message: string) => void,
 ): ExchangeRbacChoice | undefined {
-  const scopeText = get('exchangeScope').trim();
-  const scope = scopeText === '' ? 'tenant' : exchangeScopes.find((s) => s === scopeText);
+  const scopeText = get('exchangeRbac').trim();
+  const scope = scopeText === '' ? 'false' : exchangeRbacValues.find((s) => s === scopeText);
   const mailboxes = [
     ...new Set(
       get('exchangeMailboxes')
@@ -367,21 +364,21 @@ function exchangeChoice(
     ),
   ];
   if (!scope) {
-    fail('exchangeScope', 'Choose how mailbox permissions are granted: tenant-wide, or scoped in Exchange.');
+    fail('exchangeRbac', 'Turn the Exchange scoping on or off; the value sent was neither.');
     return undefined;
   }
-  if (scope === 'tenant') {
+  if (scope === 'false') {
     if (mailboxes.length > 0)
       fail(
         'exchangeMailboxes',
-        'Mailboxes apply only when the permissions are scoped in Exchange. Choose that option, or leave the mailboxes empty.',
+        'Mailboxes apply only when mailbox access is scoped with Exchange RBAC for Applications. Turn that on, or leave the mailboxes empty.',
       );
     return undefined;
   }
   if (exchangeScopable(graphPermissions).length === 0) {
     fail(
-      'exchangeScope',
-      `Only Microsoft Graph application permissions of mailboxes can be scoped in Exchange (${Object.keys(exchangeApplicationRoles).join(', ')}); this request asks for none. Add one, or grant tenant-wide.`,
+      'exchangeRbac',
+      'Only application permissions of mailboxes (Mail, Calendars, Contacts, MailboxSettings) can be scoped in Exchange, and this request asks for none. Add one, or turn this off.',
     );
     return undefined;
   }
