@@ -1,6 +1,7 @@
 import approvalTemplate from '../../adaptiveCards/approval.json';
 import { MICROSOFT_GRAPH_APP_ID, type PermissionRef, type Platform, type SignInAudience } from '../domain/app-spec';
 import { pendingPermissions, type AppRequest } from '../domain/request';
+import { exchangeScopable } from '../domain/exchange-rbac';
 import { classifyPermission, hardeningNotes, type RiskLevel } from '../domain/risk';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
@@ -108,6 +109,8 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
   } else {
     after.push(row('Credential', 'None: a public client'));
   }
+  const mailbox = mailboxRow(request);
+  if (mailbox) after.push(row('Mailbox permissions', mailbox));
   after.push(row('Owners', ownersText(request)));
   const role = form.directoryRole;
   after.push(
@@ -119,6 +122,22 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
     ),
   );
   return { before, after };
+}
+
+/** Whether the mailbox permissions are granted tenant-wide or only declared and scoped in Exchange. */
+function mailboxRow(request: AppRequest): string | undefined {
+  const scopable = exchangeScopable(request.permissions);
+  if (scopable.length === 0) return undefined;
+  const names = scopable.map((p) => safeText(p.value, { max: TextLimit.title })).join(', ');
+  const choice = request.form.exchangeRbac;
+  if (!choice) return `${names}: granted tenant-wide by admin consent, for every mailbox in the organisation.`;
+  const mailboxes = choice.mailboxes.map((m) => safeText(m, { max: TextLimit.personName })).filter(Boolean);
+  return (
+    `${names}: declared without tenant-wide consent; Registrar grants no mailbox. Scoped in Exchange Online with RBAC for Applications to ` +
+    (mailboxes.length > 0
+      ? `${mailboxes.join(', ')}, once an Exchange administrator runs the commands below.`
+      : 'the mailboxes an Exchange administrator chooses, with the commands below.')
+  );
 }
 
 /**
@@ -179,7 +198,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
   const level = request.risk.level;
   const assessed = (p: PermissionRef) =>
     request.risk.items.find((item) => item.kind === 'permission' && item.subject === riskSubject(p)) ??
-    classifyPermission(p);
+    classifyPermission(p, request.form.exchangeRbac);
   const permissions = [...request.permissions, ...pendingPermissions(request)]
     .map((p) => ({ p, risk: assessed(p) }))
     .sort((a, b) => (riskOrder[a.risk.level] ?? 0) - (riskOrder[b.risk.level] ?? 0));
@@ -190,11 +209,21 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
     0,
     maxRefreshUsers,
   );
-  // Once the app exists, the commands of the hardening notes can name it instead of <appId>.
-  const appId = request.provisioning.application?.appId;
-  const notes = appId
-    ? hardeningNotes(request.permissions, safeText(appId, { max: TextLimit.reference }))
-    : request.risk.notes;
+  // Once the app and its service principal exist, the commands of the hardening notes name them.
+  const appId = safeText(request.provisioning.application?.appId, { max: TextLimit.reference });
+  const servicePrincipalId = safeText(request.provisioning.servicePrincipal?.servicePrincipalId, {
+    max: TextLimit.reference,
+  });
+  const notes =
+    request.kind === 'rotation'
+      ? request.risk.notes
+      : hardeningNotes(request.permissions, {
+          ...(appId ? { appId } : {}),
+          ...(servicePrincipalId ? { servicePrincipalId } : {}),
+          displayName: request.form.displayName,
+          requestId: request.id,
+          ...(request.form.exchangeRbac ? { exchangeRbac: request.form.exchangeRbac } : {}),
+        });
 
   const spec = specRows(request);
   const data = {

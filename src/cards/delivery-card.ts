@@ -1,4 +1,11 @@
 import deliveryTemplate from '../../adaptiveCards/delivery.json';
+import {
+  exchangeRbacCommands,
+  exchangeScopable,
+  removeTenantWideGrantCommands,
+  scopeNameFor,
+  scopedInExchange,
+} from '../domain/exchange-rbac';
 import type { AppRequest } from '../domain/request';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
@@ -99,6 +106,14 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
       ].map((text) => ({ text }))
     : [];
 
+  const granted = permissionLines(request.permissions, shown.statusPermissions);
+  const scoped = new Set(scopedInExchange(request.permissions, request.form.exchangeRbac));
+  granted.permissions = granted.permissions.map((line, i) =>
+    scoped.has(request.permissions[i]!)
+      ? { ...line, detail: `${line.detail.replace(/\)$/, '')}: declared, not granted tenant-wide; scoped in Exchange)` }
+      : line,
+  );
+
   const card = expandTemplate(deliveryTemplate, {
     appName: appNameOf(request),
     requestId: idOf(request),
@@ -107,7 +122,8 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
       { label: 'Client id', value: appId, font: 'Monospace' },
       { label: 'Tenant id', value: tenantId, font: 'Monospace' },
     ],
-    ...permissionLines(request.permissions, shown.statusPermissions),
+    ...granted,
+    exchange: exchangeSection(request),
     directoryRole: role
       ? `${safeText(role.displayName, { max: TextLimit.title })}, to ${safeText(role.summary, { max: TextLimit.paragraph })}`
       : undefined,
@@ -131,6 +147,55 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
   });
   if (secretKind && view.state === 'revealed' && view.secret) placeSecret(card, view.secret.text);
   return tidy(card);
+}
+
+/**
+ * The mailbox permissions' next step, for an Exchange administrator, with this app's client id and service principal
+ * object id filled in: scope them with RBAC for Applications (https://learn.microsoft.com/exchange/permissions-exo/application-rbac),
+ * which the request asked for, or which a tenant-wide grant can still be turned into.
+ */
+function exchangeSection(request: AppRequest) {
+  const scopable = exchangeScopable(request.permissions);
+  if (scopable.length === 0) return undefined;
+  const names = scopable.map((p) => safeText(p.value, { max: TextLimit.title })).join(', ');
+  const appId = safeText(request.provisioning.application?.appId, { max: TextLimit.reference });
+  const servicePrincipalId = safeText(request.provisioning.servicePrincipal?.servicePrincipalId, {
+    max: TextLimit.reference,
+  });
+  const choice = request.form.exchangeRbac;
+  const target = {
+    ...(appId ? { appId } : {}),
+    ...(servicePrincipalId ? { servicePrincipalId } : {}),
+    displayName: request.form.displayName,
+    requestId: request.id,
+    mailboxes: choice?.mailboxes ?? [],
+  };
+  const lines = (commands: string[]) =>
+    commands.map((command) => ({ text: safeText(command, { max: 600 }) })).filter((line) => line.text);
+  if (choice) {
+    const mailboxes = choice.mailboxes.map((m) => safeText(m, { max: TextLimit.personName })).filter(Boolean);
+    return {
+      title: 'Next step: scope the app in Exchange Online',
+      text:
+        `${names} ${scopable.length === 1 ? 'is' : 'are'} declared on the app without tenant-wide consent, so the app reaches no mailbox yet. ` +
+        `An Exchange administrator (Organization Management role group) runs these commands in Exchange Online PowerShell; the app then reaches only ` +
+        `${mailboxes.length > 0 ? mailboxes.join(', ') : 'the members of the group named in the scope'} (management scope ${scopeNameFor(request.id)}). ` +
+        'Do not grant admin consent for this app in the Entra admin center: a tenant-wide grant reaches every mailbox whatever the scope.',
+      commands: lines(exchangeRbacCommands(scopable, target)),
+    };
+  }
+  return {
+    title: 'Mailbox access: every mailbox',
+    text:
+      `${names} ${scopable.length === 1 ? 'was' : 'were'} granted tenant-wide: the app reaches every mailbox in the organisation. ` +
+      'To scope it to some mailboxes, an administrator removes the tenant-wide grant (RBAC for Applications does not narrow it) with Microsoft Graph PowerShell, ' +
+      'then assigns the Exchange roles over a management scope in Exchange Online PowerShell (replace the group placeholder with the mailboxes to allow). ' +
+      'Application access policies are the legacy way.',
+    commands: lines([
+      ...removeTenantWideGrantCommands(scopable, servicePrincipalId || undefined),
+      ...exchangeRbacCommands(scopable, target),
+    ]),
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 } from '../domain/private-key';
 import {
   credentialKinds,
+  exchangeRbacValues,
   formLimits,
   platforms,
   signInAudiences,
@@ -65,10 +66,12 @@ const echoLimits = {
   secretDays: { max: 12 },
   // A 4096-bit RSA certificate is about 1.9 KB of PEM.
   certificatePem: { max: 2500, multiline: true },
+  exchangeMailboxes: { max: 700, multiline: true },
 } as const;
 
 /** A message under a field, or a notice: the server's are one or two sentences. */
 const messageLimit = 250;
+const shortMessageLimit = 120;
 
 /**
  * A Teams message carries about 28 KB, and the card is not all of it (the activity around it takes some). When a
@@ -110,7 +113,6 @@ function matchLine(filterText: string | undefined, count: number, matchesTotal: 
 
 export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
   const view = withoutPrivateKeys(shownView);
-  const fixed = formModel(view);
   const chosen = new Set(view.selected.map((p) => p.id.toLowerCase()));
   const found = view.matches.filter((p) => !chosen.has(p.id.toLowerCase()));
   // A choice set with Data.Query is Teams' type-ahead, but the adaptivecards library (the Agents Playground and
@@ -118,10 +120,13 @@ export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
   // only while there is nothing to tick, and chosen or found permissions are a plain list that works everywhere.
   const typeahead = view.selected.length === 0 && view.matches.length === 0;
   let card: AdaptiveCard | undefined;
-  for (const count of [...new Set([view.matches.length, 10, 0])].filter((n) => n <= view.matches.length)) {
+  const counts = [...new Set([view.matches.length, 10, 0])].filter((n) => n <= view.matches.length);
+  // Last, when every field holds a long message at once: the messages are cut shorter.
+  const attempts = [...counts.map((count) => ({ count, messageLimit })), { count: 0, messageLimit: shortMessageLimit }];
+  for (const { count, messageLimit: limit } of attempts) {
     card = tidy(
       expandTemplate(requestFormTemplate, {
-        ...fixed,
+        ...formModel(view, limit),
         permissionChoices: permissionChoices([...view.selected, ...found.slice(0, count)]),
         typeahead,
         matchLine: matchLine(view.filter, count, view.matchesTotal),
@@ -148,6 +153,8 @@ const fieldNames: Record<RequestFormField, string> = {
   certificatePem: 'the certificate',
   owners: 'the owners',
   directoryRole: 'the directory role',
+  exchangeRbac: 'how mailbox permissions are granted',
+  exchangeMailboxes: 'the mailboxes',
 };
 
 /**
@@ -200,7 +207,7 @@ function permissionChoices(permissions: readonly SearchablePermission[]): { titl
 }
 
 /** Everything on the form but the permission choices. */
-function formModel(view: RequestFormView) {
+function formModel(view: RequestFormView, limit: number) {
   const v = view.values;
   const echo = (field: keyof typeof echoLimits) => safeText(v[field], echoLimits[field]);
   const selectedIds = view.selected
@@ -225,7 +232,7 @@ function formModel(view: RequestFormView) {
 
   const errors: Partial<Record<FormErrorKey, string>> = {};
   for (const [key, message] of Object.entries(view.errors) as [FormErrorKey, unknown][]) {
-    const text = safeText(message, { max: messageLimit, multiline: true });
+    const text = safeText(message, { max: limit, multiline: true });
     if (text) errors[key] = text;
   }
 
@@ -236,7 +243,7 @@ function formModel(view: RequestFormView) {
     requestId: safeText(view.requestId, { max: TextLimit.reference }),
     verb: Verb,
     dataset: Dataset.graphPermissions,
-    notice: safeText(view.notice, { max: messageLimit, multiline: true }) || undefined,
+    notice: safeText(view.notice, { max: limit, multiline: true }) || undefined,
     errors,
     anyFieldError: Object.keys(errors).some((key) => key !== 'form'),
     values: {
@@ -251,10 +258,13 @@ function formModel(view: RequestFormView) {
       secretDays: echo('secretDays'),
       certificatePem: echo('certificatePem'),
       directoryRole: findDirectoryRole(v.directoryRole ?? '')?.templateId ?? noValue,
+      exchangeRbac: exchangeRbacValues.find((s) => s === v.exchangeRbac?.trim()) ?? 'false',
+      exchangeMailboxes: echo('exchangeMailboxes'),
     },
     help: {
       name: `Up to ${formLimits.name} characters.${prefix ? ` Registrar puts “${prefix}” in front of it.` : ''}`,
       secretDays: `For a client secret: from 1 to ${secretMaxDays} days. Left empty, it lasts ${defaultDays} days.`,
+      exchangeMailboxes: `Mailboxes to reach, one per line`,
     },
     secretPlaceholder: String(defaultDays),
     permissionsValue: selectedIds.join(','),

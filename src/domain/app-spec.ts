@@ -2,6 +2,7 @@
  * What one approved request asks Entra ID to create: the contract between the request domain (which builds it
  * from a validated form) and the Directory port (which provisions it through Microsoft Graph).
  */
+import type { ExchangeRbacChoice } from './exchange-rbac';
 
 export type SignInAudience = 'AzureADMyOrg' | 'AzureADMultipleOrgs' | 'AzureADandPersonalMicrosoftAccount';
 
@@ -59,6 +60,11 @@ export interface AppSpec {
   /** A directory role template id for the app's service principal, e.g. User Administrator. */
   directoryRoleTemplateId?: string;
   certificate?: CertificateSpec;
+  /**
+   * The requester scoped the mailbox permissions with Exchange RBAC for Applications: those are declared in
+   * requiredResourceAccess and never granted tenant-wide (exchange-rbac.ts tenantWideRoles).
+   */
+  exchangeRbac?: ExchangeRbacChoice;
 }
 
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';

@@ -21,6 +21,7 @@ import { parseRequestId } from './request-id';
 import { normaliseText, textProblem } from './text-rules';
 import { isGuid } from './guid';
 import { azureAdGraphRefusal, findResourceApi, isAzureAdGraph, knownResourceApiNames } from './resource-apis';
+import { exchangeScopable, isMailboxAddress, maxScopedMailboxes, type ExchangeRbacChoice } from './exchange-rbac';
 
 export { parseCertificatePem, InvalidCertificate };
 
@@ -39,6 +40,8 @@ export const requestFormFields = [
   'certificatePem',
   'owners',
   'directoryRole',
+  'exchangeRbac',
+  'exchangeMailboxes',
 ] as const;
 export type RequestFormField = (typeof requestFormFields)[number];
 /** 'form' holds what is wrong with the submission as a whole (unknown fields, size, another request's id). */
@@ -70,6 +73,11 @@ export const signInAudiences: readonly SignInAudience[] = [
 ];
 export const platforms: readonly Platform[] = ['none', 'web', 'spa', 'publicClient'];
 export type CredentialKind = 'secret' | 'certificate' | 'none';
+/**
+ * The exchangeRbac toggle (Input.Toggle's default values): 'false', the Entra admin consent reaches every mailbox;
+ * 'true', the mailbox permissions are declared only and scoped in Exchange Online.
+ */
+export const exchangeRbacValues = ['false', 'true'] as const;
 export const credentialKinds: readonly CredentialKind[] = ['secret', 'certificate', 'none'];
 
 /** A permission on another resource API, by name; resolved against that resource's service principal at submission. */
@@ -95,6 +103,11 @@ export interface RequestForm {
   /** Entra object ids, lower-case, without duplicates. */
   additionalOwnerIds: string[];
   directoryRole?: DirectoryRole;
+  /**
+   * Present when the requester chose to scope the mailbox permissions with Exchange RBAC for Applications: those are
+   * declared on the app but never granted tenant-wide (exchange-rbac.ts).
+   */
+  exchangeRbac?: ExchangeRbacChoice;
 }
 
 export interface RequestFormContext {
@@ -211,7 +224,9 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
       'redirectUris',
       'A daemon or API signs in with no redirect URI. Remove them, or choose web, single-page app, or mobile and desktop.',
     );
-  } else if ((platform === 'web' || platform === 'spa') && redirectUris.length === 0) {
+  } else if (platform === 'spa' && redirectUris.length === 0) {
+    // A web app may have none (Entra ID keeps web.redirectUris empty: a confidential client that signs in no one,
+    // like a directory reader); a single-page app exists only to sign people in at its redirect URIs.
     fail('redirectUris', 'Give at least one redirect URI, one per line, like https://app.contoso.com/auth/callback.');
   } else if (redirectUris.length > maxRedirectUris(signInAudience ?? 'AzureADMyOrg')) {
     fail(
@@ -324,6 +339,8 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
   const directoryRole = roleText === '' ? undefined : findDirectoryRole(roleText);
   if (roleText !== '' && !directoryRole) fail('directoryRole', 'Choose a directory role from the list, or none.');
 
+  const exchangeRbac = exchangeChoice(get, [...graphPermissions.values()], fail);
+
   if (Object.keys(errors).length > 0 || !signInAudience || !platform || !credential)
     return { ok: false, errors, values };
   return {
@@ -340,8 +357,62 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
       credential,
       additionalOwnerIds: owners,
       ...(directoryRole ? { directoryRole } : {}),
+      ...(exchangeRbac ? { exchangeRbac } : {}),
     },
   };
+}
+
+/** The Exchange RBAC for Applications choice: only for mailbox permissions that have a role, with valid mailboxes. */
+function exchangeChoice(
+  get: (field: RequestFormField) => string,
+  graphPermissions: readonly PermissionRef[],
+  fail: (field: RequestFormField, message: string) => void,
+): ExchangeRbacChoice | undefined {
+  const scopeText = get('exchangeRbac').trim();
+  const scope = scopeText === '' ? 'false' : exchangeRbacValues.find((s) => s === scopeText);
+  const mailboxes = [
+    ...new Set(
+      get('exchangeMailboxes')
+        .split(listSeparators)
+        .filter(Boolean)
+        .map((m) => m.toLowerCase()),
+    ),
+  ];
+  if (!scope) {
+    fail('exchangeRbac', 'Turn the Exchange scoping on or off; the value sent was neither.');
+    return undefined;
+  }
+  if (scope === 'false') {
+    if (mailboxes.length > 0)
+      fail(
+        'exchangeMailboxes',
+        'Mailboxes apply only when mailbox access is scoped with Exchange RBAC for Applications. Turn that on, or leave the mailboxes empty.',
+      );
+    return undefined;
+  }
+  if (exchangeScopable(graphPermissions).length === 0) {
+    fail(
+      'exchangeRbac',
+      'Only application permissions of mailboxes (Mail, Calendars, Contacts, MailboxSettings) can be scoped in Exchange, and this request asks for none. Add one, or turn this off.',
+    );
+    return undefined;
+  }
+  const bad = mailboxes.find((m) => !isMailboxAddress(m));
+  if (bad !== undefined) {
+    fail(
+      'exchangeMailboxes',
+      `${short(bad)} is not a mailbox address Registrar accepts: write each one like payroll@contoso.com (letters, digits and . _ % + - only).`,
+    );
+    return undefined;
+  }
+  if (mailboxes.length > maxScopedMailboxes) {
+    fail(
+      'exchangeMailboxes',
+      `Name at most ${maxScopedMailboxes} mailboxes; for more, leave this empty and the Exchange administrator scopes the app to a group.`,
+    );
+    return undefined;
+  }
+  return { mailboxes };
 }
 
 function credentialChoice(

@@ -723,6 +723,7 @@ export function toAppSpec(request: AppRequest): AppSpec {
     ownerIds: [...new Set([request.requester.aadObjectId.toLowerCase(), ...form.additionalOwnerIds])],
     ...(form.directoryRole ? { directoryRoleTemplateId: form.directoryRole.templateId } : {}),
     ...(form.credential.kind === 'certificate' ? { certificate: form.credential.certificate } : {}),
+    ...(form.exchangeRbac ? { exchangeRbac: { mailboxes: [...form.exchangeRbac.mailboxes] } } : {}),
   };
 }
 

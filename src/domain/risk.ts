@@ -7,6 +7,14 @@
  */
 import { MICROSOFT_GRAPH_APP_ID, type PermissionRef, type SignInAudience } from './app-spec';
 import type { DirectoryRole } from './directory-roles';
+import {
+  exchangeRbacCommands,
+  exchangeRoleFor,
+  exchangeScopable,
+  isMailboxPermission,
+  removeTenantWideGrantCommands,
+  type ExchangeRbacChoice,
+} from './exchange-rbac';
 
 export type RiskLevel = 'low' | 'medium' | 'high';
 export const riskLevels: readonly RiskLevel[] = ['low', 'medium', 'high'];
@@ -37,6 +45,8 @@ export interface RiskSubject {
   permissions: readonly PermissionRef[];
   signInAudience: SignInAudience;
   directoryRole?: DirectoryRole;
+  /** The mailbox permissions are scoped in Exchange: declared, not granted tenant-wide. */
+  exchangeRbac?: ExchangeRbacChoice;
 }
 
 /** Graph permissions that are high whatever their type, by name. */
@@ -55,7 +65,28 @@ const typeName = (p: PermissionRef) => (p.type === 'Role' ? 'application' : 'del
 const subjectOf = (p: PermissionRef) =>
   `${p.resourceAppId === MICROSOFT_GRAPH_APP_ID ? '' : `${p.resourceDisplayName}: `}${p.value} (${typeName(p)})`;
 
-export function classifyPermission(p: PermissionRef): { level: RiskLevel; reason: string } {
+/**
+ * `exchangeRbac`: the request scopes its mailbox permissions in Exchange, so a permission with an RBAC for
+ * Applications role is declared but granted to no mailbox by Registrar: it reaches only the mailboxes an Exchange
+ * administrator puts in its scope, never the whole organisation.
+ */
+export function classifyPermission(
+  p: PermissionRef,
+  exchangeRbac?: ExchangeRbacChoice,
+): { level: RiskLevel; reason: string } {
+  const role = exchangeRbac ? exchangeRoleFor(p) : undefined;
+  if (exchangeRbac && role) {
+    const where =
+      exchangeRbac.mailboxes.length > 0
+        ? `the ${exchangeRbac.mailboxes.length === 1 ? 'mailbox' : `${exchangeRbac.mailboxes.length} mailboxes`} named on the request (${exchangeRbac.mailboxes.slice(0, 3).join(', ')}${exchangeRbac.mailboxes.length > 3 ? ', …' : ''})`
+        : 'the mailboxes an Exchange administrator puts in its scope';
+    return {
+      level: 'medium',
+      reason:
+        `Declared without tenant-wide consent: Registrar grants it to no mailbox. Through the "${role}" role of ` +
+        `Exchange RBAC for Applications, it reaches only ${where}. A tenant-wide admin consent in the Entra admin center would undo that.`,
+    };
+  }
   if (p.resourceAppId === MICROSOFT_GRAPH_APP_ID) {
     const named = highGraphNames.find((rule) => rule.test(p.value));
     if (named) return { level: 'high', reason: `${p.value} ${named.reason}.` };
@@ -97,7 +128,7 @@ export function assessRisk(subject: RiskSubject): RiskAssessment {
   const items: RiskItem[] = subject.permissions.map((p) => ({
     kind: 'permission',
     subject: subjectOf(p),
-    ...classifyPermission(p),
+    ...classifyPermission(p, subject.exchangeRbac),
   }));
   if (subject.directoryRole) {
     items.push({
@@ -118,12 +149,25 @@ export function assessRisk(subject: RiskSubject): RiskAssessment {
       reason: 'A multi-tenant app can be consented to in other tenants, under this organisation as publisher.',
     });
   }
-  return { level: highestRisk(items.map((item) => item.level)), items, notes: hardeningNotes(subject.permissions) };
+  return {
+    level: highestRisk(items.map((item) => item.level)),
+    items,
+    notes: hardeningNotes(subject.permissions, {
+      ...(subject.exchangeRbac ? { exchangeRbac: subject.exchangeRbac } : {}),
+    }),
+  };
 }
 
-/** Exchange application access policies cover these application permissions (Mail.*, Calendars.*, Contacts.*, MailboxSettings.*). */
-const exchangeScoped = (p: PermissionRef) =>
-  p.type === 'Role' && /^(Mail|Calendars|Contacts|MailboxSettings)\./.test(p.value);
+/** What the notes' commands name; what is not known yet stays a <placeholder>. */
+export interface HardeningTarget {
+  appId?: string;
+  /** The service principal's object id, once it exists. */
+  servicePrincipalId?: string;
+  displayName?: string;
+  requestId?: string;
+  /** The request scopes its mailbox permissions in Exchange (no tenant-wide grant). */
+  exchangeRbac?: ExchangeRbacChoice;
+}
 const siteWide = new Set([
   'Sites.FullControl.All',
   'Sites.Manage.All',
@@ -134,30 +178,21 @@ const siteWide = new Set([
 ]);
 
 /**
- * Advice for the approver on narrowing what is granted. `appId` fills the commands once the app exists;
- * until then they hold <appId>.
+ * Advice for the approver on narrowing what is granted. `target` (or an appId alone) fills the commands once the
+ * app exists; until then they hold <appId> and the like.
  */
-export function hardeningNotes(permissions: readonly PermissionRef[], appId = '<appId>'): HardeningNote[] {
+export function hardeningNotes(
+  permissions: readonly PermissionRef[],
+  target: string | HardeningTarget = {},
+): HardeningNote[] {
+  const ids: HardeningTarget = typeof target === 'string' ? { appId: target } : target;
+  const appId = ids.appId ?? '<appId>';
   const graph = permissions.filter((p) => p.resourceAppId === MICROSOFT_GRAPH_APP_ID);
   const has = (value: string, type: PermissionRef['type']) => graph.some((p) => p.value === value && p.type === type);
   const notes: HardeningNote[] = [];
 
-  const mailbox = graph.filter(exchangeScoped).map((p) => p.value);
-  if (mailbox.length > 0) {
-    notes.push({
-      subject: mailbox.join(', '),
-      advice:
-        `As application permissions, ${mailbox.join(', ')} reach every mailbox in the organisation` +
-        `${has('Mail.Send', 'Role') ? ', and Mail.Send can send as anyone' : ''}. ` +
-        'Restrict the app to named mailboxes with an Exchange application access policy: put those mailboxes in a ' +
-        'mail-enabled security group, then run in Exchange Online PowerShell (RBAC for Applications in Exchange Online is the newer way to the same end):',
-      commands: [
-        'Connect-ExchangeOnline',
-        `New-ApplicationAccessPolicy -AppId ${appId} -PolicyScopeGroupId <mail-enabled-group@contoso.com> -AccessRight RestrictAccess -Description "Registrar: restrict to named mailboxes"`,
-        `Test-ApplicationAccessPolicy -Identity <allowed-mailbox@contoso.com> -AppId ${appId}`,
-      ],
-    });
-  }
+  const mailboxNote = exchangeNote(graph, ids);
+  if (mailboxNote) notes.push(mailboxNote);
 
   const sites = graph.filter((p) => p.type === 'Role' && siteWide.has(p.value)).map((p) => p.value);
   if (sites.length > 0) {
@@ -190,6 +225,64 @@ export function hardeningNotes(permissions: readonly PermissionRef[], appId = '<
     });
   }
   return notes;
+}
+
+/**
+ * Mailbox permissions: RBAC for Applications in Exchange Online is the way to narrow them
+ * (https://learn.microsoft.com/exchange/permissions-exo/application-rbac). It narrows nothing that Entra ID granted
+ * tenant-wide, so the note says whether that grant is made, and how to undo it when it is.
+ */
+function exchangeNote(graph: readonly PermissionRef[], ids: HardeningTarget): HardeningNote | undefined {
+  const mailbox = graph.filter(isMailboxPermission);
+  if (mailbox.length === 0) return undefined;
+  const names = (list: readonly PermissionRef[]) => list.map((p) => p.value).join(', ');
+  const scopable = exchangeScopable(mailbox);
+  const roleless = mailbox.filter((p) => !exchangeRoleFor(p));
+  const sendsAsAnyone = mailbox.some((p) => p.value === 'Mail.Send');
+  const target = {
+    ...(ids.appId ? { appId: ids.appId } : {}),
+    ...(ids.servicePrincipalId ? { servicePrincipalId: ids.servicePrincipalId } : {}),
+    displayName: ids.displayName ?? '<app name>',
+    requestId: ids.requestId ?? '<request id>',
+    mailboxes: ids.exchangeRbac?.mailboxes ?? [],
+  };
+  const noRole =
+    roleless.length > 0
+      ? ` ${names(roleless)} ${roleless.length === 1 ? 'has' : 'have'} no RBAC for Applications role and ${roleless.length === 1 ? 'is' : 'are'} granted tenant-wide.`
+      : '';
+  const legacy =
+    ' Application access policies (New-ApplicationAccessPolicy) are the legacy way: Microsoft replaced them with RBAC for Applications.';
+  if (ids.exchangeRbac && scopable.length > 0) {
+    return {
+      subject: `${names(scopable)}: scoped in Exchange`,
+      advice:
+        `${names(scopable)} ${scopable.length === 1 ? 'is' : 'are'} declared on the app without tenant-wide consent: Registrar grants ${scopable.length === 1 ? 'it' : 'them'} to no mailbox, so the app reaches none until an Exchange administrator ` +
+        '(Organization Management role group) runs these commands in Exchange Online PowerShell, and then only the mailboxes in the scope. ' +
+        'Do not grant admin consent for this app in the Entra admin center: a tenant-wide grant reaches every mailbox whatever the scope.' +
+        noRole +
+        legacy,
+      commands: exchangeRbacCommands(scopable, target),
+    };
+  }
+  return {
+    subject: names(mailbox),
+    advice:
+      `As application permissions, ${names(mailbox)} reach every mailbox in the organisation${sendsAsAnyone ? ', and Mail.Send can send as anyone' : ''}. ` +
+      (scopable.length > 0
+        ? 'To limit the app to named mailboxes, use RBAC for Applications in Exchange Online: ask for the permissions scoped in Exchange on the request ' +
+          '(Registrar then makes no tenant-wide grant), or remove the tenant-wide grant (an Exchange role assignment does not narrow it) and run these commands in Exchange Online PowerShell.'
+        : 'RBAC for Applications has no role for them.') +
+      (scopable.length > 0 ? noRole : '') +
+      legacy,
+    ...(scopable.length > 0
+      ? {
+          commands: [
+            ...removeTenantWideGrantCommands(scopable, ids.servicePrincipalId),
+            ...exchangeRbacCommands(scopable, target),
+          ],
+        }
+      : {}),
+  };
 }
 
 /** What an existing app's service principal holds, as the rotation of its secret sees it. */

@@ -260,11 +260,16 @@ export interface Provisioner {
   ): Promise<void>;
   /** Step 3: the service principal, upserted by appId through Entra's replication delay; returns its object id. */
   ensureServicePrincipal(appId: string, ownerIds: readonly string[], context: StepContext): Promise<string>;
-  /** Step 4a: admin consent for application permissions (appRoleAssignedTo on each resource's service principal). */
+  /**
+   * Step 4a: admin consent for application permissions (appRoleAssignedTo on each resource's service principal).
+   * `withoutGrant`: permissions declared on the app but scoped in Exchange (RBAC for Applications): never granted,
+   * even when also passed in `permissions`.
+   */
   grantApplicationPermissions(
     servicePrincipalId: string,
     permissions: readonly PermissionRef[],
     context: StepContext,
+    withoutGrant?: readonly PermissionRef[],
   ): Promise<string[]>;
   /** Step 4b: admin consent for delegated permissions: an AllPrincipals grant per resource, merged into an existing one. */
   grantDelegatedPermissions(

@@ -17,6 +17,7 @@ import type { Actor } from '../domain/conversation';
 import { sameObject } from '../domain/object-id';
 import { resolvePermissionIn } from '../domain/resource-apis';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
+import { scopedInExchange, tenantWideRoles } from '../domain/exchange-rbac';
 import {
   nextStep,
   registrarActor,
@@ -180,10 +181,14 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
           servicePrincipalId: await provisioner.ensureServicePrincipal(app().appId, spec.ownerIds, context),
         };
       case 'consent': {
-        const roles = spec.permissions.filter((p) => p.type === 'Role');
+        // Mailbox permissions scoped in Exchange (RBAC for Applications) are declared, never granted tenant-wide.
+        const roles = tenantWideRoles(spec.permissions, spec.exchangeRbac);
+        const scoped = scopedInExchange(spec.permissions, spec.exchangeRbac);
         const scopes = spec.permissions.filter((p) => p.type === 'Scope');
         const appRoleAssignmentIds =
-          roles.length > 0 ? await provisioner.grantApplicationPermissions(servicePrincipalId(), roles, context) : [];
+          roles.length > 0 || scoped.length > 0
+            ? await provisioner.grantApplicationPermissions(servicePrincipalId(), roles, context, scoped)
+            : [];
         const oauth2PermissionGrantIds =
           scopes.length > 0 ? await provisioner.grantDelegatedPermissions(servicePrincipalId(), scopes, context) : [];
         return { step, appRoleAssignmentIds, oauth2PermissionGrantIds };

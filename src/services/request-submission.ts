@@ -290,6 +290,7 @@ export function createRequestSubmission(
       ],
       signInAudience: form.signInAudience,
       ...(form.directoryRole ? { directoryRole: form.directoryRole } : {}),
+      ...(form.exchangeRbac ? { exchangeRbac: form.exchangeRbac } : {}),
     });
     for (let attempt = 1; ; attempt++) {
       const id = checked.requestId ?? newRequestId(random);

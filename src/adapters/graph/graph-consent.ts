@@ -21,17 +21,29 @@ type Assignment = { id: string; resourceId: string; appRoleId: string };
 export class ConsentSteps {
   constructor(private readonly deps: StepDeps & { catalog: GraphCatalog }) {}
 
+  /**
+   * `withoutGrant`: permissions scoped in Exchange with RBAC for Applications. Exchange narrows nothing that Entra ID
+   * grants tenant-wide (https://learn.microsoft.com/exchange/permissions-exo/application-rbac), so these are never
+   * granted here, on any run; one found granted already (by someone's admin consent) is reported, not removed.
+   */
   async grantApplicationPermissions(
     servicePrincipalId: string,
     permissions: readonly PermissionRef[],
     context: StepContext,
+    withoutGrant: readonly PermissionRef[] = [],
   ): Promise<string[]> {
     const { graph, catalog } = this.deps;
-    const roles = distinct(
-      permissions.filter((p) => p.type === 'Role'),
-      (p) => `${lower(p.resourceAppId)}/${lower(p.id)}`,
+    const key = (p: PermissionRef) => `${lower(p.resourceAppId)}/${lower(p.id)}`;
+    const withheld = distinct(
+      withoutGrant.filter((p) => p.type === 'Role'),
+      key,
     );
-    if (roles.length === 0) return [];
+    const withheldKeys = new Set(withheld.map(key));
+    const roles = distinct(
+      permissions.filter((p) => p.type === 'Role' && !withheldKeys.has(key(p))),
+      key,
+    );
+    if (roles.length === 0 && withheld.length === 0) return [];
     const step = startStep(this.deps, 'grant-application-permissions', context, [servicePrincipalId]);
     const help: FailureHelp = {
       doing: `granting application permissions to service principal ${servicePrincipalId}`,
@@ -43,6 +55,20 @@ export class ConsentSteps {
     const matches = (a: Assignment, resourceId: string, appRoleId: string) =>
       lower(a.resourceId) === lower(resourceId) && lower(a.appRoleId) === lower(appRoleId);
     const existing = await list();
+    for (const permission of withheld) {
+      const resource = await catalog.servicePrincipal(permission.resourceAppId);
+      const granted = existing.find((a) => matches(a, resource.id, permission.id));
+      if (granted)
+        step.log.warn(
+          { servicePrincipalId, resourceId: resource.id, appRoleId: permission.id, assignmentId: granted.id },
+          'permission scoped in Exchange is granted tenant-wide: RBAC for Applications will not narrow it',
+        );
+      else
+        step.log.info(
+          { servicePrincipalId, resourceId: resource.id, appRoleId: permission.id },
+          'permission declared without tenant-wide grant (scoped in Exchange)',
+        );
+    }
     const ids: string[] = [];
     for (const permission of roles) {
       const resource = await catalog.servicePrincipal(permission.resourceAppId);

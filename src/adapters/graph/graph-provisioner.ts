@@ -85,8 +85,9 @@ export class GraphProvisioner implements Provisioner {
     servicePrincipalId: string,
     permissions: readonly PermissionRef[],
     context: StepContext,
+    withoutGrant?: readonly PermissionRef[],
   ): Promise<string[]> {
-    return this.consent.grantApplicationPermissions(servicePrincipalId, permissions, context);
+    return this.consent.grantApplicationPermissions(servicePrincipalId, permissions, context, withoutGrant);
   }
 
   grantDelegatedPermissions(

@@ -149,22 +149,53 @@ describe('approval card', () => {
 
   test('when a permission has hardening advice, then the card shows it with its commands in monospace', () => {
     const card = renderApproval(view(requests.submitted(), 'everyone'));
-    expect(all(card)).toContain('Restrict the app to named mailboxes with an Exchange application access policy');
+    expect(all(card)).toContain('use RBAC for Applications in Exchange Online');
+    expect(all(card)).toContain('Application access policies (New-ApplicationAccessPolicy) are the legacy way');
     const commands = objectsOfType(card, 'TextRun').filter((r) =>
-      String(r.text).startsWith('New-ApplicationAccessPolicy'),
+      String(r.text).startsWith('New-ManagementRoleAssignment'),
     );
     expect(commands).toEqual([expect.objectContaining({ fontType: 'Monospace' })]);
+    expect(objectsOfType(card, 'TextRun').some((r) => String(r.text).startsWith('New-ApplicationAccessPolicy'))).toBe(
+      false,
+    );
   });
 
-  test('when the app exists, then the hardening commands name its client id', () => {
+  test('when the app exists, then the hardening commands name its client id and service principal', () => {
     const before = objectsOfType(renderApproval(view(requests.submitted(), 'everyone')), 'TextRun').map((r) =>
       String(r.text),
     );
-    const after = objectsOfType(renderApproval(view(requests.provisioning(), 'everyone')), 'TextRun').map((r) =>
+    const after = objectsOfType(renderApproval(view(requests.provisioned(), 'everyone')), 'TextRun').map((r) =>
       String(r.text),
     );
-    expect(before.find((t) => t.startsWith('New-ApplicationAccessPolicy'))).toContain('-AppId <appId>');
-    expect(after.find((t) => t.startsWith('New-ApplicationAccessPolicy'))).toContain(`-AppId ${appId}`);
+    expect(before.find((t) => t.startsWith('New-ServicePrincipal'))).toBe(
+      "New-ServicePrincipal -AppId <appId> -ObjectId <service principal object id> -DisplayName 'Payroll sync'",
+    );
+    expect(after.find((t) => t.startsWith('New-ServicePrincipal'))).toBe(
+      `New-ServicePrincipal -AppId ${appId} -ObjectId 0c1d2e3f-0000-4000-8000-0000000000b2 -DisplayName 'Payroll sync'`,
+    );
+    expect(after.find((t) => t.startsWith('New-ManagementRoleAssignment'))).toBe(
+      `New-ManagementRoleAssignment -App ${appId} -Role "Application Mail.Send" -CustomResourceScope "registrar-F3K92M7Q"`,
+    );
+  });
+
+  test('when Mail.Send is scoped in Exchange, then the card says it is declared without tenant-wide consent, rates it medium, and gives the commands for the named mailbox', () => {
+    const card = renderApproval(view(requests.scoped(), 'everyone'));
+    const text = texts(card);
+    expect(all(card)).toContain(
+      'Mail.Send: declared without tenant-wide consent; Registrar grants no mailbox. Scoped in Exchange Online with RBAC for Applications to payroll@contoso.com',
+    );
+    expect(all(card)).toMatch(
+      /Declared without tenant-wide consent: Registrar grants it to no mailbox\. Through the "Application Mail\.Send" role/,
+    );
+    expect(text).toEqual(
+      expect.arrayContaining([
+        'New-ManagementScope -Name "registrar-F3K92M7Q" -RecipientRestrictionFilter "PrimarySmtpAddress -eq \'payroll@contoso.com\'"',
+        'Test-ServicePrincipalAuthorization -Identity <appId> -Resource payroll@contoso.com | Format-Table',
+      ]),
+    );
+    // Scoped, Mail.Send is rated medium; the directory role still makes the request high.
+    expect(requests.scoped().risk.items.find((i) => i.subject === 'Mail.Send (application)')?.level).toBe('medium');
+    expect(text.some((t) => t.startsWith('Remove-MgServicePrincipalAppRoleAssignment'))).toBe(false);
   });
 
   test('when the request moves on, then the status line says who decided and how far it got', () => {

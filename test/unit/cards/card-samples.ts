@@ -428,6 +428,11 @@ export const requests = {
   rejected: () => requestAfter(riskyForm(), paths.rejected!(riskyForm())).request,
   expired: () => requestAfter(riskyForm(), paths.expired!(riskyForm())).request,
   cancelled: () => requestAfter(riskyForm(), paths.cancelled!(riskyForm())).request,
+  /** The risky request with Mail.Send scoped in Exchange (RBAC for Applications) to one mailbox. */
+  scoped: (state: 'submitted' | 'provisioned' = 'submitted') => {
+    const f = riskyForm({ exchangeRbac: { mailboxes: ['payroll@contoso.com'] } });
+    return requestAfter(f, paths[state]!(f)).request;
+  },
   /** A low-risk daemon with a certificate and one delegated permission, submitted or delivered. */
   certificate: (state: 'submitted' | 'delivered' = 'submitted') => {
     const f = form({
@@ -546,6 +551,8 @@ export function invalidFormView(): RequestFormView {
       certificatePem: 'The certificate could not be read.',
       owners: 'Name at most 20 additional owners.',
       directoryRole: 'Choose a directory role from the list, or none.',
+      exchangeRbac: 'Choose how mailbox permissions are granted.',
+      exchangeMailboxes: 'payroll@ is not a mailbox address Registrar accepts.',
     },
     selected: [mailSend],
     ...found('user'),

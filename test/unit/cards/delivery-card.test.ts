@@ -178,4 +178,35 @@ describe('delivery card', () => {
       message,
     );
   });
+
+  test('when Mail.Send was scoped in Exchange, then the card gives the Exchange administrator the commands with the app id and service principal object id, and says nothing was granted tenant-wide', () => {
+    const card = renderDelivery({ request: requests.scoped('provisioned'), tenantId, state: 'ready' });
+    const text = texts(card);
+    expect(all(card)).toContain('Next step: scope the app in Exchange Online');
+    expect(all(card)).toContain('declared on the app without tenant-wide consent, so the app reaches no mailbox yet');
+    expect(text).toEqual(
+      expect.arrayContaining([
+        'Mail.Send (application, Microsoft Graph: declared, not granted tenant-wide; scoped in Exchange)',
+        `New-ServicePrincipal -AppId ${appId} -ObjectId 0c1d2e3f-0000-4000-8000-0000000000b2 -DisplayName 'Payroll sync'`,
+        `New-ManagementRoleAssignment -App ${appId} -Role "Application Mail.Send" -CustomResourceScope "registrar-F3K92M7Q"`,
+        `Test-ServicePrincipalAuthorization -Identity ${appId} -Resource payroll@contoso.com | Format-Table`,
+      ]),
+    );
+    expect(text.some((t) => t.includes('Remove-MgServicePrincipalAppRoleAssignment'))).toBe(false);
+  });
+
+  test('when Mail.Send was granted tenant-wide, then the card says so and how it could be scoped', () => {
+    const text = texts(renderDelivery({ request: requests.provisioned(), tenantId, state: 'ready' }));
+    expect(text).toContain('Mailbox access: every mailbox');
+    expect(text.find((t) => t.startsWith('Get-MgServicePrincipalAppRoleAssignment'))).toContain(
+      '-ServicePrincipalId 0c1d2e3f-0000-4000-8000-0000000000b2',
+    );
+    expect(text.find((t) => t.startsWith('New-ManagementRoleAssignment'))).toContain(`-App ${appId}`);
+  });
+
+  test('when the app has no mailbox permission, then there is no Exchange section', () => {
+    expect(all(renderDelivery({ request: requests.certificate('delivered'), tenantId, state: 'stored' }))).not.toMatch(
+      /Exchange/,
+    );
+  });
 });

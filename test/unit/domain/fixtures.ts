@@ -73,6 +73,7 @@ export function submitted(options: { approvalsRequired?: number; form?: RequestF
       permissions: f.graphPermissions,
       signInAudience: f.signInAudience,
       directoryRole: f.directoryRole,
+      ...(f.exchangeRbac ? { exchangeRbac: f.exchangeRbac } : {}),
     }),
     approvalsRequired: options.approvalsRequired ?? 1,
     pendingTtlDays: 7,

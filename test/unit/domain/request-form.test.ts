@@ -279,7 +279,51 @@ describe('the request form', () => {
       'redirectUris',
       /at most 100 redirect URIs/,
     ],
-    ['a web app without a redirect URI', { redirectUris: '' }, 'redirectUris', /at least one redirect URI/],
+    [
+      'a single-page app without a redirect URI',
+      { platform: 'spa', redirectUris: '' },
+      'redirectUris',
+      /at least one redirect URI/,
+    ],
+    [
+      'Exchange scoping with no mailbox permission',
+      { exchangeRbac: 'true' },
+      'exchangeRbac',
+      /Only application permissions of mailboxes .* can be scoped in Exchange/,
+    ],
+    [
+      'Exchange scoping of a delegated Mail.Send only',
+      { exchangeRbac: 'true', permissions: id('Mail.Send', 'Scope') },
+      'exchangeRbac',
+      /can be scoped in Exchange, and this request asks for none/,
+    ],
+    ['an Exchange scoping value that is neither on nor off', { exchangeRbac: 'maybe' }, 'exchangeRbac', /neither/],
+    [
+      'mailboxes without Exchange scoping',
+      { exchangeMailboxes: 'payroll@contoso.com' },
+      'exchangeMailboxes',
+      /apply only when mailbox access is scoped/,
+    ],
+    [
+      'a mailbox address with a quote',
+      {
+        exchangeRbac: 'true',
+        permissions: `Role:${id('Mail.Send', 'Role')}`,
+        exchangeMailboxes: "o'brien@contoso.com",
+      },
+      'exchangeMailboxes',
+      /is not a mailbox address Registrar accepts/,
+    ],
+    [
+      '21 mailboxes',
+      {
+        exchangeRbac: 'true',
+        permissions: `Role:${id('Mail.Send', 'Role')}`,
+        exchangeMailboxes: Array.from({ length: 21 }, (_, i) => `m${i}@contoso.com`).join('\n'),
+      },
+      'exchangeMailboxes',
+      /at most 20 mailboxes/,
+    ],
     [
       'a daemon with a redirect URI',
       { platform: 'none' },
@@ -393,6 +437,30 @@ describe('the request form', () => {
       }
     },
   );
+
+  test('when a web app has no redirect URI, then it is accepted: Entra ID keeps a web app with none', () => {
+    const result = check({ ...valid, redirectUris: '' });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.form).toMatchObject({ platform: 'web', redirectUris: [] });
+  });
+
+  test('when Mail.Send is scoped in Exchange with mailboxes, then the form carries them lower-case, once each', () => {
+    const result = check({
+      ...valid,
+      permissions: `Role:${id('Mail.Send', 'Role')},${id('User.Read', 'Scope')}`,
+      exchangeRbac: 'true',
+      exchangeMailboxes: 'Payroll@Contoso.com\nhr@contoso.com, payroll@contoso.com',
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.form.exchangeRbac).toEqual({ mailboxes: ['payroll@contoso.com', 'hr@contoso.com'] });
+  });
+
+  test('when Exchange scoping is on without mailboxes, or off, then the form says so', () => {
+    const on = check({ ...valid, permissions: `Role:${id('Calendars.ReadWrite', 'Role')}`, exchangeRbac: 'true' });
+    const off = check({ ...valid, permissions: `Role:${id('Mail.Send', 'Role')}`, exchangeRbac: 'false' });
+    expect(on.ok && on.form.exchangeRbac).toEqual({ mailboxes: [] });
+    expect(off.ok && off.form).not.toHaveProperty('exchangeRbac');
+  });
 
   test('when several fields are wrong, then each has its own message', () => {
     const result = refused(

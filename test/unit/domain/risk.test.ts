@@ -150,22 +150,76 @@ describe('risk of a request', () => {
 });
 
 describe('hardening notes', () => {
-  test('when Mail.Send is asked for as an application, then the note gives the Exchange application access policy commands for the app', () => {
-    const [note, ...others] = hardeningNotes(
-      [graphPermission('Mail.Send', 'Role')],
-      '11111111-2222-3333-4444-555555555555',
-    );
+  test('when Mail.Send is granted tenant-wide, then the note says so and gives RBAC for Applications commands, with application access policies only as the legacy way', () => {
+    const [note, ...others] = hardeningNotes([graphPermission('Mail.Send', 'Role')], {
+      appId: '11111111-2222-3333-4444-555555555555',
+      servicePrincipalId: '66666666-7777-8888-9999-000000000000',
+      displayName: 'Payroll mailer',
+      requestId: 'F3K92M7Q',
+    });
 
     expect(others).toEqual([]);
-    expect(note!.advice).toMatch(
-      /Mail.Send can send as anyone.*restrict the app to named mailboxes with an Exchange application access policy/is,
+    expect(note!.advice).toMatch(/reach every mailbox in the organisation, and Mail.Send can send as anyone/);
+    expect(note!.advice).toMatch(/use RBAC for Applications in Exchange Online/);
+    expect(note!.advice).toMatch(/remove the tenant-wide grant \(an Exchange role assignment does not narrow it\)/);
+    expect(note!.advice).toMatch(/Application access policies \(New-ApplicationAccessPolicy\) are the legacy way/);
+    const mailSendRole = graphPermission('Mail.Send', 'Role').id;
+    expect(note!.commands).toEqual([
+      'Connect-MgGraph -Scopes AppRoleAssignment.ReadWrite.All',
+      `Get-MgServicePrincipalAppRoleAssignment -ServicePrincipalId 66666666-7777-8888-9999-000000000000 | Where-Object { $_.AppRoleId -in @('${mailSendRole}') } | ForEach-Object { Remove-MgServicePrincipalAppRoleAssignment -ServicePrincipalId 66666666-7777-8888-9999-000000000000 -AppRoleAssignmentId $_.Id }`,
+      'Connect-ExchangeOnline',
+      "New-ServicePrincipal -AppId 11111111-2222-3333-4444-555555555555 -ObjectId 66666666-7777-8888-9999-000000000000 -DisplayName 'Payroll mailer'",
+      `New-ManagementScope -Name "registrar-F3K92M7Q" -RecipientRestrictionFilter "MemberOfGroup -eq '<distinguished name of a mail-enabled security group>'"`,
+      'New-ManagementRoleAssignment -App 11111111-2222-3333-4444-555555555555 -Role "Application Mail.Send" -CustomResourceScope "registrar-F3K92M7Q"',
+      'Test-ServicePrincipalAuthorization -Identity 11111111-2222-3333-4444-555555555555 -Resource <mailbox@contoso.com> | Format-Table',
+    ]);
+    expect(note!.commands!.join('\n')).not.toMatch(/ApplicationAccessPolicy/);
+  });
+
+  test('when Mail.Send is scoped in Exchange, then the note says it is declared without tenant-wide consent, warns against admin consent, and has no removal step', () => {
+    const [note] = hardeningNotes([graphPermission('Mail.Send', 'Role'), graphPermission('Calendars.Read', 'Role')], {
+      requestId: 'F3K92M7Q',
+      displayName: 'Payroll mailer',
+      exchangeRbac: { mailboxes: ['payroll@contoso.com', 'hr@contoso.com'] },
+    });
+
+    expect(note!.subject).toBe('Mail.Send, Calendars.Read: scoped in Exchange');
+    expect(note!.advice).toMatch(/declared on the app without tenant-wide consent/);
+    expect(note!.advice).toMatch(/Do not grant admin consent for this app in the Entra admin center/);
+    expect(note!.commands).toEqual(
+      expect.arrayContaining([
+        `New-ManagementScope -Name "registrar-F3K92M7Q" -RecipientRestrictionFilter "PrimarySmtpAddress -eq 'payroll@contoso.com' -or PrimarySmtpAddress -eq 'hr@contoso.com'"`,
+        'New-ManagementRoleAssignment -App <appId> -Role "Application Mail.Send" -CustomResourceScope "registrar-F3K92M7Q"',
+        'New-ManagementRoleAssignment -App <appId> -Role "Application Calendars.Read" -CustomResourceScope "registrar-F3K92M7Q"',
+        'Test-ServicePrincipalAuthorization -Identity <appId> -Resource hr@contoso.com | Format-Table',
+      ]),
     );
-    expect(note!.commands).toContain(
-      'New-ApplicationAccessPolicy -AppId 11111111-2222-3333-4444-555555555555 -PolicyScopeGroupId <mail-enabled-group@contoso.com> -AccessRight RestrictAccess -Description "Registrar: restrict to named mailboxes"',
+    expect(note!.commands!.some((c) => c.includes('Remove-Mg'))).toBe(false);
+  });
+
+  test('when a mailbox permission has no RBAC for Applications role, then the note says it stays tenant-wide', () => {
+    const [note] = hardeningNotes([graphPermission('Mail.ReadBasic.All', 'Role')]);
+    expect(note!.advice).toMatch(/RBAC for Applications has no role for them/);
+    expect(note!.commands).toBeUndefined();
+  });
+
+  test('when Mail.Send is scoped in Exchange, then it is medium risk and says why; tenant-wide it stays high', () => {
+    const mailSend = graphPermission('Mail.Send', 'Role');
+    expect(classifyPermission(mailSend)).toMatchObject({ level: 'high' });
+    const scoped = classifyPermission(mailSend, { mailboxes: ['payroll@contoso.com'] });
+    expect(scoped.level).toBe('medium');
+    expect(scoped.reason).toMatch(/Declared without tenant-wide consent.*"Application Mail.Send".*payroll@contoso.com/);
+    expect(classifyPermission(mailSend, { mailboxes: [] }).reason).toMatch(
+      /the mailboxes an Exchange administrator puts in its scope/,
     );
-    expect(note!.commands).toContain(
-      'Test-ApplicationAccessPolicy -Identity <allowed-mailbox@contoso.com> -AppId 11111111-2222-3333-4444-555555555555',
-    );
+    // Scoping touches only mailbox permissions with an Exchange role.
+    expect(classifyPermission(graphPermission('User.ReadWrite.All', 'Role'), { mailboxes: [] }).level).toBe('high');
+    const risk = assessRisk({
+      permissions: [mailSend],
+      signInAudience: 'AzureADMyOrg',
+      exchangeRbac: { mailboxes: [] },
+    });
+    expect(risk.level).toBe('medium');
   });
 
   test('when the app does not exist yet, then the commands hold an <appId> placeholder', () => {
