@@ -85,6 +85,16 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
     row('Display name', appNameOf(request)),
     row('Who can sign in', audienceWords[form.signInAudience] ?? form.signInAudience),
     row('Platform', platformWords[form.platform] ?? form.platform),
+    ...(form.platform === 'publicClient'
+      ? [
+          row(
+            'Sign-in without a redirect URI',
+            form.publicClientFlows
+              ? 'Allowed: device code, integrated Windows authentication and username and password (isFallbackPublicClient)'
+              : 'Not allowed',
+          ),
+        ]
+      : []),
   ];
   const after: SpecRow[] = [];
   const credential = form.credential;

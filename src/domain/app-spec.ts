@@ -59,6 +59,11 @@ export interface AppSpec {
   /** A directory role template id for the app's service principal, e.g. User Administrator. */
   directoryRoleTemplateId?: string;
   certificate?: CertificateSpec;
+  /**
+   * A mobile and desktop app that also signs in with a device code, integrated Windows authentication or a username
+   * and password: the application's isFallbackPublicClient (https://learn.microsoft.com/entra/identity-platform/msal-client-applications).
+   */
+  isFallbackPublicClient?: boolean;
 }
 
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';

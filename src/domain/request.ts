@@ -695,5 +695,6 @@ export function toAppSpec(request: AppRequest): AppSpec {
     ownerIds: [...new Set([request.requester.aadObjectId.toLowerCase(), ...form.additionalOwnerIds])],
     ...(form.directoryRole ? { directoryRoleTemplateId: form.directoryRole.templateId } : {}),
     ...(form.credential.kind === 'certificate' ? { certificate: form.credential.certificate } : {}),
+    ...(form.platform === 'publicClient' && form.publicClientFlows ? { isFallbackPublicClient: true } : {}),
   };
 }

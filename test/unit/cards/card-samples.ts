@@ -530,6 +530,7 @@ export function invalidFormView(): RequestFormView {
       certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
       owners: ownerIds.join(','),
       directoryRole: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
+      publicClientFlows: 'true',
     },
     errors: {
       form: 'This form belongs to another request. Open a new one with `request`.',
@@ -546,6 +547,7 @@ export function invalidFormView(): RequestFormView {
       certificatePem: 'The certificate could not be read.',
       owners: 'Name at most 20 additional owners.',
       directoryRole: 'Choose a directory role from the list, or none.',
+      publicClientFlows: 'Device code and desktop sign-in are for mobile and desktop apps.',
     },
     selected: [mailSend],
     ...found('user'),
