@@ -186,6 +186,7 @@ export async function createContainer(
     isOperator: (actor) => operators.isOperator(actor),
     startProvisioning: (id) => provisioning.start(id),
     onChange: changed,
+    cloud: config.graph.cloud,
   });
   const credentials: CredentialSource =
     overrides.credentials ??

@@ -8,6 +8,7 @@ import { type TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderDelivery } from '../cards/delivery-card';
 import { renderRequestForm } from '../cards/request-form-card';
+import { audiencesIn } from '../domain/sign-in-audiences';
 import { renderRequestList } from '../cards/request-list-card';
 import { renderRequestStatus } from '../cards/request-status-card';
 import type { CatalogPermission } from '../domain/app-spec';
@@ -97,6 +98,7 @@ async function renderForm(
     values: input.values,
     errors: input.errors ?? {},
     policy: context.policy,
+    audiences: audiencesIn(context.cloud),
     selected,
     matches,
     matchesTotal: found.total,

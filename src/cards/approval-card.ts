@@ -89,6 +89,16 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
     row('Who can sign in', audienceWords[form.signInAudience] ?? form.signInAudience),
     row('Platform', platformWords[form.platform] ?? form.platform),
     ...(resources ? [row('Service principals of APIs', resources)] : []),
+    ...(form.platform === 'publicClient'
+      ? [
+          row(
+            'Sign-in without a redirect URI',
+            form.publicClientFlows
+              ? 'Allowed: device code, integrated Windows authentication and username and password (isFallbackPublicClient)'
+              : 'Not allowed',
+          ),
+        ]
+      : []),
   ];
   const after: SpecRow[] = [];
   const credential = form.credential;

@@ -17,6 +17,7 @@ import {
   type FormValues,
   type RequestFormField,
 } from '../domain/request-form';
+import type { SignInAudience } from '../domain/app-spec';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, safeText, TextLimit } from './render';
 import { plural, tidy, typeWords } from './request-card-parts';
@@ -51,6 +52,8 @@ export interface RequestFormView {
    * cannot look them up itself (the Agents Playground). Teams resolves ids it is given without this.
    */
   ownerNames?: Readonly<Record<string, string>>;
+  /** The audiences this cloud offers (audiencesIn); all three when absent. */
+  audiences?: readonly SignInAudience[];
 }
 
 /**
@@ -155,6 +158,7 @@ const fieldNames: Record<RequestFormField, string> = {
   directoryRole: 'the directory role',
   exchangeRbac: 'how mailbox permissions are granted',
   exchangeMailboxes: 'the mailboxes',
+  publicClientFlows: 'device code and desktop sign-in',
 };
 
 /**
@@ -194,6 +198,12 @@ function keepEdges(card: AdaptiveCard): AdaptiveCard {
   visit(card.body);
   return card;
 }
+
+const audienceTitles: Record<SignInAudience, string> = {
+  AzureADMyOrg: 'This organisation only',
+  AzureADMultipleOrgs: 'Any organisation',
+  AzureADandPersonalMicrosoftAccount: 'Any organisation and personal Microsoft accounts',
+};
 
 /** The chosen permissions first, then the search results, each once. */
 function permissionChoices(permissions: readonly SearchablePermission[]): { title: string; value: string }[] {
@@ -236,6 +246,8 @@ function formModel(view: RequestFormView, limit: number) {
     if (text) errors[key] = text;
   }
 
+  const offered = view.audiences ?? signInAudiences;
+  const audiences = signInAudiences.filter((a) => offered.includes(a));
   const { secretMaxDays, secretDefaultDays } = view.policy;
   const defaultDays = Math.min(secretDefaultDays, secretMaxDays);
   const prefix = safeText(view.policy.namePrefix, { max: 50 });
@@ -249,7 +261,7 @@ function formModel(view: RequestFormView, limit: number) {
     values: {
       name: echo('name'),
       purpose: echo('purpose'),
-      audience: signInAudiences.find((a) => a === v.audience?.trim()) ?? 'AzureADMyOrg',
+      audience: audiences.find((a) => a === v.audience?.trim()) ?? 'AzureADMyOrg',
       platform: platforms.find((p) => p === v.platform?.trim()) ?? 'none',
       redirectUris: echo('redirectUris'),
       otherPermissions: echo('otherPermissions'),
@@ -260,7 +272,12 @@ function formModel(view: RequestFormView, limit: number) {
       directoryRole: findDirectoryRole(v.directoryRole ?? '')?.templateId ?? noValue,
       exchangeRbac: exchangeRbacValues.find((s) => s === v.exchangeRbac?.trim()) ?? 'false',
       exchangeMailboxes: echo('exchangeMailboxes'),
+      publicClientFlows: v.publicClientFlows?.trim() === 'true' ? 'true' : 'false',
     },
+    audienceChoices: audiences.map((value) => ({ title: audienceTitles[value], value })),
+    audienceHelp: audiences.includes('AzureADandPersonalMicrosoftAccount')
+      ? 'Letting other organisations sign in makes the request high risk.'
+      : 'Letting other organisations sign in makes the request high risk. Personal Microsoft accounts do not exist in this national cloud.',
     help: {
       name: `Up to ${formLimits.name} characters.${prefix ? ` Registrar puts “${prefix}” in front of it.` : ''}`,
       secretDays: `For a client secret: from 1 to ${secretMaxDays} days. Left empty, it lasts ${defaultDays} days.`,

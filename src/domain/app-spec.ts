@@ -65,6 +65,11 @@ export interface AppSpec {
    * requiredResourceAccess and never granted tenant-wide (exchange-rbac.ts tenantWideRoles).
    */
   exchangeRbac?: ExchangeRbacChoice;
+  /**
+   * A mobile and desktop app that also signs in with a device code, integrated Windows authentication or a username
+   * and password: the application's isFallbackPublicClient (https://learn.microsoft.com/entra/identity-platform/msal-client-applications).
+   */
+  isFallbackPublicClient?: boolean;
 }
 
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';

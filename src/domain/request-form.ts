@@ -15,7 +15,8 @@ import {
 } from './app-spec';
 import { InvalidCertificate, parseCertificatePem } from './certificate-pem';
 import { findDirectoryRole, type DirectoryRole } from './directory-roles';
-import { maxRedirectUris, redirectUriProblem } from './redirect-uris';
+import { maxRedirectUris, redirectUriListProblem, redirectUriProblem } from './redirect-uris';
+import { personalAccountsIn, type GraphCloudName } from './sign-in-audiences';
 import { permissionKey } from './permission-search';
 import { parseRequestId } from './request-id';
 import { normaliseText, textProblem } from './text-rules';
@@ -42,6 +43,7 @@ export const requestFormFields = [
   'directoryRole',
   'exchangeRbac',
   'exchangeMailboxes',
+  'publicClientFlows',
 ] as const;
 export type RequestFormField = (typeof requestFormFields)[number];
 /** 'form' holds what is wrong with the submission as a whole (unknown fields, size, another request's id). */
@@ -108,6 +110,11 @@ export interface RequestForm {
    * declared on the app but never granted tenant-wide (exchange-rbac.ts).
    */
   exchangeRbac?: ExchangeRbacChoice;
+  /**
+   * A mobile and desktop app that also signs in without a redirect URI: device code, integrated Windows
+   * authentication or username and password (isFallbackPublicClient).
+   */
+  publicClientFlows?: boolean;
 }
 
 export interface RequestFormContext {
@@ -120,6 +127,8 @@ export interface RequestFormContext {
   now: Date;
   /** The id the server gave this form when it sent it, when it knows it; any other id in the data is refused. */
   expectedRequestId?: string;
+  /** The cloud the app is made in (GRAPH_CLOUD): personal Microsoft accounts sign in only in the global one. */
+  cloud: GraphCloudName;
 }
 
 export type FormValues = Partial<Record<RequestFormField, string>>;
@@ -204,7 +213,14 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
   if (!signInAudience)
     fail(
       'audience',
-      'Choose who can sign in: this organisation only, any organisation, or any organisation and personal accounts.',
+      personalAccountsIn(context.cloud)
+        ? 'Choose who can sign in: this organisation only, any organisation, or any organisation and personal accounts.'
+        : 'Choose who can sign in: this organisation only, or any organisation.',
+    );
+  else if (signInAudience === 'AzureADandPersonalMicrosoftAccount' && !personalAccountsIn(context.cloud))
+    fail(
+      'audience',
+      'Personal Microsoft accounts cannot sign in to apps in this national cloud: choose this organisation only, or any organisation.',
     );
 
   const platform = platforms.find((p) => p === get('platform').trim());
@@ -233,10 +249,30 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
       'redirectUris',
       `Entra ID accepts at most ${maxRedirectUris(signInAudience ?? 'AzureADMyOrg')} redirect URIs for this audience; you gave ${redirectUris.length}.`,
     );
-  } else {
-    const problem = redirectUris.map(redirectUriProblem).find(Boolean);
-    if (problem) fail('redirectUris', problem);
+  } else if (platform) {
+    const rules = { platform, audience: signInAudience ?? 'AzureADMyOrg' };
+    const problem = redirectUris.map((uri) => redirectUriProblem(uri, rules)).find(Boolean);
+    const listProblem = problem ? undefined : redirectUriListProblem(redirectUris);
+    if (problem ?? listProblem) fail('redirectUris', (problem ?? listProblem)!);
   }
+
+  const flowsText = get('publicClientFlows').trim();
+  const publicClientFlows = flowsText === 'true';
+  if (flowsText !== '' && flowsText !== 'true' && flowsText !== 'false')
+    fail(
+      'publicClientFlows',
+      'Say whether the app signs in with a device code or a desktop flow: tick the box, or not.',
+    );
+  else if (publicClientFlows && platform !== undefined && platform !== 'publicClient')
+    fail(
+      'publicClientFlows',
+      'Device code and desktop sign-in (public client flows) are for mobile and desktop apps: choose that platform, or untick the box.',
+    );
+  else if (platform === 'publicClient' && redirectUris.length === 0 && !publicClientFlows)
+    fail(
+      'redirectUris',
+      'A mobile and desktop app signs in through a redirect URI, like msauth.com.contoso.app://auth or http://localhost, or with a device code: give a redirect URI, or tick device code and desktop sign-in.',
+    );
 
   const graphPermissions = new Map<string, PermissionRef>();
   const addGraph = (p: CatalogPermission) => graphPermissions.set(permissionKey(p), { ...graphResource, ...p });
@@ -358,6 +394,7 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
       additionalOwnerIds: owners,
       ...(directoryRole ? { directoryRole } : {}),
       ...(exchangeRbac ? { exchangeRbac } : {}),
+      ...(publicClientFlows ? { publicClientFlows } : {}),
     },
   };
 }

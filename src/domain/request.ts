@@ -724,6 +724,7 @@ export function toAppSpec(request: AppRequest): AppSpec {
     ...(form.directoryRole ? { directoryRoleTemplateId: form.directoryRole.templateId } : {}),
     ...(form.credential.kind === 'certificate' ? { certificate: form.credential.certificate } : {}),
     ...(form.exchangeRbac ? { exchangeRbac: { mailboxes: [...form.exchangeRbac.mailboxes] } } : {}),
+    ...(form.platform === 'publicClient' && form.publicClientFlows ? { isFallbackPublicClient: true } : {}),
   };
 }
 

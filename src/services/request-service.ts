@@ -18,7 +18,7 @@ import {
   type TransitionActor,
 } from '../domain/request';
 import type { RandomSource } from '../domain/request-id';
-import type { Config } from '../config';
+import type { Config, GraphCloud } from '../config';
 import type { Logger } from '../lib/logger';
 import type { Clock, Directory, PeopleDirectory, Provisioner, Store } from './ports';
 import type { ApproverPolicy } from './request-approvers';
@@ -99,6 +99,8 @@ export interface RequestServiceDeps {
   startProvisioning?: (requestId: string) => void;
   /** Told of every saved move and annotation, to keep the request's cards current (CardService.changed). Never awaited. */
   onChange?: (request: AppRequest) => void;
+  /** The cloud apps are made in (GRAPH_CLOUD), which decides the audiences a form offers; the global one when unset. */
+  cloud?: GraphCloud;
 }
 
 /** The person behind a click, for the domain; refused when Teams did not say who they are in Entra ID. */

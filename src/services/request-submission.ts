@@ -27,6 +27,7 @@ import {
 import { validateRequestForm, type FormErrorKey, type FormValues } from '../domain/request-form';
 import { newRequestId } from '../domain/request-id';
 import { findResourceApi, knownResourceApiNames, resolvePermissionIn } from '../domain/resource-apis';
+import type { GraphCloud } from '../config';
 import { assessRisk } from '../domain/risk';
 import { REQUEST_INDEX_PREFIX, REQUEST_PARTITION, type IndexedRequestRecord, type ResourceCatalog } from './ports';
 import {
@@ -51,6 +52,8 @@ const formRow = (aadObjectId: string, requestId: string) =>
 
 export interface FormContext {
   policy: { secretMaxDays: number; secretDefaultDays: number; namePrefix?: string };
+  /** The cloud apps are made in: the form offers personal Microsoft accounts only in the global one. */
+  cloud: GraphCloud;
   /** The Microsoft Graph catalog, for the form's choices. */
   catalog: PermissionIndex;
 }
@@ -85,6 +88,7 @@ export function createRequestSubmission(
   deps: RequestServiceDeps & { personOf: (actor: Actor, conversationId?: string) => TransitionActor },
 ): RequestSubmission {
   const { store, provisioner, clock, random, policy, logger, directory, people, onChange, personOf } = deps;
+  const cloud = deps.cloud ?? 'global';
   const log = (requestId: string) => logger.child({ requestId });
 
   function noteAudit(outcome: CommitOutcome, requestId: string): void {
@@ -221,6 +225,7 @@ export function createRequestSubmission(
         ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}),
       },
       now,
+      cloud,
     });
     if (!checked.ok) return checked;
     const { form } = checked;
@@ -355,6 +360,7 @@ export function createRequestSubmission(
           secretDefaultDays: policy.secretDefaultDays,
           ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}),
         },
+        cloud,
         catalog: await graphIndex(),
       };
     },

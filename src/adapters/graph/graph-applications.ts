@@ -39,7 +39,11 @@ export function applicationBody(spec: AppSpec): Record<string, unknown> {
     })),
     tags: tagsFor(spec.requestId, spec.marker),
     notes: notes.length <= NOTES_LIMIT ? notes : `${notes.slice(0, NOTES_LIMIT - 1)}…`,
-    // Personal Microsoft accounts require v2 access tokens.
+    // Written every time, so that a re-run after the request changed converges: false unless the request asks for
+    // device code or desktop flows (https://learn.microsoft.com/graph/api/resources/application).
+    isFallbackPublicClient: spec.isFallbackPublicClient === true,
+    // Personal Microsoft accounts require v2 access tokens: Graph refuses the audience otherwise
+    // (https://learn.microsoft.com/entra/identity-platform/supported-accounts-validation).
     ...(spec.signInAudience === 'AzureADandPersonalMicrosoftAccount'
       ? { api: { requestedAccessTokenVersion: 2 } }
       : {}),

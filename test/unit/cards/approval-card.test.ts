@@ -117,6 +117,30 @@ describe('approval card', () => {
     );
   });
 
+  test('when the request is a mobile and desktop app, then the card says in a plain line whether it signs in without a redirect URI', () => {
+    const base = requests.submitted();
+    const mobile = (publicClientFlows?: boolean) => ({
+      ...base,
+      form: {
+        ...base.form,
+        platform: 'publicClient' as const,
+        redirectUris: ['msauth.com.contoso.notes://auth'],
+        ...(publicClientFlows ? { publicClientFlows } : {}),
+      },
+    });
+    expect(texts(renderApproval(view(mobile(true), 'everyone')))).toEqual(
+      expect.arrayContaining([
+        'Mobile and desktop (public client)',
+        'Sign-in without a redirect URI',
+        'Allowed: device code, integrated Windows authentication and username and password (isFallbackPublicClient)',
+      ]),
+    );
+    expect(texts(renderApproval(view(mobile(), 'everyone')))).toEqual(
+      expect.arrayContaining(['Sign-in without a redirect URI', 'Not allowed']),
+    );
+    expect(texts(renderApproval(view(base, 'everyone')))).not.toContain('Sign-in without a redirect URI');
+  });
+
   test('when the card lists permissions, then each has its type, its API, its risk and the reason, riskiest first', () => {
     const card = renderApproval(view(requests.submitted(), 'everyone'));
     const text = texts(card);

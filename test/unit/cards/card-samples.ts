@@ -535,6 +535,7 @@ export function invalidFormView(): RequestFormView {
       certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
       owners: ownerIds.join(','),
       directoryRole: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
+      publicClientFlows: 'true',
     },
     errors: {
       form: 'This form belongs to another request. Open a new one with `request`.',
@@ -553,6 +554,7 @@ export function invalidFormView(): RequestFormView {
       directoryRole: 'Choose a directory role from the list, or none.',
       exchangeRbac: 'Choose how mailbox permissions are granted.',
       exchangeMailboxes: 'payroll@ is not a mailbox address Registrar accepts.',
+      publicClientFlows: 'Device code and desktop sign-in are for mobile and desktop apps.',
     },
     selected: [mailSend],
     ...found('user'),

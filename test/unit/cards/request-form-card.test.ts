@@ -49,6 +49,32 @@ describe('request form', () => {
     expect(String(input(card, 'directoryRole')?.value).trim()).toBe('');
   });
 
+  test('when the form is for a national cloud, then personal Microsoft accounts are not offered', () => {
+    const card = renderRequestForm({ ...formView(), audiences: ['AzureADMyOrg', 'AzureADMultipleOrgs'] });
+    const values = (input(card, 'audience')?.choices as Json[]).map((c) => c.value);
+    expect(values).toEqual(['AzureADMyOrg', 'AzureADMultipleOrgs']);
+    expect(texts(card).join('\n')).toMatch(/Personal Microsoft accounts do not exist in this national cloud/);
+    // A value the cloud does not offer is not put back as chosen.
+    const sentBack = renderRequestForm({
+      ...formView({ values: { audience: 'AzureADandPersonalMicrosoftAccount' } }),
+      audiences: ['AzureADMyOrg', 'AzureADMultipleOrgs'],
+    });
+    expect(input(sentBack, 'audience')?.value).toBe('AzureADMyOrg');
+    expect(libraryEvents(card)).toEqual([]);
+  });
+
+  test('when a mobile and desktop app asks for device code or desktop flows, then the toggle comes back on, and is off by default', () => {
+    expect(input(renderRequestForm(formView()), 'publicClientFlows')).toMatchObject({
+      type: 'Input.Toggle',
+      value: 'false',
+      valueOn: 'true',
+      valueOff: 'false',
+    });
+    const card = renderRequestForm(formView({ values: { platform: 'publicClient', publicClientFlows: 'true' } }));
+    expect(input(card, 'publicClientFlows')?.value).toBe('true');
+    expect(texts(card).join('\n')).toMatch(/isFallbackPublicClient/);
+  });
+
   test('when no input is marked required or given a pattern, then Find works on a half-filled form (the server checks every field)', () => {
     const card = renderRequestForm(invalidFormView());
     expect(inputs(card).filter((i) => 'isRequired' in i || 'regex' in i)).toEqual([]);

@@ -8,6 +8,7 @@ const context: RequestFormContext = {
   catalog: catalogIndex,
   policy: { secretMaxDays: 730, secretDefaultDays: 180 },
   now,
+  cloud: 'global',
 };
 const id = (value: string, type: 'Role' | 'Scope') => catalogIndex.byValue(value, type)!.id;
 const certificate = selfSignedCertificate('payroll', new Date('2026-01-01Z'), new Date('2027-01-01Z'));
@@ -486,4 +487,91 @@ describe('the request form', () => {
       expect(refused(check(input)).errors).toEqual({ form: expect.stringMatching(/arrived empty or damaged/) });
     },
   );
+});
+
+describe('a mobile and desktop app on the request form', () => {
+  const hash = encodeURIComponent(Buffer.alloc(20, 7).toString('base64'));
+  const notes = {
+    ...valid,
+    audience: 'AzureADandPersonalMicrosoftAccount',
+    platform: 'publicClient',
+    redirectUris: `msauth.com.contoso.notes://auth\nmsauth://com.contoso.notes/${hash}\nhttp://localhost`,
+    otherPermissions: '',
+  };
+
+  test('when it gives MSAL URIs for iOS and Android and localhost and asks for device code, then the form keeps them all', () => {
+    const result = check({ ...notes, publicClientFlows: 'true' });
+
+    expect(result).toMatchObject({
+      ok: true,
+      form: {
+        signInAudience: 'AzureADandPersonalMicrosoftAccount',
+        platform: 'publicClient',
+        redirectUris: ['msauth.com.contoso.notes://auth', `msauth://com.contoso.notes/${hash}`, 'http://localhost'],
+        publicClientFlows: true,
+      },
+    });
+  });
+
+  test('when the toggle is off or absent, then the form does not ask for public client flows', () => {
+    for (const flows of [{ publicClientFlows: 'false' }, {}]) {
+      const result = check({ ...notes, ...flows });
+      expect(result.ok && result.form.publicClientFlows).toBeFalsy();
+    }
+  });
+
+  test('when a web app asks for device code flows, then the form says they are for mobile and desktop apps', () => {
+    const result = refused(check({ ...valid, publicClientFlows: 'true' }));
+    expect(result.errors.publicClientFlows).toMatch(/are for mobile and desktop apps/);
+    expect(result.values.publicClientFlows).toBe('true');
+  });
+
+  test('when the toggle holds something else, then it is refused', () => {
+    expect(refused(check({ ...notes, publicClientFlows: 'yes' })).errors.publicClientFlows).toMatch(/tick the box/);
+  });
+
+  test('when it has neither a redirect URI nor device code flows, then the form says it cannot sign anyone in', () => {
+    const result = refused(check({ ...notes, redirectUris: '' }));
+    expect(result.errors.redirectUris).toMatch(/signs in through a redirect URI.* or with a device code/);
+    expect(check({ ...notes, redirectUris: '', publicClientFlows: 'true' }).ok).toBe(true);
+  });
+
+  test('when an iOS URI is not msauth.<bundle id>://auth, then the form names it and keeps the values', () => {
+    const result = refused(check({ ...notes, redirectUris: 'msauth.com.contoso://callback' }));
+    expect(result.errors.redirectUris).toBe(
+      'msauth.com.contoso://callback is not the form MSAL for iOS and macOS signs in with: write it exactly as msauth.com.contoso://auth.',
+    );
+    expect(result.values.redirectUris).toBe('msauth.com.contoso://callback');
+  });
+
+  test('when a web app gives a custom scheme, then it is refused with the reason', () => {
+    const result = refused(check({ ...valid, redirectUris: 'com.contoso.app://callback' }));
+    expect(result.errors.redirectUris).toMatch(/^com\.contoso\.app:\/\/callback must start with https:\/\//);
+  });
+
+  test('when personal accounts sign in, then a query string in a redirect URI is refused', () => {
+    expect(refused(check({ ...notes, redirectUris: 'http://localhost/auth?tenant=x' })).errors.redirectUris).toMatch(
+      /query string/,
+    );
+  });
+});
+
+describe('personal Microsoft accounts and the cloud', () => {
+  test.each(['usgov', 'usgovdod', 'china'] as const)(
+    'when the cloud is %s, then a form asking for personal accounts is refused with a clear message',
+    (cloud) => {
+      const result = refused(
+        check({ ...valid, audience: 'AzureADandPersonalMicrosoftAccount' }, { ...context, cloud }),
+      );
+      expect(result.errors.audience).toBe(
+        'Personal Microsoft accounts cannot sign in to apps in this national cloud: choose this organisation only, or any organisation.',
+      );
+      expect(result.values.audience).toBe('AzureADandPersonalMicrosoftAccount');
+      expect(check({ ...valid, audience: 'AzureADMultipleOrgs' }, { ...context, cloud }).ok).toBe(true);
+    },
+  );
+
+  test('when the cloud is the global one, then personal accounts may be asked for', () => {
+    expect(check({ ...valid, audience: 'AzureADandPersonalMicrosoftAccount' }).ok).toBe(true);
+  });
 });

@@ -30,6 +30,7 @@ describe('a private key in free text', () => {
         catalog: catalogIndex,
         policy: { secretMaxDays: 730, secretDefaultDays: 180 },
         now: new Date('2026-06-01T12:00:00Z'),
+        cloud: 'global',
       },
     );
     expect(result.ok).toBe(false);

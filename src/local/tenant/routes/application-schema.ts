@@ -6,6 +6,7 @@
 import { badRequest, GraphError, OWNED_BY } from '../http';
 import { applySelect, type CollectionCapabilities } from '../odata';
 import type { ApplicationRecord, Json, TenantState } from '../state';
+import { checkNestedShapes } from './application-rules';
 import { invalidValue, withKeys } from './credentials';
 
 /** Who may read and write applications (the Permissions table of each application API page). */
@@ -208,6 +209,7 @@ export function readBody(body: unknown, mode: 'create' | 'update'): Record<strin
     }
     checkShape(name, kind, value);
   }
+  checkNestedShapes(input);
   validateValues(input, mode);
   return input;
 }

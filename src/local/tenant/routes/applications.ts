@@ -33,6 +33,7 @@ import {
 import { type ApplicationRecord, type DeletedRecord, graphTimestamp, type Json, newObjectId } from '../state';
 import { checkKeyCredential, checkPasswordCredential, effectivePolicy } from '../app-policies';
 import { applicationDelta } from './application-delta';
+import { checkApplicationRules } from './application-rules';
 import {
   APPLICATION_CAPABILITIES,
   APPLICATION_READ as READ,
@@ -120,6 +121,7 @@ export const applicationRoutes: RouteModule = (ctx) => {
     };
     // Key order as Graph writes it: id, deletedDateTime, appId, …
     record.data = { id, deletedDateTime: null, appId: record.data.appId, ...record.data };
+    checkApplicationRules(record.data);
     checkUniqueness(s, id, record.data);
     // A new app has no custom policy yet: the tenant default judges the credentials it is created with (https://learn.microsoft.com/graph/api/resources/tenantappmanagementpolicy).
     const policy = effectivePolicy(s, undefined);
@@ -164,6 +166,7 @@ export const applicationRoutes: RouteModule = (ctx) => {
     }
     const { keyCredentials, ...properties } = input;
     const data = merge(record.data, properties);
+    checkApplicationRules(data);
     checkUniqueness(s, id, data);
     let certificates = record.certificates;
     if (keyCredentials !== undefined) {
