@@ -12,6 +12,9 @@ import { defaultApprovalsByRisk, parseApprovalsByRisk } from './domain/approval-
 import type { RiskLevel } from './domain/risk';
 import { isGuid } from './domain/guid';
 import { isLoopbackUrl } from './lib/loopback';
+import { parseTargetDirectories, type TargetDirectoryConfig } from './config-targets';
+
+export type { TargetDirectoryConfig };
 
 /** What each variable means and what it should look like: used in error messages and checked against README. */
 export const variables = {
@@ -77,6 +80,8 @@ export const variables = {
     'the connection string of an Application Insights resource; when set, requests, dependencies (Graph, storage) and exceptions are sent there through OpenTelemetry. Unset: no telemetry leaves the process.',
   JOB_TOKEN:
     'a random secret of at least 32 characters; when set, POST /jobs/expiry-scan with "Authorization: Bearer <it>" runs a scan (for an external timer). Unset: no job endpoint.',
+  'TARGET_DIRECTORY_<KEY>':
+    'a directory other than the Teams tenant (Azure AD B2C, a workload tenant) where apps can be created, one setting per target, as JSON: {"name":"Contoso B2C","tenantId":"<GUID>","clientId":"<GUID>","clientSecret":"<secret>" or "certificatePath":"<PEM file>","ownersGroupId":"<GUID, optional>"}. Its identity is an app registered in that directory.',
 } as const;
 
 export type VariableName = keyof typeof variables;
@@ -303,6 +308,8 @@ export interface Config {
     clientSecret?: string;
     certificatePath?: string;
   };
+  /** Directories other than the Teams tenant where apps can be created (TARGET_DIRECTORY_<KEY>), sorted by key. */
+  targets: readonly TargetDirectoryConfig[];
 }
 
 /** The identities the local Agents Playground uses (see src/local/demo-identities.ts), so that local mode works with no setup. */
@@ -397,7 +404,7 @@ function connectionStringPart(connectionString: string, key: string): string | u
  * Service's own WEBSITE_* variables (https://learn.microsoft.com/en-us/azure/app-service/reference-app-settings).
  * Local mode is chosen by setting none of them; a deployment that lost BOT_ID must not fall into it.
  */
-function deploymentSettings(raw: Raw, env: NodeJS.ProcessEnv): string[] {
+function deploymentSettings(raw: Raw, env: NodeJS.ProcessEnv, hasTargets: boolean): string[] {
   const found: string[] = [];
   const storage = raw.STORAGE_CONNECTION_STRING;
   if (
@@ -409,10 +416,11 @@ function deploymentSettings(raw: Raw, env: NodeJS.ProcessEnv): string[] {
   }
   if (raw.STORAGE_ACCOUNT_URL && !isLoopbackUrl(raw.STORAGE_ACCOUNT_URL))
     found.push('STORAGE_ACCOUNT_URL (a storage account)');
-  const identity = (
+  const identity: string[] = (
     ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH'] as const
   ).filter((name) => raw[name]);
   const localTenant = isLoopbackUrl(raw.GRAPH_ENDPOINT ?? '') && isLoopbackUrl(raw.AUTHORITY_HOST ?? '');
+  if (hasTargets) identity.push('TARGET_DIRECTORY_*');
   if (identity.length > 0 && !localTenant) {
     found.push(
       `${identity.join(', ')} (a Microsoft Graph identity, while GRAPH_ENDPOINT and AUTHORITY_HOST do not both name a loopback host, as the local tenant's do)`,
@@ -450,7 +458,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
   }
   const raw = parsed.data;
   const problems = crossCheck(raw);
-  const deployment = raw.BOT_ID ? [] : deploymentSettings(raw, env);
+  const targets = parseTargetDirectories(env, raw.AZURE_TENANT_ID);
+  problems.push(...targets.problems);
+  const deployment = raw.BOT_ID ? [] : deploymentSettings(raw, env, targets.targets.length > 0);
   if (deployment.length > 0) {
     problems.push(
       `BOT_ID is not set, but this looks like a deployment: ${deployment.join('; ')}. Without BOT_ID Registrar would run in local mode, ` +
@@ -537,6 +547,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
       clientSecret: raw.AZURE_CLIENT_SECRET,
       certificatePath: raw.AZURE_CLIENT_CERTIFICATE_PATH,
     },
+    targets: targets.targets,
   };
   return deepFreeze(config);
 }
@@ -576,6 +587,14 @@ export function describeConfig(config: Config): Record<string, unknown> {
     graphCloud: config.graph.cloud,
     gaps: productionGaps(config),
     telemetry: config.telemetry.connectionString ? 'Application Insights' : 'off',
+    targets: config.targets.map((t) => ({
+      key: t.key,
+      name: t.name,
+      tenantId: t.tenantId,
+      clientId: t.clientId,
+      credential: t.clientSecret ? 'client secret' : 'certificate',
+      ownersGroupId: t.ownersGroupId ?? null,
+    })),
     policy: {
       approvalsByRisk: config.policy.approvalsByRisk,
       pendingTtlDays: config.policy.pendingTtlDays,

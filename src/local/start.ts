@@ -10,6 +10,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { loadConfig } from '../config';
+import { TARGET_PREFIX } from '../config-targets';
 import { exitOnStartupError } from '../index';
 import { localDefaults } from './demo-identities';
 import { type Playground, startPlayground } from './playground';
@@ -43,6 +44,9 @@ function botEnvironment(tenant: LocalTenant): NodeJS.ProcessEnv {
   };
   // Operators are the demo admins group, checked in the local tenant like in a real one, unless set explicitly.
   if (!process.env.ADMIN_IDS && !process.env.ADMIN_GROUP_ID) env.ADMIN_GROUP_ID = demoIds.adminsGroup;
+  // The demo B2C directory as a target ("Create the app in: Contoso B2C"), unless the person names targets.
+  const namesTargets = Object.keys(process.env).some((name) => name.startsWith(TARGET_PREFIX));
+  if (!namesTargets && tenant.demoB2cTarget) env[`${TARGET_PREFIX}B2C`] = tenant.demoB2cTarget;
   return env;
 }
 

@@ -47,7 +47,10 @@ export function sha256(text: string): string {
 }
 
 export interface IdentityOptions {
+  /** The starting tenant: what the admin API's tokens are issued in. */
   state: () => TenantState;
+  /** The directory a token endpoint path or a token's tid names (by tenant id or verified domain), if served here. */
+  directory: (tenant: string) => TenantState | undefined;
   key: SigningKey;
   /** https://127.0.0.1:port, as callers reach it. */
   baseUrl: () => string;
@@ -64,8 +67,8 @@ export interface Identity {
   ): { status: number; body: Json } | undefined;
   /** The caller of a Graph request, from its Authorization header; throws a 401 GraphError. */
   verify(authorization: string | undefined): Caller;
-  /** Issues a token directly (admin API and tests). */
-  issueToken(appId: string, resource?: string): string;
+  /** Issues a token directly (admin API and tests), in the starting tenant or the directory with tenantId. */
+  issueToken(appId: string, resource?: string, tenantId?: string): string;
 }
 
 export function createIdentity(options: IdentityOptions): Identity {
@@ -91,8 +94,8 @@ export function createIdentity(options: IdentityOptions): Identity {
       .filter((v): v is string => !!v);
   }
 
-  function issueToken(appId: string, resource = 'https://graph.microsoft.com'): string {
-    const state = options.state();
+  function issueToken(appId: string, resource = 'https://graph.microsoft.com', tenantId?: string): string {
+    const state = (tenantId ? options.directory(tenantId) : undefined) ?? options.state();
     const now = Math.floor(options.now().getTime() / 1000);
     const spId = state.appIdToServicePrincipal.get(appId.toLowerCase());
     return jwt.sign(
@@ -117,9 +120,11 @@ export function createIdentity(options: IdentityOptions): Identity {
   }
 
   function clientCredentials(tenant: string, form: URLSearchParams, request: IncomingMessage): Json {
-    const state = options.state();
+    // The token is issued by the directory the path names, and carries its tid: an app of one directory cannot
+    // sign in through another's endpoint (AADSTS700016, as below).
+    const state = options.directory(tenant);
     const now = options.now();
-    if (tenant.toLowerCase() !== state.tenantId && tenant.toLowerCase() !== state.data.domain.toLowerCase()) {
+    if (!state) {
       throw new IdentityError(
         400,
         'invalid_request',
@@ -188,7 +193,7 @@ export function createIdentity(options: IdentityOptions): Identity {
       token_type: 'Bearer',
       expires_in: TOKEN_LIFETIME_SECONDS,
       ext_expires_in: TOKEN_LIFETIME_SECONDS,
-      access_token: issueToken(clientId, resource),
+      access_token: issueToken(clientId, resource, state.tenantId),
     };
   }
 
@@ -219,7 +224,7 @@ export function createIdentity(options: IdentityOptions): Identity {
 
   function metadata(tenant: string): Json {
     const base = options.baseUrl();
-    const tenantId = options.state().tenantId;
+    const tenantId = (options.directory(tenant) ?? options.state()).tenantId;
     return {
       token_endpoint: `${base}/${tenant}/oauth2/v2.0/token`,
       token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
@@ -294,8 +299,9 @@ export function createIdentity(options: IdentityOptions): Identity {
           throw invalidToken('Access token has expired or is not yet valid.');
         throw invalidToken('CompactToken validation failed with reason code: 80049228.');
       }
-      const state = options.state();
-      if (claims.tid !== state.tenantId || claims.iss !== issuer(state.tenantId))
+      // The directory the token was issued for: a Graph call acts on it (server.ts) and on no other.
+      const state = typeof claims.tid === 'string' ? options.directory(claims.tid) : undefined;
+      if (!state || claims.tid !== state.tenantId || claims.iss !== issuer(state.tenantId))
         throw invalidToken('Access token validation failure. Invalid audience.');
       const appId = String(claims.appid ?? '');
       return {

@@ -17,6 +17,7 @@ import { sha256 } from './identity';
 import { debouncedSaver, ensureSigningKey, loadTenant, saveTenant, tenantFile } from './persistence';
 import { allRoutes } from './routes';
 import { DEMO_REGISTRAR_SECRET, demoTenant } from './seed';
+import { DEMO_B2C_REGISTRAR_SECRET, demoB2cIds, demoB2cTargetSetting, demoB2cTenant } from './seed-b2c';
 import { type RunningTenant, startTenantServer } from './server';
 
 export const DEFAULT_TENANT_PORT = 8443;
@@ -32,6 +33,11 @@ export interface LocalTenant {
   dataDir: string;
   /** True when this start made the tenant from the demo seed (no tenant.json yet). */
   seeded: boolean;
+  /**
+   * The TARGET_DIRECTORY_B2C setting for the demo B2C directory, while the tenant serves it and Registrar's demo
+   * secret there still works; undefined otherwise.
+   */
+  readonly demoB2cTarget: string | undefined;
   /** Saves what is pending and stops the server. */
   stop(): Promise<void>;
 }
@@ -49,7 +55,10 @@ export async function startLocalTenant(options: {
   const saved = loadTenant(dataDir);
   const demo = saved ? undefined : demoTenant();
   const data = saved ?? demo!.data;
-  if (demo) saveTenant(dataDir, data);
+  // A tenant saved before the local tenant served a B2C directory gets the demo one beside it (nothing else changes).
+  const upgraded = !!saved && !saved.directories;
+  if (upgraded) saved.directories = [demoB2cTenant().data];
+  if (demo || upgraded) saveTenant(dataDir, data);
   // Saves run after a change, so after the server below has started.
   const saver = debouncedSaver(() => saveTenant(dataDir, tenant.state().data), options.saveDelayMs);
   // The demo seed's Registrar, if the saved tenant still has it (its secret is a published constant).
@@ -80,6 +89,13 @@ export async function startLocalTenant(options: {
       const hasSecret =
         current.clientSecret !== undefined && Object.values(app.secretHashes).includes(sha256(current.clientSecret));
       return { clientId: current.clientId, ...(hasSecret ? { clientSecret: current.clientSecret } : {}) };
+    },
+    get demoB2cTarget() {
+      const b2c = tenant.directory(demoB2cIds.tenantId);
+      const app = b2c?.data.applications[b2c.appIdToApplication.get(demoB2cIds.registrarAppId) ?? ''];
+      return app && Object.values(app.secretHashes).includes(sha256(DEMO_B2C_REGISTRAR_SECRET))
+        ? demoB2cTargetSetting()
+        : undefined;
     },
     caBundlePath: certificate.caBundlePath,
     dataDir,

@@ -14,6 +14,7 @@ import permissions from './graph-permissions.json';
 import { firstPartyApps, firstPartyServicePrincipalProperties } from './first-party-apps';
 import { GRAPH_APP_ID } from './identity';
 import { applicationDefaults } from './routes/application-schema';
+import { demoB2cTenant } from './seed-b2c';
 import { selfSignedCertificate } from './self-signed';
 import {
   type ApplicationRecord,
@@ -141,40 +142,7 @@ export function demoTenant(
   ]);
   group(demoIds.adminsGroup, 'Registrar admins', [alex.aadObjectId]);
 
-  const graphSp = servicePrincipal(demoIds.graphServicePrincipal, GRAPH_APP_ID, 'Microsoft Graph', created, {
-    appOwnerOrganizationId: 'f8cdef31-a31e-4b4a-93e4-5f571e91255a',
-    servicePrincipalNames: [
-      GRAPH_APP_ID,
-      'https://graph.microsoft.com',
-      'https://graph.microsoft.com/',
-      'https://canary.graph.microsoft.com',
-      'https://ags.windows.net',
-    ],
-    signInAudience: 'AzureADMultipleOrgs',
-    appRoles: catalog
-      .filter((p) => p.type === 'Role')
-      .map((p) => ({
-        allowedMemberTypes: ['Application'],
-        description: p.description ?? null,
-        displayName: p.displayName ?? null,
-        id: p.id,
-        isEnabled: true,
-        origin: 'Application',
-        value: p.value,
-      })),
-    oauth2PermissionScopes: catalog
-      .filter((p) => p.type === 'Scope')
-      .map((p) => ({
-        adminConsentDescription: p.description ?? null,
-        adminConsentDisplayName: p.displayName ?? null,
-        id: p.id,
-        isEnabled: true,
-        type: p.adminConsentRequired ? 'Admin' : 'User',
-        userConsentDescription: p.description ?? null,
-        userConsentDisplayName: p.displayName ?? null,
-        value: p.value,
-      })),
-  });
+  const graphSp = graphServicePrincipal(demoIds.graphServicePrincipal, created);
   data.servicePrincipals[demoIds.graphServicePrincipal] = { ...record(graphSp), owners: [] };
 
   // The other resource APIs the runbooks ask for, as a tenant that uses Microsoft 365 has them.
@@ -237,8 +205,51 @@ export function demoTenant(
   }
 
   for (const app of demoApplications) addDemoApplication(data, app, now, created, record);
+  // The demo B2C directory, a tenant of its own served beside this one (seed-b2c.ts).
+  data.directories = [demoB2cTenant(now).data];
 
   return { data, registrar: { clientId: demoBot.id, clientSecret: DEMO_REGISTRAR_SECRET } };
+}
+
+/**
+ * Microsoft Graph's service principal as a tenant holds it, with the whole catalog (graph-permissions.json): its
+ * app id and permission ids are the same in every tenant of the cloud, a B2C tenant included.
+ */
+export function graphServicePrincipal(id: string, created: string): Json {
+  return servicePrincipal(id, GRAPH_APP_ID, 'Microsoft Graph', created, {
+    appOwnerOrganizationId: 'f8cdef31-a31e-4b4a-93e4-5f571e91255a',
+    servicePrincipalNames: [
+      GRAPH_APP_ID,
+      'https://graph.microsoft.com',
+      'https://graph.microsoft.com/',
+      'https://canary.graph.microsoft.com',
+      'https://ags.windows.net',
+    ],
+    signInAudience: 'AzureADMultipleOrgs',
+    appRoles: catalog
+      .filter((p) => p.type === 'Role')
+      .map((p) => ({
+        allowedMemberTypes: ['Application'],
+        description: p.description ?? null,
+        displayName: p.displayName ?? null,
+        id: p.id,
+        isEnabled: true,
+        origin: 'Application',
+        value: p.value,
+      })),
+    oauth2PermissionScopes: catalog
+      .filter((p) => p.type === 'Scope')
+      .map((p) => ({
+        adminConsentDescription: p.description ?? null,
+        adminConsentDisplayName: p.displayName ?? null,
+        id: p.id,
+        isEnabled: true,
+        type: p.adminConsentRequired ? 'Admin' : 'User',
+        userConsentDescription: p.description ?? null,
+        userConsentDisplayName: p.displayName ?? null,
+        value: p.value,
+      })),
+  });
 }
 
 /** Object ids of a demo application, its appId and its service principal. */
@@ -314,7 +325,7 @@ function addDemoApplication(
   };
 }
 
-function roleId(value: string): string {
+export function roleId(value: string): string {
   const permission = catalog.find((p) => p.type === 'Role' && p.value === value);
   if (!permission) throw new Error(`The Graph permission catalog has no application permission ${value}.`);
   return permission.id;
@@ -334,7 +345,7 @@ function user(person: DemoUser): Json {
   };
 }
 
-function passwordCredential(keyId: string, displayName: string, hint: string, start: string, end: string): Json {
+export function passwordCredential(keyId: string, displayName: string, hint: string, start: string, end: string): Json {
   return {
     customKeyIdentifier: null,
     displayName,
@@ -347,20 +358,27 @@ function passwordCredential(keyId: string, displayName: string, hint: string, st
 }
 
 /** An application in the shape POST /applications makes (https://learn.microsoft.com/graph/api/application-post-applications). */
-function application(id: string, appId: string, displayName: string, created: string, extra: Json): Json {
+export function application(
+  id: string,
+  appId: string,
+  displayName: string,
+  created: string,
+  extra: Json,
+  domain = DEMO_DOMAIN,
+): Json {
   return {
     ...applicationDefaults(),
     id,
     appId,
     displayName,
     createdDateTime: created,
-    publisherDomain: DEMO_DOMAIN,
+    publisherDomain: domain,
     ...extra,
   };
 }
 
 /** A servicePrincipal with the properties of graph-openapi-subset.yaml. */
-function servicePrincipal(id: string, appId: string, displayName: string, created: string, extra: Json): Json {
+export function servicePrincipal(id: string, appId: string, displayName: string, created: string, extra: Json): Json {
   return {
     id,
     deletedDateTime: null,

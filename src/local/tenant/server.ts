@@ -5,6 +5,7 @@
  * (Application.ReadWrite.OwnedBy only for owned objects), run the handler, and maybe lose the response.
  * POST /v1.0/$batch runs each of its requests through the same pipeline; /_emulator/ is the admin API (admin.ts).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +19,7 @@ import {
   errorBody,
   forbidden,
   GraphError,
+  invalidToken,
   type GraphRequest,
   type GraphResponse,
   JSON_CONTENT_TYPE,
@@ -52,7 +54,10 @@ export interface RunningTenant {
   /** https://127.0.0.1:port: the authority host and the Graph endpoint. */
   url: string;
   tenantId: string;
+  /** The starting (Teams) tenant's directory. */
   state(): TenantState;
+  /** The directory with this tenant id: the starting tenant's or one of its other directories (TenantData.directories). */
+  directory(tenantId: string): TenantState | undefined;
   /** Replaces the whole tenant (admin reset / seed). */
   replace(data: TenantData): void;
   identity: Identity;
@@ -70,10 +75,14 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
   const faults = options.faults ?? createFaultPolicy();
   const counters = new CallCounters();
   let state = new TenantState(options.data);
+  // Every directory this server serves, by tenant id: the starting tenant and its other directories. A Graph call
+  // acts on the directory of its token's tid (as Graph does), kept for the length of the call.
+  let directories = directoriesOf(state);
+  const acting = new AsyncLocalStorage<TenantState>();
   let baseUrl = '';
 
   const context: TenantContext = {
-    state: () => state,
+    state: () => acting.getStore() ?? state,
     now,
     visibleFrom: () => now().getTime() + (faults.settings().replicationDelayMs ?? 0),
     credentialUsableFrom: () => now().getTime() + (faults.settings().credentialDelayMs ?? 0),
@@ -87,6 +96,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
 
   const identity = createIdentity({
     state: () => state,
+    directory: (tenant) => directoryNamed(tenant),
     key: options.signingKey ?? newSigningKey(),
     baseUrl: () => baseUrl,
     now,
@@ -96,6 +106,24 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
   async function dispatch(request: DispatchRequest): Promise<GraphResponse & { lose?: boolean }> {
     try {
       const caller = identity.verify(request.authorization);
+      const directory = directories.get(caller.tenantId);
+      if (!directory) throw invalidToken('Access token validation failure. Invalid audience.');
+      return await acting.run(directory, () => dispatchAs(caller, request));
+    } catch (err) {
+      if (err instanceof GraphError) {
+        return {
+          status: err.status,
+          body: errorBody(err, request.requestId, request.clientRequestId, request.now),
+          headers: err.headers,
+        };
+      }
+      throw err;
+    }
+  }
+
+  /** One Graph call by a verified caller, inside its directory. */
+  async function dispatchAs(caller: Caller, request: DispatchRequest): Promise<GraphResponse & { lose?: boolean }> {
+    try {
       const matched = router.match(request.method, request.path);
       if (matched === undefined) {
         const segment = request.path.split('/').filter(Boolean).pop() ?? '';
@@ -301,8 +329,15 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     },
   });
 
+  /** The directory a token endpoint path names, by tenant id or verified domain. */
+  function directoryNamed(tenant: string): TenantState | undefined {
+    const name = tenant.toLowerCase();
+    return directories.get(name) ?? [...directories.values()].find((d) => d.data.domain.toLowerCase() === name);
+  }
+
   function replace(data: TenantData): void {
     state = new TenantState(data);
+    directories = directoriesOf(state);
     counters.reset();
     context.changed();
   }
@@ -319,6 +354,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       return state.tenantId;
     },
     state: () => state,
+    directory: (tenantId) => directories.get(tenantId.toLowerCase()),
     replace,
     identity,
     faults,
@@ -330,6 +366,13 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The starting tenant and its other directories, by tenant id; each directory's state holds the same data objects, so saving the starting tenant saves them all. */
+function directoriesOf(primary: TenantState): Map<string, TenantState> {
+  const all = new Map<string, TenantState>([[primary.tenantId.toLowerCase(), primary]]);
+  for (const data of primary.data.directories ?? []) all.set(data.tenantId.toLowerCase(), new TenantState(data));
+  return all;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

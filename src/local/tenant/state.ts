@@ -66,6 +66,11 @@ export interface TenantData {
   defaultAppManagementPolicy: Json;
   /** Custom app management policies by id (https://learn.microsoft.com/graph/api/resources/appmanagementpolicy). */
   appManagementPolicies: Record<string, AppManagementPolicyRecord>;
+  /**
+   * Other directories the same local tenant server serves (the demo Azure AD B2C tenant), each a tenant of its own:
+   * its own id, objects, and token endpoint /{tenantId}/oauth2/v2.0/token. Kept here so that one file saves all.
+   */
+  directories?: TenantData[];
 }
 
 export function emptyTenant(tenantId: string, domain: string): TenantData {

@@ -200,7 +200,9 @@ describe('runbook: Partner Center app in a national cloud (US Government)', () =
       purpose: 'Partner Center PowerShell and desktop tools, signed in as the partner admin.',
       audience: 'AzureADMyOrg',
       platform: 'publicClient',
-      redirectUris: NATIVE_CLIENT_REDIRECT,
+      // The desktop tools sign in through the loopback address, and with a device code where there is no browser.
+      redirectUris: `${NATIVE_CLIENT_REDIRECT}\nhttp://localhost`,
+      publicClientFlows: 'true',
       permissions: [userRead.key, accessAsUser.key].join(','),
       otherPermissions: 'Microsoft Partner Center user_impersonation delegated',
       credential: 'none',
@@ -228,8 +230,11 @@ describe('runbook: Partner Center app in a national cloud (US Government)', () =
     expect(request.provisioning.resources?.servicePrincipalIds).toEqual([partnerCenter.id]);
 
     const app = appOf(requestId);
-    expect((app.publicClient as { redirectUris: string[] }).redirectUris).toEqual([NATIVE_CLIENT_REDIRECT]);
-    // Engineer B's change sets isFallbackPublicClient for device-code and desktop flows; check it here once it lands.
+    expect((app.publicClient as { redirectUris: string[] }).redirectUris).toEqual([
+      NATIVE_CLIENT_REDIRECT,
+      'http://localhost',
+    ]);
+    expect(app.isFallbackPublicClient).toBe(true);
     expect(app.passwordCredentials).toEqual([]);
     expect(app.requiredResourceAccess).toEqual(
       expect.arrayContaining([
