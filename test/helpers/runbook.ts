@@ -11,7 +11,7 @@ import graphPermissions from '../../src/local/tenant/graph-permissions.json';
 import { allRoutes } from '../../src/local/tenant/routes';
 import { demoTenant } from '../../src/local/tenant/seed';
 import type { RunningTenant } from '../../src/local/tenant/server';
-import type { Json } from '../../src/local/tenant/state';
+import type { Json, TenantData } from '../../src/local/tenant/state';
 import { Verb } from '../../src/cards/verbs';
 import { actionFor } from './cards';
 import { FakeConnector } from './connector';
@@ -56,8 +56,9 @@ export class Runbook {
   readonly channel = teamChannel(demoTenantId, 'App approvals');
   readonly requester: TeamsUser = alex;
 
-  async start(env: Record<string, string> = {}): Promise<void> {
-    this.tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
+  /** Starts the bot against a local tenant holding `data` (the demo tenant unless given), with `env` added. */
+  async start(env: Record<string, string> = {}, data: TenantData = demoTenant().data): Promise<void> {
+    this.tenant = await startTestTenant({ data, routes: allRoutes });
     this.connector = await new FakeConnector().start();
     this.connector.teamMembers.set(
       this.channel.team!.id,

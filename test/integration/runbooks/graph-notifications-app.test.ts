@@ -6,24 +6,19 @@
  * as Teams sends them, approved, revealed, and checked field by field in the local tenant.
  */
 import { MICROSOFT_GRAPH_APP_ID, uniqueNameFor } from '../../../src/domain/app-spec';
-import { alex, demoTenantId, demoUsers } from '../../../src/local/demo-identities';
+import { alex, demoTenantId } from '../../../src/local/demo-identities';
 import graphPermissions from '../../../src/local/tenant/graph-permissions.json';
-import { allRoutes } from '../../../src/local/tenant/routes';
-import { demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import type { Json } from '../../../src/local/tenant/state';
 import { Verb } from '../../../src/cards/verbs';
-import type { AppRequest } from '../../../src/domain/request';
-import { actionFor, cardInputs, verbsOf } from '../../helpers/cards';
+import { cardInputs, verbsOf } from '../../helpers/cards';
 import { FakeConnector } from '../../helpers/connector';
-import { type TestRegistrar, startRegistrar } from '../../helpers/registrar';
-import { graphClientFor, registrarEnv, startTestTenant } from '../../helpers/tenant';
-import { Teams, cardText, personalChat, teamChannel, type TeamsUser } from '../../helpers/teams';
+import type { TestRegistrar } from '../../helpers/registrar';
+import { Runbook, adele, megan } from '../../helpers/runbook';
+import { graphClientFor } from '../../helpers/tenant';
+import { Teams, cardText, personalChat } from '../../helpers/teams';
 
 jest.setTimeout(120_000);
-
-const megan = demoUsers[0]!;
-const adele = demoUsers[1]!;
 
 function scope(value: string): { id: string; choice: string } {
   const found = (graphPermissions as Array<{ id: string; value: string; type: string }>).find(
@@ -44,51 +39,22 @@ const redirectUris = [
 ];
 
 describe('runbook: Graph notifications app', () => {
+  const runbook = new Runbook();
   let tenant: RunningTenant;
   let registrar: TestRegistrar;
   let connector: FakeConnector;
   let teams: Teams;
-  const channel = teamChannel(demoTenantId, 'App approvals');
+  const channel = runbook.channel;
   const alexChat = personalChat(alex, demoTenantId);
 
   beforeEach(async () => {
-    tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
-    connector = await new FakeConnector().start();
-    connector.teamMembers.set(
-      channel.team!.id,
-      [alex, megan, adele].map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId })),
-    );
-    registrar = await startRegistrar({
-      env: {
-        ADMIN_IDS: alex.aadObjectId,
-        APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`,
-        ...registrarEnv(tenant),
-      },
-      overrides: {
-        graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 },
-        secretCheckBudgetMs: 2000,
-      },
-    });
-    teams = new Teams(registrar.url, connector);
-    await teams.post(teams.message(channel, alex, 'setup approvals', { mentionBot: true }));
+    await runbook.start();
+    ({ tenant, registrar, connector, teams } = runbook);
   });
 
-  afterEach(async () => {
-    await registrar.stop();
-    await connector.stop();
-    await tenant.stop();
-  });
+  afterEach(() => runbook.stop());
 
-  async function openForm(user: TeamsUser): Promise<{ card: Record<string, unknown>; requestId: string }> {
-    const chat = personalChat(user, demoTenantId);
-    const before = connector.sent.length;
-    await teams.post(teams.message(chat, user, 'request'));
-    const reply = connector.sent
-      .slice(before)
-      .find((s) => s.kind === 'reply' && s.conversationId === chat.conversation.id);
-    const card = (reply!.activity.attachments as Array<{ content: Record<string, unknown> }>)[0]!.content;
-    return { card, requestId: String(actionFor(card, Verb.requestSubmit).data.requestId) };
-  }
+  const openForm = () => runbook.openForm();
 
   function notesForm(requestId: string, fields: Record<string, string> = {}): Record<string, string> {
     return {
@@ -106,19 +72,13 @@ describe('runbook: Graph notifications app', () => {
     };
   }
 
-  const submit = (data: Record<string, string>) =>
-    teams.invoke(teams.cardAction(alexChat, alex, Verb.requestSubmit, data, `form-${data.requestId}`));
-
-  async function stored(requestId: string): Promise<AppRequest> {
-    const found = await registrar.container.store.requests.get('request', requestId);
-    if (!found) throw new Error(`request ${requestId} is not stored`);
-    return found.value;
-  }
+  const submit = (data: Record<string, string>) => runbook.submit(data.requestId!, data);
+  const stored = (requestId: string) => runbook.stored(requestId);
 
   const applications = () => Object.values(tenant.state().data.applications);
 
   test('when Alex asks for the notifications app and it is approved and revealed, then the tenant holds exactly that registration', async () => {
-    const { card: form, requestId } = await openForm(alex);
+    const { card: form, requestId } = await openForm();
     // The global cloud offers personal Microsoft accounts, and the form has the device code toggle.
     expect(
       cardInputs(form)
@@ -241,7 +201,7 @@ describe('runbook: Graph notifications app', () => {
   ])(
     'when the form holds %s, then it comes back with the reason and the values, and nothing is written to Graph',
     async (_label, fields, message) => {
-      const { requestId } = await openForm(alex);
+      const { requestId } = await openForm();
       const before = applications().length;
       tenant.counters.reset();
 
@@ -261,18 +221,10 @@ describe('runbook: Graph notifications app', () => {
   );
 
   test('when Registrar makes apps in a national cloud, then the form does not offer personal accounts, and a form asking for them is refused with the reason', async () => {
-    await registrar.stop();
-    registrar = await startRegistrar({
-      env: {
-        ADMIN_IDS: alex.aadObjectId,
-        APPROVER_IDS: megan.aadObjectId,
-        ...registrarEnv(tenant),
-        GRAPH_CLOUD: 'usgov',
-      },
-      overrides: { graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 } },
-    });
-    teams = new Teams(registrar.url, connector);
-    const { card, requestId } = await openForm(alex);
+    await runbook.stop();
+    await runbook.start({ GRAPH_CLOUD: 'usgov' });
+    ({ tenant, registrar, connector, teams } = runbook);
+    const { card, requestId } = await openForm();
     expect(
       cardInputs(card)
         .get('audience')

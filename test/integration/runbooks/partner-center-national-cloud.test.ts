@@ -7,24 +7,20 @@
  * request creates it. The tenant is the judge, field by field.
  */
 import { uniqueNameFor } from '../../../src/domain/app-spec';
-import { alex, demoTenantId, demoUsers } from '../../../src/local/demo-identities';
+import { alex, demoTenantId } from '../../../src/local/demo-identities';
 import { PARTNER_CENTER_APP_ID } from '../../../src/local/tenant/first-party-apps';
 import graphPermissions from '../../../src/local/tenant/graph-permissions.json';
-import { allRoutes } from '../../../src/local/tenant/routes';
 import { demoIds, demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import { Verb } from '../../../src/cards/verbs';
-import type { AppRequest } from '../../../src/domain/request';
-import { actionFor, cardInputs } from '../../helpers/cards';
+import { cardInputs } from '../../helpers/cards';
 import { FakeConnector } from '../../helpers/connector';
-import { type TestRegistrar, startRegistrar } from '../../helpers/registrar';
-import { registrarEnv, startTestTenant } from '../../helpers/tenant';
-import { Teams, cardText, personalChat, teamChannel } from '../../helpers/teams';
+import type { TestRegistrar } from '../../helpers/registrar';
+import { Runbook, adele, megan } from '../../helpers/runbook';
+import { Teams, cardText, personalChat } from '../../helpers/teams';
 
 jest.setTimeout(120_000);
 
-const megan = demoUsers[0]!;
-const adele = demoUsers[1]!;
 const DAY = 86_400_000;
 const PARTNER_CENTER_SCOPE_ID = '1cebfa2a-fb4d-419e-b5f9-839b4383e05a';
 const NATIVE_CLIENT_REDIRECT = 'https://login.microsoftonline.com/common/oauth2/nativeclient';
@@ -40,61 +36,26 @@ function graphPermission(value: string, type: 'Role' | 'Scope'): { id: string; k
 const writesOf = (tenant: RunningTenant) => Object.keys(tenant.counters.snapshot()).filter((k) => !k.startsWith('GET'));
 
 describe('runbook: Partner Center app in a national cloud (US Government)', () => {
+  const runbook = new Runbook();
   let tenant: RunningTenant;
   let registrar: TestRegistrar;
   let connector: FakeConnector;
   let teams: Teams;
-  const channel = teamChannel(demoTenantId, 'App approvals');
+  const channel = runbook.channel;
   const alexChat = personalChat(alex, demoTenantId);
 
   beforeEach(async () => {
     // A tenant that never used Partner Center: its service principal is not there.
     const demo = demoTenant(new Date(), { withoutServicePrincipals: [PARTNER_CENTER_APP_ID] });
-    tenant = await startTestTenant({ data: demo.data, routes: allRoutes });
-    connector = await new FakeConnector().start();
-    connector.teamMembers.set(
-      channel.team!.id,
-      [alex, megan, adele].map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId })),
-    );
-    registrar = await startRegistrar({
-      env: {
-        GRAPH_CLOUD: 'usgov',
-        SECRET_MAX_DAYS: '730',
-        ADMIN_IDS: alex.aadObjectId,
-        APPROVER_IDS: `${megan.aadObjectId},${adele.aadObjectId}`,
-        ...registrarEnv(tenant),
-      },
-      overrides: {
-        graphTiming: { baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 20_000 },
-        secretCheckBudgetMs: 2000,
-      },
-    });
-    teams = new Teams(registrar.url, connector);
-    await teams.post(teams.message(channel, alex, 'setup approvals', { mentionBot: true }));
+    await runbook.start({ GRAPH_CLOUD: 'usgov', SECRET_MAX_DAYS: '730' }, demo.data);
+    ({ tenant, registrar, connector, teams } = runbook);
   });
 
-  afterEach(async () => {
-    await registrar.stop();
-    await connector.stop();
-    await tenant.stop();
-  });
+  afterEach(() => runbook.stop());
 
-  async function openForm(): Promise<string> {
-    const before = connector.sent.length;
-    await teams.post(teams.message(alexChat, alex, 'request'));
-    const reply = connector.sent.slice(before).find((s) => s.kind === 'reply');
-    const card = (reply!.activity.attachments as Array<{ content: Record<string, unknown> }>)[0]!.content;
-    return String(actionFor(card, Verb.requestSubmit).data.requestId);
-  }
-
-  const submit = (data: Record<string, string>) =>
-    teams.invoke(teams.cardAction(alexChat, alex, Verb.requestSubmit, data, `form-${data.requestId}`));
-
-  async function stored(requestId: string): Promise<AppRequest> {
-    const found = await registrar.container.store.requests.get('request', requestId);
-    if (!found) throw new Error(`request ${requestId} is not stored`);
-    return found.value;
-  }
+  const openForm = async () => (await runbook.openForm()).requestId;
+  const submit = (data: Record<string, string>) => runbook.submit(data.requestId!, data);
+  const stored = (requestId: string) => runbook.stored(requestId);
 
   /** The latest approval card posted for `requestId` in the approvals channel. */
   function approvalPost(requestId: string) {
