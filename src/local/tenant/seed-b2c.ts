@@ -7,25 +7,8 @@
  * app is (https://learn.microsoft.com/azure/active-directory-b2c/microsoft-graph-get-started), with a client
  * secret and the application permissions Registrar needs there.
  */
-import { createHash } from 'node:crypto';
-import { GRAPH_APP_ID } from './identity';
-import {
-  application,
-  graphServicePrincipal,
-  passwordCredential,
-  REGISTRAR_ROLES,
-  roleId,
-  servicePrincipal,
-} from './seed';
-import {
-  type ApplicationRecord,
-  type DirectoryRecord,
-  emptyTenant,
-  graphTimestamp,
-  type Json,
-  newOpaqueId,
-  type TenantData,
-} from './state';
+import { graphServicePrincipal, seedRegistrarIdentity } from './seed';
+import { type DirectoryRecord, emptyTenant, graphTimestamp, type Json, type TenantData } from './state';
 
 export const DEMO_B2C_DOMAIN = 'contosob2c.onmicrosoft.com';
 export const DEMO_B2C_NAME = 'Contoso B2C';
@@ -116,67 +99,21 @@ export function demoB2cTenant(now: Date = new Date()): {
     owners: [],
   };
 
-  const secretKeyId = 'b2c0c0de-0000-4000-8000-0000000000f1';
-  data.applications[demoB2cIds.registrarApplication] = {
-    ...record(
-      application(
-        demoB2cIds.registrarApplication,
-        demoB2cIds.registrarAppId,
-        'Registrar (Contoso B2C)',
-        created,
-        {
-          notes:
-            'Local mode: the identity Registrar uses in the demo B2C directory. Its secret is public and local-only.',
-          requiredResourceAccess: [
-            {
-              resourceAppId: GRAPH_APP_ID,
-              resourceAccess: REGISTRAR_ROLES.map((value) => ({ id: roleId(value), type: 'Role' })),
-            },
-          ],
-          passwordCredentials: [
-            passwordCredential(
-              secretKeyId,
-              'local-only demo secret',
-              DEMO_B2C_REGISTRAR_SECRET.slice(0, 3),
-              created,
-              graphTimestamp(new Date(now.getTime() + 730 * DAY)),
-            ),
-          ],
-        },
-        DEMO_B2C_DOMAIN,
-      ),
-    ),
-    owners: [ana!.id],
-    secretHashes: { [secretKeyId]: createHash('sha256').update(DEMO_B2C_REGISTRAR_SECRET, 'utf8').digest('hex') },
-    certificates: {},
-    credentialsUsableFrom: {},
-  } satisfies ApplicationRecord;
-  data.servicePrincipals[demoB2cIds.registrarServicePrincipal] = {
-    ...record(
-      servicePrincipal(
-        demoB2cIds.registrarServicePrincipal,
-        demoB2cIds.registrarAppId,
-        'Registrar (Contoso B2C)',
-        created,
-        { appOwnerOrganizationId: demoB2cIds.tenantId },
-      ),
-    ),
-    owners: [ana!.id],
-  };
-  for (const value of REGISTRAR_ROLES) {
-    const id = newOpaqueId();
-    data.appRoleAssignments[id] = record({
-      id,
-      appRoleId: roleId(value),
-      createdDateTime: created,
-      deletedDateTime: null,
-      principalDisplayName: 'Registrar (Contoso B2C)',
-      principalId: demoB2cIds.registrarServicePrincipal,
-      principalType: 'ServicePrincipal',
-      resourceDisplayName: 'Microsoft Graph',
-      resourceId: demoB2cIds.graphServicePrincipal,
-    });
-  }
+  seedRegistrarIdentity(data, record, {
+    applicationId: demoB2cIds.registrarApplication,
+    appId: demoB2cIds.registrarAppId,
+    servicePrincipalId: demoB2cIds.registrarServicePrincipal,
+    graphServicePrincipalId: demoB2cIds.graphServicePrincipal,
+    displayName: 'Registrar (Contoso B2C)',
+    notes: 'Local mode: the identity Registrar uses in the demo B2C directory. Its secret is public and local-only.',
+    secret: DEMO_B2C_REGISTRAR_SECRET,
+    secretKeyId: 'b2c0c0de-0000-4000-8000-0000000000f1',
+    owner: ana!.id,
+    tenantId: demoB2cIds.tenantId,
+    domain: DEMO_B2C_DOMAIN,
+    created,
+    now,
+  });
   return {
     data,
     registrar: {

@@ -155,39 +155,96 @@ export function demoTenant(
   }
 
   // Registrar itself.
-  const secretKeyId = 'a1e5c0de-0000-4000-8000-0000000000f1';
-  const registrarApp = application(demoIds.registrarApplication, demoBot.id, 'Registrar', created, {
+  seedRegistrarIdentity(data, record, {
+    applicationId: demoIds.registrarApplication,
+    appId: demoBot.id,
+    servicePrincipalId: demoIds.registrarServicePrincipal,
+    graphServicePrincipalId: demoIds.graphServicePrincipal,
+    displayName: 'Registrar',
     notes: 'Local mode: the identity Registrar uses to call the local tenant. Its secret is public and local-only.',
-    requiredResourceAccess: [
-      {
-        resourceAppId: GRAPH_APP_ID,
-        resourceAccess: REGISTRAR_ROLES.map((value) => ({ id: roleId(value), type: 'Role' })),
-      },
-    ],
-    passwordCredentials: [
-      passwordCredential(
-        secretKeyId,
-        'local-only demo secret',
-        DEMO_REGISTRAR_SECRET.slice(0, 3),
-        created,
-        graphTimestamp(new Date(now.getTime() + 730 * DAY)),
-      ),
-    ],
+    secret: DEMO_REGISTRAR_SECRET,
+    secretKeyId: 'a1e5c0de-0000-4000-8000-0000000000f1',
+    owner: alex.aadObjectId,
+    tenantId: demoTenantId,
+    domain: DEMO_DOMAIN,
+    created,
+    now,
   });
-  data.applications[demoIds.registrarApplication] = {
-    ...record(registrarApp),
-    owners: [alex.aadObjectId],
-    secretHashes: { [secretKeyId]: createHash('sha256').update(DEMO_REGISTRAR_SECRET, 'utf8').digest('hex') },
+
+  for (const app of demoApplications) addDemoApplication(data, app, now, created, record);
+  // The demo B2C directory, a tenant of its own served beside this one (seed-b2c.ts).
+  data.directories = [demoB2cTenant(now).data];
+
+  return { data, registrar: { clientId: demoBot.id, clientSecret: DEMO_REGISTRAR_SECRET } };
+}
+
+/** Registrar's identity in one directory of the local tenant, as `seedRegistrarIdentity` writes it. */
+export interface RegistrarIdentitySeed {
+  applicationId: string;
+  appId: string;
+  servicePrincipalId: string;
+  graphServicePrincipalId: string;
+  displayName: string;
+  notes: string;
+  /** Public and local-only: the local tenant keeps its hash, as Graph keeps none of it readable. */
+  secret: string;
+  secretKeyId: string;
+  owner: string;
+  tenantId: string;
+  domain: string;
+  created: string;
+  now: Date;
+}
+
+/**
+ * Registrar's own app registration in a directory: the application with one secret of two years, its service
+ * principal, and the Microsoft Graph application permissions it needs granted there (REGISTRAR_ROLES).
+ */
+export function seedRegistrarIdentity(
+  data: TenantData,
+  record: (json: Json) => DirectoryRecord,
+  identity: RegistrarIdentitySeed,
+): void {
+  const { created, now } = identity;
+  const app = application(
+    identity.applicationId,
+    identity.appId,
+    identity.displayName,
+    created,
+    {
+      notes: identity.notes,
+      requiredResourceAccess: [
+        {
+          resourceAppId: GRAPH_APP_ID,
+          resourceAccess: REGISTRAR_ROLES.map((value) => ({ id: roleId(value), type: 'Role' })),
+        },
+      ],
+      passwordCredentials: [
+        passwordCredential(
+          identity.secretKeyId,
+          'local-only demo secret',
+          identity.secret.slice(0, 3),
+          created,
+          graphTimestamp(new Date(now.getTime() + 730 * DAY)),
+        ),
+      ],
+    },
+    identity.domain,
+  );
+  data.applications[identity.applicationId] = {
+    ...record(app),
+    owners: [identity.owner],
+    secretHashes: { [identity.secretKeyId]: createHash('sha256').update(identity.secret, 'utf8').digest('hex') },
     certificates: {},
     credentialsUsableFrom: {},
   } satisfies ApplicationRecord;
-  data.servicePrincipals[demoIds.registrarServicePrincipal] = {
+  data.servicePrincipals[identity.servicePrincipalId] = {
     ...record(
-      servicePrincipal(demoIds.registrarServicePrincipal, demoBot.id, 'Registrar', created, {
-        appOwnerOrganizationId: demoTenantId,
+      servicePrincipal(identity.servicePrincipalId, identity.appId, identity.displayName, created, {
+        appOwnerOrganizationId: identity.tenantId,
       }),
     ),
-    owners: [alex.aadObjectId],
+    owners: [identity.owner],
   } satisfies ServicePrincipalRecord;
   for (const value of REGISTRAR_ROLES) {
     const id = newOpaqueId();
@@ -196,19 +253,13 @@ export function demoTenant(
       appRoleId: roleId(value),
       createdDateTime: created,
       deletedDateTime: null,
-      principalDisplayName: 'Registrar',
-      principalId: demoIds.registrarServicePrincipal,
+      principalDisplayName: identity.displayName,
+      principalId: identity.servicePrincipalId,
       principalType: 'ServicePrincipal',
       resourceDisplayName: 'Microsoft Graph',
-      resourceId: demoIds.graphServicePrincipal,
+      resourceId: identity.graphServicePrincipalId,
     });
   }
-
-  for (const app of demoApplications) addDemoApplication(data, app, now, created, record);
-  // The demo B2C directory, a tenant of its own served beside this one (seed-b2c.ts).
-  data.directories = [demoB2cTenant(now).data];
-
-  return { data, registrar: { clientId: demoBot.id, clientSecret: DEMO_REGISTRAR_SECRET } };
 }
 
 /**
