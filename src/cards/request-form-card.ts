@@ -13,6 +13,7 @@ import {
   formLimits,
   platforms,
   signInAudiences,
+  TEAMS_TENANT_CHOICE,
   type FormErrorKey,
   type FormValues,
   type RequestFormField,
@@ -48,6 +49,11 @@ export interface RequestFormView {
   /** An info line at the top. */
   notice?: string;
   /**
+   * The directories other than the Teams tenant an app can be made in (TARGET_DIRECTORY_<KEY>); none: the form does
+   * not ask where.
+   */
+  targets?: ReadonlyArray<{ key: string; name: string }>;
+  /**
    * Names of the people in values.owners, by Entra object id, so the people picker shows them by name where it
    * cannot look them up itself (the Agents Playground). Teams resolves ids it is given without this.
    */
@@ -70,6 +76,7 @@ const echoLimits = {
   // A 4096-bit RSA certificate is about 1.9 KB of PEM.
   certificatePem: { max: 2500, multiline: true },
   exchangeMailboxes: { max: 700, multiline: true },
+  targetOwners: { max: 1500, multiline: true },
 } as const;
 
 /** A message under a field, or a notice: the server's are one or two sentences. */
@@ -159,6 +166,9 @@ const fieldNames: Record<RequestFormField, string> = {
   exchangeRbac: 'how mailbox permissions are granted',
   exchangeMailboxes: 'the mailboxes',
   publicClientFlows: 'device code and desktop sign-in',
+  target: 'where the app is created',
+  targetOwners: 'the owners in the other directory',
+  oidcConsent: 'the consent to openid and offline_access',
 };
 
 /**
@@ -248,6 +258,13 @@ function formModel(view: RequestFormView, limit: number) {
 
   const offered = view.audiences ?? signInAudiences;
   const audiences = signInAudiences.filter((a) => offered.includes(a));
+  const targets = [
+    { title: 'The Teams tenant (where you are)', value: TEAMS_TENANT_CHOICE },
+    ...(view.targets ?? []).map((t) => ({
+      title: safeText(t.name, { max: 60 }),
+      value: safeText(t.key, { max: TextLimit.reference }),
+    })),
+  ];
   const { secretMaxDays, secretDefaultDays } = view.policy;
   const defaultDays = Math.min(secretDefaultDays, secretMaxDays);
   const prefix = safeText(view.policy.namePrefix, { max: 50 });
@@ -273,11 +290,18 @@ function formModel(view: RequestFormView, limit: number) {
       exchangeRbac: exchangeRbacValues.find((s) => s === v.exchangeRbac?.trim()) ?? 'false',
       exchangeMailboxes: echo('exchangeMailboxes'),
       publicClientFlows: v.publicClientFlows?.trim() === 'true' ? 'true' : 'false',
+      target: targets.some((t) => t.value === v.target?.trim().toLowerCase())
+        ? v.target!.trim().toLowerCase()
+        : TEAMS_TENANT_CHOICE,
+      targetOwners: echo('targetOwners'),
+      oidcConsent: v.oidcConsent?.trim() === 'declare' ? 'declare' : 'grant',
     },
     audienceChoices: audiences.map((value) => ({ title: audienceTitles[value], value })),
     audienceHelp: audiences.includes('AzureADandPersonalMicrosoftAccount')
       ? 'Letting other organisations sign in makes the request high risk.'
       : 'Letting other organisations sign in makes the request high risk. Personal Microsoft accounts do not exist in this national cloud.',
+    hasTargets: targets.length > 1,
+    targetChoices: targets,
     help: {
       name: `Up to ${formLimits.name} characters.${prefix ? ` Registrar puts “${prefix}” in front of it.` : ''}`,
       secretDays: `For a client secret: from 1 to ${secretMaxDays} days. Left empty, it lasts ${defaultDays} days.`,
