@@ -76,12 +76,15 @@ const echoLimits = {
   // A 4096-bit RSA certificate is about 1.9 KB of PEM.
   certificatePem: { max: 2500, multiline: true },
   exchangeMailboxes: { max: 700, multiline: true },
-  targetOwners: { max: 1500, multiline: true },
+  // 20 owners (formLimits.owners) of about 45 characters each.
+  targetOwners: { max: 900, multiline: true },
 } as const;
 
 /** A message under a field, or a notice: the server's are one or two sentences. */
 const messageLimit = 250;
 const shortMessageLimit = 120;
+/** The last resort, when even short messages under every field leave the card too large. */
+const shortestMessageLimit = 40;
 
 /**
  * A Teams message carries about 28 KB, and the card is not all of it (the activity around it takes some). When a
@@ -132,7 +135,11 @@ export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
   let card: AdaptiveCard | undefined;
   const counts = [...new Set([view.matches.length, 10, 0])].filter((n) => n <= view.matches.length);
   // Last, when every field holds a long message at once: the messages are cut shorter.
-  const attempts = [...counts.map((count) => ({ count, messageLimit })), { count: 0, messageLimit: shortMessageLimit }];
+  const attempts = [
+    ...counts.map((count) => ({ count, messageLimit })),
+    { count: 0, messageLimit: shortMessageLimit },
+    { count: 0, messageLimit: shortestMessageLimit },
+  ];
   for (const { count, messageLimit: limit } of attempts) {
     card = tidy(
       expandTemplate(requestFormTemplate, {
