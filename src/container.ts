@@ -18,6 +18,7 @@ import {
   type Directory,
   type PeopleDirectory,
   type Provisioner,
+  type TargetDirectory,
   type Store,
   systemClock,
 } from './services/ports';
@@ -159,6 +160,32 @@ export async function createContainer(
     overrides.provisioner ??
     (graphInTurn ? new GraphProvisioner({ graph: graphInTurn, logger: graphLogger }) : provisioner);
   const random: RandomSource = overrides.random ?? ((n) => new Uint8Array(randomBytes(n)));
+  // Directories other than the Teams tenant (TARGET_DIRECTORY_<KEY>): each is reached as its own app, signed in to
+  // that tenant with its secret or certificate, in the same cloud. None configured: nothing below changes.
+  const targets: TargetDirectory[] = config.targets.map((t) => {
+    const targetGraph = graphCaller(
+      createGraphConnection({
+        ...config.graph,
+        tenantId: t.tenantId,
+        clientId: t.clientId,
+        clientSecret: t.clientSecret,
+        certificatePath: t.certificatePath,
+      }),
+    );
+    const targetInTurn = targetGraph.withTimeout(INVOKE_GRAPH_BUDGET_MS);
+    const targetLogger = graphLogger.child({ target: t.key });
+    return {
+      key: t.key,
+      name: t.name,
+      tenantId: t.tenantId,
+      ...(t.ownersGroupId ? { ownersGroupId: t.ownersGroupId } : {}),
+      provisioner: new GraphProvisioner({ graph: targetGraph, logger: targetLogger }),
+      inTurn: new GraphProvisioner({ graph: targetInTurn, logger: targetLogger }),
+      people: new GraphDirectory({ graph: targetInTurn, logger: targetLogger }),
+      credentials: new GraphCredentialSource({ graph: targetGraph, logger: targetLogger }),
+    };
+  });
+  const withTargets = targets.length > 0 ? { targets } : {};
 
   const people: PeopleDirectory | undefined =
     directory ?? (graphInTurn ? new GraphDirectory({ graph: graphInTurn, logger: graphLogger }) : undefined);
@@ -172,6 +199,7 @@ export async function createContainer(
     clock,
     logger: logger.child({ component: 'provisioning' }),
     onChange: (request) => late.cards?.changed(request),
+    ...withTargets,
   });
   const requests = createRequestService({
     store,
@@ -187,6 +215,7 @@ export async function createContainer(
     startProvisioning: (id) => provisioning.start(id),
     onChange: changed,
     cloud: config.graph.cloud,
+    ...withTargets,
   });
   const credentials: CredentialSource =
     overrides.credentials ??
@@ -203,6 +232,7 @@ export async function createContainer(
     owners: credentialsInTurn,
     onChange: changed,
     orphans: { applications: credentials, provisioner },
+    ...withTargets,
     ...(overrides.secretCheckBudgetMs !== undefined ? { checkBudgetMs: overrides.secretCheckBudgetMs } : {}),
   });
 

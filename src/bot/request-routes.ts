@@ -13,7 +13,7 @@ import { renderRequestList } from '../cards/request-list-card';
 import { renderRequestStatus } from '../cards/request-status-card';
 import type { CatalogPermission } from '../domain/app-spec';
 import { RegistrarError, WrongPlace } from '../domain/errors';
-import type { AppRequest } from '../domain/request';
+import { directoryTenantOf, type AppRequest } from '../domain/request';
 import { requestFormFields, type FormErrorKey, type FormValues } from '../domain/request-form';
 import { permissionKey } from '../domain/permission-search';
 import { parseRequestId } from '../domain/request-id';
@@ -99,6 +99,7 @@ async function renderForm(
     errors: input.errors ?? {},
     policy: context.policy,
     audiences: audiencesIn(context.cloud),
+    targets: context.targets,
     selected,
     matches,
     matchesTotal: found.total,
@@ -271,13 +272,15 @@ export function requestCardRoutes(services: RequestRouteServices) {
   const reveal: Handler = async (context, data) => {
     requirePersonal(context, 'Reveal the secret');
     const requestId = requestIdOf(data);
-    const tenantId = services.tenantId ?? context.activity.conversation?.tenantId ?? '';
+    const teamsTenantId = services.tenantId ?? context.activity.conversation?.tenantId ?? '';
     const result = await services.delivery.reveal(
       actorFrom(context.activity),
       requestId,
       context.activity.conversation?.id,
       cardRefOf(context),
     );
+    // The tenant id on the card is the directory's where the app is (a target's, or the Teams tenant's).
+    const tenantId = directoryTenantOf(result.request, teamsTenantId);
     if (result.kind === 'already') {
       const d = result.request.delivery;
       return renderDelivery({
@@ -311,7 +314,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
     const d = request.delivery;
     return renderDelivery({
       request,
-      tenantId: services.tenantId ?? context.activity.conversation?.tenantId ?? '',
+      tenantId: directoryTenantOf(request, services.tenantId ?? context.activity.conversation?.tenantId ?? ''),
       ...endpointsOf(services),
       state: 'stored',
       ...(d?.kind === 'secret' ? { stored: { hint: d.hint, endDateTime: d.endDateTime } } : {}),

@@ -84,7 +84,16 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
     return { before, after: [] };
   }
   const resources = resourceServicePrincipalsText(request);
+  const target = request.target;
   const before = [
+    ...(target
+      ? [
+          row(
+            'Created in',
+            `${safeText(target.name, { max: TextLimit.title })} (${safeText(target.tenantId, { max: TextLimit.reference })}), another directory than this Teams tenant's`,
+          ),
+        ]
+      : []),
     row('Display name', appNameOf(request)),
     row('Who can sign in', audienceWords[form.signInAudience] ?? form.signInAudience),
     row('Platform', platformWords[form.platform] ?? form.platform),
@@ -121,7 +130,9 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
   }
   const mailbox = mailboxRow(request);
   if (mailbox) after.push(row('Mailbox permissions', mailbox));
-  after.push(row('Owners', ownersText(request)));
+  if (form.oidcConsent === 'declare')
+    after.push(row('openid and offline_access', 'Declared on the app without admin consent'));
+  after.push(row('Owners', target ? targetOwnersText(request) : ownersText(request)));
   const role = form.directoryRole;
   after.push(
     row(
@@ -171,6 +182,26 @@ function ownersText(request: AppRequest): string {
   const head = request.ownerDetails
     ? `The requester and ${others}:`
     : `The requester and ${others}, by Entra object id (this request was made before Registrar looked owners up in the directory):`;
+  return [head, ...lines].join('\n');
+}
+
+/**
+ * Who will own an app made in a target directory: the users there, resolved at submission, by name and user principal
+ * name; the requester is a Teams person and owns nothing there.
+ */
+function targetOwnersText(request: AppRequest): string {
+  const where = safeText(request.target?.name, { max: TextLimit.title });
+  const owners = request.targetOwners?.owners ?? [];
+  const lines = owners.map((owner) => {
+    const name = safeText(owner.displayName, { max: TextLimit.personName });
+    const upn = safeText(owner.userPrincipalName, { max: TextLimit.personName });
+    return name && upn ? `${name} (${upn})` : name || upn || safeText(owner.id, { max: TextLimit.reference });
+  });
+  if (lines.length === 0) return `Nobody in ${where}: the requester is not a user there`;
+  const head =
+    request.targetOwners?.from === 'group'
+      ? `In ${where}, the users of its owners group (${safeText(request.targetOwners.groupId, { max: TextLimit.reference })}):`
+      : `In ${where}, named by the requester:`;
   return [head, ...lines].join('\n');
 }
 

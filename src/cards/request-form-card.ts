@@ -13,6 +13,7 @@ import {
   formLimits,
   platforms,
   signInAudiences,
+  TEAMS_TENANT_CHOICE,
   type FormErrorKey,
   type FormValues,
   type RequestFormField,
@@ -48,6 +49,11 @@ export interface RequestFormView {
   /** An info line at the top. */
   notice?: string;
   /**
+   * The directories other than the Teams tenant an app can be made in (TARGET_DIRECTORY_<KEY>); none: the form does
+   * not ask where.
+   */
+  targets?: ReadonlyArray<{ key: string; name: string }>;
+  /**
    * Names of the people in values.owners, by Entra object id, so the people picker shows them by name where it
    * cannot look them up itself (the Agents Playground). Teams resolves ids it is given without this.
    */
@@ -70,11 +76,15 @@ const echoLimits = {
   // A 4096-bit RSA certificate is about 1.9 KB of PEM.
   certificatePem: { max: 2500, multiline: true },
   exchangeMailboxes: { max: 700, multiline: true },
+  // 20 owners (formLimits.owners) of about 45 characters each.
+  targetOwners: { max: 900, multiline: true },
 } as const;
 
 /** A message under a field, or a notice: the server's are one or two sentences. */
 const messageLimit = 250;
 const shortMessageLimit = 120;
+/** The last resort, when even short messages under every field leave the card too large. */
+const shortestMessageLimit = 40;
 
 /**
  * A Teams message carries about 28 KB, and the card is not all of it (the activity around it takes some). When a
@@ -125,7 +135,11 @@ export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
   let card: AdaptiveCard | undefined;
   const counts = [...new Set([view.matches.length, 10, 0])].filter((n) => n <= view.matches.length);
   // Last, when every field holds a long message at once: the messages are cut shorter.
-  const attempts = [...counts.map((count) => ({ count, messageLimit })), { count: 0, messageLimit: shortMessageLimit }];
+  const attempts = [
+    ...counts.map((count) => ({ count, messageLimit })),
+    { count: 0, messageLimit: shortMessageLimit },
+    { count: 0, messageLimit: shortestMessageLimit },
+  ];
   for (const { count, messageLimit: limit } of attempts) {
     card = tidy(
       expandTemplate(requestFormTemplate, {
@@ -159,6 +173,9 @@ const fieldNames: Record<RequestFormField, string> = {
   exchangeRbac: 'how mailbox permissions are granted',
   exchangeMailboxes: 'the mailboxes',
   publicClientFlows: 'device code and desktop sign-in',
+  target: 'where the app is created',
+  targetOwners: 'the owners in the other directory',
+  oidcConsent: 'the consent to openid and offline_access',
 };
 
 /**
@@ -248,6 +265,13 @@ function formModel(view: RequestFormView, limit: number) {
 
   const offered = view.audiences ?? signInAudiences;
   const audiences = signInAudiences.filter((a) => offered.includes(a));
+  const targets = [
+    { title: 'The Teams tenant (where you are)', value: TEAMS_TENANT_CHOICE },
+    ...(view.targets ?? []).map((t) => ({
+      title: safeText(t.name, { max: 60 }),
+      value: safeText(t.key, { max: TextLimit.reference }),
+    })),
+  ];
   const { secretMaxDays, secretDefaultDays } = view.policy;
   const defaultDays = Math.min(secretDefaultDays, secretMaxDays);
   const prefix = safeText(view.policy.namePrefix, { max: 50 });
@@ -273,11 +297,18 @@ function formModel(view: RequestFormView, limit: number) {
       exchangeRbac: exchangeRbacValues.find((s) => s === v.exchangeRbac?.trim()) ?? 'false',
       exchangeMailboxes: echo('exchangeMailboxes'),
       publicClientFlows: v.publicClientFlows?.trim() === 'true' ? 'true' : 'false',
+      target: targets.some((t) => t.value === v.target?.trim().toLowerCase())
+        ? v.target!.trim().toLowerCase()
+        : TEAMS_TENANT_CHOICE,
+      targetOwners: echo('targetOwners'),
+      oidcConsent: v.oidcConsent?.trim() === 'declare' ? 'declare' : 'grant',
     },
     audienceChoices: audiences.map((value) => ({ title: audienceTitles[value], value })),
     audienceHelp: audiences.includes('AzureADandPersonalMicrosoftAccount')
       ? 'Letting other organisations sign in makes the request high risk.'
       : 'Letting other organisations sign in makes the request high risk. Personal Microsoft accounts do not exist in this national cloud.',
+    hasTargets: targets.length > 1,
+    targetChoices: targets,
     help: {
       name: `Up to ${formLimits.name} characters.${prefix ? ` Registrar puts “${prefix}” in front of it.` : ''}`,
       secretDays: `For a client secret: from 1 to ${secretMaxDays} days. Left empty, it lasts ${defaultDays} days.`,

@@ -44,6 +44,9 @@ export const requestFormFields = [
   'exchangeRbac',
   'exchangeMailboxes',
   'publicClientFlows',
+  'target',
+  'targetOwners',
+  'oidcConsent',
 ] as const;
 export type RequestFormField = (typeof requestFormFields)[number];
 /** 'form' holds what is wrong with the submission as a whole (unknown fields, size, another request's id). */
@@ -115,7 +118,22 @@ export interface RequestForm {
    * authentication or username and password (isFallbackPublicClient).
    */
   publicClientFlows?: boolean;
+  /** The key of the target directory (TARGET_DIRECTORY_<KEY>) the app is made in; absent: the Teams tenant. */
+  target?: string;
+  /** For a target: its owners there, by user principal name, lower-case, without duplicates (empty: the owners group). */
+  targetOwnerUpns?: string[];
+  /** 'declare': openid and offline_access are in the app's permissions but get no admin consent (a B2C management app). */
+  oidcConsent?: 'declare';
 }
+
+/** The Teams tenant's value of the form's "Create the app in" choice. */
+export const TEAMS_TENANT_CHOICE = 'teams';
+
+/** The OpenID Connect scopes of Microsoft Graph the form can declare without consenting (oidcConsent). */
+export const oidcScopes: readonly string[] = ['openid', 'offline_access'];
+
+/** A user principal name as Entra ID accepts one: alias@domain (https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname). */
+const userPrincipalName = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
 export interface RequestFormContext {
   catalog: {
@@ -129,6 +147,8 @@ export interface RequestFormContext {
   expectedRequestId?: string;
   /** The cloud the app is made in (GRAPH_CLOUD): personal Microsoft accounts sign in only in the global one. */
   cloud: GraphCloudName;
+  /** The target directories the form offers (TARGET_DIRECTORY_<KEY>), by key and name. */
+  targets?: ReadonlyArray<{ key: string; name: string }>;
 }
 
 export type FormValues = Partial<Record<RequestFormField, string>>;
@@ -376,6 +396,44 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
   if (roleText !== '' && !directoryRole) fail('directoryRole', 'Choose a directory role from the list, or none.');
 
   const exchangeRbac = exchangeChoice(get, [...graphPermissions.values()], fail);
+  const targetText = get('target').trim().toLowerCase();
+  const target =
+    targetText === '' || targetText === TEAMS_TENANT_CHOICE
+      ? undefined
+      : context.targets?.find((t) => t.key === targetText);
+  if (targetText !== '' && targetText !== TEAMS_TENANT_CHOICE && !target)
+    fail('target', 'Choose where the app is created from the list.');
+  const targetOwnerUpns = [
+    ...new Set(
+      get('targetOwners')
+        .split(listSeparators)
+        .filter(Boolean)
+        .map((upn) => upn.toLowerCase()),
+    ),
+  ];
+  if (target) {
+    const bad = targetOwnerUpns.find((upn) => upn.length > 113 || !userPrincipalName.test(upn));
+    if (bad !== undefined)
+      fail(
+        'targetOwners',
+        `${short(bad)} is not a user principal name. Name owners in ${target.name} like someone@${target.key}.onmicrosoft.com, separated by commas.`,
+      );
+    else if (targetOwnerUpns.length > formLimits.owners)
+      fail('targetOwners', `Name at most ${formLimits.owners} owners in ${target.name}.`);
+    if (owners.length > 0)
+      fail(
+        'owners',
+        `People of this Teams tenant cannot own an app in ${target.name}, another directory: name its owners there by user principal name instead, and leave this empty.`,
+      );
+  } else if (targetOwnerUpns.length > 0 && !(targetText !== '' && targetText !== TEAMS_TENANT_CHOICE)) {
+    fail(
+      'targetOwners',
+      'Owners by user principal name are for an app made in another directory. Choose that directory, or leave this empty and pick owners above.',
+    );
+  }
+  const oidcText = get('oidcConsent').trim();
+  if (oidcText !== '' && oidcText !== 'grant' && oidcText !== 'declare')
+    fail('oidcConsent', 'Choose whether openid and offline_access get admin consent.');
 
   if (Object.keys(errors).length > 0 || !signInAudience || !platform || !credential)
     return { ok: false, errors, values };
@@ -395,6 +453,8 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
       ...(directoryRole ? { directoryRole } : {}),
       ...(exchangeRbac ? { exchangeRbac } : {}),
       ...(publicClientFlows ? { publicClientFlows } : {}),
+      ...(target ? { target: target.key, targetOwnerUpns } : {}),
+      ...(oidcText === 'declare' ? { oidcConsent: 'declare' as const } : {}),
     },
   };
 }

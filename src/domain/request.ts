@@ -8,10 +8,10 @@
  * One file on purpose, though long: the request's shape, the transition table and transition() are one contract,
  * and every move is reviewed against all three at once (test/unit/domain/request-lifecycle.test.ts checks the table).
  */
-import type { AppSpec, PermissionRef } from './app-spec';
+import { MICROSOFT_GRAPH_APP_ID, type AppSpec, type PermissionRef } from './app-spec';
 import type { ConversationAddress } from './conversation';
 import { NotAuthorized, RegistrarError } from './errors';
-import type { CredentialChoice, RequestForm } from './request-form';
+import { oidcScopes, type CredentialChoice, type RequestForm } from './request-form';
 import type { RiskAssessment } from './risk';
 import { textProblem, normaliseText } from './text-rules';
 import { sameObject } from './object-id';
@@ -159,6 +159,30 @@ export interface AppRequest {
    * the form's permissions on it (form.otherPermissions with its appId) are resolved then. Absent when none.
    */
   resourceServicePrincipals?: ReadonlyArray<{ appId: string; displayName: string }>;
+  /** The directory the app is made in when it is not the Teams tenant (form.target), as configured at submission. */
+  target?: TargetRef;
+  /** The app's owners in the target directory, resolved there at submission; never the requester (a Teams person). */
+  targetOwners?: TargetOwners;
+}
+
+/** A target directory (TARGET_DIRECTORY_<KEY>) as a request records it. */
+export interface TargetRef {
+  key: string;
+  name: string;
+  tenantId: string;
+}
+
+/** Who owns an app in a target directory: named by the requester (user principal names), or the owners group's users. */
+export interface TargetOwners {
+  from: 'named' | 'group';
+  /** The owners group (from 'group'). */
+  groupId?: string;
+  owners: OwnerDetail[];
+}
+
+/** The tenant whose directory holds the request's app: its target's, or `teamsTenantId` (the Teams tenant's). */
+export function directoryTenantOf(request: Pick<AppRequest, 'target'>, teamsTenantId: string): string {
+  return request.target?.tenantId ?? teamsTenantId;
 }
 
 /** A user of the tenant who will own the app, as the directory names them. */
@@ -329,6 +353,9 @@ export interface NewRequest {
   marker?: string;
   /** AppRequest.resourceServicePrincipals. */
   resourceServicePrincipals?: ReadonlyArray<{ appId: string; displayName: string }>;
+  /** A target directory and the owners there (AppRequest.target, targetOwners). */
+  target?: TargetRef;
+  targetOwners?: TargetOwners;
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -356,6 +383,8 @@ export function createRequest(input: NewRequest): { request: AppRequest; audit: 
     ...(input.resourceServicePrincipals && input.resourceServicePrincipals.length > 0
       ? { resourceServicePrincipals: input.resourceServicePrincipals.map((r) => ({ ...r })) }
       : {}),
+    ...(input.target ? { target: input.target } : {}),
+    ...(input.target && input.targetOwners ? { targetOwners: input.targetOwners } : {}),
   };
   const audit: AuditEvent = {
     at,
@@ -363,7 +392,7 @@ export function createRequest(input: NewRequest): { request: AppRequest; audit: 
     event: 'submit',
     from: null,
     to: 'submitted',
-    detail: `submitted "${input.form.displayName}" (${input.risk.level} risk, ${request.approvalsRequired} approval${request.approvalsRequired === 1 ? '' : 's'} needed)`,
+    detail: `submitted "${input.form.displayName}"${input.target ? ` in ${input.target.name} (tenant ${input.target.tenantId})` : ''} (${input.risk.level} risk, ${request.approvalsRequired} approval${request.approvalsRequired === 1 ? '' : 's'} needed)`,
     ...(conversationId ? { conversationId } : {}),
   };
   return { request, audit };
@@ -708,9 +737,31 @@ function deliver(request: AppRequest, delivery: Delivery, move: Move): Transitio
   return move('delivered', { delivery }, detail, delivery.kind === 'secret' ? [delivery.keyId] : undefined);
 }
 
-/** What the Graph adapter is asked to create for an approved request. Owners: the requester first, once each. */
+/**
+ * The permissions that get admin consent: all of them, but openid and offline_access on Microsoft Graph when the
+ * form declares them without consent (oidcConsent 'declare'); they stay in requiredResourceAccess.
+ */
+export function consentedPermissions(
+  request: Pick<AppRequest, 'form'> & { permissions: readonly PermissionRef[] },
+): PermissionRef[] {
+  if (request.form.oidcConsent !== 'declare') return [...request.permissions];
+  return request.permissions.filter(
+    (p) => !(p.type === 'Scope' && p.resourceAppId === MICROSOFT_GRAPH_APP_ID && oidcScopes.includes(p.value)),
+  );
+}
+
+/**
+ * What the Graph adapter is asked to create for an approved request. Owners: the requester first, once each; in a
+ * target directory, the owners resolved there (the requester's Teams object id means nothing in another tenant).
+ */
 export function toAppSpec(request: AppRequest): AppSpec {
   const { form } = request;
+  if (request.target) {
+    return {
+      ...toAppSpec({ ...request, target: undefined }),
+      ownerIds: [...new Set((request.targetOwners?.owners ?? []).map((o) => o.id.toLowerCase()))],
+    };
+  }
   return {
     requestId: request.id,
     ...(request.marker ? { marker: request.marker } : {}),

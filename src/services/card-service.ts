@@ -12,7 +12,7 @@ import { renderApproval } from '../cards/approval-card';
 import { renderDelivery } from '../cards/delivery-card';
 import { renderRequestStatus } from '../cards/request-status-card';
 import type { ConversationAddress } from '../domain/conversation';
-import type { AppRequest, CardRef } from '../domain/request';
+import { directoryTenantOf, type AppRequest, type CardRef } from '../domain/request';
 import type { Logger } from '../lib/logger';
 import type { ChannelService } from './channel-service';
 import type { DeliveryService } from './delivery-service';
@@ -169,7 +169,7 @@ export function createCardService(deps: CardServiceDeps): CardService {
   }
 
   function deliveryCard(request: AppRequest): AdaptiveCard {
-    const tenantId = deps.tenantId ?? request.requesterAddress?.conversation.tenantId ?? '';
+    const tenantId = directoryTenantOf(request, deps.tenantId ?? request.requesterAddress?.conversation.tenantId ?? '');
     if (request.delivery?.kind === 'secret') {
       return renderDelivery({
         request,
@@ -247,7 +247,7 @@ export function createCardService(deps: CardServiceDeps): CardService {
       home,
       renderDelivery({
         request,
-        tenantId: deps.tenantId ?? home.conversation.tenantId ?? '',
+        tenantId: directoryTenantOf(request, deps.tenantId ?? home.conversation.tenantId ?? ''),
         ...endpoints,
         state: 'ready',
       }),

@@ -30,7 +30,8 @@ import {
 } from '../domain/request';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import type { Clock, CredentialSource, NewSecret, Provisioner, Store } from './ports';
+import type { Clock, CredentialSource, NewSecret, Provisioner, Store, TargetDirectory } from './ports';
+import { targetOf } from './target-directories';
 import {
   annotateRequest,
   commitTransition,
@@ -92,12 +93,17 @@ export interface DeliveryServiceDeps {
     applications: Pick<CredentialSource, 'findApplication'>;
     provisioner: Pick<Provisioner, 'removePassword'>;
   };
+  /**
+   * Directories other than the Teams tenant: a request made in one gets its secret there, from its Graph identity,
+   * and its requester's right rests on the stored request (its people are not Teams users, so no Teams person owns it).
+   */
+  targets?: readonly TargetDirectory[];
   /** How long Reveal waits for a new secret to work before answering "not yet" (default 1.5 s: with addPassword it must fit in the few seconds Teams gives an invoke). */
   checkBudgetMs?: number;
 }
 
 export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
-  const { store, provisioner, clock, policy, logger, onChange } = deps;
+  const { store, clock, policy, logger, onChange } = deps;
   const checkBudgetMs = deps.checkBudgetMs ?? 1500;
   const running = new Map<string, Promise<RevealResult>>();
   const cleanups = new Set<Promise<void>>();
@@ -106,19 +112,22 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
 
   /** Removes every secret named for this request except the one its delivery recorded. */
   async function removeOrphans(
+    request: AppRequest,
     appId: string,
     applicationObjectId: string,
     requestId: string,
     recordedKeyId: string,
   ): Promise<void> {
-    if (!deps.orphans) return;
+    const target = targetOf(deps.targets, request);
+    const orphans = target ? { applications: target.credentials, provisioner: target.provisioner } : deps.orphans;
+    if (!orphans) return;
     const log = logger.child({ requestId });
-    const app = await deps.orphans.applications.findApplication(appId);
-    const orphans = (app?.credentials ?? []).filter(
+    const app = await orphans.applications.findApplication(appId);
+    const left = (app?.credentials ?? []).filter(
       (c) => c.kind === 'secret' && c.displayName === secretName(requestId) && c.keyId !== recordedKeyId,
     );
-    for (const orphan of orphans) {
-      await deps.orphans.provisioner.removePassword(applicationObjectId, orphan.keyId);
+    for (const orphan of left) {
+      await orphans.provisioner.removePassword(applicationObjectId, orphan.keyId);
       log.warn(
         { keyId: orphan.keyId, hint: orphan.hint },
         'removed a client secret an interrupted reveal had created and nobody read',
@@ -163,6 +172,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       if (request.approvals.length >= request.approvalsRequired) return;
       throw new NotAuthorized(`Rotation ${request.id} was not approved, so no secret is created for it.`);
     }
+    // An app in a target directory: the requester asked for it and the approvers approved it, which the stored
+    // request records (requireRequester checked who clicks). Its owners are that directory's people, never a Teams
+    // user, so a Teams ownership check could only refuse.
+    if (request.target && request.kind !== 'rotation') return;
     const owners = await deps.owners.ownersOf(applicationObjectId);
     if (owners.some((owner) => sameObject(owner, actor.aadObjectId))) return;
     throw new NotAuthorized(
@@ -195,6 +208,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     const due = deliveryDueBy(request, policy.deliveryTtlDays);
     if (due && now.getTime() >= Date.parse(due)) throw new RegistrarError('conflict', expiredMessage(request));
     await requireRight(actor, request, application.applicationObjectId);
+    const provisioner = targetOf(deps.targets, request)?.inTurn ?? deps.provisioner;
     const days = Math.min(request.form.credential.lifetimeDays, policy.secretMaxDays);
     const secret = await provisioner.addPassword(application.applicationObjectId, {
       displayName: secretName(requestId),
@@ -237,7 +251,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     if (deliveryCard)
       saved = await annotateRequest(store, requestId, (latest) => (latest.deliveryCard ? undefined : { deliveryCard }));
     onChange?.(saved);
-    inBackground(removeOrphans(application.appId, application.applicationObjectId, requestId, secret.keyId), requestId);
+    inBackground(
+      removeOrphans(request, application.appId, application.applicationObjectId, requestId, secret.keyId),
+      requestId,
+    );
     const check = await provisioner
       .verifySecret(application.appId, secret.secretText, new Date(clock.now().getTime() + checkBudgetMs))
       .catch((err: unknown) => {

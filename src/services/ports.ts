@@ -187,6 +187,34 @@ export interface PeopleDirectory {
   users(userObjectIds: readonly string[]): Promise<OwnerDetail[]>;
 }
 
+/** People of a target directory (not the Teams tenant), for the owners of an app made there. */
+export interface TargetPeople {
+  /** The users with these user principal names (those the directory does not know are left out). */
+  usersByPrincipalName(userPrincipalNames: readonly string[]): Promise<OwnerDetail[]>;
+  /** The users among the direct members of the group. */
+  groupUserMembers(groupId: string): Promise<OwnerDetail[]>;
+}
+
+/**
+ * A directory other than the Teams tenant where apps are made (TARGET_DIRECTORY_<KEY>), with Registrar's Graph
+ * adapters signed in there as its own identity. People, groups and approvals stay in the Teams tenant.
+ */
+export interface TargetDirectory {
+  key: string;
+  name: string;
+  tenantId: string;
+  /** Whose user members own an app when the request names no owners there. */
+  ownersGroupId?: string;
+  /** With the background budget (provisioning). */
+  provisioner: Provisioner;
+  /** With an invoke's budget (the form's catalog, Reveal). */
+  inTurn: Provisioner;
+  /** With an invoke's budget (owners at submission). */
+  people: TargetPeople;
+  /** With the background budget (secrets an interrupted reveal left). */
+  credentials: CredentialSource;
+}
+
 /**
  * A resource API's permissions, read from its service principal in the tenant (appRoles and
  * oauth2PermissionScopes, https://learn.microsoft.com/graph/api/serviceprincipal-get).

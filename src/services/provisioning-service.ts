@@ -19,6 +19,7 @@ import { resolvePermissionIn } from '../domain/resource-apis';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
 import { scopedInExchange, tenantWideRoles } from '../domain/exchange-rbac';
 import {
+  consentedPermissions,
   nextStep,
   registrarActor,
   toAppSpec,
@@ -30,7 +31,8 @@ import {
 } from '../domain/request';
 import { redactText, type Logger } from '../lib/logger';
 import { createKeyedQueue, createLimiter } from '../lib/queues';
-import type { Clock, Provisioner, StepContext, Store, Stored } from './ports';
+import type { Clock, Provisioner, StepContext, Store, Stored, TargetDirectory } from './ports';
+import { targetOf } from './target-directories';
 import type { ApproverPolicy } from './request-approvers';
 import {
   RequestNotFound,
@@ -64,6 +66,8 @@ export interface ProvisioningServiceDeps {
   approvers: ApproverPolicy;
   clock: Clock;
   logger: Logger;
+  /** Directories other than the Teams tenant: a request that records one is provisioned there, by its provisioner. */
+  targets?: readonly TargetDirectory[];
   /** Called after every committed move of a request (started, each step, provisioned, failed, retried), with the request as saved. Errors thrown by it are logged and ignored; it must never fail provisioning. Called in order per request. */
   onChange?: (request: AppRequest) => void | Promise<void>;
   /**
@@ -113,7 +117,7 @@ interface Run {
 }
 
 export function createProvisioningService(deps: ProvisioningServiceDeps): ProvisioningService {
-  const { store, provisioner, approvers, clock, logger, onChange } = deps;
+  const { store, approvers, clock, logger, onChange } = deps;
   const maxRuns = Math.max(1, deps.maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS);
   const runs = new Map<string, Run>();
   const notifications = createKeyedQueue();
@@ -159,6 +163,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
 
   /** One step through the Provisioner, from what the request and its checkpoints say. */
   async function perform(step: ProvisioningStep, request: AppRequest): Promise<StepResult> {
+    const provisioner = targetOf(deps.targets, request)?.provisioner ?? deps.provisioner;
     const spec = toAppSpec(request);
     const done = request.provisioning;
     const app = () => need(done.application, 'application', request.id);
@@ -181,10 +186,12 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
           servicePrincipalId: await provisioner.ensureServicePrincipal(app().appId, spec.ownerIds, context),
         };
       case 'consent': {
-        // Mailbox permissions scoped in Exchange (RBAC for Applications) are declared, never granted tenant-wide.
-        const roles = tenantWideRoles(spec.permissions, spec.exchangeRbac);
+        // Every permission is declared on the application (spec.permissions); only the consented ones get admin consent,
+        // and mailbox permissions scoped in Exchange (RBAC for Applications) are declared, never granted tenant-wide.
+        const consented = consentedPermissions({ form: request.form, permissions: spec.permissions });
+        const roles = tenantWideRoles(consented, spec.exchangeRbac);
         const scoped = scopedInExchange(spec.permissions, spec.exchangeRbac);
-        const scopes = spec.permissions.filter((p) => p.type === 'Scope');
+        const scopes = consented.filter((p) => p.type === 'Scope');
         const appRoleAssignmentIds =
           roles.length > 0 || scoped.length > 0
             ? await provisioner.grantApplicationPermissions(servicePrincipalId(), roles, context, scoped)
@@ -218,6 +225,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
    * that name: nothing is created for the app until every permission is known.
    */
   async function createResources(request: AppRequest, context: StepContext): Promise<StepResult> {
+    const provisioner = targetOf(deps.targets, request)?.provisioner ?? deps.provisioner;
     const servicePrincipalIds: string[] = [];
     const permissions: PermissionRef[] = [];
     const unknown: string[] = [];

@@ -20,7 +20,7 @@ import {
 import type { RandomSource } from '../domain/request-id';
 import type { Config, GraphCloud } from '../config';
 import type { Logger } from '../lib/logger';
-import type { Clock, Directory, PeopleDirectory, Provisioner, Store } from './ports';
+import type { Clock, Directory, PeopleDirectory, Provisioner, Store, TargetDirectory } from './ports';
 import type { ApproverPolicy } from './request-approvers';
 import {
   RequestNotFound,
@@ -101,6 +101,8 @@ export interface RequestServiceDeps {
   onChange?: (request: AppRequest) => void;
   /** The cloud apps are made in (GRAPH_CLOUD), which decides the audiences a form offers; the global one when unset. */
   cloud?: GraphCloud;
+  /** Directories other than the Teams tenant the form offers (TARGET_DIRECTORY_<KEY>). */
+  targets?: readonly TargetDirectory[];
 }
 
 /** The person behind a click, for the domain; refused when Teams did not say who they are in Entra ID. */

@@ -22,14 +22,21 @@ import {
   type AppRequest,
   type CardRef,
   type OwnerDetail,
+  type TargetOwners,
   type TransitionActor,
 } from '../domain/request';
-import { validateRequestForm, type FormErrorKey, type FormValues } from '../domain/request-form';
+import { formLimits, validateRequestForm, type FormErrorKey, type FormValues } from '../domain/request-form';
 import { newRequestId } from '../domain/request-id';
 import { findResourceApi, knownResourceApiNames, resolvePermissionIn } from '../domain/resource-apis';
 import type { GraphCloud } from '../config';
 import { assessRisk } from '../domain/risk';
-import { REQUEST_INDEX_PREFIX, REQUEST_PARTITION, type IndexedRequestRecord, type ResourceCatalog } from './ports';
+import {
+  REQUEST_INDEX_PREFIX,
+  REQUEST_PARTITION,
+  type IndexedRequestRecord,
+  type ResourceCatalog,
+  type TargetDirectory,
+} from './ports';
 import {
   annotateRequest,
   auditTrail,
@@ -56,6 +63,8 @@ export interface FormContext {
   cloud: GraphCloud;
   /** The Microsoft Graph catalog, for the form's choices. */
   catalog: PermissionIndex;
+  /** The directories other than the Teams tenant an app can be made in. */
+  targets: ReadonlyArray<{ key: string; name: string }>;
 }
 
 export type SubmitResult =
@@ -103,6 +112,108 @@ export function createRequestSubmission(
     const catalog = await provisioner.catalog(MICROSOFT_GRAPH_APP_ID);
     if (indexed?.catalog !== catalog) indexed = { catalog, index: createPermissionIndex(catalog.permissions) };
     return indexed.index;
+  }
+
+  const targetChoices = (deps.targets ?? []).map((t) => ({ key: t.key, name: t.name }));
+
+  /**
+   * The Microsoft Graph permissions as the target directory's Microsoft Graph service principal declares them: the
+   * form read them from the Teams tenant's, and a permission must exist where it is granted.
+   */
+  async function inTarget(
+    target: TargetDirectory,
+    chosen: readonly PermissionRef[],
+  ): Promise<{ ok: true; permissions: PermissionRef[] } | { ok: false; message: string }> {
+    let catalog: ResourceCatalog;
+    try {
+      catalog = await target.inTurn.catalog(MICROSOFT_GRAPH_APP_ID);
+    } catch (err) {
+      throw new RegistrarError(
+        'unavailable',
+        `Registrar cannot read Microsoft Graph's permissions in ${target.name} right now. Try again in a minute.`,
+        {
+          cause: err,
+          detail: `reading the Microsoft Graph service principal in target ${target.key} (tenant ${target.tenantId}) failed; check its identity (TARGET_DIRECTORY_${target.key.toUpperCase()})`,
+        },
+      );
+    }
+    const permissions: PermissionRef[] = [];
+    const missing: string[] = [];
+    for (const p of chosen) {
+      const found = catalog.permissions.find((c) => c.type === p.type && c.id.toLowerCase() === p.id.toLowerCase());
+      if (found)
+        permissions.push({
+          ...found,
+          resourceAppId: catalog.resourceAppId,
+          resourceDisplayName: catalog.resourceDisplayName,
+        });
+      else missing.push(`${p.value} (${p.type === 'Role' ? 'application' : 'delegated'})`);
+    }
+    if (missing.length > 0)
+      return {
+        ok: false,
+        message: `Microsoft Graph in ${target.name} has no ${missing.slice(0, 5).join(', ')}. Choose permissions it offers.`,
+      };
+    return { ok: true, permissions };
+  }
+
+  /**
+   * The owners of an app in a target directory, read there: the user principal names the requester gave (each must
+   * be a user of that directory), else the user members of its owners group (a group cannot own an application:
+   * https://learn.microsoft.com/graph/api/application-post-owners). Never the requester, a Teams person.
+   */
+  async function targetOwnersOf(
+    target: TargetDirectory,
+    upns: readonly string[],
+  ): Promise<{ ok: true; owners: TargetOwners } | { ok: false; field: 'targetOwners'; message: string }> {
+    const setting = `TARGET_DIRECTORY_${target.key.toUpperCase()}`;
+    const unavailable = (err: unknown, doing: string) =>
+      new RegistrarError(
+        'unavailable',
+        `Registrar cannot look up the owners in ${target.name} right now. Try again in a minute.`,
+        { cause: err, detail: `${doing} in target ${target.key} (tenant ${target.tenantId}) failed; check ${setting}` },
+      );
+    if (upns.length > 0) {
+      let found: OwnerDetail[];
+      try {
+        found = await target.people.usersByPrincipalName(upns);
+      } catch (err) {
+        throw unavailable(err, 'reading users by user principal name');
+      }
+      const byName = new Map(found.map((u) => [u.userPrincipalName.toLowerCase(), u]));
+      const missing = upns.filter((upn) => !byName.has(upn));
+      if (missing.length > 0) {
+        const one = missing.length === 1;
+        return {
+          ok: false,
+          field: 'targetOwners',
+          message: `${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ${one ? 'is not a user' : 'are not users'} of ${target.name}. Name owners by their user principal name in that directory.`,
+        };
+      }
+      return { ok: true, owners: { from: 'named', owners: upns.map((upn) => byName.get(upn)!) } };
+    }
+    if (!target.ownersGroupId)
+      return {
+        ok: false,
+        field: 'targetOwners',
+        message: `Name at least one owner in ${target.name} by user principal name: it has no owners group to fall back on (ownersGroupId in ${setting}).`,
+      };
+    let members: OwnerDetail[];
+    try {
+      members = await target.people.groupUserMembers(target.ownersGroupId);
+    } catch (err) {
+      throw unavailable(err, `reading the members of owners group ${target.ownersGroupId}`);
+    }
+    if (members.length === 0)
+      return {
+        ok: false,
+        field: 'targetOwners',
+        message: `The owners group of ${target.name} has no users, so nobody would own the app there. Name its owners by user principal name.`,
+      };
+    return {
+      ok: true,
+      owners: { from: 'group', groupId: target.ownersGroupId, owners: members.slice(0, formLimits.owners) },
+    };
   }
 
   async function requireRequester(actor: Actor): Promise<void> {
@@ -226,6 +337,7 @@ export function createRequestSubmission(
       },
       now,
       cloud,
+      targets: targetChoices,
     });
     if (!checked.ok) return checked;
     const { form } = checked;
@@ -241,7 +353,15 @@ export function createRequestSubmission(
       return { ok: false, errors: { form: tooManyOpen(policy.openRequestsPerUser) }, values: textValues(input) };
     }
 
-    const permissions: PermissionRef[] = [...form.graphPermissions];
+    const target = form.target ? (deps.targets ?? []).find((t) => t.key === form.target) : undefined;
+    const where = target?.inTurn ?? provisioner;
+    let graphPermissions: PermissionRef[] = [...form.graphPermissions];
+    if (target) {
+      const resolved = await inTarget(target, graphPermissions);
+      if (!resolved.ok) return { ok: false, errors: { permissions: resolved.message }, values: textValues(input) };
+      graphPermissions = resolved.permissions;
+    }
+    const permissions: PermissionRef[] = [...graphPermissions];
     const unknown: string[] = [];
     // APIs whose service principal the tenant lacks: a Microsoft first-party one is created as part of the request.
     const toCreate = new Map<string, { appId: string; displayName: string }>();
@@ -249,7 +369,7 @@ export function createRequestSubmission(
     const resources = new Map<string, Awaited<ReturnType<typeof provisioner.findResource>>>();
     for (const other of form.otherPermissions) {
       if (!resources.has(other.resourceAppId))
-        resources.set(other.resourceAppId, await provisioner.findResource(other.resourceAppId));
+        resources.set(other.resourceAppId, await where.findResource(other.resourceAppId));
       const catalog = resources.get(other.resourceAppId);
       if (!catalog) {
         const known = findResourceApi(other.resourceAppId);
@@ -286,6 +406,12 @@ export function createRequestSubmission(
 
     const owners = await ownersOf(form.additionalOwnerIds);
     if (!owners.ok) return { ok: false, errors: { owners: owners.message }, values: textValues(input) };
+    let targetOwners: TargetOwners | undefined;
+    if (target) {
+      const resolved = await targetOwnersOf(target, form.targetOwnerUpns ?? []);
+      if (!resolved.ok) return { ok: false, errors: { [resolved.field]: resolved.message }, values: textValues(input) };
+      targetOwners = resolved.owners;
+    }
 
     const risk = assessRisk({
       // The permissions on APIs to be created are assessed by name, as they will be granted.
@@ -312,6 +438,9 @@ export function createRequestSubmission(
         ownerDetails: owners.details,
         marker: Buffer.from(random(16)).toString('hex'),
         resourceServicePrincipals,
+        ...(target && targetOwners
+          ? { target: { key: target.key, name: target.name, tenantId: target.tenantId }, targetOwners }
+          : {}),
       });
       try {
         const outcome = await createRecord(store, request, audit);
@@ -362,6 +491,7 @@ export function createRequestSubmission(
         },
         cloud,
         catalog: await graphIndex(),
+        targets: targetChoices,
       };
     },
 

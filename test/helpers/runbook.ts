@@ -147,13 +147,24 @@ export class Runbook {
     return { approvalCard: approvalCard!, approvers };
   }
 
-  /** What the tenant holds for the request once it is provisioned, and the delivery card. */
-  async provisioned(requestId: string): Promise<Provisioned> {
+  /** The data of the directory with this tenant id (another directory the local tenant serves), else the Teams tenant's. */
+  data(tenantId?: string): TenantData {
+    if (tenantId === undefined) return this.tenant.state().data;
+    const directory = this.tenant.directory(tenantId);
+    if (!directory) throw new Error(`the local tenant serves no directory ${tenantId}`);
+    return directory.data;
+  }
+
+  /**
+   * What the directory (the Teams tenant's, or the one with `tenantId`) holds for the request once it is
+   * provisioned, and the delivery card.
+   */
+  async provisioned(requestId: string, tenantId?: string): Promise<Provisioned> {
     await this.registrar.runtime.idle();
     const request = await this.stored(requestId);
     if (request.status !== 'provisioned')
       throw new Error(`request ${requestId} is ${request.status}: ${request.provisioning.lastError?.message ?? ''}`);
-    const data = this.tenant.state().data;
+    const data = this.data(tenantId);
     const apps = Object.values(data.applications).filter((a) => a.data.uniqueName === uniqueNameFor(requestId));
     if (apps.length !== 1) throw new Error(`${apps.length} applications for ${requestId}`);
     const app = apps[0]!.data;
@@ -184,7 +195,10 @@ export class Runbook {
   }
 
   /** Reveal: the secret from the card, found by the hint of the app's one password credential. */
-  async reveal(done: Provisioned): Promise<{ secret: string; card: Record<string, unknown>; credential: Json }> {
+  async reveal(
+    done: Provisioned,
+    tenantId?: string,
+  ): Promise<{ secret: string; card: Record<string, unknown>; credential: Json }> {
     const revealed = await this.teams.invoke(
       this.teams.cardAction(
         this.chat,
@@ -194,7 +208,7 @@ export class Runbook {
         done.deliveryActivityId,
       ),
     );
-    const app = Object.values(this.tenant.state().data.applications).find(
+    const app = Object.values(this.data(tenantId).applications).find(
       (a) => a.data.uniqueName === uniqueNameFor(done.requestId),
     )!.data;
     const credentials = app.passwordCredentials as Json[];

@@ -6,9 +6,9 @@
  */
 import type { OwnerDetail } from '../../domain/request';
 import type { Logger } from '../../lib/logger';
-import type { Directory, PeopleDirectory } from '../../services/ports';
+import type { Directory, PeopleDirectory, TargetPeople } from '../../services/ports';
 import { isGuid } from '../../domain/guid';
-import type { GraphCaller } from './graph-caller';
+import { stringLiteral, type GraphCaller } from './graph-caller';
 import { readGraphFailure } from './graph-errors';
 
 const CHECK_MEMBER_GROUPS_LIMIT = 20;
@@ -22,7 +22,7 @@ export interface GraphDirectoryOptions {
 
 type User = { id: string; displayName?: string | null; userPrincipalName?: string | null };
 
-export class GraphDirectory implements Directory, PeopleDirectory {
+export class GraphDirectory implements Directory, PeopleDirectory, TargetPeople {
   private readonly graph: GraphCaller;
 
   constructor(private readonly options: GraphDirectoryOptions) {
@@ -70,6 +70,56 @@ export class GraphDirectory implements Directory, PeopleDirectory {
       displayName: user.displayName ?? user.userPrincipalName ?? user.id,
       userPrincipalName: user.userPrincipalName ?? '',
     }));
+  }
+
+  /**
+   * The users with these user principal names, by `$filter=userPrincipalName in (...)` (up to 15 values a call);
+   * names match without regard to case, as Entra ID compares them.
+   */
+  async usersByPrincipalName(userPrincipalNames: readonly string[]): Promise<OwnerDetail[]> {
+    const names = [...new Set(userPrincipalNames.map((n) => n.toLowerCase()))];
+    const log = this.options.logger.child({ step: 'read-users-by-upn' });
+    const found: OwnerDetail[] = [];
+    for (let i = 0; i < names.length; i += FILTER_IN_LIMIT) {
+      const batch = names.slice(i, i + FILTER_IN_LIMIT);
+      const help = { doing: `reading ${batch.length} users by user principal name`, requires: 'User.Read.All' };
+      const page = await this.graph.get<{ value?: User[] }>(
+        {
+          path: '/users',
+          filter: `userPrincipalName in (${batch.map(stringLiteral).join(',')})`,
+          select: ['id', 'displayName', 'userPrincipalName'],
+          top: FILTER_IN_LIMIT,
+        },
+        { log, help },
+      );
+      for (const user of page.value ?? [])
+        found.push({
+          id: user.id.toLowerCase(),
+          displayName: user.displayName ?? user.userPrincipalName ?? user.id,
+          userPrincipalName: user.userPrincipalName ?? '',
+        });
+    }
+    return found;
+  }
+
+  /**
+   * The users among the group's direct members (https://learn.microsoft.com/graph/api/group-list-members, cast to
+   * microsoft.graph.user): an application's owners are users or service principals, never a group.
+   */
+  async groupUserMembers(groupId: string): Promise<OwnerDetail[]> {
+    const log = this.options.logger.child({ step: 'read-group-members' });
+    const help = { doing: `reading the members of group ${groupId}`, requires: 'GroupMember.Read.All' };
+    const members = await this.graph.list<User & { '@odata.type'?: string }>(
+      { path: `/groups/${encodeURIComponent(groupId)}/members`, select: ['id', 'displayName', 'userPrincipalName'] },
+      { log, help },
+    );
+    return members
+      .filter((m) => m['@odata.type'] === '#microsoft.graph.user')
+      .map((user) => ({
+        id: user.id.toLowerCase(),
+        displayName: user.displayName ?? user.userPrincipalName ?? user.id,
+        userPrincipalName: user.userPrincipalName ?? '',
+      }));
   }
 
   private async usersById(userObjectIds: readonly string[], select: readonly string[]): Promise<User[]> {

@@ -141,6 +141,52 @@ describe('approval card', () => {
     expect(texts(renderApproval(view(base, 'everyone')))).not.toContain('Sign-in without a redirect URI');
   });
 
+  test('when the app is made in a target directory, then the card names it with its tenant id and lists the owners there by name and UPN', () => {
+    const base = requests.submitted();
+    const tenantId = 'b2c0ffee-0000-4000-8000-000000000001';
+    const owner = (n: number) => ({
+      id: `b2c0ffee-0000-4000-8000-00000000010${n}`,
+      displayName: `Owner ${n}`,
+      userPrincipalName: `owner${n}@contosob2c.onmicrosoft.com`,
+    });
+    const inB2c = (from: 'named' | 'group'): AppRequest => ({
+      ...base,
+      form: { ...base.form, additionalOwnerIds: [], target: 'b2c', targetOwnerUpns: [], oidcConsent: 'declare' },
+      target: { key: 'b2c', name: 'Contoso B2C', tenantId },
+      targetOwners: {
+        from,
+        ...(from === 'group' ? { groupId: 'b2c0ffee-0000-4000-8000-0000000000aa' } : {}),
+        owners: [owner(1), owner(2)],
+      },
+    });
+    const named = texts(renderApproval(view(inB2c('named'), 'everyone')));
+    expect(named).toEqual(
+      expect.arrayContaining([
+        'Created in',
+        `Contoso B2C (${tenantId}), another directory than this Teams tenant's`,
+        'openid and offline_access',
+        'Declared on the app without admin consent',
+        [
+          'In Contoso B2C, named by the requester:',
+          'Owner 1 (owner1@contosob2c.onmicrosoft.com)',
+          'Owner 2 (owner2@contosob2c.onmicrosoft.com)',
+        ].join('\n'),
+      ]),
+    );
+    expect(texts(renderApproval(view(inB2c('group'), 'everyone')))).toEqual(
+      expect.arrayContaining([
+        [
+          'In Contoso B2C, the users of its owners group (b2c0ffee-0000-4000-8000-0000000000aa):',
+          'Owner 1 (owner1@contosob2c.onmicrosoft.com)',
+          'Owner 2 (owner2@contosob2c.onmicrosoft.com)',
+        ].join('\n'),
+      ]),
+    );
+    const teams = texts(renderApproval(view(base, 'everyone')));
+    expect(teams).not.toContain('Created in');
+    expect(teams).not.toContain('openid and offline_access');
+  });
+
   test('when the card lists permissions, then each has its type, its API, its risk and the reason, riskiest first', () => {
     const card = renderApproval(view(requests.submitted(), 'everyone'));
     const text = texts(card);

@@ -21,7 +21,7 @@ import { buttons, inputs, input, all } from './request-card-helpers';
 
 describe('request form', () => {
   test('when a fresh form is rendered, then it has one input per form field, named as the server reads them', () => {
-    const card = renderRequestForm(formView());
+    const card = renderRequestForm(formView({ targets: [{ key: 'b2c', name: 'Contoso B2C' }] }));
     const ids = inputs(card).map((i) => i.id);
     expect(ids.sort()).toEqual(requestFormFields.filter((f) => f !== 'requestId').sort());
     expect(libraryEvents(card)).toEqual([]);
@@ -303,7 +303,10 @@ describe('request form', () => {
       matchesTotal: 700,
       filter: 'f'.repeat(100),
       notice: 'n'.repeat(2000),
+      targets: Array.from({ length: 3 }, (_, i) => ({ key: `t${i}`, name: 'T'.repeat(200) })),
       values: {
+        target: 't0',
+        targetOwners: Array.from({ length: 100 }, (_, i) => `owner${i}@contosob2c.onmicrosoft.com`).join(','),
         name: 'N'.repeat(500),
         purpose: 'P'.repeat(5000),
         redirectUris: Array.from({ length: 256 }, (_, i) => `https://app${i}.contoso.com/${'c'.repeat(200)}`).join(
