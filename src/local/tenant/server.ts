@@ -121,40 +121,29 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     }
   }
 
-  /** One Graph call by a verified caller, inside its directory. */
+  /** One Graph call by a verified caller, inside its directory; a GraphError it throws is answered by dispatch. */
   async function dispatchAs(caller: Caller, request: DispatchRequest): Promise<GraphResponse & { lose?: boolean }> {
-    try {
-      const matched = router.match(request.method, request.path);
-      if (matched === undefined) {
-        const segment = request.path.split('/').filter(Boolean).pop() ?? '';
-        throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
-      }
-      if (matched === 'method-not-allowed') {
-        throw new GraphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
-      }
-      const { route, params } = matched;
-      counters.record(request.method, route.pattern);
-      const graphRequest: GraphRequest = { ...request, params, caller };
-      const refusal = faults.refuse(caller, route, request);
-      if (refusal) throw refusal;
-      authorize(route, graphRequest, caller);
-      const response = await route.handler(graphRequest);
-      if (route.write) context.changed();
-      return {
-        ...response,
-        headers: { ...faults.responseHeaders(caller, route, request), ...response.headers },
-        lose: route.write && faults.loseResponse(route),
-      };
-    } catch (err) {
-      if (err instanceof GraphError) {
-        return {
-          status: err.status,
-          body: errorBody(err, request.requestId, request.clientRequestId, request.now),
-          headers: err.headers,
-        };
-      }
-      throw err;
+    const matched = router.match(request.method, request.path);
+    if (matched === undefined) {
+      const segment = request.path.split('/').filter(Boolean).pop() ?? '';
+      throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
     }
+    if (matched === 'method-not-allowed') {
+      throw new GraphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+    }
+    const { route, params } = matched;
+    counters.record(request.method, route.pattern);
+    const graphRequest: GraphRequest = { ...request, params, caller };
+    const refusal = faults.refuse(caller, route, request);
+    if (refusal) throw refusal;
+    authorize(route, graphRequest, caller);
+    const response = await route.handler(graphRequest);
+    if (route.write) context.changed();
+    return {
+      ...response,
+      headers: { ...faults.responseHeaders(caller, route, request), ...response.headers },
+      lose: route.write && faults.loseResponse(route),
+    };
   }
 
   const server: Server = createServer(
