@@ -62,7 +62,7 @@ export interface AppSpec {
   certificate?: CertificateSpec;
   /**
    * The requester scoped the mailbox permissions with Exchange RBAC for Applications: those are declared in
-   * requiredResourceAccess and never granted tenant-wide (exchange-rbac.ts tenantWideRoles).
+   * requiredResourceAccess and never granted tenant-wide (exchange-rbac.ts scopedInExchange; graph-consent.ts leaves them out of the grant).
    */
   exchangeRbac?: ExchangeRbacChoice;
   /**

@@ -71,14 +71,6 @@ export function scopedInExchange(permissions: readonly PermissionRef[], choice?:
   return choice ? exchangeScopable(permissions) : [];
 }
 
-/** The application permissions to grant tenant-wide (appRoleAssignment): all but those scoped in Exchange. */
-export function tenantWideRoles(permissions: readonly PermissionRef[], choice?: ExchangeRbacChoice): PermissionRef[] {
-  const scoped = new Set(scopedInExchange(permissions, choice).map((p) => p.id.toLowerCase()));
-  return permissions.filter(
-    (p) => p.type === 'Role' && !(p.resourceAppId === MICROSOFT_GRAPH_APP_ID && scoped.has(p.id.toLowerCase())),
-  );
-}
-
 /** What the commands name: unknown ids stay <placeholders> (before provisioning, the app has none yet). */
 export interface ExchangeRbacTarget {
   appId?: string;

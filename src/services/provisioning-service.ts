@@ -17,7 +17,7 @@ import type { Actor } from '../domain/conversation';
 import { sameObject } from '../domain/object-id';
 import { resolvePermissionIn } from '../domain/resource-apis';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
-import { scopedInExchange, tenantWideRoles } from '../domain/exchange-rbac';
+import { scopedInExchange } from '../domain/exchange-rbac';
 import {
   consentedPermissions,
   nextStep,
@@ -189,7 +189,8 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         // Every permission is declared on the application (spec.permissions); only the consented ones get admin consent,
         // and mailbox permissions scoped in Exchange (RBAC for Applications) are declared, never granted tenant-wide.
         const consented = consentedPermissions({ form: request.form, permissions: spec.permissions });
-        const roles = tenantWideRoles(consented, spec.exchangeRbac);
+        // The adapter leaves out of the grant what is scoped in Exchange, on this run and any re-run.
+        const roles = consented.filter((p) => p.type === 'Role');
         const scoped = scopedInExchange(spec.permissions, spec.exchangeRbac);
         const scopes = consented.filter((p) => p.type === 'Scope');
         const appRoleAssignmentIds =

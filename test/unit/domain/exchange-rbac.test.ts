@@ -8,7 +8,6 @@ import {
   recipientFilter,
   removeTenantWideGrantCommands,
   scopedInExchange,
-  tenantWideRoles,
 } from '../../../src/domain/exchange-rbac';
 import { graphPermission } from './fixtures';
 
@@ -46,22 +45,13 @@ describe('Exchange RBAC for Applications', () => {
     expect(exchangeRoleFor(other)).toBeUndefined();
   });
 
-  test('when RBAC is chosen, then only the scopable application permissions leave the tenant-wide grants', () => {
+  test('when RBAC is chosen, then only the scopable application permissions are withheld from the tenant-wide grants', () => {
     const permissions = [
       graphPermission('Mail.Send', 'Role'),
       graphPermission('User.Read.All', 'Role'),
       graphPermission('Mail.ReadBasic.All', 'Role'),
       graphPermission('Mail.Send', 'Scope'),
     ];
-    expect(tenantWideRoles(permissions).map((p) => p.value)).toEqual([
-      'Mail.Send',
-      'User.Read.All',
-      'Mail.ReadBasic.All',
-    ]);
-    expect(tenantWideRoles(permissions, { mailboxes: [] }).map((p) => p.value)).toEqual([
-      'User.Read.All',
-      'Mail.ReadBasic.All',
-    ]);
     expect(scopedInExchange(permissions, { mailboxes: [] }).map((p) => `${p.value}/${p.type}`)).toEqual([
       'Mail.Send/Role',
     ]);
