@@ -11,6 +11,10 @@ export type Platform = 'none' | 'web' | 'spa' | 'publicClient';
 
 export type PermissionType = 'Role' | 'Scope';
 
+/** How a person names a permission's type: application (Role) or delegated (Scope). */
+export const permissionKind = (type: PermissionType): 'application' | 'delegated' =>
+  type === 'Role' ? 'application' : 'delegated';
+
 /** One permission on one resource API, resolved to its id in that resource's service principal. */
 export interface PermissionRef {
   /** The resource's appId (Microsoft Graph: 00000003-0000-0000-c000-000000000000). */

@@ -6,6 +6,7 @@
  */
 import {
   MICROSOFT_GRAPH_APP_ID,
+  permissionKind,
   type CatalogPermission,
   type CertificateSpec,
   type PermissionRef,
@@ -344,11 +345,7 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
     if (appId === MICROSOFT_GRAPH_APP_ID) {
       const found = context.catalog.byValue(value, type);
       if (found) addGraph(found);
-      else
-        fail(
-          'otherPermissions',
-          `Microsoft Graph has no ${type === 'Role' ? 'application' : 'delegated'} permission named ${short(value)}.`,
-        );
+      else fail('otherPermissions', `Microsoft Graph has no ${permissionKind(type)} permission named ${short(value)}.`);
       continue;
     }
     const entry = { resourceAppId: appId, value, type };

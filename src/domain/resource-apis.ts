@@ -13,7 +13,7 @@
  * https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals), which Registrar does as part of a
  * request for one of these APIs. For another appId Registrar cannot tell, without a write, whether Graph could.
  */
-import type { CatalogPermission, PermissionRef, PermissionType } from './app-spec';
+import { permissionKind, type CatalogPermission, type PermissionRef, type PermissionType } from './app-spec';
 
 export interface ResourceApi {
   appId: string;
@@ -95,7 +95,7 @@ const azureAdGraphReplacements: Record<string, { Role?: string; Scope?: string }
 
 /** The sentence the form shows for an Azure AD Graph permission: what to ask for on Microsoft Graph instead. */
 export function azureAdGraphRefusal(value: string, type: PermissionType): string {
-  const typeWord = type === 'Role' ? 'application' : 'delegated';
+  const typeWord = permissionKind(type);
   const replacement = azureAdGraphReplacements[value.toLowerCase()]?.[type];
   const instead = replacement
     ? `Ask for the Microsoft Graph ${typeWord} permission ${replacement} instead (choose it in the list, or write "Microsoft Graph ${replacement} ${typeWord}" here).`
@@ -116,4 +116,22 @@ export function resolvePermissionIn(
 ): PermissionRef | undefined {
   const found = catalog.permissions.find((p) => p.type === type && p.value.toLowerCase() === value.toLowerCase());
   return found && { ...found, resourceAppId: catalog.resourceAppId, resourceDisplayName: catalog.resourceDisplayName };
+}
+
+/**
+ * The permissions a form names on one resource, resolved against its catalog: those it declares as PermissionRefs,
+ * and the others as "value (kind) on API" for a message.
+ */
+export function resolvePermissionsIn(
+  catalog: { resourceAppId: string; resourceDisplayName: string; permissions: readonly CatalogPermission[] },
+  wanted: readonly { value: string; type: PermissionType }[],
+): { found: PermissionRef[]; unknown: string[] } {
+  const found: PermissionRef[] = [];
+  const unknown: string[] = [];
+  for (const w of wanted) {
+    const permission = resolvePermissionIn(catalog, w.value, w.type);
+    if (permission) found.push(permission);
+    else unknown.push(`${w.value} (${permissionKind(w.type)}) on ${catalog.resourceDisplayName}`);
+  }
+  return { found, unknown };
 }

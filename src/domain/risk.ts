@@ -5,7 +5,7 @@
  * Sites.FullControl.All, any directory role, any multi-tenant audience). A request is as risky as its riskiest
  * item. An application permission that is not plainly a read counts as a write: unknown means high.
  */
-import { MICROSOFT_GRAPH_APP_ID, type PermissionRef, type SignInAudience } from './app-spec';
+import { MICROSOFT_GRAPH_APP_ID, permissionKind, type PermissionRef, type SignInAudience } from './app-spec';
 import type { DirectoryRole } from './directory-roles';
 import {
   exchangeRbacCommands,
@@ -61,7 +61,7 @@ const highGraphNames: ReadonlyArray<{ test: (value: string) => boolean; reason: 
 /** An application permission that only reads: User.Read.All, Sites.Read.All, Team.ReadBasic.All. */
 const readOnly = (value: string) => /\.Read(Basic)?(\.|$)/.test(value) && !/Write|Send|Manage|FullControl/.test(value);
 
-const typeName = (p: PermissionRef) => (p.type === 'Role' ? 'application' : 'delegated');
+const typeName = (p: PermissionRef) => permissionKind(p.type);
 const subjectOf = (p: PermissionRef) =>
   `${p.resourceAppId === MICROSOFT_GRAPH_APP_ID ? '' : `${p.resourceDisplayName}: `}${p.value} (${typeName(p)})`;
 

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { PermissionRef } from '../domain/app-spec';
 import type { Actor } from '../domain/conversation';
 import { sameObject } from '../domain/object-id';
-import { resolvePermissionIn } from '../domain/resource-apis';
+import { resolvePermissionsIn } from '../domain/resource-apis';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
 import { scopedInExchange } from '../domain/exchange-rbac';
 import {
@@ -216,7 +216,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         return { step, thumbprint: certificate.thumbprint };
       }
       case 'resources':
-        return createResources(request, context);
+        return createResources(provisioner, request, context);
     }
   }
 
@@ -225,22 +225,23 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
    * against what each declares (the ids exist only now). A name the API does not declare fails the request with
    * that name: nothing is created for the app until every permission is known.
    */
-  async function createResources(request: AppRequest, context: StepContext): Promise<StepResult> {
-    const provisioner = targetOf(deps.targets, request)?.provisioner ?? deps.provisioner;
+  async function createResources(
+    provisioner: Provisioner,
+    request: AppRequest,
+    context: StepContext,
+  ): Promise<StepResult> {
     const servicePrincipalIds: string[] = [];
     const permissions: PermissionRef[] = [];
     const unknown: string[] = [];
     for (const resource of request.resourceServicePrincipals ?? []) {
       const { servicePrincipalId, catalog } = await provisioner.ensureResourceServicePrincipal(resource.appId, context);
       servicePrincipalIds.push(servicePrincipalId);
-      for (const wanted of request.form.otherPermissions.filter((p) => sameObject(p.resourceAppId, resource.appId))) {
-        const found = resolvePermissionIn(catalog, wanted.value, wanted.type);
-        if (found) permissions.push(found);
-        else
-          unknown.push(
-            `${wanted.value} (${wanted.type === 'Role' ? 'application' : 'delegated'}) on ${catalog.resourceDisplayName}`,
-          );
-      }
+      const resolved = resolvePermissionsIn(
+        catalog,
+        request.form.otherPermissions.filter((p) => sameObject(p.resourceAppId, resource.appId)),
+      );
+      permissions.push(...resolved.found);
+      unknown.push(...resolved.unknown);
     }
     if (unknown.length > 0)
       throw new RegistrarError(

@@ -4,7 +4,7 @@
  * (users of the tenant) and how many requests they have open, then stores the request with its first audit row.
  * The request service (request-service.ts) offers these beside the decisions.
  */
-import { MICROSOFT_GRAPH_APP_ID, type PermissionRef } from '../domain/app-spec';
+import { MICROSOFT_GRAPH_APP_ID, permissionKind, type PermissionRef } from '../domain/app-spec';
 import { approvalsNeeded } from '../domain/approval-policy';
 import type { Actor, ConversationAddress } from '../domain/conversation';
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
@@ -27,7 +27,7 @@ import {
 } from '../domain/request';
 import { formLimits, validateRequestForm, type FormErrorKey, type FormValues } from '../domain/request-form';
 import { newRequestId } from '../domain/request-id';
-import { findResourceApi, knownResourceApiNames, resolvePermissionIn } from '../domain/resource-apis';
+import { findResourceApi, knownResourceApiNames, resolvePermissionsIn } from '../domain/resource-apis';
 import type { GraphCloud } from '../config';
 import { assessRisk } from '../domain/risk';
 import {
@@ -147,7 +147,7 @@ export function createRequestSubmission(
           resourceAppId: catalog.resourceAppId,
           resourceDisplayName: catalog.resourceDisplayName,
         });
-      else missing.push(`${p.value} (${p.type === 'Role' ? 'application' : 'delegated'})`);
+      else missing.push(`${p.value} (${permissionKind(p.type)})`);
     }
     if (missing.length > 0)
       return {
@@ -377,12 +377,9 @@ export function createRequestSubmission(
         else unavailable.add(other.resourceAppId);
         continue;
       }
-      const found = resolvePermissionIn(catalog, other.value, other.type);
-      if (found) permissions.push(found);
-      else
-        unknown.push(
-          `${other.value} (${other.type === 'Role' ? 'application' : 'delegated'}) on ${catalog.resourceDisplayName}`,
-        );
+      const resolved = resolvePermissionsIn(catalog, [other]);
+      permissions.push(...resolved.found);
+      unknown.push(...resolved.unknown);
     }
     if (unavailable.size > 0) {
       return {
