@@ -94,9 +94,13 @@ describe('runbook: Partner Center app in a national cloud (US Government)', () =
     return sps[0]!.data as Record<string, unknown>;
   };
 
-  test('Registrar runs with the US Government cloud setting, its Graph calls reaching the tenant GRAPH_ENDPOINT names', () => {
+  test('Registrar runs with the US Government cloud setting, its Graph calls reaching the tenant GRAPH_ENDPOINT names', async () => {
     expect(registrar.config.graph.cloud).toBe('usgov');
     expect(registrar.config.graph.endpoint).toBe(tenant.url);
+    tenant.counters.reset();
+    await openForm();
+    // The form's catalog and the requester's checks are read from this tenant, and nowhere else.
+    expect(Object.keys(tenant.counters.snapshot()).filter((k) => k.startsWith('GET '))).not.toEqual([]);
   });
 
   test.each([365, 730])(
