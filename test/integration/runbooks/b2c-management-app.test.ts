@@ -172,6 +172,15 @@ describe('runbook: Azure AD B2C management app', () => {
     const stored = await runbook.stored(requestId);
     expect(stored.targetOwners).toMatchObject({ from: 'group', groupId: demoB2cIds.ownersGroup });
     expect(stored.targetOwners!.owners.map((o) => o.id).sort()).toEqual([ana!.id, ben!.id].sort());
+
+    // And they are the owners of the application and its service principal in B2C.
+    await runbook.approve(requestId);
+    const done = await runbook.provisioned(requestId, b2c);
+    const data = runbook.data(b2c);
+    const appRecord = Object.values(data.applications).find((a) => a.data.uniqueName === uniqueNameFor(requestId))!;
+    expect([...appRecord.owners].sort()).toEqual([ana!.id, ben!.id].sort());
+    const spRecord = Object.values(data.servicePrincipals).find((sp) => sp.data.id === done.servicePrincipal.id)!;
+    expect([...spRecord.owners].sort()).toEqual([ana!.id, ben!.id].sort());
   });
 
   test('bad input: a user principal name that is not in the B2C directory is refused on the form, values kept, and nothing is written to Graph', async () => {
