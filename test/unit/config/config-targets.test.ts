@@ -1,7 +1,6 @@
-import { ConfigError, describeConfig, loadConfig } from '../../../src/config';
-import { localDefaults } from '../../../src/local/demo-identities';
+import { describeConfig } from '../../../src/config';
+import { load, problemsOf } from '../../helpers/config';
 
-const load = (env: Record<string, string>) => loadConfig(env, localDefaults);
 const teamsTenant = '9d2a1b3c-4e5f-4a6b-8c7d-0e1f2a3b4c5d';
 const b2c = {
   name: 'Contoso B2C',
@@ -10,16 +9,6 @@ const b2c = {
   clientSecret: 'b2c8Q~very-secret-value',
   ownersGroupId: 'b2c00000-0000-4000-8000-000000000003',
 };
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    load(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('target directories (TARGET_DIRECTORY_<KEY>)', () => {
   test('when a target is set as JSON, then it is read with its key, ids in lower case, and described without its secret', () => {

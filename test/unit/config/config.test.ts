@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, describeConfig, loadConfig, variables } from '../../../src/config';
+import { describeConfig, variables } from '../../../src/config';
 import { localDefaults } from '../../../src/local/demo-identities';
-
-const load = (env: Record<string, string>) => loadConfig(env, localDefaults);
+import { load, problemsOf } from '../../helpers/config';
 
 const production = {
   BOT_ID: '3f0c6a52-8d1e-4b7a-9c2f-5e4d3c2b1a09',
@@ -11,16 +10,6 @@ const production = {
   STORAGE_ACCOUNT_URL: 'https://registrarprod.table.core.windows.net',
   ADMIN_GROUP_ID: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
 };
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    load(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('configuration', () => {
   test('when nothing is set, then Registrar runs in local mode on loopback with embedded storage and the demo operator', () => {
