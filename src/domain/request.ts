@@ -756,12 +756,9 @@ export function consentedPermissions(
  */
 export function toAppSpec(request: AppRequest): AppSpec {
   const { form } = request;
-  if (request.target) {
-    return {
-      ...toAppSpec({ ...request, target: undefined }),
-      ownerIds: [...new Set((request.targetOwners?.owners ?? []).map((o) => o.id.toLowerCase()))],
-    };
-  }
+  const ownerIds = request.target
+    ? (request.targetOwners?.owners ?? []).map((o) => o.id.toLowerCase())
+    : [request.requester.aadObjectId.toLowerCase(), ...form.additionalOwnerIds];
   return {
     requestId: request.id,
     ...(request.marker ? { marker: request.marker } : {}),
@@ -771,7 +768,7 @@ export function toAppSpec(request: AppRequest): AppSpec {
     platform: form.platform,
     redirectUris: form.redirectUris,
     permissions: [...request.permissions, ...(request.provisioning.resources?.permissions ?? [])],
-    ownerIds: [...new Set([request.requester.aadObjectId.toLowerCase(), ...form.additionalOwnerIds])],
+    ownerIds: [...new Set(ownerIds)],
     ...(form.directoryRole ? { directoryRoleTemplateId: form.directoryRole.templateId } : {}),
     ...(form.credential.kind === 'certificate' ? { certificate: form.credential.certificate } : {}),
     ...(form.exchangeRbac ? { exchangeRbac: { mailboxes: [...form.exchangeRbac.mailboxes] } } : {}),
