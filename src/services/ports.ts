@@ -1,7 +1,7 @@
 /**
  * Every outside dependency of the services, as a port. Adapters implement them; only container.ts builds them.
  */
-import type { AppSpec, CatalogPermission, CertificateSpec, PermissionRef, PermissionType } from '../domain/app-spec';
+import type { AppSpec, CatalogPermission, CertificateSpec, PermissionRef } from '../domain/app-spec';
 import type { ChannelBinding, ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import type { CredentialInfo } from '../domain/expiry';
 import type { AdaptiveCard } from '../cards/adaptive-card';
@@ -266,8 +266,6 @@ export interface StepContext {
 export interface Provisioner {
   /** The permissions a resource offers, by its appId (cached by the adapter). */
   catalog(resourceAppId: string): Promise<ResourceCatalog>;
-  /** Resolves a permission by resource and name; undefined when the resource has no such permission. */
-  resolvePermission(resourceAppId: string, value: string, type: PermissionType): Promise<PermissionRef | undefined>;
   /** A resource's catalog, or undefined when its service principal is not in the tenant. */
   findResource(resourceAppId: string): Promise<ResourceCatalog | undefined>;
   /**

@@ -83,7 +83,7 @@ export interface RequestService extends RequestSubmission {
 
 export interface RequestServiceDeps {
   store: Store;
-  provisioner: Pick<Provisioner, 'catalog' | 'resolvePermission' | 'findResource'>;
+  provisioner: Pick<Provisioner, 'catalog' | 'findResource'>;
   approvers: ApproverPolicy;
   clock: Clock;
   random: RandomSource;

@@ -5,12 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import graphCatalog from '../../src/local/tenant/graph-permissions.json';
-import {
-  MICROSOFT_GRAPH_APP_ID,
-  type CatalogPermission,
-  type PermissionRef,
-  type PermissionType,
-} from '../../src/domain/app-spec';
+import { MICROSOFT_GRAPH_APP_ID, type CatalogPermission, type PermissionType } from '../../src/domain/app-spec';
 import type { Clock, Directory, Provisioner, ResourceCatalog } from '../../src/services/ports';
 
 export const ordersApi = {
@@ -53,8 +48,8 @@ function asCatalog(
   }));
 }
 
-/** catalog and resolvePermission as the Graph provisioner answers them, for Microsoft Graph and the Orders API. */
-export class FakeProvisioner implements Pick<Provisioner, 'catalog' | 'resolvePermission' | 'findResource'> {
+/** catalog and findResource as the Graph provisioner answers them, for Microsoft Graph and the Orders API. */
+export class FakeProvisioner implements Pick<Provisioner, 'catalog' | 'findResource'> {
   readonly calls: string[] = [];
   private readonly catalogs = new Map<string, ResourceCatalog>([
     [
@@ -78,19 +73,6 @@ export class FakeProvisioner implements Pick<Provisioner, 'catalog' | 'resolvePe
   async findResource(resourceAppId: string): Promise<ResourceCatalog | undefined> {
     this.calls.push(`find ${resourceAppId}`);
     return this.catalogs.get(resourceAppId.toLowerCase());
-  }
-
-  async resolvePermission(
-    resourceAppId: string,
-    value: string,
-    type: PermissionType,
-  ): Promise<PermissionRef | undefined> {
-    this.calls.push(`resolve ${resourceAppId} ${value} ${type}`);
-    const found = this.catalogs.get(resourceAppId.toLowerCase());
-    const permission = found?.permissions.find((p) => p.value === value && p.type === type);
-    return found && permission
-      ? { resourceAppId: found.resourceAppId, resourceDisplayName: found.resourceDisplayName, ...permission }
-      : undefined;
   }
 }
 

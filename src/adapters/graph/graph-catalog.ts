@@ -3,9 +3,8 @@
  * (https://learn.microsoft.com/graph/api/serviceprincipal-get: appRoles and oauth2PermissionScopes), and the
  * service principal itself, which the consent steps grant on.
  */
-import { type CatalogPermission, type PermissionRef, type PermissionType } from '../../domain/app-spec';
+import { type CatalogPermission } from '../../domain/app-spec';
 import { RegistrarError } from '../../domain/errors';
-import { resolvePermissionIn } from '../../domain/resource-apis';
 import type { ResourceCatalog, StepContext } from '../../services/ports';
 import { keyLiteral } from './graph-caller';
 import { messages, readGraphFailure, type FailureHelp } from './graph-errors';
@@ -119,14 +118,6 @@ export class GraphCatalog {
       }
       throw graph.fail(err, { log: step.log, help });
     }
-  }
-
-  async resolvePermission(
-    resourceAppId: string,
-    value: string,
-    type: PermissionType,
-  ): Promise<PermissionRef | undefined> {
-    return resolvePermissionIn(await this.catalog(resourceAppId), value, type);
   }
 
   /** GET /servicePrincipals(appId=...) with the catalog, once per TTL. */

@@ -10,7 +10,7 @@
  * things kept in memory are a cache and a lock: the permission catalog (with a TTL, graph-catalog.ts) and the
  * one-at-a-time credential writes to an application (graph-credentials.ts).
  */
-import type { AppSpec, CertificateSpec, PermissionRef, PermissionType } from '../../domain/app-spec';
+import type { AppSpec, CertificateSpec, PermissionRef } from '../../domain/app-spec';
 import type { Logger } from '../../lib/logger';
 import type { NewSecret, ProvisionedApp, Provisioner, ResourceCatalog, StepContext } from '../../services/ports';
 import { ApplicationSteps } from './graph-applications';
@@ -48,10 +48,6 @@ export class GraphProvisioner implements Provisioner {
 
   catalog(resourceAppId: string): Promise<ResourceCatalog> {
     return this.catalogs.catalog(resourceAppId);
-  }
-
-  resolvePermission(resourceAppId: string, value: string, type: PermissionType): Promise<PermissionRef | undefined> {
-    return this.catalogs.resolvePermission(resourceAppId, value, type);
   }
 
   findResource(resourceAppId: string): Promise<ResourceCatalog | undefined> {

@@ -20,7 +20,6 @@ async function refuse(): Promise<never> {
 export function unavailableProvisioner(): Provisioner {
   return {
     catalog: refuse,
-    resolvePermission: refuse,
     findResource: refuse,
     ensureResourceServicePrincipal: refuse,
     upsertApplication: refuse,

@@ -15,6 +15,7 @@ import {
   uniqueNameFor,
 } from '../../../src/domain/app-spec';
 import { RegistrarError } from '../../../src/domain/errors';
+import { resolvePermissionIn } from '../../../src/domain/resource-apis';
 import { createLogger } from '../../../src/lib/logger';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
 import type { FaultSettings } from '../../../src/local/tenant/faults';
@@ -84,7 +85,7 @@ async function start(options: { data?: TenantData; provisioner?: GraphTiming } =
 }
 
 async function permission(provisioner: GraphProvisioner, value: string, type: PermissionType): Promise<PermissionRef> {
-  const found = await provisioner.resolvePermission(MICROSOFT_GRAPH_APP_ID, value, type);
+  const found = resolvePermissionIn(await provisioner.catalog(MICROSOFT_GRAPH_APP_ID), value, type);
   if (!found) throw new Error(`no ${type} ${value} in the catalog`);
   return found;
 }
@@ -510,7 +511,7 @@ describe('GraphProvisioner against the local tenant', () => {
 
     const catalog = await provisioner.catalog(MICROSOFT_GRAPH_APP_ID);
     await provisioner.catalog(MICROSOFT_GRAPH_APP_ID);
-    const scope = await provisioner.resolvePermission(MICROSOFT_GRAPH_APP_ID, 'user.read', 'Scope');
+    const scope = resolvePermissionIn(await provisioner.catalog(MICROSOFT_GRAPH_APP_ID), 'user.read', 'Scope');
 
     expect(tenant.counters.total()).toBe(1);
     expect(catalog.resourceDisplayName).toBe('Microsoft Graph');
@@ -522,7 +523,9 @@ describe('GraphProvisioner against the local tenant', () => {
       adminConsentRequired: false,
       resourceAppId: MICROSOFT_GRAPH_APP_ID,
     });
-    expect(await provisioner.resolvePermission(MICROSOFT_GRAPH_APP_ID, 'No.Such.Permission', 'Role')).toBeUndefined();
+    expect(
+      resolvePermissionIn(await provisioner.catalog(MICROSOFT_GRAPH_APP_ID), 'No.Such.Permission', 'Role'),
+    ).toBeUndefined();
   });
 });
 
