@@ -206,6 +206,25 @@ export function requestCardRoutes(services: RequestRouteServices) {
     return statusCard(context, view.request, { audit: view.audit });
   };
 
+  /**
+   * The approval card answering a click, where it was clicked: in a personal chat (a card opened from `pending`) the
+   * card names the person in its refresh and, from this answer on, follows the request like the channel's cards.
+   */
+  const approvalAnswer = async (
+    context: TurnContext,
+    request: AppRequest,
+    mode: 'everyone' | 'approver',
+    message?: string,
+  ): Promise<AdaptiveCard> => {
+    if (!isPersonal(context)) return services.notifier.approvalCard(request, mode, message);
+    const shown = {
+      address: addressFrom(context.activity),
+      viewer: actorFrom(context.activity),
+      ...(context.activity.replyToId ? { activityId: context.activity.replyToId } : {}),
+    };
+    return services.notifier.personalApprovalCard(request, mode, shown, message);
+  };
+
   /** The approval card for the person who clicked: decision buttons for an approver who may still decide. */
   const refresh: Handler = async (context, data) => {
     const actor = actorFrom(context.activity);
@@ -216,7 +235,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
     const inApprovalsChannel =
       !!approvals && addressFrom(context.activity).conversation.id === approvals.address.conversation.id;
     const review = await services.requests.review(actor, requestId, { inApprovalsChannel });
-    return services.notifier.approvalCard(review.request, review.mode, review.message);
+    return approvalAnswer(context, review.request, review.mode, review.message);
   };
 
   const approve: Handler = async (context, data) => {
@@ -230,7 +249,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
       (result.request.status === 'approved'
         ? 'You approved this request. Registrar is creating the app now.'
         : `You approved this request; it needs ${result.request.approvalsRequired - result.request.approvals.length} more approval(s).`);
-    return services.notifier.approvalCard(result.request, 'everyone', message);
+    return approvalAnswer(context, result.request, 'everyone', message);
   };
 
   const reject: Handler = async (context, data) => {
@@ -243,7 +262,8 @@ export function requestCardRoutes(services: RequestRouteServices) {
         reason,
         context.activity.conversation?.id,
       );
-      return services.notifier.approvalCard(
+      return approvalAnswer(
+        context,
         result.request,
         'everyone',
         result.message ?? 'You rejected this request. The requester has been told why.',
@@ -251,7 +271,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
     } catch (err) {
       // A missing or unusable reason: the same decision card again, with the message, so nothing typed is lost.
       if (err instanceof RegistrarError && err.code === 'invalid-input')
-        return services.notifier.approvalCard(await services.requests.view(requestId), 'approver', err.userMessage);
+        return approvalAnswer(context, await services.requests.view(requestId), 'approver', err.userMessage);
       throw err;
     }
   };
@@ -262,7 +282,8 @@ export function requestCardRoutes(services: RequestRouteServices) {
       requestIdOf(data),
       context.activity.conversation?.id,
     );
-    return services.notifier.approvalCard(
+    return approvalAnswer(
+      context,
       result.request,
       'everyone',
       result.message ?? 'Provisioning started again. This card updates when it ends.',

@@ -90,6 +90,37 @@ export interface CardRef {
   activityId: string;
 }
 
+/**
+ * An approval card outside the approvals channel: one a person opened in their personal chat (`pending`, then
+ * Review) and maybe decided on there. It follows the request like the channel's cards, shown as `viewer` may see it.
+ */
+export interface ReviewCardRef extends CardRef {
+  /** The personal chat it is in (its own serviceUrl: not the channel's). */
+  address: ConversationAddress;
+  /** Who the card is in front of: their Teams id (29:...) names them in its refresh, their object id decides the view. */
+  viewer: { id: string; aadObjectId: string; name: string };
+  /** When it was first answered there (and so recorded). */
+  shownAt: string;
+}
+
+/** Review cards kept per request: approvers are few, and each `pending` → Review is one more message. */
+export const MAX_REVIEW_CARDS = 8;
+
+/**
+ * `cards` with `card` added as the newest, keeping only the newest MAX_REVIEW_CARDS; undefined when it is recorded
+ * already (same conversation, activity and viewer), so that answering a card again, as Teams' refresh does each time
+ * it is seen, writes nothing. The same message shown to someone else replaces its older record.
+ */
+export function withReviewCard(
+  cards: readonly ReviewCardRef[] | undefined,
+  card: ReviewCardRef,
+): ReviewCardRef[] | undefined {
+  const list = cards ?? [];
+  const same = (c: CardRef) => c.conversationId === card.conversationId && c.activityId === card.activityId;
+  if (list.some((c) => same(c) && sameObject(c.viewer.aadObjectId, card.viewer.aadObjectId))) return undefined;
+  return [...list.filter((c) => !same(c)), card].slice(-MAX_REVIEW_CARDS);
+}
+
 /** The app whose client secret a rotation replaces, and the credential it replaces (when there is one). */
 export interface RotationTarget {
   applicationObjectId: string;
@@ -142,6 +173,8 @@ export interface AppRequest {
   requesterAddress?: ConversationAddress;
   /** The approval card(s) posted for approvers, updated in place as the request moves. */
   approvalCards?: CardRef[];
+  /** Approval cards opened in personal chats (from `pending`), oldest first, updated in place too. */
+  reviewCards?: ReviewCardRef[];
   /** The requester's status card (the submitted form, replaced by the status), updated in place. */
   statusCard?: CardRef;
   /** The delivery card in the requester's personal chat. */

@@ -1,6 +1,7 @@
 /**
  * Keeps every card about a request true as it moves, outside the turn that moved it: the requester's status
- * card, the approval card(s) in the approvals channel, and the delivery card once the app is provisioned. Work
+ * card, the approval card(s) in the approvals channel, those approvers opened in their personal chats (from
+ * `pending`), and the delivery card once the app is provisioned. Work
  * for one request runs in order (a later state never lands before an earlier one); failures to reach Teams are
  * logged and never undo or fail a move. `catchUp` finds what a crash left unsent and sends it.
  */
@@ -11,8 +12,15 @@ import { renderRotationCleanup } from '../cards/reminder-cards';
 import { renderApproval } from '../cards/approval-card';
 import { renderDelivery } from '../cards/delivery-card';
 import { renderRequestStatus } from '../cards/request-status-card';
-import type { ConversationAddress } from '../domain/conversation';
-import { directoryTenantOf, type AppRequest, type CardRef } from '../domain/request';
+import type { Actor, ConversationAddress } from '../domain/conversation';
+import { sameObject } from '../domain/object-id';
+import {
+  directoryTenantOf,
+  withReviewCard,
+  type AppRequest,
+  type CardRef,
+  type ReviewCardRef,
+} from '../domain/request';
 import type { Logger } from '../lib/logger';
 import type { ChannelService } from './channel-service';
 import type { DeliveryService } from './delivery-service';
@@ -72,6 +80,17 @@ export interface CardService {
    * and finding them (a roster read and a directory check per member) is left to the background.
    */
   approvalCard(request: AppRequest, mode: 'everyone' | 'approver', message?: string): Promise<AdaptiveCard>;
+  /**
+   * The approval card as `mode` shows it to `shown.viewer` in their personal chat, for an invoke's answer there: its
+   * refresh names them alone. The message it answers (`shown.activityId`) is recorded on the request, in the
+   * background, so that it follows the request as the channel's cards do.
+   */
+  personalApprovalCard(
+    request: AppRequest,
+    mode: 'everyone' | 'approver',
+    shown: { address: ConversationAddress; activityId?: string; viewer: Actor },
+    message?: string,
+  ): AdaptiveCard;
   /** A card showing `request` as it is now was just put in front of people (an invoke's answer): no update needed. */
   shown(ref: CardRef, request: AppRequest): void;
   /** Tells the requester, in their personal chat, that their request expired without a decision. Never throws. */
@@ -103,13 +122,17 @@ export function createCardService(deps: CardServiceDeps): CardService {
   /** Card work for one request runs in order: a queued older state never lands after a newer one. */
   const queue = createKeyedQueue();
   const approverIds = new Map<string, { at: number; ids: string[] }>();
-  /** The version of the request each card (by activity id) shows, so that a card is updated only when it would change. */
+  /**
+   * The version of the request each card (by conversation and activity id: Teams numbers messages per conversation)
+   * shows, so that a card is updated only when it would change.
+   */
   const cardVersions = new Map<string, string>();
   const endpoints = deps.graphEndpoints ? { endpoints: deps.graphEndpoints } : {};
   const versionOf = (request: AppRequest) => `${request.updatedAt}|${request.redactedAt ?? ''}`;
-  const current = (ref: CardRef, request: AppRequest) => cardVersions.get(ref.activityId) === versionOf(request);
+  const cardKey = (ref: CardRef) => `${ref.conversationId}|${ref.activityId}`;
+  const current = (ref: CardRef, request: AppRequest) => cardVersions.get(cardKey(ref)) === versionOf(request);
   const mark = (ref: CardRef, request: AppRequest) => {
-    cardVersions.set(ref.activityId, versionOf(request));
+    cardVersions.set(cardKey(ref), versionOf(request));
     if (cardVersions.size > 10_000) cardVersions.delete(cardVersions.keys().next().value as string);
   };
 
@@ -168,6 +191,34 @@ export function createCardService(deps: CardServiceDeps): CardService {
     return renderApproval({ request, mode, refreshUserIds: cached?.ids ?? [], ...(message ? { message } : {}) });
   }
 
+  /**
+   * An approval card in a personal chat, as its viewer would be answered: the decision for an approver who may still
+   * decide (checked in the directory, as every click is again), otherwise the status. Its refresh names the viewer, so
+   * that Teams fetches their view whenever they look at it (the refresh model of Universal Actions,
+   * https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/universal-actions-for-adaptive-cards/work-with-universal-actions-for-adaptive-cards);
+   * the update is what clients without it (the Agents Playground) show.
+   */
+  async function reviewCardOf(request: AppRequest, ref: ReviewCardRef): Promise<AdaptiveCard> {
+    const viewer = ref.viewer;
+    const undecided =
+      request.status === 'failed' ||
+      (request.status === 'submitted' && !request.approvals.some((a) => sameObject(a.aadObjectId, viewer.aadObjectId)));
+    let mode: 'everyone' | 'approver' = 'everyone';
+    if (undecided && !sameObject(viewer.aadObjectId, request.requester.aadObjectId)) {
+      mode = await approvers.isApprover(viewer).then(
+        (yes) => (yes ? 'approver' : 'everyone'),
+        (err: unknown) => {
+          logger.warn(
+            { err, requestId: request.id },
+            "could not tell whether a review card is an approver's: it shows the status",
+          );
+          return 'everyone' as const;
+        },
+      );
+    }
+    return renderApproval({ request, mode, refreshUserIds: [viewer.id] });
+  }
+
   function deliveryCard(request: AppRequest): AdaptiveCard {
     const tenantId = directoryTenantOf(request, deps.tenantId ?? request.requesterAddress?.conversation.tenantId ?? '');
     if (request.delivery?.kind === 'secret') {
@@ -205,6 +256,9 @@ export function createCardService(deps: CardServiceDeps): CardService {
       const card = await approvalCard(request, 'everyone');
       for (const ref of stale) attempt('approval', ref, () => messenger.update(channel, ref, card));
     }
+    // Each card an approver opened in their personal chat, as they see it there (never the requester's status card).
+    for (const ref of request.reviewCards ?? [])
+      attempt('review', ref, async () => messenger.update(ref.address, ref, await reviewCardOf(request, ref)));
     // A delivered secret is shown only in the requester's own click; every later state of its card has no secret.
     if (
       home &&
@@ -290,9 +344,46 @@ export function createCardService(deps: CardServiceDeps): CardService {
       );
   }
 
+  /** Records a review card on the request and brings it up to date, should the request have moved since it was answered. */
+  function recordReviewCard(requestId: string, ref: ReviewCardRef): void {
+    void queue
+      .run(requestId, async () => {
+        const saved = await annotateRequest(store, requestId, (latest) => {
+          const reviewCards = withReviewCard(latest.reviewCards, ref);
+          return reviewCards ? { reviewCards } : undefined;
+        });
+        await handle(saved);
+      })
+      .catch((err: unknown) =>
+        logger.warn({ err, requestId }, 'could not record an approval card shown in a personal chat'),
+      );
+  }
+
   return {
     changed,
     approvalCard: approvalCardInTurn,
+    personalApprovalCard(request, mode, shown, message) {
+      const viewer = shown.viewer;
+      const card = renderApproval({
+        request,
+        mode,
+        refreshUserIds: [viewer.id],
+        ...(message ? { message } : {}),
+      });
+      if (shown.activityId && viewer.aadObjectId) {
+        const ref: ReviewCardRef = {
+          conversationId: shown.address.conversation.id,
+          activityId: shown.activityId,
+          address: shown.address,
+          viewer: { id: viewer.id, aadObjectId: viewer.aadObjectId.toLowerCase(), name: viewer.name },
+          shownAt: clock.now().toISOString(),
+        };
+        // The answer shows this version: only a later one updates it.
+        mark(ref, request);
+        recordReviewCard(request.id, ref);
+      }
+      return card;
+    },
     shown: mark,
     async expired(request) {
       const home = request.requesterAddress;

@@ -199,7 +199,10 @@ export async function auditTrail(store: Store, record: RequestRecord): Promise<A
 
 /** What may be saved on a request outside a transition: where its cards are, and bookkeeping that is not a move. */
 export type RequestAnnotation = Partial<
-  Pick<AppRequest, 'approvalCards' | 'statusCard' | 'deliveryCard' | 'redactedAt' | 'requesterAddress' | 'rotation'>
+  Pick<
+    AppRequest,
+    'approvalCards' | 'reviewCards' | 'statusCard' | 'deliveryCard' | 'redactedAt' | 'requesterAddress' | 'rotation'
+  >
 >;
 
 /**

@@ -568,6 +568,75 @@ describe('request, approve, provision, deliver', () => {
     expect((await stored(requestId)).status).toBe('provisioned');
   });
 
+  test('when an approver approves from pending in her personal chat, then after delivery that card says Delivered, as she sees it, with no decision left on it', async () => {
+    const { requestId } = await openForm(alex);
+    await submit(alex, formData(requestId), 'alex-form');
+    await registrar.runtime.idle();
+    const meganChat = personalChat(megan, demoTenantId);
+
+    // Megan types pending; Review turns the list (that message) into the request's decision card, and she approves.
+    await teams.post(teams.message(meganChat, megan, 'pending'));
+    const list = connector.sent
+      .filter((s) => s.kind === 'reply' && s.conversationId === meganChat.conversation.id)
+      .at(-1)!;
+    const listCard = (list.activity.attachments as Array<{ content: Record<string, unknown> }>)[0]!.content;
+    const decision = await teams.invoke(
+      teams.cardAction(meganChat, megan, Verb.approvalRefresh, actionFor(listCard, Verb.approvalRefresh).data, list.id),
+    );
+    expect(verbsOf(decision.card)).toEqual(expect.arrayContaining([Verb.approvalApprove, Verb.approvalReject]));
+    // In Teams the card refreshes itself for her whenever she looks at it; elsewhere the bot's updates keep it current.
+    expect(refreshOf(decision.card)?.userIds).toEqual([megan.id]);
+    const approved = await teams.invoke(
+      teams.cardAction(meganChat, megan, Verb.approvalApprove, { requestId }, list.id),
+    );
+    expect(cardText(approved.card)).toContain('You approved this request. Registrar is creating the app now.');
+    await registrar.runtime.idle();
+    expect((await stored(requestId)).reviewCards?.map((c) => [c.conversationId, c.activityId, c.viewer.id])).toEqual([
+      [meganChat.conversation.id, list.id, megan.id],
+    ]);
+
+    // Alex reveals the secret and stores it.
+    const delivery = connector.sent.find(
+      (s) =>
+        s.kind === 'send' &&
+        s.conversationId === alexChat.conversation.id &&
+        JSON.stringify(s.activity).includes(Verb.deliveryReveal),
+    )!;
+    const revealed = await teams.invoke(
+      teams.cardAction(alexChat, alex, Verb.deliveryReveal, { requestId }, delivery.id),
+    );
+    expect(verbsOf(revealed.card)).toContain(Verb.deliveryStored);
+    await teams.invoke(teams.cardAction(alexChat, alex, Verb.deliveryStored, { requestId }, delivery.id));
+    await registrar.runtime.idle();
+    expect((await stored(requestId)).status).toBe('delivered');
+
+    // The card Megan approved on was updated in place, in her chat, to Delivered: her approval stays, the message
+    // of her click and the decision are gone, and nothing of the delivery card (no secret, no hint) reached it.
+    const updates = connector.sent.filter(
+      (s) => s.kind === 'update' && s.conversationId === meganChat.conversation.id && s.activityId === list.id,
+    );
+    expect(updates.length).toBeGreaterThan(0);
+    const latest = (updates.at(-1)!.activity.attachments as Array<{ content: Record<string, unknown> }>)[0]!.content;
+    const text = cardText(latest);
+    expect(text).toContain('Delivered');
+    expect(text).toContain(`The client secret was revealed to ${alex.name}`);
+    expect(text).toContain(`1 of 1 approval so far: ${megan.name}.`);
+    expect(text).not.toContain('Registrar is creating the app now');
+    expect(verbsOf(latest)).not.toContain(Verb.approvalApprove);
+    expect(verbsOf(latest)).not.toContain(Verb.deliveryReveal);
+    expect(refreshOf(latest)?.userIds).toEqual([megan.id]);
+    const delivered = (await stored(requestId)).delivery;
+    if (delivered?.kind !== 'secret') throw new Error(`request ${requestId} has no secret delivery`);
+    expect(JSON.stringify(updates.map((u) => u.activity))).not.toContain(`Client secret ${delivered.hint}`);
+    // The channel's card and Alex's status card say Delivered too.
+    const channelCard = connector.cards({ conversationId: channel.conversation.id, kind: 'update' }).at(-1)!.card;
+    expect(cardText(channelCard)).toContain('Delivered');
+    const statusCard = connector.sent.filter((s) => s.kind === 'update' && s.activityId === 'alex-form').at(-1)!;
+    expect(cardText((statusCard.activity.attachments as Array<{ content: unknown }>)[0]!.content)).toContain(
+      'Delivered',
+    );
+  });
+
   test('when a private key is pasted instead of a certificate, then it is refused and not echoed; with the certificate, the delivery card confirms its thumbprint', async () => {
     const now = Date.now();
     const certificate = selfSignedCertificate(
