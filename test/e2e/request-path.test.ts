@@ -1,8 +1,10 @@
 /**
  * The request path in a real browser, as two people do it in local mode (`node dist/src/local/start.js`, what
- * `npm start` runs): Alex asks for an app in his personal chat, Megan approves it in the approvals channel from a
- * second browser context that the Agents Playground takes for her (test/helpers/e2e-local-mode.ts actAs), the bot provisions it in
- * the local tenant, and Alex reveals the client secret once and then sees only its hint and expiry.
+ * `npm start` runs): Alex asks for an app in his personal chat; Megan sees it in the approvals channel from a second
+ * browser context that the Agents Playground takes for her (test/helpers/e2e-local-mode.ts actAs), and approves it
+ * from `pending` in her own personal chat, in a Playground of her own (what `npm run playground -- megan` opens: a
+ * Playground's personal chat is its current user's); the bot provisions it in the local tenant, and Alex reveals the
+ * client secret once and then sees only its hint and expiry. Every copy of the request's card follows it to Delivered.
  *
  * Screenshots of each stage go to test-results/ (git-ignored), and a last one of each page however the test ends.
  */
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { alex, demoTeam, demoUsers } from '../../src/local/demo-identities';
+import { startPlayground, type Playground as RunningPlayground } from '../../src/local/playground';
 import { PlaygroundPage } from '../helpers/playground-page';
 import { actAs, freeLoopbackPorts, launchChromium, type LocalMode, startLocalMode } from '../helpers/e2e-local-mode';
 
@@ -86,23 +89,42 @@ describe('the request path in the Agents Playground', () => {
   let dataDir: string;
   let localMode: LocalMode | undefined;
   let browser: Browser | undefined;
+  /** Megan's own Playground, whose current user she is, pointed at the same bot. */
+  let meganPlayground: RunningPlayground | undefined;
+  let botPort: number;
+  let meganPlaygroundPort: number;
   const pages: Playground[] = [];
 
-  /** A Playground tab in its own browser context, as `who` when it is not the Playground's current user. */
-  async function openPlayground(who: 'alex' | 'megan'): Promise<Playground> {
+  /**
+   * A Playground tab in its own browser context: local mode's, as `who` when it is not its current user (Megan), or
+   * Megan's own Playground (`megan-chat`).
+   */
+  async function openPlayground(who: 'alex' | 'megan' | 'megan-chat'): Promise<Playground> {
     if (!localMode || !browser) throw new Error('local mode or the browser is not running');
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     context.setDefaultTimeout(WAIT_MS);
     if (who === 'megan') await actAs(context, megan);
     const playground = new Playground(await context.newPage(), who);
     pages.push(playground);
-    await playground.load(localMode.playgroundUrl);
+    if (who === 'megan-chat') {
+      meganPlayground ??= await startPlayground({
+        botEndpoint: `http://127.0.0.1:${botPort}/api/messages`,
+        port: meganPlaygroundPort,
+        dataDir: join(dataDir, 'playground-megan'),
+        currentUser: megan,
+      });
+      await playground.load(meganPlayground.url);
+    } else {
+      await playground.load(localMode.playgroundUrl);
+    }
     return playground;
   }
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'registrar-e2e-request-'));
-    const [port, storagePort, playgroundPort, tenantPort] = await freeLoopbackPorts(4);
+    const [port, storagePort, playgroundPort, tenantPort, secondPlaygroundPort] = await freeLoopbackPorts(5);
+    botPort = port!;
+    meganPlaygroundPort = secondPlaygroundPort!;
     localMode = await startLocalMode({
       port: port!,
       storagePort: storagePort!,
@@ -117,6 +139,7 @@ describe('the request path in the Agents Playground', () => {
     try {
       for (const playground of pages) await playground.lastScreenshot();
       await browser?.close();
+      await meganPlayground?.stop();
     } finally {
       const stopped = await localMode?.stop();
       rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
@@ -124,7 +147,7 @@ describe('the request path in the Agents Playground', () => {
     }
   });
 
-  test(`when ${alex.name} asks for an app and ${megan.name} approves it in the approvals channel, then ${alex.name} reveals its secret once and afterwards sees only its hint and expiry`, async () => {
+  test(`when ${alex.name} asks for an app and ${megan.name} approves it from \`pending\` in her personal chat, then ${alex.name} reveals its secret once and afterwards sees only its hint and expiry, and every copy of the card says Delivered`, async () => {
     // Arrange: Megan's page is open in General before anything is posted there (the Playground pushes posts and
     // card updates only to pages that are open), and Alex makes General the approvals channel.
     const alexPage = await openPlayground('alex');
@@ -159,17 +182,24 @@ describe('the request path in the Agents Playground', () => {
     expect(await waiting.innerText()).toMatch(/User\.Read\.All \(application, Microsoft Graph\)/);
     await alexPage.screenshot('2-status-waiting', waiting);
 
-    // Act 2: Megan opens the approval card's decision view (the Playground does not refresh a card per user), and approves.
+    // Act 2: Megan sees the approval card in the channel; in her personal chat she types pending, presses Review on the
+    // request (the Playground does not refresh a card per user, so the list itself becomes its decision card), and
+    // approves there.
     const approval = await meganPage.card(['App registration request', appName, requestId], 'Approve or reject…');
     expect(await approval.innerText()).toMatch(/Asked by\s+Alex Wilber/);
     await meganPage.screenshot('3-approval-card', approval);
-    await approval.getByRole('button', { name: 'Approve or reject…' }).click();
-    const decision = await meganPage.card(['App registration request', requestId], 'Approve');
+    const meganChat = await openPlayground('megan-chat');
+    await meganChat.sendInPersonalChat('pending');
+    const waitingList = await meganChat.card(['Waiting for your decision', requestId], 'Review');
+    await waitingList.getByRole('button', { name: 'Review', exact: true }).click();
+    const decision = await meganChat.card(['App registration request', requestId], 'Approve');
     expect(await decision.getByRole('button', { name: 'Reject', exact: true }).count()).toBe(1);
-    await meganPage.screenshot('4-approval-decision', decision);
+    await meganChat.screenshot('4-approval-decision-personal-chat', decision);
     await decision.getByRole('button', { name: 'Approve', exact: true }).click();
+    const approvedThere = await meganChat.card(['App registration request', requestId, 'You approved this request']);
+    expect(await approvedThere.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);
 
-    // Assert 2: the card says Megan approved it (in whatever state provisioning has reached by now).
+    // Assert 2: the channel's card says Megan approved it (in whatever state provisioning has reached by now).
     const approved = await meganPage.card([
       'App registration request',
       requestId,
@@ -225,8 +255,16 @@ describe('the request path in the Agents Playground', () => {
     expect(await delivered.innerText()).toMatch(/The client secret was revealed to Alex Wilber/);
     await meganPage.card(['App registration request', requestId, 'Delivered']);
     await meganPage.screenshot('9-approval-delivered', meganPage.cards(requestId).last());
+    // So was the card Megan approved on in her personal chat: it no longer says the app is being created.
+    const meganCopy = await meganChat.card(['App registration request', requestId, 'Delivered']);
+    const meganCopyText = await meganCopy.innerText();
+    expect(meganCopyText).toMatch(/The client secret was revealed to Alex Wilber/);
+    expect(meganCopyText).not.toMatch(/Registrar is creating the app now/);
+    expect(meganCopyText).not.toMatch(/\bPending\b/);
+    await meganChat.screenshot('10-personal-chat-approval-delivered', meganCopy);
     expect(await alexPage.page.content()).not.toContain(secret);
     expect(await meganPage.page.content()).not.toContain(secret);
+    expect(await meganChat.page.content()).not.toContain(secret);
     expect(localMode!.output()).not.toContain(secret);
   });
 });
