@@ -32,6 +32,7 @@ import { createDeliveryService, type DeliveryService } from './services/delivery
 import { GraphProvisioner } from './adapters/graph/graph-provisioner';
 import { unavailableCredentialSource, unavailableProvisioner } from './adapters/graph/unavailable-provisioner';
 import type { AppRequest } from './domain/request';
+import type { TokenEndpoints } from './cards/delivery-card';
 import { createBot, type Bot } from './bot/app';
 import type { BotFrameworkEndpoints } from './bot/auth';
 import { createTeamsNotifier } from './bot/teams-notifier';
@@ -63,8 +64,8 @@ export interface Container {
   rotation: RotationService;
   /** The tenant whose apps Registrar provisions, when known (AZURE_TENANT_ID). */
   tenantId?: string;
-  /** The login and Graph hosts Registrar uses, named on the delivery card (a cloud's, or the local tenant's). */
-  graphEndpoints?: { login: string; graph: string };
+  /** The login and Graph hosts Registrar uses, named on the delivery card (a cloud's, or the local tenant's, with its CA file). */
+  graphEndpoints?: TokenEndpoints;
   /** Keeps every card of a request current; told of every saved move by the services. */
   cards: CardService;
   /** An expiry scan now, one at a time in this process: a second asker (schedule, `scan`, the job) joins the first. */
@@ -256,7 +257,13 @@ export async function createContainer(
   const adapter = createAdapter(config, overrides.botFrameworkEndpoints);
   const notifier = createTeamsNotifier(adapter, config.bot?.id ?? '');
   const tenantId = config.graph.tenantId;
-  const graphEndpoints = connection ? { login: connection.authorityHost, graph: connection.graphHost } : undefined;
+  const graphEndpoints: TokenEndpoints | undefined = connection
+    ? {
+        login: connection.authorityHost,
+        graph: connection.graphHost,
+        ...(config.graph.localCaFile ? { caFile: config.graph.localCaFile } : {}),
+      }
+    : undefined;
   const cards = createCardService({
     store,
     notifier,

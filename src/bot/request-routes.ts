@@ -6,7 +6,7 @@
  */
 import { type TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '../cards/adaptive-card';
-import { renderDelivery } from '../cards/delivery-card';
+import { renderDelivery, type TokenEndpoints } from '../cards/delivery-card';
 import { renderRequestForm } from '../cards/request-form-card';
 import { audiencesIn } from '../domain/sign-in-audiences';
 import { renderRequestList } from '../cards/request-list-card';
@@ -34,7 +34,7 @@ export interface RequestRouteServices {
   approvers: ApproverPolicy;
   notifier: CardService;
   tenantId?: string;
-  graphEndpoints?: { login: string; graph: string };
+  graphEndpoints?: TokenEndpoints;
 }
 
 const MATCHES_SHOWN = 25;

@@ -9,7 +9,7 @@ import { createKeyedQueue } from '../lib/queues';
 import { renderNotice } from '../cards/cards';
 import { renderRotationCleanup } from '../cards/reminder-cards';
 import { renderApproval } from '../cards/approval-card';
-import { renderDelivery } from '../cards/delivery-card';
+import { renderDelivery, type TokenEndpoints } from '../cards/delivery-card';
 import { renderRequestStatus } from '../cards/request-status-card';
 import type { ConversationAddress } from '../domain/conversation';
 import { directoryTenantOf, type AppRequest, type CardRef } from '../domain/request';
@@ -93,7 +93,7 @@ export interface CardServiceDeps {
   /** The tenant the apps live in, for the delivery card. */
   tenantId?: string;
   /** The login and Graph hosts the delivery card's token request names (the cloud's, or the local tenant's). */
-  graphEndpoints?: { login: string; graph: string };
+  graphEndpoints?: TokenEndpoints;
   /** DELIVERY_TTL_DAYS, for the card of a secret that expired unrevealed. */
   deliveryTtlDays: number;
 }

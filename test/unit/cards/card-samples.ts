@@ -229,6 +229,33 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
       label: 'no credential',
       render: () => renderDelivery({ request: requests.publicClient(), tenantId, state: 'ready' }),
     },
+    {
+      label: 'a secret in local mode, with the local CA for curl',
+      render: () =>
+        renderDelivery({
+          request: requests.provisioned(),
+          tenantId,
+          state: 'ready',
+          endpoints: {
+            login: 'https://127.0.0.1:8443',
+            graph: 'https://127.0.0.1:8443',
+            caFile: '/srv/my data/ca-bundle.pem',
+          },
+        }),
+    },
+    {
+      label: 'a rotation, ready',
+      render: () => renderDelivery({ request: ownerRotation('provisioned'), tenantId, state: 'ready' }),
+    },
+    {
+      label: 'a rotation, revealed',
+      render: () =>
+        renderDelivery({ request: ownerRotation('provisioned'), tenantId, state: 'revealed', secret: revealedSecret }),
+    },
+    {
+      label: 'a rotation, stored',
+      render: () => renderDelivery({ request: ownerRotation('delivered'), tenantId, state: 'stored' }),
+    },
   ],
   'reminder-digest': [
     {
@@ -687,6 +714,58 @@ export function cleanupView(overrides: Partial<RotationCleanupView> = {}): Rotat
     state: 'ask',
     ...overrides,
   };
+}
+
+/**
+ * An owner's rotation of Expense Bot (no approval needed), moved to `status`: provisioned (the new secret ready to
+ * reveal), or delivered (revealed, with its hint and expiry).
+ */
+export function ownerRotation(status: 'approved' | 'provisioned' | 'delivered' = 'provisioned'): AppRequest {
+  const created = createRotation({
+    id: 'DNH5ZYME',
+    requester,
+    target: {
+      applicationObjectId: 'a1e5c0de-0000-4000-9000-000000000103',
+      appId: 'a1e5c0de-0000-4000-9000-000000000203',
+      appName: 'Expense Bot',
+      old: {
+        kind: 'secret',
+        keyId: 'b1e5c0de-0000-4000-9000-000000000001',
+        hint: 'Ex3',
+        endDateTime: '2026-11-30T08:00:00Z',
+        displayName: 'Expense Bot secret',
+      },
+      askedAs: 'owner',
+    },
+    lifetimeDays: 180,
+    risk: { level: 'low', items: [], notes: [] },
+    approvalsRequired: 1,
+    pendingTtlDays: 7,
+    now: new Date('2026-11-23T08:00:00Z'),
+  }).request;
+  const steps: Step[] = [
+    [{ type: 'startProvisioning' }, registrarActor],
+    [{ type: 'succeed' }, registrarActor],
+    [
+      {
+        type: 'deliver',
+        delivery: {
+          kind: 'secret',
+          keyId: 'b1e5c0de-0000-4000-9000-000000000002',
+          hint: 'Xy7',
+          endDateTime: '2027-05-22T08:05:00Z',
+          revealedAt: '2026-11-23T08:05:00Z',
+        },
+      },
+      requester,
+    ],
+  ];
+  const count = { approved: 0, provisioned: 2, delivered: 3 }[status];
+  return steps.slice(0, count).reduce((r, [event, actor]) => {
+    const result = transition(r, event, actor, new Date('2026-11-23T08:05:00Z'));
+    if (!result.changed) throw new Error(`fixture move ${event.type} from ${r.status} changed nothing`);
+    return result.request;
+  }, created);
 }
 
 /** A rotation of an existing app's secret that needs an approver (ROTATION_NEEDS_APPROVAL). */
