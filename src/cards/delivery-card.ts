@@ -75,31 +75,42 @@ export function tokenRequestLines(endpoints: TokenEndpoints, tenantId: string, a
   return lines.map((line, i) => (i < lines.length - 1 ? `${line} \\` : line));
 }
 
-/** What a rotation changes and what it leaves alone, for the person who asked for it. */
-function rotationWords(request: AppRequest, view: DeliveryView, storedUntil: string | undefined) {
+/**
+ * What a rotation changes and what it leaves alone, in the words of its delivery and status cards; `until` is when
+ * the new secret expires, once it exists. Undefined for a new-app request.
+ */
+export function rotationWords(
+  request: AppRequest,
+  until?: string,
+): { title: string; changes: string; stays: string } | undefined {
   const rotation = request.rotation;
   if (request.kind !== 'rotation' || !rotation) return undefined;
   const appName = safeText(rotation.appName, { max: TextLimit.title }) || appNameOf(request);
   const lifetime = request.form.credential.kind === 'secret' ? request.form.credential.lifetimeDays : 0;
-  const until = view.secret ? formatUtc(view.secret.endDateTime) : storedUntil;
   const old = rotation.old;
   const oldWords = old
     ? old.kind === 'secret'
       ? `its current client secret${old.hint ? ` ${safeText(old.hint, { max: 10 })}…` : ''} (expires ${formatUtc(old.endDateTime)})`
       : `its certificate${old.thumbprint ? ` ${safeText(old.thumbprint, { max: TextLimit.reference })}` : ''} (expires ${formatUtc(old.endDateTime)})`
     : undefined;
+  const decided = rotation.oldDecision;
+  const oldFate = !oldWords
+    ? '.'
+    : decided
+      ? decided.removed
+        ? `. ${capitalise(oldWords)} was removed on ${formatUtc(decided.at)}, as ${safeText(decided.by.name, { max: TextLimit.personName }) || 'an owner'} chose.`
+        : `: ${oldWords} keeps working; it was kept on ${formatUtc(decided.at)}.`
+      : `: ${oldWords} keeps working until you remove it. Registrar asks you about it once you have stored the new one.`;
   return {
     title: `New client secret for ${appName}`,
     changes: until
       ? `${appName} gets a new client secret, valid until ${until}.`
       : `${appName} gets a new client secret, valid for ${plural(lifetime, 'day')} from the moment you reveal it.`,
-    stays:
-      `the app itself, its Application (client) ID, its permissions and owners, and its other credentials` +
-      (oldWords
-        ? `: ${oldWords} keeps working until you remove it. Registrar asks you about it once you have stored the new one.`
-        : '.'),
+    stays: `the app itself, its Application (client) ID, its permissions and owners, and its other credentials${oldFate}`,
   };
 }
+
+const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 export function renderDelivery(view: DeliveryView): AdaptiveCard {
   const { request } = view;
@@ -179,7 +190,7 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
   const card = expandTemplate(deliveryTemplate, {
     appName: appNameOf(request),
     requestId: idOf(request),
-    rotation: rotationWords(request, view, storedView?.until),
+    rotation: rotationWords(request, view.secret ? formatUtc(view.secret.endDateTime) : storedView?.until),
     message: safeText(view.message, { max: TextLimit.paragraph, multiline: true }) || undefined,
     // Each id on its own line, labelled as the Entra admin center labels it, never wrapped inside the value.
     idRows: [
