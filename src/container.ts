@@ -202,6 +202,12 @@ export async function createContainer(
     onChange: (request) => late.cards?.changed(request),
     ...withTargets,
   });
+  const credentials: CredentialSource =
+    overrides.credentials ??
+    (graph ? new GraphCredentialSource({ graph, logger: graphLogger }) : unavailableCredentialSource());
+  const credentialsInTurn: CredentialSource =
+    overrides.credentials ??
+    (graphInTurn ? new GraphCredentialSource({ graph: graphInTurn, logger: graphLogger }) : credentials);
   const requests = createRequestService({
     store,
     provisioner: inTurn,
@@ -217,13 +223,8 @@ export async function createContainer(
     onChange: changed,
     cloud: config.graph.cloud,
     ...withTargets,
+    ...(graph || overrides.credentials ? { applications: credentialsInTurn } : {}),
   });
-  const credentials: CredentialSource =
-    overrides.credentials ??
-    (graph ? new GraphCredentialSource({ graph, logger: graphLogger }) : unavailableCredentialSource());
-  const credentialsInTurn: CredentialSource =
-    overrides.credentials ??
-    (graphInTurn ? new GraphCredentialSource({ graph: graphInTurn, logger: graphLogger }) : credentials);
   const delivery = createDeliveryService({
     store,
     provisioner: inTurn,

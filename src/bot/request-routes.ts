@@ -351,11 +351,13 @@ export function requestCommands(services: RequestRouteServices) {
   };
   return {
     request: (context: TurnContext) => newRequestForm(context, services),
+    /** The person's apps with their credentials' expiry, then their requests for new apps. */
     async mine(context: TurnContext) {
-      const requests = await services.requests.mine(actorFrom(context.activity));
+      const mine = await services.requests.mine(actorFrom(context.activity));
       return renderRequestList({
-        title: 'Your requests',
-        requests,
+        title: 'Your apps and requests',
+        apps: { items: mine.apps, notShown: mine.appsNotShown, now: mine.at },
+        requests: mine.requests,
         empty: 'You have not asked for any app yet. Type `request` to ask for one.',
       });
     },

@@ -10,7 +10,7 @@ import {
 import { renderApproval } from '../../../src/cards/approval-card';
 import { renderDelivery } from '../../../src/cards/delivery-card';
 import { renderRequestForm, type RequestFormView } from '../../../src/cards/request-form-card';
-import { renderRequestList } from '../../../src/cards/request-list-card';
+import { renderRequestList, type MyAppView } from '../../../src/cards/request-list-card';
 import { renderRequestStatus } from '../../../src/cards/request-status-card';
 import { commands } from '../../../src/domain/commands';
 import { findDirectoryRole } from '../../../src/domain/directory-roles';
@@ -134,6 +134,26 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
         renderRequestList({
           title: 'Your requests',
           requests: Object.values(requests).map((make) => make()),
+          empty: 'None.',
+        }),
+    },
+    {
+      label: 'mine: apps with their credentials, some unread, more not shown',
+      render: () =>
+        renderRequestList({
+          title: 'Your apps and requests',
+          apps: { items: myAppViews(), notShown: 3, now: scanAt },
+          requests: [requests.delivered()],
+          empty: 'None.',
+        }),
+    },
+    {
+      label: 'mine: no apps and no requests',
+      render: () =>
+        renderRequestList({
+          title: 'Your apps and requests',
+          apps: { items: [], notShown: 0, now: scanAt },
+          requests: [],
           empty: 'None.',
         }),
     },
@@ -766,6 +786,38 @@ export function ownerRotation(status: 'approved' | 'provisioned' | 'delivered' =
     if (!result.changed) throw new Error(`fixture move ${event.type} from ${r.status} changed nothing`);
     return result.request;
   }, created);
+}
+
+/** `mine`'s apps, as of scanAt (23 Nov 2026, 06:00 UTC): one with a secret and a certificate, one unread. */
+export function myAppViews(): MyAppView[] {
+  return [
+    {
+      appId: 'a1e5c0de-0000-4000-9000-000000000203',
+      name: 'Expense Bot',
+      rotations: [{ status: 'delivered', createdAt: '2026-11-20T08:00:00Z' }],
+      credentials: [
+        expiring({
+          kind: 'secret',
+          displayName: 'Expense Bot secret',
+          hint: 'Ex3',
+          endDateTime: '2026-11-30T08:00:00Z',
+        }),
+        expiring({
+          kind: 'certificate',
+          displayName: 'CN=expense-bot',
+          hint: undefined,
+          thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
+          endDateTime: '2027-03-01T00:00:00Z',
+        }),
+      ],
+    },
+    {
+      appId,
+      name: 'Payroll sync',
+      rotations: [],
+      unread: 'Registrar could not read its credentials just now; try again in a minute.',
+    },
+  ];
 }
 
 /** A rotation of an existing app's secret that needs an approver (ROTATION_NEEDS_APPROVAL). */
