@@ -335,7 +335,7 @@ async function measure(connectionString: string, decided: number): Promise<Reque
     decided,
     seedMs,
     sweep: { rows: sweep.rows, ms: sweep.ms, ...sweep.result },
-    mine: { rows: mine.rows, ms: mine.ms, listed: mine.result.length },
+    mine: { rows: mine.rows, ms: mine.ms, listed: mine.result.requests.length },
     pending: { rows: pending.rows, ms: pending.ms, listed: pending.result.length },
     resume: { rows: resume.rows, ms: resume.ms, resumed: resume.result.length },
     everything: { rows: everything.rows, ms: everything.ms },

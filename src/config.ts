@@ -5,6 +5,7 @@
  * One file on purpose, though long: the table of variables (checked against the README), their schema, the checks
  * across them and the typed result are read together whenever a setting is added, and split they would drift.
  */
+import { resolve as resolvePath } from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { defaultReminderDays } from './domain/expiry';
@@ -307,6 +308,12 @@ export interface Config {
     clientId?: string;
     clientSecret?: string;
     certificatePath?: string;
+    /**
+     * The CA bundle that trusts the local tenant's TLS certificate (NODE_EXTRA_CA_CERTS, made absolute), when
+     * GRAPH_ENDPOINT and AUTHORITY_HOST both name a loopback host: the delivery card's token request names it for
+     * curl, which trusts only the system's CAs. Unset against a real cloud, whose hosts every client trusts.
+     */
+    localCaFile?: string;
   };
   /** Directories other than the Teams tenant where apps can be created (TARGET_DIRECTORY_<KEY>), sorted by key. */
   targets: readonly TargetDirectoryConfig[];
@@ -546,10 +553,21 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
       clientId: raw.AZURE_CLIENT_ID,
       clientSecret: raw.AZURE_CLIENT_SECRET,
       certificatePath: raw.AZURE_CLIENT_CERTIFICATE_PATH,
+      ...localCaFileOf(raw, env),
     },
     targets: targets.targets,
   };
   return deepFreeze(config);
+}
+
+/** NODE_EXTRA_CA_CERTS is Node's variable, not Registrar's (so not in `variables`): read only for the local tenant. */
+function localCaFileOf(
+  raw: { GRAPH_ENDPOINT?: string | undefined; AUTHORITY_HOST?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): { localCaFile?: string } {
+  const file = env.NODE_EXTRA_CA_CERTS?.trim();
+  const localTenant = isLoopbackUrl(raw.GRAPH_ENDPOINT ?? '') && isLoopbackUrl(raw.AUTHORITY_HOST ?? '');
+  return file && localTenant ? { localCaFile: resolvePath(file) } : {};
 }
 
 /**

@@ -32,6 +32,7 @@ import { createDeliveryService, type DeliveryService } from './services/delivery
 import { GraphProvisioner } from './adapters/graph/graph-provisioner';
 import { unavailableCredentialSource, unavailableProvisioner } from './adapters/graph/unavailable-provisioner';
 import type { AppRequest } from './domain/request';
+import type { TokenEndpoints } from './cards/delivery-card';
 import { createBot, type Bot } from './bot/app';
 import type { BotFrameworkEndpoints } from './bot/auth';
 import { createTeamsNotifier } from './bot/teams-notifier';
@@ -63,8 +64,8 @@ export interface Container {
   rotation: RotationService;
   /** The tenant whose apps Registrar provisions, when known (AZURE_TENANT_ID). */
   tenantId?: string;
-  /** The login and Graph hosts Registrar uses, named on the delivery card (a cloud's, or the local tenant's). */
-  graphEndpoints?: { login: string; graph: string };
+  /** The login and Graph hosts Registrar uses, named on the delivery card (a cloud's, or the local tenant's, with its CA file). */
+  graphEndpoints?: TokenEndpoints;
   /** Keeps every card of a request current; told of every saved move by the services. */
   cards: CardService;
   /** An expiry scan now, one at a time in this process: a second asker (schedule, `scan`, the job) joins the first. */
@@ -201,6 +202,12 @@ export async function createContainer(
     onChange: (request) => late.cards?.changed(request),
     ...withTargets,
   });
+  const credentials: CredentialSource =
+    overrides.credentials ??
+    (graph ? new GraphCredentialSource({ graph, logger: graphLogger }) : unavailableCredentialSource());
+  const credentialsInTurn: CredentialSource =
+    overrides.credentials ??
+    (graphInTurn ? new GraphCredentialSource({ graph: graphInTurn, logger: graphLogger }) : credentials);
   const requests = createRequestService({
     store,
     provisioner: inTurn,
@@ -216,13 +223,8 @@ export async function createContainer(
     onChange: changed,
     cloud: config.graph.cloud,
     ...withTargets,
+    ...(graph || overrides.credentials ? { applications: credentialsInTurn } : {}),
   });
-  const credentials: CredentialSource =
-    overrides.credentials ??
-    (graph ? new GraphCredentialSource({ graph, logger: graphLogger }) : unavailableCredentialSource());
-  const credentialsInTurn: CredentialSource =
-    overrides.credentials ??
-    (graphInTurn ? new GraphCredentialSource({ graph: graphInTurn, logger: graphLogger }) : credentials);
   const delivery = createDeliveryService({
     store,
     provisioner: inTurn,
@@ -256,7 +258,13 @@ export async function createContainer(
   const adapter = createAdapter(config, overrides.botFrameworkEndpoints);
   const notifier = createTeamsNotifier(adapter, config.bot?.id ?? '');
   const tenantId = config.graph.tenantId;
-  const graphEndpoints = connection ? { login: connection.authorityHost, graph: connection.graphHost } : undefined;
+  const graphEndpoints: TokenEndpoints | undefined = connection
+    ? {
+        login: connection.authorityHost,
+        graph: connection.graphHost,
+        ...(config.graph.localCaFile ? { caFile: config.graph.localCaFile } : {}),
+      }
+    : undefined;
   const cards = createCardService({
     store,
     notifier,

@@ -6,7 +6,7 @@
  */
 import { type TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '../cards/adaptive-card';
-import { renderDelivery } from '../cards/delivery-card';
+import { renderDelivery, type TokenEndpoints } from '../cards/delivery-card';
 import { renderRequestForm } from '../cards/request-form-card';
 import { audiencesIn } from '../domain/sign-in-audiences';
 import { renderRequestList } from '../cards/request-list-card';
@@ -34,7 +34,7 @@ export interface RequestRouteServices {
   approvers: ApproverPolicy;
   notifier: CardService;
   tenantId?: string;
-  graphEndpoints?: { login: string; graph: string };
+  graphEndpoints?: TokenEndpoints;
 }
 
 const MATCHES_SHOWN = 25;
@@ -372,11 +372,13 @@ export function requestCommands(services: RequestRouteServices) {
   };
   return {
     request: (context: TurnContext) => newRequestForm(context, services),
+    /** The person's apps with their credentials' expiry, then their requests for new apps. */
     async mine(context: TurnContext) {
-      const requests = await services.requests.mine(actorFrom(context.activity));
+      const mine = await services.requests.mine(actorFrom(context.activity));
       return renderRequestList({
-        title: 'Your requests',
-        requests,
+        title: 'Your apps and requests',
+        apps: { items: mine.apps, notShown: mine.appsNotShown, now: mine.at },
+        requests: mine.requests,
         empty: 'You have not asked for any app yet. Type `request` to ask for one.',
       });
     },

@@ -6,6 +6,7 @@
 import type { TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderNotice } from '../cards/cards';
+import { plural } from '../cards/request-card-parts';
 import { renderRequestStatus } from '../cards/request-status-card';
 import type { ConversationAddress } from '../domain/conversation';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
@@ -62,10 +63,12 @@ async function startRotation(
   return request;
 }
 
+/** What the asker is told; no request id: they asked for a secret, and the cards find the rotation by themselves. */
 function startedText(request: AppRequest): string {
+  const app = request.rotation?.appName ?? request.form.displayName;
   return request.status === 'submitted'
-    ? `Rotation ${request.id} of ${request.form.displayName} waits for an approver. The new secret comes to your personal chat with Registrar once it is approved.`
-    : `Rotation ${request.id} of ${request.form.displayName} started. The new secret is waiting in your personal chat with Registrar: reveal it there.`;
+    ? `Your request for a new client secret for ${app} waits for an approver. The secret comes to your personal chat with Registrar once it is approved.`
+    : `A new client secret for ${app} is waiting in your personal chat with Registrar: reveal it there. ${app} and its other credentials stay as they are.`;
 }
 
 export function rotationCardRoutes(services: RotationRouteServices) {
@@ -124,10 +127,11 @@ export function rotationCommands(services: RotationRouteServices) {
           title: 'A scan is already running',
           text: 'Another Registrar is scanning right now; its reminders go to the reminders channel.',
         });
+      const scanned = `Scanned ${plural(result.applications, 'app registration')} and ${plural(result.credentials, 'credential')}`;
       const text =
         result.announced.length === 0
-          ? `Scanned ${result.applications} app registrations and ${result.credentials} credentials: nothing new to announce.`
-          : `Scanned ${result.applications} app registrations and ${result.credentials} credentials: ${result.announced.length} credential(s) announced in the reminders channel.`;
+          ? `${scanned}: nothing new to announce.`
+          : `${scanned}: ${plural(result.announced.length, 'credential')} announced in the reminders channel.`;
       return renderNotice({
         tone: 'info',
         title: 'Expiry scan done',

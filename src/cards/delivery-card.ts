@@ -17,6 +17,16 @@ import { Verb } from './verbs';
  * credential ready to reveal, revealed once (only in the invoke response), or stored.
  */
 
+/**
+ * The sign-in and Microsoft Graph addresses the token request names, and, in local mode, the CA bundle that trusts
+ * the local tenant's certificate (curl trusts only the system's CAs; a real cloud needs none).
+ */
+export interface TokenEndpoints {
+  login: string;
+  graph: string;
+  caFile?: string;
+}
+
 export interface DeliveryView {
   /** request.provisioning.application has the appId; request.permissions are what was granted. */
   request: AppRequest;
@@ -29,27 +39,90 @@ export interface DeliveryView {
   /** E.g. "This secret was already revealed on ... To get a new one, ask for a rotation with `rotate <app>`." */
   message?: string;
   /** The cloud's sign-in and Microsoft Graph addresses, for the token request (default: the global cloud). */
-  endpoints?: { login: string; graph: string };
+  endpoints?: TokenEndpoints;
 }
 
 /** Every character Microsoft Graph puts in a secret is printable ASCII without spaces (today letters, digits, ~ . _ -). */
 const secretShape = /^[\x21-\x7E]{8,256}$/;
 
 const checkWords = {
-  works: { text: 'A token was issued with this secret: it works.', color: 'Good' },
-  pending: { text: 'Entra ID has not started accepting it yet; this usually takes a few minutes.', color: 'Warning' },
+  works: 'A token was issued with this secret: it works.',
+  pending: 'Entra ID has not started accepting it yet; this usually takes a few minutes.',
 } as const;
+
+/** A word a POSIX shell takes as it is, or the same in single quotes (a path with spaces, say). */
+export function shellWord(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The token request that tests a client secret, one shell line per element (joined with " \\" continuations): the
+ * client credentials grant of the Microsoft identity platform
+ * (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow#first-case-access-token-request-with-a-shared-secret),
+ * with the secret read from AZURE_CLIENT_SECRET so that it never lands in the shell history.
+ */
+export function tokenRequestLines(endpoints: TokenEndpoints, tenantId: string, appId: string): string[] {
+  const login = endpoints.login.replace(/\/+$/, '');
+  const graph = endpoints.graph.replace(/\/+$/, '');
+  const lines = [
+    `curl -X POST ${shellWord(`${login}/${tenantId}/oauth2/v2.0/token`)}`,
+    ...(endpoints.caFile ? [`--cacert ${shellWord(endpoints.caFile)}`] : []),
+    '-d grant_type=client_credentials',
+    `-d client_id=${shellWord(appId)}`,
+    '--data-urlencode "client_secret=$AZURE_CLIENT_SECRET"',
+    `-d scope=${shellWord(`${graph}/.default`)}`,
+  ];
+  return lines.map((line, i) => (i < lines.length - 1 ? `${line} \\` : line));
+}
+
+/**
+ * What a rotation changes and what it leaves alone, in the words of its delivery and status cards; `until` is when
+ * the new secret expires, once it exists. Undefined for a new-app request.
+ */
+export function rotationWords(
+  request: AppRequest,
+  until?: string,
+): { title: string; changes: string; stays: string } | undefined {
+  const rotation = request.rotation;
+  if (request.kind !== 'rotation' || !rotation) return undefined;
+  const appName = safeText(rotation.appName, { max: TextLimit.title }) || appNameOf(request);
+  const lifetime = request.form.credential.kind === 'secret' ? request.form.credential.lifetimeDays : 0;
+  const old = rotation.old;
+  const oldWords = old
+    ? old.kind === 'secret'
+      ? `its current client secret${old.hint ? ` ${safeText(old.hint, { max: 10 })}…` : ''} (expires ${formatUtc(old.endDateTime)})`
+      : `its certificate${old.thumbprint ? ` ${safeText(old.thumbprint, { max: TextLimit.reference })}` : ''} (expires ${formatUtc(old.endDateTime)})`
+    : undefined;
+  const decided = rotation.oldDecision;
+  const oldFate = !oldWords
+    ? '.'
+    : decided
+      ? decided.removed
+        ? `. ${capitalise(oldWords)} was removed on ${formatUtc(decided.at)}, as ${safeText(decided.by.name, { max: TextLimit.personName }) || 'an owner'} chose.`
+        : `: ${oldWords} keeps working; it was kept on ${formatUtc(decided.at)}.`
+      : `: ${oldWords} keeps working until you remove it. Registrar asks you about it once you have stored the new one.`;
+  return {
+    title: `New client secret for ${appName}`,
+    changes: until
+      ? `${appName} gets a new client secret, valid until ${until}.`
+      : `${appName} gets a new client secret, valid for ${plural(lifetime, 'day')} from the moment you reveal it.`,
+    stays: `the app itself, its Application (client) ID, its permissions and owners, and its other credentials${oldFate}`,
+  };
+}
+
+const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 export function renderDelivery(view: DeliveryView): AdaptiveCard {
   const { request } = view;
   const credential = request.form.credential;
+  const rotating = request.kind === 'rotation';
   const appId = safeText(request.provisioning.application?.appId, { max: TextLimit.reference }) || 'not known yet';
   const tenantId = safeText(view.tenantId, { max: TextLimit.reference }) || '<your tenant id>';
-  const login = (safeText(view.endpoints?.login, { max: 200 }) || 'https://login.microsoftonline.com').replace(
-    /\/+$/,
-    '',
-  );
-  const graph = (safeText(view.endpoints?.graph, { max: 200 }) || 'https://graph.microsoft.com').replace(/\/+$/, '');
+  const endpoints: TokenEndpoints = {
+    login: safeText(view.endpoints?.login, { max: 200 }) || 'https://login.microsoftonline.com',
+    graph: safeText(view.endpoints?.graph, { max: 200 }) || 'https://graph.microsoft.com',
+    ...(view.endpoints?.caFile ? { caFile: safeText(view.endpoints.caFile, { max: 1000 }) } : {}),
+  };
   const role = request.form.directoryRole;
 
   const secretKind = credential.kind === 'secret';
@@ -95,16 +168,8 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
           credential.kind === 'secret'
             ? 'AZURE_CLIENT_SECRET=<your client secret>'
             : 'AZURE_CLIENT_CERTIFICATE_PATH=<path to the PEM file with the certificate and its private key>',
-        ].map((text) => ({ text }));
-  const testLines = secretKind
-    ? [
-        `curl -X POST ${login}/${tenantId}/oauth2/v2.0/token \\`,
-        '-d grant_type=client_credentials \\',
-        `-d client_id=${appId} \\`,
-        '--data-urlencode "client_secret=$AZURE_CLIENT_SECRET" \\',
-        `-d scope=${graph}/.default`,
-      ].map((text) => ({ text }))
-    : [];
+        ];
+  const testLines = secretKind ? tokenRequestLines(endpoints, tenantId, appId) : [];
 
   const granted = permissionLines(request.permissions, shown.statusPermissions);
   const scoped = new Set(scopedInExchange(request.permissions, request.form.exchangeRbac));
@@ -113,20 +178,35 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
       ? { ...line, detail: `${line.detail.replace(/\)$/, '')}: declared, not granted tenant-wide; scoped in Exchange)` }
       : line,
   );
+  const ids = (label: string, value: string | undefined) => {
+    const shownValue = safeText(value, { max: TextLimit.reference });
+    return shownValue ? [{ label, value: shownValue }] : [];
+  };
+  const storedView =
+    secretKind && view.state === 'stored' && storedSecret
+      ? { hint: safeText(storedSecret.hint, { max: 10 }), until: formatUtc(storedSecret.endDateTime) }
+      : undefined;
 
   const card = expandTemplate(deliveryTemplate, {
     appName: appNameOf(request),
     requestId: idOf(request),
+    rotation: rotationWords(request, view.secret ? formatUtc(view.secret.endDateTime) : storedView?.until),
     message: safeText(view.message, { max: TextLimit.paragraph, multiline: true }) || undefined,
+    // Each id on its own line, labelled as the Entra admin center labels it, never wrapped inside the value.
     idRows: [
-      { label: 'Client id', value: appId, font: 'Monospace' },
-      { label: 'Tenant id', value: tenantId, font: 'Monospace' },
+      { label: 'Application (client) ID', value: appId },
+      { label: 'Directory (tenant) ID', value: tenantId },
+      ...(rotating ? [] : ids('Object ID', request.provisioning.application?.applicationObjectId)),
+      ...(rotating
+        ? []
+        : ids('Enterprise application object ID', request.provisioning.servicePrincipal?.servicePrincipalId)),
     ],
     ...granted,
-    exchange: exchangeSection(request),
-    directoryRole: role
-      ? `${safeText(role.displayName, { max: TextLimit.title })}, to ${safeText(role.summary, { max: TextLimit.paragraph })}`
-      : undefined,
+    exchange: rotating ? undefined : exchangeSection(request),
+    directoryRole:
+      role && !rotating
+        ? `${safeText(role.displayName, { max: TextLimit.title })}, to ${safeText(role.summary, { max: TextLimit.paragraph })}`
+        : undefined,
     secretReady: secretKind && view.state === 'ready',
     secretLifetime:
       credential.kind === 'secret'
@@ -134,15 +214,14 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
         : '',
     secretRevealed: secretKind && view.state === 'revealed',
     secretExpiry: view.secret ? `Valid until ${formatUtc(view.secret.endDateTime)}.` : '',
-    secretCheck: checkWords[view.secret?.check ?? 'pending'] ?? checkWords.pending,
-    secretStored:
-      secretKind && view.state === 'stored' && storedSecret
-        ? { hint: safeText(storedSecret.hint, { max: 10 }), until: formatUtc(storedSecret.endDateTime) }
-        : undefined,
+    secretCheck: { text: checkWords[view.secret?.check ?? 'pending'] ?? checkWords.pending },
+    secretStored: storedView,
     certificate,
     noCredential: credential.kind === 'none',
-    envLines,
-    testLines,
+    envLines: envLines.map((text) => ({ text })),
+    envSnippet: envLines.join('\n'),
+    testLines: testLines.map((text) => ({ text })),
+    testSnippet: testLines.join('\n'),
     verb: Verb,
   });
   if (secretKind && view.state === 'revealed' && view.secret) placeSecret(card, view.secret.text);
@@ -199,25 +278,31 @@ function exchangeSection(request: AppRequest) {
 }
 
 /**
- * Puts the secret into its TextRun after expansion, so that no rule of expandTemplate can change a character of it
- * (a TextRun is never read as markdown, and nothing expands this card again).
+ * Puts the secret into its code block (Teams shows it with a copy button:
+ * https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/cards-format#codeblock-in-adaptive-cards)
+ * and into the TextRun of that block's fallback, which other hosts show, after expansion: no rule of expandTemplate
+ * can change a character of it (code and a TextRun are never read as markdown, and nothing expands this card again).
  */
 function placeSecret(card: AdaptiveCard, secret: string): void {
-  let placed = false;
+  const placed = { code: false, text: false };
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) return value.forEach(visit);
     if (typeof value !== 'object' || value === null) return;
     const element = value as Record<string, unknown>;
+    if (element.id === 'clientSecretCode' && element.type === 'CodeBlock') {
+      element.codeSnippet = secret;
+      placed.code = true;
+    }
     if (element.id === 'clientSecret' && Array.isArray(element.inlines)) {
       element.inlines = [{ ...(element.inlines[0] as object), text: secret }];
-      placed = true;
+      placed.text = true;
       return;
     }
     Object.values(element).forEach(visit);
   };
   visit(card.body);
-  if (!placed)
+  if (!placed.code || !placed.text)
     throw new Error(
-      'renderDelivery: adaptiveCards/delivery.json has no RichTextBlock with the id clientSecret for the secret.',
+      'renderDelivery: adaptiveCards/delivery.json needs a CodeBlock with the id clientSecretCode for the secret, and in its fallback a RichTextBlock with the id clientSecret.',
     );
 }

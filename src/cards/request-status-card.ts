@@ -1,6 +1,7 @@
 import requestStatusTemplate from '../../adaptiveCards/request-status.json';
 import { pendingPermissions, type AppRequest, type AuditEvent } from '../domain/request';
 import type { AdaptiveCard } from './adaptive-card';
+import { rotationWords } from './delivery-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
 import {
   appNameOf,
@@ -15,6 +16,7 @@ import {
   shown,
   stepRows,
   tidy,
+  type StatusView,
 } from './request-card-parts';
 import { Verb } from './verbs';
 
@@ -31,30 +33,103 @@ export interface RequestStatusView {
   notice?: string;
 }
 
+/** Yellow text fails WCAG AA contrast on a light background: a medium risk is said in words, in the default colour. */
+const readable = (color: string) => (color === 'Warning' ? 'Default' : color);
+
+/**
+ * A rotation's state in its own words: the app exists already, and what comes is a new client secret for it. The
+ * states a rotation shares with a new app's request (waiting, rejected, cancelled) read the same for both.
+ */
+function rotationStatus(request: AppRequest, general: StatusView): StatusView {
+  const app = safeText(request.rotation?.appName, { max: TextLimit.title }) || appNameOf(request);
+  const requester = person(request.requester.name);
+  const lines = (...texts: string[]) => texts.map((text) => ({ text }));
+  switch (request.status) {
+    case 'approved':
+    case 'provisioning':
+      return { ...general, lines: lines('Registrar is getting the new client secret ready.') };
+    case 'provisioned':
+      return {
+        ...general,
+        headline: 'Ready to reveal',
+        lines: lines(
+          `The new client secret waits in ${requester}'s personal chat with Registrar. It is created at the click on Reveal client secret.`,
+        ),
+      };
+    case 'delivered': {
+      const d = request.delivery;
+      return {
+        ...general,
+        lines: lines(
+          d?.kind === 'secret'
+            ? `The new client secret was revealed to ${requester} on ${formatUtc(d.revealedAt)}.`
+            : `Delivered on ${formatUtc(request.updatedAt)}.`,
+        ),
+      };
+    }
+    case 'expired':
+      return {
+        ...general,
+        lines: lines(
+          request.provisionedAt
+            ? `The new client secret was not revealed in time, so it was never created. ${app} and its credentials are unchanged; type rotate ${app} to try again.`
+            : `Nobody decided by ${formatUtc(request.expiresAt)}. ${app} and its credentials are unchanged; type rotate ${app} to ask again.`,
+        ),
+      };
+    case 'failed':
+      return {
+        ...general,
+        lines: lines(
+          `Registrar could not get the new client secret ready${request.provisioning.lastError ? `: ${safeText(request.provisioning.lastError.message, { max: TextLimit.paragraph })}` : '.'}`,
+          'An approver can retry it.',
+        ),
+      };
+    default:
+      return general;
+  }
+}
+
 export function renderRequestStatus(view: RequestStatusView): AdaptiveCard {
   const { request } = view;
+  const rotating = request.kind === 'rotation';
   const row = (label: string, value: string, color = 'Default') => ({ label, value, color });
-  const appId = request.provisioning.application?.appId;
+  const appId = safeText(request.provisioning.application?.appId, { max: TextLimit.reference });
+  const tenantId = safeText(view.tenantId, { max: TextLimit.reference });
   const rows = [
-    row('Risk', riskWords[request.risk.level] ?? riskWords.high, riskColor[request.risk.level] ?? riskColor.high),
+    row(
+      'Risk',
+      riskWords[request.risk.level] ?? riskWords.high,
+      readable(riskColor[request.risk.level] ?? riskColor.high),
+    ),
     row('Asked by', person(request.requester.name)),
     row('Created', formatUtc(request.createdAt)),
     ...(resourceServicePrincipalsText(request)
       ? [row('Service principals of APIs', resourceServicePrincipalsText(request)!)]
       : []),
     row('Last change', formatUtc(request.updatedAt)),
-    ...(appId ? [row('Client id', safeText(appId, { max: TextLimit.reference }))] : []),
-    ...(appId && view.tenantId ? [row('Tenant id', safeText(view.tenantId, { max: TextLimit.reference }))] : []),
   ];
+  // Each id on its own line, labelled as the Entra admin center labels it, never wrapped inside the value.
+  const idRows = [
+    ...(appId ? [{ label: 'Application (client) ID', value: appId }] : []),
+    ...(appId && tenantId ? [{ label: 'Directory (tenant) ID', value: tenantId }] : []),
+  ];
+  const general = describeStatus(request);
+  const status = rotating ? rotationStatus(request, general) : general;
+  const delivered = request.delivery?.kind === 'secret' ? formatUtc(request.delivery.endDateTime) : undefined;
+  const rotation = rotationWords(request, delivered);
   const events = view.audit ?? [];
   const omitted = Math.max(0, events.length - shown.auditEvents);
   const card = expandTemplate(requestStatusTemplate, {
-    appName: appNameOf(request),
+    // A rotation's id is the person's only in the card data: they asked for a secret, not for a request.
+    title: rotation?.title ?? appNameOf(request),
+    requestLine: rotating ? undefined : idOf(request),
     requestId: idOf(request),
+    rotation,
     notice: safeText(view.notice, { max: TextLimit.paragraph, multiline: true }) || undefined,
-    status: describeStatus(request),
-    steps: stepRows(request),
+    status: { ...status, color: readable(status.color) },
+    steps: stepRows(request).map((step) => ({ ...step, color: readable(step.color) })),
     rows,
+    idRows,
     ...permissionLines([...request.permissions, ...pendingPermissions(request)], shown.statusPermissions),
     showAudit: view.audit !== undefined,
     auditOmitted: omitted > 0 ? `${plural(omitted, 'earlier event')} not shown.` : undefined,

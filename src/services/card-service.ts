@@ -10,7 +10,7 @@ import { createKeyedQueue } from '../lib/queues';
 import { renderNotice } from '../cards/cards';
 import { renderRotationCleanup } from '../cards/reminder-cards';
 import { renderApproval } from '../cards/approval-card';
-import { renderDelivery } from '../cards/delivery-card';
+import { renderDelivery, type TokenEndpoints } from '../cards/delivery-card';
 import { renderRequestStatus } from '../cards/request-status-card';
 import type { Actor, ConversationAddress } from '../domain/conversation';
 import { sameObject } from '../domain/object-id';
@@ -60,6 +60,12 @@ export function rotationCleanupCard(request: AppRequest, message?: string): Adap
 /** The delivery card of a client secret nobody revealed within DELIVERY_TTL_DAYS. */
 export function expiredDeliveryCard(request: AppRequest, ttlDays: number): AdaptiveCard {
   const app = request.provisioning.application;
+  if (request.kind === 'rotation')
+    return renderNotice({
+      tone: 'info',
+      title: `The new client secret for ${request.form.displayName} expired unrevealed`,
+      text: `Nobody revealed it within ${ttlDays} days, so Registrar will not create it any more. ${request.form.displayName} and its credentials are unchanged; for a new secret, type \`rotate ${request.form.displayName}\` in this chat.`,
+    });
   return renderNotice({
     tone: 'info',
     title: `The client secret of ${request.form.displayName} expired unrevealed`,
@@ -112,7 +118,7 @@ export interface CardServiceDeps {
   /** The tenant the apps live in, for the delivery card. */
   tenantId?: string;
   /** The login and Graph hosts the delivery card's token request names (the cloud's, or the local tenant's). */
-  graphEndpoints?: { login: string; graph: string };
+  graphEndpoints?: TokenEndpoints;
   /** DELIVERY_TTL_DAYS, for the card of a secret that expired unrevealed. */
   deliveryTtlDays: number;
 }
@@ -388,12 +394,19 @@ export function createCardService(deps: CardServiceDeps): CardService {
     async expired(request) {
       const home = request.requesterAddress;
       if (!home) return;
-      const card = renderNotice({
-        tone: 'info',
-        title: `Your request for "${request.form.displayName}" expired`,
-        text: `Nobody decided on request ${request.id} by ${request.expiresAt.slice(0, 10)}, so it has expired and nothing was created. If you still need the app, ask again with \`request\`.`,
-        reference: request.id,
-      });
+      const card =
+        request.kind === 'rotation'
+          ? renderNotice({
+              tone: 'info',
+              title: `Your request for a new client secret for ${request.form.displayName} expired`,
+              text: `No approver decided by ${request.expiresAt.slice(0, 10)}, so no secret was created; ${request.form.displayName} and its credentials are unchanged. To ask again, type \`rotate ${request.form.displayName}\`.`,
+            })
+          : renderNotice({
+              tone: 'info',
+              title: `Your request for "${request.form.displayName}" expired`,
+              text: `Nobody decided on request ${request.id} by ${request.expiresAt.slice(0, 10)}, so it has expired and nothing was created. If you still need the app, ask again with \`request\`.`,
+              reference: request.id,
+            });
       await messenger.post(home, card).then(
         () => undefined,
         (err: unknown) =>

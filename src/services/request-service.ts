@@ -20,7 +20,8 @@ import {
 import type { RandomSource } from '../domain/request-id';
 import type { Config, GraphCloud } from '../config';
 import type { Logger } from '../lib/logger';
-import type { Clock, Directory, PeopleDirectory, Provisioner, Store, TargetDirectory } from './ports';
+import type { Clock, CredentialSource, Directory, PeopleDirectory, Provisioner, Store, TargetDirectory } from './ports';
+import { myApps, type MyApp } from './my-apps';
 import type { ApproverPolicy } from './request-approvers';
 import {
   RequestNotFound,
@@ -36,8 +37,19 @@ import { createRequestSubmission, type RequestSubmission } from './request-submi
 export { RequestNotFound };
 export type { FormContext, SubmitResult } from './request-submission';
 
-/** `mine` lists a person's newest requests, this many at most. */
+/** `mine` reads a person's newest requests, this many at most. */
 const MINE_LIMIT = 100;
+
+/** `mine`: the person's apps with their credentials, and their requests for new apps (rotations are under the apps). */
+export interface MineView {
+  apps: MyApp[];
+  /** Apps not read in this turn (over MY_APPS_READ). */
+  appsNotShown: number;
+  /** New-app requests, newest first. */
+  requests: AppRequest[];
+  /** When the credentials were read, for their days left. */
+  at: Date;
+}
 
 export interface DecisionResult {
   request: AppRequest;
@@ -73,8 +85,8 @@ export interface RequestService extends RequestSubmission {
    * elsewhere (from `pending`, or hand-made data) only the requester, the approvers and the operators see it.
    */
   review(actor: Actor, requestId: string, where: { inApprovalsChannel: boolean }): Promise<ReviewView>;
-  /** The actor's requests, newest first (the newest 100). */
-  mine(actor: Actor): Promise<AppRequest[]>;
+  /** The actor's apps with their credentials' expiry, and their new-app requests, newest first (of their newest 100). */
+  mine(actor: Actor): Promise<MineView>;
   /** Requests waiting for this approver: not their own, not already approved by them, not expired; oldest first. */
   pending(actor: Actor): Promise<AppRequest[]>;
   /** Moves every undecided request past its expiry to expired; returns those this call moved. */
@@ -103,6 +115,8 @@ export interface RequestServiceDeps {
   cloud?: GraphCloud;
   /** Directories other than the Teams tenant the form offers (TARGET_DIRECTORY_<KEY>). */
   targets?: readonly TargetDirectory[];
+  /** Reads an app's credentials for `mine` (within a turn's budget); without it `mine` lists apps without them. */
+  applications?: Pick<CredentialSource, 'findApplication'>;
 }
 
 /** The person behind a click, for the domain; refused when Teams did not say who they are in Entra ID. */
@@ -249,10 +263,20 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     async mine(actor) {
       const person = personOf(actor);
       // The person's index rows, newest first: what it reads does not grow with anyone's older requests.
-      const theirs = await requestsOf(store, person.aadObjectId, { limit: MINE_LIMIT });
-      return theirs
+      const theirs = (await requestsOf(store, person.aadObjectId, { limit: MINE_LIMIT }))
         .map((s) => toRequest(s.value))
         .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
+      const { apps, notShown } = await myApps(theirs, {
+        ...(deps.applications ? { applications: deps.applications } : {}),
+        ...(deps.targets ? { targets: deps.targets } : {}),
+        logger,
+      });
+      return {
+        apps,
+        appsNotShown: notShown,
+        requests: theirs.filter((r) => r.kind !== 'rotation'),
+        at: clock.now(),
+      };
     },
 
     async pending(actor) {

@@ -395,8 +395,8 @@ describe('reading', () => {
     s.clock.advance(60_000);
     const third = await submitted(s);
 
-    expect((await s.service.mine(requester)).map((r) => r.id)).toEqual([third.id, first.id]);
-    expect(await s.service.mine(outsider)).toEqual([]);
+    expect((await s.service.mine(requester)).requests.map((r) => r.id)).toEqual([third.id, first.id]);
+    expect(await s.service.mine(outsider)).toMatchObject({ apps: [], appsNotShown: 0, requests: [] });
   });
 
   test('when pending is asked, then it lists undecided requests excluding the approver’s own and those they approved', async () => {

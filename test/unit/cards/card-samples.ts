@@ -10,7 +10,7 @@ import {
 import { renderApproval } from '../../../src/cards/approval-card';
 import { renderDelivery } from '../../../src/cards/delivery-card';
 import { renderRequestForm, type RequestFormView } from '../../../src/cards/request-form-card';
-import { renderRequestList } from '../../../src/cards/request-list-card';
+import { renderRequestList, type MyAppView } from '../../../src/cards/request-list-card';
 import { renderRequestStatus } from '../../../src/cards/request-status-card';
 import { commands } from '../../../src/domain/commands';
 import { findDirectoryRole } from '../../../src/domain/directory-roles';
@@ -138,6 +138,26 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
         }),
     },
     {
+      label: 'mine: apps with their credentials, some unread, more not shown',
+      render: () =>
+        renderRequestList({
+          title: 'Your apps and requests',
+          apps: { items: myAppViews(), notShown: 3, now: scanAt },
+          requests: [requests.delivered()],
+          empty: 'None.',
+        }),
+    },
+    {
+      label: 'mine: no apps and no requests',
+      render: () =>
+        renderRequestList({
+          title: 'Your apps and requests',
+          apps: { items: [], notShown: 0, now: scanAt },
+          requests: [],
+          empty: 'None.',
+        }),
+    },
+    {
       label: 'nothing pending',
       render: () =>
         renderRequestList({
@@ -228,6 +248,33 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
     {
       label: 'no credential',
       render: () => renderDelivery({ request: requests.publicClient(), tenantId, state: 'ready' }),
+    },
+    {
+      label: 'a secret in local mode, with the local CA for curl',
+      render: () =>
+        renderDelivery({
+          request: requests.provisioned(),
+          tenantId,
+          state: 'ready',
+          endpoints: {
+            login: 'https://127.0.0.1:8443',
+            graph: 'https://127.0.0.1:8443',
+            caFile: '/srv/my data/ca-bundle.pem',
+          },
+        }),
+    },
+    {
+      label: 'a rotation, ready',
+      render: () => renderDelivery({ request: ownerRotation('provisioned'), tenantId, state: 'ready' }),
+    },
+    {
+      label: 'a rotation, revealed',
+      render: () =>
+        renderDelivery({ request: ownerRotation('provisioned'), tenantId, state: 'revealed', secret: revealedSecret }),
+    },
+    {
+      label: 'a rotation, stored',
+      render: () => renderDelivery({ request: ownerRotation('delivered'), tenantId, state: 'stored' }),
     },
   ],
   'reminder-digest': [
@@ -687,6 +734,90 @@ export function cleanupView(overrides: Partial<RotationCleanupView> = {}): Rotat
     state: 'ask',
     ...overrides,
   };
+}
+
+/**
+ * An owner's rotation of Expense Bot (no approval needed), moved to `status`: provisioned (the new secret ready to
+ * reveal), or delivered (revealed, with its hint and expiry).
+ */
+export function ownerRotation(status: 'approved' | 'provisioned' | 'delivered' = 'provisioned'): AppRequest {
+  const created = createRotation({
+    id: 'DNH5ZYME',
+    requester,
+    target: {
+      applicationObjectId: 'a1e5c0de-0000-4000-9000-000000000103',
+      appId: 'a1e5c0de-0000-4000-9000-000000000203',
+      appName: 'Expense Bot',
+      old: {
+        kind: 'secret',
+        keyId: 'b1e5c0de-0000-4000-9000-000000000001',
+        hint: 'Ex3',
+        endDateTime: '2026-11-30T08:00:00Z',
+        displayName: 'Expense Bot secret',
+      },
+      askedAs: 'owner',
+    },
+    lifetimeDays: 180,
+    risk: { level: 'low', items: [], notes: [] },
+    approvalsRequired: 1,
+    pendingTtlDays: 7,
+    now: new Date('2026-11-23T08:00:00Z'),
+  }).request;
+  const steps: Step[] = [
+    [{ type: 'startProvisioning' }, registrarActor],
+    [{ type: 'succeed' }, registrarActor],
+    [
+      {
+        type: 'deliver',
+        delivery: {
+          kind: 'secret',
+          keyId: 'b1e5c0de-0000-4000-9000-000000000002',
+          hint: 'Xy7',
+          endDateTime: '2027-05-22T08:05:00Z',
+          revealedAt: '2026-11-23T08:05:00Z',
+        },
+      },
+      requester,
+    ],
+  ];
+  const count = { approved: 0, provisioned: 2, delivered: 3 }[status];
+  return steps.slice(0, count).reduce((r, [event, actor]) => {
+    const result = transition(r, event, actor, new Date('2026-11-23T08:05:00Z'));
+    if (!result.changed) throw new Error(`fixture move ${event.type} from ${r.status} changed nothing`);
+    return result.request;
+  }, created);
+}
+
+/** `mine`'s apps, as of scanAt (23 Nov 2026, 06:00 UTC): one with a secret and a certificate, one unread. */
+export function myAppViews(): MyAppView[] {
+  return [
+    {
+      appId: 'a1e5c0de-0000-4000-9000-000000000203',
+      name: 'Expense Bot',
+      rotations: [{ status: 'delivered', createdAt: '2026-11-20T08:00:00Z' }],
+      credentials: [
+        expiring({
+          kind: 'secret',
+          displayName: 'Expense Bot secret',
+          hint: 'Ex3',
+          endDateTime: '2026-11-30T08:00:00Z',
+        }),
+        expiring({
+          kind: 'certificate',
+          displayName: 'CN=expense-bot',
+          hint: undefined,
+          thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
+          endDateTime: '2027-03-01T00:00:00Z',
+        }),
+      ],
+    },
+    {
+      appId,
+      name: 'Payroll sync',
+      rotations: [],
+      unread: 'Registrar could not read its credentials just now; try again in a minute.',
+    },
+  ];
 }
 
 /** A rotation of an existing app's secret that needs an approver (ROTATION_NEEDS_APPROVAL). */

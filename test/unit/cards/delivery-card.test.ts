@@ -1,9 +1,25 @@
 /** @jest-environment jsdom */
-import { renderDelivery } from '../../../src/cards/delivery-card';
+import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
+import { renderDelivery, shellWord } from '../../../src/cards/delivery-card';
 import { Verb } from '../../../src/cards/verbs';
-import { appId, requests, revealedSecret, tenantId } from './card-samples';
+import { appId, ownerRotation, requests, revealedSecret, tenantId } from './card-samples';
 import { objectsOfType, strings, texts } from './card-walk';
 import { buttons, all, runs } from './request-card-helpers';
+
+/** Each labelled id of the card: a Container of a label TextBlock and a value TextBlock. */
+function idLines(card: AdaptiveCard): string[][] {
+  return objectsOfType(card, 'Container')
+    .map((c) => (Array.isArray(c.items) ? (c.items as Array<Record<string, unknown>>) : []))
+    .filter((items) => items.length === 2 && items.every((i) => i.type === 'TextBlock') && items[1]!.wrap === false)
+    .map((items) => items.map((i) => String(i.text)));
+}
+
+/** The token request as Teams shows it (its code block), and as other hosts do (the fallback's lines). */
+function tokenRequest(card: AdaptiveCard): { code: string; lines: string[] } {
+  const block = objectsOfType(card, 'CodeBlock').find((b) => String(b.codeSnippet).startsWith('curl '));
+  if (!block) throw new Error('the card has no code block with the token request');
+  return { code: String(block.codeSnippet), lines: runs(block.fallback as AdaptiveCard) };
+}
 
 describe('delivery card', () => {
   const secretText = revealedSecret.text;
@@ -32,11 +48,14 @@ describe('delivery card', () => {
     });
     const run = objectsOfType(card, 'TextRun').find((r) => r.text === secretText);
     expect(run).toMatchObject({ fontType: 'Monospace' });
+    // In Teams' code block (with its copy button), and in the TextRun of its fallback for other hosts; nowhere else.
     expect(
       strings(card)
         .filter((s) => s.value.includes(secretText))
         .map((s) => `${String(s.owner.type)}.${s.key}`),
-    ).toEqual(['TextRun.text']);
+    ).toEqual(['CodeBlock.codeSnippet', 'TextRun.text']);
+    const [code] = objectsOfType(card, 'CodeBlock').filter((b) => b.codeSnippet === secretText);
+    expect(code).toMatchObject({ id: 'clientSecretCode', fallback: { type: 'RichTextBlock', id: 'clientSecret' } });
     const text = all(card);
     expect(text).toContain('Valid until 30 Aug 2026, 10:00 UTC.');
     expect(text).toContain('A token was issued with this secret: it works.');
@@ -122,24 +141,25 @@ describe('delivery card', () => {
     );
   });
 
-  test('when the card is rendered, then it shows the ids in monospace and what was granted', () => {
+  test('when the card is rendered, then each id has its own line, labelled as in the Entra admin center, in monospace and never wrapped, and what was granted follows', () => {
     const card = renderDelivery({ request: requests.provisioned(), tenantId, state: 'ready' });
-    const text = texts(card);
-    expect(text).toEqual(
+    expect(idLines(card)).toEqual([
+      ['Application (client) ID', appId],
+      ['Directory (tenant) ID', tenantId],
+      ['Object ID', '0c1d2e3f-0000-4000-8000-0000000000a1'],
+      ['Enterprise application object ID', '0c1d2e3f-0000-4000-8000-0000000000b2'],
+    ]);
+    const values = objectsOfType(card, 'TextBlock').filter((b) => b.text === appId || b.text === tenantId);
+    expect(values.map((b) => [b.fontType, b.wrap])).toEqual([
+      ['Monospace', false],
+      ['Monospace', false],
+    ]);
+    expect(texts(card)).toEqual(
       expect.arrayContaining([
-        'Client id',
-        appId,
-        'Tenant id',
-        tenantId,
         'Mail.Send (application, Microsoft Graph)',
         'Directory role: User Administrator, to create and manage users and groups, reset passwords of non-administrators (for example a B2C password reset)',
       ]),
     );
-    expect(
-      objectsOfType(card, 'TextRun')
-        .filter((r) => r.text === appId || r.text === tenantId)
-        .map((r) => r.fontType),
-    ).toEqual(['Monospace', 'Monospace']);
   });
 
   test('when the app has a certificate, then the card confirms its thumbprint and expiry, offers no reveal and names the certificate variable', () => {
@@ -162,7 +182,10 @@ describe('delivery card', () => {
     const card = renderDelivery({ request: requests.publicClient(), tenantId, state: 'ready' });
     expect(buttons(card)).toEqual([]);
     expect(all(card)).not.toMatch(/AZURE_|curl|Reveal/);
-    expect(texts(card)).toEqual(expect.arrayContaining(['Client id', appId, 'Tenant id', tenantId]));
+    expect(idLines(card).slice(0, 2)).toEqual([
+      ['Application (client) ID', appId],
+      ['Directory (tenant) ID', tenantId],
+    ]);
   });
 
   test('when the revealed state has no secret, then rendering fails instead of showing a card without it', () => {
@@ -208,5 +231,98 @@ describe('delivery card', () => {
     expect(all(renderDelivery({ request: requests.certificate('delivered'), tenantId, state: 'stored' }))).not.toMatch(
       /Exchange/,
     );
+  });
+  test('when the bot runs against the local tenant, then the token request names its CA bundle for curl, quoted for the shell, in the code block and in its fallback alike', () => {
+    const card = renderDelivery({
+      request: requests.provisioned(),
+      tenantId,
+      state: 'ready',
+      endpoints: {
+        login: 'https://127.0.0.1:8443/',
+        graph: 'https://127.0.0.1:8443',
+        caFile: "/srv/Bob's data/ca-bundle.pem",
+      },
+    });
+    const expected = [
+      `curl -X POST https://127.0.0.1:8443/${tenantId}/oauth2/v2.0/token \\`,
+      "--cacert '/srv/Bob'\\''s data/ca-bundle.pem' \\",
+      '-d grant_type=client_credentials \\',
+      `-d client_id=${appId} \\`,
+      '--data-urlencode "client_secret=$AZURE_CLIENT_SECRET" \\',
+      '-d scope=https://127.0.0.1:8443/.default',
+    ];
+    expect(tokenRequest(card)).toEqual({ code: expected.join('\n'), lines: expected });
+  });
+
+  test('when the bot runs against a real cloud, then the token request has no --cacert', () => {
+    const card = renderDelivery({
+      request: requests.provisioned(),
+      tenantId,
+      state: 'ready',
+      endpoints: { login: 'https://login.microsoftonline.com', graph: 'https://graph.microsoft.com' },
+    });
+    expect(tokenRequest(card).code).not.toContain('--cacert');
+    expect(tokenRequest(card).code.split('\n')[0]).toBe(
+      `curl -X POST https://login.microsoftonline.com/${tenantId}/oauth2/v2.0/token \\`,
+    );
+  });
+
+  test('when a word needs quoting for the shell, then shellWord quotes it so that the shell reads it back unchanged', () => {
+    expect(shellWord('/home/alex/.registrar/ca-bundle.pem')).toBe('/home/alex/.registrar/ca-bundle.pem');
+    expect(shellWord('C:/Users/Alex Smith/ca.pem')).toBe("'C:/Users/Alex Smith/ca.pem'");
+    expect(shellWord("it's $HOME")).toBe("'it'\\''s $HOME'");
+  });
+
+  test('when the environment variables are shown, then Teams gets them in one code block to copy, with the lines as its fallback', () => {
+    const card = renderDelivery({ request: requests.provisioned(), tenantId, state: 'ready' });
+    const block = objectsOfType(card, 'CodeBlock').find((b) => String(b.codeSnippet).startsWith('AZURE_'));
+    const lines = [
+      `AZURE_TENANT_ID=${tenantId}`,
+      `AZURE_CLIENT_ID=${appId}`,
+      'AZURE_CLIENT_SECRET=<your client secret>',
+    ];
+    expect(block?.codeSnippet).toBe(lines.join('\n'));
+    expect(runs(block?.fallback as AdaptiveCard)).toEqual(lines);
+  });
+
+  describe('a rotation', () => {
+    test('when the new secret is ready, then the card says it is a new client secret for the app, what changes and what stays, and shows no request id', () => {
+      const card = renderDelivery({ request: ownerRotation('provisioned'), tenantId, state: 'ready' });
+      const text = all(card);
+      expect(text).toContain('New client secret for Expense Bot');
+      expect(text).toContain(
+        'What changes: Expense Bot gets a new client secret, valid for 180 days from the moment you reveal it.',
+      );
+      expect(text).toContain(
+        'What stays: the app itself, its Application (client) ID, its permissions and owners, and its other credentials: its current client secret Ex3… (expires 30 Nov 2026, 08:00 UTC) keeps working until you remove it.',
+      );
+      expect(text).not.toMatch(/Your app registration is ready|What was granted|No API permissions|Request /);
+      expect(text).not.toContain('DNH5ZYME');
+      // The id stays in the button's data, which nobody reads.
+      expect(buttons(card)).toEqual([
+        expect.objectContaining({ verb: Verb.deliveryReveal, data: { requestId: 'DNH5ZYME' } }),
+      ]);
+      expect(idLines(card)).toEqual([
+        ['Application (client) ID', 'a1e5c0de-0000-4000-9000-000000000203'],
+        ['Directory (tenant) ID', tenantId],
+      ]);
+    });
+
+    test('when the new secret is revealed or stored, then the card says until when it is valid', () => {
+      const revealed = renderDelivery({
+        request: ownerRotation('provisioned'),
+        tenantId,
+        state: 'revealed',
+        secret: revealedSecret,
+      });
+      expect(all(revealed)).toContain(
+        'What changes: Expense Bot gets a new client secret, valid until 30 Aug 2026, 10:00 UTC.',
+      );
+      const stored = renderDelivery({ request: ownerRotation('delivered'), tenantId, state: 'stored' });
+      expect(all(stored)).toContain(
+        'What changes: Expense Bot gets a new client secret, valid until 22 May 2027, 08:05 UTC.',
+      );
+      expect(all(stored)).not.toContain('DNH5ZYME');
+    });
   });
 });

@@ -1,8 +1,8 @@
 /** @jest-environment jsdom */
-import { renderRequestList } from '../../../src/cards/request-list-card';
+import { expiryWords, renderRequestList } from '../../../src/cards/request-list-card';
 import { Verb } from '../../../src/cards/verbs';
-import { requests } from './card-samples';
-import { cardBytes, maxCardBytes, texts } from './card-walk';
+import { myAppViews, requests, scanAt } from './card-samples';
+import { cardBytes, maxCardBytes, objectsOfType, texts } from './card-walk';
 import { buttons, all } from './request-card-helpers';
 
 describe('request list', () => {
@@ -42,5 +42,81 @@ describe('request list', () => {
     });
     expect(texts(card)).toEqual(['Waiting for your decision', 'Nothing waits for your decision.']);
     expect(buttons(card)).toEqual([]);
+  });
+  describe('mine', () => {
+    const mine = (notShown = 0) =>
+      renderRequestList({
+        title: 'Your apps and requests',
+        apps: { items: myAppViews(), notShown, now: scanAt },
+        requests: [requests.delivered()],
+        empty: 'None.',
+      });
+
+    test('when the person has apps, then each is listed with its client id on its own line and each credential with its kind, name, expiry and days left in words', () => {
+      const text = texts(mine());
+      expect(text).toEqual(
+        expect.arrayContaining([
+          'Your apps',
+          'Expense Bot',
+          'Application (client) ID',
+          'a1e5c0de-0000-4000-9000-000000000203',
+          '2 credentials',
+          'Client secret Expense Bot secret (Ex3…) · expires 30 Nov 2026, 08:00 UTC · 7 days left',
+          'Certificate CN=expense-bot (thumbprint 3F2A9C7B…) · expires 1 Mar 2027, 00:00 UTC · 97 days left',
+          'New client secret asked for on 20 Nov 2026, 08:00 UTC: revealed',
+          'Registrar could not read its credentials just now; try again in a minute.',
+          'Your requests for new apps',
+          'Payroll sync  F3K92M7Q',
+        ]),
+      );
+      expect(text.join('\n')).not.toMatch(/\(s\)/);
+      // The client id is never wrapped inside the value.
+      expect(
+        objectsOfType(mine(), 'TextBlock').find((b) => b.text === 'a1e5c0de-0000-4000-9000-000000000203'),
+      ).toMatchObject({
+        fontType: 'Monospace',
+        wrap: false,
+      });
+    });
+
+    test('when the days left are few or none, then they are red, never yellow, which fails contrast on a light background', () => {
+      const colors = objectsOfType(mine(), 'TextRun').map((r) => r.color);
+      expect(colors).not.toContain('Warning');
+      const soon = objectsOfType(mine(), 'TextRun').find((r) => r.text === '7 days left');
+      expect(soon?.color).toBe('Attention');
+    });
+
+    test('when more apps were found than read, then the card says how many more', () => {
+      expect(all(mine(3))).toContain('3 more apps not shown');
+      expect(all(mine(1))).toContain('1 more app not shown');
+      expect(all(mine(0))).not.toContain('not shown');
+    });
+
+    test('when the person has no app, then the card says so and still lists the requests', () => {
+      const card = renderRequestList({
+        title: 'Your apps and requests',
+        apps: { items: [], notShown: 0, now: scanAt },
+        requests: [],
+        empty: 'You have not asked for any app yet.',
+      });
+      expect(all(card)).toContain('Registrar has made or rotated no app for you yet.');
+      expect(all(card)).toContain('You have not asked for any app yet.');
+    });
+
+    test('when pending is listed, then no apps section appears', () => {
+      const card = renderRequestList({ title: 'Waiting for your decision', requests: [], empty: 'Nothing.' });
+      expect(all(card)).not.toMatch(/Your apps|credential/);
+    });
+
+    test.each([
+      ['2026-12-03T06:00:00Z', '10 days left', 'Default'],
+      ['2026-11-24T06:00:00Z', '1 day left', 'Attention'],
+      ['2026-11-23T18:00:00Z', 'expires within a day', 'Attention'],
+      ['2026-11-23T05:00:00Z', 'expired today', 'Attention'],
+      ['2026-11-22T05:00:00Z', 'expired 1 day ago', 'Attention'],
+      ['2026-11-20T05:00:00Z', 'expired 3 days ago', 'Attention'],
+    ])('when a credential ends on %s, then it reads "%s"', (end, text, color) => {
+      expect(expiryWords(end, scanAt)).toEqual({ text, color });
+    });
   });
 });

@@ -2,7 +2,7 @@
 import { renderRequestStatus } from '../../../src/cards/request-status-card';
 import { Verb } from '../../../src/cards/verbs';
 import { requestStatuses, stepsFor } from '../../../src/domain/request';
-import { appId, requests, tenantId, trail } from './card-samples';
+import { appId, ownerRotation, requests, tenantId, trail } from './card-samples';
 import { cardBytes, maxCardBytes, objectsOfType, texts } from './card-walk';
 import { buttons, titles, all, byStatus } from './request-card-helpers';
 
@@ -96,8 +96,56 @@ describe('request status card', () => {
   });
 
   test('when the app exists and the tenant is known, then its client id and tenant id are shown', () => {
-    const text = texts(renderRequestStatus({ request: requests.delivered(), viewer: 'requester', tenantId }));
-    expect(text).toEqual(expect.arrayContaining(['Client id', appId, 'Tenant id', tenantId]));
+    const card = renderRequestStatus({ request: requests.delivered(), viewer: 'requester', tenantId });
+    const text = texts(card);
+    expect(text).toEqual(expect.arrayContaining(['Application (client) ID', appId, 'Directory (tenant) ID', tenantId]));
+    // Each id is its own unwrapped monospace line: a GUID is never broken inside.
+    expect(
+      objectsOfType(card, 'TextBlock')
+        .filter((b) => b.text === appId || b.text === tenantId)
+        .map((b) => [b.fontType, b.wrap]),
+    ).toEqual([
+      ['Monospace', false],
+      ['Monospace', false],
+    ]);
+  });
+
+  describe('a rotation', () => {
+    test.each(['approved', 'provisioned', 'delivered'] as const)(
+      'when it is %s, then the card is titled as a new client secret for the app, says what changes and what stays, and shows no request id or permissions',
+      (status) => {
+        const request = ownerRotation(status);
+        const card = renderRequestStatus({ request, viewer: 'requester', tenantId });
+        const text = all(card);
+        expect(texts(card)[0]).toBe('New client secret for Expense Bot');
+        expect(text).toContain('What changes: Expense Bot gets a new client secret');
+        expect(text).toContain(
+          'What stays: the app itself, its Application (client) ID, its permissions and owners, and its other credentials',
+        );
+        expect(text).not.toContain('DNH5ZYME');
+        expect(text).not.toMatch(/Request |Permissions asked for|signs people in|create the app|The app exists/);
+      },
+    );
+
+    test('when the new secret is ready or revealed, then the status says so in rotation words', () => {
+      expect(all(renderRequestStatus({ request: ownerRotation('provisioned'), viewer: 'requester' }))).toContain(
+        "The new client secret waits in Alex Wilber's personal chat with Registrar.",
+      );
+      const delivered = all(renderRequestStatus({ request: ownerRotation('delivered'), viewer: 'requester' }));
+      expect(delivered).toContain('The new client secret was revealed to Alex Wilber on 23 Nov 2026, 08:05 UTC.');
+      expect(delivered).toContain('valid until 22 May 2027, 08:05 UTC.');
+      expect(delivered).toContain('its current client secret Ex3… (expires 30 Nov 2026, 08:00 UTC) keeps working');
+    });
+  });
+
+  test('when a risk is medium, then it is not written in yellow, which fails contrast on a light background', () => {
+    const delivered = requests.delivered();
+    const medium = { ...delivered, risk: { ...delivered.risk, level: 'medium' as const } };
+    expect(all(renderRequestStatus({ request: medium, viewer: 'requester' }))).toContain('Medium risk');
+    const colors = objectsOfType(renderRequestStatus({ request: medium, viewer: 'requester' }), 'TextRun')
+      .map((r) => r.color)
+      .filter(Boolean);
+    expect(colors).not.toContain('Warning');
   });
 
   test('when the audit trail is given, then each event is listed with its time, actor and detail', () => {
