@@ -24,6 +24,7 @@ import type { ChannelService } from '../services/channel-service';
 import type { ApproverPolicy } from '../services/request-approvers';
 import type { CardService } from '../services/card-service';
 import { actorFrom, addressFrom, turnLogger } from './turn';
+import { runsTypeahead } from './client-support';
 import { sameObject } from '../domain/object-id';
 
 export interface RequestRouteServices {
@@ -75,6 +76,7 @@ function formData(data: Record<string, unknown>): Record<string, unknown> {
 
 async function renderForm(
   services: RequestRouteServices,
+  turn: TurnContext,
   input: {
     requestId: string;
     values: FormValues;
@@ -105,6 +107,7 @@ async function renderForm(
     matchesTotal: found.total,
     ...(input.filter?.trim() ? { filter: input.filter.trim() } : {}),
     ...(input.notice ? { notice: input.notice } : {}),
+    typeahead: runsTypeahead(turn.activity),
   });
 }
 
@@ -112,7 +115,7 @@ async function renderForm(
 export async function newRequestForm(context: TurnContext, services: RequestRouteServices): Promise<AdaptiveCard> {
   requirePersonal(context, 'Ask for an app');
   const { requestId } = await services.requests.newForm(actorFrom(context.activity));
-  return renderForm(services, { requestId, values: {} });
+  return renderForm(services, context, { requestId, values: {} });
 }
 
 function statusCard(
@@ -144,12 +147,12 @@ export function requestCardRoutes(services: RequestRouteServices) {
     const values = formValues(data);
     const filter = values.permissionFilter ?? '';
     if (!filter.trim())
-      return renderForm(services, {
+      return renderForm(services, context, {
         requestId,
         values,
         notice: 'Type part of a permission name or description in the search box, then Find.',
       });
-    return renderForm(services, { requestId, values, filter });
+    return renderForm(services, context, { requestId, values, filter });
   };
 
   const submit: Handler = async (context, data) => {
@@ -162,7 +165,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
       // Graph or storage unavailable: the same form back with the reason, so that nothing typed is lost.
       if (!(err instanceof RegistrarError) || err.code !== 'unavailable') throw err;
       turnLogger(context).warn({ detail: err.message }, 'request not submitted: a dependency is unavailable');
-      const card = await renderForm(services, {
+      const card = await renderForm(services, context, {
         requestId: requestIdOf(data),
         values: formValues(data),
         errors: { form: err.userMessage },
@@ -175,7 +178,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
       const requestId =
         (typeof data.requestId === 'string' ? parseRequestId(data.requestId) : undefined) ??
         (await services.requests.newForm(actorFrom(context.activity))).requestId;
-      return renderForm(services, {
+      return renderForm(services, context, {
         requestId,
         values: result.values,
         errors: result.errors,

@@ -21,7 +21,7 @@ import {
 import type { SignInAudience } from '../domain/app-spec';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, safeText, TextLimit } from './render';
-import { plural, tidy, typeWords } from './request-card-parts';
+import { plural, tidy } from './request-card-parts';
 import { Dataset, Verb } from './verbs';
 
 /*
@@ -48,6 +48,11 @@ export interface RequestFormView {
   filter?: string;
   /** An info line at the top. */
   notice?: string;
+  /**
+   * The client that will show the form runs Data.Query type-ahead (Teams; see src/bot/client-support.ts). Absent or
+   * false: the form offers no type-ahead input, and permissions are found with the Find box alone.
+   */
+  typeahead?: boolean;
   /**
    * The directories other than the Teams tenant an app can be made in (TARGET_DIRECTORY_<KEY>); none: the form does
    * not ask where.
@@ -99,14 +104,39 @@ const formBudgetBytes = 26 * 1024;
  */
 const noValue = ' ';
 
-function permissionTitle(p: SearchablePermission): string {
-  const about = safeText(p.displayName || p.description, { max: 60 });
-  const parts = [
-    `${safeText(p.value, { max: 60 })} (${typeWords[p.type] ?? 'delegated'})`,
+/**
+ * How a permission's row starts: the kind in words, so that an application permission and a delegated one of the
+ * same name differ at a glance, not by one word in brackets (the form explains both kinds above the list).
+ */
+const kindLabels: Record<SearchablePermission['type'], string> = {
+  Role: 'Application (acts as itself)',
+  Scope: 'Delegated (acts as the signed-in person)',
+};
+const shortKindLabels: Record<SearchablePermission['type'], string> = { Role: 'Application', Scope: 'Delegated' };
+
+/**
+ * Far above any description Microsoft Graph has (the longest is about 400 characters): a description is shown whole,
+ * and the budget is kept by showing fewer results instead.
+ */
+const descriptionLimit = 1000;
+
+/** `short`: the kind and the name alone, for a chosen permission when nothing else keeps the form within budget. */
+function permissionTitle(p: SearchablePermission, short = false): string {
+  const value = safeText(p.value, { max: 120 });
+  if (short) return `${shortKindLabels[p.type] ?? shortKindLabels.Scope}: ${value}`;
+  const about = safeText(p.description || p.displayName, { max: descriptionLimit });
+  return [
+    `${kindLabels[p.type] ?? kindLabels.Scope}: ${value}`,
     p.adminConsentRequired ? 'admin consent' : 'no admin consent',
     about,
-  ];
-  return safeText(parts.filter(Boolean).join(' · '), { max: 110 });
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/** Delegated rows together, then application rows, each group in the order given (the search's best first). */
+function byKind(permissions: readonly SearchablePermission[]): SearchablePermission[] {
+  return [...permissions.filter((p) => p.type !== 'Role'), ...permissions.filter((p) => p.type === 'Role')];
 }
 
 function matchLine(filterText: string | undefined, count: number, matchesTotal: number): string | undefined {
@@ -126,25 +156,41 @@ function matchLine(filterText: string | undefined, count: number, matchesTotal: 
 
 export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
   const view = withoutPrivateKeys(shownView);
-  const chosen = new Set(view.selected.map((p) => p.id.toLowerCase()));
-  const found = view.matches.filter((p) => !chosen.has(p.id.toLowerCase()));
-  // A choice set with Data.Query is Teams' type-ahead, but the adaptivecards library (the Agents Playground and
-  // other web hosts) renders it as a text box that submits nothing when multi-select: so the type-ahead is offered
-  // only while there is nothing to tick, and chosen or found permissions are a plain list that works everywhere.
-  const typeahead = view.selected.length === 0 && view.matches.length === 0;
+  const chosen = new Set(view.selected.map((p) => permissionKey(p)));
+  const found = view.matches.filter((p) => !chosen.has(permissionKey(p)));
+  // A choice set with Data.Query is Teams' type-ahead ("Typeahead search in Adaptive Cards",
+  // https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/dynamic-search: Teams desktop,
+  // web and mobile). Other hosts of the adaptivecards library, the Agents Playground among them, send no
+  // application/search invoke and render it as a text box that finds nothing and submits nothing when multi-select.
+  // A `fallback` cannot tell them apart: a host falls back only from an element type or a `requires` it does not
+  // know, and every host knows Input.ChoiceSet. So the server decides (view.typeahead, from the activity), and only
+  // while there is nothing to tick: chosen or found permissions are a plain list, which every client submits. The
+  // Find box and its button are on every form and work everywhere.
+  const typeahead = view.typeahead === true && view.selected.length === 0 && view.matches.length === 0;
   let card: AdaptiveCard | undefined;
-  const counts = [...new Set([view.matches.length, 10, 0])].filter((n) => n <= view.matches.length);
-  // Last, when every field holds a long message at once: the messages are cut shorter.
+  // Whole descriptions make each result a few hundred bytes: a form too large for a Teams message shows fewer.
+  const counts = [...new Set([found.length, 20, 15, 10, 5, 0])].filter((n) => n <= found.length);
+  // Then, when every field holds a long message at once: the messages are cut shorter; the summaries name the
+  // fields without repeating their messages; and at last a chosen permission shows only its kind and name (the
+  // person has read its description, and ticked it).
+  const full = { messageLimit, summary: 'messages', chosen: 'whole' } as const;
   const attempts = [
-    ...counts.map((count) => ({ count, messageLimit })),
-    { count: 0, messageLimit: shortMessageLimit },
-    { count: 0, messageLimit: shortestMessageLimit },
-  ];
-  for (const { count, messageLimit: limit } of attempts) {
+    ...counts.map((count) => ({ ...full, count })),
+    { ...full, count: 0, messageLimit: shortMessageLimit },
+    { ...full, count: 0, messageLimit: shortestMessageLimit, summary: 'names' },
+    { count: 0, messageLimit: shortestMessageLimit, summary: 'count', chosen: 'short' },
+  ] as const;
+  for (const { count, messageLimit: limit, summary, chosen: chosenRows } of attempts) {
     card = tidy(
       expandTemplate(requestFormTemplate, {
-        ...formModel(view, limit),
-        permissionChoices: permissionChoices([...view.selected, ...found.slice(0, count)]),
+        ...formModel(view, limit, summary),
+        ...permissionList(
+          [
+            ...byKind(view.selected).map((p) => ({ p, short: chosenRows === 'short' })),
+            ...byKind(found.slice(0, count)).map((p) => ({ p, short: false })),
+          ],
+          typeahead,
+        ),
         typeahead,
         matchLine: matchLine(view.filter, count, view.matchesTotal),
       }),
@@ -216,25 +262,95 @@ function keepEdges(card: AdaptiveCard): AdaptiveCard {
   return card;
 }
 
+/**
+ * Each field as the form labels it, in the order the form shows them: the summary of what to change, at the top and
+ * by the Submit button, names the fields this way.
+ */
+const fieldLabels: Record<Exclude<RequestFormField, 'requestId'>, string> = {
+  name: 'App name',
+  purpose: 'Purpose',
+  audience: 'Who can sign in',
+  platform: 'Platform',
+  redirectUris: 'Redirect URIs',
+  publicClientFlows: 'Sign-in without a redirect URI',
+  permissions: 'Microsoft Graph permissions',
+  permissionFilter: 'Find permissions',
+  otherPermissions: 'Permissions on other APIs',
+  exchangeRbac: 'Exchange RBAC for Applications',
+  exchangeMailboxes: 'Mailboxes',
+  credential: 'How the app proves who it is',
+  secretDays: 'Client secret lifetime',
+  certificatePem: 'Public certificate',
+  owners: 'Additional owners',
+  directoryRole: 'Directory role',
+  target: 'Create the app in',
+  targetOwners: 'Owners in that directory',
+  oidcConsent: 'Admin consent to openid and offline_access',
+};
+
+/** "App name", "App name and Purpose", "App name, Purpose and Platform". */
+function listed(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/**
+ * What a Submit the server refused must change, for the summaries at the top and just above the Submit button: the
+ * person clicked Submit at the bottom of a long form, and must see there, without scrolling, that nothing was sent
+ * and why. Each message is also under its own field.
+ */
+type Summary = 'messages' | 'names' | 'count';
+
+/**
+ * What a Submit the server refused must change, for the summaries at the top and just above the Submit button: the
+ * person clicked Submit at the bottom of a long form, and must see there, without scrolling, that nothing was sent
+ * and why. Each message is also under its own field. `summary` says how much the summaries repeat: each field with
+ * its message by the Submit button (the form as it should be), or, for a form too large for that, the fields' names,
+ * or how many there are.
+ */
+function problemsOf(errors: Partial<Record<FormErrorKey, string>>, summary: Summary) {
+  const problems = (Object.keys(fieldLabels) as Array<keyof typeof fieldLabels>)
+    .filter((field) => errors[field])
+    .map((field) => ({ label: fieldLabels[field], message: errors[field]! }));
+  const count = plural(problems.length, 'field needs', 'fields need');
+  const line =
+    summary === 'count'
+      ? `${count} a change. Each has a message under it.`
+      : `${count} a change: ${listed(problems.map((p) => p.label))}. Each has a message under it.`;
+  return {
+    notSent: problems.length > 0 || errors.form !== undefined,
+    problemsLine: problems.length > 0 ? line : undefined,
+    problems: summary === 'messages' ? problems : [],
+    problemsBrief: summary !== 'messages' && problems.length > 0 ? line : undefined,
+  };
+}
+
 const audienceTitles: Record<SignInAudience, string> = {
   AzureADMyOrg: 'This organisation only',
   AzureADMultipleOrgs: 'Any organisation',
   AzureADandPersonalMicrosoftAccount: 'Any organisation and personal Microsoft accounts',
 };
 
-/** The chosen permissions first, then the search results, each once. */
-function permissionChoices(permissions: readonly SearchablePermission[]): { title: string; value: string }[] {
+/**
+ * The chosen permissions first, then the search results, each once; `listed` when there is anything to tick. With
+ * nothing to tick and no type-ahead, the form shows no permission input at all (an empty list would be a box that
+ * does nothing) and says how to find them.
+ */
+function permissionList(
+  permissions: ReadonlyArray<{ p: SearchablePermission; short: boolean }>,
+  typeahead: boolean,
+): { permissionChoices: { title: string; value: string }[]; listed: boolean } {
   const choices = new Map<string, { title: string; value: string }>();
-  for (const p of permissions) {
+  for (const { p, short } of permissions) {
     const key = safeText(permissionKey(p), { max: TextLimit.reference });
-    if (key && !choices.has(key)) choices.set(key, { title: permissionTitle(p), value: key });
+    if (key && !choices.has(key)) choices.set(key, { title: permissionTitle(p, short), value: key });
   }
-  // The adaptivecards library refuses a choice set without choices; Teams adds what its type-ahead finds to these.
-  return choices.size > 0 ? [...choices.values()] : [{ title: 'No permission chosen yet', value: noValue }];
+  if (choices.size > 0) return { permissionChoices: [...choices.values()], listed: !typeahead };
+  // The adaptivecards library refuses a choice set without choices; Teams adds what its type-ahead finds to this one.
+  return { permissionChoices: [{ title: 'No permission chosen yet', value: noValue }], listed: false };
 }
 
 /** Everything on the form but the permission choices. */
-function formModel(view: RequestFormView, limit: number) {
+function formModel(view: RequestFormView, limit: number, summary: Summary) {
   const v = view.values;
   const echo = (field: keyof typeof echoLimits) => safeText(v[field], echoLimits[field]);
   const selectedIds = view.selected
@@ -281,7 +397,7 @@ function formModel(view: RequestFormView, limit: number) {
     dataset: Dataset.graphPermissions,
     notice: safeText(view.notice, { max: limit, multiline: true }) || undefined,
     errors,
-    anyFieldError: Object.keys(errors).some((key) => key !== 'form'),
+    ...problemsOf(errors, summary),
     values: {
       name: echo('name'),
       purpose: echo('purpose'),

@@ -137,13 +137,14 @@ describe('request, approve, provision, deliver', () => {
 
   test('when a person asks, an approver approves and the person reveals the secret, then one app exists, the secret works once, and it is nowhere else', async () => {
     const { card: form, requestId } = await openForm(alex);
+    // This connector is not Teams' own, so the form has no type-ahead: permissions are found with Find.
     expect([...cardInputs(form).keys()]).toEqual(
       expect.arrayContaining([
         'name',
         'purpose',
         'audience',
         'platform',
-        'permissions',
+        'permissionFilter',
         'credential',
         'secretDays',
         'owners',
@@ -680,6 +681,54 @@ describe('request, approve, provision, deliver', () => {
       (app.data.keyCredentials as Array<{ customKeyIdentifier: string }>).map((k) => k.customKeyIdentifier),
     ).toEqual([certificate.thumbprint]);
     expect(app.data.passwordCredentials).toEqual([]);
+  });
+
+  test('when the form is asked for through the Teams Bot Connector, then it offers type-ahead beside Find; through any other connector, only Find', async () => {
+    const { requestId } = await openForm(alex);
+    const find = (serviceUrl?: string) =>
+      teams.invoke({
+        ...teams.cardAction(alexChat, alex, Verb.requestFind, { requestId, permissionFilter: '' }, 'form-typeahead'),
+        ...(serviceUrl ? { serviceUrl } : {}),
+      });
+    /** The permission inputs with a Data.Query, wherever they sit in the card. */
+    const typeaheadInputs = (card: unknown) => {
+      const found: unknown[] = [];
+      const walk = (node: unknown): void => {
+        if (Array.isArray(node)) return node.forEach(walk);
+        if (!node || typeof node !== 'object') return;
+        const n = node as Record<string, unknown>;
+        if (n.id === 'permissions' && n['choices.data'] !== undefined) found.push(n);
+        Object.values(n).forEach(walk);
+      };
+      walk(card);
+      return found;
+    };
+
+    const inTeams = await find('https://smba.trafficmanager.net/teams/');
+    const elsewhere = await find();
+
+    expect(inTeams.status).toBe(200);
+    expect(typeaheadInputs(inTeams.card)).toHaveLength(1);
+    expect(cardInputs(inTeams.card).has('permissionFilter')).toBe(true);
+    expect(elsewhere.status).toBe(200);
+    expect(typeaheadInputs(elsewhere.card)).toEqual([]);
+    expect(cardInputs(elsewhere.card).has('permissionFilter')).toBe(true);
+    expect(cardText(elsewhere.card)).toContain('No Microsoft Graph permission chosen yet');
+  });
+
+  test('when Submit comes back with the required fields empty, then the form says above its Submit button that nothing was sent and what to change', async () => {
+    const { requestId } = await openForm(alex);
+    const answer = await submit(alex, { requestId, platform: 'none', credential: 'secret' });
+
+    expect(verbsOf(answer.card)).toContain(Verb.requestSubmit);
+    const body = (answer.card as { body: Array<Record<string, unknown>> }).body;
+    const last = body[body.length - 1]!;
+    expect(last.id).toBe('problemsAtSubmit');
+    expect(cardText(last)).toMatch(/Not sent yet: change these, then submit again/);
+    expect(cardText(last)).toMatch(/App name: \s*The app name is required\./);
+    expect(cardText(last)).toMatch(/Purpose: \s*The purpose is required\./);
+    expect(cardText(answer.card)).toContain('2 fields need a change: App name and Purpose.');
+    expect(await registrar.container.store.requests.get('request', requestId)).toBeUndefined();
   });
 
   test('when Teams asks for type-ahead choices (application/search), then matching Graph permissions come back, best first, paged', async () => {

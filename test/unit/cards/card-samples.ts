@@ -88,6 +88,7 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
   ],
   'request-form': [
     { label: 'a fresh form', render: () => renderRequestForm(formView()) },
+    { label: 'a fresh form in Teams, with type-ahead', render: () => renderRequestForm(formView({ typeahead: true })) },
     {
       label: 'after Find, with choices and a filter',
       render: () =>

@@ -20,10 +20,25 @@ import { cardBytes, maxCardBytes, objectsOfType, texts, visible, type Json } fro
 import { buttons, inputs, input, all } from './request-card-helpers';
 
 describe('request form', () => {
-  test('when a fresh form is rendered, then it has one input per form field, named as the server reads them', () => {
-    const card = renderRequestForm(formView({ targets: [{ key: 'b2c', name: 'Contoso B2C' }] }));
+  test('when a fresh form is rendered in Teams, then it has one input per form field, named as the server reads them', () => {
+    const card = renderRequestForm(formView({ targets: [{ key: 'b2c', name: 'Contoso B2C' }], typeahead: true }));
     const ids = inputs(card).map((i) => i.id);
     expect(ids.sort()).toEqual(requestFormFields.filter((f) => f !== 'requestId').sort());
+    expect(libraryEvents(card)).toEqual([]);
+  });
+
+  test('when a fresh form is rendered where there is no type-ahead, then it has no permission input until Find gives something to tick, and says how to find them', () => {
+    const card = renderRequestForm(formView({ targets: [{ key: 'b2c', name: 'Contoso B2C' }] }));
+    const ids = inputs(card).map((i) => i.id);
+    expect(ids.sort()).toEqual(requestFormFields.filter((f) => f !== 'requestId' && f !== 'permissions').sort());
+    expect(
+      objectsOfType(card, 'Input.ChoiceSet')
+        .filter((i) => 'choices.data' in i)
+        .map((i) => i.id),
+    ).toEqual(['owners']);
+    expect(all(card)).toContain('No Microsoft Graph permission chosen yet. Find them by name or by what they do');
+    expect(input(card, 'permissionFilter')).toMatchObject({ type: 'Input.Text', label: 'Find permissions' });
+    expect(buttons(card).find((b) => b.verb === Verb.requestFind)).toMatchObject({ title: 'Find permissions' });
     expect(libraryEvents(card)).toEqual([]);
   });
 
@@ -133,6 +148,65 @@ describe('request form', () => {
     expect(messageAt).toBeLessThan(firstInput);
   });
 
+  test('when Submit was refused, then the summary just above the Submit button names each field with its message', () => {
+    const view = invalidFormView();
+    const card = renderRequestForm(view);
+    const body = card.body as Json[];
+    const last = body[body.length - 1]!;
+    expect(last).toMatchObject({ type: 'Container', id: 'problemsAtSubmit', style: 'attention' });
+    const lines = texts(last);
+    expect(lines[0]).toBe('Not sent yet: change these, then submit again');
+    expect(lines).toContain(view.errors.form);
+    // Every field's message, named as the form labels it, in the form's order.
+    const summary = lines.join('\n');
+    expect(lines).toContain(`App name: ${view.errors.name}`);
+    const at = (text: string) => summary.indexOf(text);
+    for (const field of requestFormFields.filter((f) => f !== 'requestId'))
+      expect({ field, shown: at(view.errors[field]!) > -1 }).toEqual({ field, shown: true });
+    expect(at('App name: ')).toBeLessThan(at('Purpose: '));
+    expect(at('Purpose: ')).toBeLessThan(at('Admin consent to openid and offline_access: '));
+    expect(libraryEvents(card)).toEqual([]);
+  });
+
+  test('when Submit was refused, then the top of the form says nothing was sent and names the fields to change, counted in words', () => {
+    const one = renderRequestForm(formView({ errors: { purpose: 'The purpose is required.' } }));
+    const top = (one.body as Json[]).find((e) => e.id === 'problemsAtTop')!;
+    expect(texts(top)).toEqual(['Not sent yet', '1 field needs a change: Purpose. Each has a message under it.']);
+    const two = renderRequestForm(
+      formView({ errors: { name: 'The app name is required.', purpose: 'The purpose is required.' } }),
+    );
+    expect(all(two)).toContain('2 fields need a change: App name and Purpose. Each has a message under it.');
+    const bottom = (two.body as Json[]).at(-1)!;
+    expect(texts(bottom)).toEqual([
+      'Not sent yet: change these, then submit again',
+      'App name: The app name is required.',
+      'Purpose: The purpose is required.',
+    ]);
+  });
+
+  test('when only the whole form has a problem, then both summaries say nothing was sent, and why', () => {
+    const card = renderRequestForm(formView({ errors: { form: 'Registrar cannot reach its storage. Try again.' } }));
+    const body = card.body as Json[];
+    expect(texts(body.find((e) => e.id === 'problemsAtTop'))).toEqual([
+      'Not sent yet',
+      'Registrar cannot reach its storage. Try again.',
+    ]);
+    expect(texts(body.at(-1))).toEqual([
+      'Not sent yet: change these, then submit again',
+      'Registrar cannot reach its storage. Try again.',
+    ]);
+  });
+
+  test('when the form is rendered, then no text is warning- or good-coloured, and text on an attention background keeps the default colour', () => {
+    for (const view of [formView(), formView(found('mail')), invalidFormView()]) {
+      const card = renderRequestForm(view);
+      const coloured = objectsOfType(card, 'TextRun', 'TextBlock').map((t) => String(t.color ?? 'Default'));
+      expect(coloured.filter((c) => !['Default', 'Attention'].includes(c))).toEqual([]);
+      for (const container of objectsOfType(card, 'Container').filter((c) => c.style === 'attention'))
+        expect(objectsOfType(container, 'TextRun', 'TextBlock').filter((t) => t.color !== undefined)).toEqual([]);
+    }
+  });
+
   test('when nothing is wrong, then no error message or banner appears', () => {
     const card = renderRequestForm(formView({ values: { name: 'Payroll sync' } }));
     expect(objectsOfType(card, 'TextRun', 'TextBlock').filter((t) => t.color === 'Attention')).toEqual([]);
@@ -145,11 +219,16 @@ describe('request form', () => {
     const permissions = input(renderRequestForm(view), 'permissions')!;
     const choices = permissions.choices as Json[];
     expect(choices[0]).toEqual({
-      title: 'Mail.Send (application) · admin consent · Send mail as any user',
+      title: `Application (acts as itself): Mail.Send · admin consent · ${mailSend.description}`,
       value: permissionKey(mailSend),
     });
     expect(String(permissions.value).split(',')).toEqual([permissionKey(mailSend)]);
-    expect(choices.slice(1).map((c) => c.value)).toEqual(view.matches.map(permissionKey));
+    // The results after it, delegated ones first, then application ones, each group in the search's order.
+    const delegated = view.matches.filter((p) => p.type === 'Scope');
+    const application = view.matches.filter((p) => p.type === 'Role');
+    expect(delegated.length).toBeGreaterThan(0);
+    expect(application.length).toBeGreaterThan(0);
+    expect(choices.slice(1).map((c) => c.value)).toEqual([...delegated, ...application].map(permissionKey));
   });
 
   test('when a chosen permission is also a search result, then it is listed once', () => {
@@ -159,13 +238,24 @@ describe('request form', () => {
     expect(new Set(values).size).toBe(values.length);
   });
 
-  test('when nothing is chosen or found yet, then the permission picker is Teams type-ahead over the Graph catalog', () => {
-    const card = renderRequestForm(formView());
+  test('when nothing is chosen or found yet in Teams, then the permission picker is Teams type-ahead over the Graph catalog, beside the Find box', () => {
+    const card = renderRequestForm(formView({ typeahead: true }));
     expect(input(card, 'permissions')).toMatchObject({
       isMultiSelect: true,
       style: 'filtered',
       'choices.data': { type: 'Data.Query', dataset: Dataset.graphPermissions },
     });
+    expect(input(card, 'permissionFilter')).toBeDefined();
+    expect(all(card)).not.toContain('No Microsoft Graph permission chosen yet');
+  });
+
+  test('when the client has no type-ahead, then no form shows one, whatever is chosen or found', () => {
+    for (const view of [formView(), formView(found('mail')), invalidFormView()]) {
+      const card = renderRequestForm({ ...view, typeahead: false });
+      expect(
+        objectsOfType(card, 'Input.ChoiceSet').filter((i) => i.id === 'permissions' && 'choices.data' in i),
+      ).toEqual([]);
+    }
   });
 
   test('when permissions are chosen or found, then they are a plain list to tick, which every client submits', () => {
@@ -201,7 +291,7 @@ describe('request form', () => {
   });
 
   test('when nothing is chosen or found yet, then each picker has one choice that the server reads as nothing', () => {
-    const card = renderRequestForm(formView());
+    const card = renderRequestForm(formView({ typeahead: true }));
     for (const id of ['permissions', 'owners']) {
       const choices = input(card, id)!.choices as Json[];
       expect(choices).toHaveLength(1);
@@ -269,10 +359,10 @@ describe('request form', () => {
     }));
   }
 
-  test('when 25 permissions are chosen, 25 more are found and the fields hold long values, then all 50 are choices and the card stays under the Teams limit', () => {
+  test('when 10 permissions are chosen, 25 more are found, all with long descriptions, and the fields hold long values, then the chosen ones and as many results as fit are choices, each description whole, and the card stays within its budget', () => {
     const permissions = longPermissions();
     const view = formView({
-      selected: permissions.slice(0, 25),
+      selected: permissions.slice(0, 10),
       matches: permissions.slice(25),
       matchesTotal: 700,
       filter: 'read',
@@ -290,9 +380,54 @@ describe('request form', () => {
       errors: { redirectUris: 'E'.repeat(200), otherPermissions: 'E'.repeat(200), certificatePem: 'E'.repeat(200) },
     });
     const card = renderRequestForm(view);
-    expect((input(card, 'permissions')!.choices as Json[]).length).toBe(50);
-    expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+    const choices = input(card, 'permissions')!.choices as Json[];
+    const shownResults = choices.length - 10;
+    expect(shownResults).toBeGreaterThan(0);
+    expect(shownResults).toBeLessThan(25);
+    expect(
+      choices
+        .map((c) => c.value)
+        .slice(0, 10)
+        .sort(),
+    ).toEqual(view.selected.map(permissionKey).sort());
+    for (const choice of choices) expect(String(choice.title)).toMatch(/ · D{400}$/);
+    expect(all(card)).toContain(`Showing ${shownResults} of 700 permissions that match “read”`);
+    expect(cardBytes(card)).toBeLessThanOrEqual(26 * 1024);
     expect(libraryEvents(card)).toEqual([]);
+  });
+
+  test('when Find returns 25 permissions of the real catalog, then all 25 are shown with their whole descriptions', () => {
+    const result = found('user');
+    const card = renderRequestForm(formView(result));
+    const choices = input(card, 'permissions')!.choices as Json[];
+    expect(choices).toHaveLength(25);
+    for (const p of result.matches) {
+      const choice = choices.find((c) => c.value === permissionKey(p))!;
+      const about = (p.description || p.displayName || '').replace(/\s+/g, ' ').trim();
+      // A few catalog entries have neither a description nor a name to show: their row ends at the consent.
+      const end = about ? ` · ${about}` : 'admin consent';
+      expect({ title: choice.title, whole: String(choice.title).endsWith(end) }).toEqual({
+        title: choice.title,
+        whole: true,
+      });
+    }
+    expect(choices.filter((c) => String(c.title).includes('…'))).toEqual([]);
+  });
+
+  test('when permissions are listed, then the form says in plain words what delegated and application permissions are, and which kind a daemon needs', () => {
+    const card = renderRequestForm(formView(found('user')));
+    const text = all(card);
+    expect(text).toContain('Delegated: the app acts as the signed-in person, and can do only what that person can.');
+    expect(text).toContain(
+      'Application: the app acts as itself, with no one signed in. A daemon or background service (platform “None: a daemon or API”) needs these. An admin consents to them for the whole organisation.',
+    );
+    // The daemon choice it names is the platform's own title.
+    expect((input(card, 'platform')!.choices as Json[]).map((c) => c.title)).toContain(
+      'None: a daemon or API (client credentials)',
+    );
+    const titles = (input(card, 'permissions')!.choices as Json[]).map((c) => String(c.title));
+    for (const title of titles)
+      expect(title).toMatch(/^(Application \(acts as itself\)|Delegated \(acts as the signed-in person\)): /);
   });
 
   test('when every field is full to its cap and has a message, then fewer search results are shown, the chosen ones stay, and the card fits', () => {
@@ -334,7 +469,11 @@ describe('request form', () => {
     const card = renderRequestForm(view);
     const permissionsInput = input(card, 'permissions')!;
     const values = (permissionsInput.choices as Json[]).map((c) => c.value);
-    expect(values.slice(0, 25)).toEqual(view.selected.map(permissionKey));
+    const byKind = [
+      ...view.selected.filter((p) => p.type === 'Scope'),
+      ...view.selected.filter((p) => p.type === 'Role'),
+    ];
+    expect(values.slice(0, 25)).toEqual(byKind.map(permissionKey));
     expect(String(permissionsInput.value).split(',')).toEqual(view.selected.map(permissionKey));
     expect(values.length).toBeLessThan(50);
     expect(all(card)).toMatch(/Showing \d+ of 700 permissions that match/);
