@@ -171,7 +171,7 @@ describe('the request path in the Agents Playground', () => {
     // What was typed before Find comes back with the matches.
     expect(await form.getByLabel('App name (required)').inputValue()).toBe(appName);
     // The whole catalog also holds IdentityRiskyUser.Read.All: the name must start at a word.
-    await form.getByRole('checkbox', { name: /(^|\s)User\.Read\.All \(application\)/ }).check();
+    await form.getByRole('checkbox', { name: /(^|\s)Application \(acts as itself\): User\.Read\.All · / }).check();
     await form.getByRole('radio', { name: 'Client secret' }).check();
     await form.getByLabel('Client secret lifetime, in days').fill('30');
     await alexPage.screenshot('1-form', form);
