@@ -39,6 +39,7 @@ export function cardActionRoutes(services: BotServices): Record<VerbName, CardAc
   const request = requestCardRoutes(services);
   const rotation = rotationCardRoutes(services);
   return {
+    [Verb.digestRefresh]: rotation.refreshDigest,
     [Verb.rotationStart]: rotation.start,
     [Verb.rotationRemoveOld]: rotation.removeOld,
     [Verb.rotationKeepOld]: rotation.keepOld,

@@ -6,6 +6,7 @@
 import type { TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderNotice } from '../cards/cards';
+import { digestFromRefresh, renderReminderDigest } from '../cards/reminder-cards';
 import { renderRequestStatus } from '../cards/request-status-card';
 import type { ConversationAddress } from '../domain/conversation';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
@@ -62,6 +63,9 @@ async function startRotation(
   return request;
 }
 
+/** "1 credential", "3 credentials". */
+const count = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
+
 function startedText(request: AppRequest): string {
   return request.status === 'submitted'
     ? `Rotation ${request.id} of ${request.form.displayName} waits for an approver. The new secret comes to your personal chat with Registrar once it is approved.`
@@ -82,6 +86,20 @@ export function rotationCardRoutes(services: RotationRouteServices) {
         turnLogger(context).info({ code: err.code, detail: err.message }, 'rotation refused');
         return err.userMessage;
       }
+    },
+
+    /**
+     * The digest's refresh: the same card, with Rotate on the rows of the apps the person viewing it owns in Entra ID
+     * now (read from the directory, not from the card). Teams sends it for the owners named in refresh.userIds.
+     */
+    async refreshDigest(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCard> {
+      const view = digestFromRefresh(data);
+      if (!view) throw new RegistrarError('invalid-input', 'This card is not a reminder digest Registrar knows.');
+      const owned = await services.rotation.ownedAmong(
+        actorFrom(context.activity),
+        view.credentials.map((c) => c.applicationObjectId),
+      );
+      return renderReminderDigest({ ...view, ownedApplications: owned });
     },
 
     async removeOld(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCard> {
@@ -124,10 +142,11 @@ export function rotationCommands(services: RotationRouteServices) {
           title: 'A scan is already running',
           text: 'Another Registrar is scanning right now; its reminders go to the reminders channel.',
         });
+      const scanned = `${count(result.applications, 'app registration')} and ${count(result.credentials, 'credential')}`;
       const text =
         result.announced.length === 0
-          ? `Scanned ${result.applications} app registrations and ${result.credentials} credentials: nothing new to announce.`
-          : `Scanned ${result.applications} app registrations and ${result.credentials} credentials: ${result.announced.length} credential(s) announced in the reminders channel.`;
+          ? `Scanned ${scanned}: nothing new to announce.`
+          : `Scanned ${scanned}: ${count(result.announced.length, 'credential')} announced in the reminders channel.`;
       return renderNotice({
         tone: 'info',
         title: 'Expiry scan done',
