@@ -45,9 +45,14 @@ export function thresholdLabel(threshold: number): string {
   return threshold <= 0 ? 'Expired' : `Expiring within ${plural(threshold, 'day')}`;
 }
 
-function thresholdColor(threshold: number): string {
-  if (threshold <= 1) return 'Attention';
-  return threshold <= 14 ? 'Warning' : 'Default';
+/**
+ * A group's urgency as the style of its heading's container. Not as a text colour: Teams' Warning and Attention text
+ * fail WCAG AA contrast (about 1.5:1 on white, 3.2:1 on the dark theme's grey), while Default text on these styles'
+ * light backgrounds keeps it in both themes.
+ */
+function thresholdStyle(threshold: number): string {
+  if (threshold <= 1) return 'attention';
+  return threshold <= 14 ? 'warning' : 'emphasis';
 }
 
 /**
@@ -142,7 +147,6 @@ interface CredentialItem {
   hint?: string;
   thumbprint?: string;
   left: string;
-  color: string;
   expiry: string;
   owners?: string;
 }
@@ -162,7 +166,6 @@ function credentialItem(credential: ExpiringCredential): CredentialItem {
         ? safeText(credential.thumbprint, { max: TextLimit.reference }) || undefined
         : undefined,
     left: daysLeftWords(credential),
-    color: thresholdColor(credential.threshold),
     expiry: `${expired ? 'expired on' : 'expires on'} ${dateOf(credential.endDateTime)}`,
   };
 }
@@ -172,7 +175,7 @@ function groupsOf(
   credentials: readonly ExpiringCredential[],
   item: (credential: ExpiringCredential) => CredentialItem,
 ) {
-  const groups: { threshold: number; label: string; color: string; items: CredentialItem[] }[] = [];
+  const groups: { threshold: number; label: string; style: string; items: CredentialItem[] }[] = [];
   for (const credential of [...credentials].sort(byUrgency)) {
     const last = groups[groups.length - 1];
     if (last && last.threshold === credential.threshold) last.items.push(item(credential));
@@ -180,7 +183,7 @@ function groupsOf(
       groups.push({
         threshold: credential.threshold,
         label: thresholdLabel(credential.threshold),
-        color: thresholdColor(credential.threshold),
+        style: thresholdStyle(credential.threshold),
         items: [item(credential)],
       });
   }
@@ -462,9 +465,10 @@ export interface RotationCleanupView {
   message?: string;
 }
 
+/** The state is the container's style; the headline stays Default, the one colour with AA contrast on all three. */
 const cleanupTone = {
-  ask: { style: 'warning', color: 'Warning' },
-  removed: { style: 'good', color: 'Good' },
+  ask: { style: 'warning', color: 'Default' },
+  removed: { style: 'good', color: 'Default' },
   kept: { style: 'emphasis', color: 'Default' },
 } as const;
 
