@@ -39,6 +39,7 @@ export function cardActionRoutes(services: BotServices): Record<VerbName, CardAc
   const request = requestCardRoutes(services);
   const rotation = rotationCardRoutes(services);
   return {
+    [Verb.digestRefresh]: rotation.refreshDigest,
     [Verb.rotationStart]: rotation.start,
     [Verb.rotationRemoveOld]: rotation.removeOld,
     [Verb.rotationKeepOld]: rotation.keepOld,
@@ -251,10 +252,18 @@ function onAnyOtherMessage(services: BotServices): Handler {
   };
 }
 
-/** The greeting key: a team is greeted once, whichever channel the bot was added through. */
+/**
+ * The greeting key: a team is greeted once, whichever channel the bot was added through; a person once, in their
+ * own personal chat. A personal chat is keyed by the person and not by its conversation id, because that id does
+ * not always tell people apart: every Agents Playground names its current user's chat with the same configured id,
+ * so the first person greeted there used to take the greeting of everyone after them.
+ */
 function greetingKey(activity: Partial<Activity>): string {
   const address = addressFrom(activity);
-  return address.team?.id ? `team:${address.team.id}` : `conversation:${address.conversation.id}`;
+  if (address.team?.id) return `team:${address.team.id}`;
+  const person = actorFrom(activity).aadObjectId;
+  if (activity.conversation?.conversationType === 'personal' && person) return `person:${person}`;
+  return `conversation:${address.conversation.id}`;
 }
 
 async function greetOnce(context: TurnContext, services: BotServices): Promise<void> {

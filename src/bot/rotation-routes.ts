@@ -6,6 +6,7 @@
 import type { TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderNotice } from '../cards/cards';
+import { digestFromRefresh, renderReminderDigest } from '../cards/reminder-cards';
 import { plural } from '../cards/request-card-parts';
 import { renderRequestStatus } from '../cards/request-status-card';
 import type { ConversationAddress } from '../domain/conversation';
@@ -85,6 +86,20 @@ export function rotationCardRoutes(services: RotationRouteServices) {
         turnLogger(context).info({ code: err.code, detail: err.message }, 'rotation refused');
         return err.userMessage;
       }
+    },
+
+    /**
+     * The digest's refresh: the same card, with Rotate on the rows of the apps the person viewing it owns in Entra ID
+     * now (read from the directory, not from the card). Teams sends it for the owners named in refresh.userIds.
+     */
+    async refreshDigest(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCard> {
+      const view = digestFromRefresh(data);
+      if (!view) throw new RegistrarError('invalid-input', 'This card is not a reminder digest Registrar knows.');
+      const owned = await services.rotation.ownedAmong(
+        actorFrom(context.activity),
+        view.credentials.map((c) => c.applicationObjectId),
+      );
+      return renderReminderDigest({ ...view, ownedApplications: owned });
     },
 
     async removeOld(context: TurnContext, data: Record<string, unknown>): Promise<AdaptiveCard> {

@@ -90,10 +90,14 @@ function place(channelName: string | undefined, teamName: string | undefined): s
   return undefined;
 }
 
+/**
+ * The tone is the container's style; on the coloured ones only Default text keeps WCAG AA contrast in Teams' light
+ * and dark themes (Warning on warning is about 1.2:1, Attention on attention under 3.6:1).
+ */
 const toneStyle = {
   info: { style: 'emphasis', color: 'Accent' },
-  refusal: { style: 'warning', color: 'Warning' },
-  error: { style: 'attention', color: 'Attention' },
+  refusal: { style: 'warning', color: 'Default' },
+  error: { style: 'attention', color: 'Default' },
 } as const;
 
 export function renderNotice(input: {

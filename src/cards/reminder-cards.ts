@@ -45,9 +45,14 @@ export function thresholdLabel(threshold: number): string {
   return threshold <= 0 ? 'Expired' : `Expiring within ${plural(threshold, 'day')}`;
 }
 
-function thresholdColor(threshold: number): string {
-  if (threshold <= 1) return 'Attention';
-  return threshold <= 14 ? 'Warning' : 'Default';
+/**
+ * A group's urgency as the style of its heading's container. Not as a text colour: Teams' Warning and Attention text
+ * fail WCAG AA contrast (about 1.5:1 on white, 3.2:1 on the dark theme's grey), while Default text on these styles'
+ * light backgrounds keeps it in both themes.
+ */
+function thresholdStyle(threshold: number): string {
+  if (threshold <= 1) return 'attention';
+  return threshold <= 14 ? 'warning' : 'emphasis';
 }
 
 /**
@@ -142,7 +147,6 @@ interface CredentialItem {
   hint?: string;
   thumbprint?: string;
   left: string;
-  color: string;
   expiry: string;
   owners?: string;
 }
@@ -162,7 +166,6 @@ function credentialItem(credential: ExpiringCredential): CredentialItem {
         ? safeText(credential.thumbprint, { max: TextLimit.reference }) || undefined
         : undefined,
     left: daysLeftWords(credential),
-    color: thresholdColor(credential.threshold),
     expiry: `${expired ? 'expired on' : 'expires on'} ${dateOf(credential.endDateTime)}`,
   };
 }
@@ -172,7 +175,7 @@ function groupsOf(
   credentials: readonly ExpiringCredential[],
   item: (credential: ExpiringCredential) => CredentialItem,
 ) {
-  const groups: { threshold: number; label: string; color: string; items: CredentialItem[] }[] = [];
+  const groups: { threshold: number; label: string; style: string; items: CredentialItem[] }[] = [];
   for (const credential of [...credentials].sort(byUrgency)) {
     const last = groups[groups.length - 1];
     if (last && last.threshold === credential.threshold) last.items.push(item(credential));
@@ -180,7 +183,7 @@ function groupsOf(
       groups.push({
         threshold: credential.threshold,
         label: thresholdLabel(credential.threshold),
-        color: thresholdColor(credential.threshold),
+        style: thresholdStyle(credential.threshold),
         items: [item(credential)],
       });
   }
@@ -215,6 +218,12 @@ function largestFitting(max: number, budget: number, render: (n: number) => Adap
 // ---------------------------------------------------------------------------------------------------------------
 // The reminders channel's digest
 
+/** Teams refreshes a card automatically for at most 60 users (Universal Actions, refresh.userIds). */
+export const maxRefreshUsers = 60;
+
+/** Credentials a digest refresh accepts back from its card: more than any card within digestCardBudget holds. */
+const maxRefreshCredentials = 200;
+
 export interface ReminderDigestView {
   credentials: readonly ExpiringCredential[];
   scanAt: Date | string;
@@ -222,6 +231,116 @@ export interface ReminderDigestView {
   ownerNames?: Readonly<Record<string, string>>;
   /** When the digest is split over several cards: this card's place, from 1. */
   part?: { index: number; count: number };
+  /**
+   * Entra object id → Teams user id (29:...) of the owners Registrar knows in Teams. Teams refreshes the card for the
+   * owners of its apps (at most maxRefreshUsers), so they see Rotate; without one, nobody sees Rotate on the card.
+   */
+  ownerTeamsIds?: Readonly<Record<string, string>>;
+  /**
+   * For a refresh: the applications (object ids) the person viewing the card owns, read from the directory. Only
+   * their rows offer Rotate; the card as posted, for everyone, offers none.
+   */
+  ownedApplications?: ReadonlySet<string>;
+}
+
+/** What the digest's refresh carries back to Registrar: the card's own content, ids and words, never a right. */
+interface DigestRefreshData {
+  scanAt: string;
+  part?: { index: number; count: number };
+  ownerNames: Record<string, string>;
+  ownerTeamsIds: Record<string, string>;
+  credentials: Array<Omit<ExpiringCredential, 'keyId' | 'managed'>>;
+}
+
+const lower = (id: string) => id.toLowerCase();
+
+function refreshDataOf(view: ReminderDigestView): DigestRefreshData {
+  const owners = new Set(view.credentials.flatMap((c) => c.ownerIds ?? []).map(lower));
+  const pick = (from: Readonly<Record<string, string>> | undefined) =>
+    Object.fromEntries(Object.entries(from ?? {}).filter(([id]) => owners.has(lower(id))));
+  return {
+    scanAt: typeof view.scanAt === 'string' ? view.scanAt : view.scanAt.toISOString(),
+    ...(view.part ? { part: view.part } : {}),
+    ownerNames: pick(view.ownerNames),
+    ownerTeamsIds: pick(view.ownerTeamsIds),
+    credentials: view.credentials.map((c) => ({
+      applicationObjectId: c.applicationObjectId,
+      appId: c.appId,
+      appName: c.appName,
+      kind: c.kind,
+      ...(c.displayName ? { displayName: c.displayName } : {}),
+      ...(c.hint ? { hint: c.hint } : {}),
+      ...(c.thumbprint ? { thumbprint: c.thumbprint } : {}),
+      endDateTime: c.endDateTime,
+      daysLeft: c.daysLeft,
+      threshold: c.threshold,
+      ownerIds: c.ownerIds ?? [],
+    })),
+  };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const stringsOf = (value: unknown): Record<string, string> =>
+  isRecord(value)
+    ? Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'))
+    : {};
+const optionalString = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+/**
+ * The digest a refresh's data describes, or undefined when it is not one. The data comes from the card, so from the
+ * client: it decides only what the person refreshing sees on their own copy, every word goes through the renderer's
+ * cleaning again, and whom Rotate is offered to is read from the directory, never from here.
+ */
+export function digestFromRefresh(data: Record<string, unknown>): ReminderDigestView | undefined {
+  const digest = data.digest;
+  if (!isRecord(digest) || typeof digest.scanAt !== 'string' || !Array.isArray(digest.credentials)) return undefined;
+  const credentials: ExpiringCredential[] = [];
+  for (const c of digest.credentials.slice(0, maxRefreshCredentials)) {
+    if (!isRecord(c) || typeof c.applicationObjectId !== 'string' || typeof c.appId !== 'string') continue;
+    if (typeof c.endDateTime !== 'string' || typeof c.daysLeft !== 'number' || typeof c.threshold !== 'number')
+      continue;
+    const displayName = optionalString(c.displayName);
+    const hint = optionalString(c.hint);
+    const thumbprint = optionalString(c.thumbprint);
+    credentials.push({
+      applicationObjectId: c.applicationObjectId,
+      appId: c.appId,
+      appName: optionalString(c.appName) ?? '',
+      kind: c.kind === 'certificate' ? 'certificate' : 'secret',
+      keyId: '',
+      ...(displayName ? { displayName } : {}),
+      ...(hint ? { hint } : {}),
+      ...(thumbprint ? { thumbprint } : {}),
+      endDateTime: c.endDateTime,
+      managed: false,
+      daysLeft: Math.trunc(c.daysLeft),
+      threshold: Math.trunc(c.threshold),
+      ownerIds: Array.isArray(c.ownerIds) ? c.ownerIds.filter((id): id is string => typeof id === 'string') : [],
+    });
+  }
+  const part = isRecord(digest.part) ? digest.part : undefined;
+  return {
+    credentials,
+    scanAt: digest.scanAt,
+    ownerNames: stringsOf(digest.ownerNames),
+    ownerTeamsIds: stringsOf(digest.ownerTeamsIds),
+    ...(part && Number.isInteger(part.index) && Number.isInteger(part.count)
+      ? { part: { index: part.index as number, count: part.count as number } }
+      : {}),
+  };
+}
+
+/** Teams ids of the owners of the card's apps, each once, at most maxRefreshUsers. */
+function refreshUserIdsOf(view: ReminderDigestView): string[] {
+  const byOwner = new Map(Object.entries(view.ownerTeamsIds ?? {}).map(([id, teamsId]) => [lower(id), teamsId]));
+  const ids = new Set<string>();
+  for (const credential of [...view.credentials].sort(byUrgency))
+    for (const owner of credential.ownerIds ?? []) {
+      const teamsId = safeText(byOwner.get(lower(owner)), { max: 200 });
+      if (teamsId) ids.add(teamsId);
+    }
+  return [...ids].slice(0, maxRefreshUsers);
 }
 
 /**
@@ -230,16 +349,28 @@ export interface ReminderDigestView {
  */
 export function renderReminderDigest(view: ReminderDigestView): AdaptiveCard {
   const mentions = new Mentions(view.ownerNames ?? {});
-  const groups = groupsOf(view.credentials, (credential) => ({
-    ...credentialItem(credential),
-    owners: ownersLine(credential.ownerIds ?? [], mentions),
-  }));
+  const owned = new Set([...(view.ownedApplications ?? [])].map(lower));
+  const groups = groupsOf(view.credentials, (credential) => {
+    const item = credentialItem(credential);
+    return {
+      ...item,
+      rotate: owned.has(lower(credential.applicationObjectId)) ? item.rotate : undefined,
+      owners: ownersLine(credential.ownerIds ?? [], mentions),
+    };
+  });
   const part = view.part && view.part.count > 1 ? `, part ${view.part.index} of ${view.part.count}` : '';
+  const refreshUserIds = refreshUserIdsOf(view);
   return expandTemplate(reminderDigestTemplate, {
     title: `Credentials expiring${part}`,
     summary: `${plural(view.credentials.length, 'credential')} · scan of ${dateOf(view.scanAt)}`,
+    rotateNote:
+      owned.size > 0
+        ? 'You see Rotate on the apps you own. Others see this card without it.'
+        : "Only each app's owners see its Rotate button. An owner can also type rotate <app name> in their chat with Registrar.",
     groups,
     mentions: mentions.entities(),
+    refreshUserIds,
+    refreshData: refreshDataOf(view),
     verb: Verb,
   });
 }
@@ -250,12 +381,23 @@ export function renderReminderDigest(view: ReminderDigestView): AdaptiveCard {
  */
 export function splitDigest(
   credentials: readonly ExpiringCredential[],
-  options: { ownerNames?: Readonly<Record<string, string>>; scanAt: Date | string; maxBytes?: number },
+  options: {
+    ownerNames?: Readonly<Record<string, string>>;
+    ownerTeamsIds?: Readonly<Record<string, string>>;
+    scanAt: Date | string;
+    maxBytes?: number;
+  },
 ): AdaptiveCard[] {
   const budget = options.maxBytes ?? digestCardBudget;
   const sorted = [...credentials].sort(byUrgency);
   const render = (slice: readonly ExpiringCredential[], part?: { index: number; count: number }) =>
-    renderReminderDigest({ credentials: slice, scanAt: options.scanAt, ownerNames: options.ownerNames, part });
+    renderReminderDigest({
+      credentials: slice,
+      scanAt: options.scanAt,
+      ownerNames: options.ownerNames,
+      ownerTeamsIds: options.ownerTeamsIds,
+      part,
+    });
   // Measured with the longest "part i of n" there could be, so the real numbers never make a card bigger.
   const widest = { index: sorted.length, count: sorted.length };
   const slices: ExpiringCredential[][] = [];
@@ -323,9 +465,10 @@ export interface RotationCleanupView {
   message?: string;
 }
 
+/** The state is the container's style; the headline stays Default, the one colour with AA contrast on all three. */
 const cleanupTone = {
-  ask: { style: 'warning', color: 'Warning' },
-  removed: { style: 'good', color: 'Good' },
+  ask: { style: 'warning', color: 'Default' },
+  removed: { style: 'good', color: 'Default' },
   kept: { style: 'emphasis', color: 'Default' },
 } as const;
 

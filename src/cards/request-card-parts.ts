@@ -13,7 +13,13 @@ import { formatUtc, safeText, TextLimit } from './render';
  */
 
 export const riskWords: Record<RiskLevel, string> = { low: 'Low risk', medium: 'Medium risk', high: 'High risk' };
-export const riskColor: Record<RiskLevel, string> = { low: 'Good', medium: 'Warning', high: 'Attention' };
+/**
+ * Text colours that keep WCAG AA contrast (4.5:1) in Teams' light and dark themes. Of Teams' named colours only
+ * Default and Accent do on the default and emphasis backgrounds: Good and Warning fall to about 2:1 and 1.5:1 on
+ * white, Attention to about 3.2:1 on the dark theme's grey. On a coloured container style (good, attention,
+ * warning, accent) only Default does. So a risk is said in words, and the tone of a card in its container's style.
+ */
+export const riskColor: Record<RiskLevel, string> = { low: 'Default', medium: 'Default', high: 'Default' };
 
 export const typeWords: Record<PermissionRef['type'], string> = { Role: 'application', Scope: 'delegated' };
 
@@ -29,14 +35,14 @@ const stepWords: Record<ProvisioningStep, string> = {
 
 export const statusTone: Record<RequestStatus, { style: string; color: string }> = {
   submitted: { style: 'emphasis', color: 'Accent' },
-  approved: { style: 'good', color: 'Good' },
-  provisioning: { style: 'accent', color: 'Accent' },
-  provisioned: { style: 'good', color: 'Good' },
-  delivered: { style: 'good', color: 'Good' },
-  rejected: { style: 'attention', color: 'Attention' },
-  expired: { style: 'warning', color: 'Warning' },
+  approved: { style: 'good', color: 'Default' },
+  provisioning: { style: 'accent', color: 'Default' },
+  provisioned: { style: 'good', color: 'Default' },
+  delivered: { style: 'good', color: 'Default' },
+  rejected: { style: 'attention', color: 'Default' },
+  expired: { style: 'warning', color: 'Default' },
   cancelled: { style: 'emphasis', color: 'Default' },
-  failed: { style: 'attention', color: 'Attention' },
+  failed: { style: 'attention', color: 'Default' },
 };
 
 /** How many permissions, audit events and list rows a card shows: a Teams message carries about 28 KB. */
@@ -165,16 +171,19 @@ export function describeStatus(request: AppRequest): StatusView {
   }
 }
 
-/** Each provisioning step, done or not, while the request is approved, being provisioned or failed. */
+/**
+ * Each provisioning step, done or not, while the request is approved, being provisioned or failed. The rows sit in
+ * the status's container style, which may be coloured: their state is said in words, in the Default colour.
+ */
 export function stepRows(request: AppRequest): { label: string; state: string; color: string }[] {
   if (!['approved', 'provisioning', 'failed'].includes(request.status)) return [];
   const steps = stepsFor(request);
   const next = steps.find((step) => !request.provisioning[step]);
   return steps.map((step) => {
     const label = stepWords[step];
-    if (request.provisioning[step]) return { label, state: 'Done', color: 'Good' };
-    if (step === next && request.status === 'provisioning') return { label, state: 'In progress', color: 'Accent' };
-    if (step === next && request.status === 'failed') return { label, state: 'Failed', color: 'Attention' };
+    if (request.provisioning[step]) return { label, state: 'Done', color: 'Default' };
+    if (step === next && request.status === 'provisioning') return { label, state: 'In progress', color: 'Default' };
+    if (step === next && request.status === 'failed') return { label, state: 'Failed', color: 'Default' };
     return { label, state: 'Pending', color: 'Default' };
   });
 }

@@ -19,6 +19,11 @@ export const Verb = {
   approvalRetry: 'approval.retry',
   deliveryReveal: 'delivery.reveal',
   deliveryStored: 'delivery.stored',
+  /**
+   * The digest's Universal Actions refresh, for the apps' owners: data { digest } is what the card shows; the server
+   * reads from the directory which of its apps the viewer owns, and only those rows get Rotate.
+   */
+  digestRefresh: 'reminder.refresh',
   /** The Rotate button of a reminder: data { appId }; the server checks that the clicking person owns the app. */
   rotationStart: 'rotation.start',
   /** After a rotation, the owner confirms removing the old credential: data { requestId }. */

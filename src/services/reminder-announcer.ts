@@ -5,6 +5,7 @@
  */
 import { renderOwnerReminder, splitDigest } from '../cards/reminder-cards';
 import { RegistrarError } from '../domain/errors';
+import type { ConversationAddress } from '../domain/conversation';
 import type { ExpiringCredential } from '../domain/expiry';
 import type { Logger } from '../lib/logger';
 import type { ChannelService } from './channel-service';
@@ -22,15 +23,51 @@ export interface ReminderAnnouncerDeps {
 
 export type Announce = (credentials: readonly ExpiringCredential[], scanId: string) => Promise<void>;
 
+/** Members of the reminders channel's team looked at to find the owners' Teams ids. */
+const MAX_MEMBERS_SCANNED = 500;
+
 export function createReminderAnnouncer(deps: ReminderAnnouncerDeps): Announce {
   const { store, notifier: messenger, channels, clock, logger } = deps;
+
+  /**
+   * The owners' Teams user ids (29:...), for the digest's refresh.userIds, so that Teams shows each owner the card
+   * with Rotate: from their personal chats with Registrar, then the reminders team's roster. Best effort: an owner
+   * without one still sees the card, and can rotate in their chat.
+   */
+  async function teamsIdsOf(
+    ownerIds: readonly string[],
+    homes: ReadonlyMap<string, Awaited<ReturnType<Store['conversations']['get']>>>,
+    channel: ConversationAddress,
+    log: Logger,
+  ): Promise<Record<string, string>> {
+    const ids: Record<string, string> = {};
+    for (const id of ownerIds) {
+      const teamsId = homes.get(id)?.value.user?.id;
+      if (teamsId) ids[id.toLowerCase()] = teamsId;
+    }
+    const missing = new Set(ownerIds.map((id) => id.toLowerCase()).filter((id) => !ids[id]));
+    if (missing.size === 0 || !channel.team?.id) return ids;
+    try {
+      for (const member of await messenger.teamMembers(channel, MAX_MEMBERS_SCANNED)) {
+        const id = member.aadObjectId?.toLowerCase();
+        if (id && missing.has(id)) ids[id] = member.id;
+      }
+    } catch (err) {
+      log.warn(
+        { err, owners: missing.size },
+        "could not read the reminders team's members; those owners see no Rotate",
+      );
+    }
+    return ids;
+  }
+
   return async (credentials, scanId) => {
     if (credentials.length === 0) return;
     const log = logger.child({ scanId });
     const channel = (await channels.getChannel('reminders'))?.address;
     if (!channel) {
       throw new RegistrarError('unavailable', 'No reminders channel is set up.', {
-        detail: `${credentials.length} credential(s) to announce and no reminders channel: an operator must mention Registrar with "setup reminders" in a channel; the next scan posts them`,
+        detail: `${credentials.length === 1 ? '1 credential' : `${credentials.length} credentials`} to announce and no reminders channel: an operator must mention Registrar with "setup reminders" in a channel; the next scan posts them`,
       });
     }
     // Names for the mentions: from the personal chats Registrar has with the owners, then the directory for the rest.
@@ -52,7 +89,8 @@ export function createReminderAnnouncer(deps: ReminderAnnouncerDeps): Announce {
       }
     }
 
-    const cards = splitDigest(credentials, { ownerNames, scanAt: clock.now() });
+    const ownerTeamsIds = await teamsIdsOf(ownerIds, homes, channel, log);
+    const cards = splitDigest(credentials, { ownerNames, ownerTeamsIds, scanAt: clock.now() });
     for (const card of cards) await messenger.post(channel, card);
     log.info({ credentials: credentials.length, cards: cards.length }, 'expiry digest posted');
 

@@ -35,7 +35,15 @@ export interface RotationService {
   start(actor: Actor, appIdOrName: string, home?: ConversationAddress): Promise<AppRequest>;
   /** The cleanup card's answer: remove the old secret (from Entra ID; owners only, read now) or keep it. */
   decideOld(actor: Actor, requestId: string, remove: boolean): Promise<AppRequest>;
+  /**
+   * Which of these applications (object ids) the person owns, read from the directory now: the rows of a digest
+   * that offer them Rotate. An application whose owners cannot be read counts as not theirs.
+   */
+  ownedAmong(actor: Actor, applicationObjectIds: readonly string[]): Promise<Set<string>>;
 }
+
+/** Applications whose owners one digest refresh reads (a digest card holds far fewer). */
+const MAX_OWNED_CHECKS = 100;
 
 export interface RotationServiceDeps {
   store: Store;
@@ -104,6 +112,23 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
   }
 
   return {
+    async ownedAmong(actor, applicationObjectIds) {
+      const person = actor.aadObjectId?.toLowerCase();
+      const apps = [...new Set(applicationObjectIds.map((id) => id.toLowerCase()))].slice(0, MAX_OWNED_CHECKS);
+      const owned = new Set<string>();
+      if (!person) return owned;
+      await Promise.all(
+        apps.map(async (app) => {
+          try {
+            if (await isOwner(person, app)) owned.add(app);
+          } catch (err) {
+            logger.info({ err, applicationObjectId: app }, 'owners not read for a digest refresh: no Rotate shown');
+          }
+        }),
+      );
+      return owned;
+    },
+
     async start(actor, appIdOrName, home) {
       const wanted = appIdOrName.trim();
       if (!wanted) throw new RegistrarError('invalid-input', 'Say which app: `rotate <app name or appId>`.');

@@ -3,7 +3,7 @@
  */
 import { Verb } from '../../../src/cards/verbs';
 import { commands } from '../../../src/domain/commands';
-import { alex, demoTenantId } from '../../../src/local/demo-identities';
+import { alex, demoTenantId, demoUsers } from '../../../src/local/demo-identities';
 import { FakeConnector } from '../../helpers/connector';
 import { type TestRegistrar, startRegistrar } from '../../helpers/registrar';
 import { Teams, cardText, personalChat, teamChannel } from '../../helpers/teams';
@@ -97,6 +97,36 @@ describe('conversation basics', () => {
       conversationId: chat.conversation.id,
       aadObjectId: alex.aadObjectId,
     });
+  });
+
+  test('when a second person opens their first personal chat, then they are welcomed too, by name, even where the chat has the id of the first one', async () => {
+    // The Agents Playground names every current user's personal chat with the same configured id.
+    const megan = demoUsers[0]!;
+    const shared = { conversation: { ...chat.conversation, id: 'personal-chat-registrar' } };
+    await teams.post(teams.installationUpdate(shared, alex, 'add'));
+    await teams.post(teams.botAdded(shared, alex));
+
+    await teams.post(teams.installationUpdate(shared, megan, 'add'));
+    await teams.post(teams.botAdded(shared, megan));
+    await teams.post(teams.installationUpdate(shared, megan, 'add'));
+
+    const welcomes = connector.cards({ conversationId: 'personal-chat-registrar' }).map((c) => cardText(c.card));
+    expect(welcomes).toHaveLength(2);
+    expect(welcomes[0]).toContain(`Hello, ${alex.name}`);
+    expect(welcomes[1]).toContain(`Hello, ${megan.name}`);
+  });
+
+  test('when people open their own personal chats, then each is welcomed once in their own chat', async () => {
+    const megan = demoUsers[0]!;
+    const meganChat = personalChat(megan, demoTenantId);
+    await teams.post(teams.botAdded(chat, alex));
+    await teams.post(teams.botAdded(meganChat, megan));
+    await teams.post(teams.installationUpdate(meganChat, megan, 'add'));
+
+    expect(connector.cards({ conversationId: chat.conversation.id })).toHaveLength(1);
+    expect(connector.cards({ conversationId: meganChat.conversation.id }).map((c) => cardText(c.card))).toEqual([
+      expect.stringContaining(`Hello, ${megan.name}`),
+    ]);
   });
 
   test('when the bot is removed and installed again, then the person is greeted again', async () => {

@@ -89,7 +89,7 @@ describe('expiry reminders and rotation', () => {
     return connector.cards({ conversationId, kind: 'reply' }).map((c) => c.card);
   }
 
-  test('when an operator types scan, then the digest lists the due demo credentials, most urgent first, with owners mentioned and Rotate buttons; a second scan posts nothing', async () => {
+  test('when an operator types scan, then the digest lists the due demo credentials, most urgent first, with owners mentioned and no Rotate for everyone; a second scan posts nothing', async () => {
     await start();
 
     await teams.post(teams.message(alexChat, alex, 'scan'));
@@ -118,11 +118,9 @@ describe('expiry reminders and rotation', () => {
       expect(entities).toContain(owner.aadObjectId);
       expect(text).toContain(owner.name);
     }
-    expect(
-      cardActions(digest[0])
-        .filter((a) => a.verb === Verb.rotationStart)
-        .map((a) => a.data.appId),
-    ).toContain(expenseBot.appId);
+    expect(cardActions(digest[0]).filter((a) => a.verb === Verb.rotationStart)).toEqual([]);
+    // Teams refreshes it for the owners it knows: Alex has a personal chat with Registrar.
+    expect((digest[0] as { refresh?: { userIds: string[] } }).refresh?.userIds).toContain(alex.id);
     // Alex owns Expense Bot and has a personal chat: he is told there too.
     expect(
       sentTo(alexChat.conversation.id).some(
@@ -134,6 +132,44 @@ describe('expiry reminders and rotation', () => {
     await registrar.runtime.scan();
     await registrar.runtime.idle();
     expect(connector.sent.slice(before).filter((s) => s.conversationId === reminders.conversation.id)).toEqual([]);
+  });
+
+  test('when an owner and someone else refresh the digest, then only the owner sees Rotate, on the apps the directory says they own now', async () => {
+    await start();
+    await teams.post(teams.message(alexChat, alex, 'scan'));
+    await registrar.runtime.idle();
+    const digest = sentTo(reminders.conversation.id).find((card) => cardText(card).includes('Expense Bot'))!;
+    const refresh = (digest as { refresh: { action: { verb: string; data: Record<string, unknown> } } }).refresh;
+    const rotateFor = async (who: typeof alex) => {
+      const activity = teams.cardAction(reminders, who, refresh.action.verb, refresh.action.data);
+      (activity.value as { trigger: string }).trigger = 'automatic';
+      const answer = await teams.invoke(activity);
+      expect(answer.status).toBe(200);
+      expect(cardText(answer.card)).toContain('Expense Bot');
+      // One Rotate per credential: an app with two on the card has two.
+      const apps = cardActions(answer.card)
+        .filter((a) => a.verb === Verb.rotationStart)
+        .map((a) => String(a.data.appId));
+      return [...new Set(apps)].sort();
+    };
+
+    // What each person owns on the card, as the local tenant's directory says.
+    const ownedOnCard = (who: typeof alex) =>
+      Object.values(tenant.state().data.applications)
+        .filter((app) => app.owners.includes(who.aadObjectId) && cardText(digest).includes(String(app.data.appId)))
+        .map((app) => String(app.data.appId))
+        .sort();
+    expect(ownedOnCard(alex)).toEqual([expenseBot.appId]);
+    expect(await rotateFor(alex)).toEqual([expenseBot.appId]);
+    const megans = await rotateFor(megan);
+    expect(megans).not.toContain(expenseBot.appId);
+    expect(megans).toEqual(ownedOnCard(megan));
+    expect(await rotateFor(isaiah)).toEqual(ownedOnCard(isaiah));
+
+    // Ownership is read at each refresh: once Alex is no longer an owner, his refresh offers no Rotate.
+    const app = tenant.state().data.applications[expenseBot.id]!;
+    app.owners = app.owners.filter((id) => id !== alex.aadObjectId);
+    expect(await rotateFor(alex)).toEqual([]);
   });
 
   test('when someone who is not an operator types scan, then they are refused and nothing is posted', async () => {

@@ -55,6 +55,15 @@ describe('welcome cards', () => {
     expect(card.actions).toEqual([{ type: 'Action.Execute', title: 'Show commands', verb: Verb.showHelp }]);
   });
 
+  test('when a person is welcomed, then the card says what Registrar does today and nothing about being unfinished', () => {
+    const all = texts(renderWelcome({ scope: 'personal', name: 'Adele Vance' })).join(' ');
+    expect(all).toMatch(/approvers/);
+    expect(all).toMatch(/remind you/);
+    expect(all).toMatch(/rotate/);
+    expect(all).toContain('"mine"');
+    expect(all).not.toMatch(/still being built|coming soon/i);
+  });
+
   test('when the name is unknown, then the greeting stands without it', () => {
     expect(texts(renderWelcome({ scope: 'personal' }))[0]).toBe('Hello');
     expect(texts(renderWelcome({ scope: 'team', name: '  ' }))[0]).toBe('Registrar has joined this team');

@@ -3,6 +3,7 @@ import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
 import {
   daysLeftWords,
   digestCardBudget,
+  digestFromRefresh,
   mentionName,
   ownerReminderMax,
   renderOwnerReminder,
@@ -31,7 +32,12 @@ import { cardBytes, extraProblems, maxCardBytes, objectsOfType, strings, texts, 
 
 const all = (card: AdaptiveCard) => texts(card).join('\n');
 const runs = (card: AdaptiveCard) => objectsOfType(card, 'TextRun').map((run) => visible(String(run.text)));
-const buttons = (card: AdaptiveCard) => objectsOfType(card, 'Action.Execute');
+/** The card's buttons (its refresh action is not one). */
+const buttons = (card: AdaptiveCard) =>
+  objectsOfType(card, 'Action.Execute').filter((action) => action.verb !== Verb.digestRefresh);
+/** One credential at each urgency, each of its own application. */
+const mixOfApps = () =>
+  expiringMix().map((c, i) => ({ ...c, applicationObjectId: `0c1d2e3f-0000-4000-8000-00000000010${i}` }));
 const entities = (card: AdaptiveCard) =>
   ((card.msteams as { entities?: MentionEntity[] } | undefined)?.entities ?? []) as MentionEntity[];
 /** The owners lines: the only TextBlocks whose text the renderer builds from directory data. */
@@ -42,6 +48,12 @@ const ownerLines = (card: AdaptiveCard) =>
 const atTags = (text: string) => text.match(/<at>.*?<\/at>/g) ?? [];
 /** The group headings, in order. */
 const headings = (card: AdaptiveCard) => runs(card).filter((text) => /^(Expired|Expiring within)/.test(text));
+/** The application (client) ids the card lists, in order: the run after each "Application (client) ID" label. */
+const listedAppIds = (card: AdaptiveCard) =>
+  objectsOfType(card, 'RichTextBlock')
+    .map((block) => block.inlines as Json[])
+    .filter((inlines) => inlines[0]?.text === 'Application (client) ID ')
+    .map((inlines) => visible(String(inlines[1]!.text)));
 /** The app names, in the order the credentials are listed (each is the first TextRun of its row). */
 const appOrder = (card: AdaptiveCard) =>
   objectsOfType(card, 'Column')
@@ -73,7 +85,7 @@ describe('reminder digest', () => {
   test('when a credential is listed, then it shows its app, appId in monospace, type, name, hint or thumbprint, expiry date and days left', () => {
     const card = renderReminderDigest({ credentials: expiringMix(), scanAt, ownerNames });
     const text = all(card);
-    expect(text).toContain(`Payroll sync  ${appId}`);
+    expect(text).toContain(`Payroll sync\nApplication (client) ID ${appId}`);
     expect(objectsOfType(card, 'TextRun').find((run) => run.text === appId)).toMatchObject({ fontType: 'Monospace' });
     expect(text).toContain('Client secret · Production · hint Q_e…');
     expect(text).toContain('Certificate · CN=badge-reader · thumbprint 3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345');
@@ -92,21 +104,91 @@ describe('reminder digest', () => {
     expect(daysLeftWords({ threshold: 7, daysLeft: 2 })).toBe('2 days left');
   });
 
-  test('when a credential is listed, then its Rotate button asks for rotation.start with the appId and nothing else', () => {
+  test('when the digest is posted, then nobody sees Rotate on it, and it says that owners do', () => {
     const card = renderReminderDigest({ credentials: expiringMix(), scanAt, ownerNames });
-    expect(buttons(card).map((b) => ({ title: b.title, verb: b.verb, data: b.data }))).toEqual(
-      appOrder(card).map((_, i) => ({
-        title: 'Rotate',
-        verb: Verb.rotationStart,
-        data: { appId: [...expiringMix()].sort((a, b) => a.threshold - b.threshold)[i]!.appId },
-      })),
-    );
+    expect(buttons(card)).toEqual([]);
+    expect(all(card)).toContain("Only each app's owners see its Rotate button.");
   });
 
-  test('when a credential has no appId, then it is still listed, without a Rotate button', () => {
-    const card = renderReminderDigest({ credentials: [expiring({ appId: '' })], scanAt });
+  test('when an owner views the digest, then the rows of the apps they own offer Rotate with the appId and nothing else, and the others none', () => {
+    const mix = mixOfApps();
+    const theirs = [mix[0]!, mix[2]!];
+    const card = renderReminderDigest({
+      credentials: mix,
+      scanAt,
+      ownerNames,
+      ownedApplications: new Set(theirs.map((c) => c.applicationObjectId.toUpperCase())),
+    });
+    const shown = buttons(card).map((b) => ({ title: b.title, verb: b.verb, data: b.data }));
+    expect(shown).toHaveLength(2);
+    expect(new Set(shown)).toEqual(
+      new Set(theirs.map((c) => ({ title: 'Rotate', verb: Verb.rotationStart, data: { appId: c.appId } }))),
+    );
+    expect(all(card)).toContain('You see Rotate on the apps you own.');
+  });
+
+  test("when the owners' Teams ids are known, then the card refreshes for exactly them, at most 60, and the refresh carries the card back", () => {
+    const owners = Array.from({ length: 70 }, (_, i) => `c0c0c0c0-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const credentials = mixOfApps().map((c, i) => ({ ...c, ownerIds: owners.slice(i * 14, i * 14 + 14) }));
+    const ownerTeamsIds = Object.fromEntries(owners.slice(1).map((id) => [id.toUpperCase(), `29:${id}`]));
+    const card = renderReminderDigest({ credentials, scanAt, ownerNames, ownerTeamsIds });
+
+    const refresh = card.refresh as { action: Json; userIds: string[] };
+    expect(refresh.userIds).toHaveLength(60);
+    expect(new Set(refresh.userIds).size).toBe(60);
+    expect(refresh.userIds).not.toContain(`29:${owners[0]}`);
+    expect(refresh.userIds.every((id) => owners.some((o) => id === `29:${o}`))).toBe(true);
+    expect(refresh.action).toMatchObject({ type: 'Action.Execute', verb: Verb.digestRefresh });
+
+    // The refresh gives back the same card; with what the viewer owns, only those rows get Rotate.
+    const view = digestFromRefresh(refresh.action.data as Record<string, unknown>)!;
+    const again = renderReminderDigest({ ...view, ownedApplications: new Set([credentials[1]!.applicationObjectId]) });
+    expect(all(again)).toBe(
+      all(card).replace(
+        "Only each app's owners see its Rotate button. An owner can also type rotate <app name> in their chat with Registrar.",
+        'You see Rotate on the apps you own. Others see this card without it.',
+      ),
+    );
+    expect(buttons(again).map((b) => b.data)).toEqual([{ appId: credentials[1]!.appId }]);
+    expect((again.refresh as { userIds: string[] }).userIds).toEqual(refresh.userIds);
+    expect(libraryEvents(again)).toEqual([]);
+  });
+
+  test('when no owner has a Teams id, then the digest has no refresh', () => {
+    expect(
+      renderReminderDigest({ credentials: expiringMix(), scanAt, ownerNames }).refresh ?? undefined,
+    ).toBeUndefined();
+  });
+
+  test('when refresh data is not a digest, then it is refused; when it is forged, it is cleaned like any card text', () => {
+    expect(digestFromRefresh({})).toBeUndefined();
+    expect(digestFromRefresh({ digest: { scanAt: 1, credentials: [] } })).toBeUndefined();
+    const forged = digestFromRefresh({
+      digest: {
+        scanAt: scanAt.toISOString(),
+        credentials: [
+          { ...expiring({ appName: '${danger} [x](https://evil)' }), daysLeft: 6 },
+          { appId: 1, applicationObjectId: 'x' },
+        ],
+        ownerNames: { a: 3 },
+      },
+    })!;
+    expect(forged.credentials).toHaveLength(1);
+    expect(forged.ownerNames).toEqual({});
+    const card = renderReminderDigest({ ...forged, ownedApplications: new Set() });
+    expect(buttons(card)).toEqual([]);
+    expect(strings(card).filter((s) => s.value.includes('${'))).toEqual([]);
+  });
+
+  test('when a credential has no appId, then it is still listed, without a Rotate button even for its owner', () => {
+    const credential = expiring({ appId: '' });
+    const card = renderReminderDigest({
+      credentials: [credential],
+      scanAt,
+      ownedApplications: new Set([credential.applicationObjectId]),
+    });
     expect(appOrder(card)).toEqual(['Payroll sync']);
-    expect(all(card)).toContain('Payroll sync  appId not known');
+    expect(all(card)).toContain('Payroll sync\nApplication (client) ID appId not known');
     expect(buttons(card)).toEqual([]);
     expect(libraryEvents(card)).toEqual([]);
   });
@@ -254,7 +336,7 @@ describe('reminder digest', () => {
 describe('splitting a digest', () => {
   const credentials = manyExpiring(500);
   const cards = splitDigest(credentials, { scanAt, ownerNames: manyOwnerNames });
-  const rotated = (card: AdaptiveCard) => buttons(card).map((b) => (b.data as { appId: string }).appId);
+  const rotated = listedAppIds;
 
   test('when 500 credentials expire, then the digest takes several cards, each valid and within the size budget', () => {
     expect(cards.length).toBeGreaterThan(1);

@@ -46,7 +46,7 @@ describe('request status card', () => {
       ]),
     );
     expect(objectsOfType(card, 'TextRun').find((r) => r.text === 'F3K92M7Q')?.fontType).toBe('Monospace');
-    expect(objectsOfType(card, 'TextRun').find((r) => r.text === 'High risk')?.color).toBe('Attention');
+    expect(objectsOfType(card, 'TextRun').find((r) => r.text === 'High risk')?.color).toBe('Default');
   });
 
   test('when the request is being provisioned, then each step is shown done, in progress or pending', () => {
