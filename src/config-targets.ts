@@ -90,7 +90,9 @@ export function parseTargetDirectories(
     const parsed = targetSchema.safeParse(json);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) =>
-        i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : i.message,
+        i.code === 'unrecognized_keys'
+          ? `${i.keys.length === 1 ? 'unknown field' : 'unknown fields'} ${i.keys.join(', ')}`
+          : i.message,
       );
       problems.push(`${variable}: ${[...new Set(issues)].join('; ')}. Expected: ${example}.`);
       continue;

@@ -8,6 +8,7 @@ import { type TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderDelivery, type TokenEndpoints } from '../cards/delivery-card';
 import { renderRequestForm } from '../cards/request-form-card';
+import { plural } from '../cards/request-card-parts';
 import { audiencesIn } from '../domain/sign-in-audiences';
 import { renderRequestList } from '../cards/request-list-card';
 import { renderRequestStatus } from '../cards/request-status-card';
@@ -251,7 +252,7 @@ export function requestCardRoutes(services: RequestRouteServices) {
       result.message ??
       (result.request.status === 'approved'
         ? 'You approved this request. Registrar is creating the app now.'
-        : `You approved this request; it needs ${result.request.approvalsRequired - result.request.approvals.length} more approval(s).`);
+        : `You approved this request; it needs ${plural(result.request.approvalsRequired - result.request.approvals.length, 'more approval', 'more approvals')}.`);
     return approvalAnswer(context, result.request, 'everyone', message);
   };
 

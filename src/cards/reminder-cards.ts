@@ -4,6 +4,7 @@ import rotationCleanupTemplate from '../../adaptiveCards/rotation-cleanup.json';
 import { byUrgency, type ExpiringCredential } from '../domain/expiry';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
+import { plural } from './request-card-parts';
 import { Verb } from './verbs';
 import { isGuid } from '../domain/guid';
 
@@ -25,8 +26,6 @@ export const ownerReminderMax = 20;
 
 /** Owners named on one credential of the digest; the rest are counted, which keeps one credential far below the budget. */
 const ownersShown = 5;
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** A credential whose date cannot be read is still listed: a broken date must not stop a reminder. */
 function dateOf(value: Date | string): string {

@@ -57,7 +57,7 @@ describe('target directories (TARGET_DIRECTORY_<KEY>)', () => {
     expect(problems).toHaveLength(3);
     expect(problems.join('\n')).toMatch(/TARGET_DIRECTORY_B2C must be a JSON object/);
     expect(problems.join('\n')).toMatch(/TARGET_DIRECTORY_WORK: .*tenantId must be a GUID/);
-    expect(problems.join('\n')).toMatch(/TARGET_DIRECTORY_WORK: .*unknown field\(s\) color/);
+    expect(problems.join('\n')).toMatch(/TARGET_DIRECTORY_WORK: .*unknown field color/);
     expect(problems.join('\n')).toMatch(
       /TARGET_DIRECTORY_b2c: the part after TARGET_DIRECTORY_ must be 1 to 20 capital letters/,
     );
