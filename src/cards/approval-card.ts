@@ -16,6 +16,7 @@ import {
   riskColor,
   riskWords,
   shown,
+  type StatusView,
   stepRows,
   tidy,
   typeWords,
@@ -41,6 +42,9 @@ const platformWords: Record<Platform, string> = {
 };
 
 const levelWords: Record<RiskLevel, string> = { low: 'Low', medium: 'Medium', high: 'High' };
+/** Yellow text fails WCAG AA contrast on a light background: a medium risk is said in words, in the default colour. */
+const readable = (color: string) => (color === 'Warning' ? 'Default' : color);
+const levelColor = (level: RiskLevel) => readable(riskColor[level] ?? riskColor.high);
 const riskOrder: Record<RiskLevel, number> = { high: 0, medium: 1, low: 2 };
 
 /** What risk.ts calls a permission in RiskItem.subject, to find the item that was assessed at submission. */
@@ -68,18 +72,16 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
   const row = (label: string, value: string, font = 'Default') => ({ label, value, font });
   const rotation = request.kind === 'rotation' ? request.rotation : undefined;
   if (rotation) {
-    const old = rotation.old;
-    const credential = form.credential.kind === 'secret' ? form.credential.lifetimeDays : 0;
+    const requester = person(request.requester.name);
+    const days = form.credential.kind === 'secret' ? form.credential.lifetimeDays : 0;
     const before = [
-      row('App', safeText(rotation.appName, { max: TextLimit.title })),
-      row('Client id', safeText(rotation.appId, { max: TextLimit.reference }), 'Monospace'),
-      row('New credential', `A client secret, valid ${plural(credential, 'day')} from when the requester reveals it`),
+      row('App', safeText(rotation.appName, { max: TextLimit.title }) || appNameOf(request)),
+      row('Application (client) ID', safeText(rotation.appId, { max: TextLimit.reference }), 'Monospace'),
       row(
-        'Replaces',
-        old
-          ? `${old.kind === 'secret' ? `Client secret ${safeText(old.hint ?? '', { max: 20 })}…` : `Certificate ${safeText(old.thumbprint ?? '', { max: TextLimit.reference })}`}, expiring ${formatUtc(old.endDateTime)}. It keeps working until an owner removes it.`
-          : 'Nothing: the app has no other credential',
+        'Changes',
+        `The app gets a new client secret, valid ${plural(days, 'day')} from when ${requester} reveals it in their personal chat with Registrar.`,
       ),
+      row('Stays', rotationStays(request)),
     ];
     return { before, after: [] };
   }
@@ -143,6 +145,89 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
     ),
   );
   return { before, after };
+}
+
+/** What a rotation leaves as it is, for approvers: everything but the new secret, and the old one until an owner decides. */
+function rotationStays(request: AppRequest): string {
+  const rotation = request.rotation!;
+  const old = rotation.old;
+  const base = 'The app itself, its Application (client) ID, its permissions and owners, and its other credentials';
+  if (!old) return `${base}. The app has no other credential now.`;
+  const oldWords =
+    old.kind === 'secret'
+      ? `Its current client secret${old.hint ? ` ${safeText(old.hint, { max: 10 })}…` : ''} (expires ${formatUtc(old.endDateTime)})`
+      : `Its certificate${old.thumbprint ? ` ${safeText(old.thumbprint, { max: TextLimit.reference })}` : ''} (expires ${formatUtc(old.endDateTime)})`;
+  const decided = rotation.oldDecision;
+  if (!decided) return `${base}. ${oldWords} keeps working until an owner removes it.`;
+  return decided.removed
+    ? `${base}. ${oldWords} was removed on ${formatUtc(decided.at)}, as ${person(decided.by.name)} chose.`
+    : `${base}. ${oldWords} keeps working; an owner chose to keep it on ${formatUtc(decided.at)}.`;
+}
+
+/**
+ * A rotation's state for approvers, in rotation words: the app exists already and what comes is a new client
+ * secret for it, created only when the requester reveals it. The states it shares with a new app (rejected,
+ * cancelled) read the same.
+ */
+function rotationStatus(request: AppRequest): StatusView {
+  const general = describeStatus(request);
+  const app = safeText(request.rotation?.appName, { max: TextLimit.title }) || appNameOf(request);
+  const requester = person(request.requester.name);
+  const lines = (...texts: string[]) => texts.filter(Boolean).map((text) => ({ text }));
+  const approvedBy = general.lines.find((l) => l.text.startsWith('Approved by'))?.text ?? '';
+  switch (request.status) {
+    case 'submitted':
+      return {
+        ...general,
+        lines: lines(
+          approvalsLine(request),
+          `If nobody decides by ${formatUtc(request.expiresAt)}, no new client secret is made and ${app} keeps its credentials as they are.`,
+        ),
+      };
+    case 'approved':
+    case 'provisioning':
+      return { ...general, lines: lines(approvedBy, 'Registrar is getting the new client secret ready.') };
+    case 'provisioned':
+      return {
+        ...general,
+        headline: 'Ready to reveal',
+        lines: lines(
+          approvedBy,
+          `The new client secret waits in ${requester}'s personal chat with Registrar; it is created when they reveal it.`,
+        ),
+      };
+    case 'delivered': {
+      const d = request.delivery;
+      return {
+        ...general,
+        lines: lines(
+          d?.kind === 'secret'
+            ? `The new client secret was revealed to ${requester} on ${formatUtc(d.revealedAt)}.`
+            : `Delivered on ${formatUtc(request.updatedAt)}.`,
+        ),
+      };
+    }
+    case 'expired':
+      return {
+        ...general,
+        lines: lines(
+          request.provisionedAt
+            ? `${requester} did not reveal the new client secret in time, so it was never created. ${app} and its credentials are unchanged.`
+            : `Nobody decided by ${formatUtc(request.expiresAt)}, so no new client secret was made. ${app} and its credentials are unchanged.`,
+        ),
+      };
+    case 'failed':
+      return {
+        ...general,
+        headline: 'Failed',
+        lines: lines(
+          `Registrar could not get the new client secret ready${request.provisioning.lastError ? `: ${safeText(request.provisioning.lastError.message, { max: TextLimit.paragraph })}` : '.'}`,
+          'An approver can retry it.',
+        ),
+      };
+    default:
+      return general;
+  }
 }
 
 /** Whether the mailbox permissions are granted tenant-wide or only declared and scoped in Exchange. */
@@ -267,20 +352,39 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
         });
 
   const spec = specRows(request);
+  const rotating = request.kind === 'rotation';
+  const rotatedApp = safeText(request.rotation?.appName, { max: TextLimit.title }) || appNameOf(request);
   const data = {
-    kindLabel: request.kind === 'rotation' ? 'Client secret rotation' : 'App registration request',
-    specTitle: request.kind === 'rotation' ? 'What will change' : 'What will be created',
-    hasPermissions: permissions.length > 0,
+    kindLabel: rotating ? 'Rotation: a new client secret for an existing app' : 'App registration request',
+    specTitle: rotating ? 'What changes and what stays' : 'What will be created',
+    // A rotation grants nothing: what it carries is what the app already holds (held, below).
+    hasPermissions: !rotating && permissions.length > 0,
+    noPermissions: !rotating && permissions.length === 0,
     requestId: idOf(request),
-    appName: appNameOf(request),
+    // The requester asked for a new secret, not for a request: the id is a reference for approvers, named so.
+    referenceLabel: rotating ? 'Rotation reference ' : 'Request ',
+    appName: rotating ? `New client secret for ${rotatedApp}` : appNameOf(request),
+    held: rotating
+      ? request.risk.items
+          .filter((item) => item.kind === 'permission')
+          .map((item) => ({
+            subject: safeText(item.subject, { max: TextLimit.title }),
+            level: levelWords[item.level] ?? levelWords.high,
+            color: levelColor(item.level),
+            reason: safeText(item.reason, { max: TextLimit.paragraph }),
+          }))
+      : [],
+    reasonPlaceholder: rotating
+      ? `Why ${rotatedApp} should not get a new client secret`
+      : 'What the requester should change, or why this app should not exist',
     risk: {
       words: riskWords[level] ?? riskWords.high,
-      color: riskColor[level] ?? riskColor.high,
+      color: levelColor(level),
       approvals: `${plural(request.approvalsRequired, 'approval')} needed`,
     },
     message: safeText(view.message, { max: TextLimit.paragraph, multiline: true }) || undefined,
-    status: describeStatus(request),
-    steps: stepRows(request),
+    status: rotating ? rotationStatus(request) : describeStatus(request),
+    steps: stepRows(request).map((step) => ({ ...step, color: readable(step.color) })),
     askedRows: [
       { label: 'Asked by', value: person(request.requester.name) },
       { label: 'Asked on', value: formatUtc(request.createdAt) },
@@ -290,16 +394,16 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
     purpose: safeText(request.form.purpose, { max: TextLimit.paragraph, multiline: true }) || '(none given)',
     specRows: spec.before,
     specRowsAfter: spec.after,
-    permissions: permissions.slice(0, shown.permissions).map(({ p, risk }) => ({
+    permissions: (rotating ? [] : permissions.slice(0, shown.permissions)).map(({ p, risk }) => ({
       value: safeText(p.value, { max: TextLimit.title }),
       type: typeWords[p.type] ?? 'delegated',
       resource: safeText(p.resourceDisplayName, { max: TextLimit.placeName }) || 'unknown API',
       level: levelWords[risk.level] ?? levelWords.high,
-      color: riskColor[risk.level] ?? riskColor.high,
+      color: levelColor(risk.level),
       reason: safeText(risk.reason, { max: TextLimit.paragraph }),
     })),
     permissionsMore:
-      more > 0
+      !rotating && more > 0
         ? `…and ${plural(more, 'more permission')} of the same or lower risk, left out to keep this card within Teams' size limit.`
         : undefined,
     otherRisks: request.risk.items
@@ -307,7 +411,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
       .map((item) => ({
         subject: safeText(item.subject, { max: TextLimit.title }),
         level: levelWords[item.level] ?? levelWords.high,
-        color: riskColor[item.level] ?? riskColor.high,
+        color: levelColor(item.level),
         reason: safeText(item.reason, { max: TextLimit.paragraph }),
       })),
     notes: notes.map((note) => ({

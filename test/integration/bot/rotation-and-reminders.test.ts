@@ -273,8 +273,9 @@ describe('expiry reminders and rotation', () => {
       if (/^[0-9A-Z]{8}$/.test(row)) all.push(value);
     expect(all.map((r) => [r.kind, r.status])).toEqual([['rotation', 'submitted']]);
     const approval = sentTo(approvals.conversation.id).find((card) => cardText(card).includes('Expense Bot'));
-    expect(cardText(approval)).toContain('Client secret rotation');
-    expect(cardText(approval)).toContain('What will change');
+    expect(cardText(approval)).toContain('New client secret for Expense Bot');
+    expect(cardText(approval)).toContain('What changes and what stays');
+    expect(cardText(approval)).not.toMatch(/Request [0-9A-Z]{8}|Permissions to grant|only signs people in/);
     expect(connector.sent.some((s) => JSON.stringify(s.activity).includes(Verb.deliveryReveal))).toBe(false);
   });
 

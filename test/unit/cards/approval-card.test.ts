@@ -5,7 +5,7 @@ import { renderApproval, type ApprovalView } from '../../../src/cards/approval-c
 import { Verb } from '../../../src/cards/verbs';
 import { requestStatuses, type AppRequest, type RequestStatus } from '../../../src/domain/request';
 import { libraryEvents } from './card-library';
-import { appId, approverIds, ownerIds, requests } from './card-samples';
+import { appId, approverIds, ownerIds, requests, rotationRequest } from './card-samples';
 import { cardBytes, maxCardBytes, objectsOfType, texts, type Json } from './card-walk';
 import { buttons, titles, input, all, runs, byStatus } from './request-card-helpers';
 
@@ -391,5 +391,84 @@ describe('approval card', () => {
     const card = renderApproval(view({ ...request, permissions: many }, 'approver'));
     expect(all(card)).toContain('…and 360 more permissions of the same or lower risk');
     expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+  });
+  describe('a rotation', () => {
+    const privileged = (): AppRequest =>
+      rotationRequest({
+        level: 'high',
+        items: [
+          {
+            kind: 'permission',
+            subject: 'Mail.Send (application)',
+            level: 'high',
+            reason: 'As an application, Mail.Send can send mail as any user in the organisation.',
+          },
+          {
+            kind: 'directoryRole',
+            subject: 'Directory role: User Administrator',
+            level: 'high',
+            reason: 'Whoever holds a secret of this app acts with this directory role, across the tenant.',
+          },
+        ],
+        notes: [],
+      });
+
+    test('when approvers see a rotation, then it is titled as a new client secret for the app, with what changes and what stays, and no request line', () => {
+      const card = renderApproval(view(rotationRequest(), 'approver'));
+      const text = texts(card);
+
+      expect(text).toEqual(
+        expect.arrayContaining([
+          'Rotation: a new client secret for an existing app',
+          'New client secret for Expense Bot',
+          'What changes and what stays',
+          'Application (client) ID',
+          'a1e5c0de-0000-4000-9000-000000000203',
+          'Changes',
+          `The app gets a new client secret, valid 180 days from when Alex Wilber reveals it in their personal chat with Registrar.`,
+          'Stays',
+          'The app itself, its Application (client) ID, its permissions and owners, and its other credentials. Its current client secret Ex3… (expires 30 Nov 2026, 08:00 UTC) keeps working until an owner removes it.',
+          'Rotation reference 7K3M9Q2X',
+        ]),
+      );
+      expect(all(card)).not.toMatch(
+        /\bRequest 7K3M9Q2X|request expires|What will be created|Permissions to grant|only signs people in/,
+      );
+      // Its id stays in the buttons' data, where approving needs it.
+      expect(buttons(card).map((b) => b.data)).toEqual([{ requestId: '7K3M9Q2X' }, { requestId: '7K3M9Q2X' }]);
+      expect(input(card, 'reason')).toMatchObject({
+        placeholder: 'Why Expense Bot should not get a new client secret',
+      });
+    });
+
+    test('when it waits, then the status says that without a decision no secret is made and the app keeps its credentials', () => {
+      expect(all(renderApproval(view(rotationRequest(), 'everyone')))).toContain(
+        'If nobody decides by 30 Nov 2026, 08:00 UTC, no new client secret is made and Expense Bot keeps its credentials as they are.',
+      );
+    });
+
+    test('when the app holds privileged permissions, then the card lists them as what stays, with their risk, and its directory role under other risks', () => {
+      const card = renderApproval(view(privileged(), 'approver'));
+      const text = texts(card);
+
+      expect(text).toEqual(
+        expect.arrayContaining([
+          'Permissions the app holds, which stay as they are',
+          "Whoever holds the new client secret can use them, as with the app's other credentials.",
+          'Mail.Send (application) · High',
+          'Other risks',
+          'Directory role: User Administrator · High',
+        ]),
+      );
+      expect(all(card)).not.toMatch(/Permissions to grant|only signs people in/);
+      expect(objectsOfType(card, 'TextRun').map((r) => r.color)).not.toContain('Warning');
+    });
+
+    test('when a new app is asked for, then its card keeps the request line and the permissions section', () => {
+      const card = renderApproval(view(requests.submitted(), 'approver'));
+      expect(all(card)).toMatch(/Request F3K92M7Q/);
+      expect(all(card)).toContain('Permissions to grant, with admin consent');
+      expect(all(card)).not.toContain('Rotation reference');
+    });
   });
 });

@@ -821,8 +821,8 @@ export function myAppViews(): MyAppView[] {
   ];
 }
 
-/** A rotation of an existing app's secret that needs an approver (ROTATION_NEEDS_APPROVAL). */
-function rotationRequest() {
+/** A rotation of an existing app's secret that needs an approver (ROTATION_NEEDS_APPROVAL); `risk` is the app's standing. */
+export function rotationRequest(risk: AppRequest['risk'] = { level: 'low', items: [], notes: [] }): AppRequest {
   return createRotation({
     id: '7K3M9Q2X',
     requester,
@@ -840,7 +840,7 @@ function rotationRequest() {
     },
     lifetimeDays: 180,
     approvalReason: 'the person asking does not own the app in Entra ID',
-    risk: { level: 'low', items: [], notes: [] },
+    risk,
     approvalsRequired: 1,
     pendingTtlDays: 7,
     now: new Date('2026-11-23T08:00:00Z'),
