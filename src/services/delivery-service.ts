@@ -147,30 +147,44 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     cleanups.add(tracked);
   }
 
+  /** The app a request is about, by name: a rotation's words name its app, never the id the person did not make. */
+  const appName = (request: AppRequest) => request.rotation?.appName ?? request.form.displayName;
+
   function requireRequester(actor: Actor, request: AppRequest): void {
-    if (!sameObject(actor.aadObjectId, request.requester.aadObjectId)) {
-      throw new NotAuthorized(`Only ${request.requester.name}, who asked for this app, can see its credentials.`);
-    }
+    if (sameObject(actor.aadObjectId, request.requester.aadObjectId)) return;
+    throw new NotAuthorized(
+      request.kind === 'rotation'
+        ? `Only ${request.requester.name}, who asked for a new client secret for ${appName(request)}, can reveal it.`
+        : `Only ${request.requester.name}, who asked for this app, can see its credentials.`,
+    );
   }
 
   function alreadyMessage(request: AppRequest): string {
     const d = request.delivery;
+    const app = appName(request);
     if (d?.kind === 'secret') {
-      return `The client secret of this app was revealed on ${d.revealedAt.slice(0, 10)} and is shown only once. If you did not store it, ask for a new one with \`rotate ${request.form.displayName}\`.`;
+      return request.kind === 'rotation'
+        ? `The new client secret for ${app} was revealed on ${d.revealedAt.slice(0, 10)} and is shown only once. If you did not store it, ask for another with \`rotate ${app}\`.`
+        : `The client secret of this app was revealed on ${d.revealedAt.slice(0, 10)} and is shown only once. If you did not store it, ask for a new one with \`rotate ${app}\`.`;
     }
     return 'This app has no client secret to reveal.';
   }
 
   /** The delivery has expired, or will have by `now`; then what the person can do instead. */
   function expiredMessage(request: AppRequest): string {
-    return `The client secret of ${request.form.displayName} was not revealed within ${policy.deliveryTtlDays} days, so Registrar will not create it any more. The app exists; if you own it, get a secret with \`rotate ${request.form.displayName}\`.`;
+    const app = appName(request);
+    return request.kind === 'rotation'
+      ? `The new client secret for ${app} was not revealed within ${policy.deliveryTtlDays} days, so Registrar will not create it any more. ${app} and its credentials are unchanged; to ask again, type \`rotate ${app}\`.`
+      : `The client secret of ${app} was not revealed within ${policy.deliveryTtlDays} days, so Registrar will not create it any more. The app exists; if you own it, get a secret with \`rotate ${app}\`.`;
   }
 
   /** The requester's right to a new secret of this app, read now: ownership from the directory, or the approvers' decision. */
   async function requireRight(actor: Actor, request: AppRequest, applicationObjectId: string): Promise<void> {
     if (request.kind === 'rotation' && request.rotation?.askedAs === 'approval') {
       if (request.approvals.length >= request.approvalsRequired) return;
-      throw new NotAuthorized(`Rotation ${request.id} was not approved, so no secret is created for it.`);
+      throw new NotAuthorized(
+        `The new client secret for ${appName(request)} has not been approved, so Registrar does not create it.`,
+      );
     }
     // An app in a target directory: the requester asked for it and the approvers approved it, which the stored
     // request records (requireRequester checked who clicks). Its owners are that directory's people, never a Teams
@@ -179,7 +193,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     const owners = await deps.owners.ownersOf(applicationObjectId);
     if (owners.some((owner) => sameObject(owner, actor.aadObjectId))) return;
     throw new NotAuthorized(
-      `You are not an owner of ${request.form.displayName} in Entra ID any more, so Registrar will not create a secret for it. If you were just made an owner, try again in a minute; otherwise ask an owner of the app to add you.`,
+      `You are not an owner of ${appName(request)} in Entra ID any more, so Registrar will not create a secret for it. If you were just made an owner, try again in a minute; otherwise ask an owner of the app to add you.`,
     );
   }
 
@@ -199,7 +213,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     if (request.status !== 'provisioned') {
       throw new RegistrarError(
         'conflict',
-        `Request ${requestId} is not ready yet: its app is still being set up. The card updates when it is.`,
+        request.kind === 'rotation'
+          ? `The new client secret for ${appName(request)} is not ready yet. The card updates when it is.`
+          : `Request ${requestId} is not ready yet: its app is still being set up. The card updates when it is.`,
       );
     }
     const application = request.provisioning.application;

@@ -207,7 +207,10 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       const request = toRequest((await loadRequest(store, requestId)).value);
       const rotation = request.rotation;
       if (request.kind !== 'rotation' || !rotation)
-        throw new RegistrarError('invalid-input', `Request ${requestId} is not a rotation.`);
+        throw new RegistrarError(
+          'invalid-input',
+          `This card is about the new app ${request.form.displayName}, not a new client secret: it has no old secret to remove or keep.`,
+        );
       // Read now, not at the start of the rotation: an owner removed since has no say over the app's secrets.
       if (!(await isOwner(person, rotation.applicationObjectId))) {
         throw new NotAuthorized(
