@@ -42,9 +42,7 @@ const platformWords: Record<Platform, string> = {
 };
 
 const levelWords: Record<RiskLevel, string> = { low: 'Low', medium: 'Medium', high: 'High' };
-/** Yellow text fails WCAG AA contrast on a light background: a medium risk is said in words, in the default colour. */
-const readable = (color: string) => (color === 'Warning' ? 'Default' : color);
-const levelColor = (level: RiskLevel) => readable(riskColor[level] ?? riskColor.high);
+const levelColor = (level: RiskLevel) => riskColor[level] ?? riskColor.high;
 const riskOrder: Record<RiskLevel, number> = { high: 0, medium: 1, low: 2 };
 
 /** What risk.ts calls a permission in RiskItem.subject, to find the item that was assessed at submission. */
@@ -384,7 +382,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
     },
     message: safeText(view.message, { max: TextLimit.paragraph, multiline: true }) || undefined,
     status: rotating ? rotationStatus(request) : describeStatus(request),
-    steps: stepRows(request).map((step) => ({ ...step, color: readable(step.color) })),
+    steps: stepRows(request),
     askedRows: [
       { label: 'Asked by', value: person(request.requester.name) },
       { label: 'Asked on', value: formatUtc(request.createdAt) },

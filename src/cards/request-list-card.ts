@@ -11,9 +11,6 @@ import { Verb } from './verbs';
  * their credentials' expiry, then their requests for new apps.
  */
 
-/** Yellow text fails WCAG AA contrast on a light background: whatever is yellow elsewhere is the default colour here. */
-const readable = (color: string) => (color === 'Warning' ? 'Default' : color);
-
 const listStatus = (request: AppRequest): string =>
   request.status === 'submitted'
     ? `Waiting for approval (${request.approvals.length} of ${request.approvalsRequired})`
@@ -55,9 +52,9 @@ export function renderRequestList(view: RequestListView): AdaptiveCard {
       id: idOf(request),
       name: appNameOf(request),
       status: listStatus(request),
-      statusColor: readable(statusTone[request.status]?.color ?? 'Default'),
+      statusColor: statusTone[request.status]?.color ?? 'Default',
       risk: riskWords[request.risk.level] ?? riskWords.high,
-      riskColor: readable(riskColor[request.risk.level] ?? riskColor.high),
+      riskColor: riskColor[request.risk.level] ?? riskColor.high,
       created: formatUtc(request.createdAt),
     })),
     more: more > 0 ? `…and ${more} more, not shown.` : undefined,
@@ -82,15 +79,14 @@ export interface MyAppView {
 const DAY_MS = 86_400_000;
 
 /** "12 days left", "1 day left", "expires within a day", "expired today", "expired 3 days ago". */
-export function expiryWords(endDateTime: string, now: Date): { text: string; color: string } {
+export function expiryWords(endDateTime: string, now: Date): string {
   const left = daysLeft(endDateTime, now);
   const ms = Date.parse(endDateTime) - now.getTime();
   if (ms <= 0) {
     const ago = Math.floor(-ms / DAY_MS);
-    return { text: ago === 0 ? 'expired today' : `expired ${plural(ago, 'day')} ago`, color: 'Attention' };
+    return ago === 0 ? 'expired today' : `expired ${plural(ago, 'day')} ago`;
   }
-  if (left === 0) return { text: 'expires within a day', color: 'Attention' };
-  return { text: `${plural(left, 'day')} left`, color: left <= 7 ? 'Attention' : 'Default' };
+  return left === 0 ? 'expires within a day' : `${plural(left, 'day')} left`;
 }
 
 const rotationStatus: Record<string, string> = {
@@ -125,8 +121,7 @@ function appsSection(apps: NonNullable<RequestListView['apps']>) {
         kind: c.kind === 'secret' ? 'Client secret' : 'Certificate',
         name: credentialName(c),
         expires: `expires ${formatUtc(c.endDateTime)}`,
-        left: left.text,
-        leftColor: left.color,
+        left,
       };
     });
     return {

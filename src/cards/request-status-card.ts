@@ -33,9 +33,6 @@ export interface RequestStatusView {
   notice?: string;
 }
 
-/** Yellow text fails WCAG AA contrast on a light background: a medium risk is said in words, in the default colour. */
-const readable = (color: string) => (color === 'Warning' ? 'Default' : color);
-
 /**
  * A rotation's state in its own words: the app exists already, and what comes is a new client secret for it. The
  * states a rotation shares with a new app's request (waiting, rejected, cancelled) read the same for both.
@@ -96,11 +93,7 @@ export function renderRequestStatus(view: RequestStatusView): AdaptiveCard {
   const appId = safeText(request.provisioning.application?.appId, { max: TextLimit.reference });
   const tenantId = safeText(view.tenantId, { max: TextLimit.reference });
   const rows = [
-    row(
-      'Risk',
-      riskWords[request.risk.level] ?? riskWords.high,
-      readable(riskColor[request.risk.level] ?? riskColor.high),
-    ),
+    row('Risk', riskWords[request.risk.level] ?? riskWords.high, riskColor[request.risk.level] ?? riskColor.high),
     row('Asked by', person(request.requester.name)),
     row('Created', formatUtc(request.createdAt)),
     ...(resourceServicePrincipalsText(request)
@@ -126,8 +119,8 @@ export function renderRequestStatus(view: RequestStatusView): AdaptiveCard {
     requestId: idOf(request),
     rotation,
     notice: safeText(view.notice, { max: TextLimit.paragraph, multiline: true }) || undefined,
-    status: { ...status, color: readable(status.color) },
-    steps: stepRows(request).map((step) => ({ ...step, color: readable(step.color) })),
+    status,
+    steps: stepRows(request),
     rows,
     idRows,
     ...permissionLines([...request.permissions, ...pendingPermissions(request)], shown.statusPermissions),
