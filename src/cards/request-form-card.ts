@@ -50,7 +50,8 @@ export interface RequestFormView {
   notice?: string;
   /**
    * The client that will show the form runs Data.Query type-ahead (Teams; see src/bot/client-support.ts). Absent or
-   * false: the form offers no type-ahead input, and permissions are found with the Find box alone.
+   * false: the form offers no type-ahead input; permissions are found with the Find box alone, and additional owners
+   * are typed by user principal name instead of chosen with the people picker.
    */
   typeahead?: boolean;
   /**
@@ -59,8 +60,8 @@ export interface RequestFormView {
    */
   targets?: ReadonlyArray<{ key: string; name: string }>;
   /**
-   * Names of the people in values.owners, by Entra object id, so the people picker shows them by name where it
-   * cannot look them up itself (the Agents Playground). Teams resolves ids it is given without this.
+   * Names of the people in values.owners, by Entra object id, offered as the people picker's choices by name. Teams
+   * resolves ids it is given without this.
    */
   ownerNames?: Readonly<Record<string, string>>;
   /** The audiences this cloud offers (audiencesIn); all three when absent. */
@@ -83,6 +84,8 @@ const echoLimits = {
   exchangeMailboxes: { max: 700, multiline: true },
   // 20 owners (formLimits.owners) of about 45 characters each.
   targetOwners: { max: 900, multiline: true },
+  // The additional owners as typed where there is no people picker: user principal names, like targetOwners.
+  owners: { max: 900 },
 } as const;
 
 /** A message under a field, or a notice: the server's are one or two sentences. */
@@ -171,19 +174,21 @@ export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
   // Whole descriptions make each result a few hundred bytes: a form too large for a Teams message shows fewer.
   const counts = [...new Set([found.length, 20, 15, 10, 5, 0])].filter((n) => n <= found.length);
   // Then, when every field holds a long message at once: the messages are cut shorter; the summaries name the
-  // fields without repeating their messages; and at last a chosen permission shows only its kind and name (the
-  // person has read its description, and ticked it).
-  const full = { messageLimit, summary: 'messages', chosen: 'whole' } as const;
+  // fields without repeating their messages; then a chosen permission shows only its kind and name (the person has
+  // read its description, and ticked it); and at last the people picker is given the owners' ids without their
+  // names, which Teams looks up itself.
+  const full = { messageLimit, summary: 'messages', chosen: 'whole', ownerNames: true } as const;
   const attempts = [
     ...counts.map((count) => ({ ...full, count })),
     { ...full, count: 0, messageLimit: shortMessageLimit },
     { ...full, count: 0, messageLimit: shortestMessageLimit, summary: 'names' },
-    { count: 0, messageLimit: shortestMessageLimit, summary: 'count', chosen: 'short' },
+    { ...full, count: 0, messageLimit: shortestMessageLimit, summary: 'count', chosen: 'short' },
+    { count: 0, messageLimit: shortestMessageLimit, summary: 'count', chosen: 'short', ownerNames: false },
   ] as const;
-  for (const { count, messageLimit: limit, summary, chosen: chosenRows } of attempts) {
+  for (const { count, messageLimit: limit, summary, chosen: chosenRows, ownerNames } of attempts) {
     card = tidy(
       expandTemplate(requestFormTemplate, {
-        ...formModel(view, limit, summary),
+        ...formModel(ownerNames ? view : { ...view, ownerNames: {} }, limit, summary),
         ...permissionList(
           [
             ...byKind(view.selected).map((p) => ({ p, short: chosenRows === 'short' })),
@@ -357,7 +362,7 @@ function formModel(view: RequestFormView, limit: number, summary: Summary) {
     .map((p) => safeText(permissionKey(p), { max: TextLimit.reference }))
     .filter(Boolean);
 
-  // Teams looks up the people it is given by id; a name is needed only where it cannot (the Agents Playground).
+  // The people picker's choices: Teams looks up the people it is given by id, and shows by name those named here.
   const ownerIds = [
     ...new Set(
       (v.owners ?? '')
@@ -417,6 +422,7 @@ function formModel(view: RequestFormView, limit: number, summary: Summary) {
         ? v.target!.trim().toLowerCase()
         : TEAMS_TENANT_CHOICE,
       targetOwners: echo('targetOwners'),
+      owners: echo('owners'),
       oidcConsent: v.oidcConsent?.trim() === 'declare' ? 'declare' : 'grant',
     },
     audienceChoices: audiences.map((value) => ({ title: audienceTitles[value], value })),
@@ -432,6 +438,9 @@ function formModel(view: RequestFormView, limit: number, summary: Summary) {
     },
     secretPlaceholder: String(defaultDays),
     permissionsValue: selectedIds.join(','),
+    // The people picker is a Data.Query type-ahead too: where the client runs none, it would be a box that finds
+    // nobody, so people are named by user principal name in a text box instead, and looked up at Submit.
+    peoplePicker: view.typeahead === true,
     ownerChoices: ownerChoices.length > 0 ? ownerChoices : [{ title: 'No additional owners', value: noValue }],
     ownersValue: ownerIds.join(','),
     roleChoices: [

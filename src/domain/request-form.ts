@@ -106,7 +106,10 @@ export interface RequestForm {
   graphPermissions: PermissionRef[];
   otherPermissions: OtherApiPermission[];
   credential: CredentialChoice;
-  /** Entra object ids, lower-case, without duplicates. */
+  /**
+   * Entra object ids, lower-case, without duplicates. From the card only as the people picker's ids; owners named by
+   * user principal name (RequestFormResult.ownerPrincipalNames) join them once the directory has answered for them.
+   */
   additionalOwnerIds: string[];
   directoryRole?: DirectoryRole;
   /**
@@ -135,6 +138,8 @@ export const oidcScopes: readonly string[] = ['openid', 'offline_access'];
 
 /** A user principal name as Entra ID accepts one: alias@domain (https://learn.microsoft.com/entra/identity/hybrid/connect/plan-connect-userprincipalname). */
 const userPrincipalName = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+/** At most 113 characters: 64 before the @ and 48 after it. */
+const isUserPrincipalName = (text: string) => text.length <= 113 && userPrincipalName.test(text);
 
 export interface RequestFormContext {
   catalog: {
@@ -155,7 +160,17 @@ export interface RequestFormContext {
 export type FormValues = Partial<Record<RequestFormField, string>>;
 
 export type RequestFormResult =
-  | { ok: true; form: RequestForm; requestId?: string }
+  | {
+      ok: true;
+      form: RequestForm;
+      requestId?: string;
+      /**
+       * Additional owners typed by user principal name (where the client has no people picker), lower-case, without
+       * duplicates: the submission looks them up in the Teams tenant and adds their object ids to
+       * form.additionalOwnerIds. Absent when none were typed.
+       */
+      ownerPrincipalNames?: string[];
+    }
   | { ok: false; errors: Partial<Record<FormErrorKey, string>>; values: FormValues };
 
 const permissionName = /^[A-Za-z0-9._:/~+-]{1,120}$/;
@@ -375,18 +390,24 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
 
   const credential = credentialChoice(get, context, platform, fail, values);
 
-  const owners = [
+  // The people picker sends object ids; where the client has none, people are named by user principal name.
+  const named = [
     ...new Set(
       get('owners')
         .split(listSeparators)
         .filter(Boolean)
-        .map((id) => id.toLowerCase()),
+        .map((name) => name.toLowerCase()),
     ),
   ];
-  const badOwner = owners.find((id) => !isGuid(id));
+  const owners = named.filter((name) => isGuid(name));
+  const ownerPrincipalNames = named.filter((name) => !isGuid(name));
+  const badOwner = ownerPrincipalNames.find((upn) => !isUserPrincipalName(upn));
   if (badOwner !== undefined)
-    fail('owners', `${short(badOwner)} is not a person Registrar can look up. Choose owners with the people picker.`);
-  else if (owners.length > formLimits.owners) fail('owners', `Name at most ${formLimits.owners} additional owners.`);
+    fail(
+      'owners',
+      `${short(badOwner)} is not a user principal name. Name each owner by the address they sign in with, like alex@contoso.com, separated by commas.`,
+    );
+  else if (named.length > formLimits.owners) fail('owners', `Name at most ${formLimits.owners} additional owners.`);
 
   const roleText = get('directoryRole').trim();
   const directoryRole = roleText === '' ? undefined : findDirectoryRole(roleText);
@@ -409,7 +430,7 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
     ),
   ];
   if (target) {
-    const bad = targetOwnerUpns.find((upn) => upn.length > 113 || !userPrincipalName.test(upn));
+    const bad = targetOwnerUpns.find((upn) => !isUserPrincipalName(upn));
     if (bad !== undefined)
       fail(
         'targetOwners',
@@ -417,7 +438,7 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
       );
     else if (targetOwnerUpns.length > formLimits.owners)
       fail('targetOwners', `Name at most ${formLimits.owners} owners in ${target.name}.`);
-    if (owners.length > 0)
+    if (named.length > 0)
       fail(
         'owners',
         `People of this Teams tenant cannot own an app in ${target.name}, another directory: name its owners there by user principal name instead, and leave this empty.`,
@@ -453,6 +474,7 @@ export function validateRequestForm(input: unknown, context: RequestFormContext)
       ...(target ? { target: target.key, targetOwnerUpns } : {}),
       ...(oidcText === 'declare' ? { oidcConsent: 'declare' as const } : {}),
     },
+    ...(ownerPrincipalNames.length > 0 ? { ownerPrincipalNames } : {}),
   };
 }
 

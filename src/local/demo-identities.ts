@@ -10,17 +10,28 @@ export interface DemoUser {
   name: string;
   givenName: string;
   surname: string;
+  /**
+   * The name they sign in with, in the demo tenant's domain, as Entra ID requires of a user principal name: what the
+   * request form takes for an additional owner where there is no people picker (the Playground), like
+   * megan@contoso.onmicrosoft.com.
+   */
+  userPrincipalName: string;
+  /** Their mail address: a tenant with no domain of its own gives its users their user principal name as mail. */
   email: string;
   aadObjectId: string;
 }
 
 export const demoTenantId = '5e1f0c9a-2b4d-4c6e-9a1b-3d5f7e9a0c01';
 
+/** The demo tenant's one verified domain: its initial onmicrosoft.com domain. */
+export const demoDomain = 'contoso.onmicrosoft.com';
+
 export const demoBot = { id: '7c3e9f21-4a6b-4d8c-9e0f-1a2b3c4d5e60', name: 'Registrar' } as const;
 
 const user = (id: string, name: string, aadObjectId: string): DemoUser => {
   const [givenName = name, surname = ''] = name.split(' ');
-  return { id, name, givenName, surname, email: `${givenName.toLowerCase()}@contoso.example`, aadObjectId };
+  const userPrincipalName = `${givenName.toLowerCase()}@${demoDomain}`;
+  return { id, name, givenName, surname, userPrincipalName, email: userPrincipalName, aadObjectId };
 };
 
 /** The Playground's current user: an operator and a requester in local mode. */

@@ -48,7 +48,7 @@ function playgroundUser(user: DemoUser) {
   return {
     id: user.id,
     name: user.name,
-    userPrincipleName: user.email, // sic: the Playground's schema spells it so
+    userPrincipleName: user.userPrincipalName, // sic: the Playground's schema spells it so
     aadObjectId: user.aadObjectId,
     givenName: user.givenName,
     surname: user.surname,

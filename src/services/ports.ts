@@ -185,6 +185,8 @@ export interface PeopleDirectory {
   displayNames(userObjectIds: readonly string[]): Promise<Record<string, string>>;
   /** The users of the tenant with these object ids (anything that is not a user, or unknown, is left out). */
   users(userObjectIds: readonly string[]): Promise<OwnerDetail[]>;
+  /** The users of the tenant with these user principal names (those it does not know are left out). */
+  usersByPrincipalName(userPrincipalNames: readonly string[]): Promise<OwnerDetail[]>;
 }
 
 /** People of a target directory (not the Teams tenant), for the owners of an app made there. */

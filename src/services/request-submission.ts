@@ -36,6 +36,7 @@ import {
   type IndexedRequestRecord,
   type ResourceCatalog,
   type TargetDirectory,
+  type TargetPeople,
 } from './ports';
 import {
   annotateRequest,
@@ -49,6 +50,29 @@ import {
 import type { RequestServiceDeps } from './request-service';
 
 const MAX_ATTEMPTS = 5;
+
+/**
+ * The users of a directory named by these user principal names (lower-case), in the order given, or the names it
+ * does not know. Entra ID compares user principal names without regard to case. For the additional owners in the
+ * Teams tenant and for the owners in a target directory alike.
+ */
+async function usersNamed(
+  people: Pick<TargetPeople, 'usersByPrincipalName'>,
+  upns: readonly string[],
+): Promise<{ ok: true; users: OwnerDetail[] } | { ok: false; missing: string[] }> {
+  if (upns.length === 0) return { ok: true, users: [] };
+  const found = await people.usersByPrincipalName(upns);
+  const byName = new Map(found.map((u) => [u.userPrincipalName.toLowerCase(), u]));
+  const missing = upns.filter((upn) => !byName.has(upn.toLowerCase()));
+  if (missing.length > 0) return { ok: false, missing };
+  return { ok: true, users: upns.map((upn) => byName.get(upn.toLowerCase())!) };
+}
+
+/** "x is not a user", "x, y and 2 more are not users": the start of a message that says of which directory. */
+function notUsers(names: readonly string[]): string {
+  const more = names.length > 3 ? ` and ${names.length - 3} more` : '';
+  return `${names.slice(0, 3).join(', ')}${more} ${names.length === 1 ? 'is not a user' : 'are not users'}`;
+}
 
 /**
  * The reservation of a form's id for the person it was sent to: an index row of the Requests table (no state
@@ -174,23 +198,19 @@ export function createRequestSubmission(
         { cause: err, detail: `${doing} in target ${target.key} (tenant ${target.tenantId}) failed; check ${setting}` },
       );
     if (upns.length > 0) {
-      let found: OwnerDetail[];
+      let named: Awaited<ReturnType<typeof usersNamed>>;
       try {
-        found = await target.people.usersByPrincipalName(upns);
+        named = await usersNamed(target.people, upns);
       } catch (err) {
         throw unavailable(err, 'reading users by user principal name');
       }
-      const byName = new Map(found.map((u) => [u.userPrincipalName.toLowerCase(), u]));
-      const missing = upns.filter((upn) => !byName.has(upn));
-      if (missing.length > 0) {
-        const one = missing.length === 1;
+      if (!named.ok)
         return {
           ok: false,
           field: 'targetOwners',
-          message: `${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ${one ? 'is not a user' : 'are not users'} of ${target.name}. Name owners by their user principal name in that directory.`,
+          message: `${notUsers(named.missing)} of ${target.name}. Name owners by their user principal name in that directory.`,
         };
-      }
-      return { ok: true, owners: { from: 'named', owners: upns.map((upn) => byName.get(upn)!) } };
+      return { ok: true, owners: { from: 'named', owners: named.users } };
     }
     if (!target.ownersGroupId)
       return {
@@ -239,13 +259,16 @@ export function createRequestSubmission(
   }
 
   /**
-   * The additional owners as the directory knows them. Only users of this tenant may own what Registrar creates:
-   * an id that /users does not return (a service principal, a group, a deleted or unknown user) is refused.
+   * The additional owners as the directory knows them: those chosen with the people picker by object id, then those
+   * typed by user principal name. Only users of this tenant may own what Registrar creates: an id that /users does
+   * not return (a service principal, a group, a deleted or unknown user), or a name no user has, is refused. The ids
+   * the request keeps are the directory's, never the card's.
    */
   async function ownersOf(
     ids: readonly string[],
+    upns: readonly string[],
   ): Promise<{ ok: true; details: OwnerDetail[] } | { ok: false; message: string }> {
-    if (ids.length === 0) return { ok: true, details: [] };
+    if (ids.length === 0 && upns.length === 0) return { ok: true, details: [] };
     if (!people)
       return {
         ok: false,
@@ -253,8 +276,10 @@ export function createRequestSubmission(
           'Registrar cannot look people up in the directory, so it cannot add other owners. Leave this empty; owners can be added to the app later.',
       };
     let found: OwnerDetail[];
+    let named: Awaited<ReturnType<typeof usersNamed>>;
     try {
-      found = await people.users(ids);
+      found = ids.length > 0 ? await people.users(ids) : [];
+      named = await usersNamed(people, upns);
     } catch (err) {
       throw new RegistrarError(
         'unavailable',
@@ -262,20 +287,27 @@ export function createRequestSubmission(
         {
           cause: err,
           detail:
-            'reading the additional owners with GET /users?$filter=id in (...) failed; check the Graph identity (Directory.Read.All)',
+            'reading the additional owners with GET /users?$filter=id in (...) or userPrincipalName in (...) failed; check the Graph identity (Directory.Read.All)',
         },
       );
     }
     const byId = new Map(found.map((user) => [user.id.toLowerCase(), user]));
     const missing = ids.filter((id) => !byId.has(id.toLowerCase()));
-    if (missing.length > 0) {
-      const one = missing.length === 1;
-      return {
-        ok: false,
-        message: `${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ${one ? 'is not a user' : 'are not users'} of this tenant. Owners must be people: choose them with the people picker.`,
-      };
-    }
-    return { ok: true, details: ids.map((id) => byId.get(id.toLowerCase())!) };
+    const problems = [
+      ...(missing.length > 0
+        ? [`${notUsers(missing)} of this tenant. Owners must be people: choose them with the people picker.`]
+        : []),
+      ...(!named.ok
+        ? [
+            `${notUsers(named.missing)} of this tenant. Name each owner by the address they sign in with (their user principal name), like alex@contoso.com.`,
+          ]
+        : []),
+    ];
+    if (problems.length > 0) return { ok: false, message: problems.join(' ') };
+    const details = new Map<string, OwnerDetail>();
+    for (const user of [...ids.map((id) => byId.get(id.toLowerCase())!), ...(named.ok ? named.users : [])])
+      if (!details.has(user.id.toLowerCase())) details.set(user.id.toLowerCase(), user);
+    return { ok: true, details: [...details.values()] };
   }
 
   /**
@@ -340,7 +372,7 @@ export function createRequestSubmission(
       targets: targetChoices,
     });
     if (!checked.ok) return checked;
-    const { form } = checked;
+    const form = { ...checked.form };
     // A form's id is one this store minted for this person (newForm): card data only looks a request up. Looked at
     // before any Graph call, so that a retried Submit answers from the store.
     if (checked.requestId !== undefined) {
@@ -401,8 +433,10 @@ export function createRequestSubmission(
     }
     const resourceServicePrincipals = [...toCreate.values()];
 
-    const owners = await ownersOf(form.additionalOwnerIds);
+    const owners = await ownersOf(form.additionalOwnerIds, checked.ownerPrincipalNames ?? []);
     if (!owners.ok) return { ok: false, errors: { owners: owners.message }, values: textValues(input) };
+    // The owners the request keeps are the ids the directory gave, those named by user principal name among them.
+    form.additionalOwnerIds = owners.details.map((owner) => owner.id.toLowerCase());
     let targetOwners: TargetOwners | undefined;
     if (target) {
       const resolved = await targetOwnersOf(target, form.targetOwnerUpns ?? []);

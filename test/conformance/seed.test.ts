@@ -94,7 +94,7 @@ describe('the demo tenant seed', () => {
     expect(Object.keys(data.users).sort()).toEqual([alex, ...demoUsers].map((u) => u.aadObjectId).sort());
     expect(data.users[alex.aadObjectId]!.data).toMatchObject({
       displayName: 'Alex Wilber',
-      userPrincipalName: alex.email,
+      userPrincipalName: alex.userPrincipalName,
       mail: alex.email,
     });
     const approvers = data.groups[demoIds.approversGroup]!;

@@ -220,6 +220,15 @@ export async function startHarness(
               ]
             : [];
         }),
+      usersByPrincipalName: async (upns) =>
+        Object.values(tenant.state().data.users)
+          .map((user) => user.data)
+          .filter((user) => upns.includes(String(user.userPrincipalName).toLowerCase()))
+          .map((user) => ({
+            id: String(user.id).toLowerCase(),
+            displayName: String(user.displayName),
+            userPrincipalName: String(user.userPrincipalName),
+          })),
     },
   });
   return {

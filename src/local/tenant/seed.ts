@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { graphAppPermissions, type GraphAppPermissionName } from '../../domain/graph-app-permissions';
-import { alex, demoBot, demoTeam, demoTenantId, demoUsers, type DemoUser } from '../demo-identities';
+import { alex, demoBot, demoDomain, demoTeam, demoTenantId, demoUsers, type DemoUser } from '../demo-identities';
 import permissions from './graph-permissions.json';
 import { firstPartyApps, firstPartyServicePrincipalProperties } from './first-party-apps';
 import { GRAPH_APP_ID } from './identity';
@@ -29,7 +29,7 @@ import {
   type TenantData,
 } from './state';
 
-export const DEMO_DOMAIN = 'contoso.onmicrosoft.com';
+export const DEMO_DOMAIN = demoDomain;
 
 /**
  * Registrar's client secret in the demo tenant. LOCAL ONLY: it is published here, works only against the local
@@ -389,7 +389,7 @@ function user(person: DemoUser): Json {
     displayName: person.name,
     givenName: person.givenName,
     surname: person.surname,
-    userPrincipalName: person.email,
+    userPrincipalName: person.userPrincipalName,
     mail: person.email,
     jobTitle: null,
     userType: 'Member',

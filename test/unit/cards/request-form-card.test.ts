@@ -27,15 +27,12 @@ describe('request form', () => {
     expect(libraryEvents(card)).toEqual([]);
   });
 
-  test('when a fresh form is rendered where there is no type-ahead, then it has no permission input until Find gives something to tick, and says how to find them', () => {
+  test('when a fresh form is rendered where there is no type-ahead, then it has no permission input until Find gives something to tick, says how to find them, and has no type-ahead input at all', () => {
     const card = renderRequestForm(formView({ targets: [{ key: 'b2c', name: 'Contoso B2C' }] }));
     const ids = inputs(card).map((i) => i.id);
     expect(ids.sort()).toEqual(requestFormFields.filter((f) => f !== 'requestId' && f !== 'permissions').sort());
-    expect(
-      objectsOfType(card, 'Input.ChoiceSet')
-        .filter((i) => 'choices.data' in i)
-        .map((i) => i.id),
-    ).toEqual(['owners']);
+    expect(objectsOfType(card, 'Input.ChoiceSet').filter((i) => 'choices.data' in i)).toEqual([]);
+    expect(JSON.stringify(card)).not.toContain('Data.Query');
     expect(all(card)).toContain('No Microsoft Graph permission chosen yet. Find them by name or by what they do');
     expect(input(card, 'permissionFilter')).toMatchObject({ type: 'Input.Text', label: 'Find permissions' });
     expect(buttons(card).find((b) => b.verb === Verb.requestFind)).toMatchObject({ title: 'Find permissions' });
@@ -278,16 +275,62 @@ describe('request form', () => {
     );
   });
 
-  test('when the form is rendered, then the owners picker is the Teams people picker', () => {
-    expect(input(renderRequestForm(formView()), 'owners')).toMatchObject({
+  test('when the form is rendered in Teams, then the owners input is the Teams people picker, and the only owners input', () => {
+    const card = renderRequestForm(formView({ typeahead: true }));
+    expect(input(card, 'owners')).toMatchObject({
+      type: 'Input.ChoiceSet',
       isMultiSelect: true,
       'choices.data': { type: 'Data.Query', dataset: 'graph.microsoft.com/users' },
     });
+    expect(inputs(card).filter((i) => i.id === 'owners')).toHaveLength(1);
+    expect(all(card)).not.toContain('user principal name');
   });
 
-  test('when owners are chosen, then the picker keeps every id, and offers by name those whose names are known', () => {
-    const choices = input(renderRequestForm(invalidFormView()), 'owners')!.choices as Json[];
-    expect(choices).toEqual([{ title: 'Megan Bowen', value: ownerIds[0] }]);
+  test('when owners are chosen in Teams, then the picker keeps every id, and offers by name those whose names are known', () => {
+    const owners = input(renderRequestForm({ ...invalidFormView(), typeahead: true }), 'owners')!;
+    expect(owners.value).toBe(ownerIds.join(','));
+    expect(owners.choices).toEqual([{ title: 'Megan Bowen', value: ownerIds[0] }]);
+  });
+
+  test('when the client has no type-ahead, then additional owners are a text box for user principal names separated by commas, with an example, and a hint that says how to name them', () => {
+    const card = renderRequestForm(formView());
+    const owners = inputs(card).filter((i) => i.id === 'owners');
+    expect(owners).toEqual([
+      expect.objectContaining({ type: 'Input.Text', label: 'Additional owners', placeholder: expect.any(String) }),
+    ]);
+    expect(String(owners[0]!.placeholder)).toMatch(/^[a-z]+@contoso\.com(, [a-z]+@contoso\.com)*$/);
+    expect(owners[0]).not.toHaveProperty('choices.data');
+    expect(all(card)).toContain(
+      'Name each by the address they sign in with (their user principal name, often their email address), separated by commas.',
+    );
+    expect(all(card)).toContain('You own the app in any case.');
+    expect(libraryEvents(card)).toEqual([]);
+  });
+
+  test('when the form comes back where there is no type-ahead, then the owners box holds what was typed, as it was typed, and the message under it', () => {
+    const typed = 'megan@contoso.onmicrosoft.com, Adele@Contoso.onmicrosoft.com,nobody@contoso.com';
+    const card = renderRequestForm(
+      formView({
+        values: { owners: typed },
+        errors: { owners: 'nobody@contoso.com is not a user of this tenant.' },
+      }),
+    );
+    expect(input(card, 'owners')?.value).toBe(typed);
+    const body = JSON.stringify(card);
+    expect(body.indexOf('nobody@contoso.com is not a user of this tenant.')).toBeGreaterThan(
+      body.indexOf('"id":"owners"'),
+    );
+    expect(body.indexOf('nobody@contoso.com is not a user of this tenant.')).toBeLessThan(
+      body.indexOf('"id":"directoryRole"'),
+    );
+  });
+
+  test('when more is typed in the owners box than 20 owners need, then the form gives back a bounded part of it', () => {
+    const typed = Array.from({ length: 100 }, (_, i) => `owner${i}@contoso.onmicrosoft.com`).join(', ');
+    const value = String(input(renderRequestForm(formView({ values: { owners: typed } })), 'owners')?.value);
+    expect(typed.startsWith(value.replace(/…$/, ''))).toBe(true);
+    expect(value.length).toBeGreaterThanOrEqual(20 * 'owner00@contoso.onmicrosoft.com, '.length);
+    expect(value.length).toBeLessThanOrEqual(900);
   });
 
   test('when nothing is chosen or found yet, then each picker has one choice that the server reads as nothing', () => {
@@ -430,56 +473,73 @@ describe('request form', () => {
       expect(title).toMatch(/^(Application \(acts as itself\)|Delegated \(acts as the signed-in person\)): /);
   });
 
-  test('when every field is full to its cap and has a message, then fewer search results are shown, the chosen ones stay, and the card fits', () => {
-    const permissions = longPermissions();
-    const view = formView({
-      selected: permissions.slice(0, 25),
-      matches: permissions.slice(25),
-      matchesTotal: 700,
-      filter: 'f'.repeat(100),
-      notice: 'n'.repeat(2000),
-      targets: Array.from({ length: 3 }, (_, i) => ({ key: `t${i}`, name: 'T'.repeat(200) })),
-      values: {
-        target: 't0',
-        targetOwners: Array.from({ length: 100 }, (_, i) => `owner${i}@contosob2c.onmicrosoft.com`).join(','),
-        name: 'N'.repeat(500),
-        purpose: 'P'.repeat(5000),
-        redirectUris: Array.from({ length: 256 }, (_, i) => `https://app${i}.contoso.com/${'c'.repeat(200)}`).join(
-          '\n',
+  test.each([
+    [
+      'where there is no type-ahead (owners typed)',
+      false,
+      Array.from({ length: 100 }, (_, i) => `${'o'.repeat(60)}${i}@${'d'.repeat(40)}.com`).join(', '),
+    ],
+    ['in Teams (the people picker)', true, undefined],
+  ])(
+    'when every field is full to its cap and has a message %s, then fewer search results are shown, the chosen ones stay, and the card fits',
+    (_where, typeahead, typedOwners) => {
+      const permissions = longPermissions();
+      const view = formView({
+        typeahead,
+        selected: permissions.slice(0, 25),
+        matches: permissions.slice(25),
+        matchesTotal: 700,
+        filter: 'f'.repeat(100),
+        notice: 'n'.repeat(2000),
+        targets: Array.from({ length: 3 }, (_, i) => ({ key: `t${i}`, name: 'T'.repeat(200) })),
+        values: {
+          target: 't0',
+          targetOwners: Array.from({ length: 100 }, (_, i) => `owner${i}@contosob2c.onmicrosoft.com`).join(','),
+          name: 'N'.repeat(500),
+          purpose: 'P'.repeat(5000),
+          redirectUris: Array.from({ length: 256 }, (_, i) => `https://app${i}.contoso.com/${'c'.repeat(200)}`).join(
+            '\n',
+          ),
+          otherPermissions: Array.from(
+            { length: 50 },
+            () => `fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd ${'p'.repeat(120)} delegated`,
+          ).join('\n'),
+          permissionFilter: 'f'.repeat(300),
+          secretDays: '9'.repeat(50),
+          certificatePem: 'M'.repeat(16_000),
+          owners:
+            typedOwners ??
+            Array.from({ length: 100 }, (_, i) => `a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`).join(','),
+        },
+        errors: Object.fromEntries([...requestFormFields, 'form'].map((f) => [f, 'E'.repeat(1500)])),
+        ownerNames: Object.fromEntries(
+          Array.from({ length: 100 }, (_, i) => [
+            `a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`,
+            'W'.repeat(300),
+          ]),
         ),
-        otherPermissions: Array.from(
-          { length: 50 },
-          () => `fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd ${'p'.repeat(120)} delegated`,
-        ).join('\n'),
-        permissionFilter: 'f'.repeat(300),
-        secretDays: '9'.repeat(50),
-        certificatePem: 'M'.repeat(16_000),
-        owners: Array.from({ length: 100 }, (_, i) => `a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`).join(
-          ',',
-        ),
-      },
-      errors: Object.fromEntries([...requestFormFields, 'form'].map((f) => [f, 'E'.repeat(1500)])),
-      ownerNames: Object.fromEntries(
-        Array.from({ length: 100 }, (_, i) => [
-          `a1e5c0de-0000-4000-8000-${String(i).padStart(12, '0')}`,
-          'W'.repeat(300),
-        ]),
-      ),
-    });
-    const card = renderRequestForm(view);
-    const permissionsInput = input(card, 'permissions')!;
-    const values = (permissionsInput.choices as Json[]).map((c) => c.value);
-    const byKind = [
-      ...view.selected.filter((p) => p.type === 'Scope'),
-      ...view.selected.filter((p) => p.type === 'Role'),
-    ];
-    expect(values.slice(0, 25)).toEqual(byKind.map(permissionKey));
-    expect(String(permissionsInput.value).split(',')).toEqual(view.selected.map(permissionKey));
-    expect(values.length).toBeLessThan(50);
-    expect(all(card)).toMatch(/Showing \d+ of 700 permissions that match/);
-    expect(cardBytes(card)).toBeLessThan(maxCardBytes);
-    expect(libraryEvents(card)).toEqual([]);
-  });
+      });
+      const card = renderRequestForm(view);
+      const permissionsInput = input(card, 'permissions')!;
+      const values = (permissionsInput.choices as Json[]).map((c) => c.value);
+      const byKind = [
+        ...view.selected.filter((p) => p.type === 'Scope'),
+        ...view.selected.filter((p) => p.type === 'Role'),
+      ];
+      expect(values.slice(0, 25)).toEqual(byKind.map(permissionKey));
+      expect(String(permissionsInput.value).split(',')).toEqual(view.selected.map(permissionKey));
+      expect(values.length).toBeLessThan(50);
+      expect(all(card)).toMatch(/Showing \d+ of 700 permissions that match/);
+      // The owners stay: the picker keeps 20 ids (Teams names them), the text box a bounded part of what was typed.
+      const owners = input(card, 'owners')!;
+      expect(owners.type).toBe(typeahead ? 'Input.ChoiceSet' : 'Input.Text');
+      if (typeahead) expect(String(owners.value).split(',')).toHaveLength(formLimits.owners);
+      else expect(typedOwners!.startsWith(String(owners.value).replace(/…$/, ''))).toBe(true);
+      expect(cardBytes(card)).toBeLessThanOrEqual(26 * 1024);
+      expect(cardBytes(card)).toBeLessThan(maxCardBytes);
+      expect(libraryEvents(card)).toEqual([]);
+    },
+  );
 });
 
 describe('a private key in the request form', () => {

@@ -401,10 +401,16 @@ describe('the request form', () => {
       /expired on 2025-01-01/,
     ],
     [
-      'an owner that is not an object id',
-      { owners: 'megan@contoso.com' },
+      'an owner that is neither an object id nor a user principal name',
+      { owners: 'Megan Bowen' },
       'owners',
-      /megan@contoso\.com is not a person Registrar can look up/,
+      /megan is not a user principal name\. Name each owner by the address they sign in with, like alex@contoso\.com, separated by commas\./,
+    ],
+    [
+      'an owner whose user principal name is longer than Entra ID allows',
+      { owners: `${'m'.repeat(64)}@${'d'.repeat(50)}.com` },
+      'owners',
+      /is not a user principal name/,
     ],
     [
       'a directory role not on the list',
@@ -461,6 +467,50 @@ describe('the request form', () => {
     const off = check({ ...valid, permissions: `Role:${id('Mail.Send', 'Role')}`, exchangeRbac: 'false' });
     expect(on.ok && on.form.exchangeRbac).toEqual({ mailboxes: [] });
     expect(off.ok && off.form).not.toHaveProperty('exchangeRbac');
+  });
+
+  test('when owners are typed by user principal name, then the form keeps them lower-case, once each, apart from the object ids, to be looked up', () => {
+    const result = check({
+      ...valid,
+      owners: `Megan@Contoso.onmicrosoft.com, adele@contoso.onmicrosoft.com;${megan.aadObjectId.toUpperCase()}\nmegan@contoso.onmicrosoft.com`,
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.form.additionalOwnerIds).toEqual([megan.aadObjectId]);
+    expect(result.ownerPrincipalNames).toEqual(['megan@contoso.onmicrosoft.com', 'adele@contoso.onmicrosoft.com']);
+  });
+
+  test('when no owner is typed by user principal name, then there are none to look up', () => {
+    const picked = check(valid);
+    const none = check({ ...valid, owners: ' ' });
+    expect(picked.ok && picked).not.toHaveProperty('ownerPrincipalNames');
+    expect(none.ok && none.form.additionalOwnerIds).toEqual([]);
+    expect(none.ok && none).not.toHaveProperty('ownerPrincipalNames');
+  });
+
+  test('when more than 20 owners are named, by id and by user principal name together, then the form says at most 20', () => {
+    const upns = (n: number) => Array.from({ length: n }, (_, i) => `owner${i}@contoso.com`);
+    expect(check({ ...valid, owners: upns(19).join(', ') }).ok).toBe(true);
+    expect(refused(check({ ...valid, owners: upns(21).join(', ') })).errors.owners).toBe(
+      'Name at most 20 additional owners.',
+    );
+    expect(refused(check({ ...valid, owners: [...upns(20), megan.aadObjectId].join(',') })).errors.owners).toBe(
+      'Name at most 20 additional owners.',
+    );
+  });
+
+  test('when the app is made in another directory, then owners of this tenant typed by user principal name are refused too', () => {
+    const result = refused(
+      check(
+        {
+          ...valid,
+          owners: 'megan@contoso.onmicrosoft.com',
+          target: 'b2c',
+          targetOwners: 'ana@contosob2c.onmicrosoft.com',
+        },
+        { ...context, targets: [{ key: 'b2c', name: 'Contoso B2C' }] },
+      ),
+    );
+    expect(result.errors.owners).toMatch(/People of this Teams tenant cannot own an app in Contoso B2C/);
   });
 
   test('when several fields are wrong, then each has its own message', () => {
