@@ -6,6 +6,7 @@ import { type Activity, CardFactory, MessageFactory, TeamsInfo, type TurnContext
 import { Application, type TurnState } from '@microsoft/teams-ai';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../cards/cards';
+import { typeaheadTitle } from '../cards/request-form-card';
 import { Dataset, Verb, type VerbName } from '../cards/verbs';
 import { commands } from '../domain/commands';
 import type { ChannelPurpose, ConversationAddress } from '../domain/conversation';
@@ -68,7 +69,7 @@ async function searchPermissions(
   const skip = Math.max(0, query.skip ?? 0);
   const found = await services.requests.searchPermissions(text, { limit: Math.min(skip + count, 100) });
   return found.items.slice(skip, skip + count).map((p) => ({
-    title: `${p.value} (${p.type === 'Role' ? 'application' : 'delegated'})${p.adminConsentRequired ? ' · admin consent' : ''}`,
+    title: typeaheadTitle(p),
     value: permissionKey(p),
   }));
 }

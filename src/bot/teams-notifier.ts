@@ -24,11 +24,20 @@ export function createTeamsNotifier(adapter: CloudAdapter, botAppId: string): No
   ): Promise<T> {
     const base = referenceFrom(address);
     const reference = { ...base, conversation: { ...base.conversation!, id: conversationId } } as ConversationReference;
-    let result: T | undefined;
+    // The work's failure is the caller's to handle (each caller logs it and carries on). Thrown inside the
+    // continuation it would reach the adapter's onTurnError instead, which logs "turn failed", marks the turn
+    // that asked as failed in telemetry, and swallows it, so the caller would get undefined back as a result.
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
     await adapter.continueConversationAsync(botAppId, reference, async (context) => {
-      result = await work(context);
+      try {
+        outcome = { ok: true, value: await work(context) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
     });
-    return result as T;
+    if (!outcome) throw new Error(`the Bot Framework adapter did not continue the conversation ${conversationId}`);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   return {

@@ -117,6 +117,12 @@ const kindLabels: Record<SearchablePermission['type'], string> = {
 };
 const shortKindLabels: Record<SearchablePermission['type'], string> = { Role: 'Application', Scope: 'Delegated' };
 
+/** A permission as Teams' type-ahead lists it: one line, its kind in the same words as the form's rows. */
+export function typeaheadTitle(p: SearchablePermission): string {
+  const kind = kindLabels[p.type] ?? kindLabels.Scope;
+  return `${kind}: ${safeText(p.value, { max: 120 })} · ${p.adminConsentRequired ? 'admin consent' : 'no admin consent'}`;
+}
+
 /**
  * Far above any description Microsoft Graph has (the longest is about 400 characters): a description is shown whole,
  * and the budget is kept by showing fewer results instead.

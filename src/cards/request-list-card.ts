@@ -50,7 +50,9 @@ export function renderRequestList(view: RequestListView): AdaptiveCard {
     empty: safeText(view.empty, { max: TextLimit.paragraph, multiline: true }) || 'Nothing here.',
     rows: view.requests.slice(0, shown.listRows).map((request) => ({
       id: idOf(request),
-      name: appNameOf(request),
+      // An approver's list may hold rotations: they read as what they are, not as a request for a new app.
+      idLabel: request.kind === 'rotation' ? 'Rotation reference' : 'Request',
+      name: request.kind === 'rotation' ? `New client secret for ${appNameOf(request)}` : appNameOf(request),
       status: listStatus(request),
       statusColor: statusTone[request.status]?.color ?? 'Default',
       risk: riskWords[request.risk.level] ?? riskWords.high,

@@ -96,7 +96,7 @@ describe('a pasted private key', () => {
     ...fields,
   });
 
-  /** The message under the certificate box: the Attention text between that input and the next one. */
+  /** The message under the certificate box: the bold text between that input and the next one. */
   function certificateMessage(card: Record<string, unknown>): string {
     const body = card.body as Array<Record<string, unknown>>;
     const at = body.findIndex((element) => element.id === 'certificatePem');
@@ -108,7 +108,7 @@ describe('a pasted private key', () => {
       if (Array.isArray(node)) return node.forEach(walk);
       if (!node || typeof node !== 'object') return;
       const n = node as Record<string, unknown>;
-      if (n.color === 'Attention' && typeof n.text === 'string') found.push(n.text);
+      if (n.type === 'TextRun' && n.weight === 'Bolder' && typeof n.text === 'string') found.push(n.text);
       Object.values(n).forEach(walk);
     };
     walk(body.slice(at + 1, next === -1 ? undefined : next));

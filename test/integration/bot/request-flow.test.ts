@@ -756,7 +756,7 @@ describe('request, approve, provision, deliver', () => {
         .sort(),
     ).toEqual([permissionChoice('Mail.Send', 'Role'), permissionChoice('Mail.Send', 'Scope')].sort());
     expect(results(exact).find((r) => r.value === permissionChoice('Mail.Send', 'Role'))?.title).toBe(
-      'Mail.Send (application) · admin consent',
+      'Application (acts as itself): Mail.Send · admin consent',
     );
     expect(results(next)).toHaveLength(3);
     expect(results(next).map((r) => r.value)).not.toEqual(expect.arrayContaining(results(first).map((r) => r.value)));

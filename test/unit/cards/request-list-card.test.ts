@@ -1,7 +1,7 @@
 /** @jest-environment jsdom */
 import { expiryWords, renderRequestList } from '../../../src/cards/request-list-card';
 import { Verb } from '../../../src/cards/verbs';
-import { myAppViews, requests, scanAt } from './card-samples';
+import { myAppViews, requests, rotationRequest, scanAt } from './card-samples';
 import { cardBytes, maxCardBytes, objectsOfType, texts } from './card-walk';
 import { buttons, all } from './request-card-helpers';
 
@@ -13,7 +13,7 @@ describe('request list', () => {
     expect(text[0]).toBe('Your requests');
     expect(text).toEqual(
       expect.arrayContaining([
-        'Payroll sync  F3K92M7Q',
+        'Payroll sync  Request F3K92M7Q',
         'Waiting for approval (1 of 2) · High risk · 2 Mar 2026, 09:00 UTC',
         'Delivered · High risk · 2 Mar 2026, 09:00 UTC',
       ]),
@@ -24,6 +24,15 @@ describe('request list', () => {
       ),
     );
     expect(text).not.toContain('None.');
+  });
+
+  test('when an approver lists a rotation, then its row reads as a new client secret for the app, with a rotation reference rather than a request id', () => {
+    const rotation = rotationRequest();
+    const card = renderRequestList({ title: 'Waiting for your decision', requests: [rotation], empty: 'None.' });
+    expect(texts(card)).toContain(
+      `New client secret for ${rotation.form.displayName}  Rotation reference ${rotation.id}`,
+    );
+    expect(texts(card).join('\n')).not.toMatch(/Request 7K3M9Q2X/);
   });
 
   test('when there are more than 25 requests, then 25 rows are shown and the rest counted', () => {
@@ -66,7 +75,7 @@ describe('request list', () => {
           'New client secret asked for on 20 Nov 2026, 08:00 UTC: revealed',
           'Registrar could not read its credentials just now; try again in a minute.',
           'Your requests for new apps',
-          'Payroll sync  F3K92M7Q',
+          'Payroll sync  Request F3K92M7Q',
         ]),
       );
       expect(text.join('\n')).not.toMatch(/\(s\)/);
