@@ -103,8 +103,15 @@ const rotationStatus: Record<string, string> = {
   failed: 'failed',
 };
 
+/**
+ * The name Reveal gives a secret it creates ("Registrar 7K3M9Q2X", delivery-service.ts), which carries the id of a
+ * request or rotation that the owner may never have made: said as who made it instead.
+ */
+const madeByRegistrar = /^Registrar [0-9A-Z]{8}$/;
+
 function credentialName(c: CredentialInfo): string {
-  const name = safeText(c.displayName, { max: TextLimit.title });
+  const given = safeText(c.displayName, { max: TextLimit.title });
+  const name = madeByRegistrar.test(given) ? 'made by Registrar' : given;
   const key =
     c.kind === 'secret'
       ? c.hint

@@ -94,6 +94,21 @@ describe('request list', () => {
       expect(soon?.color).toBeUndefined();
     });
 
+    test('when a secret was made by Reveal, then it is named as made by Registrar, not by the id of a request the owner may not have made', () => {
+      const [app] = myAppViews();
+      const made = { ...app!.credentials![0]!, displayName: 'Registrar DNH5ZYME', hint: 'Q7x' };
+      const card = renderRequestList({
+        title: 'Your apps and requests',
+        apps: { items: [{ ...app!, credentials: [made] }], notShown: 0, now: scanAt },
+        requests: [],
+        empty: 'None.',
+      });
+      expect(all(card)).toContain(
+        'Client secret made by Registrar (Q7x…) · expires 30 Nov 2026, 08:00 UTC · 7 days left',
+      );
+      expect(all(card)).not.toContain('DNH5ZYME');
+    });
+
     test('when more apps were found than read, then the card says how many more', () => {
       expect(all(mine(3))).toContain('3 more apps not shown');
       expect(all(mine(1))).toContain('1 more app not shown');
