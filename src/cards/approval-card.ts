@@ -15,8 +15,8 @@ import {
   resourceServicePrincipalsText,
   riskColor,
   riskWords,
+  rotationStatus,
   shown,
-  type StatusView,
   stepRows,
   tidy,
   typeWords,
@@ -160,72 +160,6 @@ function rotationStays(request: AppRequest): string {
   return decided.removed
     ? `${base}. ${oldWords} was removed on ${formatUtc(decided.at)}, as ${person(decided.by.name)} chose.`
     : `${base}. ${oldWords} keeps working; an owner chose to keep it on ${formatUtc(decided.at)}.`;
-}
-
-/**
- * A rotation's state for approvers, in rotation words: the app exists already and what comes is a new client
- * secret for it, created only when the requester reveals it. The states it shares with a new app (rejected,
- * cancelled) read the same.
- */
-function rotationStatus(request: AppRequest): StatusView {
-  const general = describeStatus(request);
-  const app = safeText(request.rotation?.appName, { max: TextLimit.title }) || appNameOf(request);
-  const requester = person(request.requester.name);
-  const lines = (...texts: string[]) => texts.filter(Boolean).map((text) => ({ text }));
-  const approvedBy = general.lines.find((l) => l.text.startsWith('Approved by'))?.text ?? '';
-  switch (request.status) {
-    case 'submitted':
-      return {
-        ...general,
-        lines: lines(
-          approvalsLine(request),
-          `If nobody decides by ${formatUtc(request.expiresAt)}, no new client secret is made and ${app} keeps its credentials as they are.`,
-        ),
-      };
-    case 'approved':
-    case 'provisioning':
-      return { ...general, lines: lines(approvedBy, 'Registrar is getting the new client secret ready.') };
-    case 'provisioned':
-      return {
-        ...general,
-        headline: 'Ready to reveal',
-        lines: lines(
-          approvedBy,
-          `The new client secret waits in ${requester}'s personal chat with Registrar; it is created when they reveal it.`,
-        ),
-      };
-    case 'delivered': {
-      const d = request.delivery;
-      return {
-        ...general,
-        lines: lines(
-          d?.kind === 'secret'
-            ? `The new client secret was revealed to ${requester} on ${formatUtc(d.revealedAt)}.`
-            : `Delivered on ${formatUtc(request.updatedAt)}.`,
-        ),
-      };
-    }
-    case 'expired':
-      return {
-        ...general,
-        lines: lines(
-          request.provisionedAt
-            ? `${requester} did not reveal the new client secret in time, so it was never created. ${app} and its credentials are unchanged.`
-            : `Nobody decided by ${formatUtc(request.expiresAt)}, so no new client secret was made. ${app} and its credentials are unchanged.`,
-        ),
-      };
-    case 'failed':
-      return {
-        ...general,
-        headline: 'Failed',
-        lines: lines(
-          `Registrar could not get the new client secret ready${request.provisioning.lastError ? `: ${safeText(request.provisioning.lastError.message, { max: TextLimit.paragraph })}` : '.'}`,
-          'An approver can retry it.',
-        ),
-      };
-    default:
-      return general;
-  }
 }
 
 /** Whether the mailbox permissions are granted tenant-wide or only declared and scoped in Exchange. */
@@ -381,7 +315,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
       approvals: `${plural(request.approvalsRequired, 'approval')} needed`,
     },
     message: safeText(view.message, { max: TextLimit.paragraph, multiline: true }) || undefined,
-    status: rotating ? rotationStatus(request) : describeStatus(request),
+    status: rotating ? rotationStatus(request, 'approvers') : describeStatus(request),
     steps: stepRows(request),
     askedRows: [
       { label: 'Asked by', value: person(request.requester.name) },

@@ -175,6 +175,80 @@ export function describeStatus(request: AppRequest): StatusView {
  * Each provisioning step, done or not, while the request is approved, being provisioned or failed. The rows sit in
  * the status's container style, which may be coloured: their state is said in words, in the Default colour.
  */
+/**
+ * A rotation's state in its own words: the app exists already, and what comes is a new client secret for it. The
+ * requester reads what to do next; the approvers read who was approved and who holds the secret. The states a
+ * rotation shares with a new app's request (rejected, cancelled) read the same for both.
+ */
+export function rotationStatus(request: AppRequest, audience: 'requester' | 'approvers'): StatusView {
+  const general = describeStatus(request);
+  const forApprovers = audience === 'approvers';
+  const app = safeText(request.rotation?.appName, { max: TextLimit.title }) || appNameOf(request);
+  const requester = person(request.requester.name);
+  const lines = (...texts: string[]) => texts.filter(Boolean).map((text) => ({ text }));
+  const approvedBy = forApprovers ? (general.lines.find((l) => l.text.startsWith('Approved by'))?.text ?? '') : '';
+  switch (request.status) {
+    case 'submitted':
+      if (!forApprovers) return general;
+      return {
+        ...general,
+        lines: lines(
+          approvalsLine(request),
+          `If nobody decides by ${formatUtc(request.expiresAt)}, no new client secret is made and ${app} keeps its credentials as they are.`,
+        ),
+      };
+    case 'approved':
+    case 'provisioning':
+      return { ...general, lines: lines(approvedBy, 'Registrar is getting the new client secret ready.') };
+    case 'provisioned':
+      return {
+        ...general,
+        headline: 'Ready to reveal',
+        lines: lines(
+          approvedBy,
+          `The new client secret waits in ${requester}'s personal chat with Registrar. It is created at the click on Reveal client secret.`,
+        ),
+      };
+    case 'delivered': {
+      const d = request.delivery;
+      return {
+        ...general,
+        lines: lines(
+          d?.kind === 'secret'
+            ? `The new client secret was revealed to ${requester} on ${formatUtc(d.revealedAt)}.`
+            : `Delivered on ${formatUtc(request.updatedAt)}.`,
+        ),
+      };
+    }
+    case 'expired': {
+      const again = forApprovers
+        ? ''
+        : request.provisionedAt
+          ? `; type rotate ${app} to try again`
+          : `; type rotate ${app} to ask again`;
+      return {
+        ...general,
+        lines: lines(
+          request.provisionedAt
+            ? `The new client secret was not revealed in time, so it was never created. ${app} and its credentials are unchanged${again}.`
+            : `Nobody decided by ${formatUtc(request.expiresAt)}, so no new client secret was made. ${app} and its credentials are unchanged${again}.`,
+        ),
+      };
+    }
+    case 'failed':
+      return {
+        ...general,
+        ...(forApprovers ? { headline: 'Failed' } : {}),
+        lines: lines(
+          `Registrar could not get the new client secret ready${request.provisioning.lastError ? `: ${safeText(request.provisioning.lastError.message, { max: TextLimit.paragraph })}` : '.'}`,
+          'An approver can retry it.',
+        ),
+      };
+    default:
+      return general;
+  }
+}
+
 export function stepRows(request: AppRequest): { label: string; state: string; color: string }[] {
   if (!['approved', 'provisioning', 'failed'].includes(request.status)) return [];
   const steps = stepsFor(request);

@@ -13,10 +13,10 @@ import {
   resourceServicePrincipalsText,
   riskColor,
   riskWords,
+  rotationStatus,
   shown,
   stepRows,
   tidy,
-  type StatusView,
 } from './request-card-parts';
 import { Verb } from './verbs';
 
@@ -31,59 +31,6 @@ export interface RequestStatusView {
   /** Shown beside the app's client id once it exists. */
   tenantId?: string;
   notice?: string;
-}
-
-/**
- * A rotation's state in its own words: the app exists already, and what comes is a new client secret for it. The
- * states a rotation shares with a new app's request (waiting, rejected, cancelled) read the same for both.
- */
-function rotationStatus(request: AppRequest, general: StatusView): StatusView {
-  const app = safeText(request.rotation?.appName, { max: TextLimit.title }) || appNameOf(request);
-  const requester = person(request.requester.name);
-  const lines = (...texts: string[]) => texts.map((text) => ({ text }));
-  switch (request.status) {
-    case 'approved':
-    case 'provisioning':
-      return { ...general, lines: lines('Registrar is getting the new client secret ready.') };
-    case 'provisioned':
-      return {
-        ...general,
-        headline: 'Ready to reveal',
-        lines: lines(
-          `The new client secret waits in ${requester}'s personal chat with Registrar. It is created at the click on Reveal client secret.`,
-        ),
-      };
-    case 'delivered': {
-      const d = request.delivery;
-      return {
-        ...general,
-        lines: lines(
-          d?.kind === 'secret'
-            ? `The new client secret was revealed to ${requester} on ${formatUtc(d.revealedAt)}.`
-            : `Delivered on ${formatUtc(request.updatedAt)}.`,
-        ),
-      };
-    }
-    case 'expired':
-      return {
-        ...general,
-        lines: lines(
-          request.provisionedAt
-            ? `The new client secret was not revealed in time, so it was never created. ${app} and its credentials are unchanged; type rotate ${app} to try again.`
-            : `Nobody decided by ${formatUtc(request.expiresAt)}. ${app} and its credentials are unchanged; type rotate ${app} to ask again.`,
-        ),
-      };
-    case 'failed':
-      return {
-        ...general,
-        lines: lines(
-          `Registrar could not get the new client secret ready${request.provisioning.lastError ? `: ${safeText(request.provisioning.lastError.message, { max: TextLimit.paragraph })}` : '.'}`,
-          'An approver can retry it.',
-        ),
-      };
-    default:
-      return general;
-  }
 }
 
 export function renderRequestStatus(view: RequestStatusView): AdaptiveCard {
@@ -107,7 +54,7 @@ export function renderRequestStatus(view: RequestStatusView): AdaptiveCard {
     ...(appId && tenantId ? [{ label: 'Directory (tenant) ID', value: tenantId }] : []),
   ];
   const general = describeStatus(request);
-  const status = rotating ? rotationStatus(request, general) : general;
+  const status = rotating ? rotationStatus(request, 'requester') : general;
   const delivered = request.delivery?.kind === 'secret' ? formatUtc(request.delivery.endDateTime) : undefined;
   const rotation = rotationWords(request, delivered);
   const events = view.audit ?? [];
