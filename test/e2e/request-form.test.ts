@@ -8,13 +8,12 @@
  * Screenshots go to test-results/ (git-ignored): the refused Submit as the person sees it, and a last one however the
  * test ends.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import catalog from '../../src/local/tenant/graph-permissions.json';
 import { PlaygroundPage } from '../helpers/playground-page';
-import { freeLoopbackPorts, launchChromium, type LocalMode, startLocalMode } from '../helpers/e2e-local-mode';
+import { freshLocalModeSettings, launchChromium, type LocalMode, startLocalMode } from '../helpers/e2e-local-mode';
 
 jest.setTimeout(240_000);
 
@@ -49,15 +48,9 @@ describe('the request form in the Agents Playground', () => {
   let playground: PlaygroundPage | undefined;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'registrar-e2e-form-'));
-    const [port, storagePort, playgroundPort, tenantPort] = await freeLoopbackPorts(4);
-    localMode = await startLocalMode({
-      port: port!,
-      storagePort: storagePort!,
-      playgroundPort: playgroundPort!,
-      tenantPort: tenantPort!,
-      dataDir,
-    });
+    const { settings } = await freshLocalModeSettings('registrar-e2e-form-');
+    dataDir = settings.dataDir;
+    localMode = await startLocalMode(settings);
     browser = await launchChromium();
   });
 

@@ -8,14 +8,19 @@
  *
  * Screenshots of each stage go to test-results/ (git-ignored), and a last one of each page however the test ends.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { alex, demoTeam, demoUsers } from '../../src/local/demo-identities';
 import { startPlayground, type Playground as RunningPlayground } from '../../src/local/playground';
 import { PlaygroundPage } from '../helpers/playground-page';
-import { actAs, freeLoopbackPorts, launchChromium, type LocalMode, startLocalMode } from '../helpers/e2e-local-mode';
+import {
+  actAs,
+  freshLocalModeSettings,
+  launchChromium,
+  type LocalMode,
+  startLocalMode,
+} from '../helpers/e2e-local-mode';
 
 jest.setTimeout(240_000);
 
@@ -121,17 +126,11 @@ describe('the request path in the Agents Playground', () => {
   }
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'registrar-e2e-request-'));
-    const [port, storagePort, playgroundPort, tenantPort, secondPlaygroundPort] = await freeLoopbackPorts(5);
-    botPort = port!;
-    meganPlaygroundPort = secondPlaygroundPort!;
-    localMode = await startLocalMode({
-      port: port!,
-      storagePort: storagePort!,
-      playgroundPort: playgroundPort!,
-      tenantPort: tenantPort!,
-      dataDir,
-    });
+    const fresh = await freshLocalModeSettings('registrar-e2e-request-', 1);
+    dataDir = fresh.settings.dataDir;
+    botPort = fresh.settings.port;
+    meganPlaygroundPort = fresh.extraPorts[0]!;
+    localMode = await startLocalMode(fresh.settings);
     browser = await launchChromium();
   });
 

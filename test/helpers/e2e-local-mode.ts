@@ -5,9 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { variables } from '../../src/config';
@@ -54,6 +55,28 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
   } finally {
     await Promise.all(servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
   }
+}
+
+/**
+ * Settings for a local mode of a test's own: a new data folder under the system's temporary folder (named from
+ * `prefix`; the test removes it) and free loopback ports, with `extraPorts` more for what else the test starts.
+ */
+export async function freshLocalModeSettings(
+  prefix: string,
+  extraPorts = 0,
+): Promise<{ settings: LocalModeSettings; extraPorts: number[] }> {
+  const [port, storagePort, playgroundPort, tenantPort, ...extra] = await freeLoopbackPorts(4 + extraPorts);
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    settings: {
+      port: port!,
+      storagePort: storagePort!,
+      playgroundPort: playgroundPort!,
+      tenantPort: tenantPort!,
+      dataDir,
+    },
+    extraPorts: extra,
+  };
 }
 
 /** The environment of a person who has configured nothing: no Registrar variable but the ones given. */

@@ -131,7 +131,7 @@ describe('mine', () => {
     expect(apps).toContain('1 credential');
     expect(apps).not.toContain('credential(s)');
     // cardText gives each TextRun its own line: kind, name, expiry, days left.
-    expect(apps).toMatch(/^Client secret \nRegistrar [A-Z0-9]{8} \(.{3}…\)\n · expires .* · \n(29|30) days left$/m);
+    expect(apps).toMatch(/^Client secret \nmade by Registrar \(.{3}…\)\n · expires .* · \n(29|30) days left$/m);
     expect(apps).toMatch(/^Client secret \nExpense Bot secret \(.{3}…\)\n · expires .* · \n\d+ days? left$/m);
     expect(apps).toMatch(/New client secret asked for on .*: revealed/);
     // The rotation is no request of Alex's; the new app is.
