@@ -188,6 +188,10 @@ describe('the request path in the Agents Playground', () => {
     expect(await approval.innerText()).toMatch(/Asked by\s+Alex Wilber/);
     await meganPage.screenshot('3-approval-card', approval);
     const meganChat = await openPlayground('megan-chat');
+    // Her own first personal chat with Registrar welcomes her, once, as Alex's welcomed him.
+    const welcome = await meganChat.card([`Hello, ${megan.name}`, 'Ask me for a Microsoft Entra ID app registration']);
+    expect(await welcome.innerText()).not.toMatch(/still being built/i);
+    expect(await meganChat.cards(`Hello, ${megan.name}`).count()).toBe(1);
     await meganChat.sendInPersonalChat('pending');
     const waitingList = await meganChat.card(['Waiting for your decision', requestId], 'Review');
     await waitingList.getByRole('button', { name: 'Review', exact: true }).click();
