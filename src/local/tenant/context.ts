@@ -1,7 +1,7 @@
 /**
  * What route modules get from the local tenant: the current state (replaced on reset), the clock, the
- * replication delay to stamp on new objects, the concurrency fault for credential writes, and a way to say the
- * state changed (so it is saved).
+ * replication delay to stamp on new objects, the concurrency fault for credential writes, Graph's documented
+ * query limits (limits.ts), and a way to say the state changed (so it is saved).
  */
 import { GraphError, type Route } from './http';
 import type { TenantState } from './state';
@@ -18,6 +18,11 @@ export interface TenantContext {
    * it is applied: throws 409 Directory_ConcurrencyViolation when the concurrency fault says so.
    */
   beforeCredentialWrite(): void;
+  /**
+   * Called by a list of applications or service principals that has keyCredentials in $select: throws 429 with
+   * Retry-After once the acting directory has used its budget for the minute (limits.ts).
+   */
+  beforeKeyCredentialsList(now: Date): void;
   /** The state changed: persist it (debounced) in local mode. */
   changed(): void;
 }

@@ -3,7 +3,7 @@
  * units per (app, tenant) with the cost table of https://learn.microsoft.com/graph/throttling-limits, 503s at a rate or for the next N calls, lost
  * responses, and 409 concurrency conflicts on the next N credential writes (the routes ask, see TenantContext). Replication delay, credential delay and latency are plain numbers the server reads itself.
  */
-import { type Caller, GraphError, type Route } from './http';
+import { type Caller, GraphError, type Route, throttledTemporarily } from './http';
 import type { FaultPolicy, FaultSettings } from './faults';
 
 interface CallShape {
@@ -90,18 +90,11 @@ export function createFaultPolicy(options: { now?: () => number; random?: () => 
     information: string,
     cost: number,
   ): GraphError {
-    return new GraphError(
-      429,
-      'Request_ThrottledTemporarily',
-      `Your request is throttled temporarily. Please try after ${seconds} seconds.`,
-      undefined,
-      {
-        'retry-after': String(seconds),
-        'x-ms-resource-unit': String(cost),
-        'x-ms-throttle-scope': `Tenant_Application/${scope}/${caller.appId}/${caller.tenantId}`,
-        'x-ms-throttle-information': information,
-      },
-    );
+    return throttledTemporarily(seconds, {
+      'x-ms-resource-unit': String(cost),
+      'x-ms-throttle-scope': `Tenant_Application/${scope}/${caller.appId}/${caller.tenantId}`,
+      'x-ms-throttle-information': information,
+    });
   }
 
   function apply(settings: FaultSettings): void {

@@ -33,6 +33,18 @@ export const badRequest = (message: string, details?: GraphError['details']) =>
 export const unsupportedQuery = (message: string) => new GraphError(400, 'Request_UnsupportedQuery', message);
 export const forbidden = () =>
   new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+/**
+ * Graph's directory 429 ("Request_ThrottledTemporarily", as observed; https://learn.microsoft.com/graph/throttling)
+ * with Retry-After in whole seconds and any further headers (x-ms-throttle-scope, …).
+ */
+export const throttledTemporarily = (seconds: number, headers: Record<string, string> = {}) =>
+  new GraphError(
+    429,
+    'Request_ThrottledTemporarily',
+    `Your request is throttled temporarily. Please try after ${seconds} seconds.`,
+    undefined,
+    { 'retry-after': String(seconds), ...headers },
+  );
 export const invalidToken = (message = 'Access token is empty.') =>
   new GraphError(401, 'InvalidAuthenticationToken', message);
 

@@ -30,6 +30,7 @@ import {
   standardHeaders,
 } from './http';
 import { createIdentity, type Identity, newSigningKey, type SigningKey } from './identity';
+import { KeyCredentialsListBudget, type TenantLimits } from './limits';
 import { TenantState, type TenantData } from './state';
 
 export interface TenantServerOptions {
@@ -43,6 +44,11 @@ export interface TenantServerOptions {
   now?: () => Date;
   /** Called (debounced by the caller) after every change of state. */
   onChange?: (state: TenantState) => void;
+  /**
+   * Graph's documented query limits (limits.ts). Default: as Graph (150 keyCredentials listings a minute per
+   * directory); a test that must list faster says so by raising it.
+   */
+  limits?: TenantLimits;
   /** Registrar's identity in the starting tenant, for GET /_emulator/info (the secret is shown only if it is the demo seed's). */
   registrar?: { clientId: string; clientSecret?: string };
 }
@@ -63,6 +69,8 @@ export interface RunningTenant {
   identity: Identity;
   faults: FaultPolicy;
   counters: CallCounters;
+  /** The keyCredentials listing budget per directory (limits.ts). */
+  keyCredentialsListing: KeyCredentialsListBudget;
   /** Registrar's identity in the tenant, if known (changes with admin reset / seed). */
   registrar(): { clientId: string; clientSecret?: string } | undefined;
   /** Runs one Graph call through the whole pipeline, without HTTP. */
@@ -74,6 +82,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
   const now = options.now ?? (() => new Date());
   const faults = options.faults ?? createFaultPolicy();
   const counters = new CallCounters();
+  const keyCredentialsListing = new KeyCredentialsListBudget(options.limits);
   let state = new TenantState(options.data);
   // Every directory this server serves, by tenant id: the starting tenant and its other directories. A Graph call
   // acts on the directory of its token's tid (as Graph does), kept for the length of the call.
@@ -89,6 +98,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     beforeCredentialWrite: () => {
       if (faults.concurrencyViolation()) throw concurrencyViolation();
     },
+    beforeKeyCredentialsList: (at) => keyCredentialsListing.take(context.state().tenantId, at),
     changed: () => options.onChange?.(state),
   };
   const router = new Router();
@@ -328,6 +338,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     state = new TenantState(data);
     directories = directoriesOf(state);
     counters.reset();
+    keyCredentialsListing.reset();
     context.changed();
   }
 
@@ -348,6 +359,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     identity,
     faults,
     counters,
+    keyCredentialsListing,
     registrar: () => registrar,
     dispatch,
     async stop() {

@@ -4,7 +4,7 @@
  * $count, addPassword/removePassword, certificates by PATCH keyCredentials. Objects written here become visible
  * to other calls only after the replication delay (a new object answers 404 meanwhile, as in Entra:
  * https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/).
- * The body checks and key addressing are in application-schema.ts, delta in application-delta.ts, the deleted
+ * The body checks and key addressing are in application-schema.ts, delta in delta.ts, the deleted
  * items in deleted-items.ts. https://learn.microsoft.com/graph/api/resources/application
  */
 import { isVisible, type RouteModule } from '../context';
@@ -16,7 +16,6 @@ import {
   OWNED_BY,
   type Permission,
   type Route,
-  unsupportedQuery,
 } from '../http';
 import {
   contextUrl,
@@ -30,9 +29,10 @@ import {
   parseListQuery,
   parseSelect,
 } from '../odata';
+import { expandedOwners, expandedPageSize, ownersExpand } from './directory';
 import { type ApplicationRecord, type DeletedRecord, graphTimestamp, type Json, newObjectId } from '../state';
 import { checkKeyCredential, checkPasswordCredential, effectivePolicy } from '../app-policies';
-import { applicationDelta } from './application-delta';
+import { deltaHandler } from './delta';
 import { checkApplicationRules } from './application-rules';
 import {
   APPLICATION_CAPABILITIES,
@@ -208,6 +208,8 @@ export const applicationRoutes: RouteModule = (ctx) => {
   function list(request: GraphRequest): GraphResponse {
     const s = state();
     const query = parseListQuery(request, APPLICATION_CAPABILITIES);
+    const expand = ownersExpand(request, 'microsoft.graph.application');
+    if (query.select?.includes('keyCredentials')) ctx.beforeKeyCredentialsList(request.now);
     const include = (record: ApplicationRecord) => isVisible(record, request.now) && matchesQuery(query, record.data);
     let ids = s.orderedApplicationIds();
     if (query.orderBy) {
@@ -217,7 +219,7 @@ export const applicationRoutes: RouteModule = (ctx) => {
     }
     const cursor = query.skiptoken === undefined ? undefined : decodeToken(query.skiptoken, isPageCursor);
     const lookup = (id: string) => s.data.applications[id];
-    const page = pageOf(ids, lookup, include, cursor, query.top);
+    const page = pageOf(ids, lookup, include, cursor, expand === undefined ? query.top : expandedPageSize(query.top));
     const body: Json = { '@odata.context': contextUrl(request.serviceRoot, 'applications', query.select) };
     if (query.count && cursor === undefined) {
       let count = 0;
@@ -231,20 +233,11 @@ export const applicationRoutes: RouteModule = (ctx) => {
         request.query,
         encodeToken(page.next),
       );
-    const expand = request.query.get('$expand');
-    if (expand !== null && !/^owners(\(\$select=id\))?$/.test(expand.replace(/\s+/g, ''))) {
-      throw unsupportedQuery(
-        `Parsing OData Select and Expand failed: Could not find a property named '${expand.split('(')[0]}' on type 'microsoft.graph.application'.`,
-      );
-    }
-    // $expand=owners (https://learn.microsoft.com/graph/api/application-list): each application with its owners as directoryObjects, ids and types only.
-    const owners = (record: ApplicationRecord) =>
-      record.owners.map((id) => ({
-        '@odata.type': s.data.users[id] ? '#microsoft.graph.user' : '#microsoft.graph.servicePrincipal',
-        id,
-      }));
+    // $expand=owners (https://learn.microsoft.com/graph/api/application-list): each application with its owners as directoryObjects, ids and types only, at most 20.
     body.value = page.items.map((record) =>
-      expand === null ? render(record, query.select) : { ...render(record, query.select), owners: owners(record) },
+      expand === undefined
+        ? render(record, query.select)
+        : { ...render(record, query.select), owners: expandedOwners(s, record.owners) },
     );
     return { status: 200, body };
   }
@@ -258,7 +251,13 @@ export const applicationRoutes: RouteModule = (ctx) => {
     return { status: 200, text: String(n) };
   }
 
-  const delta = applicationDelta(ctx);
+  const delta = deltaHandler(ctx, {
+    set: 'applications',
+    capabilities: APPLICATION_CAPABILITIES,
+    records: (s) => Object.values(s.data.applications),
+    render,
+    deletedKind: 'application',
+  });
 
   const routes: Route[] = [
     { method: 'GET', pattern: '/applications', permission: { anyOf: READ }, write: false, handler: list },

@@ -2,7 +2,7 @@ import type { RouteModule, TenantContext } from '../context';
 import { badRequest, type GraphRequest, notFound } from '../http';
 import { applySelect, contextUrl, parseSelect } from '../odata';
 import type { ApplicationRecord, DeletedRecord, Json, TenantState } from '../state';
-import { recordTombstone } from './application-delta';
+import { recordTombstone } from './delta';
 import { APPLICATION_CAPABILITIES, APPLICATION_READ, APPLICATION_WRITE, GUID } from './application-schema';
 
 const SOFT_DELETE_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -26,7 +26,7 @@ export const deletedItemRoutes: RouteModule = (ctx: TenantContext) => {
 
   function purge(s: TenantState, id: string, record: DeletedRecord): void {
     delete s.data.deletedItems[id];
-    if (record.kind === 'application') recordTombstone(s, id);
+    recordTombstone(s, record.kind, id);
   }
 
   function deletedItem(request: GraphRequest): DeletedRecord {

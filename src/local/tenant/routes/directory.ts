@@ -4,7 +4,7 @@
  * owner and role routes share on top of odata.ts (entity and collection responses).
  */
 import { type RouteModule, isVisible } from '../context';
-import { badRequest, type GraphRequest, type GraphResponse, notFound, type Route } from '../http';
+import { badRequest, type GraphRequest, type GraphResponse, notFound, type Route, unsupportedQuery } from '../http';
 import {
   applySelect,
   type CollectionCapabilities,
@@ -60,12 +60,16 @@ export function entity(
   };
 }
 
-/** A page of a collection: $filter per `caps`, $select, $top, $count (advanced), opaque $skiptoken. */
+/**
+ * A page of a collection: $filter per `caps`, $select, $top, $count (advanced), opaque $skiptoken.
+ * `options.maxTop` caps the page size ($expand's 100), `options.extend` adds to each item (expanded relationships).
+ */
 export function collection(
   request: GraphRequest,
   set: string,
   items: readonly Json[],
   caps: CollectionCapabilities,
+  options: { maxTop?: number; extend?: (item: Json) => Json } = {},
 ): GraphResponse {
   const query = parseListQuery(request, caps);
   const byId = new Map(items.map((item) => [String(item.id), item]));
@@ -76,13 +80,50 @@ export function collection(
     (id) => byId.get(id),
     (item) => matchesQuery(query, item),
     cursor,
-    query.top,
+    Math.min(query.top, options.maxTop ?? query.top),
   );
   const body: Json = { '@odata.context': contextUrl(request.serviceRoot, set, query.select) };
   if (query.count) body['@odata.count'] = items.filter((item) => matchesQuery(query, item)).length;
   if (next) body['@odata.nextLink'] = nextLinkFor(request.serviceRoot, request.path, request.query, encodeToken(next));
-  body.value = page.map((item) => project(item, query.select));
+  const extend = options.extend;
+  body.value = page.map((item) =>
+    extend ? { ...project(item, query.select), ...extend(item) } : project(item, query.select),
+  );
   return { status: 200, body };
+}
+
+/**
+ * $expand on directory objects: a page holds at most 100 objects whatever $top says, and each object at most 20
+ * expanded items, with no nextLink for them (Microsoft Graph known issue 13635,
+ * https://developer.microsoft.com/graph/known-issues/?search=13635, and "expand" in
+ * https://learn.microsoft.com/graph/query-parameters).
+ */
+export const EXPAND_MAX_PAGE_SIZE = 100;
+export const EXPAND_MAX_ITEMS = 20;
+
+/** The page size of a list with $expand: $top, but never more than 100. */
+export function expandedPageSize(top: number): number {
+  return Math.min(top, EXPAND_MAX_PAGE_SIZE);
+}
+
+/** Expanded owners as Graph lists them: directoryObjects with their type and id, the first 20 only. */
+export function expandedOwners(state: TenantState, owners: readonly string[]): Json[] {
+  return owners.slice(0, EXPAND_MAX_ITEMS).map((id) => ({
+    '@odata.type': state.data.users[id] ? '#microsoft.graph.user' : '#microsoft.graph.servicePrincipal',
+    id,
+  }));
+}
+
+/** Checks $expand on a list that can expand only owners (optionally owners($select=id)); undefined when absent. */
+export function ownersExpand(request: GraphRequest, entityType: string): 'owners' | undefined {
+  const expand = request.query.get('$expand');
+  if (expand === null) return undefined;
+  if (!/^owners(\(\$select=id\))?$/.test(expand.replace(/\s+/g, ''))) {
+    throw unsupportedQuery(
+      `Parsing OData Select and Expand failed: Could not find a property named '${expand.split('(')[0]}' on type '${entityType}'.`,
+    );
+  }
+  return 'owners';
 }
 
 export const EQ = { byDefault: ['eq', 'in'] } as const;

@@ -13,7 +13,9 @@ import {
   type ServicePrincipalRecord,
   type TenantState,
 } from '../state';
-import { capabilities, collection, entity } from './directory';
+import { deltaHandler } from './delta';
+import { capabilities, collection, entity, EXPAND_MAX_PAGE_SIZE, expandedOwners, ownersExpand } from './directory';
+import { applySelect, parseSelect } from '../odata';
 import { firstPartyApp, firstPartyServicePrincipalProperties } from '../first-party-apps';
 
 /** Write access limited to objects the caller owns (https://learn.microsoft.com/graph/permissions-reference); server.ts's authorize() knows the same name. */
@@ -297,17 +299,57 @@ export const servicePrincipalsRoutes: RouteModule = (ctx) => {
     },
   });
 
+  const delta = deltaHandler(ctx, {
+    set: 'servicePrincipals',
+    capabilities: SERVICE_PRINCIPALS,
+    records: (state) => Object.values(state.data.servicePrincipals),
+    render: (record, select) => applySelect(record.data, select),
+    deletedKind: 'servicePrincipal',
+  });
+
   return [
+    {
+      method: 'GET',
+      pattern: '/servicePrincipals/delta',
+      permission: { anyOf: APP_READ },
+      write: false,
+      handler: delta,
+    },
+    {
+      method: 'GET',
+      pattern: '/servicePrincipals/delta()',
+      permission: { anyOf: APP_READ },
+      write: false,
+      handler: delta,
+    },
     {
       method: 'GET',
       pattern: '/servicePrincipals',
       permission: { anyOf: APP_READ },
       write: false,
       handler: (r) => {
-        const items = Object.values(ctx.state().data.servicePrincipals)
+        const state = ctx.state();
+        const expand = ownersExpand(r, SERVICE_PRINCIPALS.entityType);
+        if (parseSelect(r.query.get('$select'), SERVICE_PRINCIPALS)?.includes('keyCredentials'))
+          ctx.beforeKeyCredentialsList(r.now);
+        const items = Object.values(state.data.servicePrincipals)
           .filter((sp) => isVisible(sp, r.now))
           .map((sp) => sp.data);
-        return collection(r, 'servicePrincipals', items, SERVICE_PRINCIPALS);
+        // $expand=owners (https://learn.microsoft.com/graph/api/serviceprincipal-list-owners): owners' types and ids, within $expand's limits.
+        return collection(
+          r,
+          'servicePrincipals',
+          items,
+          SERVICE_PRINCIPALS,
+          expand === undefined
+            ? {}
+            : {
+                maxTop: EXPAND_MAX_PAGE_SIZE,
+                extend: (item) => ({
+                  owners: expandedOwners(state, state.data.servicePrincipals[String(item.id)]?.owners ?? []),
+                }),
+              },
+        );
       },
     },
     {
