@@ -7,6 +7,7 @@ import type { Client } from '@microsoft/microsoft-graph-client';
 import { ensureDevCertificate } from '../../src/local/tenant/dev-cert';
 import type { RouteModule } from '../../src/local/tenant/context';
 import type { FaultPolicy } from '../../src/local/tenant/faults';
+import type { TenantLimits } from '../../src/local/tenant/limits';
 import { type RunningTenant, startTenantServer } from '../../src/local/tenant/server';
 import { newObjectId, type TenantData } from '../../src/local/tenant/state';
 import { notFound } from '../../src/local/tenant/http';
@@ -19,6 +20,8 @@ export async function startTestTenant(options: {
   routes: readonly RouteModule[];
   faults?: FaultPolicy;
   now?: () => Date;
+  /** Graph's documented query limits (default: as Graph); a test that raises one says why. */
+  limits?: TenantLimits;
 }): Promise<RunningTenant> {
   const dir = process.env.TEST_TENANT_CERT_DIR;
   if (!dir || !process.env.NODE_EXTRA_CA_CERTS?.includes(dir)) {
