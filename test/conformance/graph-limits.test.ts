@@ -66,9 +66,9 @@ async function start(limits?: TenantLimits): Promise<void> {
  * the tenant's clock (sign in again after moving the clock past the token's hour).
  */
 async function getter(
-  tenantId = data.tenantId,
-  clientId = demoBot.id,
-  secret = DEMO_REGISTRAR_SECRET,
+  tenantId: string = data.tenantId,
+  clientId: string = demoBot.id,
+  secret: string = DEMO_REGISTRAR_SECRET,
 ): Promise<(pathOrUrl: string, method?: string) => Promise<Response>> {
   const credential = new ClientSecretCredential(tenantId, clientId, secret, {
     authorityHost: tenant.url,

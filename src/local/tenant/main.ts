@@ -13,6 +13,7 @@ import { demoBot, localDefaults } from '../demo-identities';
 import { parseFaultSettings } from './admin';
 import { ensureDevCertificate } from './dev-cert';
 import type { FaultSettings } from './faults';
+import type { TenantLimits } from './limits';
 import { sha256 } from './identity';
 import { debouncedSaver, ensureSigningKey, loadTenant, saveTenant, tenantFile } from './persistence';
 import { allRoutes } from './routes';
@@ -47,6 +48,8 @@ export async function startLocalTenant(options: {
   dataDir: string;
   port?: number;
   faults?: FaultSettings;
+  /** Graph's documented query limits (limits.ts); default as Graph. */
+  limits?: TenantLimits;
   saveDelayMs?: number;
 }): Promise<LocalTenant> {
   const dataDir = resolve(options.dataDir);
@@ -70,6 +73,7 @@ export async function startLocalTenant(options: {
     port: options.port ?? DEFAULT_TENANT_PORT,
     signingKey,
     registrar,
+    limits: options.limits,
     onChange: () => saver.schedule(),
   });
   if (options.faults) tenant.faults.configure(options.faults);
