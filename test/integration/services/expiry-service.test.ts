@@ -311,6 +311,7 @@ describe('when things go wrong', () => {
     const refused: boolean[] = [];
     const slowSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
+      ownersOfEach: (ids) => h.source.ownersOfEach(ids),
       findApplication: (name) => h.source.findApplication(name),
       privilegesOf: (appId) => h.source.privilegesOf(appId),
       async *pages(scope) {
@@ -332,6 +333,7 @@ describe('when things go wrong', () => {
     const h = await start({ data: withFillers(1_500) });
     const stalledSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
+      ownersOfEach: (ids) => h.source.ownersOfEach(ids),
       findApplication: (name) => h.source.findApplication(name),
       privilegesOf: (appId) => h.source.privilegesOf(appId),
       async *pages(scope) {
@@ -369,6 +371,7 @@ describe('when things go wrong', () => {
     const dueFillers = 15;
     const brokenSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
+      ownersOfEach: (ids) => h.source.ownersOfEach(ids),
       findApplication: (name) => h.source.findApplication(name),
       privilegesOf: (appId) => h.source.privilegesOf(appId),
       async *pages(scope) {
