@@ -464,8 +464,7 @@ describe('ownersOfEach', () => {
       .filter((a) => String(a.data.displayName).startsWith('filler-'))
       .map((a) => String(a.data.id));
     ids.forEach((id) => (data.applications[id]!.owners = [alex.aadObjectId]));
-    let tenant!: RunningTenant;
-    const started = await start({
+    const { tenant, source, calls, logs } = await start({
       data,
       source: {
         sleep: async (ms) => {
@@ -474,17 +473,16 @@ describe('ownersOfEach', () => {
         },
       },
     });
-    tenant = started.tenant;
     // One resource unit a read of owners with $select: the first two are served, the other four answer 429.
     tenant.faults.configure({ throttle: { capacity: 2, refillPerSecond: 0, retryAfterSeconds: 4 } });
 
-    const answers = await started.source.ownersOfEach(ids);
+    const answers = await source.ownersOfEach(ids);
     expect(ids.map((id) => answers.get(id))).toEqual(ids.map(() => [alex.aadObjectId.toLowerCase()]));
     expect(sleeps).toEqual([4000]);
-    const statuses = ownersCalls(started.calls).map((c) => c.status ?? 200);
+    const statuses = ownersCalls(calls).map((c) => c.status ?? 200);
     expect(statuses).toEqual([200, 200, 429, 429, 429, 429, 200, 200, 200, 200]);
     expect(batches(tenant)).toBe(2);
-    expect(started.logs.find('graph batch requests retried')).toHaveLength(1);
+    expect(logs.find('graph batch requests retried')).toHaveLength(1);
   });
 
   test('an application that is gone is its own RegistrarError (not-found); the others of the batch are read', async () => {
