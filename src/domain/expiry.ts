@@ -25,8 +25,6 @@ export interface CredentialInfo {
   endDateTime: string;
   /** Whether Registrar created the application (tagged "registrar"). */
   managed: boolean;
-  /** The users who own the application, when the page carried them ($expand=owners); else read when announced. */
-  ownerIds?: string[];
 }
 
 /** A credential a scan announces, at one threshold. */

@@ -4,8 +4,9 @@
  *
  * Only the credentials within a threshold touch the ledger (nothing for the others), in a bounded queue worked on
  * while the next pages are read, so memory holds a page and the due credentials, not the tenant. A due credential is
- * claimed in the ledger and its application's owners are read, once per application. After the last page the claims
- * are announced together, then the ledger marks them posted. A claim left by a scan that did not finish (crash,
+ * claimed in the ledger. After the last page the owners of the claimed credentials' applications are read, once
+ * per application and only for those (the source batches them), then the claims are announced together, and the
+ * ledger marks them posted. A claim left by a scan that did not finish (crash,
  * failed page, failed announcement) is due again at the next scan; a posted one never is. A renewed or removed
  * credential has a new keyId or none, so its rows are simply never looked at again. A credential is its application
  * and its keyId together (ledgerRow): a keyCredential's keyId is the client's choice, and one app's must not silence
@@ -64,7 +65,7 @@ export interface ExpiryServiceDeps {
   announce(credentials: readonly ExpiringCredential[], scanId: string): Promise<void>;
   /** Default 10 min, renewed while the scan runs. */
   leaseMs?: number;
-  /** Due credentials worked on at once (ledger writes and owners reads; default 16). */
+  /** Due credentials worked on at once (ledger writes; default 16). */
   concurrency?: number;
 }
 
@@ -169,10 +170,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     result: ExpiryScanResult,
     renew: () => Promise<boolean>,
   ): Promise<{ claims: Claim[]; ledger: LedgerSnapshot }> {
-    const claims: Claim[] = [];
     const ledger = await ledgerRows.read();
     const seen = new Set<string>();
-    const owners = new Map<string, Promise<string[]>>();
+    const claimed: LedgerClaim[] = [];
     const tasks = createWorkQueue(concurrency, QUEUE_CAPACITY);
     let renewAt = clock.now().getTime() + leaseMs / 2;
     try {
@@ -197,11 +197,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         for (let i = 0; i < due.length; i += LEDGER_TRANSACTION_ROWS) {
           const chunk = due.slice(i, i + LEDGER_TRANSACTION_ROWS);
           await tasks.push(async () => {
-            for (const claim of await ledgerRows.claim(log, scanId, now, chunk, ledger)) {
-              const ownerIds =
-                claim.credential.ownerIds ?? (await ownersOnce(log, owners, claim.credential.applicationObjectId));
-              claims.push({ ...claim, ownerIds });
-            }
+            claimed.push(...(await ledgerRows.claim(log, scanId, now, chunk, ledger)));
           });
         }
         if (clock.now().getTime() >= renewAt) {
@@ -215,31 +211,33 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       throw err;
     }
     await tasks.drain();
+    const owners = await ownersOf(log, [...new Set(claimed.map((c) => c.credential.applicationObjectId))]);
+    const claims = claimed.map((claim) => ({
+      ...claim,
+      ownerIds: owners.get(claim.credential.applicationObjectId) ?? [],
+    }));
     return { claims, ledger };
   }
 
   /**
-   * The application's owners, read once per scan. An application gone since its page was read, or one Registrar may
-   * not read the owners of, is announced without owners; an outage fails the scan (the claim stays for the next).
+   * The owners of the applications whose credentials are announced, each read once. An application gone since its
+   * page was read, or one Registrar may not read the owners of, is announced without owners; an outage fails the
+   * scan (the claims stay for the next).
    */
-  function ownersOnce(
-    log: Logger,
-    cache: Map<string, Promise<string[]>>,
-    applicationObjectId: string,
-  ): Promise<string[]> {
-    let owners = cache.get(applicationObjectId);
-    if (!owners) {
-      owners = source.ownersOf(applicationObjectId).catch((err: unknown) => {
-        if (err instanceof RegistrarError && err.code !== 'unavailable') {
-          log.warn(
-            { applicationObjectId, code: err.code, detail: err.message },
-            'owners not read: announced without owners',
-          );
-          return [];
-        }
-        throw err;
-      });
-      cache.set(applicationObjectId, owners);
+  async function ownersOf(log: Logger, applicationObjectIds: readonly string[]): Promise<Map<string, string[]>> {
+    const owners = new Map<string, string[]>();
+    if (applicationObjectIds.length === 0) return owners;
+    for (const [applicationObjectId, read] of await source.ownersOfEach(applicationObjectIds)) {
+      if (!(read instanceof RegistrarError)) {
+        owners.set(applicationObjectId, read);
+        continue;
+      }
+      if (read.code === 'unavailable') throw read;
+      log.warn(
+        { applicationObjectId, code: read.code, detail: read.message },
+        'owners not read: announced without owners',
+      );
+      owners.set(applicationObjectId, []);
     }
     return owners;
   }

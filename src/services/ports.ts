@@ -3,6 +3,7 @@
  */
 import type { AppSpec, CatalogPermission, CertificateSpec, PermissionRef } from '../domain/app-spec';
 import type { ChannelBinding, ChannelPurpose, ConversationAddress } from '../domain/conversation';
+import type { RegistrarError } from '../domain/errors';
 import type { CredentialInfo } from '../domain/expiry';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import type { AuditEvent, CardRef, OwnerDetail, RequestRecord } from '../domain/request';
@@ -341,6 +342,12 @@ export interface CredentialSource {
   pages(scope: 'all' | 'managed'): AsyncIterable<CredentialInfo[]>;
   /** Entra object ids of the users who own the application. */
   ownersOf(applicationObjectId: string): Promise<string[]>;
+  /**
+   * The users who own each of these applications (Entra object ids), read together: what the scan announces. An
+   * application whose owners could not be read (gone, not permitted, Graph unavailable past its deadline) maps to
+   * the RegistrarError that says why; every application asked about is in the answer.
+   */
+  ownersOfEach(applicationObjectIds: readonly string[]): Promise<Map<string, string[] | RegistrarError>>;
   /** The application with this appId (a GUID) or this exact display name; several with one name is an error saying so. */
   findApplication(appIdOrName: string): Promise<ApplicationSummary | undefined>;
   /** What the app's service principal holds: application permissions granted to it and directory roles assigned to it. */

@@ -82,6 +82,8 @@ export interface CallOptions {
    * say Graph did nothing (429, 503, a replication refusal) are retried. Default true.
    */
   repeatable?: boolean;
+  /** Wraps every attempt, retries included: a budget of requests (graph-credential-source.ts) waits there. */
+  gate?: <T>(send: () => Promise<T>) => Promise<T>;
 }
 
 export interface WaitOptions {
@@ -179,7 +181,9 @@ export class GraphCaller {
 
   /** One call through the retry policy; what is left of a failure is thrown as Graph gave it (see fail()). */
   async attempt<T>(call: GraphCall, options: CallOptions): Promise<T> {
-    return this.retry(() => this.request<T>(call), {
+    const gate = options.gate;
+    const send = () => this.request<T>(call);
+    return this.retry(gate ? () => gate(send) : send, {
       classify: graphRetryClassifier(this.callContext(options), options.repeatable ?? true),
       deadline: options.deadline ?? this.deadline(),
       onRetry: ({ attempt, delayMs, reason, error }) => {

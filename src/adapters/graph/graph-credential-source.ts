@@ -1,23 +1,49 @@
 /**
  * CredentialSource on Microsoft Graph: the expiry scan reads every application's passwordCredentials and
  * keyCredentials with $select and $top=999 (https://learn.microsoft.com/graph/api/application-list), page by page,
- * and hands each page on before reading the next, so that memory holds one page however large the tenant. Every
- * request goes through the GraphCaller (its retry policy, a deadline per request); what still fails is a
+ * and hands each page on before reading the next, so that memory holds one page however large the tenant. Pages
+ * carry no owners: with $expand, Graph returns at most 100 objects a page and at most 20 expanded items per object
+ * (https://learn.microsoft.com/graph/known-issues, https://learn.microsoft.com/graph/query-parameters#expand), so
+ * the owners of only the applications the scan announces are read afterwards, 20 applications to a JSON batch
+ * (https://learn.microsoft.com/graph/json-batching), each followed through its own @odata.nextLink.
+ *
+ * Listing applications with keyCredentials in $select is limited to 150 requests a minute per tenant (the
+ * application-list page): the listing waits on a shared budget (lib/rate-limiter.ts) rather than being refused.
+ * Every request goes through the GraphCaller (its retry policy, a deadline per request); what still fails is a
  * RegistrarError.
  */
 import { REGISTRAR_TAG } from '../../domain/app-spec';
 import { RegistrarError } from '../../domain/errors';
 import type { CredentialInfo } from '../../domain/expiry';
 import type { Logger } from '../../lib/logger';
+import { createLimiter } from '../../lib/queues';
+import { createRateLimiter, type RateLimiter } from '../../lib/rate-limiter';
+import type { RetryDecision } from '../../lib/retry';
 import type { AppPrivileges, ApplicationSummary, CredentialSource } from '../../services/ports';
-import { type GraphCaller, type GraphGet, stringLiteral as literal } from './graph-caller';
-import type { FailureHelp } from './graph-errors';
+import { type CallOptions, type GraphCaller, type GraphGet, stringLiteral as literal } from './graph-caller';
+import { type FailureHelp, graphRetryClassifier, readGraphFailure } from './graph-errors';
 import { isGuid } from '../../domain/guid';
 
 export interface GraphCredentialSourceOptions {
   graph: GraphCaller;
   logger: Logger;
+  /**
+   * The tenant's budget for listing with keyCredentials selected, shared by every listing of this tenant
+   * (default: one of its own, LISTING_BUDGET a minute).
+   */
+  listingBudget?: RateLimiter;
+  /** Owners batches in flight at once (default 4). */
+  ownersConcurrency?: number;
 }
+
+/**
+ * "150 requests per minute per tenant" when keyCredentials is in $select, for applications and service principals
+ * alike (https://learn.microsoft.com/graph/api/application-list, https://learn.microsoft.com/graph/api/serviceprincipal-list).
+ */
+export const LISTING_BUDGET = { limit: 150, windowMs: 60_000 } as const;
+/** Requests in one JSON batch (https://learn.microsoft.com/graph/json-batching). */
+export const BATCH_REQUESTS = 20;
+const DEFAULT_OWNERS_CONCURRENCY = 4;
 
 const PAGE_SIZE = 999;
 const USER_TYPE = '#microsoft.graph.user';
@@ -47,7 +73,75 @@ export interface GraphApplication {
   passwordCredentials?: GraphPasswordCredential[] | null;
   keyCredentials?: GraphKeyCredential[] | null;
   tags?: string[] | null;
-  owners?: Array<{ id?: string; '@odata.type'?: string }>;
+}
+
+interface DirectoryObject {
+  id?: string;
+  '@odata.type'?: string;
+}
+
+/** One answer in a JSON batch's responses. */
+interface BatchResponse {
+  id: string;
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** Owners still to read in a batch: an application's first page, or the page its last one linked to. */
+interface OwnersPage {
+  applicationObjectId: string;
+  /** Relative to the version, as a batch wants it: /applications/{id}/owners?$select=id. */
+  url: string;
+}
+
+/** A round of a batch left some requests to retry: how long to wait (their Retry-After, or a backoff). */
+class RequestsLeft extends Error {
+  constructor(
+    readonly decision: RetryDecision,
+    readonly failures: ReadonlyMap<OwnersPage, unknown>,
+  ) {
+    super(`${failures.size} requests of a batch to retry`);
+  }
+}
+
+/** Users among directory objects, their ids lower-case. */
+function usersAmong(objects: readonly DirectoryObject[]): string[] {
+  return objects.filter((o) => o.id && o['@odata.type'] === USER_TYPE).map((o) => o.id!.toLowerCase());
+}
+
+/** A nextLink (absolute, https://graph.microsoft.com/v1.0/...) as a batch request's url: relative to the version. */
+function batchUrl(nextLink: string): string {
+  const url = new URL(nextLink);
+  return `${url.pathname.replace(/^\/(v1\.0|beta)(?=\/)/i, '')}${url.search}`;
+}
+
+/** A request's failure inside a batch, shaped as the Graph client throws one, for the one classifier (graph-errors.ts). */
+function batchFailure(response: BatchResponse): Error & { statusCode: number; body: unknown; headers: unknown } {
+  const body = response.body as { error?: { code?: string; message?: string } } | undefined;
+  return Object.assign(new Error(body?.error?.message ?? `status ${response.status}`), {
+    statusCode: response.status,
+    code: body?.error?.code,
+    body: body?.error ?? body,
+    headers: response.headers ?? {},
+  });
+}
+
+/**
+ * Every attempt of a call through the budget: it waits for room in the window, and a 429's Retry-After holds the
+ * budget's other takers too (the retry policy waits it for this call).
+ */
+function through(budget: RateLimiter): NonNullable<CallOptions['gate']> {
+  return async (send) => {
+    await budget.take();
+    try {
+      return await send();
+    } catch (err) {
+      const failure = readGraphFailure(err);
+      if (failure.status === 429 && failure.retryAfterMs !== undefined) budget.holdFor(failure.retryAfterMs);
+      throw err;
+    }
+  };
 }
 
 /** A resource API's service principal, as far as naming the app roles granted on it needs. */
@@ -82,10 +176,6 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
   for (const app of apps) {
     const managed = (app.tags ?? []).includes(REGISTRAR_TAG);
     const appName = app.displayName ?? app.appId;
-    // Users among the owners the page expanded; undefined when the page did not carry owners.
-    const ownerIds = app.owners
-      ? app.owners.filter((o) => o['@odata.type'] === USER_TYPE && o.id).map((o) => o.id!.toLowerCase())
-      : undefined;
     for (const p of app.passwordCredentials ?? []) {
       if (!p.keyId || !p.endDateTime) continue;
       out.push({
@@ -99,7 +189,6 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
         thumbprint: undefined,
         endDateTime: p.endDateTime,
         managed,
-        ownerIds,
       });
     }
     for (const k of app.keyCredentials ?? []) {
@@ -115,18 +204,26 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
         thumbprint: thumbprintOf(k.customKeyIdentifier),
         endDateTime: k.endDateTime,
         managed,
-        ownerIds,
       });
     }
   }
   return out;
 }
 
+/** The wait a round of retries takes: the longest Retry-After asked, else a backoff. */
+function longestWait(decisions: readonly RetryDecision[]): RetryDecision {
+  let longest: number | undefined;
+  for (const d of decisions) if (typeof d === 'object') longest = Math.max(longest ?? 0, d.retryAfterMs);
+  return longest === undefined ? 'retry' : { retryAfterMs: longest };
+}
+
 export class GraphCredentialSource implements CredentialSource {
   private readonly graph: GraphCaller;
+  private readonly listing: NonNullable<CallOptions['gate']>;
 
   constructor(private readonly options: GraphCredentialSourceOptions) {
     this.graph = options.graph;
+    this.listing = through(options.listingBudget ?? createRateLimiter(LISTING_BUDGET));
   }
 
   async *pages(scope: 'all' | 'managed'): AsyncIterable<CredentialInfo[]> {
@@ -136,30 +233,139 @@ export class GraphCredentialSource implements CredentialSource {
       requires: READ_ALL,
     };
     const filter = scope === 'managed' ? `tags/any(t:t eq ${literal(REGISTRAR_TAG)})` : undefined;
-    // Owners come with each page ($expand, https://learn.microsoft.com/graph/query-parameters#expand): announcing
-    // needs no request per application.
-    const first: GraphGet = {
-      path: '/applications',
-      select: SELECT,
-      filter,
-      top: PAGE_SIZE,
-      expand: 'owners($select=id)',
-    };
+    // No $expand: it would cut the pages to 100 applications; the owners are read for what is announced (ownersOfEach).
+    const first: GraphGet = { path: '/applications', select: SELECT, filter, top: PAGE_SIZE };
     yield* this.graph.pages<GraphApplication, CredentialInfo[]>(
       first,
-      (number) => ({ log, help: number === 1 ? help : { ...help, doing: `${help.doing} (page ${number})` } }),
+      (number) => ({
+        log,
+        help: number === 1 ? help : { ...help, doing: `${help.doing} (page ${number})` },
+        gate: this.listing,
+      }),
       credentialsOf,
     );
+  }
+
+  async ownersOfEach(applicationObjectIds: readonly string[]): Promise<Map<string, string[] | RegistrarError>> {
+    const log = this.options.logger.child({ step: 'read-owners' });
+    const ids = [...new Set(applicationObjectIds)];
+    const answers = new Map<string, string[] | RegistrarError>();
+    const limiter = createLimiter(this.options.ownersConcurrency ?? DEFAULT_OWNERS_CONCURRENCY);
+    const groups: string[][] = [];
+    for (let i = 0; i < ids.length; i += BATCH_REQUESTS) groups.push(ids.slice(i, i + BATCH_REQUESTS));
+    const settled = await Promise.allSettled(
+      groups.map((group) => limiter.run(() => this.ownersOfGroup(group, log, answers))),
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return answers;
+  }
+
+  /**
+   * The owners of up to 20 applications, in batches of their pages: the first pages together, then the next pages
+   * of those with more, until none links further. Graph answers each request of a batch on its own
+   * (https://learn.microsoft.com/graph/json-batching#response-format): a throttled or unavailable one is sent again
+   * after its Retry-After (or a backoff), in a batch of what is left; one refused for good is that application's
+   * RegistrarError. A batch that fails as a whole has already been retried by the caller, and is thrown.
+   */
+  private async ownersOfGroup(
+    group: readonly string[],
+    log: Logger,
+    answers: Map<string, string[] | RegistrarError>,
+  ): Promise<void> {
+    const deadline = this.graph.deadline();
+    const helpFor = (id: string): FailureHelp => ({
+      doing: `reading the owners of application ${id}`,
+      requires: READ_ALL,
+    });
+    const batchHelp: FailureHelp = { doing: `reading the owners of ${group.length} applications`, requires: READ_ALL };
+    const classify = graphRetryClassifier({ isRecent: () => false });
+    const owners = new Map(group.map((id) => [id, [] as string[]]));
+    let pages: OwnersPage[] = group.map((id) => ({
+      applicationObjectId: id,
+      url: `/applications/${encodeURIComponent(id)}/owners?$select=id`,
+    }));
+    while (pages.length > 0) {
+      const next: OwnersPage[] = [];
+      let left = pages;
+      try {
+        await this.graph.retry(
+          async () => {
+            const answer = await this.graph.attempt<{ responses?: BatchResponse[] }>(
+              {
+                method: 'POST',
+                path: '/$batch',
+                body: { requests: left.map((page, i) => ({ id: String(i + 1), method: 'GET', url: page.url })) },
+              },
+              { log, help: batchHelp, deadline },
+            );
+            const byId = new Map((answer.responses ?? []).map((r) => [String(r.id), r]));
+            const failures = new Map<OwnersPage, unknown>();
+            const decisions: RetryDecision[] = [];
+            left.forEach((page, i) => {
+              const response = byId.get(String(i + 1));
+              const status = response?.status ?? 0;
+              if (response && status >= 200 && status < 300) {
+                const body = (response.body ?? {}) as { value?: DirectoryObject[]; '@odata.nextLink'?: string };
+                owners.get(page.applicationObjectId)?.push(...usersAmong(body.value ?? []));
+                const link = body['@odata.nextLink'];
+                if (link) next.push({ applicationObjectId: page.applicationObjectId, url: batchUrl(link) });
+                return;
+              }
+              // A request the batch did not answer is sent again, as an outage would be.
+              const failure = response
+                ? batchFailure(response)
+                : batchFailure({ id: '', status: 503, body: { error: { code: 'NoResponse' } } });
+              const decision = classify(failure);
+              if (decision === 'fail') {
+                answers.set(
+                  page.applicationObjectId,
+                  this.graph.fail(failure, { log, help: helpFor(page.applicationObjectId) }),
+                );
+                owners.delete(page.applicationObjectId);
+                return;
+              }
+              failures.set(page, failure);
+              decisions.push(decision);
+            });
+            left = left.filter((page) => failures.has(page));
+            if (failures.size > 0) throw new RequestsLeft(longestWait(decisions), failures);
+          },
+          {
+            classify: (err) => (err instanceof RequestsLeft ? err.decision : 'fail'),
+            deadline,
+            onRetry: ({ attempt, delayMs, reason, error }) =>
+              log.info(
+                { attempt, delayMs, reason, requests: (error as RequestsLeft).failures?.size },
+                'graph batch requests retried',
+              ),
+          },
+        );
+      } catch (err) {
+        if (!(err instanceof RequestsLeft)) throw this.graph.fail(err, { log, help: batchHelp });
+        // Past the deadline: what is left is each application's error (unavailable, for 429 and 5xx).
+        for (const [page, failure] of err.failures) {
+          answers.set(
+            page.applicationObjectId,
+            this.graph.fail(failure, { log, help: helpFor(page.applicationObjectId) }),
+          );
+          owners.delete(page.applicationObjectId);
+        }
+      }
+      // An application that failed on a later page keeps its error, not the owners of its first pages.
+      pages = next.filter((page) => owners.has(page.applicationObjectId));
+    }
+    for (const [id, ids] of owners) answers.set(id, ids);
   }
 
   async ownersOf(applicationObjectId: string): Promise<string[]> {
     const log = this.options.logger.child({ step: 'read-owners' });
     const help: FailureHelp = { doing: `reading the owners of application ${applicationObjectId}`, requires: READ_ALL };
-    const owners = await this.graph.list<{ id?: string; '@odata.type'?: string }>(
+    const owners = await this.graph.list<DirectoryObject>(
       { path: `/applications/${encodeURIComponent(applicationObjectId)}/owners`, select: ['id'] },
       { log, help },
     );
-    return owners.filter((o) => o.id && o['@odata.type'] === USER_TYPE).map((o) => o.id!.toLowerCase());
+    return usersAmong(owners);
   }
 
   async findApplication(appIdOrName: string): Promise<ApplicationSummary | undefined> {

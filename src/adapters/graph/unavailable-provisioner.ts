@@ -42,6 +42,7 @@ export function unavailableCredentialSource(): CredentialSource {
       await refuse();
     },
     ownersOf: refuse,
+    ownersOfEach: refuse,
     findApplication: refuse,
     privilegesOf: refuse,
   };

@@ -1,16 +1,22 @@
 /**
  * GraphCredentialSource against the local tenant, through the production code path (createGraphConnection: the real
  * credential and Graph client over HTTPS): every credential of every application (or of Registrar's) page by page,
- * one Graph request per page; the owners of an application; an application by appId or by name. Throttling and
- * outages in the middle of the paging are waited out (Retry-After exactly) and every page still comes once; a page
- * that keeps failing is a RegistrarError once its deadline has passed.
+ * one Graph request per page, without $expand, within the listing budget; the owners of an application, and of many
+ * in JSON batches of 20; an application by appId or by name. Throttling and outages in the middle of the paging are
+ * waited out (Retry-After exactly) and every page still comes once; a page that keeps failing is a RegistrarError
+ * once its deadline has passed.
  */
 import { createHash } from 'node:crypto';
 import { GraphCaller, type GraphCallerOptions } from '../../../src/adapters/graph/graph-caller';
-import { GraphCredentialSource, thumbprintOf } from '../../../src/adapters/graph/graph-credential-source';
+import {
+  GraphCredentialSource,
+  type GraphCredentialSourceOptions,
+  thumbprintOf,
+} from '../../../src/adapters/graph/graph-credential-source';
 import { RegistrarError } from '../../../src/domain/errors';
 import type { CredentialInfo } from '../../../src/domain/expiry';
 import { createLogger } from '../../../src/lib/logger';
+import { createRateLimiter } from '../../../src/lib/rate-limiter';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
 import { demoApplicationIds, demoApplications, demoIds, demoTenant } from '../../../src/local/tenant/seed';
@@ -89,8 +95,33 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((t) => t.stop()));
 });
 
+/** `count` new users in `data`, owners of the application `applicationObjectId` (instead of its owners); their ids. */
+function withOwners(data: TenantData, applicationObjectId: string, count: number): string[] {
+  const owners: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const id = newObjectId();
+    data.users[id] = {
+      data: {
+        id,
+        displayName: `Owner ${i}`,
+        userPrincipalName: `owner-${id.slice(0, 8)}@contoso.onmicrosoft.com`,
+        accountEnabled: true,
+      },
+      visibleFrom: 0,
+      sequence: 1,
+    };
+    owners.push(id);
+  }
+  data.applications[applicationObjectId]!.owners = owners;
+  return owners;
+}
+
 async function start(
-  options: { data?: TenantData; source?: Partial<Omit<GraphCallerOptions, 'connection'>> } = {},
+  options: {
+    data?: TenantData;
+    source?: Partial<Omit<GraphCallerOptions, 'connection'>>;
+    credentialSource?: Partial<Omit<GraphCredentialSourceOptions, 'graph' | 'logger'>>;
+  } = {},
 ): Promise<Harness> {
   const { policy, calls } = recordingFaults();
   const tenant = await startTestTenant({
@@ -104,6 +135,7 @@ async function start(
   const source = new GraphCredentialSource({
     graph: new GraphCaller({ connection, baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 30_000, ...options.source }),
     logger: createLogger({ level: 'debug', destination: logs }),
+    ...options.credentialSource,
   });
   return { tenant, source, calls, logs };
 }
@@ -148,8 +180,6 @@ describe('pages', () => {
         .toUpperCase(),
       endDateTime: key!.endDateTime,
       managed: false,
-      // The owners come with the page ($expand=owners); only users count, not Registrar's service principal.
-      ownerIds: [demoUsers[1]!.aadObjectId.toLowerCase()],
       hint: undefined,
     });
     const secret = credentials.find((c) => c.appName === 'Expense Bot')!;
@@ -161,6 +191,9 @@ describe('pages', () => {
     expect(applicationLists(calls)).toHaveLength(1);
     expect(list!.query).toContain('$select=id,appId,displayName,passwordCredentials,keyCredentials,tags');
     expect(list!.query).toContain('$top=999');
+    // No $expand: Graph would cut the page to 100 applications and each app's owners to 20.
+    expect(list!.query).not.toContain('$expand');
+    expect(calls.filter((c) => c.path.endsWith('/owners'))).toEqual([]);
   });
 
   test('a tenant of more than 999 applications: one request per page, every credential exactly once', async () => {
@@ -203,6 +236,54 @@ describe('pages', () => {
     await pages.next();
     expect(applicationLists(calls)).toHaveLength(2);
     await pages.return?.();
+  });
+
+  test('the listing waits on its budget (150 a minute with keyCredentials selected) instead of being refused', async () => {
+    let clock = 0;
+    const waits: number[] = [];
+    const budget = createRateLimiter({
+      limit: 2,
+      windowMs: 60_000,
+      now: () => clock,
+      sleep: async (ms) => {
+        waits.push(ms);
+        clock += ms;
+      },
+    });
+    const { source, calls } = await start({
+      data: withApplications(2_100),
+      credentialSource: { listingBudget: budget },
+    });
+    const pages = await allPages(source);
+
+    // Three pages on a budget of two a window: the third waited for the first to leave the window, and nothing was refused.
+    expect(pages).toHaveLength(3);
+    expect(waits).toEqual([60_000]);
+    expect(applicationLists(calls).map((c) => c.status ?? 200)).toEqual([200, 200, 200]);
+  });
+
+  test('a 429 on a listing holds the shared budget for its Retry-After, for the other listings too', async () => {
+    let clock = 0;
+    const heldFor: number[] = [];
+    const budget = createRateLimiter({ limit: 150, windowMs: 60_000, now: () => clock, sleep: async () => undefined });
+    const { source, tenant, calls } = await start({
+      credentialSource: { listingBudget: budget },
+      source: {
+        now: () => clock,
+        sleep: async (ms) => {
+          // While the listing waits out the Retry-After, any other taker of the budget would wait as long.
+          heldFor.push(budget.waitMs());
+          clock += ms;
+          tenant.faults.configure({ throttle: undefined });
+        },
+      },
+    });
+    tenant.faults.configure({ throttle: { capacity: 0.5, refillPerSecond: 0, retryAfterSeconds: 9 } });
+    expect(await allPages(source)).toHaveLength(1);
+
+    expect(heldFor).toEqual([9_000]);
+    expect(budget.waitMs()).toBe(0);
+    expect(applicationLists(calls).map((c) => c.status ?? 200)).toEqual([429, 200]);
   });
 
   test('a 429 with Retry-After and 503s in the middle of the paging are waited out, and every page comes exactly once', async () => {
@@ -321,6 +402,113 @@ describe('ownersOf', () => {
   test('an application that does not exist is a RegistrarError (not-found)', async () => {
     const { source } = await start();
     await expect(source.ownersOf(newObjectId())).rejects.toMatchObject({ code: 'not-found' });
+  });
+});
+
+describe('ownersOfEach', () => {
+  const batches = (tenant: RunningTenant) => tenant.counters.snapshot()['POST /$batch'] ?? 0;
+  const ownersCalls = (calls: readonly SeenCall[]) =>
+    calls.filter((c) => c.method === 'GET' && /^\/applications\/[^/]+\/owners$/.test(c.path));
+
+  test('an application with 25 owners: every one of them, from one batch (no cap of 20 as $expand has)', async () => {
+    const data = structuredClone(demo.data);
+    const hr = demoApplicationIds(1);
+    const owners = withOwners(data, hr.id, 25);
+    data.applications[hr.id]!.owners = [...owners, demoIds.registrarServicePrincipal];
+    const { source, calls, tenant } = await start({ data });
+
+    const answers = await source.ownersOfEach([hr.id, demoApplicationIds(3).id]);
+    expect((answers.get(hr.id) as string[]).sort()).toEqual(owners.map((id) => id.toLowerCase()).sort());
+    expect(answers.get(demoApplicationIds(3).id)).toEqual([alex.aadObjectId.toLowerCase()]);
+    expect(batches(tenant)).toBe(1);
+    expect(ownersCalls(calls).map((c) => c.query)).toEqual(['$select=id', '$select=id']);
+  });
+
+  test("more owners than a page holds: the batch follows that application's own nextLink", async () => {
+    const data = structuredClone(demo.data);
+    const hr = demoApplicationIds(1);
+    const owners = withOwners(data, hr.id, 230);
+    const { source, calls, tenant } = await start({ data });
+
+    const answers = await source.ownersOfEach([hr.id, demoApplicationIds(2).id, demoApplicationIds(3).id]);
+    expect((answers.get(hr.id) as string[]).sort()).toEqual(owners.map((id) => id.toLowerCase()).sort());
+    expect(answers.get(demoApplicationIds(2).id)).toEqual([demoUsers[1]!.aadObjectId.toLowerCase()]);
+    // 230 owners at 100 a page: three pages of HR's, one each for the others; the next pages alone in later batches.
+    expect(ownersCalls(calls).filter((c) => c.path.includes(hr.id))).toHaveLength(3);
+    expect(ownersCalls(calls)).toHaveLength(5);
+    expect(batches(tenant)).toBe(3);
+  });
+
+  test('45 applications: three batches of at most 20, one owners request for each application', async () => {
+    const data = withApplications(45);
+    const fillers = Object.values(data.applications)
+      .filter((a) => String(a.data.displayName).startsWith('filler-'))
+      .map((a) => String(a.data.id));
+    fillers.forEach((id, i) => (data.applications[id]!.owners = [demoUsers[i % demoUsers.length]!.aadObjectId]));
+    const { source, calls, tenant } = await start({ data });
+
+    const answers = await source.ownersOfEach([...fillers, fillers[0]!]);
+    expect(answers.size).toBe(45);
+    fillers.forEach((id, i) =>
+      expect(answers.get(id)).toEqual([demoUsers[i % demoUsers.length]!.aadObjectId.toLowerCase()]),
+    );
+    // The local tenant refuses a batch of more than 20 (400), so three batches of 20, 20 and 5.
+    expect(batches(tenant)).toBe(3);
+    expect(ownersCalls(calls)).toHaveLength(45);
+  });
+
+  test('requests of a batch throttled on their own are sent again after their Retry-After; the served ones are not', async () => {
+    const sleeps: number[] = [];
+    const data = withApplications(6);
+    const ids = Object.values(data.applications)
+      .filter((a) => String(a.data.displayName).startsWith('filler-'))
+      .map((a) => String(a.data.id));
+    ids.forEach((id) => (data.applications[id]!.owners = [alex.aadObjectId]));
+    const { tenant, source, calls, logs } = await start({
+      data,
+      source: {
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          tenant.faults.configure({ throttle: undefined });
+        },
+      },
+    });
+    // One resource unit a read of owners with $select: the first two are served, the other four answer 429.
+    tenant.faults.configure({ throttle: { capacity: 2, refillPerSecond: 0, retryAfterSeconds: 4 } });
+
+    const answers = await source.ownersOfEach(ids);
+    expect(ids.map((id) => answers.get(id))).toEqual(ids.map(() => [alex.aadObjectId.toLowerCase()]));
+    expect(sleeps).toEqual([4000]);
+    const statuses = ownersCalls(calls).map((c) => c.status ?? 200);
+    expect(statuses).toEqual([200, 200, 429, 429, 429, 429, 200, 200, 200, 200]);
+    expect(batches(tenant)).toBe(2);
+    expect(logs.find('graph batch requests retried')).toHaveLength(1);
+  });
+
+  test('an application that is gone is its own RegistrarError (not-found); the others of the batch are read', async () => {
+    const { source } = await start();
+    const gone = newObjectId();
+    const answers = await source.ownersOfEach([demoApplicationIds(3).id, gone]);
+    expect(answers.get(demoApplicationIds(3).id)).toEqual([alex.aadObjectId.toLowerCase()]);
+    expect(answers.get(gone)).toBeInstanceOf(RegistrarError);
+    expect(answers.get(gone)).toMatchObject({ code: 'not-found' });
+  });
+
+  test('requests that stay throttled past the deadline are each RegistrarError (unavailable)', async () => {
+    let clock = Date.now();
+    const { source, tenant } = await start({
+      source: {
+        stepTimeoutMs: 20_000,
+        now: () => clock,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+      },
+    });
+    tenant.faults.configure({ throttle: { capacity: 0.5, refillPerSecond: 0, retryAfterSeconds: 8 } });
+    const answers = await source.ownersOfEach([demoApplicationIds(1).id, demoApplicationIds(3).id]);
+    for (const answer of answers.values()) expect(answer).toMatchObject({ code: 'unavailable' });
+    expect(answers.size).toBe(2);
   });
 });
 

@@ -30,6 +30,7 @@ const MINUTE = 60_000;
 const seededAt = new Date('2026-03-02T09:00:00.000Z');
 const demo = demoTenant(seededAt);
 const ids = (index: number) => demoApplicationIds(index);
+const HR = ids(1).id;
 const PAYROLL = ids(2).id;
 const EXPENSE = ids(3).id;
 const LEGACY = ids(4).id;
@@ -171,10 +172,13 @@ describe('announcing each (credential, threshold) once', () => {
     expect(owners.get('Legacy CRM Connector')).toEqual([demoUsers[2]!.aadObjectId.toLowerCase()]);
     expect(first.announced.find((c) => c.appName === 'Old Reporting Job' && c.kind === 'secret')!.daysLeft).toBe(-4);
     expect(first).toMatchObject({ applications: 6, credentials: 8, pages: 1 });
-    // One Graph request per page, owners included ($expand): no request per application.
+    // One Graph request per page, without $expand; then the owners of the five announced apps (not Registrar's
+    // own, which has nothing due), once each, in one batch.
     const owned = h.calls.filter((c) => c.path.endsWith('/owners')).map((c) => c.path.split('/')[2]);
-    expect(owned).toEqual([]);
+    expect(owned.sort()).toEqual([HR, PAYROLL, EXPENSE, LEGACY, OLD].sort());
     expect(h.calls.filter((c) => c.path === '/applications')).toHaveLength(1);
+    expect(h.calls.find((c) => c.path === '/applications')!.query).not.toContain('$expand');
+    expect(h.tenant.counters.snapshot()['POST /$batch']).toBe(1);
 
     // Posted: the threshold announced and the less urgent ones it covers (the 60-day one of an expired secret too).
     const ledger = await h.ledger();
@@ -190,6 +194,90 @@ describe('announcing each (credential, threshold) once', () => {
     expect(second.announced).toEqual([]);
     expect(h.announced).toHaveLength(1);
     expect(h.logs.find('expiry scan finished')).toHaveLength(2);
+    // Nothing announced, no owners read.
+    expect(h.calls.filter((c) => c.path.endsWith('/owners'))).toHaveLength(5);
+  });
+
+  test('owners are read only for the applications announced, 20 to a batch, not for the thousands with nothing due', async () => {
+    const h = await start({ data: withFillers(1_500, (i) => (i % 50 === 7 ? 10 : undefined)) });
+    const result = await h.service().scan();
+
+    // 30 fillers within 14 days, and the demo's five apps.
+    const announcedApps = new Set(result.announced.map((c) => c.applicationObjectId));
+    expect(announcedApps.size).toBe(35);
+    const owned = h.calls
+      .filter((c) => c.method === 'GET' && c.path.endsWith('/owners'))
+      .map((c) => c.path.split('/')[2]);
+    expect(owned.sort()).toEqual([...announcedApps].sort());
+    expect(h.tenant.counters.snapshot()['POST /$batch']).toBe(2);
+    expect(h.calls.filter((c) => c.path === '/applications')).toHaveLength(2);
+  });
+
+  test('an application with 25 owners has every one of them on its announcement', async () => {
+    const data = structuredClone(demo.data);
+    const owners: string[] = [];
+    for (let i = 0; i < 25; i += 1) {
+      const id = newObjectId();
+      data.users[id] = {
+        data: {
+          id,
+          displayName: `Owner ${i}`,
+          userPrincipalName: `owner${i}@contoso.onmicrosoft.com`,
+          accountEnabled: true,
+        },
+        visibleFrom: 0,
+        sequence: 1,
+      };
+      owners.push(id);
+    }
+    data.applications[HR]!.owners = owners;
+    const h = await start({ data });
+    const result = await h.service().scan();
+
+    const hr = result.announced.find((c) => c.applicationObjectId === HR)!;
+    expect([...hr.ownerIds].sort()).toEqual(owners.map((id) => id.toLowerCase()).sort());
+  });
+
+  test('an application deleted between its page and its owners is announced without owners; the others with theirs', async () => {
+    const h = await start();
+    const source: CredentialSource = {
+      ownersOf: (id) => h.source.ownersOf(id),
+      ownersOfEach: (ids) => {
+        delete h.tenant.state().data.applications[EXPENSE];
+        return h.source.ownersOfEach(ids);
+      },
+      findApplication: (name) => h.source.findApplication(name),
+      privilegesOf: (appId) => h.source.privilegesOf(appId),
+      pages: (scope) => h.source.pages(scope),
+    };
+    const result = await h.service({ source }).scan();
+
+    expect(labels(result.announced)).toEqual(firstScan);
+    expect(result.announced.find((c) => c.applicationObjectId === EXPENSE)!.ownerIds).toEqual([]);
+    expect(result.announced.find((c) => c.applicationObjectId === LEGACY)!.ownerIds).toEqual([
+      demoUsers[2]!.aadObjectId.toLowerCase(),
+    ]);
+    expect(h.logs.find('owners not read: announced without owners')).toHaveLength(1);
+  });
+
+  test('owners that stay unavailable fail the scan before announcing; the claims stay for the next', async () => {
+    const h = await start();
+    const source: CredentialSource = {
+      ownersOf: (id) => h.source.ownersOf(id),
+      ownersOfEach: (ids) => {
+        h.tenant.faults.configure({ unavailable: { rate: 1, retryAfterSeconds: 30 } });
+        return h.source.ownersOfEach(ids);
+      },
+      findApplication: (name) => h.source.findApplication(name),
+      privilegesOf: (appId) => h.source.privilegesOf(appId),
+      pages: (scope) => h.source.pages(scope),
+    };
+    await expect(h.service({ source }).scan()).rejects.toMatchObject({ code: 'unavailable' });
+    expect(h.announced).toHaveLength(0);
+    expect([...(await h.ledger()).values()].every((row) => row.state === 'claimed')).toBe(true);
+
+    h.tenant.faults.configure({ unavailable: undefined });
+    expect(labels((await h.service().scan()).announced)).toEqual(firstScan);
   });
 
   test('a quiet scan reads the ledger once, in one list, and writes nothing', async () => {
@@ -311,6 +399,7 @@ describe('when things go wrong', () => {
     const refused: boolean[] = [];
     const slowSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
+      ownersOfEach: (ids) => h.source.ownersOfEach(ids),
       findApplication: (name) => h.source.findApplication(name),
       privilegesOf: (appId) => h.source.privilegesOf(appId),
       async *pages(scope) {
@@ -332,6 +421,7 @@ describe('when things go wrong', () => {
     const h = await start({ data: withFillers(1_500) });
     const stalledSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
+      ownersOfEach: (ids) => h.source.ownersOfEach(ids),
       findApplication: (name) => h.source.findApplication(name),
       privilegesOf: (appId) => h.source.privilegesOf(appId),
       async *pages(scope) {
@@ -369,6 +459,7 @@ describe('when things go wrong', () => {
     const dueFillers = 15;
     const brokenSource: CredentialSource = {
       ownersOf: (id) => h.source.ownersOf(id),
+      ownersOfEach: (ids) => h.source.ownersOfEach(ids),
       findApplication: (name) => h.source.findApplication(name),
       privilegesOf: (appId) => h.source.privilegesOf(appId),
       async *pages(scope) {

@@ -52,6 +52,9 @@ class GatedGraph {
       throw new Error('not used');
     },
     ownersOf: async () => [owner.aadObjectId],
+    ownersOfEach: async () => {
+      throw new Error('not used');
+    },
     findApplication: async () => undefined,
     privilegesOf: async (): Promise<AppPrivileges> => ({ applicationPermissions: [], directoryRoles: [] }),
   };
