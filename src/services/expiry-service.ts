@@ -32,7 +32,7 @@ import {
   type LedgerSnapshot,
 } from './expiry-ledger';
 import { createLease } from './lease';
-import type { Clock, CredentialSource, Store } from './ports';
+import type { Clock, CredentialHolder, CredentialSource, Store } from './ports';
 import { createWorkQueue } from '../lib/queues';
 
 export interface ExpiryScanResult {
@@ -211,7 +211,10 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       throw err;
     }
     await tasks.drain();
-    const owners = await ownersOf(log, [...new Set(claimed.map((c) => c.credential.applicationObjectId))]);
+    const owners = await ownersOf(
+      log,
+      claimed.map((c) => c.credential),
+    );
     const claims = claimed.map((claim) => ({
       ...claim,
       ownerIds: owners.get(claim.credential.applicationObjectId) ?? [],
@@ -220,14 +223,14 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
   }
 
   /**
-   * The owners of the applications whose credentials are announced, each read once. An application gone since its
+   * The owners of the applications (and service principals) whose credentials are announced, each read once. One gone since its
    * page was read, or one Registrar may not read the owners of, is announced without owners; an outage fails the
    * scan (the claims stay for the next).
    */
-  async function ownersOf(log: Logger, applicationObjectIds: readonly string[]): Promise<Map<string, string[]>> {
+  async function ownersOf(log: Logger, holders: readonly CredentialHolder[]): Promise<Map<string, string[]>> {
     const owners = new Map<string, string[]>();
-    if (applicationObjectIds.length === 0) return owners;
-    for (const [applicationObjectId, read] of await source.ownersOfEach(applicationObjectIds)) {
+    if (holders.length === 0) return owners;
+    for (const [applicationObjectId, read] of await source.ownersOfEach(holders)) {
       if (!(read instanceof RegistrarError)) {
         owners.set(applicationObjectId, read);
         continue;

@@ -406,6 +406,7 @@ describe('ownersOf', () => {
 });
 
 describe('ownersOfEach', () => {
+  const apps = (...ids: string[]) => ids.map((id) => ({ applicationObjectId: id, source: 'application' as const }));
   const batches = (tenant: RunningTenant) => tenant.counters.snapshot()['POST /$batch'] ?? 0;
   const ownersCalls = (calls: readonly SeenCall[]) =>
     calls.filter((c) => c.method === 'GET' && /^\/applications\/[^/]+\/owners$/.test(c.path));
@@ -417,7 +418,7 @@ describe('ownersOfEach', () => {
     data.applications[hr.id]!.owners = [...owners, demoIds.registrarServicePrincipal];
     const { source, calls, tenant } = await start({ data });
 
-    const answers = await source.ownersOfEach([hr.id, demoApplicationIds(3).id]);
+    const answers = await source.ownersOfEach(apps(hr.id, demoApplicationIds(3).id));
     expect((answers.get(hr.id) as string[]).sort()).toEqual(owners.map((id) => id.toLowerCase()).sort());
     expect(answers.get(demoApplicationIds(3).id)).toEqual([alex.aadObjectId.toLowerCase()]);
     expect(batches(tenant)).toBe(1);
@@ -430,7 +431,7 @@ describe('ownersOfEach', () => {
     const owners = withOwners(data, hr.id, 230);
     const { source, calls, tenant } = await start({ data });
 
-    const answers = await source.ownersOfEach([hr.id, demoApplicationIds(2).id, demoApplicationIds(3).id]);
+    const answers = await source.ownersOfEach(apps(hr.id, demoApplicationIds(2).id, demoApplicationIds(3).id));
     expect((answers.get(hr.id) as string[]).sort()).toEqual(owners.map((id) => id.toLowerCase()).sort());
     expect(answers.get(demoApplicationIds(2).id)).toEqual([demoUsers[1]!.aadObjectId.toLowerCase()]);
     // 230 owners at 100 a page: three pages of HR's, one each for the others; the next pages alone in later batches.
@@ -447,7 +448,7 @@ describe('ownersOfEach', () => {
     fillers.forEach((id, i) => (data.applications[id]!.owners = [demoUsers[i % demoUsers.length]!.aadObjectId]));
     const { source, calls, tenant } = await start({ data });
 
-    const answers = await source.ownersOfEach([...fillers, fillers[0]!]);
+    const answers = await source.ownersOfEach(apps(...fillers, fillers[0]!));
     expect(answers.size).toBe(45);
     fillers.forEach((id, i) =>
       expect(answers.get(id)).toEqual([demoUsers[i % demoUsers.length]!.aadObjectId.toLowerCase()]),
@@ -476,7 +477,7 @@ describe('ownersOfEach', () => {
     // One resource unit a read of owners with $select: the first two are served, the other four answer 429.
     tenant.faults.configure({ throttle: { capacity: 2, refillPerSecond: 0, retryAfterSeconds: 4 } });
 
-    const answers = await source.ownersOfEach(ids);
+    const answers = await source.ownersOfEach(apps(...ids));
     expect(ids.map((id) => answers.get(id))).toEqual(ids.map(() => [alex.aadObjectId.toLowerCase()]));
     expect(sleeps).toEqual([4000]);
     const statuses = ownersCalls(calls).map((c) => c.status ?? 200);
@@ -488,7 +489,7 @@ describe('ownersOfEach', () => {
   test('an application that is gone is its own RegistrarError (not-found); the others of the batch are read', async () => {
     const { source } = await start();
     const gone = newObjectId();
-    const answers = await source.ownersOfEach([demoApplicationIds(3).id, gone]);
+    const answers = await source.ownersOfEach(apps(demoApplicationIds(3).id, gone));
     expect(answers.get(demoApplicationIds(3).id)).toEqual([alex.aadObjectId.toLowerCase()]);
     expect(answers.get(gone)).toBeInstanceOf(RegistrarError);
     expect(answers.get(gone)).toMatchObject({ code: 'not-found' });
@@ -506,7 +507,7 @@ describe('ownersOfEach', () => {
       },
     });
     tenant.faults.configure({ throttle: { capacity: 0.5, refillPerSecond: 0, retryAfterSeconds: 8 } });
-    const answers = await source.ownersOfEach([demoApplicationIds(1).id, demoApplicationIds(3).id]);
+    const answers = await source.ownersOfEach(apps(demoApplicationIds(1).id, demoApplicationIds(3).id));
     for (const answer of answers.values()) expect(answer).toMatchObject({ code: 'unavailable' });
     expect(answers.size).toBe(2);
   });
