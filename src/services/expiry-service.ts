@@ -41,6 +41,8 @@ export interface ExpiryScanResult {
   ran: boolean;
   /** Applications with at least one credential. */
   applications: number;
+  /** Service principals with at least one credential of their own (enterprise applications). */
+  servicePrincipals: number;
   credentials: number;
   pages: number;
   /** What this scan announced, most urgent first (empty on a quiet run). */
@@ -103,6 +105,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         scanId,
         ran: false,
         applications: 0,
+        servicePrincipals: 0,
         credentials: 0,
         pages: 0,
         announced: [],
@@ -144,6 +147,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         log.info(
           {
             applications: result.applications,
+            servicePrincipals: result.servicePrincipals,
             credentials: result.credentials,
             pages: result.pages,
             announced: announced.length,
@@ -182,8 +186,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         let previousApp: string | undefined;
         const due: DueCredential[] = [];
         for (const credential of page) {
-          // A page holds each application's credentials together.
-          if (credential.applicationObjectId !== previousApp) result.applications += 1;
+          // A page holds each application's (or service principal's) credentials together.
+          if (credential.applicationObjectId !== previousApp)
+            result[credential.source === 'servicePrincipal' ? 'servicePrincipals' : 'applications'] += 1;
           previousApp = credential.applicationObjectId;
           const threshold = crossed(credential.endDateTime, now);
           if (threshold === undefined) continue;
