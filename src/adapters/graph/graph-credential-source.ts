@@ -261,9 +261,10 @@ export function servicePrincipalCredentialsOf(sps: readonly GraphServicePrincipa
     const saml = sp.preferredSingleSignOnMode?.toLowerCase() === 'saml';
     const preferred = thumbprintOf(sp.preferredTokenSigningKeyThumbprint);
     const keys = sp.keyCredentials ?? [];
+    // The key that signs: usage Sign (the Verify key of the same certificate carries the same thumbprint).
     const isSigning = (k: GraphKeyCredential) => {
-      const thumbprint = thumbprintOf(k.customKeyIdentifier);
-      return (k.usage === 'Sign' && saml) || (thumbprint !== undefined && thumbprint === preferred);
+      const preferredOne = preferred !== undefined && thumbprintOf(k.customKeyIdentifier) === preferred;
+      return k.usage === 'Sign' ? saml || preferredOne : k.usage !== 'Verify' && preferredOne;
     };
     const signing = keys.filter(isSigning);
     const signingIds = new Set(signing.map((k) => k.customKeyIdentifier).filter((c): c is string => !!c));

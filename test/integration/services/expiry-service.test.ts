@@ -11,7 +11,7 @@ import { defaultReminderDays, type ExpiringCredential, ledgerRow } from '../../.
 import { createLogger } from '../../../src/lib/logger';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
-import { demoApplicationIds, demoTenant } from '../../../src/local/tenant/seed';
+import { demoApplicationIds, demoSamlApplication, demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
 import { createExpiryService, type ExpiryService, type ExpiryServiceDeps } from '../../../src/services/expiry-service';
@@ -35,13 +35,18 @@ const PAYROLL = ids(2).id;
 const EXPENSE = ids(3).id;
 const LEGACY = ids(4).id;
 const OLD = ids(5).id;
+const SAML = demoSamlApplication.servicePrincipalId;
 
 /** "Payroll Sync/certificate@30": what an announcement is about, to compare as sets. */
 const label = (c: ExpiringCredential) => `${c.appName}/${c.kind}@${c.threshold}`;
 const labels = (list: readonly ExpiringCredential[]) => list.map(label).sort();
 
-/** The demo's credentials due a minute after the seed: each at the threshold it is within. */
+/**
+ * The demo's credentials due a minute after the seed: each at the threshold it is within. Contoso Travel is the
+ * enterprise application whose SAML signing certificate its service principal holds.
+ */
 const firstScan = [
+  'Contoso Travel (SAML)/certificate@7',
   'Contoso HR Portal/secret@60',
   'Payroll Sync/certificate@30',
   'Expense Bot/secret@7',
