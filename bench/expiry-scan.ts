@@ -23,8 +23,8 @@ import { createLogger } from '../src/lib/logger';
 import { startAzurite } from '../src/local/azurite';
 import { ensureDevCertificate } from '../src/local/tenant/dev-cert';
 import { allRoutes } from '../src/local/tenant/routes/index';
+import { addOwnerUsers } from '../src/local/tenant/seed';
 import { startTenantServer } from '../src/local/tenant/server';
-import { newObjectId } from '../src/local/tenant/state';
 import { createExpiryService } from '../src/services/expiry-service';
 import { systemClock } from '../src/services/ports';
 import { largeTenant } from './tenant-paging';
@@ -68,20 +68,7 @@ async function tenantProcess(count: number, certificateDir: string): Promise<voi
   const certificate = await ensureDevCertificate(certificateDir);
   const { data, readerAppId } = largeTenant(count, SECRET);
   const now = Date.now();
-  const users = Array.from({ length: 10 }, (_, i) => {
-    const id = newObjectId();
-    data.users[id] = {
-      data: {
-        id,
-        displayName: `Owner ${i}`,
-        userPrincipalName: `owner${i}@contoso.onmicrosoft.com`,
-        accountEnabled: true,
-      },
-      visibleFrom: 0,
-      sequence: 1,
-    };
-    return id;
-  });
+  const users = addOwnerUsers(data, 10);
   const far = new Date(now + 400 * DAY).toISOString();
   let i = 0;
   let dueApplications = 0;

@@ -14,7 +14,7 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { demoBot } from '../../src/local/demo-identities';
 import { allRoutes } from '../../src/local/tenant/routes';
-import { DEMO_REGISTRAR_SECRET, demoTenant } from '../../src/local/tenant/seed';
+import { addOwnerUsers, DEMO_REGISTRAR_SECRET, demoTenant } from '../../src/local/tenant/seed';
 import { DEMO_B2C_REGISTRAR_SECRET, demoB2cIds } from '../../src/local/tenant/seed-b2c';
 import type { RunningTenant } from '../../src/local/tenant/server';
 import {
@@ -89,15 +89,7 @@ async function page(response: Response): Promise<Page> {
 
 /** Applications made as records, each with `owners` owners (users of the directory made for it). */
 function addApplications(count: number, owners = 0): ApplicationRecord[] {
-  const ownerIds = Array.from({ length: owners }, (_, i) => {
-    const id = newObjectId();
-    data.users[id] = {
-      data: { id, displayName: `Owner ${i}`, userPrincipalName: `owner${i}-${id.slice(0, 4)}@contoso.example` },
-      visibleFrom: 0,
-      sequence: 1,
-    };
-    return id;
-  });
+  const ownerIds = addOwnerUsers(data, owners);
   return Array.from({ length: count }, (_, i) => {
     const id = newObjectId();
     const record: ApplicationRecord = {

@@ -448,6 +448,27 @@ export function roleId(value: string): string {
   return permission.id;
 }
 
+/**
+ * `count` new people in `data` ("Owner 0", "Owner 1", … at the demo domain), there from the start, to make owners of
+ * apps in large or many-owner tenants (tests and benches); their object ids.
+ */
+export function addOwnerUsers(data: TenantData, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const id = newObjectId();
+    data.users[id] = {
+      data: {
+        id,
+        displayName: `Owner ${i}`,
+        userPrincipalName: `owner-${id.slice(0, 8)}@${demoDomain}`,
+        accountEnabled: true,
+      },
+      visibleFrom: 0,
+      sequence: 1,
+    };
+    return id;
+  });
+}
+
 function user(person: DemoUser): Json {
   return {
     id: person.aadObjectId,

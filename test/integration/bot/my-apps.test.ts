@@ -4,7 +4,6 @@
  * expiry, days left), the rotation under its app and not as a request, and only the new app under his requests.
  */
 import { alex, demoTenantId, demoUsers } from '../../../src/local/demo-identities';
-import graphPermissions from '../../../src/local/tenant/graph-permissions.json';
 import { allRoutes } from '../../../src/local/tenant/routes';
 import { demoApplicationIds, demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
@@ -12,6 +11,7 @@ import { Verb } from '../../../src/cards/verbs';
 import { actionFor } from '../../helpers/cards';
 import { FakeConnector } from '../../helpers/connector';
 import { type TestRegistrar, startRegistrar } from '../../helpers/registrar';
+import { permissionChoice } from '../../helpers/runbook';
 import { registrarEnv, startTestTenant } from '../../helpers/tenant';
 import { Teams, cardText, personalChat, teamChannel } from '../../helpers/teams';
 
@@ -19,14 +19,6 @@ jest.setTimeout(120_000);
 
 const megan = demoUsers[0]!;
 const expenseBot = demoApplicationIds(3);
-
-function scope(value: string): string {
-  const found = (graphPermissions as Array<{ id: string; value: string; type: string }>).find(
-    (p) => p.value === value && p.type === 'Scope',
-  );
-  if (!found) throw new Error(`no delegated ${value} in the catalog`);
-  return `Scope:${found.id}`;
-}
 
 describe('mine', () => {
   let tenant: RunningTenant;
@@ -94,7 +86,7 @@ describe('mine', () => {
           purpose: 'Nightly export of payroll data to the finance warehouse.',
           audience: 'AzureADMyOrg',
           platform: 'none',
-          permissions: scope('User.Read'),
+          permissions: permissionChoice('User.Read', 'Scope'),
           credential: 'secret',
           secretDays: '30',
         },

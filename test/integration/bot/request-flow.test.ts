@@ -6,7 +6,6 @@
  */
 import { uniqueNameFor } from '../../../src/domain/app-spec';
 import { alex, demoTenantId, demoUsers } from '../../../src/local/demo-identities';
-import graphPermissions from '../../../src/local/tenant/graph-permissions.json';
 import { allRoutes } from '../../../src/local/tenant/routes';
 import { demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
@@ -16,6 +15,7 @@ import { actionFor, cardInputs, refreshOf, verbsOf } from '../../helpers/cards';
 import { FakeConnector } from '../../helpers/connector';
 import { type TestRegistrar, startRegistrar, testStorageConnectionString } from '../../helpers/registrar';
 import { selfSignedCertificate } from '../../../src/local/tenant/self-signed';
+import { permissionChoice } from '../../helpers/runbook';
 import { graphClientFor, registrarConnection, registrarEnv, startTestTenant } from '../../helpers/tenant';
 import { Teams, cardText, personalChat, teamChannel, type TeamsUser } from '../../helpers/teams';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
@@ -25,15 +25,6 @@ jest.setTimeout(120_000);
 const megan = demoUsers[0]!;
 const adele = demoUsers[1]!;
 const isaiah = demoUsers[2]!;
-
-/** The value the form's permission choices carry: Type:id (a role and a scope may share an id). */
-function permissionChoice(value: string, type: 'Role' | 'Scope'): string {
-  const found = (graphPermissions as Array<{ id: string; value: string; type: string }>).find(
-    (p) => p.value === value && p.type === type,
-  );
-  if (!found) throw new Error(`no ${type} ${value} in the catalog`);
-  return `${type}:${found.id}`;
-}
 
 /** The system clock moved forward on demand, so that the sweep can be tested without waiting days. */
 class OffsetClock {

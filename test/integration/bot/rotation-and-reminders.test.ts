@@ -143,8 +143,12 @@ describe('expiry reminders and rotation', () => {
     const rotateFor = async (who: typeof alex) => {
       const activity = teams.cardAction(reminders, who, refresh.action.verb, refresh.action.data);
       (activity.value as { trigger: string }).trigger = 'automatic';
+      const batches = () => tenant.counters.snapshot()['POST /$batch'] ?? 0;
+      const before = batches();
       const answer = await teams.invoke(activity);
       expect(answer.status).toBe(200);
+      // The owners of the card's apps (fewer than 20) are read in one JSON batch, not a call per app.
+      expect(batches() - before).toBe(1);
       expect(cardText(answer.card)).toContain('Expense Bot');
       // One Rotate per credential: an app with two on the card has two.
       const apps = cardActions(answer.card)

@@ -20,6 +20,7 @@ import { createRateLimiter } from '../../../src/lib/rate-limiter';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
 import {
+  addOwnerUsers,
   demoApplicationIds,
   demoApplications,
   demoIds,
@@ -103,21 +104,7 @@ afterEach(async () => {
 
 /** `count` new users in `data`, owners of the application `applicationObjectId` (instead of its owners); their ids. */
 function withOwners(data: TenantData, applicationObjectId: string, count: number): string[] {
-  const owners: string[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const id = newObjectId();
-    data.users[id] = {
-      data: {
-        id,
-        displayName: `Owner ${i}`,
-        userPrincipalName: `owner-${id.slice(0, 8)}@contoso.onmicrosoft.com`,
-        accountEnabled: true,
-      },
-      visibleFrom: 0,
-      sequence: 1,
-    };
-    owners.push(id);
-  }
+  const owners = addOwnerUsers(data, count);
   data.applications[applicationObjectId]!.owners = owners;
   return owners;
 }
@@ -416,23 +403,8 @@ describe('ownersOf', () => {
 
   test('more owners than one page holds: every one of them', async () => {
     const data = structuredClone(demo.data);
-    const owners: string[] = [];
-    for (let i = 0; i < 130; i += 1) {
-      const id = newObjectId();
-      data.users[id] = {
-        data: {
-          id,
-          displayName: `Owner ${i}`,
-          userPrincipalName: `owner${i}@contoso.onmicrosoft.com`,
-          accountEnabled: true,
-        },
-        visibleFrom: 0,
-        sequence: 1,
-      };
-      owners.push(id);
-    }
     const hr = demoApplicationIds(1);
-    data.applications[hr.id]!.owners = owners;
+    const owners = withOwners(data, hr.id, 130);
     const { source, calls } = await start({ data });
 
     expect((await source.ownersOf(hr.id)).sort()).toEqual([...owners].sort());

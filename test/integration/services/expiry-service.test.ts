@@ -11,7 +11,7 @@ import { defaultReminderDays, type ExpiringCredential, ledgerRow } from '../../.
 import { createLogger } from '../../../src/lib/logger';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
-import { demoApplicationIds, demoSamlApplication, demoTenant } from '../../../src/local/tenant/seed';
+import { addOwnerUsers, demoApplicationIds, demoSamlApplication, demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
 import { createExpiryService, type ExpiryService, type ExpiryServiceDeps } from '../../../src/services/expiry-service';
@@ -237,21 +237,7 @@ describe('announcing each (credential, threshold) once', () => {
 
   test('an application with 25 owners has every one of them on its announcement', async () => {
     const data = structuredClone(demo.data);
-    const owners: string[] = [];
-    for (let i = 0; i < 25; i += 1) {
-      const id = newObjectId();
-      data.users[id] = {
-        data: {
-          id,
-          displayName: `Owner ${i}`,
-          userPrincipalName: `owner${i}@contoso.onmicrosoft.com`,
-          accountEnabled: true,
-        },
-        visibleFrom: 0,
-        sequence: 1,
-      };
-      owners.push(id);
-    }
+    const owners = addOwnerUsers(data, 25);
     data.applications[HR]!.owners = owners;
     const h = await start({ data });
     const result = await h.service().scan();

@@ -739,6 +739,20 @@ export function cleanupView(overrides: Partial<RotationCleanupView> = {}): Rotat
   };
 }
 
+/** Expense Bot, whose secret the rotation samples replace. */
+const expenseBotTarget = {
+  applicationObjectId: 'a1e5c0de-0000-4000-9000-000000000103',
+  appId: 'a1e5c0de-0000-4000-9000-000000000203',
+  appName: 'Expense Bot',
+  old: {
+    kind: 'secret',
+    keyId: 'b1e5c0de-0000-4000-9000-000000000001',
+    hint: 'Ex3',
+    endDateTime: '2026-11-30T08:00:00Z',
+    displayName: 'Expense Bot secret',
+  },
+} as const;
+
 /**
  * An owner's rotation of Expense Bot (no approval needed), moved to `status`: provisioned (the new secret ready to
  * reveal), or delivered (revealed, with its hint and expiry).
@@ -747,19 +761,7 @@ export function ownerRotation(status: 'approved' | 'provisioned' | 'delivered' =
   const created = createRotation({
     id: 'DNH5ZYME',
     requester,
-    target: {
-      applicationObjectId: 'a1e5c0de-0000-4000-9000-000000000103',
-      appId: 'a1e5c0de-0000-4000-9000-000000000203',
-      appName: 'Expense Bot',
-      old: {
-        kind: 'secret',
-        keyId: 'b1e5c0de-0000-4000-9000-000000000001',
-        hint: 'Ex3',
-        endDateTime: '2026-11-30T08:00:00Z',
-        displayName: 'Expense Bot secret',
-      },
-      askedAs: 'owner',
-    },
+    target: { ...expenseBotTarget, askedAs: 'owner' },
     lifetimeDays: 180,
     risk: { level: 'low', items: [], notes: [] },
     approvalsRequired: 1,
@@ -828,18 +830,7 @@ export function rotationRequest(risk: AppRequest['risk'] = { level: 'low', items
   return createRotation({
     id: '7K3M9Q2X',
     requester,
-    target: {
-      applicationObjectId: 'a1e5c0de-0000-4000-9000-000000000103',
-      appId: 'a1e5c0de-0000-4000-9000-000000000203',
-      appName: 'Expense Bot',
-      old: {
-        kind: 'secret',
-        keyId: 'b1e5c0de-0000-4000-9000-000000000001',
-        hint: 'Ex3',
-        endDateTime: '2026-11-30T08:00:00Z',
-        displayName: 'Expense Bot secret',
-      },
-    },
+    target: expenseBotTarget,
     lifetimeDays: 180,
     approvalReason: 'the person asking does not own the app in Entra ID',
     risk,
