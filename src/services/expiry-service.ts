@@ -32,7 +32,7 @@ import {
   type LedgerSnapshot,
 } from './expiry-ledger';
 import { createLease } from './lease';
-import type { Clock, CredentialSource, Store } from './ports';
+import type { Clock, CredentialHolder, CredentialSource, Store } from './ports';
 import { createWorkQueue } from '../lib/queues';
 
 export interface ExpiryScanResult {
@@ -41,6 +41,8 @@ export interface ExpiryScanResult {
   ran: boolean;
   /** Applications with at least one credential. */
   applications: number;
+  /** Service principals with at least one credential of their own (enterprise applications). */
+  servicePrincipals: number;
   credentials: number;
   pages: number;
   /** What this scan announced, most urgent first (empty on a quiet run). */
@@ -103,6 +105,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         scanId,
         ran: false,
         applications: 0,
+        servicePrincipals: 0,
         credentials: 0,
         pages: 0,
         announced: [],
@@ -144,6 +147,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         log.info(
           {
             applications: result.applications,
+            servicePrincipals: result.servicePrincipals,
             credentials: result.credentials,
             pages: result.pages,
             announced: announced.length,
@@ -182,8 +186,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         let previousApp: string | undefined;
         const due: DueCredential[] = [];
         for (const credential of page) {
-          // A page holds each application's credentials together.
-          if (credential.applicationObjectId !== previousApp) result.applications += 1;
+          // A page holds each application's (or service principal's) credentials together.
+          if (credential.applicationObjectId !== previousApp)
+            result[credential.source === 'servicePrincipal' ? 'servicePrincipals' : 'applications'] += 1;
           previousApp = credential.applicationObjectId;
           const threshold = crossed(credential.endDateTime, now);
           if (threshold === undefined) continue;
@@ -211,7 +216,10 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       throw err;
     }
     await tasks.drain();
-    const owners = await ownersOf(log, [...new Set(claimed.map((c) => c.credential.applicationObjectId))]);
+    const owners = await ownersOf(
+      log,
+      claimed.map((c) => c.credential),
+    );
     const claims = claimed.map((claim) => ({
       ...claim,
       ownerIds: owners.get(claim.credential.applicationObjectId) ?? [],
@@ -220,14 +228,14 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
   }
 
   /**
-   * The owners of the applications whose credentials are announced, each read once. An application gone since its
+   * The owners of the applications (and service principals) whose credentials are announced, each read once. One gone since its
    * page was read, or one Registrar may not read the owners of, is announced without owners; an outage fails the
    * scan (the claims stay for the next).
    */
-  async function ownersOf(log: Logger, applicationObjectIds: readonly string[]): Promise<Map<string, string[]>> {
+  async function ownersOf(log: Logger, holders: readonly CredentialHolder[]): Promise<Map<string, string[]>> {
     const owners = new Map<string, string[]>();
-    if (applicationObjectIds.length === 0) return owners;
-    for (const [applicationObjectId, read] of await source.ownersOfEach(applicationObjectIds)) {
+    if (holders.length === 0) return owners;
+    for (const [applicationObjectId, read] of await source.ownersOfEach(holders)) {
       if (!(read instanceof RegistrarError)) {
         owners.set(applicationObjectId, read);
         continue;

@@ -322,6 +322,9 @@ export interface Provisioner {
   verifySecret(appId: string, secretText: string, deadline: Date, context?: StepContext): Promise<'works' | 'pending'>;
 }
 
+/** What holds a credential: an application or a service principal, by object id (as CredentialInfo names it). */
+export type CredentialHolder = Pick<CredentialInfo, 'applicationObjectId' | 'source'>;
+
 /** An application as the rotation and the scan know it. */
 export interface ApplicationSummary {
   applicationObjectId: string;
@@ -343,11 +346,11 @@ export interface CredentialSource {
   /** Entra object ids of the users who own the application. */
   ownersOf(applicationObjectId: string): Promise<string[]>;
   /**
-   * The users who own each of these applications (Entra object ids), read together: what the scan announces. An
-   * application whose owners could not be read (gone, not permitted, Graph unavailable past its deadline) maps to
-   * the RegistrarError that says why; every application asked about is in the answer.
+   * The users who own each of these applications or service principals (Entra object ids), read together, keyed by
+   * their object ids: what the scan announces. One whose owners could not be read (gone, not permitted, Graph
+   * unavailable past its deadline) maps to the RegistrarError that says why; every one asked about is in the answer.
    */
-  ownersOfEach(applicationObjectIds: readonly string[]): Promise<Map<string, string[] | RegistrarError>>;
+  ownersOfEach(holders: readonly CredentialHolder[]): Promise<Map<string, string[] | RegistrarError>>;
   /** The application with this appId (a GUID) or this exact display name; several with one name is an error saying so. */
   findApplication(appIdOrName: string): Promise<ApplicationSummary | undefined>;
   /** What the app's service principal holds: application permissions granted to it and directory roles assigned to it. */

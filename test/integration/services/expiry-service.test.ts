@@ -11,7 +11,7 @@ import { defaultReminderDays, type ExpiringCredential, ledgerRow } from '../../.
 import { createLogger } from '../../../src/lib/logger';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
-import { addOwnerUsers, demoApplicationIds, demoTenant } from '../../../src/local/tenant/seed';
+import { addOwnerUsers, demoApplicationIds, demoSamlApplication, demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
 import { createExpiryService, type ExpiryService, type ExpiryServiceDeps } from '../../../src/services/expiry-service';
@@ -35,13 +35,18 @@ const PAYROLL = ids(2).id;
 const EXPENSE = ids(3).id;
 const LEGACY = ids(4).id;
 const OLD = ids(5).id;
+const SAML = demoSamlApplication.servicePrincipalId;
 
 /** "Payroll Sync/certificate@30": what an announcement is about, to compare as sets. */
 const label = (c: ExpiringCredential) => `${c.appName}/${c.kind}@${c.threshold}`;
 const labels = (list: readonly ExpiringCredential[]) => list.map(label).sort();
 
-/** The demo's credentials due a minute after the seed: each at the threshold it is within. */
+/**
+ * The demo's credentials due a minute after the seed: each at the threshold it is within. Contoso Travel is the
+ * enterprise application whose SAML signing certificate its service principal holds.
+ */
 const firstScan = [
+  'Contoso Travel (SAML)/certificate@7',
   'Contoso HR Portal/secret@60',
   'Payroll Sync/certificate@30',
   'Expense Bot/secret@7',
@@ -166,23 +171,40 @@ describe('announcing each (credential, threshold) once', () => {
     expect(h.announced).toHaveLength(1);
     expect(h.announced[0]).toEqual(first.announced);
     // Most urgent first.
-    expect(first.announced.map((c) => c.threshold)).toEqual([0, 0, 1, 1, 7, 30, 60]);
+    expect(first.announced.map((c) => c.threshold)).toEqual([0, 0, 1, 1, 7, 7, 30, 60]);
+    // The enterprise application's SAML certificate: once (its Verify key and private key password are not
+    // credentials of their own), as the service principal's, with the service principal's owner.
+    const saml = first.announced.filter((c) => c.applicationObjectId === SAML);
+    expect(saml).toEqual([
+      expect.objectContaining({
+        source: 'servicePrincipal',
+        samlSigning: true,
+        kind: 'certificate',
+        appId: demoSamlApplication.appId,
+        ownerIds: [demoSamlApplication.owner.aadObjectId.toLowerCase()],
+      }),
+    ]);
+    expect(first.announced.filter((c) => c.applicationObjectId !== SAML).every((c) => c.source === 'application')).toBe(
+      true,
+    );
     const owners = new Map(first.announced.map((c) => [c.appName, c.ownerIds]));
     expect(owners.get('Expense Bot')).toEqual([alex.aadObjectId.toLowerCase()]);
     expect(owners.get('Legacy CRM Connector')).toEqual([demoUsers[2]!.aadObjectId.toLowerCase()]);
     expect(first.announced.find((c) => c.appName === 'Old Reporting Job' && c.kind === 'secret')!.daysLeft).toBe(-4);
-    expect(first).toMatchObject({ applications: 6, credentials: 8, pages: 1 });
+    // One page of applications, one of service principals.
+    expect(first).toMatchObject({ applications: 6, servicePrincipals: 1, credentials: 9, pages: 2 });
     // One Graph request per page, without $expand; then the owners of the five announced apps (not Registrar's
     // own, which has nothing due), once each, in one batch.
     const owned = h.calls.filter((c) => c.path.endsWith('/owners')).map((c) => c.path.split('/')[2]);
-    expect(owned.sort()).toEqual([HR, PAYROLL, EXPENSE, LEGACY, OLD].sort());
+    expect(owned.sort()).toEqual([HR, PAYROLL, EXPENSE, LEGACY, OLD, SAML].sort());
+    expect(h.calls.filter((c) => c.path === `/servicePrincipals/${SAML}/owners`)).toHaveLength(1);
     expect(h.calls.filter((c) => c.path === '/applications')).toHaveLength(1);
     expect(h.calls.find((c) => c.path === '/applications')!.query).not.toContain('$expand');
     expect(h.tenant.counters.snapshot()['POST /$batch']).toBe(1);
 
     // Posted: the threshold announced and the less urgent ones it covers (the 60-day one of an expired secret too).
     const ledger = await h.ledger();
-    expect(ledger.size).toBe(1 + 2 + 4 + 5 + 5 + 6 + 6);
+    expect(ledger.size).toBe(1 + 2 + 4 + 4 + 5 + 5 + 6 + 6);
     expect([...ledger.values()].every((row) => row.state === 'posted' && row.scanId === first.scanId)).toBe(true);
     expect(ledger.get(ledgerRow(OLD, keyIdOf(h.tenant, OLD, 'secret'), 60))).toMatchObject({
       threshold: 60,
@@ -195,16 +217,16 @@ describe('announcing each (credential, threshold) once', () => {
     expect(h.announced).toHaveLength(1);
     expect(h.logs.find('expiry scan finished')).toHaveLength(2);
     // Nothing announced, no owners read.
-    expect(h.calls.filter((c) => c.path.endsWith('/owners'))).toHaveLength(5);
+    expect(h.calls.filter((c) => c.path.endsWith('/owners'))).toHaveLength(6);
   });
 
   test('owners are read only for the applications announced, 20 to a batch, not for the thousands with nothing due', async () => {
     const h = await start({ data: withFillers(1_500, (i) => (i % 50 === 7 ? 10 : undefined)) });
     const result = await h.service().scan();
 
-    // 30 fillers within 14 days, and the demo's five apps.
+    // 30 fillers within 14 days, the demo's five apps and its SAML enterprise application.
     const announcedApps = new Set(result.announced.map((c) => c.applicationObjectId));
-    expect(announcedApps.size).toBe(35);
+    expect(announcedApps.size).toBe(36);
     const owned = h.calls
       .filter((c) => c.method === 'GET' && c.path.endsWith('/owners'))
       .map((c) => c.path.split('/')[2]);
@@ -273,8 +295,8 @@ describe('announcing each (credential, threshold) once', () => {
     const quiet = await h.service({ store }).scan();
 
     expect(quiet.announced).toEqual([]);
-    expect(quiet.pages).toBe(2);
-    expect(quiet.credentials).toBe(1_508);
+    expect(quiet.pages).toBe(3);
+    expect(quiet.credentials).toBe(1_509);
     expect(ledgerCalls).toEqual({ list: 1 });
   });
 
@@ -295,8 +317,9 @@ describe('announcing each (credential, threshold) once', () => {
     const later = await h.service().scan();
 
     // Payroll's certificate went from 30 days to 6 (past 14 and 7); Expense Bot's secret from 7 days to expired
-    // (past 1 and 0); Legacy CRM's two from 1 day to expired.
+    // (past 1 and 0); Legacy CRM's two from 1 day to expired; Contoso Travel's SAML certificate from 7 days to expired.
     expect(labels(later.announced)).toEqual([
+      'Contoso Travel (SAML)/certificate@0',
       'Expense Bot/secret@0',
       'Legacy CRM Connector/certificate@0',
       'Legacy CRM Connector/secret@0',
@@ -330,7 +353,11 @@ describe('announcing each (credential, threshold) once', () => {
     const later = await h.service().scan();
 
     // Without the renewal, Expense Bot's secret would have been announced as expired now.
-    expect(labels(later.announced)).toEqual(['Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0']);
+    expect(labels(later.announced)).toEqual([
+      'Contoso Travel (SAML)/certificate@0',
+      'Legacy CRM Connector/certificate@0',
+      'Legacy CRM Connector/secret@0',
+    ]);
   });
 });
 
@@ -369,7 +396,8 @@ describe('when things go wrong', () => {
       state: 'posted',
       scanId: later.scanId,
     });
-    expect(ledger.size).toBe(1 + 2 + 4 + 6 + 6 + 6 + 6);
+    // The SAML certificate's 7-day row and the 60, 30 and 14 ones it covers.
+    expect(ledger.size).toBe(1 + 2 + 4 + 4 + 6 + 6 + 6 + 6);
     expect([...ledger.values()].every((row) => row.state === 'posted')).toBe(true);
   });
 
@@ -398,8 +426,8 @@ describe('when things go wrong', () => {
     };
     const result = await h.service({ source: slowSource, leaseMs: 10 * MINUTE }).scan();
 
-    expect(result.pages).toBe(3);
-    expect(refused).toEqual([true, true, true]);
+    expect(result.pages).toBe(4);
+    expect(refused).toEqual([true, true, true, true]);
     expect(labels(result.announced)).toEqual(firstScan);
   });
 
