@@ -27,9 +27,18 @@ import type { Logger } from '../../lib/logger';
 import { createLimiter } from '../../lib/queues';
 import { createRateLimiter, type RateLimiter } from '../../lib/rate-limiter';
 import type { RetryDecision } from '../../lib/retry';
-import type { AppPrivileges, ApplicationSummary, CredentialHolder, CredentialSource } from '../../services/ports';
+import type {
+  AppPrivileges,
+  ApplicationSummary,
+  CredentialChange,
+  CredentialChangePage,
+  CredentialHolder,
+  CredentialSource,
+  DeltaLinks,
+} from '../../services/ports';
+import { SyncReset } from '../../domain/errors';
 import { type CallOptions, type GraphCaller, type GraphGet, stringLiteral as literal } from './graph-caller';
-import { type FailureHelp, graphRetryClassifier, readGraphFailure } from './graph-errors';
+import { type FailureHelp, GraphRequestFailed, graphRetryClassifier, readGraphFailure } from './graph-errors';
 import { isGuid } from '../../domain/guid';
 
 export interface GraphCredentialSourceOptions {
@@ -105,6 +114,34 @@ export interface GraphServicePrincipal {
   preferredSingleSignOnMode?: string | null;
   /** The thumbprint of the certificate that signs its SAML tokens. */
   preferredTokenSigningKeyThumbprint?: string | null;
+}
+
+/** A page of a delta round: changed objects, removed ones marked @removed, then a nextLink or the deltaLink. */
+interface DeltaPage<T> {
+  value?: Array<T & { '@removed'?: { reason?: string } }>;
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+}
+
+/**
+ * Graph's answers that a delta link can no longer be followed: 410 Gone ("Synchronization reset"), or a 4xx with
+ * syncStateNotFound and its kin once a token has expired ("Token duration";
+ * https://learn.microsoft.com/graph/delta-query-overview).
+ */
+const SYNC_RESET_CODES = new Set(['syncstatenotfound', 'syncstateinvalid', 'resyncrequired']);
+
+function isSyncReset(err: unknown): boolean {
+  const failure = err instanceof GraphRequestFailed ? err.failure : readGraphFailure(err);
+  return failure.status === 410 || SYNC_RESET_CODES.has(String(failure.code ?? '').toLowerCase());
+}
+
+/** What a delta round reads of each collection, and how its objects become credentials. */
+interface DeltaCollection<T extends { id: string }> {
+  collection: keyof DeltaLinks;
+  path: '/applications' | '/servicePrincipals';
+  select: readonly string[];
+  source: CredentialHolder['source'];
+  credentialsOf(object: T): CredentialInfo[];
 }
 
 interface DirectoryObject {
@@ -330,6 +367,11 @@ function longestWait(decisions: readonly RetryDecision[]): RetryDecision {
   return longest === undefined ? 'retry' : { retryAfterMs: longest };
 }
 
+/** Every property in `select` is on the object: a delta round may send a changed object with its changed ones only. */
+function hasAll(object: object, select: readonly string[]): boolean {
+  return select.every((property) => property in object);
+}
+
 export class GraphCredentialSource implements CredentialSource {
   private readonly graph: GraphCaller;
   private readonly listing: NonNullable<CallOptions['gate']>;
@@ -369,6 +411,126 @@ export class GraphCredentialSource implements CredentialSource {
       }),
       servicePrincipalCredentialsOf,
     );
+  }
+
+  /**
+   * The delta links of applications (and, for the whole tenant, service principals) from now on, without reading
+   * them: $deltatoken=latest (https://learn.microsoft.com/graph/delta-query-overview), with the $select the rounds
+   * will read. Through the listing budget, as every request that selects keyCredentials.
+   */
+  async latestDeltaLinks(scope: 'all' | 'managed'): Promise<DeltaLinks> {
+    const log = this.options.logger.child({ step: 'read-credential-changes', scope });
+    const links: Partial<DeltaLinks> = {};
+    for (const delta of this.deltaCollections(scope)) {
+      const help: FailureHelp = { doing: `starting to follow changes of ${delta.collection}`, requires: READ_ALL };
+      const page = await this.graph.get<DeltaPage<unknown>>(
+        { path: `${delta.path}/delta?$deltatoken=latest`, select: delta.select },
+        { log, help, gate: this.listing },
+      );
+      const link = page['@odata.deltaLink'];
+      if (!link) throw this.graph.fail(new Error('no @odata.deltaLink in the answer'), { log, help });
+      links[delta.collection] = link;
+    }
+    return links as DeltaLinks;
+  }
+
+  /**
+   * What changed since `links`, page by page (https://learn.microsoft.com/graph/api/application-delta,
+   * https://learn.microsoft.com/graph/api/serviceprincipal-delta). A changed object is sent with at least its changed
+   * properties: one without every selected property is read whole before its credentials are taken from it. One
+   * removed (soft-deleted or gone for good), or one that left the scope, holds nothing now.
+   */
+  async *changesSince(links: DeltaLinks, scope: 'all' | 'managed'): AsyncIterable<CredentialChangePage> {
+    const log = this.options.logger.child({ step: 'read-credential-changes', scope });
+    for (const delta of this.deltaCollections(scope)) {
+      const start = links[delta.collection];
+      if (!start) throw new SyncReset(delta.collection);
+      yield* this.follow(delta as DeltaCollection<{ id: string }>, start, log);
+    }
+  }
+
+  private deltaCollections(
+    scope: 'all' | 'managed',
+  ): Array<DeltaCollection<GraphApplication> | DeltaCollection<GraphServicePrincipal>> {
+    const applications: DeltaCollection<GraphApplication> = {
+      collection: 'applications',
+      path: '/applications',
+      select: SELECT,
+      source: 'application',
+      credentialsOf: (app) =>
+        scope === 'managed' && !(app.tags ?? []).includes(REGISTRAR_TAG) ? [] : credentialsOf([app]),
+    };
+    if (scope === 'managed') return [applications];
+    const servicePrincipals: DeltaCollection<GraphServicePrincipal> = {
+      collection: 'servicePrincipals',
+      path: '/servicePrincipals',
+      select: SP_SELECT,
+      source: 'servicePrincipal',
+      credentialsOf: (sp) => servicePrincipalCredentialsOf([sp]),
+    };
+    return [applications, servicePrincipals];
+  }
+
+  private async *follow<T extends { id: string }>(
+    delta: DeltaCollection<T>,
+    start: string,
+    log: Logger,
+  ): AsyncIterable<CredentialChangePage> {
+    const help: FailureHelp = { doing: `reading what changed in ${delta.collection}`, requires: READ_ALL };
+    let link: string | undefined = start;
+    for (let number = 1; link; number += 1) {
+      let page: DeltaPage<T>;
+      try {
+        page = await this.graph.get<DeltaPage<T>>(link, {
+          log,
+          help: number === 1 ? help : { ...help, doing: `${help.doing} (page ${number})` },
+          gate: this.listing,
+        });
+      } catch (err) {
+        if (isSyncReset(err)) throw new SyncReset(delta.collection, { cause: err });
+        throw err;
+      }
+      const changes: CredentialChange[] = [];
+      for (const object of page.value ?? []) {
+        if (!object.id) continue;
+        const holder: CredentialHolder = { applicationObjectId: object.id, source: delta.source };
+        if (object['@removed']) {
+          changes.push({ holder, credentials: [] });
+          continue;
+        }
+        const whole = hasAll(object, delta.select) ? object : await this.readWhole(delta, object.id, log);
+        changes.push({ holder, credentials: whole ? delta.credentialsOf(whole) : [] });
+      }
+      const deltaLink = page['@odata.deltaLink'];
+      link = page['@odata.nextLink'];
+      yield { collection: delta.collection, changes, ...(deltaLink && !link ? { deltaLink } : {}) };
+      if (!link && !deltaLink)
+        throw this.graph.fail(new Error('a delta page with neither @odata.nextLink nor @odata.deltaLink'), {
+          log,
+          help,
+        });
+    }
+  }
+
+  /** An object a delta round sent in part, read with every property the scan needs; undefined when it is gone. */
+  private async readWhole<T>(
+    delta: DeltaCollection<T & { id: string }>,
+    id: string,
+    log: Logger,
+  ): Promise<T | undefined> {
+    const help: FailureHelp = {
+      doing: `reading the credentials of ${holderWords[delta.source]} ${id}`,
+      requires: READ_ALL,
+    };
+    try {
+      return await this.graph.get<T>(
+        { path: `${delta.path}/${encodeURIComponent(id)}`, select: delta.select },
+        { log, help },
+      );
+    } catch (err) {
+      if (err instanceof RegistrarError && err.code === 'not-found') return undefined;
+      throw err;
+    }
   }
 
   async ownersOfEach(holders: readonly CredentialHolder[]): Promise<Map<string, string[] | RegistrarError>> {
