@@ -7,7 +7,13 @@
  */
 import { GraphCaller } from '../../../src/adapters/graph/graph-caller';
 import { GraphCredentialSource } from '../../../src/adapters/graph/graph-credential-source';
-import { defaultReminderDays, type ExpiringCredential, ledgerRow } from '../../../src/domain/expiry';
+import {
+  type CredentialInfo,
+  defaultReminderDays,
+  type ExpiringCredential,
+  ledgerRow,
+} from '../../../src/domain/expiry';
+import { expiryRow, holderRow } from '../../../src/services/credential-index';
 import { createLogger } from '../../../src/lib/logger';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
@@ -16,7 +22,7 @@ import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
 import { createExpiryService, type ExpiryService, type ExpiryServiceDeps } from '../../../src/services/expiry-service';
 import { createLease } from '../../../src/services/lease';
-import type { Collection, CredentialSource, LedgerEntry, Store } from '../../../src/services/ports';
+import type { Collection, CredentialSource, CredentialSyncRow, LedgerEntry, Store } from '../../../src/services/ports';
 import { FixedClock } from '../../helpers/fakes';
 import { LogCapture } from '../../helpers/logs';
 import { deferred, recordingFaults, type SeenCall } from '../../helpers/provisioning';
@@ -78,6 +84,7 @@ function countingStore(store: Store): { store: Store; ledgerCalls: Record<string
     audit: store.audit,
     ledger,
     leases: store.leases,
+    credentials: store.credentials,
     init: () => store.init(),
     ping: () => store.ping(),
   };
@@ -151,6 +158,23 @@ async function start(options: { data?: TenantData } = {}): Promise<Harness> {
       for await (const row of testStore.store.ledger.list('ledger')) rows.set(row.row, row.value);
       return rows;
     },
+  };
+}
+
+/** An application's first credential as the table holds it. */
+function credentialOf(h: Harness, applicationObjectId: string): CredentialInfo {
+  const app = h.tenant.state().data.applications[applicationObjectId]!;
+  const [secret] = app.data.passwordCredentials as Array<{ keyId: string; endDateTime: string }>;
+  return {
+    applicationObjectId,
+    source: 'application',
+    appId: String(app.data.appId),
+    appName: String(app.data.displayName),
+    kind: 'secret',
+    keyId: secret!.keyId,
+    endDateTime: secret!.endDateTime,
+    managed: false,
+    samlSigning: false,
   };
 }
 
@@ -288,15 +312,19 @@ describe('announcing each (credential, threshold) once', () => {
     expect(labels((await h.service().scan()).announced)).toEqual(firstScan);
   });
 
-  test('a quiet scan reads the ledger once, in one list, and writes nothing', async () => {
+  test.each([
+    ['the changes since the last scan', false, { mode: 'changes', pages: 2, credentials: 8 }],
+    ['the whole tenant again', true, { mode: 'full', pages: 3, credentials: 1_509 }],
+  ])('a quiet scan that reads %s reads the ledger once, in one list, and writes nothing', async (_, full, read) => {
     const h = await start({ data: withFillers(1_500) });
     await h.service().scan();
     const { store, ledgerCalls } = countingStore(h.testStore.store);
-    const quiet = await h.service({ store }).scan();
+    const quiet = await h.service({ store }).scan({ full });
 
     expect(quiet.announced).toEqual([]);
-    expect(quiet.pages).toBe(3);
-    expect(quiet.credentials).toBe(1_509);
+    // Changes: one delta page of applications and one of service principals, and the credentials ending within 60
+    // days (or expired: the demo has 8) from the table; in full: two pages of applications (999 a page) and one of service principals.
+    expect(quiet).toMatchObject(read);
     expect(ledgerCalls).toEqual({ list: 1 });
   });
 
@@ -358,6 +386,183 @@ describe('announcing each (credential, threshold) once', () => {
       'Legacy CRM Connector/certificate@0',
       'Legacy CRM Connector/secret@0',
     ]);
+  });
+});
+
+describe('after the first scan, the everyday scan reads only what changed', () => {
+  /** Registrar's Graph client, for changes made the way an owner or an administrator makes them. */
+  const graphOf = (h: Harness) => registrarConnection(h.tenant).client;
+  const listings = (h: Harness, since: number) =>
+    h.calls.filter((c, i) => i >= since && c.method === 'GET' && /^\/(applications|servicePrincipals)$/.test(c.path));
+  const deltaReads = (h: Harness, since: number) =>
+    h.calls.filter((c, i) => i >= since && c.method === 'GET' && c.path.endsWith('/delta'));
+
+  test('a secret added through Graph is announced by the next scan, which lists nothing and reads one delta page of each collection', async () => {
+    const h = await start({ data: withFillers(1_200) });
+    const first = await h.service().scan();
+    expect(first.mode).toBe('full');
+    const before = h.calls.length;
+
+    await graphOf(h)
+      .api(`/applications/${HR}/addPassword`)
+      .post({
+        passwordCredential: {
+          displayName: 'short-lived',
+          startDateTime: h.clock.now().toISOString(),
+          endDateTime: new Date(h.clock.now().getTime() + 3 * DAY).toISOString(),
+        },
+      });
+    h.clock.advance(MINUTE);
+    const next = await h.service().scan();
+
+    expect(next.mode).toBe('changes');
+    expect(labels(next.announced)).toEqual(['Contoso HR Portal/secret@7']);
+    expect(next.announced[0]!.displayName).toBe('short-lived');
+    expect(next).toMatchObject({ applications: 1, servicePrincipals: 0, pages: 2 });
+    // No listing of 1,200 applications: one delta page each, and the owners of the one app announced.
+    expect(listings(h, before)).toEqual([]);
+    expect(deltaReads(h, before)).toHaveLength(2);
+    expect(
+      h.calls
+        .slice(before)
+        .filter((c) => c.path.endsWith('/owners'))
+        .map((c) => c.path),
+    ).toEqual([`/applications/${HR}/owners`]);
+  });
+
+  test('a deleted application and a removed certificate are never announced again; a new credential crossing a threshold is, once', async () => {
+    const h = await start();
+    await h.service().scan();
+    await graphOf(h).api(`/applications/${LEGACY}`).delete();
+    const payroll = h.tenant.state().data.applications[PAYROLL]!;
+    await graphOf(h).api(`/applications/${PAYROLL}`).patch({ keyCredentials: [] });
+    expect(payroll.data.keyCredentials).toEqual([]);
+
+    // Two days on: Legacy CRM's two would have expired, Payroll's certificate is still within 30 days.
+    h.clock.advance(2 * DAY);
+    const later = await h.service().scan();
+    expect(later.mode).toBe('changes');
+    expect(later.announced).toEqual([]);
+
+    // Expense Bot's secret (7 days at the seed) reaches its next threshold by the clock alone: read from the table.
+    h.clock.advance(4.5 * DAY);
+    const byTime = await h.service().scan();
+    expect(byTime.mode).toBe('changes');
+    expect(labels(byTime.announced)).toEqual(['Contoso Travel (SAML)/certificate@1', 'Expense Bot/secret@1']);
+    expect((await h.service().scan()).announced).toEqual([]);
+  });
+
+  test('a renewed credential in a scan of changes drops out, and a full scan after it announces nothing twice', async () => {
+    const h = await start();
+    const service = () => h.service({ fullScanDays: 30 });
+    await service().scan();
+    const expense = h.tenant.state().data.applications[EXPENSE]!;
+    expense.data.passwordCredentials = [
+      {
+        customKeyIdentifier: null,
+        displayName: 'Expense Bot 2027',
+        endDateTime: new Date(seededAt.getTime() + 365 * DAY).toISOString(),
+        hint: 'nEw',
+        keyId: newObjectId(),
+        secretText: null,
+      },
+    ];
+    // A change, as Graph's delta rounds see one.
+    expense.sequence = h.tenant.state().nextSequence();
+    h.clock.advance(8 * DAY);
+    const later = await service().scan();
+
+    expect(later.mode).toBe('changes');
+    expect(labels(later.announced)).toEqual([
+      'Contoso Travel (SAML)/certificate@0',
+      'Legacy CRM Connector/certificate@0',
+      'Legacy CRM Connector/secret@0',
+    ]);
+    const full = await service().scan({ full: true });
+    expect(full.mode).toBe('full');
+    expect(full.announced).toEqual([]);
+  });
+
+  test('a delta link Graph no longer knows (410 Gone) turns the scan into a full one, which announces what is due once', async () => {
+    const h = await start();
+    await h.service().scan();
+    const sync = await h.testStore.store.credentials.get('sync', 'expiry-scan');
+    const value = sync!.value as CredentialSyncRow;
+    const stale = value.deltaLinks.applications.replace(/deltatoken=[^&]+/, 'deltatoken=RFNwdAIAAQAAAnotours');
+    await h.testStore.store.credentials.replace(
+      'sync',
+      'expiry-scan',
+      { ...value, deltaLinks: { ...value.deltaLinks, applications: stale } },
+      sync!.etag,
+    );
+    h.clock.advance(1.5 * DAY);
+    const after = await h.service().scan();
+
+    expect(after.mode).toBe('full');
+    expect(h.logs.find('expiry scan: Graph no longer knows the delta link; listing in full')).toEqual([
+      expect.objectContaining({ collection: 'applications' }),
+    ]);
+    expect(labels(after.announced)).toEqual(['Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0']);
+    // And the links it took before listing are followed by the next scan.
+    expect((await h.service().scan()).mode).toBe('changes');
+  });
+
+  test('a full scan runs again after fullScanDays, and removes rows of credentials the tenant no longer has', async () => {
+    const h = await start();
+    await h.service({ fullScanDays: 3 }).scan();
+    // A row left over (say, by a change Graph's delta never reported), ending in three days, listed by a holder row.
+    const ghost = {
+      ...credentialOf(h, EXPENSE),
+      keyId: newObjectId(),
+      endDateTime: new Date(h.clock.now().getTime() + 3 * DAY).toISOString(),
+    };
+    const table = h.testStore.store.credentials;
+    const row = expiryRow(ghost);
+    await table.upsert('credential', row, { type: 'expiry', credential: ghost, generation: 'other' });
+    await table.upsert('credential', holderRow(ghost.applicationObjectId), {
+      type: 'holder',
+      source: 'application',
+      rows: [row],
+      generation: 'other',
+    });
+
+    h.clock.advance(2 * DAY);
+    // Within three days: changes only. The ghost is announced, as the table holds it (which the weekly scan is for).
+    const changes = await h.service({ fullScanDays: 3 }).scan();
+    expect(changes.mode).toBe('changes');
+    expect(labels(changes.announced)).toEqual([
+      'Expense Bot/secret@1',
+      'Legacy CRM Connector/certificate@0',
+      'Legacy CRM Connector/secret@0',
+    ]);
+    expect(changes.announced.find((c) => c.appName === 'Expense Bot')!.keyId).toBe(ghost.keyId);
+    h.clock.advance(1.5 * DAY);
+    const full = await h.service({ fullScanDays: 3 }).scan();
+    expect(full.mode).toBe('full');
+    expect(await table.get('credential', row)).toBeUndefined();
+    expect(h.logs.find('expiry scan: rows of credentials no longer in the tenant removed')).toHaveLength(1);
+    // Expense Bot's real secret keeps its rows.
+    const holder = await table.get('credential', holderRow(EXPENSE));
+    expect(holder?.value).toMatchObject({ type: 'holder', generation: full.scanId });
+  });
+
+  test('a credential row no holder lists (left by a scan that stopped mid-way) is never announced', async () => {
+    const h = await start();
+    await h.service().scan();
+    const orphan = {
+      ...credentialOf(h, EXPENSE),
+      keyId: newObjectId(),
+      endDateTime: new Date(h.clock.now().getTime() + DAY).toISOString(),
+    };
+    await h.testStore.store.credentials.upsert('credential', expiryRow(orphan), {
+      type: 'expiry',
+      credential: orphan,
+      generation: 'other',
+    });
+    h.clock.advance(MINUTE);
+    const next = await h.service().scan();
+    expect(next.mode).toBe('changes');
+    expect(next.announced).toEqual([]);
   });
 });
 
