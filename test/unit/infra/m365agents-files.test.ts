@@ -158,7 +158,7 @@ function writtenEnv(file: string, target: string): Record<string, string> {
   );
 }
 
-describe.each(projectFiles)('$file', ({ file, env, text, doc }) => {
+describe.each(projectFiles)('$file', ({ env, text, doc }) => {
   it(`validates against the toolkit's ${schemaVersion} YAML schema, the one its $schema line names`, () => {
     expect(text.split('\n')[0]).toBe(
       `# yaml-language-server: $schema=https://aka.ms/teams-toolkit/${schemaVersion}/yaml.schema.json`,
