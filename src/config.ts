@@ -68,6 +68,8 @@ export const variables = {
     'days before expiry at which a credential is announced, comma-separated, each 1 to 365 (default 60,30,14,7,1); expired credentials are always announced.',
   REMINDER_SCOPE:
     'which app registrations the expiry scan reads: all (default) or managed (only those Registrar created).',
+  REMINDER_FULL_SCAN_DAYS:
+    'days after which the expiry scan lists every app registration again instead of reading only what changed since the last scan, 1 to 90 (default 7).',
   REMINDER_CRON:
     'when the expiry scan runs, a cron expression (default "0 8 * * *", daily at 08:00); "off" leaves scans to `scan` and the job endpoint.',
   TZ: 'the time zone REMINDER_CRON is read in, an IANA name such as Europe/Berlin (default UTC).',
@@ -187,6 +189,7 @@ const schema = z.object({
   REMINDER_SCOPE: optionalText.pipe(
     z.enum(['all', 'managed'], { message: 'REMINDER_SCOPE must be all or managed' }).default('all'),
   ),
+  REMINDER_FULL_SCAN_DAYS: wholeNumber('REMINDER_FULL_SCAN_DAYS', 7, 1, 90),
   REMINDER_CRON: optionalText.transform((v, ctx) => {
     const value = v ?? '0 8 * * *';
     if (value === 'off') return undefined;
@@ -250,6 +253,8 @@ export interface ReminderConfig {
   /** Days before expiry, most distant first (expired is always announced too). */
   days: readonly number[];
   scope: 'all' | 'managed';
+  /** Days after which a scan lists the tenant again rather than reading its changes. */
+  fullScanDays: number;
   /** Unset: no schedule in this process (REMINDER_CRON=off). */
   cron?: string;
   timeZone: string;
@@ -533,6 +538,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, localDefaults: LocalDefaults)
     reminders: {
       days: raw.REMINDER_DAYS,
       scope: raw.REMINDER_SCOPE ?? 'all',
+      fullScanDays: raw.REMINDER_FULL_SCAN_DAYS ?? 7,
       ...(raw.REMINDER_CRON ? { cron: raw.REMINDER_CRON } : {}),
       timeZone: raw.TZ ?? 'UTC',
       ...(raw.JOB_TOKEN ? { jobToken: raw.JOB_TOKEN } : {}),

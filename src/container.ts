@@ -23,7 +23,8 @@ import {
   systemClock,
 } from './services/ports';
 import { createRotationService, type RotationService } from './services/rotation-service';
-import { GraphCredentialSource } from './adapters/graph/graph-credential-source';
+import { GraphCredentialSource, LISTING_BUDGET } from './adapters/graph/graph-credential-source';
+import { createRateLimiter } from './lib/rate-limiter';
 import { createApproverPolicy, type ApproverPolicy } from './services/request-approvers';
 import { createRequestService, type RequestService } from './services/request-service';
 import { ensureRequestIndex } from './services/request-records';
@@ -183,7 +184,11 @@ export async function createContainer(
       provisioner: new GraphProvisioner({ graph: targetGraph, logger: targetLogger }),
       inTurn: new GraphProvisioner({ graph: targetInTurn, logger: targetLogger }),
       people: new GraphDirectory({ graph: targetInTurn, logger: targetLogger }),
-      credentials: new GraphCredentialSource({ graph: targetGraph, logger: targetLogger }),
+      credentials: new GraphCredentialSource({
+        graph: targetGraph,
+        logger: targetLogger,
+        listingBudget: createRateLimiter(LISTING_BUDGET),
+      }),
     };
   });
   const withTargets = targets.length > 0 ? { targets } : {};
@@ -202,12 +207,14 @@ export async function createContainer(
     onChange: (request) => late.cards?.changed(request),
     ...withTargets,
   });
+  // Graph's budget for listing with keyCredentials is the tenant's: the scan and the in-turn reads share one.
+  const listingBudget = createRateLimiter(LISTING_BUDGET);
   const credentials: CredentialSource =
     overrides.credentials ??
-    (graph ? new GraphCredentialSource({ graph, logger: graphLogger }) : unavailableCredentialSource());
+    (graph ? new GraphCredentialSource({ graph, logger: graphLogger, listingBudget }) : unavailableCredentialSource());
   const credentialsInTurn: CredentialSource =
     overrides.credentials ??
-    (graphInTurn ? new GraphCredentialSource({ graph: graphInTurn, logger: graphLogger }) : credentials);
+    (graphInTurn ? new GraphCredentialSource({ graph: graphInTurn, logger: graphLogger, listingBudget }) : credentials);
   const requests = createRequestService({
     store,
     provisioner: inTurn,
@@ -285,6 +292,7 @@ export async function createContainer(
     logger: logger.child({ component: 'expiry' }),
     reminderDays: config.reminders.days,
     scope: config.reminders.scope,
+    fullScanDays: config.reminders.fullScanDays,
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     announce: createReminderAnnouncer({
       store,
