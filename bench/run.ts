@@ -10,6 +10,7 @@ import { benchCommandParse } from './command-parse';
 import { benchPermissionSearch } from './permission-search';
 import { benchRequestIndex, reportRequestIndex } from './request-index';
 import { benchTenantPaging } from './tenant-paging';
+import { benchTurnCost, reportTurnCost } from './turn-cost';
 
 const CERT_DIR = resolve('.registrar/certs');
 
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
       `permission-search: ${search.permissions} permissions, ${search.searches} searches: ${search.perSearchMs.toFixed(3)} ms mean, ${search.p99Ms.toFixed(3)} ms p99 (target: about 1 ms)`,
     );
   }
+  for (const line of reportTurnCost(await benchTurnCost())) console.log(line);
   const requestIndex = reportRequestIndex(await benchRequestIndex());
   for (const line of requestIndex.lines) console.log(line);
   if (!requestIndex.flat) process.exitCode = 1;

@@ -196,7 +196,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
       return;
     }
     const activity = body as Activity;
-    const requestLog = logger.child({ activityId: activity.id, activityType: activity.type });
+    const requestLog = () => logger.child({ activityId: activity.id, activityType: activity.type });
     let refusedTenant: string | null = null;
     try {
       const invokeResponse = await adapter.authenticateAndRun(
@@ -204,17 +204,18 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
         activity,
         async (context) => {
           const incoming = context.activity;
-          const log = logger.child({
-            activityId: incoming.id,
-            activityType: incoming.type,
-            conversationId: incoming.conversation?.id,
-            aadObjectId: incoming.from?.aadObjectId,
-          });
-          setTurnLogger(context, log);
+          setTurnLogger(context, () =>
+            logger.child({
+              activityId: incoming.id,
+              activityType: incoming.type,
+              conversationId: incoming.conversation?.id,
+              aadObjectId: incoming.from?.aadObjectId,
+            }),
+          );
           const tenantId = tenantOf(incoming);
           if (!tenantId || !allowedTenants.has(tenantId)) {
             refusedTenant = tenantId ?? 'none';
-            log.warn({ tenantId: refusedTenant }, 'activity refused: tenant not allowed');
+            turnLogger(context).warn({ tenantId: refusedTenant }, 'activity refused: tenant not allowed');
             return;
           }
           await bot.run(context);
@@ -229,11 +230,11 @@ export async function startServer(deps: ServerDeps, options: ServerOptions = {})
       else res.end();
     } catch (err) {
       if (err instanceof AuthenticationError) {
-        requestLog.warn({ reason: err.message }, 'activity refused: not authenticated');
+        requestLog().warn({ reason: err.message }, 'activity refused: not authenticated');
         res.send(401, { error: 'Unauthorized' });
         return;
       }
-      requestLog.error({ err }, 'activity failed');
+      requestLog().error({ err }, 'activity failed');
       recordException(err);
       res.send(500, { error: 'Internal error' });
     }

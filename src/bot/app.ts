@@ -5,10 +5,9 @@
 import { type Activity, CardFactory, MessageFactory, TeamsInfo, type TurnContext } from 'botbuilder';
 import { Application, type TurnState } from '@microsoft/teams-ai';
 import type { AdaptiveCard } from '../cards/adaptive-card';
-import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../cards/cards';
+import { helpCard, renderChannelSet, renderNotice, renderWelcome, unknownActionCard } from '../cards/cards';
 import { typeaheadTitle } from '../cards/request-form-card';
 import { Dataset, Verb, type VerbName } from '../cards/verbs';
-import { commands } from '../domain/commands';
 import type { ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import { RegistrarError } from '../domain/errors';
 import { permissionKey } from '../domain/permission-search';
@@ -44,7 +43,7 @@ export function cardActionRoutes(services: BotServices): Record<VerbName, CardAc
     [Verb.rotationStart]: rotation.start,
     [Verb.rotationRemoveOld]: rotation.removeOld,
     [Verb.rotationKeepOld]: rotation.keepOld,
-    [Verb.showHelp]: async () => renderHelp({ commands }),
+    [Verb.showHelp]: async () => helpCard(),
     [Verb.requestOpen]: request.open,
     [Verb.requestFind]: request.find,
     [Verb.requestSubmit]: request.submit,
@@ -97,14 +96,7 @@ function registerRoutes(app: Application<TurnState>, services: BotServices): voi
     searchPermissions(services, query),
   );
   app.activity(isUnroutedCardAction, async (context) => {
-    await sendInvokeCard(
-      context,
-      renderNotice({
-        tone: 'info',
-        title: 'This button no longer works',
-        text: 'Registrar no longer knows this action. Type "help" to see what it can do.',
-      }),
-    );
+    await sendInvokeCard(context, unknownActionCard());
   });
 
   // 2. Installs and removals.
@@ -249,7 +241,7 @@ function onAnyOtherMessage(services: BotServices): Handler {
       );
       return;
     }
-    await reply(context, renderHelp({ commands }));
+    await reply(context, helpCard());
   };
 }
 

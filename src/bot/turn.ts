@@ -10,14 +10,19 @@ import type { Logger } from '../lib/logger';
 const TURN_LOGGER = Symbol('registrar.turnLogger');
 const TURN_COMMAND = Symbol('registrar.turnCommand');
 
-export function setTurnLogger(context: TurnContext, logger: Logger): void {
-  context.turnState.set(TURN_LOGGER, logger);
+/**
+ * Gives the turn its logger. `make` runs on the turn's first log line, not before: most turns (a `help`, a click
+ * answered with a card) log nothing, and a child logger redacts and serialises its bindings when it is made.
+ */
+export function setTurnLogger(context: TurnContext, make: () => Logger): void {
+  let logger: Logger | undefined;
+  context.turnState.set(TURN_LOGGER, () => (logger ??= make()));
 }
 
 export function turnLogger(context: TurnContext): Logger {
-  const logger = context.turnState.get(TURN_LOGGER) as Logger | undefined;
+  const logger = context.turnState.get(TURN_LOGGER) as (() => Logger) | undefined;
   if (!logger) throw new Error('turn logger missing: the server sets it before every turn');
-  return logger;
+  return logger();
 }
 
 interface TeamsChannelData {

@@ -3,10 +3,10 @@ import helpTemplate from '../../adaptiveCards/help.json';
 import noticeTemplate from '../../adaptiveCards/notice.json';
 import welcomePersonalTemplate from '../../adaptiveCards/welcome-personal.json';
 import welcomeTeamTemplate from '../../adaptiveCards/welcome-team.json';
-import type { Audience, CommandInfo } from '../domain/commands';
+import { type Audience, type CommandInfo, commands as registrarCommands } from '../domain/commands';
 import type { ChannelPurpose } from '../domain/conversation';
 import type { AdaptiveCard } from './adaptive-card';
-import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
+import { deepFreeze, expandTemplate, formatUtc, safeText, TextLimit } from './render';
 import { Verb } from './verbs';
 
 /*
@@ -37,6 +37,27 @@ export function renderHelp(input: { commands: readonly CommandInfo[] }): Adaptiv
   }));
   return expandTemplate(helpTemplate, { commands, anyComingSoon: commands.some((c) => c.comingSoon), verb: Verb });
 }
+
+/**
+ * A card whose content never changes in a process, rendered on its first use and frozen: every later call returns
+ * the same object, so a turn that sends it does no templating work, and no turn can change what the next one sends.
+ */
+function renderedOnce(render: () => AdaptiveCard): () => AdaptiveCard {
+  let card: AdaptiveCard | undefined;
+  return () => (card ??= deepFreeze(render()));
+}
+
+/** The help card for Registrar's commands: what `help`, any unknown text and a `help.show` click answer with. */
+export const helpCard = renderedOnce(() => renderHelp({ commands: registrarCommands }));
+
+/** The answer to a click on a button whose verb Registrar no longer has. */
+export const unknownActionCard = renderedOnce(() =>
+  renderNotice({
+    tone: 'info',
+    title: 'This button no longer works',
+    text: 'Registrar no longer knows this action. Type "help" to see what it can do.',
+  }),
+);
 
 /** `name` is the person greeted in personal scope, the team in team scope. */
 export function renderWelcome(input: { scope: 'personal' | 'team'; name?: string }): AdaptiveCard {

@@ -81,7 +81,7 @@ export function safeText(value: unknown, options: { max: number; multiline?: boo
  * an AdaptiveCard with no `${` left in it.
  */
 export function expandTemplate(template: object, data: object): AdaptiveCard {
-  const expanded: unknown = new Template(template).expand({ $root: cleanData(data, 'data') });
+  const expanded: unknown = parsedTemplate(template).expand({ $root: cleanData(data, 'data') });
   const card = stripTemplateKeys(expanded);
   if (!isAdaptiveCard(card)) {
     throw new Error(
@@ -95,6 +95,37 @@ export function expandTemplate(template: object, data: object): AdaptiveCard {
     );
   }
   return card;
+}
+
+/**
+ * Each template payload's Template, built on its first expansion and kept: building one parses every `${...}` of
+ * the payload into an Adaptive Expression (most of what an expansion costs), and the payloads are the JSON files
+ * of adaptiveCards/, the same objects for the life of the process. The payload is frozen when its Template is
+ * made, so that the parsed copy can never drift from it. Template.expand is synchronous and starts from a fresh
+ * evaluation context on every call, so one Template serves every turn.
+ * https://learn.microsoft.com/adaptive-cards/templating/sdk
+ */
+const templates = new WeakMap<object, Template>();
+
+function parsedTemplate(payload: object): Template {
+  let template = templates.get(payload);
+  if (!template) {
+    template = new Template(deepFreeze(payload));
+    templates.set(payload, template);
+  }
+  return template;
+}
+
+/**
+ * Freezes `value` and everything inside it, and returns it: for cards that are rendered once and then sent on
+ * every turn (a change to one would reach every later turn), and for the template payloads above.
+ */
+export function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return value;
+  seen.add(value);
+  Object.freeze(value);
+  for (const item of Object.values(value)) deepFreeze(item, seen);
+  return value;
 }
 
 /** Breaks `${` and `{{`, including across a join with template text (a string that starts with `{` or ends with `$` or `{`). */
