@@ -146,6 +146,7 @@ export function countingStore(inner: Store): CountingStore {
     audit: inner.audit,
     ledger: inner.ledger,
     leases: inner.leases,
+    credentials: inner.credentials,
     init: () => inner.init(),
     ping: () => inner.ping(),
   };

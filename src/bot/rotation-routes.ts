@@ -142,7 +142,9 @@ export function rotationCommands(services: RotationRouteServices) {
           title: 'A scan is already running',
           text: 'Another Registrar is scanning right now; its reminders go to the reminders channel.',
         });
-      const scanned = `Scanned ${plural(result.applications, 'app registration')} and ${plural(result.credentials, 'credential')}`;
+      const enterprise =
+        result.servicePrincipals > 0 ? `, ${plural(result.servicePrincipals, 'enterprise application')}` : '';
+      const scanned = `Scanned ${plural(result.applications, 'app registration')}${enterprise} and ${plural(result.credentials, 'credential')}`;
       const text =
         result.announced.length === 0
           ? `${scanned}: nothing new to announce.`

@@ -139,8 +139,12 @@ function ownersLine(ownerIds: readonly string[], mentions: Mentions): string {
 interface CredentialItem {
   appName: string;
   appId: string;
+  /** "App registration" or "Enterprise application (service principal)": which object holds the credential. */
+  holder: string;
   /** The Rotate button's appId; no button without one. */
   rotate?: string;
+  /** How a credential Rotate cannot renew is renewed (a SAML signing certificate). */
+  renew?: string;
   kind: string;
   name?: string;
   hint?: string;
@@ -150,14 +154,34 @@ interface CredentialItem {
   owners?: string;
 }
 
+/** Which object holds a credential, in the Entra admin center's words. */
+export function holderLabel(credential: Pick<ExpiringCredential, 'source'>): string {
+  return credential.source === 'servicePrincipal' ? 'Enterprise application (service principal)' : 'App registration';
+}
+
+/**
+ * How a SAML token-signing certificate is renewed
+ * (https://learn.microsoft.com/entra/identity/enterprise-apps/tutorial-manage-certificates-for-federated-single-sign-on).
+ */
+export const samlRenewal =
+  "Renew it in the enterprise application's Single sign-on page in the Entra admin center: create a new certificate, make it active, then update the service provider.";
+
 function credentialItem(credential: ExpiringCredential): CredentialItem {
   const expired = credential.threshold <= 0 || credential.daysLeft < 0;
   const appId = safeText(credential.appId, { max: TextLimit.reference });
+  // Rotate gives an application a new client secret: it renews nothing a service principal holds.
+  const rotatable = credential.source !== 'servicePrincipal' && !credential.samlSigning;
   return {
     appName: safeText(credential.appName, { max: TextLimit.title }) || 'Unnamed app',
     appId: appId || 'appId not known',
-    rotate: appId || undefined,
-    kind: credential.kind === 'certificate' ? 'Certificate' : 'Client secret',
+    holder: holderLabel(credential),
+    rotate: rotatable ? appId || undefined : undefined,
+    renew: credential.samlSigning ? samlRenewal : undefined,
+    kind: credential.samlSigning
+      ? 'SAML signing certificate'
+      : credential.kind === 'certificate'
+        ? 'Certificate'
+        : 'Client secret',
     name: safeText(credential.displayName, { max: TextLimit.title }) || undefined,
     hint: credential.kind === 'secret' ? safeText(credential.hint, { max: 10 }) || undefined : undefined,
     thumbprint:
@@ -264,6 +288,8 @@ function refreshDataOf(view: ReminderDigestView): DigestRefreshData {
     ownerTeamsIds: pick(view.ownerTeamsIds),
     credentials: view.credentials.map((c) => ({
       applicationObjectId: c.applicationObjectId,
+      source: c.source,
+      samlSigning: c.samlSigning,
       appId: c.appId,
       appName: c.appName,
       kind: c.kind,
@@ -304,6 +330,9 @@ export function digestFromRefresh(data: Record<string, unknown>): ReminderDigest
     const thumbprint = optionalString(c.thumbprint);
     credentials.push({
       applicationObjectId: c.applicationObjectId,
+      // Refresh data of a card posted before service principals were scanned names applications only.
+      source: c.source === 'servicePrincipal' ? 'servicePrincipal' : 'application',
+      samlSigning: c.samlSigning === true,
       appId: c.appId,
       appName: optionalString(c.appName) ?? '',
       kind: c.kind === 'certificate' ? 'certificate' : 'secret',
@@ -428,10 +457,13 @@ export function renderOwnerReminder(view: OwnerReminderView): AdaptiveCard {
   const name = safeText(view.ownerName, { max: TextLimit.personName });
   const render = (shown: number) => {
     const more = sorted.length - shown;
+    const groups = groupsOf(sorted.slice(0, shown), credentialItem);
     return expandTemplate(ownerReminderTemplate, {
       greeting: name ? `Hello ${name},` : undefined,
       title: sorted.length === 1 ? 'A credential of your app is expiring' : 'Credentials of your apps are expiring',
-      groups: groupsOf(sorted.slice(0, shown), credentialItem),
+      groups,
+      // The note on Rotate, only when a row offers it (a SAML certificate or a service principal's credential does not).
+      rotatable: groups.some((g) => g.items.some((item) => item.rotate !== undefined)),
       more:
         more > 0
           ? `…and ${plural(more, 'more credential')} of your apps, not listed here. The reminders channel lists them all.`

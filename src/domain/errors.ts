@@ -51,3 +51,14 @@ export class StorageUnavailable extends RegistrarError {
     });
   }
 }
+
+/** Graph no longer knows the delta links (expired after 7 days, or reset): the tenant must be read in full again. */
+export class SyncReset extends Error {
+  constructor(
+    readonly collection: 'applications' | 'servicePrincipals',
+    options?: { cause?: unknown },
+  ) {
+    super(`the ${collection} delta link is no longer valid: a full scan is needed`, options);
+    this.name = 'SyncReset';
+  }
+}

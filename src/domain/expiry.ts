@@ -9,9 +9,20 @@
 
 export const defaultReminderDays: readonly number[] = [60, 30, 14, 7, 1];
 
-/** One credential of one application, as the scan reads it from Graph. */
+/**
+ * Where a credential lives: on an app registration (the application object), or on a service principal, the
+ * enterprise application in this tenant (https://learn.microsoft.com/entra/identity-platform/app-objects-and-service-principals).
+ */
+export type CredentialOwnerKind = 'application' | 'servicePrincipal';
+
+/** One credential of one application or service principal, as the scan reads it from Graph. */
 export interface CredentialInfo {
+  /**
+   * The object id of what holds the credential: the application's, or for source 'servicePrincipal' the service
+   * principal's. Directory object ids are unique across object types, so with the keyId it names the credential.
+   */
   applicationObjectId: string;
+  source: CredentialOwnerKind;
   appId: string;
   appName: string;
   kind: 'secret' | 'certificate';
@@ -25,6 +36,12 @@ export interface CredentialInfo {
   endDateTime: string;
   /** Whether Registrar created the application (tagged "registrar"). */
   managed: boolean;
+  /**
+   * A service principal's SAML token-signing certificate: renewed in the enterprise application's Single sign-on
+   * page (https://learn.microsoft.com/entra/identity/enterprise-apps/tutorial-manage-certificates-for-federated-single-sign-on),
+   * never by rotating the application's client secret.
+   */
+  samlSigning: boolean;
 }
 
 /** A credential a scan announces, at one threshold. */
@@ -65,7 +82,8 @@ export function crossedThreshold(endDateTime: string, now: Date, reminderDays: r
  * The ledger row of a (credential, threshold): one per announcement, ever. A keyId alone does not name a
  * credential: a keyCredential's keyId is chosen by whoever adds it (Graph takes it from the PATCH body,
  * https://learn.microsoft.com/graph/api/resources/keycredential), so an owner of one app can give a certificate of
- * theirs the keyId of another app's secret. The application's object id makes the row that app's alone.
+ * theirs the keyId of another app's secret. The application's object id makes the row that app's alone; a service
+ * principal's credential is keyed by the service principal's object id, which no application shares.
  */
 export function ledgerRow(applicationObjectId: string, keyId: string, threshold: number): string {
   return `${applicationObjectId.toLowerCase()}:${keyId.toLowerCase()}:${threshold}`;

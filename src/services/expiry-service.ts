@@ -11,6 +11,13 @@
  * credential has a new keyId or none, so its rows are simply never looked at again. A credential is its application
  * and its keyId together (ledgerRow): a keyCredential's keyId is the client's choice, and one app's must not silence
  * another's.
+ *
+ * Where the source can follow changes (Graph delta queries), only the first scan, and one a week after
+ * (fullScanDays), lists the tenant: it keeps a copy of every credential in the credentials table as it goes
+ * (credential-index.ts), with the delta links taken before the listing. Every other scan reads only what changed
+ * since, updates the table, and finds the due credentials there by expiry: its Graph requests follow the tenant's
+ * changes, not its size. A delta link Graph no longer knows turns the scan into a full one. Either way the due
+ * credentials go through the same ledger, so each (credential, threshold) is announced once whichever scan found it.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -32,16 +39,28 @@ import {
   type LedgerSnapshot,
 } from './expiry-ledger';
 import { createLease } from './lease';
-import type { Clock, CredentialSource, Store } from './ports';
-import { createWorkQueue } from '../lib/queues';
+import type { Clock, CredentialHolder, CredentialSource, CredentialSyncRow, DeltaLinks, Store, Stored } from './ports';
+import { createLimiter, createWorkQueue } from '../lib/queues';
+import { type CredentialIndex, createCredentialIndex } from './credential-index';
+import { SyncReset } from '../domain/errors';
+import type { CredentialInfo } from '../domain/expiry';
 
 export interface ExpiryScanResult {
   scanId: string;
   /** False when another process holds the lease (then nothing else was done). */
   ran: boolean;
-  /** Applications with at least one credential. */
+  /**
+   * 'full': every application (and service principal) was listed. 'changes': only what changed since the last scan
+   * was read, and the due credentials were found in the credentials table.
+   */
+  mode: 'full' | 'changes';
+  /** Applications with at least one credential (full), or applications that changed (changes). */
   applications: number;
+  /** Service principals with credentials of their own (full), or service principals that changed (changes). */
+  servicePrincipals: number;
+  /** Credentials read (full), or credentials in the table that end within the widest threshold (changes). */
   credentials: number;
+  /** Graph pages read: of the listings, or of the delta rounds. */
   pages: number;
   /** What this scan announced, most urgent first (empty on a quiet run). */
   announced: ExpiringCredential[];
@@ -49,7 +68,8 @@ export interface ExpiryScanResult {
 }
 
 export interface ExpiryService {
-  scan(options?: { trigger?: 'schedule' | 'command' | 'job' }): Promise<ExpiryScanResult>;
+  /** `full` lists the tenant even when the changes since the last scan could be read instead. */
+  scan(options?: { trigger?: 'schedule' | 'command' | 'job'; full?: boolean }): Promise<ExpiryScanResult>;
 }
 
 export interface ExpiryServiceDeps {
@@ -67,11 +87,15 @@ export interface ExpiryServiceDeps {
   leaseMs?: number;
   /** Due credentials worked on at once (ledger writes; default 16). */
   concurrency?: number;
+  /** Days after which a scan lists the whole tenant again instead of reading its changes (default 7). */
+  fullScanDays?: number;
 }
 
 export const EXPIRY_SCAN_LEASE = 'expiry-scan';
 const DEFAULT_LEASE_MS = 10 * 60_000;
 const DEFAULT_CONCURRENCY = 16;
+const DEFAULT_FULL_SCAN_DAYS = 7;
+const DAY_MS = 24 * 60 * 60 * 1000;
 /** Due credentials waiting for the ledger while the pages are read: a bound on memory, not on the tenant. */
 const QUEUE_CAPACITY = 1000;
 
@@ -92,6 +116,13 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
   const crossed = thresholdCrossing(reminderDays);
   const ledgerRows = createExpiryLedger({ store, clock, reminderDays, concurrency, capacity: QUEUE_CAPACITY });
+  const fullScanMs = (deps.fullScanDays ?? DEFAULT_FULL_SCAN_DAYS) * DAY_MS;
+  const widestDays = Math.max(0, ...reminderDays);
+  // A source that can tell what changed keeps the credentials table; one that cannot is listed every time.
+  const index: CredentialIndex | undefined =
+    source.latestDeltaLinks && source.changesSince
+      ? createCredentialIndex(store.credentials, { concurrency })
+      : undefined;
 
   return {
     async scan(options = {}) {
@@ -102,7 +133,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       const result: ExpiryScanResult = {
         scanId,
         ran: false,
+        mode: 'full',
         applications: 0,
+        servicePrincipals: 0,
         credentials: 0,
         pages: 0,
         announced: [],
@@ -116,7 +149,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       }
       result.ran = true;
       try {
-        const { claims, ledger } = await claimDue(log, scanId, now, result, lease.acquire);
+        const { claims, ledger } = await readAndClaim(log, scanId, now, result, lease.acquire, options.full === true);
         // Still ours? A scan that outlived its lease leaves the announcing to whoever took it over.
         if (!(await lease.acquire())) throw lostLease(scanId);
         const announced = claims
@@ -143,7 +176,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         result.durationMs = performance.now() - started;
         log.info(
           {
+            mode: result.mode,
             applications: result.applications,
+            servicePrincipals: result.servicePrincipals,
             credentials: result.credentials,
             pages: result.pages,
             announced: announced.length,
@@ -159,16 +194,128 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
   };
 
   /**
-   * Reads every page and claims the due credentials through the work queue; renews the lease when half of it has
-   * gone. A failure (a page, the ledger, the owners) waits for the claims under way and is thrown: what was claimed
-   * stays claimed, for the next scan.
+   * The scan's reading of the tenant: the changes since the last scan where they can be read, else a full listing;
+   * then the due credentials claimed (claimDue).
    */
-  async function claimDue(
+  async function readAndClaim(
     log: Logger,
     scanId: string,
     now: Date,
     result: ExpiryScanResult,
     renew: () => Promise<boolean>,
+    forceFull: boolean,
+  ): Promise<{ claims: Claim[]; ledger: LedgerSnapshot }> {
+    if (!index) return claimDue(log, scanId, now, renew, listed(result));
+    const sync = await index.readSync();
+    const why = forceFull ? 'asked for' : fullScanReason(sync?.value, now);
+    if (why === undefined && sync) {
+      try {
+        await applyChanges(log, sync, index, result);
+        result.mode = 'changes';
+        const until = new Date(now.getTime() + widestDays * DAY_MS + 1000);
+        return await claimDue(log, scanId, now, renew, counted(index.endingBefore(until), result), (due) =>
+          index.listed(due),
+        );
+      } catch (err) {
+        if (!(err instanceof SyncReset)) throw err;
+        log.info({ collection: err.collection }, 'expiry scan: Graph no longer knows the delta link; listing in full');
+        Object.assign(result, { applications: 0, servicePrincipals: 0, credentials: 0, pages: 0 });
+      }
+    } else {
+      log.info({ reason: why }, 'expiry scan lists every credential');
+    }
+    // The links first: what changes while the tenant is listed is read again by the next scan.
+    const links = await source.latestDeltaLinks!(scope);
+    const claimed = await claimDue(log, scanId, now, renew, listed(result, index, scanId));
+    const swept = await index.sweep(scanId);
+    if (swept > 0) log.info({ swept }, 'expiry scan: rows of credentials no longer in the tenant removed');
+    await index.writeSync({ scope, generation: scanId, fullScanAt: now.toISOString(), deltaLinks: links });
+    return claimed;
+  }
+
+  /** Why this scan must list the tenant in full; undefined when reading the changes since the last one will do. */
+  function fullScanReason(sync: CredentialSyncRow | undefined, now: Date): string | undefined {
+    if (!sync) return 'first scan';
+    if (sync.scope !== scope) return `scope changed from ${sync.scope} to ${scope}`;
+    if (scope === 'all' && !sync.deltaLinks.servicePrincipals) return 'no delta link for service principals';
+    const last = Date.parse(sync.fullScanAt);
+    if (!Number.isFinite(last) || now.getTime() - last >= fullScanMs) return 'weekly full scan due';
+    return undefined;
+  }
+
+  /** The changes since the last scan into the credentials table, then where the next scan reads them from. */
+  async function applyChanges(
+    log: Logger,
+    sync: Stored<CredentialSyncRow>,
+    table: CredentialIndex,
+    result: ExpiryScanResult,
+  ): Promise<void> {
+    const next: DeltaLinks = { ...sync.value.deltaLinks };
+    const limiter = createLimiter(concurrency);
+    let changed = 0;
+    for await (const page of source.changesSince!(sync.value.deltaLinks, scope)) {
+      result.pages += 1;
+      changed += page.changes.length;
+      await Promise.all(page.changes.map((change) => limiter.run(() => table.apply(change, sync.value.generation))));
+      for (const change of page.changes)
+        result[change.holder.source === 'servicePrincipal' ? 'servicePrincipals' : 'applications'] += 1;
+      if (page.deltaLink) next[page.collection] = page.deltaLink;
+    }
+    await table.writeSync({ ...sync.value, deltaLinks: next }, sync.etag);
+    log.info({ changed }, 'expiry scan: changes since the last scan read');
+  }
+
+  /** Every credential of the scope from Graph, page by page, counted, and kept in the credentials table if any. */
+  async function* listed(
+    result: ExpiryScanResult,
+    table?: CredentialIndex,
+    generation?: string,
+  ): AsyncIterable<CredentialInfo[]> {
+    let flushed = false;
+    try {
+      for await (const page of source.pages(scope)) {
+        result.pages += 1;
+        result.credentials += page.length;
+        let previousApp: string | undefined;
+        for (const credential of page) {
+          // A page holds each application's (or service principal's) credentials together.
+          if (credential.applicationObjectId !== previousApp)
+            result[credential.source === 'servicePrincipal' ? 'servicePrincipals' : 'applications'] += 1;
+          previousApp = credential.applicationObjectId;
+        }
+        if (table) await table.put(page, generation!);
+        yield page;
+      }
+      await table?.flush();
+      flushed = true;
+    } finally {
+      if (!flushed) await table?.flush().catch(() => undefined);
+    }
+  }
+
+  /** The due credentials the table holds, counted. */
+  async function* counted(
+    pages: AsyncIterable<CredentialInfo[]>,
+    result: ExpiryScanResult,
+  ): AsyncIterable<CredentialInfo[]> {
+    for await (const page of pages) {
+      result.credentials += page.length;
+      yield page;
+    }
+  }
+
+  /**
+   * Claims the due credentials of the pages through the work queue (those `keep` leaves, when given); renews the
+   * lease when half of it has gone. A failure (a page, the ledger, the owners) waits for the claims under way and is
+   * thrown: what was claimed stays claimed, for the next scan.
+   */
+  async function claimDue(
+    log: Logger,
+    scanId: string,
+    now: Date,
+    renew: () => Promise<boolean>,
+    pages: AsyncIterable<CredentialInfo[]>,
+    keep?: (due: DueCredential[]) => Promise<DueCredential[]>,
   ): Promise<{ claims: Claim[]; ledger: LedgerSnapshot }> {
     const ledger = await ledgerRows.read();
     const seen = new Set<string>();
@@ -176,15 +323,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     const tasks = createWorkQueue(concurrency, QUEUE_CAPACITY);
     let renewAt = clock.now().getTime() + leaseMs / 2;
     try {
-      for await (const page of source.pages(scope)) {
-        result.pages += 1;
-        result.credentials += page.length;
-        let previousApp: string | undefined;
-        const due: DueCredential[] = [];
+      for await (const page of pages) {
+        let due: DueCredential[] = [];
         for (const credential of page) {
-          // A page holds each application's credentials together.
-          if (credential.applicationObjectId !== previousApp) result.applications += 1;
-          previousApp = credential.applicationObjectId;
           const threshold = crossed(credential.endDateTime, now);
           if (threshold === undefined) continue;
           // Keyed by the application too: another app may hold a credential with the same keyId.
@@ -193,6 +334,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
           seen.add(row);
           due.push({ credential, threshold, row });
         }
+        if (keep && due.length > 0) due = await keep(due);
         // A page's due credentials are claimed in transactions of up to 100 rows, while the next page is read.
         for (let i = 0; i < due.length; i += LEDGER_TRANSACTION_ROWS) {
           const chunk = due.slice(i, i + LEDGER_TRANSACTION_ROWS);
@@ -211,7 +353,10 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       throw err;
     }
     await tasks.drain();
-    const owners = await ownersOf(log, [...new Set(claimed.map((c) => c.credential.applicationObjectId))]);
+    const owners = await ownersOf(
+      log,
+      claimed.map((c) => c.credential),
+    );
     const claims = claimed.map((claim) => ({
       ...claim,
       ownerIds: owners.get(claim.credential.applicationObjectId) ?? [],
@@ -220,14 +365,14 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
   }
 
   /**
-   * The owners of the applications whose credentials are announced, each read once. An application gone since its
+   * The owners of the applications (and service principals) whose credentials are announced, each read once. One gone since its
    * page was read, or one Registrar may not read the owners of, is announced without owners; an outage fails the
    * scan (the claims stay for the next).
    */
-  async function ownersOf(log: Logger, applicationObjectIds: readonly string[]): Promise<Map<string, string[]>> {
+  async function ownersOf(log: Logger, holders: readonly CredentialHolder[]): Promise<Map<string, string[]>> {
     const owners = new Map<string, string[]>();
-    if (applicationObjectIds.length === 0) return owners;
-    for (const [applicationObjectId, read] of await source.ownersOfEach(applicationObjectIds)) {
+    if (holders.length === 0) return owners;
+    for (const [applicationObjectId, read] of await source.ownersOfEach(holders)) {
       if (!(read instanceof RegistrarError)) {
         owners.set(applicationObjectId, read);
         continue;

@@ -112,6 +112,34 @@ export interface LedgerEntry {
   at: string;
 }
 
+/** A credential in the credentials table, at row e.<expiry>.<holder>.<keyId>, from the scan of `generation`. */
+export interface CredentialExpiryRow {
+  type: 'expiry';
+  credential: CredentialInfo;
+  generation: string;
+}
+
+/** A holder of credentials (an application or service principal), at row o.<object id>: its credential rows now. */
+export interface CredentialHolderRow {
+  type: 'holder';
+  source: CredentialInfo['source'];
+  rows: string[];
+  generation: string;
+}
+
+/** Where the expiry scan's reading of the tenant stands (partition 'sync', row 'expiry-scan'). */
+export interface CredentialSyncRow {
+  type: 'sync';
+  scope: 'all' | 'managed';
+  /** The rows of the last full scan that finished: rows of other generations are left over. */
+  generation: string;
+  fullScanAt: string;
+  /** Where the changes since the last scan that finished are read from. */
+  deltaLinks: DeltaLinks;
+}
+
+export type CredentialIndexRow = CredentialExpiryRow | CredentialHolderRow | CredentialSyncRow;
+
 /** A lease on a job (partition 'lease', row = job name): at most one holder at a time, ETag-guarded. */
 export interface Lease {
   holder: string;
@@ -142,6 +170,11 @@ export interface Store {
   readonly ledger: Collection<LedgerEntry>;
   /** Leases of singleton jobs (the expiry scan). */
   readonly leases: Collection<Lease>;
+  /**
+   * The expiry scan's copy of the tenant's credentials (credential-index.ts): partition 'credential' holds a row per
+   * credential keyed by its expiry and a row per holder listing them; partition 'sync' the scan's delta links.
+   */
+  readonly credentials: RangeCollection<CredentialIndexRow>;
   /** Creates what the store needs (tables). Safe to call on every start. */
   init(): Promise<void>;
   /** Throws when the storage cannot be reached; for /readyz. */
@@ -322,6 +355,9 @@ export interface Provisioner {
   verifySecret(appId: string, secretText: string, deadline: Date, context?: StepContext): Promise<'works' | 'pending'>;
 }
 
+/** What holds a credential: an application or a service principal, by object id (as CredentialInfo names it). */
+export type CredentialHolder = Pick<CredentialInfo, 'applicationObjectId' | 'source'>;
+
 /** An application as the rotation and the scan know it. */
 export interface ApplicationSummary {
   applicationObjectId: string;
@@ -343,15 +379,46 @@ export interface CredentialSource {
   /** Entra object ids of the users who own the application. */
   ownersOf(applicationObjectId: string): Promise<string[]>;
   /**
-   * The users who own each of these applications (Entra object ids), read together: what the scan announces. An
-   * application whose owners could not be read (gone, not permitted, Graph unavailable past its deadline) maps to
-   * the RegistrarError that says why; every application asked about is in the answer.
+   * The users who own each of these applications or service principals (Entra object ids), read together, keyed by
+   * their object ids: what the scan announces. One whose owners could not be read (gone, not permitted, Graph
+   * unavailable past its deadline) maps to the RegistrarError that says why; every one asked about is in the answer.
    */
-  ownersOfEach(applicationObjectIds: readonly string[]): Promise<Map<string, string[] | RegistrarError>>;
+  ownersOfEach(holders: readonly CredentialHolder[]): Promise<Map<string, string[] | RegistrarError>>;
   /** The application with this appId (a GUID) or this exact display name; several with one name is an error saying so. */
   findApplication(appIdOrName: string): Promise<ApplicationSummary | undefined>;
   /** What the app's service principal holds: application permissions granted to it and directory roles assigned to it. */
   privilegesOf(appId: string): Promise<AppPrivileges>;
+  /**
+   * Where changes from now on will be read from (Graph's delta links, taken without reading the objects), one per
+   * collection the scope reads. Taken before a full listing, so that what changes during it is read again after.
+   * A source without it is scanned in full every time.
+   */
+  latestDeltaLinks?(scope: 'all' | 'managed'): Promise<DeltaLinks>;
+  /**
+   * What changed since `links` were handed out, a page at a time: each changed holder with all its credentials as
+   * they are now (none when it was removed or left the scope). The last page of each collection carries the link
+   * to read the next changes from. Links Graph no longer knows (expired, reset) throw SyncReset (domain/errors.ts).
+   */
+  changesSince?(links: DeltaLinks, scope: 'all' | 'managed'): AsyncIterable<CredentialChangePage>;
+}
+
+/** Graph delta links, by the collection they follow; a scope of 'managed' reads applications only. */
+export interface DeltaLinks {
+  applications: string;
+  servicePrincipals?: string;
+}
+
+/** A holder whose credentials changed, with what it holds now (empty when it is gone or out of the scope). */
+export interface CredentialChange {
+  holder: CredentialHolder;
+  credentials: CredentialInfo[];
+}
+
+export interface CredentialChangePage {
+  collection: keyof DeltaLinks;
+  changes: CredentialChange[];
+  /** On the collection's last page: where the changes after these are read from. */
+  deltaLink?: string;
 }
 
 /** The standing of an app's service principal, for deciding whether a rotation of its secret needs approval. */

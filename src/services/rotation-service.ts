@@ -121,7 +121,9 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       // Graph call per application all at once.
       let owners: Map<string, string[] | RegistrarError>;
       try {
-        owners = await source.ownersOfEach(apps);
+        owners = await source.ownersOfEach(
+          apps.map((applicationObjectId) => ({ applicationObjectId, source: 'application' as const })),
+        );
       } catch (err) {
         logger.info({ err, applications: apps.length }, 'owners not read for a digest refresh: no Rotate shown');
         return owned;

@@ -75,11 +75,15 @@ describe('reminders from three processes on one schedule', () => {
     expect(Object.fromEntries(announcements())).toEqual(expected);
   }
 
-  /** Moves a demo app's client secret to expire `days` from now, as if time had passed. */
+  /**
+   * Moves a demo app's client secret to expire `days` from now, as if time had passed. It is a change to the
+   * application, as Graph's delta rounds see one (the scans after the first read only what changed).
+   */
   function secretExpiresIn(appIndex: number, days: number): void {
     const app = tenant.state().data.applications[demoApplicationIds(appIndex).id]!;
     const [secret] = app.data.passwordCredentials as Array<{ endDateTime: string }>;
     secret!.endDateTime = new Date(Date.now() + days * DAY_MS).toISOString();
+    app.sequence = tenant.state().nextSequence();
   }
 
   test('when three processes scan every two seconds and one is killed and restarted, then each credential is announced once per threshold', async () => {

@@ -7,21 +7,38 @@
  * the owners of only the applications the scan announces are read afterwards, 20 applications to a JSON batch
  * (https://learn.microsoft.com/graph/json-batching), each followed through its own @odata.nextLink.
  *
- * Listing applications with keyCredentials in $select is limited to 150 requests a minute per tenant (the
- * application-list page): the listing waits on a shared budget (lib/rate-limiter.ts) rather than being refused.
+ * A scan of every application then reads every service principal the same way
+ * (https://learn.microsoft.com/graph/api/serviceprincipal-list), for the credentials a service principal carries of
+ * its own: an enterprise application's SAML token-signing certificate, and secrets or certificates added to the
+ * service principal. A multi-tenant app's service principal carries none unless they were added to it here, so only
+ * what the service principal itself holds is read; its application's credentials are the application's
+ * (https://learn.microsoft.com/entra/identity-platform/app-objects-and-service-principals).
+ *
+ * Listing applications or service principals with keyCredentials in $select is limited to 150 requests a minute per
+ * tenant (the application-list and serviceprincipal-list pages): both listings wait on one shared budget
+ * (lib/rate-limiter.ts) rather than being refused.
  * Every request goes through the GraphCaller (its retry policy, a deadline per request); what still fails is a
  * RegistrarError.
  */
 import { REGISTRAR_TAG } from '../../domain/app-spec';
 import { RegistrarError } from '../../domain/errors';
-import type { CredentialInfo } from '../../domain/expiry';
+import type { CredentialInfo, CredentialOwnerKind } from '../../domain/expiry';
 import type { Logger } from '../../lib/logger';
 import { createLimiter } from '../../lib/queues';
 import { createRateLimiter, type RateLimiter } from '../../lib/rate-limiter';
 import type { RetryDecision } from '../../lib/retry';
-import type { AppPrivileges, ApplicationSummary, CredentialSource } from '../../services/ports';
+import type {
+  AppPrivileges,
+  ApplicationSummary,
+  CredentialChange,
+  CredentialChangePage,
+  CredentialHolder,
+  CredentialSource,
+  DeltaLinks,
+} from '../../services/ports';
+import { SyncReset } from '../../domain/errors';
 import { type CallOptions, type GraphCaller, type GraphGet, stringLiteral as literal } from './graph-caller';
-import { type FailureHelp, graphRetryClassifier, readGraphFailure } from './graph-errors';
+import { type FailureHelp, GraphRequestFailed, graphRetryClassifier, readGraphFailure } from './graph-errors';
 import { isGuid } from '../../domain/guid';
 
 export interface GraphCredentialSourceOptions {
@@ -48,6 +65,15 @@ const DEFAULT_OWNERS_CONCURRENCY = 4;
 const PAGE_SIZE = 999;
 const USER_TYPE = '#microsoft.graph.user';
 const SELECT = ['id', 'appId', 'displayName', 'passwordCredentials', 'keyCredentials', 'tags'];
+const SP_SELECT = [
+  'id',
+  'appId',
+  'displayName',
+  'keyCredentials',
+  'passwordCredentials',
+  'preferredSingleSignOnMode',
+  'preferredTokenSigningKeyThumbprint',
+];
 const HEX_SHA1 = /^[0-9a-f]{40}$/i;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const READ_ALL = 'Application.Read.All';
@@ -55,6 +81,7 @@ const READ_ALL = 'Application.Read.All';
 interface GraphPasswordCredential {
   keyId?: string | null;
   displayName?: string | null;
+  customKeyIdentifier?: string | null;
   hint?: string | null;
   endDateTime?: string | null;
 }
@@ -64,6 +91,8 @@ interface GraphKeyCredential {
   displayName?: string | null;
   customKeyIdentifier?: string | null;
   endDateTime?: string | null;
+  /** 'Sign' or 'Verify' (https://learn.microsoft.com/graph/api/resources/keycredential). */
+  usage?: string | null;
 }
 
 export interface GraphApplication {
@@ -73,6 +102,46 @@ export interface GraphApplication {
   passwordCredentials?: GraphPasswordCredential[] | null;
   keyCredentials?: GraphKeyCredential[] | null;
   tags?: string[] | null;
+}
+
+export interface GraphServicePrincipal {
+  id: string;
+  appId: string;
+  displayName?: string | null;
+  passwordCredentials?: GraphPasswordCredential[] | null;
+  keyCredentials?: GraphKeyCredential[] | null;
+  /** 'saml' for an enterprise application signed in to with SAML (https://learn.microsoft.com/graph/api/resources/serviceprincipal). */
+  preferredSingleSignOnMode?: string | null;
+  /** The thumbprint of the certificate that signs its SAML tokens. */
+  preferredTokenSigningKeyThumbprint?: string | null;
+}
+
+/** A page of a delta round: changed objects, removed ones marked @removed, then a nextLink or the deltaLink. */
+interface DeltaPage<T> {
+  value?: Array<T & { '@removed'?: { reason?: string } }>;
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+}
+
+/**
+ * Graph's answers that a delta link can no longer be followed: 410 Gone ("Synchronization reset"), or a 4xx with
+ * syncStateNotFound and its kin once a token has expired ("Token duration";
+ * https://learn.microsoft.com/graph/delta-query-overview).
+ */
+const SYNC_RESET_CODES = new Set(['syncstatenotfound', 'syncstateinvalid', 'resyncrequired']);
+
+function isSyncReset(err: unknown): boolean {
+  const failure = err instanceof GraphRequestFailed ? err.failure : readGraphFailure(err);
+  return failure.status === 410 || SYNC_RESET_CODES.has(String(failure.code ?? '').toLowerCase());
+}
+
+/** What a delta round reads of each collection, and how its objects become credentials. */
+interface DeltaCollection<T extends { id: string }> {
+  collection: keyof DeltaLinks;
+  path: '/applications' | '/servicePrincipals';
+  select: readonly string[];
+  source: CredentialHolder['source'];
+  credentialsOf(object: T): CredentialInfo[];
 }
 
 interface DirectoryObject {
@@ -91,7 +160,7 @@ interface BatchResponse {
 /** Owners still to read in a batch: an application's first page, or the page its last one linked to. */
 interface OwnersPage {
   applicationObjectId: string;
-  /** Relative to the version, as a batch wants it: /applications/{id}/owners?$select=id. */
+  /** Relative to the version, as a batch wants it: /applications/{id}/owners?$select=id (or /servicePrincipals/...). */
   url: string;
 }
 
@@ -189,6 +258,8 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
         thumbprint: undefined,
         endDateTime: p.endDateTime,
         managed,
+        source: 'application',
+        samlSigning: false,
       });
     }
     for (const k of app.keyCredentials ?? []) {
@@ -204,17 +275,101 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
         thumbprint: thumbprintOf(k.customKeyIdentifier),
         endDateTime: k.endDateTime,
         managed,
+        source: 'application',
+        samlSigning: false,
       });
     }
   }
   return out;
 }
 
+/**
+ * The credentials service principals carry of their own. A SAML token-signing certificate is one keyCredential with
+ * usage Sign, on a service principal whose preferredSingleSignOnMode is saml or whose
+ * preferredTokenSigningKeyThumbprint it is; Entra stores beside it the certificate's public half (usage Verify) and
+ * the password of its private key (a passwordCredential), all with the same customKeyIdentifier
+ * (https://learn.microsoft.com/graph/api/serviceprincipal-addtokensigningcertificate). The certificate is announced
+ * once, as the signing key; its two companions are not credentials anyone renews on their own.
+ */
+export function servicePrincipalCredentialsOf(sps: readonly GraphServicePrincipal[]): CredentialInfo[] {
+  const out: CredentialInfo[] = [];
+  for (const sp of sps) {
+    const appName = sp.displayName ?? sp.appId;
+    const saml = sp.preferredSingleSignOnMode?.toLowerCase() === 'saml';
+    const preferred = thumbprintOf(sp.preferredTokenSigningKeyThumbprint);
+    const keys = sp.keyCredentials ?? [];
+    // The key that signs: usage Sign (the Verify key of the same certificate carries the same thumbprint).
+    const isSigning = (k: GraphKeyCredential) => {
+      const preferredOne = preferred !== undefined && thumbprintOf(k.customKeyIdentifier) === preferred;
+      return k.usage === 'Sign' ? saml || preferredOne : k.usage !== 'Verify' && preferredOne;
+    };
+    const signing = keys.filter(isSigning);
+    const signingIds = new Set(signing.map((k) => k.customKeyIdentifier).filter((c): c is string => !!c));
+    const signingThumbprints = new Set(signing.map((k) => thumbprintOf(k.customKeyIdentifier)).filter(Boolean));
+    const companion = (customKeyIdentifier: string | null | undefined) =>
+      !!customKeyIdentifier && signingIds.has(customKeyIdentifier);
+    for (const p of sp.passwordCredentials ?? []) {
+      if (!p.keyId || !p.endDateTime || companion(p.customKeyIdentifier)) continue;
+      out.push({
+        applicationObjectId: sp.id,
+        appId: sp.appId,
+        appName,
+        kind: 'secret',
+        keyId: p.keyId,
+        displayName: p.displayName ?? undefined,
+        hint: p.hint ?? undefined,
+        thumbprint: undefined,
+        endDateTime: p.endDateTime,
+        managed: false,
+        source: 'servicePrincipal',
+        samlSigning: false,
+      });
+    }
+    for (const k of keys) {
+      if (!k.keyId || !k.endDateTime) continue;
+      const samlSigning = signing.includes(k);
+      const thumbprint = thumbprintOf(k.customKeyIdentifier);
+      if (!samlSigning && k.usage === 'Verify' && thumbprint && signingThumbprints.has(thumbprint)) continue;
+      out.push({
+        applicationObjectId: sp.id,
+        appId: sp.appId,
+        appName,
+        kind: 'certificate',
+        keyId: k.keyId,
+        displayName: k.displayName ?? undefined,
+        hint: undefined,
+        thumbprint,
+        endDateTime: k.endDateTime,
+        managed: false,
+        source: 'servicePrincipal',
+        samlSigning,
+      });
+    }
+  }
+  return out;
+}
+
+/** The owners of a holder of credentials, as a batch request's url. */
+function ownersUrl(holder: CredentialHolder): string {
+  const collection = holder.source === 'servicePrincipal' ? 'servicePrincipals' : 'applications';
+  return `/${collection}/${encodeURIComponent(holder.applicationObjectId)}/owners?$select=id`;
+}
+
+const holderWords: Record<CredentialOwnerKind, string> = {
+  application: 'application',
+  servicePrincipal: 'service principal',
+};
+
 /** The wait a round of retries takes: the longest Retry-After asked, else a backoff. */
 function longestWait(decisions: readonly RetryDecision[]): RetryDecision {
   let longest: number | undefined;
   for (const d of decisions) if (typeof d === 'object') longest = Math.max(longest ?? 0, d.retryAfterMs);
   return longest === undefined ? 'retry' : { retryAfterMs: longest };
+}
+
+/** Every property in `select` is on the object: a delta round may send a changed object with its changed ones only. */
+function hasAll(object: object, select: readonly string[]): boolean {
+  return select.every((property) => property in object);
 }
 
 export class GraphCredentialSource implements CredentialSource {
@@ -244,14 +399,149 @@ export class GraphCredentialSource implements CredentialSource {
       }),
       credentialsOf,
     );
+    // Registrar's applications are app registrations; service principals are read for the whole tenant only.
+    if (scope === 'managed') return;
+    const spHelp: FailureHelp = { doing: 'reading the credentials of every service principal', requires: READ_ALL };
+    yield* this.graph.pages<GraphServicePrincipal, CredentialInfo[]>(
+      { path: '/servicePrincipals', select: SP_SELECT, top: PAGE_SIZE },
+      (number) => ({
+        log,
+        help: number === 1 ? spHelp : { ...spHelp, doing: `${spHelp.doing} (page ${number})` },
+        gate: this.listing,
+      }),
+      servicePrincipalCredentialsOf,
+    );
   }
 
-  async ownersOfEach(applicationObjectIds: readonly string[]): Promise<Map<string, string[] | RegistrarError>> {
+  /**
+   * The delta links of applications (and, for the whole tenant, service principals) from now on, without reading
+   * them: $deltatoken=latest (https://learn.microsoft.com/graph/delta-query-overview), with the $select the rounds
+   * will read. Through the listing budget, as every request that selects keyCredentials.
+   */
+  async latestDeltaLinks(scope: 'all' | 'managed'): Promise<DeltaLinks> {
+    const log = this.options.logger.child({ step: 'read-credential-changes', scope });
+    const links: Partial<DeltaLinks> = {};
+    for (const delta of this.deltaCollections(scope)) {
+      const help: FailureHelp = { doing: `starting to follow changes of ${delta.collection}`, requires: READ_ALL };
+      const page = await this.graph.get<DeltaPage<unknown>>(
+        { path: `${delta.path}/delta?$deltatoken=latest`, select: delta.select },
+        { log, help, gate: this.listing },
+      );
+      const link = page['@odata.deltaLink'];
+      if (!link) throw this.graph.fail(new Error('no @odata.deltaLink in the answer'), { log, help });
+      links[delta.collection] = link;
+    }
+    return links as DeltaLinks;
+  }
+
+  /**
+   * What changed since `links`, page by page (https://learn.microsoft.com/graph/api/application-delta,
+   * https://learn.microsoft.com/graph/api/serviceprincipal-delta). A changed object is sent with at least its changed
+   * properties: one without every selected property is read whole before its credentials are taken from it. One
+   * removed (soft-deleted or gone for good), or one that left the scope, holds nothing now.
+   */
+  async *changesSince(links: DeltaLinks, scope: 'all' | 'managed'): AsyncIterable<CredentialChangePage> {
+    const log = this.options.logger.child({ step: 'read-credential-changes', scope });
+    for (const delta of this.deltaCollections(scope)) {
+      const start = links[delta.collection];
+      if (!start) throw new SyncReset(delta.collection);
+      yield* this.follow(delta as DeltaCollection<{ id: string }>, start, log);
+    }
+  }
+
+  private deltaCollections(
+    scope: 'all' | 'managed',
+  ): Array<DeltaCollection<GraphApplication> | DeltaCollection<GraphServicePrincipal>> {
+    const applications: DeltaCollection<GraphApplication> = {
+      collection: 'applications',
+      path: '/applications',
+      select: SELECT,
+      source: 'application',
+      credentialsOf: (app) =>
+        scope === 'managed' && !(app.tags ?? []).includes(REGISTRAR_TAG) ? [] : credentialsOf([app]),
+    };
+    if (scope === 'managed') return [applications];
+    const servicePrincipals: DeltaCollection<GraphServicePrincipal> = {
+      collection: 'servicePrincipals',
+      path: '/servicePrincipals',
+      select: SP_SELECT,
+      source: 'servicePrincipal',
+      credentialsOf: (sp) => servicePrincipalCredentialsOf([sp]),
+    };
+    return [applications, servicePrincipals];
+  }
+
+  private async *follow<T extends { id: string }>(
+    delta: DeltaCollection<T>,
+    start: string,
+    log: Logger,
+  ): AsyncIterable<CredentialChangePage> {
+    const help: FailureHelp = { doing: `reading what changed in ${delta.collection}`, requires: READ_ALL };
+    let link: string | undefined = start;
+    for (let number = 1; link; number += 1) {
+      let page: DeltaPage<T>;
+      try {
+        page = await this.graph.get<DeltaPage<T>>(link, {
+          log,
+          help: number === 1 ? help : { ...help, doing: `${help.doing} (page ${number})` },
+          gate: this.listing,
+        });
+      } catch (err) {
+        if (isSyncReset(err)) throw new SyncReset(delta.collection, { cause: err });
+        throw err;
+      }
+      const changes: CredentialChange[] = [];
+      for (const object of page.value ?? []) {
+        if (!object.id) continue;
+        const holder: CredentialHolder = { applicationObjectId: object.id, source: delta.source };
+        if (object['@removed']) {
+          changes.push({ holder, credentials: [] });
+          continue;
+        }
+        const whole = hasAll(object, delta.select) ? object : await this.readWhole(delta, object.id, log);
+        changes.push({ holder, credentials: whole ? delta.credentialsOf(whole) : [] });
+      }
+      const deltaLink = page['@odata.deltaLink'];
+      link = page['@odata.nextLink'];
+      yield { collection: delta.collection, changes, ...(deltaLink && !link ? { deltaLink } : {}) };
+      if (!link && !deltaLink)
+        throw this.graph.fail(new Error('a delta page with neither @odata.nextLink nor @odata.deltaLink'), {
+          log,
+          help,
+        });
+    }
+  }
+
+  /** An object a delta round sent in part, read with every property the scan needs; undefined when it is gone. */
+  private async readWhole<T>(
+    delta: DeltaCollection<T & { id: string }>,
+    id: string,
+    log: Logger,
+  ): Promise<T | undefined> {
+    const help: FailureHelp = {
+      doing: `reading the credentials of ${holderWords[delta.source]} ${id}`,
+      requires: READ_ALL,
+    };
+    try {
+      return await this.graph.get<T>(
+        { path: `${delta.path}/${encodeURIComponent(id)}`, select: delta.select },
+        { log, help },
+      );
+    } catch (err) {
+      if (err instanceof RegistrarError && err.code === 'not-found') return undefined;
+      throw err;
+    }
+  }
+
+  async ownersOfEach(holders: readonly CredentialHolder[]): Promise<Map<string, string[] | RegistrarError>> {
     const log = this.options.logger.child({ step: 'read-owners' });
-    const ids = [...new Set(applicationObjectIds)];
+    const byId = new Map<string, CredentialHolder>();
+    for (const holder of holders)
+      if (!byId.has(holder.applicationObjectId)) byId.set(holder.applicationObjectId, holder);
+    const ids = [...byId.values()];
     const answers = new Map<string, string[] | RegistrarError>();
     const limiter = createLimiter(this.options.ownersConcurrency ?? DEFAULT_OWNERS_CONCURRENCY);
-    const groups: string[][] = [];
+    const groups: CredentialHolder[][] = [];
     for (let i = 0; i < ids.length; i += BATCH_REQUESTS) groups.push(ids.slice(i, i + BATCH_REQUESTS));
     const settled = await Promise.allSettled(
       groups.map((group) => limiter.run(() => this.ownersOfGroup(group, log, answers))),
@@ -262,29 +552,31 @@ export class GraphCredentialSource implements CredentialSource {
   }
 
   /**
-   * The owners of up to 20 applications, in batches of their pages: the first pages together, then the next pages
+   * The owners of up to 20 applications or service principals, in batches of their pages: the first pages together, then the next pages
    * of those with more, until none links further. Graph answers each request of a batch on its own
    * (https://learn.microsoft.com/graph/json-batching#response-format): a throttled or unavailable one is sent again
    * after its Retry-After (or a backoff), in a batch of what is left; one refused for good is that application's
    * RegistrarError. A batch that fails as a whole has already been retried by the caller, and is thrown.
    */
   private async ownersOfGroup(
-    group: readonly string[],
+    group: readonly CredentialHolder[],
     log: Logger,
     answers: Map<string, string[] | RegistrarError>,
   ): Promise<void> {
     const deadline = this.graph.deadline();
+    const kindOf = new Map(group.map((h) => [h.applicationObjectId, h.source]));
     const helpFor = (id: string): FailureHelp => ({
-      doing: `reading the owners of application ${id}`,
+      doing: `reading the owners of ${holderWords[kindOf.get(id) ?? 'application']} ${id}`,
       requires: READ_ALL,
     });
-    const batchHelp: FailureHelp = { doing: `reading the owners of ${group.length} applications`, requires: READ_ALL };
+    const allApps = group.every((h) => h.source === 'application');
+    const batchHelp: FailureHelp = {
+      doing: `reading the owners of ${group.length} ${allApps ? 'applications' : 'applications and service principals'}`,
+      requires: READ_ALL,
+    };
     const classify = graphRetryClassifier({ isRecent: () => false });
-    const owners = new Map(group.map((id) => [id, [] as string[]]));
-    let pages: OwnersPage[] = group.map((id) => ({
-      applicationObjectId: id,
-      url: `/applications/${encodeURIComponent(id)}/owners?$select=id`,
-    }));
+    const owners = new Map(group.map((h) => [h.applicationObjectId, [] as string[]]));
+    let pages: OwnersPage[] = group.map((h) => ({ applicationObjectId: h.applicationObjectId, url: ownersUrl(h) }));
     while (pages.length > 0) {
       const next: OwnersPage[] = [];
       let left = pages;

@@ -9,6 +9,7 @@ import type { AuditEvent } from '../../domain/request';
 import { ConflictError, StorageUnavailable } from '../../domain/errors';
 import {
   REQUEST_INDEX_PREFIX,
+  type CredentialIndexRow,
   type Greeting,
   type IndexedRequestRecord,
   type Lease,
@@ -45,6 +46,7 @@ export class TableStore implements Store {
   readonly audit: RangeCollection<AuditEvent>;
   readonly ledger: RangeCollection<LedgerEntry>;
   readonly leases: RangeCollection<Lease>;
+  readonly credentials: RangeCollection<CredentialIndexRow>;
   private readonly tables: readonly TableClient[];
 
   constructor(options: TableStoreOptions) {
@@ -55,7 +57,8 @@ export class TableStore implements Store {
     const audit = tableClient(options, `${options.tablePrefix}Audit`);
     const ledger = tableClient(options, `${options.tablePrefix}Ledger`);
     const leases = tableClient(options, `${options.tablePrefix}Leases`);
-    this.tables = [channels, conversations, greetings, requests, audit, ledger, leases];
+    const credentials = tableClient(options, `${options.tablePrefix}Credentials`);
+    this.tables = [channels, conversations, greetings, requests, audit, ledger, leases, credentials];
     this.channels = new TableCollection(channels, options.pageSize);
     this.conversations = new TableCollection(conversations, options.pageSize);
     this.greetings = new TableCollection(greetings, options.pageSize);
@@ -63,6 +66,7 @@ export class TableStore implements Store {
     this.audit = new TableCollection(audit, options.pageSize);
     this.ledger = new TableCollection(ledger, options.pageSize);
     this.leases = new TableCollection(leases, options.pageSize);
+    this.credentials = new TableCollection(credentials, options.pageSize);
   }
 
   async init(): Promise<void> {

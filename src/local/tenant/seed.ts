@@ -65,6 +65,19 @@ export const demoApplications = [
   { name: 'Old Reporting Job', index: 5, owner: demoUsers[3]!, secretDays: -3, certificateDays: -10 },
 ] as const;
 
+/**
+ * An enterprise application of the demo tenant signed in to with SAML, whose token-signing certificate expires in 7
+ * days: a credential of the service principal itself, which Entra's recommendations track (servicePrincipalKeyExpiry)
+ * and the expiry scan reads beside the app registrations'.
+ */
+export const demoSamlApplication = {
+  name: 'Contoso Travel (SAML)',
+  servicePrincipalId: 'a1e5c0de-0000-4000-8000-000000000060',
+  appId: 'a1e5c0de-0000-4000-9000-000000000060',
+  owner: demoUsers[1]!,
+  certificateDays: 7,
+} as const;
+
 const DAY = 86_400_000;
 
 interface Permission {
@@ -172,6 +185,7 @@ export function demoTenant(
   });
 
   for (const app of demoApplications) addDemoApplication(data, app, now, created, record);
+  addDemoSamlApplication(data, now, created, record);
   // The demo B2C directory, a tenant of its own served beside this one (seed-b2c.ts).
   data.directories = [demoB2cTenant(now).data];
 
@@ -376,6 +390,58 @@ function addDemoApplication(
   };
 }
 
+/**
+ * The SAML enterprise application: its service principal holds the signing certificate as Entra stores one made in
+ * the Single sign-on page (https://learn.microsoft.com/graph/api/serviceprincipal-addtokensigningcertificate): a
+ * keyCredential to sign, one to verify and the private key's passwordCredential, all with the certificate's
+ * thumbprint as customKeyIdentifier, and the thumbprint as preferredTokenSigningKeyThumbprint. Only the service
+ * principal is seeded: the app registration beside it carries no credentials, and the demo's app list stays as it was.
+ */
+function addDemoSamlApplication(
+  data: TenantData,
+  now: Date,
+  created: string,
+  record: (json: Json) => DirectoryRecord,
+): void {
+  const app = demoSamlApplication;
+  const end = new Date(now.getTime() + app.certificateDays * DAY);
+  // P-256 as the demo app certificates, for a quick seed; Entra makes RSA 2048 certificates here.
+  const cert = selfSignedCertificate(
+    'Microsoft Azure Federated SSO Certificate',
+    new Date(end.getTime() - 3 * 365 * DAY),
+    end,
+    'ec',
+  );
+  const start = graphTimestamp(cert.notBefore);
+  const finish = graphTimestamp(cert.notAfter);
+  const key = (keyId: string, usage: 'Sign' | 'Verify') => ({
+    customKeyIdentifier: cert.thumbprint,
+    displayName: 'CN=Microsoft Azure Federated SSO Certificate',
+    endDateTime: finish,
+    key: null,
+    keyId,
+    startDateTime: start,
+    type: usage === 'Sign' ? 'X509CertAndPassword' : 'AsymmetricX509Cert',
+    usage,
+  });
+  const json = servicePrincipal(app.servicePrincipalId, app.appId, app.name, created, {
+    appOwnerOrganizationId: data.tenantId,
+    preferredSingleSignOnMode: 'saml',
+    preferredTokenSigningKeyThumbprint: cert.thumbprint,
+    keyCredentials: [key(newObjectId(), 'Sign'), key(newObjectId(), 'Verify')],
+    passwordCredentials: [
+      {
+        ...passwordCredential(newObjectId(), 'CN=Microsoft Azure Federated SSO Certificate', null, start, finish),
+        customKeyIdentifier: cert.thumbprint,
+      },
+    ],
+    notificationEmailAddresses: [app.owner.email],
+    servicePrincipalType: 'Application',
+    tags: ['WindowsAzureActiveDirectoryCustomSingleSignOnApplication', 'WindowsAzureActiveDirectoryIntegratedApp'],
+  });
+  data.servicePrincipals[app.servicePrincipalId] = { ...record(json), owners: [app.owner.aadObjectId] };
+}
+
 export function roleId(value: string): string {
   const permission = catalog.find((p) => p.type === 'Role' && p.value === value);
   if (!permission) throw new Error(`The Graph permission catalog has no application permission ${value}.`);
@@ -417,7 +483,13 @@ function user(person: DemoUser): Json {
   };
 }
 
-export function passwordCredential(keyId: string, displayName: string, hint: string, start: string, end: string): Json {
+export function passwordCredential(
+  keyId: string,
+  displayName: string,
+  hint: string | null,
+  start: string,
+  end: string,
+): Json {
   return {
     customKeyIdentifier: null,
     displayName,

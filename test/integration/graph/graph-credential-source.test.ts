@@ -24,6 +24,7 @@ import {
   demoApplicationIds,
   demoApplications,
   demoIds,
+  demoSamlApplication,
   demoTenant,
 } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
@@ -140,13 +141,18 @@ async function allPages(source: GraphCredentialSource, scope: 'all' | 'managed' 
 
 const applicationLists = (calls: readonly SeenCall[]) =>
   calls.filter((c) => c.method === 'GET' && c.path === '/applications');
+const servicePrincipalLists = (calls: readonly SeenCall[]) =>
+  calls.filter((c) => c.method === 'GET' && c.path === '/servicePrincipals');
+/** The applications' credentials of a scan's pages (the service principals' come after them). */
+const ofApplications = (pages: readonly CredentialInfo[][]) => pages.flat().filter((c) => c.source === 'application');
 
 describe('pages', () => {
   test('the demo tenant: every secret and certificate, with what the digest shows, in one Graph request', async () => {
     const { source, calls, tenant } = await start();
     const pages = await allPages(source);
 
-    expect(pages).toHaveLength(1);
+    // One page of applications, then one of service principals.
+    expect(pages).toHaveLength(2);
     const credentials = pages[0]!;
     const expected = demoApplications.flatMap((a) =>
       [...('secretDays' in a ? ['secret'] : []), ...('certificateDays' in a ? ['certificate'] : [])].map(
@@ -173,6 +179,8 @@ describe('pages', () => {
       endDateTime: key!.endDateTime,
       managed: false,
       hint: undefined,
+      source: 'application',
+      samlSigning: false,
     });
     const secret = credentials.find((c) => c.appName === 'Expense Bot')!;
     expect(secret).toMatchObject({ kind: 'secret', hint: 'Ex3', displayName: 'Expense Bot secret', managed: false });
@@ -186,6 +194,31 @@ describe('pages', () => {
     // No $expand: Graph would cut the page to 100 applications and each app's owners to 20.
     expect(list!.query).not.toContain('$expand');
     expect(calls.filter((c) => c.path.endsWith('/owners'))).toEqual([]);
+
+    // The service principals: the SAML enterprise application's signing certificate, once (not its Verify key nor its
+    // private key's password), and nothing of the service principals that carry no credentials of their own.
+    const sp = tenant.state().data.servicePrincipals[demoSamlApplication.servicePrincipalId]!;
+    const [signing] = (
+      sp.data.keyCredentials as Array<{ keyId: string; usage: string; customKeyIdentifier: string }>
+    ).filter((k) => k.usage === 'Sign');
+    expect(pages[1]).toEqual([
+      expect.objectContaining({
+        applicationObjectId: demoSamlApplication.servicePrincipalId,
+        appId: demoSamlApplication.appId,
+        appName: demoSamlApplication.name,
+        source: 'servicePrincipal',
+        samlSigning: true,
+        kind: 'certificate',
+        keyId: signing!.keyId,
+        thumbprint: signing!.customKeyIdentifier,
+      }),
+    ]);
+    const [spList] = servicePrincipalLists(calls);
+    expect(servicePrincipalLists(calls)).toHaveLength(1);
+    expect(spList!.query).toContain(
+      '$select=id,appId,displayName,keyCredentials,passwordCredentials,preferredSingleSignOnMode,preferredTokenSigningKeyThumbprint',
+    );
+    expect(spList!.query).toContain('$top=999');
   });
 
   test('a tenant of more than 999 applications: one request per page, every credential exactly once', async () => {
@@ -194,9 +227,9 @@ describe('pages', () => {
     const pages = await allPages(source);
 
     const applications = Object.keys(data.applications).length;
-    expect(pages).toHaveLength(Math.ceil(applications / PAGE));
-    expect(applicationLists(calls)).toHaveLength(pages.length);
-    const keyIds = pages.flat().map((c) => c.keyId);
+    expect(pages).toHaveLength(Math.ceil(applications / PAGE) + 1);
+    expect(applicationLists(calls)).toHaveLength(pages.length - 1);
+    const keyIds = ofApplications(pages).map((c) => c.keyId);
     expect(new Set(keyIds).size).toBe(keyIds.length);
     expect(keyIds.sort()).toEqual(keyIdsIn(data).sort());
   });
@@ -248,10 +281,12 @@ describe('pages', () => {
     });
     const pages = await allPages(source);
 
-    // Three pages on a budget of two a window: the third waited for the first to leave the window, and nothing was refused.
-    expect(pages).toHaveLength(3);
+    // Three pages of applications and one of service principals on a budget of two a window, the same budget: the
+    // third waited for the first two to leave the window (the fourth fitted in the new one), and nothing was refused.
+    expect(pages).toHaveLength(4);
     expect(waits).toEqual([60_000]);
     expect(applicationLists(calls).map((c) => c.status ?? 200)).toEqual([200, 200, 200]);
+    expect(servicePrincipalLists(calls).map((c) => c.status ?? 200)).toEqual([200]);
   });
 
   test('a 429 on a listing holds the shared budget for its Retry-After, for the other listings too', async () => {
@@ -271,7 +306,7 @@ describe('pages', () => {
       },
     });
     tenant.faults.configure({ throttle: { capacity: 0.5, refillPerSecond: 0, retryAfterSeconds: 9 } });
-    expect(await allPages(source)).toHaveLength(1);
+    expect(await allPages(source)).toHaveLength(2);
 
     expect(heldFor).toEqual([9_000]);
     expect(budget.waitMs()).toBe(0);
@@ -296,7 +331,7 @@ describe('pages', () => {
     let number = 0;
     for await (const page of source.pages('all')) {
       number += 1;
-      seen.push(...page.map((c) => c.keyId));
+      seen.push(...ofApplications([page]).map((c) => c.keyId));
       if (number === 1) tenant.faults.configure({ unavailable: { rate: 1, count: 2, retryAfterSeconds: 2 } });
       if (number === 2) {
         // Throttled until the client has waited once: a bucket smaller than one page request.
@@ -308,7 +343,7 @@ describe('pages', () => {
       }
     }
 
-    expect(number).toBe(Math.ceil(Object.keys(data.applications).length / PAGE));
+    expect(number).toBe(Math.ceil(Object.keys(data.applications).length / PAGE) + 1);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.sort()).toEqual(keyIdsIn(data).sort());
     // Page 2: two 503s, then served; page 3: one 429, then served. Retry-After was waited exactly.
@@ -383,6 +418,7 @@ describe('ownersOf', () => {
 });
 
 describe('ownersOfEach', () => {
+  const apps = (...ids: string[]) => ids.map((id) => ({ applicationObjectId: id, source: 'application' as const }));
   const batches = (tenant: RunningTenant) => tenant.counters.snapshot()['POST /$batch'] ?? 0;
   const ownersCalls = (calls: readonly SeenCall[]) =>
     calls.filter((c) => c.method === 'GET' && /^\/applications\/[^/]+\/owners$/.test(c.path));
@@ -394,7 +430,7 @@ describe('ownersOfEach', () => {
     data.applications[hr.id]!.owners = [...owners, demoIds.registrarServicePrincipal];
     const { source, calls, tenant } = await start({ data });
 
-    const answers = await source.ownersOfEach([hr.id, demoApplicationIds(3).id]);
+    const answers = await source.ownersOfEach(apps(hr.id, demoApplicationIds(3).id));
     expect((answers.get(hr.id) as string[]).sort()).toEqual(owners.map((id) => id.toLowerCase()).sort());
     expect(answers.get(demoApplicationIds(3).id)).toEqual([alex.aadObjectId.toLowerCase()]);
     expect(batches(tenant)).toBe(1);
@@ -407,7 +443,7 @@ describe('ownersOfEach', () => {
     const owners = withOwners(data, hr.id, 230);
     const { source, calls, tenant } = await start({ data });
 
-    const answers = await source.ownersOfEach([hr.id, demoApplicationIds(2).id, demoApplicationIds(3).id]);
+    const answers = await source.ownersOfEach(apps(hr.id, demoApplicationIds(2).id, demoApplicationIds(3).id));
     expect((answers.get(hr.id) as string[]).sort()).toEqual(owners.map((id) => id.toLowerCase()).sort());
     expect(answers.get(demoApplicationIds(2).id)).toEqual([demoUsers[1]!.aadObjectId.toLowerCase()]);
     // 230 owners at 100 a page: three pages of HR's, one each for the others; the next pages alone in later batches.
@@ -424,7 +460,7 @@ describe('ownersOfEach', () => {
     fillers.forEach((id, i) => (data.applications[id]!.owners = [demoUsers[i % demoUsers.length]!.aadObjectId]));
     const { source, calls, tenant } = await start({ data });
 
-    const answers = await source.ownersOfEach([...fillers, fillers[0]!]);
+    const answers = await source.ownersOfEach(apps(...fillers, fillers[0]!));
     expect(answers.size).toBe(45);
     fillers.forEach((id, i) =>
       expect(answers.get(id)).toEqual([demoUsers[i % demoUsers.length]!.aadObjectId.toLowerCase()]),
@@ -453,7 +489,7 @@ describe('ownersOfEach', () => {
     // One resource unit a read of owners with $select: the first two are served, the other four answer 429.
     tenant.faults.configure({ throttle: { capacity: 2, refillPerSecond: 0, retryAfterSeconds: 4 } });
 
-    const answers = await source.ownersOfEach(ids);
+    const answers = await source.ownersOfEach(apps(...ids));
     expect(ids.map((id) => answers.get(id))).toEqual(ids.map(() => [alex.aadObjectId.toLowerCase()]));
     expect(sleeps).toEqual([4000]);
     const statuses = ownersCalls(calls).map((c) => c.status ?? 200);
@@ -465,7 +501,7 @@ describe('ownersOfEach', () => {
   test('an application that is gone is its own RegistrarError (not-found); the others of the batch are read', async () => {
     const { source } = await start();
     const gone = newObjectId();
-    const answers = await source.ownersOfEach([demoApplicationIds(3).id, gone]);
+    const answers = await source.ownersOfEach(apps(demoApplicationIds(3).id, gone));
     expect(answers.get(demoApplicationIds(3).id)).toEqual([alex.aadObjectId.toLowerCase()]);
     expect(answers.get(gone)).toBeInstanceOf(RegistrarError);
     expect(answers.get(gone)).toMatchObject({ code: 'not-found' });
@@ -483,7 +519,7 @@ describe('ownersOfEach', () => {
       },
     });
     tenant.faults.configure({ throttle: { capacity: 0.5, refillPerSecond: 0, retryAfterSeconds: 8 } });
-    const answers = await source.ownersOfEach([demoApplicationIds(1).id, demoApplicationIds(3).id]);
+    const answers = await source.ownersOfEach(apps(demoApplicationIds(1).id, demoApplicationIds(3).id));
     for (const answer of answers.values()) expect(answer).toMatchObject({ code: 'unavailable' });
     expect(answers.size).toBe(2);
   });

@@ -113,10 +113,12 @@ describe('a credential in the reminder ledger is its application and its keyId',
     const second = await h.service().scan();
     expect(labels(second.announced)).toEqual(['Contoso HR Portal/certificate@0']);
 
-    // Expense Bot's secret now has half a day left, past its 1-day threshold; Legacy CRM's two have expired.
+    // Expense Bot's secret now has half a day left, past its 1-day threshold (as the demo's SAML certificate);
+    // Legacy CRM's two have expired.
     h.clock.advance(6.5 * DAY);
     const third = await h.service().scan();
     expect(labels(third.announced)).toEqual([
+      'Contoso Travel (SAML)/certificate@1',
       'Expense Bot/secret@1',
       'Legacy CRM Connector/certificate@0',
       'Legacy CRM Connector/secret@0',
@@ -128,7 +130,10 @@ describe('a credential in the reminder ledger is its application and its keyId',
     });
 
     h.clock.advance(DAY);
-    expect(labels((await h.service().scan()).announced)).toEqual(['Expense Bot/secret@0']);
+    expect(labels((await h.service().scan()).announced)).toEqual([
+      'Contoso Travel (SAML)/certificate@0',
+      'Expense Bot/secret@0',
+    ]);
     expect((await h.service().scan()).announced).toEqual([]);
   });
 
@@ -158,6 +163,7 @@ describe('a credential in the reminder ledger is its application and its keyId',
     expect(announced).toContain('Legacy CRM Connector/secret@1');
     expect(announced).toEqual(
       [
+        'Contoso Travel (SAML)/certificate@7',
         'Contoso HR Portal/secret@60',
         'Payroll Sync/certificate@30',
         'Legacy CRM Connector/secret@1',

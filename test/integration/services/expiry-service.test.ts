@@ -7,16 +7,22 @@
  */
 import { GraphCaller } from '../../../src/adapters/graph/graph-caller';
 import { GraphCredentialSource } from '../../../src/adapters/graph/graph-credential-source';
-import { defaultReminderDays, type ExpiringCredential, ledgerRow } from '../../../src/domain/expiry';
+import {
+  type CredentialInfo,
+  defaultReminderDays,
+  type ExpiringCredential,
+  ledgerRow,
+} from '../../../src/domain/expiry';
+import { expiryRow, holderRow } from '../../../src/services/credential-index';
 import { createLogger } from '../../../src/lib/logger';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
-import { addOwnerUsers, demoApplicationIds, demoTenant } from '../../../src/local/tenant/seed';
+import { addOwnerUsers, demoApplicationIds, demoSamlApplication, demoTenant } from '../../../src/local/tenant/seed';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
 import { createExpiryService, type ExpiryService, type ExpiryServiceDeps } from '../../../src/services/expiry-service';
 import { createLease } from '../../../src/services/lease';
-import type { Collection, CredentialSource, LedgerEntry, Store } from '../../../src/services/ports';
+import type { Collection, CredentialSource, CredentialSyncRow, LedgerEntry, Store } from '../../../src/services/ports';
 import { FixedClock } from '../../helpers/fakes';
 import { LogCapture } from '../../helpers/logs';
 import { deferred, recordingFaults, type SeenCall } from '../../helpers/provisioning';
@@ -35,13 +41,18 @@ const PAYROLL = ids(2).id;
 const EXPENSE = ids(3).id;
 const LEGACY = ids(4).id;
 const OLD = ids(5).id;
+const SAML = demoSamlApplication.servicePrincipalId;
 
 /** "Payroll Sync/certificate@30": what an announcement is about, to compare as sets. */
 const label = (c: ExpiringCredential) => `${c.appName}/${c.kind}@${c.threshold}`;
 const labels = (list: readonly ExpiringCredential[]) => list.map(label).sort();
 
-/** The demo's credentials due a minute after the seed: each at the threshold it is within. */
+/**
+ * The demo's credentials due a minute after the seed: each at the threshold it is within. Contoso Travel is the
+ * enterprise application whose SAML signing certificate its service principal holds.
+ */
 const firstScan = [
+  'Contoso Travel (SAML)/certificate@7',
   'Contoso HR Portal/secret@60',
   'Payroll Sync/certificate@30',
   'Expense Bot/secret@7',
@@ -73,6 +84,7 @@ function countingStore(store: Store): { store: Store; ledgerCalls: Record<string
     audit: store.audit,
     ledger,
     leases: store.leases,
+    credentials: store.credentials,
     init: () => store.init(),
     ping: () => store.ping(),
   };
@@ -149,6 +161,23 @@ async function start(options: { data?: TenantData } = {}): Promise<Harness> {
   };
 }
 
+/** An application's first credential as the table holds it. */
+function credentialOf(h: Harness, applicationObjectId: string): CredentialInfo {
+  const app = h.tenant.state().data.applications[applicationObjectId]!;
+  const [secret] = app.data.passwordCredentials as Array<{ keyId: string; endDateTime: string }>;
+  return {
+    applicationObjectId,
+    source: 'application',
+    appId: String(app.data.appId),
+    appName: String(app.data.displayName),
+    kind: 'secret',
+    keyId: secret!.keyId,
+    endDateTime: secret!.endDateTime,
+    managed: false,
+    samlSigning: false,
+  };
+}
+
 /** The keyId of an application's only secret or certificate in the tenant. */
 function keyIdOf(tenant: RunningTenant, applicationObjectId: string, kind: 'secret' | 'certificate'): string {
   const app = tenant.state().data.applications[applicationObjectId]!;
@@ -166,23 +195,40 @@ describe('announcing each (credential, threshold) once', () => {
     expect(h.announced).toHaveLength(1);
     expect(h.announced[0]).toEqual(first.announced);
     // Most urgent first.
-    expect(first.announced.map((c) => c.threshold)).toEqual([0, 0, 1, 1, 7, 30, 60]);
+    expect(first.announced.map((c) => c.threshold)).toEqual([0, 0, 1, 1, 7, 7, 30, 60]);
+    // The enterprise application's SAML certificate: once (its Verify key and private key password are not
+    // credentials of their own), as the service principal's, with the service principal's owner.
+    const saml = first.announced.filter((c) => c.applicationObjectId === SAML);
+    expect(saml).toEqual([
+      expect.objectContaining({
+        source: 'servicePrincipal',
+        samlSigning: true,
+        kind: 'certificate',
+        appId: demoSamlApplication.appId,
+        ownerIds: [demoSamlApplication.owner.aadObjectId.toLowerCase()],
+      }),
+    ]);
+    expect(first.announced.filter((c) => c.applicationObjectId !== SAML).every((c) => c.source === 'application')).toBe(
+      true,
+    );
     const owners = new Map(first.announced.map((c) => [c.appName, c.ownerIds]));
     expect(owners.get('Expense Bot')).toEqual([alex.aadObjectId.toLowerCase()]);
     expect(owners.get('Legacy CRM Connector')).toEqual([demoUsers[2]!.aadObjectId.toLowerCase()]);
     expect(first.announced.find((c) => c.appName === 'Old Reporting Job' && c.kind === 'secret')!.daysLeft).toBe(-4);
-    expect(first).toMatchObject({ applications: 6, credentials: 8, pages: 1 });
+    // One page of applications, one of service principals.
+    expect(first).toMatchObject({ applications: 6, servicePrincipals: 1, credentials: 9, pages: 2 });
     // One Graph request per page, without $expand; then the owners of the five announced apps (not Registrar's
     // own, which has nothing due), once each, in one batch.
     const owned = h.calls.filter((c) => c.path.endsWith('/owners')).map((c) => c.path.split('/')[2]);
-    expect(owned.sort()).toEqual([HR, PAYROLL, EXPENSE, LEGACY, OLD].sort());
+    expect(owned.sort()).toEqual([HR, PAYROLL, EXPENSE, LEGACY, OLD, SAML].sort());
+    expect(h.calls.filter((c) => c.path === `/servicePrincipals/${SAML}/owners`)).toHaveLength(1);
     expect(h.calls.filter((c) => c.path === '/applications')).toHaveLength(1);
     expect(h.calls.find((c) => c.path === '/applications')!.query).not.toContain('$expand');
     expect(h.tenant.counters.snapshot()['POST /$batch']).toBe(1);
 
     // Posted: the threshold announced and the less urgent ones it covers (the 60-day one of an expired secret too).
     const ledger = await h.ledger();
-    expect(ledger.size).toBe(1 + 2 + 4 + 5 + 5 + 6 + 6);
+    expect(ledger.size).toBe(1 + 2 + 4 + 4 + 5 + 5 + 6 + 6);
     expect([...ledger.values()].every((row) => row.state === 'posted' && row.scanId === first.scanId)).toBe(true);
     expect(ledger.get(ledgerRow(OLD, keyIdOf(h.tenant, OLD, 'secret'), 60))).toMatchObject({
       threshold: 60,
@@ -195,16 +241,16 @@ describe('announcing each (credential, threshold) once', () => {
     expect(h.announced).toHaveLength(1);
     expect(h.logs.find('expiry scan finished')).toHaveLength(2);
     // Nothing announced, no owners read.
-    expect(h.calls.filter((c) => c.path.endsWith('/owners'))).toHaveLength(5);
+    expect(h.calls.filter((c) => c.path.endsWith('/owners'))).toHaveLength(6);
   });
 
   test('owners are read only for the applications announced, 20 to a batch, not for the thousands with nothing due', async () => {
     const h = await start({ data: withFillers(1_500, (i) => (i % 50 === 7 ? 10 : undefined)) });
     const result = await h.service().scan();
 
-    // 30 fillers within 14 days, and the demo's five apps.
+    // 30 fillers within 14 days, the demo's five apps and its SAML enterprise application.
     const announcedApps = new Set(result.announced.map((c) => c.applicationObjectId));
-    expect(announcedApps.size).toBe(35);
+    expect(announcedApps.size).toBe(36);
     const owned = h.calls
       .filter((c) => c.method === 'GET' && c.path.endsWith('/owners'))
       .map((c) => c.path.split('/')[2]);
@@ -266,15 +312,19 @@ describe('announcing each (credential, threshold) once', () => {
     expect(labels((await h.service().scan()).announced)).toEqual(firstScan);
   });
 
-  test('a quiet scan reads the ledger once, in one list, and writes nothing', async () => {
+  test.each([
+    ['the changes since the last scan', false, { mode: 'changes', pages: 2, credentials: 8 }],
+    ['the whole tenant again', true, { mode: 'full', pages: 3, credentials: 1_509 }],
+  ])('a quiet scan that reads %s reads the ledger once, in one list, and writes nothing', async (_, full, read) => {
     const h = await start({ data: withFillers(1_500) });
     await h.service().scan();
     const { store, ledgerCalls } = countingStore(h.testStore.store);
-    const quiet = await h.service({ store }).scan();
+    const quiet = await h.service({ store }).scan({ full });
 
     expect(quiet.announced).toEqual([]);
-    expect(quiet.pages).toBe(2);
-    expect(quiet.credentials).toBe(1_508);
+    // Changes: one delta page of applications and one of service principals, and the credentials ending within 60
+    // days (or expired: the demo has 8) from the table; in full: two pages of applications (999 a page) and one of service principals.
+    expect(quiet).toMatchObject(read);
     expect(ledgerCalls).toEqual({ list: 1 });
   });
 
@@ -295,8 +345,9 @@ describe('announcing each (credential, threshold) once', () => {
     const later = await h.service().scan();
 
     // Payroll's certificate went from 30 days to 6 (past 14 and 7); Expense Bot's secret from 7 days to expired
-    // (past 1 and 0); Legacy CRM's two from 1 day to expired.
+    // (past 1 and 0); Legacy CRM's two from 1 day to expired; Contoso Travel's SAML certificate from 7 days to expired.
     expect(labels(later.announced)).toEqual([
+      'Contoso Travel (SAML)/certificate@0',
       'Expense Bot/secret@0',
       'Legacy CRM Connector/certificate@0',
       'Legacy CRM Connector/secret@0',
@@ -330,7 +381,188 @@ describe('announcing each (credential, threshold) once', () => {
     const later = await h.service().scan();
 
     // Without the renewal, Expense Bot's secret would have been announced as expired now.
-    expect(labels(later.announced)).toEqual(['Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0']);
+    expect(labels(later.announced)).toEqual([
+      'Contoso Travel (SAML)/certificate@0',
+      'Legacy CRM Connector/certificate@0',
+      'Legacy CRM Connector/secret@0',
+    ]);
+  });
+});
+
+describe('after the first scan, the everyday scan reads only what changed', () => {
+  /** Registrar's Graph client, for changes made the way an owner or an administrator makes them. */
+  const graphOf = (h: Harness) => registrarConnection(h.tenant).client;
+  const listings = (h: Harness, since: number) =>
+    h.calls.filter((c, i) => i >= since && c.method === 'GET' && /^\/(applications|servicePrincipals)$/.test(c.path));
+  const deltaReads = (h: Harness, since: number) =>
+    h.calls.filter((c, i) => i >= since && c.method === 'GET' && c.path.endsWith('/delta'));
+
+  test('a secret added through Graph is announced by the next scan, which lists nothing and reads one delta page of each collection', async () => {
+    const h = await start({ data: withFillers(1_200) });
+    const first = await h.service().scan();
+    expect(first.mode).toBe('full');
+    const before = h.calls.length;
+
+    await graphOf(h)
+      .api(`/applications/${HR}/addPassword`)
+      .post({
+        passwordCredential: {
+          displayName: 'short-lived',
+          startDateTime: h.clock.now().toISOString(),
+          endDateTime: new Date(h.clock.now().getTime() + 3 * DAY).toISOString(),
+        },
+      });
+    h.clock.advance(MINUTE);
+    const next = await h.service().scan();
+
+    expect(next.mode).toBe('changes');
+    expect(labels(next.announced)).toEqual(['Contoso HR Portal/secret@7']);
+    expect(next.announced[0]!.displayName).toBe('short-lived');
+    expect(next).toMatchObject({ applications: 1, servicePrincipals: 0, pages: 2 });
+    // No listing of 1,200 applications: one delta page each, and the owners of the one app announced.
+    expect(listings(h, before)).toEqual([]);
+    expect(deltaReads(h, before)).toHaveLength(2);
+    expect(
+      h.calls
+        .slice(before)
+        .filter((c) => c.path.endsWith('/owners'))
+        .map((c) => c.path),
+    ).toEqual([`/applications/${HR}/owners`]);
+  });
+
+  test('a deleted application and a removed certificate are never announced again; a new credential crossing a threshold is, once', async () => {
+    const h = await start();
+    await h.service().scan();
+    await graphOf(h).api(`/applications/${LEGACY}`).delete();
+    const payroll = h.tenant.state().data.applications[PAYROLL]!;
+    await graphOf(h).api(`/applications/${PAYROLL}`).patch({ keyCredentials: [] });
+    expect(payroll.data.keyCredentials).toEqual([]);
+
+    // Two days on: Legacy CRM's two would have expired, Payroll's certificate is still within 30 days.
+    h.clock.advance(2 * DAY);
+    const later = await h.service().scan();
+    expect(later.mode).toBe('changes');
+    expect(later.announced).toEqual([]);
+
+    // Expense Bot's secret (7 days at the seed) reaches its next threshold by the clock alone: read from the table.
+    h.clock.advance(4.5 * DAY);
+    const byTime = await h.service().scan();
+    expect(byTime.mode).toBe('changes');
+    expect(labels(byTime.announced)).toEqual(['Contoso Travel (SAML)/certificate@1', 'Expense Bot/secret@1']);
+    expect((await h.service().scan()).announced).toEqual([]);
+  });
+
+  test('a renewed credential in a scan of changes drops out, and a full scan after it announces nothing twice', async () => {
+    const h = await start();
+    const service = () => h.service({ fullScanDays: 30 });
+    await service().scan();
+    const expense = h.tenant.state().data.applications[EXPENSE]!;
+    expense.data.passwordCredentials = [
+      {
+        customKeyIdentifier: null,
+        displayName: 'Expense Bot 2027',
+        endDateTime: new Date(seededAt.getTime() + 365 * DAY).toISOString(),
+        hint: 'nEw',
+        keyId: newObjectId(),
+        secretText: null,
+      },
+    ];
+    // A change, as Graph's delta rounds see one.
+    expense.sequence = h.tenant.state().nextSequence();
+    h.clock.advance(8 * DAY);
+    const later = await service().scan();
+
+    expect(later.mode).toBe('changes');
+    expect(labels(later.announced)).toEqual([
+      'Contoso Travel (SAML)/certificate@0',
+      'Legacy CRM Connector/certificate@0',
+      'Legacy CRM Connector/secret@0',
+    ]);
+    const full = await service().scan({ full: true });
+    expect(full.mode).toBe('full');
+    expect(full.announced).toEqual([]);
+  });
+
+  test('a delta link Graph no longer knows (410 Gone) turns the scan into a full one, which announces what is due once', async () => {
+    const h = await start();
+    await h.service().scan();
+    const sync = await h.testStore.store.credentials.get('sync', 'expiry-scan');
+    const value = sync!.value as CredentialSyncRow;
+    const stale = value.deltaLinks.applications.replace(/deltatoken=[^&]+/, 'deltatoken=RFNwdAIAAQAAAnotours');
+    await h.testStore.store.credentials.replace(
+      'sync',
+      'expiry-scan',
+      { ...value, deltaLinks: { ...value.deltaLinks, applications: stale } },
+      sync!.etag,
+    );
+    h.clock.advance(1.5 * DAY);
+    const after = await h.service().scan();
+
+    expect(after.mode).toBe('full');
+    expect(h.logs.find('expiry scan: Graph no longer knows the delta link; listing in full')).toEqual([
+      expect.objectContaining({ collection: 'applications' }),
+    ]);
+    expect(labels(after.announced)).toEqual(['Legacy CRM Connector/certificate@0', 'Legacy CRM Connector/secret@0']);
+    // And the links it took before listing are followed by the next scan.
+    expect((await h.service().scan()).mode).toBe('changes');
+  });
+
+  test('a full scan runs again after fullScanDays, and removes rows of credentials the tenant no longer has', async () => {
+    const h = await start();
+    await h.service({ fullScanDays: 3 }).scan();
+    // A row left over (say, by a change Graph's delta never reported), ending in three days, listed by a holder row.
+    const ghost = {
+      ...credentialOf(h, EXPENSE),
+      keyId: newObjectId(),
+      endDateTime: new Date(h.clock.now().getTime() + 3 * DAY).toISOString(),
+    };
+    const table = h.testStore.store.credentials;
+    const row = expiryRow(ghost);
+    await table.upsert('credential', row, { type: 'expiry', credential: ghost, generation: 'other' });
+    await table.upsert('credential', holderRow(ghost.applicationObjectId), {
+      type: 'holder',
+      source: 'application',
+      rows: [row],
+      generation: 'other',
+    });
+
+    h.clock.advance(2 * DAY);
+    // Within three days: changes only. The ghost is announced, as the table holds it (which the weekly scan is for).
+    const changes = await h.service({ fullScanDays: 3 }).scan();
+    expect(changes.mode).toBe('changes');
+    expect(labels(changes.announced)).toEqual([
+      'Expense Bot/secret@1',
+      'Legacy CRM Connector/certificate@0',
+      'Legacy CRM Connector/secret@0',
+    ]);
+    expect(changes.announced.find((c) => c.appName === 'Expense Bot')!.keyId).toBe(ghost.keyId);
+    h.clock.advance(1.5 * DAY);
+    const full = await h.service({ fullScanDays: 3 }).scan();
+    expect(full.mode).toBe('full');
+    expect(await table.get('credential', row)).toBeUndefined();
+    expect(h.logs.find('expiry scan: rows of credentials no longer in the tenant removed')).toHaveLength(1);
+    // Expense Bot's real secret keeps its rows.
+    const holder = await table.get('credential', holderRow(EXPENSE));
+    expect(holder?.value).toMatchObject({ type: 'holder', generation: full.scanId });
+  });
+
+  test('a credential row no holder lists (left by a scan that stopped mid-way) is never announced', async () => {
+    const h = await start();
+    await h.service().scan();
+    const orphan = {
+      ...credentialOf(h, EXPENSE),
+      keyId: newObjectId(),
+      endDateTime: new Date(h.clock.now().getTime() + DAY).toISOString(),
+    };
+    await h.testStore.store.credentials.upsert('credential', expiryRow(orphan), {
+      type: 'expiry',
+      credential: orphan,
+      generation: 'other',
+    });
+    h.clock.advance(MINUTE);
+    const next = await h.service().scan();
+    expect(next.mode).toBe('changes');
+    expect(next.announced).toEqual([]);
   });
 });
 
@@ -369,7 +601,8 @@ describe('when things go wrong', () => {
       state: 'posted',
       scanId: later.scanId,
     });
-    expect(ledger.size).toBe(1 + 2 + 4 + 6 + 6 + 6 + 6);
+    // The SAML certificate's 7-day row and the 60, 30 and 14 ones it covers.
+    expect(ledger.size).toBe(1 + 2 + 4 + 4 + 6 + 6 + 6 + 6);
     expect([...ledger.values()].every((row) => row.state === 'posted')).toBe(true);
   });
 
@@ -398,8 +631,8 @@ describe('when things go wrong', () => {
     };
     const result = await h.service({ source: slowSource, leaseMs: 10 * MINUTE }).scan();
 
-    expect(result.pages).toBe(3);
-    expect(refused).toEqual([true, true, true]);
+    expect(result.pages).toBe(4);
+    expect(refused).toEqual([true, true, true, true]);
     expect(labels(result.announced)).toEqual(firstScan);
   });
 

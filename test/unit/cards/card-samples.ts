@@ -636,6 +636,8 @@ export function expiring(overrides: Partial<ExpiringCredential> = {}): ExpiringC
     hint: 'Q_e',
     endDateTime: '2026-11-30T10:00:00Z',
     managed: true,
+    source: 'application',
+    samlSigning: false,
     daysLeft: 7,
     threshold: 7,
     ownerIds: [ownerIds[0]!],

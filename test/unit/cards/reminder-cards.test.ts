@@ -333,6 +333,89 @@ describe('reminder digest', () => {
   });
 });
 
+describe('service principal credentials', () => {
+  const saml = () =>
+    expiring({
+      applicationObjectId: '0c1d2e3f-0000-4000-8000-0000000003a1',
+      appName: 'Contoso Expenses (SAML)',
+      kind: 'certificate',
+      keyId: 'k-saml',
+      displayName: 'CN=Microsoft Azure Federated SSO Certificate',
+      hint: undefined,
+      thumbprint: '9A8B7C6D5E4F30211203F4E5D6C7B8A990817263',
+      source: 'servicePrincipal',
+      samlSigning: true,
+      managed: false,
+    });
+  const spSecret = () =>
+    expiring({
+      applicationObjectId: '0c1d2e3f-0000-4000-8000-0000000003a2',
+      keyId: 'k-sp',
+      source: 'servicePrincipal',
+    });
+  const renewal =
+    "Renew it in the enterprise application's Single sign-on page in the Entra admin center: create a new certificate, make it active, then update the service provider.";
+
+  test('when the digest lists an app registration, an enterprise application and its SAML certificate, then each row says which, and only the app registration offers Rotate', () => {
+    const app = expiring();
+    const card = renderReminderDigest({
+      credentials: [app, saml(), spSecret()],
+      scanAt,
+      ownerNames,
+      ownedApplications: new Set([app, saml(), spSecret()].map((c) => c.applicationObjectId)),
+    });
+    const text = all(card);
+    expect(text).toContain(
+      `Payroll sync\nApplication (client) ID ${appId}\nApp registration\nClient secret · Production`,
+    );
+    expect(text).toContain(
+      `Contoso Expenses (SAML)\nApplication (client) ID ${appId}\nEnterprise application (service principal)\nSAML signing certificate · CN=Microsoft Azure Federated SSO Certificate · thumbprint 9A8B7C6D5E4F30211203F4E5D6C7B8A990817263`,
+    );
+    expect(text.split(renewal)).toHaveLength(2);
+    expect(text).toContain('3 credentials · scan of');
+    expect(buttons(card).map((b) => b.data)).toEqual([{ appId }]);
+    expect(libraryEvents(card)).toEqual([]);
+  });
+
+  test('when an owner is reminded of a SAML certificate only, then the card says how to renew it, offers no Rotate and does not explain Rotate', () => {
+    const card = renderOwnerReminder({ credentials: [saml()], ownerName: 'Megan Bowen' });
+    const text = all(card);
+    expect(text).toContain('Enterprise application (service principal)');
+    expect(text).toContain(renewal);
+    expect(buttons(card)).toEqual([]);
+    expect(text).not.toContain('Rotate gives the app');
+    expect(libraryEvents(card)).toEqual([]);
+  });
+
+  test('when an owner is reminded of an app secret and a SAML certificate, then Rotate is explained and offered for the secret alone', () => {
+    const card = renderOwnerReminder({ credentials: [expiring(), saml()] });
+    expect(all(card)).toContain('Rotate gives the app a new client secret');
+    expect(buttons(card).map((b) => b.data)).toEqual([{ appId }]);
+    expect(all(card).split(renewal)).toHaveLength(2);
+  });
+
+  test('when a digest with a SAML certificate is refreshed, then it comes back labelled and without Rotate', () => {
+    const posted = renderReminderDigest({
+      credentials: [saml()],
+      scanAt,
+      ownerNames,
+      ownerTeamsIds: { [ownerIds[0]!]: '29:1-megan' },
+    });
+    const data = (posted.refresh as { action: { data: Record<string, unknown> } }).action.data;
+    const view = digestFromRefresh(data)!;
+    expect(view.credentials[0]).toMatchObject({ source: 'servicePrincipal', samlSigning: true });
+    const card = renderReminderDigest({ ...view, ownedApplications: new Set([saml().applicationObjectId]) });
+    expect(all(card)).toContain(renewal);
+    expect(buttons(card)).toEqual([]);
+  });
+
+  test('when refresh data from an earlier card names no source, then its credentials are app registrations', () => {
+    const { source: _source, samlSigning: _saml, keyId: _keyId, managed: _managed, ...earlier } = expiring();
+    const view = digestFromRefresh({ digest: { scanAt: scanAt.toISOString(), credentials: [earlier] } })!;
+    expect(view.credentials[0]).toMatchObject({ source: 'application', samlSigning: false });
+  });
+});
+
 describe('splitting a digest', () => {
   const credentials = manyExpiring(500);
   const cards = splitDigest(credentials, { scanAt, ownerNames: manyOwnerNames });

@@ -28,6 +28,8 @@ const credential = (overrides: Partial<CredentialInfo> = {}): CredentialInfo => 
   hint: 'Co1',
   endDateTime: inDays(10),
   managed: false,
+  source: 'application',
+  samlSigning: false,
   ...overrides,
 });
 
