@@ -4,7 +4,7 @@
 # (README, "Configuration"); the image holds no settings and no secrets.
 
 # 1. Compile the production TypeScript project with every dependency.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
@@ -15,13 +15,13 @@ COPY adaptiveCards ./adaptiveCards
 RUN npx tsc -b tsconfig.production.json
 
 # 2. Production dependencies only, installed apart from the build so no development package reaches the image.
-FROM node:20-bookworm-slim AS dependencies
+FROM node:22-bookworm-slim AS dependencies
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # 3. The runtime: compiled code, production node_modules, an unprivileged user.
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     PORT=3978
 WORKDIR /app

@@ -1,7 +1,7 @@
 // Registrar in Azure: one resource group with
 //   - a user-assigned managed identity: the bot's identity (Azure Bot, UserAssignedMSI), the identity that calls
 //     Microsoft Graph, and the identity that reaches the tables; no client secret, no account key anywhere;
-//   - a Linux App Service (Node 20, always on, https only, health check on /healthz) running `node dist/src/index.js`;
+//   - a Linux App Service (Node 22 LTS, always on, https only, health check on /healthz) running `node dist/src/index.js`;
 //   - the Azure Bot with the Microsoft Teams channel, messaging endpoint https://<app>/api/messages;
 //   - a storage account for the tables, shared keys disabled, Storage Table Data Contributor for the identity;
 //   - Application Insights on a Log Analytics workspace.
@@ -60,7 +60,7 @@ param timeZone string = 'UTC'
 param appServiceSku string = 'B1'
 
 @description('The Node.js runtime of the App Service.')
-param linuxFxVersion string = 'NODE|20-lts'
+param linuxFxVersion string = 'NODE|22-lts'
 
 @description('Azure Bot pricing tier. The Teams channel is a standard channel, free on F0.')
 @allowed([

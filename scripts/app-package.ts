@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppManifestUtils, type AppManifest } from '@microsoft/app-manifest';
+import { ZipFile } from 'yazl';
 import { commands, type CommandInfo } from '../src/domain/commands';
 import { decodeRgbaPng, readPngHeader } from './png';
-import { writeZip } from './zip';
 
 /** A packaging step refused its input; the message says what to fix. */
 export class PackageError extends Error {
@@ -146,9 +146,24 @@ export async function buildAppPackage(appPackageDir: string, env: PackageEnv): P
     'outline.png': readFileSync(join(appPackageDir, 'outline.png')),
   };
   checkIcons(icons);
-  return writeZip([
+  return zipAtRoot([
     { name: 'manifest.json', data: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) },
     { name: 'color.png', data: icons['color.png'] },
     { name: 'outline.png', data: icons['outline.png'] },
   ]);
+}
+
+// 1980-01-01 00:00, the earliest date a zip entry holds: a fixed timestamp (and no Info-ZIP extended timestamp,
+// which would carry the time zone's offset) keeps the package byte-for-byte reproducible.
+const packageTime = new Date(1980, 0, 1);
+
+/** A zip archive of deflated files at its root, as Teams expects an app package. */
+async function zipAtRoot(entries: readonly { name: string; data: Buffer }[]): Promise<Buffer> {
+  const zip = new ZipFile();
+  for (const { name, data } of entries)
+    zip.addBuffer(data, name, { mtime: packageTime, forceDosTimestamp: true, compressionLevel: 9 });
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

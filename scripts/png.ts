@@ -1,5 +1,4 @@
-import { deflateSync, inflateSync } from 'node:zlib';
-import { crc32 } from './crc32';
+import { crc32, deflateSync, inflateSync } from 'node:zlib';
 
 /** An 8-bit RGBA image, row by row, four bytes a pixel. */
 export interface RgbaImage {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { fromBufferPromise } from 'yauzl';
 import { commands } from '../../../src/domain/commands';
 import {
   buildAppPackage,
@@ -13,7 +15,6 @@ import {
 } from '../../../scripts/app-package';
 import { drawColorIcon, drawOutlineIcon } from '../../../scripts/make-icons';
 import { decodeRgbaPng, encodePng, readPngHeader } from '../../../scripts/png';
-import { readZip } from '../../../scripts/zip';
 
 // @microsoft/app-manifest requires strip-bom@5, which is ESM only: Node 20.19+ loads it natively, jest's CommonJS
 // runtime cannot. This stand-in does the same one thing; validation itself runs unchanged.
@@ -34,12 +35,21 @@ const icons = () => ({
   'outline.png': readFileSync(join(appPackageDir, 'outline.png')),
 });
 
+/** The archive's entries in order, read back with yauzl through the central directory (CRCs checked). */
+async function unzip(zip: Buffer): Promise<{ name: string; data: Buffer }[]> {
+  const archive = await fromBufferPromise(zip, { lazyEntries: true, strictFileNames: true });
+  const entries: { name: string; data: Buffer }[] = [];
+  for await (const entry of archive.eachEntry())
+    entries.push({ name: entry.fileName, data: await buffer(await archive.openReadStreamPromise(entry)) });
+  return entries;
+}
+
 interface CommandLists {
   bots: { commandLists: { scopes: string[]; commands: { title: string; description: string }[] }[] }[];
 }
 
 test('when the package is built from valid settings, then its manifest validates and the zip holds manifest.json and both icons at its root', async () => {
-  const entries = readZip(await buildAppPackage(appPackageDir, env));
+  const entries = await unzip(await buildAppPackage(appPackageDir, env));
 
   expect(entries.map((e) => e.name)).toEqual(['manifest.json', 'color.png', 'outline.png']);
   const manifest = JSON.parse(entries[0]!.data.toString('utf8')) as Record<string, unknown>;
@@ -51,6 +61,13 @@ test('when the package is built from valid settings, then its manifest validates
   });
   expect(JSON.stringify(manifest)).not.toContain('${{');
   expect(entries[1]!.data.equals(icons()['color.png'])).toBe(true);
+});
+
+test('when the package is built twice from the same settings, then both zips are the same bytes', async () => {
+  const first = await buildAppPackage(appPackageDir, env);
+  const second = await buildAppPackage(appPackageDir, env);
+
+  expect(first.equals(second)).toBe(true);
 });
 
 test('when the manifest is filled, then each scope lists exactly the available commands of src/domain/commands.ts that work there', () => {

@@ -162,13 +162,13 @@ describe('infra/main.bicep app settings', () => {
     for (const cloud of allowed!) expect(loadConfig(settingsEnv({ graphCloud: cloud }), local).graph.cloud).toBe(cloud);
   });
 
-  it('run the bundle App Service starts, on Node 20, always on, https only, with the health check', () => {
+  it('run the bundle App Service starts, on Node 22 LTS, always on, https only, with the health check', () => {
     // The command runs the entry point the production project compiles and npm run bundle ships.
     const entry = /appCommandLine: 'node (\S+)'/.exec(bicep)?.[1];
     expect(entry).toBe('dist/src/index.js');
     expect(existsSync(join(root, 'src', 'index.ts'))).toBe(true);
     expect(bundleFiles(productionSources(root))).toContain(entry);
-    expect(params.get('linuxFxVersion')).toBe("'NODE|20-lts'");
+    expect(params.get('linuxFxVersion')).toBe("'NODE|22-lts'");
     expect(bicep).toMatch(/httpsOnly: true/);
     expect(bicep).toMatch(/alwaysOn: true/);
     expect(bicep).toMatch(/healthCheckPath: '\/healthz'/);
