@@ -169,9 +169,10 @@ describe('telemetry to Application Insights', () => {
 
       // Microsoft Graph, through the Graph client's fetch: a dependency in the scan turn's operation, next to the
       // token request to the sign-in host (@azure/identity over https), the table calls (Azurite over http) and the
-      // replies to the Bot Connector.
+      // replies to the Bot Connector. The listing of applications (the scan's first, full, one; it takes the delta
+      // links at /applications/delta before).
       const graphCall = dependencies.find((d) =>
-        String(baseData(d).data).startsWith(`${tenant.url}/v1.0/applications`),
+        String(baseData(d).data).startsWith(`${tenant.url}/v1.0/applications?`),
       );
       expect(graphCall).toMatchObject({
         data: {

@@ -118,6 +118,7 @@ describe('reminder configuration', () => {
     expect(loadConfig(production, localDefaults).reminders).toEqual({
       days: [60, 30, 14, 7, 1],
       scope: 'all',
+      fullScanDays: 7,
       cron: '0 8 * * *',
       timeZone: 'UTC',
     });
@@ -130,6 +131,7 @@ describe('reminder configuration', () => {
         ...production,
         REMINDER_DAYS: '7, 90,7,1',
         REMINDER_SCOPE: 'managed',
+        REMINDER_FULL_SCAN_DAYS: '14',
         REMINDER_CRON: '30 6 * * 1-5',
         TZ: 'Europe/Berlin',
         JOB_TOKEN: token,
@@ -140,6 +142,7 @@ describe('reminder configuration', () => {
     expect(reminders).toEqual({
       days: [90, 7, 1],
       scope: 'managed',
+      fullScanDays: 14,
       cron: '30 6 * * 1-5',
       timeZone: 'Europe/Berlin',
       jobToken: token,
