@@ -34,8 +34,6 @@ const SYNC_ROW = 'expiry-scan';
 /** Azure Tables' limit on an entity-group transaction. */
 const TRANSACTION_ROWS = 100;
 const EXPIRY_PREFIX = 'e.';
-/** The first key after every e.… key ('/' follows '.'). */
-const EXPIRY_END = 'e/';
 const HOLDER_PREFIX = 'o.';
 
 /** A credential's row: its expiry first (ISO 8601 in UTC sorts as time does), then what names it. */
@@ -234,6 +232,3 @@ export function createCredentialIndex(
     },
   };
 }
-
-/** The credential rows between two keys are exactly the e.… rows: for tests and benchmarks that count them. */
-export const EXPIRY_RANGE = { from: EXPIRY_PREFIX, to: EXPIRY_END } as const;

@@ -236,6 +236,57 @@ export function thumbprintOf(customKeyIdentifier: string | null | undefined): st
   return HEX_SHA1.test(text) ? text.toUpperCase() : undefined;
 }
 
+/** What a credential's holder gives each of its credentials. */
+type HolderFields = Pick<CredentialInfo, 'applicationObjectId' | 'appId' | 'appName' | 'managed' | 'source'>;
+
+/** A client secret as the scan reads it (one object literal of the one shape, as every credential). */
+function secretInfo(
+  holder: HolderFields,
+  p: GraphPasswordCredential,
+  keyId: string,
+  endDateTime: string,
+): CredentialInfo {
+  return {
+    applicationObjectId: holder.applicationObjectId,
+    appId: holder.appId,
+    appName: holder.appName,
+    kind: 'secret',
+    keyId,
+    displayName: p.displayName ?? undefined,
+    hint: p.hint ?? undefined,
+    thumbprint: undefined,
+    endDateTime,
+    managed: holder.managed,
+    source: holder.source,
+    samlSigning: false,
+  };
+}
+
+/** A certificate as the scan reads it. */
+function certificateInfo(
+  holder: HolderFields,
+  k: GraphKeyCredential,
+  keyId: string,
+  endDateTime: string,
+  thumbprint: string | undefined,
+  samlSigning: boolean,
+): CredentialInfo {
+  return {
+    applicationObjectId: holder.applicationObjectId,
+    appId: holder.appId,
+    appName: holder.appName,
+    kind: 'certificate',
+    keyId,
+    displayName: k.displayName ?? undefined,
+    hint: undefined,
+    thumbprint,
+    endDateTime,
+    managed: holder.managed,
+    source: holder.source,
+    samlSigning,
+  };
+}
+
 /**
  * The credentials of applications as the scan reads them; one without a keyId or an end date
  * cannot expire. Every credential is one object literal of the same shape: a scan makes hundreds of thousands.
@@ -243,41 +294,19 @@ export function thumbprintOf(customKeyIdentifier: string | null | undefined): st
 export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo[] {
   const out: CredentialInfo[] = [];
   for (const app of apps) {
-    const managed = (app.tags ?? []).includes(REGISTRAR_TAG);
-    const appName = app.displayName ?? app.appId;
+    const holder: HolderFields = {
+      applicationObjectId: app.id,
+      appId: app.appId,
+      appName: app.displayName ?? app.appId,
+      managed: (app.tags ?? []).includes(REGISTRAR_TAG),
+      source: 'application',
+    };
     for (const p of app.passwordCredentials ?? []) {
-      if (!p.keyId || !p.endDateTime) continue;
-      out.push({
-        applicationObjectId: app.id,
-        appId: app.appId,
-        appName,
-        kind: 'secret',
-        keyId: p.keyId,
-        displayName: p.displayName ?? undefined,
-        hint: p.hint ?? undefined,
-        thumbprint: undefined,
-        endDateTime: p.endDateTime,
-        managed,
-        source: 'application',
-        samlSigning: false,
-      });
+      if (p.keyId && p.endDateTime) out.push(secretInfo(holder, p, p.keyId, p.endDateTime));
     }
     for (const k of app.keyCredentials ?? []) {
       if (!k.keyId || !k.endDateTime) continue;
-      out.push({
-        applicationObjectId: app.id,
-        appId: app.appId,
-        appName,
-        kind: 'certificate',
-        keyId: k.keyId,
-        displayName: k.displayName ?? undefined,
-        hint: undefined,
-        thumbprint: thumbprintOf(k.customKeyIdentifier),
-        endDateTime: k.endDateTime,
-        managed,
-        source: 'application',
-        samlSigning: false,
-      });
+      out.push(certificateInfo(holder, k, k.keyId, k.endDateTime, thumbprintOf(k.customKeyIdentifier), false));
     }
   }
   return out;
@@ -308,42 +337,23 @@ export function servicePrincipalCredentialsOf(sps: readonly GraphServicePrincipa
     const signingThumbprints = new Set(signing.map((k) => thumbprintOf(k.customKeyIdentifier)).filter(Boolean));
     const companion = (customKeyIdentifier: string | null | undefined) =>
       !!customKeyIdentifier && signingIds.has(customKeyIdentifier);
+    const holder: HolderFields = {
+      applicationObjectId: sp.id,
+      appId: sp.appId,
+      appName,
+      managed: false,
+      source: 'servicePrincipal',
+    };
     for (const p of sp.passwordCredentials ?? []) {
       if (!p.keyId || !p.endDateTime || companion(p.customKeyIdentifier)) continue;
-      out.push({
-        applicationObjectId: sp.id,
-        appId: sp.appId,
-        appName,
-        kind: 'secret',
-        keyId: p.keyId,
-        displayName: p.displayName ?? undefined,
-        hint: p.hint ?? undefined,
-        thumbprint: undefined,
-        endDateTime: p.endDateTime,
-        managed: false,
-        source: 'servicePrincipal',
-        samlSigning: false,
-      });
+      out.push(secretInfo(holder, p, p.keyId, p.endDateTime));
     }
     for (const k of keys) {
       if (!k.keyId || !k.endDateTime) continue;
       const samlSigning = signing.includes(k);
       const thumbprint = thumbprintOf(k.customKeyIdentifier);
       if (!samlSigning && k.usage === 'Verify' && thumbprint && signingThumbprints.has(thumbprint)) continue;
-      out.push({
-        applicationObjectId: sp.id,
-        appId: sp.appId,
-        appName,
-        kind: 'certificate',
-        keyId: k.keyId,
-        displayName: k.displayName ?? undefined,
-        hint: undefined,
-        thumbprint,
-        endDateTime: k.endDateTime,
-        managed: false,
-        source: 'servicePrincipal',
-        samlSigning,
-      });
+      out.push(certificateInfo(holder, k, k.keyId, k.endDateTime, thumbprint, samlSigning));
     }
   }
   return out;
