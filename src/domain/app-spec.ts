@@ -44,6 +44,29 @@ export interface CertificateSpec {
   notAfter: string;
 }
 
+/**
+ * A federated identity credential: tokens that `issuer` issues for `subject` are exchanged for the app's own, so no
+ * secret exists (https://learn.microsoft.com/graph/api/resources/federatedidentitycredential). Entra allows at most
+ * 20 per application (https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations).
+ */
+export interface FederatedCredentialSpec {
+  /** Unique within the application; Graph's `name` (at most 120 characters, no spaces). */
+  name: string;
+  /** The external identity provider's URL, as its tokens' `iss` claim says it. */
+  issuer: string;
+  /** The external workload's identifier, as its tokens' `sub` claim says it. */
+  subject: string;
+  /** Always `[FEDERATED_AUDIENCE]` for Entra ID's token exchange. */
+  audiences: readonly string[];
+  description?: string;
+}
+
+/** The audience Entra ID's token exchange expects (federatedIdentityCredential.audiences). */
+export const FEDERATED_AUDIENCE = 'api://AzureADTokenExchange';
+
+/** Entra's limit on federated identity credentials per application. */
+export const MAX_FEDERATED_CREDENTIALS = 20;
+
 export interface AppSpec {
   /** The request this app belongs to; the application's uniqueName is registrar-<requestId>. */
   requestId: string;
@@ -64,6 +87,8 @@ export interface AppSpec {
   /** A directory role template id for the app's service principal, e.g. User Administrator. */
   directoryRoleTemplateId?: string;
   certificate?: CertificateSpec;
+  /** A federated identity credential instead of a secret or certificate. */
+  federatedCredential?: FederatedCredentialSpec;
   /**
    * The requester scoped the mailbox permissions with Exchange RBAC for Applications: those are declared in
    * requiredResourceAccess and never granted tenant-wide (exchange-rbac.ts scopedInExchange; graph-consent.ts leaves them out of the grant).
