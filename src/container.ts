@@ -69,8 +69,11 @@ export interface Container {
   graphEndpoints?: TokenEndpoints;
   /** Keeps every card of a request current; told of every saved move by the services. */
   cards: CardService;
-  /** An expiry scan now, one at a time in this process: a second asker (schedule, `scan`, the job) joins the first. */
-  scan(trigger: 'schedule' | 'command' | 'job'): Promise<ExpiryScanResult>;
+  /**
+   * An expiry scan now, one at a time in this process: a second asker (schedule, `scan`, the job) joins the first;
+   * `full` (`scan full`) lists the tenant, after the running scan if there is one.
+   */
+  scan(trigger: 'schedule' | 'command' | 'job', full?: boolean): Promise<ExpiryScanResult>;
   /** The Bot Framework adapter, for inbound turns and the Notifier's proactive messages alike. */
   adapter: RegistrarAdapter;
   /** The bot: the teams-ai application with its routing table. */
@@ -304,8 +307,19 @@ export async function createContainer(
     }),
   });
   let scanning: Promise<ExpiryScanResult> | undefined;
-  const scan = (trigger: 'schedule' | 'command' | 'job'): Promise<ExpiryScanResult> =>
-    (scanning ??= expiry.scan({ trigger }).finally(() => (scanning = undefined)));
+  const scan = (trigger: 'schedule' | 'command' | 'job', full = false): Promise<ExpiryScanResult> => {
+    if (scanning && !full) return scanning;
+    // A full scan asked for while another runs follows it: joining a changes-only scan would not be what was asked.
+    const previous = scanning;
+    const run: Promise<ExpiryScanResult> = (async () => {
+      await previous?.catch(() => undefined);
+      return expiry.scan({ trigger, full });
+    })().finally(() => {
+      if (scanning === run) scanning = undefined;
+    });
+    scanning = run;
+    return run;
+  };
   const services = {
     channels,
     greetings,
@@ -316,7 +330,10 @@ export async function createContainer(
     delivery,
     rotation,
     notifier: cards,
-    expiry: { scan: (options?: { trigger?: 'schedule' | 'command' | 'job' }) => scan(options?.trigger ?? 'command') },
+    expiry: {
+      scan: (options?: { trigger?: 'schedule' | 'command' | 'job'; full?: boolean }) =>
+        scan(options?.trigger ?? 'command', options?.full === true),
+    },
     ...(tenantId ? { tenantId } : {}),
     ...(graphEndpoints ? { graphEndpoints } : {}),
   };

@@ -120,6 +120,7 @@ function registerRoutes(app: Application<TurnState>, services: BotServices): voi
   const rotationCommand = rotationCommands(services);
   app.message(isCommand('rotate <app>'), answer(rotationCommand.rotate));
   app.message(isCommand('scan'), answer(rotationCommand.scan));
+  app.message(isCommand('scan full'), answer(rotationCommand.scanFull));
   app.message(/[\s\S]*/, guarded(onAnyOtherMessage(services)));
 }
 

@@ -13,7 +13,7 @@ import type { ConversationAddress } from '../domain/conversation';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
 import type { AppRequest } from '../domain/request';
 import { parseRequestId } from '../domain/request-id';
-import type { ExpiryService } from '../services/expiry-service';
+import type { ExpiryScanResult, ExpiryService } from '../services/expiry-service';
 import type { OperatorPolicy } from '../services/operator-policy';
 import type { GreetingService } from '../services/greeting-service';
 import type { RotationService } from '../services/rotation-service';
@@ -130,31 +130,51 @@ export function rotationCommands(services: RotationRouteServices) {
       });
     },
 
-    /** Operators: a scan now; answers with what it found. */
-    async scan(context: TurnContext): Promise<AdaptiveCard> {
-      const actor = actorFrom(context.activity);
-      if (!(await services.operators.isOperator(actor)))
-        throw new NotAuthorized(`Only Registrar operators can run the expiry scan. ${services.operators.describe()}`);
-      const result = await services.expiry.scan({ trigger: 'command' });
-      if (!result.ran)
-        return renderNotice({
-          tone: 'info',
-          title: 'A scan is already running',
-          text: 'Another Registrar is scanning right now; its reminders go to the reminders channel.',
-        });
-      const enterprise =
-        result.servicePrincipals > 0 ? `, ${plural(result.servicePrincipals, 'enterprise application')}` : '';
-      const scanned = `Scanned ${plural(result.applications, 'app registration')}${enterprise} and ${plural(result.credentials, 'credential')}`;
-      const text =
-        result.announced.length === 0
-          ? `${scanned}: nothing new to announce.`
-          : `${scanned}: ${plural(result.announced.length, 'credential')} announced in the reminders channel.`;
-      return renderNotice({
-        tone: 'info',
-        title: 'Expiry scan done',
-        text,
-        reference: result.scanId,
-      });
-    },
+    /** Operators: a scan now (the changes since the last one, when it can); answers with what it found. */
+    scan: (context: TurnContext) => scanNow(context, services, false),
+    /** Operators: a scan that lists the whole tenant, as the weekly one does, whatever changed. */
+    scanFull: (context: TurnContext) => scanNow(context, services, true),
   };
+}
+
+async function scanNow(context: TurnContext, services: RotationRouteServices, full: boolean): Promise<AdaptiveCard> {
+  const actor = actorFrom(context.activity);
+  if (!(await services.operators.isOperator(actor)))
+    throw new NotAuthorized(`Only Registrar operators can run the expiry scan. ${services.operators.describe()}`);
+  const result = await services.expiry.scan({ trigger: 'command', full });
+  if (!result.ran)
+    return renderNotice({
+      tone: 'info',
+      title: 'A scan is already running',
+      text: 'Another Registrar is scanning right now; its reminders go to the reminders channel.',
+    });
+  const outcome =
+    result.announced.length === 0
+      ? 'nothing new to announce.'
+      : `${plural(result.announced.length, 'credential')} announced in the reminders channel.`;
+  return renderNotice({
+    tone: 'info',
+    title: 'Expiry scan done',
+    text: `${scanSummary(result)}: ${outcome}`,
+    reference: result.scanId,
+  });
+}
+
+/** What a scan read, in the words of its mode: the whole tenant, or only what changed since the last scan. */
+export function scanSummary(result: ExpiryScanResult): string {
+  if (result.mode === 'full') {
+    const enterprise =
+      result.servicePrincipals > 0 ? `, ${plural(result.servicePrincipals, 'enterprise application')}` : '';
+    return `Scanned ${plural(result.applications, 'app registration')}${enterprise} and ${plural(result.credentials, 'credential')}`;
+  }
+  const changed =
+    result.applications + result.servicePrincipals === 0
+      ? 'nothing changed'
+      : [
+          result.applications > 0 ? plural(result.applications, 'app registration') : '',
+          result.servicePrincipals > 0 ? plural(result.servicePrincipals, 'enterprise application') : '',
+        ]
+          .filter(Boolean)
+          .join(' and ') + ' changed';
+  return `Read the changes since the last scan (${changed}) and found ${plural(result.credentials, 'credential')} ending within the reminder days`;
 }

@@ -73,6 +73,14 @@ export const commands: readonly CommandInfo[] = [
     available: true,
   },
   {
+    usage: 'scan full',
+    aliases: [],
+    summary: 'Run the scan over every app registration and enterprise application, as the weekly one does.',
+    audience: 'operators',
+    where: 'anywhere',
+    available: true,
+  },
+  {
     usage: 'setup approvals',
     aliases: [],
     summary: 'Make this channel the one where approvers decide requests.',

@@ -176,6 +176,24 @@ describe('expiry reminders and rotation', () => {
     expect(await rotateFor(alex)).toEqual([]);
   });
 
+  test('when an operator scans again, then the reply says it read only the changes since the last scan; scan full lists the tenant again', async () => {
+    await start();
+
+    await teams.post(teams.message(alexChat, alex, 'scan'));
+    expect(cardText(repliesIn(alexChat.conversation.id).at(-1)!)).toMatch(/^[\s\S]*Scanned \w+ app registrations/);
+
+    await teams.post(teams.message(alexChat, alex, 'scan'));
+    const changes = cardText(repliesIn(alexChat.conversation.id).at(-1)!);
+    expect(changes).toContain('Read the changes since the last scan (nothing changed)');
+    expect(changes).toContain('nothing new to announce');
+    expect(changes).not.toContain('Scanned');
+
+    await teams.post(teams.message(alexChat, alex, 'scan full'));
+    const full = cardText(repliesIn(alexChat.conversation.id).at(-1)!);
+    expect(full).toMatch(/Scanned \w+ app registrations/);
+    expect(full).toContain('nothing new to announce');
+  });
+
   test('when someone who is not an operator types scan, then they are refused and nothing is posted', async () => {
     await start();
     const meganChat = personalChat(megan, demoTenantId);
