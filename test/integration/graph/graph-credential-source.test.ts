@@ -13,7 +13,7 @@ import {
   type GraphCredentialSourceOptions,
   thumbprintOf,
 } from '../../../src/adapters/graph/graph-credential-source';
-import { RegistrarError } from '../../../src/domain/errors';
+import { RegistrarError, SyncReset } from '../../../src/domain/errors';
 import type { CredentialInfo } from '../../../src/domain/expiry';
 import { createLogger } from '../../../src/lib/logger';
 import { createRateLimiter } from '../../../src/lib/rate-limiter';
@@ -27,6 +27,7 @@ import {
   demoSamlApplication,
   demoTenant,
 } from '../../../src/local/tenant/seed';
+import { GraphError } from '../../../src/local/tenant/http';
 import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
 import { LogCapture } from '../../helpers/logs';
@@ -585,4 +586,95 @@ describe('thumbprintOf', () => {
     expect(thumbprintOf('my-cert')).toBeUndefined();
     expect(thumbprintOf(Buffer.from('short').toString('base64'))).toBeUndefined();
   });
+});
+
+describe('changesSince', () => {
+  /** A GraphCaller that strips `property` from every object of every delta page, as Graph may send a change in part. */
+  class PartSending extends GraphCaller {
+    constructor(
+      options: GraphCallerOptions,
+      private readonly property: string,
+    ) {
+      super(options);
+    }
+    override async get<T>(...args: Parameters<GraphCaller['get']>): Promise<T> {
+      const answer = await super.get<T>(...args);
+      const page = answer as DeltaPageShape;
+      if (typeof args[0] === 'string' && args[0].includes('/delta') && Array.isArray(page.value))
+        for (const object of page.value) delete object[this.property];
+      return answer;
+    }
+  }
+  type DeltaPageShape = { value?: Array<Record<string, unknown>> };
+
+  async function changes(source: GraphCredentialSource, links: Parameters<GraphCredentialSource['changesSince']>[0]) {
+    const pages = [];
+    for await (const page of source.changesSince(links, 'all')) pages.push(page);
+    return pages;
+  }
+
+  test('an object sent in part (without its passwordCredentials) is read whole before its credentials are taken: one GET of it', async () => {
+    const h = await start();
+    const links = await h.source.latestDeltaLinks('all');
+    const app = Object.values(h.tenant.state().data.applications).find((a) =>
+      String(a.data.displayName).includes('Expense Bot'),
+    )!;
+    app.data.displayName = 'Expense Bot (renamed)';
+    app.sequence = h.tenant.state().nextSequence();
+    const parted = new GraphCredentialSource({
+      graph: new PartSending(
+        { connection: registrarConnection(h.tenant), baseDelayMs: 50, maxDelayMs: 500, stepTimeoutMs: 30_000 },
+        'passwordCredentials',
+      ),
+      logger: createLogger({ level: 'warn' }),
+    });
+    h.calls.length = 0;
+
+    const pages = await changes(parted, links);
+
+    const change = pages.flatMap((p) => p.changes).find((c) => c.holder.applicationObjectId === app.data.id)!;
+    const secrets = (app.data.passwordCredentials as Array<{ keyId: string }>).map((s) => s.keyId);
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(change.credentials.map((c) => c.keyId)).toEqual(expect.arrayContaining(secrets));
+    expect(h.calls.filter((c) => c.method === 'GET' && c.path === `/applications/${app.data.id}`)).toHaveLength(1);
+  });
+
+  test('the whole objects the local tenant sends are not read again', async () => {
+    const h = await start();
+    const links = await h.source.latestDeltaLinks('all');
+    const app = Object.values(h.tenant.state().data.applications)[0]!;
+    app.data.displayName = `${String(app.data.displayName)} (renamed)`;
+    app.sequence = h.tenant.state().nextSequence();
+    h.calls.length = 0;
+
+    const pages = await changes(h.source, links);
+
+    expect(pages.flatMap((p) => p.changes).map((c) => c.holder.applicationObjectId)).toContain(app.data.id);
+    expect(h.calls.filter((c) => c.method === 'GET' && c.path === `/applications/${app.data.id}`)).toEqual([]);
+  });
+
+  test.each([
+    [410, 'syncStateNotFound'],
+    [400, 'syncStateNotFound'],
+    [400, 'resyncRequired'],
+  ])(
+    'a %s with %s on a delta link is SyncReset for its collection (the scan then lists in full)',
+    async (status, code) => {
+      const h = await start();
+      const links = await h.source.latestDeltaLinks('all');
+      const refuse = h.tenant.faults.refuse.bind(h.tenant.faults);
+      h.tenant.faults.refuse = (caller, route, request) =>
+        /\/servicePrincipals\/delta$/i.test(request.path) && request.query.has('$deltatoken')
+          ? new GraphError(status, code, 'The sync state is no longer valid.')
+          : refuse(caller, route, request);
+
+      const error = await changes(h.source, links).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+
+      expect(error).toBeInstanceOf(SyncReset);
+      expect((error as SyncReset).collection).toBe('servicePrincipals');
+    },
+  );
 });
