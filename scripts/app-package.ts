@@ -76,6 +76,23 @@ export function parseEnvFile(text: string): Record<string, string> {
   return values;
 }
 
+/**
+ * The file's settings, with the ones it leaves empty taken from the environment. The Agents Toolkit hands the values
+ * its actions wrote (teamsApp/create's TEAMS_APP_ID, arm/deploy's outputs) to the commands after them as environment
+ * variables, but writes them to env/.env.<environment> only when the stage ends: on a first `atk provision` the
+ * file still has them empty when `npm run package` runs
+ * (https://learn.microsoft.com/microsoftteams/platform/toolkit/teamsfx-multi-env). A value the file sets wins, so a
+ * stale variable in someone's shell never changes a package built from a filled-in file.
+ */
+export function withEnvironment(
+  file: Record<string, string>,
+  environment: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const values: Record<string, string | undefined> = { ...file };
+  for (const name of Object.keys(expected)) if (!values[name] && environment[name]) values[name] = environment[name];
+  return values;
+}
+
 /** Checks every variable at once, so one run lists everything to fix. */
 export function checkEnv(values: Record<string, string | undefined>, source: string): PackageEnv {
   const problems = Object.entries(expected).flatMap(([name, [pattern, description]]) => {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { buildAppPackage, checkEnv, PackageError, parseEnvFile } from './app-package';
+import { buildAppPackage, checkEnv, PackageError, parseEnvFile, withEnvironment } from './app-package';
 
 /** `npm run package [-- <env file>]`: writes appPackage/build/registrar.zip. */
 async function main(): Promise<void> {
@@ -12,7 +12,10 @@ async function main(): Promise<void> {
       `${relative(root, envFile)} does not exist. Copy appPackage/.env.example to appPackage/.env.local and fill it in, or pass another file: npm run package -- <file>.`,
     );
   }
-  const env = checkEnv(parseEnvFile(readFileSync(envFile, 'utf8')), relative(root, envFile));
+  const env = checkEnv(
+    withEnvironment(parseEnvFile(readFileSync(envFile, 'utf8')), process.env),
+    relative(root, envFile),
+  );
   const zip = await buildAppPackage(appPackageDir, env);
   const out = join(appPackageDir, 'build', 'registrar.zip');
   mkdirSync(join(appPackageDir, 'build'), { recursive: true });

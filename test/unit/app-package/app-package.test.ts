@@ -11,6 +11,7 @@ import {
   fillManifest,
   PackageError,
   parseEnvFile,
+  withEnvironment,
   scopes,
 } from '../../../scripts/app-package';
 import { drawColorIcon, drawOutlineIcon } from '../../../scripts/make-icons';
@@ -146,4 +147,24 @@ test('when the manifest breaks the schema, such as an over-long short descriptio
 test('when the icons are redrawn by scripts/make-icons.ts, then they match the committed PNGs', () => {
   expect(encodePng(drawColorIcon()).equals(icons()['color.png'])).toBe(true);
   expect(encodePng(drawOutlineIcon()).equals(icons()['outline.png'])).toBe(true);
+});
+
+test("settings the file leaves empty come from the environment (the toolkit's first provision); the file's own values win", () => {
+  const file = parseEnvFile(
+    'TEAMS_APP_ID=\nBOT_ID=11111111-1111-1111-1111-111111111111\nAPP_HOSTNAME=registrar.contoso.com\n',
+  );
+  const env = checkEnv(
+    withEnvironment(file, {
+      TEAMS_APP_ID: '22222222-2222-2222-2222-222222222222',
+      BOT_ID: '33333333-3333-3333-3333-333333333333',
+      PATH: '/usr/bin',
+    }),
+    'env/.env.dev',
+  );
+  expect(env).toEqual({
+    TEAMS_APP_ID: '22222222-2222-2222-2222-222222222222',
+    BOT_ID: '11111111-1111-1111-1111-111111111111',
+    APP_HOSTNAME: 'registrar.contoso.com',
+  });
+  expect(() => checkEnv(withEnvironment(file, {}), 'env/.env.dev')).toThrow(/TEAMS_APP_ID is missing/);
 });
