@@ -71,7 +71,7 @@ export interface Container {
   cards: CardService;
   /**
    * An expiry scan now, one at a time in this process: a second asker (schedule, `scan`, the job) joins the first;
-   * `full` (`scan full`) lists the tenant, after the running scan if there is one.
+   * `full` (`scan full`) lists the tenant: it joins a running full scan, and follows a changes-only one.
    */
   scan(trigger: 'schedule' | 'command' | 'job', full?: boolean): Promise<ExpiryScanResult>;
   /** The Bot Framework adapter, for inbound turns and the Notifier's proactive messages alike. */
@@ -306,19 +306,22 @@ export async function createContainer(
       ...(people ? { people } : {}),
     }),
   });
-  let scanning: Promise<ExpiryScanResult> | undefined;
+  let scanning: { run: Promise<ExpiryScanResult>; full: boolean } | undefined;
   const scan = (trigger: 'schedule' | 'command' | 'job', full = false): Promise<ExpiryScanResult> => {
-    if (scanning && !full) return scanning;
-    // A full scan asked for while another runs follows it: joining a changes-only scan would not be what was asked.
-    const previous = scanning;
-    const run: Promise<ExpiryScanResult> = (async () => {
-      await previous?.catch(() => undefined);
-      return expiry.scan({ trigger, full });
-    })().finally(() => {
-      if (scanning === run) scanning = undefined;
-    });
-    scanning = run;
-    return run;
+    if (scanning && (scanning.full || !full)) return scanning.run;
+    // A full scan asked for while a changes-only one runs follows it: joining that one would not be what was asked.
+    const previous = scanning?.run;
+    const current = {
+      full,
+      run: (async () => {
+        await previous?.catch(() => undefined);
+        return expiry.scan({ trigger, full });
+      })().finally(() => {
+        if (scanning === current) scanning = undefined;
+      }),
+    };
+    scanning = current;
+    return current.run;
   };
   const services = {
     channels,
@@ -361,7 +364,7 @@ export async function createContainer(
     channels,
     greetings,
     async close() {
-      await scanning?.catch(() => undefined);
+      await scanning?.run.catch(() => undefined);
       await provisioning.stop();
       await azurite?.stop();
     },

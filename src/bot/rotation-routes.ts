@@ -161,7 +161,7 @@ async function scanNow(context: TurnContext, services: RotationRouteServices, fu
 }
 
 /** What a scan read, in the words of its mode: the whole tenant, or only what changed since the last scan. */
-export function scanSummary(result: ExpiryScanResult): string {
+function scanSummary(result: ExpiryScanResult): string {
   if (result.mode === 'full') {
     const enterprise =
       result.servicePrincipals > 0 ? `, ${plural(result.servicePrincipals, 'enterprise application')}` : '';
