@@ -33,7 +33,8 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  // A minute: the bot starts in a few seconds, but on a busy two-core machine its start has taken over 20.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`bot exited with ${child.exitCode}:\n${output}`);
     try {
@@ -41,7 +42,10 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`bot not ready in 20 s:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL'); // the caller never gets it to stop
+      throw new Error(`bot not ready in 60 s:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }

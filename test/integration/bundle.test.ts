@@ -63,6 +63,19 @@ function start(dir: string, env: Record<string, string>): Started {
   return { child, exit, output: () => output };
 }
 
+/**
+ * Waits until the process has printed `text`: its log lines reach this process through a pipe, after the answers
+ * its server gives, so a line may still be on its way when /healthz already answers.
+ */
+async function printed(bot: Started, text: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!bot.output().includes(text)) {
+    if (bot.child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`the bundled bot did not print "${text}":\n${bot.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Polls url until it answers 200, or fails with the process's output if it exits first or 90 s pass. */
 async function answers(url: string, bot: Started): Promise<void> {
   const deadline = Date.now() + 90_000;
@@ -127,7 +140,7 @@ describe('the deploy bundle (npm run bundle), unpacked outside the repository', 
     children.push(bot.child);
 
     await answers(`http://127.0.0.1:${settings.PORT}/healthz`, bot);
-    expect(bot.output()).toContain('bot listening');
+    await printed(bot, 'bot listening');
 
     bot.child.kill('SIGTERM');
     expect(await bot.exit).toBe(0);
