@@ -142,6 +142,65 @@ export function largeTenant(count: number, readerSecret: string): { data: Tenant
   return { data, readerAppId };
 }
 
+/** Every SAML_EVERY-th service principal of largeServicePrincipals is a SAML enterprise application. */
+export const SAML_EVERY = 4;
+
+/**
+ * `count` service principals with credentials of their own, added to `data`: every SAML_EVERY-th is a SAML
+ * enterprise application holding its token-signing certificate as Entra stores one
+ * (https://learn.microsoft.com/graph/api/serviceprincipal-addtokensigningcertificate: a Sign and a Verify
+ * keyCredential and the private key's passwordCredential, one customKeyIdentifier, the thumbprint as
+ * preferredTokenSigningKeyThumbprint); the others hold a client secret added to the service principal. Their ids.
+ */
+export function largeServicePrincipals(data: TenantData, count: number): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const id = newObjectId();
+    const saml = i % SAML_EVERY === 0;
+    const thumbprint = createHash('sha1').update(id).digest('hex').toUpperCase();
+    const end = '2027-01-01T00:00:00Z';
+    const start = '2025-01-01T00:00:00Z';
+    const key = (usage: 'Sign' | 'Verify') => ({
+      customKeyIdentifier: thumbprint,
+      displayName: 'CN=Microsoft Azure Federated SSO Certificate',
+      endDateTime: end,
+      key: null,
+      keyId: newObjectId(),
+      startDateTime: start,
+      type: usage === 'Sign' ? 'X509CertAndPassword' : 'AsymmetricX509Cert',
+      usage,
+    });
+    const secret = {
+      customKeyIdentifier: saml ? thumbprint : null,
+      displayName: saml ? 'CN=Microsoft Azure Federated SSO Certificate' : 'sp secret',
+      endDateTime: end,
+      hint: saml ? null : 'spx',
+      keyId: newObjectId(),
+      secretText: null,
+      startDateTime: start,
+    };
+    data.servicePrincipals[id] = {
+      data: {
+        id,
+        appId: newObjectId(),
+        displayName: `bench-sp-${i}`,
+        appOwnerOrganizationId: data.tenantId,
+        servicePrincipalType: 'Application',
+        preferredSingleSignOnMode: saml ? 'saml' : null,
+        preferredTokenSigningKeyThumbprint: saml ? thumbprint : null,
+        keyCredentials: saml ? [key('Sign'), key('Verify')] : [],
+        passwordCredentials: [secret],
+        tags: saml ? ['WindowsAzureActiveDirectoryCustomSingleSignOnApplication'] : [],
+      },
+      visibleFrom: 0,
+      sequence: 1,
+      owners: [],
+    };
+    ids.push(id);
+  }
+  return ids;
+}
+
 /** Starts the tenant in memory, pages through every application as the expiry scan does, and stops it. */
 export async function benchTenantPaging(certificate: DevCertificate, count = 100_000): Promise<PagingResult> {
   const buildStart = performance.now();
