@@ -1,7 +1,13 @@
 /**
  * Every outside dependency of the services, as a port. Adapters implement them; only container.ts builds them.
  */
-import type { AppSpec, CatalogPermission, CertificateSpec, PermissionRef } from '../domain/app-spec';
+import type {
+  AppSpec,
+  CatalogPermission,
+  CertificateSpec,
+  FederatedCredentialSpec,
+  PermissionRef,
+} from '../domain/app-spec';
 import type { ChannelBinding, ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import type { RegistrarError } from '../domain/errors';
 import type { CredentialInfo } from '../domain/expiry';
@@ -343,6 +349,20 @@ export interface Provisioner {
   assignDirectoryRole(servicePrincipalId: string, roleTemplateId: string, context: StepContext): Promise<string>;
   /** Step 6: a certificate credential (one with the same thumbprint counts as done). */
   addCertificate(applicationObjectId: string, certificate: CertificateSpec, context: StepContext): Promise<void>;
+  /**
+   * Step 6 (federated): POST /applications/{id}/federatedIdentityCredentials. One with the same name, issuer and
+   * subject counts as done (returns its id); one with the same name but another issuer or subject, or a 21st, throws.
+   */
+  addFederatedCredential(
+    applicationObjectId: string,
+    credential: FederatedCredentialSpec,
+    context: StepContext,
+  ): Promise<string>;
+  /** The application's federated identity credentials, as Graph returns them. */
+  listFederatedCredentials(
+    applicationObjectId: string,
+    context?: StepContext,
+  ): Promise<Array<FederatedCredentialSpec & { id: string }>>;
   /** At the requester's click: a new client secret. With a context, its logs name the request and a 404 on a new app is waited out. */
   addPassword(
     applicationObjectId: string,

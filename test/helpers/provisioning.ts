@@ -276,6 +276,7 @@ export type ProvisionerMethod =
   | 'grantDelegatedPermissions'
   | 'assignDirectoryRole'
   | 'addCertificate'
+  | 'addFederatedCredential'
   | 'ensureResourceServicePrincipal';
 const provisioningMethods = new Set<string | symbol>([
   'upsertApplication',
@@ -285,6 +286,7 @@ const provisioningMethods = new Set<string | symbol>([
   'grantDelegatedPermissions',
   'assignDirectoryRole',
   'addCertificate',
+  'addFederatedCredential',
   'ensureResourceServicePrincipal',
 ]);
 

@@ -1,13 +1,15 @@
 /**
  * An application's credentials: a certificate (https://learn.microsoft.com/graph/applications-how-to-add-certificate),
+ * a federated identity credential (https://learn.microsoft.com/graph/api/application-post-federatedidentitycredentials),
  * a client secret added and removed (https://learn.microsoft.com/graph/api/application-addpassword,
  * https://learn.microsoft.com/graph/api/application-removepassword), and the check that a new secret signs in.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { ClientSecretCredential } from '@azure/identity';
-import type { CertificateSpec } from '../../domain/app-spec';
+import { type CertificateSpec, type FederatedCredentialSpec, MAX_FEDERATED_CREDENTIALS } from '../../domain/app-spec';
 import { RegistrarError } from '../../domain/errors';
 import type { NewSecret, StepContext } from '../../services/ports';
+import type { CallOptions } from './graph-caller';
 import { type FailureHelp, readGraphFailure } from './graph-errors';
 import { callOf, lower, startStep, type StepDeps } from './graph-step';
 import { createKeyedQueue } from '../../lib/queues';
@@ -29,6 +31,33 @@ interface KeyCredential {
  * secret, AADSTS700016 application not found).
  */
 const NEW_SECRET_PENDING = /AADSTS(7000215|700016)\b/;
+
+/** A federatedIdentityCredential as Graph returns it (https://learn.microsoft.com/graph/api/resources/federatedidentitycredential). */
+interface GraphFederatedCredential {
+  id: string;
+  name: string;
+  issuer: string;
+  subject: string;
+  audiences?: string[] | null;
+  description?: string | null;
+}
+
+export type FederatedCredential = FederatedCredentialSpec & { id: string };
+
+/**
+ * Graph's refusals of a duplicate: the name (409 Request_MultipleObjectsWithSameKeyValue, "FederatedIdentityCredential
+ * with name main already exists.", quoted in github.com/Azure/azure-dev/issues/1482) and the issuer and subject
+ * (400 InvalidFederatedIdentityCredentialValue, "The combination of issuer and subject must be unique for the
+ * application.", quoted in github.com/Azure/azure-workload-identity/issues/434). Either may be an earlier attempt
+ * of this step whose answer was lost; the list decides.
+ */
+function isDuplicateRefusal(err: unknown): boolean {
+  const f = readGraphFailure(err);
+  return (
+    (f.status === 409 && f.code === 'Request_MultipleObjectsWithSameKeyValue') ||
+    (f.status === 400 && /combination of issuer and subject must be unique/i.test(f.message))
+  );
+}
 
 export class CredentialSteps {
   /**
@@ -88,6 +117,116 @@ export class CredentialSteps {
       );
       step.log.info({ applicationObjectId, thumbprint, keyId }, 'certificate added');
     });
+  }
+
+  /**
+   * Looks first, so a repeat is safe (https://learn.microsoft.com/graph/api/application-post-federatedidentitycredentials):
+   * one with the same name, issuer and subject is this credential, made by an earlier attempt. Entra ID refuses a
+   * second credential of the same name, a second one for the same issuer and subject, and a 21st
+   * (https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations); each is refused here
+   * before the POST with what to do. Issuer and subject compare exactly: Entra matches them case-sensitively.
+   */
+  async addFederatedCredential(
+    applicationObjectId: string,
+    credential: FederatedCredentialSpec,
+    context: StepContext,
+  ): Promise<string> {
+    const { graph } = this.deps;
+    const step = startStep(this.deps, 'add-federated-credential', context, [applicationObjectId]);
+    return this.serialized(applicationObjectId, async () => {
+      const help: FailureHelp = {
+        doing: `adding federated credential "${credential.name}" to application ${applicationObjectId}`,
+        requires: 'Application.ReadWrite.All',
+      };
+      const call = callOf({ ...step, deadline: graph.deadline() }, help, [applicationObjectId]);
+      const existing = await this.federatedCredentials(applicationObjectId, call);
+      const present = existingFederated(applicationObjectId, existing, credential);
+      if (present) {
+        step.log.info(
+          { applicationObjectId, name: credential.name, federatedCredentialId: present.id },
+          'federated credential already present',
+        );
+        return present.id;
+      }
+      if (existing.length >= MAX_FEDERATED_CREDENTIALS) throw tooManyFederated(applicationObjectId, existing.length);
+      let created: GraphFederatedCredential | undefined;
+      try {
+        created = await graph.attempt<GraphFederatedCredential | undefined>(
+          {
+            method: 'POST',
+            path: `/applications/${applicationObjectId}/federatedIdentityCredentials`,
+            body: {
+              name: credential.name,
+              issuer: credential.issuer,
+              subject: credential.subject,
+              audiences: [...credential.audiences],
+              ...(credential.description ? { description: credential.description } : {}),
+            },
+          },
+          call,
+        );
+      } catch (err) {
+        if (!isDuplicateRefusal(err)) throw graph.fail(err, call);
+        // Made meanwhile: by an earlier attempt whose answer was lost, or by someone else. The list says which.
+        const again = await this.federatedCredentials(applicationObjectId, call);
+        const landed = existingFederated(applicationObjectId, again, credential);
+        if (!landed) throw graph.fail(err, call);
+        step.log.info(
+          { applicationObjectId, name: credential.name, federatedCredentialId: landed.id },
+          'federated credential already present',
+        );
+        return landed.id;
+      }
+      if (!created?.id) {
+        throw new RegistrarError(
+          'unavailable',
+          'Microsoft Entra ID did not confirm the federated credential. Try again in a minute; nothing will be duplicated.',
+          { detail: `${help.doing}: Graph answered without the new credential's id.` },
+        );
+      }
+      step.log.info(
+        {
+          applicationObjectId,
+          name: credential.name,
+          issuer: credential.issuer,
+          subject: credential.subject,
+          federatedCredentialId: created.id,
+        },
+        'federated credential added',
+      );
+      return created.id;
+    });
+  }
+
+  /** GET /applications/{id}/federatedIdentityCredentials (https://learn.microsoft.com/graph/api/application-list-federatedidentitycredentials). */
+  async listFederatedCredentials(applicationObjectId: string, context?: StepContext): Promise<FederatedCredential[]> {
+    const step = startStep(this.deps, 'list-federated-credentials', context, [applicationObjectId]);
+    return this.federatedCredentials(
+      applicationObjectId,
+      callOf(
+        step,
+        {
+          doing: `reading the federated credentials of application ${applicationObjectId}`,
+          requires: 'Application.Read.All',
+        },
+        [applicationObjectId],
+      ),
+    );
+  }
+
+  private async federatedCredentials(applicationObjectId: string, call: CallOptions): Promise<FederatedCredential[]> {
+    const items = await this.deps.graph.list<GraphFederatedCredential>(
+      { path: `/applications/${applicationObjectId}/federatedIdentityCredentials` },
+      call,
+    );
+    return items.map((c) => ({
+      id: c.id,
+      name: c.name,
+      issuer: c.issuer,
+      subject: c.subject,
+      audiences: c.audiences ?? [],
+      ...(c.description ? { description: c.description } : {}),
+    }));
   }
 
   /**
@@ -234,4 +373,47 @@ export class CredentialSteps {
   private serialized<T>(objectId: string, work: () => Promise<T>): Promise<T> {
     return this.writes.run(lower(objectId), work);
   }
+}
+
+/**
+ * The credential of `wanted` already on the application, or undefined when it is not there yet; throws when the
+ * application holds one that clashes with it (its name for another workload, or its workload under another name).
+ */
+function existingFederated(
+  applicationObjectId: string,
+  existing: readonly FederatedCredential[],
+  wanted: FederatedCredentialSpec,
+): FederatedCredential | undefined {
+  const sameName = existing.find((c) => lower(c.name) === lower(wanted.name));
+  if (sameName) {
+    if (sameName.issuer === wanted.issuer && sameName.subject === wanted.subject) return sameName;
+    throw new RegistrarError(
+      'conflict',
+      `The app already has a federated credential named "${sameName.name}" for another workload (issuer ${sameName.issuer}, subject ${sameName.subject}), so Registrar left it as it is. Ask again with another name, or have an owner remove that credential first.`,
+      {
+        detail: `application ${applicationObjectId}: federated credential "${sameName.name}" (${sameName.id}) trusts issuer ${sameName.issuer} subject ${sameName.subject}, not issuer ${wanted.issuer} subject ${wanted.subject}; names are unique per application and cannot be changed`,
+      },
+    );
+  }
+  const sameWorkload = existing.find((c) => c.issuer === wanted.issuer && c.subject === wanted.subject);
+  if (sameWorkload) {
+    throw new RegistrarError(
+      'conflict',
+      `The app already trusts this workload (issuer ${wanted.issuer}, subject ${wanted.subject}) through its federated credential "${sameWorkload.name}", and Entra ID allows one per issuer and subject. That credential already lets the workload sign in as the app; nothing needs adding.`,
+      {
+        detail: `application ${applicationObjectId}: federated credential "${sameWorkload.name}" (${sameWorkload.id}) has the issuer and subject of "${wanted.name}"`,
+      },
+    );
+  }
+  return undefined;
+}
+
+function tooManyFederated(applicationObjectId: string, count: number): RegistrarError {
+  return new RegistrarError(
+    'conflict',
+    `The app already has ${count} federated credentials, the most Microsoft Entra ID allows (${MAX_FEDERATED_CREDENTIALS}). An owner needs to remove one it no longer uses (Certificates & secrets, Federated credentials) before another can be added.`,
+    {
+      detail: `application ${applicationObjectId} holds ${count} federated identity credentials; Entra allows ${MAX_FEDERATED_CREDENTIALS} per application (https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations)`,
+    },
+  );
 }

@@ -10,14 +10,14 @@
  * things kept in memory are a cache and a lock: the permission catalog (with a TTL, graph-catalog.ts) and the
  * one-at-a-time credential writes to an application (graph-credentials.ts).
  */
-import type { AppSpec, CertificateSpec, PermissionRef } from '../../domain/app-spec';
+import type { AppSpec, CertificateSpec, FederatedCredentialSpec, PermissionRef } from '../../domain/app-spec';
 import type { Logger } from '../../lib/logger';
 import type { NewSecret, ProvisionedApp, Provisioner, ResourceCatalog, StepContext } from '../../services/ports';
 import { ApplicationSteps } from './graph-applications';
 import type { GraphCaller } from './graph-caller';
 import { GraphCatalog } from './graph-catalog';
 import { ConsentSteps } from './graph-consent';
-import { CredentialSteps } from './graph-credentials';
+import { CredentialSteps, type FederatedCredential } from './graph-credentials';
 import { DirectoryRoleStep } from './graph-directory-role';
 
 export interface GraphProvisionerOptions {
@@ -100,6 +100,18 @@ export class GraphProvisioner implements Provisioner {
 
   addCertificate(applicationObjectId: string, certificate: CertificateSpec, context: StepContext): Promise<void> {
     return this.credentials.addCertificate(applicationObjectId, certificate, context);
+  }
+
+  addFederatedCredential(
+    applicationObjectId: string,
+    credential: FederatedCredentialSpec,
+    context: StepContext,
+  ): Promise<string> {
+    return this.credentials.addFederatedCredential(applicationObjectId, credential, context);
+  }
+
+  listFederatedCredentials(applicationObjectId: string, context?: StepContext): Promise<FederatedCredential[]> {
+    return this.credentials.listFederatedCredentials(applicationObjectId, context);
   }
 
   addPassword(

@@ -29,6 +29,8 @@ export function unavailableProvisioner(): Provisioner {
     grantDelegatedPermissions: refuse,
     assignDirectoryRole: refuse,
     addCertificate: refuse,
+    addFederatedCredential: refuse,
+    listFederatedCredentials: refuse,
     addPassword: refuse,
     removePassword: refuse,
     verifySecret: refuse,

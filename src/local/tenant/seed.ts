@@ -186,6 +186,7 @@ export function demoTenant(
 
   for (const app of demoApplications) addDemoApplication(data, app, now, created, record);
   addDemoSamlApplication(data, now, created, record);
+  addDemoFederatedCredential(data);
   // The demo B2C directory, a tenant of its own served beside this one (seed-b2c.ts).
   data.directories = [demoB2cTenant(now).data];
 
@@ -388,6 +389,31 @@ function addDemoApplication(
     ),
     owners: [app.owner.aadObjectId],
   };
+}
+
+/**
+ * The secretless demo app: Payroll Sync also trusts a GitHub Actions workflow of contoso/payments in its production
+ * environment (https://learn.microsoft.com/entra/workload-id/workload-identity-federation-create-trust), so the
+ * demo shows a federated identity credential beside secrets and certificates.
+ */
+export const demoFederatedCredential = {
+  applicationIndex: 2,
+  id: 'a1e5c0de-0000-4000-8000-000000000402',
+  name: 'payments-production',
+  issuer: 'https://token.actions.githubusercontent.com',
+  subject: 'repo:contoso/payments:environment:production',
+  description: 'GitHub Actions: contoso/payments, production environment',
+  audiences: ['api://AzureADTokenExchange'],
+} as const;
+
+function addDemoFederatedCredential(data: TenantData): void {
+  const { applicationIndex, id, name, issuer, subject, description, audiences } = demoFederatedCredential;
+  const app = data.applications[demoApplicationIds(applicationIndex).id]!;
+  app.federatedIdentityCredentials = [
+    ...(app.federatedIdentityCredentials ?? []),
+    { id, name, issuer, subject, description, audiences: [...audiences] },
+  ];
+  app.sequence = data.sequence += 1;
 }
 
 /**

@@ -27,6 +27,11 @@ export interface ApplicationRecord extends DirectoryRecord {
   certificates: Record<string, string>;
   /** Epoch ms from which a new credential works at the token endpoint (credential propagation delay). */
   credentialsUsableFrom: Record<string, number>;
+  /**
+   * The application's federatedIdentityCredentials as Graph returns them (a relationship, not a property: never in
+   * the application's own body). Absent on records saved before the local tenant served them.
+   */
+  federatedIdentityCredentials?: Json[];
 }
 
 export interface ServicePrincipalRecord extends DirectoryRecord {

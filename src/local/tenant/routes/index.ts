@@ -7,12 +7,14 @@ import { deletedItemRoutes } from './deleted-items';
 import { consentRoutes } from './consent';
 import { directoryRoutes } from './directory';
 import { directoryRoleRoutes } from './directory-roles';
+import { federatedCredentialRoutes } from './federated-credentials';
 import { ownersRoutes } from './owners';
 import { policyRoutes } from './policies';
 import { servicePrincipalsRoutes } from './service-principals';
 
 export const allRoutes: readonly RouteModule[] = [
   applicationRoutes,
+  federatedCredentialRoutes,
   deletedItemRoutes,
   servicePrincipalsRoutes,
   consentRoutes,
