@@ -30,6 +30,7 @@ const stepWords: Record<ProvisioningStep, string> = {
   consent: 'Grant admin consent',
   directoryRole: 'Assign the directory role',
   certificate: 'Add the certificate',
+  federatedCredential: 'Add the federated credential',
   resources: 'Create the service principals of the APIs',
 };
 
@@ -116,7 +117,9 @@ export function describeStatus(request: AppRequest): StatusView {
           ? `The client secret was revealed to ${requester} on ${when}.`
           : delivery?.kind === 'certificate'
             ? `The certificate was confirmed to ${requester} on ${when}.`
-            : `The app's ids were delivered to ${requester} on ${when}.`;
+            : delivery?.kind === 'federated'
+              ? `The federated credential and how to use it were delivered to ${requester} on ${when}.`
+              : `The app's ids were delivered to ${requester} on ${when}.`;
       return { ...tone, headline: 'Delivered', lines: lines(what) };
     }
     case 'rejected': {

@@ -14,11 +14,13 @@ import {
   platforms,
   signInAudiences,
   TEAMS_TENANT_CHOICE,
+  type CredentialKind,
   type FormErrorKey,
   type FormValues,
   type RequestFormField,
 } from '../domain/request-form';
 import type { SignInAudience } from '../domain/app-spec';
+import { federatedFields, federatedWorkloadKinds, gitHubEntities } from '../domain/federated-credential';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, safeText, TextLimit } from './render';
 import { plural, tidy } from './request-card-parts';
@@ -81,6 +83,14 @@ const echoLimits = {
   secretDays: { max: 12 },
   // A 4096-bit RSA certificate is about 1.9 KB of PEM.
   certificatePem: { max: 2500, multiline: true },
+  // A federated credential's fields: a little above what the server accepts (federated-credential.ts).
+  githubOrganization: { max: 60 },
+  githubRepository: { max: 120 },
+  githubEntityName: { max: 260 },
+  kubernetesNamespace: { max: 70 },
+  kubernetesServiceAccount: { max: 260 },
+  federatedIssuer: { max: 620 },
+  federatedSubject: { max: 620 },
   exchangeMailboxes: { max: 700, multiline: true },
   // 20 owners (formLimits.owners) of about 45 characters each.
   targetOwners: { max: 900, multiline: true },
@@ -178,23 +188,39 @@ export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
   const typeahead = view.typeahead === true && view.selected.length === 0 && view.matches.length === 0;
   let card: AdaptiveCard | undefined;
   // Whole descriptions make each result a few hundred bytes: a form too large for a Teams message shows fewer.
-  const counts = [...new Set([found.length, 20, 15, 10, 5, 0])].filter((n) => n <= found.length);
+  const counts = [...new Set([found.length, 20, 15, 10, 5, 3, 1, 0])].filter((n) => n <= found.length);
   // Then, when every field holds a long message at once: the messages are cut shorter; the summaries name the
   // fields without repeating their messages; then a chosen permission shows only its kind and name (the person has
   // read its description, and ticked it); and at last the people picker is given the owners' ids without their
-  // names, which Teams looks up itself.
-  const full = { messageLimit, summary: 'messages', chosen: 'whole', ownerNames: true } as const;
+  // names, which Teams looks up itself; and last, the fields of the credentials not chosen go empty, with their
+  // messages (the server only ever reports the chosen credential's).
+  const full = {
+    messageLimit,
+    summary: 'messages',
+    chosen: 'whole',
+    ownerNames: true,
+    otherCredentials: true,
+  } as const;
   const attempts = [
     ...counts.map((count) => ({ ...full, count })),
     { ...full, count: 0, messageLimit: shortMessageLimit },
     { ...full, count: 0, messageLimit: shortestMessageLimit, summary: 'names' },
     { ...full, count: 0, messageLimit: shortestMessageLimit, summary: 'count', chosen: 'short' },
-    { count: 0, messageLimit: shortestMessageLimit, summary: 'count', chosen: 'short', ownerNames: false },
+    { ...full, count: 0, messageLimit: shortestMessageLimit, summary: 'count', chosen: 'short', ownerNames: false },
+    {
+      count: 0,
+      messageLimit: shortestMessageLimit,
+      summary: 'count',
+      chosen: 'short',
+      ownerNames: false,
+      otherCredentials: false,
+    },
   ] as const;
-  for (const { count, messageLimit: limit, summary, chosen: chosenRows, ownerNames } of attempts) {
+  for (const { count, messageLimit: limit, summary, chosen: chosenRows, ownerNames, otherCredentials } of attempts) {
+    const shown = otherCredentials ? view : onlyChosenCredential(view);
     card = tidy(
       expandTemplate(requestFormTemplate, {
-        ...formModel(ownerNames ? view : { ...view, ownerNames: {} }, limit, summary),
+        ...formModel(ownerNames ? shown : { ...shown, ownerNames: {} }, limit, summary),
         ...permissionList(
           [
             ...byKind(view.selected).map((p) => ({ p, short: chosenRows === 'short' })),
@@ -211,6 +237,27 @@ export function renderRequestForm(shownView: RequestFormView): AdaptiveCard {
   return keepEdges(card!);
 }
 
+/** The fields each credential uses; the form shows them all, as a card cannot hide inputs by another input's value. */
+const credentialFields: Record<CredentialKind, readonly RequestFormField[]> = {
+  federated: federatedFields,
+  secret: ['secretDays'],
+  certificate: ['certificatePem'],
+  none: [],
+};
+
+/** The view without the values and messages of the credentials other than the chosen one (the form's default: secret). */
+function onlyChosenCredential(view: RequestFormView): RequestFormView {
+  const chosen = credentialKinds.find((k) => k === view.values.credential?.trim()) ?? 'secret';
+  const values: FormValues = { ...view.values };
+  const errors: Partial<Record<FormErrorKey, string>> = { ...view.errors };
+  for (const kind of credentialKinds.filter((k) => k !== chosen))
+    for (const field of credentialFields[kind]) {
+      delete values[field];
+      delete errors[field];
+    }
+  return { ...view, values, errors };
+}
+
 /** How the person knows each field, in the message that says a private key was found in it. */
 const fieldNames: Record<RequestFormField, string> = {
   requestId: 'the request id',
@@ -225,6 +272,15 @@ const fieldNames: Record<RequestFormField, string> = {
   credential: 'the credential',
   secretDays: "the secret's lifetime",
   certificatePem: 'the certificate',
+  federatedWorkload: 'what will act as the app',
+  githubOrganization: 'the GitHub organisation',
+  githubRepository: 'the GitHub repository',
+  githubEntity: 'which GitHub runs may act as the app',
+  githubEntityName: 'the environment, branch or tag name',
+  kubernetesNamespace: 'the Kubernetes namespace',
+  kubernetesServiceAccount: 'the Kubernetes service account',
+  federatedIssuer: 'the issuer URL',
+  federatedSubject: 'the subject',
   owners: 'the owners',
   directoryRole: 'the directory role',
   exchangeRbac: 'how mailbox permissions are granted',
@@ -290,6 +346,15 @@ const fieldLabels: Record<Exclude<RequestFormField, 'requestId'>, string> = {
   exchangeRbac: 'Exchange RBAC for Applications',
   exchangeMailboxes: 'Mailboxes',
   credential: 'How the app proves who it is',
+  federatedWorkload: 'What will act as the app',
+  githubOrganization: 'GitHub organisation or user',
+  githubRepository: 'GitHub repository',
+  githubEntity: 'Which runs may act as the app',
+  githubEntityName: 'Environment, branch or tag name',
+  kubernetesNamespace: 'Namespace',
+  kubernetesServiceAccount: 'Service account',
+  federatedIssuer: 'Issuer URL',
+  federatedSubject: 'Subject',
   secretDays: 'Client secret lifetime',
   certificatePem: 'Public certificate',
   owners: 'Additional owners',
@@ -420,6 +485,15 @@ function formModel(view: RequestFormView, limit: number, summary: Summary) {
       credential: credentialKinds.find((k) => k === v.credential?.trim()) ?? 'secret',
       secretDays: echo('secretDays'),
       certificatePem: echo('certificatePem'),
+      federatedWorkload: federatedWorkloadKinds.find((k) => k === v.federatedWorkload?.trim()) ?? 'github',
+      githubOrganization: echo('githubOrganization'),
+      githubRepository: echo('githubRepository'),
+      githubEntity: gitHubEntities.find((e) => e === v.githubEntity?.trim()) ?? 'environment',
+      githubEntityName: echo('githubEntityName'),
+      kubernetesNamespace: echo('kubernetesNamespace'),
+      kubernetesServiceAccount: echo('kubernetesServiceAccount'),
+      federatedIssuer: echo('federatedIssuer'),
+      federatedSubject: echo('federatedSubject'),
       directoryRole: findDirectoryRole(v.directoryRole ?? '')?.templateId ?? noValue,
       exchangeRbac: exchangeRbacValues.find((s) => s === v.exchangeRbac?.trim()) ?? 'false',
       exchangeMailboxes: echo('exchangeMailboxes'),

@@ -9,6 +9,7 @@ import {
   permissionKind,
   type CatalogPermission,
   type CertificateSpec,
+  type FederatedCredentialSpec,
   type PermissionRef,
   type PermissionType,
   type Platform,
@@ -24,6 +25,7 @@ import { normaliseText, textProblem } from './text-rules';
 import { isGuid } from './guid';
 import { azureAdGraphRefusal, findResourceApi, isAzureAdGraph, knownResourceApiNames } from './resource-apis';
 import { exchangeScopable, isMailboxAddress, maxScopedMailboxes, type ExchangeRbacChoice } from './exchange-rbac';
+import { federatedFields, parseFederatedWorkload, type FederatedWorkload } from './federated-credential';
 
 export { parseCertificatePem, InvalidCertificate };
 
@@ -40,6 +42,7 @@ export const requestFormFields = [
   'credential',
   'secretDays',
   'certificatePem',
+  ...federatedFields,
   'owners',
   'directoryRole',
   'exchangeRbac',
@@ -78,13 +81,15 @@ export const signInAudiences: readonly SignInAudience[] = [
   'AzureADandPersonalMicrosoftAccount',
 ];
 export const platforms: readonly Platform[] = ['none', 'web', 'spa', 'publicClient'];
-export type CredentialKind = 'secret' | 'certificate' | 'none';
+/** 'federated': a federated identity credential, so no secret or private key exists for the app at all. */
+export type CredentialKind = 'federated' | 'secret' | 'certificate' | 'none';
 /**
  * The exchangeRbac toggle (Input.Toggle's default values): 'false', the Entra admin consent reaches every mailbox;
  * 'true', the mailbox permissions are declared only and scoped in Exchange Online.
  */
 export const exchangeRbacValues = ['false', 'true'] as const;
-export const credentialKinds: readonly CredentialKind[] = ['secret', 'certificate', 'none'];
+/** In the order the form offers them: the safest first. */
+export const credentialKinds: readonly CredentialKind[] = ['federated', 'secret', 'certificate', 'none'];
 
 /** A permission on another resource API, by name; resolved against that resource's service principal at submission. */
 export interface OtherApiPermission {
@@ -94,7 +99,11 @@ export interface OtherApiPermission {
 }
 
 export type CredentialChoice =
-  { kind: 'secret'; lifetimeDays: number } | { kind: 'certificate'; certificate: CertificateSpec } | { kind: 'none' };
+  | { kind: 'secret'; lifetimeDays: number }
+  | { kind: 'certificate'; certificate: CertificateSpec }
+  /** The workload as the person named it, and the credential Graph is given for it (its name derived here). */
+  | { kind: 'federated'; workload: FederatedWorkload; credential: FederatedCredentialSpec }
+  | { kind: 'none' };
 
 export interface RequestForm {
   displayName: string;
@@ -559,8 +568,21 @@ function credentialChoice(
   if (!kind) {
     fail(
       'credential',
-      'Choose a credential: a client secret, a certificate, or none (single-page and mobile apps only).',
+      'Choose a credential: a federated credential, a client secret, a certificate, or none (single-page and mobile apps only).',
     );
+    return undefined;
+  }
+  if (kind === 'federated') {
+    if (platform === 'spa' || platform === 'publicClient') {
+      fail(
+        'credential',
+        'A single-page or mobile and desktop app runs where anyone can read it, so it cannot hold any credential: choose none, or the web or daemon platform.',
+      );
+      return undefined;
+    }
+    const federated = parseFederatedWorkload(Object.fromEntries(federatedFields.map((f) => [f, get(f)])));
+    if (federated.ok) return { kind, workload: federated.workload, credential: federated.credential };
+    for (const [field, message] of Object.entries(federated.errors)) fail(field as RequestFormField, message);
     return undefined;
   }
   if (kind === 'none') {

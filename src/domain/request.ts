@@ -53,7 +53,14 @@ export interface TransitionActor extends Person {
 export const registrarActor: TransitionActor = { aadObjectId: 'registrar', name: 'Registrar' };
 
 export type ProvisioningStep =
-  'application' | 'owners' | 'servicePrincipal' | 'consent' | 'directoryRole' | 'certificate' | 'resources';
+  | 'application'
+  | 'owners'
+  | 'servicePrincipal'
+  | 'consent'
+  | 'directoryRole'
+  | 'certificate'
+  | 'federatedCredential'
+  | 'resources';
 
 /** What a step produced, as the step reports it; recorded on the request so that a restart resumes after it. */
 export type StepResult =
@@ -63,6 +70,8 @@ export type StepResult =
   | { step: 'consent'; appRoleAssignmentIds: string[]; oauth2PermissionGrantIds: string[] }
   | { step: 'directoryRole'; roleAssignmentId: string }
   | { step: 'certificate'; thumbprint: string }
+  /** The federated identity credential's id in Graph, and its name (unique within the app). */
+  | { step: 'federatedCredential'; credentialId: string; name: string }
   /**
    * The service principals of resource APIs the tenant lacked (AppRequest.resourceServicePrincipals), created, and the
    * permissions asked for on them, resolved against what they declare: the ids those permissions have only exist once
@@ -78,6 +87,8 @@ export type Delivery =
   /** The secret itself is never here: only what identifies it once it was revealed. */
   | { kind: 'secret'; keyId: string; hint: string; endDateTime: string; revealedAt: string }
   | { kind: 'certificate'; thumbprint: string; deliveredAt: string }
+  /** Nothing to reveal: the card itself, with the workload and the snippet that uses it, is the delivery. */
+  | { kind: 'federated'; credentialId: string; issuer: string; subject: string; deliveredAt: string }
   | { kind: 'none'; deliveredAt: string };
 
 export interface Approval extends Person {
@@ -360,6 +371,7 @@ export function stepsFor(request: Pick<AppRequest, 'form' | 'kind' | 'resourceSe
     'consent',
     ...(request.form.directoryRole ? (['directoryRole'] as const) : []),
     ...(request.form.credential.kind === 'certificate' ? (['certificate'] as const) : []),
+    ...(request.form.credential.kind === 'federated' ? (['federatedCredential'] as const) : []),
   ];
 }
 
@@ -693,6 +705,7 @@ const prerequisites: Record<ProvisioningStep, ProvisioningStep[]> = {
   consent: ['servicePrincipal'],
   directoryRole: ['servicePrincipal'],
   certificate: ['application'],
+  federatedCredential: ['application'],
   resources: [],
 };
 
@@ -710,6 +723,8 @@ function idsOf(result: StepResult): string[] {
       return [result.roleAssignmentId];
     case 'certificate':
       return [];
+    case 'federatedCredential':
+      return [result.credentialId];
     case 'resources':
       return [...result.servicePrincipalIds];
   }
@@ -745,7 +760,7 @@ function completeStep(
   return move(
     'provisioning',
     { provisioning: { ...request.provisioning, [step]: { ...produced, at } } },
-    `${step} done${'thumbprint' in result ? ` (certificate ${result.thumbprint})` : 'appId' in result ? ` (appId ${result.appId})` : ''}`,
+    `${step} done${'thumbprint' in result ? ` (certificate ${result.thumbprint})` : 'appId' in result ? ` (appId ${result.appId})` : result.step === 'federatedCredential' ? ` (federated credential ${result.name})` : ''}`,
     ids,
   );
 }
@@ -753,7 +768,12 @@ function completeStep(
 function deliver(request: AppRequest, delivery: Delivery, move: Move): TransitionResult {
   const expected: CredentialChoice['kind'] = request.form.credential.kind;
   if (delivery.kind !== expected) {
-    const words = { secret: 'a client secret', certificate: 'a certificate', none: 'no credential' } as const;
+    const words = {
+      secret: 'a client secret',
+      certificate: 'a certificate',
+      federated: 'a federated credential',
+      none: 'no credential',
+    } as const;
     throw new IllegalTransition(
       request.id,
       'deliver',
@@ -766,7 +786,9 @@ function deliver(request: AppRequest, delivery: Delivery, move: Move): Transitio
       ? `client secret ${delivery.keyId} (${delivery.hint}...) revealed, valid until ${delivery.endDateTime}`
       : delivery.kind === 'certificate'
         ? `certificate ${delivery.thumbprint} confirmed`
-        : 'delivered with no credential';
+        : delivery.kind === 'federated'
+          ? `federated credential ${delivery.credentialId} delivered: tokens of ${delivery.issuer} for ${delivery.subject}`
+          : 'delivered with no credential';
   return move('delivered', { delivery }, detail, delivery.kind === 'secret' ? [delivery.keyId] : undefined);
 }
 
@@ -804,6 +826,7 @@ export function toAppSpec(request: AppRequest): AppSpec {
     ownerIds: [...new Set(ownerIds)],
     ...(form.directoryRole ? { directoryRoleTemplateId: form.directoryRole.templateId } : {}),
     ...(form.credential.kind === 'certificate' ? { certificate: form.credential.certificate } : {}),
+    ...(form.credential.kind === 'federated' ? { federatedCredential: form.credential.credential } : {}),
     ...(form.exchangeRbac ? { exchangeRbac: { mailboxes: [...form.exchangeRbac.mailboxes] } } : {}),
     ...(form.platform === 'publicClient' && form.publicClientFlows ? { isFallbackPublicClient: true } : {}),
   };

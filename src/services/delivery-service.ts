@@ -308,6 +308,17 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     async deliverWithoutSecret(requestId) {
       const delivery = (request: AppRequest, now: Date): RequestEvent => {
         const credential = request.form.credential;
+        if (credential.kind === 'federated')
+          return {
+            type: 'deliver',
+            delivery: {
+              kind: 'federated',
+              credentialId: request.provisioning.federatedCredential?.credentialId ?? '',
+              issuer: credential.credential.issuer,
+              subject: credential.credential.subject,
+              deliveredAt: now.toISOString(),
+            },
+          };
         return credential.kind === 'certificate'
           ? {
               type: 'deliver',

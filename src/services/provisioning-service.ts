@@ -86,6 +86,7 @@ const stepWords: Record<ProvisioningStep, string> = {
   consent: 'admin consent',
   directoryRole: 'directory role',
   certificate: 'certificate',
+  federatedCredential: 'federated credential',
   resources: 'resource service principals',
 };
 
@@ -214,6 +215,14 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         const certificate = need(spec.certificate, 'certificate', request.id);
         await provisioner.addCertificate(app().applicationObjectId, certificate, context);
         return { step, thumbprint: certificate.thumbprint };
+      }
+      case 'federatedCredential': {
+        // After the application exists: POST /applications/{id}/federatedIdentityCredentials
+        // (https://learn.microsoft.com/graph/api/application-post-federatedidentitycredentials). The adapter counts a
+        // credential with the same name, issuer and subject as done, so a re-run returns the same id.
+        const federated = need(spec.federatedCredential, 'federated credential', request.id);
+        const credentialId = await provisioner.addFederatedCredential(app().applicationObjectId, federated, context);
+        return { step, credentialId, name: federated.name };
       }
       case 'resources':
         return createResources(provisioner, request, context);

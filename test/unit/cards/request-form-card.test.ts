@@ -225,7 +225,11 @@ describe('request form', () => {
     const application = view.matches.filter((p) => p.type === 'Role');
     expect(delegated.length).toBeGreaterThan(0);
     expect(application.length).toBeGreaterThan(0);
-    expect(choices.slice(1).map((c) => c.value)).toEqual([...delegated, ...application].map(permissionKey));
+    // As many as the Teams message budget leaves room for next to every field's message, in that order.
+    const shownResults = choices.slice(1).map((c) => c.value);
+    expect(shownResults.length).toBeGreaterThanOrEqual(10);
+    const ordered = [...delegated, ...application].map(permissionKey);
+    expect(shownResults).toEqual(ordered.filter((key) => shownResults.includes(key)));
   });
 
   test('when a chosen permission is also a search result, then it is listed once', () => {
