@@ -211,6 +211,7 @@ export async function createContainer(
     logger: logger.child({ component: 'provisioning' }),
     onChange: (request) => late.cards?.changed(request),
     ...withTargets,
+    ...(credentialPolicies ? { credentialPolicies } : {}),
   });
   // Graph's budget for listing with keyCredentials is the tenant's: the scan and the in-turn reads share one.
   const listingBudget = createRateLimiter(LISTING_BUDGET);
