@@ -7,6 +7,7 @@ import type { Logger } from './lib/logger';
 import { TableStore } from './adapters/storage/table-store';
 import { createGraphConnection, type GraphConnection } from './adapters/graph/graph-client';
 import { GraphCaller, type GraphTiming } from './adapters/graph/graph-caller';
+import { GraphAppPolicies } from './adapters/graph/graph-app-policies';
 import { GraphDirectory } from './adapters/graph/graph-directory';
 import { startAzurite, type LocalAzurite } from './local/azurite';
 import { createChannelService, type ChannelService } from './services/channel-service';
@@ -196,6 +197,10 @@ export async function createContainer(
   });
   const withTargets = targets.length > 0 ? { targets } : {};
 
+  // The app management policies: read in the turn for the form and Submit, with the full budget before provisioning.
+  const credentialPolicies = graph && new GraphAppPolicies({ graph, logger: graphLogger, clock });
+  const credentialPoliciesInTurn =
+    graphInTurn && new GraphAppPolicies({ graph: graphInTurn, logger: graphLogger, clock });
   const people: PeopleDirectory | undefined =
     directory ?? (graphInTurn ? new GraphDirectory({ graph: graphInTurn, logger: graphLogger }) : undefined);
   // Every saved move and annotation, wherever it is made, reaches the card service (built below): never awaited.
@@ -209,6 +214,7 @@ export async function createContainer(
     logger: logger.child({ component: 'provisioning' }),
     onChange: (request) => late.cards?.changed(request),
     ...withTargets,
+    ...(credentialPolicies ? { credentialPolicies } : {}),
   });
   // Graph's budget for listing with keyCredentials is the tenant's: the scan and the in-turn reads share one.
   const listingBudget = createRateLimiter(LISTING_BUDGET);
@@ -234,6 +240,7 @@ export async function createContainer(
     cloud: config.graph.cloud,
     ...withTargets,
     ...(graph || overrides.credentials ? { applications: credentialsInTurn } : {}),
+    ...(credentialPoliciesInTurn ? { credentialPolicies: credentialPoliciesInTurn } : {}),
   });
   const delivery = createDeliveryService({
     store,

@@ -101,6 +101,7 @@ async function renderForm(
     values: input.values,
     errors: input.errors ?? {},
     policy: context.policy,
+    credentialRules: context.credentialRules,
     audiences: audiencesIn(context.cloud),
     targets: context.targets,
     selected,

@@ -21,6 +21,7 @@ import {
 } from '../domain/request-form';
 import type { SignInAudience } from '../domain/app-spec';
 import { federatedFields, federatedWorkloadKinds, gitHubEntities } from '../domain/federated-credential';
+import { noPolicyRules, policyWords, secretBlockedReason, type CredentialRules } from '../domain/credential-rules';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, safeText, TextLimit } from './render';
 import { plural, tidy } from './request-card-parts';
@@ -68,6 +69,27 @@ export interface RequestFormView {
   ownerNames?: Readonly<Record<string, string>>;
   /** The audiences this cloud offers (audiencesIn); all three when absent. */
   audiences?: readonly SignInAudience[];
+  /**
+   * What the tenant's app management policies allow (policy.secretMaxDays is already capped by them): no secret
+   * choice when they block secrets, and a line that says what they allow, or that they could not be read.
+   */
+  credentialRules?: CredentialRules;
+}
+
+/** The line under the credential choice: what the policy allows, in its terms, or that it could not be read. */
+function credentialPolicyLine(rules: CredentialRules): string | undefined {
+  if (rules.unreadable) return rules.unreadable;
+  const said = [
+    secretBlockedReason(rules),
+    rules.secretMaxLifetime ? `client secrets live at most ${rules.secretMaxLifetime} (passwordLifetime)` : undefined,
+    rules.certificateMaxLifetime
+      ? `certificates are valid at most ${rules.certificateMaxLifetime} (asymmetricKeyLifetime)`
+      : undefined,
+  ].filter(Boolean);
+  if (said.length === 0) return undefined;
+  const [blocked, ...limits] = rules.passwordBlocked ? said : [undefined, ...said];
+  const limitLine = limits.length > 0 ? `Under ${policyWords(rules.policy)}, ${limits.join(' and ')}.` : undefined;
+  return [blocked, limitLine].filter(Boolean).join(' ');
 }
 
 /**
@@ -466,6 +488,9 @@ function formModel(view: RequestFormView, limit: number, summary: Summary) {
   ];
   const { secretMaxDays, secretDefaultDays } = view.policy;
   const defaultDays = Math.min(secretDefaultDays, secretMaxDays);
+  const rules = view.credentialRules ?? noPolicyRules;
+  const secretOffered = !rules.passwordBlocked;
+  const chosenCredential = credentialKinds.find((k) => k === v.credential?.trim());
   const prefix = safeText(view.policy.namePrefix, { max: 50 });
   return {
     requestId: safeText(view.requestId, { max: TextLimit.reference }),
@@ -482,7 +507,12 @@ function formModel(view: RequestFormView, limit: number, summary: Summary) {
       redirectUris: echo('redirectUris'),
       otherPermissions: echo('otherPermissions'),
       permissionFilter: echo('permissionFilter') || safeText(view.filter, { max: formLimits.permissionFilter }),
-      credential: credentialKinds.find((k) => k === v.credential?.trim()) ?? 'secret',
+      credential:
+        chosenCredential && (secretOffered || chosenCredential !== 'secret')
+          ? chosenCredential
+          : secretOffered
+            ? 'secret'
+            : 'certificate',
       secretDays: echo('secretDays'),
       certificatePem: echo('certificatePem'),
       federatedWorkload: federatedWorkloadKinds.find((k) => k === v.federatedWorkload?.trim()) ?? 'github',
@@ -517,6 +547,8 @@ function formModel(view: RequestFormView, limit: number, summary: Summary) {
       exchangeMailboxes: `Mailboxes to reach, one per line`,
     },
     secretPlaceholder: String(defaultDays),
+    secretOffered,
+    credentialPolicy: safeText(credentialPolicyLine(rules), { max: 600, multiline: true }) || undefined,
     permissionsValue: selectedIds.join(','),
     // The people picker is a Data.Query type-ahead too: where the client runs none, it would be a box that finds
     // nobody, so people are named by user principal name in a text box instead, and looked up at Submit.

@@ -78,6 +78,18 @@ export const graphAppPermissions = [
     reference: 'https://learn.microsoft.com/graph/api/oauth2permissiongrant-post',
   },
   {
+    value: 'Policy.Read.All',
+    id: '246dd0d5-5bd0-4def-940b-0421030a5b68',
+    optional: false,
+    neededBy: [
+      'GET /policies/defaultAppManagementPolicy and GET /applications/{id}/appManagementPolicies: the app management policies that decide which credentials and lifetimes the request form, the rotation card and provisioning offer',
+    ],
+    why:
+      'It is the least privileged application permission that reads app management policies (Policy.ReadWrite.ApplicationConfiguration would also write them). ' +
+      'Without it, the form says the policy could not be read and Entra ID refuses a credential the policy forbids only when it is added.',
+    reference: 'https://learn.microsoft.com/graph/api/tenantappmanagementpolicy-get',
+  },
+  {
     value: 'RoleManagement.ReadWrite.Directory',
     id: '9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8',
     optional: true,

@@ -16,6 +16,14 @@ import {
   type SignInAudience,
 } from './app-spec';
 import { InvalidCertificate, parseCertificatePem } from './certificate-pem';
+import {
+  certificateProblem,
+  noPolicyRules,
+  secretBlockedReason,
+  secretMaxDays as policySecretMaxDays,
+  secretProblem,
+  type CredentialRules,
+} from './credential-rules';
 import { findDirectoryRole, type DirectoryRole } from './directory-roles';
 import { maxRedirectUris, redirectUriListProblem, redirectUriProblem } from './redirect-uris';
 import { personalAccountsIn, type GraphCloudName } from './sign-in-audiences';
@@ -164,6 +172,8 @@ export interface RequestFormContext {
   cloud: GraphCloudName;
   /** The target directories the form offers (TARGET_DIRECTORY_<KEY>), by key and name. */
   targets?: ReadonlyArray<{ key: string; name: string }>;
+  /** What the tenant's app management policies allow for a credential added now (read for this Submit); none: no policy. */
+  credentialRules?: CredentialRules;
 }
 
 export type FormValues = Partial<Record<RequestFormField, string>>;
@@ -593,16 +603,29 @@ function credentialChoice(
     );
     return undefined;
   }
+  const rules = context.credentialRules ?? noPolicyRules;
   if (kind === 'certificate') {
+    const refused = certificate && certificateProblem(rules, certificate);
     if (pem === '')
       fail(
         'certificatePem',
         'Paste the public certificate (PEM), the block from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.',
       );
     else if (pemProblem) fail('certificatePem', pemProblem);
-    return certificate ? { kind, certificate } : undefined;
+    else if (refused) fail('certificatePem', refused);
+    return certificate && !refused ? { kind, certificate } : undefined;
   }
-  const { secretMaxDays, secretDefaultDays } = context.policy;
+  const blocked = secretBlockedReason(rules);
+  if (blocked) {
+    fail('credential', `${blocked} Choose a certificate instead.`);
+    return undefined;
+  }
+  const secretDefaultDays = context.policy.secretDefaultDays;
+  const secretMaxDays = policySecretMaxDays(rules, context.policy.secretMaxDays, context.now);
+  if (secretMaxDays < 1) {
+    fail('credential', `${secretProblem(rules, 1, context.now)} Choose a certificate instead.`);
+    return undefined;
+  }
   const daysText = get('secretDays').trim();
   if (daysText === '') return { kind, lifetimeDays: Math.min(secretDefaultDays, secretMaxDays) };
   const days = /^\d{1,6}$/.test(daysText) ? Number(daysText) : NaN;
@@ -611,9 +634,13 @@ function credentialChoice(
     return undefined;
   }
   if (days > secretMaxDays) {
+    const policyWords =
+      secretMaxDays < context.policy.secretMaxDays ? secretProblem(rules, days, context.now) : undefined;
     fail(
       'secretDays',
-      `A client secret may live at most ${secretMaxDays} days here; ask for ${secretMaxDays} or fewer, or use a certificate.`,
+      policyWords
+        ? `${policyWords} Ask for ${secretMaxDays} days or fewer, or use a certificate.`
+        : `A client secret may live at most ${secretMaxDays} days here; ask for ${secretMaxDays} or fewer, or use a certificate.`,
     );
     return undefined;
   }

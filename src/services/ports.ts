@@ -10,6 +10,7 @@ import type {
 } from '../domain/app-spec';
 import type { ChannelBinding, ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import type { RegistrarError } from '../domain/errors';
+import type { CredentialRules } from '../domain/credential-rules';
 import type { CredentialInfo } from '../domain/expiry';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import type { AuditEvent, CardRef, OwnerDetail, RequestRecord } from '../domain/request';
@@ -456,3 +457,15 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * The tenant's app management policies, read afresh on every call (a policy changed in Entra binds the next form):
+ * what a credential added now may be. A policy Registrar may not read (no Policy.Read.All) gives rules that say so
+ * (CredentialRules.unreadable), never a guess; other failures are thrown.
+ */
+export interface CredentialPolicies {
+  /** For an app created now: the tenant default. */
+  forNewApp(): Promise<CredentialRules>;
+  /** For an existing app: the policy assigned to it, or the tenant default. */
+  forApp(applicationObjectId: string): Promise<CredentialRules>;
+}

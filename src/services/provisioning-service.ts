@@ -17,6 +17,7 @@ import type { Actor } from '../domain/conversation';
 import { sameObject } from '../domain/object-id';
 import { resolvePermissionsIn } from '../domain/resource-apis';
 import { NotAuthorized, RegistrarError } from '../domain/errors';
+import { certificateProblem, secretProblem } from '../domain/credential-rules';
 import { scopedInExchange } from '../domain/exchange-rbac';
 import {
   consentedPermissions,
@@ -31,7 +32,7 @@ import {
 } from '../domain/request';
 import { redactText, type Logger } from '../lib/logger';
 import { createKeyedQueue, createLimiter } from '../lib/queues';
-import type { Clock, Provisioner, StepContext, Store, Stored, TargetDirectory } from './ports';
+import type { Clock, CredentialPolicies, Provisioner, StepContext, Store, Stored, TargetDirectory } from './ports';
 import { targetOf } from './target-directories';
 import type { ApproverPolicy } from './request-approvers';
 import {
@@ -75,6 +76,11 @@ export interface ProvisioningServiceDeps {
    * and tenant, so a resume of many requests at startup gains nothing from running them all at once.
    */
   maxConcurrentRuns?: number;
+  /**
+   * The Teams tenant's app management policies, read before a run's first write: a credential the policy in force
+   * forbids (it changed after the approval) fails the request before anything is made. None: not checked.
+   */
+  credentialPolicies?: CredentialPolicies;
 }
 
 const DEFAULT_CONCURRENT_RUNS = 8;
@@ -261,6 +267,37 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     return { step: 'resources', servicePrincipalIds, permissions };
   }
 
+  /**
+   * The approved credential against the app management policy in force now (approval may be days old): a refusal in
+   * the policy's own words, before this run writes anything. A policy Registrar may not read is logged and left to
+   * Entra ID, which refuses the credential itself when it is added (graph-errors.ts passes its words on).
+   */
+  async function checkCredentialPolicy(request: AppRequest, log: Logger): Promise<void> {
+    const policies = deps.credentialPolicies;
+    const credential = request.form.credential;
+    if (!policies || targetOf(deps.targets, request)) return;
+    if (credential.kind !== 'secret' && credential.kind !== 'certificate') return;
+    const made = request.provisioning.application;
+    const rules = made ? await policies.forApp(made.applicationObjectId) : await policies.forNewApp();
+    if (rules.unreadable) {
+      log.warn({ reason: rules.unreadable }, 'app management policy not read before provisioning');
+      return;
+    }
+    const problem =
+      credential.kind === 'secret'
+        ? secretProblem(rules, credential.lifetimeDays, clock.now())
+        : certificateProblem(rules, credential.certificate);
+    if (!problem) return;
+    const outcome = made
+      ? 'Provisioning stopped before the credential was added.'
+      : 'Provisioning stopped before anything was created.';
+    throw new RegistrarError(
+      'invalid-input',
+      `${problem} ${outcome} The policy changed after this request was approved: ask again with a credential the policy allows.`,
+      { detail: `checking request ${request.id}'s ${credential.kind} against the app management policy in force` },
+    );
+  }
+
   /** Provisions the request from where it stands until it is provisioned, failed, or this service stops. */
   async function provision(requestId: string): Promise<void> {
     const log = logger.child({ requestId });
@@ -278,6 +315,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     } else {
       log.debug({ status: current.value.status }, 'nothing to provision');
     }
+    let policyChecked = false;
     while (current.value.status === 'provisioning') {
       const request = toRequest(current.value);
       const step = nextStep(request);
@@ -294,6 +332,8 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       const stepBegan = performance.now();
       let result: StepResult;
       try {
+        if (!policyChecked) await checkCredentialPolicy(request, log);
+        policyChecked = true;
         result = await perform(step, request);
       } catch (err) {
         const durationMs = Math.round(performance.now() - stepBegan);

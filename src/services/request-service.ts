@@ -20,7 +20,16 @@ import {
 import type { RandomSource } from '../domain/request-id';
 import type { Config, GraphCloud } from '../config';
 import type { Logger } from '../lib/logger';
-import type { Clock, CredentialSource, Directory, PeopleDirectory, Provisioner, Store, TargetDirectory } from './ports';
+import type {
+  Clock,
+  CredentialPolicies,
+  CredentialSource,
+  Directory,
+  PeopleDirectory,
+  Provisioner,
+  Store,
+  TargetDirectory,
+} from './ports';
 import { myApps, type MyApp } from './my-apps';
 import type { ApproverPolicy } from './request-approvers';
 import {
@@ -117,6 +126,8 @@ export interface RequestServiceDeps {
   targets?: readonly TargetDirectory[];
   /** Reads an app's credentials for `mine` (within a turn's budget); without it `mine` lists apps without them. */
   applications?: Pick<CredentialSource, 'findApplication'>;
+  /** The tenant's app management policies, read for every form and every Submit; none: no policy is applied. */
+  credentialPolicies?: CredentialPolicies;
 }
 
 /** The person behind a click, for the domain; refused when Teams did not say who they are in Entra ID. */

@@ -25,7 +25,14 @@ import {
   type TargetOwners,
   type TransitionActor,
 } from '../domain/request';
-import { formLimits, validateRequestForm, type FormErrorKey, type FormValues } from '../domain/request-form';
+import { noPolicyRules, secretMaxDays, unreadableRules, type CredentialRules } from '../domain/credential-rules';
+import {
+  formLimits,
+  TEAMS_TENANT_CHOICE,
+  validateRequestForm,
+  type FormErrorKey,
+  type FormValues,
+} from '../domain/request-form';
 import { newRequestId } from '../domain/request-id';
 import { findResourceApi, knownResourceApiNames, resolvePermissionsIn } from '../domain/resource-apis';
 import type { GraphCloud } from '../config';
@@ -82,7 +89,10 @@ const formRow = (aadObjectId: string, requestId: string) =>
   `${REQUEST_INDEX_PREFIX}form.${aadObjectId.toLowerCase()}.${requestId}`;
 
 export interface FormContext {
+  /** secretMaxDays: Registrar's own maximum, capped by the app management policy's passwordLifetime. */
   policy: { secretMaxDays: number; secretDefaultDays: number; namePrefix?: string };
+  /** What the tenant's app management policies allow for a new app's credential, read for this form. */
+  credentialRules: CredentialRules;
   /** The cloud apps are made in: the form offers personal Microsoft accounts only in the global one. */
   cloud: GraphCloud;
   /** The Microsoft Graph catalog, for the form's choices. */
@@ -139,6 +149,24 @@ export function createRequestSubmission(
   }
 
   const targetChoices = (deps.targets ?? []).map((t) => ({ key: t.key, name: t.name }));
+
+  /**
+   * The app management policies for a new app, read afresh (never cached: a changed policy binds the next form).
+   * A read that fails for another reason than a missing permission (which the adapter reports in the rules) gives
+   * Registrar's own limits, said on the card; provisioning reads them again before it writes anything.
+   */
+  async function newAppRules(): Promise<CredentialRules> {
+    if (!deps.credentialPolicies) return noPolicyRules;
+    try {
+      return await deps.credentialPolicies.forNewApp();
+    } catch (err) {
+      if (!(err instanceof RegistrarError)) throw err;
+      logger.warn({ err }, 'app management policy not read');
+      return unreadableRules(
+        "Registrar could not read the tenant's app management policies just now, so these choices are Registrar's own limits; Entra ID may still refuse a credential its policy forbids.",
+      );
+    }
+  }
 
   /**
    * The Microsoft Graph permissions as the target directory's Microsoft Graph service principal declares them: the
@@ -360,7 +388,13 @@ export function createRequestSubmission(
     await requireRequester(actor);
     const now = clock.now();
     const catalog = await graphIndex();
+    const chosen = (input as { target?: unknown } | null)?.target;
+    const targetText = typeof chosen === 'string' ? chosen.trim().toLowerCase() : '';
+    // The Teams tenant's policies; a target directory's own are applied by Entra ID there when the credential is added.
+    const credentialRules =
+      targetText === '' || targetText === TEAMS_TENANT_CHOICE ? await newAppRules() : noPolicyRules;
     const checked = validateRequestForm(input, {
+      credentialRules,
       catalog,
       policy: {
         secretMaxDays: policy.secretMaxDays,
@@ -514,9 +548,11 @@ export function createRequestSubmission(
     },
 
     async formContext() {
+      const credentialRules = await newAppRules();
       return {
+        credentialRules,
         policy: {
-          secretMaxDays: policy.secretMaxDays,
+          secretMaxDays: secretMaxDays(credentialRules, policy.secretMaxDays, clock.now()),
           secretDefaultDays: policy.secretDefaultDays,
           ...(policy.namePrefix ? { namePrefix: policy.namePrefix } : {}),
         },

@@ -314,6 +314,15 @@ export function toRegistrarError(error: unknown, help: FailureHelp): RegistrarEr
       'Another change to the same object raced with this one; retry.',
     );
   }
+  // An app management policy refused the credential (addPassword, PATCH keyCredentials): its words say which
+  // (https://learn.microsoft.com/graph/api/resources/applicationauthenticationmethodpolicy).
+  if (status === 400 && /AsPerAppPolicy$/.test(f.code)) {
+    return fail(
+      'invalid-input',
+      `Microsoft Entra ID refused the credential under the tenant's app management policy: "${f.message}" Nothing was added; ask for a credential the policy allows.`,
+      'The app management policy in force (GET /policies/defaultAppManagementPolicy, or the one assigned to the app) forbids this credential or its lifetime.',
+    );
+  }
   return fail(
     'invalid-input',
     'Microsoft Entra ID refused part of this request. An administrator should look at the details.',
