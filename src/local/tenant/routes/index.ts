@@ -9,6 +9,7 @@ import { directoryRoutes } from './directory';
 import { directoryRoleRoutes } from './directory-roles';
 import { ownersRoutes } from './owners';
 import { policyRoutes } from './policies';
+import { reportRoutes } from './reports';
 import { servicePrincipalsRoutes } from './service-principals';
 
 export const allRoutes: readonly RouteModule[] = [
@@ -20,4 +21,5 @@ export const allRoutes: readonly RouteModule[] = [
   directoryRoutes,
   directoryRoleRoutes,
   policyRoutes,
+  reportRoutes,
 ];
