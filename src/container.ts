@@ -8,6 +8,7 @@ import { TableStore } from './adapters/storage/table-store';
 import { createGraphConnection, type GraphConnection } from './adapters/graph/graph-client';
 import { GraphCaller, type GraphTiming } from './adapters/graph/graph-caller';
 import { GraphAppPolicies } from './adapters/graph/graph-app-policies';
+import { GraphSignIns } from './adapters/graph/graph-sign-ins';
 import { GraphDirectory } from './adapters/graph/graph-directory';
 import { startAzurite, type LocalAzurite } from './local/azurite';
 import { createChannelService, type ChannelService } from './services/channel-service';
@@ -257,6 +258,10 @@ export async function createContainer(
 
   // Registrar's own registrations: the Graph identity and the bot's. A secret of either would carry Registrar's power.
   const ownAppIds = [config.graph.clientId, config.bot?.id].filter((id): id is string => !!id);
+  // Entra's credential sign-in report, read inside the Remove click too: the invoke's few seconds.
+  const signIns = graphInTurn
+    ? new GraphSignIns({ graph: graphInTurn, cloud: config.graph.cloud, logger: graphLogger })
+    : undefined;
   const rotation = createRotationService({
     store,
     source: credentialsInTurn,
@@ -268,6 +273,7 @@ export async function createContainer(
     logger: logger.child({ component: 'rotation' }),
     startProvisioning: (id) => provisioning.start(id),
     onChange: changed,
+    ...(signIns ? { signIns } : {}),
   });
 
   const channels = createChannelService({ store, operators, clock });
@@ -290,6 +296,7 @@ export async function createContainer(
     delivery,
     clock,
     deliveryTtlDays: policy.deliveryTtlDays,
+    oldSignIns: (request) => rotation.oldSignIns(request),
     logger: logger.child({ component: 'cards' }),
     ...(tenantId ? { tenantId } : {}),
     ...(graphEndpoints ? { graphEndpoints } : {}),

@@ -1,6 +1,7 @@
 import ownerReminderTemplate from '../../adaptiveCards/owner-reminder.json';
 import reminderDigestTemplate from '../../adaptiveCards/reminder-digest.json';
 import rotationCleanupTemplate from '../../adaptiveCards/rotation-cleanup.json';
+import { credentialUse, type SignInEvidence } from '../domain/credential-evidence';
 import { byUrgency, type ExpiringCredential } from '../domain/expiry';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
@@ -490,7 +491,10 @@ export interface RotationCleanupView {
     endDateTime: string;
     displayName?: string;
   };
-  newSecret?: { hint: string; endDateTime: string };
+  /** When the new secret was created (revealed), and its end. */
+  newSecret?: { hint: string; endDateTime: string; createdAt?: string };
+  /** What Entra's sign-in report said of the old credential when last read; absent on cards from before it was read. */
+  signIns?: SignInEvidence;
   state: 'ask' | 'removed' | 'kept';
   /** A line for the person who clicked (e.g. "Only the app's owners can remove its credentials."). */
   message?: string;
@@ -508,6 +512,7 @@ export function renderRotationCleanup(view: RotationCleanupView): AdaptiveCard {
   const what = old.kind === 'certificate' ? 'certificate' : 'secret';
   const until = dateOf(old.endDateTime);
   const row = (label: string, value: string, font = 'Default') => ({ label, value, font });
+  const evidence = view.signIns ? signInLines(view.signIns, what, view.newSecret?.createdAt) : undefined;
   const rows = [
     old.kind === 'certificate'
       ? row(
@@ -520,6 +525,7 @@ export function renderRotationCleanup(view: RotationCleanupView): AdaptiveCard {
       ? [row('Description', safeText(old.displayName, { max: TextLimit.title }))]
       : []),
     row(view.state === 'removed' ? 'Was valid until' : 'Valid until', until),
+    ...(evidence ? [row('Last signed in', evidence.row)] : []),
     ...(view.newSecret
       ? [
           row('New secret', `${safeText(view.newSecret.hint, { max: 10 }) || '?'}…`, 'Monospace'),
@@ -530,6 +536,7 @@ export function renderRotationCleanup(view: RotationCleanupView): AdaptiveCard {
   const says = (text: string, weight = 'Default') => ({ text, weight });
   const explanation = {
     ask: [
+      ...(evidence ? [says(evidence.text, evidence.warn ? 'Bolder' : 'Default')] : []),
       says(
         `Removing the old ${what} breaks anything that still uses it: apps, scripts and pipelines signing in with it stop working at once.`,
         'Bolder',
@@ -552,11 +559,68 @@ export function renderRotationCleanup(view: RotationCleanupView): AdaptiveCard {
     appName: safeText(view.appName, { max: TextLimit.title }) || 'Unnamed app',
     appId: safeText(view.appId, { max: TextLimit.reference }) || 'not known',
     requestId: safeText(view.requestId, { max: TextLimit.reference }),
-    message: safeText(view.message, { max: TextLimit.paragraph, multiline: true }) || undefined,
+    message: safeText(view.message ?? stoppedRemove(view), { max: TextLimit.paragraph, multiline: true }) || undefined,
     rows,
     explanation: explanation ?? [],
     ask: view.state === 'ask',
     removeTitle: `Remove the old ${what}`,
     verb: Verb,
   });
+}
+
+/** Why a Remove click did not remove: the report showed a sign-in the card had not shown. */
+function stoppedRemove(view: RotationCleanupView): string | undefined {
+  const signIns = view.signIns;
+  if (view.state !== 'ask' || !signIns || 'unavailable' in signIns || !signIns.stoppedRemove || !signIns.lastSignIn)
+    return undefined;
+  const what = view.old.kind === 'certificate' ? 'certificate' : 'secret';
+  return `Not removed: the old ${what} signed in at ${dateOf(signIns.lastSignIn)}, which this card had not shown yet. Press Remove again if you are sure nothing needs it any more.`;
+}
+
+/**
+ * The "Last signed in" row and the line about it (domain/credential-evidence.ts decides what counts as in use). The
+ * report's age is said, as its data comes late; where it could not be read the card says why rather than guess.
+ */
+function signInLines(
+  evidence: SignInEvidence,
+  what: string,
+  newCreatedAt: string | undefined,
+): { row: string; text: string; warn: boolean } {
+  const read = `Entra's sign-in report, read ${dateOf(evidence.readAt)}; it can lag by hours`;
+  if ('unavailable' in evidence)
+    return {
+      row: 'Not known',
+      text: `Registrar cannot tell whether the old ${what} is still in use: ${safeText(evidence.unavailable, { max: TextLimit.paragraph })} Check the app's sign-in logs before you remove it.`,
+      warn: true,
+    };
+  const last = evidence.lastSignIn ? dateOf(evidence.lastSignIn) : '';
+  const daysAgo = evidence.lastSignIn
+    ? Math.floor((Date.parse(evidence.readAt) - Date.parse(evidence.lastSignIn)) / 86_400_000)
+    : 0;
+  switch (credentialUse(evidence, newCreatedAt)) {
+    case 'in-use':
+      return {
+        row: last,
+        text: `Still in use: the old ${what} signed in at ${last}, after the new secret was made. Something still signs in with it; switch it to the new secret first (${read}).`,
+        warn: true,
+      };
+    case 'recent':
+      return {
+        row: last,
+        text: `Probably still in use: the old ${what} signed in ${daysAgo === 0 ? 'today' : plural(daysAgo, 'day') + ' ago'}, and a job that runs daily or weekly has not had the chance to sign in with the new secret yet (${read}).`,
+        warn: true,
+      };
+    case 'idle':
+      return {
+        row: last,
+        text: `Nothing has signed in with the old ${what} for ${plural(daysAgo, 'day')} (${read}).`,
+        warn: false,
+      };
+    default:
+      return {
+        row: 'No sign-in on record',
+        text: `Entra has no sign-in with the old ${what} on record (${read}).`,
+        warn: false,
+      };
+  }
 }

@@ -49,10 +49,13 @@ export const graphAppPermissions = [
       'POST /applications/{id}/owners/$ref and /servicePrincipals/{id}/owners/$ref: resolving the new owner (provisioning)',
       'POST /directoryObjects/{id}/checkMemberGroups: who may ask for apps, approve and operate (REQUESTER_GROUP_ID, APPROVER_GROUP_ID, ADMIN_GROUP_ID)',
       'GET /roleManagement/directory/roleAssignments: looking for a directory role assignment before making one (provisioning)',
+      "GET /beta/reports/appCredentialSignInActivities: when a rotation's old credential last signed in (the cleanup card)",
     ],
     why:
       "Adding an owner needs it besides Application.ReadWrite.All (Microsoft's Add owner page lists the two together). checkMemberGroups on a directory object " +
-      'needs either User.Read.All and GroupMember.Read.All, or Directory.Read.All alone; as owners need Directory.Read.All anyway, it replaces those two.',
+      'needs either User.Read.All and GroupMember.Read.All, or Directory.Read.All alone; as owners need Directory.Read.All anyway, it replaces those two. ' +
+      'It also reads the credential sign-in report, whose page accepts AuditLog.Read.All or Directory.Read.All ' +
+      '(https://learn.microsoft.com/graph/api/reportroot-list-appcredentialsigninactivities?view=graph-rest-beta), so AuditLog.Read.All, which would add every audit and sign-in log, is not granted.',
     reference: 'https://learn.microsoft.com/graph/api/directoryobject-checkmembergroups',
   },
   {
@@ -119,6 +122,7 @@ export const supersededGraphPermissions: ReadonlyArray<{ value: string; reason: 
   { value: 'Application.Read.All', reason: 'Application.ReadWrite.All covers it' },
   { value: 'User.Read.All', reason: 'Directory.Read.All covers the group membership checks' },
   { value: 'GroupMember.Read.All', reason: 'Directory.Read.All covers the group membership checks' },
+  { value: 'AuditLog.Read.All', reason: 'Directory.Read.All covers the credential sign-in report' },
 ];
 
 /** The permissions to grant: the required ones, and the optional ones when asked for. */

@@ -10,6 +10,7 @@
  */
 import { MICROSOFT_GRAPH_APP_ID, type AppSpec, type PermissionRef } from './app-spec';
 import type { ConversationAddress } from './conversation';
+import type { SignInEvidence } from './credential-evidence';
 import { NotAuthorized, RegistrarError } from './errors';
 import { oidcScopes, type CredentialChoice, type RequestForm } from './request-form';
 import type { RiskAssessment } from './risk';
@@ -145,6 +146,8 @@ export interface RotationTarget {
     endDateTime: string;
     displayName?: string;
   };
+  /** The last reading of Entra's sign-in report about the old credential, as the cleanup card shows it. */
+  oldSignIns?: SignInEvidence;
   /** The owner's answer on the cleanup card: the old secret removed, or kept. Never automatic. */
   oldDecision?: { removed: boolean; at: string; by: Person };
   /** Where the cleanup card was posted. */

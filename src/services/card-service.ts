@@ -13,6 +13,7 @@ import { renderApproval } from '../cards/approval-card';
 import { renderDelivery, type TokenEndpoints } from '../cards/delivery-card';
 import { renderRequestStatus } from '../cards/request-status-card';
 import type { Actor, ConversationAddress } from '../domain/conversation';
+import type { SignInEvidence } from '../domain/credential-evidence';
 import { sameObject } from '../domain/object-id';
 import {
   directoryTenantOf,
@@ -50,8 +51,15 @@ export function rotationCleanupCard(request: AppRequest, message?: string): Adap
     appId: rotation.appId,
     old: rotation.old,
     ...(request.delivery?.kind === 'secret'
-      ? { newSecret: { hint: request.delivery.hint, endDateTime: request.delivery.endDateTime } }
+      ? {
+          newSecret: {
+            hint: request.delivery.hint,
+            endDateTime: request.delivery.endDateTime,
+            createdAt: request.delivery.revealedAt,
+          },
+        }
       : {}),
+    ...(rotation.oldSignIns ? { signIns: rotation.oldSignIns } : {}),
     state: decision ? (decision.removed ? 'removed' : 'kept') : 'ask',
     ...(message ? { message } : {}),
   });
@@ -121,6 +129,8 @@ export interface CardServiceDeps {
   graphEndpoints?: TokenEndpoints;
   /** DELIVERY_TTL_DAYS, for the card of a secret that expired unrevealed. */
   deliveryTtlDays: number;
+  /** What Entra's sign-in report says of a rotation's old credential, read before its cleanup card is posted (RotationService.oldSignIns). */
+  oldSignIns?: (request: AppRequest) => Promise<SignInEvidence | undefined>;
 }
 
 export function createCardService(deps: CardServiceDeps): CardService {
@@ -334,7 +344,15 @@ export function createCardService(deps: CardServiceDeps): CardService {
       !latest.rotation.cleanupCard &&
       latest.requesterAddress
     ) {
-      const ref = await messenger.post(latest.requesterAddress, rotationCleanupCard(latest));
+      const address = latest.requesterAddress;
+      // What Entra's sign-in report says of the old credential goes on the card (and stays on the request, for the
+      // Remove click to compare with).
+      const signIns = await deps.oldSignIns?.(latest);
+      if (signIns)
+        latest = await annotateRequest(store, latest.id, (current) =>
+          current.rotation ? { rotation: { ...current.rotation, oldSignIns: signIns } } : undefined,
+        );
+      const ref = await messenger.post(address, rotationCleanupCard(latest));
       latest = await annotateRequest(store, latest.id, (current) =>
         current.rotation ? { rotation: { ...current.rotation, cleanupCard: ref } } : undefined,
       );

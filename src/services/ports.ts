@@ -469,3 +469,18 @@ export interface CredentialPolicies {
   /** For an existing app: the policy assigned to it, or the tenant default. */
   forApp(applicationObjectId: string): Promise<CredentialRules>;
 }
+
+/**
+ * When each credential of an app last signed in: Entra's application credential activity report (beta,
+ * https://learn.microsoft.com/graph/api/reportroot-list-appcredentialsigninactivities?view=graph-rest-beta). Its data
+ * comes late (https://learn.microsoft.com/entra/identity/monitoring-health/reference-log-latency): a sign-in of the
+ * last hours may be missing, so "no sign-in" is evidence, never proof.
+ */
+export interface CredentialSignIns {
+  /**
+   * keyId (lowercase) → the last sign-in (ISO 8601) of each credential of the app that the report knows; a keyId
+   * absent from the map has no sign-in on record. `unavailable` says in plain words why the report cannot be read
+   * (no Entra ID P1/P2 licence, a national cloud without it, a missing permission, Graph not answering).
+   */
+  lastSignIns(appId: string): Promise<Map<string, string | undefined> | { unavailable: string }>;
+}

@@ -9,9 +9,14 @@
  *   Registrar's tenant-wide permissions to whoever revealed it.
  * The right is read again where it takes effect: at Reveal (delivery-service.ts) and here, when the old secret is
  * removed. The old credential stays until an owner answers the cleanup card; it is never removed automatically.
+ * The new secret always exists before the old one can go: the cleanup card is posted, and Remove accepted, only once
+ * the rotation is delivered (the new secret created at Reveal and stored). Before Remove, the card shows when the old
+ * credential last signed in (Entra's sign-in report, CredentialSignIns); the click reads the report again, and a
+ * sign-in the card had not shown stops the removal once, with the card saying so.
  */
 import type { Actor, ConversationAddress } from '../domain/conversation';
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
+import { evidenceOf, signedInSince, type SignInEvidence } from '../domain/credential-evidence';
 import type { CredentialInfo } from '../domain/expiry';
 import { approvalsNeeded } from '../domain/approval-policy';
 import { sameObject } from '../domain/object-id';
@@ -27,8 +32,15 @@ import { newRequestId, type RandomSource } from '../domain/request-id';
 import { assessStandingPrivileges, type RiskAssessment } from '../domain/risk';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import type { Clock, CredentialSource, Provisioner, Store } from './ports';
-import { createRecord, loadRequest, moveRequest, openRequestCount, toRequest } from './request-records';
+import type { Clock, CredentialSignIns, CredentialSource, Provisioner, Store } from './ports';
+import {
+  annotateRequest,
+  createRecord,
+  loadRequest,
+  moveRequest,
+  openRequestCount,
+  toRequest,
+} from './request-records';
 
 export interface RotationService {
   /** Starts a rotation of the app named by appId or exact display name: an owner's, or anyone else's request to the approvers. */
@@ -40,6 +52,8 @@ export interface RotationService {
    * that offer them Rotate. An application whose owners cannot be read counts as not theirs.
    */
   ownedAmong(actor: Actor, applicationObjectIds: readonly string[]): Promise<Set<string>>;
+  /** What Entra's sign-in report says now of the rotation's old credential; undefined without one or without a report. */
+  oldSignIns(request: AppRequest): Promise<SignInEvidence | undefined>;
 }
 
 /** Applications whose owners one digest refresh reads (a digest card holds far fewer). */
@@ -59,6 +73,8 @@ export interface RotationServiceDeps {
   startProvisioning?: (requestId: string) => void;
   /** Told of every saved move, to keep the request's cards current (CardService.changed). Never awaited. */
   onChange?: (request: AppRequest) => void;
+  /** Entra's credential sign-in report; without it the cleanup card shows no evidence. */
+  signIns?: CredentialSignIns;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -111,7 +127,24 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     return undefined;
   }
 
+  async function oldSignIns(request: AppRequest): Promise<SignInEvidence | undefined> {
+    const rotation = request.rotation;
+    if (!deps.signIns || !rotation?.old) return undefined;
+    try {
+      return evidenceOf(await deps.signIns.lastSignIns(rotation.appId), rotation.old.keyId, clock.now());
+    } catch (err) {
+      logger.warn({ err, requestId: request.id }, 'credential sign-in report not read');
+      return evidenceOf(
+        { unavailable: "Registrar could not read Entra's sign-in report just now." },
+        rotation.old.keyId,
+        clock.now(),
+      );
+    }
+  }
+
   return {
+    oldSignIns,
+
     async ownedAmong(actor, applicationObjectIds) {
       const person = actor.aadObjectId?.toLowerCase();
       const apps = [...new Set(applicationObjectIds.map((id) => id.toLowerCase()))].slice(0, MAX_OWNED_CHECKS);
@@ -257,6 +290,21 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
           'invalid-input',
           'Registrar removes old client secrets only; remove the old certificate in the app registration once nothing uses it.',
         );
+      }
+      if (remove) {
+        // Read the report again at the click: a sign-in the card did not show means something still uses the secret.
+        // It stops the removal once; a Remove pressed on the card that said so goes ahead.
+        const shown = rotation.oldSignIns;
+        const now = shown && 'stoppedRemove' in shown && shown.stoppedRemove ? undefined : await oldSignIns(request);
+        if (now && signedInSince(shown, now)) {
+          const stopped = { ...now, stoppedRemove: true };
+          log.info({ appId: rotation.appId, keyId: old?.keyId }, 'old secret not removed: it signed in since the card');
+          const saved = await annotateRequest(store, requestId, (current) =>
+            current.rotation ? { rotation: { ...current.rotation, oldSignIns: stopped } } : undefined,
+          );
+          deps.onChange?.(saved);
+          return saved;
+        }
       }
       const by: TransitionActor = { aadObjectId: person, name: actor.name };
       // The decision commits first, and only a committed Remove removes the secret: a Keep that won the race leaves

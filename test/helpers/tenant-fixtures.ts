@@ -34,6 +34,7 @@ export const ROLES = roleIds([
   'Application.Read.All',
   'Application.ReadWrite.All',
   'Application.ReadWrite.OwnedBy',
+  'AuditLog.Read.All',
   'Directory.Read.All',
   'Directory.ReadWrite.All',
   'Policy.Read.All',

@@ -11,7 +11,7 @@ const CLOCK_SKEW_SECONDS = 300;
  * private key of one of the app's uploaded certificates, named by its x5t (SHA-1) or x5t#S256 thumbprint, with
  * aud = one of tokenEndpoints (this token endpoint under any of the tenant's names), iss = sub = client_id, and
  * a valid exp/nbf. Entra's answers: 700027 for an unknown or expired key or a bad signature,
- * 700024 for an assertion outside its time range, 700021 for a client id mismatch.
+ * 700024 for an assertion outside its time range, 700021 for a client id mismatch. Returns the keyId of the certificate.
  */
 export function checkClientAssertion(
   app: ApplicationRecord,
@@ -19,7 +19,7 @@ export function checkClientAssertion(
   form: URLSearchParams,
   now: Date,
   tokenEndpoints: readonly string[],
-): void {
+): string {
   if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
     throw new IdentityError(
       400,
@@ -107,4 +107,5 @@ export function checkClientAssertion(
       `Client assertion failed signature validation. [Reason - The audience '${audiences.join(' ')}' of the assertion is not this token endpoint.]`,
     );
   }
+  return match.keyId;
 }

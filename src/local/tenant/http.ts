@@ -66,8 +66,10 @@ export interface Caller {
 
 export interface GraphRequest {
   method: string;
-  /** Path below /v1.0, decoded, without the query string: "/applications(appId='...')/owners/$ref". */
+  /** Path below /v1.0 (or /beta), decoded, without the query string: "/applications(appId='...')/owners/$ref". */
   path: string;
+  /** The Graph version the path is below; absent means v1.0. */
+  version?: 'v1.0' | 'beta';
   /** Values captured by the route pattern. */
   params: Record<string, string>;
   query: URLSearchParams;
@@ -111,6 +113,8 @@ export interface Route {
   handler: Handler;
   /** Writes count against the write quota and are subject to lost-response faults. */
   write: boolean;
+  /** The Graph version that serves it (default v1.0): a beta route answers only below /beta. */
+  version?: 'v1.0' | 'beta';
 }
 
 interface CompiledRoute extends Route {
@@ -141,13 +145,15 @@ export class Router {
     return this;
   }
 
-  /** The route for a method and path, with its params; `undefined` when no pattern matches the path at all. */
+  /** The route for a method and path of a version, with its params; `undefined` when no pattern matches the path at all. */
   match(
     method: string,
     path: string,
+    version: 'v1.0' | 'beta' = 'v1.0',
   ): { route: Route; params: Record<string, string> } | 'method-not-allowed' | undefined {
     let pathMatched = false;
     for (const route of this.routes) {
+      if ((route.version ?? 'v1.0') !== version) continue;
       const m = route.regex.exec(path);
       if (!m) continue;
       pathMatched = true;

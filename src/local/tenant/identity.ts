@@ -5,6 +5,7 @@
  * Tokens carry tid, appid, the roles granted to the app on Microsoft Graph, aud = the resource asked for, and
  * the v1 issuer https://sts.windows.net/{tid}/ (what Graph issues for app-only tokens; unverified).
  * The certificate (client assertion) check is in client-assertion.ts, the token endpoint's errors in identity-error.ts.
+ * Each token issued for a secret or a certificate is recorded as that credential's last sign-in (sign-in-activity.ts).
  */
 import {
   createHash,
@@ -19,6 +20,7 @@ import jwt from 'jsonwebtoken';
 import { checkClientAssertion } from './client-assertion';
 import { type Caller, invalidToken } from './http';
 import { IdentityError } from './identity-error';
+import { recordCredentialSignIn } from './sign-in-activity';
 import type { ApplicationRecord, TenantState } from './state';
 
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
@@ -55,6 +57,8 @@ export interface IdentityOptions {
   /** https://127.0.0.1:port, as callers reach it. */
   baseUrl: () => string;
   now: () => Date;
+  /** The tenant changed (a sign-in was recorded): persist it. */
+  changed?: () => void;
 }
 
 export interface Identity {
@@ -171,13 +175,14 @@ export function createIdentity(options: IdentityOptions): Identity {
         `Application with identifier '${clientId}' was not found in the directory '${state.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
       );
     }
+    let used: { keyId: string; keyType: 'clientSecret' | 'certificate' };
     if (secret === undefined) {
       if (form.get('client_assertion')) {
         // This token endpoint under any of the tenant's names.
         const tokenEndpoints = [tenant, state.tenantId, state.data.domain].map(
           (name) => `${options.baseUrl()}/${name}/oauth2/v2.0/token`,
         );
-        checkClientAssertion(app, clientId, form, now, tokenEndpoints);
+        used = { keyId: checkClientAssertion(app, clientId, form, now, tokenEndpoints), keyType: 'certificate' };
       } else {
         throw new IdentityError(
           401,
@@ -187,8 +192,10 @@ export function createIdentity(options: IdentityOptions): Identity {
         );
       }
     } else {
-      checkSecret(app, clientId, secret, now);
+      used = { keyId: checkSecret(app, clientId, secret, now), keyType: 'clientSecret' };
     }
+    recordCredentialSignIn(state, app, used.keyId, used.keyType, GRAPH_APP_ID, now, randomUUID());
+    options.changed?.();
     return {
       token_type: 'Bearer',
       expires_in: TOKEN_LIFETIME_SECONDS,
@@ -197,7 +204,8 @@ export function createIdentity(options: IdentityOptions): Identity {
     };
   }
 
-  function checkSecret(app: ApplicationRecord, clientId: string, secret: string, now: Date): void {
+  /** The keyId of the secret, when it is one of the app's and works now. */
+  function checkSecret(app: ApplicationRecord, clientId: string, secret: string, now: Date): string {
     const hash = sha256(secret);
     const keyId = Object.entries(app.secretHashes).find(([, h]) => h === hash)?.[0];
     const credential = (
@@ -220,6 +228,7 @@ export function createIdentity(options: IdentityOptions): Identity {
         `The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
       );
     }
+    return keyId;
   }
 
   function metadata(tenant: string): Json {

@@ -16,6 +16,7 @@ import { GRAPH_APP_ID } from './identity';
 import { applicationDefaults } from './routes/application-schema';
 import { demoB2cTenant } from './seed-b2c';
 import { selfSignedCertificate } from './self-signed';
+import { recordCredentialSignIn } from './sign-in-activity';
 import {
   type ApplicationRecord,
   type DirectoryRecord,
@@ -27,6 +28,7 @@ import {
   newOpaqueId,
   type ServicePrincipalRecord,
   type TenantData,
+  TenantState,
 } from './state';
 
 export const DEMO_DOMAIN = demoDomain;
@@ -187,6 +189,7 @@ export function demoTenant(
   for (const app of demoApplications) addDemoApplication(data, app, now, created, record);
   addDemoSamlApplication(data, now, created, record);
   addDemoFederatedCredential(data);
+  addDemoSignIns(data, now);
   // The demo B2C directory, a tenant of its own served beside this one (seed-b2c.ts).
   data.directories = [demoB2cTenant(now).data];
 
@@ -466,6 +469,23 @@ function addDemoSamlApplication(
     tags: ['WindowsAzureActiveDirectoryCustomSingleSignOnApplication', 'WindowsAzureActiveDirectoryIntegratedApp'],
   });
   data.servicePrincipals[app.servicePrincipalId] = { ...record(json), owners: [app.owner.aadObjectId] };
+}
+
+/**
+ * Sign-ins of the demo apps' secrets, as the token endpoint would have recorded them: Expense Bot's (Alex's app) signed
+ * in two hours ago, so its rotation's cleanup card warns that the old secret is still in use; Legacy CRM Connector's
+ * last signed in four months ago, so its card shows nothing uses it.
+ */
+function addDemoSignIns(data: TenantData, now: Date): void {
+  const state = new TenantState(data);
+  const signedIn = (index: number, msAgo: number) => {
+    const app = data.applications[demoApplicationIds(index).id]!;
+    const keyId = (app.data.passwordCredentials as Array<{ keyId: string }>)[0]!.keyId;
+    const at = new Date(now.getTime() - msAgo);
+    recordCredentialSignIn(state, app, keyId, 'clientSecret', GRAPH_APP_ID, at, newObjectId());
+  };
+  signedIn(3, 2 * 3_600_000);
+  signedIn(4, 120 * DAY);
 }
 
 export function roleId(value: string): string {

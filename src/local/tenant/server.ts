@@ -4,6 +4,7 @@
  * pipeline: count it, add latency, check the token, route, inject throttling or outages, check the permission
  * (Application.ReadWrite.OwnedBy only for owned objects), run the handler, and maybe lose the response.
  * POST /v1.0/$batch runs each of its requests through the same pipeline; /_emulator/ is the admin API (admin.ts).
+ * /beta/ serves only the routes declared for it (version 'beta': the reports Registrar reads), each with beta's shapes.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type Server } from 'node:https';
@@ -110,6 +111,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     key: options.signingKey ?? newSigningKey(),
     baseUrl: () => baseUrl,
     now,
+    changed: () => context.changed(),
   });
 
   /** Runs one Graph call (also each part of a $batch) and returns its response. */
@@ -133,7 +135,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
 
   /** One Graph call by a verified caller, inside its directory; a GraphError it throws is answered by dispatch. */
   async function dispatchAs(caller: Caller, request: DispatchRequest): Promise<GraphResponse & { lose?: boolean }> {
-    const matched = router.match(request.method, request.path);
+    const matched = router.match(request.method, request.path, request.version);
     if (matched === undefined) {
       const segment = request.path.split('/').filter(Boolean).pop() ?? '';
       throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
@@ -199,7 +201,8 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
     }
 
     // Entra: token endpoint, OpenID metadata, keys.
-    if (!path.startsWith('/v1.0/')) {
+    const version = /^\/(v1\.0|beta)\//.exec(path)?.[1] as GraphRequest['version'];
+    if (!version) {
       const form = new URLSearchParams(
         String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? raw : '',
       );
@@ -231,7 +234,8 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       body = raw.trim() === '' ? undefined : JSON.parse(raw);
       const call: DispatchRequest = {
         method,
-        path: path.slice('/v1.0'.length) || '/',
+        path: path.slice(version.length + 1) || '/',
+        version,
         query: url.searchParams,
         headers: Object.fromEntries(
           Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
@@ -240,10 +244,11 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
         authorization: header(req, 'authorization'),
         requestId,
         clientRequestId,
-        serviceRoot: `${baseUrl}/v1.0`,
+        serviceRoot: `${baseUrl}/${version}`,
         now: arrived,
       };
-      response = method === 'POST' && call.path === '/$batch' ? await batch(call) : await dispatch(call);
+      response =
+        method === 'POST' && call.path === '/$batch' && version === 'v1.0' ? await batch(call) : await dispatch(call);
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
       const error = new GraphError(

@@ -72,10 +72,38 @@ export interface TenantData {
   /** Custom app management policies by id (https://learn.microsoft.com/graph/api/resources/appmanagementpolicy). */
   appManagementPolicies: Record<string, AppManagementPolicyRecord>;
   /**
+   * The credentials' sign-in activity by report row id, as the token endpoint records it
+   * (sign-in-activity.ts; GET /beta/reports/appCredentialSignInActivities). Absent in a tenant saved before it.
+   */
+  credentialSignIns?: Record<string, CredentialSignInRecord>;
+  /**
+   * The tenant's Microsoft Entra ID licence: without P1 or P2 the sign-in reports answer 403 (sign-in-activity.ts).
+   * Absent: P1, as the demo tenant has.
+   */
+  entraIdLicense?: 'free' | 'P1' | 'P2';
+  /**
    * Other directories the same local tenant server serves (the demo Azure AD B2C tenant), each a tenant of its own:
    * its own id, objects, and token endpoint /{tenantId}/oauth2/v2.0/token. Kept here so that one file saves all.
    */
   directories?: TenantData[];
+}
+
+/** One credential's last sign-in, as the token endpoint saw it: what an appCredentialSignInActivity row is made of. */
+export interface CredentialSignInRecord {
+  keyId: string;
+  keyType: 'clientSecret' | 'certificate';
+  keyUsage: 'sign' | 'verify';
+  credentialOrigin: 'application' | 'servicePrincipal';
+  appId: string;
+  appObjectId: string;
+  servicePrincipalObjectId: string | null;
+  /** The service principal of the resource the token was for (Microsoft Graph's). */
+  resourceId: string | null;
+  /** The credential's start and end, as they were at the sign-in (the row outlives a removed credential). */
+  createdDateTime: string | null;
+  expirationDateTime: string | null;
+  lastSignInDateTime: string;
+  lastSignInRequestId: string;
 }
 
 export function emptyTenant(tenantId: string, domain: string): TenantData {

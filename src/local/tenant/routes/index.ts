@@ -10,6 +10,7 @@ import { directoryRoleRoutes } from './directory-roles';
 import { federatedCredentialRoutes } from './federated-credentials';
 import { ownersRoutes } from './owners';
 import { policyRoutes } from './policies';
+import { reportRoutes } from './reports';
 import { servicePrincipalsRoutes } from './service-principals';
 
 export const allRoutes: readonly RouteModule[] = [
@@ -22,4 +23,5 @@ export const allRoutes: readonly RouteModule[] = [
   directoryRoutes,
   directoryRoleRoutes,
   policyRoutes,
+  reportRoutes,
 ];
