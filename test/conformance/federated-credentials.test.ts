@@ -5,6 +5,7 @@
  */
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { applicationRoutes } from '../../src/local/tenant/routes/applications';
+import { deletedItemRoutes } from '../../src/local/tenant/routes/deleted-items';
 import { federatedCredentialRoutes } from '../../src/local/tenant/routes/federated-credentials';
 import { allRoutes } from '../../src/local/tenant/routes';
 import { demoApplicationIds, demoFederatedCredential, demoTenant } from '../../src/local/tenant/seed';
@@ -54,7 +55,11 @@ describe('federated identity credentials', () => {
   let client: Client;
 
   const start = (data: TenantData) =>
-    startTestTenant({ data, routes: [applicationRoutes, federatedCredentialRoutes], now: clock.now });
+    startTestTenant({
+      data,
+      routes: [applicationRoutes, federatedCredentialRoutes, deletedItemRoutes],
+      now: clock.now,
+    });
 
   beforeEach(async () => {
     fixture = new DirectoryFixture();
@@ -360,6 +365,18 @@ describe('federated identity credentials', () => {
 
     expect(early).toMatchObject({ status: 404, code: 'Request_ResourceNotFound' });
     expect(later.name).toBe('deploy');
+  });
+
+  test('when the application is deleted and restored, then its credentials come back with it', async () => {
+    const created = await create(github('payments-production'));
+
+    await client.api(`/applications/${payroll.objectId}`).delete();
+    expect(await graphFailure(list())).toMatchObject({ status: 404, code: 'Request_ResourceNotFound' });
+    await client.api(`/directory/deletedItems/${payroll.objectId}/restore`).post({});
+
+    expect((await list()).map((c) => [c.id, c.name, c.subject])).toEqual([
+      [created.id, 'payments-production', 'repo:contoso/payments-production:environment:production'],
+    ]);
   });
 
   test('when the tenant is saved as JSON and started again, then the credentials are still there', async () => {

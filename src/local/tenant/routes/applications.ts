@@ -191,17 +191,25 @@ export const applicationRoutes: RouteModule = (ctx) => {
     const s = state();
     const id = String(record.data.id);
     s.removeApplication(id);
-    const deleted: DeletedRecord & Pick<ApplicationRecord, 'secretHashes' | 'certificates' | 'credentialsUsableFrom'> =
-      {
-        kind: 'application',
-        data: { ...record.data, deletedDateTime: graphTimestamp(request.now) },
-        visibleFrom: record.visibleFrom,
-        sequence: s.nextSequence(),
-        owners: record.owners,
-        secretHashes: record.secretHashes,
-        certificates: record.certificates,
-        credentialsUsableFrom: record.credentialsUsableFrom,
-      };
+    // A soft-deleted application keeps everything it had, its federated identity credentials included, for a restore
+    // within 30 days (https://learn.microsoft.com/entra/identity/enterprise-apps/delete-recover-faq).
+    const deleted: DeletedRecord &
+      Pick<
+        ApplicationRecord,
+        'secretHashes' | 'certificates' | 'credentialsUsableFrom' | 'federatedIdentityCredentials'
+      > = {
+      kind: 'application',
+      data: { ...record.data, deletedDateTime: graphTimestamp(request.now) },
+      visibleFrom: record.visibleFrom,
+      sequence: s.nextSequence(),
+      owners: record.owners,
+      secretHashes: record.secretHashes,
+      certificates: record.certificates,
+      credentialsUsableFrom: record.credentialsUsableFrom,
+      ...(record.federatedIdentityCredentials
+        ? { federatedIdentityCredentials: record.federatedIdentityCredentials }
+        : {}),
+    };
     s.data.deletedItems[id] = deleted;
   }
 

@@ -105,7 +105,12 @@ export const deletedItemRoutes: RouteModule = (ctx: TenantContext) => {
             );
           }
           const kept = record as DeletedRecord &
-            Partial<Pick<ApplicationRecord, 'secretHashes' | 'certificates' | 'credentialsUsableFrom'>>;
+            Partial<
+              Pick<
+                ApplicationRecord,
+                'secretHashes' | 'certificates' | 'credentialsUsableFrom' | 'federatedIdentityCredentials'
+              >
+            >;
           s.addApplication({
             data,
             visibleFrom: ctx.visibleFrom(),
@@ -114,6 +119,9 @@ export const deletedItemRoutes: RouteModule = (ctx: TenantContext) => {
             secretHashes: kept.secretHashes ?? {},
             certificates: kept.certificates ?? {},
             credentialsUsableFrom: kept.credentialsUsableFrom ?? {},
+            ...(kept.federatedIdentityCredentials
+              ? { federatedIdentityCredentials: kept.federatedIdentityCredentials }
+              : {}),
           });
         } else {
           if (s.appIdToServicePrincipal.has(String(data.appId).toLowerCase())) {
