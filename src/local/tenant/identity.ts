@@ -4,7 +4,8 @@
  * keys, and the check of the access tokens it issued when they come back on Graph calls.
  * Tokens carry tid, appid, the roles granted to the app on Microsoft Graph, aud = the resource asked for, and
  * the v1 issuer https://sts.windows.net/{tid}/ (what Graph issues for app-only tokens; unverified).
- * The certificate (client assertion) check is in client-assertion.ts, the token endpoint's errors in identity-error.ts.
+ * The certificate (client assertion) check is in client-assertion.ts, a workload's federated token in
+ * federated-assertion.ts, the token endpoint's errors in identity-error.ts.
  * Each token issued for a secret or a certificate is recorded as that credential's last sign-in (sign-in-activity.ts).
  */
 import {
@@ -18,6 +19,7 @@ import {
 import type { IncomingMessage } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { checkClientAssertion } from './client-assertion';
+import { checkFederatedAssertion, type FetchJson, isFederatedAssertion } from './federated-assertion';
 import { type Caller, invalidToken } from './http';
 import { IdentityError } from './identity-error';
 import { recordCredentialSignIn } from './sign-in-activity';
@@ -59,6 +61,8 @@ export interface IdentityOptions {
   now: () => Date;
   /** The tenant changed (a sign-in was recorded): persist it. */
   changed?: () => void;
+  /** Reads a workload issuer's OpenID configuration and keys (default: fetch over https). */
+  fetchIssuerJson?: FetchJson;
 }
 
 export interface Identity {
@@ -68,7 +72,7 @@ export interface Identity {
     path: string,
     form: URLSearchParams,
     request: IncomingMessage,
-  ): { status: number; body: Json } | undefined;
+  ): Promise<{ status: number; body: Json } | undefined>;
   /** The caller of a Graph request, from its Authorization header; throws a 401 GraphError. */
   verify(authorization: string | undefined): Caller;
   /** Issues a token directly (admin API and tests), in the starting tenant or the directory with tenantId. */
@@ -123,7 +127,7 @@ export function createIdentity(options: IdentityOptions): Identity {
     );
   }
 
-  function clientCredentials(tenant: string, form: URLSearchParams, request: IncomingMessage): Json {
+  async function clientCredentials(tenant: string, form: URLSearchParams, request: IncomingMessage): Promise<Json> {
     // The token is issued by the directory the path names, and carries its tid: an app of one directory cannot
     // sign in through another's endpoint (AADSTS700016, as below).
     const state = options.directory(tenant);
@@ -177,7 +181,27 @@ export function createIdentity(options: IdentityOptions): Identity {
     }
     let used: { keyId: string; keyType: 'clientSecret' | 'certificate' };
     if (secret === undefined) {
-      if (form.get('client_assertion')) {
+      const assertion = form.get('client_assertion');
+      if (assertion && isFederatedAssertion(clientId, assertion)) {
+        // A workload's token (GitHub Actions, Kubernetes, any OIDC issuer): no credential of the app's own is used,
+        // and the credential sign-in report covers secrets and certificates only, so nothing is recorded there.
+        if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+          throw new IdentityError(
+            400,
+            'invalid_request',
+            700025,
+            "The 'client_assertion_type' must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
+          );
+        }
+        await checkFederatedAssertion(app, assertion, now, options.fetchIssuerJson);
+        return {
+          token_type: 'Bearer',
+          expires_in: TOKEN_LIFETIME_SECONDS,
+          ext_expires_in: TOKEN_LIFETIME_SECONDS,
+          access_token: issueToken(clientId, resource, state.tenantId),
+        };
+      }
+      if (assertion) {
         // This token endpoint under any of the tenant's names.
         const tokenEndpoints = [tenant, state.tenantId, state.data.domain].map(
           (name) => `${options.baseUrl()}/${name}/oauth2/v2.0/token`,
@@ -278,13 +302,13 @@ export function createIdentity(options: IdentityOptions): Identity {
 
   return {
     issueToken,
-    handle(method, path, form, request) {
+    async handle(method, path, form, request) {
       const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(path);
       const openid = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(path);
       const keys = /^\/([^/]+)\/discovery\/v2\.0\/keys$/.exec(path);
       try {
         if (token && method === 'POST')
-          return { status: 200, body: clientCredentials(decodeURIComponent(token[1]!), form, request) };
+          return { status: 200, body: await clientCredentials(decodeURIComponent(token[1]!), form, request) };
         if (openid && method === 'GET') return { status: 200, body: metadata(decodeURIComponent(openid[1]!)) };
         if (keys && method === 'GET') return { status: 200, body: jwks() };
       } catch (err) {

@@ -206,7 +206,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<R
       const form = new URLSearchParams(
         String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? raw : '',
       );
-      const answer = identity.handle(method, path, form, req);
+      const answer = await identity.handle(method, path, form, req);
       if (answer) {
         res.writeHead(answer.status, {
           'content-type': 'application/json; charset=utf-8',
