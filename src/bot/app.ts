@@ -3,7 +3,8 @@
  * call one service, and answer with a card. Invokes are answered at once; every handler is safe to repeat.
  */
 import { type Activity, CardFactory, MessageFactory, TeamsInfo, type TurnContext } from 'botbuilder';
-import { Application, type TurnState } from '@microsoft/teams-ai';
+import type { Application, TurnState } from '@microsoft/teams-ai';
+import { QuietApplication } from './quiet-application';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { helpCard, renderChannelSet, renderNotice, renderWelcome, unknownActionCard } from '../cards/cards';
 import { typeaheadTitle } from '../cards/request-form-card';
@@ -75,8 +76,8 @@ async function searchPermissions(
 
 export function createBot(services: BotServices): Bot {
   // No storage: Registrar keeps its state in its own Store, and teams-ai's turn state would be a second,
-  // unguarded copy. No typing timer: teams-ai keeps one timer per Application, shared by concurrent turns.
-  const app = new Application<TurnState>({
+  // unguarded copy. No typing timer (quiet-application.ts): teams-ai keeps one per Application, shared by concurrent turns.
+  const app = new QuietApplication<TurnState>({
     startTypingTimer: false,
     removeRecipientMention: true,
     longRunningMessages: false,

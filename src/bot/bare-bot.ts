@@ -7,7 +7,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import { CardFactory, CloudAdapter, ConfigurationBotFrameworkAuthentication, MessageFactory } from 'botbuilder';
-import { Application, type TurnState } from '@microsoft/teams-ai';
+import type { TurnState } from '@microsoft/teams-ai';
+import { QuietApplication } from './quiet-application';
 import * as restify from 'restify';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { Verb } from '../cards/verbs';
@@ -20,7 +21,7 @@ export interface BareBot {
 /** Starts the bare bot on 127.0.0.1 (port 0: any free port); every message and every `help.show` click gets `card`. */
 export async function startBareBot(card: AdaptiveCard, port = 0): Promise<BareBot> {
   const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
-  const app = new Application<TurnState>({
+  const app = new QuietApplication<TurnState>({
     startTypingTimer: false,
     removeRecipientMention: true,
     longRunningMessages: false,
