@@ -57,6 +57,15 @@ export const commands: readonly CommandInfo[] = [
     available: true,
   },
   {
+    usage: 'federate <app>',
+    aliases: [],
+    summary:
+      'Let a GitHub Actions job, a Kubernetes service account or another workload sign in as an app I own, with no secret (a federated credential).',
+    audience: 'everyone',
+    where: 'personal',
+    available: true,
+  },
+  {
     usage: 'pending',
     aliases: [],
     summary: 'List the requests waiting for my decision.',
