@@ -59,8 +59,7 @@ export const commands: readonly CommandInfo[] = [
   {
     usage: 'federate <app>',
     aliases: [],
-    summary:
-      'Let a GitHub Actions job, a Kubernetes service account or another workload sign in as an app I own, with no secret (a federated credential).',
+    summary: 'Let a GitHub Actions job or a Kubernetes service account sign in as an app I own, with no secret.',
     audience: 'everyone',
     where: 'personal',
     available: true,

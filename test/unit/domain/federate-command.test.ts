@@ -34,8 +34,6 @@ describe('federate <app>', () => {
 
     const text = cardText(helpCard());
     expect(text).toContain('federate <app>');
-    expect(text).toMatch(
-      /GitHub Actions job, a Kubernetes service account or another workload sign in as an app I own/,
-    );
+    expect(text).toMatch(/GitHub Actions job or a Kubernetes service account sign in as an app I own, with no secret/);
   });
 });
