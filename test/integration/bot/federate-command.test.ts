@@ -178,6 +178,10 @@ describe('federate <app>', () => {
     const answered = await submit(isaiahChat, isaiah, offered.data, kubernetes);
     await registrar.runtime.idle();
     expect(cardText(answered.card)).toMatch(/waits for an approver/i);
+    // Submit pressed again (or Teams retrying the invoke): the same request, not a second one.
+    const twice = await submit(isaiahChat, isaiah, offered.data, kubernetes);
+    expect(cardText(twice.card)).toMatch(/waits for an approver/i);
+    expect(await federations()).toHaveLength(1);
     const [asked] = await federations();
     expect(asked).toMatchObject({ status: 'submitted', federation: { askedAs: 'approval' } });
     expect(federatedOf(expenseBot.id)).toEqual([]);
