@@ -25,6 +25,7 @@ import {
   systemClock,
 } from './services/ports';
 import { createRotationService, type RotationService } from './services/rotation-service';
+import { createFederationService, type FederationService } from './services/federation-service';
 import { GraphCredentialSource, LISTING_BUDGET } from './adapters/graph/graph-credential-source';
 import { createRateLimiter } from './lib/rate-limiter';
 import { createApproverPolicy, type ApproverPolicy } from './services/request-approvers';
@@ -205,7 +206,7 @@ export async function createContainer(
   const people: PeopleDirectory | undefined =
     directory ?? (graphInTurn ? new GraphDirectory({ graph: graphInTurn, logger: graphLogger }) : undefined);
   // Every saved move and annotation, wherever it is made, reaches the card service (built below): never awaited.
-  const late: { cards?: CardService } = {};
+  const late: { cards?: CardService; federation?: FederationService } = {};
   const changed = (request: AppRequest): void => void late.cards?.changed(request);
   const provisioning = createProvisioningService({
     store,
@@ -216,6 +217,7 @@ export async function createContainer(
     onChange: (request) => late.cards?.changed(request),
     ...withTargets,
     ...(credentialPolicies ? { credentialPolicies } : {}),
+    confirmRight: async (request) => late.federation?.confirmRight(request),
   });
   // Graph's budget for listing with keyCredentials is the tenant's: the scan and the in-turn reads share one.
   const listingBudget = createRateLimiter(LISTING_BUDGET);
@@ -275,6 +277,20 @@ export async function createContainer(
     onChange: changed,
     ...(signIns ? { signIns } : {}),
   });
+  const federation = createFederationService({
+    store,
+    source: credentialsInTurn,
+    owners: credentials,
+    provisioner: inTurn,
+    clock,
+    random,
+    policy,
+    ownAppIds,
+    logger: logger.child({ component: 'federation' }),
+    startProvisioning: (id) => provisioning.start(id),
+    onChange: changed,
+  });
+  late.federation = federation;
 
   const channels = createChannelService({ store, operators, clock });
   const greetings = createGreetingService({ store, clock });
@@ -346,6 +362,7 @@ export async function createContainer(
     provisioning,
     delivery,
     rotation,
+    federation,
     notifier: cards,
     expiry: {
       scan: (options?: { trigger?: 'schedule' | 'command' | 'job'; full?: boolean }) =>

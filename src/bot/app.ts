@@ -16,9 +16,10 @@ import type { ChannelService } from '../services/channel-service';
 import type { GreetingService } from '../services/greeting-service';
 import { requestCardRoutes, requestCommands, type RequestRouteServices } from './request-routes';
 import { rotationCardRoutes, rotationCommands, type RotationRouteServices } from './rotation-routes';
+import { federateCardRoutes, federateCommands, type FederateRouteServices } from './federate-routes';
 import { actorFrom, addressFrom, turnCommand, turnLogger } from './turn';
 
-export interface BotServices extends RequestRouteServices, RotationRouteServices {
+export interface BotServices extends RequestRouteServices, RotationRouteServices, FederateRouteServices {
   channels: ChannelService;
   greetings: GreetingService;
 }
@@ -39,11 +40,13 @@ type CardActionHandler = (context: TurnContext, data: Record<string, unknown>) =
 export function cardActionRoutes(services: BotServices): Record<VerbName, CardActionHandler> {
   const request = requestCardRoutes(services);
   const rotation = rotationCardRoutes(services);
+  const federate = federateCardRoutes(services);
   return {
     [Verb.digestRefresh]: rotation.refreshDigest,
     [Verb.rotationStart]: rotation.start,
     [Verb.rotationRemoveOld]: rotation.removeOld,
     [Verb.rotationKeepOld]: rotation.keepOld,
+    [Verb.federateSubmit]: federate.submit,
     [Verb.showHelp]: async () => helpCard(),
     [Verb.requestOpen]: request.open,
     [Verb.requestFind]: request.find,
@@ -120,6 +123,7 @@ function registerRoutes(app: Application<TurnState>, services: BotServices): voi
   app.message(isCommand('pending'), answer(requestCommand.pending));
   const rotationCommand = rotationCommands(services);
   app.message(isCommand('rotate <app>'), answer(rotationCommand.rotate));
+  app.message(isCommand('federate <app>'), answer(federateCommands(services).federate));
   app.message(isCommand('scan'), answer(rotationCommand.scan));
   app.message(isCommand('scan full'), answer(rotationCommand.scanFull));
   app.message(/[\s\S]*/, guarded(onAnyOtherMessage(services)));

@@ -29,6 +29,11 @@ export const Verb = {
   /** After a rotation, the owner confirms removing the old credential: data { requestId }. */
   rotationRemoveOld: 'rotation.removeOld',
   rotationKeepOld: 'rotation.keepOld',
+  /**
+   * The `federate <app>` card's Submit: data { appId, offeredAs } and the federated credential fields; the server reads
+   * the app, the clicker's ownership and the app's credentials again.
+   */
+  federateSubmit: 'federate.submit',
 } as const;
 
 export type VerbName = (typeof Verb)[keyof typeof Verb];

@@ -57,6 +57,14 @@ export const commands: readonly CommandInfo[] = [
     available: true,
   },
   {
+    usage: 'federate <app>',
+    aliases: [],
+    summary: 'Let a GitHub Actions job or a Kubernetes service account sign in as an app I own, with no secret.',
+    audience: 'everyone',
+    where: 'personal',
+    available: true,
+  },
+  {
     usage: 'pending',
     aliases: [],
     summary: 'List the requests waiting for my decision.',

@@ -159,11 +159,27 @@ export interface RotationTarget {
   askedAs?: 'owner' | 'approval';
 }
 
+/**
+ * The existing app a `federate <app>` request adds a federated credential to (the credential itself is
+ * form.credential), and on what right it was asked: 'owner' (an owner in Entra ID, read again when provisioning
+ * runs) or 'approval' (anyone else: the approvers' decision is the right).
+ */
+export interface FederationTarget {
+  applicationObjectId: string;
+  appId: string;
+  appName: string;
+  askedAs: 'owner' | 'approval';
+}
+
 export interface AppRequest {
   id: string;
-  /** 'rotation': a new client secret for an existing app (no provisioning steps); absent on new-app requests. */
-  kind?: 'app' | 'rotation';
+  /**
+   * 'rotation': a new client secret for an existing app (no provisioning steps); 'federation': a federated credential
+   * for an existing app (the federatedCredential step only); absent on new-app requests.
+   */
+  kind?: 'app' | 'rotation' | 'federation';
   rotation?: RotationTarget;
+  federation?: FederationTarget;
   status: RequestStatus;
   requester: Person;
   form: RequestForm;
@@ -363,9 +379,13 @@ export function deliveryDueBy(
   return from ? new Date(Date.parse(from) + ttlDays * dayMs).toISOString() : undefined;
 }
 
-/** The provisioning steps this request needs, in order. A rotation needs none: its application exists. */
+/**
+ * The provisioning steps this request needs, in order. A rotation needs none and a federation only its credential:
+ * their application exists.
+ */
 export function stepsFor(request: Pick<AppRequest, 'form' | 'kind' | 'resourceServicePrincipals'>): ProvisioningStep[] {
   if (request.kind === 'rotation') return [];
+  if (request.kind === 'federation') return ['federatedCredential'];
   return [
     ...((request.resourceServicePrincipals?.length ?? 0) > 0 ? (['resources'] as const) : []),
     'application',
@@ -510,6 +530,78 @@ export function createRotation(input: NewRotation): { request: AppRequest; audit
     detail: input.approvalReason
       ? `asked to rotate the client secret of "${target.appName}" (appId ${target.appId}); ${request.approvalsRequired} approval${request.approvalsRequired === 1 ? '' : 's'} needed: ${input.approvalReason}`
       : `asked to rotate the client secret of "${target.appName}" (appId ${target.appId}) as its owner; no approval needed (ROTATION_NEEDS_APPROVAL)`,
+    ...(conversationId ? { conversationId } : {}),
+    objectIds: [target.applicationObjectId],
+  };
+  return { request, audit };
+}
+
+export interface NewFederation {
+  id: string;
+  requester: TransitionActor;
+  target: FederationTarget;
+  /** The workload, checked (parseFederatedWorkload), and the credential Graph is given for it. */
+  credential: Extract<CredentialChoice, { kind: 'federated' }>;
+  /** Why the approvers decide first (as for a rotation); undefined: it starts approved. */
+  approvalReason?: string;
+  /** The risk of the workload acting as this app: what the app's service principal holds. */
+  risk: RiskAssessment;
+  approvalsRequired: number;
+  pendingTtlDays: number;
+  now: Date;
+  requesterAddress?: ConversationAddress;
+}
+
+/**
+ * A federated credential for an existing app (`federate <app>`): approved like a rotation, then provisioned as the
+ * one federatedCredential step on the app's object id (its application checkpoint is the existing app), and
+ * delivered as a new app's federated credential is, with nothing to reveal.
+ */
+export function createFederation(input: NewFederation): { request: AppRequest; audit: AuditEvent } {
+  const at = input.now.toISOString();
+  const { conversationId, ...requester } = input.requester;
+  const { target, credential } = input;
+  const status: RequestStatus = input.approvalReason ? 'submitted' : 'approved';
+  const workload = `tokens of ${credential.credential.issuer} for subject ${credential.credential.subject}`;
+  const request: AppRequest = {
+    id: input.id,
+    kind: 'federation',
+    federation: { ...target },
+    status,
+    requester: { aadObjectId: requester.aadObjectId.toLowerCase(), name: requester.name },
+    form: {
+      displayName: target.appName,
+      purpose: `A federated credential for the existing app ${target.appName} (appId ${target.appId}): ${workload} will sign in as the app, with everything it holds. Nothing else about the app changes.${input.approvalReason ? ` Approvers decide because ${input.approvalReason}.` : ''}`,
+      signInAudience: 'AzureADMyOrg',
+      platform: 'none',
+      redirectUris: [],
+      graphPermissions: [],
+      otherPermissions: [],
+      credential,
+      additionalOwnerIds: [],
+    },
+    permissions: [],
+    risk: input.risk,
+    approvalsRequired: input.approvalReason ? Math.max(1, input.approvalsRequired) : 1,
+    approvals: [],
+    provisioning: {
+      attempts: 0,
+      application: { applicationObjectId: target.applicationObjectId, appId: target.appId, at },
+    },
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: new Date(input.now.getTime() + input.pendingTtlDays * dayMs).toISOString(),
+    ...(input.requesterAddress ? { requesterAddress: input.requesterAddress } : {}),
+  };
+  const audit: AuditEvent = {
+    at,
+    by: request.requester,
+    event: 'submit',
+    from: null,
+    to: status,
+    detail: input.approvalReason
+      ? `asked to add federated credential "${credential.credential.name}" (${workload}) to "${target.appName}" (appId ${target.appId}); ${request.approvalsRequired} approval${request.approvalsRequired === 1 ? '' : 's'} needed: ${input.approvalReason}`
+      : `asked to add federated credential "${credential.credential.name}" (${workload}) to "${target.appName}" (appId ${target.appId}) as its owner; no approval needed (ROTATION_NEEDS_APPROVAL)`,
     ...(conversationId ? { conversationId } : {}),
     objectIds: [target.applicationObjectId],
   };

@@ -81,6 +81,11 @@ export interface ProvisioningServiceDeps {
    * forbids (it changed after the approval) fails the request before anything is made. None: not checked.
    */
   credentialPolicies?: CredentialPolicies;
+  /**
+   * The requester's right, read again before a run's first write (FederationService.confirmRight: a federated
+   * credential an owner asked for needs them to own the app still). A refusal fails the request in its words.
+   */
+  confirmRight?: (request: AppRequest) => Promise<void>;
 }
 
 const DEFAULT_CONCURRENT_RUNS = 8;
@@ -332,7 +337,10 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       const stepBegan = performance.now();
       let result: StepResult;
       try {
-        if (!policyChecked) await checkCredentialPolicy(request, log);
+        if (!policyChecked) {
+          await deps.confirmRight?.(request);
+          await checkCredentialPolicy(request, log);
+        }
         policyChecked = true;
         result = await perform(step, request);
       } catch (err) {

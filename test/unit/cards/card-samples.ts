@@ -9,6 +9,7 @@ import {
 } from '../../../src/cards/reminder-cards';
 import { renderApproval } from '../../../src/cards/approval-card';
 import { renderDelivery } from '../../../src/cards/delivery-card';
+import { renderFederateCard } from '../../../src/cards/federate-card';
 import { renderRequestForm, type RequestFormView } from '../../../src/cards/request-form-card';
 import { renderRequestList, type MyAppView } from '../../../src/cards/request-list-card';
 import { renderRequestStatus } from '../../../src/cards/request-status-card';
@@ -305,6 +306,31 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
       render: () => renderOwnerReminder({ credentials: expiringMix().slice(0, 2), ownerName: 'Megan Bowen' }),
     },
     { label: 'more than it lists', render: () => renderOwnerReminder({ credentials: manyExpiring(45) }) },
+  ],
+  federate: [
+    {
+      label: 'an owner, adding straight away',
+      render: () =>
+        renderFederateCard({
+          appId: 'a1e5c0de-0000-4000-9000-000000000203',
+          appName: 'Expense Bot',
+          askedAs: 'owner',
+          existing: 0,
+        }),
+    },
+    {
+      label: 'someone asking the approvers, with a refused field',
+      render: () =>
+        renderFederateCard({
+          appId: 'a1e5c0de-0000-4000-9000-000000000203',
+          appName: 'Expense Bot',
+          askedAs: 'approval',
+          approvalReason: 'the person asking does not own the app in Entra ID',
+          existing: 19,
+          values: { federatedWorkload: 'other', federatedIssuer: 'https://issuer.example.com', federatedSubject: 'a*' },
+          errors: { federatedSubject: 'Entra ID matches the subject exactly and has no wildcards here.' },
+        }),
+    },
   ],
   'rotation-cleanup': [
     { label: 'asking, a secret replaced', render: () => renderRotationCleanup(cleanupView()) },
