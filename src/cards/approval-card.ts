@@ -2,6 +2,7 @@ import approvalTemplate from '../../adaptiveCards/approval.json';
 import { MICROSOFT_GRAPH_APP_ID, type PermissionRef, type Platform, type SignInAudience } from '../domain/app-spec';
 import { pendingPermissions, type AppRequest } from '../domain/request';
 import { exchangeScopable } from '../domain/exchange-rbac';
+import { federatedLimits, workloadWords } from '../domain/federated-credential';
 import { classifyPermission, hardeningNotes, type RiskLevel } from '../domain/risk';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
@@ -125,6 +126,8 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
     after.push(
       row('Thumbprint', safeText(credential.certificate.thumbprint, { max: TextLimit.reference }), 'Monospace'),
     );
+  } else if (credential.kind === 'federated') {
+    after.push(...federatedRows(credential));
   } else {
     after.push(row('Credential', 'None: a public client'));
   }
@@ -143,6 +146,34 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
     ),
   );
   return { before, after };
+}
+
+/**
+ * Exactly which workload will be able to act as the app: in words, and as Entra ID will match it, issuer and subject
+ * compared with the token's iss and sub claims, case included, with no wildcards
+ * (https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations).
+ */
+function federatedRows(credential: Extract<AppRequest['form']['credential'], { kind: 'federated' }>): SpecRow[] {
+  const text = (value: string, max: number) => safeText(value, { max });
+  return [
+    {
+      label: 'Credential',
+      value: 'Federated credential: no secret or key exists; Entra ID accepts tokens of this workload instead',
+      font: 'Default',
+    },
+    {
+      label: 'Who can act as the app',
+      value: text(workloadWords(credential.workload), TextLimit.paragraph),
+      font: 'Default',
+    },
+    { label: 'Issuer', value: text(credential.credential.issuer, federatedLimits.issuer), font: 'Monospace' },
+    { label: 'Subject', value: text(credential.credential.subject, federatedLimits.subject), font: 'Monospace' },
+    {
+      label: 'Audience',
+      value: text(credential.credential.audiences.join(', '), TextLimit.reference),
+      font: 'Monospace',
+    },
+  ];
 }
 
 /** What a rotation leaves as it is, for approvers: everything but the new secret, and the old one until an owner decides. */

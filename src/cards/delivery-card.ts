@@ -6,26 +6,22 @@ import {
   scopeNameFor,
   scopedInExchange,
 } from '../domain/exchange-rbac';
+import { federatedLimits, workloadWords, type FederatedWorkload } from '../domain/federated-credential';
 import type { AppRequest } from '../domain/request';
 import type { AdaptiveCard } from './adaptive-card';
 import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
+import { federatedUsage } from './federated-snippets';
 import { appNameOf, idOf, permissionLines, plural, shown, tidy } from './request-card-parts';
+import { shellWord, type TokenEndpoints } from './shell-word';
 import { Verb } from './verbs';
+
+export { shellWord, type TokenEndpoints } from './shell-word';
 
 /*
  * The private delivery card (adaptiveCards/delivery.json), in the requester's personal chat: the app's ids, and its
- * credential ready to reveal, revealed once (only in the invoke response), or stored.
+ * credential ready to reveal, revealed once (only in the invoke response), or stored; a certificate or a federated
+ * credential has nothing to reveal, and the card says how to use it.
  */
-
-/**
- * The sign-in and Microsoft Graph addresses the token request names, and, in local mode, the CA bundle that trusts
- * the local tenant's certificate (curl trusts only the system's CAs; a real cloud needs none).
- */
-export interface TokenEndpoints {
-  login: string;
-  graph: string;
-  caFile?: string;
-}
 
 export interface DeliveryView {
   /** request.provisioning.application has the appId; request.permissions are what was granted. */
@@ -49,11 +45,6 @@ const checkWords = {
   works: 'A token was issued with this secret: it works.',
   pending: 'Entra ID has not started accepting it yet; this usually takes a few minutes.',
 } as const;
-
-/** A word a POSIX shell takes as it is, or the same in single quotes (a path with spaces, say). */
-export function shellWord(text: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * The token request that tests a client secret, one shell line per element (joined with " \\" continuations): the
@@ -159,8 +150,11 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
         }
       : undefined;
 
+  const federated =
+    credential.kind === 'federated' ? federatedSection(request, { appId, tenantId }, endpoints) : undefined;
+
   const envLines =
-    credential.kind === 'none'
+    credential.kind === 'none' || credential.kind === 'federated'
       ? []
       : [
           `AZURE_TENANT_ID=${tenantId}`,
@@ -217,6 +211,7 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
     secretCheck: { text: checkWords[view.secret?.check ?? 'pending'] ?? checkWords.pending },
     secretStored: storedView,
     certificate,
+    federated,
     noCredential: credential.kind === 'none',
     envLines: envLines.map((text) => ({ text })),
     envSnippet: envLines.join('\n'),
@@ -226,6 +221,60 @@ export function renderDelivery(view: DeliveryView): AdaptiveCard {
   });
   if (secretKind && view.state === 'revealed' && view.secret) placeSecret(card, view.secret.text);
   return tidy(card);
+}
+
+/**
+ * A federated credential's delivery: nothing to reveal, what Entra ID will match (its name, issuer, subject and
+ * audience, as provisioned), and the snippet that makes the workload use it. Every value is the server's: the name
+ * Graph holds, the workload as validated at submission, the app's client id and the tenant id.
+ */
+function federatedSection(request: AppRequest, ids: { appId: string; tenantId: string }, endpoints: TokenEndpoints) {
+  const credential = request.form.credential;
+  if (credential.kind !== 'federated') return undefined;
+  const spec = credential.credential;
+  const limit = { max: federatedLimits.subject };
+  const workload = safeWorkload(credential.workload);
+  const usage = federatedUsage(workload, ids, endpoints);
+  const row = (label: string, value: string) => ({ label, value: safeText(value, limit) || 'none' });
+  return {
+    lead: `No secret or key exists, so there is nothing to reveal or to store. Entra ID gives tokens of this app only to ${safeText(workloadWords(workload), { max: TextLimit.paragraph }).replace(/^The /, 'the ')}.`,
+    rows: [
+      row('Name', request.provisioning.federatedCredential?.name ?? spec.name),
+      row('Issuer', spec.issuer),
+      row('Subject', spec.subject),
+      row('Audience', spec.audiences.join(', ')),
+    ],
+    intro: usage.intro,
+    language: usage.language,
+    code: usage.lines.join('\n'),
+    // An empty line would be an empty TextRun, which hosts drop: a space keeps the line.
+    lines: usage.lines.map((text) => ({ text: text || ' ' })),
+    notes: usage.notes.map((text) => ({ text })),
+  };
+}
+
+/** The workload with every name passed through safeText, for snippets that quote them. */
+function safeWorkload(workload: FederatedWorkload): FederatedWorkload {
+  const text = (value: string) => safeText(value, { max: federatedLimits.subject });
+  switch (workload.kind) {
+    case 'github':
+      return {
+        kind: 'github',
+        organization: text(workload.organization),
+        repository: text(workload.repository),
+        entity: workload.entity,
+        ...(workload.entityName !== undefined ? { entityName: text(workload.entityName) } : {}),
+      };
+    case 'kubernetes':
+      return {
+        kind: 'kubernetes',
+        issuer: text(workload.issuer),
+        namespace: text(workload.namespace),
+        serviceAccount: text(workload.serviceAccount),
+      };
+    case 'other':
+      return { kind: 'other', issuer: text(workload.issuer), subject: text(workload.subject) };
+  }
 }
 
 /**

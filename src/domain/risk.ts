@@ -3,10 +3,14 @@
  * (delegated with admin consent, application read permissions), high (application write permissions,
  * Directory.*, RoleManagement.*, AppRoleAssignment.*, Application.ReadWrite.All, Mail.Send as an application,
  * Sites.FullControl.All, any directory role, any multi-tenant audience). A request is as risky as its riskiest
- * item. An application permission that is not plainly a read counts as a write: unknown means high.
+ * item. An application permission that is not plainly a read counts as a write: unknown means high. The credential is
+ * an item too: a client secret or a certificate's private key can be copied and used from anywhere, so either is
+ * medium; a federated credential has nothing to copy, so it is low.
  */
 import { MICROSOFT_GRAPH_APP_ID, permissionKind, type PermissionRef, type SignInAudience } from './app-spec';
 import type { DirectoryRole } from './directory-roles';
+import { workloadWords } from './federated-credential';
+import type { CredentialChoice } from './request-form';
 import {
   exchangeRbacCommands,
   exchangeRoleFor,
@@ -20,7 +24,7 @@ export type RiskLevel = 'low' | 'medium' | 'high';
 export const riskLevels: readonly RiskLevel[] = ['low', 'medium', 'high'];
 
 export interface RiskItem {
-  kind: 'permission' | 'directoryRole' | 'audience';
+  kind: 'permission' | 'directoryRole' | 'audience' | 'credential';
   /** What is asked for, as the approval card names it: "Mail.Send (application)". */
   subject: string;
   level: RiskLevel;
@@ -47,6 +51,8 @@ export interface RiskSubject {
   directoryRole?: DirectoryRole;
   /** The mailbox permissions are scoped in Exchange: declared, not granted tenant-wide. */
   exchangeRbac?: ExchangeRbacChoice;
+  /** How the app will prove who it is; a public client (kind none) has no credential to rate. */
+  credential?: CredentialChoice;
 }
 
 /** Graph permissions that are high whatever their type, by name. */
@@ -116,6 +122,52 @@ export function classifyPermission(
       };
 }
 
+/**
+ * How risky the app's credential is, by what a thief would need. A client secret is a password that works from
+ * anywhere until it expires; a certificate's private key too, though it never leaves its holder unless copied.
+ * A federated credential holds nothing to copy: Entra ID exchanges only the named workload's own short-lived tokens
+ * (https://learn.microsoft.com/entra/workload-id/workload-identity-federation). Microsoft ranks a certificate above a
+ * secret (https://learn.microsoft.com/entra/identity-platform/how-to-add-credentials); with three levels, both are
+ * medium and their reasons say the difference.
+ * Undefined for a public client, which has no credential.
+ */
+export function classifyCredential(choice: CredentialChoice): RiskItem | undefined {
+  switch (choice.kind) {
+    case 'secret':
+      return {
+        kind: 'credential',
+        subject: 'Credential: client secret',
+        level: 'medium',
+        reason:
+          `A secret exists that can leak: whoever copies it, from a configuration file, a log or a chat, acts as the app from anywhere ` +
+          `for up to ${choice.lifetimeDays === 1 ? '1 day' : `${choice.lifetimeDays} days`}. A federated credential would leave nothing to leak.`,
+      };
+    case 'certificate':
+      return {
+        kind: 'credential',
+        subject: 'Credential: certificate',
+        level: 'medium',
+        reason:
+          'Its private key stays with the requester, but whoever copies that key acts as the app from anywhere until the certificate expires. ' +
+          'A federated credential would leave nothing to copy.',
+      };
+    case 'federated':
+      return {
+        kind: 'credential',
+        subject: 'Credential: federated (no secret)',
+        level: 'low',
+        reason:
+          `No secret exists to leak: only ${lowerFirst(workloadWords(choice.workload))} can get tokens as the app, ` +
+          'each time by presenting a short-lived token of its own identity provider.',
+      };
+    case 'none':
+      return undefined;
+  }
+}
+
+/** "The workload ..." reads as "only the workload ..."; proper names (GitHub, Kubernetes) stay as they are. */
+const lowerFirst = (text: string) => text.replace(/^The /, 'the ');
+
 const order: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
 
 export function highestRisk(levels: Iterable<RiskLevel>): RiskLevel {
@@ -138,6 +190,8 @@ export function assessRisk(subject: RiskSubject): RiskAssessment {
       reason: `The app could ${subject.directoryRole.summary}, across the tenant.`,
     });
   }
+  const credential = subject.credential && classifyCredential(subject.credential);
+  if (credential) items.push(credential);
   if (subject.signInAudience !== 'AzureADMyOrg') {
     items.push({
       kind: 'audience',

@@ -487,6 +487,7 @@ export function createRequestSubmission(
       signInAudience: form.signInAudience,
       ...(form.directoryRole ? { directoryRole: form.directoryRole } : {}),
       ...(form.exchangeRbac ? { exchangeRbac: form.exchangeRbac } : {}),
+      credential: form.credential,
     });
     for (let attempt = 1; ; attempt++) {
       const id = checked.requestId ?? newRequestId(random);

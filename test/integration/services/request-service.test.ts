@@ -141,11 +141,12 @@ describe('submitting', () => {
       approvalsRequired: 1,
       approvals: [],
     });
-    expect(request.risk.level).toBe('low');
+    // User.Read alone is low; its client secret, which can leak, makes the request medium (risk.ts).
+    expect(request.risk.level).toBe('medium');
     expect(request.expiresAt).toBe(new Date(s.clock.now().getTime() + 7 * dayMs).toISOString());
     expect((await loadRequest(s.store, request.id)).value.status).toBe('submitted');
     expect(await rowsOf(s.store, request.id)).toEqual([{ row: auditRow(1), event: 'submit', to: 'submitted' }]);
-    expect(s.logs.find('request submitted')[0]).toMatchObject({ requestId: request.id, risk: 'low' });
+    expect(s.logs.find('request submitted')[0]).toMatchObject({ requestId: request.id, risk: 'medium' });
   });
 
   test('when the form is invalid, then the errors and values come back and nothing is stored or resolved', async () => {
@@ -302,7 +303,7 @@ describe('approving and rejecting', () => {
   });
 
   test.each([
-    ['low', userRead],
+    ['medium', userRead],
     ['high', mailSend],
   ])(
     'when two approvers approve a %s-risk request at once, then there is one consistent result and exactly one reachedApproval',

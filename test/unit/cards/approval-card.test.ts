@@ -5,7 +5,8 @@ import { renderApproval, type ApprovalView } from '../../../src/cards/approval-c
 import { Verb } from '../../../src/cards/verbs';
 import { requestStatuses, type AppRequest, type RequestStatus } from '../../../src/domain/request';
 import { libraryEvents } from './card-library';
-import { appId, approverIds, ownerIds, requests, rotationRequest } from './card-samples';
+import { submitted } from '../domain/fixtures';
+import { appId, approverIds, kubernetesWorkload, ownerIds, requests, rotationRequest } from './card-samples';
 import { cardBytes, maxCardBytes, objectsOfType, texts, type Json } from './card-walk';
 import { buttons, titles, input, all, runs, byStatus } from './request-card-helpers';
 
@@ -207,15 +208,72 @@ describe('approval card', () => {
   });
 
   test('when a request is low risk, then its risk is said in words, in a colour with AA contrast', () => {
-    const card = renderApproval(view(requests.certificate(), 'approver'));
+    const card = renderApproval(view(requests.federated(), 'approver'));
     expect(objectsOfType(card, 'TextRun').find((r) => r.text === 'Low risk')?.color).toBe('Default');
+  });
+
+  test('when a request has a certificate, then the card shows it with its thumbprint, rated medium: its private key can be copied', () => {
+    const card = renderApproval(view(requests.certificate(), 'approver'));
     expect(texts(card)).toEqual(
       expect.arrayContaining([
         'Certificate (public key only), valid until 1 Mar 2027, 00:00 UTC',
         'Thumbprint',
         '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
+        'Medium risk · 1 approval needed',
       ]),
     );
+    expect(all(card)).toContain('Credential: certificate · Medium');
+    expect(all(card)).toContain('whoever copies that key acts as the app');
+  });
+
+  describe('a federated credential', () => {
+    test('when approvers see it, then the card names the one workload that can act as the app, with its issuer and subject in monospace', () => {
+      const card = renderApproval(view(requests.federated(), 'approver'));
+      const text = all(card);
+      expect(text).toContain('Who can act as the app');
+      expect(text).toContain('GitHub Actions in contoso/payments, environment production');
+      const mono = objectsOfType(card, 'TextRun')
+        .filter((r) => r.fontType === 'Monospace')
+        .map((r) => r.text);
+      expect(mono).toEqual(
+        expect.arrayContaining([
+          'https://token.actions.githubusercontent.com',
+          'repo:contoso/payments:environment:production',
+          'api://AzureADTokenExchange',
+        ]),
+      );
+      expect(text).not.toContain('None: a public client');
+      expect(text).not.toMatch(/client secret/i);
+    });
+
+    test('when approvers see it, then it is rated low risk, saying no secret exists and only that workload gets tokens', () => {
+      const card = renderApproval(view(requests.federated(), 'approver'));
+      expect(texts(card)).toContain('Low risk · 1 approval needed');
+      expect(all(card)).toContain('Credential: federated (no secret) · Low');
+      expect(all(card)).toContain(
+        'No secret exists to leak: only GitHub Actions in contoso/payments, environment production can get tokens as the app',
+      );
+    });
+
+    test('when the same app asks for a client secret instead, then the secret is rated higher than the federated credential', () => {
+      const federated = requests.federated();
+      const secret = submitted({
+        form: { ...federated.form, credential: { kind: 'secret', lifetimeDays: 90 } },
+      });
+      expect(federated.risk.level).toBe('low');
+      expect(secret.risk.level).toBe('medium');
+      expect(all(renderApproval(view(secret, 'approver')))).toContain('Credential: client secret · Medium');
+    });
+
+    test('when the workload is a Kubernetes service account, then the card names it, its namespace and its cluster', () => {
+      const card = renderApproval(view(requests.federated('submitted', kubernetesWorkload), 'approver'));
+      expect(all(card)).toContain(
+        'Kubernetes service account payments-api in namespace payments, of the cluster whose issuer is https://westeurope.oic.prod-aks.azure.com/',
+      );
+      expect(objectsOfType(card, 'TextRun').map((r) => r.text)).toContain(
+        'system:serviceaccount:payments:payments-api',
+      );
+    });
   });
 
   test('when a permission has hardening advice, then the card shows it with its commands in monospace', () => {

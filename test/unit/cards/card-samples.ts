@@ -27,6 +27,7 @@ import {
   type StepResult,
   type TransitionActor,
 } from '../../../src/domain/request';
+import { parseFederatedWorkload } from '../../../src/domain/federated-credential';
 import type { RequestForm } from '../../../src/domain/request-form';
 import { adele, catalogIndex, form, graphPermission, later, megan, requester, submitted } from '../domain/fixtures';
 
@@ -209,6 +210,10 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
       render: () => renderApproval({ request: requests.certificate(), mode: 'approver', refreshUserIds: approverIds }),
     },
     {
+      label: 'a federated credential for GitHub Actions, for an approver',
+      render: () => renderApproval({ request: requests.federated(), mode: 'approver', refreshUserIds: approverIds }),
+    },
+    {
       label: '30 redirect URIs and 20 named owners, for an approver',
       render: () => renderApproval({ request: requests.wide(20), mode: 'approver', refreshUserIds: approverIds }),
     },
@@ -250,6 +255,25 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
     {
       label: 'no credential',
       render: () => renderDelivery({ request: requests.publicClient(), tenantId, state: 'ready' }),
+    },
+    {
+      label: 'a federated credential for GitHub Actions',
+      render: () => renderDelivery({ request: requests.federated('delivered'), tenantId, state: 'ready' }),
+    },
+    {
+      label: 'a federated credential for Kubernetes',
+      render: () =>
+        renderDelivery({ request: requests.federated('delivered', kubernetesWorkload), tenantId, state: 'ready' }),
+    },
+    {
+      label: 'a federated credential of another issuer, in local mode',
+      render: () =>
+        renderDelivery({
+          request: requests.federated('delivered', otherWorkload),
+          tenantId,
+          state: 'ready',
+          endpoints: { login: 'https://127.0.0.1:8443', graph: 'https://127.0.0.1:8443', caFile: '/srv/ca.pem' },
+        }),
     },
     {
       label: 'a secret in local mode, with the local CA for curl',
@@ -360,6 +384,19 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
 // ---------------------------------------------------------------------------------------------------------------
 // Request fixtures for the request cards (also used by the tests of each request card)
 
+export const kubernetesWorkload = {
+  federatedWorkload: 'kubernetes',
+  federatedIssuer:
+    'https://westeurope.oic.prod-aks.azure.com/7f3c2a10-5d4e-4b8a-9c61-2e0f1a3b4c5d/c0ffee00-0000-4000-8000-000000000001/',
+  kubernetesNamespace: 'payments',
+  kubernetesServiceAccount: 'payments-api',
+};
+export const otherWorkload = {
+  federatedWorkload: 'other',
+  federatedIssuer: 'https://oidc.example.com',
+  federatedSubject: 'deploy-bot',
+};
+
 export const tenantId = '7f3c2a10-5d4e-4b8a-9c61-2e0f1a3b4c5d';
 export const appId = '5b2e9c47-1f3a-4d6b-8e90-a1b2c3d4e5f6';
 export const approverIds = ['29:1megan-teams-id', '29:1adele-teams-id'];
@@ -397,6 +434,7 @@ const secretDelivery: Delivery = {
   endDateTime: '2026-08-30T10:00:00Z',
   revealedAt: '2026-03-03T10:05:00Z',
 };
+export const federatedCredentialId = 'fede7a7e-0000-4000-8000-0000000000f1';
 const certificateSpec = {
   derBase64: 'MIIB',
   thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
@@ -414,6 +452,15 @@ const stepResults = (f: RequestForm): StepResult[] => [
   ...(f.directoryRole ? [{ step: 'directoryRole', roleAssignmentId: 'role-1' } as const] : []),
   ...(f.credential.kind === 'certificate'
     ? [{ step: 'certificate', thumbprint: f.credential.certificate.thumbprint } as const]
+    : []),
+  ...(f.credential.kind === 'federated'
+    ? [
+        {
+          step: 'federatedCredential',
+          credentialId: federatedCredentialId,
+          name: f.credential.credential.name,
+        } as const,
+      ]
     : []),
 ];
 const approvals: Step[] = [
@@ -552,6 +599,46 @@ export const requests = {
         return { id, displayName: name, userPrincipalName: `${name.replace(/ /g, '.')}@contoso.onmicrosoft.com` };
       }),
     };
+  },
+  /**
+   * A daemon whose credential is federated: `workload` is what the form would give (GitHub Actions of
+   * contoso/payments in environment production unless told), submitted or delivered.
+   */
+  federated: (
+    state: 'submitted' | 'delivered' = 'submitted',
+    workload: Record<string, string> = {
+      federatedWorkload: 'github',
+      githubOrganization: 'contoso',
+      githubRepository: 'payments',
+      githubEntity: 'environment',
+      githubEntityName: 'production',
+    },
+  ) => {
+    const parsed = parseFederatedWorkload(workload);
+    if (!parsed.ok) throw new Error(`fixture workload does not parse: ${JSON.stringify(parsed.errors)}`);
+    const f = form({
+      displayName: 'Payments deploy',
+      platform: 'none',
+      graphPermissions: [graphPermission('User.Read', 'Scope')],
+      credential: { kind: 'federated', workload: parsed.workload, credential: parsed.credential },
+    });
+    const delivered: Step[] = [
+      ...provisioned(f).slice(1),
+      [
+        {
+          type: 'deliver',
+          delivery: {
+            kind: 'federated',
+            credentialId: federatedCredentialId,
+            issuer: parsed.credential.issuer,
+            subject: parsed.credential.subject,
+            deliveredAt: '2026-03-03T10:05:00Z',
+          },
+        },
+        registrarActor,
+      ],
+    ];
+    return requestAfter(f, state === 'submitted' ? [] : delivered, 1).request;
   },
   /** A single-page app with no credential, delivered. */
   publicClient: () => {

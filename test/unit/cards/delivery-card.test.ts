@@ -2,7 +2,15 @@
 import type { AdaptiveCard } from '../../../src/cards/adaptive-card';
 import { renderDelivery, shellWord } from '../../../src/cards/delivery-card';
 import { Verb } from '../../../src/cards/verbs';
-import { appId, ownerRotation, requests, revealedSecret, tenantId } from './card-samples';
+import {
+  appId,
+  kubernetesWorkload,
+  otherWorkload,
+  ownerRotation,
+  requests,
+  revealedSecret,
+  tenantId,
+} from './card-samples';
 import { objectsOfType, strings, texts } from './card-walk';
 import { buttons, all, runs } from './request-card-helpers';
 
@@ -323,6 +331,169 @@ describe('delivery card', () => {
         'What changes: Expense Bot gets a new client secret, valid until 22 May 2027, 08:05 UTC.',
       );
       expect(all(stored)).not.toContain('DNH5ZYME');
+    });
+  });
+
+  describe('a federated credential', () => {
+    const snippet = (card: AdaptiveCard) => {
+      const block = objectsOfType(card, 'CodeBlock').find((b) => b.id === 'federatedSnippet');
+      if (!block) throw new Error('the card has no code block with the federated snippet');
+      return { code: String(block.codeSnippet), language: block.language, lines: runs(block.fallback as AdaptiveCard) };
+    };
+    const delivered = (
+      workload?: Record<string, string>,
+      endpoints?: Parameters<typeof renderDelivery>[0]['endpoints'],
+    ) =>
+      renderDelivery({
+        request: requests.federated('delivered', workload),
+        tenantId,
+        state: 'ready',
+        ...(endpoints ? { endpoints } : {}),
+      });
+
+    test('when it is delivered, then there is nothing to reveal: no button, no secret, no certificate, and the card says why', () => {
+      const card = delivered();
+      expect(buttons(card)).toEqual([]);
+      const text = all(card);
+      expect(text).toContain(
+        'No secret or key exists, so there is nothing to reveal or to store. Entra ID gives tokens of this app only to GitHub Actions in contoso/payments, environment production.',
+      );
+      expect(text).not.toMatch(
+        /client secret|AZURE_CLIENT_SECRET|AZURE_CLIENT_CERTIFICATE_PATH|Thumbprint|private key/i,
+      );
+      expect(objectsOfType(card, 'CodeBlock').map((b) => b.id)).toEqual(['federatedSnippet']);
+    });
+
+    test('when it is delivered, then the card shows the app and tenant ids, and the credential name, issuer, subject and audience Entra ID holds', () => {
+      const card = delivered();
+      expect(idLines(card).slice(0, 2)).toEqual([
+        ['Application (client) ID', appId],
+        ['Directory (tenant) ID', tenantId],
+      ]);
+      const request = requests.federated('delivered');
+      const name = request.provisioning.federatedCredential?.name;
+      expect(name).toMatch(/^github-contoso-payments-environment-production-[0-9a-f]{8}$/);
+      const text = all(card);
+      for (const line of [
+        `Name\n${name}`,
+        'Issuer\nhttps://token.actions.githubusercontent.com',
+        'Subject\nrepo:contoso/payments:environment:production',
+        'Audience\napi://AzureADTokenExchange',
+      ])
+        expect(text).toContain(line);
+    });
+
+    test('when the workload is GitHub Actions in an environment, then the snippet is a job in that environment with id-token: write and azure/login@v2 with the real ids', () => {
+      const { code, language, lines } = snippet(delivered());
+      expect(code).toBe(
+        [
+          'on: workflow_dispatch',
+          '',
+          'jobs:',
+          '  sign-in:',
+          '    runs-on: ubuntu-latest',
+          '    environment: production',
+          '    permissions:',
+          '      id-token: write',
+          '      contents: read',
+          '    steps:',
+          '      - uses: azure/login@v2',
+          '        with:',
+          `          client-id: ${appId}`,
+          `          tenant-id: ${tenantId}`,
+          '          allow-no-subscriptions: true',
+          '      - run: az account show',
+        ].join('\n'),
+      );
+      // Teams has no YAML highlighting; hosts without CodeBlock get the same lines in monospace.
+      expect(language).toBe('PlainText');
+      expect(lines).toEqual(code.split('\n').map((line) => line || ' '));
+      expect(all(delivered())).toContain('The job must name the environment production');
+    });
+
+    test.each([
+      ['a branch', 'branch', 'release/2026', ['on:', '  push:', '    branches: [release/2026]']],
+      ['a tag', 'tag', 'v1.0', ['on:', '  push:', '    tags: [v1.0]']],
+      ['a name YAML would read as something else', 'branch', 'true', ['on:', '  push:', "    branches: ['true']"]],
+      ['pull requests', 'pullRequest', '', ['on: pull_request']],
+    ])(
+      'when the workload is GitHub Actions for %s, then the workflow is triggered by it and its job names no environment',
+      (_name, entity, entityName, trigger) => {
+        const { code } = snippet(
+          delivered({
+            federatedWorkload: 'github',
+            githubOrganization: 'contoso',
+            githubRepository: 'payments',
+            githubEntity: entity,
+            githubEntityName: entityName,
+          }),
+        );
+        expect(code.split('\n').slice(0, trigger.length)).toEqual(trigger);
+        expect(code).not.toContain('environment:');
+        expect(code).toContain('      id-token: write');
+      },
+    );
+
+    test('when the workload is a Kubernetes service account, then the snippet annotates it with the client id and labels its pod for workload identity', () => {
+      const card = delivered(kubernetesWorkload);
+      const { code } = snippet(card);
+      const lines = code.split('\n');
+      expect(lines.slice(0, 8)).toEqual([
+        'apiVersion: v1',
+        'kind: ServiceAccount',
+        'metadata:',
+        '  name: payments-api',
+        '  namespace: payments',
+        '  annotations:',
+        `    azure.workload.identity/client-id: "${appId}"`,
+        `    azure.workload.identity/tenant-id: "${tenantId}"`,
+      ]);
+      expect(lines).toEqual(
+        expect.arrayContaining(['    azure.workload.identity/use: "true"', '  serviceAccountName: payments-api']),
+      );
+      expect(all(card)).toContain('Subject\nsystem:serviceaccount:payments:payments-api');
+    });
+
+    test('when the workload is of another issuer, then the snippet is the client credentials request with its token as a jwt-bearer client_assertion', () => {
+      const { code, language } = snippet(
+        delivered(otherWorkload, {
+          login: 'https://127.0.0.1:8443',
+          graph: 'https://127.0.0.1:8443',
+          caFile: '/srv/ca.pem',
+        }),
+      );
+      expect(language).toBe('Bash');
+      expect(code).toBe(
+        [
+          `curl -X POST https://127.0.0.1:8443/${tenantId}/oauth2/v2.0/token \\`,
+          '--cacert /srv/ca.pem \\',
+          '-d grant_type=client_credentials \\',
+          `-d client_id=${appId} \\`,
+          '-d scope=https://127.0.0.1:8443/.default \\',
+          '-d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\',
+          '--data-urlencode "client_assertion=$WORKLOAD_TOKEN"',
+        ].join('\n'),
+      );
+      expect(all(delivered(otherWorkload))).toContain(
+        'The workload’s token must say iss https://oidc.example.com, sub deploy-bot and aud api://AzureADTokenExchange, exactly',
+      );
+    });
+
+    test('when the stored workload holds template or markdown syntax, then the card shows it as text and expands nothing', () => {
+      const request = requests.federated('delivered');
+      const credential = request.form.credential;
+      if (credential.kind !== 'federated' || credential.workload.kind !== 'github') throw new Error('fixture changed');
+      const tampered = {
+        ...request,
+        form: {
+          ...request.form,
+          credential: { ...credential, workload: { ...credential.workload, entityName: "${appId} **x** it's" } },
+        },
+      };
+      const card = renderDelivery({ request: tampered, tenantId, state: 'ready' });
+      const { code } = snippet(card);
+      expect(code).toContain("    environment: '$\u200b{appId} **x** it''s'");
+      expect(JSON.stringify(card)).not.toContain('${');
     });
   });
 });

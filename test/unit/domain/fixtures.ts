@@ -74,6 +74,7 @@ export function submitted(options: { approvalsRequired?: number; form?: RequestF
       signInAudience: f.signInAudience,
       directoryRole: f.directoryRole,
       ...(f.exchangeRbac ? { exchangeRbac: f.exchangeRbac } : {}),
+      credential: f.credential,
     }),
     approvalsRequired: options.approvalsRequired ?? 1,
     pendingTtlDays: 7,

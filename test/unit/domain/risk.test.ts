@@ -1,6 +1,14 @@
 import type { PermissionRef, PermissionType, SignInAudience } from '../../../src/domain/app-spec';
 import { requestableDirectoryRoles } from '../../../src/domain/directory-roles';
-import { assessRisk, classifyPermission, hardeningNotes, type RiskLevel } from '../../../src/domain/risk';
+import { parseFederatedWorkload } from '../../../src/domain/federated-credential';
+import type { CredentialChoice } from '../../../src/domain/request-form';
+import {
+  assessRisk,
+  classifyCredential,
+  classifyPermission,
+  hardeningNotes,
+  type RiskLevel,
+} from '../../../src/domain/risk';
 import { catalog, graphPermission } from './fixtures';
 
 const partnerCenter = (value: string, type: PermissionType, adminConsentRequired: boolean): PermissionRef => ({
@@ -255,5 +263,101 @@ describe('hardening notes', () => {
     expect(
       assessRisk({ permissions: [graphPermission('Mail.Send', 'Role')], signInAudience: 'AzureADMyOrg' }).notes,
     ).toHaveLength(1);
+  });
+});
+
+describe('risk of the credential', () => {
+  const github = parseFederatedWorkload({
+    federatedWorkload: 'github',
+    githubOrganization: 'contoso',
+    githubRepository: 'payments',
+    githubEntity: 'environment',
+    githubEntityName: 'production',
+  });
+  if (!github.ok) throw new Error('the GitHub workload of these tests does not parse');
+  const federated: CredentialChoice = { kind: 'federated', workload: github.workload, credential: github.credential };
+  const secret: CredentialChoice = { kind: 'secret', lifetimeDays: 180 };
+  const certificate: CredentialChoice = {
+    kind: 'certificate',
+    certificate: {
+      derBase64: 'MIIB',
+      thumbprint: '3F2A9C7B1D4E5F60718293A4B5C6D7E8F9012345',
+      subject: 'CN=payroll-sync',
+      notBefore: '2026-03-01T00:00:00Z',
+      notAfter: '2027-03-01T00:00:00Z',
+    },
+  };
+  const rank: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
+  const levelOf = (choice: CredentialChoice) => classifyCredential(choice)!.level;
+
+  test('when the credentials are compared, then a federated credential is lower risk than a client secret and than a certificate', () => {
+    expect(rank[levelOf(federated)]).toBeLessThan(rank[levelOf(secret)]);
+    expect(rank[levelOf(federated)]).toBeLessThan(rank[levelOf(certificate)]);
+  });
+
+  test('when a federated credential is rated, then its reason says no secret exists and names the one workload that can get tokens', () => {
+    expect(classifyCredential(federated)).toEqual({
+      kind: 'credential',
+      subject: 'Credential: federated (no secret)',
+      level: 'low',
+      reason:
+        'No secret exists to leak: only GitHub Actions in contoso/payments, environment production can get tokens as the app, ' +
+        'each time by presenting a short-lived token of its own identity provider.',
+    });
+  });
+
+  test('when another issuer is named, then the reason names its workload in words that read on', () => {
+    const other = parseFederatedWorkload({
+      federatedWorkload: 'other',
+      federatedIssuer: 'https://oidc.example.com',
+      federatedSubject: 'deploy-bot',
+    });
+    if (!other.ok) throw new Error('the other-issuer workload of this test does not parse');
+    expect(
+      classifyCredential({ kind: 'federated', workload: other.workload, credential: other.credential })?.reason,
+    ).toMatch(
+      /^No secret exists to leak: only the workload deploy-bot of the identity provider https:\/\/oidc\.example\.com can get tokens/,
+    );
+  });
+
+  test('when a secret or a certificate is rated, then the reason says what leaks and points to a federated credential', () => {
+    expect(classifyCredential(secret)?.reason).toMatch(
+      /^A secret exists that can leak: .* for up to 180 days\. A federated credential would leave nothing to leak\.$/,
+    );
+    expect(classifyCredential(certificate)?.reason).toMatch(/whoever copies that key acts as the app/);
+  });
+
+  test('when a public client has no credential, then there is nothing to rate', () => {
+    expect(classifyCredential({ kind: 'none' })).toBeUndefined();
+    expect(assessRisk({ permissions: [], signInAudience: 'AzureADMyOrg', credential: { kind: 'none' } }).items).toEqual(
+      [],
+    );
+  });
+
+  test.each<[string, RiskLevel, CredentialChoice]>([
+    ['a federated credential', 'low', federated],
+    ['a client secret', 'medium', secret],
+    ['a certificate', 'medium', certificate],
+  ])(
+    'when a sign-in-only app has %s, then the request is %s risk, the credential one of its items',
+    (_name, level, credential) => {
+      const risk = assessRisk({
+        permissions: [graphPermission('User.Read', 'Scope')],
+        signInAudience: 'AzureADMyOrg',
+        credential,
+      });
+      expect(risk.level).toBe(level);
+      expect(risk.items.filter((item) => item.kind === 'credential')).toHaveLength(1);
+    },
+  );
+
+  test('when a federated credential comes with a high permission, then the request stays high: the credential lowers nothing', () => {
+    expect(
+      assessRisk({
+        permissions: [graphPermission('Mail.Send', 'Role')],
+        signInAudience: 'AzureADMyOrg',
+        credential: federated,
+      }).level,
+    ).toBe('high');
   });
 });
