@@ -84,6 +84,22 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
     ];
     return { before, after: [] };
   }
+  const federation = request.kind === 'federation' ? request.federation : undefined;
+  if (federation && form.credential.kind === 'federated') {
+    const before = [
+      row('App', safeText(federation.appName, { max: TextLimit.title }) || appNameOf(request)),
+      row('Application (client) ID', safeText(federation.appId, { max: TextLimit.reference }), 'Monospace'),
+      row(
+        'Changes',
+        'The app trusts one more workload: its tokens from the issuer below, with exactly this subject, sign in as the app.',
+      ),
+      row(
+        'Stays',
+        "Everything else: the app's permissions, owners, secrets, certificates and other federated credentials.",
+      ),
+    ];
+    return { before, after: federatedRows(form.credential) };
+  }
   const resources = resourceServicePrincipalsText(request);
   const target = request.target;
   const before = [
@@ -304,7 +320,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
     max: TextLimit.reference,
   });
   const notes =
-    request.kind === 'rotation'
+    request.kind === 'rotation' || request.kind === 'federation'
       ? request.risk.notes
       : hardeningNotes(request.permissions, {
           ...(appId ? { appId } : {}),
@@ -315,19 +331,30 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
         });
 
   const spec = specRows(request);
-  const rotating = request.kind === 'rotation';
-  const rotatedApp = safeText(request.rotation?.appName, { max: TextLimit.title }) || appNameOf(request);
+  const federating = request.kind === 'federation';
+  // A rotation or a federated credential for an existing app grants nothing: what it carries is what the app
+  // already holds (held, below).
+  const existing = request.kind === 'rotation' || federating;
+  const rotatedApp =
+    safeText(request.rotation?.appName ?? request.federation?.appName, { max: TextLimit.title }) || appNameOf(request);
   const data = {
-    kindLabel: rotating ? 'Rotation: a new client secret for an existing app' : 'App registration request',
-    specTitle: rotating ? 'What changes and what stays' : 'What will be created',
-    // A rotation grants nothing: what it carries is what the app already holds (held, below).
-    hasPermissions: !rotating && permissions.length > 0,
-    noPermissions: !rotating && permissions.length === 0,
+    kindLabel: federating
+      ? 'Federated credential for an existing app'
+      : existing
+        ? 'Rotation: a new client secret for an existing app'
+        : 'App registration request',
+    specTitle: existing ? 'What changes and what stays' : 'What will be created',
+    hasPermissions: !existing && permissions.length > 0,
+    noPermissions: !existing && permissions.length === 0,
     requestId: idOf(request),
     // The requester asked for a new secret, not for a request: the id is a reference for approvers, named so.
-    referenceLabel: rotating ? 'Rotation reference ' : 'Request ',
-    appName: rotating ? `New client secret for ${rotatedApp}` : appNameOf(request),
-    held: rotating
+    referenceLabel: federating ? 'Reference ' : existing ? 'Rotation reference ' : 'Request ',
+    appName: federating
+      ? `Federated credential for ${rotatedApp}`
+      : existing
+        ? `New client secret for ${rotatedApp}`
+        : appNameOf(request),
+    held: existing
       ? request.risk.items
           .filter((item) => item.kind === 'permission')
           .map((item) => ({
@@ -337,16 +364,18 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
             reason: safeText(item.reason, { max: TextLimit.paragraph }),
           }))
       : [],
-    reasonPlaceholder: rotating
-      ? `Why ${rotatedApp} should not get a new client secret`
-      : 'What the requester should change, or why this app should not exist',
+    reasonPlaceholder: federating
+      ? `Why ${rotatedApp} should not trust this workload`
+      : existing
+        ? `Why ${rotatedApp} should not get a new client secret`
+        : 'What the requester should change, or why this app should not exist',
     risk: {
       words: riskWords[level] ?? riskWords.high,
       color: levelColor(level),
       approvals: `${plural(request.approvalsRequired, 'approval')} needed`,
     },
     message: safeText(view.message, { max: TextLimit.paragraph, multiline: true }) || undefined,
-    status: rotating ? rotationStatus(request, 'approvers') : describeStatus(request),
+    status: request.kind === 'rotation' ? rotationStatus(request, 'approvers') : describeStatus(request),
     steps: stepRows(request),
     askedRows: [
       { label: 'Asked by', value: person(request.requester.name) },
@@ -357,7 +386,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
     purpose: safeText(request.form.purpose, { max: TextLimit.paragraph, multiline: true }) || '(none given)',
     specRows: spec.before,
     specRowsAfter: spec.after,
-    permissions: (rotating ? [] : permissions.slice(0, shown.permissions)).map(({ p, risk }) => ({
+    permissions: (existing ? [] : permissions.slice(0, shown.permissions)).map(({ p, risk }) => ({
       value: safeText(p.value, { max: TextLimit.title }),
       type: typeWords[p.type] ?? 'delegated',
       resource: safeText(p.resourceDisplayName, { max: TextLimit.placeName }) || 'unknown API',
@@ -366,7 +395,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
       reason: safeText(risk.reason, { max: TextLimit.paragraph }),
     })),
     permissionsMore:
-      !rotating && more > 0
+      !existing && more > 0
         ? `…and ${plural(more, 'more permission')} of the same or lower risk, left out to keep this card within Teams' size limit.`
         : undefined,
     otherRisks: request.risk.items
@@ -392,7 +421,7 @@ export function renderApproval(view: ApprovalView): AdaptiveCard {
     verb: Verb,
   };
   // Every redirect URI when they fit; otherwise as many as do, halving the hidden ones, and the card says so.
-  const uris = request.kind === 'rotation' ? [] : request.form.redirectUris;
+  const uris = request.kind === 'rotation' || request.kind === 'federation' ? [] : request.form.redirectUris;
   for (let fit = Math.max(0, uris.length - redirectUrisFirst); ; fit = Math.floor(fit / 2)) {
     const card = tidy(expandTemplate(approvalTemplate, { ...data, redirect: redirectSection(uris, fit) }));
     if (fit === 0 || Buffer.byteLength(JSON.stringify(card), 'utf8') <= approvalBudgetBytes) return card;

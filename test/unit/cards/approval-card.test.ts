@@ -6,7 +6,15 @@ import { Verb } from '../../../src/cards/verbs';
 import { requestStatuses, type AppRequest, type RequestStatus } from '../../../src/domain/request';
 import { libraryEvents } from './card-library';
 import { submitted } from '../domain/fixtures';
-import { appId, approverIds, kubernetesWorkload, ownerIds, requests, rotationRequest } from './card-samples';
+import {
+  appId,
+  approverIds,
+  federationRequest,
+  kubernetesWorkload,
+  ownerIds,
+  requests,
+  rotationRequest,
+} from './card-samples';
 import { cardBytes, maxCardBytes, objectsOfType, texts, type Json } from './card-walk';
 import { buttons, titles, input, all, runs, byStatus } from './request-card-helpers';
 
@@ -450,6 +458,29 @@ describe('approval card', () => {
     expect(all(card)).toContain('…and 360 more permissions of the same or lower risk');
     expect(cardBytes(card)).toBeLessThan(maxCardBytes);
   });
+  describe('a federated credential for an existing app (federate <app>)', () => {
+    test('when approvers see it, then it names the app, the workload that will act as it and what stays, with no new-app rows', () => {
+      const card = renderApproval(view(federationRequest(), 'approver'));
+      const text = texts(card);
+
+      expect(text).toEqual(
+        expect.arrayContaining([
+          'Federated credential for an existing app',
+          'Federated credential for Expense Bot',
+          'What changes and what stays',
+          'a1e5c0de-0000-4000-9000-000000000203',
+          'https://token.actions.githubusercontent.com',
+          'repo:contoso/expenses:ref:refs/heads/main',
+          "Everything else: the app's permissions, owners, secrets, certificates and other federated credentials.",
+          'Reference F3D9K2QX',
+        ]),
+      );
+      expect(all(card)).not.toMatch(/What will be created|Display name|Platform|Who can sign in|Rotation reference/);
+      expect(input(card, 'reason')).toMatchObject({ placeholder: 'Why Expense Bot should not trust this workload' });
+      expect(libraryEvents(card)).toEqual([]);
+    });
+  });
+
   describe('a rotation', () => {
     const privileged = (): AppRequest =>
       rotationRequest({

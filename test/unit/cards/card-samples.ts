@@ -17,6 +17,7 @@ import { commands } from '../../../src/domain/commands';
 import { findDirectoryRole } from '../../../src/domain/directory-roles';
 import type { ExpiringCredential } from '../../../src/domain/expiry';
 import {
+  createFederation,
   createRotation,
   registrarActor,
   transition,
@@ -948,6 +949,34 @@ export function myAppViews(): MyAppView[] {
 }
 
 /** A rotation of an existing app's secret that needs an approver (ROTATION_NEEDS_APPROVAL); `risk` is the app's standing. */
+/** `federate Expense Bot` by someone who does not own it: a GitHub Actions workload, waiting for approvers. */
+export function federationRequest(risk: AppRequest['risk'] = { level: 'low', items: [], notes: [] }): AppRequest {
+  const parsed = parseFederatedWorkload({
+    federatedWorkload: 'github',
+    githubOrganization: 'contoso',
+    githubRepository: 'expenses',
+    githubEntity: 'branch',
+    githubEntityName: 'main',
+  });
+  if (!parsed.ok) throw new Error('the sample workload is refused');
+  return createFederation({
+    id: 'F3D9K2QX',
+    requester,
+    target: {
+      applicationObjectId: expenseBotTarget.applicationObjectId,
+      appId: expenseBotTarget.appId,
+      appName: expenseBotTarget.appName,
+      askedAs: 'approval',
+    },
+    credential: { kind: 'federated', workload: parsed.workload, credential: parsed.credential },
+    approvalReason: 'the person asking does not own the app in Entra ID',
+    risk,
+    approvalsRequired: 1,
+    pendingTtlDays: 7,
+    now: new Date('2026-11-23T08:00:00Z'),
+  }).request;
+}
+
 export function rotationRequest(risk: AppRequest['risk'] = { level: 'low', items: [], notes: [] }): AppRequest {
   return createRotation({
     id: '7K3M9Q2X',
