@@ -37,6 +37,11 @@ export interface CredentialInfo {
   /** Whether Registrar created the application (tagged "registrar"). */
   managed: boolean;
   /**
+   * The application's tags (application.tags, https://learn.microsoft.com/graph/api/resources/application), which
+   * reminder rules of the form tag:<tag> match; absent for a service principal's own credentials.
+   */
+  tags?: string[] | undefined;
+  /**
    * A service principal's SAML token-signing certificate: renewed in the enterprise application's Single sign-on
    * page (https://learn.microsoft.com/entra/identity/enterprise-apps/tutorial-manage-certificates-for-federated-single-sign-on),
    * never by rotating the application's client secret.
