@@ -96,6 +96,31 @@ export const commands: readonly CommandInfo[] = [
     where: 'channel',
     available: true,
   },
+  {
+    usage: 'setup reminders for <rule>',
+    aliases: [],
+    summary:
+      'Send this channel the reminders of the apps a rule names: tag:<tag>, prefix:<name prefix> or group:<owners group>. The rest still go to the reminders channel.',
+    audience: 'operators',
+    where: 'channel',
+    available: true,
+  },
+  {
+    usage: 'remove reminders for <rule>',
+    aliases: [],
+    summary: "Stop sending this channel a rule's reminders (in personal chat: wherever the rule sends them).",
+    audience: 'operators',
+    where: 'anywhere',
+    available: true,
+  },
+  {
+    usage: 'list reminders',
+    aliases: [],
+    summary: 'Show which rule sends reminders to which channel, and the default channel.',
+    audience: 'everyone',
+    where: 'anywhere',
+    available: true,
+  },
   { usage: 'help', aliases: [], summary: 'Show this list.', audience: 'everyone', where: 'anywhere', available: true },
 ];
 
