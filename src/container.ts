@@ -314,6 +314,8 @@ export async function createContainer(
     reminderDays: config.reminders.days,
     scope: config.reminders.scope,
     fullScanDays: config.reminders.fullScanDays,
+    routes: () => channels.routes(),
+    ...(graph ? { groups: new GraphDirectory({ graph, logger: graphLogger }) } : {}),
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     announce: createReminderAnnouncer({
       store,

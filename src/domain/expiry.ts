@@ -57,6 +57,11 @@ export interface ExpiringCredential extends CredentialInfo {
   threshold: number;
   /** Entra object ids of the application's owners that are users (filled by the scan for announced credentials). */
   ownerIds: string[];
+  /**
+   * The channel this announcement goes to: a routed channel's conversation id, or absent for the default reminders
+   * channel (domain/reminder-routes.ts). A credential routed to several channels is announced once for each.
+   */
+  channel?: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;

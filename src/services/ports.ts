@@ -113,6 +113,8 @@ export interface LedgerEntry {
   keyId: string;
   threshold: number;
   applicationObjectId: string;
+  /** The routed channel's conversation id (expiry-ledger.ts channelLedgerRow); absent for the default channel. */
+  channel?: string;
   /** 'claimed' before the digest is posted, 'posted' after: a claim left by a crash is posted by the next scan. */
   state: 'claimed' | 'posted';
   scanId: string;
