@@ -100,7 +100,7 @@ export const commands: readonly CommandInfo[] = [
     usage: 'setup reminders for <rule>',
     aliases: [],
     summary:
-      'Send this channel the reminders of the apps a rule names: tag:<tag>, prefix:<name prefix> or group:<owners group>. The rest still go to the reminders channel.',
+      'Send this channel the reminders of the apps a rule names: tag:<tag>, prefix:<name> or group:<owners group>.',
     audience: 'operators',
     where: 'channel',
     available: true,
@@ -108,9 +108,10 @@ export const commands: readonly CommandInfo[] = [
   {
     usage: 'remove reminders for <rule>',
     aliases: [],
-    summary: "Stop sending this channel a rule's reminders (in personal chat: wherever the rule sends them).",
+    summary: "Stop sending this channel a rule's reminders.",
     audience: 'operators',
-    where: 'anywhere',
+    // Listed for channels only: Teams shows at most 10 commands a scope. In personal chat it removes the rule everywhere.
+    where: 'channel',
     available: true,
   },
   {
@@ -118,7 +119,8 @@ export const commands: readonly CommandInfo[] = [
     aliases: [],
     summary: 'Show which rule sends reminders to which channel, and the default channel.',
     audience: 'everyone',
-    where: 'anywhere',
+    // Listed for channels only (Teams shows at most 10 commands a scope); it answers in personal chat too.
+    where: 'channel',
     available: true,
   },
   { usage: 'help', aliases: [], summary: 'Show this list.', audience: 'everyone', where: 'anywhere', available: true },

@@ -171,8 +171,8 @@ export function createChannelService(deps: {
         const kept = await store.channels.get(ROUTE_PARTITION, row);
         return { binding: (kept?.value as RouteBinding | undefined) ?? binding, alreadySet: true, alsoSentTo };
       }
-      if (existing.length >= MAX_ROUTES && (await listRoutes()).length > MAX_ROUTES) {
-        // Counted again after the write, so that operators adding rules at once cannot pass the bound together.
+      if ((await listRoutes()).length > MAX_ROUTES) {
+        // Counted after the write: operators adding rules at once cannot pass the bound together (both give way).
         await store.channels.delete(ROUTE_PARTITION, row);
         throw new RegistrarError(
           'invalid-input',
