@@ -18,6 +18,7 @@ import {
   type Clock,
   type CredentialSource,
   type Directory,
+  type GroupDirectory,
   type PeopleDirectory,
   type Provisioner,
   type TargetDirectory,
@@ -292,7 +293,10 @@ export async function createContainer(
   });
   late.federation = federation;
 
-  const channels = createChannelService({ store, operators, clock });
+  // Groups of reminder rules: named in a turn (`setup reminders for group:...`), their members read by the scan.
+  const groupsInTurn: GroupDirectory | undefined =
+    graphInTurn && new GraphDirectory({ graph: graphInTurn, logger: graphLogger });
+  const channels = createChannelService({ store, operators, clock, ...(groupsInTurn ? { groups: groupsInTurn } : {}) });
   const greetings = createGreetingService({ store, clock });
   const adapter = createAdapter(config, overrides.botFrameworkEndpoints);
   const notifier = createTeamsNotifier(adapter, config.bot?.id ?? '');
@@ -326,6 +330,8 @@ export async function createContainer(
     reminderDays: config.reminders.days,
     scope: config.reminders.scope,
     fullScanDays: config.reminders.fullScanDays,
+    routes: () => channels.routes(),
+    ...(graph ? { groups: new GraphDirectory({ graph, logger: graphLogger }) } : {}),
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     announce: createReminderAnnouncer({
       store,

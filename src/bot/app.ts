@@ -7,11 +7,13 @@ import type { Application, TurnState } from '@microsoft/teams-ai';
 import { QuietApplication } from './quiet-application';
 import type { AdaptiveCard } from '../cards/adaptive-card';
 import { helpCard, renderChannelSet, renderNotice, renderWelcome, unknownActionCard } from '../cards/cards';
+import { renderReminderRoutes, routeRemovedNotice, routeSetNotice } from '../cards/reminder-cards';
 import { typeaheadTitle } from '../cards/request-form-card';
 import { Dataset, Verb, type VerbName } from '../cards/verbs';
 import type { ChannelPurpose, ConversationAddress } from '../domain/conversation';
 import { RegistrarError } from '../domain/errors';
 import { permissionKey } from '../domain/permission-search';
+import { ruleKey } from '../domain/reminder-routes';
 import type { ChannelService } from '../services/channel-service';
 import type { GreetingService } from '../services/greeting-service';
 import { requestCardRoutes, requestCommands, type RequestRouteServices } from './request-routes';
@@ -110,6 +112,9 @@ function registerRoutes(app: Application<TurnState>, services: BotServices): voi
 
   // 3. Commands, in the order people are most likely to type them. Unknown text gets the help card: never silence.
   app.message(isCommand('setup approvals', 'setup reminders'), guarded(onSetupChannel(services)));
+  app.message(isCommand('setup reminders for <rule>'), guarded(onSetupRoute(services)));
+  app.message(isCommand('remove reminders for <rule>'), guarded(onRemoveRoute(services)));
+  app.message(isCommand('list reminders'), guarded(onListRoutes(services)));
   const requestCommand = requestCommands(services);
   const answer = (work: (context: TurnContext, argument: string) => Promise<AdaptiveCard>): Handler =>
     guarded(async (context) => {
@@ -227,6 +232,72 @@ function onSetupChannel(services: BotServices): Handler {
               teamName: replaced.address.team?.name,
             }
           : undefined,
+      }),
+    );
+  };
+}
+
+/** The names a route card shows for a channel, as the binding kept them. */
+const placeOf = (address: ConversationAddress) => ({
+  channelName: address.channel?.name ?? address.conversation.name,
+  teamName: address.team?.name,
+});
+
+function onSetupRoute(services: BotServices): Handler {
+  return async (context) => {
+    const argument = turnCommand(context)?.argument ?? '';
+    const address = await withPlaceNames(context, addressFrom(context.activity));
+    const result = await services.channels.setRoute(argument, address, actorFrom(context.activity));
+    const fallback = await services.channels.getChannel('reminders');
+    turnLogger(context).info(
+      { rule: ruleKey(result.binding.rule), channel: address.conversation.id, alreadySet: result.alreadySet },
+      'reminder route set',
+    );
+    await reply(
+      context,
+      renderNotice({
+        tone: 'info',
+        ...routeSetNotice({
+          rule: result.binding.rule,
+          alreadySet: result.alreadySet,
+          alsoSentTo: result.alsoSentTo.map((r) => placeOf(r.address)),
+          ...(fallback ? { defaultPlace: placeOf(fallback.address) } : {}),
+        }),
+      }),
+    );
+  };
+}
+
+function onRemoveRoute(services: BotServices): Handler {
+  return async (context) => {
+    const argument = turnCommand(context)?.argument ?? '';
+    const address = addressFrom(context.activity);
+    const removed = await services.channels.removeRoute(argument, address, actorFrom(context.activity));
+    turnLogger(context).info(
+      { rules: removed.map((r) => ruleKey(r.rule)), channels: removed.map((r) => r.address.conversation.id) },
+      'reminder routes removed',
+    );
+    const notice = routeRemovedNotice({
+      typed: argument,
+      removed: removed.map((r) => ({ rule: r.rule, place: placeOf(r.address) })),
+      inChannel: address.conversation.conversationType === 'channel',
+    });
+    await reply(context, renderNotice({ tone: removed.length > 0 ? 'info' : 'refusal', ...notice }));
+  };
+}
+
+function onListRoutes(services: BotServices): Handler {
+  return async (context) => {
+    await rememberPersonal(context, services);
+    const [routes, fallback] = await Promise.all([
+      services.channels.listRoutes(),
+      services.channels.getChannel('reminders'),
+    ]);
+    await reply(
+      context,
+      renderReminderRoutes({
+        routes: routes.map((r) => ({ rule: r.rule, place: placeOf(r.address), setBy: r.setBy.name, setAt: r.setAt })),
+        ...(fallback ? { defaultPlace: placeOf(fallback.address) } : {}),
       }),
     );
   };

@@ -1,5 +1,6 @@
 import ownerReminderTemplate from '../../adaptiveCards/owner-reminder.json';
 import reminderDigestTemplate from '../../adaptiveCards/reminder-digest.json';
+import reminderRoutesTemplate from '../../adaptiveCards/reminder-routes.json';
 import rotationCleanupTemplate from '../../adaptiveCards/rotation-cleanup.json';
 import { credentialUse, type SignInEvidence } from '../domain/credential-evidence';
 import { byUrgency, type ExpiringCredential } from '../domain/expiry';
@@ -8,6 +9,7 @@ import { expandTemplate, formatUtc, safeText, TextLimit } from './render';
 import { plural } from './request-card-parts';
 import { Verb } from './verbs';
 import { isGuid } from '../domain/guid';
+import { describeRule, type ReminderRule, ruleText } from '../domain/reminder-routes';
 
 /*
  * The expiry reminders: the reminders channel's digest, the owner's personal
@@ -623,4 +625,89 @@ function signInLines(
         warn: false,
       };
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Where reminders go: `list reminders`, and the answers to `setup reminders for` and `remove reminders for`
+
+/** A channel as the route cards name it. */
+export interface RoutePlace {
+  channelName?: string;
+  teamName?: string;
+}
+
+export interface ReminderRoutesView {
+  routes: ReadonlyArray<{ rule: ReminderRule; place: RoutePlace; setBy: string; setAt: Date | string }>;
+  /** The default reminders channel; undefined when none is set up. */
+  defaultPlace?: RoutePlace;
+}
+
+/** "Payments, in Contoso Apps"; "a channel" when Teams gave no names. */
+function placeText(place: RoutePlace | undefined): string {
+  const channel = safeText(place?.channelName, { max: TextLimit.placeName });
+  const team = safeText(place?.teamName, { max: TextLimit.placeName });
+  if (channel && team) return `${channel}, in ${team}`;
+  return channel || (team ? `a channel in ${team}` : 'a channel');
+}
+
+const routeHowTo =
+  'An operator changes this in a channel with "setup reminders for <rule>" or "remove reminders for <rule>". A reminder goes to every channel whose rule matches its app.';
+
+export function renderReminderRoutes(view: ReminderRoutesView): AdaptiveCard {
+  return expandTemplate(reminderRoutesTemplate, {
+    routes: view.routes.map((r) => ({
+      rule: safeText(ruleText(r.rule), { max: TextLimit.title }),
+      description: safeText(describeRule(r.rule), { max: TextLimit.paragraph }),
+      channel: placeText(r.place),
+      setBy: safeText(r.setBy, { max: TextLimit.personName }) || 'someone',
+      setAt: formatUtc(r.setAt),
+    })),
+    defaultChannel: view.defaultPlace
+      ? placeText(view.defaultPlace)
+      : 'no default reminders channel yet: an operator runs "setup reminders" in one',
+    howTo: routeHowTo,
+  });
+}
+
+/** The notice that answers `setup reminders for <rule>`: what goes here now, and what else hears of it. */
+export function routeSetNotice(input: {
+  rule: ReminderRule;
+  alreadySet: boolean;
+  alsoSentTo: readonly RoutePlace[];
+  defaultPlace?: RoutePlace;
+}): { title: string; text: string } {
+  const what = describeRule(input.rule);
+  const lines = [
+    input.alreadySet
+      ? `This channel already receives the reminders of ${what}; nothing changed.`
+      : `From the next scan, the expiry reminders of ${what} are posted in this channel, in a digest of their own.`,
+  ];
+  if (input.alsoSentTo.length > 0)
+    lines.push(`The same rule also sends them to ${input.alsoSentTo.map(placeText).join('; ')}.`);
+  lines.push(
+    input.defaultPlace
+      ? `Apps no rule names still go to ${placeText(input.defaultPlace)}.`
+      : 'Apps no rule names go to the default reminders channel, which is not set up yet: run "setup reminders" in it.',
+  );
+  lines.push(`"remove reminders for ${ruleText(input.rule)}" here undoes this; "list reminders" shows every rule.`);
+  return { title: `Reminders for ${what} come here`, text: lines.join('\n') };
+}
+
+/** The notice that answers `remove reminders for <rule>`. */
+export function routeRemovedNotice(input: {
+  typed: string;
+  removed: ReadonlyArray<{ rule: ReminderRule; place: RoutePlace }>;
+  inChannel: boolean;
+}): { title: string; text: string } {
+  if (input.removed.length === 0) {
+    return {
+      title: 'No such rule',
+      text: `"${input.typed}" sends no reminders ${input.inChannel ? 'to this channel' : 'anywhere'}. "list reminders" shows the rules and where they go.`,
+    };
+  }
+  const what = describeRule(input.removed[0]!.rule);
+  return {
+    title: `Reminders for ${what} no longer come ${input.inChannel ? 'here' : 'to their channels'}`,
+    text: `Removed from ${input.removed.map((r) => placeText(r.place)).join('; ')}. From the next scan those apps' reminders follow the other rules, or go to the default reminders channel.`,
+  };
 }

@@ -104,6 +104,33 @@ export const commands: readonly CommandInfo[] = [
     where: 'channel',
     available: true,
   },
+  {
+    usage: 'setup reminders for <rule>',
+    aliases: [],
+    summary:
+      'Send this channel the reminders of the apps a rule names: tag:<tag>, prefix:<name> or group:<owners group>.',
+    audience: 'operators',
+    where: 'channel',
+    available: true,
+  },
+  {
+    usage: 'remove reminders for <rule>',
+    aliases: [],
+    summary: "Stop sending this channel a rule's reminders.",
+    audience: 'operators',
+    // Listed for channels only: Teams shows at most 10 commands a scope. In personal chat it removes the rule everywhere.
+    where: 'channel',
+    available: true,
+  },
+  {
+    usage: 'list reminders',
+    aliases: [],
+    summary: 'Show which rule sends reminders to which channel, and the default channel.',
+    audience: 'everyone',
+    // Listed for channels only (Teams shows at most 10 commands a scope); it answers in personal chat too.
+    where: 'channel',
+    available: true,
+  },
   { usage: 'help', aliases: [], summary: 'Show this list.', audience: 'everyone', where: 'anywhere', available: true },
 ];
 

@@ -2,6 +2,8 @@
  * Where the bot can write: a serialisable copy of a Bot Framework conversation reference.
  * Kept free of botbuilder types so that nothing outside src/bot/ depends on them.
  */
+import type { ReminderRule } from './reminder-routes';
+
 export interface ConversationAddress {
   channelId: string;
   serviceUrl: string;
@@ -34,10 +36,14 @@ export interface Actor {
 export type ChannelPurpose = 'approvals' | 'reminders';
 export const channelPurposes: readonly ChannelPurpose[] = ['approvals', 'reminders'];
 
-/** A channel named for a purpose by an operator. */
+/**
+ * A channel named for a purpose by an operator. A reminders channel with a rule receives the reminders of the apps
+ * the rule names (domain/reminder-routes.ts); the one without is the default.
+ */
 export interface ChannelBinding {
   purpose: ChannelPurpose;
   address: ConversationAddress;
   setBy: { aadObjectId: string; name: string };
   setAt: string;
+  rule?: ReminderRule;
 }

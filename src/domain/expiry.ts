@@ -37,6 +37,11 @@ export interface CredentialInfo {
   /** Whether Registrar created the application (tagged "registrar"). */
   managed: boolean;
   /**
+   * The application's tags (application.tags, https://learn.microsoft.com/graph/api/resources/application), which
+   * reminder rules of the form tag:<tag> match; absent for a service principal's own credentials.
+   */
+  tags?: string[] | undefined;
+  /**
    * A service principal's SAML token-signing certificate: renewed in the enterprise application's Single sign-on
    * page (https://learn.microsoft.com/entra/identity/enterprise-apps/tutorial-manage-certificates-for-federated-single-sign-on),
    * never by rotating the application's client secret.
@@ -52,6 +57,11 @@ export interface ExpiringCredential extends CredentialInfo {
   threshold: number;
   /** Entra object ids of the application's owners that are users (filled by the scan for announced credentials). */
   ownerIds: string[];
+  /**
+   * The channel this announcement goes to: a routed channel's conversation id, or absent for the default reminders
+   * channel (domain/reminder-routes.ts). A credential routed to several channels is announced once for each.
+   */
+  channel?: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -98,6 +98,20 @@ export function describeRule(rule: ReminderRule): string {
   }
 }
 
+/** The rule as an operator would type it again: `tag:payments`, `prefix:fin-`, `group:Payments owners`. */
+export function ruleText(rule: ReminderRule): string {
+  switch (rule.kind) {
+    case 'tag':
+      return `tag:${rule.tag}`;
+    case 'prefix':
+      return `prefix:${rule.prefix}`;
+    case 'group':
+      return `group:${rule.groupName ?? rule.groupId}`;
+    case 'groupName':
+      return `group:${rule.groupName}`;
+  }
+}
+
 /** What a rule looks at: the app's display name and tags, and the groups (object ids) its owners belong to. */
 export interface RoutedApp {
   appName: string;

@@ -5,11 +5,17 @@
  * announcement covered are written as posted with it. A row left 'claimed' by a scan that did not finish is taken
  * over by the next; a posted row is never announced again.
  *
+ * A credential routed to channels by reminder rules (reminder-routes.ts) has rows per channel: the default reminders
+ * channel's are the rows above (so a ledger written before routing still counts there), a routed channel's carry
+ * the channel too (channelLedgerRow). So each (credential, threshold, channel) is announced once, ever.
+ *
  * Writes go in entity-group transactions of up to 100 rows; a transaction that meets a row changed meanwhile is
  * written again row by row, where each conflict is only that row's. Every write is ETag-guarded.
  */
+import { createHash } from 'node:crypto';
 import { ConflictError } from '../domain/errors';
-import { type CredentialInfo, ledgerRow, thresholdsCovered } from '../domain/expiry';
+import { type CredentialInfo, isAnnounced, ledgerRow, thresholdsCovered } from '../domain/expiry';
+import { DEFAULT_ROUTE } from '../domain/reminder-routes';
 import type { Logger } from '../lib/logger';
 import type { Clock, LedgerEntry, Store, Stored } from './ports';
 import { createWorkQueue } from '../lib/queues';
@@ -21,12 +27,44 @@ const LEDGER = 'ledger';
 /** The ledger as a scan read it at its start, by row. */
 export type LedgerSnapshot = ReadonlyMap<string, Stored<LedgerEntry>>;
 
-/** A credential found due in a page, at its threshold, before it is claimed. */
+/** A credential found due in a page, at its threshold, for one channel, before it is claimed. */
 export interface DueCredential {
   credential: CredentialInfo;
   threshold: number;
+  /** The conversation id of a routed channel, or DEFAULT_ROUTE. */
+  channel: string;
   row: string;
 }
+
+/**
+ * The ledger row of (credential, threshold, channel): the default channel's is ledgerRow's; a routed channel's adds
+ * a digest of its conversation id (Teams ids run long, and a key is at most 1 KiB once escaped).
+ */
+export function channelLedgerRow(
+  applicationObjectId: string,
+  keyId: string,
+  threshold: number,
+  channel: string,
+): string {
+  const row = ledgerRow(applicationObjectId, keyId, threshold);
+  if (channel === DEFAULT_ROUTE) return row;
+  return `${row}:c.${createHash('sha256').update(channel).digest('hex').slice(0, 24)}`;
+}
+
+/** Whether the ledger says the credential was announced at the threshold in the channel. */
+export function isAnnouncedIn(
+  ledger: LedgerSnapshot,
+  credential: Pick<CredentialInfo, 'applicationObjectId' | 'keyId'>,
+  threshold: number,
+  channel: string,
+): boolean {
+  if (channel === DEFAULT_ROUTE) return isAnnounced((r) => ledger.get(r)?.value, credential, threshold);
+  const row = channelLedgerRow(credential.applicationObjectId, credential.keyId, threshold, channel);
+  return ledger.get(row)?.value.state === 'posted';
+}
+
+/** The channel a ledger entry records, when it is not the default. */
+const channelField = (channel: string) => (channel === DEFAULT_ROUTE ? {} : { channel });
 
 /** A due credential this scan has claimed: its row for the threshold, to mark it posted after the announcement. */
 export interface LedgerClaim extends DueCredential {
@@ -86,11 +124,12 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
     ledger: LedgerSnapshot,
   ): Promise<LedgerClaim[]> {
     const at = now.toISOString();
-    const operations = items.map(({ credential, threshold, row }) => {
+    const operations = items.map(({ credential, threshold, channel, row }) => {
       const value: LedgerEntry = {
         keyId: credential.keyId,
         threshold,
         applicationObjectId: credential.applicationObjectId,
+        ...channelField(channel),
         state: 'claimed',
         scanId,
         at,
@@ -115,9 +154,10 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
             'unfinished claim taken over',
           );
       }
-      return items.map(({ credential, threshold, row }, i) => ({
+      return items.map(({ credential, threshold, channel, row }, i) => ({
         credential,
         threshold,
+        channel,
         row,
         stored: { value: operations[i]!.value, etag: etags[i]! },
       }));
@@ -126,13 +166,14 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
       log.info({ rows: items.length }, 'a ledger batch met a changed row: claiming row by row');
     }
     const claims: LedgerClaim[] = [];
-    for (const { credential, threshold, row } of items) {
+    for (const { credential, threshold, channel, row } of items) {
       const claim = await claimOne(
         log,
         scanId,
         now,
         credential,
         threshold,
+        channel,
         row,
         (await store.ledger.get(LEDGER, row)) ?? undefined,
       );
@@ -151,6 +192,7 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
     now: Date,
     credential: CredentialInfo,
     threshold: number,
+    channel: string,
     row: string,
     existing: Stored<LedgerEntry> | undefined,
   ): Promise<LedgerClaim | undefined> {
@@ -158,6 +200,7 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
       keyId: credential.keyId,
       threshold,
       applicationObjectId: credential.applicationObjectId,
+      ...channelField(channel),
       state: 'claimed',
       scanId,
       at: now.toISOString(),
@@ -187,7 +230,7 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
         },
         'unfinished claim taken over',
       );
-    return { credential, threshold, row, stored };
+    return { credential, threshold, channel, row, stored };
   }
 
   /**
@@ -210,12 +253,12 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
       | { op: 'create'; row: string; value: LedgerEntry }
       | { op: 'replace'; row: string; value: LedgerEntry; etag: string };
     /** The rows one claim writes: its own, claimed → posted, and the skipped thresholds not yet posted. */
-    const operationsOf = ({ credential, threshold, row, stored }: LedgerClaim): Operation[] => {
+    const operationsOf = ({ credential, threshold, channel, row, stored }: LedgerClaim): Operation[] => {
       const posted = (t: number): LedgerEntry => ({ ...stored.value, threshold: t, state: 'posted', scanId, at });
       const skipped = thresholdsCovered(threshold, reminderDays).filter((t) => t !== threshold);
       const operations: Operation[] = [{ op: 'replace', row, value: posted(threshold), etag: stored.etag }];
       for (const t of skipped) {
-        const skippedRow = ledgerRow(credential.applicationObjectId, credential.keyId, t);
+        const skippedRow = channelLedgerRow(credential.applicationObjectId, credential.keyId, t, channel);
         const known = ledger.get(skippedRow);
         if (!known) operations.push({ op: 'create', row: skippedRow, value: posted(t) });
         else if (known.value.state === 'claimed')

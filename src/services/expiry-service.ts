@@ -18,18 +18,16 @@
  * since, updates the table, and finds the due credentials there by expiry: its Graph requests follow the tenant's
  * changes, not its size. A delta link Graph no longer knows turns the scan into a full one. Either way the due
  * credentials go through the same ledger, so each (credential, threshold) is announced once whichever scan found it.
+ *
+ * Reminder rules (reminder-routing.ts) send a due credential to every channel whose rule names its app, else to the
+ * default reminders channel; the ledger keeps a row per channel, so it is each (credential, threshold, channel) that
+ * is announced once. A channel whose digest could not be posted keeps its claims for the next scan; the others'
+ * are marked posted.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { RegistrarError } from '../domain/errors';
-import {
-  byUrgency,
-  type ExpiringCredential,
-  expiringCredential,
-  isAnnounced,
-  ledgerRow,
-  thresholdCrossing,
-} from '../domain/expiry';
+import { byUrgency, type ExpiringCredential, expiringCredential, thresholdCrossing } from '../domain/expiry';
 import type { Logger } from '../lib/logger';
 import {
   createExpiryLedger,
@@ -44,6 +42,15 @@ import { createLimiter, createWorkQueue } from '../lib/queues';
 import { type CredentialIndex, createCredentialIndex } from './credential-index';
 import { SyncReset } from '../domain/errors';
 import type { CredentialInfo } from '../domain/expiry';
+import { DEFAULT_ROUTE, type ReminderRoute } from '../domain/reminder-routes';
+import { channelLedgerRow, isAnnouncedIn } from './expiry-ledger';
+import type { GroupDirectory } from './ports';
+import { type ScanRouting, startScanRouting } from './reminder-routing';
+
+/** What an announcement could not post: the channels (DEFAULT_ROUTE or conversation ids) whose digest failed. */
+export interface AnnounceOutcome {
+  failedChannels: readonly string[];
+}
 
 export interface ExpiryScanResult {
   scanId: string;
@@ -81,8 +88,15 @@ export interface ExpiryServiceDeps {
   scope: 'all' | 'managed';
   /** This process, for the lease (e.g. hostname:pid:random). */
   holder: string;
-  /** Posts the digest and the owners' messages; throws when it could not (then the claims stay and the next scan posts them). */
-  announce(credentials: readonly ExpiringCredential[], scanId: string): Promise<void>;
+  /**
+   * Posts each channel's digest and the owners' messages; throws when it could post none (then the claims stay and
+   * the next scan posts them), and names the channels it could not post to when some failed.
+   */
+  announce(credentials: readonly ExpiringCredential[], scanId: string): Promise<void | AnnounceOutcome>;
+  /** The reminder rules, read once a scan; without them every reminder goes to the default reminders channel. */
+  routes?: () => Promise<ReminderRoute[]>;
+  /** The owners' groups, for group: rules (with the background budget: the scan is not a turn). */
+  groups?: GroupDirectory;
   /** Default 10 min, renewed while the scan runs. */
   leaseMs?: number;
   /** Due credentials worked on at once (ledger writes; default 16). */
@@ -152,22 +166,35 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         const { claims, ledger } = await readAndClaim(log, scanId, now, result, lease.acquire, options.full === true);
         // Still ours? A scan that outlived its lease leaves the announcing to whoever took it over.
         if (!(await lease.acquire())) throw lostLease(scanId);
-        const announced = claims
-          .map((c) => expiringCredential(c.credential, c.threshold, now, c.ownerIds))
+        const toAnnounce = claims
+          .map((c) => ({
+            ...expiringCredential(c.credential, c.threshold, now, c.ownerIds),
+            ...(c.channel === DEFAULT_ROUTE ? {} : { channel: c.channel }),
+          }))
           .sort(byUrgency);
-        if (announced.length > 0) {
+        let announced = toAnnounce;
+        if (toAnnounce.length > 0) {
+          let failed: ReadonlySet<string> = new Set();
           try {
-            await deps.announce(announced, scanId);
+            failed = new Set((await deps.announce(toAnnounce, scanId))?.failedChannels ?? []);
           } catch (err) {
-            log.error({ err, claimed: announced.length }, 'expiry announce failed: the claims stay for the next scan');
+            log.error({ err, claimed: toAnnounce.length }, 'expiry announce failed: the claims stay for the next scan');
             throw err;
           }
+          const posted = failed.size === 0 ? claims : claims.filter((c) => !failed.has(c.channel));
+          if (failed.size > 0) {
+            log.error(
+              { failedChannels: [...failed], kept: claims.length - posted.length },
+              'expiry digest not posted in some channels: their claims stay for the next scan',
+            );
+            announced = toAnnounce.filter((c) => !failed.has(c.channel ?? DEFAULT_ROUTE));
+          }
           try {
-            await ledgerRows.markPosted(log, scanId, claims, ledger);
+            await ledgerRows.markPosted(log, scanId, posted, ledger);
           } catch (err) {
             // Announced all the same: say so, and that the rows left 'claimed' will be announced once more.
             log.error(
-              { err, claimed: announced.length },
+              { err, claimed: posted.length },
               'expiry ledger not updated after the announcement: the next scan repeats it',
             );
           }
@@ -318,21 +345,31 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     keep?: (due: DueCredential[]) => Promise<DueCredential[]>,
   ): Promise<{ claims: Claim[]; ledger: LedgerSnapshot }> {
     const ledger = await ledgerRows.read();
+    const routing: ScanRouting = await startScanRouting(
+      { routes: deps.routes ?? (async () => []), source, logger: log, ...(deps.groups ? { groups: deps.groups } : {}) },
+      log,
+    );
     const seen = new Set<string>();
     const claimed: LedgerClaim[] = [];
     const tasks = createWorkQueue(concurrency, QUEUE_CAPACITY);
     let renewAt = clock.now().getTime() + leaseMs / 2;
     try {
       for await (const page of pages) {
-        let due: DueCredential[] = [];
+        const crossing: Array<{ credential: CredentialInfo; threshold: number }> = [];
         for (const credential of page) {
           const threshold = crossed(credential.endDateTime, now);
-          if (threshold === undefined) continue;
+          if (threshold !== undefined) crossing.push({ credential, threshold });
+        }
+        const announcedIn = (c: { credential: CredentialInfo; threshold: number }, channel: string) =>
+          isAnnouncedIn(ledger, c.credential, c.threshold, channel);
+        let due: DueCredential[] = [];
+        for (const { item, channel } of await routing.route(crossing, announcedIn)) {
+          const { credential, threshold } = item;
           // Keyed by the application too: another app may hold a credential with the same keyId.
-          const row = ledgerRow(credential.applicationObjectId, credential.keyId, threshold);
-          if (seen.has(row) || isAnnounced((r) => ledger.get(r)?.value, credential, threshold)) continue;
+          const row = channelLedgerRow(credential.applicationObjectId, credential.keyId, threshold, channel);
+          if (seen.has(row) || announcedIn(item, channel)) continue;
           seen.add(row);
-          due.push({ credential, threshold, row });
+          due.push({ credential, threshold, channel, row });
         }
         if (keep && due.length > 0) due = await keep(due);
         // A page's due credentials are claimed in transactions of up to 100 rows, while the next page is read.
@@ -353,10 +390,13 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
       throw err;
     }
     await tasks.drain();
-    const owners = await ownersOf(
+    // Owners read for the group rules are not read again.
+    const owners = new Map(routing.owners);
+    for (const [id, read] of await ownersOf(
       log,
-      claimed.map((c) => c.credential),
-    );
+      claimed.map((c) => c.credential).filter((c) => !owners.has(c.applicationObjectId)),
+    ))
+      owners.set(id, read);
     const claims = claimed.map((claim) => ({
       ...claim,
       ownerIds: owners.get(claim.credential.applicationObjectId) ?? [],

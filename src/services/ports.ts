@@ -113,6 +113,8 @@ export interface LedgerEntry {
   keyId: string;
   threshold: number;
   applicationObjectId: string;
+  /** The routed channel's conversation id (expiry-ledger.ts channelLedgerRow); absent for the default channel. */
+  channel?: string;
   /** 'claimed' before the digest is posted, 'posted' after: a claim left by a crash is posted by the next scan. */
   state: 'claimed' | 'posted';
   scanId: string;
@@ -219,6 +221,23 @@ export interface Notifier {
 export interface Directory {
   /** Whether the user is a member, directly or transitively, of any of the groups. */
   isMemberOfAnyGroup(userObjectId: string, groupIds: readonly string[]): Promise<boolean>;
+}
+
+/** An Entra group as reminder rules name it. */
+export interface DirectoryGroup {
+  id: string;
+  displayName: string;
+}
+
+/**
+ * Entra groups, for reminder rules of the form group:<owners group> (domain/reminder-routes.ts): the name is turned
+ * into an object id once, when the rule is set; membership is read at each scan.
+ */
+export interface GroupDirectory {
+  /** The groups whose display name is exactly this one (Entra does not keep names unique), or whose object id it is. */
+  findGroups(nameOrId: string): Promise<DirectoryGroup[]>;
+  /** Which of these groups (object ids) the user is a member of, directly or through nested groups; lower case. */
+  memberGroupsOf(userObjectId: string, groupIds: readonly string[]): Promise<string[]>;
 }
 
 /** People's display names from the directory, by Entra object id (those it does not know are left out). */

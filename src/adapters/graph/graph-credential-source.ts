@@ -237,7 +237,7 @@ export function thumbprintOf(customKeyIdentifier: string | null | undefined): st
 }
 
 /** What a credential's holder gives each of its credentials. */
-type HolderFields = Pick<CredentialInfo, 'applicationObjectId' | 'appId' | 'appName' | 'managed' | 'source'>;
+type HolderFields = Pick<CredentialInfo, 'applicationObjectId' | 'appId' | 'appName' | 'managed' | 'source' | 'tags'>;
 
 /** A client secret as the scan reads it (one object literal of the one shape, as every credential). */
 function secretInfo(
@@ -257,6 +257,7 @@ function secretInfo(
     thumbprint: undefined,
     endDateTime,
     managed: holder.managed,
+    tags: holder.tags,
     source: holder.source,
     samlSigning: false,
   };
@@ -282,6 +283,7 @@ function certificateInfo(
     thumbprint,
     endDateTime,
     managed: holder.managed,
+    tags: holder.tags,
     source: holder.source,
     samlSigning,
   };
@@ -300,6 +302,8 @@ export function credentialsOf(apps: readonly GraphApplication[]): CredentialInfo
       appName: app.displayName ?? app.appId,
       managed: (app.tags ?? []).includes(REGISTRAR_TAG),
       source: 'application',
+      // Shared by the app's credentials: for reminder rules of the form tag:<tag>.
+      tags: app.tags ?? undefined,
     };
     for (const p of app.passwordCredentials ?? []) {
       if (p.keyId && p.endDateTime) out.push(secretInfo(holder, p, p.keyId, p.endDateTime));
@@ -343,6 +347,7 @@ export function servicePrincipalCredentialsOf(sps: readonly GraphServicePrincipa
       appName,
       managed: false,
       source: 'servicePrincipal',
+      tags: undefined,
     };
     for (const p of sp.passwordCredentials ?? []) {
       if (!p.keyId || !p.endDateTime || companion(p.customKeyIdentifier)) continue;

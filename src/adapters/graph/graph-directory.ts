@@ -6,7 +6,7 @@
  */
 import type { OwnerDetail } from '../../domain/request';
 import type { Logger } from '../../lib/logger';
-import type { Directory, PeopleDirectory, TargetPeople } from '../../services/ports';
+import type { Directory, DirectoryGroup, GroupDirectory, PeopleDirectory, TargetPeople } from '../../services/ports';
 import { isGuid } from '../../domain/guid';
 import { stringLiteral, type GraphCaller } from './graph-caller';
 import { readGraphFailure } from './graph-errors';
@@ -22,7 +22,7 @@ export interface GraphDirectoryOptions {
 
 type User = { id: string; displayName?: string | null; userPrincipalName?: string | null };
 
-export class GraphDirectory implements Directory, PeopleDirectory, TargetPeople {
+export class GraphDirectory implements Directory, GroupDirectory, PeopleDirectory, TargetPeople {
   private readonly graph: GraphCaller;
 
   constructor(private readonly options: GraphDirectoryOptions) {
@@ -53,6 +53,50 @@ export class GraphDirectory implements Directory, PeopleDirectory, TargetPeople 
       if ((result.value ?? []).length > 0) return true;
     }
     return false;
+  }
+
+  /** checkMemberGroups in calls of up to 20 group ids; someone the directory does not know is in none. */
+  async memberGroupsOf(userObjectId: string, groupIds: readonly string[]): Promise<string[]> {
+    const log = this.options.logger.child({ step: 'check-member-groups' });
+    const help = { doing: `checking the group memberships of ${userObjectId}`, requires: READ_DIRECTORY };
+    const ids = [...new Set(groupIds.map((g) => g.toLowerCase()))];
+    const found: string[] = [];
+    for (let i = 0; i < ids.length; i += CHECK_MEMBER_GROUPS_LIMIT) {
+      const batch = ids.slice(i, i + CHECK_MEMBER_GROUPS_LIMIT);
+      let result: { value?: string[] };
+      try {
+        result = await this.graph.attempt(
+          {
+            method: 'POST',
+            path: `/directoryObjects/${encodeURIComponent(userObjectId)}/checkMemberGroups`,
+            body: { groupIds: batch },
+          },
+          { log, help },
+        );
+      } catch (err) {
+        if (readGraphFailure(err).status === 404) return [];
+        throw this.graph.fail(err, { log, help });
+      }
+      found.push(...(result.value ?? []).map((g) => g.toLowerCase()));
+    }
+    return found;
+  }
+
+  /**
+   * `$filter=displayName eq '...'` (or `id eq`, for an object id) on /groups
+   * (https://learn.microsoft.com/graph/api/group-list): at most a few, since names are usually unique.
+   */
+  async findGroups(nameOrId: string): Promise<DirectoryGroup[]> {
+    const log = this.options.logger.child({ step: 'find-groups' });
+    const help = { doing: `looking up the group "${nameOrId}"`, requires: 'Group.Read.All' };
+    const filter = isGuid(nameOrId)
+      ? `id eq ${stringLiteral(nameOrId.toLowerCase())}`
+      : `displayName eq ${stringLiteral(nameOrId)}`;
+    const page = await this.graph.get<{ value?: Array<{ id: string; displayName?: string | null }> }>(
+      { path: '/groups', filter, select: ['id', 'displayName'], top: 10 },
+      { log, help },
+    );
+    return (page.value ?? []).map((g) => ({ id: g.id.toLowerCase(), displayName: g.displayName ?? g.id }));
   }
 
   async displayNames(userObjectIds: readonly string[]): Promise<Record<string, string>> {

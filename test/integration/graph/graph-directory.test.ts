@@ -88,4 +88,26 @@ describe('GraphDirectory against the local tenant', () => {
       [alex.aadObjectId, megan.aadObjectId].map((id) => id.toLowerCase()).sort(),
     );
   });
+
+  test('when groups are looked up for reminder rules, then a name finds its group, an id finds it too, and an unknown name none', async () => {
+    expect(await directory.findGroups('Registrar approvers')).toEqual([
+      { id: demoIds.approversGroup, displayName: 'Registrar approvers' },
+    ]);
+    expect(await directory.findGroups(demoIds.adminsGroup.toUpperCase())).toEqual([
+      { id: demoIds.adminsGroup, displayName: 'Registrar admins' },
+    ]);
+    expect(await directory.findGroups("Nobody's group")).toEqual([]);
+  });
+
+  test('when the groups of a user are asked among more than 20, then nested membership counts and the calls are batched by 20', async () => {
+    const others = Array.from({ length: 25 }, (_, i) => `0badf00d-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    tenant.counters.reset();
+
+    const reviewer = demoUsers[2]!.aadObjectId;
+    const groups = await directory.memberGroupsOf(reviewer, [...others, demoIds.approversGroup, demoIds.adminsGroup]);
+
+    // A member of the security reviewers, which is a member of the approvers; not an admin.
+    expect(groups).toEqual([demoIds.approversGroup]);
+    expect(tenant.counters.snapshot()[CHECK]).toBe(2);
+  });
 });

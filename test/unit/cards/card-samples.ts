@@ -3,6 +3,7 @@ import { renderChannelSet, renderHelp, renderNotice, renderWelcome } from '../..
 import {
   renderOwnerReminder,
   renderReminderDigest,
+  renderReminderRoutes,
   renderRotationCleanup,
   splitDigest,
   type RotationCleanupView,
@@ -303,6 +304,40 @@ export const samples: Record<string, Array<{ label: string; render: () => Adapti
       label: 'a rotation, stored',
       render: () => renderDelivery({ request: ownerRotation('delivered'), tenantId, state: 'stored' }),
     },
+  ],
+  'reminder-routes': [
+    {
+      label: 'three rules and the default channel',
+      render: () =>
+        renderReminderRoutes({
+          routes: [
+            {
+              rule: { kind: 'tag', tag: 'payments' },
+              place: { channelName: 'Payments', teamName: 'Finance' },
+              setBy: 'Alex Wilber',
+              setAt: '2026-11-23T09:15:00Z',
+            },
+            {
+              rule: { kind: 'prefix', prefix: 'hr-' },
+              place: { channelName: 'HR apps' },
+              setBy: 'Alex Wilber',
+              setAt: '2026-11-23T09:16:00Z',
+            },
+            {
+              rule: {
+                kind: 'group',
+                groupId: 'a1e5c0de-0000-4000-8000-000000000032',
+                groupName: 'Registrar approvers',
+              },
+              place: {},
+              setBy: 'Megan Bowen',
+              setAt: '2026-11-24T10:00:00Z',
+            },
+          ],
+          defaultPlace: { channelName: 'Credential reminders', teamName: 'IT Operations' },
+        }),
+    },
+    { label: 'no rules, no default channel', render: () => renderReminderRoutes({ routes: [] }) },
   ],
   'reminder-digest': [
     {

@@ -7,7 +7,9 @@ import {
   routeOf,
   ruleKey,
   ruleMatches,
+  ruleText,
 } from '../../../src/domain/reminder-routes';
+import { parseCommand } from '../../../src/domain/commands';
 
 const GROUP = '6f1c2b7e-4a59-4e2b-9d0e-1c2d3e4f5a6b';
 
@@ -93,5 +95,31 @@ describe('routeOf', () => {
     expect(groupsOf([...routes, { rule: { kind: 'group', groupId: GROUP.toUpperCase() }, channelId: 'c' }])).toEqual([
       GROUP,
     ]);
+  });
+});
+
+describe('the reminder rule commands', () => {
+  test.each([
+    ['setup reminders for group:Payments owners', 'setup reminders for <rule>', 'group:Payments owners'],
+    ['Setup Reminders For tag:Payments', 'setup reminders for <rule>', 'tag:Payments'],
+    ['remove reminders for prefix:fin-', 'remove reminders for <rule>', 'prefix:fin-'],
+    ['list reminders', 'list reminders', ''],
+    ['setup reminders', 'setup reminders', ''],
+  ])('when "%s" is typed, then it is %s with the rule as typed', (text, usage, argument) => {
+    const parsed = parseCommand(text);
+
+    expect(parsed?.command.usage).toBe(usage);
+    expect(parsed?.argument).toBe(argument);
+  });
+
+  test('when a rule is shown again, then it reads as it would be typed, with a group by its name when known', () => {
+    expect(ruleText({ kind: 'tag', tag: 'Payments' })).toBe('tag:Payments');
+    expect(ruleText({ kind: 'prefix', prefix: 'fin-' })).toBe('prefix:fin-');
+    expect(ruleText({ kind: 'group', groupId: 'a1e5c0de-0000-4000-8000-000000000032', groupName: 'Approvers' })).toBe(
+      'group:Approvers',
+    );
+    expect(ruleText({ kind: 'group', groupId: 'a1e5c0de-0000-4000-8000-000000000032' })).toBe(
+      'group:a1e5c0de-0000-4000-8000-000000000032',
+    );
   });
 });
