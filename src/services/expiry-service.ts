@@ -13,8 +13,9 @@
  * another's.
  *
  * Where the source can follow changes (Graph delta queries), only the first scan, and one a week after
- * (fullScanDays), lists the tenant: it keeps a copy of every credential in the credentials table as it goes
- * (credential-index.ts), with the delta links taken before the listing. Every other scan reads only what changed
+ * (fullScanDays), lists the tenant: it keeps in the credentials table a copy of every credential that could
+ * cross a threshold before the next full scan, writing only the holders that changed (credential-index.ts), with
+ * the delta links taken before the listing. Every other scan reads only what changed
  * since, updates the table, and finds the due credentials there by expiry: its Graph requests follow the tenant's
  * changes, not its size. A delta link Graph no longer knows turns the scan into a full one. Either way the due
  * credentials go through the same ledger, so each (credential, threshold) is announced once whichever scan found it.
@@ -226,10 +227,24 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     }
     // The links first: what changes while the tenant is listed is read again by the next scan.
     const links = await source.latestDeltaLinks!(scope);
-    const claimed = await claimDue(log, scanId, now, renew, listed(result, index, scanId));
+    // The table holds what may cross a threshold before the next full scan; no scan of changes looks further.
+    const indexedUntil = new Date(now.getTime() + fullScanMs + widestDays * DAY_MS + DAY_MS);
+    const claimed = await claimDue(
+      log,
+      scanId,
+      now,
+      renew,
+      listed(result, { index, generation: scanId, indexedUntil }),
+    );
     const swept = await index.sweep(scanId);
     if (swept > 0) log.info({ swept }, 'expiry scan: rows of credentials no longer in the tenant removed');
-    await index.writeSync({ scope, generation: scanId, fullScanAt: now.toISOString(), deltaLinks: links });
+    await index.writeSync({
+      scope,
+      generation: scanId,
+      fullScanAt: now.toISOString(),
+      indexedUntil: indexedUntil.toISOString(),
+      deltaLinks: links,
+    });
     return claimed;
   }
 
@@ -240,6 +255,11 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     if (scope === 'all' && !sync.deltaLinks.servicePrincipals) return 'no delta link for service principals';
     const last = Date.parse(sync.fullScanAt);
     if (!Number.isFinite(last) || now.getTime() - last >= fullScanMs) return 'weekly full scan due';
+    const until = Date.parse(sync.indexedUntil ?? '');
+    if (!Number.isFinite(until)) return 'credentials table of an earlier version';
+    // Longer thresholds or fewer full scans since the table was built: it does not reach far enough.
+    if (now.getTime() + widestDays * DAY_MS + 1000 > until)
+      return `credentials table holds only what ends before ${sync.indexedUntil}`;
     return undefined;
   }
 
@@ -252,11 +272,14 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
   ): Promise<void> {
     const next: DeltaLinks = { ...sync.value.deltaLinks };
     const limiter = createLimiter(concurrency);
+    const until = new Date(sync.value.indexedUntil!);
     let changed = 0;
     for await (const page of source.changesSince!(sync.value.deltaLinks, scope)) {
       result.pages += 1;
       changed += page.changes.length;
-      await Promise.all(page.changes.map((change) => limiter.run(() => table.apply(change, sync.value.generation))));
+      await Promise.all(
+        page.changes.map((change) => limiter.run(() => table.apply(change, sync.value.generation, until))),
+      );
       for (const change of page.changes)
         result[change.holder.source === 'servicePrincipal' ? 'servicePrincipals' : 'applications'] += 1;
       if (page.deltaLink) next[page.collection] = page.deltaLink;
@@ -268,9 +291,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
   /** Every credential of the scope from Graph, page by page, counted, and kept in the credentials table if any. */
   async function* listed(
     result: ExpiryScanResult,
-    table?: CredentialIndex,
-    generation?: string,
+    keep?: { index: CredentialIndex; generation: string; indexedUntil: Date },
   ): AsyncIterable<CredentialInfo[]> {
+    const table = keep?.index;
     let flushed = false;
     try {
       for await (const page of source.pages(scope)) {
@@ -283,7 +306,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
             result[credential.source === 'servicePrincipal' ? 'servicePrincipals' : 'applications'] += 1;
           previousApp = credential.applicationObjectId;
         }
-        if (table) await table.put(page, generation!);
+        if (keep) await keep.index.put(page, keep.generation, keep.indexedUntil);
         yield page;
       }
       await table?.flush();
