@@ -4,8 +4,8 @@
  *
  * Only the credentials within a threshold touch the ledger (nothing for the others), in a bounded queue worked on
  * while the next pages are read, so memory holds a page and the due credentials, not the tenant. A due credential is
- * claimed in the ledger. After the last page the owners of the claimed credentials' applications are read, once
- * per application and only for those (the source batches them), then the claims are announced together, and the
+ * claimed in the ledger. The owners of the claimed credentials' applications are read while the pages still are,
+ * once per application, only for those, 20 to a $batch, then the claims are announced together, and the
  * ledger marks them posted. A claim left by a scan that did not finish (crash,
  * failed page, failed announcement) is due again at the next scan; a posted one never is. A renewed or removed
  * credential has a new keyId or none, so its rows are simply never looked at again. A credential is its application
@@ -99,6 +99,10 @@ const DEFAULT_FULL_SCAN_DAYS = 7;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Due credentials waiting for the ledger while the pages are read: a bound on memory, not on the tenant. */
 const QUEUE_CAPACITY = 1000;
+/** Holders whose owners one request reads (Graph's $batch takes 20, https://learn.microsoft.com/graph/json-batching). */
+const OWNERS_BATCH = 20;
+/** Owners batches in flight at once, while the pages are read. */
+const OWNERS_AT_ONCE = 4;
 
 /** A claim, with the owners of its application to announce it to. */
 type Claim = LedgerClaim & { ownerIds: string[] };
@@ -344,6 +348,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     const seen = new Set<string>();
     const claimed: LedgerClaim[] = [];
     const tasks = createWorkQueue(concurrency, QUEUE_CAPACITY);
+    const owners = ownersWhileClaiming(log);
     let renewAt = clock.now().getTime() + leaseMs / 2;
     try {
       for await (const page of pages) {
@@ -362,7 +367,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         for (let i = 0; i < due.length; i += LEDGER_TRANSACTION_ROWS) {
           const chunk = due.slice(i, i + LEDGER_TRANSACTION_ROWS);
           await tasks.push(async () => {
-            claimed.push(...(await ledgerRows.claim(log, scanId, now, chunk, ledger)));
+            const claims = await ledgerRows.claim(log, scanId, now, chunk, ledger);
+            claimed.push(...claims);
+            owners.add(claims.map((c) => c.credential));
           });
         }
         if (clock.now().getTime() >= renewAt) {
@@ -373,18 +380,70 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     } catch (err) {
       tasks.abandon();
       await tasks.drain().catch(() => undefined);
+      await owners.settled();
       throw err;
     }
-    await tasks.drain();
-    const owners = await ownersOf(
-      log,
-      claimed.map((c) => c.credential),
-    );
+    await tasks.drain().catch(async (err: unknown) => {
+      await owners.settled();
+      throw err;
+    });
+    const ownerIds = await owners.all();
     const claims = claimed.map((claim) => ({
       ...claim,
-      ownerIds: owners.get(claim.credential.applicationObjectId) ?? [],
+      ownerIds: ownerIds.get(claim.credential.applicationObjectId) ?? [],
     }));
     return { claims, ledger };
+  }
+
+  /**
+   * The owners of the claimed credentials' holders, read while the pages are still being listed: each holder once,
+   * a $batch of 20 as soon as 20 are waiting (the rest after the last page), OWNERS_AT_ONCE batches at a time, so
+   * that a first scan's owners do not wait for its last page. all() throws the first failure (ownersOf's).
+   */
+  function ownersWhileClaiming(log: Logger): {
+    add(holders: readonly CredentialHolder[]): void;
+    all(): Promise<Map<string, string[]>>;
+    settled(): Promise<void>;
+  } {
+    const found = new Map<string, string[]>();
+    const asked = new Set<string>();
+    const limiter = createLimiter(OWNERS_AT_ONCE);
+    const reads: Array<Promise<unknown>> = [];
+    let failure: { err: unknown } | undefined;
+    let waiting: CredentialHolder[] = [];
+    const read = (holders: CredentialHolder[]) => {
+      reads.push(
+        limiter
+          .run(() => ownersOf(log, holders))
+          .then(
+            (read) => read.forEach((ids, id) => found.set(id, ids)),
+            (err: unknown) => (failure ??= { err }),
+          ),
+      );
+    };
+    return {
+      add(holders) {
+        for (const holder of holders) {
+          if (asked.has(holder.applicationObjectId)) continue;
+          asked.add(holder.applicationObjectId);
+          waiting.push(holder);
+          if (waiting.length >= OWNERS_BATCH) {
+            read(waiting);
+            waiting = [];
+          }
+        }
+      },
+      async all() {
+        if (waiting.length > 0) read(waiting);
+        waiting = [];
+        await Promise.all(reads);
+        if (failure) throw failure.err;
+        return found;
+      },
+      async settled() {
+        await Promise.all(reads);
+      },
+    };
   }
 
   /**
