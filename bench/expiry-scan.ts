@@ -6,7 +6,8 @@
  * The tenant runs in a child process of its own (tenant-paging.ts's applications, one service principal to five
  * applications with credentials of their own, a quarter of them SAML signing certificates), as Graph is another
  * machine for the bot: this process is the bot (run.ts starts it on its own), and its memory is what is sampled,
- * every 50 ms during the full scan. Azurite runs in memory in a process of its own. The tenant keeps its modelled
+ * every 50 ms during the full scan. The lease is in Azurite (in memory, a process of its own); the credentials table
+ * and the ledger are Azure Tables modelled in processes of their own (credentials-table.ts). The tenant keeps its modelled
  * limits (limits.ts: 150 listings a minute with keyCredentials selected, per tenant, answered 429 with Retry-After;
  * $expand's page caps, which the scan avoids by not expanding) and adds GRAPH_LATENCY_MS to every Graph call. Each
  * measured run starts with the minute's budget unspent (the tenant process resets it), as a daily scan would.
@@ -33,8 +34,14 @@ import { addOwnerUsers } from '../src/local/tenant/seed';
 import { startTenantServer, type RunningTenant } from '../src/local/tenant/server';
 import { graphTimestamp, newObjectId } from '../src/local/tenant/state';
 import { createExpiryService, type ExpiryScanResult } from '../src/services/expiry-service';
-import { type CredentialIndexRow, type Store, systemClock } from '../src/services/ports';
-import { ModelledTable, PARTITION_ENTITIES_PER_SECOND, tableProcess, type TableStats } from './credentials-table';
+import { type CredentialIndexRow, type LedgerEntry, type Store, systemClock } from '../src/services/ports';
+import {
+  ACCOUNT_ENTITIES_PER_SECOND,
+  ModelledTable,
+  PARTITION_ENTITIES_PER_SECOND,
+  tableProcess,
+  type TableStats,
+} from './credentials-table';
 import { largeServicePrincipals, largeTenant, SAML_EVERY } from './tenant-paging';
 
 /** What the scan selects (graph-credential-source.ts), for the bare loop. */
@@ -82,6 +89,8 @@ interface ScanRun {
   ms: number;
   /** The credentials table's requests and entities during the scan. */
   table: TableStats;
+  /** The ledger's. */
+  ledger: TableStats;
 }
 
 export interface ExpiryScanRun {
@@ -377,6 +386,7 @@ async function runOnce(
   const tenant = await startTenantProcess(count, certificateDir);
   const { info } = tenant;
   const credentials = await ModelledTable.start<CredentialIndexRow>(__filename, TABLE_LATENCY_MS);
+  const ledger = await ModelledTable.start<LedgerEntry>(__filename, TABLE_LATENCY_MS);
   try {
     const connection = createGraphConnection({
       cloud: 'global',
@@ -390,14 +400,15 @@ async function runOnce(
     const logger = createLogger({ level: 'warn' });
     const tables = new TableStore({ connectionString, tablePrefix: `bench${count}${Date.now() % 100_000}` });
     await tables.init();
-    // Azurite for the ledger and the lease; the credentials table modelled (credentials-table.ts says why).
+    // Azurite for the lease; the credentials table and the ledger modelled (credentials-table.ts says why: the
+    // first scan's 2,400 claims write about 8,000 ledger rows in one partition, which Azurite slows down on).
     const store: Store = {
       channels: tables.channels,
       conversations: tables.conversations,
       greetings: tables.greetings,
       requests: tables.requests,
       audit: tables.audit,
-      ledger: tables.ledger,
+      ledger,
       leases: tables.leases,
       credentials,
       init: () => tables.init(),
@@ -426,10 +437,12 @@ async function runOnce(
     const scanned = async (full: boolean): Promise<ScanRun> => {
       await fresh();
       await credentials.stats();
+      await ledger.stats();
       const started = performance.now();
       const result = await service.scan({ trigger: 'job', full });
       const ms = performance.now() - started;
-      return { result, ms, requests: requestsOf(await counters(info.url)), table: await credentials.stats() };
+      const requests = requestsOf(await counters(info.url));
+      return { result, ms, requests, table: await credentials.stats(), ledger: await ledger.stats() };
     };
 
     await fresh();
@@ -471,6 +484,7 @@ async function runOnce(
     };
   } finally {
     await credentials.stop();
+    await ledger.stop();
     await stopTenantProcess(tenant.child);
   }
 }
@@ -493,11 +507,40 @@ export async function benchExpiryScan(
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-/** The credentials table's requests, and the time its partition's entities would take at Azure Tables' target. */
+/**
+ * What the credentials table's entities would take at Azure Tables' scalability targets
+ * (https://learn.microsoft.com/azure/storage/tables/scalability-targets): 2,000 entities a second in each
+ * partition (the partitions serve at once, so the busiest bounds it) and 20,000 a second for the account. The
+ * model does not slow down to these targets; this is the floor a real storage account puts under the scan.
+ */
+function tableFloorMs(stats: TableStats): number {
+  let busiest = 0;
+  let total = 0;
+  for (const [name, p] of Object.entries(stats.partitions)) {
+    if (name === 'sync') continue;
+    busiest = Math.max(busiest, p.written + p.read);
+    total += p.written + p.read;
+  }
+  return Math.max(busiest / PARTITION_ENTITIES_PER_SECOND, total / ACCOUNT_ENTITIES_PER_SECOND) * 1000;
+}
+
+/** The credentials table's requests and entities, and the floor Azure Tables' targets would put under them. */
 function tableLine(stats: TableStats): string {
-  const p = stats.partitions.credential ?? { written: 0, read: 0 };
-  const floor = (p.written + p.read) / PARTITION_ENTITIES_PER_SECOND;
-  return `${stats.requests} requests (${TABLE_LATENCY_MS} ms each), ${p.written} rows written and ${p.read} read in partition 'credential' (at least ${floor.toFixed(1)} s at Azure Tables' ${PARTITION_ENTITIES_PER_SECOND} entities a second per partition)`;
+  const partitions = Object.entries(stats.partitions).filter(([name]) => name !== 'sync');
+  const written = partitions.reduce((n, [, p]) => n + p.written, 0);
+  const read = partitions.reduce((n, [, p]) => n + p.read, 0);
+  const busiest = partitions.reduce((n, [, p]) => Math.max(n, p.written + p.read), 0);
+  return `${stats.requests} requests (${TABLE_LATENCY_MS} ms each), ${written} rows written and ${read} read over ${partitions.length} partitions (the busiest ${busiest}): at least ${(tableFloorMs(stats) / 1000).toFixed(1)} s at Azure Tables' ${PARTITION_ENTITIES_PER_SECOND} entities a second per partition and ${ACCOUNT_ENTITIES_PER_SECOND} per account`;
+}
+
+const verdict = (met: boolean) => (met ? 'OK' : 'MISSED');
+
+/** The credentials table and the ledger as one storage account (their partitions are distinct). */
+function both(scan: ScanRun): TableStats {
+  return {
+    requests: scan.table.requests + scan.ledger.requests,
+    partitions: { ...scan.table.partitions, ...scan.ledger.partitions },
+  };
 }
 
 function describe(requests: Requests): string {
@@ -511,10 +554,14 @@ function describe(requests: Requests): string {
   return `${requests.total} Graph requests = ${parts.join(' + ')}`;
 }
 
+/** The size the issue's targets are stated for; smaller runs print their figures against them but are not judged on the everyday share. */
+const TARGET_SIZE = 100_000;
+
 /**
- * Prints the runs; false on a defect: wrong announcements, a scan in the wrong mode, an everyday scan that listed,
- * a full scan that read other requests than its pages, delta links and owners batches. A target missed is printed
- * MISSED and is no defect.
+ * Prints the runs, each target OK or MISSED; false on a defect (wrong announcements, a scan in the wrong mode, an
+ * everyday scan that listed, a full scan that read other requests than its pages, delta links and owners batches)
+ * and on a target missed, so that `npm run bench` exits non-zero on either. A full scan's time is judged on the
+ * larger of its wall time and the floor Azure Tables' targets put under its credentials table (tableFloorMs).
  */
 export function printExpiryScan(runs: readonly ExpiryScanRun[]): boolean {
   let ok = true;
@@ -522,11 +569,19 @@ export function printExpiryScan(runs: readonly ExpiryScanRun[]): boolean {
     console.error(`expiry-scan (${run.applications} applications): ${what}`);
     ok = false;
   };
+  const missed: string[] = [];
+  const judge = (run: ExpiryScanRun, what: string, met: boolean) => {
+    if (!met) missed.push(`${what} at ${run.applications} applications`);
+    return verdict(met);
+  };
   for (const run of runs) {
     const { full, everyday, weekly, bare } = run;
     const ratio = full.ms / bare.ms;
+    const fullBound = Math.max(full.ms, tableFloorMs(both(full))) / bare.ms;
     const weeklyRatio = weekly.ms / bare.ms;
+    const weeklyBound = Math.max(weekly.ms, tableFloorMs(both(weekly))) / bare.ms;
     const share = everyday.requests.total / full.requests.total;
+    const judged = run.applications >= TARGET_SIZE;
     const dueBatches = Math.ceil(run.dueHolders / 20);
     console.log(
       [
@@ -536,15 +591,16 @@ export function printExpiryScan(runs: readonly ExpiryScanRun[]): boolean {
         `  bare paging: ${bare.requests} Graph requests = ${bare.applicationPages} application pages + ${bare.servicePrincipalPages} service principal pages` +
           (bare.throttled > 0 ? ` + ${bare.throttled} answered 429` : '') +
           `; ${seconds(bare.ms)} wall`,
-        `  full scan (first: empty ledger and credentials table): ${describe(full.requests)}; ${seconds(full.ms)} wall, ratio ${ratio.toFixed(2)} to bare paging (target: at most ${FULL_RATIO_TARGET})${ratio > FULL_RATIO_TARGET ? '  MISSED' : ''}; ${run.fullAnnounced} announced`,
-        `  everyday scan after ${run.changed} credential changes (${CHANGED_APPLICATIONS} applications and ${CHANGED_SERVICE_PRINCIPALS} service principals rotate a secret; ${RENEWED_DUE} of the applications renew their due one): ${describe(everyday.requests)}; ${seconds(everyday.ms)} wall; ${(share * 100).toFixed(2)}% of the full scan's requests (target: at most ${EVERYDAY_SHARE_TARGET * 100}%)${share > EVERYDAY_SHARE_TARGET ? '  MISSED' : ''}; ${run.everydayAnnounced} announced`,
-        `  weekly full scan (ledger and table there): ${describe(weekly.requests)}; ${seconds(weekly.ms)} wall, ratio ${weeklyRatio.toFixed(2)}${weeklyRatio > FULL_RATIO_TARGET ? '  MISSED' : ''}; ${run.weeklyAnnounced} announced`,
+        `  full scan (first: empty ledger and credentials table): ${describe(full.requests)}; ${seconds(full.ms)} wall, ratio ${ratio.toFixed(2)} to bare paging, ${fullBound.toFixed(2)} with the credentials table at Azure Tables' targets (target: at most ${FULL_RATIO_TARGET}) ${judge(run, 'full scan ratio', fullBound <= FULL_RATIO_TARGET)}; ${run.fullAnnounced} announced`,
+        `  everyday scan after ${run.changed} credential changes (${CHANGED_APPLICATIONS} applications and ${CHANGED_SERVICE_PRINCIPALS} service principals rotate a secret; ${RENEWED_DUE} of the applications renew their due one): ${describe(everyday.requests)}; ${seconds(everyday.ms)} wall; ${(share * 100).toFixed(2)}% of the full scan's requests (target: at most ${EVERYDAY_SHARE_TARGET * 100}% at ${TARGET_SIZE} applications) ${judged ? judge(run, 'everyday share', share <= EVERYDAY_SHARE_TARGET) : 'not judged at this size'}; ${run.everydayAnnounced} announced`,
+        `  weekly full scan (ledger and table there): ${describe(weekly.requests)}; ${seconds(weekly.ms)} wall, ratio ${weeklyRatio.toFixed(2)}, ${weeklyBound.toFixed(2)} with the table at Azure Tables' targets (target: at most ${FULL_RATIO_TARGET}) ${judge(run, 'weekly scan ratio', weeklyBound <= FULL_RATIO_TARGET)}; ${run.weeklyAnnounced} announced`,
         ...[
           ['full scan', full],
           ['everyday scan', everyday],
           ['weekly full scan', weekly],
         ].map(
-          ([name, scan]) => `  credentials table during the ${name as string}: ${tableLine((scan as ScanRun).table)}`,
+          ([name, scan]) =>
+            `  during the ${name as string}: credentials table ${tableLine((scan as ScanRun).table)}; ledger ${tableLine((scan as ScanRun).ledger)}; together at least ${(tableFloorMs(both(scan as ScanRun)) / 1000).toFixed(1)} s`,
         ),
         `  memory during the full scan: peak RSS ${run.rssMb.peak} MB (${run.rssMb.before} MB before), peak heap ${run.heapMb.peak} MB (${run.heapMb.before} MB before)`,
       ].join('\n'),
@@ -592,12 +648,17 @@ export function printExpiryScan(runs: readonly ExpiryScanRun[]): boolean {
   if (runs.length >= 2) {
     const small = runs.reduce((a, b) => (b.applications < a.applications ? b : a));
     const large = runs.reduce((a, b) => (b.applications > a.applications ? b : a));
+    // Flat: within a quarter, the run-to-run spread of a sampled peak that includes uncollected garbage.
+    const flat = large.rssMb.peak <= small.rssMb.peak * 1.25 && large.heapMb.peak <= small.heapMb.peak * 1.25;
     console.log(
       `expiry-scan: full scan's peak RSS ${small.rssMb.peak} MB / heap ${small.heapMb.peak} MB at ${small.applications} applications, ` +
-        `${large.rssMb.peak} MB / ${large.heapMb.peak} MB at ${large.applications} (target: flat)` +
-        // Flat: within a quarter, the run-to-run spread of a sampled peak that includes uncollected garbage.
-        (large.rssMb.peak > small.rssMb.peak * 1.25 || large.heapMb.peak > small.heapMb.peak * 1.25 ? '  MISSED' : ''),
+        `${large.rssMb.peak} MB / ${large.heapMb.peak} MB at ${large.applications} (target: flat, within 25%) ${verdict(flat)}`,
     );
+    if (!flat) missed.push('flat memory');
+  }
+  if (missed.length > 0) {
+    console.error(`expiry-scan: targets MISSED: ${missed.join('; ')}`);
+    ok = false;
   }
   return ok;
 }

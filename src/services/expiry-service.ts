@@ -4,8 +4,8 @@
  *
  * Only the credentials within a threshold touch the ledger (nothing for the others), in a bounded queue worked on
  * while the next pages are read, so memory holds a page and the due credentials, not the tenant. A due credential is
- * claimed in the ledger. After the last page the owners of the claimed credentials' applications are read, once
- * per application and only for those (the source batches them), then the claims are announced together, and the
+ * claimed in the ledger. The owners of the claimed credentials' applications are read while the pages still are,
+ * once per application, only for those, 20 to a $batch, then the claims are announced together, and the
  * ledger marks them posted. A claim left by a scan that did not finish (crash,
  * failed page, failed announcement) is due again at the next scan; a posted one never is. A renewed or removed
  * credential has a new keyId or none, so its rows are simply never looked at again. A credential is its application
@@ -13,8 +13,9 @@
  * another's.
  *
  * Where the source can follow changes (Graph delta queries), only the first scan, and one a week after
- * (fullScanDays), lists the tenant: it keeps a copy of every credential in the credentials table as it goes
- * (credential-index.ts), with the delta links taken before the listing. Every other scan reads only what changed
+ * (fullScanDays), lists the tenant: it keeps in the credentials table a copy of every credential that could
+ * cross a threshold before the next full scan, writing only the holders that changed (credential-index.ts), with
+ * the delta links taken before the listing. Every other scan reads only what changed
  * since, updates the table, and finds the due credentials there by expiry: its Graph requests follow the tenant's
  * changes, not its size. A delta link Graph no longer knows turns the scan into a full one. Either way the due
  * credentials go through the same ledger, so each (credential, threshold) is announced once whichever scan found it.
@@ -112,6 +113,10 @@ const DEFAULT_FULL_SCAN_DAYS = 7;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Due credentials waiting for the ledger while the pages are read: a bound on memory, not on the tenant. */
 const QUEUE_CAPACITY = 1000;
+/** Holders whose owners one request reads (Graph's $batch takes 20, https://learn.microsoft.com/graph/json-batching). */
+const OWNERS_BATCH = 20;
+/** Owners batches in flight at once, while the pages are read. */
+const OWNERS_AT_ONCE = 4;
 
 /** A claim, with the owners of its application to announce it to. */
 type Claim = LedgerClaim & { ownerIds: string[] };
@@ -253,10 +258,24 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     }
     // The links first: what changes while the tenant is listed is read again by the next scan.
     const links = await source.latestDeltaLinks!(scope);
-    const claimed = await claimDue(log, scanId, now, renew, listed(result, index, scanId));
+    // The table holds what may cross a threshold before the next full scan; no scan of changes looks further.
+    const indexedUntil = new Date(now.getTime() + fullScanMs + widestDays * DAY_MS + DAY_MS);
+    const claimed = await claimDue(
+      log,
+      scanId,
+      now,
+      renew,
+      listed(result, { index, generation: scanId, indexedUntil }),
+    );
     const swept = await index.sweep(scanId);
     if (swept > 0) log.info({ swept }, 'expiry scan: rows of credentials no longer in the tenant removed');
-    await index.writeSync({ scope, generation: scanId, fullScanAt: now.toISOString(), deltaLinks: links });
+    await index.writeSync({
+      scope,
+      generation: scanId,
+      fullScanAt: now.toISOString(),
+      indexedUntil: indexedUntil.toISOString(),
+      deltaLinks: links,
+    });
     return claimed;
   }
 
@@ -267,6 +286,11 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     if (scope === 'all' && !sync.deltaLinks.servicePrincipals) return 'no delta link for service principals';
     const last = Date.parse(sync.fullScanAt);
     if (!Number.isFinite(last) || now.getTime() - last >= fullScanMs) return 'weekly full scan due';
+    const until = Date.parse(sync.indexedUntil ?? '');
+    if (!Number.isFinite(until)) return 'credentials table of an earlier version';
+    // Longer thresholds or fewer full scans since the table was built: it does not reach far enough.
+    if (now.getTime() + widestDays * DAY_MS + 1000 > until)
+      return `credentials table holds only what ends before ${sync.indexedUntil}`;
     return undefined;
   }
 
@@ -279,11 +303,14 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
   ): Promise<void> {
     const next: DeltaLinks = { ...sync.value.deltaLinks };
     const limiter = createLimiter(concurrency);
+    const until = new Date(sync.value.indexedUntil!);
     let changed = 0;
     for await (const page of source.changesSince!(sync.value.deltaLinks, scope)) {
       result.pages += 1;
       changed += page.changes.length;
-      await Promise.all(page.changes.map((change) => limiter.run(() => table.apply(change, sync.value.generation))));
+      await Promise.all(
+        page.changes.map((change) => limiter.run(() => table.apply(change, sync.value.generation, until))),
+      );
       for (const change of page.changes)
         result[change.holder.source === 'servicePrincipal' ? 'servicePrincipals' : 'applications'] += 1;
       if (page.deltaLink) next[page.collection] = page.deltaLink;
@@ -295,9 +322,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
   /** Every credential of the scope from Graph, page by page, counted, and kept in the credentials table if any. */
   async function* listed(
     result: ExpiryScanResult,
-    table?: CredentialIndex,
-    generation?: string,
+    keep?: { index: CredentialIndex; generation: string; indexedUntil: Date },
   ): AsyncIterable<CredentialInfo[]> {
+    const table = keep?.index;
     let flushed = false;
     try {
       for await (const page of source.pages(scope)) {
@@ -310,7 +337,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
             result[credential.source === 'servicePrincipal' ? 'servicePrincipals' : 'applications'] += 1;
           previousApp = credential.applicationObjectId;
         }
-        if (table) await table.put(page, generation!);
+        if (keep) await keep.index.put(page, keep.generation, keep.indexedUntil);
         yield page;
       }
       await table?.flush();
@@ -352,6 +379,7 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     const seen = new Set<string>();
     const claimed: LedgerClaim[] = [];
     const tasks = createWorkQueue(concurrency, QUEUE_CAPACITY);
+    const owners = ownersWhileClaiming(log);
     let renewAt = clock.now().getTime() + leaseMs / 2;
     try {
       for await (const page of pages) {
@@ -376,7 +404,9 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
         for (let i = 0; i < due.length; i += LEDGER_TRANSACTION_ROWS) {
           const chunk = due.slice(i, i + LEDGER_TRANSACTION_ROWS);
           await tasks.push(async () => {
-            claimed.push(...(await ledgerRows.claim(log, scanId, now, chunk, ledger)));
+            const claims = await ledgerRows.claim(log, scanId, now, chunk, ledger);
+            claimed.push(...claims);
+            owners.add(claims.map((c) => c.credential).filter((c) => !routing.owners.has(c.applicationObjectId)));
           });
         }
         if (clock.now().getTime() >= renewAt) {
@@ -387,21 +417,72 @@ export function createExpiryService(deps: ExpiryServiceDeps): ExpiryService {
     } catch (err) {
       tasks.abandon();
       await tasks.drain().catch(() => undefined);
+      await owners.settled();
       throw err;
     }
-    await tasks.drain();
-    // Owners read for the group rules are not read again.
-    const owners = new Map(routing.owners);
-    for (const [id, read] of await ownersOf(
-      log,
-      claimed.map((c) => c.credential).filter((c) => !owners.has(c.applicationObjectId)),
-    ))
-      owners.set(id, read);
+    await tasks.drain().catch(async (err: unknown) => {
+      await owners.settled();
+      throw err;
+    });
+    const ownerIds = await owners.all();
+    // Owners the group rules read already are not read again.
+    for (const [id, read] of routing.owners) if (!ownerIds.has(id)) ownerIds.set(id, read);
     const claims = claimed.map((claim) => ({
       ...claim,
-      ownerIds: owners.get(claim.credential.applicationObjectId) ?? [],
+      ownerIds: ownerIds.get(claim.credential.applicationObjectId) ?? [],
     }));
     return { claims, ledger };
+  }
+
+  /**
+   * The owners of the claimed credentials' holders, read while the pages are still being listed: each holder once,
+   * a $batch of 20 as soon as 20 are waiting (the rest after the last page), OWNERS_AT_ONCE batches at a time, so
+   * that a first scan's owners do not wait for its last page. all() throws the first failure (ownersOf's).
+   */
+  function ownersWhileClaiming(log: Logger): {
+    add(holders: readonly CredentialHolder[]): void;
+    all(): Promise<Map<string, string[]>>;
+    settled(): Promise<void>;
+  } {
+    const found = new Map<string, string[]>();
+    const asked = new Set<string>();
+    const limiter = createLimiter(OWNERS_AT_ONCE);
+    const reads: Array<Promise<unknown>> = [];
+    let failure: { err: unknown } | undefined;
+    let waiting: CredentialHolder[] = [];
+    const read = (holders: CredentialHolder[]) => {
+      reads.push(
+        limiter
+          .run(() => ownersOf(log, holders))
+          .then(
+            (read) => read.forEach((ids, id) => found.set(id, ids)),
+            (err: unknown) => (failure ??= { err }),
+          ),
+      );
+    };
+    return {
+      add(holders) {
+        for (const holder of holders) {
+          if (asked.has(holder.applicationObjectId)) continue;
+          asked.add(holder.applicationObjectId);
+          waiting.push(holder);
+          if (waiting.length >= OWNERS_BATCH) {
+            read(waiting);
+            waiting = [];
+          }
+        }
+      },
+      async all() {
+        if (waiting.length > 0) read(waiting);
+        waiting = [];
+        await Promise.all(reads);
+        if (failure) throw failure.err;
+        return found;
+      },
+      async settled() {
+        await Promise.all(reads);
+      },
+    };
   }
 
   /**

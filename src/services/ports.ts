@@ -121,18 +121,25 @@ export interface LedgerEntry {
   at: string;
 }
 
-/** A credential in the credentials table, at row e.<expiry>.<holder>.<keyId>, from the scan of `generation`. */
+/** A credential in the credentials table, at row e.<expiry>.<holder>.<keyId>, written by the scan of `generation`. */
 export interface CredentialExpiryRow {
   type: 'expiry';
   credential: CredentialInfo;
   generation: string;
 }
 
-/** A holder of credentials (an application or service principal), at row o.<object id>: its credential rows now. */
+/**
+ * A holder of credentials (an application or service principal), at row o.<object id> of its partition: its
+ * credential rows now, and the last full scan that saw it (credential-index.ts).
+ */
 export interface CredentialHolderRow {
   type: 'holder';
   source: CredentialInfo['source'];
   rows: string[];
+  /** A hash of what its credential rows hold, so that a full scan compares a holder without reading them. */
+  fingerprint?: string;
+  /** Rows it no longer lists whose deletes were in a later transaction than it: deleted again by the next full scan. */
+  retired?: string[];
   generation: string;
 }
 
@@ -140,9 +147,14 @@ export interface CredentialHolderRow {
 export interface CredentialSyncRow {
   type: 'sync';
   scope: 'all' | 'managed';
-  /** The rows of the last full scan that finished: rows of other generations are left over. */
+  /** The last full scan that finished: holders it did not see were swept. */
   generation: string;
   fullScanAt: string;
+  /**
+   * The table holds the credentials ending before this (ISO 8601): no scan of changes may look further; absent
+   * in a table of an earlier version, which the next full scan rebuilds.
+   */
+  indexedUntil?: string;
   /** Where the changes since the last scan that finished are read from. */
   deltaLinks: DeltaLinks;
 }

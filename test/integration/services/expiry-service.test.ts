@@ -13,7 +13,7 @@ import {
   type ExpiringCredential,
   ledgerRow,
 } from '../../../src/domain/expiry';
-import { expiryRow, holderRow } from '../../../src/services/credential-index';
+import { credentialPartition, expiryRow, holderRow } from '../../../src/services/credential-index';
 import { createLogger } from '../../../src/lib/logger';
 import { alex, demoUsers } from '../../../src/local/demo-identities';
 import { allRoutes } from '../../../src/local/tenant/routes/index';
@@ -22,7 +22,14 @@ import type { RunningTenant } from '../../../src/local/tenant/server';
 import { type ApplicationRecord, newObjectId, type TenantData } from '../../../src/local/tenant/state';
 import { createExpiryService, type ExpiryService, type ExpiryServiceDeps } from '../../../src/services/expiry-service';
 import { createLease } from '../../../src/services/lease';
-import type { Collection, CredentialSource, CredentialSyncRow, LedgerEntry, Store } from '../../../src/services/ports';
+import type {
+  Collection,
+  CredentialHolderRow,
+  CredentialSource,
+  CredentialSyncRow,
+  LedgerEntry,
+  Store,
+} from '../../../src/services/ports';
 import { FixedClock } from '../../helpers/fakes';
 import { LogCapture } from '../../helpers/logs';
 import { deferred, recordingFaults, type SeenCall } from '../../helpers/provisioning';
@@ -504,27 +511,43 @@ describe('after the first scan, the everyday scan reads only what changed', () =
   test('a full scan runs again after fullScanDays, and removes rows of credentials the tenant no longer has', async () => {
     const h = await start();
     await h.service({ fullScanDays: 3 }).scan();
-    // A row left over (say, by a change Graph's delta never reported), ending in three days, listed by a holder row.
-    const ghost = {
+    const table = h.testStore.store.credentials;
+    // Left over (say, by a change Graph's delta never reported), each ending in three days and listed by its
+    // holder row: a credential of an application the tenant no longer has, and one Expense Bot no longer has.
+    const gone = {
       ...credentialOf(h, EXPENSE),
+      applicationObjectId: newObjectId(),
+      appName: 'Deleted App',
       keyId: newObjectId(),
       endDateTime: new Date(h.clock.now().getTime() + 3 * DAY).toISOString(),
     };
-    const table = h.testStore.store.credentials;
-    const row = expiryRow(ghost);
-    await table.upsert('credential', row, { type: 'expiry', credential: ghost, generation: 'other' });
-    await table.upsert('credential', holderRow(ghost.applicationObjectId), {
+    const goneRow = expiryRow(gone);
+    const gonePartition = credentialPartition(gone.applicationObjectId);
+    await table.upsert(gonePartition, goneRow, { type: 'expiry', credential: gone, generation: 'other' });
+    await table.upsert(gonePartition, holderRow(gone.applicationObjectId), {
       type: 'holder',
       source: 'application',
-      rows: [row],
+      rows: [goneRow],
       generation: 'other',
+    });
+    const ghost = { ...gone, ...credentialOf(h, EXPENSE), keyId: newObjectId(), endDateTime: gone.endDateTime };
+    const ghostRow = expiryRow(ghost);
+    const partition = credentialPartition(EXPENSE);
+    const expense = (await table.get(partition, holderRow(EXPENSE)))!;
+    expect(expense.value.type).toBe('holder');
+    await table.upsert(partition, ghostRow, { type: 'expiry', credential: ghost, generation: 'other' });
+    await table.upsert(partition, holderRow(EXPENSE), {
+      ...(expense.value as CredentialHolderRow),
+      rows: [...(expense.value as CredentialHolderRow).rows, ghostRow],
+      fingerprint: 'drifted',
     });
 
     h.clock.advance(2 * DAY);
-    // Within three days: changes only. The ghost is announced, as the table holds it (which the weekly scan is for).
+    // Within three days: changes only. Both are announced, as the table holds them (which the weekly scan is for).
     const changes = await h.service({ fullScanDays: 3 }).scan();
     expect(changes.mode).toBe('changes');
     expect(labels(changes.announced)).toEqual([
+      'Deleted App/secret@1',
       'Expense Bot/secret@1',
       'Legacy CRM Connector/certificate@0',
       'Legacy CRM Connector/secret@0',
@@ -533,11 +556,20 @@ describe('after the first scan, the everyday scan reads only what changed', () =
     h.clock.advance(1.5 * DAY);
     const full = await h.service({ fullScanDays: 3 }).scan();
     expect(full.mode).toBe('full');
-    expect(await table.get('credential', row)).toBeUndefined();
-    expect(h.logs.find('expiry scan: rows of credentials no longer in the tenant removed')).toHaveLength(1);
-    // Expense Bot's real secret keeps its rows.
-    const holder = await table.get('credential', holderRow(EXPENSE));
-    expect(holder?.value).toMatchObject({ type: 'holder', generation: full.scanId });
+    // The holder the tenant no longer has is swept with its row; Expense Bot, seen by the scan, is rewritten
+    // because its rows differ from the tenant's (its fingerprint), and keeps only its real secret's row.
+    expect(await table.get(gonePartition, holderRow(gone.applicationObjectId))).toBeUndefined();
+    expect(await table.get(gonePartition, goneRow)).toBeUndefined();
+    expect(await table.get(partition, ghostRow)).toBeUndefined();
+    expect(h.logs.find('expiry scan: rows of credentials no longer in the tenant removed')).toEqual([
+      expect.objectContaining({ swept: 2 }),
+    ]);
+    const holder = await table.get(partition, holderRow(EXPENSE));
+    expect(holder?.value).toMatchObject({
+      type: 'holder',
+      generation: full.scanId,
+      rows: [expiryRow(credentialOf(h, EXPENSE))],
+    });
   });
 
   test('a credential row no holder lists (left by a scan that stopped mid-way) is never announced', async () => {
@@ -548,7 +580,7 @@ describe('after the first scan, the everyday scan reads only what changed', () =
       keyId: newObjectId(),
       endDateTime: new Date(h.clock.now().getTime() + DAY).toISOString(),
     };
-    await h.testStore.store.credentials.upsert('credential', expiryRow(orphan), {
+    await h.testStore.store.credentials.upsert(credentialPartition(EXPENSE), expiryRow(orphan), {
       type: 'expiry',
       credential: orphan,
       generation: 'other',
