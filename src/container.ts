@@ -274,6 +274,7 @@ export async function createContainer(
     startProvisioning: (id) => provisioning.start(id),
     onChange: changed,
     ...(signIns ? { signIns } : {}),
+    ...(credentialPoliciesInTurn ? { credentialPolicies: credentialPoliciesInTurn } : {}),
   });
 
   const channels = createChannelService({ store, operators, clock });
