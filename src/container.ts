@@ -277,6 +277,7 @@ export async function createContainer(
     startProvisioning: (id) => provisioning.start(id),
     onChange: changed,
     ...(signIns ? { signIns } : {}),
+    ...(credentialPoliciesInTurn ? { credentialPolicies: credentialPoliciesInTurn } : {}),
   });
   const federation = createFederationService({
     store,

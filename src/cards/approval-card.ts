@@ -78,7 +78,7 @@ function specRows(request: AppRequest): { before: SpecRow[]; after: SpecRow[] } 
       row('Application (client) ID', safeText(rotation.appId, { max: TextLimit.reference }), 'Monospace'),
       row(
         'Changes',
-        `The app gets a new client secret, valid ${plural(days, 'day')} from when ${requester} reveals it in their personal chat with Registrar.`,
+        `The app gets a new client secret, valid ${plural(days, 'day')} from when ${requester} reveals it in their personal chat with Registrar.${rotation.lifetimeNote ? ` ${safeText(rotation.lifetimeNote, { max: 600 })}` : ''}`,
       ),
       row('Stays', rotationStays(request)),
     ];

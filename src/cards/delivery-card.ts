@@ -92,11 +92,13 @@ export function rotationWords(
         ? `. ${capitalise(oldWords)} was removed on ${formatUtc(decided.at)}, as ${safeText(decided.by.name, { max: TextLimit.personName }) || 'an owner'} chose.`
         : `: ${oldWords} keeps working; it was kept on ${formatUtc(decided.at)}.`
       : `: ${oldWords} keeps working until you remove it. Registrar asks you about it once you have stored the new one.`;
+  // The app management policy's cap, as it stood when the rotation began (rotation-service.ts).
+  const note = safeText(rotation.lifetimeNote, { max: 600 });
   return {
     title: `New client secret for ${appName}`,
     changes: until
       ? `${appName} gets a new client secret, valid until ${until}.`
-      : `${appName} gets a new client secret, valid for ${plural(lifetime, 'day')} from the moment you reveal it.`,
+      : `${appName} gets a new client secret, valid for ${plural(lifetime, 'day')} from the moment you reveal it.${note ? ` ${note}` : ''}`,
     stays: `the app itself, its Application (client) ID, its permissions and owners, and its other credentials${oldFate}`,
   };
 }

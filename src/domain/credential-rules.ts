@@ -192,3 +192,24 @@ export function certificateProblem(
   }
   return undefined;
 }
+
+/**
+ * What a rotation's cards say of the new secret's lifetime, `days` long: capped by the policy, within it, or that the
+ * policy could not be read. Undefined when no policy speaks of secret lifetimes.
+ */
+export function secretLifetimeNote(rules: CredentialRules, days: number, registrarDays: number): string | undefined {
+  if (rules.unreadable) return rules.unreadable;
+  if (!rules.secretMaxLifetime) return undefined;
+  const policy = policyWords(rules.policy);
+  return days < registrarDays
+    ? `That is the most ${policy} allows (passwordLifetime ${rules.secretMaxLifetime}), shorter than Registrar's ${plural(registrarDays)}.`
+    : `${capitalised(policy)} allows a client secret at most ${rules.secretMaxLifetime} (passwordLifetime).`;
+}
+
+const plural = (days: number) => `${days} day${days === 1 ? '' : 's'}`;
+
+/** Why no client secret of at least a day can be added, when the policy's passwordLifetime is shorter than one. */
+export function secretTooShortReason(rules: CredentialRules, now: Date): string | undefined {
+  if (!rules.secretMaxLifetime || secretMaxDays(rules, 1, now) >= 1) return undefined;
+  return `${capitalised(policyWords(rules.policy))} allows a client secret to live at most ${rules.secretMaxLifetime} (passwordLifetime), less than the one day that is the shortest secret Registrar makes.`;
+}

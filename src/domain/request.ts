@@ -138,6 +138,8 @@ export interface RotationTarget {
   applicationObjectId: string;
   appId: string;
   appName: string;
+  /** What the app management policy said of the new secret's lifetime when the rotation began (its cap), for the cards. */
+  lifetimeNote?: string;
   old?: {
     kind: 'secret' | 'certificate';
     keyId: string;

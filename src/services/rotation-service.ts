@@ -13,9 +13,22 @@
  * the rotation is delivered (the new secret created at Reveal and stored). Before Remove, the card shows when the old
  * credential last signed in (Entra's sign-in report, CredentialSignIns); the click reads the report again, and a
  * sign-in the card had not shown stops the removal once, with the card saying so.
+ * The app management policy in force for the app (the one assigned to it, else the tenant default) is read at the
+ * start, before anything is written: a policy that blocks passwordAddition refuses the rotation in its own words, and
+ * the new secret's lifetime is capped at its passwordLifetime, which the cards then say. Provisioning reads it again
+ * before the rotation becomes ready (provisioning-service.ts), and Entra ID itself judges the secret at Reveal.
  */
 import type { Actor, ConversationAddress } from '../domain/conversation';
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
+import {
+  noPolicyRules,
+  secretBlockedReason,
+  secretLifetimeNote,
+  secretMaxDays,
+  secretTooShortReason,
+  unreadableRules,
+  type CredentialRules,
+} from '../domain/credential-rules';
 import { evidenceOf, signedInSince, type SignInEvidence } from '../domain/credential-evidence';
 import type { CredentialInfo } from '../domain/expiry';
 import { approvalsNeeded } from '../domain/approval-policy';
@@ -32,7 +45,7 @@ import { newRequestId, type RandomSource } from '../domain/request-id';
 import { assessStandingPrivileges, type RiskAssessment } from '../domain/risk';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import type { Clock, CredentialSignIns, CredentialSource, Provisioner, Store } from './ports';
+import type { Clock, CredentialPolicies, CredentialSignIns, CredentialSource, Provisioner, Store } from './ports';
 import {
   annotateRequest,
   createRecord,
@@ -75,6 +88,8 @@ export interface RotationServiceDeps {
   onChange?: (request: AppRequest) => void;
   /** Entra's credential sign-in report; without it the cleanup card shows no evidence. */
   signIns?: CredentialSignIns;
+  /** The tenant's app management policies; without them a rotation knows only Registrar's own limits. */
+  credentialPolicies?: CredentialPolicies;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -125,6 +140,24 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       return `its service principal holds ${what.slice(0, 5).join(', ')}${what.length > 5 ? ` and ${what.length - 5} more` : ''} (ROTATION_NEEDS_APPROVAL=privileged)`;
     }
     return undefined;
+  }
+
+  /**
+   * The policy in force for the app, read now (never cached: a policy changed a minute ago binds this rotation). A
+   * read that fails for another reason than a missing permission (which the adapter reports in the rules) leaves
+   * Registrar's own limits, said on the card; Entra ID still judges the secret when it is added.
+   */
+  async function rulesFor(applicationObjectId: string): Promise<CredentialRules> {
+    if (!deps.credentialPolicies) return noPolicyRules;
+    try {
+      return await deps.credentialPolicies.forApp(applicationObjectId);
+    } catch (err) {
+      if (!(err instanceof RegistrarError)) throw err;
+      logger.warn({ err, applicationObjectId }, 'app management policy not read for a rotation');
+      return unreadableRules(
+        "Registrar could not read the app management policies just now, so this lifetime is Registrar's own; Entra ID may still refuse a secret its policy forbids.",
+      );
+    }
   }
 
   async function oldSignIns(request: AppRequest): Promise<SignInEvidence | undefined> {
@@ -187,6 +220,23 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
           `Registrar does not rotate its own registration from chat: a secret of ${app.displayName} would carry Registrar's permissions over the whole tenant to whoever revealed it. Its identity is a managed identity with no secret; see infra/README.md, "Registrar's identity is Tier 0".`,
         );
       }
+      // The policy first: a rotation it forbids is refused before anything is written or anyone is asked.
+      const now = clock.now();
+      const rules = await rulesFor(app.applicationObjectId);
+      const refused = secretBlockedReason(rules) ?? secretTooShortReason(rules, now);
+      if (refused) {
+        logger.info(
+          { appId: app.appId, policyId: rules.policy?.id, scope: rules.policy?.scope },
+          'rotation refused by the app management policy',
+        );
+        throw new RegistrarError(
+          'invalid-input',
+          `Registrar cannot give ${app.displayName} a new client secret: ${refused.charAt(0).toLowerCase()}${refused.slice(1)} Nothing was changed. Give it a certificate or a federated credential instead, or ask an administrator whether the policy should change.`,
+        );
+      }
+      const registrarDays = Math.min(policy.secretDefaultDays, policy.secretMaxDays);
+      const lifetimeDays = Math.min(registrarDays, secretMaxDays(rules, policy.secretMaxDays, now));
+      const lifetimeNote = secretLifetimeNote(rules, lifetimeDays, registrarDays);
       const owner = await isOwner(person, app.applicationObjectId);
       const risk = await standingRisk(app.appId);
       const reason = approvalReason(owner, risk);
@@ -198,6 +248,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
         applicationObjectId: app.applicationObjectId,
         appId: app.appId,
         appName: app.displayName,
+        ...(lifetimeNote ? { lifetimeNote } : {}),
         ...(old
           ? {
               old: {
@@ -220,7 +271,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
             ...(home ? { conversationId: home.conversation.id } : {}),
           },
           target: { ...target, askedAs: owner ? 'owner' : 'approval' },
-          lifetimeDays: Math.min(policy.secretDefaultDays, policy.secretMaxDays),
+          lifetimeDays,
           ...(reason ? { approvalReason: reason } : {}),
           risk,
           approvalsRequired: approvalsNeeded(risk.level, policy),

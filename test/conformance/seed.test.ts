@@ -141,7 +141,7 @@ describe('the demo tenant seed', () => {
     ]);
   });
 
-  test('when Registrar adds a secret with Graph’s default two-year lifetime, then the seed’s app management policy, present but disabled, allows it', async () => {
+  test('when Registrar adds a secret with Graph’s default two-year lifetime, then the seed’s tenant default app management policy (passwordLifetime P2Y) allows it', async () => {
     let tenant: RunningTenant | undefined;
     try {
       tenant = await startTestTenant({ data: demoTenant().data, routes: allRoutes });
@@ -157,8 +157,11 @@ describe('the demo tenant seed', () => {
 
       expect(data.defaultAppManagementPolicy).toMatchObject({
         id: '00000000-0000-0000-0000-000000000000',
-        isEnabled: false,
-        applicationRestrictions: { passwordCredentials: [], keyCredentials: [] },
+        isEnabled: true,
+        applicationRestrictions: {
+          passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P2Y', state: 'enabled' }],
+          keyCredentials: [],
+        },
       });
       expect(
         Math.round((Date.parse(secret.endDateTime) - Date.parse(secret.startDateTime)) / DAY),

@@ -96,7 +96,10 @@ export class Runbook {
     await this.teams.post(this.teams.message(this.chat, this.requester, 'request'));
     const reply = this.connector.sent
       .slice(before)
-      .find((s) => s.kind === 'reply' && s.conversationId === this.chat.conversation.id);
+      // teams-ai sends a typing activity when a turn takes over a second (a loaded machine): not the form.
+      .find(
+        (s) => s.kind === 'reply' && s.conversationId === this.chat.conversation.id && s.activity.type !== 'typing',
+      );
     if (!reply) throw new Error('the bot sent no form');
     const card = (reply.activity.attachments as Array<{ content: Record<string, unknown> }>)[0]!.content;
     return { card, requestId: String(actionFor(card, Verb.requestSubmit).data.requestId) };

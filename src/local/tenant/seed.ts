@@ -109,8 +109,6 @@ export function demoTenant(
   data: TenantData;
   registrar: { clientId: string; clientSecret: string };
 } {
-  // The tenant default app management policy is there in Graph's shape but disabled, as in a new tenant: enabled,
-  // its limits would refuse Registrar's default secret lifetime, and the demo is not about policies.
   const data = emptyTenant(demoTenantId, DEMO_DOMAIN);
   const created = graphTimestamp(new Date(now.getTime() - 90 * DAY));
   const record = <T extends Json>(json: T): DirectoryRecord => ({
@@ -190,6 +188,7 @@ export function demoTenant(
   addDemoSamlApplication(data, now, created, record);
   addDemoFederatedCredential(data);
   addDemoSignIns(data, now);
+  addDemoAppManagementPolicies(data);
   // The demo B2C directory, a tenant of its own served beside this one (seed-b2c.ts).
   data.directories = [demoB2cTenant(now).data];
 
@@ -469,6 +468,60 @@ function addDemoSamlApplication(
     tags: ['WindowsAzureActiveDirectoryCustomSingleSignOnApplication', 'WindowsAzureActiveDirectoryIntegratedApp'],
   });
   data.servicePrincipals[app.servicePrincipalId] = { ...record(json), owners: [app.owner.aadObjectId] };
+}
+
+/** The demo's custom app management policy, assigned to Payroll Sync only. */
+export const demoSecretlessPolicy = {
+  id: 'a1e5c0de-0000-4000-8000-000000000501',
+  displayName: 'Secretless apps',
+  applicationIndex: 2,
+} as const;
+
+/** The date from which the demo tenant default's passwordLifetime binds new apps. */
+export const demoPolicyRestrictsAppsCreatedAfter = '2024-01-01T00:00:00Z';
+
+/**
+ * The demo's app management policies (https://learn.microsoft.com/graph/api/resources/tenantappmanagementpolicy,
+ * https://learn.microsoft.com/graph/api/resources/appmanagementpolicy), so that the form and the rotation card show a
+ * policy at work:
+ * - the tenant default is enabled with a passwordLifetime of P2Y for apps created since 2024: a limit tenants set, and
+ *   no narrower than Registrar's own 24 months, so every runbook's 365 and 730-day secret still passes (P2Y rather than
+ *   P730D, which a two-year span over a 29 February would exceed);
+ * - "Secretless apps" blocks passwordAddition and is assigned to Payroll Sync alone, the app that signs in with a
+ *   certificate and a GitHub Actions federated credential: a rotation of it is refused in the policy's words.
+ */
+function addDemoAppManagementPolicies(data: TenantData): void {
+  const restriction = (restrictionType: string, maxLifetime: string | null, after: string | null): Json => ({
+    restrictionType,
+    state: 'enabled',
+    maxLifetime,
+    restrictForAppsCreatedAfterDateTime: after,
+    excludeActors: null,
+  });
+  const tenantDefault = data.defaultAppManagementPolicy;
+  data.defaultAppManagementPolicy = {
+    ...tenantDefault,
+    isEnabled: true,
+    applicationRestrictions: {
+      ...(tenantDefault.applicationRestrictions as Json),
+      passwordCredentials: [restriction('passwordLifetime', 'P2Y', demoPolicyRestrictsAppsCreatedAfter)],
+      keyCredentials: [],
+    },
+  };
+  const { id, displayName, applicationIndex } = demoSecretlessPolicy;
+  data.appManagementPolicies[id] = {
+    data: {
+      id,
+      displayName,
+      description:
+        'Apps that sign in with a certificate or a federated identity credential only: no new client secrets.',
+      isEnabled: true,
+      restrictions: { passwordCredentials: [restriction('passwordAddition', null, null)], keyCredentials: [] },
+    },
+    visibleFrom: 0,
+    sequence: (data.sequence += 1),
+    appliesTo: [demoApplicationIds(applicationIndex).id],
+  };
 }
 
 /**
