@@ -33,7 +33,7 @@ import {
   type FormErrorKey,
   type FormValues,
 } from '../domain/request-form';
-import { newRequestId } from '../domain/request-id';
+import { newRequestId, parseRequestId } from '../domain/request-id';
 import { findResourceApi, knownResourceApiNames, resolvePermissionsIn } from '../domain/resource-apis';
 import type { GraphCloud } from '../config';
 import { assessRisk } from '../domain/risk';
@@ -387,6 +387,15 @@ export function createRequestSubmission(
     const requester = personOf(actor, conversation?.conversation.id);
     await requireRequester(actor);
     const now = clock.now();
+    // A form's id is one this store minted for this person (newForm): card data only looks a request up. Looked at
+    // before any Graph call (the catalog, the app management policy), so that a retried Submit answers from the store.
+    const idText = (input as { requestId?: unknown } | null)?.requestId;
+    const formId = typeof idText === 'string' && idText.trim() !== '' ? parseRequestId(idText.trim()) : undefined;
+    if (formId !== undefined) {
+      const standing = await formStanding(formId, requester.aadObjectId);
+      if (standing.kind === 'refused') return { ok: false, errors: { form: standing.message }, values: {} };
+      if (standing.kind === 'submitted') return submittedAgain(standing.request);
+    }
     const catalog = await graphIndex();
     const chosen = (input as { target?: unknown } | null)?.target;
     const targetText = typeof chosen === 'string' ? chosen.trim().toLowerCase() : '';
@@ -407,13 +416,6 @@ export function createRequestSubmission(
     });
     if (!checked.ok) return checked;
     const form = { ...checked.form };
-    // A form's id is one this store minted for this person (newForm): card data only looks a request up. Looked at
-    // before any Graph call, so that a retried Submit answers from the store.
-    if (checked.requestId !== undefined) {
-      const standing = await formStanding(checked.requestId, requester.aadObjectId);
-      if (standing.kind === 'refused') return { ok: false, errors: { form: standing.message }, values: {} };
-      if (standing.kind === 'submitted') return submittedAgain(standing.request);
-    }
     // At most OPEN_REQUESTS_PER_USER undecided at once: each one puts a card in front of the approvers.
     if ((await openRequestCount(store, requester.aadObjectId)) >= policy.openRequestsPerUser) {
       return { ok: false, errors: { form: tooManyOpen(policy.openRequestsPerUser) }, values: textValues(input) };

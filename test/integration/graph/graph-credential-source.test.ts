@@ -182,6 +182,7 @@ describe('pages', () => {
       hint: undefined,
       source: 'application',
       samlSigning: false,
+      tags: [],
     });
     const secret = credentials.find((c) => c.appName === 'Expense Bot')!;
     expect(secret).toMatchObject({ kind: 'secret', hint: 'Ex3', displayName: 'Expense Bot secret', managed: false });
