@@ -159,7 +159,8 @@ describe('a federated credential in the Agents Playground', () => {
     expect(decisionText).toMatch(/No secret exists to leak/);
     await meganChat.screenshot('2-approval', decision);
     await decision.getByRole('button', { name: 'Approve', exact: true }).click();
-    await meganChat.card(['App registration request', requestId, 'You approved this request']);
+    // Her approval, whether the card still shows the click's answer or provisioning has already moved it on.
+    await meganChat.card(['App registration request', requestId, '1 of 1 approval so far: Megan Bowen']);
 
     // Assert: provisioning runs in the background; Alex's delivery card comes with the snippet and no Reveal.
     const delivered = await alexPage.card(['Your app registration is ready', requestId, 'azure/login@v2']);

@@ -199,7 +199,13 @@ describe('the request path in the Agents Playground', () => {
     expect(await decision.getByRole('button', { name: 'Reject', exact: true }).count()).toBe(1);
     await meganChat.screenshot('4-approval-decision-personal-chat', decision);
     await decision.getByRole('button', { name: 'Approve', exact: true }).click();
-    const approvedThere = await meganChat.card(['App registration request', requestId, 'You approved this request']);
+    // Her approval, whether the card still carries the click's answer ("You approved this request…") or provisioning
+    // has already replaced it with the request's progress: that message is the click's, and lasts only until then.
+    const approvedThere = await meganChat.card([
+      'App registration request',
+      requestId,
+      '1 of 1 approval so far: Megan Bowen',
+    ]);
     expect(await approvedThere.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);
 
     // Assert 2: the channel's card says Megan approved it (in whatever state provisioning has reached by now).
