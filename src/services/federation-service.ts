@@ -16,13 +16,13 @@ import type { Actor, ConversationAddress } from '../domain/conversation';
 import { ConflictError, NotAuthorized, RegistrarError } from '../domain/errors';
 import { approvalsNeeded } from '../domain/approval-policy';
 import { MAX_FEDERATED_CREDENTIALS } from '../domain/app-spec';
-import { findDirectoryRole } from '../domain/directory-roles';
 import { parseFederatedWorkload, type FederatedField } from '../domain/federated-credential';
 import { sameObject } from '../domain/object-id';
 import { createFederation, tooManyOpen, type AppRequest, type CardRef } from '../domain/request';
 import { newRequestId, type RandomSource } from '../domain/request-id';
-import { assessStandingPrivileges, type RiskAssessment } from '../domain/risk';
+import type { RiskAssessment } from '../domain/risk';
 import type { Config } from '../config';
+import { approvalReason, ownsApp, standingRisk } from './existing-app-authority';
 import type { Logger } from '../lib/logger';
 import type { ApplicationSummary, Clock, CredentialSource, Provisioner, Store } from './ports';
 import { annotateRequest, createRecord, openRequestCount, requestsOf, toRequest } from './request-records';
@@ -124,33 +124,6 @@ export function createFederationService(deps: FederationServiceDeps): Federation
     return app;
   }
 
-  async function isOwner(person: string, applicationObjectId: string): Promise<boolean> {
-    return (await source.ownersOf(applicationObjectId)).some((owner) => sameObject(owner, person));
-  }
-
-  /** The risk of a workload acting as the app; a service principal Registrar cannot read is taken as privileged. */
-  async function standingRisk(appId: string): Promise<RiskAssessment> {
-    const privileges = await source.privilegesOf(appId);
-    return assessStandingPrivileges({
-      applicationPermissions: privileges.applicationPermissions,
-      directoryRoles: privileges.directoryRoles.map((r) => {
-        const known = findDirectoryRole(r.roleDefinitionId);
-        return known ? { ...r, displayName: known.displayName } : r;
-      }),
-    });
-  }
-
-  function approvalReason(owner: boolean, risk: RiskAssessment): string | undefined {
-    if (!owner) return 'the person asking does not own the app in Entra ID';
-    if (policy.rotationNeedsApproval === 'always')
-      return 'every new credential for an existing app goes to the approvers (ROTATION_NEEDS_APPROVAL=always)';
-    if (policy.rotationNeedsApproval === 'privileged' && risk.level === 'high') {
-      const what = risk.items.filter((i) => i.level === 'high').map((i) => i.subject);
-      return `its service principal holds ${what.slice(0, 5).join(', ')}${what.length > 5 ? ` and ${what.length - 5} more` : ''} (ROTATION_NEEDS_APPROVAL=privileged)`;
-    }
-    return undefined;
-  }
-
   function tooMany(app: ApplicationSummary, count: number): RegistrarError {
     return new RegistrarError(
       'conflict',
@@ -165,12 +138,17 @@ export function createFederationService(deps: FederationServiceDeps): Federation
     app: ApplicationSummary,
   ): Promise<FederationOffer & { risk: RiskAssessment; credentials: Awaited<ReturnType<typeof list>> }> {
     const [owner, risk, credentials] = await Promise.all([
-      isOwner(person, app.applicationObjectId),
-      standingRisk(app.appId),
+      ownsApp(source, person, app.applicationObjectId),
+      standingRisk(source, app.appId),
       list(app),
     ]);
     if (credentials.length >= MAX_FEDERATED_CREDENTIALS) throw tooMany(app, credentials.length);
-    const reason = approvalReason(owner, risk);
+    const reason = approvalReason(
+      policy,
+      owner,
+      risk,
+      'every new credential for an existing app goes to the approvers',
+    );
     if (reason && (await openRequestCount(store, person)) >= policy.openRequestsPerUser)
       throw new RegistrarError('conflict', tooManyOpen(policy.openRequestsPerUser));
     return {

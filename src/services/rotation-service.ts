@@ -33,7 +33,6 @@ import { evidenceOf, signedInSince, type SignInEvidence } from '../domain/creden
 import type { CredentialInfo } from '../domain/expiry';
 import { approvalsNeeded } from '../domain/approval-policy';
 import { sameObject } from '../domain/object-id';
-import { findDirectoryRole } from '../domain/directory-roles';
 import {
   createRotation,
   tooManyOpen,
@@ -42,8 +41,9 @@ import {
   type TransitionActor,
 } from '../domain/request';
 import { newRequestId, type RandomSource } from '../domain/request-id';
-import { assessStandingPrivileges, type RiskAssessment } from '../domain/risk';
+
 import type { Config } from '../config';
+import { approvalReason, ownsApp, standingRisk } from './existing-app-authority';
 import type { Logger } from '../lib/logger';
 import type { Clock, CredentialPolicies, CredentialSignIns, CredentialSource, Provisioner, Store } from './ports';
 import {
@@ -112,34 +112,6 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     if (!actor.aadObjectId)
       throw new NotAuthorized('Registrar cannot tell who you are in Entra ID, so it cannot rotate a secret for you.');
     return actor.aadObjectId.toLowerCase();
-  }
-
-  async function isOwner(aadObjectId: string, applicationObjectId: string): Promise<boolean> {
-    return (await source.ownersOf(applicationObjectId)).some((owner) => sameObject(owner, aadObjectId));
-  }
-
-  /** The risk of a working secret of the app; a service principal Registrar cannot read is taken as privileged. */
-  async function standingRisk(appId: string): Promise<RiskAssessment> {
-    const privileges = await source.privilegesOf(appId);
-    return assessStandingPrivileges({
-      applicationPermissions: privileges.applicationPermissions,
-      directoryRoles: privileges.directoryRoles.map((r) => {
-        const known = findDirectoryRole(r.roleDefinitionId);
-        return known ? { ...r, displayName: known.displayName } : r;
-      }),
-    });
-  }
-
-  /** Why the approvers decide first, or undefined when an owner may rotate straight away. */
-  function approvalReason(owner: boolean, risk: RiskAssessment): string | undefined {
-    if (!owner) return 'the person asking does not own the app in Entra ID';
-    if (policy.rotationNeedsApproval === 'always')
-      return 'every rotation goes to the approvers (ROTATION_NEEDS_APPROVAL=always)';
-    if (policy.rotationNeedsApproval === 'privileged' && risk.level === 'high') {
-      const what = risk.items.filter((i) => i.level === 'high').map((i) => i.subject);
-      return `its service principal holds ${what.slice(0, 5).join(', ')}${what.length > 5 ? ` and ${what.length - 5} more` : ''} (ROTATION_NEEDS_APPROVAL=privileged)`;
-    }
-    return undefined;
   }
 
   /**
@@ -237,9 +209,9 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       const registrarDays = Math.min(policy.secretDefaultDays, policy.secretMaxDays);
       const lifetimeDays = Math.min(registrarDays, secretMaxDays(rules, policy.secretMaxDays, now));
       const lifetimeNote = secretLifetimeNote(rules, lifetimeDays, registrarDays);
-      const owner = await isOwner(person, app.applicationObjectId);
-      const risk = await standingRisk(app.appId);
-      const reason = approvalReason(owner, risk);
+      const owner = await ownsApp(source, person, app.applicationObjectId);
+      const risk = await standingRisk(source, app.appId);
+      const reason = approvalReason(policy, owner, risk, 'every rotation goes to the approvers');
       if (reason && (await openRequestCount(store, person)) >= policy.openRequestsPerUser) {
         throw new RegistrarError('conflict', tooManyOpen(policy.openRequestsPerUser));
       }
@@ -306,7 +278,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
           `This card is about the new app ${request.form.displayName}, not a new client secret: it has no old secret to remove or keep.`,
         );
       // Read now, not at the start of the rotation: an owner removed since has no say over the app's secrets.
-      if (!(await isOwner(person, rotation.applicationObjectId))) {
+      if (!(await ownsApp(source, person, rotation.applicationObjectId))) {
         throw new NotAuthorized(
           `Only the owners of ${rotation.appName} in Entra ID can remove or keep its old secret. Ask an owner to add you.`,
         );
